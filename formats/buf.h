@@ -1,0 +1,33 @@
+/*
+ * buf.h: a growable byte buffer (the one used for encoding everything:
+ * protobuf wire bytes, JSON, TFRecord frames).
+ *
+ * Caller-owned struct: cfx_buf_init / cfx_buf_free. Not thread-safe.
+ */
+#ifndef CFX_FORMATS_BUF_H
+#define CFX_FORMATS_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cfx_buf {
+    uint8_t *data; /* owned; may be NULL while len == 0 */
+    size_t len;
+    size_t cap;
+} cfx_buf_t;
+
+void cfx_buf_init(cfx_buf_t *b);
+void cfx_buf_free(cfx_buf_t *b);
+static inline void cfx_buf_reset(cfx_buf_t *b) { b->len = 0; }
+/* Ensures room for `extra` more bytes; 0 or CFX_ENOMEM. */
+int cfx_buf_reserve(cfx_buf_t *b, size_t extra);
+int cfx_buf_append(cfx_buf_t *b, const void *p, size_t n);
+int cfx_buf_putc(cfx_buf_t *b, uint8_t c);
+int cfx_buf_printf(cfx_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Keeps the data NUL-terminated (not counted in len); for text users. */
+int cfx_buf_cstr(cfx_buf_t *b);
+/* Protobuf base-128 varint. */
+int cfx_buf_varint(cfx_buf_t *b, uint64_t v);
+
+#endif

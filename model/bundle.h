@@ -1,0 +1,60 @@
+/*
+ * bundle.h: the model bundle (DESIGN.md §3), the contract between trainer,
+ * evaluator, pusher and server.
+ *
+ *   <version>/manifest.json               format version, model name, created
+ *                                         time, signatures, sha256 + size of
+ *                                         every other file
+ *   <version>/schema.pbtxt                raw input schema
+ *   <version>/transform.json, assets/     the transform graph
+ *   <version>/variables/model.safetensors weights
+ *   <version>/assets.extra/warmup.jsonl   real raw requests (one JSON object
+ *                                         of raw features per line)
+ *
+ * Signatures (TF Serving names; what cfx-serve exposes):
+ *   serving_default  tensorflow/serving/predict, input "examples" (DT_STRING,
+ *                    serialized tf.Example, as TFX's serving signature) ->
+ *                    "outputs" (DT_FLOAT [-1,1], probability of class 1)
+ *   predict_raw      tensorflow/serving/predict, one input per raw feature
+ *                    (DT_INT64 / DT_FLOAT / DT_STRING, shape [-1]) ->
+ *                    "outputs"
+ *   classify         tensorflow/serving/classify, "inputs" (DT_STRING) ->
+ *                    "classes" (DT_STRING [-1,2]), "scores" (DT_FLOAT [-1,2])
+ *   regress          tensorflow/serving/regress, "inputs" -> "outputs"
+ *
+ * Loading verifies everything (format version, every checksum and size,
+ * tensor names, dtypes and shapes) and refuses with a message naming the
+ * file, the expected and the found value.
+ *
+ * A loaded bundle is immutable: prediction is reentrant and may run on any
+ * number of threads at once. Reference counting is the server's business.
+ */
+#ifndef CFX_MODEL_BUNDLE_H
+#define CFX_MODEL_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+#include "formats/example.h"
+#include "model/transform.h"
+
+#define CFX_BUNDLE_FORMAT_VERSION 1
+
+typedef struct cfx_bundle cfx_bundle_t;
+
+int cfx_bundle_load(const char *dir, cfx_bundle_t **out, cfx_error_t *err);
+void cfx_bundle_free(cfx_bundle_t *b);
+
+const char *cfx_bundle_model_name(const cfx_bundle_t *b);
+const char *cfx_bundle_dir(const cfx_bundle_t *b);
+const cfx_transform_t *cfx_bundle_transform(const cfx_bundle_t *b);
+
+/* Probability of the positive class for n raw examples; out[n]. Reentrant. */
+int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
+                       size_t n, float *out, cfx_error_t *err);
+
+/* Path of assets.extra/warmup.jsonl, NULL when the bundle has none. */
+const char *cfx_bundle_warmup_path(const cfx_bundle_t *b);
+
+#endif

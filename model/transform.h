@@ -1,0 +1,78 @@
+/*
+ * transform.h: the transform graph, applied to *raw* examples exactly as
+ * in training (shared by transform, trainer, evaluator, predict and
+ * cfx-serve; no training/serving skew).
+ *
+ * A transform graph directory holds transform.json (ordered ops with their
+ * analyzer results: means, variances, bucket boundaries, vocabulary file
+ * names, label definition) and assets/ (vocabulary files, one token per line,
+ * most frequent first, as TFT writes them).
+ *
+ * Outputs are either DENSE (float32, e.g. a z-score) or CATEGORICAL (an
+ * index in [0, cardinality): vocabulary index incl. OOV buckets, bucket id,
+ * or an identity-mapped integer). The label is a separate output computed
+ * from raw features when they are present (training, evaluation).
+ *
+ * A loaded cfx_transform_t is immutable: cfx_transform_apply may be called
+ * from any number of threads at once.
+ */
+#ifndef CFX_MODEL_TRANSFORM_H
+#define CFX_MODEL_TRANSFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+#include "formats/example.h"
+
+typedef enum cfx_xf_kind {
+    CFX_XF_DENSE = 0,
+    CFX_XF_CATEGORICAL = 1,
+} cfx_xf_kind_t;
+
+typedef struct cfx_xf_output {
+    const char *name;    /* e.g. "fare_xf" */
+    cfx_xf_kind_t kind;
+    int64_t cardinality; /* CATEGORICAL: values lie in [0, cardinality) */
+    size_t slot;         /* index into the dense or categorical array */
+} cfx_xf_output_t;
+
+/* A raw input the graph reads (its serving signature input). */
+typedef struct cfx_xf_input {
+    const char *name;
+    cfx_kind_t kind; /* CFX_KIND_INT64, CFX_KIND_FLOAT or CFX_KIND_BYTES */
+} cfx_xf_input_t;
+
+typedef struct cfx_transform cfx_transform_t;
+
+/* Loads graph_dir/transform.json and its vocabulary assets. */
+int cfx_transform_load(const char *graph_dir, cfx_transform_t **out,
+                       cfx_error_t *err);
+void cfx_transform_free(cfx_transform_t *t);
+
+size_t cfx_transform_num_outputs(const cfx_transform_t *t);
+const cfx_xf_output_t *cfx_transform_output(const cfx_transform_t *t,
+                                            size_t i);
+size_t cfx_transform_num_dense(const cfx_transform_t *t);
+size_t cfx_transform_num_categorical(const cfx_transform_t *t);
+
+/* Raw features read by the outputs (label inputs excluded unless also
+ * used by a feature output). */
+size_t cfx_transform_num_inputs(const cfx_transform_t *t);
+const cfx_xf_input_t *cfx_transform_input(const cfx_transform_t *t, size_t i);
+
+/* Name of the label output (e.g. "tips_xf"), NULL when none is defined. */
+const char *cfx_transform_label_name(const cfx_transform_t *t);
+
+/* raw -> dense[num_dense] and categorical[num_categorical]. A missing raw
+ * feature or empty list is filled (0 / "") as in training; a feature of the
+ * wrong kind is an error naming it. Reentrant. */
+int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
+                        float *dense, int32_t *categorical, cfx_error_t *err);
+
+/* The label of a raw example (0 or 1 for the taxi spec); CFX_ENOTFOUND
+ * when the graph defines no label. */
+int cfx_transform_label(const cfx_transform_t *t, const cfx_example_t *raw,
+                        float *label, cfx_error_t *err);
+
+#endif
