@@ -1,0 +1,107 @@
+/*
+ * config.h: cfx-serve configuration: the tensorflow_model_server flags and
+ * the ModelServerConfig text file (--model_config_file), reduced to plain C
+ * structs the model manager reads.
+ *
+ * Flags accept both --flag=value and --flag value. The model list comes
+ * either from --model_name/--model_base_path (one model, latest{1}) or from
+ * the config file (which then wins, as in TF Serving). Validation follows TF
+ * Serving (§3.2): duplicate names, relative base paths and a missing
+ * model_platform are refused.
+ *
+ * Thread-safety: plain data; a cfx_model_list_t is built on one thread and
+ * then only read (the manager copies what it keeps).
+ */
+#ifndef CFX_SERVE_CONFIG_H
+#define CFX_SERVE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+
+typedef enum cfx_version_policy_kind {
+    CFX_POLICY_LATEST = 0, /* the num_versions highest versions */
+    CFX_POLICY_ALL = 1,
+    CFX_POLICY_SPECIFIC = 2,
+} cfx_version_policy_kind_t;
+
+typedef struct cfx_version_label {
+    char *label; /* owned */
+    int64_t version;
+} cfx_version_label_t;
+
+typedef struct cfx_model_config {
+    char *name;      /* owned */
+    char *base_path; /* owned, absolute */
+    cfx_version_policy_kind_t policy;
+    uint32_t num_versions; /* LATEST: >= 1 */
+    int64_t *versions;     /* SPECIFIC: owned array */
+    size_t n_versions;
+    cfx_version_label_t *labels; /* owned array */
+    size_t n_labels;
+} cfx_model_config_t;
+
+typedef struct cfx_model_list {
+    cfx_model_config_t *models; /* owned array */
+    size_t n;
+} cfx_model_list_t;
+
+void cfx_model_list_init(cfx_model_list_t *l);
+void cfx_model_list_free(cfx_model_list_t *l);
+/* Deep copy of src into dst (dst is initialised by the call). */
+int cfx_model_list_copy(cfx_model_list_t *dst, const cfx_model_list_t *src);
+/* One model, latest{1}: what --model_name/--model_base_path give. */
+int cfx_model_list_single(cfx_model_list_t *l, const char *name,
+                          const char *base_path, cfx_error_t *err);
+
+/* Parses a text-format ModelServerConfig (model_config_list only) from
+ * text[len]; `where` names the source in errors. */
+int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text,
+                              size_t len, const char *where, cfx_error_t *err);
+/* Reads and parses the file at path (bounded to 16 MiB). */
+int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
+                             cfx_error_t *err);
+
+/* From a decoded tensorflow.serving.ModelServerConfig (as carried by
+ * ReloadConfigRequest.config); msg is a
+ * const Tensorflow__Serving__ModelServerConfig *. Validates as above. */
+int cfx_model_list_from_proto(cfx_model_list_t *l, const void *msg,
+                              cfx_error_t *err);
+
+typedef struct cfx_serve_flags {
+    int port;          /* gRPC; 8500; 0 = any free port */
+    int rest_api_port; /* 8501; 0 = any free port; < 0 = off */
+    char *model_name;
+    char *model_base_path;
+    char *model_config_file;
+    int model_config_file_poll_wait_seconds; /* 0 = read once */
+    int file_system_poll_wait_seconds;       /* 1; 0 = once; < 0 never */
+    int rest_api_timeout_in_ms;              /* 30000 */
+    int enable_model_warmup;                 /* 1 */
+    char *monitoring_config_file;
+    int num_threads;                         /* 0 = number of CPUs */
+    size_t max_body_bytes;                   /* 100 MiB, uncompressed too */
+    size_t max_header_bytes;                 /* 64 KiB */
+    int max_connections;                     /* 10000 */
+    int idle_timeout_seconds;                /* 60 */
+    char *access_log;                        /* NULL = off, "-" = stderr */
+    /* From the monitoring config: Prometheus path, NULL when disabled. */
+    char *prometheus_path;
+} cfx_serve_flags_t;
+
+/* Sets the defaults above. */
+void cfx_serve_flags_init(cfx_serve_flags_t *f);
+void cfx_serve_flags_free(cfx_serve_flags_t *f);
+/* Parses argv[1..argc-1]; unknown flags and bad values are errors naming
+ * the flag. Reads --monitoring_config_file. Does not read the model
+ * config file (see cfx_serve_flags_models). */
+int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
+                          cfx_error_t *err);
+/* The model list the flags describe (config file or single model). */
+int cfx_serve_flags_models(const cfx_serve_flags_t *f, cfx_model_list_t *l,
+                           cfx_error_t *err);
+/* Usage text. */
+const char *cfx_serve_flags_usage(void);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * service.h: Predict / Classify / Regress over a resolved servable,
+ * independent of the protocol (used by REST and by gRPC), plus the
+ * signature table exposed for metadata and the mapping of cfx error codes
+ * to tensorflow.error.Code and HTTP statuses.
+ *
+ * Every bundle exposes the signatures of model/bundle.h:
+ *   serving_default  tensorflow/serving/predict  "examples" DT_STRING [-1]
+ *                    (serialized tf.Example) -> "outputs" DT_FLOAT [-1,1]
+ *   predict_raw      tensorflow/serving/predict  one input per raw feature
+ *                    (DT_INT64 / DT_FLOAT / DT_STRING [-1]) -> "outputs"
+ *   classify         tensorflow/serving/classify "inputs" DT_STRING [-1] ->
+ *                    "classes" DT_STRING [-1,2], "scores" DT_FLOAT [-1,2]
+ *   regress          tensorflow/serving/regress  "inputs" DT_STRING [-1] ->
+ *                    "outputs" DT_FLOAT [-1,1]
+ * Protocol code decodes its inputs into raw cfx_example_t (serialized
+ * tf.Example, JSON rows or columns) and calls the functions below.
+ *
+ * Thread-safety: every function is reentrant; a servable is immutable.
+ */
+#ifndef CFX_SERVE_SERVICE_H
+#define CFX_SERVE_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+#include "formats/example.h"
+#include "serve/model_manager.h"
+
+/* tensorflow DataType numbers. */
+enum {
+    CFX_DT_FLOAT = 1,
+    CFX_DT_DOUBLE = 2,
+    CFX_DT_INT32 = 3,
+    CFX_DT_STRING = 7,
+    CFX_DT_INT64 = 9,
+    CFX_DT_BOOL = 10,
+};
+/* "DT_FLOAT", ... */
+const char *cfx_dtype_name(int dtype);
+
+typedef enum cfx_sig_kind {
+    CFX_SIG_PREDICT_EXAMPLES = 0, /* serving_default */
+    CFX_SIG_PREDICT_RAW = 1,
+    CFX_SIG_CLASSIFY = 2,
+    CFX_SIG_REGRESS = 3,
+} cfx_sig_kind_t;
+
+#define CFX_METHOD_PREDICT "tensorflow/serving/predict"
+#define CFX_METHOD_CLASSIFY "tensorflow/serving/classify"
+#define CFX_METHOD_REGRESS "tensorflow/serving/regress"
+
+typedef struct cfx_tensor_spec {
+    const char *name;  /* alias, e.g. "examples", "trip_miles" */
+    const char *tensor; /* TensorInfo.name, e.g. "examples:0" */
+    int dtype;          /* CFX_DT_* */
+    int rank;           /* 1 or 2 */
+    int64_t dims[2];    /* -1 = unknown */
+} cfx_tensor_spec_t;
+
+typedef struct cfx_signature {
+    const char *key; /* "serving_default", ... */
+    const char *method_name;
+    cfx_sig_kind_t kind;
+    const cfx_tensor_spec_t *inputs;
+    size_t n_inputs;
+    const cfx_tensor_spec_t *outputs;
+    size_t n_outputs;
+} cfx_signature_t;
+
+/* Signatures of a servable, in the order of the table above; the pointers
+ * live as long as the servable reference. */
+size_t cfx_service_num_signatures(const cfx_servable_t *s);
+const cfx_signature_t *cfx_service_signature_at(const cfx_servable_t *s,
+                                                size_t i);
+
+/* Resolves a signature by key; NULL or "" means "serving_default".
+ * Unknown: CFX_ESTATE with `Serving signature key "x" not found.`
+ * (gRPC maps it to FAILED_PRECONDITION; REST reports INVALID_ARGUMENT with
+ * its own wording). */
+int cfx_service_signature(const cfx_servable_t *s, const char *key,
+                          const cfx_signature_t **out, cfx_error_t *err);
+
+/* Predict: probability of the positive class for n raw examples:
+ * out[n] (the "outputs" tensor [n,1]). sig must be a predict signature. */
+int cfx_service_predict(const cfx_servable_t *s, const cfx_signature_t *sig,
+                        const cfx_example_t *const *ex, size_t n, float *out,
+                        cfx_error_t *err);
+
+/* Classify: sig must be a classify signature (else CFX_EINVAL "Expected
+ * classification signature method_name to be tensorflow/serving/classify.
+ * Was: ..."). scores[n*2] = {P(class "0"), P(class "1")} per example;
+ * the class labels are cfx_service_class_label(0/1). */
+int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,
+                         const cfx_example_t *const *ex, size_t n,
+                         float *scores, cfx_error_t *err);
+const char *cfx_service_class_label(size_t i);
+#define CFX_SERVICE_NUM_CLASSES 2
+
+/* Regress: out[n]; sig must be a regress signature. */
+int cfx_service_regress(const cfx_servable_t *s, const cfx_signature_t *sig,
+                        const cfx_example_t *const *ex, size_t n, float *out,
+                        cfx_error_t *err);
+
+/* Merges ExampleListWithContext: dst gets every feature of ex, then each
+ * feature of context whose name ex lacks (the example wins, as TF's
+ * concatenation of serialized protos does). dst must be initialised. */
+int cfx_service_merge_context(cfx_example_t *dst, const cfx_example_t *ex,
+                              const cfx_example_t *context);
+
+/* Inputs are bounded: more examples than this in one request is
+ * CFX_ETOOBIG (RESOURCE_EXHAUSTED). */
+#define CFX_SERVICE_MAX_BATCH 100000
+
+/* cfx error code -> tensorflow.error.Code (0 OK ... 16 UNAUTHENTICATED). */
+int cfx_service_tf_code(int cfx_err);
+/* tensorflow.error.Code -> "OK", "INVALID_ARGUMENT", ... */
+const char *cfx_service_tf_code_name(int tf_code);
+/* tensorflow.error.Code -> HTTP status (TF Serving's table). */
+int cfx_service_http_status(int tf_code);
+
+#endif
