@@ -1,0 +1,364 @@
+/*
+ * network.c: building the wide & deep network and its forward pass
+ * (network.h).
+ *
+ * The optimized kernel keeps a block of 8 or 16 outputs in registers while
+ * it walks the non-zero inputs of a row (ReLU leaves about half of them at
+ * zero), using GCC vector extensions so the same source compiles to SSE,
+ * AVX2 or NEON. On x86-64 GCC builds an AVX2+FMA clone chosen at load time.
+ * An output count that is not a multiple of 8 ends with one overlapping
+ * block, which recomputes a few outputs to the same values.
+ */
+#include "model/network.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef float v8f __attribute__((vector_size(32)));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CFX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CFX_CLONES
+#endif
+
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/* Macros, not functions: passing 32-byte vectors by value changes the ABI
+ * between the SSE and AVX clones. Unaligned access goes through memcpy. */
+#define V8_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v8f))
+#define V8_STORE(p, v) memcpy((p), &(v), sizeof(v8f))
+#define V8_RELU(v) ((v) = (v8f)((v8i)(v) & ((v) > (v8f){0})))
+
+uint64_t cfx_rng_next(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+float cfx_rng_uniform(uint64_t *state) {
+    return (float)(cfx_rng_next(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+void cfx_net_free(cfx_net_t *n) {
+    if (n == NULL)
+        return;
+    if (n->cat_names)
+        for (size_t c = 0; c < n->num_categorical; c++)
+            free(n->cat_names[c]);
+    free(n->cat_names);
+    free(n->cat_cardinality);
+    free(n->wide_off);
+    free(n->emb_off);
+    free(n->params);
+    if (n->tensors)
+        for (size_t i = 0; i < n->num_tensors; i++)
+            free(n->tensors[i].name);
+    free(n->tensors);
+    free(n);
+}
+
+static int add_tensor(cfx_net_t *n, size_t *off, size_t ndim, int64_t d0, int64_t d1,
+                      const char *fmt, const char *arg) {
+    cfx_net_tensor_t *t = &n->tensors[n->num_tensors];
+    char name[512];
+    snprintf(name, sizeof name, fmt, arg);
+    t->name = strdup(name);
+    if (t->name == NULL)
+        return CFX_ENOMEM;
+    t->offset = *off;
+    t->ndim = ndim;
+    t->shape[0] = d0;
+    t->shape[1] = ndim == 2 ? d1 : 0;
+    t->count = (size_t)d0 * (ndim == 2 ? (size_t)d1 : 1);
+    *off += t->count;
+    n->num_tensors++;
+    return 0;
+}
+
+int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
+    int rc = 0;
+    *out = NULL;
+    if (spec->num_hidden < 1 || spec->num_hidden > CFX_NET_MAX_HIDDEN)
+        return cfx_error_set(err, CFX_EINVAL, "network: %zu hidden layers, expected 1..%d",
+                             spec->num_hidden, CFX_NET_MAX_HIDDEN);
+    if (spec->num_dense > CFX_NET_MAX_WIDTH || spec->num_categorical > CFX_NET_MAX_WIDTH)
+        return cfx_error_set(err, CFX_ETOOBIG, "network: %zu dense / %zu categorical inputs, at most %d",
+                             spec->num_dense, spec->num_categorical, CFX_NET_MAX_WIDTH);
+    for (size_t k = 0; k < spec->num_hidden; k++)
+        if (spec->hidden[k] < 1 || spec->hidden[k] > CFX_NET_MAX_WIDTH)
+            return cfx_error_set(err, CFX_EINVAL, "network: hidden layer %zu has width %zu, expected 1..%d",
+                                 k, spec->hidden[k], CFX_NET_MAX_WIDTH);
+    for (size_t c = 0; c < spec->num_categorical; c++)
+        if (spec->cat_cardinality[c] < 1 || spec->cat_cardinality[c] > CFX_NET_MAX_CARDINALITY)
+            return cfx_error_set(err, CFX_EINVAL, "network: '%s' has cardinality %lld, expected 1..%d",
+                                 spec->cat_names[c], (long long)spec->cat_cardinality[c],
+                                 CFX_NET_MAX_CARDINALITY);
+    cfx_net_t *n = calloc(1, sizeof *n);
+    size_t nc = spec->num_categorical;
+    if (n == NULL)
+        return cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
+    n->num_dense = spec->num_dense;
+    n->num_categorical = nc;
+    n->num_hidden = spec->num_hidden;
+    n->deep_categorical = spec->deep_categorical ? 1 : 0;
+    n->cat_names = calloc(nc + 1, sizeof *n->cat_names);
+    n->cat_cardinality = calloc(nc + 1, sizeof *n->cat_cardinality);
+    n->wide_off = calloc(nc + 1, sizeof *n->wide_off);
+    n->emb_off = calloc(nc + 1, sizeof *n->emb_off);
+    n->tensors = calloc(2 * spec->num_hidden + 3 + 2 * nc, sizeof *n->tensors);
+    if (!n->cat_names || !n->cat_cardinality || !n->wide_off || !n->emb_off || !n->tensors) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
+        goto out;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        if ((n->cat_names[c] = strdup(spec->cat_names[c])) == NULL) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
+            goto out;
+        }
+        n->cat_cardinality[c] = spec->cat_cardinality[c];
+    }
+    size_t L = spec->num_hidden;
+    n->width[0] = spec->num_dense;
+    n->max_width = 1;
+    for (size_t k = 0; k < L; k++) {
+        n->width[k + 1] = spec->hidden[k];
+        if (spec->hidden[k] > n->max_width)
+            n->max_width = spec->hidden[k];
+    }
+    n->width[L + 1] = 1;
+    size_t off = 0;
+    char kbuf[32];
+    for (size_t k = 0; k <= L; k++) {
+        if (k < L)
+            snprintf(kbuf, sizeof kbuf, "dense_%zu", k);
+        else
+            snprintf(kbuf, sizeof kbuf, "logits");
+        n->w_off[k] = off;
+        rc |= add_tensor(n, &off, 2, (int64_t)n->width[k], (int64_t)n->width[k + 1],
+                         "deep/%s/kernel", kbuf);
+        n->b_off[k] = off;
+        rc |= add_tensor(n, &off, 1, (int64_t)n->width[k + 1], 0, "deep/%s/bias", kbuf);
+    }
+    n->wide_bias_off = off;
+    rc |= add_tensor(n, &off, 1, 1, 0, "wide/linear/bias%s", "");
+    n->dense_end = off;
+    for (size_t c = 0; c < nc; c++) {
+        n->wide_off[c] = off;
+        rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], 1, "wide/linear/%s", n->cat_names[c]);
+    }
+    if (n->deep_categorical)
+        for (size_t c = 0; c < nc; c++) {
+            n->emb_off[c] = off;
+            rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], (int64_t)n->width[1],
+                             "deep/dense_0/onehot/%s", n->cat_names[c]);
+        }
+    if (rc != 0) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
+        goto out;
+    }
+    n->num_params = off;
+    n->params = calloc(off, sizeof *n->params);
+    if (n->params == NULL) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory (%zu parameters)", off);
+        goto out;
+    }
+    *out = n;
+    n = NULL;
+out:
+    cfx_net_free(n);
+    return rc;
+}
+
+void cfx_net_init_params(cfx_net_t *n, uint64_t *rng_state) {
+    memset(n->params, 0, n->num_params * sizeof *n->params);
+    for (size_t k = 0; k <= n->num_hidden; k++) {
+        double fan_in = (double)n->width[k];
+        if (k == 0 && n->deep_categorical)
+            fan_in += (double)n->num_categorical;
+        double a = sqrt(6.0 / (fan_in + (double)n->width[k + 1]));
+        float *w = n->params + n->w_off[k];
+        for (size_t i = 0; i < n->width[k] * n->width[k + 1]; i++)
+            w[i] = (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
+        if (k == 0 && n->deep_categorical)
+            for (size_t c = 0; c < n->num_categorical; c++) {
+                float *e = n->params + n->emb_off[c];
+                for (size_t i = 0; i < (size_t)n->cat_cardinality[c] * n->width[1]; i++)
+                    e[i] = (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
+            }
+    }
+}
+
+const cfx_net_tensor_t *cfx_net_find(const cfx_net_t *n, const char *name) {
+    for (size_t i = 0; i < n->num_tensors; i++)
+        if (!strcmp(n->tensors[i].name, name))
+            return &n->tensors[i];
+    return NULL;
+}
+
+size_t cfx_net_scratch_floats(const cfx_net_t *n, size_t B) {
+    return 3 * B * n->max_width;
+}
+
+static inline size_t cat_index(const cfx_net_t *n, size_t c, int32_t v) {
+    return (v >= 0 && (int64_t)v < n->cat_cardinality[c]) ? (size_t)v : 0;
+}
+
+/* ---- reference ---------------------------------------------------------- */
+
+void cfx_net_forward_ref(const cfx_net_t *n, const float *dense, const int32_t *cat,
+                         size_t B, float *logits) {
+    float a[CFX_NET_MAX_WIDTH], z[CFX_NET_MAX_WIDTH];
+    const float *p = n->params;
+    for (size_t b = 0; b < B; b++) {
+        const float *x = dense + b * n->num_dense;
+        const int32_t *cb = cat + b * n->num_categorical;
+        size_t in = n->num_dense;
+        for (size_t i = 0; i < in; i++)
+            a[i] = x[i];
+        for (size_t k = 0; k <= n->num_hidden; k++) {
+            size_t out = n->width[k + 1];
+            const float *w = p + n->w_off[k], *bias = p + n->b_off[k];
+            for (size_t o = 0; o < out; o++) {
+                float s = bias[o];
+                for (size_t i = 0; i < in; i++)
+                    s += a[i] * w[i * out + o];
+                if (k == 0 && n->deep_categorical)
+                    for (size_t c = 0; c < n->num_categorical; c++)
+                        s += p[n->emb_off[c] + cat_index(n, c, cb[c]) * out + o];
+                z[o] = s;
+            }
+            for (size_t o = 0; o < out; o++)
+                a[o] = (k < n->num_hidden && z[o] < 0) ? 0 : z[o];
+            in = out;
+        }
+        float wide = p[n->wide_bias_off];
+        for (size_t c = 0; c < n->num_categorical; c++)
+            wide += p[n->wide_off[c] + cat_index(n, c, cb[c])];
+        logits[b] = a[0] + wide;
+    }
+}
+
+/* ---- optimized ---------------------------------------------------------- */
+
+/* x (B, in), w (in, out), bias (out) or (B, out) when bias_stride == out
+ * -> y (B, out), ReLU applied when relu. y must not alias x. */
+CFX_CLONES
+static void dense_layer(float *restrict y, const float *restrict x, const float *restrict w,
+                        const float *bias, size_t bias_stride, size_t B, size_t in,
+                        size_t out, int relu) {
+    uint16_t nz[CFX_NET_MAX_WIDTH];
+    float xv[CFX_NET_MAX_WIDTH];
+    for (size_t b = 0; b < B; b++) {
+        const float *xr = x + b * in;
+        const float *br = bias + b * bias_stride;
+        float *yr = y + b * out;
+        size_t m = 0;
+        for (size_t i = 0; i < in; i++)
+            if (xr[i] != 0.0f) {
+                nz[m] = (uint16_t)i;
+                xv[m++] = xr[i];
+            }
+        if (out < 8) {
+            for (size_t o = 0; o < out; o++) {
+                float s = br[o];
+                for (size_t j = 0; j < m; j++)
+                    s += xv[j] * w[(size_t)nz[j] * out + o];
+                yr[o] = relu && s < 0 ? 0 : s;
+            }
+            continue;
+        }
+        size_t o = 0;
+        for (; o + 16 <= out; o += 16) {
+            v8f a0, a1, w0, w1;
+            V8_LOAD(a0, br + o);
+            V8_LOAD(a1, br + o + 8);
+            for (size_t j = 0; j < m; j++) {
+                const float *wr = w + (size_t)nz[j] * out + o;
+                V8_LOAD(w0, wr);
+                V8_LOAD(w1, wr + 8);
+                a0 += xv[j] * w0;
+                a1 += xv[j] * w1;
+            }
+            if (relu) {
+                V8_RELU(a0);
+                V8_RELU(a1);
+            }
+            V8_STORE(yr + o, a0);
+            V8_STORE(yr + o + 8, a1);
+        }
+        for (;;) {
+            if (o >= out)
+                break;
+            if (o + 8 > out)
+                o = out - 8; /* overlapping last block */
+            v8f a0, w0;
+            V8_LOAD(a0, br + o);
+            for (size_t j = 0; j < m; j++) {
+                V8_LOAD(w0, w + (size_t)nz[j] * out + o);
+                a0 += xv[j] * w0;
+            }
+            if (relu)
+                V8_RELU(a0);
+            V8_STORE(yr + o, a0);
+            o += 8;
+        }
+    }
+}
+
+/* First-layer base rows: bias + sum_c onehot_c[cat_c]  -> base (B, h0). */
+static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B, float *base) {
+    size_t h0 = n->width[1];
+    const float *bias = n->params + n->b_off[0];
+    for (size_t b = 0; b < B; b++) {
+        float *r = base + b * h0;
+        memcpy(r, bias, h0 * sizeof *r);
+        const int32_t *cb = cat + b * n->num_categorical;
+        for (size_t c = 0; c < n->num_categorical; c++) {
+            const float *e = n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
+            for (size_t o = 0; o < h0; o++)
+                r[o] += e[o];
+        }
+    }
+}
+
+static void forward(const cfx_net_t *n, const float *dense, const int32_t *cat, size_t B,
+                    float *const *acts, float *base, float *logits) {
+    const float *p = n->params;
+    size_t L = n->num_hidden;
+    if (n->deep_categorical) {
+        first_layer_base(n, cat, B, base);
+        dense_layer(acts[0], dense, p + n->w_off[0], base, n->width[1], B, n->width[0],
+                    n->width[1], 1);
+    } else {
+        dense_layer(acts[0], dense, p + n->w_off[0], p + n->b_off[0], 0, B, n->width[0],
+                    n->width[1], 1);
+    }
+    for (size_t k = 1; k < L; k++)
+        dense_layer(acts[k], acts[k - 1], p + n->w_off[k], p + n->b_off[k], 0, B,
+                    n->width[k], n->width[k + 1], 1);
+    dense_layer(logits, acts[L - 1], p + n->w_off[L], p + n->b_off[L], 0, B, n->width[L], 1, 0);
+    for (size_t b = 0; b < B; b++) {
+        const int32_t *cb = cat + b * n->num_categorical;
+        float wide = p[n->wide_bias_off];
+        for (size_t c = 0; c < n->num_categorical; c++)
+            wide += p[n->wide_off[c] + cat_index(n, c, cb[c])];
+        logits[b] += wide;
+    }
+}
+
+void cfx_net_forward_acts(const cfx_net_t *n, const float *dense, const int32_t *cat,
+                          size_t B, float *const *acts, float *base, float *logits) {
+    forward(n, dense, cat, B, acts, base, logits);
+}
+
+void cfx_net_forward(const cfx_net_t *n, const float *dense, const int32_t *cat, size_t B,
+                     float *logits, float *scratch) {
+    float *acts[CFX_NET_MAX_HIDDEN];
+    for (size_t k = 0; k < n->num_hidden; k++)
+        acts[k] = scratch + (k % 2) * B * n->max_width;
+    forward(n, dense, cat, B, acts, scratch + 2 * B * n->max_width, logits);
+}

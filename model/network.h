@@ -1,0 +1,116 @@
+/*
+ * network.h: the wide & deep binary classifier (forward pass), shared by the
+ * trainer, the evaluator, `cfx predict` and cfx-serve.
+ *
+ *   wide  = wide/linear/bias + sum_c wide/linear/<c>[cat_c]        (one-hot of
+ *           every categorical transform output into a linear logit,
+ *           implemented as an embedding sum)
+ *   deep  = ReLU MLP over the dense outputs; with deep_categorical the first
+ *           layer also takes the one-hot of every categorical output, again
+ *           as an embedding sum (deep/dense_0/onehot/<c>, [cardinality, h0])
+ *   logit = wide + deep                      p = sigmoid(logit)
+ *
+ * Tensors (safetensors names; kernels are [in, out] as Keras stores them):
+ *   deep/dense_<k>/kernel, deep/dense_<k>/bias      k = 0..num_hidden-1
+ *   deep/logits/kernel [h_last, 1], deep/logits/bias [1]
+ *   wide/linear/bias [1]
+ *   wide/linear/<c> [cardinality, 1]
+ *   deep/dense_0/onehot/<c> [cardinality, h0]        (deep_categorical only)
+ * All parameters live in one float block (params) in that order; the
+ * non-embedding tensors come first, [0, dense_end).
+ *
+ * A categorical index outside [0, cardinality) reads row 0 (TF's identity
+ * column with default_value 0), never out of bounds.
+ *
+ * A cfx_net_t is immutable once built or loaded: forward passes may run on
+ * any number of threads at once, each with its own scratch.
+ */
+#ifndef CFX_MODEL_NETWORK_H
+#define CFX_MODEL_NETWORK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+
+#define CFX_NET_MAX_HIDDEN 8
+#define CFX_NET_MAX_WIDTH 4096
+#define CFX_NET_MAX_CARDINALITY (1 << 20)
+
+/* What a network looks like; also what the bundle manifest records. */
+typedef struct cfx_net_spec {
+    size_t num_dense;
+    size_t num_categorical;
+    const char *const *cat_names;     /* num_categorical names */
+    const int64_t *cat_cardinality;   /* num_categorical values */
+    size_t num_hidden;                /* 1..CFX_NET_MAX_HIDDEN */
+    size_t hidden[CFX_NET_MAX_HIDDEN];
+    int deep_categorical;
+} cfx_net_spec_t;
+
+typedef struct cfx_net_tensor {
+    char *name;
+    size_t offset; /* in floats, into params */
+    size_t ndim;   /* 1 or 2 */
+    int64_t shape[2];
+    size_t count;
+} cfx_net_tensor_t;
+
+typedef struct cfx_net {
+    size_t num_dense, num_categorical, num_hidden;
+    int deep_categorical;
+    char **cat_names;
+    int64_t *cat_cardinality;
+    size_t width[CFX_NET_MAX_HIDDEN + 2]; /* width[0] = num_dense, ..., 1 */
+    size_t w_off[CFX_NET_MAX_HIDDEN + 1], b_off[CFX_NET_MAX_HIDDEN + 1];
+    size_t wide_bias_off;
+    size_t *wide_off; /* per categorical */
+    size_t *emb_off;  /* per categorical; deep_categorical only */
+    size_t dense_end; /* params [0, dense_end) are the non-embedding tensors */
+    size_t max_width;
+    float *params;    /* owned */
+    size_t num_params;
+    cfx_net_tensor_t *tensors;
+    size_t num_tensors;
+} cfx_net_t;
+
+/* Builds a network with all-zero parameters. */
+int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err);
+void cfx_net_free(cfx_net_t *n);
+
+/* Glorot-uniform kernels (fan-in of the first layer counts each categorical
+ * as one input), zero biases and zero wide weights; rng_state is a
+ * splitmix64 state advanced in place (one seed, one result). */
+void cfx_net_init_params(cfx_net_t *n, uint64_t *rng_state);
+
+uint64_t cfx_rng_next(uint64_t *state); /* splitmix64 */
+float cfx_rng_uniform(uint64_t *state); /* [0, 1) */
+
+const cfx_net_tensor_t *cfx_net_find(const cfx_net_t *n, const char *name);
+
+/* Scratch floats a forward pass over a batch of B needs. */
+size_t cfx_net_scratch_floats(const cfx_net_t *n, size_t B);
+
+/* dense (B, num_dense), cat (B, num_categorical) -> logits (B).
+ * The optimized kernel; scratch has cfx_net_scratch_floats(n, B) floats. */
+void cfx_net_forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
+                     size_t B, float *logits, float *scratch);
+
+/* Same as cfx_net_forward, keeping every hidden activation (post-ReLU):
+ * acts[k] is (B, width[k+1]) for k < num_hidden; base is (B, width[1])
+ * scratch. For backprop. */
+void cfx_net_forward_acts(const cfx_net_t *n, const float *dense,
+                          const int32_t *cat, size_t B, float *const *acts,
+                          float *base, float *logits);
+
+/* The plain reference: one example at a time, textbook loops, no scratch
+ * beyond the stack. Kept beside the optimized kernel and tested to agree. */
+void cfx_net_forward_ref(const cfx_net_t *n, const float *dense,
+                         const int32_t *cat, size_t B, float *logits);
+
+static inline float cfx_sigmoid(float z) {
+    return z >= 0 ? 1.0f / (1.0f + __builtin_expf(-z))
+                  : __builtin_expf(z) / (1.0f + __builtin_expf(z));
+}
+
+#endif
