@@ -33,7 +33,8 @@ typedef enum cfx_kind {
 } cfx_kind_t;
 
 typedef struct cfx_bytes {
-    const uint8_t *data;
+    const uint8_t *data; /* in an example's arena: followed by a NUL not
+                          * counted in len, so text values are C strings */
     size_t len;
 } cfx_bytes_t;
 
@@ -53,6 +54,7 @@ typedef struct cfx_example {
     cfx_feature_t *features; /* owned array */
     size_t count;
     size_t cap;
+    int sorted; /* set by cfx_example_sort, cleared by adds and decode */
     cfx_arena_t arena;
 } cfx_example_t;
 
@@ -68,14 +70,17 @@ int cfx_example_decode(cfx_example_t *ex, const uint8_t *buf, size_t len,
                        cfx_error_t *err);
 
 /* Appends the serialization of ex to out, features in byte order of name
- * (deterministic, as TF's SerializeToString(deterministic=True)). */
+ * (deterministic, as TF's SerializeToString(deterministic=True)); ex is not
+ * modified. Every present list is written, even empty (a Feature with an
+ * empty int64_list is `1a 00`); a CFX_KIND_NONE feature is an empty Feature.
+ * Map entries always carry key and value, as protobuf C++ writes them. */
 int cfx_example_encode(const cfx_example_t *ex, cfx_buf_t *out);
 
 /* Sorts features by name (byte order). */
 void cfx_example_sort(cfx_example_t *ex);
 
-/* NULL when absent. Linear scan unless sorted (then binary search is used
- * when the caller passes sorted != 0). */
+/* NULL when absent. Binary search after cfx_example_sort, else a linear
+ * scan. */
 const cfx_feature_t *cfx_example_find(const cfx_example_t *ex,
                                       const char *name);
 
