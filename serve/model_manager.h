@@ -102,6 +102,8 @@ void cfx_servable_release(cfx_servable_t *s);
 const cfx_bundle_t *cfx_servable_bundle(const cfx_servable_t *s);
 int64_t cfx_servable_version(const cfx_servable_t *s);
 const char *cfx_servable_model_name(const cfx_servable_t *s);
+/* The signature table built at load (serve/service.h). */
+const struct cfx_sigtab *cfx_servable_sigtab(const cfx_servable_t *s);
 
 /*
  * GetModelStatus: versions in descending order, END entries kept.

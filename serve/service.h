@@ -69,6 +69,19 @@ typedef struct cfx_signature {
     size_t n_outputs;
 } cfx_signature_t;
 
+/* The signature table of one bundle, built once at load by the manager. */
+typedef struct cfx_sigtab cfx_sigtab_t;
+int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out,
+                   cfx_error_t *err);
+void cfx_sigtab_free(cfx_sigtab_t *t);
+
+/* Replays the bundle's assets.extra/warmup.jsonl (one JSON object of raw
+ * features per line, at most 1000 lines) through predict_raw; any failure
+ * fails the load. *n gets the number of records replayed. Called by the
+ * manager on its loader thread before a version becomes AVAILABLE. */
+int cfx_service_warmup(const cfx_servable_t *s, size_t *n, cfx_error_t *err);
+#define CFX_WARMUP_MAX_RECORDS 1000
+
 /* Signatures of a servable, in the order of the table above; the pointers
  * live as long as the servable reference. */
 size_t cfx_service_num_signatures(const cfx_servable_t *s);

@@ -1,0 +1,564 @@
+/*
+ * config.c: tensorflow_model_server flags and the ModelServerConfig text
+ * file, turned into the plain structs of config.h.
+ *
+ * The text file goes through the generic protobuf text codec
+ * (formats/pbcodec.h) into the generated tensorflow.serving messages, then
+ * through cfx_model_list_from_proto, which is also what a gRPC
+ * HandleReloadConfigRequest uses, so both paths validate alike.
+ */
+#include "serve/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model_server_config.pb-c.h"
+
+#if defined(__has_include)
+#if __has_include("formats/pbcodec.h")
+#include "formats/pbcodec.h"
+#define CFX_HAVE_PBCODEC 1
+#endif
+#endif
+
+#define CONFIG_FILE_MAX (16u << 20)
+
+void cfx_model_list_init(cfx_model_list_t *l) { memset(l, 0, sizeof(*l)); }
+
+static void model_config_free(cfx_model_config_t *c)
+{
+    free(c->name);
+    free(c->base_path);
+    free(c->versions);
+    for (size_t i = 0; i < c->n_labels; i++)
+        free(c->labels[i].label);
+    free(c->labels);
+    memset(c, 0, sizeof(*c));
+}
+
+void cfx_model_list_free(cfx_model_list_t *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        model_config_free(&l->models[i]);
+    free(l->models);
+    memset(l, 0, sizeof(*l));
+}
+
+static int model_config_copy(cfx_model_config_t *d, const cfx_model_config_t *s)
+{
+    memset(d, 0, sizeof(*d));
+    d->name = strdup(s->name);
+    d->base_path = strdup(s->base_path);
+    d->policy = s->policy;
+    d->num_versions = s->num_versions;
+    if (!d->name || !d->base_path)
+        goto oom;
+    if (s->n_versions) {
+        d->versions = malloc(s->n_versions * sizeof(*d->versions));
+        if (!d->versions)
+            goto oom;
+        memcpy(d->versions, s->versions, s->n_versions * sizeof(*d->versions));
+        d->n_versions = s->n_versions;
+    }
+    if (s->n_labels) {
+        d->labels = calloc(s->n_labels, sizeof(*d->labels));
+        if (!d->labels)
+            goto oom;
+        d->n_labels = s->n_labels;
+        for (size_t i = 0; i < s->n_labels; i++) {
+            d->labels[i].version = s->labels[i].version;
+            d->labels[i].label = strdup(s->labels[i].label);
+            if (!d->labels[i].label)
+                goto oom;
+        }
+    }
+    return 0;
+oom:
+    model_config_free(d);
+    return CFX_ENOMEM;
+}
+
+int cfx_model_list_copy(cfx_model_list_t *dst, const cfx_model_list_t *src)
+{
+    cfx_model_list_init(dst);
+    if (!src->n)
+        return 0;
+    dst->models = calloc(src->n, sizeof(*dst->models));
+    if (!dst->models)
+        return CFX_ENOMEM;
+    for (size_t i = 0; i < src->n; i++) {
+        int rc = model_config_copy(&dst->models[i], &src->models[i]);
+        if (rc) {
+            cfx_model_list_free(dst);
+            return rc;
+        }
+        dst->n = i + 1;
+    }
+    return 0;
+}
+
+static int base_path_ok(const char *p)
+{
+    return p[0] == '/' || strstr(p, "://") != NULL;
+}
+
+int cfx_model_list_single(cfx_model_list_t *l, const char *name,
+                          const char *base_path, cfx_error_t *err)
+{
+    cfx_model_list_init(l);
+    if (!name || !*name)
+        return cfx_error_set(err, CFX_EINVAL, "--model_name must be set");
+    if (!base_path || !*base_path)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "Both server_options.model_base_path and "
+                             "server_options.model_config_file are empty!");
+    if (!base_path_ok(base_path))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "Expected model %s to have an absolute path or "
+                             "URI; got base_path()=%s",
+                             name, base_path);
+    l->models = calloc(1, sizeof(*l->models));
+    if (!l->models)
+        return CFX_ENOMEM;
+    l->n = 1;
+    cfx_model_config_t *c = &l->models[0];
+    c->name = strdup(name);
+    c->base_path = strdup(base_path);
+    c->policy = CFX_POLICY_LATEST;
+    c->num_versions = 1;
+    if (!c->name || !c->base_path) {
+        cfx_model_list_free(l);
+        return CFX_ENOMEM;
+    }
+    return 0;
+}
+
+int cfx_model_list_from_proto(cfx_model_list_t *l, const void *msg,
+                              cfx_error_t *err)
+{
+    const Tensorflow__Serving__ModelServerConfig *cfg = msg;
+    int rc = 0;
+    cfx_model_list_init(l);
+    if (cfg->config_case !=
+        TENSORFLOW__SERVING__MODEL_SERVER_CONFIG__CONFIG_MODEL_CONFIG_LIST)
+        return cfx_error_set(err, CFX_ESTATE,
+                             "ModelServerConfig: only model_config_list is "
+                             "supported");
+    const Tensorflow__Serving__ModelConfigList *list = cfg->model_config_list;
+    if (list->n_config == 0)
+        return 0;
+    l->models = calloc(list->n_config, sizeof(*l->models));
+    if (!l->models)
+        return CFX_ENOMEM;
+    for (size_t i = 0; i < list->n_config; i++) {
+        const Tensorflow__Serving__ModelConfig *mc = list->config[i];
+        cfx_model_config_t *c = &l->models[i];
+        l->n = i + 1;
+        if (!mc->name[0]) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "model_config_list.config[%zu]: empty name", i);
+            goto out;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(l->models[j].name, mc->name) == 0) {
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "Illegal to list model %s multiple times "
+                                   "in config list",
+                                   mc->name);
+                goto out;
+            }
+        if (!base_path_ok(mc->base_path)) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "Expected model %s to have an absolute path or "
+                               "URI; got base_path()=%s",
+                               mc->name, mc->base_path);
+            goto out;
+        }
+        if (!mc->model_platform[0]) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "Illegal setting neither ModelServerConfig::"
+                               "model_type (deprecated) nor ModelServerConfig"
+                               "::model_platform. (model %s)",
+                               mc->name);
+            goto out;
+        }
+        if (strcmp(mc->model_platform, "tensorflow") != 0) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "model %s: unsupported model_platform \"%s\" "
+                               "(expected \"tensorflow\")",
+                               mc->name, mc->model_platform);
+            goto out;
+        }
+        c->name = strdup(mc->name);
+        c->base_path = strdup(mc->base_path);
+        if (!c->name || !c->base_path) {
+            rc = CFX_ENOMEM;
+            goto out;
+        }
+        c->policy = CFX_POLICY_LATEST;
+        c->num_versions = 1;
+        const Tensorflow__Serving__FileSystemStoragePathSourceConfig__ServableVersionPolicy
+            *p = mc->model_version_policy;
+        if (p) {
+            switch (p->policy_choice_case) {
+            case TENSORFLOW__SERVING__FILE_SYSTEM_STORAGE_PATH_SOURCE_CONFIG__SERVABLE_VERSION_POLICY__POLICY_CHOICE_LATEST:
+                c->num_versions = p->latest->num_versions;
+                if (c->num_versions == 0) {
+                    rc = cfx_error_set(err, CFX_EINVAL,
+                                       "model %s: latest.num_versions must be "
+                                       "at least 1",
+                                       mc->name);
+                    goto out;
+                }
+                break;
+            case TENSORFLOW__SERVING__FILE_SYSTEM_STORAGE_PATH_SOURCE_CONFIG__SERVABLE_VERSION_POLICY__POLICY_CHOICE_ALL:
+                c->policy = CFX_POLICY_ALL;
+                break;
+            case TENSORFLOW__SERVING__FILE_SYSTEM_STORAGE_PATH_SOURCE_CONFIG__SERVABLE_VERSION_POLICY__POLICY_CHOICE_SPECIFIC:
+                c->policy = CFX_POLICY_SPECIFIC;
+                if (p->specific->n_versions == 0) {
+                    rc = cfx_error_set(err, CFX_EINVAL,
+                                       "model %s: specific policy lists no "
+                                       "versions",
+                                       mc->name);
+                    goto out;
+                }
+                c->versions = malloc(p->specific->n_versions * sizeof(int64_t));
+                if (!c->versions) {
+                    rc = CFX_ENOMEM;
+                    goto out;
+                }
+                memcpy(c->versions, p->specific->versions,
+                       p->specific->n_versions * sizeof(int64_t));
+                c->n_versions = p->specific->n_versions;
+                break;
+            default:
+                break;
+            }
+        }
+        if (mc->n_version_labels) {
+            c->labels = calloc(mc->n_version_labels, sizeof(*c->labels));
+            if (!c->labels) {
+                rc = CFX_ENOMEM;
+                goto out;
+            }
+            for (size_t k = 0; k < mc->n_version_labels; k++) {
+                c->labels[k].label = strdup(mc->version_labels[k]->key);
+                c->labels[k].version = mc->version_labels[k]->value;
+                c->n_labels = k + 1;
+                if (!c->labels[k].label) {
+                    rc = CFX_ENOMEM;
+                    goto out;
+                }
+            }
+        }
+    }
+out:
+    if (rc)
+        cfx_model_list_free(l);
+    return rc;
+}
+
+int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text,
+                              size_t len, const char *where, cfx_error_t *err)
+{
+    cfx_model_list_init(l);
+#ifdef CFX_HAVE_PBCODEC
+    ProtobufCMessage *msg = NULL;
+    int rc = cfx_pb_text_parse(&tensorflow__serving__model_server_config__descriptor,
+                               text, len, &msg, err);
+    if (rc)
+        return cfx_error_prefix(err, "%s", where);
+    rc = cfx_model_list_from_proto(l, msg, err);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (rc)
+        return cfx_error_prefix(err, "%s", where);
+    return 0;
+#else
+    (void)text;
+    (void)len;
+    return cfx_error_set(err, CFX_EUNSUPPORTED,
+                         "%s: protobuf text format codec not built", where);
+#endif
+}
+
+int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
+                             cfx_error_t *err)
+{
+    int rc = 0;
+    char *text = NULL;
+    size_t len = 0;
+    cfx_model_list_init(l);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
+    text = malloc(CONFIG_FILE_MAX + 1);
+    if (!text) {
+        rc = CFX_ENOMEM;
+        goto out;
+    }
+    len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        rc = cfx_error_set(err, CFX_EIO, "%s: read error", path);
+        goto out;
+    }
+    if (len > CONFIG_FILE_MAX) {
+        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %u bytes", path,
+                           CONFIG_FILE_MAX);
+        goto out;
+    }
+    text[len] = 0;
+    rc = cfx_model_list_parse_text(l, text, len, path, err);
+out:
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+void cfx_serve_flags_init(cfx_serve_flags_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->port = 8500;
+    f->rest_api_port = 8501;
+    f->file_system_poll_wait_seconds = 1;
+    f->rest_api_timeout_in_ms = 30000;
+    f->enable_model_warmup = 1;
+    f->max_body_bytes = 100u << 20;
+    f->max_header_bytes = 64u << 10;
+    f->max_connections = 10000;
+    f->idle_timeout_seconds = 60;
+}
+
+void cfx_serve_flags_free(cfx_serve_flags_t *f)
+{
+    if (!f)
+        return;
+    free(f->model_name);
+    free(f->model_base_path);
+    free(f->model_config_file);
+    free(f->monitoring_config_file);
+    free(f->access_log);
+    free(f->prometheus_path);
+    memset(f, 0, sizeof(*f));
+}
+
+const char *cfx_serve_flags_usage(void)
+{
+    return "usage: cfx-serve [flags]\n"
+           "  --port=8500                    gRPC port (0: any free port)\n"
+           "  --rest_api_port=8501           REST port (0: any free port, "
+           "-1: off)\n"
+           "  --model_name=NAME --model_base_path=/abs/path\n"
+           "  --model_config_file=FILE       text ModelServerConfig (wins)\n"
+           "  --model_config_file_poll_wait_seconds=0\n"
+           "  --file_system_poll_wait_seconds=1\n"
+           "  --rest_api_timeout_in_ms=30000\n"
+           "  --enable_model_warmup=true\n"
+           "  --monitoring_config_file=FILE  text MonitoringConfig\n"
+           "  --num_threads=0                worker threads (0: CPUs)\n"
+           "  --max_body_bytes=104857600     request body limit "
+           "(uncompressed)\n"
+           "  --max_header_bytes=65536\n"
+           "  --max_connections=10000\n"
+           "  --idle_timeout_seconds=60\n"
+           "  --access_log=FILE              one line per request ('-': "
+           "stderr)\n";
+}
+
+static int parse_long(const char *flag, const char *v, long lo, long hi,
+                      long *out, cfx_error_t *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "--%s: expected an integer in [%ld, %ld], got "
+                             "\"%s\"",
+                             flag, lo, hi, v);
+    *out = x;
+    return 0;
+}
+
+static int parse_bool(const char *flag, const char *v, int *out,
+                      cfx_error_t *err)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "1")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(v, "false") || !strcmp(v, "0")) {
+        *out = 0;
+        return 0;
+    }
+    return cfx_error_set(err, CFX_EINVAL,
+                         "--%s: expected true or false, got \"%s\"", flag, v);
+}
+
+static int set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+    return *dst ? 0 : CFX_ENOMEM;
+}
+
+static int read_monitoring(cfx_serve_flags_t *f, cfx_error_t *err)
+{
+#ifdef CFX_HAVE_PBCODEC
+    int rc = 0;
+    char *text = NULL;
+    ProtobufCMessage *msg = NULL;
+    FILE *fp = fopen(f->monitoring_config_file, "rb");
+    if (!fp)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", f->monitoring_config_file,
+                             strerror(errno));
+    text = malloc(CONFIG_FILE_MAX + 1);
+    if (!text) {
+        rc = CFX_ENOMEM;
+        goto out;
+    }
+    size_t len = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
+    if (len > CONFIG_FILE_MAX) {
+        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: too large",
+                           f->monitoring_config_file);
+        goto out;
+    }
+    text[len] = 0;
+    rc = cfx_pb_text_parse(&tensorflow__serving__monitoring_config__descriptor,
+                           text, len, &msg, err);
+    if (rc) {
+        cfx_error_prefix(err, "%s", f->monitoring_config_file);
+        goto out;
+    }
+    const Tensorflow__Serving__MonitoringConfig *mc =
+        (const Tensorflow__Serving__MonitoringConfig *)msg;
+    free(f->prometheus_path);
+    f->prometheus_path = NULL;
+    if (mc->prometheus_config && mc->prometheus_config->enable) {
+        const char *p = mc->prometheus_config->path;
+        rc = set_str(&f->prometheus_path,
+                     p && *p ? p : "/monitoring/prometheus/metrics");
+    }
+out:
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, NULL);
+    free(text);
+    fclose(fp);
+    return rc;
+#else
+    return cfx_error_set(err, CFX_EUNSUPPORTED,
+                         "%s: protobuf text format codec not built",
+                         f->monitoring_config_file);
+#endif
+}
+
+int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
+                          cfx_error_t *err)
+{
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "unexpected argument \"%s\"", a);
+        a += 2;
+        char name[64];
+        const char *eq = strchr(a, '=');
+        const char *val = NULL;
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        if (nlen >= sizeof(name))
+            return cfx_error_set(err, CFX_EINVAL, "unknown flag --%.40s...", a);
+        memcpy(name, a, nlen);
+        name[nlen] = 0;
+        if (eq) {
+            val = eq + 1;
+        } else if (!strcmp(name, "help")) {
+            return cfx_error_set(err, CFX_EINVAL, "%s",
+                                 cfx_serve_flags_usage());
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else if (!strcmp(name, "enable_model_warmup")) {
+            val = "true";
+        } else {
+            return cfx_error_set(err, CFX_EINVAL, "--%s: missing value", name);
+        }
+        long x = 0;
+        if (!strcmp(name, "port")) {
+            if (!(rc = parse_long(name, val, 0, 65535, &x, err)))
+                f->port = (int)x;
+        } else if (!strcmp(name, "rest_api_port")) {
+            if (!(rc = parse_long(name, val, -1, 65535, &x, err)))
+                f->rest_api_port = (int)x;
+        } else if (!strcmp(name, "model_name")) {
+            rc = set_str(&f->model_name, val);
+        } else if (!strcmp(name, "model_base_path")) {
+            rc = set_str(&f->model_base_path, val);
+        } else if (!strcmp(name, "model_config_file")) {
+            rc = set_str(&f->model_config_file, val);
+        } else if (!strcmp(name, "model_config_file_poll_wait_seconds")) {
+            if (!(rc = parse_long(name, val, 0, 86400, &x, err)))
+                f->model_config_file_poll_wait_seconds = (int)x;
+        } else if (!strcmp(name, "file_system_poll_wait_seconds")) {
+            if (!(rc = parse_long(name, val, -1, 86400, &x, err)))
+                f->file_system_poll_wait_seconds = (int)x;
+        } else if (!strcmp(name, "rest_api_timeout_in_ms")) {
+            if (!(rc = parse_long(name, val, 1, 86400000, &x, err)))
+                f->rest_api_timeout_in_ms = (int)x;
+        } else if (!strcmp(name, "enable_model_warmup")) {
+            rc = parse_bool(name, val, &f->enable_model_warmup, err);
+        } else if (!strcmp(name, "monitoring_config_file")) {
+            rc = set_str(&f->monitoring_config_file, val);
+        } else if (!strcmp(name, "num_threads") ||
+                   !strcmp(name, "rest_api_num_threads")) {
+            if (!(rc = parse_long(name, val, 0, 1024, &x, err)))
+                f->num_threads = (int)x;
+        } else if (!strcmp(name, "max_body_bytes")) {
+            if (!(rc = parse_long(name, val, 1, 1L << 40, &x, err)))
+                f->max_body_bytes = (size_t)x;
+        } else if (!strcmp(name, "max_header_bytes")) {
+            if (!(rc = parse_long(name, val, 256, 1L << 24, &x, err)))
+                f->max_header_bytes = (size_t)x;
+        } else if (!strcmp(name, "max_connections")) {
+            if (!(rc = parse_long(name, val, 1, 1000000, &x, err)))
+                f->max_connections = (int)x;
+        } else if (!strcmp(name, "idle_timeout_seconds")) {
+            if (!(rc = parse_long(name, val, 1, 86400, &x, err)))
+                f->idle_timeout_seconds = (int)x;
+        } else if (!strcmp(name, "access_log")) {
+            rc = set_str(&f->access_log, val);
+        } else {
+            return cfx_error_set(err, CFX_EINVAL, "unknown flag --%s", name);
+        }
+        if (rc)
+            return rc == CFX_ENOMEM ? cfx_error_set(err, rc, "out of memory")
+                                    : rc;
+    }
+    if (f->rest_api_port > 0 && f->rest_api_port == f->port)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "--rest_api_port=%d must differ from --port",
+                             f->rest_api_port);
+    if (!f->model_config_file && !f->model_base_path)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "Both server_options.model_base_path and "
+                             "server_options.model_config_file are empty!");
+    if (f->monitoring_config_file)
+        return read_monitoring(f, err);
+    return 0;
+}
+
+int cfx_serve_flags_models(const cfx_serve_flags_t *f, cfx_model_list_t *l,
+                           cfx_error_t *err)
+{
+    if (f->model_config_file && *f->model_config_file)
+        return cfx_model_list_load_file(l, f->model_config_file, err);
+    return cfx_model_list_single(l, f->model_name ? f->model_name : "default",
+                                 f->model_base_path, err);
+}

@@ -1,0 +1,920 @@
+/*
+ * model_manager.c: version discovery, loading, hot swap and reference
+ * counting of servables (see model_manager.h).
+ *
+ * Threads: one loader thread does every filesystem access, load, warmup,
+ * unload and free. Request threads only take the read lock to find a
+ * servable and bump its count. The state the status API shows is written
+ * by the loader under the write lock. A servable whose count reaches zero
+ * is pushed to a free queue and the loader is woken through an eventfd, so
+ * a request thread never runs cfx_bundle_free.
+ *
+ * Switch policy (TF Serving's AvailabilityPreservingPolicy, §3.4): load
+ * the aspired versions first, highest first; unload versions no longer
+ * aspired only when an aspired version is AVAILABLE (or none is aspired).
+ * A version that failed to load is not retried until its directory
+ * changes (a new inode or mtime, i.e. a new atomic publish).
+ */
+#include "serve/model_manager.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/metrics.h"
+#include "serve/service.h"
+
+#define MAX_VERSIONS_LISTED 4096 /* bound on numeric children per scan */
+#define MAX_STATUS_ENTRIES 64    /* END entries kept for the status API */
+
+struct cfx_servable {
+    atomic_int refs;
+    cfx_manager_t *mgr;
+    char *model_name;
+    int64_t version;
+    cfx_bundle_t *bundle;
+    cfx_sigtab_t *sigtab;
+    struct cfx_servable *next_free;
+};
+
+typedef struct version_entry {
+    int64_t version;
+    cfx_version_state_t state;
+    int error_code;
+    char error_message[512];
+    cfx_servable_t *servable; /* manager's reference while AVAILABLE */
+    dev_t dev;                /* directory identity at the last load */
+    ino_t ino;
+    struct timespec mtime;
+} version_entry_t;
+
+typedef struct model {
+    cfx_model_config_t cfg; /* owned copy */
+    version_entry_t *v;     /* sorted by version, descending */
+    size_t nv, capv;
+    int wd;                 /* inotify watch, -1 when none */
+    int scanned;            /* one full scan done */
+} model_t;
+
+struct cfx_manager {
+    cfx_manager_options_t opts;
+    pthread_rwlock_t rw; /* models and their entries */
+    model_t **models;
+    size_t nmodels;
+
+    pthread_mutex_t mu; /* everything below */
+    pthread_cond_t cv;
+    int stop;
+    int rescan;
+    cfx_model_list_t *pending; /* a reload waiting for the loader */
+    uint64_t generation;       /* bumped after each full scan pass */
+    cfx_servable_t *free_list;
+
+    int wake_fd;
+    int inotify_fd;
+    pthread_t loader;
+    int loader_running;
+};
+
+const char *cfx_version_state_name(cfx_version_state_t s)
+{
+    switch (s) {
+    case CFX_STATE_START: return "START";
+    case CFX_STATE_LOADING: return "LOADING";
+    case CFX_STATE_AVAILABLE: return "AVAILABLE";
+    case CFX_STATE_UNLOADING: return "UNLOADING";
+    case CFX_STATE_END: return "END";
+    default: return "UNKNOWN";
+    }
+}
+
+/* ---- servables ------------------------------------------------------------ */
+
+static void servable_destroy(cfx_servable_t *s)
+{
+    cfx_sigtab_free(s->sigtab);
+    cfx_bundle_free(s->bundle);
+    free(s->model_name);
+    free(s);
+}
+
+static void wake(cfx_manager_t *m)
+{
+    uint64_t one = 1;
+    ssize_t w = write(m->wake_fd, &one, sizeof(one));
+    (void)w;
+}
+
+void cfx_servable_release(cfx_servable_t *s)
+{
+    if (!s)
+        return;
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    cfx_manager_t *m = s->mgr;
+    pthread_mutex_lock(&m->mu);
+    s->next_free = m->free_list;
+    m->free_list = s;
+    pthread_mutex_unlock(&m->mu);
+    wake(m);
+}
+
+const cfx_bundle_t *cfx_servable_bundle(const cfx_servable_t *s)
+{
+    return s->bundle;
+}
+int64_t cfx_servable_version(const cfx_servable_t *s) { return s->version; }
+const char *cfx_servable_model_name(const cfx_servable_t *s)
+{
+    return s->model_name;
+}
+const struct cfx_sigtab *cfx_servable_sigtab(const cfx_servable_t *s)
+{
+    return s->sigtab;
+}
+
+static void drain_free_list(cfx_manager_t *m)
+{
+    pthread_mutex_lock(&m->mu);
+    cfx_servable_t *l = m->free_list;
+    m->free_list = NULL;
+    pthread_mutex_unlock(&m->mu);
+    while (l) {
+        cfx_servable_t *next = l->next_free;
+        fprintf(stderr, "cfx-serve: Done unloading servable version {name: %s "
+                        "version: %" PRId64 "}\n",
+                l->model_name, l->version);
+        servable_destroy(l);
+        l = next;
+    }
+}
+
+/* ---- models --------------------------------------------------------------- */
+
+static void model_free(model_t *md)
+{
+    if (!md)
+        return;
+    cfx_model_list_t tmp = {&md->cfg, 1};
+    for (size_t i = 0; i < md->nv; i++)
+        cfx_servable_release(md->v[i].servable);
+    free(md->v);
+    cfx_model_list_free(&tmp); /* frees md->cfg's members and nothing else */
+    free(md);
+}
+
+static model_t *model_new(const cfx_model_config_t *cfg)
+{
+    model_t *md = calloc(1, sizeof(*md));
+    if (!md)
+        return NULL;
+    md->wd = -1;
+    cfx_model_list_t src = {(cfx_model_config_t *)cfg, 1}, dst;
+    if (cfx_model_list_copy(&dst, &src)) {
+        free(md);
+        return NULL;
+    }
+    md->cfg = dst.models[0];
+    free(dst.models);
+    return md;
+}
+
+static model_t *find_model(cfx_manager_t *m, const char *name)
+{
+    for (size_t i = 0; i < m->nmodels; i++)
+        if (strcmp(m->models[i]->cfg.name, name) == 0)
+            return m->models[i];
+    return NULL;
+}
+
+static version_entry_t *find_entry(model_t *md, int64_t v)
+{
+    for (size_t i = 0; i < md->nv; i++)
+        if (md->v[i].version == v)
+            return &md->v[i];
+    return NULL;
+}
+
+/* Inserts (write lock held) keeping descending order; NULL on ENOMEM. */
+static version_entry_t *add_entry(model_t *md, int64_t v)
+{
+    if (md->nv == md->capv) {
+        size_t cap = md->capv ? md->capv * 2 : 8;
+        version_entry_t *n = realloc(md->v, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        md->v = n;
+        md->capv = cap;
+    }
+    size_t i = 0;
+    while (i < md->nv && md->v[i].version > v)
+        i++;
+    memmove(&md->v[i + 1], &md->v[i], (md->nv - i) * sizeof(*md->v));
+    md->nv++;
+    memset(&md->v[i], 0, sizeof(md->v[i]));
+    md->v[i].version = v;
+    md->v[i].state = CFX_STATE_START;
+    return &md->v[i];
+}
+
+/* Drops the oldest END entries beyond MAX_STATUS_ENTRIES (write lock). */
+static void trim_entries(model_t *md)
+{
+    while (md->nv > MAX_STATUS_ENTRIES) {
+        size_t i = md->nv;
+        while (i > 0 && md->v[i - 1].state != CFX_STATE_END)
+            i--;
+        if (i == 0)
+            return;
+        memmove(&md->v[i - 1], &md->v[i], (md->nv - i) * sizeof(*md->v));
+        md->nv--;
+    }
+}
+
+/* ---- public: lifecycle ---------------------------------------------------- */
+
+int cfx_manager_new(const cfx_manager_options_t *opts,
+                    const cfx_model_list_t *models, cfx_manager_t **out,
+                    cfx_error_t *err)
+{
+    *out = NULL;
+    cfx_manager_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    m->opts = *opts;
+    pthread_rwlock_init(&m->rw, NULL);
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    m->inotify_fd = -1;
+    m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m->wake_fd < 0) {
+        cfx_manager_free(m);
+        return cfx_error_set(err, CFX_EIO, "eventfd: %s", strerror(errno));
+    }
+    if (opts->file_system_poll_wait_seconds > 0)
+        m->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (models->n) {
+        m->models = calloc(models->n, sizeof(*m->models));
+        if (!m->models) {
+            cfx_manager_free(m);
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < models->n; i++) {
+            m->models[i] = model_new(&models->models[i]);
+            if (!m->models[i]) {
+                cfx_manager_free(m);
+                return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            }
+            m->nmodels = i + 1;
+        }
+    }
+    *out = m;
+    return 0;
+}
+
+void cfx_manager_free(cfx_manager_t *m)
+{
+    if (!m)
+        return;
+    if (m->loader_running) {
+        pthread_mutex_lock(&m->mu);
+        m->stop = 1;
+        pthread_mutex_unlock(&m->mu);
+        wake(m);
+        pthread_join(m->loader, NULL);
+    }
+    for (size_t i = 0; i < m->nmodels; i++)
+        model_free(m->models[i]);
+    free(m->models);
+    if (m->pending) {
+        cfx_model_list_free(m->pending);
+        free(m->pending);
+    }
+    drain_free_list(m);
+    if (m->wake_fd >= 0)
+        close(m->wake_fd);
+    if (m->inotify_fd >= 0)
+        close(m->inotify_fd);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+    pthread_rwlock_destroy(&m->rw);
+    free(m);
+}
+
+/* ---- the loader ----------------------------------------------------------- */
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* "123" -> 123; only digits, fits int64. */
+static int parse_version(const char *s, int64_t *out)
+{
+    int64_t v = 0;
+    if (!*s)
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        if (v > (INT64_MAX - (*s - '0')) / 10)
+            return 0;
+        v = v * 10 + (*s - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Numeric version directories of base_path, descending. -1 when the base
+ * path can't be listed (then nothing is unloaded). */
+static int list_versions(const char *base, int64_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(base);
+    if (!d)
+        return -1;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int64_t v;
+        if (e->d_name[0] == '.' || !parse_version(e->d_name, &v))
+            continue;
+        if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN &&
+            e->d_type != DT_LNK)
+            continue;
+        if (*n >= MAX_VERSIONS_LISTED)
+            break;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            int64_t *p = realloc(*out, cap * sizeof(*p));
+            if (!p)
+                break;
+            *out = p;
+        }
+        (*out)[(*n)++] = v;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*out, *n, sizeof(**out), cmp_desc);
+    return 0;
+}
+
+static int is_aspired(const model_t *md, const int64_t *vs, size_t n,
+                      int64_t v)
+{
+    const cfx_model_config_t *c = &md->cfg;
+    size_t rank = 0;
+    int present = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (vs[i] == v) {
+            present = 1;
+            rank = i;
+            break;
+        }
+    }
+    if (!present)
+        return 0;
+    switch (c->policy) {
+    case CFX_POLICY_ALL: return 1;
+    case CFX_POLICY_SPECIFIC:
+        for (size_t i = 0; i < c->n_versions; i++)
+            if (c->versions[i] == v)
+                return 1;
+        return 0;
+    default: return rank < c->num_versions;
+    }
+}
+
+static void version_dir(const model_t *md, int64_t v, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%" PRId64, md->cfg.base_path, v);
+}
+
+/* Loads one version (no lock held) into a servable. */
+static int load_servable(cfx_manager_t *m, const model_t *md, int64_t v,
+                         cfx_servable_t **out, cfx_error_t *err)
+{
+    char dir[4096];
+    int rc = 0;
+    *out = NULL;
+    version_dir(md, v, dir, sizeof(dir));
+    uint64_t t0 = now_us();
+    cfx_servable_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    atomic_init(&s->refs, 1);
+    s->mgr = m;
+    s->version = v;
+    s->model_name = strdup(md->cfg.name);
+    if (!s->model_name) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = cfx_bundle_load(dir, &s->bundle, err);
+    if (rc)
+        goto out;
+    rc = cfx_sigtab_new(s->bundle, &s->sigtab, err);
+    if (rc)
+        goto out;
+    if (m->opts.enable_model_warmup) {
+        size_t n = 0;
+        rc = cfx_service_warmup(s, &n, err);
+        if (rc) {
+            cfx_error_prefix(err, "warmup");
+            goto out;
+        }
+        if (n)
+            fprintf(stderr, "cfx-serve: Finished reading warmup data for model "
+                            "at %s. Number of warmup records read: %zu.\n",
+                    dir, n);
+    }
+out:
+    cfx_metrics_record_load(m->opts.metrics, dir,
+                            rc ? cfx_service_tf_code(rc) : 0, now_us() - t0);
+    if (rc) {
+        servable_destroy(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+static int dir_changed(const version_entry_t *e, const struct stat *st)
+{
+    return e->dev != st->st_dev || e->ino != st->st_ino ||
+           e->mtime.tv_sec != st->st_mtim.tv_sec ||
+           e->mtime.tv_nsec != st->st_mtim.tv_nsec;
+}
+
+/* One model: load what is aspired and new, then unload what is no longer
+ * aspired when that keeps availability. */
+static void scan_model(cfx_manager_t *m, model_t *md)
+{
+    int64_t *vs = NULL;
+    size_t n = 0;
+    if (m->inotify_fd >= 0 && md->wd < 0)
+        md->wd = inotify_add_watch(m->inotify_fd, md->cfg.base_path,
+                                   IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                       IN_DELETE | IN_ONLYDIR);
+    if (list_versions(md->cfg.base_path, &vs, &n) < 0) {
+        fprintf(stderr, "cfx-serve: File system storage path source: could "
+                        "not list base path %s for servable %s: %s\n",
+                md->cfg.base_path, md->cfg.name, strerror(errno));
+        md->scanned = 1;
+        return; /* keep serving what is loaded (a storage outage) */
+    }
+    if (n == 0)
+        fprintf(stderr, "cfx-serve: No versions of servable %s found under "
+                        "base path %s. Did you forget to name your leaf "
+                        "directory as a number (eg. '/1/')?\n",
+                md->cfg.name, md->cfg.base_path);
+
+    /* Load aspired versions that are new (highest first). */
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = vs[i];
+        if (!is_aspired(md, vs, n, v))
+            continue;
+        char dir[4096];
+        struct stat st;
+        version_dir(md, v, dir, sizeof(dir));
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        pthread_rwlock_rdlock(&m->rw);
+        version_entry_t *e = find_entry(md, v);
+        int skip = e && (e->state == CFX_STATE_AVAILABLE ||
+                         (e->state == CFX_STATE_END && e->error_code != 0 &&
+                          !dir_changed(e, &st)));
+        pthread_rwlock_unlock(&m->rw);
+        if (skip)
+            continue;
+        pthread_rwlock_wrlock(&m->rw);
+        e = find_entry(md, v);
+        if (!e)
+            e = add_entry(md, v);
+        if (e) {
+            e->state = CFX_STATE_LOADING;
+            e->error_code = 0;
+            e->error_message[0] = 0;
+        }
+        pthread_rwlock_unlock(&m->rw);
+        if (!e)
+            continue;
+        fprintf(stderr, "cfx-serve: Loading servable version {name: %s "
+                        "version: %" PRId64 "}\n",
+                md->cfg.name, v);
+        cfx_error_t err;
+        cfx_error_init(&err);
+        cfx_servable_t *s = NULL;
+        int rc = load_servable(m, md, v, &s, &err);
+        pthread_rwlock_wrlock(&m->rw);
+        e = find_entry(md, v);
+        e->dev = st.st_dev;
+        e->ino = st.st_ino;
+        e->mtime = st.st_mtim;
+        if (rc) {
+            e->state = CFX_STATE_END;
+            e->error_code = cfx_service_tf_code(rc);
+            if (e->error_code == 0)
+                e->error_code = 2;
+            snprintf(e->error_message, sizeof(e->error_message), "%s",
+                     err.msg[0] ? err.msg : cfx_err_str(rc));
+        } else {
+            e->state = CFX_STATE_AVAILABLE;
+            e->servable = s;
+        }
+        pthread_rwlock_unlock(&m->rw);
+        if (rc)
+            fprintf(stderr, "cfx-serve: Loading servable: {name: %s version: "
+                            "%" PRId64 "} failed: %s\n",
+                    md->cfg.name, v, err.msg);
+        else
+            fprintf(stderr, "cfx-serve: Successfully loaded servable version "
+                            "{name: %s version: %" PRId64 "}\n",
+                    md->cfg.name, v);
+    }
+
+    /* Unload: only when an aspired version is ready or none is aspired. */
+    pthread_rwlock_wrlock(&m->rw);
+    int aspired_ready = 0, any_aspired = 0;
+    for (size_t i = 0; i < n; i++)
+        if (is_aspired(md, vs, n, vs[i])) {
+            any_aspired = 1;
+            version_entry_t *e = find_entry(md, vs[i]);
+            if (e && e->state == CFX_STATE_AVAILABLE)
+                aspired_ready = 1;
+        }
+    cfx_servable_t *drop[64];
+    size_t ndrop = 0;
+    if (aspired_ready || !any_aspired) {
+        for (size_t i = 0; i < md->nv && ndrop < 64; i++) {
+            version_entry_t *e = &md->v[i];
+            if (e->state != CFX_STATE_AVAILABLE ||
+                is_aspired(md, vs, n, e->version))
+                continue;
+            e->state = CFX_STATE_END;
+            e->error_code = 0;
+            e->error_message[0] = 0;
+            drop[ndrop++] = e->servable;
+            e->servable = NULL;
+        }
+    }
+    /* Failed entries whose directory is gone leave the status list. */
+    for (size_t i = 0; i < md->nv;) {
+        version_entry_t *e = &md->v[i];
+        int present = 0;
+        for (size_t j = 0; j < n; j++)
+            present |= vs[j] == e->version;
+        if (!present && e->state == CFX_STATE_END && e->error_code != 0) {
+            memmove(e, e + 1, (md->nv - i - 1) * sizeof(*e));
+            md->nv--;
+            continue;
+        }
+        i++;
+    }
+    trim_entries(md);
+    md->scanned = 1;
+    pthread_rwlock_unlock(&m->rw);
+    for (size_t i = 0; i < ndrop; i++) {
+        fprintf(stderr, "cfx-serve: Unloading servable version {name: %s "
+                        "version: %" PRId64 "}\n",
+                drop[i]->model_name, drop[i]->version);
+        cfx_servable_release(drop[i]);
+    }
+    free(vs);
+}
+
+/* Swaps in a pending model list (loader thread). */
+static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l)
+{
+    model_t **nm = calloc(l->n ? l->n : 1, sizeof(*nm));
+    if (!nm)
+        return;
+    pthread_rwlock_wrlock(&m->rw);
+    for (size_t i = 0; i < l->n; i++) {
+        model_t *old = find_model(m, l->models[i].name);
+        model_t *fresh = model_new(&l->models[i]);
+        if (!fresh)
+            continue;
+        if (old) { /* keep loaded versions; take the new policy and labels */
+            fresh->v = old->v;
+            fresh->nv = old->nv;
+            fresh->capv = old->capv;
+            old->v = NULL;
+            old->nv = old->capv = 0;
+        }
+        nm[i] = fresh;
+    }
+    model_t **oldm = m->models;
+    size_t oldn = m->nmodels;
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (nm[i])
+            nm[k++] = nm[i];
+    m->models = nm;
+    m->nmodels = k;
+    pthread_rwlock_unlock(&m->rw);
+    if (m->inotify_fd >= 0)
+        for (size_t i = 0; i < oldn; i++)
+            if (oldm[i]->wd >= 0)
+                inotify_rm_watch(m->inotify_fd, oldm[i]->wd);
+    for (size_t i = 0; i < oldn; i++)
+        model_free(oldm[i]); /* releases versions of removed models */
+    free(oldm);
+}
+
+static void drain_fd(int fd)
+{
+    char buf[4096];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+}
+
+static void *loader_main(void *arg)
+{
+    cfx_manager_t *m = arg;
+    int first = 1;
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        int stop = m->stop;
+        cfx_model_list_t *pending = m->pending;
+        m->pending = NULL;
+        int rescan = m->rescan || pending || first;
+        m->rescan = 0;
+        pthread_mutex_unlock(&m->mu);
+        if (stop)
+            break;
+        if (pending) {
+            apply_pending(m, pending);
+            cfx_model_list_free(pending);
+            free(pending);
+        }
+        if (rescan) {
+            for (size_t i = 0; i < m->nmodels; i++)
+                scan_model(m, m->models[i]);
+            pthread_mutex_lock(&m->mu);
+            m->generation++;
+            pthread_cond_broadcast(&m->cv);
+            pthread_mutex_unlock(&m->mu);
+        }
+        first = 0;
+        drain_free_list(m);
+
+        struct pollfd pfd[2] = {{m->wake_fd, POLLIN, 0},
+                                {m->inotify_fd, POLLIN, 0}};
+        int timeout = m->opts.file_system_poll_wait_seconds > 0
+                          ? m->opts.file_system_poll_wait_seconds * 1000
+                          : -1;
+        int r = poll(pfd, m->inotify_fd >= 0 ? 2 : 1, timeout);
+        if (r == 0) { /* the poll interval elapsed */
+            pthread_mutex_lock(&m->mu);
+            m->rescan = 1;
+            pthread_mutex_unlock(&m->mu);
+        } else if (r > 0) {
+            if (pfd[0].revents)
+                drain_fd(m->wake_fd);
+            if (m->inotify_fd >= 0 && pfd[1].revents) {
+                drain_fd(m->inotify_fd);
+                pthread_mutex_lock(&m->mu);
+                m->rescan = 1;
+                pthread_mutex_unlock(&m->mu);
+            }
+        }
+    }
+    drain_free_list(m);
+    return NULL;
+}
+
+int cfx_manager_start(cfx_manager_t *m, cfx_error_t *err)
+{
+    int rc = pthread_create(&m->loader, NULL, loader_main, m);
+    if (rc)
+        return cfx_error_set(err, CFX_EINTERNAL, "pthread_create: %s",
+                             strerror(rc));
+    m->loader_running = 1;
+    return 0;
+}
+
+/* Waits for one full scan pass after the current generation. */
+static void wait_pass(cfx_manager_t *m)
+{
+    pthread_mutex_lock(&m->mu);
+    uint64_t g = m->generation;
+    while (m->generation == g && !m->stop)
+        pthread_cond_wait(&m->cv, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* After a pass: an error listing models without an AVAILABLE version. */
+static int unavailable_error(cfx_manager_t *m, cfx_error_t *err)
+{
+    char buf[CFX_ERROR_MSG_MAX];
+    size_t len = 0;
+    int bad = 0;
+    buf[0] = 0;
+    pthread_rwlock_rdlock(&m->rw);
+    for (size_t i = 0; i < m->nmodels; i++) {
+        model_t *md = m->models[i];
+        int ok = 0;
+        const version_entry_t *failed = NULL;
+        for (size_t j = 0; j < md->nv; j++) {
+            ok |= md->v[j].state == CFX_STATE_AVAILABLE;
+            if (!failed && md->v[j].state == CFX_STATE_END &&
+                md->v[j].error_code)
+                failed = &md->v[j];
+        }
+        if (ok)
+            continue;
+        bad++;
+        int w;
+        if (failed)
+            w = snprintf(buf + len, sizeof(buf) - len,
+                         "%s{name: %s version: %" PRId64 "} due to error: %s",
+                         bad > 1 ? ", " : "", md->cfg.name, failed->version,
+                         failed->error_message);
+        else
+            w = snprintf(buf + len, sizeof(buf) - len,
+                         "%s{name: %s} due to error: no version found under "
+                         "%s",
+                         bad > 1 ? ", " : "", md->cfg.name, md->cfg.base_path);
+        if (w > 0)
+            len += (size_t)w < sizeof(buf) - len ? (size_t)w
+                                                 : sizeof(buf) - len - 1;
+    }
+    pthread_rwlock_unlock(&m->rw);
+    if (!bad)
+        return 0;
+    return cfx_error_set(err, CFX_EUNAVAILABLE,
+                         "%d model(s) did not become available: {%s}", bad,
+                         buf);
+}
+
+int cfx_manager_wait_initial(cfx_manager_t *m, cfx_error_t *err)
+{
+    pthread_mutex_lock(&m->mu);
+    while (m->generation == 0 && !m->stop)
+        pthread_cond_wait(&m->cv, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+    return unavailable_error(m, err);
+}
+
+int cfx_manager_reload(cfx_manager_t *m, const cfx_model_list_t *models,
+                       cfx_error_t *err)
+{
+    cfx_model_list_t *copy = malloc(sizeof(*copy));
+    if (!copy || cfx_model_list_copy(copy, models)) {
+        free(copy);
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    }
+    pthread_mutex_lock(&m->mu);
+    if (m->pending) {
+        cfx_model_list_free(m->pending);
+        free(m->pending);
+    }
+    m->pending = copy;
+    pthread_mutex_unlock(&m->mu);
+    wake(m);
+    wait_pass(m);
+    return unavailable_error(m, err);
+}
+
+void cfx_manager_rescan(cfx_manager_t *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->rescan = 1;
+    pthread_mutex_unlock(&m->mu);
+    wake(m);
+}
+
+int cfx_manager_ready(cfx_manager_t *m)
+{
+    int ready = 1;
+    pthread_rwlock_rdlock(&m->rw);
+    for (size_t i = 0; i < m->nmodels && ready; i++) {
+        int ok = 0;
+        for (size_t j = 0; j < m->models[i]->nv; j++)
+            ok |= m->models[i]->v[j].state == CFX_STATE_AVAILABLE;
+        ready = ok;
+    }
+    pthread_rwlock_unlock(&m->rw);
+    return ready;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+int cfx_manager_acquire(cfx_manager_t *m, const char *model_name,
+                        int64_t version, const char *label,
+                        cfx_servable_t **out, cfx_error_t *err)
+{
+    int rc = 0;
+    *out = NULL;
+    pthread_rwlock_rdlock(&m->rw);
+    model_t *md = find_model(m, model_name);
+    if (label) {
+        int found = 0;
+        for (size_t i = 0; md && i < md->cfg.n_labels; i++)
+            if (strcmp(md->cfg.labels[i].label, label) == 0) {
+                version = md->cfg.labels[i].version;
+                found = 1;
+                break;
+            }
+        if (!found) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "Unrecognized servable version label: %s",
+                               label);
+            goto out;
+        }
+    }
+    if (md) {
+        for (size_t i = 0; i < md->nv; i++) { /* descending: first = latest */
+            version_entry_t *e = &md->v[i];
+            if (e->state != CFX_STATE_AVAILABLE)
+                continue;
+            if (version >= 0 && e->version != version)
+                continue;
+            atomic_fetch_add_explicit(&e->servable->refs, 1,
+                                      memory_order_relaxed);
+            *out = e->servable;
+            goto out;
+        }
+    }
+    if (version >= 0)
+        rc = cfx_error_set(err, CFX_ENOTFOUND,
+                           "Servable not found for request: Specific(%s, "
+                           "%" PRId64 ")",
+                           model_name, version);
+    else
+        rc = cfx_error_set(err, CFX_ENOTFOUND,
+                           "Servable not found for request: Latest(%s)",
+                           model_name);
+out:
+    pthread_rwlock_unlock(&m->rw);
+    return rc;
+}
+
+int cfx_manager_status(cfx_manager_t *m, const char *model_name,
+                       int64_t version, cfx_version_status_t **out, size_t *n,
+                       cfx_error_t *err)
+{
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&m->rw);
+    model_t *md = find_model(m, model_name);
+    size_t count = 0;
+    for (size_t i = 0; md && i < md->nv; i++)
+        count += version < 0 || md->v[i].version == version;
+    if (count == 0) {
+        if (version < 0)
+            rc = cfx_error_set(err, CFX_ENOTFOUND,
+                               "Could not find any versions of model %s",
+                               model_name);
+        else
+            rc = cfx_error_set(err, CFX_ENOTFOUND,
+                               "Could not find version %" PRId64
+                               " of model %s",
+                               version, model_name);
+        goto out;
+    }
+    cfx_version_status_t *s = calloc(count, sizeof(*s));
+    if (!s) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < md->nv; i++) {
+        const version_entry_t *e = &md->v[i];
+        if (version >= 0 && e->version != version)
+            continue;
+        s[k].version = e->version;
+        s[k].state = e->state;
+        s[k].error_code = e->error_code;
+        snprintf(s[k].error_message, sizeof(s[k].error_message), "%s",
+                 e->error_message);
+        k++;
+    }
+    *out = s;
+    *n = k;
+out:
+    pthread_rwlock_unlock(&m->rw);
+    return rc;
+}
