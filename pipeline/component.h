@@ -66,15 +66,15 @@ typedef struct cfx_component_input {
 } cfx_component_input_t;
 
 typedef struct cfx_component_output {
-    char key[64];
-    char type[64];          /* artifact type name ("Examples", ...) */
+    char key[CFX_MD_NAME_MAX];
+    char type[CFX_MD_NAME_MAX]; /* artifact type name ("Examples", ...) */
     char *uri;              /* owned; no trailing '/' */
     int64_t artifact_id;
     int created_dir;        /* we made the dir: removed on failure */
 } cfx_component_output_t;
 
 typedef struct cfx_component_input_rec {
-    char key[64];
+    char key[CFX_MD_NAME_MAX];
     cfx_md_artifact_t artifact;
 } cfx_component_input_rec_t;
 
