@@ -454,6 +454,24 @@ int cfx_metadata_find_artifact_by_uri(cfx_metadata_t *md, const char *uri,
     return one_artifact(md, st, out, err, what);
 }
 
+int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
+                                           const char *value,
+                                           cfx_md_artifact_t *out,
+                                           cfx_error_t *err) {
+    sqlite3_stmt *st = NULL;
+    int ret = prep(md,
+                   ARTIFACT_COLS "JOIN ArtifactProperty p ON p.artifact_id = a.id"
+                                 " WHERE p.name=? AND p.string_value=?"
+                                 " ORDER BY a.id DESC LIMIT 1",
+                   &st, err);
+    if (ret) return ret;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    char what[CFX_MD_URI_MAX + CFX_MD_NAME_MAX];
+    snprintf(what, sizeof what, "with %.200s = '%.2000s'", name, value);
+    return one_artifact(md, st, out, err, what);
+}
+
 /* --- properties (shared by artifacts, executions, contexts) --------------- */
 
 typedef struct prop_table {
@@ -551,6 +569,52 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
     }
     sqlite3_finalize(st);
     return ret;
+}
+
+static int list_properties(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
+                           cfx_md_property_cb cb, void *ud, cfx_error_t *err) {
+    char sql[256];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof sql,
+             "SELECT name, is_custom_property, int_value, double_value,"
+             " string_value FROM %s WHERE %s=? ORDER BY is_custom_property, name",
+             t->table, t->owner_col);
+    int ret = prep(md, sql, &st, err), rc;
+    if (ret) return ret;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cfx_md_value_t v = {0};
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+            v.kind = CFX_MD_INT;
+            v.i = sqlite3_column_int64(st, 2);
+        } else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            v.kind = CFX_MD_DOUBLE;
+            v.d = sqlite3_column_double(st, 3);
+        } else {
+            v.kind = CFX_MD_STRING;
+            const unsigned char *s = sqlite3_column_text(st, 4);
+            v.s = s ? (const char *)s : "";
+        }
+        const unsigned char *name = sqlite3_column_text(st, 0);
+        if ((ret = cb(ud, name ? (const char *)name : "", sqlite3_column_int(st, 1),
+                      &v)))
+            break;
+    }
+    if (!ret && rc != SQLITE_DONE) ret = db_fail(md, rc, err, t->table);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int cfx_metadata_list_artifact_properties(cfx_metadata_t *md, int64_t id,
+                                          cfx_md_property_cb cb, void *ud,
+                                          cfx_error_t *err) {
+    return list_properties(md, &artifact_props, id, cb, ud, err);
+}
+
+int cfx_metadata_list_execution_properties(cfx_metadata_t *md, int64_t id,
+                                           cfx_md_property_cb cb, void *ud,
+                                           cfx_error_t *err) {
+    return list_properties(md, &execution_props, id, cb, ud, err);
 }
 
 int cfx_metadata_set_artifact_property(cfx_metadata_t *md, int64_t id,

@@ -143,6 +143,12 @@ int cfx_metadata_get_artifact(cfx_metadata_t *md, int64_t id,
  * state; CFX_ENOTFOUND when none. */
 int cfx_metadata_find_artifact_by_uri(cfx_metadata_t *md, const char *uri,
                                       cfx_md_artifact_t *out, cfx_error_t *err);
+/* The newest artifact (highest id) whose string property (custom or not)
+ * `name` equals value; CFX_ENOTFOUND when none. */
+int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
+                                           const char *value,
+                                           cfx_md_artifact_t *out,
+                                           cfx_error_t *err);
 /* Sets (replacing) a property; is_custom selects custom_properties. */
 int cfx_metadata_set_artifact_property(cfx_metadata_t *md, int64_t id,
                                        const char *name, int is_custom,
@@ -153,6 +159,16 @@ int cfx_metadata_set_artifact_property(cfx_metadata_t *md, int64_t id,
 int cfx_metadata_get_artifact_property(cfx_metadata_t *md, int64_t id,
                                        const char *name, cfx_md_value_t *v,
                                        char *buf, size_t cap, cfx_error_t *err);
+
+/* Every property of an artifact (non-custom first, then by name). */
+typedef int (*cfx_md_property_cb)(void *ud, const char *name, int is_custom,
+                                  const cfx_md_value_t *v);
+int cfx_metadata_list_artifact_properties(cfx_metadata_t *md, int64_t id,
+                                          cfx_md_property_cb cb, void *ud,
+                                          cfx_error_t *err);
+int cfx_metadata_list_execution_properties(cfx_metadata_t *md, int64_t id,
+                                           cfx_md_property_cb cb, void *ud,
+                                           cfx_error_t *err);
 
 /* --- executions ----------------------------------------------------------- */
 int cfx_metadata_put_execution(cfx_metadata_t *md, const char *type, int state,

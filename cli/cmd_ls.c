@@ -1,0 +1,45 @@
+/* cmd_ls.c: `cfx ls` — the executions and artifacts of a pipeline root. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pipeline/lineage.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: cfx ls [--pipeline-root ROOT]\n\n"
+               "Lists what ran (executions: id, component, state, start, duration)\n"
+               "and what it made (artifacts: id, type, uri, state, key properties)\n"
+               "from ROOT/metadata.sqlite. ROOT defaults to $CFX_PIPELINE_ROOT.\n");
+}
+
+int cfx_cmd_ls(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"pipeline-root", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *root = getenv("CFX_PIPELINE_ROOT");
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 'r') root = optarg;
+        else if (c == 'h') {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!root || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_lineage_print_ls(stdout, root, &err) < 0) {
+        fprintf(stderr, "cfx ls: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
