@@ -75,4 +75,21 @@ int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
 int cfx_transform_label(const cfx_transform_t *t, const cfx_example_t *raw,
                         float *label, cfx_error_t *err);
 
+/* ---- extensions (compatible additions) ---------------------------------- */
+
+/* Most raw inputs a graph may read (outputs and label together). */
+#define CFX_XF_MAX_INPUTS 1024
+
+/* Index of the output called name, or -1. */
+long cfx_transform_find_output(const cfx_transform_t *t, const char *name);
+
+/* The transformed tf.Example of raw, exactly as the transform component
+ * writes transformed_examples: each DENSE output a float_list of one value,
+ * each CATEGORICAL output an int64_list of one value, and the label (when
+ * the graph defines one) an int64_list of one value. out is reset first;
+ * features are added in output order, then the label. Reentrant. */
+int cfx_transform_apply_example(const cfx_transform_t *t,
+                                const cfx_example_t *raw, cfx_example_t *out,
+                                cfx_error_t *err);
+
 #endif

@@ -1,0 +1,64 @@
+/*
+ * transform.h: the Transform component (TFX Transform, docs/transform.md).
+ *
+ * Reads Examples (<examples>/Split-<s>/ TFRecord.gz of tf.Example) and a
+ * transform spec (pipeline/transform_spec.h); runs the analyzers over
+ * Split-train only (one streaming pass: moments, vocabulary counts, exact
+ * quantiles within a budget, identity ranges); writes
+ *
+ *   <output>/transform_graph/transform.json        ops + analyzer results
+ *   <output>/transform_graph/assets/<output>.txt   vocabularies
+ *   <output>/transform_graph/metadata/schema.pbtxt copy of the raw schema
+ *   <output>/transformed_examples/Split-<s>/transformed_examples-00000-of-00001.gz
+ *
+ * for every split. Transformed examples are produced by loading the graph
+ * just written and calling cfx_transform_apply_example, the same code the
+ * server runs, so training and serving cannot disagree.
+ *
+ * One call owns everything it allocates; run one per thread.
+ */
+#ifndef CFX_PIPELINE_TRANSFORM_H
+#define CFX_PIPELINE_TRANSFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+
+typedef struct cfx_transform_options {
+    const char *examples_dir;   /* holds Split-<name>/ folders */
+    const char *schema_path;    /* raw schema.pbtxt; may be NULL */
+    const char *spec_path;      /* transform spec JSON */
+    const char *output_dir;     /* created when missing */
+    size_t max_quantile_values; /* per bucketized feature; 0: default */
+} cfx_transform_options_t;
+
+/* Categorical outputs up to this cardinality get train counts. */
+#define CFX_TRANSFORM_SUMMARY_MAX_CARD 64
+
+typedef struct cfx_transform_output_summary {
+    char *name;
+    const char *op;         /* "z_score", "vocabulary", ... (static) */
+    int64_t cardinality;    /* 0 for dense outputs */
+    size_t vocab_size;      /* vocabulary: tokens in the file */
+    double mean, var;       /* z_score */
+    uint64_t *train_counts; /* [cardinality] over Split-train when
+                               cardinality <= CFX_TRANSFORM_SUMMARY_MAX_CARD,
+                               else NULL */
+} cfx_transform_output_summary_t;
+
+typedef struct cfx_transform_result {
+    cfx_transform_output_summary_t *outputs;
+    size_t num_outputs;
+    char **split_names; /* "train", "eval", ... */
+    uint64_t *split_examples;
+    size_t num_splits;
+} cfx_transform_result_t;
+
+/* Runs the component. result (may be NULL) is filled on success and must
+ * be released with cfx_transform_result_free. */
+int cfx_transform_run(const cfx_transform_options_t *opts,
+                      cfx_transform_result_t *result, cfx_error_t *err);
+void cfx_transform_result_free(cfx_transform_result_t *r);
+
+#endif
