@@ -310,17 +310,31 @@ static void dense_layer(float *restrict y, const float *restrict x, const float 
 }
 
 /* First-layer base rows: bias + sum_c onehot_c[cat_c]  -> base (B, h0). */
+CFX_CLONES
 static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B, float *base) {
-    size_t h0 = n->width[1];
+    size_t h0 = n->width[1], nc = n->num_categorical;
     const float *bias = n->params + n->b_off[0];
+    const float *rows[CFX_NET_MAX_WIDTH];
     for (size_t b = 0; b < B; b++) {
         float *r = base + b * h0;
-        memcpy(r, bias, h0 * sizeof *r);
-        const int32_t *cb = cat + b * n->num_categorical;
-        for (size_t c = 0; c < n->num_categorical; c++) {
-            const float *e = n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
-            for (size_t o = 0; o < h0; o++)
-                r[o] += e[o];
+        const int32_t *cb = cat + b * nc;
+        for (size_t c = 0; c < nc; c++)
+            rows[c] = n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
+        size_t o = 0;
+        for (; o + 8 <= h0; o += 8) {
+            v8f a, e;
+            V8_LOAD(a, bias + o);
+            for (size_t c = 0; c < nc; c++) {
+                V8_LOAD(e, rows[c] + o);
+                a += e;
+            }
+            V8_STORE(r + o, a);
+        }
+        for (; o < h0; o++) {
+            float a = bias[o];
+            for (size_t c = 0; c < nc; c++)
+                a += rows[c][o];
+            r[o] = a;
         }
     }
 }
