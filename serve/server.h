@@ -41,7 +41,7 @@ typedef struct cfx_server {
     cfx_metrics_t *metrics;  /* owned */
     int grpc_port;           /* bound ports (after cfx_server_run opened them) */
     int rest_port;
-    volatile int draining;   /* 1 once SIGTERM is being handled */
+    _Atomic int draining;    /* 1 once SIGTERM is being handled */
     cfx_server_priv_t *priv;
 } cfx_server_t;
 

@@ -1,0 +1,366 @@
+/*
+ * json_tensor.c: JSON values <-> raw examples and TF Serving's float
+ * formatting (see json_tensor.h).
+ */
+#include "serve/json_tensor.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve/service.h"
+
+#define MAX_LIST 1000000 /* values in one feature list */
+
+int cfx_json_put_float(cfx_buf_t *b, float v)
+{
+    char s[48];
+    if (isnan(v))
+        return cfx_buf_append(b, "NaN", 3);
+    if (isinf(v))
+        return v > 0 ? cfx_buf_append(b, "Infinity", 8)
+                     : cfx_buf_append(b, "-Infinity", 9);
+    int n = snprintf(s, sizeof(s), "%.6g", (double)v);
+    if (strtof(s, NULL) != v)
+        n = snprintf(s, sizeof(s), "%.9g", (double)v);
+    if (!strpbrk(s, ".eEn")) {
+        s[n++] = '.';
+        s[n++] = '0';
+        s[n] = 0;
+    }
+    return cfx_buf_append(b, s, (size_t)n);
+}
+
+int cfx_json_put_string(cfx_buf_t *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = cfx_buf_reserve(b, len + 2);
+    if (rc)
+        return rc;
+    b->data[b->len++] = '"';
+    for (size_t i = 0; i < len && !rc; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            rc = cfx_buf_append(b, e, 2);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            if (c == '\n')
+                rc = cfx_buf_append(b, "\\n", 2);
+            else if (c == '\t')
+                rc = cfx_buf_append(b, "\\t", 2);
+            else if (c == '\r')
+                rc = cfx_buf_append(b, "\\r", 2);
+            else
+                rc = cfx_buf_append(b, e, 6);
+        } else {
+            rc = cfx_buf_putc(b, c);
+        }
+    }
+    return rc ? rc : cfx_buf_putc(b, '"');
+}
+
+static int b64_val(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+int cfx_b64_decode(const char *s, size_t len, cfx_buf_t *out)
+{
+    while (len && s[len - 1] == '=')
+        len--;
+    if (len % 4 == 1)
+        return CFX_EPARSE;
+    int rc = cfx_buf_reserve(out, len / 4 * 3 + 3);
+    if (rc)
+        return rc;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64_val((unsigned char)s[i]);
+        if (v < 0)
+            return CFX_EPARSE;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out->data[out->len++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return 0;
+}
+
+int cfx_b64_encode(const uint8_t *p, size_t len, cfx_buf_t *out)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int rc = cfx_buf_reserve(out, (len + 2) / 3 * 4);
+    if (rc)
+        return rc;
+    size_t i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out->data[out->len++] = (uint8_t)tab[v >> 18];
+        out->data[out->len++] = (uint8_t)tab[(v >> 12) & 63];
+        out->data[out->len++] = (uint8_t)tab[(v >> 6) & 63];
+        out->data[out->len++] = (uint8_t)tab[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        out->data[out->len++] = (uint8_t)tab[v >> 18];
+        out->data[out->len++] = (uint8_t)tab[(v >> 12) & 63];
+        out->data[out->len++] = i + 1 < len ? (uint8_t)tab[(v >> 6) & 63] : '=';
+        out->data[out->len++] = '=';
+    }
+    return 0;
+}
+
+const char *cfx_json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "Object";
+    case JSON_ARRAY: return "Array";
+    case JSON_STRING: return "String";
+    case JSON_INTEGER:
+    case JSON_REAL: return "Number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "Boolean";
+    default: return "Null";
+    }
+}
+
+int cfx_json_b64_value(const json_t *v, cfx_buf_t *out, cfx_error_t *err)
+{
+    if (!json_is_object(v) || json_object_size(v) != 1)
+        return 0;
+    const json_t *s = json_object_get(v, "b64");
+    if (!s)
+        return 0;
+    if (!json_is_string(s))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "'b64' value is not a string (Type: %s)",
+                             cfx_json_type_name(s));
+    cfx_buf_reset(out);
+    if (cfx_b64_decode(json_string_value(s), json_string_length(s), out))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "Unable to base64 decode the 'b64' value");
+    return 1;
+}
+
+/* Kind of one scalar by the classify rules; 0 when not a scalar. */
+static cfx_kind_t scalar_kind(const json_t *v)
+{
+    if (json_is_string(v) || (json_is_object(v) &&
+                              json_object_size(v) == 1 &&
+                              json_object_get(v, "b64")))
+        return CFX_KIND_BYTES;
+    if (json_is_integer(v) || json_is_boolean(v))
+        return CFX_KIND_INT64;
+    if (json_is_real(v))
+        return CFX_KIND_FLOAT;
+    return CFX_KIND_NONE;
+}
+
+/* Adds n values of one kind from items (JSON scalars already checked). */
+static int add_values(cfx_example_t *ex, const char *name, cfx_kind_t kind,
+                      const json_t *const *items, size_t n, cfx_error_t *err)
+{
+    int rc = 0;
+    cfx_buf_t blob;
+    cfx_buf_init(&blob);
+    void *vals = NULL;
+    if (n > MAX_LIST)
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "feature %s: more than %d values", name,
+                             MAX_LIST);
+    if (kind == CFX_KIND_INT64) {
+        int64_t *v = malloc((n ? n : 1) * sizeof(*v));
+        if (!(vals = v))
+            goto oom;
+        for (size_t i = 0; i < n; i++)
+            v[i] = json_is_boolean(items[i]) ? json_is_true(items[i])
+                                             : json_integer_value(items[i]);
+        rc = cfx_example_add_int64(ex, name, v, n);
+    } else if (kind == CFX_KIND_FLOAT) {
+        float *v = malloc((n ? n : 1) * sizeof(*v));
+        if (!(vals = v))
+            goto oom;
+        for (size_t i = 0; i < n; i++)
+            v[i] = (float)json_number_value(items[i]);
+        rc = cfx_example_add_float(ex, name, v, n);
+    } else {
+        cfx_bytes_t *v = malloc((n ? n : 1) * sizeof(*v));
+        size_t *off = malloc((n ? n : 1) * sizeof(*off));
+        vals = v;
+        if (!v || !off) {
+            free(off);
+            goto oom;
+        }
+        for (size_t i = 0; i < n && !rc; i++) {
+            off[i] = blob.len;
+            if (json_is_string(items[i])) {
+                rc = cfx_buf_append(&blob, json_string_value(items[i]),
+                                    json_string_length(items[i]));
+            } else {
+                const json_t *s = json_object_get(items[i], "b64");
+                if (!json_is_string(s) ||
+                    cfx_b64_decode(json_string_value(s), json_string_length(s),
+                                   &blob))
+                    rc = cfx_error_set(err, CFX_EINVAL,
+                                       "feature %s: Unable to base64 decode "
+                                       "the 'b64' value",
+                                       name);
+            }
+        }
+        for (size_t i = 0; i < n && !rc; i++) {
+            v[i].data = blob.data + off[i];
+            v[i].len = (i + 1 < n ? off[i + 1] : blob.len) - off[i];
+        }
+        free(off);
+        if (!rc)
+            rc = cfx_example_add_bytes(ex, name, v, n);
+    }
+    free(vals);
+    cfx_buf_free(&blob);
+    if (rc == CFX_ENOMEM)
+        return cfx_error_set(err, rc, "out of memory");
+    return rc;
+oom:
+    free(vals);
+    cfx_buf_free(&blob);
+    return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+}
+
+/* items/n of v: itself when scalar, its elements when a list. */
+static int as_items(const json_t *v, const json_t *const **items, size_t *n,
+                    const json_t **one)
+{
+    if (json_is_array(v)) {
+        *n = json_array_size(v);
+        *items = NULL;
+        return 1;
+    }
+    *one = v;
+    *items = one;
+    *n = 1;
+    return 0;
+}
+
+int cfx_json_add_feature(cfx_example_t *ex, const char *name, const json_t *v,
+                         cfx_error_t *err)
+{
+    const json_t *one;
+    const json_t *const *items;
+    size_t n;
+    int rc;
+    const json_t **arr = NULL;
+    if (as_items(v, &items, &n, &one)) {
+        arr = malloc((n ? n : 1) * sizeof(*arr));
+        if (!arr)
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            arr[i] = json_array_get(v, i);
+        items = arr;
+    }
+    cfx_kind_t kind = CFX_KIND_NONE;
+    for (size_t i = 0; i < n; i++) {
+        cfx_kind_t k = scalar_kind(items[i]);
+        if (k == CFX_KIND_NONE) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "Feature: %s: unexpected value of Type: %s "
+                               "(expected a string, number, boolean, b64 "
+                               "object or a flat list of those)",
+                               name, cfx_json_type_name(items[i]));
+            goto out;
+        }
+        if (kind != CFX_KIND_NONE && k != kind) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "Unexpected element type in feature: %s", name);
+            goto out;
+        }
+        kind = k;
+    }
+    if (kind == CFX_KIND_NONE) /* an empty list: present, no values */
+        kind = CFX_KIND_FLOAT;
+    rc = add_values(ex, name, kind, items, n, err);
+out:
+    free(arr);
+    return rc;
+}
+
+int cfx_json_object_to_example(const json_t *obj, cfx_example_t *ex,
+                               cfx_error_t *err)
+{
+    const char *key;
+    json_t *val;
+    if (!json_is_object(obj))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "Example must be a JSON object, got Type: %s",
+                             cfx_json_type_name(obj));
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        int rc = cfx_json_add_feature(ex, key, val, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static const char *dtype_word(int dtype)
+{
+    switch (dtype) {
+    case CFX_DT_INT64: return "int64";
+    case CFX_DT_FLOAT: return "float";
+    case CFX_DT_STRING: return "string";
+    default: return "unknown";
+    }
+}
+
+int cfx_json_add_typed(cfx_example_t *ex, const char *name, int dtype,
+                       const json_t *v, cfx_error_t *err)
+{
+    const json_t *one;
+    const json_t *const *items;
+    size_t n;
+    int rc = 0;
+    const json_t **arr = NULL;
+    if (as_items(v, &items, &n, &one)) {
+        arr = malloc((n ? n : 1) * sizeof(*arr));
+        if (!arr)
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            arr[i] = json_array_get(v, i);
+        items = arr;
+    }
+    cfx_kind_t kind = dtype == CFX_DT_INT64   ? CFX_KIND_INT64
+                      : dtype == CFX_DT_FLOAT ? CFX_KIND_FLOAT
+                                              : CFX_KIND_BYTES;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = items[i];
+        int ok = kind == CFX_KIND_INT64   ? json_is_integer(x)
+                 : kind == CFX_KIND_FLOAT ? json_is_number(x)
+                                          : scalar_kind(x) == CFX_KIND_BYTES;
+        if (!ok) {
+            char *txt = json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "JSON Value: %.200s Type: %s is not of "
+                               "expected type: %s (input %s)",
+                               txt ? txt : "?", cfx_json_type_name(x),
+                               dtype_word(dtype), name);
+            free(txt);
+            goto out;
+        }
+    }
+    rc = add_values(ex, name, kind, items, n, err);
+out:
+    free(arr);
+    return rc;
+}

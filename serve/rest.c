@@ -1,0 +1,1105 @@
+/*
+ * rest.c: TF Serving's REST API over evhttp (see rest.h).
+ *
+ * Every request is answered synchronously on the worker thread that read
+ * it: resolve the servable (a reference, no lock held while running),
+ * parse JSON with jansson, run the bundle, write the response into a
+ * per-worker buffer. Paths follow TF Serving's regexes (case-insensitive,
+ * `[^/:]+` names, URL-decoded); anything outside /v1/ gets evhttp's HTML
+ * 404; a /v1/ path that does not match, or the wrong method, gets 400
+ * "Malformed request: METHOD PATH".
+ */
+#include "serve/rest.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "serve/json_tensor.h"
+#include "serve/service.h"
+
+enum { R_STATUS, R_METADATA, R_PREDICT, R_CLASSIFY, R_REGRESS };
+static const char *route_api[] = {"GetModelStatus", "GetModelMetadata",
+                                  "predict", "classify", "regress"};
+
+typedef struct route {
+    int kind;
+    char name[256];
+    int64_t version; /* -1 none */
+    char label[256];
+    int has_label;
+} route_t;
+
+typedef struct conn_set {
+    void **slots; /* open addressing; NULL empty, TOMB deleted */
+    size_t cap, n;
+} conn_set_t;
+
+struct cfx_rest {
+    cfx_server_t *srv;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    cfx_buf_t out;   /* response scratch, reused */
+    cfx_buf_t body;  /* inflated request body scratch */
+    cfx_buf_t tmp;
+    conn_set_t conns;
+    int stopped;
+};
+
+/* Connections across all workers, for --max_connections. */
+static _Atomic long g_connections;
+
+static char TOMB;
+
+static size_t ptr_hash(const void *p, size_t cap)
+{
+    uintptr_t x = (uintptr_t)p;
+    x ^= x >> 17;
+    x *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 7) & (cap - 1);
+}
+
+static int set_has(const conn_set_t *s, const void *p)
+{
+    if (!s->cap)
+        return 0;
+    for (size_t i = ptr_hash(p, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        if (!s->slots[i])
+            return 0;
+        if (s->slots[i] == p)
+            return 1;
+    }
+}
+
+static int set_add(conn_set_t *s, void *p)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        void **old = s->slots;
+        size_t oldcap = s->cap;
+        s->slots = calloc(cap, sizeof(void *));
+        if (!s->slots) {
+            s->slots = old;
+            return CFX_ENOMEM;
+        }
+        s->cap = cap;
+        s->n = 0;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i] && old[i] != &TOMB)
+                set_add(s, old[i]);
+        free(old);
+    }
+    size_t i = ptr_hash(p, s->cap);
+    while (s->slots[i] && s->slots[i] != &TOMB)
+        i = (i + 1) & (s->cap - 1);
+    s->slots[i] = p;
+    s->n++;
+    return 0;
+}
+
+static void set_del(conn_set_t *s, const void *p)
+{
+    if (!s->cap)
+        return;
+    for (size_t i = ptr_hash(p, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        if (!s->slots[i])
+            return;
+        if (s->slots[i] == p) {
+            s->slots[i] = &TOMB;
+            return; /* n counts tombstones until the next rehash */
+        }
+    }
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+typedef struct reqctx {
+    cfx_rest_t *r;
+    struct evhttp_request *req;
+    uint64_t t0;
+    const char *model;
+    const char *api;
+    int status_sent;
+} reqctx_t;
+
+static void access_log(reqctx_t *c, int http)
+{
+    const char *path = c->r->srv->opts.access_log;
+    static FILE *f;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    if (!path)
+        return;
+    pthread_mutex_lock(&mu);
+    if (!f)
+        f = strcmp(path, "-") == 0 ? stderr : fopen(path, "a");
+    if (f) {
+        char *addr = NULL;
+        ev_uint16_t port = 0;
+        struct evhttp_connection *conn =
+            evhttp_request_get_connection(c->req);
+        if (conn)
+            evhttp_connection_get_peer(conn, &addr, &port);
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(c->req);
+        fprintf(f, "%ld %s %s %s %d %zu %" PRIu64 "us\n", (long)time(NULL),
+                addr ? addr : "-", cmd == EVHTTP_REQ_POST ? "POST" : "GET",
+                evhttp_request_get_uri(c->req), http, c->r->out.len,
+                now_us() - c->t0);
+        fflush(f);
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+static void send_buf(reqctx_t *c, int http, const char *ctype)
+{
+    struct evhttp_request *req = c->req;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", ctype);
+    if (c->r->srv->draining)
+        evhttp_add_header(h, "Connection", "close");
+    struct evbuffer *ob = evhttp_request_get_output_buffer(req);
+    evbuffer_add(ob, c->r->out.data, c->r->out.len);
+    evhttp_send_reply(req, http, http == 200 ? "OK" : "Error", NULL);
+    access_log(c, http);
+}
+
+/* Sends {"error": msg} with the HTTP status of tf_code; records metrics. */
+static void send_error(reqctx_t *c, int tf_code, const char *msg)
+{
+    cfx_buf_t *o = &c->r->out;
+    cfx_buf_reset(o);
+    cfx_buf_append(o, "{ \"error\": ", 11);
+    cfx_json_put_string(o, msg, strlen(msg));
+    cfx_buf_append(o, " }", 2);
+    if (c->api)
+        cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
+                           c->api, "REST", tf_code, now_us() - c->t0);
+    send_buf(c, cfx_service_http_status(tf_code), "application/json");
+}
+
+static void send_cfx_error(reqctx_t *c, int rc, const cfx_error_t *err)
+{
+    send_error(c, cfx_service_tf_code(rc),
+               err->msg[0] ? err->msg : cfx_err_str(rc));
+}
+
+static void send_ok(reqctx_t *c)
+{
+    if (c->api)
+        cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
+                           c->api, "REST", 0, now_us() - c->t0);
+    send_buf(c, 200, "application/json");
+}
+
+/* ---- routing -------------------------------------------------------------- */
+
+static int prefix_ci(const char *s, const char *p, const char **rest)
+{
+    size_t n = strlen(p);
+    if (strncasecmp(s, p, n) != 0)
+        return 0;
+    *rest = s + n;
+    return 1;
+}
+
+/* Copies a `[^/:]+` segment, URL-decoded; returns chars consumed or 0. */
+static size_t segment(const char *s, char *dst, size_t cap)
+{
+    size_t n = strcspn(s, "/:");
+    if (n == 0 || n >= cap)
+        return 0;
+    char raw[256];
+    memcpy(raw, s, n);
+    raw[n] = 0;
+    size_t outlen = 0;
+    char *dec = evhttp_uridecode(raw, 0, &outlen);
+    if (!dec || outlen >= cap || outlen == 0 || memchr(dec, 0, outlen)) {
+        free(dec);
+        return 0;
+    }
+    memcpy(dst, dec, outlen + 1);
+    free(dec);
+    return n;
+}
+
+/* 0 ok; 1 malformed; 2 missing model name; 3 bad version (msg set). */
+static int parse_route(const char *path, int post, route_t *rt, char *msg,
+                       size_t msgcap)
+{
+    const char *p;
+    memset(rt, 0, sizeof(*rt));
+    rt->version = -1;
+    if (!prefix_ci(path, "/v1/models", &p))
+        return 1;
+    if (!post && *p == 0)
+        return 2;
+    if (*p != '/')
+        return 1;
+    p++;
+    size_t n = segment(p, rt->name, sizeof(rt->name));
+    if (!n)
+        return 1;
+    p += n;
+    const char *q;
+    if (prefix_ci(p, "/versions/", &q)) {
+        size_t d = strspn(q, "0123456789");
+        if (!d)
+            return 1;
+        int64_t v = 0;
+        for (size_t i = 0; i < d; i++) {
+            if (v > (INT64_MAX - (q[i] - '0')) / 10) {
+                snprintf(msg, msgcap, "Failed to convert version: %.*s",
+                         (int)(d > 64 ? 64 : d), q);
+                return 3;
+            }
+            v = v * 10 + (q[i] - '0');
+        }
+        rt->version = v;
+        p = q + d;
+    } else if (prefix_ci(p, "/labels/", &q)) {
+        n = segment(q, rt->label, sizeof(rt->label));
+        if (!n)
+            return 1;
+        rt->has_label = 1;
+        p = q + n;
+    }
+    if (post) {
+        if (!strcasecmp(p, ":predict"))
+            rt->kind = R_PREDICT;
+        else if (!strcasecmp(p, ":classify"))
+            rt->kind = R_CLASSIFY;
+        else if (!strcasecmp(p, ":regress"))
+            rt->kind = R_REGRESS;
+        else
+            return 1;
+    } else {
+        if (*p == 0)
+            rt->kind = R_STATUS;
+        else if (!strcasecmp(p, "/metadata"))
+            rt->kind = R_METADATA;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- request bodies ------------------------------------------------------- */
+
+static int is_gzip(struct evhttp_request *req)
+{
+    const char *ce =
+        evhttp_find_header(evhttp_request_get_input_headers(req),
+                           "Content-Encoding");
+    return ce && !strcasecmp(ce, "gzip");
+}
+
+/* The body as a JSON document; errors are answered here (returns NULL). */
+static json_t *read_json(reqctx_t *c)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t len = evbuffer_get_length(in);
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    cfx_rest_t *r = c->r;
+    size_t limit = r->srv->opts.max_body_bytes;
+    char msg[512];
+    if (len && is_gzip(c->req)) {
+        z_stream zs;
+        memset(&zs, 0, sizeof(zs));
+        if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+            send_error(c, 13, "inflateInit failed");
+            return NULL;
+        }
+        cfx_buf_reset(&r->body);
+        zs.next_in = (Bytef *)data;
+        zs.avail_in = (uInt)len;
+        int zr = Z_OK;
+        while (zr != Z_STREAM_END) {
+            if (cfx_buf_reserve(&r->body, 64 << 10)) {
+                zr = Z_MEM_ERROR;
+                break;
+            }
+            zs.next_out = r->body.data + r->body.len;
+            zs.avail_out = (uInt)(r->body.cap - r->body.len);
+            zr = inflate(&zs, Z_NO_FLUSH);
+            r->body.len = r->body.cap - zs.avail_out;
+            if (r->body.len > limit) {
+                zr = Z_BUF_ERROR;
+                break;
+            }
+            if (zr != Z_OK && zr != Z_STREAM_END)
+                break;
+            if (zr == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
+                zr = Z_DATA_ERROR; /* truncated stream */
+                break;
+            }
+        }
+        inflateEnd(&zs);
+        if (r->body.len > limit) {
+            snprintf(msg, sizeof(msg),
+                     "Request body exceeds %zu bytes after decompression",
+                     limit);
+            send_error(c, 8, msg);
+            return NULL;
+        }
+        if (zr != Z_STREAM_END) {
+            send_error(c, 3, "Failed to decompress gzip request body");
+            return NULL;
+        }
+        data = (const char *)r->body.data;
+        len = r->body.len;
+    }
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' ||
+                       data[i] == '\t'))
+        i++;
+    if (i == len) {
+        send_error(c, 3, "JSON Parse error: The document is empty");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!doc) {
+        snprintf(msg, sizeof(msg), "JSON Parse error: %s at offset: %d",
+                 je.text, je.position);
+        send_error(c, 3, msg);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        send_error(c, 3, "JSON Parse error: The document root must be an "
+                         "object");
+        return NULL;
+    }
+    return doc;
+}
+
+/* ---- status and metadata -------------------------------------------------- */
+
+static void handle_status(reqctx_t *c, const route_t *rt)
+{
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_version_status_t *vs = NULL;
+    size_t n = 0;
+    int rc = cfx_manager_status(c->r->srv->manager, rt->name, rt->version,
+                                &vs, &n, &err);
+    if (rc) {
+        send_cfx_error(c, rc, &err);
+        return;
+    }
+    cfx_buf_t *o = &c->r->out;
+    cfx_buf_reset(o);
+    cfx_buf_printf(o, "{\n \"model_version_status\": [");
+    for (size_t i = 0; i < n; i++) {
+        cfx_buf_printf(o,
+                       "%s\n  {\n   \"version\": \"%" PRId64 "\",\n"
+                       "   \"state\": \"%s\",\n   \"status\": {\n"
+                       "    \"error_code\": \"%s\",\n"
+                       "    \"error_message\": ",
+                       i ? "," : "", vs[i].version,
+                       cfx_version_state_name(vs[i].state),
+                       cfx_service_tf_code_name(vs[i].error_code));
+        cfx_json_put_string(o, vs[i].error_message,
+                            strlen(vs[i].error_message));
+        cfx_buf_printf(o, "\n   }\n  }");
+    }
+    cfx_buf_printf(o, "\n ]\n}\n");
+    free(vs);
+    send_ok(c);
+}
+
+static void put_tensor_info(cfx_buf_t *o, const cfx_tensor_spec_t *t)
+{
+    cfx_buf_printf(o, "\"");
+    cfx_buf_append(o, t->name, strlen(t->name));
+    cfx_buf_printf(o, "\": {\"dtype\": \"%s\", \"tensor_shape\": {\"dim\": [",
+                   cfx_dtype_name(t->dtype));
+    for (int d = 0; d < t->rank; d++)
+        cfx_buf_printf(o, "%s{\"size\": \"%" PRId64 "\", \"name\": \"\"}",
+                       d ? ", " : "", t->dims[d]);
+    cfx_buf_printf(o, "], \"unknown_rank\": false}, \"name\": ");
+    cfx_json_put_string(o, t->tensor, strlen(t->tensor));
+    cfx_buf_printf(o, "}");
+}
+
+static void handle_metadata(reqctx_t *c, const route_t *rt)
+{
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_servable_t *s = NULL;
+    int rc = cfx_manager_acquire(c->r->srv->manager, rt->name, rt->version,
+                                 rt->has_label ? rt->label : NULL, &s, &err);
+    if (rc) {
+        send_cfx_error(c, rc, &err);
+        return;
+    }
+    cfx_buf_t *o = &c->r->out;
+    cfx_buf_reset(o);
+    cfx_buf_printf(o, "{\n\"model_spec\":{\"name\": ");
+    cfx_json_put_string(o, rt->name, strlen(rt->name));
+    cfx_buf_printf(o,
+                   ", \"signature_name\": \"\", \"version\": \"%" PRId64 "\"}"
+                   ",\n\"metadata\": {\"signature_def\": {\"signature_def\": {",
+                   cfx_servable_version(s));
+    size_t ns = cfx_service_num_signatures(s);
+    for (size_t i = 0; i < ns; i++) {
+        const cfx_signature_t *sig = cfx_service_signature_at(s, i);
+        cfx_buf_printf(o, "%s\n\"%s\": {\"inputs\": {", i ? "," : "",
+                       sig->key);
+        for (size_t k = 0; k < sig->n_inputs; k++) {
+            if (k)
+                cfx_buf_printf(o, ", ");
+            put_tensor_info(o, &sig->inputs[k]);
+        }
+        cfx_buf_printf(o, "}, \"outputs\": {");
+        for (size_t k = 0; k < sig->n_outputs; k++) {
+            if (k)
+                cfx_buf_printf(o, ", ");
+            put_tensor_info(o, &sig->outputs[k]);
+        }
+        cfx_buf_printf(o, "}, \"method_name\": \"%s\", \"defaults\": {}}",
+                       sig->method_name);
+    }
+    cfx_buf_printf(o, "\n}}}\n}\n");
+    cfx_servable_release(s);
+    send_ok(c);
+}
+
+/* ---- inference ------------------------------------------------------------ */
+
+typedef struct batch {
+    cfx_example_t *ex;
+    const cfx_example_t **ptr;
+    size_t n;
+} batch_t;
+
+static int batch_init(batch_t *b, size_t n)
+{
+    b->n = 0;
+    b->ex = calloc(n ? n : 1, sizeof(*b->ex));
+    b->ptr = calloc(n ? n : 1, sizeof(*b->ptr));
+    if (!b->ex || !b->ptr)
+        return CFX_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        cfx_example_init(&b->ex[i]);
+        b->ptr[i] = &b->ex[i];
+    }
+    b->n = n;
+    return 0;
+}
+
+static void batch_free(batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        cfx_example_free(&b->ex[i]);
+    free(b->ex);
+    free(b->ptr);
+}
+
+/* A serialized tf.Example given as a JSON string or b64 object. */
+static int decode_serialized(cfx_rest_t *r, const json_t *v, cfx_example_t *ex,
+                             cfx_error_t *err)
+{
+    int b = cfx_json_b64_value(v, &r->tmp, err);
+    if (b < 0)
+        return b;
+    if (b == 1)
+        return cfx_example_decode(ex, r->tmp.data, r->tmp.len, err);
+    if (json_is_string(v))
+        return cfx_example_decode(ex, (const uint8_t *)json_string_value(v),
+                                  json_string_length(v), err);
+    return cfx_error_set(err, CFX_EINVAL,
+                         "JSON Value: Type: %s is not of expected type: "
+                         "string (a serialized tf.Example, as {\"b64\": ...})",
+                         cfx_json_type_name(v));
+}
+
+static const cfx_tensor_spec_t *find_input(const cfx_signature_t *sig,
+                                           const char *name)
+{
+    for (size_t i = 0; i < sig->n_inputs; i++)
+        if (strcmp(sig->inputs[i].name, name) == 0)
+            return &sig->inputs[i];
+    return NULL;
+}
+
+/* Fills b from a predict request body; returns 0 or a cfx error. */
+static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
+                          const json_t *instances, const json_t *inputs,
+                          batch_t *b, cfx_error_t *err)
+{
+    int rc = 0;
+    int serialized = sig->kind != CFX_SIG_PREDICT_RAW;
+    if (instances) {
+        if (!json_is_array(instances) || json_array_size(instances) == 0)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "'instances' must be a non-empty JSON array");
+        size_t n = json_array_size(instances);
+        if (n > CFX_SERVICE_MAX_BATCH)
+            return cfx_error_set(err, CFX_ETOOBIG,
+                                 "%zu instances exceed the limit of %d", n,
+                                 CFX_SERVICE_MAX_BATCH);
+        if (batch_init(b, n))
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n && !rc; i++) {
+            const json_t *el = json_array_get(instances, i);
+            if (serialized) {
+                const json_t *v = el;
+                if (json_is_object(el) && !json_object_get(el, "b64")) {
+                    v = json_object_get(el, sig->inputs[0].name);
+                    if (!v || json_object_size(el) != 1) {
+                        rc = cfx_error_set(err, CFX_EINVAL,
+                                           "Failed to process element: %zu of "
+                                           "'instances' list. JSON object: "
+                                           "does not have named input: %s",
+                                           i, sig->inputs[0].name);
+                        break;
+                    }
+                }
+                rc = decode_serialized(r, v, &b->ex[i], err);
+            } else {
+                const char *key;
+                json_t *val;
+                if (!json_is_object(el)) {
+                    rc = cfx_error_set(err, CFX_EINVAL,
+                                       "Failed to process element: %zu of "
+                                       "'instances' list. Error: Invalid "
+                                       "argument: expecting object but got "
+                                       "Type: %s",
+                                       i, cfx_json_type_name(el));
+                    break;
+                }
+                json_object_foreach((json_t *)el, key, val)
+                {
+                    const cfx_tensor_spec_t *in = find_input(sig, key);
+                    if (!in) {
+                        rc = cfx_error_set(err, CFX_EINVAL,
+                                           "Failed to process element: %zu "
+                                           "key: %s of 'instances' list. "
+                                           "Error: Invalid argument: JSON "
+                                           "object: does not have named "
+                                           "input: %s",
+                                           i, key, key);
+                        break;
+                    }
+                    rc = cfx_json_add_typed(&b->ex[i], key, in->dtype, val,
+                                            err);
+                    if (rc)
+                        break;
+                }
+            }
+        }
+        return rc;
+    }
+    /* Columnar. */
+    if (serialized) {
+        const json_t *v = inputs;
+        if (json_is_object(inputs) && !json_object_get(inputs, "b64")) {
+            v = json_object_get(inputs, sig->inputs[0].name);
+            if (!v)
+                return cfx_error_set(err, CFX_EINVAL,
+                                     "Missing named input: %s in 'inputs' "
+                                     "object.",
+                                     sig->inputs[0].name);
+        }
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        if (n == 0 || n > CFX_SERVICE_MAX_BATCH)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "'inputs' must hold 1 to %d examples",
+                                 CFX_SERVICE_MAX_BATCH);
+        if (batch_init(b, n))
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = decode_serialized(r, json_is_array(v) ? json_array_get(v, i)
+                                                       : v,
+                                   &b->ex[i], err);
+        return rc;
+    }
+    if (!json_is_object(inputs))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "'inputs' must be a JSON object naming the "
+                             "signature's inputs");
+    size_t n = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)inputs, key, val)
+    {
+        if (!find_input(sig, key))
+            continue; /* extra keys are ignored, as in TF Serving */
+        size_t k = json_is_array(val) ? json_array_size(val) : 1;
+        if (n && k != n)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "Input: %s has inconsistent batch size %zu "
+                                 "(expected %zu)",
+                                 key, k, n);
+        n = k;
+    }
+    if (n == 0 || n > CFX_SERVICE_MAX_BATCH)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "'inputs' must hold 1 to %d rows of the "
+                             "signature's inputs",
+                             CFX_SERVICE_MAX_BATCH);
+    if (batch_init(b, n))
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    json_object_foreach((json_t *)inputs, key, val)
+    {
+        const cfx_tensor_spec_t *in = find_input(sig, key);
+        if (!in)
+            continue;
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = cfx_json_add_typed(&b->ex[i], key, in->dtype,
+                                    json_is_array(val) ? json_array_get(val, i)
+                                                       : val,
+                                    err);
+        if (rc)
+            break;
+    }
+    return rc;
+}
+
+/* Runs sig over b; scores[n*2] for classify, else p[n] in scores. */
+static int run_sig(const cfx_servable_t *s, const cfx_signature_t *sig,
+                   const batch_t *b, float *scores, cfx_error_t *err)
+{
+    if (sig->kind == CFX_SIG_CLASSIFY)
+        return cfx_service_classify(s, sig, b->ptr, b->n, scores, err);
+    if (sig->kind == CFX_SIG_REGRESS)
+        return cfx_service_regress(s, sig, b->ptr, b->n, scores, err);
+    return cfx_service_predict(s, sig, b->ptr, b->n, scores, err);
+}
+
+/* One output value of row i. */
+static void put_output(cfx_buf_t *o, const cfx_signature_t *sig, size_t k,
+                       const float *scores, size_t i)
+{
+    if (sig->kind == CFX_SIG_CLASSIFY) {
+        if (k == 0) {
+            cfx_buf_printf(o, "[\"%s\", \"%s\"]", cfx_service_class_label(0),
+                           cfx_service_class_label(1));
+        } else {
+            cfx_buf_putc(o, '[');
+            cfx_json_put_float(o, scores[2 * i]);
+            cfx_buf_append(o, ", ", 2);
+            cfx_json_put_float(o, scores[2 * i + 1]);
+            cfx_buf_putc(o, ']');
+        }
+        return;
+    }
+    cfx_buf_putc(o, '[');
+    cfx_json_put_float(o, scores[i]);
+    cfx_buf_putc(o, ']');
+}
+
+static const json_t *signature_name(reqctx_t *c, const json_t *doc)
+{
+    const json_t *sn = json_object_get(doc, "signature_name");
+    if (sn && !json_is_string(sn)) {
+        send_error(c, 3, "'signature_name' key must be a string value.");
+        return (const json_t *)1;
+    }
+    return sn;
+}
+
+static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc)
+{
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_servable_t *s = NULL;
+    batch_t b = {0};
+    float *scores = NULL;
+    char msg[600];
+    const json_t *sn = signature_name(c, doc);
+    if (sn == (const json_t *)1)
+        return;
+    const json_t *instances = json_object_get(doc, "instances");
+    const json_t *inputs = json_object_get(doc, "inputs");
+    int rc = cfx_manager_acquire(c->r->srv->manager, rt->name, rt->version,
+                                 rt->has_label ? rt->label : NULL, &s, &err);
+    if (rc) {
+        send_cfx_error(c, rc, &err);
+        goto out;
+    }
+    const cfx_signature_t *sig = NULL;
+    const char *key = sn ? json_string_value(sn) : "serving_default";
+    if (cfx_service_signature(s, key, &sig, &err)) {
+        snprintf(msg, sizeof(msg),
+                 "Serving signature name: \"%.256s\" not found in signature "
+                 "def",
+                 key);
+        send_error(c, 3, msg);
+        goto out;
+    }
+    if (instances && inputs) {
+        send_error(c, 3, "Not allowed to set both 'inputs' and 'instances' "
+                         "keys.");
+        goto out;
+    }
+    if (!instances && !inputs) {
+        send_error(c, 3, "Missing 'inputs' or 'instances' key");
+        goto out;
+    }
+    rc = predict_inputs(c->r, sig, instances, inputs, &b, &err);
+    if (!rc) {
+        scores = malloc(b.n * 2 * sizeof(*scores));
+        if (!scores)
+            rc = cfx_error_set(&err, CFX_ENOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = run_sig(s, sig, &b, scores, &err);
+    if (rc) {
+        send_cfx_error(c, rc, &err);
+        goto out;
+    }
+    cfx_metrics_record_examples(c->r->srv->metrics, rt->name, b.n);
+    cfx_buf_t *o = &c->r->out;
+    cfx_buf_reset(o);
+    if (instances) {
+        cfx_buf_append(o, "{\"predictions\": [", 17);
+        for (size_t i = 0; i < b.n; i++) {
+            if (i)
+                cfx_buf_append(o, ", ", 2);
+            if (sig->n_outputs == 1) {
+                put_output(o, sig, 0, scores, i);
+                continue;
+            }
+            cfx_buf_putc(o, '{');
+            for (size_t k = 0; k < sig->n_outputs; k++) {
+                cfx_buf_printf(o, "%s\"%s\": ", k ? ", " : "",
+                               sig->outputs[k].name);
+                put_output(o, sig, k, scores, i);
+            }
+            cfx_buf_putc(o, '}');
+        }
+        cfx_buf_append(o, "]}", 2);
+    } else {
+        cfx_buf_append(o, "{\"outputs\": ", 12);
+        if (sig->n_outputs > 1)
+            cfx_buf_putc(o, '{');
+        for (size_t k = 0; k < sig->n_outputs; k++) {
+            if (sig->n_outputs > 1)
+                cfx_buf_printf(o, "%s\"%s\": ", k ? ", " : "",
+                               sig->outputs[k].name);
+            cfx_buf_putc(o, '[');
+            for (size_t i = 0; i < b.n; i++) {
+                if (i)
+                    cfx_buf_append(o, ", ", 2);
+                put_output(o, sig, k, scores, i);
+            }
+            cfx_buf_putc(o, ']');
+        }
+        if (sig->n_outputs > 1)
+            cfx_buf_putc(o, '}');
+        cfx_buf_putc(o, '}');
+    }
+    send_ok(c);
+out:
+    free(scores);
+    batch_free(&b);
+    cfx_servable_release(s);
+}
+
+static void handle_classify_regress(reqctx_t *c, const route_t *rt,
+                                    const json_t *doc)
+{
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_servable_t *s = NULL;
+    batch_t b = {0};
+    float *scores = NULL;
+    cfx_example_t ctx, one;
+    cfx_example_init(&ctx);
+    cfx_example_init(&one);
+    char msg[600];
+    int classify = rt->kind == R_CLASSIFY;
+    const json_t *sn = signature_name(c, doc);
+    if (sn == (const json_t *)1)
+        goto out;
+    int rc = cfx_manager_acquire(c->r->srv->manager, rt->name, rt->version,
+                                 rt->has_label ? rt->label : NULL, &s, &err);
+    if (rc) {
+        send_cfx_error(c, rc, &err);
+        goto out;
+    }
+    /* Without signature_name the model's classify/regress signature is
+     * used (TF Serving would try serving_default, a predict signature). */
+    const char *key = sn ? json_string_value(sn)
+                         : (classify ? "classify" : "regress");
+    const cfx_signature_t *sig = NULL;
+    if (cfx_service_signature(s, key, &sig, &err)) {
+        snprintf(msg, sizeof(msg),
+                 "Serving signature name: \"%.256s\" not found in signature "
+                 "def",
+                 key);
+        send_error(c, 3, msg);
+        goto out;
+    }
+    const json_t *examples = json_object_get(doc, "examples");
+    const json_t *context = json_object_get(doc, "context");
+    if (!examples) {
+        send_error(c, 3, "Invalid argument: JSON Value: key 'examples' is "
+                         "expected and was not found");
+        goto out;
+    }
+    if (!json_is_array(examples) || json_array_size(examples) == 0) {
+        send_error(c, 3, "'examples' must be a non-empty JSON array");
+        goto out;
+    }
+    if (context && (rc = cfx_json_object_to_example(context, &ctx, &err))) {
+        send_cfx_error(c, rc, &err);
+        goto out;
+    }
+    size_t n = json_array_size(examples);
+    if (n > CFX_SERVICE_MAX_BATCH) {
+        send_error(c, 8, "too many examples in one request");
+        goto out;
+    }
+    if (batch_init(&b, n)) {
+        send_error(c, 8, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cfx_example_t *dst = context ? &one : &b.ex[i];
+        if (context)
+            cfx_example_reset(&one);
+        rc = cfx_json_object_to_example(json_array_get(examples, i), dst,
+                                        &err);
+        if (!rc && context)
+            rc = cfx_service_merge_context(&b.ex[i], &one, &ctx);
+        if (rc) {
+            if (rc == CFX_ENOMEM)
+                cfx_error_set(&err, rc, "out of memory");
+            send_cfx_error(c, rc, &err);
+            goto out;
+        }
+    }
+    scores = malloc(n * 2 * sizeof(*scores));
+    if (!scores) {
+        send_error(c, 8, "out of memory");
+        goto out;
+    }
+    rc = classify ? cfx_service_classify(s, sig, b.ptr, n, scores, &err)
+                  : cfx_service_regress(s, sig, b.ptr, n, scores, &err);
+    if (rc) {
+        send_cfx_error(c, rc, &err);
+        goto out;
+    }
+    cfx_metrics_record_examples(c->r->srv->metrics, rt->name, n);
+    cfx_buf_t *o = &c->r->out;
+    cfx_buf_reset(o);
+    cfx_buf_append(o, "{\"results\": [", 13);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            cfx_buf_append(o, ", ", 2);
+        if (classify) {
+            cfx_buf_printf(o, "[[\"%s\", ", cfx_service_class_label(0));
+            cfx_json_put_float(o, scores[2 * i]);
+            cfx_buf_printf(o, "], [\"%s\", ", cfx_service_class_label(1));
+            cfx_json_put_float(o, scores[2 * i + 1]);
+            cfx_buf_append(o, "]]", 2);
+        } else {
+            cfx_json_put_float(o, scores[i]);
+        }
+    }
+    cfx_buf_append(o, "]}", 2);
+    send_ok(c);
+out:
+    free(scores);
+    batch_free(&b);
+    cfx_example_free(&ctx);
+    cfx_example_free(&one);
+    cfx_servable_release(s);
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static void conn_closed(struct evhttp_connection *conn, void *arg)
+{
+    cfx_rest_t *r = arg;
+    if (set_has(&r->conns, conn)) {
+        set_del(&r->conns, conn);
+        g_connections--;
+    }
+}
+
+/* Counts a new connection; 0 when over --max_connections. */
+static int admit(cfx_rest_t *r, struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (!conn || set_has(&r->conns, conn))
+        return 1;
+    if (g_connections >= r->srv->opts.max_connections)
+        return 0;
+    if (set_add(&r->conns, conn))
+        return 0;
+    g_connections++;
+    evhttp_connection_set_closecb(conn, conn_closed, r);
+    return 1;
+}
+
+static void send_text(reqctx_t *c, int http, const char *ctype,
+                      const char *body)
+{
+    cfx_buf_reset(&c->r->out);
+    cfx_buf_append(&c->r->out, body, strlen(body));
+    send_buf(c, http, ctype);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    cfx_rest_t *r = arg;
+    reqctx_t c = {r, req, now_us(), NULL, NULL, 0};
+    char path[2048];
+    char msg[2300];
+    const char *uri = evhttp_request_get_uri(req);
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    const char *method = cmd == EVHTTP_REQ_GET      ? "GET"
+                         : cmd == EVHTTP_REQ_POST   ? "POST"
+                         : cmd == EVHTTP_REQ_PUT    ? "PUT"
+                         : cmd == EVHTTP_REQ_DELETE ? "DELETE"
+                         : cmd == EVHTTP_REQ_HEAD   ? "HEAD"
+                                                    : "OTHER";
+    size_t plen = strcspn(uri, "?#");
+    if (plen >= sizeof(path)) {
+        evhttp_send_error(req, 414, NULL);
+        return;
+    }
+    memcpy(path, uri, plen);
+    path[plen] = 0;
+
+    if (!admit(r, req)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Connection", "close");
+        send_error(&c, 14, "Too many connections");
+        return;
+    }
+    if (!strcmp(path, "/v1/ready") || !strcmp(path, "/healthz")) {
+        if (cfx_manager_ready(r->srv->manager) && !r->srv->draining)
+            send_text(&c, 200, "application/json", "{\"ready\": true}\n");
+        else
+            send_text(&c, 503, "application/json", "{\"ready\": false}\n");
+        return;
+    }
+    if (r->srv->opts.prometheus_path &&
+        !strcmp(path, r->srv->opts.prometheus_path) && cmd == EVHTTP_REQ_GET) {
+        cfx_buf_reset(&r->out);
+        cfx_metrics_render(r->srv->metrics, &r->out);
+        send_buf(&c, 200, "text/plain; version=0.0.4");
+        return;
+    }
+    if (strncmp(path, "/v1/", 4) != 0) {
+        evhttp_send_error(req, 404, NULL);
+        access_log(&c, 404);
+        return;
+    }
+    route_t rt;
+    int post = cmd == EVHTTP_REQ_POST;
+    int pr = (cmd == EVHTTP_REQ_GET || post)
+                 ? parse_route(path, post, &rt, msg, sizeof(msg))
+                 : 1;
+    c.api = pr == 0 ? route_api[rt.kind] : "unknown";
+    c.model = pr == 0 ? rt.name : "";
+    if (pr == 2) {
+        send_error(&c, 3, "Missing model name in request.");
+        return;
+    }
+    if (pr == 3) {
+        send_error(&c, 3, msg);
+        return;
+    }
+    if (pr || (rt.has_label && rt.version >= 0)) {
+        snprintf(msg, sizeof(msg), "Malformed request: %s %s", method, path);
+        send_error(&c, 3, msg);
+        return;
+    }
+    if (rt.kind == R_STATUS) {
+        handle_status(&c, &rt);
+        return;
+    }
+    if (rt.kind == R_METADATA) {
+        handle_metadata(&c, &rt);
+        return;
+    }
+    json_t *doc = read_json(&c);
+    if (!doc)
+        return;
+    if (rt.kind == R_PREDICT)
+        handle_predict(&c, &rt, doc);
+    else
+        handle_classify_regress(&c, &rt, doc);
+    json_decref(doc);
+}
+
+int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
+                 evutil_socket_t listen_fd, cfx_rest_t **out, cfx_error_t *err)
+{
+    *out = NULL;
+    cfx_rest_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    r->srv = srv;
+    r->base = base;
+    cfx_buf_init(&r->out);
+    cfx_buf_init(&r->body);
+    cfx_buf_init(&r->tmp);
+    r->http = evhttp_new(base);
+    if (!r->http) {
+        cfx_rest_free(r);
+        return cfx_error_set(err, CFX_ENOMEM, "evhttp_new failed");
+    }
+    evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_HEAD);
+    evhttp_set_max_body_size(r->http, (ev_ssize_t)srv->opts.max_body_bytes);
+    evhttp_set_max_headers_size(r->http,
+                                (ev_ssize_t)srv->opts.max_header_bytes);
+    evhttp_set_timeout(r->http, srv->opts.idle_timeout_seconds);
+    evhttp_set_gencb(r->http, on_request, r);
+    r->bound = evhttp_accept_socket_with_handle(r->http, listen_fd);
+    if (!r->bound) {
+        cfx_rest_free(r);
+        return cfx_error_set(err, CFX_EIO, "evhttp_accept_socket failed");
+    }
+    *out = r;
+    return 0;
+}
+
+void cfx_rest_stop_accepting(cfx_rest_t *r)
+{
+    if (r && r->bound && !r->stopped) {
+        evhttp_del_accept_socket(r->http, r->bound);
+        r->bound = NULL;
+        r->stopped = 1;
+    }
+}
+
+void cfx_rest_free(cfx_rest_t *r)
+{
+    if (!r)
+        return;
+    if (r->http)
+        evhttp_free(r->http);
+    free(r->conns.slots);
+    cfx_buf_free(&r->out);
+    cfx_buf_free(&r->body);
+    cfx_buf_free(&r->tmp);
+    free(r);
+}

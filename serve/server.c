@@ -1,0 +1,404 @@
+/*
+ * server.c: the cfx-serve process (see server.h): startup order, worker
+ * threads with one event base each, SO_REUSEPORT listening sockets,
+ * signals, config polling, drain and sd_notify.
+ *
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigtimedwait, which also paces config-file polling; so no
+ * async-signal-safety concerns anywhere. Draining: each worker is told
+ * through an event made active from the main thread; it stops accepting,
+ * runs the registered drain callbacks (gRPC sends GOAWAY), keeps answering
+ * requests on open connections (with "Connection: close") for a grace
+ * period, then leaves its loop.
+ */
+#include "serve/server.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "serve/rest.h"
+
+#if defined(__has_include)
+#if __has_include("serve/grpc.h")
+#include "serve/grpc.h"
+#define CFX_HAVE_GRPC 1
+#endif
+#endif
+
+#define MAX_WORKERS 256
+#define MAX_DRAIN_HOOKS 16
+#define DRAIN_GRACE_MS 1000
+
+typedef struct drain_hook {
+    cfx_server_drain_fn fn;
+    void *arg;
+} drain_hook_t;
+
+typedef struct worker {
+    cfx_server_t *srv;
+    struct event_base *base;
+    struct event *drain_ev;
+    cfx_rest_t *rest;
+    evutil_socket_t rest_fd;
+    evutil_socket_t grpc_fd;
+    drain_hook_t hooks[MAX_DRAIN_HOOKS];
+    size_t nhooks;
+    pthread_t thread;
+    int started;
+} worker_t;
+
+struct cfx_server_priv {
+    worker_t *w;
+    size_t nw;
+};
+
+int cfx_server_sd_notify(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path)
+        return 0;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    size_t len = strlen(path);
+    if (len >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@'))
+        return CFX_EINVAL;
+    memcpy(sa.sun_path, path, len);
+    if (path[0] == '@')
+        sa.sun_path[0] = 0; /* abstract namespace */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return CFX_EIO;
+    socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+    ssize_t n = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+                       (struct sockaddr *)&sa, sl);
+    close(fd);
+    return n < 0 ? CFX_EIO : 0;
+}
+
+int cfx_server_new(cfx_serve_flags_t *opts, cfx_server_t **out,
+                   cfx_error_t *err)
+{
+    int rc = 0;
+    cfx_model_list_t models;
+    cfx_model_list_init(&models);
+    *out = NULL;
+    cfx_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        cfx_serve_flags_free(opts);
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    }
+    srv->opts = *opts;
+    memset(opts, 0, sizeof(*opts));
+    srv->priv = calloc(1, sizeof(*srv->priv));
+    if (!srv->priv || cfx_metrics_new(&srv->metrics)) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = cfx_serve_flags_models(&srv->opts, &models, err)))
+        goto out;
+    cfx_manager_options_t mo = {
+        .file_system_poll_wait_seconds =
+            srv->opts.file_system_poll_wait_seconds,
+        .enable_model_warmup = srv->opts.enable_model_warmup,
+        .metrics = srv->metrics,
+    };
+    rc = cfx_manager_new(&mo, &models, &srv->manager, err);
+out:
+    cfx_model_list_free(&models);
+    if (rc) {
+        cfx_server_free(srv);
+        return rc;
+    }
+    *out = srv;
+    return 0;
+}
+
+void cfx_server_free(cfx_server_t *srv)
+{
+    if (!srv)
+        return;
+    cfx_manager_free(srv->manager);
+    cfx_metrics_free(srv->metrics);
+    if (srv->priv)
+        free(srv->priv->w);
+    free(srv->priv);
+    cfx_serve_flags_free(&srv->opts);
+    free(srv);
+}
+
+void cfx_server_stop(cfx_server_t *srv)
+{
+    (void)srv;
+    kill(getpid(), SIGTERM);
+}
+
+int cfx_server_on_drain(cfx_server_t *srv, struct event_base *base,
+                        cfx_server_drain_fn fn, void *arg)
+{
+    for (size_t i = 0; i < srv->priv->nw; i++) {
+        worker_t *w = &srv->priv->w[i];
+        if (w->base != base)
+            continue;
+        if (w->nhooks == MAX_DRAIN_HOOKS)
+            return CFX_ETOOBIG;
+        w->hooks[w->nhooks].fn = fn;
+        w->hooks[w->nhooks].arg = arg;
+        w->nhooks++;
+        return 0;
+    }
+    return CFX_ENOTFOUND;
+}
+
+/* A listening TCP socket on port (0: any), IPv6 dual-stack when possible,
+ * else IPv4; SO_REUSEPORT so each worker gets its own accept queue. */
+static int listen_on(int port, int *bound_port, evutil_socket_t *out,
+                     cfx_error_t *err)
+{
+    int one = 1;
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int v6 = fd >= 0;
+    if (!v6)
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    int r;
+    if (v6) {
+        int zero = 0;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        struct sockaddr_in6 a;
+        memset(&a, 0, sizeof(a));
+        a.sin6_family = AF_INET6;
+        a.sin6_addr = in6addr_any;
+        a.sin6_port = htons((uint16_t)port);
+        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+    } else {
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_ANY);
+        a.sin_port = htons((uint16_t)port);
+        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+    }
+    if (r != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        return cfx_error_set(err, CFX_EIO, "bind/listen on port %d: %s", port,
+                             strerror(e));
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *bound_port = ntohs(ss.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                            : ((struct sockaddr_in *)&ss)->sin_port);
+    *out = fd;
+    return 0;
+}
+
+static void drain_grace_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    cfx_rest_stop_accepting(w->rest);
+    for (size_t i = 0; i < w->nhooks; i++)
+        w->hooks[i].fn(w->base, w->hooks[i].arg);
+    struct timeval tv = {DRAIN_GRACE_MS / 1000, (DRAIN_GRACE_MS % 1000) * 1000};
+    event_base_once(w->base, -1, EV_TIMEOUT, drain_grace_done, w->base, &tv);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+static int ncpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void reload_config(cfx_server_t *srv)
+{
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (!srv->opts.model_config_file) {
+        cfx_manager_rescan(srv->manager);
+        return;
+    }
+    cfx_model_list_t l;
+    int rc = cfx_model_list_load_file(&l, srv->opts.model_config_file, &err);
+    if (!rc)
+        rc = cfx_manager_reload(srv->manager, &l, &err);
+    cfx_model_list_free(&l);
+    if (rc)
+        fprintf(stderr, "cfx-serve: config reload: %s\n", err.msg);
+    else
+        fprintf(stderr, "cfx-serve: config reloaded from %s\n",
+                srv->opts.model_config_file);
+}
+
+static int open_workers(cfx_server_t *srv, cfx_error_t *err)
+{
+    int rc = 0;
+    size_t nw = srv->opts.num_threads > 0 ? (size_t)srv->opts.num_threads
+                                          : (size_t)ncpus();
+    if (nw > MAX_WORKERS)
+        nw = MAX_WORKERS;
+    srv->priv->w = calloc(nw, sizeof(worker_t));
+    if (!srv->priv->w)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    srv->priv->nw = nw;
+    int rest_port = srv->opts.rest_api_port, grpc_port = srv->opts.port;
+    for (size_t i = 0; i < nw; i++) {
+        worker_t *w = &srv->priv->w[i];
+        w->srv = srv;
+        w->rest_fd = w->grpc_fd = -1;
+        w->base = event_base_new();
+        if (!w->base)
+            return cfx_error_set(err, CFX_ENOMEM, "event_base_new failed");
+        w->drain_ev = event_new(w->base, -1, 0, on_drain, w);
+        if (!w->drain_ev)
+            return cfx_error_set(err, CFX_ENOMEM, "event_new failed");
+        if (rest_port >= 0) {
+            if ((rc = listen_on(rest_port, &rest_port, &w->rest_fd, err)))
+                return cfx_error_prefix(err, "REST");
+            rc = cfx_rest_new(srv, w->base, w->rest_fd, &w->rest, err);
+            if (rc)
+                return rc;
+            w->rest_fd = -1; /* owned by evhttp now */
+        }
+#ifdef CFX_HAVE_GRPC
+        if ((rc = listen_on(grpc_port, &grpc_port, &w->grpc_fd, err)))
+            return cfx_error_prefix(err, "gRPC");
+        if ((rc = cfx_grpc_attach(srv, w->base, w->grpc_fd, err)))
+            return rc;
+#endif
+    }
+    srv->rest_port = rest_port;
+    srv->grpc_port = grpc_port;
+#ifdef CFX_HAVE_GRPC
+    fprintf(stderr, "cfx-serve: Running gRPC ModelServer at 0.0.0.0:%d ...\n",
+            grpc_port);
+#else
+    fprintf(stderr, "cfx-serve: gRPC not built; --port=%d unused\n",
+            grpc_port);
+#endif
+    if (srv->opts.rest_api_port >= 0)
+        fprintf(stderr, "cfx-serve: Exporting HTTP/REST API at:localhost:%d "
+                        "...\n",
+                rest_port);
+    return 0;
+}
+
+static void close_workers(cfx_server_t *srv)
+{
+    for (size_t i = 0; i < srv->priv->nw; i++) {
+        worker_t *w = &srv->priv->w[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+    }
+    for (size_t i = 0; i < srv->priv->nw; i++) {
+        worker_t *w = &srv->priv->w[i];
+        cfx_rest_free(w->rest);
+        if (w->drain_ev)
+            event_free(w->drain_ev);
+        if (w->base)
+            event_base_free(w->base);
+        if (w->rest_fd >= 0)
+            close(w->rest_fd);
+        if (w->grpc_fd >= 0)
+            close(w->grpc_fd);
+    }
+}
+
+int cfx_server_run(cfx_server_t *srv, cfx_error_t *err)
+{
+    int rc = 0;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+
+    if ((rc = cfx_manager_start(srv->manager, err)))
+        return rc;
+    if ((rc = cfx_manager_wait_initial(srv->manager, err)))
+        return rc;
+    if ((rc = open_workers(srv, err)))
+        goto out;
+    for (size_t i = 0; i < srv->priv->nw; i++) {
+        worker_t *w = &srv->priv->w[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            rc = cfx_error_set(err, CFX_EINTERNAL, "pthread_create failed");
+            srv->draining = 1;
+            for (size_t k = 0; k < i; k++)
+                event_active(srv->priv->w[k].drain_ev, 0, 0);
+            goto out;
+        }
+        w->started = 1;
+    }
+    cfx_server_sd_notify("READY=1");
+
+    time_t last_poll = time(NULL);
+    struct stat cst;
+    time_t cfg_mtime = 0;
+    if (srv->opts.model_config_file &&
+        stat(srv->opts.model_config_file, &cst) == 0)
+        cfg_mtime = cst.st_mtime;
+    for (;;) {
+        struct timespec ts = {1, 0};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig == SIGHUP) {
+            cfx_server_sd_notify("RELOADING=1");
+            reload_config(srv);
+            cfx_server_sd_notify("READY=1");
+            continue;
+        }
+        int every = srv->opts.model_config_file_poll_wait_seconds;
+        if (every > 0 && srv->opts.model_config_file &&
+            time(NULL) - last_poll >= every) {
+            last_poll = time(NULL);
+            if (stat(srv->opts.model_config_file, &cst) == 0 &&
+                cst.st_mtime != cfg_mtime) {
+                cfg_mtime = cst.st_mtime;
+                reload_config(srv);
+            }
+        }
+    }
+    cfx_server_sd_notify("STOPPING=1");
+    fprintf(stderr, "cfx-serve: draining\n");
+    srv->draining = 1;
+    for (size_t i = 0; i < srv->priv->nw; i++)
+        event_active(srv->priv->w[i].drain_ev, 0, 0);
+out:
+    close_workers(srv);
+    return rc;
+}
