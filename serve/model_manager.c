@@ -536,7 +536,7 @@ static void scan_model(cfx_manager_t *m, model_t *md)
             e->error_code = cfx_service_tf_code(rc);
             if (e->error_code == 0)
                 e->error_code = 2;
-            snprintf(e->error_message, sizeof(e->error_message), "%s",
+            snprintf(e->error_message, sizeof(e->error_message), "%.500s",
                      err.msg[0] ? err.msg : cfx_err_str(rc));
         } else {
             e->state = CFX_STATE_AVAILABLE;
