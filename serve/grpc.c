@@ -1,0 +1,477 @@
+/*
+ * grpc.c: the gRPC endpoint: accepts connections on a worker base, runs an
+ * HTTP/2 session per connection (h2_conn.c), and turns each complete
+ * request stream into one unary call of a method of grpc_methods.c.
+ *
+ * Status mapping (what a gRPC client sees): framing problems INTERNAL,
+ * compression UNIMPLEMENTED, oversize RESOURCE_EXHAUSTED, unknown method
+ * UNIMPLEMENTED, expired deadline DEADLINE_EXCEEDED; everything else comes
+ * from the method (TF Serving's codes and messages).
+ */
+#include "serve/grpc.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "serve/h2_conn.h"
+
+#define GRPC_MESSAGE_MAX 1024
+
+typedef struct grpc_conn {
+    cfx_grpc_ctx_t *ctx;
+    cfx_h2_conn_t *h2;
+    struct grpc_conn *prev, *next;
+} grpc_conn_t;
+
+struct cfx_grpc_ctx {
+    struct event_base *base;
+    cfx_server_t *srv;
+    cfx_grpc_options_t opts;
+    cfx_h2_config_t h2cfg;
+    struct evconnlistener *listener;
+    grpc_conn_t *conns;
+    size_t n_conns;
+    int draining;
+    cfx_arena_t arena; /* per-request scratch, reset after each answer */
+    cfx_buf_t resp;    /* 5-byte prefix + response message */
+    cfx_buf_t msgbuf;  /* encoded grpc-message */
+    cfx_grpc_pool_t pool;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int cfx_grpc_fail(cfx_grpc_call_t *call, int tf_code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->err.msg, sizeof(call->err.msg), fmt, ap);
+    va_end(ap);
+    call->tf_code = tf_code;
+    call->err.code = tf_code;
+    return tf_code;
+}
+
+int cfx_grpc_reply(cfx_grpc_call_t *call, const ProtobufCMessage *msg)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if (n > INT32_MAX || cfx_buf_reserve(call->resp, n) != 0)
+        return cfx_grpc_fail(call, 13, "response of %zu bytes", n);
+    protobuf_c_message_pack(msg, call->resp->data + call->resp->len);
+    call->resp->len += n;
+    return 0;
+}
+
+int cfx_grpc_parse_timeout(const char *v, uint64_t *ns)
+{
+    size_t len = strlen(v);
+    *ns = 0;
+    if (len < 2 || len > 9)
+        return CFX_EINVAL;
+    uint64_t x = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return CFX_EINVAL;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    /* 8 digits: at most 99999999 hours, which fits in uint64 ns. */
+    uint64_t unit;
+    switch (v[len - 1]) {
+    case 'H': unit = 3600ull * 1000000000ull; break;
+    case 'M': unit = 60ull * 1000000000ull; break;
+    case 'S': unit = 1000000000ull; break;
+    case 'm': unit = 1000000ull; break;
+    case 'u': unit = 1000ull; break;
+    case 'n': unit = 1ull; break;
+    default: return CFX_EINVAL;
+    }
+    if (x > UINT64_MAX / unit)
+        x = UINT64_MAX / unit;
+    *ns = x * unit;
+    return 0;
+}
+
+int cfx_grpc_encode_message(const char *msg, cfx_buf_t *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char trunc[] = "...TRUNCATED";
+    size_t len = strlen(msg);
+    size_t keep = len > GRPC_MESSAGE_MAX ? GRPC_MESSAGE_MAX : len;
+    cfx_buf_reset(out);
+    for (size_t i = 0; i < keep + (len > keep ? sizeof(trunc) - 1 : 0); i++) {
+        uint8_t c = i < keep ? (uint8_t)msg[i] : (uint8_t)trunc[i - keep];
+        int rc;
+        if (c >= 0x20 && c <= 0x7e && c != '%') {
+            rc = cfx_buf_putc(out, c);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            rc = cfx_buf_append(out, e, 3);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return cfx_buf_cstr(out);
+}
+
+int cfx_grpc_unframe(const uint8_t *body, size_t len, const uint8_t **msg,
+                     size_t *msg_len, int *tf_code, cfx_error_t *err)
+{
+    *msg = NULL;
+    *msg_len = 0;
+    if (len < 5) {
+        *tf_code = 13;
+        return cfx_error_set(err, CFX_ETRUNCATED,
+                             "request has %zu bytes, less than a gRPC message "
+                             "prefix (5)",
+                             len);
+    }
+    if (body[0] > 1) {
+        *tf_code = 13;
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "invalid gRPC compressed flag %u", body[0]);
+    }
+    if (body[0] == 1) {
+        *tf_code = 12;
+        return cfx_error_set(err, CFX_EUNSUPPORTED,
+                             "compressed gRPC messages are not supported; "
+                             "send grpc-encoding identity");
+    }
+    size_t n = (size_t)body[1] << 24 | (size_t)body[2] << 16 |
+               (size_t)body[3] << 8 | body[4];
+    if (n != len - 5) {
+        *tf_code = 13;
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "gRPC message prefix says %zu bytes, request "
+                             "carries %zu (a unary call takes exactly one "
+                             "message)",
+                             n, len - 5);
+    }
+    *msg = body + 5;
+    *msg_len = n;
+    return 0;
+}
+
+/* --- answering --------------------------------------------------------------- */
+
+static void answer_error(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st,
+                         int tf_code, const char *msg)
+{
+    char code[16];
+    snprintf(code, sizeof(code), "%d", tf_code);
+    if (cfx_grpc_encode_message(msg, &ctx->msgbuf) != 0)
+        cfx_buf_reset(&ctx->msgbuf);
+    nghttp2_nv hdrs[] = {cfx_h2_nv(":status", "200"),
+                         cfx_h2_nv("content-type", "application/grpc")};
+    nghttp2_nv tr[] = {
+        cfx_h2_nv("grpc-status", code),
+        cfx_h2_nv("grpc-message",
+                  ctx->msgbuf.data ? (const char *)ctx->msgbuf.data : ""),
+    };
+    cfx_h2_respond(st, hdrs, 2, NULL, 0, tr, ctx->msgbuf.len ? 2 : 1);
+}
+
+static void answer_ok(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st)
+{
+    size_t n = ctx->resp.len - 5;
+    uint8_t *p = ctx->resp.data;
+    p[0] = 0;
+    p[1] = (uint8_t)(n >> 24);
+    p[2] = (uint8_t)(n >> 16);
+    p[3] = (uint8_t)(n >> 8);
+    p[4] = (uint8_t)n;
+    nghttp2_nv hdrs[] = {cfx_h2_nv(":status", "200"),
+                         cfx_h2_nv("content-type", "application/grpc")};
+    nghttp2_nv tr[] = {cfx_h2_nv("grpc-status", "0")};
+    cfx_h2_respond(st, hdrs, 2, ctx->resp.data, ctx->resp.len, tr, 1);
+}
+
+static int content_type_ok(const char *ct)
+{
+    if (strncmp(ct, "application/grpc", 16) != 0)
+        return 0;
+    return ct[16] == '\0' || ct[16] == '+' || ct[16] == ';';
+}
+
+static void on_request(void *ud, cfx_h2_stream_t *st,
+                       const cfx_h2_request_t *req)
+{
+    grpc_conn_t *gc = ud;
+    cfx_grpc_ctx_t *ctx = gc->ctx;
+    cfx_grpc_call_t call;
+    memset(&call, 0, sizeof(call));
+    call.srv = ctx->srv;
+    call.arena = &ctx->arena;
+    call.resp = &ctx->resp;
+    call.pool = &ctx->pool;
+    cfx_error_init(&call.err);
+    const cfx_grpc_method_t *m = NULL;
+
+    if (strcmp(req->method, "POST") != 0 ||
+        !content_type_ok(req->content_type)) {
+        /* Not gRPC at all: an HTTP answer, as gRPC servers give. */
+        nghttp2_nv hdrs[] = {cfx_h2_nv(":status", "415"),
+                             cfx_h2_nv("content-type", "text/plain")};
+        static const char text[] = "cfx-serve: gRPC needs POST with "
+                                   "content-type application/grpc\n";
+        cfx_h2_respond(st, hdrs, 2, (const uint8_t *)text, sizeof(text) - 1,
+                       NULL, 0);
+        return;
+    }
+    if (req->grpc_timeout[0]) {
+        uint64_t t;
+        if (cfx_grpc_parse_timeout(req->grpc_timeout, &t) != 0) {
+            cfx_grpc_fail(&call, 13, "malformed grpc-timeout \"%s\"",
+                          req->grpc_timeout);
+            goto out;
+        }
+        call.deadline_ns = req->start_ns + t;
+    }
+    m = cfx_grpc_method_find(req->path);
+    if (!m) {
+        cfx_grpc_fail(&call, 12, "Method not found: %s", req->path);
+        goto out;
+    }
+    if (req->body_too_big) {
+        cfx_grpc_fail(&call, 8,
+                      "Received message larger than max (more than %zu "
+                      "bytes)",
+                      ctx->opts.max_recv_message);
+        goto out;
+    }
+    const uint8_t *msg;
+    size_t msg_len;
+    if (cfx_grpc_unframe(req->body, req->body_len, &msg, &msg_len,
+                         &call.tf_code, &call.err) != 0)
+        goto out;
+    if (call.deadline_ns && now_ns() >= call.deadline_ns) {
+        cfx_grpc_fail(&call, 4, "Deadline Exceeded");
+        goto out;
+    }
+    cfx_buf_reset(&ctx->resp);
+    if (cfx_buf_append(&ctx->resp, "\0\0\0\0\0", 5) != 0) {
+        cfx_grpc_fail(&call, 8, "out of memory");
+        goto out;
+    }
+    if (m->handler(&call, msg, msg_len) != 0 && call.tf_code == 0)
+        cfx_grpc_fail(&call, 13, "internal error");
+    if (call.tf_code == 0 && call.deadline_ns && now_ns() >= call.deadline_ns)
+        cfx_grpc_fail(&call, 4, "Deadline Exceeded");
+out:
+    if (call.tf_code == 0)
+        answer_ok(ctx, st);
+    else
+        answer_error(ctx, st, call.tf_code, call.err.msg);
+    if (m && m->api && ctx->srv && ctx->srv->metrics)
+        cfx_metrics_record(ctx->srv->metrics, call.model, m->api, "GRPC",
+                           call.tf_code, (now_ns() - req->start_ns) / 1000);
+    cfx_arena_reset(&ctx->arena);
+    if (ctx->pool.cap > 1024) /* one huge batch must not pin memory */
+        cfx_grpc_pool_free(&ctx->pool);
+    if (ctx->resp.cap > (1u << 20)) {
+        cfx_buf_free(&ctx->resp); /* don't keep a huge answer's memory */
+        cfx_buf_init(&ctx->resp);
+    }
+}
+
+/* --- connections --------------------------------------------------------------- */
+
+static void ctx_destroy(cfx_grpc_ctx_t *ctx)
+{
+    if (ctx->listener)
+        evconnlistener_free(ctx->listener);
+    cfx_arena_free(&ctx->arena);
+    cfx_buf_free(&ctx->resp);
+    cfx_buf_free(&ctx->msgbuf);
+    cfx_grpc_pool_free(&ctx->pool);
+    free(ctx);
+}
+
+static void conn_unlink(grpc_conn_t *gc)
+{
+    cfx_grpc_ctx_t *ctx = gc->ctx;
+    if (gc->prev)
+        gc->prev->next = gc->next;
+    else
+        ctx->conns = gc->next;
+    if (gc->next)
+        gc->next->prev = gc->prev;
+    ctx->n_conns--;
+    free(gc);
+}
+
+static void on_close(void *ud, cfx_h2_conn_t *c)
+{
+    (void)c;
+    grpc_conn_t *gc = ud;
+    cfx_grpc_ctx_t *ctx = gc->ctx;
+    conn_unlink(gc);
+    if (ctx->draining && ctx->n_conns == 0)
+        ctx_destroy(ctx);
+}
+
+int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
+                       cfx_error_t *err)
+{
+    int one = 1;
+    evutil_make_socket_nonblocking(fd);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct bufferevent *bev =
+        bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        evutil_closesocket(fd);
+        return cfx_error_set(err, CFX_ENOMEM, "grpc: bufferevent");
+    }
+    grpc_conn_t *gc = calloc(1, sizeof(*gc));
+    if (!gc) {
+        bufferevent_free(bev);
+        return cfx_error_set(err, CFX_ENOMEM, "grpc: connection");
+    }
+    gc->ctx = ctx;
+    cfx_h2_callbacks_t cb = {on_request, on_close};
+    int rc = cfx_h2_conn_new(bev, &ctx->h2cfg, &cb, gc, &gc->h2, err);
+    if (rc != 0) {
+        bufferevent_free(bev);
+        free(gc);
+        return rc;
+    }
+    gc->next = ctx->conns;
+    if (ctx->conns)
+        ctx->conns->prev = gc;
+    ctx->conns = gc;
+    ctx->n_conns++;
+    return 0;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *sa, int salen, void *arg)
+{
+    (void)l;
+    (void)sa;
+    (void)salen;
+    cfx_grpc_ctx_t *ctx = arg;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (ctx->draining) {
+        evutil_closesocket(fd);
+        return;
+    }
+    if (cfx_grpc_ctx_adopt(ctx, fd, &err) != 0)
+        fprintf(stderr, "cfx-serve: grpc: %s\n", err.msg);
+}
+
+int cfx_grpc_ctx_new(struct event_base *base, cfx_server_t *srv,
+                     const cfx_grpc_options_t *opts, cfx_grpc_ctx_t **out,
+                     cfx_error_t *err)
+{
+    cfx_grpc_ctx_t *ctx = calloc(1, sizeof(*ctx));
+    *out = NULL;
+    if (!ctx)
+        return cfx_error_set(err, CFX_ENOMEM, "grpc: context");
+    ctx->base = base;
+    ctx->srv = srv;
+    ctx->opts.max_recv_message = 100u << 20;
+    ctx->opts.max_concurrent_streams = 128;
+    if (opts)
+        ctx->opts = *opts;
+    cfx_h2_config_default(&ctx->h2cfg);
+    ctx->h2cfg.max_body = ctx->opts.max_recv_message + 5;
+    ctx->h2cfg.max_concurrent_streams = ctx->opts.max_concurrent_streams;
+    cfx_arena_init(&ctx->arena);
+    cfx_buf_init(&ctx->resp);
+    cfx_buf_init(&ctx->msgbuf);
+    *out = ctx;
+    return 0;
+}
+
+int cfx_grpc_ctx_listen(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
+                        cfx_error_t *err)
+{
+    evutil_make_socket_nonblocking(fd);
+    ctx->listener = evconnlistener_new(ctx->base, on_accept, ctx,
+                                       LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!ctx->listener)
+        return cfx_error_set(err, CFX_EIO, "grpc: cannot listen on fd %d",
+                             (int)fd);
+    return 0;
+}
+
+void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx)
+{
+    if (ctx->draining)
+        return;
+    ctx->draining = 1;
+    if (ctx->listener) {
+        evconnlistener_free(ctx->listener);
+        ctx->listener = NULL;
+    }
+    if (ctx->n_conns == 0) {
+        ctx_destroy(ctx);
+        return;
+    }
+    /* Shutting a connection down may close it (and free ctx with the last
+     * one), so walk a snapshot of the count. */
+    size_t n = ctx->n_conns;
+    grpc_conn_t *gc = ctx->conns;
+    while (n-- > 0 && gc) {
+        grpc_conn_t *next = gc->next;
+        int last = (n == 0);
+        cfx_h2_conn_shutdown(gc->h2);
+        if (last)
+            break;
+        gc = next;
+    }
+}
+
+void cfx_grpc_ctx_free(cfx_grpc_ctx_t *ctx)
+{
+    if (!ctx)
+        return;
+    while (ctx->conns) {
+        grpc_conn_t *gc = ctx->conns;
+        cfx_h2_conn_free(gc->h2);
+        conn_unlink(gc);
+    }
+    ctx_destroy(ctx);
+}
+
+size_t cfx_grpc_ctx_connections(const cfx_grpc_ctx_t *ctx)
+{
+    return ctx->n_conns;
+}
+
+static void on_drain(struct event_base *base, void *arg)
+{
+    (void)base;
+    cfx_grpc_ctx_drain(arg);
+}
+
+int cfx_grpc_attach(cfx_server_t *srv, struct event_base *base,
+                    evutil_socket_t listen_fd, cfx_error_t *err)
+{
+    cfx_grpc_ctx_t *ctx = NULL;
+    cfx_grpc_options_t opts = {100u << 20, 128};
+    if (srv && srv->opts.max_body_bytes)
+        opts.max_recv_message = srv->opts.max_body_bytes;
+    int rc = cfx_grpc_ctx_new(base, srv, &opts, &ctx, err);
+    if (rc != 0)
+        return rc;
+    if ((rc = cfx_grpc_ctx_listen(ctx, listen_fd, err)) != 0 ||
+        (srv && (rc = cfx_server_on_drain(srv, base, on_drain, ctx)) != 0)) {
+        cfx_grpc_ctx_free(ctx);
+        return rc ? rc : cfx_error_set(err, CFX_EINTERNAL, "grpc: attach");
+    }
+    return 0;
+}

@@ -1,0 +1,468 @@
+/*
+ * h2_conn.c: server-side HTTP/2 connection over a bufferevent (see
+ * h2_conn.h).
+ *
+ * Input is fed to nghttp2_session_mem_recv chunk by chunk; whatever nghttp2
+ * wants to send is copied into the bufferevent after every read. A request
+ * is dispatched from the frame-receive callback once END_STREAM arrives;
+ * the response body is copied into the stream and served by a data
+ * provider, whose last read submits the trailers. The connection is freed
+ * only from libevent callbacks, never from inside nghttp2.
+ */
+#include "serve/h2_conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "formats/buf.h"
+
+enum { H_METHOD, H_PATH, H_CTYPE, H_TE, H_TIMEOUT, H_ENCODING, H_COUNT };
+
+static const char *const header_names[H_COUNT] = {
+    ":method", ":path", "content-type", "te", "grpc-timeout", "grpc-encoding",
+};
+
+struct cfx_h2_stream {
+    int32_t id;
+    cfx_h2_conn_t *conn;
+    char *hdr[H_COUNT]; /* malloc'd or NULL */
+    cfx_buf_t body;
+    int body_too_big;
+    int dispatched;
+    uint64_t start_ns;
+    /* response */
+    uint8_t *resp;
+    size_t resp_len, resp_off;
+    nghttp2_nv *trailers; /* one malloc block: nv array then strings */
+    size_t ntrailers;
+    cfx_h2_stream_t *prev, *next; /* the connection's open streams */
+};
+
+struct cfx_h2_conn {
+    struct bufferevent *bev;
+    nghttp2_session *session;
+    cfx_h2_config_t cfg;
+    cfx_h2_callbacks_t cb;
+    void *ud;
+    int dead; /* protocol error or peer gone: close once output flushed */
+    cfx_h2_stream_t *streams; /* nghttp2_session_del does not close them */
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void cfx_h2_config_default(cfx_h2_config_t *cfg)
+{
+    cfg->max_body = (4u << 20) + 5;
+    cfg->max_concurrent_streams = 128;
+    cfg->initial_window = 1u << 20;
+    cfg->connection_window = 16u << 20;
+}
+
+nghttp2_nv cfx_h2_nv(const char *name, const char *value)
+{
+    nghttp2_nv nv;
+    nv.name = (uint8_t *)(uintptr_t)name;
+    nv.value = (uint8_t *)(uintptr_t)value;
+    nv.namelen = strlen(name);
+    nv.valuelen = strlen(value);
+    nv.flags = NGHTTP2_NV_FLAG_NONE;
+    return nv;
+}
+
+static void stream_free(cfx_h2_stream_t *st)
+{
+    if (!st)
+        return;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        st->conn->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    for (int i = 0; i < H_COUNT; i++)
+        free(st->hdr[i]);
+    cfx_buf_free(&st->body);
+    free(st->resp);
+    free(st->trailers);
+    free(st);
+}
+
+/* --- nghttp2 callbacks ----------------------------------------------------- */
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame,
+                            void *user)
+{
+    cfx_h2_conn_t *c = user;
+    if (frame->hd.type != NGHTTP2_HEADERS ||
+        frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    cfx_h2_stream_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    st->id = frame->hd.stream_id;
+    st->conn = c;
+    st->start_ns = now_ns();
+    cfx_buf_init(&st->body);
+    st->next = c->streams;
+    if (c->streams)
+        c->streams->prev = st;
+    c->streams = st;
+    if (nghttp2_session_set_stream_user_data(s, st->id, st) != 0) {
+        stream_free(st);
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *frame,
+                     const uint8_t *name, size_t namelen,
+                     const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *user)
+{
+    (void)flags;
+    (void)user;
+    if (frame->hd.type != NGHTTP2_HEADERS ||
+        frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* client trailers carry nothing cfx needs */
+    cfx_h2_stream_t *st =
+        nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (!st)
+        return 0;
+    for (int i = 0; i < H_COUNT; i++) {
+        if (namelen != strlen(header_names[i]) ||
+            memcmp(name, header_names[i], namelen) != 0)
+            continue;
+        if (valuelen > CFX_H2_MAX_HEADER_VALUE || st->hdr[i])
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM */
+        st->hdr[i] = malloc(valuelen + 1);
+        if (!st->hdr[i])
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        memcpy(st->hdr[i], value, valuelen);
+        st->hdr[i][valuelen] = '\0';
+        break;
+    }
+    return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
+                         const uint8_t *data, size_t len, void *user)
+{
+    (void)flags;
+    cfx_h2_conn_t *c = user;
+    cfx_h2_stream_t *st = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (!st || st->body_too_big)
+        return 0;
+    if (len > c->cfg.max_body - st->body.len) {
+        /* Keep reading (flow control stays open) but drop the bytes. */
+        st->body_too_big = 1;
+        cfx_buf_free(&st->body);
+        return 0;
+    }
+    if (cfx_buf_append(&st->body, data, len) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
+                         void *user)
+{
+    cfx_h2_conn_t *c = user;
+    if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    cfx_h2_stream_t *st =
+        nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (!st || st->dispatched)
+        return 0;
+    st->dispatched = 1;
+    cfx_h2_request_t req;
+    req.method = st->hdr[H_METHOD] ? st->hdr[H_METHOD] : "";
+    req.path = st->hdr[H_PATH] ? st->hdr[H_PATH] : "";
+    req.content_type = st->hdr[H_CTYPE] ? st->hdr[H_CTYPE] : "";
+    req.te = st->hdr[H_TE] ? st->hdr[H_TE] : "";
+    req.grpc_timeout = st->hdr[H_TIMEOUT] ? st->hdr[H_TIMEOUT] : "";
+    req.grpc_encoding = st->hdr[H_ENCODING] ? st->hdr[H_ENCODING] : "";
+    req.body = st->body.data;
+    req.body_len = st->body.len;
+    req.body_too_big = st->body_too_big;
+    req.start_ns = st->start_ns;
+    c->cb.on_request(c->ud, st, &req);
+    /* The request body is no longer needed. */
+    cfx_buf_free(&st->body);
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t stream_id,
+                           uint32_t error_code, void *user)
+{
+    (void)error_code;
+    (void)user;
+    cfx_h2_stream_t *st = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (st) {
+        nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+        stream_free(st);
+    }
+    return 0;
+}
+
+static ssize_t body_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
+                         size_t length, uint32_t *data_flags,
+                         nghttp2_data_source *source, void *user)
+{
+    (void)user;
+    cfx_h2_stream_t *st = source->ptr;
+    size_t left = st->resp_len - st->resp_off;
+    size_t n = left < length ? left : length;
+    if (n)
+        memcpy(buf, st->resp + st->resp_off, n);
+    st->resp_off += n;
+    if (st->resp_off == st->resp_len) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (st->ntrailers) {
+            *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            if (nghttp2_submit_trailer(s, stream_id, st->trailers,
+                                       st->ntrailers) != 0)
+                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+    }
+    return (ssize_t)n;
+}
+
+/* --- public ---------------------------------------------------------------- */
+
+static int copy_nvs(const nghttp2_nv *in, size_t n, nghttp2_nv **out)
+{
+    size_t total = n * sizeof(nghttp2_nv);
+    for (size_t i = 0; i < n; i++)
+        total += in[i].namelen + in[i].valuelen;
+    nghttp2_nv *nv = malloc(total ? total : 1);
+    if (!nv)
+        return CFX_ENOMEM;
+    uint8_t *p = (uint8_t *)(nv + n);
+    for (size_t i = 0; i < n; i++) {
+        nv[i] = in[i];
+        memcpy(p, in[i].name, in[i].namelen);
+        nv[i].name = p;
+        p += in[i].namelen;
+        memcpy(p, in[i].value, in[i].valuelen);
+        nv[i].value = p;
+        p += in[i].valuelen;
+    }
+    *out = nv;
+    return 0;
+}
+
+int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
+                   const uint8_t *body, size_t len, const nghttp2_nv *trailers,
+                   size_t ntrailers)
+{
+    nghttp2_session *s = st->conn->session;
+    if (len == 0 && ntrailers) {
+        /* Trailers-only: one HEADERS frame with END_STREAM. */
+        nghttp2_nv nv[32];
+        if (nhdrs + ntrailers > 32)
+            return CFX_EINVAL;
+        memcpy(nv, hdrs, nhdrs * sizeof(*nv));
+        memcpy(nv + nhdrs, trailers, ntrailers * sizeof(*nv));
+        return nghttp2_submit_response(s, st->id, nv, nhdrs + ntrailers,
+                                       NULL) == 0
+                   ? 0
+                   : CFX_EINTERNAL;
+    }
+    if (len) {
+        st->resp = malloc(len);
+        if (!st->resp)
+            return CFX_ENOMEM;
+        memcpy(st->resp, body, len);
+    }
+    st->resp_len = len;
+    st->resp_off = 0;
+    if (ntrailers) {
+        if (copy_nvs(trailers, ntrailers, &st->trailers) != 0)
+            return CFX_ENOMEM;
+        st->ntrailers = ntrailers;
+    }
+    nghttp2_data_provider dp;
+    dp.source.ptr = st;
+    dp.read_callback = body_read;
+    return nghttp2_submit_response(s, st->id, hdrs, nhdrs, &dp) == 0
+               ? 0
+               : CFX_EINTERNAL;
+}
+
+/* Moves what nghttp2 wants to send into the bufferevent. */
+static int conn_flush(cfx_h2_conn_t *c)
+{
+    for (;;) {
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(c->session, &data);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        if (bufferevent_write(c->bev, data, (size_t)n) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Closes when nghttp2 is done (or the connection is dead) and everything
+ * written has left. Returns 1 when the connection was freed. */
+static int conn_maybe_close(cfx_h2_conn_t *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int done = c->dead || (!nghttp2_session_want_read(c->session) &&
+                           !nghttp2_session_want_write(c->session));
+    if (!done || evbuffer_get_length(out) > 0)
+        return 0;
+    if (c->cb.on_close)
+        c->cb.on_close(c->ud, c);
+    cfx_h2_conn_free(c);
+    return 1;
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+    cfx_h2_conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n;
+    while (!c->dead && (n = evbuffer_get_contiguous_space(in)) > 0) {
+        const uint8_t *data = evbuffer_pullup(in, (ev_ssize_t)n);
+        ssize_t rv = nghttp2_session_mem_recv(c->session, data, n);
+        if (rv < 0) {
+            c->dead = 1;
+            break;
+        }
+        evbuffer_drain(in, (size_t)rv);
+    }
+    if (c->dead) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        /* nghttp2 may have queued a GOAWAY for the protocol error. */
+        conn_flush(c);
+    } else if (conn_flush(c) != 0) {
+        c->dead = 1;
+    }
+    conn_maybe_close(c);
+}
+
+static void conn_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    cfx_h2_conn_t *c = arg;
+    if (!c->dead && conn_flush(c) != 0)
+        c->dead = 1;
+    conn_maybe_close(c);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    cfx_h2_conn_t *c = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        c->dead = 1;
+        /* The peer is gone: nothing more will leave. */
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        evbuffer_drain(out, evbuffer_get_length(out));
+        conn_maybe_close(c);
+    }
+}
+
+int cfx_h2_conn_new(struct bufferevent *bev, const cfx_h2_config_t *cfg,
+                    const cfx_h2_callbacks_t *cb, void *ud,
+                    cfx_h2_conn_t **out, cfx_error_t *err)
+{
+    int rc = 0;
+    nghttp2_session_callbacks *cbs = NULL;
+    cfx_h2_conn_t *c = calloc(1, sizeof(*c));
+    *out = NULL;
+    if (!c) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "h2: connection");
+        goto out;
+    }
+    c->bev = bev;
+    c->cfg = *cfg;
+    c->cb = *cb;
+    c->ud = ud;
+    if (nghttp2_session_callbacks_new(&cbs) != 0) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "h2: callbacks");
+        goto out;
+    }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
+                                                            on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs,
+                                                              on_data_chunk);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
+                                                           on_stream_close);
+    if (nghttp2_session_server_new(&c->session, cbs, c) != 0) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "h2: session");
+        goto out;
+    }
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, cfg->initial_window},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16384},
+    };
+    if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv,
+                                sizeof(iv) / sizeof(iv[0])) != 0 ||
+        nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0,
+                                              (int32_t)cfg->connection_window) !=
+            0) {
+        rc = cfx_error_set(err, CFX_EINTERNAL, "h2: settings");
+        goto out;
+    }
+    bufferevent_setcb(bev, conn_read, conn_write, conn_event, c);
+    if (bufferevent_enable(bev, EV_READ | EV_WRITE) != 0 ||
+        conn_flush(c) != 0) {
+        rc = cfx_error_set(err, CFX_EIO, "h2: starting connection");
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+out:
+    if (cbs)
+        nghttp2_session_callbacks_del(cbs);
+    if (c) {
+        c->bev = NULL; /* the caller keeps bev on failure */
+        cfx_h2_conn_free(c);
+    }
+    return rc;
+}
+
+void cfx_h2_conn_free(cfx_h2_conn_t *c)
+{
+    if (!c)
+        return;
+    /* Streams still open are freed from the connection's list. */
+    if (c->session)
+        nghttp2_session_del(c->session);
+    while (c->streams)
+        stream_free(c->streams);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    free(c);
+}
+
+void cfx_h2_conn_shutdown(cfx_h2_conn_t *c)
+{
+    if (c->dead)
+        return;
+    nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->session),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    if (conn_flush(c) != 0)
+        c->dead = 1;
+    conn_maybe_close(c);
+}
