@@ -188,17 +188,17 @@ int cfx_vocab_counter_top(const cfx_vocab_counter_t *c, int64_t top_k,
 
 /* ---- quantiles ---------------------------------------------------------- */
 
-void cfx_quantiles_init(cfx_quantiles_t *q, size_t max_values) {
+void cfx_exact_quantiles_init(cfx_exact_quantiles_t *q, size_t max_values) {
     memset(q, 0, sizeof *q);
-    q->max_values = max_values ? max_values : CFX_QUANTILES_DEFAULT_MAX;
+    q->max_values = max_values ? max_values : CFX_EXACT_QUANTILES_DEFAULT_MAX;
 }
 
-void cfx_quantiles_free(cfx_quantiles_t *q) {
+void cfx_exact_quantiles_free(cfx_exact_quantiles_t *q) {
     free(q->values);
     memset(q, 0, sizeof *q);
 }
 
-static int reserve(cfx_quantiles_t *q, size_t extra, cfx_error_t *err) {
+static int reserve(cfx_exact_quantiles_t *q, size_t extra, cfx_error_t *err) {
     if (extra > q->max_values - q->count)
         return cfx_error_set(err, CFX_ETOOBIG,
                              "more than %zu values for exact quantiles",
@@ -218,7 +218,8 @@ static int reserve(cfx_quantiles_t *q, size_t extra, cfx_error_t *err) {
     return 0;
 }
 
-int cfx_quantiles_add(cfx_quantiles_t *q, float x, cfx_error_t *err) {
+int cfx_exact_quantiles_add(cfx_exact_quantiles_t *q, float x,
+                            cfx_error_t *err) {
     if (isnan(x)) {
         q->num_nan++;
         return 0;
@@ -233,8 +234,9 @@ int cfx_quantiles_add(cfx_quantiles_t *q, float x, cfx_error_t *err) {
     return 0;
 }
 
-int cfx_quantiles_merge(cfx_quantiles_t *into, const cfx_quantiles_t *from,
-                        cfx_error_t *err) {
+int cfx_exact_quantiles_merge(cfx_exact_quantiles_t *into,
+                              const cfx_exact_quantiles_t *from,
+                              cfx_error_t *err) {
     int rc = reserve(into, from->count, err);
     if (rc < 0)
         return rc;
@@ -252,8 +254,8 @@ static int float_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int cfx_quantiles_boundaries(cfx_quantiles_t *q, size_t num_buckets, float *out,
-                             cfx_error_t *err) {
+int cfx_exact_quantiles_boundaries(cfx_exact_quantiles_t *q, size_t num_buckets,
+                                   float *out, cfx_error_t *err) {
     if (num_buckets < 1)
         return cfx_error_set(err, CFX_EINVAL, "num_buckets must be >= 1");
     if (!q->sorted) {

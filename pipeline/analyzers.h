@@ -70,30 +70,32 @@ int cfx_vocab_counter_top(const cfx_vocab_counter_t *c, int64_t top_k,
                           cfx_vocab_entry_t **out, size_t *n, cfx_error_t *err);
 
 /* ---- quantiles: exact, over every non-NaN value added. */
-typedef struct cfx_quantiles {
+typedef struct cfx_exact_quantiles {
     float *values;
     size_t count;
     size_t cap;
     size_t max_values; /* budget */
     uint64_t num_nan;  /* NaNs are skipped and counted */
     int sorted;
-} cfx_quantiles_t;
+} cfx_exact_quantiles_t;
 
 /* Default budget: 32M values (128 MiB) per feature. */
-#define CFX_QUANTILES_DEFAULT_MAX ((size_t)1 << 25)
+#define CFX_EXACT_QUANTILES_DEFAULT_MAX ((size_t)1 << 25)
 
-void cfx_quantiles_init(cfx_quantiles_t *q, size_t max_values);
-void cfx_quantiles_free(cfx_quantiles_t *q);
-int cfx_quantiles_add(cfx_quantiles_t *q, float x, cfx_error_t *err);
-int cfx_quantiles_merge(cfx_quantiles_t *into, const cfx_quantiles_t *from,
-                        cfx_error_t *err);
+void cfx_exact_quantiles_init(cfx_exact_quantiles_t *q, size_t max_values);
+void cfx_exact_quantiles_free(cfx_exact_quantiles_t *q);
+int cfx_exact_quantiles_add(cfx_exact_quantiles_t *q, float x,
+                            cfx_error_t *err);
+int cfx_exact_quantiles_merge(cfx_exact_quantiles_t *into,
+                              const cfx_exact_quantiles_t *from,
+                              cfx_error_t *err);
 
 /* The num_buckets - 1 interior boundaries (i / num_buckets quantiles,
  * i = 1 .. num_buckets - 1) into out[num_buckets - 1]:
  *   boundary_i = sorted[ceil(i * N / num_buckets) - 1]   (0-based, N values)
  * the rule TFDV's exact quantiles follow (docs/transform.md). Duplicates
  * are kept. With N == 0 every boundary is 0. Sorts q in place. */
-int cfx_quantiles_boundaries(cfx_quantiles_t *q, size_t num_buckets, float *out,
-                             cfx_error_t *err);
+int cfx_exact_quantiles_boundaries(cfx_exact_quantiles_t *q, size_t num_buckets,
+                                   float *out, cfx_error_t *err);
 
 #endif

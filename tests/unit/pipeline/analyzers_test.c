@@ -193,43 +193,43 @@ static void test_quantiles(void **state) {
     cfx_error_init(&err);
     size_t n = sizeof qvalues / sizeof qvalues[0];
     assert_int_equal(n, 44);
-    cfx_quantiles_t q, a, b;
-    cfx_quantiles_init(&q, 0);
-    cfx_quantiles_init(&a, 0);
-    cfx_quantiles_init(&b, 0);
+    cfx_exact_quantiles_t q, a, b;
+    cfx_exact_quantiles_init(&q, 0);
+    cfx_exact_quantiles_init(&a, 0);
+    cfx_exact_quantiles_init(&b, 0);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(cfx_quantiles_add(&q, qvalues[i], &err), 0);
-        assert_int_equal(cfx_quantiles_add(i % 3 ? &a : &b, qvalues[i], &err),
-                         0);
+        assert_int_equal(cfx_exact_quantiles_add(&q, qvalues[i], &err), 0);
+        assert_int_equal(
+            cfx_exact_quantiles_add(i % 3 ? &a : &b, qvalues[i], &err), 0);
     }
-    assert_int_equal(cfx_quantiles_add(&q, NAN, &err), 0); /* skipped */
+    assert_int_equal(cfx_exact_quantiles_add(&q, NAN, &err), 0); /* skipped */
     assert_int_equal(q.num_nan, 1);
     float bq[9], bm[9];
-    assert_int_equal(cfx_quantiles_boundaries(&q, 10, bq, &err), 0);
-    assert_int_equal(cfx_quantiles_merge(&a, &b, &err), 0);
-    assert_int_equal(cfx_quantiles_boundaries(&a, 10, bm, &err), 0);
+    assert_int_equal(cfx_exact_quantiles_boundaries(&q, 10, bq, &err), 0);
+    assert_int_equal(cfx_exact_quantiles_merge(&a, &b, &err), 0);
+    assert_int_equal(cfx_exact_quantiles_boundaries(&a, 10, bm, &err), 0);
     for (size_t i = 0; i < 9; i++) {
         assert_true(bq[i] == qexpect[i]);
         assert_true(bm[i] == qexpect[i]);
     }
     /* Small exact cases: N = 4 values 1..4 in 2 buckets: ceil(2/2)-1 = 1
      * -> 2; in 3 buckets: ceil(4/3)-1 = 1 -> 2, ceil(8/3)-1 = 2 -> 3. */
-    cfx_quantiles_t s;
-    cfx_quantiles_init(&s, 4);
+    cfx_exact_quantiles_t s;
+    cfx_exact_quantiles_init(&s, 4);
     for (int i = 4; i >= 1; i--)
-        assert_int_equal(cfx_quantiles_add(&s, (float)i, &err), 0);
+        assert_int_equal(cfx_exact_quantiles_add(&s, (float)i, &err), 0);
     float b2[1], b3[2];
-    assert_int_equal(cfx_quantiles_boundaries(&s, 2, b2, &err), 0);
+    assert_int_equal(cfx_exact_quantiles_boundaries(&s, 2, b2, &err), 0);
     assert_true(b2[0] == 2.0f);
-    assert_int_equal(cfx_quantiles_boundaries(&s, 3, b3, &err), 0);
+    assert_int_equal(cfx_exact_quantiles_boundaries(&s, 3, b3, &err), 0);
     assert_true(b3[0] == 2.0f && b3[1] == 3.0f);
     /* The budget is enforced for add and merge. */
-    assert_int_equal(cfx_quantiles_add(&s, 5.0f, &err), CFX_ETOOBIG);
-    assert_int_equal(cfx_quantiles_merge(&s, &q, &err), CFX_ETOOBIG);
-    cfx_quantiles_free(&s);
-    cfx_quantiles_free(&q);
-    cfx_quantiles_free(&a);
-    cfx_quantiles_free(&b);
+    assert_int_equal(cfx_exact_quantiles_add(&s, 5.0f, &err), CFX_ETOOBIG);
+    assert_int_equal(cfx_exact_quantiles_merge(&s, &q, &err), CFX_ETOOBIG);
+    cfx_exact_quantiles_free(&s);
+    cfx_exact_quantiles_free(&q);
+    cfx_exact_quantiles_free(&a);
+    cfx_exact_quantiles_free(&b);
 }
 
 int main(void) {

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# transform_test.sh: `cfx transform` end to end on the taxi data, checked
+# by an independent reimplementation in Python (stdlib only: it parses the
+# TFRecords and tf.Examples itself) of every analyzer and every op, record
+# by record; TFX-written examples give TFX's vocabulary sizes; bad inputs
+# fail with a message naming the place.
+set -euo pipefail
+
+: "${CFX:?path of the cfx binary}"
+: "${CFX_SOURCE_DIR:?source tree}"
+PY=/usr/bin/python3
+work=$(mktemp -d "${TMPDIR:-/tmp}/cfx-transform-e2e.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+spec="$CFX_SOURCE_DIR/examples/taxi/transform.json"
+
+# 1. taxi CSV -> examples -> transform
+"$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" \
+    --output "$work/ex" >"$work/examplegen.log" ||
+    fail "examplegen: $(cat "$work/examplegen.log")"
+printf 'feature { name: "fare" type: FLOAT }\n' >"$work/schema.pbtxt"
+"$CFX" transform --examples "$work/ex" --schema "$work/schema.pbtxt" \
+    --spec "$spec" --output "$work/xf" >"$work/transform.log" ||
+    fail "transform: $(cat "$work/transform.log")"
+cat "$work/transform.log"
+g="$work/xf/transform_graph"
+for f in transform.json assets/company_xf.txt assets/payment_type_xf.txt \
+    metadata/schema.pbtxt; do
+    [ -f "$g/$f" ] || fail "missing transform_graph/$f"
+done
+cmp -s "$work/schema.pbtxt" "$g/metadata/schema.pbtxt" ||
+    fail "metadata/schema.pbtxt is not a copy of the raw schema"
+for s in train eval; do
+    [ -f "$work/xf/transformed_examples/Split-$s/transformed_examples-00000-of-00001.gz" ] ||
+        fail "missing transformed examples for Split-$s"
+done
+
+# 2. independent check of analyzers and ops
+"$PY" - "$work/ex" "$work/xf" "$spec" <<'EOF'
+import bisect, glob, gzip, json, math, os, struct, sys
+from fractions import Fraction
+
+ex_dir, xf_dir, spec_path = sys.argv[1:4]
+spec = json.load(open(spec_path))
+graph_dir = os.path.join(xf_dir, "transform_graph")
+graph = json.load(open(os.path.join(graph_dir, "transform.json")))
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+def records(path):
+    op = gzip.open if path.endswith(".gz") else open
+    with op(path, "rb") as f:
+        data = f.read()
+    i = 0
+    while i < len(data):
+        (n,) = struct.unpack_from("<Q", data, i)
+        yield data[i + 12:i + 12 + n]
+        i += 12 + n + 4
+
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]; i += 1
+        r |= (c & 0x7F) << s; s += 7
+        if c < 0x80:
+            return r, i
+
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        num, wt = key >> 3, key & 7
+        if wt == 2:
+            n, i = varint(b, i); yield num, wt, b[i:i + n]; i += n
+        elif wt == 0:
+            v, i = varint(b, i); yield num, wt, v
+        elif wt == 5:
+            yield num, wt, b[i:i + 4]; i += 4
+        elif wt == 1:
+            yield num, wt, b[i:i + 8]; i += 8
+        else:
+            raise ValueError("wire type %d" % wt)
+
+def parse_example(b):
+    out = {}
+    for num, _, feats in fields(b):
+        assert num == 1
+        for num2, _, entry in fields(feats):
+            key, val = None, None
+            for n3, _, v3 in fields(entry):
+                if n3 == 1: key = v3.decode()
+                elif n3 == 2: val = v3
+            kind, vals = None, []
+            for n4, _, lst in fields(val or b""):
+                kind = n4
+                for n5, wt5, v5 in fields(lst):
+                    if n4 == 1: vals.append(v5)
+                    elif n4 == 2:
+                        if wt5 == 2: vals += [x[0] for x in struct.iter_unpack("<f", v5)]
+                        else: vals.append(struct.unpack("<f", v5)[0])
+                    else:
+                        if wt5 == 2:
+                            j = 0
+                            while j < len(v5):
+                                x, j = varint(v5, j); vals.append(x - (1 << 64) if x >> 63 else x)
+                        else: vals.append(v5 - (1 << 64) if v5 >> 63 else v5)
+            out[key] = (kind, vals)
+    return out
+
+def split_examples(d, split):
+    rows = []
+    for p in sorted(glob.glob(os.path.join(d, "Split-" + split, "*"))):
+        rows += [parse_example(r) for r in records(p)]
+    return rows
+
+def fill(ex, name, op):
+    kind, vals = ex.get(name, (None, []))
+    if not vals:
+        return b"" if op == "vocabulary" else 0
+    v = vals[0]
+    if op == "vocabulary" and kind == 3:
+        return str(v).encode()
+    return v
+
+errors = []
+def check(cond, msg):
+    if not cond:
+        errors.append(msg)
+        if len(errors) > 20:
+            print("\n".join(errors)); sys.exit(1)
+
+train = split_examples(ex_dir, "train")
+outs = {o["name"]: o for o in graph["outputs"]}
+check([o["name"] for o in graph["outputs"]] == [o["name"] for o in spec["outputs"]],
+      "graph outputs differ from the spec")
+for s in spec["outputs"]:
+    g, name, op = outs[s["name"]], s["name"], s["op"]
+    vals = [fill(ex, s["input"], op) for ex in train]
+    if op == "z_score":
+        xs = [Fraction(f32(float(v))) for v in vals]
+        mean = sum(xs) / len(xs)
+        var = sum((x - mean) ** 2 for x in xs) / len(xs)
+        check(abs(g["mean"] - float(mean)) <= 1e-9 * max(1, abs(float(mean))),
+              "%s mean %r != %r" % (name, g["mean"], float(mean)))
+        check(abs(g["var"] - float(var)) <= 1e-9 * float(var),
+              "%s var %r != %r" % (name, g["var"], float(var)))
+    elif op == "vocabulary":
+        counts = {}
+        for v in vals:
+            counts[v] = counts.get(v, 0) + 1
+        toks = [t for t in counts if t and b"\n" not in t and b"\r" not in t]
+        toks.sort(key=lambda t: (counts[t], t), reverse=True)
+        toks = toks[:s.get("top_k", 1 << 62) or None]
+        with open(os.path.join(graph_dir, "assets", g["vocabulary_file"]), "rb") as f:
+            got = f.read()
+        check(got == b"".join(t + b"\n" for t in toks),
+              "%s: vocabulary file differs from the independent one" % name)
+        check(g["vocab_size"] == len(toks), "%s vocab_size" % name)
+        g["_index"] = {t: i for i, t in enumerate(toks)}
+    elif op == "bucketize":
+        xs = sorted(f32(float(v)) for v in vals if not math.isnan(v))
+        k, n = s["num_buckets"], len(xs)
+        want = [xs[-(-i * n // k) - 1] for i in range(1, k)]
+        check(g["boundaries"] == want, "%s boundaries %r != %r" % (name, g["boundaries"], want))
+    elif op == "identity":
+        if "cardinality" in s:
+            check(g["cardinality"] == s["cardinality"], "%s cardinality" % name)
+        else:
+            check(g["cardinality"] == max(vals) + 1, "%s cardinality" % name)
+
+# every transformed record against the ops applied independently
+lab = spec.get("label")
+oov_seen = {}
+total = 0
+for split in ("train", "eval"):
+    raw = split_examples(ex_dir, split)
+    got = split_examples(os.path.join(xf_dir, "transformed_examples"), split)
+    check(len(raw) == len(got), "Split-%s: %d raw vs %d transformed" % (split, len(raw), len(got)))
+    for r, (ex, t) in enumerate(zip(raw, got)):
+        where = "Split-%s record %d" % (split, r)
+        for s in spec["outputs"]:
+            g, name, op = outs[s["name"]], s["name"], s["op"]
+            v = fill(ex, s["input"], op)
+            kind, vals = t.get(name, (None, []))
+            check(len(vals) == 1, "%s: %s has %d values" % (where, name, len(vals)))
+            y = vals[0]
+            if op == "z_score":
+                x = f32(f32(float(v)) - f32(g["mean"]))
+                sd = f32(math.sqrt(f32(g["var"])))
+                want = x if sd == 0 else f32(x / sd)
+                check(kind == 2 and y == want, "%s: %s = %r, want %r" % (where, name, y, want))
+            elif op == "vocabulary":
+                idx = g["_index"].get(v)
+                if idx is not None:
+                    check(kind == 3 and y == idx, "%s: %s = %r, want %d" % (where, name, y, idx))
+                else:
+                    lo = g["vocab_size"]
+                    check(kind == 3 and lo <= y < lo + g["num_oov_buckets"],
+                          "%s: %s OOV %r outside [%d, %d)" % (where, name, y, lo, lo + g["num_oov_buckets"]))
+                    check(oov_seen.setdefault((name, v), y) == y, "%s: %s OOV bucket of %r varies" % (where, name, v))
+            elif op == "bucketize":
+                x = f32(float(v))
+                want = len(g["boundaries"]) if math.isnan(x) else bisect.bisect_right(g["boundaries"], x)
+                check(kind == 3 and y == want, "%s: %s = %r, want %d" % (where, name, y, want))
+            elif op == "identity":
+                want = v if 0 <= v < g["cardinality"] else g["default_value"]
+                check(kind == 3 and y == want, "%s: %s = %r, want %d" % (where, name, y, want))
+        if lab:
+            x = f32(float(fill(ex, lab["input"], "")))
+            th = lab["threshold"]
+            if isinstance(th, dict):
+                th = f32(f32(th.get("scale", 1.0)) * f32(float(fill(ex, th["input"], ""))))
+            else:
+                th = f32(th)
+            want = int(lab.get("nan_value", 0)) if math.isnan(x) or math.isnan(th) else int(x > th)
+            kind, vals = t.get(lab["name"], (None, []))
+            check(kind == 3 and vals == [want], "%s: %s = %r, want %d" % (where, lab["name"], vals, want))
+        check(len(t) == len(spec["outputs"]) + (1 if lab else 0), "%s: extra features" % where)
+        total += 1
+if errors:
+    print("\n".join(errors)); sys.exit(1)
+z = [f[0] for f in (parse_example(r).get("fare_xf", (0, [0]))[1] for r in
+     records(glob.glob(os.path.join(xf_dir, "transformed_examples/Split-train/*"))[0]))]
+m = sum(z) / len(z)
+sd = math.sqrt(sum((a - m) ** 2 for a in z) / len(z))
+if abs(m) > 1e-5 or abs(sd - 1) > 1e-5:
+    print("fare_xf over train: mean %g std %g, want 0 and 1" % (m, sd)); sys.exit(1)
+print("independent check: %d transformed records agree; fare_xf train mean %.2g std %.6f" % (total, m, sd))
+EOF
+
+# 3. TFX-written examples (older TFX: kind-less features for empty cells)
+#    give TFX's vocabulary sizes: company 53 (company_xf max 62 with 10 OOV
+#    buckets), payment_type 6 (payment_type_xf max 15).
+"$CFX" transform --examples "$CFX_SOURCE_DIR/tests/data/tfx-conformance/csv_example_gen" \
+    --spec "$spec" --output "$work/tfx" >"$work/tfx.log" ||
+    fail "transform on TFX examples: $(cat "$work/tfx.log")"
+grep -Eq 'company_xf +vocabulary vocab_size=53 cardinality=63' "$work/tfx.log" ||
+    fail "company vocabulary on TFX examples: $(grep company_xf "$work/tfx.log")"
+grep -Eq 'payment_type_xf +vocabulary vocab_size=6 cardinality=16' "$work/tfx.log" ||
+    fail "payment_type vocabulary on TFX examples: $(grep payment_type_xf "$work/tfx.log")"
+grep -q 'Split-train: 9909 examples' "$work/tfx.log" || fail "TFX train count"
+
+# 4. errors name the place
+mkdir -p "$work/empty"
+if "$CFX" transform --examples "$work/empty" --spec "$spec" --output "$work/o1" 2>"$work/e1"; then
+    fail "no Split-train accepted"
+fi
+grep -q "no Split-train" "$work/e1" || fail "message: $(cat "$work/e1")"
+printf '{"outputs": [{"name": "a", "op": "z_score", "input": "fare", "scale": 2}]}' >"$work/bad.json"
+if "$CFX" transform --examples "$work/ex" --spec "$work/bad.json" --output "$work/o2" 2>"$work/e2"; then
+    fail "unknown spec key accepted"
+fi
+grep -q "bad.json: outputs\[0\] ('a'): unknown key 'scale'" "$work/e2" || fail "message: $(cat "$work/e2")"
+printf '{"outputs": [{"name": "a", "op": "z_score", "input": "company"}]}' >"$work/kind.json"
+if "$CFX" transform --examples "$work/ex" --spec "$work/kind.json" --output "$work/o3" 2>"$work/e3"; then
+    fail "z_score of a string feature accepted"
+fi
+grep -q "record [0-9]*: feature 'company' (output 'a'): expected a number, got bytes" "$work/e3" ||
+    fail "message: $(cat "$work/e3")"
+echo "transform e2e: OK"
