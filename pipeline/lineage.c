@@ -130,6 +130,8 @@ int cfx_lineage_print_ls(FILE *out, const char *root, cfx_error_t *err) {
     cfx_metadata_t *md = NULL;
     int ret = open_existing(&md, root, err);
     if (ret) return ret;
+    char real[PATH_MAX];
+    if (realpath(root, real)) root = real;
     ls_t s = {out, md, root, err, 0};
     fprintf(out, "pipeline root: %s\n\nexecutions\n", root);
     fprintf(out, "%6s  %-16s %-9s %-19s %9s\n", "id", "component", "state", "start",
@@ -295,9 +297,10 @@ int cfx_lineage_print(FILE *out, const char *root, const char *what,
                                 what, root, CFX_METADATA_FILE);
     }
     if (ret) goto out;
+    char real[PATH_MAX];
     w->out = out;
     w->md = md;
-    w->root = root;
+    w->root = realpath(root, real) ? real : root;
     w->err = err;
     ret = walk_artifact(w, NULL, a->id, 0);
 out:
