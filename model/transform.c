@@ -4,7 +4,7 @@
  *
  * Everything an apply needs is precomputed at load: each op holds its
  * parameters as float32 (TFT computes in float32), vocabularies sit in an
- * open-addressing table keyed by FNV-1a over the token bytes, bucket
+ * open-addressing table keyed by a word-at-a-time hash of the bytes, bucket
  * boundaries are searched by bisection, raw inputs are found through a
  * name table. An apply touches only the stack: no allocation per call.
  *
@@ -50,7 +50,7 @@ typedef struct vocab {
     uint8_t *bytes;   /* every token, back to back */
     uint32_t *offset; /* token i is bytes[offset[i] .. offset[i+1]) */
     int32_t *table;   /* open addressing: token index or -1 */
-    uint64_t *hash;   /* FNV-1a of the token in the same slot */
+    uint64_t *hash;   /* hash_bytes of the token in the same slot */
     size_t mask;
     size_t size;
     uint64_t num_oov;
@@ -94,13 +94,46 @@ struct cfx_transform {
     label_t label;
 };
 
-static uint64_t fnv1a(const void *p, size_t n) {
+/* Hash for the lookup tables: 8 bytes per multiply (names and tokens are
+ * short; a byte-at-a-time hash was most of an apply's time). Not a format:
+ * it is recomputed at every load. */
+static uint64_t hash_bytes(const void *p, size_t n) {
     const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+        b += 8;
+        n -= 8;
     }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, b, n);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    }
+    h ^= h >> 32;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+    return h;
+}
+
+/* Feature names: a constant-time hash of the length and the first and
+ * last 8 bytes (names of one example rarely share all three; a collision
+ * costs one more probe, never a wrong answer: lookups compare the bytes). */
+static uint64_t hash_name(const char *p, size_t n) {
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else {
+        memcpy(&a, p, n);
+    }
+    uint64_t h = (a ^ (n * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+    h ^= (h >> 32) ^ b;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
     return h;
 }
 
@@ -231,7 +264,7 @@ static int vocab_load(vocab_t *v, const char *path, size_t expect,
                                i + 1);
             goto out;
         }
-        uint64_t h = fnv1a(p, n);
+        uint64_t h = hash_bytes(p, n);
         if (vocab_find(v, p, n, h) >= 0) {
             rc = cfx_error_set(err, CFX_ECORRUPT, "%s:%zu: duplicate token",
                                path, i + 1);
@@ -251,7 +284,7 @@ out:
 }
 
 static int64_t vocab_lookup(const vocab_t *v, const void *p, size_t n) {
-    int i = v->size ? vocab_find(v, p, n, fnv1a(p, n)) : -1;
+    int i = v->size ? vocab_find(v, p, n, hash_bytes(p, n)) : -1;
     if (i >= 0)
         return i;
     return (int64_t)v->size + (int64_t)(cfx_fingerprint64(p, n) % v->num_oov);
@@ -262,7 +295,7 @@ static int64_t vocab_lookup(const vocab_t *v, const void *p, size_t n) {
 static long input_find(const cfx_transform_t *t, const char *name, size_t n) {
     if (!t->name_table)
         return -1;
-    uint64_t h = fnv1a(name, n);
+    uint64_t h = hash_name(name, n);
     for (size_t j = h & t->name_mask;; j = (j + 1) & t->name_mask) {
         int32_t i = t->name_table[j];
         if (i < 0)
@@ -303,7 +336,7 @@ static int input_add(cfx_transform_t *t, const char *name, cfx_kind_t kind,
     t->inputs[k].name = copy;
     t->inputs[k].kind = kind;
     t->input_name_len[k] = strlen(name);
-    uint64_t h = fnv1a(name, t->input_name_len[k]);
+    uint64_t h = hash_name(name, t->input_name_len[k]);
     size_t j = h & t->name_mask;
     while (t->name_table[j] >= 0)
         j = (j + 1) & t->name_mask;
@@ -738,6 +771,21 @@ static int numeric(const cfx_feature_t *f, const char *name, float *x,
     return 0;
 }
 
+/* Decimal digits of v, written right-aligned at the end of s[24] (as
+ * "%" PRId64 would, without the cost of printf on the hot path); returns
+ * the length. */
+static size_t format_int64(char s[24], int64_t v) {
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t i = 24;
+    do {
+        s[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        s[--i] = '-';
+    return 24 - i;
+}
+
 static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
                     const cfx_feature_t *f, float *dense, int32_t *cat,
                     cfx_error_t *err) {
@@ -779,8 +827,8 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
                                          f->v.bytes[0].len);
         } else if (f->kind == CFX_KIND_INT64) {
             char s[24];
-            int n = snprintf(s, sizeof s, "%" PRId64, f->v.ints[0]);
-            *cat = (int32_t)vocab_lookup(&op->vocab, s, (size_t)n);
+            size_t n = format_int64(s, f->v.ints[0]);
+            *cat = (int32_t)vocab_lookup(&op->vocab, s + sizeof s - n, n);
         } else {
             return cfx_error_set(err, CFX_EINVAL,
                                  "feature '%s': expected bytes, got %s", name,

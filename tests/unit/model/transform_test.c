@@ -238,6 +238,22 @@ static void test_apply_by_hand(void **state) {
         assert_true(f->count == 1 && f->v.ints[0] == 0); /* no tips, fare */
         assert_int_equal(out.count, 7);
     }
+    /* int64 vocabulary inputs are looked up by their decimal form. */
+    const int64_t codes[] = {-12, INT64_MIN, 42};
+    const char *const decimal[] = {"-12", "-9223372036854775808", "42"};
+    for (size_t i = 0; i < 3; i++) {
+        cfx_example_reset(&ex);
+        add_i(&ex, "code", codes[i]);
+        float d2[2];
+        int32_t c2[4];
+        assert_int_equal(cfx_transform_apply(t, &ex, d2, c2, &err), 0);
+        int32_t want =
+            i == 2 ? 1
+                   : (int32_t)(2 + cfx_fingerprint64(decimal[i],
+                                                     strlen(decimal[i])) %
+                                       3);
+        assert_int_equal(c2[2], want);
+    }
     /* A missing-everything example is all fills. */
     cfx_example_reset(&ex);
     float dense[2];
