@@ -1,0 +1,72 @@
+/*
+ * statistics.h: TFDV-compatible dataset statistics (StatisticsGen), written
+ * as tensorflow_metadata DatasetFeatureStatisticsList (compat: tfx.md §3,
+ * docs/statistics.md).
+ *
+ * A cfx_stats_acc_t accumulates one dataset (one split) example by example in
+ * one pass; two accumulators merge (cfx_stats_merge) into the accumulator
+ * of the concatenated inputs, so shards can be summarised by different
+ * threads, processes or machines and combined in one step. Everything but
+ * the quantiles is exact; quantiles are exact while a feature has at most
+ * `quantiles_budget` distinct values (pipeline/quantiles.h), then a KLL
+ * sketch.
+ *
+ * What is computed (defaults as TFDV's StatsOptions): per feature the
+ * common stats (presence, value counts, 10-bucket QUANTILES histogram of
+ * the value counts); for INT/FLOAT mean, population std_dev, num_zeros,
+ * min, median, max, a 10-bucket STANDARD histogram interpolated from 1000
+ * quantiles and a 10-bucket QUANTILES histogram; for STRING unique,
+ * top_values (20), rank_histogram (1000), avg_length, invalid_utf8_count.
+ *
+ * A cfx_stats_acc_t belongs to one thread at a time; cfx_statistics_run uses
+ * `threads` worker threads, each with its own accumulators.
+ */
+#ifndef CFX_PIPELINE_STATISTICS_H
+#define CFX_PIPELINE_STATISTICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/buf.h"
+#include "formats/err.h"
+#include "formats/example.h"
+
+#define CFX_STATS_MAX_FEATURES 100000
+
+typedef struct cfx_stats_options {
+    size_t quantiles_budget;      /* 0: CFX_QUANTILES_DEFAULT_BUDGET */
+    unsigned num_top_values;      /* 0: 20 */
+    unsigned num_rank_buckets;    /* 0: 1000 */
+    unsigned num_histogram_buckets; /* 0: 10 (standard, quantiles, num_values) */
+    unsigned threads;             /* cfx_statistics_run only; 0: 2 */
+} cfx_stats_options_t;
+
+typedef struct cfx_stats_acc cfx_stats_acc_t;
+
+/* opts may be NULL (defaults). NULL when out of memory. */
+cfx_stats_acc_t *cfx_stats_acc_new(const cfx_stats_options_t *opts);
+void cfx_stats_acc_free(cfx_stats_acc_t *s);
+
+/* Adds one example. A feature whose kind changes between examples (INT in
+ * one, FLOAT in another) is an error naming it. */
+int cfx_stats_acc_add(cfx_stats_acc_t *s, const cfx_example_t *ex, cfx_error_t *err);
+
+/* dst += src; src is unchanged. Kind conflicts are errors as above. */
+int cfx_stats_merge(cfx_stats_acc_t *dst, const cfx_stats_acc_t *src,
+                    cfx_error_t *err);
+
+uint64_t cfx_stats_acc_num_examples(const cfx_stats_acc_t *s);
+
+/* Appends a serialized DatasetFeatureStatisticsList with one dataset
+ * (features sorted by name, identified by path.step) to out. */
+int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *err);
+
+/* Reads every TFRecord file in each examples_dir/Split-<name>/ and writes
+ * out_dir/Split-<name>/FeatureStats.pb for each split (into a temporary
+ * sibling renamed into place at the end). out_dir must not exist or be
+ * empty. On success *num_splits (may be NULL) is the number of splits. */
+int cfx_statistics_run(const char *examples_dir, const char *out_dir,
+                       const cfx_stats_options_t *opts, size_t *num_splits,
+                       cfx_error_t *err);
+
+#endif
