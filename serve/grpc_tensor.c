@@ -94,6 +94,8 @@ static int decode_content(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
     return 0;
 }
 
+static const uint8_t empty[1] = {0};
+
 /* Number of values in the dtype's *_val field. */
 static size_t val_count(const Tensorflow__TensorProto *tp, int dtype)
 {
@@ -125,7 +127,9 @@ static void set_from_val(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
     case CFX_DT_UINT32: t->v.i64[dst] = tp->uint32_val[src]; break;
     case CFX_DT_UINT64: t->v.i64[dst] = (int64_t)tp->uint64_val[src]; break;
     case CFX_DT_STRING:
-        t->v.str[dst].data = tp->string_val[src].data;
+        /* Never a NULL pointer, even for "" (callers memcpy from it). */
+        t->v.str[dst].data =
+            tp->string_val[src].data ? tp->string_val[src].data : empty;
         t->v.str[dst].len = tp->string_val[src].len;
         break;
     }
@@ -184,6 +188,9 @@ int cfx_grpc_tensor_decode(const Tensorflow__TensorProto *tp,
     t->v.f32 = vals;
     if (tp->tensor_content.len > 0)
         return decode_content(tp, t, err);
+    if (t->cls == CFX_TENSOR_STR)
+        for (size_t i = 0; i < t->n; i++)
+            t->v.str[i].data = empty;
     size_t have = val_count(tp, t->dtype);
     if (have > t->n)
         return cfx_error_set(err, CFX_EINVAL,
