@@ -166,11 +166,15 @@ static void model_free(model_t *md)
 {
     if (!md)
         return;
-    cfx_model_list_t tmp = {&md->cfg, 1};
     for (size_t i = 0; i < md->nv; i++)
         cfx_servable_release(md->v[i].servable);
     free(md->v);
-    cfx_model_list_free(&tmp); /* frees md->cfg's members and nothing else */
+    free(md->cfg.name);
+    free(md->cfg.base_path);
+    free(md->cfg.versions);
+    for (size_t i = 0; i < md->cfg.n_labels; i++)
+        free(md->cfg.labels[i].label);
+    free(md->cfg.labels);
     free(md);
 }
 

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# serve_rest_test.sh: cfx-serve's TF-Serving-compatible REST API against a
+# real bundle built by the real commands (examplegen -> transform -> train):
+# every endpoint, the error cases and their HTTP statuses, gzip bodies, body
+# limits, readiness, Prometheus metrics, a config file with version labels,
+# a failed startup, and SIGTERM.
+#
+# The same raw rows are sent through predict_raw (JSON features), through
+# serving_default (serialized tf.Example, encoded here by an independent
+# Python encoder), and through classify and regress: every path must give
+# the same probability.
+set -euo pipefail
+: "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
+PY=/usr/bin/python3
+T=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$T/serve.log" ] && tail -20 "$T/serve.log" >&2; exit 1; }
+
+# --- a real bundle -------------------------------------------------------------
+"$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" --output "$T/ex" >/dev/null
+"$CFX" transform --examples "$T/ex" --spec "$CFX_SOURCE_DIR/examples/taxi/transform.json" \
+    --output "$T/tf" >/dev/null
+echo '{"model_name": "taxi", "train_steps": 300, "eval_steps": 50, "seed": 7}' >"$T/trainer.json"
+"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
+    --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+mkdir -p "$T/models/taxi"
+cp -r "$T/train/model" "$T/models/taxi/.1.tmp" && mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
+WARM="$T/models/taxi/1/assets.extra/warmup.jsonl"
+[ -s "$WARM" ] || fail "bundle has no warmup rows"
+ROW1=$(sed -n 1p "$WARM")
+ROW2=$(sed -n 2p "$WARM")
+
+# --- start ---------------------------------------------------------------------
+cat >"$T/monitoring.txt" <<'M'
+prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }
+M
+start_server() { # args...; sets PORT, SPID
+    "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 "$@" >"$T/serve.log" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    PORT=
+    for _ in $(seq 1 200); do
+        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+        [ -n "$PORT" ] && return 0
+        kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
+        sleep 0.05
+    done
+    fail "cfx-serve did not open its REST port"
+}
+start_server --model_name=taxi --model_base_path="$T/models/taxi" \
+    --monitoring_config_file="$T/monitoring.txt" --max_body_bytes=65536
+U="http://127.0.0.1:$PORT"
+
+# req METHOD PATH [BODY] -> $CODE, $BODY
+req() {
+    local args=(-s -o "$T/body" -w '%{http_code}' -X "$1" "$U$2")
+    [ $# -ge 3 ] && args+=(--data-binary "$3")
+    CODE=$(curl "${args[@]}")
+    BODY=$(cat "$T/body")
+}
+expect() { # CODE SUBSTRING what
+    [ "$CODE" = "$1" ] || fail "$3: HTTP $CODE, want $1: $BODY"
+    case "$BODY" in *"$2"*) ;; *) fail "$3: body lacks '$2': $BODY" ;; esac
+}
+
+# --- status, metadata, readiness -------------------------------------------------
+req GET /v1/models/taxi
+expect 200 '"state": "AVAILABLE"' "status"
+expect 200 '"version": "1"' "status version"
+expect 200 '"error_code": "OK"' "status code"
+req GET /v1/models/taxi/versions/1;   expect 200 '"version": "1"' "status of v1"
+req GET /v1/models/taxi/versions/9;   expect 404 'Could not find version 9 of model taxi' "status of v9"
+req GET /v1/models/nope;              expect 404 'Could not find any versions of model nope' "status of unknown"
+req GET /v1/models/taxi/labels/whatever; expect 200 '"version": "1"' "status ignores label"
+req GET /v1/models/taxi/metadata
+expect 200 '"predict_raw"' "metadata"
+expect 200 '"method_name": "tensorflow/serving/classify"' "metadata classify"
+expect 200 '"trip_seconds": {"dtype": "DT_INT64"' "metadata raw input"
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["model_spec"]["version"]=="1"; s=d["metadata"]["signature_def"]["signature_def"]; assert set(s)=={"serving_default","predict_raw","classify","regress"}, s.keys()' "$T/body" \
+    || fail "metadata JSON shape"
+req GET /v1/ready;  expect 200 'true' "ready"
+req GET /healthz;   expect 200 'true' "healthz"
+
+# --- predict / classify / regress agree ---------------------------------------------
+req POST /v1/models/taxi:predict "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW1, $ROW2]}"
+expect 200 '"predictions": [[' "predict_raw rows"
+P_RAW=$BODY
+req POST /v1/MODELS/taxi/VERSIONS/1:PREDICT "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW1, $ROW2]}"
+expect 200 '"predictions"' "case-insensitive path"
+[ "$BODY" = "$P_RAW" ] || fail "versioned predict differs: $BODY vs $P_RAW"
+COLS=$($PY -c 'import json,sys
+r=[json.loads(sys.argv[1]), json.loads(sys.argv[2])]
+keys=sorted(set(r[0])&set(r[1]))
+print(json.dumps({"signature_name":"predict_raw","inputs":{k:[x[k] for x in r] for k in keys}}))' "$ROW1" "$ROW2")
+# Columnar only carries features both rows have, so compare against rows with the same keys.
+ROWS_SAME=$($PY -c 'import json,sys
+r=[json.loads(sys.argv[1]), json.loads(sys.argv[2])]
+keys=set(r[0])&set(r[1])
+print(json.dumps({"signature_name":"predict_raw","instances":[{k:x[k] for k in x if k in keys} for x in r]}))' "$ROW1" "$ROW2")
+req POST /v1/models/taxi:predict "$ROWS_SAME"; expect 200 predictions "rows, common keys"
+P_SAME=$($PY -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["predictions"]))' "$BODY")
+req POST /v1/models/taxi:predict "$COLS"; expect 200 '"outputs": [[' "predict_raw columnar"
+P_COLS=$($PY -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["outputs"]))' "$BODY")
+[ "$P_COLS" = "$P_SAME" ] || fail "columnar $P_COLS != rows $P_SAME"
+
+# Serialized tf.Example, encoded by hand (wire format) in Python.
+B64=$($PY - "$ROW1" "$ROW2" <<'PYEOF'
+import base64, json, struct, sys
+def varint(v):
+    v &= (1 << 64) - 1
+    out = b""
+    while True:
+        b = v & 0x7f; v >>= 7
+        if v: out += bytes([b | 0x80])
+        else: return out + bytes([b])
+def ld(field, payload): return varint(field << 3 | 2) + varint(len(payload)) + payload
+def feature(v):
+    if isinstance(v, str): return ld(1, ld(1, v.encode()))
+    if isinstance(v, float): return ld(2, ld(1, struct.pack("<f", v)))
+    return ld(3, ld(1, varint(v)))
+out = []
+for row in sys.argv[1:]:
+    feats = b"".join(ld(1, ld(1, k.encode()) + ld(2, feature(v))) for k, v in json.loads(row).items())
+    out.append(base64.b64encode(ld(1, feats)).decode())
+print(json.dumps([{"b64": s} for s in out]))
+PYEOF
+)
+req POST /v1/models/taxi:predict "{\"instances\": $B64}"
+expect 200 '"predictions": [[' "serving_default b64 rows"
+[ "$BODY" = "$P_RAW" ] || fail "serving_default $BODY != predict_raw $P_RAW"
+req POST /v1/models/taxi:predict "{\"inputs\": {\"examples\": $B64}}"
+expect 200 '"outputs"' "serving_default columnar"
+P1=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["predictions"][0][0])' "$P_RAW")
+req POST /v1/models/taxi:classify "{\"examples\": [$ROW1]}"
+expect 200 '"results": [[["0", ' "classify"
+$PY -c 'import json,sys
+r=json.loads(sys.argv[1])["results"][0]; p=float(sys.argv[2])
+assert r[1][0]=="1" and abs(r[1][1]-p)<=1e-6*max(1,abs(p)), (r,p)
+assert abs(r[0][1]-(1-p))<=1e-6, (r,p)' "$BODY" "$P1" || fail "classify scores disagree with predict: $BODY vs $P1"
+req POST /v1/models/taxi:regress "{\"examples\": [$ROW1]}"
+expect 200 '"results": [' "regress"
+$PY -c 'import json,sys
+r=json.loads(sys.argv[1])["results"]; p=float(sys.argv[2])
+assert len(r)==1 and abs(r[0]-p)<=1e-6*max(1,abs(p)), (r,p)' "$BODY" "$P1" || fail "regress disagrees: $BODY vs $P1"
+# context: features move from the example into context, result unchanged.
+CTX=$($PY -c 'import json,sys
+r=json.loads(sys.argv[1]); c={k:r.pop(k) for k in ["company","payment_type"] if k in r}
+print(json.dumps({"context":c,"examples":[r]}))' "$ROW1")
+req POST /v1/models/taxi:regress "$CTX"; expect 200 '"results"' "regress with context"
+$PY -c 'import json,sys
+r=json.loads(sys.argv[1])["results"]; p=float(sys.argv[2]); assert abs(r[0]-p)<=1e-6*max(1,abs(p)), (r,p)' "$BODY" "$P1" \
+    || fail "context merge changed the result: $BODY vs $P1"
+# gzip request body
+printf '%s' "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW1, $ROW2]}" | gzip -c >"$T/body.gz"
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Encoding: gzip' --data-binary @"$T/body.gz" "$U/v1/models/taxi:predict")
+BODY=$(cat "$T/body")
+expect 200 predictions "gzip body"
+[ "$BODY" = "$P_RAW" ] || fail "gzip predict differs"
+
+# --- errors ---------------------------------------------------------------------
+req POST /v1/models/taxi:predict '';                  expect 400 'JSON Parse error: The document is empty' "empty body"
+req POST /v1/models/taxi:predict '{"instances": [1';  expect 400 'JSON Parse error' "bad JSON"
+req POST /v1/models/taxi:predict '[1]';               expect 400 'JSON Parse error' "non-object JSON"
+req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "instances": [{"trip_seconds": 1.5}]}'
+expect 400 'JSON Value: 1.5 Type: Number is not of expected type: int64' "wrong type"
+req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "instances": [{"bogus": 1}]}'
+expect 400 'does not have named input: bogus' "unknown input"
+req POST /v1/models/taxi:predict '{"signature_name": "nope", "instances": [1]}'
+expect 400 'Serving signature name: \"nope\" not found in signature def' "unknown signature"
+req POST /v1/models/taxi:predict '{"signature_name": 3, "instances": [1]}'; expect 400 "'signature_name'" "non-string signature"
+req POST /v1/models/taxi:predict '{"instances": [], "inputs": []}';  expect 400 "Not allowed to set both" "both keys"
+req POST /v1/models/taxi:predict '{"x": 1}';          expect 400 "Missing 'inputs' or 'instances' key" "neither key"
+req POST /v1/models/taxi:predict '{"instances": []}'; expect 400 "non-empty" "empty instances"
+req POST /v1/models/taxi:predict '{"instances": [{"b64": "!!!"}]}'; expect 400 "base64" "bad b64"
+req POST /v1/models/nope:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Latest(nope)' "unknown model"
+req POST /v1/models/taxi/versions/7:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Specific(taxi, 7)' "unknown version"
+req POST /v1/models/taxi/versions/99999999999999999999:predict '{}'; expect 400 'Failed to convert version' "version overflow"
+req POST /v1/models/taxi/labels/nope:predict '{"instances": [1]}'; expect 400 'Unrecognized servable version label: nope' "unknown label"
+req POST /v1/models/taxi:classify '{"instances": [1]}'; expect 400 "key 'examples' is expected" "classify without examples"
+req POST /v1/models/taxi:classify '{"examples": [{"a": [1, "x"]}]}'; expect 400 "Unexpected element type in feature" "mixed list"
+req POST /v1/models/taxi:classify '{"signature_name": "serving_default", "examples": [{}]}'
+expect 400 "Expected classification signature method_name to be tensorflow/serving/classify" "classify on predict signature"
+req GET /v1/models/taxi:predict;      expect 400 'Malformed request: GET /v1/models/taxi:predict' "GET on predict"
+req POST /v1/models/taxi/metadata '{}'; expect 400 'Malformed request: POST /v1/models/taxi/metadata' "POST on metadata"
+req PUT /v1/models/taxi '{}';         expect 400 'Malformed request: PUT /v1/models/taxi' "PUT"
+req DELETE /v1/models/taxi;           expect 400 'Malformed request: DELETE' "DELETE"
+req GET /v1/models;                   expect 400 'Missing model name in request.' "no model name"
+req GET /v1/models/taxi/versions/1/labels/x; expect 400 'Malformed request' "version and label"
+req GET /v1;                          expect 404 '<HTML>' "outside /v1/" || true
+[ "$CODE" = 404 ] || fail "/v1 should be 404, got $CODE"
+req GET /foo;                         [ "$CODE" = 404 ] || fail "/foo should be 404, got $CODE"
+CT=$(curl -s -o /dev/null -w '%{content_type}' "$U/v1/models/taxi")
+[ "$CT" = "application/json" ] || fail "content type $CT"
+head -c 70000 /dev/zero | tr '\0' ' ' >"$T/big"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/big" "$U/v1/models/taxi:predict")
+[ "$CODE" = 413 ] || fail "oversized body: HTTP $CODE, want 413"
+# gzip bomb: small compressed, over the limit uncompressed
+head -c 200000 /dev/zero | gzip -c >"$T/bomb.gz"
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Encoding: gzip' --data-binary @"$T/bomb.gz" "$U/v1/models/taxi:predict")
+[ "$CODE" = 429 ] || fail "oversized gzip body: HTTP $CODE ($(cat "$T/body")), want 429 RESOURCE_EXHAUSTED"
+
+# --- metrics ----------------------------------------------------------------------
+req GET /monitoring/prometheus/metrics
+expect 200 ':tensorflow:serving:request_count{model_name="taxi",status="OK"}' "metrics count"
+expect 200 ':tensorflow:serving:request_count{model_name="taxi",status="INVALID_ARGUMENT"}' "metrics errors"
+expect 200 ':tensorflow:serving:request_latency_bucket{model_name="taxi",API="predict",entrypoint="REST",le="10"}' "metrics latency"
+expect 200 ':tensorflow:serving:request_example_count_total{model="taxi"}' "metrics examples"
+expect 200 ':tensorflow:cc:saved_model:load_attempt_count{model_path=' "metrics load"
+if command -v promtool >/dev/null; then
+    printf '%s\n' "$BODY" | promtool check metrics || fail "promtool rejects the metrics"
+fi
+
+# --- SIGTERM: exit 0 -----------------------------------------------------------------
+kill -TERM "$SPID"
+RC=0; wait "$SPID" || RC=$?
+[ "$RC" = 0 ] || fail "exit status $RC after SIGTERM"
+grep -q draining "$T/serve.log" || fail "no drain on SIGTERM"
+
+# --- config file: two versions, policy all, labels ------------------------------------
+cp -r "$T/models/taxi/1" "$T/models/taxi/.2.tmp" && mv "$T/models/taxi/.2.tmp" "$T/models/taxi/2"
+cat >"$T/models.config" <<C
+model_config_list {
+  config {
+    name: "taxi" base_path: "$T/models/taxi" model_platform: "tensorflow"
+    model_version_policy { all {} }
+    version_labels { key: "stable" value: 1 }
+    version_labels { key: "canary" value: 2 }
+  }
+}
+C
+start_server --model_config_file="$T/models.config"
+U="http://127.0.0.1:$PORT"
+req GET /v1/models/taxi
+$PY -c 'import json,sys; v=[(s["version"],s["state"]) for s in json.load(open(sys.argv[1]))["model_version_status"]]; assert v==[("2","AVAILABLE"),("1","AVAILABLE")], v' "$T/body" \
+    || fail "policy all: $BODY"
+req GET /v1/models/taxi/labels/stable/metadata; expect 200 '"version": "1"' "label stable"
+req GET /v1/models/taxi/labels/canary/metadata; expect 200 '"version": "2"' "label canary"
+req POST /v1/models/taxi/labels/canary:predict "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW1, $ROW2]}"
+expect 200 predictions "predict by label"
+[ "$BODY" = "$P_RAW" ] || fail "label predict differs"
+req GET /monitoring/prometheus/metrics; [ "$CODE" = 404 ] || fail "metrics must be off without a monitoring config (got $CODE)"
+# SIGHUP re-reads the config: drop version 1 with a specific policy.
+sed -i 's/model_version_policy { all {} }/model_version_policy { specific { versions: 2 } }/; /stable/d' "$T/models.config"
+kill -HUP "$SPID"
+for _ in $(seq 1 100); do
+    req GET /v1/models/taxi/versions/1
+    case "$BODY" in *'"state": "END"'*) break ;; esac
+    sleep 0.05
+done
+expect 200 '"state": "END"' "SIGHUP reload unloads version 1"
+req GET /v1/models/taxi/labels/stable/metadata; expect 400 'Unrecognized servable version label: stable' "label removed by reload"
+kill -TERM "$SPID"; wait "$SPID" || fail "second server exit status"
+
+# --- a failed initial load exits non-zero with TF Serving's message ---------------------
+mkdir -p "$T/bad/m"
+cp -r "$T/models/taxi/1" "$T/bad/m/3"
+printf 'x' >>"$T/bad/m/3/variables/model.safetensors"
+RC=0
+"$CFX_SERVE" --port=0 --rest_api_port=0 --model_name=m --model_base_path="$T/bad/m" >"$T/bad.log" 2>&1 || RC=$?
+[ "$RC" != 0 ] || fail "startup with a corrupt bundle must fail"
+grep -q 'Failed to start server. Error: .*1 model(s) did not become available: {{name: m version: 3} due to error' "$T/bad.log" \
+    || fail "startup failure message: $(cat "$T/bad.log")"
+RC=0
+"$CFX_SERVE" --rest_api_port=0 >"$T/bad.log" 2>&1 || RC=$?
+[ "$RC" = 2 ] || fail "missing base path flag must be a usage error (got $RC)"
+echo "serve_rest_test: OK"
