@@ -1,0 +1,145 @@
+/* file.c: bounded whole-file reads and atomic whole-file replacement. */
+#include "formats/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
+                  cfx_error_t *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
+                             "%s: open: %s", path, strerror(errno));
+    int rc = 0;
+    size_t start = out->len;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        rc = cfx_error_set(err, CFX_EIO, "%s: stat: %s", path,
+                           strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = cfx_error_set(err, CFX_EINVAL, "%s: is a directory", path);
+        goto out;
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+        rc = cfx_error_set(err, CFX_ETOOBIG,
+                           "%s: %lld bytes exceeds the limit of %zu", path,
+                           (long long)st.st_size, max);
+        goto out;
+    }
+    /* Read until EOF (the size may change under us; pipes have none). */
+    for (;;) {
+        if (out->len - start > max) {
+            rc = cfx_error_set(err, CFX_ETOOBIG,
+                               "%s: more than the limit of %zu bytes", path,
+                               max);
+            goto out;
+        }
+        if ((rc = cfx_buf_reserve(out, 64 * 1024))) {
+            rc = cfx_error_set(err, rc, "%s: out of memory", path);
+            goto out;
+        }
+        ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = cfx_error_set(err, CFX_EIO, "%s: read: %s", path,
+                               strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+    }
+    if (out->len - start > max) {
+        rc = cfx_error_set(err, CFX_ETOOBIG,
+                           "%s: more than the limit of %zu bytes", path, max);
+        goto out;
+    }
+    out->data[out->len] = '\0';
+out:
+    if (rc)
+        out->len = start;
+    close(fd);
+    return rc;
+}
+
+int cfx_file_fsync_dir(const char *dir, cfx_error_t *err) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return cfx_error_set(err, CFX_EIO, "%s: open: %s", dir,
+                             strerror(errno));
+    int rc = 0;
+    if (fsync(fd) != 0)
+        rc = cfx_error_set(err, CFX_EIO, "%s: fsync: %s", dir,
+                           strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int cfx_file_write_atomic(const char *path, const void *data, size_t len,
+                          cfx_error_t *err) {
+    static atomic_uint counter;
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    const char *base = slash ? slash + 1 : path;
+    if (*base == '\0')
+        return cfx_error_set(err, CFX_EINVAL, "%s: not a file path", path);
+    char dir[4096], tmp[4096 + 64];
+    if (dlen >= sizeof dir || strlen(path) + 64 >= sizeof tmp)
+        return cfx_error_set(err, CFX_EINVAL, "%s: path too long", path);
+    if (slash == path) {
+        strcpy(dir, "/");
+    } else if (slash) {
+        memcpy(dir, path, dlen);
+        dir[dlen] = '\0';
+    } else {
+        strcpy(dir, ".");
+    }
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld.%u", dir, base, (long)getpid(),
+             atomic_fetch_add(&counter, 1));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return cfx_error_set(err, CFX_EIO, "%s: create: %s", tmp,
+                             strerror(errno));
+    int rc = 0;
+    if (write_all(fd, data, len) != 0) {
+        rc = cfx_error_set(err, CFX_EIO, "%s: write: %s", tmp,
+                           strerror(errno));
+    } else if (fsync(fd) != 0) {
+        rc = cfx_error_set(err, CFX_EIO, "%s: fsync: %s", tmp,
+                           strerror(errno));
+    }
+    if (close(fd) != 0 && rc == 0)
+        rc = cfx_error_set(err, CFX_EIO, "%s: close: %s", tmp,
+                           strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = cfx_error_set(err, CFX_EIO, "%s: rename: %s", path,
+                           strerror(errno));
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    return cfx_file_fsync_dir(dir, err);
+}
