@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# systemd_unit_test.sh: systemd/cfx-serve.service passes `systemd-analyze
+# verify` (with ExecStart pointed at the built cfx-serve) and its offline
+# security exposure stays at or below 2.0. Skipped (exit 0 with a note)
+# where systemd-analyze is not installed.
+set -euo pipefail
+: "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
+if ! command -v systemd-analyze >/dev/null; then
+    echo "systemd_unit_test: systemd-analyze not installed; skipped"
+    exit 0
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+sed "s#/usr/local/bin/cfx-serve#$CFX_SERVE#" "$CFX_SOURCE_DIR/systemd/cfx-serve.service" >"$T/cfx-serve.service"
+systemd-analyze verify "$T/cfx-serve.service"
+OUT=$(systemd-analyze security --offline=true "$T/cfx-serve.service" 2>&1)
+LEVEL=$(printf '%s\n' "$OUT" | sed -n 's/.*Overall exposure level for cfx-serve.service: \([0-9.]*\).*/\1/p')
+[ -n "$LEVEL" ] || { echo "FAIL: no exposure level in: $OUT" >&2; exit 1; }
+awk -v l="$LEVEL" 'BEGIN { exit !(l <= 2.0) }' || { echo "FAIL: exposure $LEVEL > 2.0" >&2; exit 1; }
+grep -q '^Type=notify' "$T/cfx-serve.service" || { echo "FAIL: not Type=notify" >&2; exit 1; }
+echo "systemd_unit_test: OK (exposure $LEVEL)"
