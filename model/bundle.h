@@ -57,4 +57,17 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
 /* Path of assets.extra/warmup.jsonl, NULL when the bundle has none. */
 const char *cfx_bundle_warmup_path(const cfx_bundle_t *b);
 
+/* ---- extensions (compatible additions) ---------------------------------- */
+
+struct cfx_net;
+/* The loaded network (model/network.h); owned by the bundle. */
+const struct cfx_net *cfx_bundle_network(const cfx_bundle_t *b);
+
+/* Probability of class 1 for n already-transformed rows: dense (n,
+ * num_dense) and categorical (n, num_categorical) in the transform's slot
+ * order, as the transformed examples hold them. Reentrant. */
+int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
+                                   const int32_t *cat, size_t n, float *out,
+                                   cfx_error_t *err);
+
 #endif

@@ -51,6 +51,7 @@ void cfx_net_free(cfx_net_t *n) {
             free(n->cat_names[c]);
     free(n->cat_names);
     free(n->cat_cardinality);
+    free(n->cat_deep);
     free(n->wide_off);
     free(n->emb_off);
     free(n->params);
@@ -104,13 +105,13 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
     n->num_dense = spec->num_dense;
     n->num_categorical = nc;
     n->num_hidden = spec->num_hidden;
-    n->deep_categorical = spec->deep_categorical ? 1 : 0;
     n->cat_names = calloc(nc + 1, sizeof *n->cat_names);
+    n->cat_deep = calloc(nc + 1, sizeof *n->cat_deep);
     n->cat_cardinality = calloc(nc + 1, sizeof *n->cat_cardinality);
     n->wide_off = calloc(nc + 1, sizeof *n->wide_off);
     n->emb_off = calloc(nc + 1, sizeof *n->emb_off);
     n->tensors = calloc(2 * spec->num_hidden + 3 + 2 * nc, sizeof *n->tensors);
-    if (!n->cat_names || !n->cat_cardinality || !n->wide_off || !n->emb_off || !n->tensors) {
+    if (!n->cat_names || !n->cat_deep || !n->cat_cardinality || !n->wide_off || !n->emb_off || !n->tensors) {
         rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
         goto out;
     }
@@ -120,6 +121,8 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
             goto out;
         }
         n->cat_cardinality[c] = spec->cat_cardinality[c];
+        n->cat_deep[c] = spec->deep_categorical && (!spec->cat_deep || spec->cat_deep[c]);
+        n->deep_categorical |= n->cat_deep[c];
     }
     size_t L = spec->num_hidden;
     n->width[0] = spec->num_dense;
@@ -150,8 +153,8 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
         n->wide_off[c] = off;
         rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], 1, "wide/linear/%s", n->cat_names[c]);
     }
-    if (n->deep_categorical)
-        for (size_t c = 0; c < nc; c++) {
+    for (size_t c = 0; c < nc; c++)
+        if (n->cat_deep[c]) {
             n->emb_off[c] = off;
             rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], (int64_t)n->width[1],
                              "deep/dense_0/onehot/%s", n->cat_names[c]);
@@ -177,14 +180,17 @@ void cfx_net_init_params(cfx_net_t *n, uint64_t *rng_state) {
     memset(n->params, 0, n->num_params * sizeof *n->params);
     for (size_t k = 0; k <= n->num_hidden; k++) {
         double fan_in = (double)n->width[k];
-        if (k == 0 && n->deep_categorical)
-            fan_in += (double)n->num_categorical;
+        if (k == 0)
+            for (size_t c = 0; c < n->num_categorical; c++)
+                fan_in += n->cat_deep[c];
         double a = sqrt(6.0 / (fan_in + (double)n->width[k + 1]));
         float *w = n->params + n->w_off[k];
         for (size_t i = 0; i < n->width[k] * n->width[k + 1]; i++)
             w[i] = (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
-        if (k == 0 && n->deep_categorical)
+        if (k == 0)
             for (size_t c = 0; c < n->num_categorical; c++) {
+                if (!n->cat_deep[c])
+                    continue;
                 float *e = n->params + n->emb_off[c];
                 for (size_t i = 0; i < (size_t)n->cat_cardinality[c] * n->width[1]; i++)
                     e[i] = (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
@@ -226,9 +232,10 @@ void cfx_net_forward_ref(const cfx_net_t *n, const float *dense, const int32_t *
                 float s = bias[o];
                 for (size_t i = 0; i < in; i++)
                     s += a[i] * w[i * out + o];
-                if (k == 0 && n->deep_categorical)
+                if (k == 0)
                     for (size_t c = 0; c < n->num_categorical; c++)
-                        s += p[n->emb_off[c] + cat_index(n, c, cb[c]) * out + o];
+                        if (n->cat_deep[c])
+                            s += p[n->emb_off[c] + cat_index(n, c, cb[c]) * out + o];
                 z[o] = s;
             }
             for (size_t o = 0; o < out; o++)
@@ -318,13 +325,15 @@ static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B, f
     for (size_t b = 0; b < B; b++) {
         float *r = base + b * h0;
         const int32_t *cb = cat + b * nc;
+        size_t m = 0;
         for (size_t c = 0; c < nc; c++)
-            rows[c] = n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
+            if (n->cat_deep[c])
+                rows[m++] = n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
         size_t o = 0;
         for (; o + 8 <= h0; o += 8) {
             v8f a, e;
             V8_LOAD(a, bias + o);
-            for (size_t c = 0; c < nc; c++) {
+            for (size_t c = 0; c < m; c++) {
                 V8_LOAD(e, rows[c] + o);
                 a += e;
             }
@@ -332,7 +341,7 @@ static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B, f
         }
         for (; o < h0; o++) {
             float a = bias[o];
-            for (size_t c = 0; c < nc; c++)
+            for (size_t c = 0; c < m; c++)
                 a += rows[c][o];
             r[o] = a;
         }

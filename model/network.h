@@ -5,9 +5,9 @@
  *   wide  = wide/linear/bias + sum_c wide/linear/<c>[cat_c]        (one-hot of
  *           every categorical transform output into a linear logit,
  *           implemented as an embedding sum)
- *   deep  = ReLU MLP over the dense outputs; with deep_categorical the first
- *           layer also takes the one-hot of every categorical output, again
- *           as an embedding sum (deep/dense_0/onehot/<c>, [cardinality, h0])
+ *   deep  = ReLU MLP over the dense outputs; the first layer may also take
+ *           the one-hot of chosen categorical outputs (cat_deep), again as
+ *           an embedding sum (deep/dense_0/onehot/<c>, [cardinality, h0])
  *   logit = wide + deep                      p = sigmoid(logit)
  *
  * Tensors (safetensors names; kernels are [in, out] as Keras stores them):
@@ -15,7 +15,7 @@
  *   deep/logits/kernel [h_last, 1], deep/logits/bias [1]
  *   wide/linear/bias [1]
  *   wide/linear/<c> [cardinality, 1]
- *   deep/dense_0/onehot/<c> [cardinality, h0]        (deep_categorical only)
+ *   deep/dense_0/onehot/<c> [cardinality, h0]        (cat_deep[c] only)
  * All parameters live in one float block (params) in that order; the
  * non-embedding tensors come first, [0, dense_end).
  *
@@ -45,7 +45,9 @@ typedef struct cfx_net_spec {
     const int64_t *cat_cardinality;   /* num_categorical values */
     size_t num_hidden;                /* 1..CFX_NET_MAX_HIDDEN */
     size_t hidden[CFX_NET_MAX_HIDDEN];
-    int deep_categorical;
+    int deep_categorical; /* one-hot categoricals into the first deep layer */
+    const uint8_t *cat_deep; /* which ones (num_categorical flags); NULL =
+                              * all when deep_categorical */
 } cfx_net_spec_t;
 
 typedef struct cfx_net_tensor {
@@ -58,14 +60,15 @@ typedef struct cfx_net_tensor {
 
 typedef struct cfx_net {
     size_t num_dense, num_categorical, num_hidden;
-    int deep_categorical;
+    int deep_categorical; /* any cat_deep set */
+    uint8_t *cat_deep;
     char **cat_names;
     int64_t *cat_cardinality;
     size_t width[CFX_NET_MAX_HIDDEN + 2]; /* width[0] = num_dense, ..., 1 */
     size_t w_off[CFX_NET_MAX_HIDDEN + 1], b_off[CFX_NET_MAX_HIDDEN + 1];
     size_t wide_bias_off;
     size_t *wide_off; /* per categorical */
-    size_t *emb_off;  /* per categorical; deep_categorical only */
+    size_t *emb_off;  /* per categorical; where cat_deep[c] */
     size_t dense_end; /* params [0, dense_end) are the non-embedding tensors */
     size_t max_width;
     float *params;    /* owned */

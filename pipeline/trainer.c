@@ -90,7 +90,7 @@ int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch, cfx_trainer_ws_t **
         }
         for (size_t c = 0; c < n->num_categorical; c++) {
             ws->table_row0[n->num_categorical + c] = nrows_total;
-            if (n->deep_categorical)
+            if (n->cat_deep[c])
                 nrows_total += (size_t)n->cat_cardinality[c];
         }
         ws->rows_total = nrows_total;
@@ -219,6 +219,8 @@ double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense, const int32
             size_t h0 = n->width[1];
             for (size_t b = 0; b < B; b++)
                 for (size_t c = 0; c < nc; c++) {
+                    if (!n->cat_deep[c])
+                        continue;
                     size_t r = cat_index(n, c, cat[b * nc + c]);
                     size_t off = n->emb_off[c] + r * h0;
                     axpy(g + off, dz + b * h0, 1.0f, h0);

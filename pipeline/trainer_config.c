@@ -98,12 +98,31 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg, cfx_err
                               &cfg->hidden[i], err);
             have_units = 1;
         } else if (!strcmp(key, "deep_categorical")) {
-            if (!json_is_boolean(v)) {
-                rc = cfx_error_set(err, CFX_EINVAL, "%s: 'deep_categorical': expected true or false",
-                                   path);
+            if (json_is_array(v) && json_array_size(v) >= 1 &&
+                json_array_size(v) <= CFX_TRAINER_MAX_DEEP) {
+                cfg->deep_categorical = 1;
+                cfg->num_deep_features = json_array_size(v);
+                for (size_t i = 0; i < cfg->num_deep_features; i++) {
+                    json_t *s = json_array_get(v, i);
+                    if (!json_is_string(s) || json_string_length(s) == 0 ||
+                        json_string_length(s) >= sizeof cfg->deep_features[i]) {
+                        rc = cfx_error_set(err, CFX_EINVAL,
+                                           "%s: 'deep_categorical'[%zu]: expected an output name",
+                                           path, i);
+                        goto out;
+                    }
+                    snprintf(cfg->deep_features[i], sizeof cfg->deep_features[i], "%s",
+                             json_string_value(s));
+                }
+            } else if (json_is_boolean(v)) {
+                cfg->deep_categorical = json_is_true(v);
+                cfg->num_deep_features = 0;
+            } else {
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "%s: 'deep_categorical': expected true, false or a list of "
+                                   "1..%d output names", path, CFX_TRAINER_MAX_DEEP);
                 goto out;
             }
-            cfg->deep_categorical = json_is_true(v);
         } else if (!strcmp(key, "learning_rate")) {
             rc = get_double(path, key, v, 1e-9, 10.0, &cfg->learning_rate, err);
         } else if (!strcmp(key, "beta_1")) {

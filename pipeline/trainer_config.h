@@ -7,7 +7,9 @@
  *     "dnn_decay_factor": 0.7,          hidden widths max(2, int(100*0.7^i)) =
  *                                       100, 70, 48, 34 in double, as TFX
  *     "hidden_units": [100, 70, 48, 34], alternative to the three above
- *     "deep_categorical": true,         one-hot categoricals into the deep part
+ *     "deep_categorical": true,         one-hot categoricals into the deep part:
+ *                                       true (all), false (none) or a list of
+ *                                       output names, e.g. ["payment_type_xf"]
  *     "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
  *     "batch_size": 40, "train_steps": 10000, "eval_steps": 5000,
  *     "log_every_steps": 100, "eval_every_steps": 1000, "seed": 42
@@ -26,11 +28,15 @@
 #include "formats/err.h"
 #include "model/network.h"
 
+#define CFX_TRAINER_MAX_DEEP 64
+
 typedef struct cfx_trainer_config {
     char model_name[128];
     size_t num_hidden;
     size_t hidden[CFX_NET_MAX_HIDDEN];
     int deep_categorical;
+    size_t num_deep_features; /* 0: deep_categorical applies to all */
+    char deep_features[CFX_TRAINER_MAX_DEEP][128];
     double learning_rate, beta_1, beta_2, epsilon;
     size_t batch_size;
     size_t train_steps;
