@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# serve_grpc_test.sh: cfx-serve's gRPC endpoint end to end. Builds a taxi
+# bundle with the real commands (examplegen -> [statistics -> schema] ->
+# transform -> train), serves it, and calls every method with a foreign
+# client (python3-grpcio, tests/e2e/grpc_client.py), comparing predictions
+# with `cfx predict` on the same rows; then malformed HTTP/2 / gRPC framing
+# (nghttp), an h2load smoke run of gRPC Predict, and a SIGTERM drain.
+set -euo pipefail
+CFX=${CFX:?path to cfx}
+CFX_SERVE=${CFX_SERVE:?path to cfx-serve}
+SRC=${CFX_SOURCE_DIR:?}
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-grpc-e2e.XXXXXX")
+SERVER=
+cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    [ -f "$T/serve.log" ] && tail -20 "$T/serve.log" >&2
+    exit 1
+}
+
+if ! "$CFX" train --help >/dev/null 2>&1; then
+    echo "SKIP: this cfx has no train command, no bundle to serve"
+    exit 0
+fi
+
+echo "== bundle from 3000 taxi rows"
+head -n 3001 "$SRC/examples/taxi/data.csv" >"$T/data.csv"
+"$CFX" examplegen --input "$T/data.csv" --output "$T/ex" >"$T/log" 2>&1 ||
+    fail "examplegen: $(cat "$T/log")"
+if "$CFX" schema --help >/dev/null 2>&1 && "$CFX" statistics --help >/dev/null 2>&1; then
+    "$CFX" statistics --examples "$T/ex" --output "$T/stats" >"$T/log" 2>&1 ||
+        fail "statistics: $(cat "$T/log")"
+    "$CFX" schema --statistics "$T/stats" --output "$T/schema" >"$T/log" 2>&1 ||
+        fail "schema: $(cat "$T/log")"
+    schema=$(find "$T/schema" -name schema.pbtxt | head -1)
+else
+    printf 'feature { name: "fare" type: FLOAT }\n' >"$T/schema.pbtxt"
+    schema=$T/schema.pbtxt
+fi
+"$CFX" transform --examples "$T/ex" --schema "$schema" \
+    --spec "$SRC/examples/taxi/transform.json" --output "$T/xf" >"$T/log" 2>&1 ||
+    fail "transform: $(cat "$T/log")"
+sed -e 's/"train_steps": *[0-9]*/"train_steps": 300/' \
+    -e 's/"eval_steps": *[0-9]*/"eval_steps": 50/' \
+    -e 's/"eval_every_steps": *[0-9]*/"eval_every_steps": 300/' \
+    "$SRC/examples/taxi/trainer.json" >"$T/trainer.json"
+"$CFX" train --examples "$T/xf/transformed_examples" \
+    --transform-graph "$T/xf/transform_graph" --config "$T/trainer.json" \
+    --raw-examples "$T/ex" --output "$T/train" --quiet >"$T/log" 2>&1 ||
+    fail "train: $(cat "$T/log")"
+mkdir -p "$T/models/taxi"
+cp -r "$T/train/model" "$T/models/taxi/1"
+
+# 40 rows the model did not train on, and what `cfx predict` says of them.
+{ head -n 1 "$SRC/examples/taxi/data.csv"; sed -n '5001,5040p' "$SRC/examples/taxi/data.csv"; } >"$T/rows.csv"
+"$CFX" predict --bundle "$T/models/taxi/1" --input "$T/rows.csv" >"$T/expected.csv" ||
+    fail "cfx predict"
+
+echo "== cfx-serve"
+"$CFX_SERVE" --port=0 --rest_api_port=0 --model_name=taxi \
+    --model_base_path="$T/models/taxi" --num_threads=2 2>"$T/serve.log" &
+SERVER=$!
+PORT=
+for _ in $(seq 1 300); do
+    PORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
+    [ -n "$PORT" ] && break
+    kill -0 "$SERVER" 2>/dev/null || fail "cfx-serve exited"
+    sleep 0.1
+done
+[ -n "$PORT" ] || fail "cfx-serve did not open its gRPC port"
+echo "gRPC port $PORT"
+
+echo "== every method with python3-grpcio"
+"$PY" "$SRC/tests/e2e/grpc_client.py" "$PORT" taxi "$T/rows.csv" \
+    "$T/expected.csv" "$T/models/taxi" || fail "grpc_client.py"
+
+echo "== malformed framing (nghttp)"
+# Requests as raw gRPC bodies: a prefix that promises more bytes than sent,
+# a compressed flag, a body that is not a protobuf.
+"$PY" - "$T" <<'EOF'
+import sys
+t = sys.argv[1]
+open(t + "/short.bin", "wb").write(b"\x00\x00\x00\x00\x09\x0a")
+open(t + "/gz.bin", "wb").write(b"\x01\x00\x00\x00\x00")
+open(t + "/junk.bin", "wb").write(b"\x00\x00\x00\x00\x03\x0a\x05a")
+EOF
+URL=http://127.0.0.1:$PORT/tensorflow.serving.PredictionService/Predict
+for case in short:13 gz:12 junk:3; do
+    f=${case%%:*}
+    want=${case##*:}
+    nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' \
+        -d "$T/$f.bin" "$URL" >"$T/nghttp.out" 2>&1 || true
+    grep -q "grpc-status: $want" "$T/nghttp.out" ||
+        { cat "$T/nghttp.out"; fail "$f: expected grpc-status $want"; }
+    echo "ok   $f.bin -> grpc-status $want"
+done
+nghttp -v -d "$T/junk.bin" "$URL" >"$T/nghttp.out" 2>&1 || true
+grep -q ":status: 415" "$T/nghttp.out" || fail "no content-type: expected HTTP 415"
+echo "ok   non-gRPC content-type -> HTTP 415"
+# Not HTTP/2 at all: the server drops the connection, nothing else.
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 5 "$PY" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read()); s.settimeout(5)
+try:
+    while s.recv(4096): pass
+except Exception: pass' "$PORT"
+kill -0 "$SERVER" 2>/dev/null || fail "cfx-serve died on malformed input"
+
+echo "== h2load smoke: gRPC Predict"
+"$PY" - "$T/predict.bin" "$T/rows.csv" <<'EOF'
+import csv, sys
+sys.path.insert(0, __import__("os").environ["CFX_SOURCE_DIR"] + "/tests/e2e")
+import grpc_client as g
+row = next(csv.DictReader(open(sys.argv[2])))
+ex = g.example({"trip_miles": ("float", [float(row["trip_miles"] or 0)])})
+msg = g.ld(1, g.model_spec("taxi")) + g.ld(2, g.ld(1, "examples") + g.ld(2, g.tensor_strings([ex])))
+open(sys.argv[1], "wb").write(b"\x00" + len(msg).to_bytes(4, "big") + msg)
+EOF
+h2load -n 2000 -c 4 -m 8 -d "$T/predict.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "$URL" >"$T/h2load.out" 2>&1 || { cat "$T/h2load.out"; fail "h2load"; }
+grep -E "^requests:|^status codes:" "$T/h2load.out"
+grep -q "2000 succeeded, 0 failed, 0 errored" "$T/h2load.out" || fail "h2load had failures"
+grep -q "status codes: 2000 2xx" "$T/h2load.out" || fail "h2load: non-2xx statuses"
+"$PY" "$SRC/tests/e2e/grpc_client.py" "$PORT" taxi "$T/rows.csv" "$T/expected.csv" \
+    >/dev/null || fail "answers changed after the load"
+
+echo "== SIGTERM drains and exits 0"
+kill -TERM "$SERVER"
+rc=0
+for _ in $(seq 1 100); do
+    kill -0 "$SERVER" 2>/dev/null || break
+    sleep 0.1
+done
+wait "$SERVER" || rc=$?
+SERVER=
+[ "$rc" -eq 0 ] || fail "cfx-serve exited $rc after SIGTERM"
+echo "PASS serve_grpc_test"
