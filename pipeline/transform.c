@@ -26,10 +26,12 @@
 
 #include "formats/buf.h"
 #include "formats/example.h"
+#include "formats/pbcodec.h"
 #include "formats/tfrecord.h"
 #include "model/transform.h"
 #include "pipeline/analyzers.h"
 #include "pipeline/transform_spec.h"
+#include "schema.pb-c.h"
 
 #define MAX_SPLITS 64
 #define MAX_VOCAB_DISTINCT ((size_t)16 << 20)
@@ -86,35 +88,79 @@ static int write_file(const char *path, const void *data, size_t len,
     return 0;
 }
 
-static int copy_file(const char *from, const char *to, cfx_error_t *err) {
+/* Reads a whole (small) file into b. */
+static int read_file_buf(const char *path, size_t max, cfx_buf_t *b,
+                         cfx_error_t *err) {
     int rc = 0;
-    cfx_buf_t b;
-    cfx_buf_init(&b);
-    FILE *f = fopen(from, "rb");
+    FILE *f = fopen(path, "rb");
     if (!f)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", from, strerror(errno));
+        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > SCHEMA_MAX_BYTES) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %u bytes",
-                               from, SCHEMA_MAX_BYTES);
+        if (b->len + n > max) {
+            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %zu bytes",
+                               path, max);
             goto out;
         }
-        if (cfx_buf_append(&b, chunk, n) < 0) {
-            rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", from);
+        if (cfx_buf_append(b, chunk, n) < 0) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
             goto out;
         }
     }
-    if (ferror(f)) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: read error", from);
-        goto out;
-    }
-    rc = write_file(to, b.data ? (const void *)b.data : "", b.len, err);
+    if (ferror(f))
+        rc = cfx_error_set(err, CFX_EIO, "%s: read error", path);
 out:
     fclose(f);
-    cfx_buf_free(&b);
     return rc;
+}
+
+typedef Tensorflow__Metadata__V0__Schema schema_t;
+typedef Tensorflow__Metadata__V0__Feature feature_t;
+
+/* The raw schema (text format) in *text and parsed in *out. */
+static int load_schema(const char *path, cfx_buf_t *text, schema_t **out,
+                       cfx_error_t *err) {
+    *out = NULL;
+    int rc = read_file_buf(path, SCHEMA_MAX_BYTES, text, err);
+    if (rc < 0)
+        return rc;
+    ProtobufCMessage *m = NULL;
+    rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
+                           text->data ? (const char *)text->data : "",
+                           text->len, &m, err);
+    if (rc < 0)
+        return cfx_error_prefix(err, "%s", path);
+    *out = (schema_t *)m;
+    return 0;
+}
+
+/* Cardinality of an int feature from its schema int_domain (inline or
+ * named at the top level): max + 1 when min >= 0 and max is set; else 0. */
+static int64_t schema_cardinality(const schema_t *s, const char *name) {
+    if (!s)
+        return 0;
+    for (size_t i = 0; i < s->n_feature; i++) {
+        const feature_t *f = s->feature[i];
+        if (!f->name || strcmp(f->name, name))
+            continue;
+        const Tensorflow__Metadata__V0__IntDomain *d = NULL;
+        if (f->domain_info_case ==
+            TENSORFLOW__METADATA__V0__FEATURE__DOMAIN_INFO_INT_DOMAIN)
+            d = f->int_domain;
+        else if (f->domain_info_case ==
+                 TENSORFLOW__METADATA__V0__FEATURE__DOMAIN_INFO_DOMAIN)
+            for (size_t k = 0; k < s->n_int_domain; k++)
+                if (s->int_domain[k]->name &&
+                    !strcmp(s->int_domain[k]->name, f->domain))
+                    d = s->int_domain[k];
+        if (d && d->has_max && d->max >= 0 &&
+            d->max < CFX_XF_SPEC_MAX_CARDINALITY &&
+            (!d->has_min || d->min >= 0))
+            return d->max + 1;
+        return 0;
+    }
+    return 0;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -334,8 +380,8 @@ static cfx_kind_t input_kind(const analyzer_t *a) {
 }
 
 static int build_graph(const cfx_transform_spec_t *spec, analyzer_t *an,
-                       const char *graph_dir, cfx_transform_result_t *res,
-                       cfx_error_t *err) {
+                       const schema_t *schema, const char *graph_dir,
+                       cfx_transform_result_t *res, cfx_error_t *err) {
     int rc = 0;
     json_t *root = json_object(), *inputs = json_array(),
            *outputs = json_array();
@@ -473,6 +519,8 @@ static int build_graph(const cfx_transform_spec_t *spec, analyzer_t *an,
         }
         case CFX_XF_OP_IDENTITY: {
             int64_t card = s->cardinality;
+            if (card == 0)
+                card = schema_cardinality(schema, s->input);
             if (card == 0) {
                 if (a->max_value >= CFX_XF_SPEC_MAX_CARDINALITY) {
                     rc = cfx_error_set(err, CFX_EINVAL,
@@ -540,6 +588,120 @@ out:
     json_decref(inputs);
     json_decref(outputs);
     json_decref(root);
+    return rc;
+}
+
+/* transformed_metadata/: schema.pbtxt of the outputs (as TFT writes it:
+ * every output present in every example with shape [1]; categorical ones
+ * with int_domain [0, cardinality - 1], is_categorical) and asset_map
+ * (JSON: vocabulary output name -> file name under assets/). */
+static int cmp_feature_name(const void *a, const void *b) {
+    const feature_t *x = *(feature_t *const *)a, *y = *(feature_t *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static int write_transformed_metadata(const char *graph_dir,
+                                      const cfx_transform_spec_t *spec,
+                                      const cfx_transform_result_t *res,
+                                      cfx_error_t *err) {
+    int rc = 0;
+    size_t n = res->num_outputs + (spec->label.name ? 1 : 0);
+    feature_t *feats = calloc(n, sizeof *feats);
+    feature_t **fp = calloc(n, sizeof *fp);
+    Tensorflow__Metadata__V0__IntDomain *doms = calloc(n, sizeof *doms);
+    Tensorflow__Metadata__V0__FeaturePresence presence =
+        TENSORFLOW__METADATA__V0__FEATURE_PRESENCE__INIT;
+    Tensorflow__Metadata__V0__FixedShape__Dim dim =
+        TENSORFLOW__METADATA__V0__FIXED_SHAPE__DIM__INIT;
+    Tensorflow__Metadata__V0__FixedShape__Dim *dims[1] = {&dim};
+    Tensorflow__Metadata__V0__FixedShape shape =
+        TENSORFLOW__METADATA__V0__FIXED_SHAPE__INIT;
+    schema_t schema = TENSORFLOW__METADATA__V0__SCHEMA__INIT;
+    char *dir = path_join(graph_dir, "transformed_metadata");
+    char *spath = dir ? path_join(dir, "schema.pbtxt") : NULL;
+    char *apath = dir ? path_join(dir, "asset_map") : NULL;
+    json_t *amap = json_object();
+    char *adump = NULL;
+    cfx_buf_t text;
+    cfx_buf_init(&text);
+    if (!feats || !fp || !doms || !spath || !apath || !amap) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    presence.has_min_fraction = 1;
+    presence.min_fraction = 1.0;
+    presence.has_min_count = 1;
+    presence.min_count = 1;
+    dim.has_size = 1;
+    dim.size = 1;
+    shape.n_dim = 1;
+    shape.dim = dims;
+    for (size_t i = 0; i < n; i++) {
+        feature_t init = TENSORFLOW__METADATA__V0__FEATURE__INIT;
+        Tensorflow__Metadata__V0__IntDomain dinit =
+            TENSORFLOW__METADATA__V0__INT_DOMAIN__INIT;
+        feature_t *f = &feats[i];
+        *f = init;
+        doms[i] = dinit;
+        fp[i] = f;
+        f->has_type = 1;
+        f->presence_constraints_case =
+            TENSORFLOW__METADATA__V0__FEATURE__PRESENCE_CONSTRAINTS_PRESENCE;
+        f->presence = &presence;
+        f->shape_type_case =
+            TENSORFLOW__METADATA__V0__FEATURE__SHAPE_TYPE_SHAPE;
+        f->shape = &shape;
+        if (i == res->num_outputs) { /* the label */
+            f->name = spec->label.name;
+            f->type = TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT;
+            continue;
+        }
+        const cfx_transform_output_summary_t *o = &res->outputs[i];
+        f->name = o->name;
+        if (o->cardinality == 0) {
+            f->type = TENSORFLOW__METADATA__V0__FEATURE_TYPE__FLOAT;
+            continue;
+        }
+        f->type = TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT;
+        f->domain_info_case =
+            TENSORFLOW__METADATA__V0__FEATURE__DOMAIN_INFO_INT_DOMAIN;
+        f->int_domain = &doms[i];
+        doms[i].has_min = doms[i].has_max = doms[i].has_is_categorical = 1;
+        doms[i].min = 0;
+        doms[i].max = o->cardinality - 1;
+        doms[i].is_categorical = 1;
+        if (!strcmp(o->op, "vocabulary")) {
+            char fname[1100];
+            snprintf(fname, sizeof fname, "%s.txt", o->name);
+            if (json_object_set_new(amap, o->name, json_string(fname)) < 0) {
+                rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+    }
+    qsort(fp, n, sizeof *fp, cmp_feature_name);
+    schema.n_feature = n;
+    schema.feature = fp;
+    if ((rc = mkdir_p(dir, err)) < 0 ||
+        (rc = cfx_pb_text_print(&schema.base, &text, err)) < 0 ||
+        (rc = write_file(spath, text.data ? (void *)text.data : "", text.len,
+                         err)) < 0)
+        goto out;
+    if (!(adump = json_dumps(amap, JSON_SORT_KEYS))) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = write_file(apath, adump, strlen(adump), err);
+out:
+    free(feats);
+    free(fp);
+    free(doms);
+    free(dir);
+    free(spath);
+    free(apath);
+    free(adump);
+    json_decref(amap);
+    cfx_buf_free(&text);
     return rc;
 }
 
@@ -647,12 +809,18 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
     analyzer_t *an = NULL;
     cfx_transform_t *t = NULL;
     char *graph_dir = NULL, *train_dir = NULL, *meta = NULL, *schema = NULL;
+    schema_t *raw_schema = NULL;
+    cfx_buf_t schema_text;
+    cfx_buf_init(&schema_text);
     memset(&spec, 0, sizeof spec);
     memset(&res, 0, sizeof res);
     if (result)
         memset(result, 0, sizeof *result);
 
     if ((rc = cfx_transform_spec_load(opts->spec_path, &spec, err)) < 0)
+        goto out;
+    if (opts->schema_path && (rc = load_schema(opts->schema_path, &schema_text,
+                                               &raw_schema, err)) < 0)
         goto out;
     if ((rc = list_splits(opts->examples_dir, &res.split_names, &res.num_splits,
                           err)) < 0)
@@ -698,7 +866,7 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
         goto out;
 
     /* Phase 2: the graph. */
-    if ((rc = build_graph(&spec, an, graph_dir, &res, err)) < 0)
+    if ((rc = build_graph(&spec, an, raw_schema, graph_dir, &res, err)) < 0)
         goto out;
     if (opts->schema_path) {
         meta = path_join(graph_dir, "metadata");
@@ -708,9 +876,13 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
             goto out;
         }
         if ((rc = mkdir_p(meta, err)) < 0 ||
-            (rc = copy_file(opts->schema_path, schema, err)) < 0)
+            (rc = write_file(schema,
+                             schema_text.data ? (void *)schema_text.data : "",
+                             schema_text.len, err)) < 0)
             goto out;
     }
+    if ((rc = write_transformed_metadata(graph_dir, &spec, &res, err)) < 0)
+        goto out;
     for (size_t i = 0; i < res.num_outputs; i++) {
         int64_t card = res.outputs[i].cardinality;
         if (card > 0 && card <= CFX_TRANSFORM_SUMMARY_MAX_CARD &&
@@ -751,5 +923,8 @@ out:
     free(train_dir);
     free(meta);
     free(schema);
+    if (raw_schema)
+        protobuf_c_message_free_unpacked(&raw_schema->base, NULL);
+    cfx_buf_free(&schema_text);
     return rc;
 }

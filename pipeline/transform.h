@@ -9,6 +9,7 @@
  *   <output>/transform_graph/transform.json        ops + analyzer results
  *   <output>/transform_graph/assets/<output>.txt   vocabularies
  *   <output>/transform_graph/metadata/schema.pbtxt copy of the raw schema
+ *   <output>/transform_graph/transformed_metadata/{schema.pbtxt,asset_map}
  *   <output>/transformed_examples/Split-<s>/transformed_examples-00000-of-00001.gz
  *
  * for every split. Transformed examples are produced by loading the graph

@@ -242,6 +242,35 @@ grep -Eq 'payment_type_xf +vocabulary vocab_size=6 cardinality=16' "$work/tfx.lo
     fail "payment_type vocabulary on TFX examples: $(grep payment_type_xf "$work/tfx.log")"
 grep -q 'Split-train: 9909 examples' "$work/tfx.log" || fail "TFX train count"
 
+# 3b. transformed_metadata: the outputs' schema (company_xf max 45+10-1)
+"$PY" - "$g/transformed_metadata/schema.pbtxt" "$g/transformed_metadata/asset_map" <<'EOF'
+import json, re, sys
+text = open(sys.argv[1]).read()
+blocks = {m.group(1): m.group(0) for m in re.finditer(r'feature \{\n  name: "([^"]+)"(?:.|\n)*?\n\}', text)}
+assert len(blocks) == 17, sorted(blocks)
+assert "max: 54\n" in blocks["company_xf"] and "is_categorical: true" in blocks["company_xf"], blocks["company_xf"]
+assert "max: 15\n" in blocks["payment_type_xf"], blocks["payment_type_xf"]
+assert "max: 9\n" in blocks["pickup_latitude_xf"]
+assert "type: FLOAT" in blocks["fare_xf"] and "int_domain" not in blocks["fare_xf"]
+assert "type: INT" in blocks["tips_xf"] and "size: 1" in blocks["tips_xf"]
+assert json.load(open(sys.argv[2]))["company_xf"] == "company_xf.txt"
+EOF
+
+# 3c. an identity cardinality from the raw schema's int_domain; a schema
+#     that does not parse is refused with its line and column
+printf 'feature {\n  name: "trip_start_hour"\n  type: INT\n  int_domain { min: 0 max: 29 }\n}\n' >"$work/dom.pbtxt"
+printf '{"outputs": [{"name": "h", "op": "identity", "input": "trip_start_hour"}, {"name": "d", "op": "identity", "input": "trip_start_day"}]}' >"$work/id.json"
+"$CFX" transform --examples "$work/ex" --schema "$work/dom.pbtxt" --spec "$work/id.json" \
+    --output "$work/id" >"$work/id.log" || fail "identity spec: $(cat "$work/id.log")"
+grep -Eq '^  h +identity +cardinality=30 ' "$work/id.log" || fail "int_domain cardinality: $(cat "$work/id.log")"
+grep -Eq '^  d +identity +cardinality=8 ' "$work/id.log" || fail "train max cardinality: $(cat "$work/id.log")"
+printf 'feature {\n  name: "x"\n  typo: 1\n}\n' >"$work/bad.pbtxt"
+if "$CFX" transform --examples "$work/ex" --schema "$work/bad.pbtxt" --spec "$work/id.json" \
+    --output "$work/o0" 2>"$work/e0"; then
+    fail "a schema with an unknown field accepted"
+fi
+grep -q "bad.pbtxt: 3:3: unknown field 'typo'" "$work/e0" || fail "message: $(cat "$work/e0")"
+
 # 4. errors name the place
 mkdir -p "$work/empty"
 if "$CFX" transform --examples "$work/empty" --spec "$spec" --output "$work/o1" 2>"$work/e1"; then
