@@ -79,7 +79,7 @@ wait_version() { # V: waits until metadata reports V; prints the wait in ms
     fail "version $1 not served within 10 s"
 }
 
-wrk -t2 -c8 -d9s -s "$T/post.lua" "$U/v1/models/taxi:predict" >"$T/wrk.txt" 2>&1 &
+wrk -t2 -c8 -d7s -s "$T/post.lua" "$U/v1/models/taxi:predict" >"$T/wrk.txt" 2>&1 &
 WPID=$!
 sleep 1
 publish "$T/train2/model" 2
