@@ -275,6 +275,8 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
     if (!opts->no_cache && (ret = cfx_component_cached(run, &hit, err))) goto out;
     if (hit) {
         cached_summary(r, run, summary, sizeof summary);
+        /* kept on this execution too: the next hit may reuse this one */
+        if (summary[0] && (ret = record_summary(r, run, summary, err))) goto out;
         if ((ret = cfx_component_finish(run, 1, err))) goto out;
         res->steps_cached++;
         char st[48];
