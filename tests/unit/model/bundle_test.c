@@ -1,0 +1,281 @@
+/* bundle_test.c: writing a bundle atomically, loading it back, a
+ * hand-computed prediction from a raw example, and the refusals: missing
+ * file, flipped byte, wrong tensor shape, unknown format version, each
+ * naming the file, the expected and the found value. */
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "formats/safetensors.h"
+#include "model/bundle.h"
+#include "model/bundle_writer.h"
+#include "model/network.h"
+
+static char root[256];
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A tiny graph: x -> z-score (mean 1, var 4); color -> vocabulary
+ * [red, blue] + 1 OOV bucket; h -> identity, cardinality 3. */
+static void write_graph(const char *dir) {
+    char p[700];
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/assets", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/assets/color_xf.txt", dir);
+    write_text(p, "red\nblue\n");
+    snprintf(p, sizeof p, "%s/transform.json", dir);
+    write_text(p,
+               "{\"format_version\": 1,\n"
+               " \"inputs\": [{\"name\": \"x\", \"kind\": \"float\"},\n"
+               "            {\"name\": \"color\", \"kind\": \"bytes\"},\n"
+               "            {\"name\": \"h\", \"kind\": \"int64\"}],\n"
+               " \"outputs\": [\n"
+               "  {\"name\": \"x_xf\", \"op\": \"z_score\", \"input\": \"x\", \"mean\": 1, \"var\": 4},\n"
+               "  {\"name\": \"color_xf\", \"op\": \"vocabulary\", \"input\": \"color\",\n"
+               "   \"vocabulary_file\": \"color_xf.txt\", \"vocab_size\": 2, \"num_oov_buckets\": 1},\n"
+               "  {\"name\": \"h_xf\", \"op\": \"identity\", \"input\": \"h\", \"cardinality\": 3,\n"
+               "   \"default_value\": 0}]}\n");
+}
+
+/* W0 = [1, -1], b0 = 0; logits kernel [2, 3], bias 0.5; wide bias -1,
+ * wide color_xf[1] = 0.25, wide h_xf[2] = -0.75. */
+static cfx_net_t *make_net(const cfx_transform_t *t) {
+    assert_int_equal(cfx_transform_num_dense(t), 1);
+    assert_int_equal(cfx_transform_num_categorical(t), 2);
+    const char *names[2];
+    int64_t card[2];
+    for (size_t i = 0; i < cfx_transform_num_outputs(t); i++) {
+        const cfx_xf_output_t *o = cfx_transform_output(t, i);
+        if (o->kind == CFX_XF_CATEGORICAL) {
+            names[o->slot] = o->name;
+            card[o->slot] = o->cardinality;
+        }
+    }
+    cfx_net_spec_t s = {.num_dense = 1, .num_categorical = 2, .cat_names = names,
+                        .cat_cardinality = card, .num_hidden = 1, .hidden = {2}};
+    cfx_net_t *n = NULL;
+    assert_int_equal(cfx_net_new(&s, &n, NULL), 0);
+    float *p = n->params;
+    p[cfx_net_find(n, "deep/dense_0/kernel")->offset] = 1;
+    p[cfx_net_find(n, "deep/dense_0/kernel")->offset + 1] = -1;
+    p[cfx_net_find(n, "deep/logits/kernel")->offset] = 2;
+    p[cfx_net_find(n, "deep/logits/kernel")->offset + 1] = 3;
+    p[cfx_net_find(n, "deep/logits/bias")->offset] = 0.5f;
+    p[cfx_net_find(n, "wide/linear/bias")->offset] = -1;
+    p[cfx_net_find(n, "wide/linear/color_xf")->offset + 1] = 0.25f;
+    p[cfx_net_find(n, "wide/linear/h_xf")->offset + 2] = -0.75f;
+    return n;
+}
+
+static void encode_weights(const cfx_net_t *n, cfx_buf_t *buf, const char *bad_name,
+                           int64_t bad_dim) {
+    cfx_st_tensor_t ts[16];
+    float zeros[64] = {0};
+    assert_true(n->num_tensors <= 16);
+    for (size_t i = 0; i < n->num_tensors; i++) {
+        const cfx_net_tensor_t *nt = &n->tensors[i];
+        ts[i] = (cfx_st_tensor_t){.name = nt->name, .ndim = nt->ndim,
+                                  .shape = {nt->shape[0], nt->shape[1]},
+                                  .data = n->params + nt->offset};
+        if (bad_name && !strcmp(nt->name, bad_name)) {
+            ts[i].shape[nt->ndim - 1] = bad_dim;
+            ts[i].data = zeros;
+        }
+    }
+    assert_int_equal(cfx_safetensors_encode(ts, n->num_tensors, NULL, 0, buf, NULL), 0);
+}
+
+/* Writes <root>/<name> as a bundle of the tiny graph and network. */
+static void write_bundle(const char *name, const char *bad_tensor, int64_t bad_dim) {
+    char graph[300], dir[300];
+    snprintf(graph, sizeof graph, "%s/graph", root);
+    write_graph(graph);
+    cfx_transform_t *t = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_transform_load(graph, &t, &err) != 0)
+        fail_msg("transform: %s", err.msg);
+    cfx_net_t *n = make_net(t);
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    cfx_bundle_writer_t *w = NULL;
+    assert_int_equal(cfx_bundle_writer_open(dir, &w, &err), 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/transform.json", graph);
+    assert_int_equal(cfx_bundle_writer_add_file(w, "transform.json", p, &err), 0);
+    snprintf(p, sizeof p, "%s/assets", graph);
+    assert_int_equal(cfx_bundle_writer_add_dir(w, "assets", p, &err), 0);
+    cfx_buf_t buf;
+    cfx_buf_init(&buf);
+    encode_weights(n, &buf, bad_tensor, bad_dim);
+    assert_int_equal(cfx_bundle_writer_add(w, "variables/model.safetensors", buf.data, buf.len,
+                                           &err), 0);
+    cfx_buf_free(&buf);
+    json_t *m = cfx_bundle_manifest_new("tiny", n, t);
+    assert_non_null(m);
+    if (cfx_bundle_writer_commit(w, m, &err) != 0)
+        fail_msg("commit: %s", err.msg);
+    json_decref(m);
+    cfx_net_free(n);
+    cfx_transform_free(t);
+}
+
+static void rm_rf(const char *path) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state) {
+    (void)state;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(root, sizeof root, "%s/cfx-bundle-test-XXXXXX", tmp);
+    return mkdtemp(root) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    rm_rf(root);
+    return 0;
+}
+
+static void expect_refused(const char *name, int code, const char *needle) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    cfx_bundle_t *b = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int rc = cfx_bundle_load(dir, &b, &err);
+    if (rc != code || strstr(err.msg, needle) == NULL)
+        fail_msg("%s: expected %s with \"%s\", got %s: %s", name, cfx_err_name(code), needle,
+                 cfx_err_name(rc), err.msg);
+    assert_null(b);
+}
+
+static void test_load_and_predict(void **state) {
+    (void)state;
+    write_bundle("ok", NULL, 0);
+    /* nothing but the bundle and the graph: the temporary folder is gone */
+    DIR *d = opendir(root);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        assert_false(de->d_name[0] == '.' && strlen(de->d_name) > 2);
+    closedir(d);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/ok", root);
+    cfx_bundle_t *b = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_bundle_load(dir, &b, &err) != 0)
+        fail_msg("load: %s", err.msg);
+    assert_string_equal(cfx_bundle_model_name(b), "tiny");
+    assert_null(cfx_bundle_warmup_path(b));
+    /* x = 3 -> z = 1; color blue -> 1; h = 2 -> 2.
+     * deep: relu(1 * [1, -1]) = [1, 0] -> 1*2 + 0*3 + 0.5 = 2.5
+     * wide: -1 + 0.25 - 0.75 = -1.5        p = sigmoid(1.0) = 0.7310585786 */
+    cfx_example_t ex, ex2;
+    cfx_example_init(&ex);
+    cfx_example_init(&ex2);
+    float x = 3;
+    int64_t h = 2;
+    cfx_bytes_t blue = {(const uint8_t *)"blue", 4};
+    cfx_example_add_float(&ex, "x", &x, 1);
+    cfx_example_add_bytes(&ex, "color", &blue, 1);
+    cfx_example_add_int64(&ex, "h", &h, 1);
+    /* empty example: x filled 0 -> z = -0.5, color "" -> OOV 2, h 0.
+     * deep: relu(-0.5 * [1, -1]) = [0, 0.5] -> 1.5 + 0.5 = 2; wide -1 */
+    const cfx_example_t *raw[2] = {&ex, &ex2};
+    float p[2];
+    assert_int_equal(cfx_bundle_predict(b, raw, 2, p, &err), 0);
+    assert_float_equal(p[0], 0.7310585786, 1e-6);
+    assert_float_equal(p[1], 1.0 / (1.0 + exp(-1.0)), 1e-6);
+    float dense[2] = {1, -0.5f}, q[2];
+    int32_t cat[4] = {1, 2, 2, 0};
+    assert_int_equal(cfx_bundle_predict_transformed(b, dense, cat, 2, q, &err), 0);
+    assert_memory_equal(p, q, sizeof p);
+    cfx_example_free(&ex);
+    cfx_example_free(&ex2);
+    cfx_bundle_free(b);
+    /* an existing destination is never overwritten */
+    cfx_bundle_writer_t *w = NULL;
+    assert_int_equal(cfx_bundle_writer_open(dir, &w, &err), CFX_EEXIST);
+    assert_null(w);
+}
+
+static void test_missing_file(void **state) {
+    (void)state;
+    write_bundle("missing", NULL, 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/missing/assets/color_xf.txt", root);
+    assert_int_equal(unlink(p), 0);
+    expect_refused("missing", CFX_ENOTFOUND,
+                   "assets/color_xf.txt: listed in manifest.json but missing");
+}
+
+static void test_flipped_byte(void **state) {
+    (void)state;
+    write_bundle("flipped", NULL, 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/flipped/variables/model.safetensors", root);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    fseek(f, -3, SEEK_END);
+    int c = fgetc(f);
+    fseek(f, -3, SEEK_END);
+    fputc(c ^ 0x10, f);
+    fclose(f);
+    expect_refused("flipped", CFX_ECHECKSUM, "variables/model.safetensors: sha256 expected ");
+    expect_refused("flipped", CFX_ECHECKSUM, ", found ");
+}
+
+static void test_wrong_shape(void **state) {
+    (void)state;
+    /* consistent checksums, but the kernel is [1, 3] where the network in
+     * the manifest needs [1, 2] */
+    write_bundle("shape", "deep/dense_0/kernel", 3);
+    expect_refused("shape", CFX_ECORRUPT,
+                   "variables/model.safetensors: tensor 'deep/dense_0/kernel': shape expected "
+                   "[1, 2], found [1, 3]");
+}
+
+static void test_unknown_version(void **state) {
+    (void)state;
+    write_bundle("version", NULL, 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/version/manifest.json", root);
+    json_t *m = json_load_file(p, 0, NULL);
+    assert_non_null(m);
+    json_object_set_new(m, "format_version", json_integer(7));
+    assert_int_equal(json_dump_file(m, p, 0), 0);
+    json_decref(m);
+    expect_refused("version", CFX_EUNSUPPORTED,
+                   "manifest.json: format_version 7 is not supported (this build reads "
+                   "format_version 1)");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load_and_predict),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_flipped_byte),
+        cmocka_unit_test(test_wrong_shape),
+        cmocka_unit_test(test_unknown_version),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
