@@ -151,6 +151,58 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
     size_t n = 0, total = 0;
     rd_t r = l;
     int rc = 0;
+    /* Fast path: the list is one field-1 LEN value (what every encoder
+     * writes), not merged into earlier values. */
+    if (old == 0 && l.end - l.p >= 2 && l.p[0] == 0x0a && l.p[1] < 0x80 &&
+        (size_t)(l.end - l.p) == 2u + l.p[1]) {
+        const uint8_t *s = l.p + 2;
+        size_t k = l.p[1];
+        if (kind == CFX_KIND_BYTES) {
+            cfx_bytes_t *arr = cfx_arena_alloc(&ex->arena, sizeof *arr + k + 1);
+            if (arr == NULL)
+                return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
+            uint8_t *data = (uint8_t *)(arr + 1);
+            memcpy(data, s, k);
+            data[k] = 0;
+            arr->data = data;
+            arr->len = k;
+            f->v.bytes = arr;
+            f->count = 1;
+            f->kind = kind;
+            return 0;
+        }
+        if (kind == CFX_KIND_FLOAT && k % 4 == 0) {
+            float *arr = cfx_arena_alloc(&ex->arena, k);
+            if (arr == NULL)
+                return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
+            memcpy(arr, s, k); /* little-endian host */
+            f->v.floats = arr;
+            f->count = k / 4;
+            f->kind = kind;
+            return 0;
+        }
+        if (kind == CFX_KIND_INT64 && k > 0 && s[k - 1] < 0x80) {
+            size_t cnt = 0;
+            for (size_t i = 0; i < k; i++)
+                cnt += s[i] < 0x80;
+            int64_t *arr = cfx_arena_alloc(&ex->arena, cnt * sizeof *arr);
+            if (arr == NULL)
+                return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
+            rd_t q = {s, s + k, l.base};
+            for (size_t i = 0; i < cnt; i++) {
+                uint64_t v;
+                if ((rc = rd_varint(&q, &v)))
+                    return dec_err(err, rc, &q, "packed int64_list", f);
+                arr[i] = (int64_t)v;
+            }
+            f->v.ints = arr;
+            f->count = cnt;
+            f->kind = kind;
+            return 0;
+        }
+        /* anything else (odd float length, ...) takes the general path,
+         * which reports the error */
+    }
     const char *what = kind == CFX_KIND_BYTES   ? "bytes_list"
                        : kind == CFX_KIND_FLOAT ? "float_list"
                                                 : "int64_list";
@@ -211,7 +263,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
             memcpy(arr, f->v.bytes, old * sizeof *arr);
         size_t i = old;
         for (r = l; r.p < r.end;) {
-            uint64_t tag;
+            uint64_t tag = 0;
             rd_varint(&r, &tag);
             if ((tag >> 3) != 1) {
                 skip_field(&r, (unsigned)(tag & 7));
@@ -236,7 +288,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
             memcpy(arr, f->v.floats, old * sizeof *arr);
         size_t i = old;
         for (r = l; r.p < r.end;) {
-            uint64_t tag;
+            uint64_t tag = 0;
             rd_varint(&r, &tag);
             unsigned wt = (unsigned)(tag & 7);
             if ((tag >> 3) != 1) {
@@ -261,7 +313,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
             memcpy(arr, f->v.ints, old * sizeof *arr);
         size_t i = old;
         for (r = l; r.p < r.end;) {
-            uint64_t tag, v;
+            uint64_t tag = 0, v = 0;
             rd_varint(&r, &tag);
             unsigned wt = (unsigned)(tag & 7);
             if ((tag >> 3) != 1) {
