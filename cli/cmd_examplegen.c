@@ -5,11 +5,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "pipeline/component.h"
 #include "pipeline/examplegen.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: cfx examplegen --input CSV --output DIR\n"
+            "usage: cfx examplegen --input CSV (--output DIR | --pipeline-root ROOT)\n"
             "                      [--split name:buckets,...] "
             "[--num-shards N] [--skip-bad-rows]\n\n"
             "Converts a CSV with a header line into gzipped TFRecord files "
@@ -19,7 +20,9 @@ static void usage(FILE *f) {
             "train:2,eval:1)\n"
             "  --num-shards     files per split (default 1)\n"
             "  --skip-bad-rows  count and skip malformed rows instead of "
-            "failing\n");
+            "failing\n"
+            "  --pipeline-root  record the run in ROOT/metadata.sqlite (output in\n"
+            "                   ROOT/ExampleGen/examples/<id>/ unless --output)\n");
 }
 
 int cfx_cmd_examplegen(int argc, char **argv) {
@@ -29,10 +32,11 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         {"split", required_argument, NULL, 's'},
         {"num-shards", required_argument, NULL, 'n'},
         {"skip-bad-rows", no_argument, NULL, 'k'},
+        {"pipeline-root", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *input = NULL, *output = NULL;
+    const char *input = NULL, *output = NULL, *root = NULL;
     cfx_split_spec_t splits[CFX_EXAMPLEGEN_MAX_SPLITS];
     cfx_examplegen_options_t opts = {0};
     cfx_examplegen_result_t res;
@@ -71,6 +75,9 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         case 'k':
             opts.skip_bad_rows = 1;
             break;
+        case 'R':
+            root = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -79,20 +86,55 @@ int cfx_cmd_examplegen(int argc, char **argv) {
             return 2;
         }
     }
-    if (!input || !output || optind != argc) {
+    if (!input || (!output && !root) || optind != argc) {
         usage(stderr);
         return 2;
+    }
+    cfx_component_run_t run = {0};
+    char fp[512] = "";
+    if (root && cfx_component_input_fingerprint(input, "single_split", fp,
+                                                sizeof fp, &err) == 0) {
+        const char *props[] = {"input_base", input, "input_fingerprint", fp, NULL};
+        cfx_component_input_t in[] = {{"input", 0, input}};
+        cfx_component_begin_cli(&run, root, "ExampleGen", props, in, 1,
+                                "examples", &output, &err);
+    }
+    if (err.code) {
+        fprintf(stderr, "cfx examplegen: %s\n", err.msg);
+        cfx_component_run_free(&run);
+        return 1;
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = cfx_examplegen_run(input, output, &opts, &res, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == 0 && root) {
+        char names[512] = "[";
+        for (size_t s = 0; s < res.num_splits; s++)
+            snprintf(names + strlen(names), sizeof names - strlen(names),
+                     "%s\"%s\"", s ? "," : "", res.splits[s].name);
+        strncat(names, "]", sizeof names - strlen(names) - 1);
+        if ((rc = cfx_component_set_string(&run, "examples", "split_names", 0,
+                                           names, &err)) == 0 &&
+            (rc = cfx_component_set_int(&run, "examples", "span", 0, 0, &err)) == 0)
+            rc = cfx_component_set_string(&run, "examples", "input_fingerprint", 1,
+                                          fp, &err);
+    }
+    if (root) {
+        cfx_error_t ferr;
+        cfx_error_init(&ferr);
+        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
+            rc = ferr.code;
+            err = ferr;
+        }
+    }
     if (rc < 0) {
         fprintf(stderr, "cfx examplegen: %s\n", err.msg);
         if (res.bad_rows)
             fprintf(stderr, "cfx examplegen: %llu bad rows seen\n",
                     (unsigned long long)res.bad_rows);
         cfx_examplegen_result_free(&res);
+        cfx_component_run_free(&run);
         return 1;
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) +
@@ -110,5 +152,6 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         printf(" %s:%s", res.columns[i], cfx_csv_type_name(res.types[i]));
     printf("\n");
     cfx_examplegen_result_free(&res);
+    cfx_component_run_free(&run);
     return 0;
 }

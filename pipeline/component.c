@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,26 @@ static void make_run_id(char *out, size_t cap) {
     char t[32];
     strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, cap, "%s.%06ldZ-%ld", t, ts.tv_nsec / 1000, (long)getpid());
+}
+
+/* A uri as stored: relative paths made absolute (symlinks resolved when
+ * the path exists), so every process finds the same artifact. */
+static int absolute_uri(const char *uri, char *out, size_t cap, cfx_error_t *err) {
+    char real[PATH_MAX];
+    int n;
+    if (uri[0] != '/' && realpath(uri, real)) {
+        n = snprintf(out, cap, "%s", real);
+    } else if (uri[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return cfx_error_set(err, CFX_EIO, "getcwd: %s", strerror(errno));
+        n = snprintf(out, cap, "%s/%s", cwd, uri);
+    } else {
+        n = snprintf(out, cap, "%s", uri);
+    }
+    if (n < 0 || (size_t)n >= cap)
+        return cfx_error_set(err, CFX_ETOOBIG, "%.64s...: path too long", uri);
+    return 0;
 }
 
 /* --- cache key ------------------------------------------------------------ */
@@ -207,12 +228,14 @@ static int resolve_input(cfx_component_run_t *run, const cfx_component_input_t *
     if (!in->uri)
         return cfx_error_set(err, CFX_EINVAL, "%s: input '%s' has neither id nor uri",
                              run->component, in->key);
-    ret = cfx_metadata_find_artifact_by_uri(run->store, in->uri, &rec->artifact, err);
+    char abs[CFX_MD_URI_MAX];
+    if ((ret = absolute_uri(in->uri, abs, sizeof abs, err))) return ret;
+    ret = cfx_metadata_find_artifact_by_uri(run->store, abs, &rec->artifact, err);
     if (ret == CFX_ENOTFOUND) {
         /* A file from outside the pipeline (the CSV, a config): registered
          * once so lineage can name it. */
         int64_t id;
-        if ((ret = cfx_metadata_put_artifact(run->store, "ExternalArtifact", in->uri,
+        if ((ret = cfx_metadata_put_artifact(run->store, "ExternalArtifact", abs,
                                              CFX_MD_ARTIFACT_LIVE, &id, err)))
             return ret;
         ret = cfx_metadata_get_artifact(run->store, id, &rec->artifact, err);
@@ -437,7 +460,9 @@ int cfx_component_output_at(cfx_component_run_t *run, const char *key,
     if (find_output(run, key))
         return cfx_error_set(err, CFX_EEXIST, "%s: output '%s' registered twice",
                              run->component, key);
-    return add_output(run, key, type ? type : type_of(run->component, key), uri, 0,
+    char abs[CFX_MD_URI_MAX];
+    if ((ret = absolute_uri(uri, abs, sizeof abs, err))) return ret;
+    return add_output(run, key, type ? type : type_of(run->component, key), abs, 0,
                       err);
 }
 
@@ -720,6 +745,46 @@ void cfx_component_run_free(cfx_component_run_t *run) {
 }
 
 cfx_metadata_t *cfx_component_store(cfx_component_run_t *run) { return run->store; }
+
+/* --- standalone commands --------------------------------------------------- */
+
+int cfx_component_begin_cli(cfx_component_run_t *run, const char *root,
+                            const char *component, const char *const *props,
+                            const cfx_component_input_t *inputs, size_t n_inputs,
+                            const char *key, const char **output,
+                            cfx_error_t *err) {
+    json_t *obj = json_object();
+    char *text = NULL;
+    int ret = 0;
+    memset(run, 0, sizeof *run);
+    if (!root) goto out;
+    if (!obj) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; props && props[i] && props[i + 1]; i += 2)
+        if (json_object_set_new(obj, props[i], json_string(props[i + 1]))) {
+            ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+    if (!(text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS))) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((ret = cfx_component_begin(run, root, component, text, inputs, n_inputs, err)))
+        goto out;
+    if (*output) {
+        ret = cfx_component_output_at(run, key, NULL, *output, err);
+    } else {
+        const char *dir = cfx_component_output_dir(run, key, err);
+        if (dir) *output = dir;
+        else ret = err->code ? err->code : CFX_EINTERNAL;
+    }
+out:
+    json_decref(obj);
+    free(text);
+    return ret;
+}
 
 /* --- helpers for exec properties ------------------------------------------ */
 

@@ -185,6 +185,21 @@ void cfx_component_run_free(cfx_component_run_t *run);
  * cfx_metadata_latest_blessed_model. */
 cfx_metadata_t *cfx_component_store(cfx_component_run_t *run);
 
+/* For the standalone commands given `--pipeline-root ROOT`: begins a run
+ * whose exec properties are the NULL-terminated name/value string pairs in
+ * props (may be NULL), and sets *output to where the command writes its
+ * output `key`: its own --output when given (*output not NULL on entry:
+ * recorded at that uri), else `<root>/<Component>/<key>/<id>/` (created).
+ * Inputs given by uri resolve to the artifact recorded there, so runs of
+ * the standalone commands chain in `cfx lineage`. root NULL: nothing is
+ * recorded and *output is left as it is. Finish with cfx_component_finish
+ * (ok = the command succeeded) and cfx_component_run_free. */
+int cfx_component_begin_cli(cfx_component_run_t *run, const char *root,
+                            const char *component, const char *const *props,
+                            const cfx_component_input_t *inputs, size_t n_inputs,
+                            const char *key, const char **output,
+                            cfx_error_t *err);
+
 /* Hex SHA-256 of a file's contents (out: 65 bytes). */
 int cfx_component_file_digest(const char *path, char out[65], cfx_error_t *err);
 /* ExampleGen's input fingerprint of a file or of the regular files directly
