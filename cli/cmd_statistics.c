@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "pipeline/component.h"
 #include "pipeline/statistics.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: cfx statistics --examples DIR --output DIR [--threads N]\n"
+            "usage: cfx statistics --examples DIR (--output DIR | --pipeline-root ROOT)\n"
+            "                      [--threads N]\n"
             "                      [--quantiles-budget N]\n\n"
             "Computes tensorflow_metadata statistics for every split of an "
             "Examples\nartifact (DIR/Split-<name>/*.gz) into "
@@ -17,7 +19,9 @@ static void usage(FILE *f) {
             "  --quantiles-budget  distinct values per feature kept for exact "
             "quantiles\n"
             "                      before switching to a sketch (default "
-            "262144)\n");
+            "262144)\n"
+            "  --pipeline-root     record the run in ROOT/metadata.sqlite (output in\n"
+            "                      ROOT/StatisticsGen/statistics/<id>/ unless --output)\n");
 }
 
 int cfx_cmd_statistics(int argc, char **argv) {
@@ -26,10 +30,11 @@ int cfx_cmd_statistics(int argc, char **argv) {
         {"output", required_argument, NULL, 'o'},
         {"threads", required_argument, NULL, 't'},
         {"quantiles-budget", required_argument, NULL, 'q'},
+        {"pipeline-root", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *examples = NULL, *output = NULL;
+    const char *examples = NULL, *output = NULL, *root = NULL;
     cfx_stats_options_t opts = {0};
     cfx_error_t err;
     cfx_error_init(&err);
@@ -64,6 +69,9 @@ int cfx_cmd_statistics(int argc, char **argv) {
             }
             opts.quantiles_budget = (size_t)v;
             break;
+        case 'R':
+            root = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -72,21 +80,39 @@ int cfx_cmd_statistics(int argc, char **argv) {
             return 2;
         }
     }
-    if (!examples || !output || optind != argc) {
+    if (!examples || (!output && !root) || optind != argc) {
         usage(stderr);
         return 2;
+    }
+    cfx_component_run_t run = {0};
+    cfx_component_input_t in[] = {{"examples", 0, examples}};
+    if (cfx_component_begin_cli(&run, root, "StatisticsGen", NULL, in, 1,
+                                "statistics", &output, &err) < 0) {
+        fprintf(stderr, "cfx statistics: %s\n", err.msg);
+        cfx_component_run_free(&run);
+        return 1;
     }
     struct timespec t0, t1;
     size_t nsplits = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = cfx_statistics_run(examples, output, &opts, &nsplits, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (root) {
+        cfx_error_t ferr;
+        cfx_error_init(&ferr);
+        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
+            rc = ferr.code;
+            err = ferr;
+        }
+    }
     if (rc < 0) {
         fprintf(stderr, "cfx statistics: %s\n", err.msg);
+        cfx_component_run_free(&run);
         return 1;
     }
     printf("statistics: %zu splits -> %s in %.2f s\n", nsplits, output,
            (double)(t1.tv_sec - t0.tv_sec) +
                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    cfx_component_run_free(&run);
     return 0;
 }
