@@ -1,0 +1,67 @@
+/*
+ * cmd_schema.c: `cfx schema` — SchemaGen: infers schema.pbtxt from the
+ * statistics of every split (train first, then update with the others).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pipeline/schema_infer.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: cfx schema --statistics DIR --output DIR\n"
+            "                  [--infer-feature-shape | --no-infer-feature-shape]\n"
+            "\n"
+            "Infers a tensorflow_metadata Schema from the statistics in\n"
+            "DIR/Split-<name>/FeatureStats.pb (\"train\" first, then updated with the\n"
+            "other splits) and writes OUTPUT/schema.pbtxt. Feature shapes are\n"
+            "inferred by default (as the TFX taxi pipeline does).\n"
+            "Exit status: 0 written, 1 error, 2 usage.\n");
+}
+
+/* "--name VALUE" or "--name=VALUE"; returns the value or NULL. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n)) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
+    return NULL;
+}
+
+int cfx_cmd_schema(int argc, char **argv) {
+    const char *stats = NULL, *output = NULL;
+    cfx_schema_options_t opt = {.infer_feature_shape = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--infer-feature-shape")) {
+            opt.infer_feature_shape = 1;
+        } else if (!strcmp(argv[i], "--no-infer-feature-shape")) {
+            opt.infer_feature_shape = 0;
+        } else if ((v = flag_value(argc, argv, &i, "--statistics"))) {
+            stats = v;
+        } else if ((v = flag_value(argc, argv, &i, "--output"))) {
+            output = v;
+        } else {
+            fprintf(stderr, "cfx schema: unknown or incomplete argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!stats || !output) {
+        fprintf(stderr, "cfx schema: --statistics and --output are required\n");
+        usage(stderr);
+        return 2;
+    }
+    cfx_error_t err;
+    cfx_error_init(&err);
+    size_t n = 0;
+    if (cfx_schema_gen(stats, output, &opt, &n, &err) < 0) {
+        fprintf(stderr, "cfx schema: %s\n", err.msg);
+        return 1;
+    }
+    printf("schema: %zu features -> %s/schema.pbtxt\n", n, output);
+    return 0;
+}

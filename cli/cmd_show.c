@@ -1,0 +1,52 @@
+/*
+ * cmd_show.c: `cfx show` — renders an artifact (statistics, schema,
+ * anomalies, ...) for a person; the kinds live in pipeline/show.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pipeline/show.h"
+
+static void usage(FILE *f) {
+    size_t n;
+    const cfx_show_kind_t *k = cfx_show_kinds(&n);
+    fprintf(f, "usage: cfx show [--kind KIND] PATH\n\n"
+               "Renders the artifact at PATH (a directory or file) as text.\n"
+               "Kinds, detected from the files present:");
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s %s", i ? "," : "", k[i].name);
+    fprintf(f, ".\nExit status: 0 shown, 1 error, 2 usage.\n");
+}
+
+int cfx_cmd_show(int argc, char **argv) {
+    const char *path = NULL, *kind = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
+            kind = argv[++i];
+        } else if (!strncmp(argv[i], "--kind=", 7)) {
+            kind = argv[i] + 7;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "cfx show: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "cfx show: one PATH only\n");
+            return 2;
+        }
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_show(path, kind, stdout, &err) < 0) {
+        fprintf(stderr, "cfx show: %s\n", err.msg);
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
