@@ -6,12 +6,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "pipeline/component.h"
 #include "pipeline/transform.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: cfx transform --examples DIR --spec FILE --output DIR\n"
-            "                     [--schema FILE] [--max-quantile-values N]\n\n"
+            "                     [--schema FILE] [--max-quantile-values N]\n"
+            "                     [--pipeline-root ROOT]\n\n"
             "Runs the analyzers of the transform spec over "
             "DIR/Split-train, writes\nOUTPUT/transform_graph/ "
             "(transform.json, assets/, metadata/schema.pbtxt) and\n"
@@ -21,7 +23,8 @@ static void usage(FILE *f) {
             "  --spec       transform spec JSON (docs/transform.md)\n"
             "  --schema     raw schema.pbtxt, copied into the graph\n"
             "  --max-quantile-values  exact-quantile budget per bucketized "
-            "feature\n");
+            "feature\n"
+            "  --pipeline-root  record the run in ROOT/metadata.sqlite\n");
 }
 
 static void print_result(const cfx_transform_result_t *r, double secs) {
@@ -57,12 +60,14 @@ int cfx_cmd_transform(int argc, char **argv) {
         {"spec", required_argument, NULL, 'p'},
         {"output", required_argument, NULL, 'o'},
         {"max-quantile-values", required_argument, NULL, 'q'},
+        {"pipeline-root", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cfx_transform_options_t opts;
     memset(&opts, 0, sizeof opts);
     cfx_transform_result_t res;
+    const char *root = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
     int c;
@@ -94,6 +99,9 @@ int cfx_cmd_transform(int argc, char **argv) {
             opts.max_quantile_values = (size_t)n;
             break;
         }
+        case 'R':
+            root = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -107,10 +115,44 @@ int cfx_cmd_transform(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    cfx_component_run_t run = {0};
+    if (root) {
+        /* outputs recorded at OUTPUT/transform_graph, .../transformed_examples;
+         * a schema input is the Schema artifact: the file's directory */
+        char graph[4096], texs[4096], schema_dir[4096], digest[65] = "";
+        const char *g = graph;
+        snprintf(graph, sizeof graph, "%s/transform_graph", opts.output_dir);
+        snprintf(texs, sizeof texs, "%s/transformed_examples", opts.output_dir);
+        snprintf(schema_dir, sizeof schema_dir, "%s", opts.schema_path ? opts.schema_path : "");
+        char *slash = strrchr(schema_dir, '/');
+        if (slash && !strcmp(slash, "/schema.pbtxt")) *slash = 0;
+        cfx_component_input_t in[] = {{"examples", 0, opts.examples_dir},
+                                      {"schema", 0, schema_dir}};
+        const char *props[] = {"spec", opts.spec_path, "spec_sha256", digest, NULL};
+        if (cfx_component_file_digest(opts.spec_path, digest, &err) < 0 ||
+            cfx_component_begin_cli(&run, root, "Transform", props, in,
+                                    opts.schema_path ? 2 : 1, "transform_graph", &g,
+                                    &err) < 0 ||
+            cfx_component_output_at(&run, "transformed_examples", NULL, texs, &err) < 0) {
+            fprintf(stderr, "cfx transform: %s\n", err.msg);
+            cfx_component_run_free(&run);
+            return 1;
+        }
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = cfx_transform_run(&opts, &res, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (root) {
+        cfx_error_t ferr;
+        cfx_error_init(&ferr);
+        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
+            cfx_transform_result_free(&res);
+            rc = ferr.code;
+            err = ferr;
+        }
+        cfx_component_run_free(&run);
+    }
     if (rc < 0) {
         fprintf(stderr, "cfx transform: %s\n", err.msg);
         return 1;
