@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pipeline/component.h"
 #include "pipeline/trainer_job.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: cfx train --examples DIR --transform-graph DIR --output DIR\n"
-            "                 [--config FILE] [--raw-examples DIR] [--quiet]\n\n"
+            "                 [--config FILE] [--raw-examples DIR] [--quiet]\n"
+            "                 [--pipeline-root ROOT]\n\n"
             "Trains the wide & deep model on transformed examples and writes\n"
             "OUTPUT/model/ (the bundle) and OUTPUT/logs/ (TensorBoard events, metrics.csv).\n"
             "  --examples         transformed examples (Split-train/, Split-eval/)\n"
@@ -16,7 +18,8 @@ static void usage(FILE *f) {
             "  --config           trainer JSON (examples/taxi/trainer.json)\n"
             "  --raw-examples     examplegen output; its first eval rows become\n"
             "                     assets.extra/warmup.jsonl\n"
-            "  --quiet            no progress line\n");
+            "  --quiet            no progress line\n"
+            "  --pipeline-root    record the run in ROOT/metadata.sqlite\n");
 }
 
 int cfx_cmd_train(int argc, char **argv) {
@@ -27,10 +30,12 @@ int cfx_cmd_train(int argc, char **argv) {
         {"output", required_argument, NULL, 'o'},
         {"raw-examples", required_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},
+        {"pipeline-root", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cfx_train_job_t job = {.progress = stderr};
+    const char *root = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -41,6 +46,7 @@ int cfx_cmd_train(int argc, char **argv) {
         case 'o': job.output_dir = optarg; break;
         case 'r': job.raw_examples_dir = optarg; break;
         case 'q': job.progress = NULL; break;
+        case 'R': root = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -52,7 +58,37 @@ int cfx_cmd_train(int argc, char **argv) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_train_result_t res;
+    cfx_component_run_t run = {0};
+    if (root) {
+        /* outputs recorded at OUTPUT/model (Model) and OUTPUT/logs (ModelRun) */
+        char model[4096], logs[4096], digest[65] = "";
+        const char *m = model;
+        snprintf(model, sizeof model, "%s/model", job.output_dir);
+        snprintf(logs, sizeof logs, "%s/logs", job.output_dir);
+        cfx_component_input_t in[] = {{"examples", 0, job.examples_dir},
+                                      {"transform_graph", 0, job.transform_graph_dir},
+                                      {"raw_examples", 0, job.raw_examples_dir}};
+        const char *props[] = {"config", job.config_path ? job.config_path : "",
+                               "config_sha256", digest, NULL};
+        if ((job.config_path && cfx_component_file_digest(job.config_path, digest, &err) < 0) ||
+            cfx_component_begin_cli(&run, root, "Trainer", props, in,
+                                    job.raw_examples_dir ? 3 : 2, "model", &m, &err) < 0 ||
+            cfx_component_output_at(&run, "model_run", NULL, logs, &err) < 0) {
+            fprintf(stderr, "cfx train: %s\n", err.msg);
+            cfx_component_run_free(&run);
+            return 1;
+        }
+    }
     int rc = cfx_trainer_run(&job, &res, &err);
+    if (root) {
+        cfx_error_t ferr;
+        cfx_error_init(&ferr);
+        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
+            rc = ferr.code;
+            err = ferr;
+        }
+        cfx_component_run_free(&run);
+    }
     if (rc != 0) {
         fprintf(stderr, "cfx train: %s\n", err.msg);
         return 1;
