@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# train_predict_test.sh: the taxi CSV through examplegen and transform, then
+# `cfx train` and `cfx predict`: the bundle's files and checksums (verified
+# by python3 hashlib), its safetensors weights read by python3, the
+# TensorBoard event files (framing and CRC32C checked by python3), warmup
+# rows, predictions from raw rows equal to predictions from the transformed
+# examples the trainer read, and tampered bundles refused by name.
+set -euo pipefail
+: "${CFX:?}" "${CFX_SOURCE_DIR:?}"
+SRC=$CFX_SOURCE_DIR
+T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-train-e2e.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$CFX" examplegen --input "$SRC/examples/taxi/data.csv" --output "$T/examples" >/dev/null
+"$CFX" transform --examples "$T/examples" --spec "$SRC/examples/taxi/transform.json" \
+    --output "$T/xf" >/dev/null
+
+# The taxi config, shortened so the test stays fast under sanitizers.
+sed -e 's/"train_steps": *[0-9]*/"train_steps": 1500/' \
+    -e 's/"eval_every_steps": *[0-9]*/"eval_every_steps": 500/' \
+    "$SRC/examples/taxi/trainer.json" > "$T/trainer.json"
+grep -q '"train_steps": 1500' "$T/trainer.json" || fail "could not shorten the config"
+
+"$CFX" train --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
+    --config "$T/trainer.json" --raw-examples "$T/examples" --output "$T/run" \
+    > "$T/train.out" 2> "$T/train.err" || { cat "$T/train.err"; fail "cfx train"; }
+cat "$T/train.out"
+grep -q 'ETA' "$T/train.err" || fail "no progress line on stderr"
+auc=$(sed -n 's/.* auc \([0-9.]*\)$/\1/p' "$T/train.out" | head -1)
+[ -n "$auc" ] || fail "no eval auc in: $(cat "$T/train.out")"
+awk -v a="$auc" 'BEGIN { exit !(a > 0.90) }' || fail "eval AUC $auc <= 0.90 after 1500 steps"
+
+M=$T/run/model
+for f in manifest.json transform.json variables/model.safetensors assets.extra/warmup.jsonl \
+         assets/payment_type_xf.txt; do
+    [ -f "$M/$f" ] || fail "bundle lacks $f"
+done
+ls -a "$T/run" | grep -q '^\.model' && fail "a temporary bundle folder was left behind"
+[ "$(wc -l < "$M/assets.extra/warmup.jsonl")" = 10 ] || fail "warmup.jsonl should have 10 rows"
+grep -q '"tips"' "$M/assets.extra/warmup.jsonl" && fail "warmup rows must not hold the label"
+grep -q '"fare"' "$M/assets.extra/warmup.jsonl" || fail "warmup rows lack fare"
+
+# Manifest checksums, safetensors layout and TensorBoard events, read by an
+# independent implementation.
+python3 - "$M" "$T/run/logs" <<'PY'
+import glob, hashlib, json, os, struct, sys
+m, logs = sys.argv[1], sys.argv[2]
+man = json.load(open(os.path.join(m, "manifest.json")))
+assert man["format_version"] == 1, man["format_version"]
+assert man["model_name"] == "taxi"
+assert set(man["signatures"]) >= {"serving_default", "predict_raw", "classify", "regress"}
+for rel, e in man["files"].items():
+    data = open(os.path.join(m, rel), "rb").read()
+    assert len(data) == e["size"], (rel, len(data), e["size"])
+    assert hashlib.sha256(data).hexdigest() == e["sha256"], rel
+listed = set(man["files"])
+for dp, _, fs in os.walk(m):
+    for f in fs:
+        rel = os.path.relpath(os.path.join(dp, f), m)
+        assert rel == "manifest.json" or rel in listed, "unlisted file " + rel
+
+raw = open(os.path.join(m, "variables/model.safetensors"), "rb").read()
+(hl,) = struct.unpack("<Q", raw[:8])
+hdr = json.loads(raw[8:8 + hl])
+body = raw[8 + hl:]
+net = man["network"]
+nd = len(net["dense"])
+h = net["hidden_units"]
+want = {"deep/dense_0/kernel": [nd, h[0]], "deep/logits/kernel": [h[-1], 1],
+        "wide/linear/bias": [1]}
+for c in net["categorical"]:
+    want["wide/linear/" + c["name"]] = [c["cardinality"], 1]
+    if c["deep"]:
+        want["deep/dense_0/onehot/" + c["name"]] = [c["cardinality"], h[0]]
+for k in range(len(h)):
+    want["deep/dense_%d/bias" % k] = [h[k]]
+for name, shape in want.items():
+    t = hdr[name]
+    assert t["dtype"] == "F32" and t["shape"] == shape, (name, t, shape)
+spans = sorted(tuple(t["data_offsets"]) for k, t in hdr.items() if k != "__metadata__")
+pos = 0
+for b, e in spans:
+    assert b == pos, "gap or overlap"
+    pos = e
+assert pos == len(body)
+t = hdr["deep/dense_0/kernel"]
+b, e = t["data_offsets"]
+try:
+    import numpy as np
+    w = np.frombuffer(body[b:e], dtype="<f4").reshape(t["shape"])
+    assert np.isfinite(w).all() and np.abs(w).sum() > 0
+    how = "numpy"
+except ImportError:
+    w = struct.unpack("<%df" % ((e - b) // 4), body[b:e])
+    assert all(abs(x) < 1e6 for x in w) and sum(abs(x) for x in w) > 0
+    how = "struct"
+print("safetensors: %d tensors, read with %s" % (len(spans), how))
+
+# CRC32C (Castagnoli), bitwise, for the TFRecord framing.
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for byte in data:
+        c ^= byte
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    return c ^ 0xFFFFFFFF
+def masked(c):
+    return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+for split, points in (("train", 15), ("eval", 3)):
+    files = glob.glob(os.path.join(logs, split, "events.out.tfevents.*"))
+    assert len(files) == 1, files
+    data = open(files[0], "rb").read()
+    recs, off = [], 0
+    while off < len(data):
+        (n,) = struct.unpack("<Q", data[off:off + 8])
+        assert struct.unpack("<I", data[off + 8:off + 12])[0] == masked(crc32c(data[off:off + 8]))
+        rec = data[off + 12:off + 12 + n]
+        assert struct.unpack("<I", data[off + 12 + n:off + 16 + n])[0] == masked(crc32c(rec))
+        recs.append(rec)
+        off += 16 + n
+    # Event.file_version is field 3 (tag 0x1a), length 13.
+    assert b"\x1a\x0dbrain.Event:2" in recs[0], recs[0]
+    assert len(recs) == 1 + points, (split, len(recs))
+    for r in recs[1:]:
+        # Event.summary (field 5, tag 0x2a) holding Value{tag=1, simple_value=2}
+        assert b"\x2a" in r and b"\x0a\x04loss\x15" in r and b"\x0a\x03auc\x15" in r, r
+csv = open(os.path.join(logs, "metrics.csv")).read().splitlines()
+assert csv[0] == "split,step,wall_time,loss,accuracy,auc,examples", csv[0]
+assert sum(1 for l in csv if l.startswith("eval,")) == 3
+print("manifest, safetensors, events and metrics.csv verified")
+PY
+
+# Raw rows (examplegen's eval split) and the transformed rows the trainer
+# evaluated must give the same probabilities, bit for bit.
+"$CFX" predict --bundle "$M" --input "$T/examples/Split-eval" --output "$T/raw.csv"
+"$CFX" predict --bundle "$M" --input "$T/xf/transformed_examples/Split-eval" --transformed \
+    --output "$T/xf.csv"
+cmp "$T/raw.csv" "$T/xf.csv" || fail "raw and transformed predictions differ"
+[ "$(head -1 "$T/raw.csv")" = "probability,class" ] || fail "bad CSV header"
+rows=$(($(wc -l < "$T/raw.csv") - 1))
+[ "$rows" -gt 4000 ] || fail "only $rows eval predictions"
+
+# CSV input (the raw file, label and unused columns ignored) -> JSON lines.
+"$CFX" predict --bundle "$M" --input "$SRC/examples/taxi/data.csv" --output "$T/all.jsonl"
+[ "$(wc -l < "$T/all.jsonl")" = 15002 ] || fail "expected 15002 JSON lines"
+head -1 "$T/all.jsonl" | grep -Eq '^\{"probability":[0-9.e-]+,"class":[01]\}$' \
+    || fail "bad JSON line: $(head -1 "$T/all.jsonl")"
+
+# Tampered bundles are refused, naming the file, expected and found values.
+refused() { # name, expected message fragment
+    if "$CFX" predict --bundle "$T/$1" --input "$SRC/examples/taxi/data.csv" \
+        > /dev/null 2> "$T/$1.err"; then fail "$1: tampered bundle accepted"; fi
+    grep -qF "$2" "$T/$1.err" || fail "$1: expected '$2', got: $(cat "$T/$1.err")"
+}
+cp -r "$M" "$T/flip"
+python3 -c "
+import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[-5]^=1; open(p,'wb').write(b)" \
+    "$T/flip/variables/model.safetensors"
+refused flip "variables/model.safetensors: sha256 expected"
+cp -r "$M" "$T/gone"; rm "$T/gone/assets/company_xf.txt"
+refused gone "assets/company_xf.txt: listed in manifest.json but missing"
+cp -r "$M" "$T/v9"; sed -i 's/"format_version": 1/"format_version": 9/' "$T/v9/manifest.json"
+refused v9 "format_version 9 is not supported"
+echo "PASS"
