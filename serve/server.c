@@ -276,7 +276,14 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err)
         worker_t *w = &srv->priv->w[i];
         w->srv = srv;
         w->rest_fd = w->grpc_fd = -1;
-        w->base = event_base_new();
+        /* The changelist folds the add/del pairs evhttp makes around every
+         * request into one epoll_ctl, or none. */
+        struct event_config *cfg = event_config_new();
+        if (cfg)
+            event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        w->base = cfg ? event_base_new_with_config(cfg) : NULL;
+        if (cfg)
+            event_config_free(cfg);
         if (!w->base)
             return cfx_error_set(err, CFX_ENOMEM, "event_base_new failed");
         w->drain_ev = event_new(w->base, -1, 0, on_drain, w);

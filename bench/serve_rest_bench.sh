@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# serve_rest_bench.sh: REST :predict throughput of cfx-serve against nginx
+# serving a small static file, both under wrk with the same threads and
+# connections in the same run (DESIGN.md §8: >= 0.8x nginx), then latency at
+# half of cfx-serve's peak rate, and cfx-serve's RSS with the taxi model.
+#
+# usage: bench/serve_rest_bench.sh [BUILD_DIR]   (default: build)
+# env:   THREADS (2), CONNS (32), SECS (5), SERVER_THREADS (2)
+#
+# Half-rate latency: wrk2 is not packaged in Debian and `cfx perf --rate`
+# may not exist in this tree, so the paced run uses wrk with a Lua delay()
+# per connection (closed loop: each connection waits its share of the
+# interval before its next request). It under-reports tail latency when the
+# server stalls (coordinated omission); the figure is an indication.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+CFX=$BUILD/cfx
+CFX_SERVE=$BUILD/cfx-serve
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-32}
+SECS=${SECS:-5}
+SERVER_THREADS=${SERVER_THREADS:-2}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk curl; do
+    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
+done
+T=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.2
+    rm -rf "$T"
+}
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo "# building the taxi bundle"
+"$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
+"$CFX" transform --examples "$T/ex" --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
+CONF=()
+[ -f "$ROOT/examples/taxi/trainer.json" ] && CONF=(--config "$ROOT/examples/taxi/trainer.json")
+"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
+    "${CONF[@]}" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+mkdir -p "$T/models/taxi"
+cp -r "$T/train/model" "$T/models/taxi/1"
+ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
+BODY="{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
+
+# --- servers ----------------------------------------------------------------
+NPORT=$(free_port)
+mkdir -p "$T/www" "$T/nginx"
+chmod 755 "$T" "$T/www" # nginx workers may run as another user
+printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
+cat >"$T/nginx/nginx.conf" <<N
+daemon off;
+worker_processes $SERVER_THREADS;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/body;
+    proxy_temp_path $T/nginx/proxy;
+    fastcgi_temp_path $T/nginx/fastcgi;
+    uwsgi_temp_path $T/nginx/uwsgi;
+    scgi_temp_path $T/nginx/scgi;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$NPORT;
+        root $T/www;
+    }
+}
+N
+"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
+PIDS+=($!)
+"$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads="$SERVER_THREADS" --model_name=taxi \
+    --model_base_path="$T/models/taxi" >"$T/serve.log" 2>&1 &
+SPID=$!
+PIDS+=($SPID)
+CPORT=
+for _ in $(seq 1 200); do
+    CPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+    [ -n "$CPORT" ] && break
+    sleep 0.05
+done
+[ -n "$CPORT" ] || { cat "$T/serve.log"; exit 1; }
+sleep 0.3
+curl -sf "http://127.0.0.1:$NPORT/small.json" >/dev/null || { cat "$T/nginx/error.log" "$T/nginx/stderr"; exit 1; }
+curl -sf -d "$BODY" "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >/dev/null
+
+/usr/bin/python3 -c 'import json,sys
+print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$BODY" >"$T/post.lua"
+
+rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+p99() { sed -n 's/^ *99% *\(.*\)$/\1/p' "$1"; }
+
+echo "# wrk -t$THREADS -c$CONNS -d${SECS}s; servers use $SERVER_THREADS threads/workers"
+wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/small.json" >"$T/nginx.txt"
+wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
+    "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >"$T/cfx.txt"
+NR=$(rps "$T/nginx.txt"); CR=$(rps "$T/cfx.txt")
+grep -E 'Non-2xx|Socket errors' "$T/cfx.txt" && { echo "cfx-serve had errors" >&2; cat "$T/cfx.txt"; exit 1; }
+echo "nginx static file:      $NR req/s   p99 $(p99 "$T/nginx.txt")"
+echo "cfx-serve :predict raw: $CR req/s   p99 $(p99 "$T/cfx.txt")"
+awk -v c="$CR" -v n="$NR" 'BEGIN { printf "ratio cfx-serve / nginx: %.2f\n", c / n }'
+
+# --- half the peak rate, paced --------------------------------------------------
+HALF=$(awk -v c="$CR" 'BEGIN { printf "%d", c / 2 }')
+DELAY=$(awk -v h="$HALF" -v c="$CONNS" 'BEGIN { d = 1000 * c / h; printf "%d", (d < 1 ? 1 : d) }')
+cat "$T/post.lua" >"$T/paced.lua"
+echo "function delay() return $DELAY end" >>"$T/paced.lua"
+wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/paced.lua" \
+    "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >"$T/half.txt"
+echo "paced (target $HALF req/s, ${DELAY} ms between requests per connection): $(rps "$T/half.txt") req/s   p50 $(sed -n 's/^ *50% *\(.*\)$/\1/p' "$T/half.txt")   p99 $(p99 "$T/half.txt")"
+
+RSS=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
+HWM=$(awk '/VmHWM/ { print $2 }' "/proc/$SPID/status")
+echo "cfx-serve RSS with the taxi model loaded: $((RSS / 1024)) MiB now, $((HWM / 1024)) MiB peak (VmRSS $RSS kB)"
