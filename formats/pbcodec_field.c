@@ -324,24 +324,46 @@ static int cmp_map_key(const ProtobufCMessage *a, const ProtobufCMessage *b) {
     }
 }
 
-static int cmp_entry_ptr(const void *a, const void *b) {
-    return cmp_map_key(*(ProtobufCMessage *const *)a,
-                       *(ProtobufCMessage *const *)b);
+typedef struct {
+    ProtobufCMessage *entry;
+    size_t index;
+} entry_ref_t;
+
+static int cmp_entry_ref(const void *a, const void *b) {
+    const entry_ref_t *x = a, *y = b;
+    int c = cmp_map_key(x->entry, y->entry);
+    if (c)
+        return c;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 ProtobufCMessage **pb_sorted_entries(const ProtobufCMessage *m,
                                      const ProtobufCFieldDescriptor *f,
                                      size_t *n) {
     size_t cnt = pb_repeated_count(m, f);
-    ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)pb_member(m, f);
+    ProtobufCMessage *const *arr =
+        *(ProtobufCMessage *const *const *)pb_member(m, f);
     ProtobufCMessage **s = malloc((cnt ? cnt : 1) * sizeof *s);
-    if (s == NULL)
+    entry_ref_t *refs = malloc((cnt ? cnt : 1) * sizeof *refs);
+    if (s == NULL || refs == NULL) {
+        free(s);
+        free(refs);
         return NULL;
+    }
     size_t k = 0;
     for (size_t i = 0; i < cnt; i++)
-        if (arr[i] != NULL)
-            s[k++] = arr[i];
-    qsort(s, k, sizeof *s, cmp_entry_ptr);
-    *n = k;
+        if (arr[i] != NULL) {
+            refs[k].entry = arr[i];
+            refs[k].index = i;
+            k++;
+        }
+    qsort(refs, k, sizeof *refs, cmp_entry_ref);
+    /* A key given twice keeps its last value, as a map does. */
+    size_t out = 0;
+    for (size_t i = 0; i < k; i++)
+        if (i + 1 == k || cmp_map_key(refs[i].entry, refs[i + 1].entry) != 0)
+            s[out++] = refs[i].entry;
+    free(refs);
+    *n = out;
     return s;
 }

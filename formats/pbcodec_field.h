@@ -44,8 +44,9 @@ static inline size_t pb_repeated_count(const ProtobufCMessage *m,
 int pb_is_map(const ProtobufCFieldDescriptor *f);
 
 /* For a map field, a malloc'd copy of the entry pointers sorted by key
- * (strings by bytes, integers numerically; NULL entries dropped), count in
- * *n; NULL when out of memory. */
+ * (strings by bytes, integers numerically; NULL entries dropped; of entries
+ * with equal keys only the last, as a map keeps it), count in *n; NULL when
+ * out of memory. */
 ProtobufCMessage **pb_sorted_entries(const ProtobufCMessage *m,
                                      const ProtobufCFieldDescriptor *f,
                                      size_t *n);

@@ -55,6 +55,45 @@ static int jstr(cfx_buf_t *out, const uint8_t *s, size_t n) {
     return rc ? rc : cfx_buf_putc(out, '"');
 }
 
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past
+ * U+10FFFF). */
+static int utf8_valid(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
 static int newline(jp_t *jp, int indent) {
     if (!(jp->flags & CFX_PB_JSON_PRETTY))
         return 0;
@@ -65,6 +104,9 @@ static int newline(jp_t *jp, int indent) {
 }
 
 static int put_json_double(cfx_buf_t *out, double v) {
+    /* "-0" would read back as the integer 0; "-0.0" keeps the sign. */
+    if (v == 0 && signbit(v))
+        return cfx_buf_append(out, "-0.0", 4);
     if (isnan(v))
         return cfx_buf_append(out, "\"NaN\"", 5);
     if (isinf(v))
@@ -99,7 +141,7 @@ static int print_value(jp_t *jp, const ProtobufCFieldDescriptor *f,
         return cfx_buf_printf(out, "\"%" PRIu64 "\"", *(const uint64_t *)v);
     case PROTOBUF_C_TYPE_FLOAT: {
         float x = *(const float *)v;
-        if (isnan(x) || isinf(x))
+        if (isnan(x) || isinf(x) || x == 0)
             return put_json_double(out, (double)x);
         char num[32];
         pb_fmt_float(num, x);
@@ -122,7 +164,10 @@ static int print_value(jp_t *jp, const ProtobufCFieldDescriptor *f,
         const char *s = *(char *const *)v;
         if (s == NULL)
             s = "";
-        return jstr(out, (const uint8_t *)s, strlen(s));
+        size_t n = strlen(s);
+        if (!utf8_valid((const uint8_t *)s, n))
+            return CFX_EINVAL; /* JSON text must be UTF-8; bytes are base64 */
+        return jstr(out, (const uint8_t *)s, n);
     }
     case PROTOBUF_C_TYPE_BYTES: {
         const ProtobufCBinaryData *b = v;
@@ -279,6 +324,9 @@ int cfx_pb_json_print(const ProtobufCMessage *m, int flags, cfx_buf_t *out,
     if (rc == CFX_ETOOBIG)
         return cfx_error_set(err, rc, "%s: nesting deeper than %d",
                              m->descriptor->name, CFX_PB_MAX_DEPTH);
+    if (rc == CFX_EINVAL)
+        return cfx_error_set(err, rc, "%s: JSON: a string field is not valid "
+                             "UTF-8", m->descriptor->name);
     if (rc)
         return cfx_error_set(err, rc, "%s: JSON: %s", m->descriptor->name,
                              cfx_err_str(rc));

@@ -140,6 +140,26 @@ static int print_one(const ProtobufCFieldDescriptor *f, const void *v,
     return rc ? rc : cfx_buf_putc(out, '\n');
 }
 
+/* A map entry prints its key and its value even at their defaults (a map
+ * value always exists), as protobuf C++ does. */
+static int print_entry(const ProtobufCFieldDescriptor *f,
+                       const ProtobufCMessage *e, int indent, cfx_buf_t *out,
+                       int depth) {
+    const ProtobufCMessageDescriptor *ed = e->descriptor;
+    int rc = put_indent(out, indent);
+    if (rc == 0)
+        rc = cfx_buf_printf(out, "%s {\n", f->name);
+    if (rc == 0)
+        rc = print_one(&ed->fields[0], pb_member(e, &ed->fields[0]),
+                       indent + 2, out, depth + 1);
+    if (rc == 0)
+        rc = print_one(&ed->fields[1], pb_member(e, &ed->fields[1]),
+                       indent + 2, out, depth + 1);
+    if (rc == 0)
+        rc = put_indent(out, indent);
+    return rc ? rc : cfx_buf_append(out, "}\n", 2);
+}
+
 static int print_msg(const ProtobufCMessage *m, int indent, cfx_buf_t *out,
                      int depth) {
     if (depth > CFX_PB_MAX_DEPTH)
@@ -161,7 +181,7 @@ static int print_msg(const ProtobufCMessage *m, int indent, cfx_buf_t *out,
             if (s == NULL)
                 return CFX_ENOMEM;
             for (size_t j = 0; j < n && rc == 0; j++)
-                rc = print_one(f, &s[j], indent, out, depth);
+                rc = print_entry(f, s[j], indent, out, depth);
             free(s);
             continue;
         }
@@ -597,7 +617,9 @@ static int parse_value(parser_t *ps, ProtobufCMessage *m,
             memcpy(num, lx->tok, n);
             num[n] = 0;
             char *e;
-            d = strtod(num, &e);
+            /* strtof for floats: no double rounding */
+            d = f->type == PROTOBUF_C_TYPE_FLOAT ? (double)strtof(num, &e)
+                                                 : strtod(num, &e);
             if (*e != 0 ||
                 (num[0] == '0' && n > 1 && (num[1] == 'x' || num[1] == 'X')))
                 return err_at_tok(ps, "field '%s': bad number %s", f->name,

@@ -316,7 +316,29 @@ static void test_json_parse_variants(void **state) {
     /* -0.0 is not the proto3 default (bit pattern), and keeps its sign. */
     m = parse_text_ok(&cfx__test__all_types__descriptor, "f_double: -0");
     expect_text(m, "f_double: -0\n");
-    expect_json(m, 0, "{\"fDouble\":-0}");
+    expect_json(m, 0, "{\"fDouble\":-0.0}");
+    protobuf_c_message_free_unpacked(m, NULL);
+    /* Map entries: a repeated key keeps its last value; key and value are
+     * printed even at their defaults. */
+    m = parse_text_ok(&cfx__test__all_types__descriptor,
+                      "m_str_int { key: 'a' value: 1 } m_str_int { key: 'a' }"
+                      " m_int_msg { key: 3 }");
+    expect_text(m, "m_str_int {\n  key: \"a\"\n  value: 0\n}\n"
+                   "m_int_msg {\n  key: 3\n  value {\n  }\n}\n");
+    expect_json(m, 0, "{\"mStrInt\":{\"a\":0},\"mIntMsg\":{\"3\":{}}}");
+    protobuf_c_message_free_unpacked(m, NULL);
+    /* JSON text is UTF-8: a string field holding other bytes is refused. */
+    m = parse_text_ok(&cfx__test__all_types__descriptor,
+                      "r_string: 'ok' r_string: '\\303\\251' r_string: '\\377'");
+    {
+        cfx_buf_t b;
+        cfx_buf_init(&b);
+        cfx_error_t err;
+        cfx_error_init(&err);
+        assert_int_equal(cfx_pb_json_print(m, 0, &b, &err), CFX_EINVAL);
+        assert_non_null(strstr(err.msg, "UTF-8"));
+        cfx_buf_free(&b);
+    }
     protobuf_c_message_free_unpacked(m, NULL);
     /* Defaults on request. */
     m = parse_json_ok(&cfx__test__nested__descriptor, "{}");
