@@ -1,6 +1,8 @@
 /* cmd_transform.c: `cfx transform` — analyzers over train, the transform
  * graph, and transformed examples for every split. */
 #include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,79 @@ static void print_result(const cfx_transform_result_t *r, double secs) {
         }
         printf("\n");
     }
+}
+
+/* Starts the metadata record of a standalone run: exec properties name the
+ * spec and its digest; inputs are the examples and the schema's folder (so
+ * runs chain in `cfx lineage`); outputs go to the root unless --output. */
+static int begin_run(cfx_component_run_t *run, const char *root,
+                     cfx_transform_options_t *opts, cfx_error_t *err) {
+    char digest[65];
+    char *props = NULL, *schema_dir = NULL;
+    int rc = cfx_component_file_digest(opts->spec_path, digest, err);
+    if (rc < 0)
+        return rc;
+    json_t *p = json_pack("{s:s, s:s, s:I}", "spec", opts->spec_path,
+                          "spec_sha256", digest, "max_quantile_values",
+                          (json_int_t)opts->max_quantile_values);
+    props = p ? json_dumps(p, JSON_SORT_KEYS) : NULL;
+    json_decref(p);
+    cfx_component_input_t in[2] = {{"examples", 0, opts->examples_dir},
+                                   {"schema", 0, NULL}};
+    size_t n = 1;
+    if (opts->schema_path) {
+        schema_dir = strdup(opts->schema_path);
+        if (schema_dir)
+            in[n++].uri = dirname(schema_dir);
+    }
+    if (!props || (opts->schema_path && !schema_dir)) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = cfx_component_begin(run, root, "Transform", props, in, n, err)) <
+        0)
+        goto out;
+    if (opts->output_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/transform_graph", opts->output_dir);
+        if ((rc = cfx_component_output_at(run, "transform_graph", NULL, path,
+                                          err)) < 0)
+            goto out;
+        snprintf(path, sizeof path, "%s/transformed_examples",
+                 opts->output_dir);
+        rc = cfx_component_output_at(run, "transformed_examples", NULL, path,
+                                     err);
+        goto out;
+    }
+    opts->graph_dir = cfx_component_output_dir(run, "transform_graph", err);
+    opts->transformed_examples_dir =
+        cfx_component_output_dir(run, "transformed_examples", err);
+    if (!opts->graph_dir || !opts->transformed_examples_dir)
+        rc = err->code ? err->code : CFX_EINTERNAL;
+out:
+    free(props);
+    free(schema_dir);
+    return rc;
+}
+
+/* split_names of the transformed examples, as TFX records it. */
+static int set_split_names(cfx_component_run_t *run,
+                           const cfx_transform_result_t *res,
+                           cfx_error_t *err) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < res->num_splits; i++)
+        if (json_array_append_new(a, json_string(res->split_names[i])) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    char *names = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    if (!names)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    int rc = cfx_component_set_string(run, "transformed_examples",
+                                      "split_names", 0, names, err);
+    free(names);
+    return rc;
 }
 
 int cfx_cmd_transform(int argc, char **argv) {
@@ -110,34 +185,17 @@ int cfx_cmd_transform(int argc, char **argv) {
             return 2;
         }
     }
-    if (!opts.examples_dir || !opts.spec_path || !opts.output_dir ||
+    if (!opts.examples_dir || !opts.spec_path || (!opts.output_dir && !root) ||
         optind != argc) {
         usage(stderr);
         return 2;
     }
-    cfx_component_run_t run = {0};
-    if (root) {
-        /* outputs recorded at OUTPUT/transform_graph, .../transformed_examples;
-         * a schema input is the Schema artifact: the file's directory */
-        char graph[4096], texs[4096], schema_dir[4096], digest[65] = "";
-        const char *g = graph;
-        snprintf(graph, sizeof graph, "%s/transform_graph", opts.output_dir);
-        snprintf(texs, sizeof texs, "%s/transformed_examples", opts.output_dir);
-        snprintf(schema_dir, sizeof schema_dir, "%s", opts.schema_path ? opts.schema_path : "");
-        char *slash = strrchr(schema_dir, '/');
-        if (slash && !strcmp(slash, "/schema.pbtxt")) *slash = 0;
-        cfx_component_input_t in[] = {{"examples", 0, opts.examples_dir},
-                                      {"schema", 0, schema_dir}};
-        const char *props[] = {"spec", opts.spec_path, "spec_sha256", digest, NULL};
-        if (cfx_component_file_digest(opts.spec_path, digest, &err) < 0 ||
-            cfx_component_begin_cli(&run, root, "Transform", props, in,
-                                    opts.schema_path ? 2 : 1, "transform_graph", &g,
-                                    &err) < 0 ||
-            cfx_component_output_at(&run, "transformed_examples", NULL, texs, &err) < 0) {
-            fprintf(stderr, "cfx transform: %s\n", err.msg);
-            cfx_component_run_free(&run);
-            return 1;
-        }
+    cfx_component_run_t run;
+    memset(&run, 0, sizeof run);
+    if (root && begin_run(&run, root, &opts, &err) < 0) {
+        fprintf(stderr, "cfx transform: %s\n", err.msg);
+        cfx_component_run_free(&run);
+        return 1;
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -146,21 +204,26 @@ int cfx_cmd_transform(int argc, char **argv) {
     if (root) {
         cfx_error_t ferr;
         cfx_error_init(&ferr);
-        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
-            cfx_transform_result_free(&res);
-            rc = ferr.code;
-            err = ferr;
+        if ((rc == 0 && (rc = set_split_names(&run, &res, &err)) < 0) ||
+            (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0)) {
+            if (rc == 0) {
+                rc = ferr.code;
+                err = ferr;
+            }
         }
-        cfx_component_run_free(&run);
     }
     if (rc < 0) {
         fprintf(stderr, "cfx transform: %s\n", err.msg);
+        cfx_transform_result_free(&res);
+        cfx_component_run_free(&run);
         return 1;
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) +
                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("transform: %s -> %s\n", opts.examples_dir, opts.output_dir);
+    printf("transform: %s -> %s\n", opts.examples_dir,
+           opts.output_dir ? opts.output_dir : opts.graph_dir);
     print_result(&res, secs);
     cfx_transform_result_free(&res);
+    cfx_component_run_free(&run); /* owns opts.graph_dir */
     return 0;
 }

@@ -741,7 +741,7 @@ static int write_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
 }
 
 static int write_split(const cfx_transform_t *t, const char *examples_dir,
-                       const char *out_dir, const char *split,
+                       const char *xf_dir, const char *split,
                        cfx_transform_result_t *counts, uint64_t *n,
                        cfx_error_t *err) {
     int rc = 0;
@@ -755,8 +755,8 @@ static int write_split(const cfx_transform_t *t, const char *examples_dir,
     char *in_dir = NULL, *dir = NULL, *file = NULL;
     snprintf(name, sizeof name, "Split-%s", split);
     in_dir = path_join(examples_dir, name);
-    snprintf(name, sizeof name, "transformed_examples/Split-%s", split);
-    dir = path_join(out_dir, name);
+    snprintf(name, sizeof name, "Split-%s", split);
+    dir = path_join(xf_dir, name);
     file =
         dir ? path_join(dir, "transformed_examples-00000-of-00001.gz") : NULL;
     c.dense = calloc(cfx_transform_num_dense(t) + 1, sizeof *c.dense);
@@ -808,7 +808,8 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
     cfx_transform_result_t res;
     analyzer_t *an = NULL;
     cfx_transform_t *t = NULL;
-    char *graph_dir = NULL, *train_dir = NULL, *meta = NULL, *schema = NULL;
+    char *graph_dir = NULL, *xf_dir = NULL, *train_dir = NULL, *meta = NULL,
+         *schema = NULL;
     schema_t *raw_schema = NULL;
     cfx_buf_t schema_text;
     cfx_buf_init(&schema_text);
@@ -839,9 +840,19 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
     res.split_examples = calloc(res.num_splits, sizeof *res.split_examples);
     res.outputs = calloc(spec.num_outputs, sizeof *res.outputs);
     an = calloc(spec.num_outputs, sizeof *an);
-    graph_dir = path_join(opts->output_dir, "transform_graph");
+    if (!opts->output_dir &&
+        (!opts->graph_dir || !opts->transformed_examples_dir)) {
+        rc = cfx_error_set(err, CFX_EINVAL, "no output directory given");
+        goto out;
+    }
+    graph_dir = opts->graph_dir
+                    ? strdup(opts->graph_dir)
+                    : path_join(opts->output_dir, "transform_graph");
+    xf_dir = opts->transformed_examples_dir
+                 ? strdup(opts->transformed_examples_dir)
+                 : path_join(opts->output_dir, "transformed_examples");
     train_dir = path_join(opts->examples_dir, "Split-train");
-    if (!res.split_examples || !res.outputs || !an || !graph_dir ||
+    if (!res.split_examples || !res.outputs || !an || !graph_dir || !xf_dir ||
         !train_dir) {
         rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
@@ -899,9 +910,8 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
         goto out;
     }
     for (size_t i = 0; i < res.num_splits; i++) {
-        rc = write_split(t, opts->examples_dir, opts->output_dir,
-                         res.split_names[i], i == train ? &res : NULL,
-                         &res.split_examples[i], err);
+        rc = write_split(t, opts->examples_dir, xf_dir, res.split_names[i],
+                         i == train ? &res : NULL, &res.split_examples[i], err);
         if (rc < 0)
             goto out;
     }
@@ -920,6 +930,7 @@ out:
     cfx_transform_result_free(&res);
     cfx_transform_spec_free(&spec);
     free(graph_dir);
+    free(xf_dir);
     free(train_dir);
     free(meta);
     free(schema);

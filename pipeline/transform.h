@@ -27,11 +27,19 @@
 #include "formats/err.h"
 
 typedef struct cfx_transform_options {
-    const char *examples_dir;   /* holds Split-<name>/ folders */
-    const char *schema_path;    /* raw schema.pbtxt; may be NULL */
-    const char *spec_path;      /* transform spec JSON */
-    const char *output_dir;     /* created when missing */
+    const char *examples_dir; /* holds Split-<name>/ folders */
+    /* Raw schema.pbtxt, may be NULL; its int_domains give identity
+     * cardinalities. */
+    const char *schema_path;
+    const char *spec_path; /* transform spec JSON */
+    /* Created when missing; may be NULL when both directories below are
+     * given. */
+    const char *output_dir;
     size_t max_quantile_values; /* per bucketized feature; 0: default */
+    /* Override output_dir/transform_graph and output_dir/transformed_examples
+     * (e.g. artifact directories of a pipeline root); may be NULL. */
+    const char *graph_dir;
+    const char *transformed_examples_dir;
 } cfx_transform_options_t;
 
 /* Categorical outputs up to this cardinality get train counts. */

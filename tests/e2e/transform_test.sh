@@ -288,4 +288,18 @@ if "$CFX" transform --examples "$work/ex" --spec "$work/kind.json" --output "$wo
 fi
 grep -q "record [0-9]*: feature 'company' (output 'a'): expected a number, got bytes" "$work/e3" ||
     fail "message: $(cat "$work/e3")"
+# 5. --pipeline-root records the run (MLMD tables, read with sqlite3)
+mkdir -p "$work/root"
+"$CFX" transform --examples "$work/ex" --spec "$spec" --pipeline-root "$work/root" \
+    >"$work/root.log" || fail "transform --pipeline-root: $(cat "$work/root.log")"
+"$PY" - "$work/root/metadata.sqlite" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+arts = db.execute("SELECT t.name, a.uri FROM Artifact a JOIN Type t ON a.type_id = t.id").fetchall()
+types = sorted(t for t, _ in arts)
+assert "TransformGraph" in types and types.count("Examples") == 1, arts
+states = db.execute("SELECT t.name, e.last_known_state FROM Execution e JOIN Type t ON e.type_id = t.id").fetchall()
+assert states == [("Transform", 3)], states  # 3 = COMPLETE
+EOF
+[ -f "$work/root/Transform/transform_graph/1/transform.json" ] || fail "no graph in the pipeline root"
 echo "transform e2e: OK"
