@@ -4,25 +4,29 @@
 #include <stdlib.h>
 
 #include "pipeline/lineage.h"
+#include "pipeline/pipeline_config.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: cfx ls [--pipeline-root ROOT]\n\n"
+    fprintf(f, "usage: cfx ls [--pipeline-root ROOT | --config PIPELINE_CONFIG]\n\n"
                "Lists what ran (executions: id, component, state, start, duration)\n"
                "and what it made (artifacts: id, type, uri, state, key properties)\n"
-               "from ROOT/metadata.sqlite. ROOT defaults to $CFX_PIPELINE_ROOT.\n");
+               "from ROOT/metadata.sqlite. ROOT: the pipeline_root of PIPELINE_CONFIG,\n"
+               "else $CFX_PIPELINE_ROOT.\n");
 }
 
 int cfx_cmd_ls(int argc, char **argv) {
     static const struct option longopts[] = {
         {"pipeline-root", required_argument, NULL, 'r'},
+        {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *root = getenv("CFX_PIPELINE_ROOT");
+    const char *root = getenv("CFX_PIPELINE_ROOT"), *config = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == 'r') root = optarg;
+        else if (c == 'c') config = optarg;
         else if (c == 'h') {
             usage(stdout);
             return 0;
@@ -31,13 +35,23 @@ int cfx_cmd_ls(int argc, char **argv) {
             return 2;
         }
     }
-    if (!root || optind != argc) {
+    if ((!root && !config) || optind != argc) {
         usage(stderr);
         return 2;
     }
     cfx_error_t err;
     cfx_error_init(&err);
-    if (cfx_lineage_print_ls(stdout, root, &err) < 0) {
+    cfx_pipeline_config_t cfg = {0};
+    if (config) {
+        if (cfx_pipeline_config_load(&cfg, config, &err) < 0) {
+            fprintf(stderr, "cfx ls: %s\n", err.msg);
+            return 1;
+        }
+        root = cfg.pipeline_root;
+    }
+    int rc = cfx_lineage_print_ls(stdout, root, &err);
+    cfx_pipeline_config_free(&cfg);
+    if (rc < 0) {
         fprintf(stderr, "cfx ls: %s\n", err.msg);
         return 1;
     }
