@@ -5,17 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pipeline/component.h"
 #include "pipeline/schema_infer.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: cfx schema --statistics DIR --output DIR\n"
+            "usage: cfx schema --statistics DIR (--output DIR | --pipeline-root ROOT)\n"
             "                  [--infer-feature-shape | --no-infer-feature-shape]\n"
             "\n"
             "Infers a tensorflow_metadata Schema from the statistics in\n"
             "DIR/Split-<name>/FeatureStats.pb (\"train\" first, then updated with the\n"
             "other splits) and writes OUTPUT/schema.pbtxt. Feature shapes are\n"
             "inferred by default (as the TFX taxi pipeline does).\n"
+            "--pipeline-root records the run in ROOT/metadata.sqlite (output in\n"
+            "ROOT/SchemaGen/schema/<id>/ unless --output is given).\n"
             "Exit status: 0 written, 1 error, 2 usage.\n");
 }
 
@@ -29,7 +32,7 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name) {
 }
 
 int cfx_cmd_schema(int argc, char **argv) {
-    const char *stats = NULL, *output = NULL;
+    const char *stats = NULL, *output = NULL, *root = NULL;
     cfx_schema_options_t opt = {.infer_feature_shape = 1};
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -44,24 +47,48 @@ int cfx_cmd_schema(int argc, char **argv) {
             stats = v;
         } else if ((v = flag_value(argc, argv, &i, "--output"))) {
             output = v;
+        } else if ((v = flag_value(argc, argv, &i, "--pipeline-root"))) {
+            root = v;
         } else {
             fprintf(stderr, "cfx schema: unknown or incomplete argument '%s'\n", argv[i]);
             usage(stderr);
             return 2;
         }
     }
-    if (!stats || !output) {
-        fprintf(stderr, "cfx schema: --statistics and --output are required\n");
+    if (!stats || (!output && !root)) {
+        fprintf(stderr, "cfx schema: --statistics and --output (or --pipeline-root) are "
+                        "required\n");
         usage(stderr);
         return 2;
     }
     cfx_error_t err;
     cfx_error_init(&err);
-    size_t n = 0;
-    if (cfx_schema_gen(stats, output, &opt, &n, &err) < 0) {
+    cfx_component_run_t run = {0};
+    cfx_component_input_t in[] = {{"statistics", 0, stats}};
+    const char *props[] = {"infer_feature_shape", opt.infer_feature_shape ? "1" : "0", NULL};
+    if (cfx_component_begin_cli(&run, root, "SchemaGen", props, in, 1, "schema", &output,
+                                &err) < 0) {
         fprintf(stderr, "cfx schema: %s\n", err.msg);
+        cfx_component_run_free(&run);
+        return 1;
+    }
+    size_t n = 0;
+    int rc = cfx_schema_gen(stats, output, &opt, &n, &err);
+    if (root) {
+        cfx_error_t ferr;
+        cfx_error_init(&ferr);
+        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
+            rc = ferr.code;
+            err = ferr;
+        }
+    }
+    if (rc < 0) {
+        fprintf(stderr, "cfx schema: %s\n", err.msg);
+        cfx_component_run_free(&run);
         return 1;
     }
     printf("schema: %zu features -> %s/schema.pbtxt\n", n, output);
+    /* output may point into run: free it last. */
+    cfx_component_run_free(&run);
     return 0;
 }

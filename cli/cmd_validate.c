@@ -3,14 +3,18 @@
  * statistics against a schema (and, when given, previous / serving
  * statistics for drift / skew) and writes Split-<s>/SchemaDiff.pb.
  */
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "pipeline/component.h"
 #include "pipeline/validate.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: cfx validate --statistics DIR --schema FILE --output DIR\n"
+            "usage: cfx validate --statistics DIR --schema FILE\n"
+            "                    (--output DIR | --pipeline-root ROOT)\n"
             "                    [--previous-statistics DIR] [--serving-statistics DIR]\n"
             "                    [--validation-config FILE]\n"
             "\n"
@@ -20,6 +24,8 @@ static void usage(FILE *f) {
             "for features whose schema sets drift_comparator / skew_comparator.\n"
             "--validation-config reads a TFDV ValidationConfig in text format\n"
             "(severity_overrides, new_features_are_warnings).\n"
+            "--pipeline-root records the run in ROOT/metadata.sqlite with the\n"
+            "`blessed` property ({\"split\": 1 clean / 0 anomalous}).\n"
             "Exit status: 0 no anomalies, %d anomalies found, 1 error, 2 usage.\n",
             CFX_VALIDATE_EXIT_ANOMALIES);
 }
@@ -35,6 +41,7 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name) {
 int cfx_cmd_validate(int argc, char **argv) {
     cfx_validate_run_options_t ro;
     memset(&ro, 0, sizeof ro);
+    const char *root = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -52,26 +59,73 @@ int cfx_cmd_validate(int argc, char **argv) {
             ro.serving_statistics_dir = v;
         } else if ((v = flag_value(argc, argv, &i, "--validation-config"))) {
             ro.validation_config_path = v;
+        } else if ((v = flag_value(argc, argv, &i, "--pipeline-root"))) {
+            root = v;
         } else {
             fprintf(stderr, "cfx validate: unknown or incomplete argument '%s'\n", argv[i]);
             usage(stderr);
             return 2;
         }
     }
-    if (!ro.statistics_dir || !ro.schema_path || !ro.output_dir) {
-        fprintf(stderr, "cfx validate: --statistics, --schema and --output are required\n");
+    if (!ro.statistics_dir || !ro.schema_path || (!ro.output_dir && !root)) {
+        fprintf(stderr, "cfx validate: --statistics, --schema and --output (or "
+                        "--pipeline-root) are required\n");
         usage(stderr);
         return 2;
     }
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_validate_summary_t sum;
-    if (cfx_validate_run(&ro, &sum, &err) < 0) {
+    /* The schema artifact is the directory holding the file. */
+    char schema_dir[PATH_MAX], digest[65] = "";
+    snprintf(schema_dir, sizeof schema_dir, "%s", ro.schema_path);
+    cfx_component_input_t in[4] = {{"statistics", 0, ro.statistics_dir},
+                                   {"schema", 0, dirname(schema_dir)}};
+    size_t n_in = 2;
+    if (ro.previous_statistics_dir)
+        in[n_in++] = (cfx_component_input_t){"previous_statistics", 0,
+                                             ro.previous_statistics_dir};
+    if (ro.serving_statistics_dir)
+        in[n_in++] = (cfx_component_input_t){"serving_statistics", 0,
+                                             ro.serving_statistics_dir};
+    if (root && ro.validation_config_path &&
+        cfx_component_file_digest(ro.validation_config_path, digest, &err) < 0) {
         fprintf(stderr, "cfx validate: %s\n", err.msg);
+        return 1;
+    }
+    const char *props[] = {"validation_config_sha256", digest, NULL};
+    cfx_component_run_t run = {0};
+    if (cfx_component_begin_cli(&run, root, "ExampleValidator", props, in, n_in,
+                                "anomalies", &ro.output_dir, &err) < 0) {
+        fprintf(stderr, "cfx validate: %s\n", err.msg);
+        cfx_component_run_free(&run);
+        return 1;
+    }
+    cfx_validate_summary_t sum;
+    int rc = cfx_validate_run(&ro, &sum, &err);
+    if (root) {
+        cfx_error_t ferr;
+        cfx_error_init(&ferr);
+        if (rc == 0 &&
+            cfx_component_set_string(&run, "anomalies", "blessed", 1, sum.blessed_json,
+                                     &ferr) < 0) {
+            rc = ferr.code;
+            err = ferr;
+        }
+        cfx_error_init(&ferr);
+        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
+            rc = ferr.code;
+            err = ferr;
+        }
+    }
+    if (rc < 0) {
+        fprintf(stderr, "cfx validate: %s\n", err.msg);
+        cfx_component_run_free(&run);
         return 1;
     }
     printf("validate: %zu split%s, %zu with anomalies (%zu anomal%s) -> %s\n", sum.n_splits,
            sum.n_splits == 1 ? "" : "s", sum.n_anomalous_splits, sum.n_anomalies,
            sum.n_anomalies == 1 ? "y" : "ies", ro.output_dir);
+    /* output_dir may point into run: free it last. */
+    cfx_component_run_free(&run);
     return sum.n_anomalies ? CFX_VALIDATE_EXIT_ANOMALIES : 0;
 }

@@ -1140,6 +1140,9 @@ int cfx_validate_run(const cfx_validate_run_options_t *ro,
             goto out;
         }
         size_t k = cfx_anomalies_count(an);
+        size_t bl = strlen(summary->blessed_json);
+        snprintf(summary->blessed_json + bl, sizeof summary->blessed_json - bl,
+                 "%s\"%s\": %d", bl ? ", " : "{", splits[i], k ? 0 : 1);
         summary->n_splits++;
         summary->n_anomalies += k;
         if (k) summary->n_anomalous_splits++;
@@ -1162,6 +1165,10 @@ int cfx_validate_run(const cfx_validate_run_options_t *ro,
         cfx_stats_free(prev);
         cfx_stats_free(serv);
         list = prev = serv = NULL;
+    }
+    if (rc == 0) {
+        size_t bl = strlen(summary->blessed_json);
+        snprintf(summary->blessed_json + bl, sizeof summary->blessed_json - bl, "}");
     }
 out:
     free(packed);

@@ -79,6 +79,9 @@ typedef struct cfx_validate_summary {
     size_t n_splits;
     size_t n_anomalous_splits;
     size_t n_anomalies; /* over all splits */
+    /* TFX's ExampleAnomalies `blessed` custom property: a JSON object
+     * {"<split>": 1 when clean, 0 when anomalous, ...}. */
+    char blessed_json[1024];
 } cfx_validate_summary_t;
 
 /* For each split: validate, write <output_dir>/Split-<s>/SchemaDiff.pb.

@@ -209,6 +209,20 @@ grep -Eq '^tips +INT +30 +0.0% +0.5 ' "$T/show_st.out" || fail "show statistics:
 "$CFX" show "$SC" >"$T/show_sc.out"
 grep -Eq '^company +STRING +required +single +.company.' "$T/show_sc.out" || fail "show schema"
 
+# --pipeline-root: both runs recorded, ExampleAnomalies with TFX's `blessed`.
+"$CFX" schema --statistics "$T/st_train" --pipeline-root "$T/root" >/dev/null
+set +e
+"$CFX" validate --statistics "$T/st_new" --schema "$SC" --pipeline-root "$T/root" >/dev/null
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "validate --pipeline-root: exit $rc"
+ls "$T"/root/ExampleValidator/anomalies/*/Split-eval/SchemaDiff.pb >/dev/null || fail "no output"
+blessed=$($PY -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("select string_value from ArtifactProperty where name = ?",
+                ("blessed",)).fetchone()[0])' "$T/root/metadata.sqlite")
+[ "$blessed" = '{"eval": 0}' ] || fail "blessed property: $blessed"
+
 # Errors: usage 2, bad input 1 with the place named.
 set +e
 "$CFX" validate --statistics "$T/st_new" >/dev/null 2>&1; rc=$?
