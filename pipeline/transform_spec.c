@@ -215,7 +215,7 @@ int cfx_transform_spec_parse(const char *text, size_t len, const char *origin,
     if (!root)
         return cfx_error_set(err, CFX_EPARSE, "%s:%d:%d: %s", origin, je.line,
                              je.column, je.text);
-    static const char *const top[] = {"outputs", "label", "inputs", NULL};
+    static const char *const top[] = {"outputs", "label", NULL};
     char where[1100];
     if (!json_is_object(root)) {
         rc =
