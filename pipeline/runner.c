@@ -545,7 +545,7 @@ static int validate_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason
 
 static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
                           size_t cap, cfx_error_t *err) {
-    char spec[PATH_MAX], schema[PATH_MAX], staging[PATH_MAX], src[PATH_MAX + 32];
+    char spec[PATH_MAX], schema[PATH_MAX];
     cfx_transform_result_t res;
     int ret;
     memset(&res, 0, sizeof res);
@@ -559,19 +559,16 @@ static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summa
     const char *texs = cfx_component_output_dir(run, "transformed_examples", err);
     if (!texs) return err->code ? err->code : CFX_EINTERNAL;
     snprintf(schema, sizeof schema, "%s/schema.pbtxt", cfx_runner_input_uri(run, "schema"));
-    snprintf(staging, sizeof staging, "%s/Transform/.staging-%lld", r->cfg->pipeline_root,
-             (long long)run->execution_id);
     cfx_transform_options_t o = {
         .examples_dir = cfx_runner_input_uri(run, "examples"),
         .schema_path = schema,
         .spec_path = spec,
-        .output_dir = staging,
+        .max_quantile_values =
+            (size_t)cfx_pipeline_config_int(r->cfg, "Transform", "max_quantile_values", 0),
+        .graph_dir = graph,
+        .transformed_examples_dir = texs,
     };
     if ((ret = cfx_transform_run(&o, &res, err))) goto out;
-    snprintf(src, sizeof src, "%s/transform_graph", staging);
-    if ((ret = cfx_runner_move_dir(src, graph, err))) goto out;
-    snprintf(src, sizeof src, "%s/transformed_examples", staging);
-    if ((ret = cfx_runner_move_dir(src, texs, err))) goto out;
     char names[256] = "[";
     for (size_t i = 0; i < res.num_splits; i++) {
         size_t n = strlen(names);
@@ -584,7 +581,6 @@ static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summa
     snprintf(summary, cap, "%zu transformed features over %zu splits", res.num_outputs,
              res.num_splits);
 out:
-    remove_tree(staging); /* empty after the moves; half-made after a failure */
     cfx_transform_result_free(&res);
     return ret;
 }
