@@ -18,7 +18,7 @@ static void usage(FILE *f) {
             "as TFX's CsvExampleGen does.\n"
             "  --split          hash buckets per split (default "
             "train:2,eval:1)\n"
-            "  --num-shards     files per split (default 1)\n"
+            "  --num-shards     files per split (default 2)\n"
             "  --skip-bad-rows  count and skip malformed rows instead of "
             "failing\n"
             "  --pipeline-root  record the run in ROOT/metadata.sqlite (output in\n"

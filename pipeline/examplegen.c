@@ -1,9 +1,9 @@
 /*
  * examplegen.c: CsvExampleGen (see examplegen.h for the contract).
  *
- * Threads: the calling thread parses the CSV, builds each tf.Example,
- * serializes it deterministically and hashes it; a writer thread frames and
- * gzips the records. They meet in a bounded queue of batches (QUEUE_DEPTH x
+ * Threads: the calling thread parses the CSV, builds each tf.Example and
+ * serializes it deterministically; a writer thread hashes each record to
+ * its split and shard, frames and gzips it (about half the work each). They meet in a bounded queue of batches (QUEUE_DEPTH x
  * about BATCH_BYTES), so memory stays flat whatever the row count.
  */
 #include "pipeline/examplegen.h"
@@ -125,7 +125,6 @@ size_t cfx_examplegen_split_of(const cfx_split_spec_t *splits, size_t n,
 
 typedef struct rec_meta {
     uint32_t len;
-    uint32_t writer; /* split * num_shards + shard */
 } rec_meta_t;
 
 typedef struct batch {
@@ -143,10 +142,35 @@ typedef struct writer_ctx {
     size_t nfree;
     int done;   /* producer finished */
     int failed; /* writer hit an error: producer stops */
-    cfx_tfrecord_writer_t **writers;
+    cfx_tfrecord_writer_t **writers; /* split * num_shards + shard */
     size_t nwriters;
+    /* routing, owned by the writer thread while it runs */
+    const cfx_split_spec_t *splits;
+    size_t num_splits;
+    unsigned num_shards;
+    uint32_t total_buckets;
+    uint64_t shard_next[CFX_EXAMPLEGEN_MAX_SPLITS];
+    uint64_t split_rows[CFX_EXAMPLEGEN_MAX_SPLITS];
+    EVP_MD_CTX *md;
+    EVP_MD *sha256; /* fetched once: an implicit fetch per record costs */
     cfx_error_t err;
 } writer_ctx_t;
+
+/* Hashes one serialized example, picks its split and shard, writes it. */
+static int route(writer_ctx_t *w, const uint8_t *data, size_t len) {
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    if (!EVP_DigestInit_ex(w->md, w->sha256, NULL) ||
+        !EVP_DigestUpdate(w->md, data, len) ||
+        !EVP_DigestFinal_ex(w->md, d, &dl) || dl != 32)
+        return cfx_error_set(&w->err, CFX_EINTERNAL, "sha256 failed");
+    size_t s = cfx_examplegen_split_of(w->splits, w->num_splits,
+                                       bucket_of_digest(d, w->total_buckets));
+    uint32_t shard = (uint32_t)(w->shard_next[s]++ % w->num_shards);
+    w->split_rows[s]++;
+    return cfx_tfrecord_write(w->writers[s * w->num_shards + shard], data, len,
+                              &w->err);
+}
 
 static void *writer_main(void *arg) {
     writer_ctx_t *w = arg;
@@ -167,9 +191,7 @@ static void *writer_main(void *arg) {
         if (!w->failed) {
             size_t off = 0;
             for (size_t i = 0; i < b->n && rc == 0; i++) {
-                rc = cfx_tfrecord_write(w->writers[b->meta[i].writer],
-                                        b->data.data + off, b->meta[i].len,
-                                        &w->err);
+                rc = route(w, b->data.data + off, b->meta[i].len);
                 off += b->meta[i].len;
             }
         }
@@ -399,25 +421,17 @@ static int add_cell(cfx_example_t *ex, const char *name, cfx_csv_type_t t,
 
 /* Pass 2: build, hash and hand each example to the writer thread. */
 static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
-                          uint32_t total_buckets, const cfx_csv_type_t *types,
-                          char **names, const size_t *order,
-                          writer_ctx_t *w, batch_t **curp,
-                          uint64_t *split_rows, cfx_error_t *err) {
+                          const cfx_csv_type_t *types, char **names,
+                          const size_t *order, writer_ctx_t *w,
+                          batch_t **curp, cfx_error_t *err) {
     int rc;
     cfx_csv_reader_t *r = NULL;
     cfx_example_t ex;
     cfx_buf_t ser;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    const EVP_MD *sha = EVP_sha256();
-    uint64_t shard_next[CFX_EXAMPLEGEN_MAX_SPLITS] = {0};
     cfx_error_t skipped;
     cfx_example_init(&ex);
     cfx_buf_init(&ser);
     cfx_error_init(&skipped);
-    if (!md) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "sha256 context");
-        goto out;
-    }
     if ((rc = cfx_csv_open(csv, &r, err)) < 0)
         goto out;
     size_t ncols = cfx_csv_num_columns(r);
@@ -449,19 +463,6 @@ static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
                           (unsigned long long)row.line);
             goto out;
         }
-        uint8_t d[EVP_MAX_MD_SIZE];
-        unsigned int dl = 0;
-        if (!EVP_DigestInit_ex(md, sha, NULL) ||
-            !EVP_DigestUpdate(md, ser.data, ser.len) ||
-            !EVP_DigestFinal_ex(md, d, &dl) || dl != 32) {
-            rc = cfx_error_set(err, CFX_EINTERNAL, "sha256 failed");
-            goto out;
-        }
-        size_t s = cfx_examplegen_split_of(o->splits, o->num_splits,
-                                           bucket_of_digest(d, total_buckets));
-        uint32_t shard = (uint32_t)(shard_next[s]++ % o->num_shards);
-        split_rows[s]++;
-
         batch_t *b = *curp;
         if (b->n == b->cap) {
             size_t cap = b->cap ? b->cap * 2 : 1024;
@@ -478,7 +479,6 @@ static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
             goto out;
         }
         b->meta[b->n].len = (uint32_t)ser.len;
-        b->meta[b->n].writer = (uint32_t)(s * o->num_shards + shard);
         b->n++;
         if (b->data.len >= BATCH_BYTES) {
             *curp = swap_batch(w, b);
@@ -495,7 +495,6 @@ out:
     cfx_csv_close(r);
     cfx_example_free(&ex);
     cfx_buf_free(&ser);
-    EVP_MD_CTX_free(md);
     return rc;
 }
 
@@ -516,7 +515,7 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
     int sync_inited = 0, thread_started = 0;
     batch_t batches[QUEUE_DEPTH + 1];
     batch_t *cur = &batches[QUEUE_DEPTH];
-    uint64_t rows = 0, bad = 0, split_rows[CFX_EXAMPLEGEN_MAX_SPLITS] = {0};
+    uint64_t rows = 0, bad = 0;
     uint32_t total_buckets = 0;
 
     memset(&w, 0, sizeof w);
@@ -535,7 +534,7 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         return cfx_error_set(err, CFX_EINVAL, "more than %d splits",
                              CFX_EXAMPLEGEN_MAX_SPLITS);
     if (o.num_shards == 0)
-        o.num_shards = 1;
+        o.num_shards = 2;
     if (o.num_shards > CFX_EXAMPLEGEN_MAX_SHARDS)
         return cfx_error_set(err, CFX_EINVAL, "--num-shards %u: at most %d",
                              o.num_shards, CFX_EXAMPLEGEN_MAX_SHARDS);
@@ -613,6 +612,15 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
     pthread_cond_init(&w.cv, NULL);
     sync_inited = 1;
     cfx_error_init(&w.err);
+    w.splits = o.splits;
+    w.num_splits = o.num_splits;
+    w.num_shards = o.num_shards;
+    w.total_buckets = total_buckets;
+    if (!(w.md = EVP_MD_CTX_new()) ||
+        !(w.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "sha256 context");
+        goto out;
+    }
     for (size_t i = 0; i < QUEUE_DEPTH; i++)
         w.free_list[w.nfree++] = &batches[i];
     if (pthread_create(&tid, NULL, writer_main, &w) != 0) {
@@ -620,8 +628,7 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         goto out;
     }
     thread_started = 1;
-    rc = write_examples(csv, &o, total_buckets, types, names, order, &w, &cur,
-                        split_rows, err);
+    rc = write_examples(csv, &o, types, names, order, &w, &cur, err);
     if (rc == 0 && cur->n) {
         batch_t *b = swap_batch(&w, cur);
         if (b)
@@ -686,6 +693,8 @@ out:
         pthread_mutex_unlock(&w.mu);
         pthread_join(tid, NULL);
     }
+    EVP_MD_CTX_free(w.md);
+    EVP_MD_free(w.sha256);
     if (sync_inited) {
         pthread_mutex_destroy(&w.mu);
         pthread_cond_destroy(&w.cv);
@@ -706,7 +715,7 @@ out:
     if (res) {
         res->rows = rows;
         res->bad_rows = bad;
-        memcpy(res->split_rows, split_rows, sizeof split_rows);
+        memcpy(res->split_rows, w.split_rows, sizeof w.split_rows);
         res->num_columns = ncols;
         res->columns = names;
         res->types = types;

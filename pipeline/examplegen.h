@@ -43,7 +43,7 @@ typedef struct cfx_examplegen_options {
     const cfx_split_spec_t *splits; /* NULL: train:2,eval:1 */
     size_t num_splits;
     int skip_bad_rows;   /* count and skip bad records instead of failing */
-    unsigned num_shards; /* per split; 0: 1 */
+    unsigned num_shards; /* per split; 0: 2 (two readers can share a split) */
     int quiet;           /* no warnings on stderr for skipped rows */
 } cfx_examplegen_options_t;
 

@@ -245,6 +245,38 @@ static void test_python_number_rules(void **state) {
     assert_true(cfx_csv_parse_float("0.1", 3, &v) && v == 0.1);
 }
 
+/* The exact fast path must agree bit for bit with glibc's correctly
+ * rounded strtod on every decimal it accepts. */
+static void test_fast_path_matches_strtod(void **state) {
+    (void)state;
+    uint64_t st = 0x12345678abcdefull;
+    char buf[64];
+    for (int i = 0; i < 200000; i++) {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        int digits = 1 + (int)(st % 17), point = (int)((st >> 8) % (digits + 1));
+        int e = (int)((st >> 16) % 61) - 30, use_e = (int)((st >> 24) % 3 == 0);
+        size_t k = 0;
+        if ((st >> 30) & 1)
+            buf[k++] = '-';
+        uint64_t r = st >> 32;
+        for (int d = 0; d < digits; d++) {
+            if (d == point)
+                buf[k++] = '.';
+            buf[k++] = (char)('0' + (r % 10));
+            r = r / 10 ? r / 10 : st >> (d + 3);
+        }
+        if (use_e)
+            k += (size_t)snprintf(buf + k, sizeof buf - k, "e%d", e);
+        buf[k] = '\0';
+        double got, want = strtod(buf, NULL);
+        assert_true(cfx_csv_parse_float(buf, k, &got));
+        if (memcmp(&got, &want, sizeof got) != 0)
+            fail_msg("\"%s\": %.17g, strtod %.17g", buf, got, want);
+    }
+}
+
 static void test_utf8(void **state) {
     (void)state;
     size_t bad = 0;
@@ -265,6 +297,7 @@ int main(void) {
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_python_number_rules),
+        cmocka_unit_test(test_fast_path_matches_strtod),
         cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
