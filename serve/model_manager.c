@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -354,9 +355,17 @@ static int list_versions(const char *base, int64_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    DIR *d = opendir(base);
-    if (!d)
+    /* open + fdopendir rather than opendir: the descriptor is then created
+     * by an intercepted open(), which keeps ThreadSanitizer's descriptor
+     * tracking right when a number just closed by a worker is reused. */
+    int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
         return -1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
     size_t cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
