@@ -51,7 +51,7 @@ static const char *rel_uri(const char *uri, const char *root) {
 static const char *const key_props[] = {
     "split_names", "span",    "version",         "blessed",
     "current_model_id", "baseline_model_id", "pushed", "pushed_version",
-    "pushed_destination", "infra_blessed", "anomalies_found",
+    "pushed_destination", "infra_blessed", "anomalies_found", "anomaly_errors",
 };
 
 typedef struct {

@@ -12,6 +12,7 @@
 #define _XOPEN_SOURCE 700
 #include "pipeline/runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -501,6 +502,35 @@ static int schema_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
     return 0;
 }
 
+/* Anomalies of severity ERROR over every Split-* of an ExampleAnomalies
+ * directory (the gate stops on these; WARNINGs pass). */
+static int count_errors(const char *dir, size_t *errors, cfx_error_t *err) {
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int ret = 0;
+    *errors = 0;
+    if (!d) return cfx_error_set(err, CFX_EIO, "%s: %s", dir, strerror(errno));
+    while (!ret && (de = readdir(d))) {
+        char p[PATH_MAX];
+        cfx_anomalies_t *a = NULL;
+        if (strncmp(de->d_name, "Split-", 6)) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if ((ret = cfx_anomalies_read(p, &a, err))) break;
+        for (size_t i = 0; i < a->n_anomaly_info; i++) {
+            const Tensorflow__Metadata__V0__AnomalyInfo *info = a->anomaly_info[i]->value;
+            if (info && info->severity == TENSORFLOW__METADATA__V0__ANOMALY_INFO__SEVERITY__ERROR)
+                (*errors)++;
+        }
+        if (a->dataset_anomaly_info &&
+            a->dataset_anomaly_info->severity ==
+                TENSORFLOW__METADATA__V0__ANOMALY_INFO__SEVERITY__ERROR)
+            (*errors)++;
+        cfx_anomalies_free(a);
+    }
+    closedir(d);
+    return ret;
+}
+
 static int validate_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
                          size_t cap, cfx_error_t *err) {
     char schema[PATH_MAX], vc[PATH_MAX];
@@ -517,14 +547,18 @@ static int validate_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summar
         .output_dir = dir,
         .validation_config_path = have ? vc : NULL,
     };
+    size_t errors = 0;
     int ret = cfx_validate_run(&o, &sum, err);
     if (ret) return ret;
-    if ((ret = cfx_component_set_int(run, "anomalies", "anomalies_found", 1,
-                                     (int64_t)sum.n_anomalies, err)))
+    if ((ret = count_errors(dir, &errors, err)) ||
+        (ret = cfx_component_set_int(run, "anomalies", "anomalies_found", 1,
+                                     (int64_t)sum.n_anomalies, err)) ||
+        (ret = cfx_component_set_int(run, "anomalies", "anomaly_errors", 1, (int64_t)errors,
+                                     err)))
         return ret;
     if (sum.n_anomalies)
-        snprintf(summary, cap, "%zu anomalies in %zu of %zu splits", sum.n_anomalies,
-                 sum.n_anomalous_splits, sum.n_splits);
+        snprintf(summary, cap, "%zu anomalies (%zu ERROR) in %zu of %zu splits",
+                 sum.n_anomalies, errors, sum.n_anomalous_splits, sum.n_splits);
     else snprintf(summary, cap, "no anomalies in %zu splits", sum.n_splits);
     return 0;
 }
@@ -532,11 +566,11 @@ static int validate_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summar
 static int validate_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason,
                          size_t cap, cfx_error_t *err) {
     (void)err;
-    long long n = cfx_runner_output_int(r, run, "anomalies", "anomalies_found", 0);
+    long long n = cfx_runner_output_int(r, run, "anomalies", "anomaly_errors", 0);
     json_t *stop = json_object_get(
         cfx_pipeline_config_component(r->cfg, "ExampleValidator", NULL), "stop_on_anomalies");
     if (n > 0 && !json_is_false(stop)) {
-        snprintf(reason, cap, "%lld data anomalies (see `cfx show %s`)", n,
+        snprintf(reason, cap, "%lld data anomalies of severity ERROR (see `cfx show %s`)", n,
                  cfx_component_output_uri(run, "anomalies"));
         return CFX_EANOMALIES;
     }

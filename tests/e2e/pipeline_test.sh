@@ -174,4 +174,28 @@ if grep -q "^Trainer " "$T/full1.txt"; then
     fail "Trainer cached on a new transform graph"
 fi
 
+echo "== a curated schema the data breaks: the rollout stops (also when cached)"
+SCHEMA=$(ls -d "$T"/root3/SchemaGen/schema/* | head -n 1)/schema.pbtxt
+sed 's/name: "company"/name: "company_x"/' "$SCHEMA" > "$T/curated.pbtxt"
+grep -q company_x "$T/curated.pbtxt" || fail "could not make the curated schema"
+cat > "$T/p4.json" <<'EOF'
+{"pipeline_root": "root4", "data": "data.csv",
+ "components": {"SchemaGen": {"schema": "curated.pbtxt"},
+   "Transform": {"spec": "transform.json"}, "Trainer": {"config": "trainer.json"}}}
+EOF
+for i in 1 2; do
+  rc=0; "$CFX" run "$T/p4.json" > "$T/an$i.txt" 2>&1 || rc=$?
+  grep -v '^    ' "$T/an$i.txt"
+  [ $rc -eq 3 ] || fail "anomalies: exit status $rc, want 3"
+  grep -Eq "^rollout stopped: ExampleValidator: [0-9]+ data anomalies of severity ERROR" "$T/an$i.txt" ||
+    fail "no stop reason"
+  if grep -q "^Transform " "$T/an$i.txt"; then fail "ran past the anomalies"; fi
+done
+grep -Eq "^ExampleValidator +execution [0-9]+ +CACHED" "$T/an2.txt" || fail "validator not cached"
+sed 's/"schema": "curated.pbtxt"}/"schema": "curated.pbtxt"}, "ExampleValidator": {"stop_on_anomalies": false}/' \
+  "$T/p4.json" > "$T/p5.json"
+rc=0; "$CFX" run "$T/p5.json" > "$T/an3.txt" 2> "$T/err.txt" || rc=$?
+[ $rc -ne 3 ] || fail "stop_on_anomalies false still stopped"
+grep -Eq "^Transform +execution" "$T/an3.txt" || { cat "$T/an3.txt" "$T/err.txt"; fail "did not go on"; }
+
 echo "PASS"
