@@ -39,6 +39,27 @@ ROW2=$(sed -n 2p "$WARM")
 cat >"$T/monitoring.txt" <<'M'
 prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }
 M
+# sd_notify: a datagram socket standing in for systemd records what is sent.
+export NOTIFY_SOCKET="$T/notify.sock"
+$PY - "$NOTIFY_SOCKET" "$T/notify.log" <<'PYEOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv(4096).decode() + "\n")
+        f.flush()
+PYEOF
+PIDS+=($!)
+disown $!
+for _ in $(seq 1 100); do [ -S "$NOTIFY_SOCKET" ] && break; sleep 0.02; done
+notified() { # MESSAGE: waits until the fake systemd got it
+    for _ in $(seq 1 100); do
+        grep -qx "$1" "$T/notify.log" 2>/dev/null && return 0
+        sleep 0.02
+    done
+    fail "sd_notify $1 not received: $(cat "$T/notify.log" 2>/dev/null)"
+}
 start_server() { # args...; sets PORT, SPID
     "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 "$@" >"$T/serve.log" 2>&1 &
     SPID=$!
@@ -55,6 +76,7 @@ start_server() { # args...; sets PORT, SPID
 start_server --model_name=taxi --model_base_path="$T/models/taxi" \
     --monitoring_config_file="$T/monitoring.txt" --max_body_bytes=65536
 U="http://127.0.0.1:$PORT"
+notified READY=1
 
 # req METHOD PATH [BODY] -> $CODE, $BODY
 req() {
@@ -220,6 +242,7 @@ kill -TERM "$SPID"
 RC=0; wait "$SPID" || RC=$?
 [ "$RC" = 0 ] || fail "exit status $RC after SIGTERM"
 grep -q draining "$T/serve.log" || fail "no drain on SIGTERM"
+notified STOPPING=1
 
 # --- config file: two versions, policy all, labels ------------------------------------
 cp -r "$T/models/taxi/1" "$T/models/taxi/.2.tmp" && mv "$T/models/taxi/.2.tmp" "$T/models/taxi/2"
@@ -247,6 +270,7 @@ req GET /monitoring/prometheus/metrics; [ "$CODE" = 404 ] || fail "metrics must 
 # SIGHUP re-reads the config: drop version 1 with a specific policy.
 sed -i 's/model_version_policy { all {} }/model_version_policy { specific { versions: 2 } }/; /stable/d' "$T/models.config"
 kill -HUP "$SPID"
+notified RELOADING=1
 for _ in $(seq 1 100); do
     req GET /v1/models/taxi/versions/1
     case "$BODY" in *'"state": "END"'*) break ;; esac
