@@ -24,8 +24,10 @@ static void usage(FILE *f) {
             "  --examples   folder holding Split-<name>/ TFRecord files\n"
             "  --spec       transform spec JSON (docs/transform.md)\n"
             "  --schema     raw schema.pbtxt, copied into the graph\n"
-            "  --max-quantile-values  exact-quantile budget per bucketized "
-            "feature\n"
+            "  --max-quantile-values  distinct values kept for exact "
+            "quantiles per\n"
+            "               bucketized feature (default 262144; past it a KLL "
+            "sketch)\n"
             "  --pipeline-root  record the run in ROOT/metadata.sqlite\n");
 }
 
@@ -43,7 +45,10 @@ static void print_result(const cfx_transform_result_t *r, double secs) {
             printf(" vocab_size=%zu cardinality=%lld", o->vocab_size,
                    (long long)o->cardinality);
         else
-            printf(" cardinality=%lld", (long long)o->cardinality);
+            printf(" cardinality=%lld%s", (long long)o->cardinality,
+                   !strcmp(o->op, "bucketize") && !o->quantiles_exact
+                       ? " (approximate quantiles)"
+                       : "");
         if (o->train_counts) {
             printf(" train_counts=[");
             for (int64_t k = 0; k < o->cardinality; k++)

@@ -186,92 +186,91 @@ int cfx_vocab_counter_top(const cfx_vocab_counter_t *c, int64_t top_k,
     return 0;
 }
 
-/* ---- quantiles ---------------------------------------------------------- */
+/* ---- bucket boundaries ------------------------------------------------ */
 
-void cfx_exact_quantiles_init(cfx_exact_quantiles_t *q, size_t max_values) {
-    memset(q, 0, sizeof *q);
-    q->max_values = max_values ? max_values : CFX_EXACT_QUANTILES_DEFAULT_MAX;
+void cfx_boundaries_analyzer_init(cfx_boundaries_analyzer_t *q, size_t budget) {
+    cfx_quantiles_init(&q->summary, budget);
+    q->num_nan = 0;
 }
 
-void cfx_exact_quantiles_free(cfx_exact_quantiles_t *q) {
-    free(q->values);
-    memset(q, 0, sizeof *q);
+void cfx_boundaries_analyzer_free(cfx_boundaries_analyzer_t *q) {
+    cfx_quantiles_free(&q->summary);
+    q->num_nan = 0;
 }
 
-static int reserve(cfx_exact_quantiles_t *q, size_t extra, cfx_error_t *err) {
-    if (extra > q->max_values - q->count)
-        return cfx_error_set(err, CFX_ETOOBIG,
-                             "more than %zu values for exact quantiles",
-                             q->max_values);
-    if (q->cap - q->count >= extra)
-        return 0;
-    size_t cap = q->cap ? q->cap : 1024;
-    while (cap - q->count < extra)
-        cap *= 2;
-    if (cap > q->max_values)
-        cap = q->max_values;
-    float *v = realloc(q->values, cap * sizeof *v);
-    if (!v)
-        return cfx_error_set(err, CFX_ENOMEM, "quantiles: out of memory");
-    q->values = v;
-    q->cap = cap;
-    return 0;
-}
-
-int cfx_exact_quantiles_add(cfx_exact_quantiles_t *q, float x,
-                            cfx_error_t *err) {
+int cfx_boundaries_analyzer_add(cfx_boundaries_analyzer_t *q, float x,
+                                cfx_error_t *err) {
     if (isnan(x)) {
         q->num_nan++;
         return 0;
     }
-    if (q->count == q->cap) {
-        int rc = reserve(q, 1, err);
-        if (rc < 0)
-            return rc;
-    }
-    q->values[q->count++] = x;
-    q->sorted = 0;
+    if (cfx_quantiles_add(&q->summary, (double)x, 1) < 0)
+        return cfx_error_set(err, CFX_ENOMEM, "quantiles: out of memory");
     return 0;
 }
 
-int cfx_exact_quantiles_merge(cfx_exact_quantiles_t *into,
-                              const cfx_exact_quantiles_t *from,
-                              cfx_error_t *err) {
-    int rc = reserve(into, from->count, err);
-    if (rc < 0)
-        return rc;
-    if (from->count)
-        memcpy(into->values + into->count, from->values,
-               from->count * sizeof *from->values);
-    into->count += from->count;
+int cfx_boundaries_analyzer_merge(cfx_boundaries_analyzer_t *into,
+                                  const cfx_boundaries_analyzer_t *from,
+                                  cfx_error_t *err) {
+    if (cfx_quantiles_merge(&into->summary, &from->summary) < 0)
+        return cfx_error_set(err, CFX_ENOMEM, "quantiles: out of memory");
     into->num_nan += from->num_nan;
-    into->sorted = 0;
     return 0;
 }
 
-static int float_cmp(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
+int cfx_boundaries_analyzer_exact(const cfx_boundaries_analyzer_t *q) {
+    return cfx_quantiles_exact(&q->summary);
+}
+
+static int entry_value_cmp(const void *a, const void *b) {
+    double x = ((const cfx_quantiles_entry_t *)a)->value;
+    double y = ((const cfx_quantiles_entry_t *)b)->value;
     return (x > y) - (x < y);
 }
 
-int cfx_exact_quantiles_boundaries(cfx_exact_quantiles_t *q, size_t num_buckets,
-                                   float *out, cfx_error_t *err) {
-    if (num_buckets < 1)
-        return cfx_error_set(err, CFX_EINVAL, "num_buckets must be >= 1");
-    if (!q->sorted) {
-        qsort(q->values, q->count, sizeof *q->values, float_cmp);
-        q->sorted = 1;
-    }
-    uint64_t n = q->count;
-    for (size_t i = 1; i < num_buckets; i++) {
-        if (n == 0) {
+int cfx_boundaries_analyzer_get(const cfx_boundaries_analyzer_t *q,
+                                size_t num_buckets, float *out,
+                                cfx_error_t *err) {
+    const cfx_quantiles_t *s = &q->summary;
+    if (num_buckets < 1 || num_buckets > ((size_t)1 << 20))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "num_buckets must be in [1, 2^20]");
+    if (s->total == 0) {
+        for (size_t i = 1; i < num_buckets; i++)
             out[i - 1] = 0.0f;
-            continue;
-        }
-        /* ceil(i * n / k) - 1, in integers; i * n fits: i < 2^32, n < 2^32
-         * (the budget bounds n well below that). */
-        uint64_t r = ((uint64_t)i * n + num_buckets - 1) / num_buckets;
-        out[i - 1] = q->values[r ? r - 1 : 0];
+        return 0;
     }
+    if (!cfx_quantiles_exact(s)) {
+        double *b = malloc((num_buckets + 1) * sizeof *b);
+        double *cum = malloc((num_buckets + 1) * sizeof *cum);
+        int rc =
+            b && cum ? cfx_quantiles_query(s, num_buckets, b, cum) : CFX_ENOMEM;
+        for (size_t i = 1; rc == 0 && i < num_buckets; i++)
+            out[i - 1] = (float)b[i];
+        free(b);
+        free(cum);
+        return rc < 0 ? cfx_error_set(err, rc, "quantiles: out of memory") : 0;
+    }
+    /* Exact: the distinct values with their counts, sorted; boundary i is
+     * the smallest value whose cumulative count c has c * k >= i * N. */
+    cfx_quantiles_entry_t *e = malloc(s->used * sizeof *e);
+    if (!e)
+        return cfx_error_set(err, CFX_ENOMEM, "quantiles: out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].count)
+            e[n++] = s->slots[i];
+    qsort(e, n, sizeof *e, entry_value_cmp);
+    size_t j = 0;
+    unsigned __int128 cum = n ? e[0].count : 0;
+    for (size_t i = 1; i < num_buckets; i++) {
+        unsigned __int128 target = (unsigned __int128)i * s->total;
+        while (j + 1 < n && cum * num_buckets < target) {
+            j++;
+            cum += e[j].count;
+        }
+        out[i - 1] = (float)e[j].value;
+    }
+    free(e);
     return 0;
 }

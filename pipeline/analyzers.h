@@ -7,8 +7,8 @@
  * any order, then finalize; merging gives the same result as one analyzer
  * over the concatenated input (moments up to floating-point rounding).
  *
- * Quantiles are exact: the analyzer keeps every non-NaN value (4 bytes
- * each) up to a budget given at init, and refuses more with CFX_ETOOBIG.
+ * Bucket boundaries are exact quantiles while the distinct values fit a
+ * budget, approximate (KLL) past it; memory is bounded either way.
  *
  * Objects are caller-owned (_init/_free) and belong to one thread at a time.
  */
@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "formats/err.h"
+#include "pipeline/quantiles.h"
 
 /* ---- moments: count, mean and sum of squared deviations (Welford; Chan et
  * al.'s pairwise update for merge). */
@@ -69,33 +70,36 @@ int cfx_vocab_counter_merge(cfx_vocab_counter_t *into,
 int cfx_vocab_counter_top(const cfx_vocab_counter_t *c, int64_t top_k,
                           cfx_vocab_entry_t **out, size_t *n, cfx_error_t *err);
 
-/* ---- quantiles: exact, over every non-NaN value added. */
-typedef struct cfx_exact_quantiles {
-    float *values;
-    size_t count;
-    size_t cap;
-    size_t max_values; /* budget */
-    uint64_t num_nan;  /* NaNs are skipped and counted */
-    int sorted;
-} cfx_exact_quantiles_t;
+/* ---- bucket boundaries: quantiles of the non-NaN values, over the
+ * project's mergeable quantile summary (pipeline/quantiles.h). Exact while
+ * the distinct values fit the budget (about 32 bytes each), then a KLL
+ * sketch whose rank error is below CFX_QUANTILES_KLL_EPS (TFT's own
+ * quantiles are approximate with epsilon 0.01): memory never grows with
+ * the number of rows. */
+typedef struct cfx_boundaries_analyzer {
+    cfx_quantiles_t summary;
+    uint64_t num_nan; /* NaNs are skipped and counted */
+} cfx_boundaries_analyzer_t;
 
-/* Default budget: 32M values (128 MiB) per feature. */
-#define CFX_EXACT_QUANTILES_DEFAULT_MAX ((size_t)1 << 25)
-
-void cfx_exact_quantiles_init(cfx_exact_quantiles_t *q, size_t max_values);
-void cfx_exact_quantiles_free(cfx_exact_quantiles_t *q);
-int cfx_exact_quantiles_add(cfx_exact_quantiles_t *q, float x,
-                            cfx_error_t *err);
-int cfx_exact_quantiles_merge(cfx_exact_quantiles_t *into,
-                              const cfx_exact_quantiles_t *from,
-                              cfx_error_t *err);
+/* budget: distinct values kept exactly; 0 = CFX_QUANTILES_DEFAULT_BUDGET. */
+void cfx_boundaries_analyzer_init(cfx_boundaries_analyzer_t *q, size_t budget);
+void cfx_boundaries_analyzer_free(cfx_boundaries_analyzer_t *q);
+int cfx_boundaries_analyzer_add(cfx_boundaries_analyzer_t *q, float x,
+                                cfx_error_t *err);
+int cfx_boundaries_analyzer_merge(cfx_boundaries_analyzer_t *into,
+                                  const cfx_boundaries_analyzer_t *from,
+                                  cfx_error_t *err);
+/* 1 while every value is still kept exactly. */
+int cfx_boundaries_analyzer_exact(const cfx_boundaries_analyzer_t *q);
 
 /* The num_buckets - 1 interior boundaries (i / num_buckets quantiles,
- * i = 1 .. num_buckets - 1) into out[num_buckets - 1]:
+ * i = 1 .. num_buckets - 1) into out[num_buckets - 1]. Exact regime:
  *   boundary_i = sorted[ceil(i * N / num_buckets) - 1]   (0-based, N values)
- * the rule TFDV's exact quantiles follow (docs/transform.md). Duplicates
- * are kept. With N == 0 every boundary is 0. Sorts q in place. */
-int cfx_exact_quantiles_boundaries(cfx_exact_quantiles_t *q, size_t num_buckets,
-                                   float *out, cfx_error_t *err);
+ * the inverted-CDF rule TFDV's exact quantiles follow (docs/transform.md);
+ * sketch regime: the summary's approximate quantiles. Duplicates are kept.
+ * With N == 0 every boundary is 0. */
+int cfx_boundaries_analyzer_get(const cfx_boundaries_analyzer_t *q,
+                                size_t num_buckets, float *out,
+                                cfx_error_t *err);
 
 #endif

@@ -8,8 +8,8 @@
  * model/transform.c and rewrites every split through it.
  *
  * Memory: moments and identity ranges are O(1) per output, vocabulary
- * counts O(distinct tokens) (bounded), exact quantiles keep 4 bytes per
- * train value (bounded by opts->max_quantile_values).
+ * counts O(distinct tokens) (bounded), bucket boundaries O(distinct values)
+ * up to opts->max_quantile_values, then a fixed-size sketch.
  */
 #include "pipeline/transform.h"
 
@@ -42,7 +42,7 @@ typedef struct analyzer {
     cfx_kind_t kind; /* first kind seen in train, CFX_KIND_NONE if never */
     cfx_moments_t moments;
     cfx_vocab_counter_t vocab;
-    cfx_exact_quantiles_t quantiles;
+    cfx_boundaries_analyzer_t quantiles;
     int64_t max_value; /* identity */
 } analyzer_t;
 
@@ -313,7 +313,7 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
                                               : (float)f->v.ints[0];
             }
             if (s->op == CFX_XF_OP_BUCKETIZE) {
-                rc = cfx_exact_quantiles_add(&a->quantiles, x, err);
+                rc = cfx_boundaries_analyzer_add(&a->quantiles, x, err);
             } else if (!isnan(x)) {
                 cfx_moments_add(&a->moments, (double)x);
             }
@@ -499,7 +499,7 @@ static int build_graph(const cfx_transform_spec_t *spec, analyzer_t *an,
                 rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
                 goto out;
             }
-            rc = cfx_exact_quantiles_boundaries(&a->quantiles, nb, bounds, err);
+            rc = cfx_boundaries_analyzer_get(&a->quantiles, nb, bounds, err);
             for (size_t k = 0; rc == 0 && k + 1 < nb; k++) {
                 if (!isfinite(bounds[k])) {
                     rc = cfx_error_set(err, CFX_EINVAL,
@@ -515,6 +515,7 @@ static int build_graph(const cfx_transform_spec_t *spec, analyzer_t *an,
             if (rc < 0)
                 goto out;
             sum->cardinality = s->num_buckets;
+            sum->quantiles_exact = cfx_boundaries_analyzer_exact(&a->quantiles);
             break;
         }
         case CFX_XF_OP_IDENTITY: {
@@ -862,7 +863,8 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
         an[i].spec = &spec.outputs[i];
         cfx_moments_init(&an[i].moments);
         cfx_vocab_counter_init(&an[i].vocab, MAX_VOCAB_DISTINCT);
-        cfx_exact_quantiles_init(&an[i].quantiles, opts->max_quantile_values);
+        cfx_boundaries_analyzer_init(&an[i].quantiles,
+                                     opts->max_quantile_values);
         if (!(res.outputs[i].name = strdup(spec.outputs[i].name))) {
             rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
             goto out;
@@ -923,7 +925,7 @@ out:
     if (an)
         for (size_t i = 0; i < spec.num_outputs; i++) {
             cfx_vocab_counter_free(&an[i].vocab);
-            cfx_exact_quantiles_free(&an[i].quantiles);
+            cfx_boundaries_analyzer_free(&an[i].quantiles);
         }
     free(an);
     cfx_transform_free(t);

@@ -3,8 +3,8 @@
  *
  * Reads Examples (<examples>/Split-<s>/ TFRecord.gz of tf.Example) and a
  * transform spec (pipeline/transform_spec.h); runs the analyzers over
- * Split-train only (one streaming pass: moments, vocabulary counts, exact
- * quantiles within a budget, identity ranges); writes
+ * Split-train only (one streaming pass: moments, vocabulary counts,
+ * quantiles exact within a budget, identity ranges); writes
  *
  *   <output>/transform_graph/transform.json        ops + analyzer results
  *   <output>/transform_graph/assets/<output>.txt   vocabularies
@@ -35,7 +35,9 @@ typedef struct cfx_transform_options {
     /* Created when missing; may be NULL when both directories below are
      * given. */
     const char *output_dir;
-    size_t max_quantile_values; /* per bucketized feature; 0: default */
+    /* Distinct values kept exactly per bucketized feature (past it the
+     * quantiles come from a KLL sketch); 0: CFX_QUANTILES_DEFAULT_BUDGET. */
+    size_t max_quantile_values;
     /* Override output_dir/transform_graph and output_dir/transformed_examples
      * (e.g. artifact directories of a pipeline root); may be NULL. */
     const char *graph_dir;
@@ -51,6 +53,7 @@ typedef struct cfx_transform_output_summary {
     int64_t cardinality;    /* 0 for dense outputs */
     size_t vocab_size;      /* vocabulary: tokens in the file */
     double mean, var;       /* z_score */
+    int quantiles_exact;    /* bucketize: 0 when a sketch gave them */
     uint64_t *train_counts; /* [cardinality] over Split-train when
                                cardinality <= CFX_TRANSFORM_SUMMARY_MAX_CARD,
                                else NULL */

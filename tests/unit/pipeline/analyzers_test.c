@@ -1,5 +1,5 @@
 /*
- * analyzers_test.c: moments, vocabulary counts and exact quantiles against
+ * analyzers_test.c: moments, vocabulary counts and bucket boundaries against
  * values computed independently (Python with exact fractions for the
  * moments; a brute-force inverted-CDF search for the quantiles; by hand for
  * the vocabulary order), and merge == single pass.
@@ -193,43 +193,79 @@ static void test_quantiles(void **state) {
     cfx_error_init(&err);
     size_t n = sizeof qvalues / sizeof qvalues[0];
     assert_int_equal(n, 44);
-    cfx_exact_quantiles_t q, a, b;
-    cfx_exact_quantiles_init(&q, 0);
-    cfx_exact_quantiles_init(&a, 0);
-    cfx_exact_quantiles_init(&b, 0);
+    cfx_boundaries_analyzer_t q, a, b;
+    cfx_boundaries_analyzer_init(&q, 0);
+    cfx_boundaries_analyzer_init(&a, 0);
+    cfx_boundaries_analyzer_init(&b, 0);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(cfx_exact_quantiles_add(&q, qvalues[i], &err), 0);
+        assert_int_equal(cfx_boundaries_analyzer_add(&q, qvalues[i], &err), 0);
         assert_int_equal(
-            cfx_exact_quantiles_add(i % 3 ? &a : &b, qvalues[i], &err), 0);
+            cfx_boundaries_analyzer_add(i % 3 ? &a : &b, qvalues[i], &err), 0);
     }
-    assert_int_equal(cfx_exact_quantiles_add(&q, NAN, &err), 0); /* skipped */
-    assert_int_equal(q.num_nan, 1);
+    assert_int_equal(cfx_boundaries_analyzer_add(&q, NAN, &err), 0);
+    assert_int_equal(q.num_nan, 1); /* skipped, counted */
     float bq[9], bm[9];
-    assert_int_equal(cfx_exact_quantiles_boundaries(&q, 10, bq, &err), 0);
-    assert_int_equal(cfx_exact_quantiles_merge(&a, &b, &err), 0);
-    assert_int_equal(cfx_exact_quantiles_boundaries(&a, 10, bm, &err), 0);
+    assert_int_equal(cfx_boundaries_analyzer_get(&q, 10, bq, &err), 0);
+    assert_int_equal(cfx_boundaries_analyzer_merge(&a, &b, &err), 0);
+    assert_int_equal(cfx_boundaries_analyzer_get(&a, 10, bm, &err), 0);
+    assert_true(cfx_boundaries_analyzer_exact(&q));
     for (size_t i = 0; i < 9; i++) {
-        assert_true(bq[i] == qexpect[i]);
-        assert_true(bm[i] == qexpect[i]);
+        if (bq[i] != qexpect[i] || bm[i] != qexpect[i])
+            fail_msg("boundary %zu: %.9g (merged %.9g), want %.9g", i, bq[i],
+                     bm[i], qexpect[i]);
     }
-    /* Small exact cases: N = 4 values 1..4 in 2 buckets: ceil(2/2)-1 = 1
-     * -> 2; in 3 buckets: ceil(4/3)-1 = 1 -> 2, ceil(8/3)-1 = 2 -> 3. */
-    cfx_exact_quantiles_t s;
-    cfx_exact_quantiles_init(&s, 4);
+    /* Small exact cases: values 1..4 in 2 buckets: ceil(4/2)-1 = 1 -> 2;
+     * in 3 buckets: ceil(4/3)-1 = 1 -> 2, ceil(8/3)-1 = 2 -> 3;
+     * in 4 buckets: 1, 2, 3 (i*N/k integral: not one above). */
+    cfx_boundaries_analyzer_t s;
+    cfx_boundaries_analyzer_init(&s, 0);
     for (int i = 4; i >= 1; i--)
-        assert_int_equal(cfx_exact_quantiles_add(&s, (float)i, &err), 0);
-    float b2[1], b3[2];
-    assert_int_equal(cfx_exact_quantiles_boundaries(&s, 2, b2, &err), 0);
+        assert_int_equal(cfx_boundaries_analyzer_add(&s, (float)i, &err), 0);
+    float b2[1], b3[2], b4[3], b1[1] = {-1};
+    assert_int_equal(cfx_boundaries_analyzer_get(&s, 2, b2, &err), 0);
     assert_true(b2[0] == 2.0f);
-    assert_int_equal(cfx_exact_quantiles_boundaries(&s, 3, b3, &err), 0);
+    assert_int_equal(cfx_boundaries_analyzer_get(&s, 3, b3, &err), 0);
     assert_true(b3[0] == 2.0f && b3[1] == 3.0f);
-    /* The budget is enforced for add and merge. */
-    assert_int_equal(cfx_exact_quantiles_add(&s, 5.0f, &err), CFX_ETOOBIG);
-    assert_int_equal(cfx_exact_quantiles_merge(&s, &q, &err), CFX_ETOOBIG);
-    cfx_exact_quantiles_free(&s);
-    cfx_exact_quantiles_free(&q);
-    cfx_exact_quantiles_free(&a);
-    cfx_exact_quantiles_free(&b);
+    assert_int_equal(cfx_boundaries_analyzer_get(&s, 4, b4, &err), 0);
+    assert_true(b4[0] == 1.0f && b4[1] == 2.0f && b4[2] == 3.0f);
+    assert_int_equal(cfx_boundaries_analyzer_get(&s, 1, b1, &err), 0);
+    assert_true(b1[0] == -1.0f); /* one bucket: no boundary written */
+    cfx_boundaries_analyzer_free(&s);
+    /* No values: boundaries 0. */
+    cfx_boundaries_analyzer_t e;
+    cfx_boundaries_analyzer_init(&e, 0);
+    assert_int_equal(cfx_boundaries_analyzer_get(&e, 3, b3, &err), 0);
+    assert_true(b3[0] == 0.0f && b3[1] == 0.0f);
+    cfx_boundaries_analyzer_free(&e);
+    cfx_boundaries_analyzer_free(&q);
+    cfx_boundaries_analyzer_free(&a);
+    cfx_boundaries_analyzer_free(&b);
+}
+
+/* Past the distinct-value budget the boundaries come from a sketch: the
+ * rank of each boundary stays within 1% of i * N / 10 (TFT's epsilon). */
+static void test_quantiles_past_budget(void **state) {
+    (void)state;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_boundaries_analyzer_t q;
+    cfx_boundaries_analyzer_init(&q, 64);
+    const uint32_t n = 100000;
+    /* a permutation of 0..n-1 (n and 7919 coprime), as floats */
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(
+            cfx_boundaries_analyzer_add(&q, (float)((i * 7919u) % n), &err), 0);
+    assert_false(cfx_boundaries_analyzer_exact(&q));
+    float b[9];
+    assert_int_equal(cfx_boundaries_analyzer_get(&q, 10, b, &err), 0);
+    for (int i = 1; i <= 9; i++) {
+        /* value v has rank v + 1: #(x <= v) = v + 1 */
+        double rank = (double)b[i - 1] + 1, want = i * (double)n / 10;
+        if (fabs(rank - want) > 0.01 * n)
+            fail_msg("boundary %d: rank %g, want %g +- %g", i, rank, want,
+                     0.01 * n);
+    }
+    cfx_boundaries_analyzer_free(&q);
 }
 
 int main(void) {
@@ -238,6 +274,7 @@ int main(void) {
         cmocka_unit_test(test_vocab_order),
         cmocka_unit_test(test_vocab_merge_and_bounds),
         cmocka_unit_test(test_quantiles),
+        cmocka_unit_test(test_quantiles_past_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
