@@ -18,8 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/tfrecord.h"
 #include "model/fingerprint.h"
 #include "model/transform.h"
+#include "pipeline/transform.h"
 
 /* ---- Fingerprint64 ------------------------------------------------------ */
 
@@ -377,6 +379,106 @@ static void test_load_errors(void **state) {
     write_text("transform.json", graph_json);
 }
 
+/* No training/serving skew: run the transform component on the examples
+ * TFX's CsvExampleGen wrote (older TFX: empty cells are kind-less
+ * features), then feed every raw eval record to cfx_transform_apply and
+ * cfx_transform_label, the functions the server calls, and compare with
+ * the transformed example the component wrote for it. */
+static void test_apply_matches_transformed_examples(void **state) {
+    (void)state;
+    const char *src = getenv("CFX_SOURCE_DIR");
+    char examples[1024], spec[1024], out[600], graph[700], xf[800], raw[1100];
+    snprintf(examples, sizeof examples,
+             "%s/tests/data/tfx-conformance/csv_example_gen", src ? src : ".");
+    snprintf(spec, sizeof spec, "%s/examples/taxi/transform.json",
+             src ? src : ".");
+    snprintf(out, sizeof out, "%s/component", graph_dir);
+    snprintf(graph, sizeof graph, "%s/transform_graph", out);
+    snprintf(xf, sizeof xf,
+             "%s/transformed_examples/Split-eval/"
+             "transformed_examples-00000-of-00001.gz",
+             out);
+    snprintf(raw, sizeof raw, "%s/Split-eval", examples);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_transform_options_t o;
+    memset(&o, 0, sizeof o);
+    o.examples_dir = examples;
+    o.spec_path = spec;
+    o.output_dir = out;
+    int rc = cfx_transform_run(&o, NULL, &err);
+    if (rc < 0)
+        fail_msg("transform: %s", err.msg);
+    cfx_transform_t *t = NULL;
+    assert_int_equal(cfx_transform_load(graph, &t, &err), 0);
+    size_t nd = cfx_transform_num_dense(t),
+           nc = cfx_transform_num_categorical(t);
+    float *dense = calloc(nd, sizeof *dense);
+    int32_t *cat = calloc(nc, sizeof *cat);
+    char **files = NULL;
+    size_t nfiles = 0;
+    assert_int_equal(cfx_tfrecord_list_dir(raw, &files, &nfiles, &err), 0);
+    cfx_tfrecord_reader_t *xr = NULL;
+    assert_int_equal(cfx_tfrecord_reader_open(xf, &xr, &err), 0);
+    cfx_example_t ex, tx;
+    cfx_example_init(&ex);
+    cfx_example_init(&tx);
+    size_t records = 0, kindless = 0;
+    for (size_t f = 0; f < nfiles; f++) {
+        cfx_tfrecord_reader_t *r = NULL;
+        assert_int_equal(cfx_tfrecord_reader_open(files[f], &r, &err), 0);
+        const uint8_t *d;
+        size_t len;
+        while ((rc = cfx_tfrecord_read(r, &d, &len, &err)) == 1) {
+            assert_int_equal(cfx_example_decode(&ex, d, len, &err), 0);
+            for (size_t i = 0; i < ex.count; i++)
+                kindless += ex.features[i].kind == CFX_KIND_NONE;
+            assert_int_equal(cfx_transform_apply(t, &ex, dense, cat, &err), 0);
+            float label;
+            assert_int_equal(cfx_transform_label(t, &ex, &label, &err), 0);
+            assert_int_equal(cfx_tfrecord_read(xr, &d, &len, &err), 1);
+            assert_int_equal(cfx_example_decode(&tx, d, len, &err), 0);
+            for (size_t i = 0; i < cfx_transform_num_outputs(t); i++) {
+                const cfx_xf_output_t *o2 = cfx_transform_output(t, i);
+                const cfx_feature_t *g = cfx_example_find(&tx, o2->name);
+                assert_non_null(g);
+                assert_int_equal(g->count, 1);
+                if (o2->kind == CFX_XF_DENSE) {
+                    assert_int_equal(g->kind, CFX_KIND_FLOAT);
+                    if (g->v.floats[0] != dense[o2->slot])
+                        fail_msg("record %zu %s: file %.9g, apply %.9g",
+                                 records, o2->name, g->v.floats[0],
+                                 dense[o2->slot]);
+                } else {
+                    assert_int_equal(g->kind, CFX_KIND_INT64);
+                    if (g->v.ints[0] != cat[o2->slot])
+                        fail_msg("record %zu %s: file %lld, apply %d", records,
+                                 o2->name, (long long)g->v.ints[0],
+                                 cat[o2->slot]);
+                }
+            }
+            const cfx_feature_t *l = cfx_example_find(&tx, "tips_xf");
+            assert_non_null(l);
+            assert_true(l->v.ints[0] == (int64_t)label);
+            records++;
+        }
+        assert_int_equal(rc, 0);
+        cfx_tfrecord_reader_free(r);
+    }
+    const uint8_t *d;
+    size_t len;
+    assert_int_equal(cfx_tfrecord_read(xr, &d, &len, &err), 0); /* no more */
+    assert_int_equal(records, 5091);
+    assert_true(kindless > 0); /* the fill of kind-less features was used */
+    cfx_tfrecord_reader_free(xr);
+    cfx_path_list_free(files);
+    cfx_example_free(&ex);
+    cfx_example_free(&tx);
+    free(dense);
+    free(cat);
+    cfx_transform_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fingerprint64_published),
@@ -385,6 +487,7 @@ int main(void) {
         cmocka_unit_test(test_label),
         cmocka_unit_test(test_wrong_kind),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_apply_matches_transformed_examples),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
