@@ -61,12 +61,13 @@ notified() { # MESSAGE: waits until the fake systemd got it
     fail "sd_notify $1 not received: $(cat "$T/notify.log" 2>/dev/null)"
 }
 start_server() { # args...; sets PORT, SPID
+    [ -f "$T/serve.log" ] && mv "$T/serve.log" "$T/serve.log.old" # never read a stale port
     "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 "$@" >"$T/serve.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
     PORT=
     for _ in $(seq 1 200); do
-        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null)
         [ -n "$PORT" ] && return 0
         kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
         sleep 0.05
@@ -82,7 +83,9 @@ notified READY=1
 req() {
     local args=(-s -o "$T/body" -w '%{http_code}' -X "$1" "$U$2")
     [ $# -ge 3 ] && args+=(--data-binary "$3")
-    CODE=$(curl "${args[@]}")
+    local rc=0
+    CODE=$(curl "${args[@]}") || rc=$?
+    [ "$rc" = 0 ] || fail "curl $1 $2: exit status $rc"
     BODY=$(cat "$T/body")
 }
 expect() { # CODE SUBSTRING what
