@@ -2,6 +2,7 @@
  * (pipeline/batch_predict.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,12 +11,15 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: cfx predict --bundle DIR --input CSV|DIR [--output FILE]\n"
-            "                   [--format csv|jsonl] [--transformed]\n\n"
+            "                   [--format csv|jsonl] [--transformed] [--benchmark SECONDS]\n\n"
             "Predicts from raw rows: a CSV with a header, or a folder of TFRecord\n"
             "files of raw tf.Example. Writes probability,class per row (CSV, or JSON\n"
             "lines with --format jsonl or an --output ending in .jsonl).\n"
             "  --transformed  the input folder holds transformed examples (what the\n"
-            "                 trainer read): runs the network only\n");
+            "                 trainer read): runs the network only\n"
+            "  --benchmark    instead of predicting, time inference over the input rows\n"
+            "                 (one per call, batches of 256, and a plain reference loop),\n"
+            "                 each for SECONDS of CPU time\n");
 }
 
 int cfx_cmd_predict(int argc, char **argv) {
@@ -25,11 +29,13 @@ int cfx_cmd_predict(int argc, char **argv) {
         {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},
         {"transformed", no_argument, NULL, 't'},
+        {"benchmark", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cfx_predict_job_t job = {.out = stdout};
     const char *output = NULL, *format = NULL;
+    double bench_s = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -39,6 +45,7 @@ int cfx_cmd_predict(int argc, char **argv) {
         case 'o': output = optarg; break;
         case 'f': format = optarg; break;
         case 't': job.transformed = 1; break;
+        case 'B': bench_s = atof(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -48,14 +55,30 @@ int cfx_cmd_predict(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (bench_s > 0) {
+        cfx_predict_bench_t r;
+        if (cfx_predict_bench(job.bundle_dir, job.input, bench_s, &r, &err) != 0) {
+            fprintf(stderr, "cfx predict: %s\n", err.msg);
+            return 1;
+        }
+        printf("rows       %zu\n", r.rows);
+        printf("single     %.3f us/example (cfx_bundle_predict, 1 per call)\n", r.single_us);
+        printf("batched    %.0f examples/s (cfx_bundle_predict, 256 per call)\n",
+               r.batched_per_s);
+        printf("reference  %.3f us/example, %.0f examples/s (transform + reference forward)\n",
+               r.ref_single_us, r.ref_per_s);
+        printf("speedup    single %.2fx, batched %.2fx vs reference; max |p - p_ref| %.3g\n",
+               r.ref_single_us / r.single_us, r.batched_per_s / r.ref_per_s, r.max_abs_diff);
+        return 0;
+    }
     size_t ol = output ? strlen(output) : 0;
     job.jsonl = format ? !strcmp(format, "jsonl") : (ol > 6 && !strcmp(output + ol - 6, ".jsonl"));
     if (output && (job.out = fopen(output, "w")) == NULL) {
         fprintf(stderr, "cfx predict: %s: %s\n", output, strerror(errno));
         return 1;
     }
-    cfx_error_t err;
-    cfx_error_init(&err);
     size_t rows = 0;
     int rc = cfx_predict_run(&job, &rows, &err);
     if (output && fclose(job.out) != 0 && rc == 0) {

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "formats/example.h"
 #include "formats/tfrecord.h"
 #include "model/bundle.h"
 #include "pipeline/csv.h"
+#include "model/network.h"
 #include "pipeline/trainer.h"
 
 #define BATCH 256
@@ -24,6 +26,22 @@ typedef struct batch {
     float p[BATCH];
     size_t n;
 } batch_t;
+
+/* Where the row readers put examples: slot() gives the example to fill,
+ * commit() takes it (predicting a full batch, or keeping it for a
+ * benchmark); commit returns 1 to stop reading early. */
+typedef struct sink {
+    cfx_example_t *(*slot)(void *ctx);
+    int (*commit)(void *ctx, cfx_error_t *err);
+    void *ctx;
+} sink_t;
+
+typedef struct predict_ctx {
+    const cfx_bundle_t *b;
+    const cfx_predict_job_t *job;
+    batch_t *bt;
+    size_t *rows;
+} predict_ctx_t;
 
 static int emit(FILE *out, int jsonl, const float *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -47,6 +65,20 @@ static int flush_batch(const cfx_bundle_t *b, batch_t *bt, const cfx_predict_job
         return cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
     *rows += bt->n;
     bt->n = 0;
+    return 0;
+}
+
+static cfx_example_t *predict_slot(void *ctx) {
+    batch_t *bt = ((predict_ctx_t *)ctx)->bt;
+    return &bt->ex[bt->n];
+}
+
+static int predict_commit(void *ctx, cfx_error_t *err) {
+    predict_ctx_t *pc = ctx;
+    batch_t *bt = pc->bt;
+    bt->ptr[bt->n] = &bt->ex[bt->n];
+    if (++bt->n == BATCH)
+        return flush_batch(pc->b, bt, pc->job, pc->rows, err);
     return 0;
 }
 
@@ -84,13 +116,13 @@ static int parse_cell(cfx_example_t *ex, const cfx_xf_input_t *in, const char *s
     return cfx_example_add_float(ex, in->name, &f, 1);
 }
 
-static int predict_csv(const cfx_bundle_t *b, const cfx_predict_job_t *job, batch_t *bt,
-                       size_t *rows, cfx_error_t *err) {
+static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk,
+                    cfx_error_t *err) {
     const cfx_transform_t *t = cfx_bundle_transform(b);
     cfx_csv_reader_t *r = NULL;
     long *col_of = NULL; /* per raw input: its CSV column, or -1 */
     size_t nin = cfx_transform_num_inputs(t);
-    int rc = cfx_csv_open(job->input, &r, err);
+    int rc = cfx_csv_open(input, &r, err);
     if (rc != 0)
         return rc;
     col_of = malloc((nin + 1) * sizeof *col_of);
@@ -106,7 +138,11 @@ static int predict_csv(const cfx_bundle_t *b, const cfx_predict_job_t *job, batc
     }
     cfx_csv_row_t row;
     while ((rc = cfx_csv_next(r, &row, err)) == 1) {
-        cfx_example_t *ex = &bt->ex[bt->n];
+        cfx_example_t *ex = sk->slot(sk->ctx);
+        if (ex == NULL) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
+            goto out;
+        }
         cfx_example_reset(ex);
         for (size_t i = 0; i < nin; i++) {
             if (col_of[i] < 0)
@@ -116,27 +152,25 @@ static int predict_csv(const cfx_bundle_t *b, const cfx_predict_job_t *job, batc
                 0) {
                 if (rc == CFX_ENOMEM)
                     cfx_error_set(err, rc, "out of memory");
-                cfx_error_prefix(err, "%s:%llu", job->input, (unsigned long long)row.line);
+                cfx_error_prefix(err, "%s:%llu", input, (unsigned long long)row.line);
                 goto out;
             }
         }
-        bt->ptr[bt->n] = ex;
-        if (++bt->n == BATCH && (rc = flush_batch(b, bt, job, rows, err)) != 0)
-            goto out;
+        if ((rc = sk->commit(sk->ctx, err)) != 0)
+            break;
     }
-    if (rc == 0)
-        rc = flush_batch(b, bt, job, rows, err);
+    if (rc > 0)
+        rc = 0;
 out:
     free(col_of);
     cfx_csv_close(r);
     return rc;
 }
 
-static int predict_tfrecords(const cfx_bundle_t *b, const cfx_predict_job_t *job, batch_t *bt,
-                             size_t *rows, cfx_error_t *err) {
+static int read_tfrecords(const char *input, const sink_t *sk, cfx_error_t *err) {
     char **files = NULL;
     size_t nfiles = 0;
-    int rc = cfx_tfrecord_list_dir(job->input, &files, &nfiles, err);
+    int rc = cfx_tfrecord_list_dir(input, &files, &nfiles, err);
     if (rc != 0)
         return rc;
     for (size_t fi = 0; fi < nfiles && rc == 0; fi++) {
@@ -150,18 +184,22 @@ static int predict_tfrecords(const cfx_bundle_t *b, const cfx_predict_job_t *job
             rc = cfx_tfrecord_read(r, &data, &len, err);
             if (rc <= 0)
                 break;
-            if ((rc = cfx_example_decode(&bt->ex[bt->n], data, len, err)) != 0) {
+            cfx_example_t *ex = sk->slot(sk->ctx);
+            if (ex == NULL) {
+                rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
+                break;
+            }
+            if ((rc = cfx_example_decode(ex, data, len, err)) != 0) {
                 cfx_error_prefix(err, "%s: offset %llu", files[fi], (unsigned long long)off);
                 break;
             }
-            bt->ptr[bt->n] = &bt->ex[bt->n];
-            if (++bt->n == BATCH && (rc = flush_batch(b, bt, job, rows, err)) != 0)
+            if ((rc = sk->commit(sk->ctx, err)) != 0)
                 break;
         }
         cfx_tfrecord_reader_free(r);
     }
-    if (rc == 0)
-        rc = flush_batch(b, bt, job, rows, err);
+    if (rc > 0)
+        rc = 0;
     cfx_path_list_free(files);
     return rc;
 }
@@ -214,14 +252,157 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err
     }
     for (size_t i = 0; i < BATCH; i++)
         cfx_example_init(&bt->ex[i]);
-    rc = S_ISDIR(sb.st_mode) ? predict_tfrecords(b, job, bt, rows, err)
-                             : predict_csv(b, job, bt, rows, err);
+    predict_ctx_t pc = {b, job, bt, rows};
+    sink_t sk = {predict_slot, predict_commit, &pc};
+    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(job->input, &sk, err)
+                             : read_csv(b, job->input, &sk, err);
+    if (rc == 0)
+        rc = flush_batch(b, bt, job, rows, err);
 out:
     if (bt) {
         for (size_t i = 0; i < BATCH; i++)
             cfx_example_free(&bt->ex[i]);
         free(bt);
     }
+    cfx_bundle_free(b);
+    return rc;
+}
+
+/* ---- benchmark ---------------------------------------------------------- */
+
+#define BENCH_MAX_ROWS 100000
+
+typedef struct bench_rows {
+    cfx_example_t *ex;
+    const cfx_example_t **ptr;
+    size_t n, inited, cap;
+} bench_rows_t;
+
+static cfx_example_t *bench_slot(void *ctx) {
+    bench_rows_t *br = ctx;
+    if (br->n == br->cap) {
+        size_t nc = br->cap ? 2 * br->cap : 1024;
+        cfx_example_t *e = realloc(br->ex, nc * sizeof *e);
+        if (e == NULL)
+            return NULL;
+        br->ex = e;
+        br->cap = nc;
+    }
+    if (br->inited == br->n) {
+        cfx_example_init(&br->ex[br->n]);
+        br->inited++;
+    }
+    return &br->ex[br->n];
+}
+
+static int bench_commit(void *ctx, cfx_error_t *err) {
+    (void)err;
+    bench_rows_t *br = ctx;
+    return ++br->n >= BENCH_MAX_ROWS ? 1 : 0;
+}
+
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Reference: one example at a time, transform then the textbook forward. */
+static int ref_predict(const cfx_bundle_t *b, const cfx_example_t *ex, float *dense,
+                       int32_t *cat, float *p, cfx_error_t *err) {
+    int rc = cfx_transform_apply(cfx_bundle_transform(b), ex, dense, cat, err);
+    if (rc != 0)
+        return rc;
+    cfx_net_forward_ref(cfx_bundle_network(b), dense, cat, 1, p);
+    *p = cfx_sigmoid(*p);
+    return 0;
+}
+
+int cfx_predict_bench(const char *bundle_dir, const char *input, double min_seconds,
+                      cfx_predict_bench_t *out, cfx_error_t *err) {
+    cfx_bundle_t *b = NULL;
+    bench_rows_t br = {0};
+    float *p = NULL, *q = NULL, *dense = NULL;
+    int32_t *cat = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = cfx_bundle_load(bundle_dir, &b, err);
+    if (rc != 0)
+        return rc;
+    struct stat sb;
+    if (stat(input, &sb) != 0) {
+        rc = cfx_error_set(err, CFX_ENOTFOUND, "%s: %s", input, strerror(errno));
+        goto out;
+    }
+    sink_t sk = {bench_slot, bench_commit, &br};
+    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(input, &sk, err) : read_csv(b, input, &sk, err);
+    if (rc != 0)
+        goto out;
+    if (br.n == 0) {
+        rc = cfx_error_set(err, CFX_EINVAL, "%s: no rows", input);
+        goto out;
+    }
+    const cfx_net_t *net = cfx_bundle_network(b);
+    br.ptr = malloc(br.n * sizeof *br.ptr);
+    p = malloc(br.n * sizeof *p);
+    q = malloc(br.n * sizeof *q);
+    dense = malloc((net->num_dense + 1) * sizeof *dense);
+    cat = malloc((net->num_categorical + 1) * sizeof *cat);
+    if (!br.ptr || !p || !q || !dense || !cat) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "bench: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < br.n; i++)
+        br.ptr[i] = &br.ex[i];
+    out->rows = br.n;
+    size_t done;
+    double t0, t;
+    /* single example per call */
+    done = 0;
+    t0 = cpu_s();
+    do {
+        for (size_t i = 0; i < br.n; i++)
+            if ((rc = cfx_bundle_predict(b, &br.ptr[i], 1, &p[i], err)) != 0)
+                goto out;
+        done += br.n;
+    } while ((t = cpu_s() - t0) < min_seconds);
+    out->single_us = t / (double)done * 1e6;
+    /* batches of 256 */
+    done = 0;
+    t0 = cpu_s();
+    do {
+        for (size_t i = 0; i < br.n; i += 256) {
+            size_t n = br.n - i < 256 ? br.n - i : 256;
+            if ((rc = cfx_bundle_predict(b, br.ptr + i, n, p + i, err)) != 0)
+                goto out;
+        }
+        done += br.n;
+    } while ((t = cpu_s() - t0) < min_seconds);
+    out->batched_per_s = (double)done / t;
+    /* the plain reference loop */
+    done = 0;
+    t0 = cpu_s();
+    do {
+        for (size_t i = 0; i < br.n; i++)
+            if ((rc = ref_predict(b, br.ptr[i], dense, cat, &q[i], err)) != 0)
+                goto out;
+        done += br.n;
+    } while ((t = cpu_s() - t0) < min_seconds);
+    out->ref_single_us = t / (double)done * 1e6;
+    out->ref_per_s = (double)done / t;
+    for (size_t i = 0; i < br.n; i++) {
+        double d = fabs((double)p[i] - q[i]);
+        if (d > out->max_abs_diff)
+            out->max_abs_diff = d;
+    }
+out:
+    for (size_t i = 0; i < br.inited; i++)
+        cfx_example_free(&br.ex[i]);
+    free(br.ex);
+    free(br.ptr);
+    free(p);
+    free(q);
+    free(dense);
+    free(cat);
     cfx_bundle_free(b);
     return rc;
 }
