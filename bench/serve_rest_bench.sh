@@ -5,7 +5,7 @@
 # half of cfx-serve's peak rate, and cfx-serve's RSS with the taxi model.
 #
 # usage: bench/serve_rest_bench.sh [BUILD_DIR]   (default: build)
-# env:   THREADS (2), CONNS (32), SECS (5), SERVER_THREADS (2)
+# env:   THREADS (2), CONNS (32), SECS (5), ROUNDS (3), SERVER_THREADS (2)
 #
 # Half-rate latency: wrk2 is not packaged in Debian and `cfx perf --rate`
 # may not exist in this tree, so the paced run uses wrk with a Lua delay()
@@ -20,6 +20,7 @@ CFX_SERVE=$BUILD/cfx-serve
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
 SECS=${SECS:-5}
+ROUNDS=${ROUNDS:-3}
 SERVER_THREADS=${SERVER_THREADS:-2}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk curl; do
@@ -95,24 +96,36 @@ print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.he
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 p99() { sed -n 's/^ *99% *\(.*\)$/\1/p' "$1"; }
 
-echo "# wrk -t$THREADS -c$CONNS -d${SECS}s; servers use $SERVER_THREADS threads/workers"
-wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/small.json" >"$T/nginx.txt"
-wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
-    "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >"$T/cfx.txt"
-NR=$(rps "$T/nginx.txt"); CR=$(rps "$T/cfx.txt")
-grep -E 'Non-2xx|Socket errors' "$T/cfx.txt" && { echo "cfx-serve had errors" >&2; cat "$T/cfx.txt"; exit 1; }
-echo "nginx static file:      $NR req/s   p99 $(p99 "$T/nginx.txt")"
-echo "cfx-serve :predict raw: $CR req/s   p99 $(p99 "$T/cfx.txt")"
-awk -v c="$CR" -v n="$NR" 'BEGIN { printf "ratio cfx-serve / nginx: %.2f\n", c / n }'
+echo "# wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds alternating; servers use $SERVER_THREADS threads/workers"
+: >"$T/ratios"
+for r in $(seq 1 "$ROUNDS"); do
+    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/small.json" >"$T/nginx.txt"
+    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
+        "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >"$T/cfx.txt"
+    if grep -E 'Non-2xx|Socket errors' "$T/cfx.txt"; then
+        echo "cfx-serve had errors" >&2
+        cat "$T/cfx.txt"
+        exit 1
+    fi
+    NR=$(rps "$T/nginx.txt"); CR=$(rps "$T/cfx.txt")
+    echo "round $r: nginx static $NR req/s (p99 $(p99 "$T/nginx.txt")), cfx-serve :predict $CR req/s (p99 $(p99 "$T/cfx.txt"))"
+    awk -v c="$CR" -v n="$NR" 'BEGIN { printf "%.3f %s\n", c / n, c }' >>"$T/ratios"
+done
+sort -n "$T/ratios" >"$T/ratios.sorted"
+MID=$(( (ROUNDS + 1) / 2 ))
+RATIO=$(sed -n "${MID}p" "$T/ratios.sorted" | cut -d' ' -f1)
+PEAK=$(sort -k2 -n "$T/ratios" | tail -1 | cut -d' ' -f2)
+echo "median ratio cfx-serve / nginx: $RATIO (each round: $(cut -d' ' -f1 "$T/ratios" | tr '\n' ' '))"
 
-# --- half the peak rate, paced --------------------------------------------------
-HALF=$(awk -v c="$CR" 'BEGIN { printf "%d", c / 2 }')
-DELAY=$(awk -v h="$HALF" -v c="$CONNS" 'BEGIN { d = 1000 * c / h; printf "%d", (d < 1 ? 1 : d) }')
+# --- half the peak rate, paced: wrk's delay() has whole-millisecond steps, so
+# the rate is set by the number of connections, each sending every 10 ms.
+HALF=$(awk -v c="$PEAK" 'BEGIN { printf "%d", c / 2 }')
+PCONNS=$(awk -v h="$HALF" -v t="$THREADS" 'BEGIN { c = int(h / 100 + 0.5); if (c < t) c = t; printf "%d", c }')
 cat "$T/post.lua" >"$T/paced.lua"
-echo "function delay() return $DELAY end" >>"$T/paced.lua"
-wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/paced.lua" \
+echo "function delay() return 10 end" >>"$T/paced.lua"
+wrk -t"$THREADS" -c"$PCONNS" -d"${SECS}s" --latency -s "$T/paced.lua" \
     "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >"$T/half.txt"
-echo "paced (target $HALF req/s, ${DELAY} ms between requests per connection): $(rps "$T/half.txt") req/s   p50 $(sed -n 's/^ *50% *\(.*\)$/\1/p' "$T/half.txt")   p99 $(p99 "$T/half.txt")"
+echo "paced at half the peak ($HALF req/s target, $PCONNS connections x 1 request / 10 ms): $(rps "$T/half.txt") req/s   p50 $(sed -n 's/^ *50% *\(.*\)$/\1/p' "$T/half.txt")   p99 $(p99 "$T/half.txt")"
 
 RSS=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
 HWM=$(awk '/VmHWM/ { print $2 }' "/proc/$SPID/status")
