@@ -99,7 +99,13 @@ static void domain(const cfx_schema_feature_t *f, char *out, size_t n) {
         snprintf(out, n, "float [%s, %s]", lo, hi);
         break;
     }
-    default: snprintf(out, n, "-");
+    case PB(FEATURE__DOMAIN_INFO__NOT_SET): snprintf(out, n, "-"); break;
+    default: {
+        /* Semantic and struct domains: their field name says enough. */
+        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
+            &tensorflow__metadata__v0__feature__descriptor, f->domain_info_case);
+        snprintf(out, n, "%s", fd ? fd->name : "?");
+    }
     }
 }
 

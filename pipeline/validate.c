@@ -167,23 +167,12 @@ static int existence_required(const cfx_schema_feature_t *f) {
 }
 
 static void clear_domain(cfx_schema_feature_t *f) {
-    /* Free the member of the oneof that is set, then unset it. */
-    switch (f->domain_info_case) {
-    case PB(FEATURE__DOMAIN_INFO_DOMAIN): free(f->domain); break;
-    case PB(FEATURE__DOMAIN_INFO_INT_DOMAIN):
+    /* The oneof's members share one slot: a string for `domain`, else a
+     * message whose own descriptor frees it. */
+    if (f->domain_info_case == PB(FEATURE__DOMAIN_INFO_DOMAIN))
+        free(f->domain);
+    else if (f->domain_info_case != PB(FEATURE__DOMAIN_INFO__NOT_SET) && f->int_domain)
         protobuf_c_message_free_unpacked(&f->int_domain->base, NULL);
-        break;
-    case PB(FEATURE__DOMAIN_INFO_FLOAT_DOMAIN):
-        protobuf_c_message_free_unpacked(&f->float_domain->base, NULL);
-        break;
-    case PB(FEATURE__DOMAIN_INFO_STRING_DOMAIN):
-        protobuf_c_message_free_unpacked(&f->string_domain->base, NULL);
-        break;
-    case PB(FEATURE__DOMAIN_INFO_BOOL_DOMAIN):
-        protobuf_c_message_free_unpacked(&f->bool_domain->base, NULL);
-        break;
-    default: break;
-    }
     f->domain = NULL;
     f->domain_info_case = PB(FEATURE__DOMAIN_INFO__NOT_SET);
 }
@@ -744,7 +733,10 @@ static int check_feature(pass_t *p, cfx_schema_feature_t *feat,
     }
 
     if (f->type == PB(FEATURE_NAME_STATISTICS__TYPE__BYTES) &&
-        feat->domain_info_case != PB(FEATURE__DOMAIN_INFO__NOT_SET)) {
+        feat->domain_info_case != PB(FEATURE__DOMAIN_INFO__NOT_SET) &&
+        feat->domain_info_case != PB(FEATURE__DOMAIN_INFO_NATURAL_LANGUAGE_DOMAIN) &&
+        feat->domain_info_case != PB(FEATURE__DOMAIN_INFO_IMAGE_DOMAIN) &&
+        feat->domain_info_case != PB(FEATURE__DOMAIN_INFO_URL_DOMAIN)) {
         const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
             &tensorflow__metadata__v0__feature__descriptor, feat->domain_info_case);
         add_reason(rs, AT(DOMAIN_INVALID_FOR_TYPE), "Invalid domain type",

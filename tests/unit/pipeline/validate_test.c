@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/pbcodec.h"
 #include "pipeline/validate.h"
 #include "schema_fixture.h"
 
@@ -392,6 +393,45 @@ static void test_dataset_constraints(void **state) {
     cfx_schema_free(s);
 }
 
+/* A schema as TFDV may write it, with semantic domains and a sparse feature
+ * cfx does not validate: it reads, a BYTES feature's struct domain is
+ * reported (and freed by the fix pass), the image domain is accepted. */
+static void test_tfdv_schema_extras(void **state) {
+    (void)state;
+    const char *text =
+        "feature { name: \"img\" type: BYTES image_domain { max_image_byte_size: 9 }\n"
+        "          presence { min_count: 1 } }\n"
+        "feature { name: \"s\" type: BYTES struct_domain { feature { name: \"x\" } } }\n"
+        "feature { name: \"t\" type: INT time_domain { integer_format: UNIX_SECONDS } }\n"
+        "sparse_feature { name: \"sp\" index_feature { name: \"i\" }\n"
+        "                 value_feature { name: \"v\" } }\n";
+    ProtobufCMessage *m = NULL;
+    cfx_error_t e;
+    cfx_error_init(&e);
+    int rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor, text,
+                               strlen(text), &m, &e);
+    if (rc) fprintf(stderr, "%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    cfx_schema_t *s = (cfx_schema_t *)m;
+    assert_int_equal(s->n_sparse_feature, 1);
+    fx_ds_t *d = fx_ds_new(5);
+    const char *v[] = {"a"};
+    double c[] = {5};
+    fx_add_str(d, "img", 5, 0, 1, 1, v, c, 1)->type =
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__BYTES;
+    fx_add_str(d, "s", 5, 0, 1, 1, v, c, 1)->type =
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__BYTES;
+    fx_add_num(d, "t", FX_INT, 5, 0, 1, 1, 1e9, 2e9);
+    cfx_anomalies_t *a = NULL;
+    assert_int_equal(cfx_validate_statistics(d, s, NULL, &a, NULL), 0);
+    assert_int_equal(a->n_anomaly_info, 1);
+    assert_string_equal(a->anomaly_info[0]->key, "s");
+    assert_int_equal(a->anomaly_info[0]->value->reason[0]->type, AT(DOMAIN_INVALID_FOR_TYPE));
+    cfx_anomalies_free(a);
+    fx_ds_free(d);
+    cfx_schema_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
@@ -401,6 +441,7 @@ int main(void) {
         cmocka_unit_test(test_severity_overrides),
         cmocka_unit_test(test_drift_and_skew),
         cmocka_unit_test(test_dataset_constraints),
+        cmocka_unit_test(test_tfdv_schema_extras),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
