@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 /* Longest cell kept; longer text is cut with an ellipsis. */
-#define MAX_CELL 400
+#define MAX_CELL 4200
 
 void cfx_show_table_init(cfx_show_table_t *t, size_t n_cols) {
     memset(t, 0, sizeof *t);

@@ -56,6 +56,25 @@ cmp -s "$S" "$T/tfx_schema2/schema.pbtxt" || fail "schema not byte-identical on 
 ns=$(grep -c '^  shape {' "$T/tfx_schema3/schema.pbtxt")
 [ "$ns" = 8 ] || fail "expected 8 shapes by default, got $ns"
 
+# A schema from the train split alone flags the eval-only values, with
+# TFDV's wording and shares: 16 companies, and payment_type's Prcard.
+mkdir -p "$T/train_only"
+cp -r "$T/tfx_stats/Split-train" "$T/train_only/"
+"$CFX" schema --statistics "$T/train_only" --output "$T/train_schema" >/dev/null
+set +e
+"$CFX" validate --statistics "$T/tfx_stats" --schema "$T/train_schema/schema.pbtxt" \
+    --output "$T/tfx_an" >/dev/null
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "taxi eval against a train-only schema: exit $rc"
+"$CFX" show "$T/tfx_an" >"$T/tfx_an.out"
+grep -q '^Split train: No anomalies found' "$T/tfx_an.out" || fail "train split should be clean"
+grep -q '^Split eval: 2 anomalies' "$T/tfx_an.out" || fail "eval: $(cat "$T/tfx_an.out")"
+grep -q 'Examples contain values missing from the schema: Prcard (<1%)' "$T/tfx_an.out" \
+    || fail "payment_type Prcard"
+ncomp=$(grep '^company ' "$T/tfx_an.out" | grep -o '(<1%)\|(~[0-9]*%)' | wc -l)
+[ "$ncomp" = 16 ] || fail "expected 16 unexpected company values, got $ncomp"
+
 # --- 2. small CSVs -------------------------------------------------------------
 {
   echo "fare,company,payment_type,tips,trip_miles"
@@ -231,6 +250,12 @@ printf 'feature {\n  name: "x"\n  bogus: 1\n}\n' >"$T/bad.pbtxt"
 "$CFX" validate --statistics "$T/st_new" --schema "$T/bad.pbtxt" --output "$T/an5" 2>"$T/err"; rc=$?
 [ "$rc" = 1 ] || fail "bad schema: exit $rc"
 grep -q 'bad.pbtxt' "$T/err" && grep -q '3:' "$T/err" || fail "error should name file and line: $(cat "$T/err")"
+mkdir -p "$T/garbage/Split-train"
+printf 'not a protobuf \377\377\377' >"$T/garbage/Split-train/FeatureStats.pb"
+"$CFX" validate --statistics "$T/garbage" --schema "$SC" --output "$T/an6" 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] || fail "corrupt statistics: exit $rc"
+grep -q 'FeatureStats.pb: not a binary DatasetFeatureStatisticsList' "$T/err" \
+    || fail "corrupt statistics message: $(cat "$T/err")"
 "$CFX" schema --statistics "$T/nowhere" --output "$T/x" 2>/dev/null; rc=$?
 [ "$rc" = 1 ] || fail "missing statistics: exit $rc"
 "$CFX" show "$T/train.csv" >/dev/null 2>&1; rc=$?
