@@ -398,6 +398,12 @@ static int dec_entry(cfx_example_t *ex, rd_t r, uint64_t *bloom,
     }
     if (key == NULL)
         key = (const uint8_t *)"";
+    /* Names are C strings for every consumer (find, schema, transform). */
+    if (memchr(key, 0, key_len) != NULL)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "tf.Example byte %zu: feature name contains a "
+                             "NUL byte",
+                             (size_t)(key - r.base));
     /* A later duplicate key replaces the value in place. */
     cfx_feature_t *f = NULL;
     uint64_t bit = (uint64_t)1 << name_bit(key, key_len);

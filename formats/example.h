@@ -65,7 +65,8 @@ void cfx_example_free(cfx_example_t *ex);
 
 /* Decodes a serialized tf.Example, replacing ex's contents. Values are
  * copied into ex's arena. A later duplicate map key replaces the earlier
- * (protobuf map semantics). */
+ * (protobuf map semantics). A feature name containing a NUL byte is
+ * refused (CFX_ECORRUPT): names are C strings everywhere else. */
 int cfx_example_decode(cfx_example_t *ex, const uint8_t *buf, size_t len,
                        cfx_error_t *err);
 

@@ -743,6 +743,8 @@ int cfx_pb_json_from_value(const ProtobufCMessageDescriptor *d,
 int cfx_pb_json_parse(const ProtobufCMessageDescriptor *d, const char *text,
                       size_t len, ProtobufCMessage **out, cfx_error_t *err) {
     *out = NULL;
+    if (text == NULL)
+        text = "";
     json_error_t je;
     json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
                            &je);

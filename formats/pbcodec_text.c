@@ -822,6 +822,8 @@ static int parse_message(parser_t *ps, ProtobufCMessage *m, char close,
 int cfx_pb_text_parse(const ProtobufCMessageDescriptor *d, const char *text,
                       size_t len, ProtobufCMessage **out, cfx_error_t *err) {
     *out = NULL;
+    if (text == NULL)
+        text = ""; /* with len 0: the empty message */
     parser_t ps;
     memset(&ps, 0, sizeof ps);
     ps.lx.p = text;

@@ -351,6 +351,10 @@ static void test_decode_errors(void **state) {
     memset(d + 1, 0xff, 11);
     assert_int_equal(cfx_example_decode(&ex, d, 6, &err), CFX_ETRUNCATED);
     assert_int_equal(cfx_example_decode(&ex, d, sizeof d, &err), CFX_ECORRUPT);
+    /* A NUL inside a feature name. */
+    const uint8_t e[] = {0x0a, 0x07, 0x0a, 0x05, 0x0a, 0x03, 'a', 0x00, 'b'};
+    assert_int_equal(cfx_example_decode(&ex, e, sizeof e, &err), CFX_ECORRUPT);
+    assert_non_null(strstr(err.msg, "NUL"));
     /* Empty input is an empty example. */
     assert_int_equal(cfx_example_decode(&ex, NULL, 0, &err), 0);
     assert_int_equal(ex.count, 0);
