@@ -255,7 +255,7 @@ static int domain_has(const string_domain_t *d, const char *v) {
     return 0;
 }
 
-static int check_string_domain(pass_t *p, cfx_schema_feature_t *feat,
+static int check_string_domain(cfx_schema_feature_t *feat,
                                const cfx_feature_stats_t *f, string_domain_t *d,
                                reasons_t *rs) {
     valcount_t *vc;
@@ -301,7 +301,6 @@ static int check_string_domain(pass_t *p, cfx_schema_feature_t *feat,
             d->value[d->n_value++] = s;
         }
     }
-    (void)p;
 out:
     free(vc);
     return rc;
@@ -491,16 +490,10 @@ static int compare(pass_t *p, comparator_t *cmp, const char *name,
         if (has_linf) cmp->infinity_norm->has_threshold = 0;
         if (has_jsd) cmp->jensen_shannon_divergence->has_threshold = 0;
         if (has_nad) cmp->normalized_abs_difference->has_threshold = 0;
-        add_reason(rs, AT(COMPARATOR_CONTROL_DATA_MISSING), "",
-                   "%s data is missing.", control_name);
-        /* short description: "<control> data missing" */
-        if (rs->n && !rs->oom) {
-            char s[64];
-            snprintf(s, sizeof s, "%s data missing", control_name);
-            free(rs->r[rs->n - 1]->short_description);
-            rs->r[rs->n - 1]->short_description = xstrdup(s);
-            if (!rs->r[rs->n - 1]->short_description) rs->oom = 1;
-        }
+        char sd[64];
+        snprintf(sd, sizeof sd, "%s data missing", control_name);
+        add_reason(rs, AT(COMPARATOR_CONTROL_DATA_MISSING), sd, "%s data is missing.",
+                   control_name);
         return 0;
     }
     measurement_t *ms[3];
@@ -538,10 +531,12 @@ static int compare(pass_t *p, comparator_t *cmp, const char *name,
                 PB(HISTOGRAM_SELECTION__TYPE__QUANTILES))
             htype = PB(HISTOGRAM__HISTOGRAM_TYPE__QUANTILES);
         if (cfx_drift_jsd(f, cf, htype, &v, &e) == 0) {
-            if (!(ms[n_ms++] = new_measurement(MT(JENSEN_SHANNON_DIVERGENCE), v, thr))) {
-                while (n_ms > 1) free(ms[--n_ms - 1]);
+            measurement_t *m = new_measurement(MT(JENSEN_SHANNON_DIVERGENCE), v, thr);
+            if (!m) {
+                for (size_t i = 0; i < n_ms; i++) free(ms[i]);
                 return CFX_ENOMEM;
             }
+            ms[n_ms++] = m;
             if (v > thr) {
                 char sd[128];
                 snprintf(sd, sizeof sd,
@@ -748,11 +743,11 @@ static int check_feature(pass_t *p, cfx_schema_feature_t *feat,
     switch (feat->domain_info_case) {
     case PB(FEATURE__DOMAIN_INFO_DOMAIN): {
         string_domain_t *d = cfx_schema_string_domain(p->schema, feat->domain);
-        if (d) rc = check_string_domain(p, feat, f, d, rs);
+        if (d) rc = check_string_domain(feat, f, d, rs);
         break;
     }
     case PB(FEATURE__DOMAIN_INFO_STRING_DOMAIN):
-        rc = check_string_domain(p, feat, f, feat->string_domain, rs);
+        rc = check_string_domain(feat, f, feat->string_domain, rs);
         break;
     case PB(FEATURE__DOMAIN_INFO_BOOL_DOMAIN): check_bool_domain(feat, f, rs); break;
     case PB(FEATURE__DOMAIN_INFO_INT_DOMAIN): check_int_domain(feat, f, rs); break;
