@@ -149,6 +149,13 @@ int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out, cfx
         return cfx_error_set(err, CFX_EIO, "%s: cannot create a temporary folder beside it: %s",
                              final_dir, strerror(e));
     }
+    /* mkdtemp makes it 0700; a published bundle is read by the server's
+     * own user. */
+    if (chmod(w->tmp_dir, 0755) != 0) {
+        int e = errno;
+        cfx_bundle_writer_abort(w);
+        return cfx_error_set(err, CFX_EIO, "%s: chmod: %s", final_dir, strerror(e));
+    }
     *out = w;
     return 0;
 }
