@@ -14,13 +14,39 @@
 /* Exit status when a gate stopped the rollout (anomalies, not blessed). */
 #define EXIT_STOPPED 3
 
+/* Gates on TFX's blessing convention (custom `blessed` on the blessing
+ * output): a model not blessed stops the rollout before the Pusher. */
+static int blessing_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason,
+                         size_t cap, const char *what) {
+    long long b = cfx_runner_output_int(r, run, "blessing", "blessed", -1);
+    if (b == 1) return 0;
+    snprintf(reason, cap, "model %s (%s)", b == 0 ? what : "has no blessing",
+             cfx_component_output_uri(run, "blessing") ? cfx_component_output_uri(run, "blessing")
+                                                        : "no blessing output");
+    return CFX_ENOTBLESSED;
+}
+
+static int model_blessing_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason,
+                               size_t cap, cfx_error_t *err) {
+    (void)err;
+    return blessing_gate(r, run, reason, cap, "not blessed by the evaluation thresholds");
+}
+
+static int infra_blessing_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason,
+                               size_t cap, cfx_error_t *err) {
+    (void)err;
+    return blessing_gate(r, run, reason, cap, "failed infra validation");
+}
+
 static const cfx_runner_step_t upper_steps[] = {
     {"Evaluator",
      {{"examples", "ExampleGen", "examples", 0},
       {"model", "Trainer", "model", 0},
       {"baseline_model", CFX_RUNNER_FROM_BLESSED, NULL, 1}},
-     NULL, NULL, NULL},
-    {"InfraValidator", {{"model", "Trainer", "model", 0}}, NULL, NULL, NULL},
+     NULL, NULL, model_blessing_gate},
+    {"InfraValidator",
+     {{"model", "Trainer", "model", 0}, {"examples", "ExampleGen", "examples", 0}},
+     NULL, NULL, infra_blessing_gate},
     {"Pusher",
      {{"model", "Trainer", "model", 0},
       {"model_blessing", "Evaluator", "blessing", 0},

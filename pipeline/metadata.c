@@ -954,15 +954,25 @@ int cfx_metadata_latest_blessed_model(cfx_metadata_t *md,
                                       cfx_md_artifact_t *model,
                                       cfx_md_artifact_t *blessing,
                                       cfx_error_t *err) {
+    return cfx_metadata_latest_blessed_model_excluding(md, 0, model, blessing, err);
+}
+
+int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
+                                                int64_t exclude_model_id,
+                                                cfx_md_artifact_t *model,
+                                                cfx_md_artifact_t *blessing,
+                                                cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret = prep(md,
                    "SELECT mid, bid FROM (SELECT m.id AS mid, (SELECT b.id"
                    BLESSING_OF_M " ORDER BY b.id DESC LIMIT 1) AS bid"
                    " FROM Artifact m JOIN Type mt ON mt.id = m.type_id"
-                   " WHERE mt.type_kind=1 AND mt.name='Model' AND m.state=2)"
+                   " WHERE mt.type_kind=1 AND mt.name='Model' AND m.state=2"
+                   " AND m.id != ?)"
                    " WHERE bid IS NOT NULL ORDER BY mid DESC LIMIT 1",
                    &st, err);
     if (ret) return ret;
+    sqlite3_bind_int64(st, 1, exclude_model_id);
     int rc = sqlite3_step(st);
     int64_t mid = 0, bid = 0;
     if (rc == SQLITE_ROW) {

@@ -241,6 +241,15 @@ int cfx_metadata_latest_blessed_model(cfx_metadata_t *md,
                                       cfx_md_artifact_t *model,
                                       cfx_md_artifact_t *blessing,
                                       cfx_error_t *err);
+/* The same, never returning the model with id exclude_model_id (the
+ * candidate): when a cached Trainer hands the evaluator a model that an
+ * earlier run already blessed, its baseline stays what it was then, so the
+ * evaluation is not redone against itself. */
+int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
+                                                int64_t exclude_model_id,
+                                                cfx_md_artifact_t *model,
+                                                cfx_md_artifact_t *blessing,
+                                                cfx_error_t *err);
 
 /* Names for people: "LIVE", "COMPLETE", "OUTPUT"... */
 const char *cfx_md_artifact_state_name(int state);

@@ -180,7 +180,12 @@ static int step_inputs(cfx_runner_t *r, const cfx_runner_step_t *s,
         if (!strcmp(spec->component, CFX_RUNNER_FROM_DATA)) {
             x.uri = r->cfg->data;
         } else if (!strcmp(spec->component, CFX_RUNNER_FROM_BLESSED)) {
-            int ret = cfx_metadata_latest_blessed_model(r->store, baseline, NULL, err);
+            /* never the candidate itself (a model input of this step) */
+            int64_t candidate = 0;
+            for (size_t j = 0; j < *n; j++)
+                if (!strcmp(in[j].key, "model")) candidate = in[j].artifact_id;
+            int ret = cfx_metadata_latest_blessed_model_excluding(r->store, candidate,
+                                                                  baseline, NULL, err);
             if (ret == CFX_ENOTFOUND) {
                 cfx_error_init(err);
                 continue; /* no baseline: the first model */

@@ -33,7 +33,9 @@
 
 /* Input sources other than an earlier step's output. */
 #define CFX_RUNNER_FROM_DATA "@data"                   /* the config's data */
-#define CFX_RUNNER_FROM_BLESSED "@latest_blessed_model" /* resolver */
+/* The latest blessed model other than this step's "model" input (list
+ * "model" first): TFX's LatestBlessedModelStrategy. */
+#define CFX_RUNNER_FROM_BLESSED "@latest_blessed_model"
 
 typedef struct cfx_runner cfx_runner_t;
 

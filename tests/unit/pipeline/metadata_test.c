@@ -285,6 +285,12 @@ static void test_latest_blessed_model(void **state) {
     bless(md, m4, 1, CFX_MD_ARTIFACT_LIVE);
     assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
     assert_int_equal(model.id, m4);
+    /* the candidate is never its own baseline */
+    assert_int_equal(cfx_metadata_latest_blessed_model_excluding(md, m4, &model, NULL, &err), 0);
+    assert_int_equal(model.id, m1);
+    assert_int_equal(cfx_metadata_latest_blessed_model_excluding(md, m3, &model, NULL, &err), 0);
+    assert_int_equal(model.id, m4);
+    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
     cfx_md_value_t v;
     assert_int_equal(cfx_metadata_get_artifact_property(md, blessing.id, "current_model_id",
                                                         &v, NULL, 0, &err), 0);

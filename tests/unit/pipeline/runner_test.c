@@ -1,0 +1,261 @@
+/*
+ * runner_test.c: the `cfx run` engine with steps of its own: inputs wired
+ * from earlier outputs and from the latest-blessed-model resolver, exec
+ * properties with file digests, caching, gates (also on cached steps),
+ * disabled components, failures, a component missing from the build.
+ */
+#define _XOPEN_SOURCE 700
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pipeline/runner.h"
+
+static char dir[256];
+static int trainer_calls, evaluator_calls;
+static int bless_next = 1;
+static char baseline_seen[512];
+
+static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w) {
+    (void)sb, (void)f, (void)w;
+    return remove(p);
+}
+
+static void write_file(const char *name, const char *text) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state) {
+    (void)state;
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/cfx-runner-XXXXXX", t ? t : "/tmp");
+    if (!mkdtemp(dir)) return -1;
+    write_file("data.csv", "a\n1\n");
+    write_file("trainer.json", "{\"steps\": 1}");
+    trainer_calls = evaluator_calls = 0;
+    bless_next = 1;
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static int trainer_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
+                        size_t cap, cfx_error_t *err) {
+    (void)r;
+    trainer_calls++;
+    const char *d = cfx_component_output_dir(run, "model", err);
+    if (!d) return err->code;
+    assert_non_null(cfx_runner_input_uri(run, "input")); /* the data */
+    snprintf(summary, cap, "trained #%d", trainer_calls);
+    return 0;
+}
+
+static int evaluator_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
+                          size_t cap, cfx_error_t *err) {
+    (void)r;
+    evaluator_calls++;
+    const char *b = cfx_runner_input_uri(run, "baseline_model");
+    snprintf(baseline_seen, sizeof baseline_seen, "%s", b ? b : "");
+    if (!cfx_component_output_dir(run, "blessing", err)) return err->code;
+    int rc = cfx_component_set_int(run, "blessing", "blessed", 1, bless_next, err);
+    if (!rc)
+        rc = cfx_component_set_int(run, "blessing", "current_model_id", 1,
+                                   cfx_runner_input_id(run, "model"), err);
+    snprintf(summary, cap, "%s", bless_next ? "BLESSED" : "NOT_BLESSED");
+    return rc;
+}
+
+static int failing_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
+                        size_t cap, cfx_error_t *err) {
+    (void)r, (void)summary, (void)cap;
+    assert_non_null(cfx_component_output_dir(run, "out", err));
+    return cfx_error_set(err, CFX_EPARSE, "bad input at line 3");
+}
+
+static int bless_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason, size_t cap,
+                      cfx_error_t *err) {
+    (void)err;
+    if (cfx_runner_output_int(r, run, "blessing", "blessed", -1) == 1) return 0;
+    snprintf(reason, cap, "not blessed");
+    return CFX_ENOTBLESSED;
+}
+
+static const cfx_runner_step_t steps[] = {
+    {"Trainer", {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, NULL, trainer_exec, NULL},
+    {"Evaluator",
+     {{"model", "Trainer", "model", 0}, {"baseline_model", CFX_RUNNER_FROM_BLESSED, NULL, 1}},
+     NULL, evaluator_exec, bless_gate},
+    {"Pusher", {{"model", "Trainer", "model", 0}}, NULL, NULL, NULL},
+};
+
+static int load(cfx_pipeline_config_t *cfg, const char *json) {
+    cfx_error_t err;
+    write_file("p.json", json);
+    char p[512];
+    snprintf(p, sizeof p, "%s/p.json", dir);
+    int rc = cfx_pipeline_config_load(cfg, p, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    return rc;
+}
+
+static const char *cfg_json =
+    "{\"pipeline_root\": \"./x/../root\", \"data\": \"data.csv\","
+    " \"components\": {\"Trainer\": {\"config\": \"trainer.json\"}, \"Pusher\": false}}";
+
+static void test_run_cache_and_gates(void **state) {
+    (void)state;
+    cfx_pipeline_config_t cfg;
+    cfx_runner_result_t res;
+    cfx_error_t err;
+    FILE *log = fopen("/dev/null", "w");
+    cfx_runner_options_t opts = {.log = log};
+    assert_int_equal(load(&cfg, cfg_json), 0);
+    char want[512];
+    snprintf(want, sizeof want, "%s/root", dir);
+    assert_string_equal(cfg.pipeline_root, want); /* resolved, normalised */
+    assert_string_equal(cfg.pipeline_name, "pipeline");
+    assert_string_equal(cfg.model_name, "pipeline");
+
+    /* First run: both steps run; no baseline yet; Pusher disabled. */
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), 0);
+    assert_int_equal(res.steps_run, 2);
+    assert_int_equal(res.steps_skipped, 1);
+    assert_int_equal(trainer_calls, 1);
+    assert_string_equal(baseline_seen, "");
+
+    /* Unchanged: everything cached. */
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), 0);
+    assert_int_equal(res.steps_cached, 2);
+    assert_int_equal(trainer_calls, 1);
+    assert_int_equal(evaluator_calls, 1);
+
+    /* Editing a file a setting names reruns the step; the evaluator now has
+     * the first (blessed) model as its baseline, so it reruns too. */
+    write_file("trainer.json", "{\"steps\": 2}");
+    bless_next = 0;
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), CFX_ENOTBLESSED);
+    assert_true(res.stopped);
+    assert_string_equal(res.stop_reason, "Evaluator: not blessed");
+    assert_int_equal(trainer_calls, 2);
+    assert_int_equal(evaluator_calls, 2);
+    snprintf(want, sizeof want, "%s/root/Trainer/model/1", dir);
+    assert_string_equal(baseline_seen, want);
+
+    /* The gate reads the store: a cached not-blessed result stops again. */
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), CFX_ENOTBLESSED);
+    assert_int_equal(res.steps_cached, 2);
+    assert_int_equal(evaluator_calls, 2);
+
+    /* --no-cache runs everything. */
+    opts.no_cache = 1;
+    bless_next = 1;
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), 0);
+    assert_int_equal(res.steps_run, 2);
+    assert_int_equal(trainer_calls, 3);
+    cfx_pipeline_config_free(&cfg);
+
+    /* A component missing from the build stops the run, naming it. */
+    opts.no_cache = 0;
+    assert_int_equal(load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\","
+                                " \"components\": {\"Trainer\": {\"config\": \"trainer.json\"}}}"),
+                     0);
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), CFX_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "Pusher: not available in this build"));
+    cfx_pipeline_config_free(&cfg);
+
+    /* Disabling the producer skips its consumers. */
+    assert_int_equal(load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\","
+                                " \"components\": {\"Trainer\": false}}"),
+                     0);
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), 0);
+    assert_int_equal(res.steps_skipped, 3);
+    cfx_pipeline_config_free(&cfg);
+    fclose(log);
+}
+
+static void test_failure(void **state) {
+    (void)state;
+    static const cfx_runner_step_t bad[] = {
+        {"ExampleGen", {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, NULL, failing_exec, NULL},
+    };
+    cfx_pipeline_config_t cfg;
+    cfx_runner_result_t res;
+    cfx_error_t err;
+    FILE *log = fopen("/dev/null", "w");
+    cfx_runner_options_t opts = {.log = log};
+    assert_int_equal(load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\"}"), 0);
+    assert_int_equal(cfx_runner_run(&cfg, bad, 1, &opts, &res, &err), CFX_EPARSE);
+    assert_string_equal(err.msg, "ExampleGen (execution 1): bad input at line 3");
+    assert_false(res.stopped);
+    char p[512];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/root/ExampleGen/out/1", dir);
+    assert_int_not_equal(stat(p, &sb), 0); /* removed */
+    cfx_pipeline_config_free(&cfg);
+    fclose(log);
+}
+
+static void test_config_errors(void **state) {
+    (void)state;
+    cfx_pipeline_config_t cfg;
+    cfx_error_t err;
+    char p[512];
+    snprintf(p, sizeof p, "%s/p.json", dir);
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"data\": \"d\"}", "member 'pipeline_root' is required"},
+        {"{\"pipeline_root\": 3, \"data\": \"d\"}", "member 'pipeline_root': expected a non-empty string"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"model_name\": \"a/b\"}", "is not a plain name"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"components\": {\"Trainer\": 1}}",
+         "components.Trainer: expected an object or false"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"extra\": 1}", "unknown member 'extra'"},
+        {"{\"pipeline_root\": \"r\",\n \"data\": }", "p.json:2:"},
+        {"[]", "expected a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file("p.json", cases[i].json);
+        cfx_error_init(&err);
+        assert_int_not_equal(cfx_pipeline_config_load(&cfg, p, &err), 0);
+        if (!strstr(err.msg, cases[i].msg)) fprintf(stderr, "case %zu: %s\n", i, err.msg);
+        assert_non_null(strstr(err.msg, cases[i].msg));
+        assert_null(cfg.path);
+    }
+    /* Absolute paths pass; "..", "." and "//" are collapsed. */
+    write_file("p.json", "{\"pipeline_root\": \"/a//b/./c/../d/\", \"data\": \"../x/./y\","
+                         " \"serving_dir\": \"s\"}");
+    assert_int_equal(cfx_pipeline_config_load(&cfg, p, &err), 0);
+    assert_string_equal(cfg.pipeline_root, "/a/b/d");
+    char want[512];
+    snprintf(want, sizeof want, "%s", dir);
+    *strrchr(want, '/') = 0;
+    strcat(want, "/x/y");
+    assert_string_equal(cfg.data, want);
+    cfx_pipeline_config_free(&cfg);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_run_cache_and_gates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
