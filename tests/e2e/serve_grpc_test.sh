@@ -130,6 +130,25 @@ grep -q "status codes: 2000 2xx" "$T/h2load.out" || fail "h2load: non-2xx status
 "$PY" "$SRC/tests/e2e/grpc_client.py" "$PORT" taxi "$T/rows.csv" "$T/expected.csv" \
     >/dev/null || fail "answers changed after the load"
 
+echo "== cfx perf (gRPC and REST)"
+RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+"$CFX" perf --target "grpc://127.0.0.1:$PORT" --model taxi --data "$T/rows.csv" \
+    --concurrency 1,4 --requests 200 --format csv --check 'errors<=0' \
+    --no-progress >"$T/perf.csv" || { cat "$T/perf.csv"; fail "cfx perf grpc"; }
+cat "$T/perf.csv"
+[ "$(awk -F, 'NR > 1 && $4 == 200 && $5 == 0' "$T/perf.csv" | wc -l)" -eq 2 ] ||
+    fail "cfx perf grpc: expected 2 levels of 200 ok requests"
+"$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/rows.csv" \
+    --api classify --batch 4 --requests 100 --format json --check 'errors<=0' \
+    --no-progress >"$T/perf.json" || { cat "$T/perf.json"; fail "cfx perf rest"; }
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r[0]["ok"]==100 and r[0]["errors"]==0, r' \
+    "$T/perf.json" || fail "cfx perf rest json"
+rc=0
+"$CFX" perf --target "grpc://127.0.0.1:$PORT" --model taxi --data "$T/rows.csv" \
+    --requests 50 --check 'p50<1ns' --no-progress >/dev/null 2>"$T/perf.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "check failed" "$T/perf.err" || fail "a failing --check must exit 1"
+echo "ok   cfx perf: levels, formats, --check"
+
 echo "== SIGTERM drains and exits 0"
 kill -TERM "$SERVER"
 rc=0
