@@ -185,6 +185,68 @@ static void test_round_trip(void **state) {
     assert_int_equal(magic[1], 0x8b);
 }
 
+/* An independent reader: Python's gzip module and a bitwise CRC32C check
+ * every frame our writer produced (plain and gzip). */
+static const char py_check[] =
+    "import gzip, struct, sys\n"
+    "def crc(b):\n"
+    "    c = 0xffffffff\n"
+    "    for x in b:\n"
+    "        c ^= x\n"
+    "        for _ in range(8):\n"
+    "            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)\n"
+    "    return c ^ 0xffffffff\n"
+    "def mask(c):\n"
+    "    return (((c >> 15) | (c << 17)) + 0xa282ead8) & 0xffffffff\n"
+    "for path in sys.argv[1:]:\n"
+    "    op = gzip.open if path.endswith('.gz') else open\n"
+    "    d = op(path, 'rb').read()\n"
+    "    off = n = 0\n"
+    "    while off < len(d):\n"
+    "        (ln,) = struct.unpack_from('<Q', d, off)\n"
+    "        assert struct.unpack_from('<I', d, off + 8)[0] == mask(crc(d[off:off + 8]))\n"
+    "        data = d[off + 12:off + 12 + ln]\n"
+    "        assert len(data) == ln and data[:3] == bytes([(i * 31 + n * 7) & 255 for i in range(min(3, ln))])\n"
+    "        assert struct.unpack_from('<I', d, off + 12 + ln)[0] == mask(crc(data))\n"
+    "        off += 16 + ln\n"
+    "        n += 1\n"
+    "    print(n)\n";
+
+static void test_python_reads_ours(void **state) {
+    (void)state;
+    char p[512], g[512], script[512], cmd[2048];
+    tmp_path(p, sizeof p, "py.tfrecord");
+    tmp_path(g, sizeof g, "py.tfrecord.gz");
+    tmp_path(script, sizeof script, "check.py");
+    /* Small records only: the bitwise Python CRC is slow. */
+    cfx_tfrecord_writer_t *w;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(cfx_tfrecord_writer_open(k ? g : p, &w, &err), 0);
+        uint8_t buf[200];
+        for (size_t i = 0; i < 25; i++) {
+            size_t n = (i * 37) % 200;
+            fill(buf, n, i);
+            assert_int_equal(cfx_tfrecord_write(w, buf, n, &err), 0);
+        }
+        assert_int_equal(cfx_tfrecord_writer_close(w, &err), 0);
+    }
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs(py_check, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' '%s'", script, p, g);
+    FILE *pp = popen(cmd, "r");
+    assert_non_null(pp);
+    char out[64] = {0};
+    size_t got = fread(out, 1, sizeof out - 1, pp);
+    int status = pclose(pp);
+    if (status != 0)
+        fail_msg("python check failed (status %d): %.*s", status, (int)got, out);
+    assert_string_equal(out, "25\n25\n");
+}
+
 static uint8_t *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
@@ -326,6 +388,7 @@ int main(void) {
         cmocka_unit_test(test_crc_vectors),
         cmocka_unit_test(test_conformance_counts),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_python_reads_ours),
         cmocka_unit_test(test_concatenated_gzip),
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_too_big),
