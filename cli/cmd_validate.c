@@ -16,7 +16,7 @@ static void usage(FILE *f) {
             "usage: cfx validate --statistics DIR --schema FILE\n"
             "                    (--output DIR | --pipeline-root ROOT)\n"
             "                    [--previous-statistics DIR] [--serving-statistics DIR]\n"
-            "                    [--validation-config FILE]\n"
+            "                    [--validation-config FILE] [--environment ENV]\n"
             "\n"
             "Validates DIR/Split-<name>/FeatureStats.pb against the schema and writes\n"
             "a tensorflow_metadata Anomalies per split to OUTPUT/Split-<name>/SchemaDiff.pb.\n"
@@ -24,6 +24,8 @@ static void usage(FILE *f) {
             "for features whose schema sets drift_comparator / skew_comparator.\n"
             "--validation-config reads a TFDV ValidationConfig in text format\n"
             "(severity_overrides, new_features_are_warnings).\n"
+            "--environment (e.g. SERVING) checks only the features the schema puts\n"
+            "in that environment (default_environment, in/not_in_environment).\n"
             "--pipeline-root records the run in ROOT/metadata.sqlite with the\n"
             "`blessed` property ({\"split\": 1 clean / 0 anomalous}).\n"
             "Exit status: 0 no anomalies, %d anomalies found, 1 error, 2 usage.\n",
@@ -59,6 +61,8 @@ int cfx_cmd_validate(int argc, char **argv) {
             ro.serving_statistics_dir = v;
         } else if ((v = flag_value(argc, argv, &i, "--validation-config"))) {
             ro.validation_config_path = v;
+        } else if ((v = flag_value(argc, argv, &i, "--environment"))) {
+            ro.environment = v;
         } else if ((v = flag_value(argc, argv, &i, "--pipeline-root"))) {
             root = v;
         } else {
@@ -92,7 +96,8 @@ int cfx_cmd_validate(int argc, char **argv) {
         fprintf(stderr, "cfx validate: %s\n", err.msg);
         return 1;
     }
-    const char *props[] = {"validation_config_sha256", digest, NULL};
+    const char *props[] = {"validation_config_sha256", digest, "environment",
+                           ro.environment ? ro.environment : "", NULL};
     cfx_component_run_t run = {0};
     if (cfx_component_begin_cli(&run, root, "ExampleValidator", props, in, n_in,
                                 "anomalies", &ro.output_dir, &err) < 0) {

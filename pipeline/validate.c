@@ -166,6 +166,21 @@ static int existence_required(const cfx_schema_feature_t *f) {
     return 0;
 }
 
+static int has_string(char **v, size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && !strcmp(v[i], s)) return 1;
+    return 0;
+}
+
+/* TFDV's IsFeatureInEnvironment. */
+static int in_environment(const cfx_schema_t *s, const cfx_schema_feature_t *f,
+                          const char *env) {
+    if (!env) return 1;
+    if (has_string(f->in_environment, f->n_in_environment, env)) return 1;
+    if (has_string(f->not_in_environment, f->n_not_in_environment, env)) return 0;
+    return has_string(s->default_environment, s->n_default_environment, env);
+}
+
 static void clear_domain(cfx_schema_feature_t *f) {
     /* The oneof's members share one slot: a string for `domain`, else a
      * message whose own descriptor frees it. */
@@ -628,13 +643,32 @@ static int check_feature(pass_t *p, cfx_schema_feature_t *feat,
 
     const cfx_common_stats_t *c = cfx_stats_common(f);
     uint64_t present = c ? c->num_non_missing : 0;
+    int in_env = in_environment(p->schema, feat, p->opt->environment);
     if (present == 0) {
-        if (existence_required(feat)) {
+        if (existence_required(feat) && in_env) {
             add_reason(rs, AT(FEATURE_TYPE_NOT_PRESENT), "Column dropped",
                        "The feature was not present in any examples.");
             deprecate(feat);
         }
         return 0;
+    }
+
+    /* Present but outside the environment: it belongs there after all. */
+    if (!in_env) {
+        const char *env = p->opt->environment;
+        char **nv = realloc(feat->in_environment,
+                            (feat->n_in_environment + 1) * sizeof *nv);
+        char *e = xstrdup(env);
+        if (!nv || !e) {
+            free(e);
+            if (nv) feat->in_environment = nv;
+            return CFX_ENOMEM;
+        }
+        feat->in_environment = nv;
+        feat->in_environment[feat->n_in_environment++] = e;
+        add_reason(rs, AT(SCHEMA_NEW_COLUMN), "Column missing in environment",
+                   "New column %s found in data but not in the environment %s in "
+                   "the schema.", name, env);
     }
 
     /* Value counts. */
@@ -951,7 +985,8 @@ int cfx_validate_fix(cfx_schema_t *schema, const cfx_dataset_stats_t *stats,
         cfx_schema_feature_t *feat = schema->feature[i];
         if (!feat->name || feature_deprecated(feat) || cfx_stats_find(stats, feat->name))
             continue;
-        if (!existence_required(feat)) continue;
+        if (!existence_required(feat) || !in_environment(schema, feat, opt->environment))
+            continue;
         add_reason(&rs, AT(SCHEMA_MISSING_COLUMN), "Column dropped",
                    "Column is completely missing");
         deprecate(feat);
@@ -1111,6 +1146,7 @@ int cfx_validate_run(const cfx_validate_run_options_t *ro,
         cfx_validate_options_t vo;
         memset(&vo, 0, sizeof vo);
         vo.config = cfg;
+        vo.environment = ro->environment;
         vo.schema.infer_feature_shape = 1;
         if (ro->previous_statistics_dir) {
             if ((rc = load_control(ro->previous_statistics_dir, splits[i], &prev, err)) < 0)

@@ -38,6 +38,11 @@ typedef struct cfx_validate_options {
     const cfx_dataset_stats_t *previous; /* drift control; may be NULL */
     const cfx_dataset_stats_t *serving;  /* skew control; may be NULL */
     const cfx_validation_config_t *config; /* may be NULL */
+    /* TFDV environment ("TRAINING", "SERVING", ...); NULL: every feature is
+     * expected. A feature is in environment E when E is in its
+     * in_environment, else not when in its not_in_environment, else when E
+     * is one of the schema's default_environment. */
+    const char *environment;
     /* For features that the fix pass adds (new columns). */
     cfx_schema_options_t schema;
 } cfx_validate_options_t;
@@ -73,6 +78,7 @@ typedef struct cfx_validate_run_options {
     const char *previous_statistics_dir; /* may be NULL */
     const char *serving_statistics_dir;  /* may be NULL */
     const char *validation_config_path;  /* text ValidationConfig; may be NULL */
+    const char *environment;             /* may be NULL (see above) */
 } cfx_validate_run_options_t;
 
 typedef struct cfx_validate_summary {

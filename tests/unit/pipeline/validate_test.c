@@ -432,6 +432,50 @@ static void test_tfdv_schema_extras(void **state) {
     cfx_schema_free(s);
 }
 
+/* tips is a label: only in TRAINING. Serving data without it is clean in
+ * the SERVING environment; with it, tips is reported as out of place. */
+static void test_environments(void **state) {
+    (void)state;
+    cfx_schema_t *s = train_schema();
+    s->default_environment = calloc(2, sizeof(char *));
+    s->default_environment[0] = strdup("TRAINING");
+    s->default_environment[1] = strdup("SERVING");
+    s->n_default_environment = 2;
+    cfx_schema_feature_t *t = cfx_schema_find(s, "tips");
+    t->not_in_environment = calloc(1, sizeof(char *));
+    t->not_in_environment[0] = strdup("SERVING");
+    t->n_not_in_environment = 1;
+
+    fx_ds_t *serving = fx_ds_new(10);
+    fx_add_num(serving, "fare", FX_FLOAT, 10, 0, 1, 1, 1, 9);
+    const char *ab[] = {"A", "B"};
+    double c[] = {5, 5};
+    fx_add_str(serving, "company", 10, 0, 1, 1, ab, c, 2);
+    cfx_validate_options_t opt;
+    memset(&opt, 0, sizeof opt);
+    cfx_anomalies_t *a = NULL;
+    /* No environment: tips is required, hence missing. */
+    assert_int_equal(cfx_validate_statistics(serving, s, &opt, &a, NULL), 0);
+    assert_non_null(find_info(a, "tips"));
+    cfx_anomalies_free(a);
+    opt.environment = "SERVING";
+    assert_int_equal(cfx_validate_statistics(serving, s, &opt, &a, NULL), 0);
+    assert_int_equal(cfx_anomalies_count(a), 0);
+    cfx_anomalies_free(a);
+    /* TRAINING data in SERVING: tips is there although it should not be. */
+    fx_ds_t *train = train_stats();
+    assert_int_equal(cfx_validate_statistics(train, s, &opt, &a, NULL), 0);
+    const info_t *i = find_info(a, "tips");
+    assert_non_null(i);
+    assert_int_equal(i->reason[0]->type, AT(SCHEMA_NEW_COLUMN));
+    assert_string_equal(i->description, "New column tips found in data but not in the "
+                                        "environment SERVING in the schema.");
+    cfx_anomalies_free(a);
+    fx_ds_free(train);
+    fx_ds_free(serving);
+    cfx_schema_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
@@ -442,6 +486,7 @@ int main(void) {
         cmocka_unit_test(test_drift_and_skew),
         cmocka_unit_test(test_dataset_constraints),
         cmocka_unit_test(test_tfdv_schema_extras),
+        cmocka_unit_test(test_environments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
