@@ -203,6 +203,13 @@ static void send_cfx_error(reqctx_t *c, int rc, const cfx_error_t *err)
 
 static void send_ok(reqctx_t *c)
 {
+    /* --rest_api_timeout_in_ms bounds the run, as TF Serving's session-run
+     * timeout: an answer that took longer is not sent. */
+    uint64_t limit_us = (uint64_t)c->r->srv->opts.rest_api_timeout_in_ms * 1000u;
+    if (limit_us && now_us() - c->t0 > limit_us) {
+        send_error(c, 4, "Deadline Exceeded");
+        return;
+    }
     if (c->api)
         cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
                            c->api, "REST", 0, now_us() - c->t0);

@@ -283,6 +283,33 @@ expect 200 '"state": "END"' "SIGHUP reload unloads version 1"
 req GET /v1/models/taxi/labels/stable/metadata; expect 400 'Unrecognized servable version label: stable' "label removed by reload"
 kill -TERM "$SPID"; wait "$SPID" || fail "second server exit status"
 
+# --- connection limit and access log -------------------------------------------------
+start_server --model_name=taxi --model_base_path="$T/models/taxi" --max_connections=2 \
+    --access_log="$T/access.log"
+$PY - "$PORT" <<'PYEOF' || fail "--max_connections"
+import socket, sys
+port = int(sys.argv[1])
+def get(s):
+    s.sendall(b"GET /v1/models/taxi HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n", 1)[0]
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+for s in held:
+    assert b" 200 " in get(s), "first two connections"
+third = socket.create_connection(("127.0.0.1", port))
+line = get(third)
+assert b" 503 " in line, line
+held[0].close()
+PYEOF
+grep -q ' GET /v1/models/taxi 503 ' "$T/access.log" || fail "access log: $(cat "$T/access.log")"
+grep -q ' GET /v1/models/taxi 200 ' "$T/access.log" || fail "access log lacks the 200s"
+kill -TERM "$SPID"; wait "$SPID" || fail "third server exit status"
+
 # --- a failed initial load exits non-zero with TF Serving's message ---------------------
 mkdir -p "$T/bad/m"
 cp -r "$T/models/taxi/1" "$T/bad/m/3"
