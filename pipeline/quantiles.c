@@ -24,14 +24,57 @@ struct cfx_kll {
     size_t nlevels;
     double *items[KLL_MAX_LEVELS];
     size_t len[KLL_MAX_LEVELS], cap[KLL_MAX_LEVELS];
+    size_t size; /* items over all levels */
+    /* level capacities, recomputed when the number of levels changes */
+    size_t level_cap[KLL_MAX_LEVELS], capsum, caps_for;
     uint64_t rng;
 };
 
 /* ---- KLL ------------------------------------------------------------------ */
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* Sorts doubles ascending (no NaNs): quicksort with median-of-three and
+ * insertion sort for short ranges; recursion on the smaller side keeps
+ * the stack at O(log n). Inlined compares: qsort's callback dominated. */
+static void sort_doubles(double *a, size_t n) {
+    while (n > 16) {
+        size_t mid = n / 2;
+        double x = a[0], y = a[mid], z = a[n - 1];
+        double pivot = x < y ? (y < z ? y : (x < z ? z : x))
+                             : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            double t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+            i++;
+            j--;
+        }
+        /* [0, j] <= pivot <= [j + 1, n) */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_doubles(a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_doubles(a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        double v = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > v) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
 }
 
 static cfx_kll_t *kll_new(size_t k) {
@@ -52,22 +95,81 @@ static void kll_free(cfx_kll_t *s) {
     free(s);
 }
 
-static size_t kll_level_cap(const cfx_kll_t *s, size_t h) {
-    double c = (double)s->k * pow(2.0 / 3.0, (double)(s->nlevels - 1 - h));
-    size_t ci = (size_t)ceil(c);
-    return ci < 2 ? 2 : ci;
+static void kll_caps(cfx_kll_t *s) {
+    if (s->caps_for == s->nlevels)
+        return;
+    s->capsum = 0;
+    for (size_t h = 0; h < s->nlevels; h++) {
+        double c = (double)s->k * pow(2.0 / 3.0, (double)(s->nlevels - 1 - h));
+        size_t ci = (size_t)ceil(c);
+        /* level 0 is a buffer of at least 256: fewer, larger sorts;
+         * more room only lowers the error */
+        size_t lo = h == 0 ? 256 : 2;
+        s->level_cap[h] = ci < lo ? lo : ci;
+        s->capsum += s->level_cap[h];
+    }
+    s->caps_for = s->nlevels;
 }
 
-static int kll_push(cfx_kll_t *s, size_t h, double v) {
-    if (s->len[h] == s->cap[h]) {
-        size_t cap = s->cap[h] ? s->cap[h] * 2 : 16;
-        double *p = realloc(s->items[h], cap * sizeof *p);
-        if (!p)
-            return CFX_ENOMEM;
-        s->items[h] = p;
-        s->cap[h] = cap;
+static int kll_reserve(cfx_kll_t *s, size_t h, size_t extra) {
+    if (s->len[h] + extra <= s->cap[h])
+        return 0;
+    size_t cap = s->cap[h] ? s->cap[h] : 16;
+    while (cap < s->len[h] + extra)
+        cap *= 2;
+    double *p = realloc(s->items[h], cap * sizeof *p);
+    if (!p)
+        return CFX_ENOMEM;
+    s->items[h] = p;
+    s->cap[h] = cap;
+    return 0;
+}
+
+/* Level 0 is an unsorted buffer; levels >= 1 are kept sorted, so a
+ * compaction above level 0 needs no sort, only a linear merge. */
+static int kll_insert(cfx_kll_t *s, size_t h, double v) {
+    int rc = kll_reserve(s, h, 1);
+    if (rc < 0)
+        return rc;
+    double *it = s->items[h];
+    size_t n = s->len[h], pos = n;
+    if (h > 0) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (it[mid] <= v)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        pos = lo;
+        memmove(it + pos + 1, it + pos, (n - pos) * sizeof *it);
     }
-    s->items[h][s->len[h]++] = v;
+    it[pos] = v;
+    s->len[h]++;
+    s->size++;
+    if (h + 1 > s->nlevels)
+        s->nlevels = h + 1;
+    return 0;
+}
+
+/* Merges the sorted run[0..n) into sorted level h (h >= 1). */
+static int kll_merge_run(cfx_kll_t *s, size_t h, const double *run, size_t n) {
+    if (n == 0)
+        return 0;
+    int rc = kll_reserve(s, h, n);
+    if (rc < 0)
+        return rc;
+    double *it = s->items[h];
+    size_t i = s->len[h], j = n, k = s->len[h] + n;
+    while (j > 0) { /* from the back, in place */
+        if (i > 0 && it[i - 1] > run[j - 1])
+            it[--k] = it[--i];
+        else
+            it[--k] = run[--j];
+    }
+    s->len[h] += n;
+    s->size += n;
     if (h + 1 > s->nlevels)
         s->nlevels = h + 1;
     return 0;
@@ -84,15 +186,11 @@ static uint64_t kll_coin(cfx_kll_t *s) {
 
 static int kll_compress(cfx_kll_t *s) {
     for (;;) {
-        size_t total = 0, capsum = 0;
-        for (size_t h = 0; h < s->nlevels; h++) {
-            total += s->len[h];
-            capsum += kll_level_cap(s, h);
-        }
-        if (total <= capsum)
+        kll_caps(s);
+        if (s->size <= s->capsum)
             return 0;
         size_t h = 0;
-        while (h < s->nlevels && s->len[h] < kll_level_cap(s, h))
+        while (h < s->nlevels && s->len[h] < s->level_cap[h])
             h++;
         if (h == s->nlevels)
             return 0;
@@ -100,15 +198,19 @@ static int kll_compress(cfx_kll_t *s) {
             return CFX_ETOOBIG;
         double *it = s->items[h];
         size_t n = s->len[h];
-        qsort(it, n, sizeof *it, cmp_double);
-        size_t keep = n & 1; /* the odd item out stays on this level */
+        if (h == 0)
+            sort_doubles(it, n);
+        size_t keep = n & 1; /* the odd item out, it[0], stays */
         size_t off = (size_t)kll_coin(s);
-        for (size_t i = keep + off; i < n; i += 2) {
-            int rc = kll_push(s, h + 1, it[i]);
-            if (rc < 0)
-                return rc;
-        }
-        s->len[h] = keep; /* it[0], the odd item out, stays */
+        /* every other item, still sorted, packed at the end of it[] */
+        size_t m = 0;
+        for (size_t i = keep + off; i < n; i += 2)
+            it[keep + m++] = it[i];
+        s->len[h] = keep;
+        s->size -= n - keep;
+        int rc = kll_merge_run(s, h + 1, s->items[h] + keep, m);
+        if (rc < 0)
+            return rc;
     }
 }
 
@@ -118,7 +220,7 @@ static int kll_add(cfx_kll_t *s, double v, uint64_t w) {
             continue;
         if (h >= KLL_MAX_LEVELS)
             return CFX_ETOOBIG;
-        int rc = kll_push(s, h, v);
+        int rc = kll_insert(s, h, v);
         if (rc < 0)
             return rc;
     }
@@ -126,12 +228,21 @@ static int kll_add(cfx_kll_t *s, double v, uint64_t w) {
 }
 
 static int kll_merge(cfx_kll_t *dst, const cfx_kll_t *src) {
-    for (size_t h = 0; h < src->nlevels; h++)
-        for (size_t i = 0; i < src->len[h]; i++) {
-            int rc = kll_push(dst, h, src->items[h][i]);
+    for (size_t h = 0; h < src->nlevels; h++) {
+        int rc;
+        if (h == 0) {
+            rc = kll_reserve(dst, 0, src->len[0]);
             if (rc < 0)
                 return rc;
+            memcpy(dst->items[0] + dst->len[0], src->items[0],
+                   src->len[0] * sizeof(double));
+            dst->len[0] += src->len[0];
+            dst->size += src->len[0];
+        } else if ((rc = kll_merge_run(dst, h, src->items[h], src->len[h])) <
+                   0) {
+            return rc;
         }
+    }
     return kll_compress(dst);
 }
 
