@@ -24,7 +24,7 @@ FLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
        -fno-sanitize-recover=undefined -I. -I"$OUT/proto")
 objs=()
 for src in formats/tfrecord.c formats/example.c formats/arena.c formats/buf.c \
-           formats/err.c formats/base64.c formats/pbcodec_field.c \
+           formats/err.c formats/base64.c formats/pbcodec_field.c formats/safetensors.c \
            formats/pbcodec_text.c formats/pbcodec_json.c; do
   o="$OUT/obj/$(basename "$src" .c).o"
   "$CC" "${FLAGS[@]}" -Wall -Wextra -Werror -c "$src" -o "$o"

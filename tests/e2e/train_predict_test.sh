@@ -37,6 +37,7 @@ for f in manifest.json transform.json variables/model.safetensors assets.extra/w
     [ -f "$M/$f" ] || fail "bundle lacks $f"
 done
 ls -a "$T/run" | grep -q '^\.model' && fail "a temporary bundle folder was left behind"
+[ "$(stat -c %a "$M")" = 755 ] || fail "bundle folder mode $(stat -c %a "$M"), want 755"
 [ "$(wc -l < "$M/assets.extra/warmup.jsonl")" = 10 ] || fail "warmup.jsonl should have 10 rows"
 grep -q '"tips"' "$M/assets.extra/warmup.jsonl" && fail "warmup rows must not hold the label"
 grep -q '"fare"' "$M/assets.extra/warmup.jsonl" || fail "warmup rows lack fare"
