@@ -5,6 +5,7 @@
 #include "serve/json_tensor.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,73 +171,83 @@ static cfx_kind_t scalar_kind(const json_t *v)
 }
 
 /* Adds n values of one kind from items (JSON scalars already checked). */
+#define SMALL_LIST 16 /* values kept on the stack (one row is usually 1) */
+
 static int add_values(cfx_example_t *ex, const char *name, cfx_kind_t kind,
                       const json_t *const *items, size_t n, cfx_error_t *err)
 {
     int rc = 0;
-    cfx_buf_t blob;
+    cfx_buf_t blob; /* decoded b64 values */
     cfx_buf_init(&blob);
-    void *vals = NULL;
+    union {
+        int64_t i[SMALL_LIST];
+        float f[SMALL_LIST];
+        cfx_bytes_t b[SMALL_LIST];
+    } small;
+    size_t small_off[SMALL_LIST];
+    void *vals = &small;
+    size_t *off = small_off;
     if (n > MAX_LIST)
         return cfx_error_set(err, CFX_ETOOBIG,
                              "feature %s: more than %d values", name,
                              MAX_LIST);
+    if (n > SMALL_LIST) {
+        vals = malloc(n * sizeof(cfx_bytes_t)); /* the largest element */
+        off = kind == CFX_KIND_BYTES ? malloc(n * sizeof(*off)) : NULL;
+        if (!vals || (kind == CFX_KIND_BYTES && !off)) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
     if (kind == CFX_KIND_INT64) {
-        int64_t *v = malloc((n ? n : 1) * sizeof(*v));
-        if (!(vals = v))
-            goto oom;
+        int64_t *v = vals;
         for (size_t i = 0; i < n; i++)
             v[i] = json_is_boolean(items[i]) ? json_is_true(items[i])
                                              : json_integer_value(items[i]);
         rc = cfx_example_add_int64(ex, name, v, n);
     } else if (kind == CFX_KIND_FLOAT) {
-        float *v = malloc((n ? n : 1) * sizeof(*v));
-        if (!(vals = v))
-            goto oom;
+        float *v = vals;
         for (size_t i = 0; i < n; i++)
             v[i] = (float)json_number_value(items[i]);
         rc = cfx_example_add_float(ex, name, v, n);
     } else {
-        cfx_bytes_t *v = malloc((n ? n : 1) * sizeof(*v));
-        size_t *off = malloc((n ? n : 1) * sizeof(*off));
-        vals = v;
-        if (!v || !off) {
-            free(off);
-            goto oom;
-        }
+        /* Strings point into the JSON document (the adder copies them);
+         * b64 values are decoded into blob and located by offset, since
+         * blob may move while it grows. */
+        cfx_bytes_t *v = vals;
         for (size_t i = 0; i < n && !rc; i++) {
-            off[i] = blob.len;
             if (json_is_string(items[i])) {
-                rc = cfx_buf_append(&blob, json_string_value(items[i]),
-                                    json_string_length(items[i]));
-            } else {
-                const json_t *s = json_object_get(items[i], "b64");
-                if (!json_is_string(s) ||
-                    cfx_b64_decode(json_string_value(s), json_string_length(s),
-                                   &blob))
-                    rc = cfx_error_set(err, CFX_EINVAL,
-                                       "feature %s: Unable to base64 decode "
-                                       "the 'b64' value",
-                                       name);
+                v[i].data = (const uint8_t *)json_string_value(items[i]);
+                v[i].len = json_string_length(items[i]);
+                off[i] = SIZE_MAX;
+                continue;
             }
+            const json_t *b = json_object_get(items[i], "b64");
+            off[i] = blob.len;
+            if (!json_is_string(b) ||
+                cfx_b64_decode(json_string_value(b), json_string_length(b),
+                               &blob))
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "feature %s: Unable to base64 decode the "
+                                   "'b64' value",
+                                   name);
+            v[i].len = blob.len - off[i];
         }
-        for (size_t i = 0; i < n && !rc; i++) {
-            v[i].data = blob.data + off[i];
-            v[i].len = (i + 1 < n ? off[i + 1] : blob.len) - off[i];
-        }
-        free(off);
+        for (size_t i = 0; i < n && !rc; i++)
+            if (off[i] != SIZE_MAX)
+                v[i].data = blob.data + off[i];
         if (!rc)
             rc = cfx_example_add_bytes(ex, name, v, n);
     }
-    free(vals);
-    cfx_buf_free(&blob);
     if (rc == CFX_ENOMEM)
-        return cfx_error_set(err, rc, "out of memory");
-    return rc;
-oom:
-    free(vals);
+        rc = cfx_error_set(err, rc, "out of memory");
+out:
+    if (vals != (void *)&small)
+        free(vals);
+    if (off != small_off)
+        free(off);
     cfx_buf_free(&blob);
-    return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    return rc;
 }
 
 /* items/n of v: itself when scalar, its elements when a list. */

@@ -54,7 +54,7 @@ PIDS+=($!)
 disown $!
 for _ in $(seq 1 100); do [ -S "$NOTIFY_SOCKET" ] && break; sleep 0.02; done
 notified() { # MESSAGE: waits until the fake systemd got it
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 500); do
         grep -qx "$1" "$T/notify.log" 2>/dev/null && return 0
         sleep 0.02
     done
@@ -66,7 +66,7 @@ start_server() { # args...; sets PORT, SPID
     SPID=$!
     PIDS+=("$SPID")
     PORT=
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 400); do
         PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null)
         [ -n "$PORT" ] && return 0
         kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
@@ -274,7 +274,7 @@ req GET /monitoring/prometheus/metrics; [ "$CODE" = 404 ] || fail "metrics must 
 sed -i 's/model_version_policy { all {} }/model_version_policy { specific { versions: 2 } }/; /stable/d' "$T/models.config"
 kill -HUP "$SPID"
 notified RELOADING=1
-for _ in $(seq 1 100); do
+for _ in $(seq 1 400); do
     req GET /v1/models/taxi/versions/1
     case "$BODY" in *'"state": "END"'*) break ;; esac
     sleep 0.05
