@@ -232,6 +232,84 @@ for split in ('Split-train', 'Split-eval'):
 sys.exit(1 if bad else 0)
 PYEOF
 
+# --- the sketch past the exact budget: rank error within the stated 0.005 --
+"$CFX" statistics --examples "$T/examples" --output "$T/stats_sketch" --quantiles-budget 64 \
+  > /dev/null 2> "$T/sk.err" || fail "statistics --quantiles-budget: $(cat "$T/sk.err")"
+"$PY" - "$T/examples" "$T/stats_sketch" <<'PYEOF' || fail "sketch quantiles outside the error bound"
+import bisect, glob, gzip, os, struct, sys
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]; i += 1
+        r |= (c & 0x7f) << s; s += 7
+        if c < 0x80:
+            return r, i
+def fields(b):
+    i = 0
+    while i < len(b):
+        k, i = varint(b, i)
+        wt = k & 7
+        if wt == 0:
+            v, i = varint(b, i)
+        elif wt == 1:
+            v = b[i:i + 8]; i += 8
+        elif wt == 5:
+            v = b[i:i + 4]; i += 4
+        else:
+            n, i = varint(b, i); v = b[i:i + n]; i += n
+        yield k >> 3, wt, v
+def records(path):
+    data = gzip.open(path).read()
+    i = 0
+    while i < len(data):
+        n, = struct.unpack_from('<Q', data, i)
+        yield data[i + 12:i + 12 + n]
+        i += n + 16
+vals = {}
+split = 'Split-train'
+for p in sorted(glob.glob(os.path.join(sys.argv[1], split, '*.gz'))):
+    for r in records(p):
+        for _, _, feats in fields(r):
+            for _, _, entry in fields(feats):
+                m = dict((f, x) for f, _, x in fields(entry))
+                for kind, _, lst in fields(m.get(2, b'')):
+                    for _, wt, x in fields(lst):
+                        v = vals.setdefault(m[1].decode(), [])
+                        if kind == 2:
+                            v += struct.unpack('<%df' % (len(x) // 4), x) if wt == 2 else struct.unpack('<f', x)
+                        elif kind == 3:
+                            j = 0
+                            while j < len(x):
+                                u, j = varint(x, j)
+                                v.append(float(u - (1 << 64) if u >= 1 << 63 else u))
+worst, checked = 0.0, 0
+for _, _, ds in fields(open(os.path.join(sys.argv[2], split, 'FeatureStats.pb'), 'rb').read()):
+    for f, _, feat in fields(ds):
+        if f != 3:
+            continue
+        m = {}
+        for f3, _, x in fields(feat):
+            m.setdefault(f3, []).append(x)
+        if 3 not in m:
+            continue
+        name = b''.join(s for _, _, s in fields(m[8][0])).decode()
+        if not vals.get(name):
+            continue
+        a = sorted(vals[name])
+        n = len(a)
+        hists = [x for f4, _, x in fields(m[3][0]) if f4 == 8]
+        q = [dict((f5, y) for f5, _, y in fields(x)) for f5b, _, x in fields(hists[1]) if f5b == 3]
+        bounds = [struct.unpack('<d', b.get(1, bytes(8)))[0] for b in q]
+        for i, b in enumerate(bounds):
+            target = i * n / 10.0
+            lo, hi = bisect.bisect_left(a, b), bisect.bisect_right(a, b)
+            err = 0.0 if lo <= target <= hi else min(abs(target - lo), abs(target - hi)) / n
+            worst = max(worst, err)
+        checked += 1
+print('sketch: %d numeric features, worst rank error %.4f' % (checked, worst))
+sys.exit(0 if checked >= 10 and worst <= 0.005 else 1)
+PYEOF
+
 # --- error paths -------------------------------------------------------------
 printf 'a,b\n1,2\n3\n4,"5\n6",7\n' > "$T/bad.csv"
 if "$CFX" examplegen --input "$T/bad.csv" --output "$T/bad_out" 2> "$T/bad.err"; then
