@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# serve_grpc_bench.sh: gRPC Predict throughput of cfx-serve against nginx
+# serving a small static file over HTTP/2 cleartext (h2c, prior knowledge),
+# both under h2load with the same threads, clients and streams, alternating
+# rounds in one run (DESIGN.md §8: >= 0.8x nginx). Then `cfx perf` open loop
+# at half of cfx-serve's peak rate for latency percentiles measured from
+# each request's due time.
+#
+# usage: bench/serve_grpc_bench.sh [BUILD_DIR]   (default: build)
+# env:   THREADS (2), CLIENTS (8), STREAMS (16), SECS (5), ROUNDS (3),
+#        SERVER_THREADS (2)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+CFX=$BUILD/cfx
+CFX_SERVE=$BUILD/cfx-serve
+THREADS=${THREADS:-2}
+CLIENTS=${CLIENTS:-8}
+STREAMS=${STREAMS:-16}
+SECS=${SECS:-5}
+ROUNDS=${ROUNDS:-3}
+SERVER_THREADS=${SERVER_THREADS:-2}
+PY=/usr/bin/python3
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+for b in "$CFX" "$CFX_SERVE" "$NGINX" h2load; do
+    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
+done
+T=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.2
+    rm -rf "$T"
+}
+trap cleanup EXIT
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo "# building the taxi bundle (short training: throughput does not depend on it)"
+"$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
+"$CFX" statistics --examples "$T/ex" --output "$T/st" >/dev/null
+"$CFX" schema --statistics "$T/st" --output "$T/sc" >/dev/null
+"$CFX" transform --examples "$T/ex" --schema "$T/sc/schema.pbtxt" \
+    --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
+sed -e 's/"train_steps": *[0-9]*/"train_steps": 500/' \
+    -e 's/"eval_every_steps": *[0-9]*/"eval_every_steps": 500/' \
+    "$ROOT/examples/taxi/trainer.json" >"$T/trainer.json"
+"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
+    --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+mkdir -p "$T/models/taxi"
+cp -r "$T/train/model" "$T/models/taxi/1"
+
+# --- servers ----------------------------------------------------------------
+NPORT=$(free_port)
+mkdir -p "$T/www" "$T/nginx"
+chmod 755 "$T" "$T/www" # nginx workers may run as another user
+printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
+cat >"$T/nginx/nginx.conf" <<N
+daemon off;
+worker_processes $SERVER_THREADS;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/body;
+    proxy_temp_path $T/nginx/proxy;
+    fastcgi_temp_path $T/nginx/fastcgi;
+    uwsgi_temp_path $T/nginx/uwsgi;
+    scgi_temp_path $T/nginx/scgi;
+    keepalive_requests 1000000;
+    http2_max_requests 1000000;
+    http2_max_concurrent_streams 128;
+    server {
+        listen 127.0.0.1:$NPORT http2;
+        root $T/www;
+    }
+}
+N
+"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
+PIDS+=($!)
+"$CFX_SERVE" --port=0 --rest_api_port=-1 --num_threads="$SERVER_THREADS" --model_name=taxi \
+    --model_base_path="$T/models/taxi" >"$T/serve.log" 2>&1 &
+SPID=$!
+PIDS+=($SPID)
+GPORT=
+for _ in $(seq 1 200); do
+    GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
+    [ -n "$GPORT" ] && break
+    sleep 0.05
+done
+[ -n "$GPORT" ] || { cat "$T/serve.log"; exit 1; }
+sleep 0.3
+
+# One raw row (predict_raw, dtypes from the server's own metadata), as a
+# gRPC-framed PredictRequest body for h2load.
+ROOT="$ROOT" "$PY" - "$GPORT" "$T/models/taxi/1/assets.extra/warmup.jsonl" "$T/predict.bin" <<'EOF'
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ.get("ROOT", "."), "tests", "e2e"))
+import grpc_client as g
+port, warmup, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+row = json.loads(open(warmup).readline())
+c = g.Client(port)
+code, det, r = c.call("/tensorflow.serving.PredictionService/GetModelMetadata",
+                      g.ld(1, g.model_spec("taxi")) + g.ld(2, "signature_def"))
+assert code == 0, det
+meta = g.mapping(g.fields(r), 2)
+sigs = g.mapping(g.fields(g.one(g.fields(meta["signature_def"]), 2)), 1)
+inputs = b""
+for k, ti in g.mapping(g.fields(sigs["predict_raw"]), 1).items():
+    dt = g.one(g.fields(ti), 2)
+    v = row.get(k)
+    if isinstance(v, list):
+        v = v[0] if v else None
+    if dt == 9:
+        t = g.tensor_int64_content([int(v or 0)])
+    elif dt == 1:
+        t = g.tensor_float_val([float(v or 0)])
+    else:
+        t = g.tensor_strings([str(v or "").encode()])
+    inputs += g.ld(2, g.ld(1, k) + g.ld(2, t))
+msg = g.ld(1, g.model_spec("taxi", signature="predict_raw")) + inputs
+code, det, _ = c.call("/tensorflow.serving.PredictionService/Predict", msg)
+assert code == 0, det
+open(out, "wb").write(b"\0" + len(msg).to_bytes(4, "big") + msg)
+EOF
+URL=http://127.0.0.1:$GPORT/tensorflow.serving.PredictionService/Predict
+H2="-t$THREADS -c$CLIENTS -m$STREAMS -D $SECS"
+rps() { sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$1"; }
+checkok() {
+    grep -q " 0 failed, 0 errored, 0 timeout" "$1" && grep -q "status codes: [0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx" "$1" ||
+        { echo "errors in $1:" >&2; cat "$1" >&2; exit 1; }
+}
+h2load -n 10 -c 1 "http://127.0.0.1:$NPORT/small.json" >"$T/probe.txt" 2>&1
+checkok "$T/probe.txt"
+
+echo "# h2load $H2 (threads, clients, streams per client, seconds); $ROUNDS rounds alternating; servers use $SERVER_THREADS threads/workers"
+: >"$T/ratios"
+for r in $(seq 1 "$ROUNDS"); do
+    h2load $H2 "http://127.0.0.1:$NPORT/small.json" >"$T/nginx.txt" 2>&1
+    h2load $H2 -d "$T/predict.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+        "$URL" >"$T/cfx.txt" 2>&1
+    checkok "$T/nginx.txt"
+    checkok "$T/cfx.txt"
+    NR=$(rps "$T/nginx.txt"); CR=$(rps "$T/cfx.txt")
+    echo "round $r: nginx h2c static $NR req/s, cfx-serve gRPC Predict $CR req/s"
+    awk -v c="$CR" -v n="$NR" 'BEGIN { printf "%.3f %s\n", c / n, c }' >>"$T/ratios"
+done
+sort -n "$T/ratios" >"$T/ratios.sorted"
+MID=$(( (ROUNDS + 1) / 2 ))
+RATIO=$(sed -n "${MID}p" "$T/ratios.sorted" | cut -d' ' -f1)
+PEAK=$(sort -k2 -n "$T/ratios" | tail -1 | cut -d' ' -f2)
+echo "median ratio cfx-serve gRPC / nginx h2c: $RATIO (each round: $(cut -d' ' -f1 "$T/ratios" | tr '\n' ' '))"
+
+# --- latency at half the peak rate, open loop (coordinated omission corrected)
+HALF=$(awk -v c="$PEAK" 'BEGIN { printf "%d", c / 2 }')
+head -n 2001 "$ROOT/examples/taxi/data.csv" >"$T/rows.csv"
+"$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/rows.csv" \
+    --rate "$HALF" --duration "$SECS" --warmup 1 --threads "$THREADS" --no-progress
+RSS=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
+echo "cfx-serve RSS after the runs: $((RSS / 1024)) MiB"
