@@ -29,6 +29,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -666,6 +668,13 @@ static void *loader_main(void *arg)
 {
     cfx_manager_t *m = arg;
     int first = 1;
+    /* Loads (checksums, weights, warmup) run at a lower priority than the
+     * request threads, so a swap under full load costs requests little
+     * CPU (TF Serving's issues #881, #1866). Nice 10 still gets ~10% of a
+     * saturated CPU, so a load is slowed, never starved. Failure (e.g. a
+     * seccomp filter without @resources) just leaves the default. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+        errno = 0;
     for (;;) {
         pthread_mutex_lock(&m->mu);
         int stop = m->stop;
