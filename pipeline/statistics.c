@@ -484,10 +484,6 @@ static hist_pb *quantiles_hist(cfx_arena_t *ar, const cfx_quantiles_t *q,
     return make_hist(ar, hb, n, 1, num_nan);
 }
 
-typedef struct top_entry {
-    const str_entry_t *e;
-} top_entry_t;
-
 static int cmp_top(const void *pa, const void *pb) {
     const str_entry_t *a = *(const str_entry_t *const *)pa;
     const str_entry_t *b = *(const str_entry_t *const *)pb;
