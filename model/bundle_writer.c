@@ -113,10 +113,23 @@ static int valid_relpath(const char *p) {
     return p[strlen(p) - 1] != '/';
 }
 
+/* 1 when path is a folder with nothing in it. */
+static int empty_dir(const char *path) {
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d)) != NULL)
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
 int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out, cfx_error_t *err) {
     *out = NULL;
     struct stat sb;
-    if (stat(final_dir, &sb) == 0)
+    if (stat(final_dir, &sb) == 0 && !(S_ISDIR(sb.st_mode) && empty_dir(final_dir)))
         return cfx_error_set(err, CFX_EEXIST, "%s: already exists", final_dir);
     cfx_bundle_writer_t *w = calloc(1, sizeof *w);
     char *a = strdup(final_dir), *b = strdup(final_dir);

@@ -26,7 +26,9 @@
 
 typedef struct cfx_bundle_writer cfx_bundle_writer_t;
 
-/* final_dir must not exist yet (CFX_EEXIST); its parent must. */
+/* final_dir must not exist yet, or be an empty folder (a pipeline's output
+ * folder), which the publishing rename replaces; anything else is
+ * CFX_EEXIST. Its parent must exist. */
 int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out,
                            cfx_error_t *err);
 

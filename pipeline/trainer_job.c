@@ -4,6 +4,7 @@
  */
 #include "pipeline/trainer_job.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -26,6 +27,22 @@ static int is_dir(const char *p) {
 static int is_file(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* 1 when path does not exist or is an empty folder. */
+static int fresh_dest(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return 1;
+    DIR *d = S_ISDIR(sb.st_mode) ? opendir(path) : NULL;
+    if (d == NULL)
+        return 0;
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d)) != NULL)
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    return empty;
 }
 
 static json_t *bytes_json(const cfx_bytes_t *b) {
@@ -150,7 +167,10 @@ static int write_bundle(const cfx_train_job_t *job, const cfx_trainer_config_t *
         rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
         goto out;
     }
-    snprintf(model_dir, sizeof model_dir, "%s/model", job->output_dir);
+    if (job->model_dir)
+        snprintf(model_dir, sizeof model_dir, "%s", job->model_dir);
+    else
+        snprintf(model_dir, sizeof model_dir, "%s/model", job->output_dir);
     if ((rc = cfx_bundle_writer_open(model_dir, &w, err)) != 0)
         goto out;
     /* raw input schema: TFX keeps it at transform_graph/metadata/ */
@@ -231,6 +251,8 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
     memset(res, 0, sizeof *res);
     cfx_dataset_init(&train, 0, 0);
     cfx_dataset_init(&eval, 0, 0);
+    if (!job->output_dir && (!job->model_dir || !job->logs_dir))
+        return cfx_error_set(err, CFX_EINVAL, "train: no output folder");
     if (job->config_path)
         rc = cfx_trainer_config_load(job->config_path, &cfg, err);
     else
@@ -282,14 +304,20 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
     memcpy(spec.hidden, cfg.hidden, sizeof spec.hidden);
     if ((rc = cfx_net_new(&spec, &net, err)) != 0)
         goto out;
-    if ((rc = mkdir_one(job->output_dir, err)) != 0)
+    if (job->output_dir && (rc = mkdir_one(job->output_dir, err)) != 0)
         goto out;
-    snprintf(path, sizeof path, "%s/model", job->output_dir);
-    if (is_dir(path)) {
+    if (job->model_dir)
+        snprintf(path, sizeof path, "%s", job->model_dir);
+    else
+        snprintf(path, sizeof path, "%s/model", job->output_dir);
+    if (!fresh_dest(path)) { /* checked before training, again when publishing */
         rc = cfx_error_set(err, CFX_EEXIST, "%s: already exists", path);
         goto out;
     }
-    snprintf(path, sizeof path, "%s/logs", job->output_dir);
+    if (job->logs_dir)
+        snprintf(path, sizeof path, "%s", job->logs_dir);
+    else
+        snprintf(path, sizeof path, "%s/logs", job->output_dir);
     if ((rc = cfx_train_log_open(path, &log, err)) != 0)
         goto out;
     double t0 = mono_s();

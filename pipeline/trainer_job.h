@@ -25,6 +25,8 @@ typedef struct cfx_train_job {
     const char *output_dir;          /* created when missing; model/ must not exist */
     const char *raw_examples_dir;    /* examplegen output for warmup rows; may be NULL */
     FILE *progress;                  /* may be NULL */
+    const char *model_dir;           /* NULL: <output_dir>/model; may be an empty folder */
+    const char *logs_dir;            /* NULL: <output_dir>/logs */
 } cfx_train_job_t;
 
 typedef struct cfx_train_result {

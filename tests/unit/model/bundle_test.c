@@ -218,6 +218,21 @@ static void test_load_and_predict(void **state) {
     assert_null(w);
 }
 
+/* A pipeline's empty output folder is a valid destination. */
+static void test_empty_destination(void **state) {
+    (void)state;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/empty", root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_bundle("empty", NULL, 0);
+    cfx_bundle_t *b = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_bundle_load(dir, &b, &err) != 0)
+        fail_msg("load: %s", err.msg);
+    cfx_bundle_free(b);
+}
+
 static void test_missing_file(void **state) {
     (void)state;
     write_bundle("missing", NULL, 0);
@@ -272,6 +287,7 @@ static void test_unknown_version(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_and_predict),
+        cmocka_unit_test(test_empty_destination),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_flipped_byte),
         cmocka_unit_test(test_wrong_shape),
