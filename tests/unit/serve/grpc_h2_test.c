@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -84,7 +85,7 @@ static int setup_limit(void **state, size_t max_recv)
 
 static int setup(void **state)
 {
-    return setup_limit(state, 1 << 20);
+    return setup_limit(state, 8u << 20);
 }
 
 static int setup_small(void **state)
@@ -228,6 +229,27 @@ static void test_oversize(void **state)
     assert_int_equal(r.grpc_status, 8);
 }
 
+/* A 3 MiB message is three times the 1 MiB stream window: it arrives only
+ * if the server sends WINDOW_UPDATEs. Zero bytes are not a valid protobuf
+ * (field number 0), so the answer is INVALID_ARGUMENT, not a hang. */
+static void test_flow_control(void **state)
+{
+    fixture_t *f = *state;
+    size_t n = 3u << 20;
+    uint8_t *big = calloc(1, n + 5);
+    assert_non_null(big);
+    big[1] = (uint8_t)(n >> 24);
+    big[2] = (uint8_t)(n >> 16);
+    big[3] = (uint8_t)(n >> 8);
+    big[4] = (uint8_t)n;
+    result_t r;
+    assert_true(call(f, HEALTH, big, n + 5, &r) > 0);
+    free(big);
+    run_until(f, 1);
+    assert_true(r.done);
+    assert_int_equal(r.grpc_status, 3);
+}
+
 /* grpc-timeout of 1 ns has expired by the time the call is complete. */
 static void test_deadline(void **state)
 {
@@ -275,6 +297,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_client_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
     };
