@@ -82,6 +82,8 @@ struct cfx_manager {
     int rescan;
     cfx_model_list_t *pending; /* a reload waiting for the loader */
     uint64_t generation;       /* bumped after each full scan pass */
+    uint64_t reload_seq;       /* reloads posted */
+    uint64_t reload_done;      /* reloads applied and scanned */
     cfx_servable_t *free_list;
 
     int wake_fd;
@@ -297,6 +299,7 @@ void cfx_manager_free(cfx_manager_t *m)
     if (m->loader_running) {
         pthread_mutex_lock(&m->mu);
         m->stop = 1;
+        pthread_cond_broadcast(&m->cv);
         pthread_mutex_unlock(&m->mu);
         wake(m);
         pthread_join(m->loader, NULL);
@@ -679,24 +682,28 @@ static void *loader_main(void *arg)
         pthread_mutex_lock(&m->mu);
         int stop = m->stop;
         cfx_model_list_t *pending = m->pending;
+        uint64_t taken = m->reload_seq;
         m->pending = NULL;
         int rescan = m->rescan || pending || first;
         m->rescan = 0;
         pthread_mutex_unlock(&m->mu);
         if (stop)
             break;
-        if (pending) {
+        if (pending)
             apply_pending(m, pending);
-            cfx_model_list_free(pending);
-            free(pending);
-        }
         if (rescan) {
             for (size_t i = 0; i < m->nmodels; i++)
                 scan_model(m, m->models[i]);
             pthread_mutex_lock(&m->mu);
             m->generation++;
+            if (pending)
+                m->reload_done = taken;
             pthread_cond_broadcast(&m->cv);
             pthread_mutex_unlock(&m->mu);
+        }
+        if (pending) {
+            cfx_model_list_free(pending);
+            free(pending);
         }
         first = 0;
         drain_free_list(m);
@@ -734,16 +741,6 @@ int cfx_manager_start(cfx_manager_t *m, cfx_error_t *err)
                              strerror(rc));
     m->loader_running = 1;
     return 0;
-}
-
-/* Waits for one full scan pass after the current generation. */
-static void wait_pass(cfx_manager_t *m)
-{
-    pthread_mutex_lock(&m->mu);
-    uint64_t g = m->generation;
-    while (m->generation == g && !m->stop)
-        pthread_cond_wait(&m->cv, &m->mu);
-    pthread_mutex_unlock(&m->mu);
 }
 
 /* After a pass: an error listing models without an AVAILABLE version. */
@@ -813,9 +810,13 @@ int cfx_manager_reload(cfx_manager_t *m, const cfx_model_list_t *models,
         free(m->pending);
     }
     m->pending = copy;
+    uint64_t seq = ++m->reload_seq;
     pthread_mutex_unlock(&m->mu);
     wake(m);
-    wait_pass(m);
+    pthread_mutex_lock(&m->mu);
+    while (m->reload_done < seq && !m->stop)
+        pthread_cond_wait(&m->cv, &m->mu);
+    pthread_mutex_unlock(&m->mu);
     return unavailable_error(m, err);
 }
 
