@@ -538,6 +538,11 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
     if (o.num_shards > CFX_EXAMPLEGEN_MAX_SHARDS)
         return cfx_error_set(err, CFX_EINVAL, "--num-shards %u: at most %d",
                              o.num_shards, CFX_EXAMPLEGEN_MAX_SHARDS);
+    if (o.num_shards * o.num_splits > CFX_EXAMPLEGEN_MAX_FILES)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%zu splits x %u shards: at most %d output files",
+                             o.num_splits, o.num_shards,
+                             CFX_EXAMPLEGEN_MAX_FILES);
     for (size_t i = 0; i < o.num_splits; i++) {
         total_buckets += o.splits[i].buckets;
         if (o.splits[i].buckets == 0 ||

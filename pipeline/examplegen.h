@@ -29,7 +29,10 @@
 #include "pipeline/csv_value.h"
 
 #define CFX_EXAMPLEGEN_MAX_SPLITS 16
-#define CFX_EXAMPLEGEN_MAX_SHARDS 1024
+#define CFX_EXAMPLEGEN_MAX_SHARDS 128
+/* Output files open at once (splits x shards): each gzip writer holds
+ * about 1.3 MiB of buffers. */
+#define CFX_EXAMPLEGEN_MAX_FILES 256
 #define CFX_EXAMPLEGEN_SPLIT_NAME_MAX 64
 /* Sum of hash buckets over the splits (keeps the mod arithmetic in 64 bit). */
 #define CFX_EXAMPLEGEN_MAX_BUCKETS (1u << 24)
