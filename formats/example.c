@@ -65,7 +65,8 @@ typedef struct {
     const uint8_t *p, *end, *base; /* base: start of the whole example */
 } rd_t;
 
-static inline int rd_varint(rd_t *r, uint64_t *v) {
+static inline __attribute__((always_inline)) int rd_varint(rd_t *r,
+                                                          uint64_t *v) {
     const uint8_t *p = r->p;
     if (p < r->end && *p < 0x80) {
         *v = *p;
@@ -129,7 +130,7 @@ static int skip_field(rd_t *r, unsigned wt) {
 }
 
 /* Reads a length-delimited payload into sub. */
-static int rd_sub(rd_t *r, rd_t *sub) {
+static inline __attribute__((always_inline)) int rd_sub(rd_t *r, rd_t *sub) {
     uint64_t n;
     int rc = rd_varint(r, &n);
     if (rc)
@@ -218,7 +219,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
             continue;
         }
         if (kind == CFX_KIND_BYTES && wt == WT_LEN) {
-            rd_t s;
+            rd_t s = {NULL, NULL, NULL};
             if ((rc = rd_sub(&r, &s)))
                 return dec_err(err, rc, &r, what, f);
             n++;
@@ -229,7 +230,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
             r.p += 4;
             n++;
         } else if (kind == CFX_KIND_FLOAT && wt == WT_LEN) {
-            rd_t s;
+            rd_t s = {NULL, NULL, NULL};
             if ((rc = rd_sub(&r, &s)))
                 return dec_err(err, rc, &r, what, f);
             if ((s.end - s.p) % 4 != 0)
@@ -241,7 +242,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
                 return dec_err(err, rc, &r, what, f);
             n++;
         } else if (kind == CFX_KIND_INT64 && wt == WT_LEN) {
-            rd_t s;
+            rd_t s = {NULL, NULL, NULL};
             if ((rc = rd_sub(&r, &s)))
                 return dec_err(err, rc, &r, what, f);
             if (s.p < s.end && (s.end[-1] & 0x80))
@@ -269,7 +270,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
                 skip_field(&r, (unsigned)(tag & 7));
                 continue;
             }
-            rd_t s;
+            rd_t s = {NULL, NULL, NULL};
             rd_sub(&r, &s);
             size_t k = (size_t)(s.end - s.p);
             memcpy(data, s.p, k);
@@ -297,7 +298,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
                 memcpy(&arr[i++], r.p, 4); /* little-endian host */
                 r.p += 4;
             } else {
-                rd_t s;
+                rd_t s = {NULL, NULL, NULL};
                 rd_sub(&r, &s);
                 size_t k = (size_t)(s.end - s.p) / 4;
                 memcpy(&arr[i], s.p, k * 4);
@@ -322,7 +323,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
                 rd_varint(&r, &v);
                 arr[i++] = (int64_t)v;
             } else {
-                rd_t s;
+                rd_t s = {NULL, NULL, NULL};
                 rd_sub(&r, &s);
                 while (s.p < s.end) {
                     if ((rc = rd_varint(&s, &v)))
@@ -352,7 +353,7 @@ static int dec_feature(cfx_example_t *ex, cfx_feature_t *f, rd_t r,
         uint64_t num = tag >> 3;
         unsigned wt = (unsigned)(tag & 7);
         if (num >= 1 && num <= 3 && wt == WT_LEN) {
-            rd_t s;
+            rd_t s = {NULL, NULL, NULL};
             if ((rc = rd_sub(&r, &s)))
                 return dec_err(err, rc, &r, "Feature", f);
             if ((rc = dec_list(ex, f, (cfx_kind_t)num, s, err)))
@@ -383,7 +384,7 @@ static int dec_entry(cfx_example_t *ex, rd_t r, uint64_t *bloom,
         uint64_t num = tag >> 3;
         unsigned wt = (unsigned)(tag & 7);
         if (num == 1 && wt == WT_LEN) {
-            rd_t s;
+            rd_t s = {NULL, NULL, NULL};
             if ((rc = rd_sub(&r, &s)))
                 return dec_err(err, rc, &r, "feature name", NULL);
             key = s.p;
