@@ -320,17 +320,30 @@ int cfx_csv_next(cfx_csv_reader_t *r, cfx_csv_row_t *row, cfx_error_t *err) {
 
     for (;;) {
         int g;
-        /* fast path: plain bytes of an unquoted cell */
-        if (state == IN_FIELD) {
-            while (r->pos < r->len) {
-                c = r->buf[r->pos];
+        /* fast path: the plain bytes of an unquoted cell, copied at once
+         * (no line breaks among them, so line counting is unaffected) */
+        if (state == IN_FIELD && r->pos < r->len) {
+            size_t j = r->pos;
+            while (j < r->len) {
+                c = r->buf[j];
                 if (c == ',' || c == '\n' || c == '\r')
                     break;
-                r->pos++;
-                r->offset++;
+                j++;
+            }
+            size_t n = j - r->pos;
+            if (n) {
+                if (r->rec_len + n > r->rec_cap) {
+                    /* grow through rec_put, which enforces the limit */
+                    for (size_t k = r->pos; k < j; k++)
+                        if ((rc = rec_put(r, r->buf[k], start_line, err)) < 0)
+                            return rc;
+                } else {
+                    memcpy(r->rec + r->rec_len, r->buf + r->pos, n);
+                    r->rec_len += n;
+                }
+                r->pos = j;
+                r->offset += n;
                 r->prev_cr = 0;
-                if ((rc = rec_put(r, c, start_line, err)) < 0)
-                    return rc;
             }
         }
         g = getbyte(r, &c, err);
