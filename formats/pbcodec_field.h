@@ -4,6 +4,8 @@
  * message, whether it is present, how to add a value to it while parsing
  * (allocating exactly as protobuf-c's unpacker does, so that
  * protobuf_c_message_free_unpacked frees it), and number formatting.
+ *
+ * Reentrant; a message being built belongs to one thread.
  */
 #ifndef CFX_FORMATS_PBCODEC_FIELD_H
 #define CFX_FORMATS_PBCODEC_FIELD_H
