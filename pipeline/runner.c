@@ -14,7 +14,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -465,15 +464,6 @@ static int statistics_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summ
 
 #endif
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static void remove_tree(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
 static int copy_file(const char *src, const char *dst, cfx_error_t *err) {
     cfx_buf_t b;
     cfx_buf_init(&b);
@@ -627,7 +617,7 @@ out:
 #ifdef HAVE_TRAINER
 static int trainer_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
                         size_t cap, cfx_error_t *err) {
-    char config[PATH_MAX], staging[PATH_MAX], src[PATH_MAX + 32];
+    char config[PATH_MAX];
     cfx_train_result_t res;
     int ret;
     memset(&res, 0, sizeof res);
@@ -638,29 +628,23 @@ static int trainer_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary
     if (!model) return err->code ? err->code : CFX_EINTERNAL;
     const char *logs = cfx_component_output_dir(run, "model_run", err);
     if (!logs) return err->code ? err->code : CFX_EINTERNAL;
-    snprintf(staging, sizeof staging, "%s/Trainer/.staging-%lld", r->cfg->pipeline_root,
-             (long long)run->execution_id);
     cfx_train_job_t job = {
         .examples_dir = cfx_runner_input_uri(run, "examples"),
         .transform_graph_dir = cfx_runner_input_uri(run, "transform_graph"),
         .config_path = have ? config : NULL,
-        .output_dir = staging,
+        .output_dir = NULL, /* both dirs below are given */
         .raw_examples_dir = cfx_runner_input_uri(run, "raw_examples"),
         .progress = NULL,
+        .model_dir = model,
+        .logs_dir = logs,
     };
-    if ((ret = cfx_trainer_run(&job, &res, err))) goto out;
-    snprintf(src, sizeof src, "%s/model", staging);
-    if ((ret = cfx_runner_move_dir(src, model, err))) goto out;
-    snprintf(src, sizeof src, "%s/logs", staging);
-    if ((ret = cfx_runner_move_dir(src, logs, err))) goto out;
+    if ((ret = cfx_trainer_run(&job, &res, err))) return ret;
     snprintf(summary, cap,
              "trained on %zu rows in %.1f s; eval %zu rows: AUC %.4f, accuracy %.4f, "
              "loss %.4f",
              res.train_rows, res.train_seconds, res.eval_rows, res.eval.auc,
              res.eval.accuracy, res.eval.loss);
-out:
-    remove_tree(staging);
-    return ret;
+    return 0;
 }
 #define TRAINER_EXEC trainer_exec
 #else
