@@ -81,7 +81,7 @@ SPID=$!
 PIDS+=($SPID)
 CPORT=
 for _ in $(seq 1 200); do
-    CPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+    CPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
     [ -n "$CPORT" ] && break
     sleep 0.05
 done

@@ -54,6 +54,9 @@ struct cfx_rest {
     cfx_buf_t out;   /* response scratch, reused */
     cfx_buf_t body;  /* inflated request body scratch */
     cfx_buf_t tmp;
+    cfx_example_t *pool; /* examples reused across requests (batch_t) */
+    const cfx_example_t **pool_ptr;
+    size_t pool_cap;
     conn_set_t conns;
     int stopped;
 };
@@ -492,33 +495,61 @@ static void handle_metadata(reqctx_t *c, const route_t *rt)
 
 /* ---- inference ------------------------------------------------------------ */
 
+/* The examples of one request: views into the worker's pool, which keeps
+ * the examples (and their arenas) between requests so a request of usual
+ * size allocates nothing for them; a pool grown past POOL_KEEP examples by
+ * a big batch is released after it. */
+#define POOL_KEEP 256
+
 typedef struct batch {
+    cfx_rest_t *r; /* NULL until batch_init */
     cfx_example_t *ex;
     const cfx_example_t **ptr;
     size_t n;
 } batch_t;
 
-static int batch_init(batch_t *b, size_t n)
+static void pool_release(cfx_rest_t *r)
+{
+    for (size_t i = 0; i < r->pool_cap; i++)
+        cfx_example_free(&r->pool[i]);
+    free(r->pool);
+    free(r->pool_ptr);
+    r->pool = NULL;
+    r->pool_ptr = NULL;
+    r->pool_cap = 0;
+}
+
+static int batch_init(batch_t *b, cfx_rest_t *r, size_t n)
 {
     b->n = 0;
-    b->ex = calloc(n ? n : 1, sizeof(*b->ex));
-    b->ptr = calloc(n ? n : 1, sizeof(*b->ptr));
-    if (!b->ex || !b->ptr)
-        return CFX_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        cfx_example_init(&b->ex[i]);
-        b->ptr[i] = &b->ex[i];
+    if (n > r->pool_cap) {
+        cfx_example_t *ex = realloc(r->pool, n * sizeof(*ex));
+        if (!ex)
+            return CFX_ENOMEM;
+        r->pool = ex;
+        const cfx_example_t **ptr = realloc(r->pool_ptr, n * sizeof(*ptr));
+        if (!ptr)
+            return CFX_ENOMEM;
+        r->pool_ptr = ptr;
+        for (size_t i = r->pool_cap; i < n; i++)
+            cfx_example_init(&r->pool[i]);
+        r->pool_cap = n;
     }
+    for (size_t i = 0; i < n; i++) {
+        cfx_example_reset(&r->pool[i]);
+        r->pool_ptr[i] = &r->pool[i];
+    }
+    b->r = r;
+    b->ex = r->pool;
+    b->ptr = r->pool_ptr;
     b->n = n;
     return 0;
 }
 
 static void batch_free(batch_t *b)
 {
-    for (size_t i = 0; i < b->n; i++)
-        cfx_example_free(&b->ex[i]);
-    free(b->ex);
-    free(b->ptr);
+    if (b->r && b->r->pool_cap > POOL_KEEP)
+        pool_release(b->r);
 }
 
 /* A serialized tf.Example given as a JSON string or b64 object. */
@@ -564,7 +595,7 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
             return cfx_error_set(err, CFX_ETOOBIG,
                                  "%zu instances exceed the limit of %d", n,
                                  CFX_SERVICE_MAX_BATCH);
-        if (batch_init(b, n))
+        if (batch_init(b, r, n))
             return cfx_error_set(err, CFX_ENOMEM, "out of memory");
         for (size_t i = 0; i < n && !rc; i++) {
             const json_t *el = json_array_get(instances, i);
@@ -632,7 +663,7 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
             return cfx_error_set(err, CFX_EINVAL,
                                  "'inputs' must hold 1 to %d examples",
                                  CFX_SERVICE_MAX_BATCH);
-        if (batch_init(b, n))
+        if (batch_init(b, r, n))
             return cfx_error_set(err, CFX_ENOMEM, "out of memory");
         for (size_t i = 0; i < n && !rc; i++)
             rc = decode_serialized(r, json_is_array(v) ? json_array_get(v, i)
@@ -664,7 +695,7 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
                              "'inputs' must hold 1 to %d rows of the "
                              "signature's inputs",
                              CFX_SERVICE_MAX_BATCH);
-    if (batch_init(b, n))
+    if (batch_init(b, r, n))
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     json_object_foreach((json_t *)inputs, key, val)
     {
@@ -878,7 +909,7 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
         send_error(c, 8, "too many examples in one request");
         goto out;
     }
-    if (batch_init(&b, n)) {
+    if (batch_init(&b, c->r, n)) {
         send_error(c, 8, "out of memory");
         goto out;
     }
@@ -1105,6 +1136,7 @@ void cfx_rest_free(cfx_rest_t *r)
     if (r->http)
         evhttp_free(r->http);
     free(r->conns.slots);
+    pool_release(r);
     cfx_buf_free(&r->out);
     cfx_buf_free(&r->body);
     cfx_buf_free(&r->tmp);

@@ -12,7 +12,7 @@
 #
 # TSan: build cfx-serve with -DCFX_TSAN=ON in its own build directory and run
 # this script with CFX_SERVE pointing at that binary (docs/serving.md).
-set -euo pipefail
+set -eEuo pipefail
 : "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
 PY=/usr/bin/python3
 command -v wrk >/dev/null || { echo "hot_swap_test: wrk not installed"; exit 1; }
@@ -23,6 +23,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
 fail() { echo "FAIL: $*" >&2; [ -f "$T/serve.log" ] && tail -30 "$T/serve.log" >&2; exit 1; }
 
 "$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" --output "$T/ex" >/dev/null
@@ -52,7 +53,7 @@ SPID=$!
 PIDS+=("$SPID")
 PORT=
 for _ in $(seq 1 200); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited"
     sleep 0.05

@@ -9,7 +9,7 @@
 # serving_default (serialized tf.Example, encoded here by an independent
 # Python encoder), and through classify and regress: every path must give
 # the same probability.
-set -euo pipefail
+set -eEuo pipefail
 : "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
 PY=/usr/bin/python3
 T=$(mktemp -d)
@@ -19,6 +19,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
 fail() { echo "FAIL: $*" >&2; [ -f "$T/serve.log" ] && tail -20 "$T/serve.log" >&2; exit 1; }
 
 # --- a real bundle -------------------------------------------------------------
@@ -67,7 +68,7 @@ start_server() { # args...; sets PORT, SPID
     PIDS+=("$SPID")
     PORT=
     for _ in $(seq 1 400); do
-        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null)
+        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
         [ -n "$PORT" ] && return 0
         kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
         sleep 0.05
