@@ -583,12 +583,13 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
 
     /* output tree under a temporary sibling */
     snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
-    if (!mkdtemp(tmp) || chmod(tmp, 0755) != 0) {
+    if (!mkdtemp(tmp)) {
         rc = cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,
                            strerror(errno));
         tmp[0] = '\0';
         goto out;
     }
+    chmod(tmp, 0755); /* mkdtemp makes it 0700; the result is shared */
     w.nwriters = o.num_splits * o.num_shards;
     if (!(w.writers = calloc(w.nwriters, sizeof *w.writers))) {
         rc = cfx_error_set(err, CFX_ENOMEM, "writers");

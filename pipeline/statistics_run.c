@@ -322,12 +322,13 @@ int cfx_statistics_run(const char *examples_dir, const char *out_dir,
 
     /* write under a temporary sibling, then publish */
     snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
-    if (!mkdtemp(tmp) || chmod(tmp, 0755) != 0) {
+    if (!mkdtemp(tmp)) {
         rc = cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,
                            strerror(errno));
         tmp[0] = '\0';
         goto out;
     }
+    chmod(tmp, 0755); /* mkdtemp makes it 0700; the result is shared */
     for (size_t s = 0; s < nsplits; s++) {
         char p[4096 + 512];
         snprintf(p, sizeof p, "%s/Split-%s", tmp, split_names[s]);
