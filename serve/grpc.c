@@ -29,8 +29,22 @@
 typedef struct grpc_conn {
     cfx_grpc_ctx_t *ctx;
     cfx_h2_conn_t *h2;
+    uint64_t serial; /* tells a deferred answer its connection is alive */
     struct grpc_conn *prev, *next;
 } grpc_conn_t;
+
+/* What on_request knows about the call being handled. */
+typedef struct call_priv {
+    grpc_conn_t *gc;
+    cfx_h2_stream_t *st;
+} call_priv_t;
+
+struct cfx_grpc_deferred {
+    cfx_grpc_ctx_t *ctx;
+    uint64_t serial;
+    int32_t stream_id;
+    uint64_t deadline_ns;
+};
 
 struct cfx_grpc_ctx {
     struct event_base *base;
@@ -40,6 +54,8 @@ struct cfx_grpc_ctx {
     struct evconnlistener *listener;
     grpc_conn_t *conns;
     size_t n_conns;
+    uint64_t next_serial;
+    size_t n_deferred; /* answers still to come: keep the context alive */
     int draining;
     cfx_arena_t arena; /* per-request scratch, reset after each answer */
     cfx_buf_t resp;    /* 5-byte prefix + response message */
@@ -216,6 +232,8 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
     call.arena = &ctx->arena;
     call.resp = &ctx->resp;
     call.pool = &ctx->pool;
+    call_priv_t priv = {gc, st};
+    call.priv = &priv;
     cfx_error_init(&call.err);
     const cfx_grpc_method_t *m = NULL;
 
@@ -267,6 +285,8 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
     }
     if (m->handler(&call, msg, msg_len) != 0 && call.tf_code == 0)
         cfx_grpc_fail(&call, 13, "internal error");
+    if (call.deferred && call.tf_code == 0)
+        goto done; /* answered by cfx_grpc_deferred_finish */
     if (call.tf_code == 0 && call.deadline_ns && now_ns() >= call.deadline_ns)
         cfx_grpc_fail(&call, 4, "Deadline Exceeded");
 out:
@@ -277,6 +297,7 @@ out:
     if (m && m->api && ctx->srv && ctx->srv->metrics)
         cfx_metrics_record(ctx->srv->metrics, call.model, m->api, "GRPC",
                            call.tf_code, (now_ns() - req->start_ns) / 1000);
+done:
     cfx_arena_reset(&ctx->arena);
     if (ctx->pool.cap > 1024) /* one huge batch must not pin memory */
         cfx_grpc_pool_free(&ctx->pool);
@@ -284,6 +305,66 @@ out:
         cfx_buf_free(&ctx->resp); /* don't keep a huge answer's memory */
         cfx_buf_init(&ctx->resp);
     }
+}
+
+/* --- deferred answers ---------------------------------------------------------- */
+
+cfx_grpc_deferred_t *cfx_grpc_defer(cfx_grpc_call_t *call)
+{
+    call_priv_t *p = call->priv;
+    cfx_grpc_deferred_t *d = calloc(1, sizeof(*d));
+    if (!d || !p) {
+        free(d);
+        return NULL;
+    }
+    d->ctx = p->gc->ctx;
+    d->serial = p->gc->serial;
+    d->stream_id = cfx_h2_stream_id(p->st);
+    d->deadline_ns = call->deadline_ns;
+    d->ctx->n_deferred++;
+    call->deferred = 1;
+    return d;
+}
+
+struct event_base *cfx_grpc_deferred_base(const cfx_grpc_deferred_t *d)
+{
+    return d->ctx->base;
+}
+
+static void ctx_destroy(cfx_grpc_ctx_t *ctx);
+
+void cfx_grpc_deferred_finish(cfx_grpc_deferred_t *d, int tf_code,
+                              const char *message,
+                              const ProtobufCMessage *resp)
+{
+    cfx_grpc_ctx_t *ctx = d->ctx;
+    grpc_conn_t *gc = ctx->conns;
+    while (gc && gc->serial != d->serial)
+        gc = gc->next;
+    cfx_h2_stream_t *st = gc ? cfx_h2_conn_stream(gc->h2, d->stream_id) : NULL;
+    if (st) {
+        cfx_grpc_call_t call;
+        memset(&call, 0, sizeof(call));
+        call.resp = &ctx->resp;
+        cfx_buf_reset(&ctx->resp);
+        if (tf_code == 0 && d->deadline_ns && now_ns() >= d->deadline_ns)
+            cfx_grpc_fail(&call, 4, "Deadline Exceeded");
+        else if (tf_code != 0)
+            cfx_grpc_fail(&call, tf_code, "%s", message ? message : "");
+        else if (cfx_buf_append(&ctx->resp, "\0\0\0\0\0", 5) != 0)
+            cfx_grpc_fail(&call, 8, "out of memory");
+        else
+            cfx_grpc_reply(&call, resp);
+        if (call.tf_code == 0)
+            answer_ok(ctx, st);
+        else
+            answer_error(ctx, st, call.tf_code, call.err.msg);
+        cfx_h2_conn_send(gc->h2);
+    }
+    free(d);
+    ctx->n_deferred--;
+    if (ctx->draining && ctx->n_conns == 0 && ctx->n_deferred == 0)
+        ctx_destroy(ctx);
 }
 
 /* --- connections --------------------------------------------------------------- */
@@ -318,7 +399,7 @@ static void on_close(void *ud, cfx_h2_conn_t *c)
     grpc_conn_t *gc = ud;
     cfx_grpc_ctx_t *ctx = gc->ctx;
     conn_unlink(gc);
-    if (ctx->draining && ctx->n_conns == 0)
+    if (ctx->draining && ctx->n_conns == 0 && ctx->n_deferred == 0)
         ctx_destroy(ctx);
 }
 
@@ -340,6 +421,7 @@ int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
         return cfx_error_set(err, CFX_ENOMEM, "grpc: connection");
     }
     gc->ctx = ctx;
+    gc->serial = ++ctx->next_serial;
     cfx_h2_callbacks_t cb = {on_request, on_close};
     int rc = cfx_h2_conn_new(bev, &ctx->h2cfg, &cb, gc, &gc->h2, err);
     if (rc != 0) {
@@ -418,7 +500,8 @@ void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx)
         ctx->listener = NULL;
     }
     if (ctx->n_conns == 0) {
-        ctx_destroy(ctx);
+        if (ctx->n_deferred == 0)
+            ctx_destroy(ctx);
         return;
     }
     /* Shutting a connection down may close it (and free ctx with the last

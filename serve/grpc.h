@@ -93,6 +93,9 @@ typedef struct cfx_grpc_call {
     cfx_error_t err;     /* message when tf_code != 0 */
     /* For metrics: model named by the request ("" if none). */
     char model[128];
+    /* Set by cfx_grpc_defer: the answer comes later. */
+    int deferred;
+    void *priv; /* the endpoint's bookkeeping for this call */
 } cfx_grpc_call_t;
 
 /* A handler decodes req[len], fills call->resp and returns 0, or sets
@@ -108,6 +111,20 @@ typedef struct cfx_grpc_method {
 
 /* NULL when path names no method. */
 const cfx_grpc_method_t *cfx_grpc_method_find(const char *path);
+
+/* Answering later, for handlers that must not block the event loop
+ * (HandleReloadConfigRequest): cfx_grpc_defer returns a token (NULL when
+ * out of memory) and the endpoint sends nothing now. The work may run on
+ * any thread; the answer must be given on the worker's thread: post to
+ * cfx_grpc_deferred_base() (event_base_once) and call
+ * cfx_grpc_deferred_finish there, which answers resp (tf_code 0) or the
+ * error, unless the client went away, and frees the token. */
+typedef struct cfx_grpc_deferred cfx_grpc_deferred_t;
+cfx_grpc_deferred_t *cfx_grpc_defer(cfx_grpc_call_t *call);
+struct event_base *cfx_grpc_deferred_base(const cfx_grpc_deferred_t *d);
+void cfx_grpc_deferred_finish(cfx_grpc_deferred_t *d, int tf_code,
+                              const char *message,
+                              const ProtobufCMessage *resp);
 
 /* Sets call's status; returns code (for `return cfx_grpc_fail(...)`). */
 int cfx_grpc_fail(cfx_grpc_call_t *call, int tf_code, const char *fmt, ...)

@@ -5,13 +5,16 @@
  * Metadata answers {"signature_def": Any(SignatureDefMap)} built from the
  * servable's signature table. Status lists versions in descending order
  * with END entries kept (the manager's view). Reload replaces the model
- * list and blocks until added models are AVAILABLE or failed; it runs on
- * the worker's event loop, so that worker's other streams wait meanwhile
- * (reloads are rare administrative calls).
+ * list; the manager blocks until added models are AVAILABLE or failed, so
+ * that wait runs on a thread of its own and the answer comes back to the
+ * worker's event loop (cfx_grpc_defer), which keeps serving meanwhile.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "get_model_metadata.pb-c.h"
 #include "get_model_status.pb-c.h"
@@ -209,14 +212,51 @@ out:
     return rc;
 }
 
+/* A reload in progress: runs on its own thread (the manager blocks until
+ * added models are AVAILABLE or failed), answers on the worker's thread. */
+typedef struct reload_job {
+    cfx_manager_t *manager;
+    cfx_model_list_t list;
+    cfx_grpc_deferred_t *answer;
+    int tf_code;
+    cfx_error_t err;
+} reload_job_t;
+
+static void reload_answer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    reload_job_t *job = arg;
+    Tensorflow__Serving__StatusProto sp = TENSORFLOW__SERVING__STATUS_PROTO__INIT;
+    Tensorflow__Serving__ReloadConfigResponse resp =
+        TENSORFLOW__SERVING__RELOAD_CONFIG_RESPONSE__INIT;
+    resp.status = &sp;
+    cfx_grpc_deferred_finish(job->answer, job->tf_code, job->err.msg, &resp.base);
+    cfx_model_list_free(&job->list);
+    free(job);
+}
+
+static void *reload_thread(void *arg)
+{
+    reload_job_t *job = arg;
+    int rc = cfx_manager_reload(job->manager, &job->list, &job->err);
+    job->tf_code = rc ? cfx_service_tf_code(rc) : 0;
+    if (rc && job->tf_code == 0)
+        job->tf_code = 13;
+    struct timeval now = {0, 0};
+    if (event_base_once(cfx_grpc_deferred_base(job->answer), -1, EV_TIMEOUT,
+                        reload_answer, job, &now) != 0)
+        fprintf(stderr, "cfx-serve: grpc: reload answer lost\n");
+    return NULL;
+}
+
 int cfx_grpc_reload_config(cfx_grpc_call_t *call, const uint8_t *req,
                            size_t len)
 {
-    cfx_model_list_t list;
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_model_list_init(&list);
     int rc;
+    reload_job_t *job = NULL;
     Tensorflow__Serving__ReloadConfigRequest *r = cfx_grpc_unpack(
         call, &tensorflow__serving__reload_config_request__descriptor, req,
         len);
@@ -225,23 +265,38 @@ int cfx_grpc_reload_config(cfx_grpc_call_t *call, const uint8_t *req,
     if (!call->srv || !call->srv->manager)
         return cfx_grpc_fail(call, 14, "no model manager");
     if (!r->config || r->config->config_case !=
-                          TENSORFLOW__SERVING__MODEL_SERVER_CONFIG__CONFIG_MODEL_CONFIG_LIST) {
-        rc = cfx_grpc_fail(call, 3,
-                           "ServerCore::ReloadConfig: only model_config_list "
-                           "configs are supported");
-        goto out;
-    }
-    if ((rc = cfx_model_list_from_proto(&list, r->config, &err)) != 0 ||
-        (rc = cfx_manager_reload(call->srv->manager, &list, &err)) != 0) {
+                          TENSORFLOW__SERVING__MODEL_SERVER_CONFIG__CONFIG_MODEL_CONFIG_LIST)
+        return cfx_grpc_fail(call, 3,
+                             "ServerCore::ReloadConfig: only model_config_list "
+                             "configs are supported");
+    job = calloc(1, sizeof(*job));
+    if (!job)
+        return cfx_grpc_fail(call, 8, "out of memory");
+    cfx_model_list_init(&job->list);
+    cfx_error_init(&job->err);
+    job->manager = call->srv->manager;
+    /* Validation errors answer at once; only the loading waits. */
+    if ((rc = cfx_model_list_from_proto(&job->list, r->config, &err)) != 0) {
         rc = cfx_grpc_fail_err(call, rc, &err);
-        goto out;
+        goto fail;
     }
-    Tensorflow__Serving__StatusProto sp = TENSORFLOW__SERVING__STATUS_PROTO__INIT;
-    Tensorflow__Serving__ReloadConfigResponse resp =
-        TENSORFLOW__SERVING__RELOAD_CONFIG_RESPONSE__INIT;
-    resp.status = &sp;
-    rc = cfx_grpc_reply(call, &resp.base);
-out:
-    cfx_model_list_free(&list);
+    if (!(job->answer = cfx_grpc_defer(call))) {
+        rc = cfx_grpc_fail(call, 8, "out of memory");
+        goto fail;
+    }
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&th, &attr, reload_thread, job);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        /* Run it here after all: slower for this worker, still correct. */
+        reload_thread(job);
+    }
+    return 0;
+fail:
+    cfx_model_list_free(&job->list);
+    free(job);
     return rc;
 }

@@ -34,6 +34,7 @@ struct cfx_h2_stream {
     cfx_buf_t body;
     int body_too_big;
     int dispatched;
+    int responded;
     uint64_t start_ns;
     /* response */
     uint8_t *resp;
@@ -268,6 +269,9 @@ int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
                    size_t ntrailers)
 {
     nghttp2_session *s = st->conn->session;
+    if (st->responded)
+        return CFX_ESTATE;
+    st->responded = 1;
     if (len == 0 && ntrailers) {
         /* Trailers-only: one HEADERS frame with END_STREAM. */
         nghttp2_nv nv[32];
@@ -453,6 +457,29 @@ void cfx_h2_conn_free(cfx_h2_conn_t *c)
     if (c->bev)
         bufferevent_free(c->bev);
     free(c);
+}
+
+int32_t cfx_h2_stream_id(const cfx_h2_stream_t *st)
+{
+    return st->id;
+}
+
+cfx_h2_stream_t *cfx_h2_conn_stream(cfx_h2_conn_t *c, int32_t id)
+{
+    cfx_h2_stream_t *st = nghttp2_session_get_stream_user_data(c->session, id);
+    /* A stream already answered is not waiting for anything. */
+    return st && !st->responded ? st : NULL;
+}
+
+int cfx_h2_conn_send(cfx_h2_conn_t *c)
+{
+    if (c->dead)
+        return CFX_EIO;
+    if (conn_flush(c) != 0) {
+        c->dead = 1;
+        return CFX_EIO;
+    }
+    return 0;
 }
 
 void cfx_h2_conn_shutdown(cfx_h2_conn_t *c)

@@ -55,8 +55,10 @@ typedef struct cfx_h2_config {
 void cfx_h2_config_default(cfx_h2_config_t *cfg);
 
 typedef struct cfx_h2_callbacks {
-    /* A complete request. Must call cfx_h2_respond(st, ...) before
-     * returning; req and its strings are valid only during the call. */
+    /* A complete request. Either calls cfx_h2_respond(st, ...) before
+     * returning, or keeps the stream id and answers later from the same
+     * thread (cfx_h2_conn_stream, cfx_h2_respond, cfx_h2_conn_send); req
+     * and its strings are valid only during the call. */
     void (*on_request)(void *ud, cfx_h2_stream_t *st,
                        const cfx_h2_request_t *req);
     /* The connection is gone (peer closed, protocol error, or drained
@@ -84,6 +86,13 @@ void cfx_h2_conn_shutdown(cfx_h2_conn_t *c);
 int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
                    const uint8_t *body, size_t len, const nghttp2_nv *trailers,
                    size_t ntrailers);
+
+/* Later answers: the stream's id; the open stream with that id, or NULL
+ * when the client reset it meanwhile; sends what cfx_h2_respond queued
+ * outside the connection's own callbacks (0 or CFX_EIO). */
+int32_t cfx_h2_stream_id(const cfx_h2_stream_t *st);
+cfx_h2_stream_t *cfx_h2_conn_stream(cfx_h2_conn_t *c, int32_t id);
+int cfx_h2_conn_send(cfx_h2_conn_t *c);
 
 /* Builds an nghttp2_nv from two C strings (no copy). */
 nghttp2_nv cfx_h2_nv(const char *name, const char *value);

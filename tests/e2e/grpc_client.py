@@ -389,6 +389,24 @@ def main():
         code, det, r = c.call(MS + "HandleReloadConfigRequest", ld(1, cfg))
         check(code == 0 and one(fields(one(fields(r), 1, b"")), 1, 0) == 0,
               "HandleReloadConfigRequest with the same model (%d %s)" % (code, det))
+        # A second model from the same versions: loaded before the answer.
+        two = cfg + ld(1, ld(1, ld(1, model + "2") + ld(2, base_path) +
+                             ld(4, "tensorflow")))
+        code, det, r = c.call(MS + "HandleReloadConfigRequest", ld(1, two))
+        check(code == 0, "reload adding %s2 (%d %s)" % (model, code, det))
+        code, det, r = c.call(MS + "GetModelStatus", ld(1, model_spec(model + "2")))
+        st = [fields(x) for _, x in fields(r or b"").get(1, [])]
+        check(code == 0 and st and one(st[0], 2) == 30,
+              "%s2 AVAILABLE when the reload answers (%d %s)" % (model, code, det))
+        code, det, r = c.call(PS + "Predict", ld(1, model_spec(model + "2")) +
+                              ld(2, ld(1, "examples") + ld(2, tensor_strings(exs))))
+        check(code == 0, "Predict on %s2 (%d %s)" % (model, code, det))
+        close(decode_tensor(mapping(fields(r), 1)["outputs"])[2], "Predict on the reloaded model")
+        code, det, _ = c.call(MS + "HandleReloadConfigRequest", ld(1, cfg))
+        check(code == 0, "reload back to one model (%d %s)" % (code, det))
+        code, det, _ = c.call(PS + "Predict", ld(1, model_spec(model + "2")) +
+                              ld(2, ld(1, "examples") + ld(2, tensor_strings(exs))))
+        check(code == 5, "removed model is NOT_FOUND (%d %s)" % (code, det))
         code, det, _ = c.call(MS + "HandleReloadConfigRequest",
                               ld(1, ld(1, ld(1, ld(1, model) + ld(2, "relative/path") +
                                                 ld(4, "tensorflow")))))
