@@ -165,6 +165,67 @@ def stats(path):
                 out.setdefault('features', {})[feat['name']] = feat
     return out
 
+def bin_weights(bounds, cum):
+    # bins between consecutive boundaries; bins sharing an upper bound
+    # share their weight; cum[0] goes to the bins identical to the first
+    lo, hi = bounds[:-1], bounds[1:]
+    w = [cum[i + 1] - cum[i] for i in range(len(lo))]
+    i = 0
+    while i < len(lo):
+        j = i + 1
+        while j < len(lo) and hi[j] == hi[i]:
+            j += 1
+        if j > i + 1:
+            avg = sum(w[i:j]) / (j - i)
+            w[i:j] = [avg] * (j - i)
+        i = j
+    m = 0
+    while m < len(lo) and lo[m] == lo[0] and hi[m] == hi[0]:
+        m += 1
+    for k in range(m):
+        w[k] += cum[0] / m
+    return list(zip(lo, hi, w))
+
+def standard_hist(a, nb):
+    # TFDV: 1000 exact quantiles, uniform spread inside each quantile bin
+    n, nq = len(a), 100 * nb
+    q = [a[min(n - 1, (i * n) // nq)] for i in range(nq + 1)]
+    q[0], q[-1] = a[0], a[-1]
+    cum = [i * n / nq for i in range(nq + 1)]
+    fin = [x for x in a if math.isfinite(x)]
+    fmin, fmax = fin[0], fin[-1]
+    npos = sum(1 for x in a if x == math.inf)
+    k = sum(1 for x in q if x == -math.inf)
+    nneg = cum[k - 1] if k else 0
+    q, cum = q[k:], [c - nneg for c in cum[k:]]
+    if npos:
+        last = cum[-1] - npos
+        p = sum(1 for x in q if x < math.inf)
+        q, cum = q[:p] + [fmax], cum[:p] + [last]
+    bins = bin_weights(q, cum)
+    edges = [fmin, fmax] if fmin == fmax else [i * ((fmax - fmin) / nb) + fmin for i in range(nb)] + [fmax]
+    out = [(-math.inf, -math.inf, nneg)] if nneg else []
+    for e in range(len(edges) - 1):
+        l, h, total = edges[e], edges[e + 1], 0.0
+        for bl, bh, bw in bins:
+            if bh == bl == l:
+                f = 1.0 if e == 0 else 0.0
+            elif bh < l or bl > h:
+                f = 0.0
+            elif l <= bl and h >= bh:
+                f = 1.0
+            elif l <= bl:
+                f = (h - bl) / (bh - bl)
+            elif h >= bh:
+                f = (bh - l) / (bh - bl)
+            else:
+                f = (h - l) / (bh - bl)
+            total += f * bw
+        out.append((l, h, total))
+    if npos:
+        out.append((math.inf, math.inf, npos))
+    return out
+
 def close(a, b):
     return abs(a - b) <= 1e-9 * max(1.0, abs(b))
 
@@ -215,6 +276,11 @@ for split in ('Split-train', 'Split-eval'):
             check(len(got) == 11 and all(close(x, y) for x, y in zip(got, want)), split, name, 'quantile bounds', got, want)
             check(all(close(b[2], n / 10) for b in qh['buckets']), split, name, 'quantile counts')
             check(abs(sum(b[2] for b in std['buckets']) - n) < 1e-6 * n, split, name, 'standard total')
+            ref_std = standard_hist(a, 10)
+            check(len(ref_std) == len(std['buckets']) and
+                  all(close(x[0], y[0]) and close(x[1], y[1]) and abs(x[2] - y[2]) <= 1e-9 * n
+                      for x, y in zip(std['buckets'], ref_std)),
+                  split, name, 'standard histogram', std['buckets'], ref_std)
             if a[0] < a[-1]:
                 check(len(std['buckets']) == 10 and close(std['buckets'][0][0], a[0]) and close(std['buckets'][-1][1], a[-1]),
                       split, name, 'standard edges')
