@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -155,6 +156,7 @@ static void drain_free_list(cfx_manager_t *m)
     cfx_servable_t *l = m->free_list;
     m->free_list = NULL;
     pthread_mutex_unlock(&m->mu);
+    int freed = l != NULL;
     while (l) {
         cfx_servable_t *next = l->next_free;
         fprintf(stderr, "cfx-serve: Done unloading servable version {name: %s "
@@ -163,6 +165,10 @@ static void drain_free_list(cfx_manager_t *m)
         servable_destroy(l);
         l = next;
     }
+    /* Hand the freed weights back to the system now rather than keeping
+     * them in malloc's free lists (TF Serving's issues #1346, #2142). */
+    if (freed)
+        malloc_trim(0);
 }
 
 /* ---- models --------------------------------------------------------------- */
