@@ -12,13 +12,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: cfx perf --target rest://HOST:PORT|grpc://HOST:PORT --model NAME\n"
-            "                --data CSV [--signature S] [--api predict|classify|regress]\n"
+            "                --data CSV|EXAMPLES_DIR [--signature S] [--api predict|classify|regress]\n"
             "                [--batch N] [--concurrency 1:64:x2 | --rate R]\n"
             "                [--duration S | --requests N] [--warmup S] [--threads N]\n"
             "                [--connections N] [--format text|csv|json]\n"
             "                [--check 'p99<2ms,errors<=0'] [--no-progress]\n\n"
-            "Replays requests built from real rows (a CSV with a header) against a\n"
-            "model server and reports throughput and latency percentiles.\n"
+            "Replays requests built from real rows (a CSV with a header, or a folder\n"
+            "of raw tf.Example TFRecords as cfx examplegen writes) against a model\n"
+            "server and reports throughput and latency percentiles.\n"
             "  --concurrency  closed loop: requests in flight; a list (1,8,64) or a\n"
             "                 sweep FROM:TO:xFACTOR / FROM:TO:+STEP (default 1)\n"
             "  --rate         open loop at R requests/s; latency counts from when\n"

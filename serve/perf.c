@@ -217,6 +217,7 @@ struct worker {
     struct event *tick;
     cfx_hist_t hist;
     uint64_t ok, errors;
+    uint64_t t_last_done; /* when the last answer arrived */
     int codes[8];
     uint64_t code_counts[8];
     size_t n_codes;
@@ -247,8 +248,11 @@ static int can_issue(worker_t *w, uint64_t now)
 
 static void maybe_finish(worker_t *w)
 {
-    if (w->stopping && w->in_flight == 0)
+    if (w->in_flight == 0 && w->q_len == 0 &&
+        (w->stopping || w->issue_left == 0)) {
+        w->stopping = 1;
         event_base_loopbreak(w->base);
+    }
 }
 
 static int send_on(worker_t *w, pconn_t *c, uint64_t due)
@@ -317,6 +321,7 @@ static void refill(worker_t *w, pconn_t *c)
 static void record(worker_t *w, uint64_t due, int ok, int code)
 {
     uint64_t now = now_ns();
+    w->t_last_done = now;
     if (due >= w->t_measure) {
         if (ok)
             cfx_hist_record(&w->hist, now - due), w->ok++;
@@ -599,7 +604,10 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
         fprintf(stderr, "\r%70s\r", "");
     for (size_t i = 0; i < nt; i++)
         pthread_join(ws[i].th, NULL);
-    uint64_t t_last = now_ns();
+    uint64_t t_last = 0;
+    for (size_t i = 0; i < nt; i++)
+        if (ws[i].t_last_done > t_last)
+            t_last = ws[i].t_last_done;
     for (size_t i = 0; i < nt; i++) {
         worker_t *w = &ws[i];
         if (w->rc) {

@@ -6,6 +6,7 @@
  */
 #include "serve/perf_body.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <jansson.h>
 
 #include "formats/example.h"
+#include "formats/tfrecord.h"
 #include "get_model_metadata.pb-c.h"
 #include "serve/h2_client.h"
 #include "serve/perf_http.h"
@@ -376,6 +378,88 @@ out:
     return rc;
 }
 
+/* An examples folder (examplegen output or one Split-<name>/ of it): the
+ * first value of each raw input per tf.Example becomes a table cell.
+ * Split-eval is preferred, being rows the model did not train on. */
+static int table_from_examples(table_t *t, const char *dir,
+                               const raw_input_t *in, size_t n_in,
+                               size_t max_rows, cfx_error_t *err)
+{
+    int rc = 0;
+    char **files = NULL;
+    size_t n_files = 0, cap = 0;
+    char split[4096] = "";
+    cfx_example_t ex;
+    cfx_example_init(&ex);
+    memset(t, 0, sizeof(*t));
+    DIR *d = opendir(dir);
+    if (!d)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "Split-", 6) != 0)
+            continue;
+        if (!split[0] || !strcmp(e->d_name, "Split-eval"))
+            snprintf(split, sizeof(split), "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    if ((rc = cfx_tfrecord_list_dir(split[0] ? split : dir, &files, &n_files, err)))
+        return rc;
+    t->cols = n_in;
+    for (size_t j = 0; j < n_in; j++)
+        t->names[j] = strdup(in[j].name);
+    for (size_t f = 0; f < n_files && t->rows < max_rows && !rc; f++) {
+        cfx_tfrecord_reader_t *r = NULL;
+        if ((rc = cfx_tfrecord_reader_open(files[f], &r, err)))
+            break;
+        const uint8_t *data;
+        size_t len;
+        while (t->rows < max_rows && (rc = cfx_tfrecord_read(r, &data, &len, err)) == 1) {
+            if ((rc = cfx_example_decode(&ex, data, len, err))) {
+                cfx_error_prefix(err, "%s", files[f]);
+                break;
+            }
+            if (t->rows == cap) {
+                cap = cap ? cap * 2 : 1024;
+                char **c = realloc(t->cells, cap * t->cols * sizeof(*c));
+                if (!c) {
+                    rc = cfx_error_set(err, CFX_ENOMEM, "%s: rows", dir);
+                    break;
+                }
+                t->cells = c;
+            }
+            for (size_t j = 0; j < n_in; j++) {
+                const cfx_feature_t *ft = cfx_example_find(&ex, in[j].name);
+                char v[64] = "";
+                const char *cellv = v;
+                if (ft && ft->count > 0) {
+                    if (ft->kind == CFX_KIND_INT64)
+                        snprintf(v, sizeof(v), "%lld", (long long)ft->v.ints[0]);
+                    else if (ft->kind == CFX_KIND_FLOAT)
+                        snprintf(v, sizeof(v), "%.9g", (double)ft->v.floats[0]);
+                    else if (ft->kind == CFX_KIND_BYTES)
+                        cellv = NULL;
+                }
+                t->cells[t->rows * t->cols + j] =
+                    cellv ? strdup(cellv)
+                          : strndup((const char *)ft->v.bytes[0].data,
+                                    ft->v.bytes[0].len);
+            }
+            t->rows++;
+        }
+        if (rc == 0 || rc == 1)
+            rc = 0;
+        cfx_tfrecord_reader_free(r);
+    }
+    cfx_path_list_free(files);
+    cfx_example_free(&ex);
+    if (!rc && t->rows == 0)
+        rc = cfx_error_set(err, CFX_EINVAL, "%s: no examples", dir);
+    if (rc)
+        table_free(t);
+    return rc;
+}
+
 /* --- values ---------------------------------------------------------------- */
 
 static const char *cell(const table_t *t, size_t row, int col)
@@ -643,7 +727,14 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
         return cfx_error_set(err, CFX_ENOMEM, "inputs");
     if ((rc = fetch_inputs(o, in, &n_in, err)))
         goto out;
-    if ((rc = table_read(&t, o->data, MAX_ROWS, err)))
+    DIR *dd = opendir(o->data);
+    if (dd) {
+        closedir(dd);
+        rc = table_from_examples(&t, o->data, in, n_in, MAX_ROWS, err);
+    } else {
+        rc = table_read(&t, o->data, MAX_ROWS, err);
+    }
+    if (rc)
         goto out;
     for (size_t j = 0; j < n_in; j++) {
         in[j].col = -1;

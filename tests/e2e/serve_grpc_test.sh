@@ -143,6 +143,10 @@ cat "$T/perf.csv"
     --no-progress >"$T/perf.json" || { cat "$T/perf.json"; fail "cfx perf rest"; }
 "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r[0]["ok"]==100 and r[0]["errors"]==0, r' \
     "$T/perf.json" || fail "cfx perf rest json"
+"$CFX" perf --target "grpc://127.0.0.1:$PORT" --model taxi --data "$T/ex" \
+    --api regress --batch 2 --requests 100 --format csv --check 'errors<=0' \
+    --no-progress >"$T/perf2.csv" || { cat "$T/perf2.csv"; fail "cfx perf on an examples folder"; }
+[ "$(awk -F, 'NR == 2 { print $4 }' "$T/perf2.csv")" = 100 ] || fail "cfx perf examples folder: 100 ok"
 rc=0
 "$CFX" perf --target "grpc://127.0.0.1:$PORT" --model taxi --data "$T/rows.csv" \
     --requests 50 --check 'p50<1ns' --no-progress >/dev/null 2>"$T/perf.err" || rc=$?
