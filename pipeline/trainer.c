@@ -357,7 +357,7 @@ static double auc_of(const float *p, const float *label, size_t n) {
     return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg);
 }
 
-void cfx_metrics_compute(const float *p, const float *label, size_t n, cfx_metrics_t *m) {
+void cfx_train_metrics_compute(const float *p, const float *label, size_t n, cfx_train_metrics_t *m) {
     double loss = 0;
     size_t correct = 0;
     for (size_t i = 0; i < n; i++) {
@@ -372,7 +372,7 @@ void cfx_metrics_compute(const float *p, const float *label, size_t n, cfx_metri
 }
 
 int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds, size_t max_rows,
-                         cfx_metrics_t *m, cfx_error_t *err) {
+                         cfx_train_metrics_t *m, cfx_error_t *err) {
     size_t rows = max_rows && max_rows < ds->n ? max_rows : ds->n;
     enum { CHUNK = 256 };
     float *p = malloc((rows + 1) * sizeof *p);
@@ -389,7 +389,7 @@ int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds, size_t max
         for (size_t b = 0; b < B; b++)
             p[i + b] = cfx_sigmoid(p[i + b]);
     }
-    cfx_metrics_compute(p, ds->label, rows, m);
+    cfx_train_metrics_compute(p, ds->label, rows, m);
     free(p);
     free(scratch);
     return 0;
@@ -414,7 +414,7 @@ static void shuffle(size_t *order, size_t n, uint64_t *rng) {
 
 int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dataset_t *train,
                     const cfx_dataset_t *eval, cfx_trainer_log_fn log, void *log_ctx,
-                    FILE *progress, cfx_metrics_t *final_eval, cfx_error_t *err) {
+                    FILE *progress, cfx_train_metrics_t *final_eval, cfx_error_t *err) {
     int rc = 0;
     cfx_trainer_ws_t *ws = NULL;
     size_t *order = NULL;
@@ -476,8 +476,8 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dat
         wn += B;
         wloss += loss;
         if (step % cfg->log_every_steps == 0 || step == cfg->train_steps) {
-            cfx_metrics_t m;
-            cfx_metrics_compute(wp, wl, wn, &m);
+            cfx_train_metrics_t m;
+            cfx_train_metrics_compute(wp, wl, wn, &m);
             m.loss = wloss / (double)(wn / B); /* mean batch loss before each step */
             if (log && (rc = log(log_ctx, "train", step, &m, err)) != 0)
                 goto out;
@@ -485,7 +485,7 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dat
             wloss = 0;
         }
         if (eval && eval->n && (step % cfg->eval_every_steps == 0 || step == cfg->train_steps)) {
-            cfx_metrics_t m;
+            cfx_train_metrics_t m;
             if ((rc = cfx_trainer_evaluate(n, eval, cfg->eval_steps * B, &m, err)) != 0)
                 goto out;
             if (log && (rc = log(log_ctx, "eval", step, &m, err)) != 0)

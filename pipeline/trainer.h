@@ -48,16 +48,16 @@ void cfx_dataset_free(cfx_dataset_t *ds);
 int cfx_dataset_load(const char *split_dir, const cfx_transform_t *t,
                      cfx_dataset_t *ds, cfx_error_t *err);
 
-typedef struct cfx_metrics {
+typedef struct cfx_train_metrics {
     double loss;     /* mean sigmoid cross-entropy */
     double accuracy; /* p > 0.5 counts as class 1 */
     double auc;      /* exact ROC AUC, ties counted half */
     size_t count;
-} cfx_metrics_t;
+} cfx_train_metrics_t;
 
 /* Metrics of predictions p[n] (probabilities) against labels[n]. */
-void cfx_metrics_compute(const float *p, const float *label, size_t n,
-                         cfx_metrics_t *m);
+void cfx_train_metrics_compute(const float *p, const float *label, size_t n,
+                         cfx_train_metrics_t *m);
 
 /* Workspace for gradients of batches up to max_batch. */
 typedef struct cfx_trainer_ws cfx_trainer_ws_t;
@@ -78,13 +78,13 @@ double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
 
 /* Metrics of n over ds (at most max_rows rows, 0 = all). */
 int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds,
-                         size_t max_rows, cfx_metrics_t *m, cfx_error_t *err);
+                         size_t max_rows, cfx_train_metrics_t *m, cfx_error_t *err);
 
 /* Called every log_every_steps with training-window metrics and every
  * eval_every_steps (and at the end) with eval metrics; split is "train" or
  * "eval". A non-zero return stops training with that code. */
 typedef int (*cfx_trainer_log_fn)(void *ctx, const char *split, size_t step,
-                                  const cfx_metrics_t *m, cfx_error_t *err);
+                                  const cfx_train_metrics_t *m, cfx_error_t *err);
 
 /* Initialises n's parameters from cfg->seed and trains it on train.
  * progress (may be NULL) gets a one-line progress display; eval (may be
@@ -92,6 +92,6 @@ typedef int (*cfx_trainer_log_fn)(void *ctx, const char *split, size_t step,
 int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
                     const cfx_dataset_t *train, const cfx_dataset_t *eval,
                     cfx_trainer_log_fn log, void *log_ctx, FILE *progress,
-                    cfx_metrics_t *final_eval, cfx_error_t *err);
+                    cfx_train_metrics_t *final_eval, cfx_error_t *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +60,26 @@ static json_t *bytes_json(const cfx_bytes_t *b) {
     return o;
 }
 
+/* The shortest decimal that reads back as the same float (5.85, not
+ * 5.8499999), so warmup rows look like what a client sends. */
+static json_t *float_json(float f) {
+    char buf[32];
+    if (!isfinite(f))
+        return json_null();
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        if ((float)strtod(buf, NULL) == f)
+            break;
+    }
+    return json_real(strtod(buf, NULL));
+}
+
 static json_t *value_json(const cfx_feature_t *f, size_t i) {
     switch (f->kind) {
     case CFX_KIND_INT64:
         return json_integer((json_int_t)f->v.ints[i]);
     case CFX_KIND_FLOAT:
-        return json_real((double)f->v.floats[i]);
+        return float_json(f->v.floats[i]);
     case CFX_KIND_BYTES:
         return bytes_json(&f->v.bytes[i]);
     default:

@@ -30,7 +30,7 @@ typedef struct cfx_train_job {
 } cfx_train_job_t;
 
 typedef struct cfx_train_result {
-    cfx_metrics_t eval;
+    cfx_train_metrics_t eval;
     size_t train_rows, eval_rows;
     double train_seconds;
     size_t warmup_rows;

@@ -131,7 +131,7 @@ fail:
     return rc;
 }
 
-int cfx_train_log_scalars(void *ctx, const char *split, size_t step, const cfx_metrics_t *m,
+int cfx_train_log_scalars(void *ctx, const char *split, size_t step, const cfx_train_metrics_t *m,
                           cfx_error_t *err) {
     cfx_train_log_t *l = ctx;
     static const char *const tags[] = {"loss", "accuracy", "auc"};

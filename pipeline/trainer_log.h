@@ -29,7 +29,7 @@ int cfx_train_log_open(const char *logs_dir, cfx_train_log_t **out,
                        cfx_error_t *err);
 /* Matches cfx_trainer_log_fn: ctx is the cfx_train_log_t. */
 int cfx_train_log_scalars(void *ctx, const char *split, size_t step,
-                          const cfx_metrics_t *m, cfx_error_t *err);
+                          const cfx_train_metrics_t *m, cfx_error_t *err);
 /* Flushes, fsyncs and frees (whatever the result). */
 int cfx_train_log_close(cfx_train_log_t *log, cfx_error_t *err);
 

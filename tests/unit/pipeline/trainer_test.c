@@ -103,15 +103,15 @@ static void test_gradient_wide_only_categorical(void **state) {
 static void test_metrics(void **state) {
     (void)state;
     float p[] = {0.1f, 0.4f, 0.35f, 0.8f}, y[] = {0, 0, 1, 1};
-    cfx_metrics_t m;
-    cfx_metrics_compute(p, y, 4, &m);
+    cfx_train_metrics_t m;
+    cfx_train_metrics_compute(p, y, 4, &m);
     assert_float_equal(m.auc, 0.75, 1e-12);
     assert_float_equal(m.accuracy, 0.75, 1e-12);
     /* loss = -(ln .9 + ln .6 + ln .35 + ln .8)/4 = 0.4722880 (python3 math) */
     assert_float_equal(m.loss, 0.4722880, 1e-6);
     /* ties count half: (0.5, 0.5) with labels (0, 1) -> 0.5 */
     float pt[] = {0.5f, 0.5f, 0.2f}, yt[] = {0, 1, 0};
-    cfx_metrics_compute(pt, yt, 3, &m);
+    cfx_train_metrics_compute(pt, yt, 3, &m);
     assert_float_equal(m.auc, 0.75, 1e-12); /* pairs: (.5 vs .5)=.5, (.5 vs .2)=1 */
 }
 
@@ -132,7 +132,7 @@ static void make_data(cfx_dataset_t *ds, size_t n, uint64_t seed) {
 }
 
 static void train_once(cfx_net_t *n, const cfx_dataset_t *tr, const cfx_dataset_t *ev,
-                       cfx_metrics_t *m) {
+                       cfx_train_metrics_t *m) {
     cfx_trainer_config_t cfg;
     cfx_trainer_config_default(&cfg);
     cfg.train_steps = 1500;
@@ -150,7 +150,7 @@ static void test_learns_and_is_deterministic(void **state) {
     make_data(&tr, 3000, 1);
     make_data(&ev, 1000, 2);
     cfx_net_t *a = small_net(1), *b = small_net(1);
-    cfx_metrics_t ma, mb;
+    cfx_train_metrics_t ma, mb;
     train_once(a, &tr, &ev, &ma);
     train_once(b, &tr, &ev, &mb);
     print_message("synthetic eval: loss %.4f accuracy %.4f auc %.4f\n", ma.loss, ma.accuracy,
