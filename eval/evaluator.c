@@ -1,0 +1,559 @@
+/*
+ * evaluator.c: the Evaluator component (evaluator.h). One pass over the raw
+ * eval examples in batches: decode, label from the candidate's transform,
+ * predict with the candidate (and baseline), add each example to every
+ * slice it belongs to; then metrics per slice, thresholds on the overall
+ * slice, and the outputs.
+ */
+#include "eval/evaluator.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eval/slicing.h"
+#include "formats/example.h"
+#include "formats/file.h"
+#include "formats/tfrecord.h"
+#include "model/bundle.h"
+#include "model/transform.h"
+
+#define BATCH 256
+
+typedef struct slices {
+    cfx_slice_table_t table;
+    cfx_slice_acc_t *cand, *base; /* by slice index */
+    size_t *spec;                 /* slicing spec index of each slice */
+    size_t cap;
+    int with_base;
+} slices_t;
+
+typedef struct adder {
+    slices_t *s;
+    size_t spec;
+    float pred, base_pred, label;
+    cfx_error_t *err;
+} adder_t;
+
+static int add_to_slice(void *ud, const char *name) {
+    adder_t *a = ud;
+    slices_t *s = a->s;
+    size_t idx;
+    int created,
+        ret = cfx_slice_table_intern(&s->table, name, &idx, &created, a->err);
+    if (ret)
+        return ret;
+    if (idx >= s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        cfx_slice_acc_t *c = realloc(s->cand, cap * sizeof *c);
+        if (!c)
+            return cfx_error_set(a->err, CFX_ENOMEM,
+                                 "evaluator: out of memory");
+        s->cand = c;
+        cfx_slice_acc_t *b = realloc(s->base, cap * sizeof *b);
+        if (!b)
+            return cfx_error_set(a->err, CFX_ENOMEM,
+                                 "evaluator: out of memory");
+        s->base = b;
+        size_t *sp = realloc(s->spec, cap * sizeof *sp);
+        if (!sp)
+            return cfx_error_set(a->err, CFX_ENOMEM,
+                                 "evaluator: out of memory");
+        s->spec = sp;
+        for (size_t i = s->cap; i < cap; i++) {
+            cfx_slice_acc_init(&s->cand[i]);
+            cfx_slice_acc_init(&s->base[i]);
+        }
+        s->cap = cap;
+    }
+    if (created)
+        s->spec[idx] = a->spec;
+    if ((ret = cfx_slice_acc_add(&s->cand[idx], a->pred, a->label, a->err)))
+        return ret;
+    if (s->with_base && (ret = cfx_slice_acc_add(&s->base[idx], a->base_pred,
+                                                 a->label, a->err)))
+        return ret;
+    return 0;
+}
+
+static void slices_free(slices_t *s) {
+    for (size_t i = 0; i < s->cap; i++) {
+        cfx_slice_acc_free(&s->cand[i]);
+        cfx_slice_acc_free(&s->base[i]);
+    }
+    free(s->cand);
+    free(s->base);
+    free(s->spec);
+    cfx_slice_table_free(&s->table);
+}
+
+static int mkdirs(const char *dir, cfx_error_t *err) {
+    char p[4096];
+    if (strlen(dir) >= sizeof p)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", dir);
+    strcpy(p, dir);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p,
+                                 strerror(errno));
+        *q = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+        return cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p, strerror(errno));
+    return 0;
+}
+
+/* Predicts and slices one batch. */
+static int flush_batch(const cfx_evaluator_opts_t *o, const cfx_bundle_t *cand,
+                       const cfx_bundle_t *base, cfx_example_t *ex,
+                       const float *labels, size_t n, slices_t *s,
+                       cfx_error_t *err) {
+    const cfx_example_t *ptr[BATCH];
+    float p[BATCH], bp[BATCH];
+    for (size_t i = 0; i < n; i++)
+        ptr[i] = &ex[i];
+    int ret = cfx_bundle_predict(cand, ptr, n, p, err);
+    if (ret)
+        return cfx_error_prefix(err, "candidate %s", o->model_dir);
+    if (base && (ret = cfx_bundle_predict(base, ptr, n, bp, err)))
+        return cfx_error_prefix(err, "baseline %s", o->baseline_dir);
+    for (size_t i = 0; i < n; i++) {
+        adder_t a = {s, 0, p[i], base ? bp[i] : 0, labels[i], err};
+        for (size_t k = 0; k < o->config->num_slicing_specs; k++) {
+            a.spec = k;
+            if ((ret = cfx_slicing_keys(&o->config->slicing_specs[k], &ex[i],
+                                        add_to_slice, &a, err)))
+                return ret;
+        }
+    }
+    return 0;
+}
+
+/* The folder of eval records: <dir>/Split-eval when present, else dir. */
+static int eval_files(const char *dir, char ***files, size_t *n,
+                      cfx_error_t *err) {
+    char split[4096];
+    struct stat st;
+    snprintf(split, sizeof split, "%s/Split-eval", dir);
+    const char *d =
+        (stat(split, &st) == 0 && S_ISDIR(st.st_mode)) ? split : dir;
+    int ret = cfx_tfrecord_list_dir(d, files, n, err);
+    if (ret)
+        return ret;
+    if (*n == 0) {
+        cfx_path_list_free(*files);
+        *files = NULL;
+        return cfx_error_set(err, CFX_ENOTFOUND,
+                             "%s: no eval examples (no Split-eval/ folder "
+                             "and no record files)",
+                             dir);
+    }
+    return 0;
+}
+
+static int read_examples(const cfx_evaluator_opts_t *o,
+                         const cfx_bundle_t *cand, const cfx_bundle_t *base,
+                         slices_t *s, size_t *count, cfx_error_t *err) {
+    const cfx_transform_t *xf = cfx_bundle_transform(cand);
+    char **files = NULL;
+    size_t nfiles = 0, n = 0;
+    cfx_tfrecord_reader_t *r = NULL;
+    cfx_example_t *ex = calloc(BATCH, sizeof *ex);
+    float labels[BATCH];
+    int ret;
+    *count = 0;
+    if (!ex)
+        return cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
+    for (size_t i = 0; i < BATCH; i++)
+        cfx_example_init(&ex[i]);
+    if ((ret = eval_files(o->examples_dir, &files, &nfiles, err)))
+        goto out;
+    for (size_t f = 0; f < nfiles; f++) {
+        if ((ret = cfx_tfrecord_reader_open(files[f], &r, err)))
+            goto out;
+        for (;;) {
+            const uint8_t *data;
+            size_t len;
+            uint64_t off = cfx_tfrecord_reader_offset(r);
+            ret = cfx_tfrecord_read(r, &data, &len, err);
+            if (ret < 0)
+                goto out;
+            if (ret == 0)
+                break;
+            if ((ret = cfx_example_decode(&ex[n], data, len, err))) {
+                cfx_error_prefix(err, "%s: record at offset %llu", files[f],
+                                 (unsigned long long)off);
+                goto out;
+            }
+            if ((ret = cfx_transform_label(xf, &ex[n], &labels[n], err))) {
+                cfx_error_prefix(err, "%s: record at offset %llu: label",
+                                 files[f], (unsigned long long)off);
+                goto out;
+            }
+            (*count)++;
+            if (++n == BATCH) {
+                if ((ret = flush_batch(o, cand, base, ex, labels, n, s, err)))
+                    goto out;
+                n = 0;
+            }
+        }
+        cfx_tfrecord_reader_free(r);
+        r = NULL;
+    }
+    if (n && (ret = flush_batch(o, cand, base, ex, labels, n, s, err)))
+        goto out;
+    ret = 0;
+out:
+    cfx_tfrecord_reader_free(r);
+    for (size_t i = 0; i < BATCH; i++)
+        cfx_example_free(&ex[i]);
+    free(ex);
+    cfx_path_list_free(files);
+    return ret;
+}
+
+static json_t *num(double v) {
+    return isnan(v) || isinf(v) ? json_null() : json_real(v);
+}
+
+static json_t *metrics_json(const cfx_slice_metrics_t *m) {
+    json_t *o = json_object();
+    for (size_t i = 0; cfx_slice_metrics_keys[i]; i++)
+        json_object_set_new(
+            o, cfx_slice_metrics_keys[i],
+            num(cfx_slice_metrics_get(m, cfx_slice_metrics_keys[i])));
+    if (m->num_confusion) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < m->num_confusion; i++) {
+            const cfx_confusion_t *c = &m->confusion[i];
+            json_array_append_new(
+                a, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "threshold",
+                             num(c->threshold), "true_positives", num(c->tp),
+                             "false_positives", num(c->fp), "true_negatives",
+                             num(c->tn), "false_negatives", num(c->fn),
+                             "precision", num(c->precision), "recall",
+                             num(c->recall)));
+        }
+        json_object_set_new(o, "confusion_matrix_at_thresholds", a);
+    }
+    return o;
+}
+
+typedef struct order {
+    size_t spec, idx;
+    const char *name;
+} order_t;
+
+static int cmp_order(const void *x, const void *y) {
+    const order_t *a = x, *b = y;
+    if (a->spec != b->spec)
+        return a->spec < b->spec ? -1 : 1;
+    return strverscmp(a->name, b->name); /* "hour:2" before "hour:10" */
+}
+
+static int write_json(const char *dir, const char *file, json_t *doc,
+                      cfx_error_t *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                     JSON_REAL_PRECISION(10));
+    if (!text)
+        return cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
+    int ret = cfx_file_write_atomic(path, text, strlen(text), err);
+    free(text);
+    return ret;
+}
+
+/* Slice key as an object {feature: value} from a name "a_X_b:1_X_2". */
+static json_t *slice_key_json(const cfx_slicing_spec_t *spec,
+                              const char *name) {
+    json_t *o = json_object();
+    const char *colon = strchr(name, ':');
+    if (!colon || spec->num_keys + spec->num_values == 0)
+        return o;
+    const char *v = colon + 1;
+    for (size_t i = 0; i < spec->num_keys + spec->num_values; i++) {
+        const char *k = i < spec->num_keys
+                            ? spec->keys[i]
+                            : spec->value_keys[i - spec->num_keys];
+        const char *end = strstr(v, "_X_");
+        if (i + 1 == spec->num_keys + spec->num_values)
+            end = NULL;
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+        json_object_set_new(o, k, json_stringn(v, len));
+        if (!end)
+            break;
+        v = end + 3;
+    }
+    return o;
+}
+
+static int write_evaluation(const cfx_evaluator_opts_t *o,
+                            const cfx_eval_config_t *applied, slices_t *s,
+                            cfx_evaluator_result_t *res, cfx_error_t *err) {
+    json_t *doc = json_object(), *arr = json_array();
+    order_t *ord = NULL;
+    int ret = 0;
+    size_t n = s->table.n;
+    if (n && !(ord = malloc(n * sizeof *ord))) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        ord[i] = (order_t){s->spec[i], i, s->table.names[i]};
+    if (n)
+        qsort(ord, n, sizeof *ord, cmp_order);
+    json_object_set_new(doc, "model", json_string(o->model_dir));
+    json_object_set_new(doc, "baseline",
+                        o->baseline_dir ? json_string(o->baseline_dir)
+                                        : json_null());
+    json_object_set_new(doc, "example_count",
+                        json_integer((json_int_t)res->num_examples));
+    for (size_t k = 0; k < n; k++) {
+        size_t i = ord[k].idx;
+        cfx_slice_metrics_t m, b;
+        if ((ret = cfx_slice_metrics_compute(&s->cand[i], applied->confusion,
+                                             applied->num_confusion, &m, err)))
+            goto out;
+        json_t *e = json_object();
+        char spec_name[CFX_SLICE_NAME_MAX];
+        cfx_slicing_spec_name(&applied->slicing_specs[s->spec[i]], spec_name,
+                              sizeof spec_name);
+        json_object_set_new(e, "slice", json_string(s->table.names[i]));
+        json_object_set_new(e, "slicing_spec", json_string(spec_name));
+        json_object_set_new(e, "slice_key",
+                            slice_key_json(&applied->slicing_specs[s->spec[i]],
+                                           s->table.names[i]));
+        json_object_set_new(e, "metrics", metrics_json(&m));
+        if (s->with_base) {
+            if ((ret = cfx_slice_metrics_compute(
+                     &s->base[i], applied->confusion, applied->num_confusion,
+                     &b, err))) {
+                json_decref(e);
+                goto out;
+            }
+            json_object_set_new(e, "baseline_metrics", metrics_json(&b));
+            json_t *d = json_object();
+            for (size_t j = 0; cfx_slice_metrics_keys[j]; j++) {
+                const char *key = cfx_slice_metrics_keys[j];
+                json_object_set_new(d, key,
+                                    num(cfx_slice_metrics_get(&m, key) -
+                                        cfx_slice_metrics_get(&b, key)));
+            }
+            json_object_set_new(e, "diff", d);
+        }
+        json_array_append_new(arr, e);
+    }
+    json_object_set_new(doc, "slices", arr);
+    arr = NULL;
+    if ((ret = write_json(o->evaluation_dir, "metrics.json", doc, err)))
+        goto out;
+
+    json_t *v = json_object(), *fails = json_array();
+    json_object_set_new(v, "validation_ok", json_boolean(res->num_failed == 0));
+    json_object_set_new(v, "thresholds_checked",
+                        json_integer((json_int_t)res->num_checked));
+    json_object_set_new(v, "baseline", json_boolean(res->has_baseline));
+    for (char *line = res->reason; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        json_array_append_new(fails, json_stringn(line, len));
+        line += len + (nl ? 1 : 0);
+    }
+    json_object_set_new(v, "failures", fails);
+    ret = write_json(o->evaluation_dir, "validations.json", v, err);
+    json_decref(v);
+    if (ret)
+        goto out;
+
+    char *cfg = cfx_eval_config_to_json(applied);
+    if (!cfg) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
+        goto out;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/eval_config.json", o->evaluation_dir);
+    ret = cfx_file_write_atomic(path, cfg, strlen(cfg), err);
+    free(cfg);
+out:
+    json_decref(arr);
+    json_decref(doc);
+    free(ord);
+    return ret;
+}
+
+static int write_blessing(const char *dir, const cfx_evaluator_result_t *res,
+                          cfx_error_t *err) {
+    char path[4096];
+    int ret;
+    /* a reused folder must never hold both answers */
+    snprintf(path, sizeof path, "%s/%s", dir,
+             res->blessed ? "NOT_BLESSED" : "BLESSED");
+    if (unlink(path) != 0 && errno != ENOENT)
+        return cfx_error_set(err, CFX_EIO, "%s: unlink: %s", path,
+                             strerror(errno));
+    snprintf(path, sizeof path, "%s/reason", dir);
+    char text[sizeof res->reason + 64];
+    snprintf(text, sizeof text, "%s\n",
+             res->blessed ? res->passed : res->reason);
+    if ((ret = cfx_file_write_atomic(path, text, strlen(text), err)))
+        return ret;
+    snprintf(path, sizeof path, "%s/%s", dir,
+             res->blessed ? "BLESSED" : "NOT_BLESSED");
+    return cfx_file_write_atomic(path, "", 0, err);
+}
+
+int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
+                      cfx_evaluator_result_t *res, cfx_error_t *err) {
+    cfx_bundle_t *cand = NULL, *base = NULL;
+    cfx_eval_config_t *applied = malloc(sizeof *applied);
+    slices_t s;
+    int ret;
+    memset(res, 0, sizeof *res);
+    memset(&s, 0, sizeof s);
+    cfx_slice_table_init(&s.table);
+    if (!applied)
+        return cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
+    *applied = *o->config;
+    if (!o->baseline_dir)
+        cfx_eval_config_drop_change_thresholds(applied);
+    if ((ret = cfx_bundle_load(o->model_dir, &cand, err)))
+        goto out;
+    const char *label = cfx_transform_label_name(cfx_bundle_transform(cand));
+    if (!label) {
+        ret = cfx_error_set(err, CFX_EINVAL,
+                            "%s: the transform graph defines no label",
+                            o->model_dir);
+        goto out;
+    }
+    if (applied->label_key[0] && strcmp(applied->label_key, label)) {
+        ret = cfx_error_set(
+            err, CFX_EINVAL,
+            "eval config: model_specs label_key '%s' but the bundle's label is "
+            "'%s'",
+            applied->label_key, label);
+        goto out;
+    }
+    if (o->baseline_dir &&
+        (ret = cfx_bundle_load(o->baseline_dir, &base, err))) {
+        cfx_error_prefix(err, "baseline");
+        goto out;
+    }
+    s.with_base = base != NULL;
+    res->has_baseline = base != NULL;
+    if ((ret = mkdirs(o->evaluation_dir, err)) ||
+        (ret = mkdirs(o->blessing_dir, err)))
+        goto out;
+
+    /* the thresholds apply to the overall slice: evaluate it even when the
+     * config names no empty SlicingSpec */
+    int have_overall = 0;
+    for (size_t i = 0; i < applied->num_slicing_specs; i++)
+        if (applied->slicing_specs[i].num_keys +
+                applied->slicing_specs[i].num_values ==
+            0)
+            have_overall = 1;
+    if (!have_overall) {
+        if (applied->num_slicing_specs >= CFX_EVAL_MAX_SLICING_SPECS) {
+            ret = cfx_error_set(err, CFX_ETOOBIG,
+                                "eval config: no room for the overall slice");
+            goto out;
+        }
+        memset(&applied->slicing_specs[applied->num_slicing_specs], 0,
+               sizeof applied->slicing_specs[0]);
+        applied->num_slicing_specs++;
+    }
+    cfx_evaluator_opts_t o2 = *o;
+    o2.config = applied;
+    if ((ret = read_examples(&o2, cand, base, &s, &res->num_examples, err)))
+        goto out;
+    if (res->num_examples == 0) {
+        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no eval examples",
+                            o->examples_dir);
+        goto out;
+    }
+    res->num_slices = s.table.n;
+    size_t ov = 0;
+    for (size_t i = 0; i < s.table.n; i++)
+        if (!strcmp(s.table.names[i], "Overall"))
+            ov = i;
+    if ((ret = cfx_slice_metrics_compute(&s.cand[ov], applied->confusion,
+                                         applied->num_confusion, &res->overall,
+                                         err)))
+        goto out;
+    if (base && (ret = cfx_slice_metrics_compute(
+                     &s.base[ov], applied->confusion, applied->num_confusion,
+                     &res->baseline_overall, err)))
+        goto out;
+
+    res->num_failed = cfx_thresholds_validate(
+        applied->thresholds, applied->num_thresholds, &res->overall,
+        base ? &res->baseline_overall : NULL, res->reason, sizeof res->reason,
+        res->passed, sizeof res->passed, &res->num_checked);
+    res->blessed = res->num_checked == 0 ? -1 : res->num_failed == 0;
+    if (res->blessed == -1) {
+        snprintf(res->summary, sizeof res->summary,
+                 "NO BLESSING: no threshold configured (auc %.4f, "
+                 "binary_accuracy %.4f)",
+                 res->overall.auc, res->overall.binary_accuracy);
+    } else if (res->blessed) {
+        if (snprintf(res->summary, sizeof res->summary, "BLESSED: %s",
+                     res->passed) < 0)
+            res->summary[0] = 0;
+    } else {
+        char first[1024];
+        if (snprintf(first, sizeof first, "%s", res->reason) < 0)
+            first[0] = 0;
+        for (char *c = first; *c; c++)
+            if (*c == '\n')
+                *c = ';';
+        if (snprintf(res->summary, sizeof res->summary, "NOT_BLESSED: %s",
+                     first) < 0)
+            res->summary[0] = 0;
+    }
+    if ((ret = write_evaluation(o, applied, &s, res, err)))
+        goto out;
+    if (res->blessed >= 0 && (ret = write_blessing(o->blessing_dir, res, err)))
+        goto out;
+    ret = 0;
+out:
+    slices_free(&s);
+    cfx_bundle_free(base);
+    cfx_bundle_free(cand);
+    free(applied);
+    return ret;
+}
+
+int cfx_evaluator_record_blessing(cfx_component_run_t *run, const char *key,
+                                  const cfx_evaluator_result_t *res,
+                                  const char *model_uri, int64_t model_id,
+                                  const char *baseline_uri, int64_t baseline_id,
+                                  cfx_error_t *err) {
+    int ret;
+    if ((ret = cfx_component_set_int(run, key, "blessed", 1, res->blessed == 1,
+                                     err)))
+        return ret;
+    if ((ret = cfx_component_set_string(run, key, "current_model", 1, model_uri,
+                                        err)))
+        return ret;
+    if ((ret = cfx_component_set_int(run, key, "current_model_id", 1, model_id,
+                                     err)))
+        return ret;
+    if (baseline_uri) {
+        if ((ret = cfx_component_set_string(run, key, "baseline_model", 1,
+                                            baseline_uri, err)))
+            return ret;
+        if ((ret = cfx_component_set_int(run, key, "baseline_model_id", 1,
+                                         baseline_id, err)))
+            return ret;
+    }
+    return 0;
+}
