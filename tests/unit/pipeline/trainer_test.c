@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -165,12 +166,53 @@ static void test_learns_and_is_deterministic(void **state) {
     cfx_dataset_free(&ev);
 }
 
+static int load_config_text(const char *text, cfx_trainer_config_t *cfg, cfx_error_t *err) {
+    char path[] = "/tmp/cfx-trainer-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    int rc = cfx_trainer_config_load(path, cfg, err);
+    unlink(path);
+    return rc;
+}
+
+/* The seed's widths: max(2, int(100 * 0.7**i)) in double = 100, 70, 48, 34
+ * (python3: [100, 70, 48, 34]; 100 * 0.7**2 is 48.99999999999999). */
+static void test_config(void **state) {
+    (void)state;
+    cfx_trainer_config_t cfg;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_int_equal(load_config_text("{\"first_dnn_layer_size\": 100, \"num_dnn_layers\": 4,"
+                                      " \"dnn_decay_factor\": 0.7, \"deep_categorical\":"
+                                      " [\"a_xf\", \"b_xf\"], \"batch_size\": 8}",
+                                      &cfg, &err),
+                     0);
+    assert_int_equal(cfg.num_hidden, 4);
+    size_t want[] = {100, 70, 48, 34};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(cfg.hidden[i], want[i]);
+    assert_int_equal(cfg.num_deep_features, 2);
+    assert_string_equal(cfg.deep_features[1], "b_xf");
+    assert_int_equal(cfg.batch_size, 8);
+    assert_int_equal(cfg.train_steps, 10000); /* default kept */
+    assert_int_equal(load_config_text("{\"train_step\": 5}", &cfg, &err), CFX_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown key 'train_step'"));
+    assert_int_equal(load_config_text("{\"batch_size\": 0}", &cfg, &err), CFX_EINVAL);
+    assert_non_null(strstr(err.msg, "'batch_size': expected an integer in [1, "));
+    assert_int_equal(load_config_text("{\"hidden_units\": [8], \"num_dnn_layers\": 2}", &cfg,
+                                      &err), CFX_EINVAL);
+    assert_int_equal(load_config_text("{\"seed\": 1,}", &cfg, &err), CFX_EPARSE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradient_deep_categorical),
         cmocka_unit_test(test_gradient_wide_only_categorical),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_learns_and_is_deterministic),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
