@@ -374,10 +374,10 @@ int cfx_server_run(cfx_server_t *srv, cfx_error_t *err)
 
     time_t last_poll = time(NULL);
     struct stat cst;
-    time_t cfg_mtime = 0;
+    struct timespec cfg_mtime = {0, 0};
     if (srv->opts.model_config_file &&
         stat(srv->opts.model_config_file, &cst) == 0)
-        cfg_mtime = cst.st_mtime;
+        cfg_mtime = cst.st_mtim;
     for (;;) {
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(&set, NULL, &ts);
@@ -394,8 +394,9 @@ int cfx_server_run(cfx_server_t *srv, cfx_error_t *err)
             time(NULL) - last_poll >= every) {
             last_poll = time(NULL);
             if (stat(srv->opts.model_config_file, &cst) == 0 &&
-                cst.st_mtime != cfg_mtime) {
-                cfg_mtime = cst.st_mtime;
+                (cst.st_mtim.tv_sec != cfg_mtime.tv_sec ||
+                 cst.st_mtim.tv_nsec != cfg_mtime.tv_nsec)) {
+                cfg_mtime = cst.st_mtim;
                 reload_config(srv);
             }
         }

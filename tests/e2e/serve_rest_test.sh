@@ -260,7 +260,7 @@ model_config_list {
   }
 }
 C
-start_server --model_config_file="$T/models.config"
+start_server --model_config_file="$T/models.config" --model_config_file_poll_wait_seconds=1
 U="http://127.0.0.1:$PORT"
 req GET /v1/models/taxi
 $PY -c 'import json,sys; v=[(s["version"],s["state"]) for s in json.load(open(sys.argv[1]))["model_version_status"]]; assert v==[("2","AVAILABLE"),("1","AVAILABLE")], v' "$T/body" \
@@ -282,6 +282,15 @@ for _ in $(seq 1 400); do
 done
 expect 200 '"state": "END"' "SIGHUP reload unloads version 1"
 req GET /v1/models/taxi/labels/stable/metadata; expect 400 'Unrecognized servable version label: stable' "label removed by reload"
+# Config polling (no signal): back to version 1 only.
+sed -i 's/specific { versions: 2 }/specific { versions: 1 }/' "$T/models.config"
+for _ in $(seq 1 400); do
+    req GET /v1/models/taxi/versions/2
+    case "$BODY" in *'"state": "END"'*) break ;; esac
+    sleep 0.05
+done
+expect 200 '"state": "END"' "config polling unloads version 2"
+req GET /v1/models/taxi/versions/1; expect 200 '"state": "AVAILABLE"' "config polling reloads version 1"
 kill -TERM "$SPID"; wait "$SPID" || fail "second server exit status"
 
 # --- connection limit and access log -------------------------------------------------
