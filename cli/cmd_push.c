@@ -1,0 +1,141 @@
+/* cmd_push.c: `cfx push` — the Pusher component (push/pusher.h): checks
+ * the blessings, publishes the next version atomically, records the
+ * PushedModel. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pipeline/component.h"
+#include "push/pusher.h"
+
+/* Exit status when a blessing is missing or negative. */
+#define EXIT_NOT_BLESSED 4
+
+static void usage(FILE *f) {
+    fprintf(
+        f,
+        "usage: cfx push --model BUNDLE_DIR --blessing DIR [--infra-blessing "
+        "DIR]\n"
+        "                --to BASE [--pipeline-root ROOT]\n\n"
+        "Publishes the bundle as BASE/<N+1> (N: the largest version there) "
+        "through a\n"
+        "hidden temporary folder in BASE, every file and folder fsynced, then "
+        "one\n"
+        "rename; leftovers of crashed pushes are removed first. Refuses "
+        "unless\n"
+        "DIR holds BLESSED (and the infra blessing INFRA_BLESSED when given).\n"
+        "  --pipeline-root  record the run and the PushedModel in "
+        "ROOT/metadata.sqlite\n"
+        "Exit status: 0 pushed, %d not blessed (nothing pushed), 1 failure, 2 "
+        "usage.\n",
+        EXIT_NOT_BLESSED);
+}
+
+int cfx_cmd_push(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"blessing", required_argument, NULL, 'b'},
+        {"infra-blessing", required_argument, NULL, 'i'},
+        {"to", required_argument, NULL, 't'},
+        {"pipeline-root", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *model = NULL, *blessing = NULL, *infra = NULL, *base = NULL,
+               *root = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            model = optarg;
+            break;
+        case 'b':
+            blessing = optarg;
+            break;
+        case 'i':
+            infra = optarg;
+            break;
+        case 't':
+            base = optarg;
+            break;
+        case 'R':
+            root = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!model || !blessing || !base || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    char why[4200];
+    if (!cfx_pusher_is_blessed(blessing, "BLESSED", "NOT_BLESSED", why,
+                               sizeof why)) {
+        fprintf(stderr, "cfx push: refused, the model is not blessed: %s\n",
+                why);
+        return EXIT_NOT_BLESSED;
+    }
+    if (infra && !cfx_pusher_is_blessed(infra, "INFRA_BLESSED",
+                                        "INFRA_NOT_BLESSED", why, sizeof why)) {
+        fprintf(stderr,
+                "cfx push: refused, the model failed infra validation: %s\n",
+                why);
+        return EXIT_NOT_BLESSED;
+    }
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_component_run_t run = {0};
+    int recording = 0, rc = 1;
+    char dest[4096], vstr[32];
+    int64_t version = 0;
+    if (root) {
+        cfx_component_input_t in[] = {{"model", 0, model},
+                                      {"model_blessing", 0, blessing},
+                                      {"infra_blessing", 0, infra}};
+        char props[4200];
+        snprintf(props, sizeof props, "{\"push_destination\": \"%s\"}", base);
+        if (strchr(base, '"') || strchr(base, '\\'))
+            snprintf(props, sizeof props, "{}");
+        if (cfx_component_begin(&run, root, "Pusher", props, in, infra ? 3 : 2,
+                                &err) < 0)
+            goto fail;
+        recording = 1;
+    }
+    if (cfx_pusher_push(model, base, &version, dest, sizeof dest, &err))
+        goto fail;
+    snprintf(vstr, sizeof vstr, "%" PRId64, version);
+    if (recording) {
+        if (cfx_component_output_at(&run, "pushed_model", "PushedModel", dest,
+                                    &err) < 0 ||
+            cfx_component_set_int(&run, "pushed_model", "pushed", 1, 1, &err) <
+                0 ||
+            cfx_component_set_string(&run, "pushed_model", "pushed_destination",
+                                     1, dest, &err) < 0 ||
+            cfx_component_set_string(&run, "pushed_model", "pushed_version", 1,
+                                     vstr, &err) < 0)
+            goto fail;
+        recording = 0;
+        if (cfx_component_finish(&run, 1, &err) < 0)
+            goto fail;
+    }
+    printf("pushed version %s: %s\n", vstr, dest);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "cfx push: %s\n", err.msg);
+out:
+    if (recording) {
+        cfx_error_t ignore;
+        cfx_error_init(&ignore);
+        cfx_component_finish(&run, 0, &ignore);
+    }
+    cfx_component_run_free(&run);
+    return rc;
+}
