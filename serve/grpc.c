@@ -52,6 +52,7 @@ struct cfx_grpc_ctx {
     cfx_grpc_options_t opts;
     cfx_h2_config_t h2cfg;
     struct evconnlistener *listener;
+    struct event *expiry; /* answers requests whose deadline passes mid-body */
     grpc_conn_t *conns;
     size_t n_conns;
     uint64_t next_serial;
@@ -333,6 +334,51 @@ struct event_base *cfx_grpc_deferred_base(const cfx_grpc_deferred_t *d)
 
 static void ctx_destroy(cfx_grpc_ctx_t *ctx);
 
+/* --- deadlines of requests still arriving ------------------------------------ */
+
+#define EXPIRY_PERIOD_US 50000
+
+typedef struct expired {
+    cfx_grpc_ctx_t *ctx;
+    int32_t ids[256];
+    size_t n;
+} expired_t;
+
+static void expire_stream(void *arg, cfx_h2_stream_t *st,
+                          const cfx_h2_request_t *req)
+{
+    expired_t *x = arg;
+    uint64_t t;
+    if (x->n == sizeof(x->ids) / sizeof(x->ids[0]) || !req->grpc_timeout[0] ||
+        cfx_grpc_parse_timeout(req->grpc_timeout, &t))
+        return;
+    if (now_ns() >= req->start_ns + t) {
+        answer_error(x->ctx, st, 4, "Deadline Exceeded");
+        x->ids[x->n++] = cfx_h2_stream_id(st);
+    }
+}
+
+static void expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cfx_grpc_ctx_t *ctx = arg;
+    expired_t x;
+    x.ctx = ctx;
+    for (grpc_conn_t *gc = ctx->conns; gc; gc = gc->next) {
+        x.n = 0;
+        cfx_h2_conn_each_incomplete(gc->h2, expire_stream, &x);
+        if (x.n == 0)
+            continue;
+        /* The answer leaves first; then ask the client to stop sending
+         * (a RST queued with it could overtake and drop the answer). */
+        cfx_h2_conn_send(gc->h2);
+        for (size_t i = 0; i < x.n; i++)
+            cfx_h2_conn_reset(gc->h2, x.ids[i], NGHTTP2_NO_ERROR);
+        cfx_h2_conn_send(gc->h2);
+    }
+}
+
 void cfx_grpc_deferred_finish(cfx_grpc_deferred_t *d, int tf_code,
                               const char *message,
                               const ProtobufCMessage *resp)
@@ -373,6 +419,8 @@ static void ctx_destroy(cfx_grpc_ctx_t *ctx)
 {
     if (ctx->listener)
         evconnlistener_free(ctx->listener);
+    if (ctx->expiry)
+        event_free(ctx->expiry);
     cfx_arena_free(&ctx->arena);
     cfx_buf_free(&ctx->resp);
     cfx_buf_free(&ctx->msgbuf);
@@ -474,6 +522,12 @@ int cfx_grpc_ctx_new(struct event_base *base, cfx_server_t *srv,
     cfx_arena_init(&ctx->arena);
     cfx_buf_init(&ctx->resp);
     cfx_buf_init(&ctx->msgbuf);
+    ctx->expiry = event_new(base, -1, EV_PERSIST, expiry_cb, ctx);
+    struct timeval period = {0, EXPIRY_PERIOD_US};
+    if (!ctx->expiry || event_add(ctx->expiry, &period) != 0) {
+        ctx_destroy(ctx);
+        return cfx_error_set(err, CFX_ENOMEM, "grpc: expiry timer");
+    }
     *out = ctx;
     return 0;
 }
@@ -499,6 +553,8 @@ void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx)
         evconnlistener_free(ctx->listener);
         ctx->listener = NULL;
     }
+    if (ctx->expiry)
+        event_del(ctx->expiry);
     if (ctx->n_conns == 0) {
         if (ctx->n_deferred == 0)
             ctx_destroy(ctx);

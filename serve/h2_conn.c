@@ -98,6 +98,20 @@ static void stream_free(cfx_h2_stream_t *st)
     free(st);
 }
 
+static void fill_request(const cfx_h2_stream_t *st, cfx_h2_request_t *req)
+{
+    req->method = st->hdr[H_METHOD] ? st->hdr[H_METHOD] : "";
+    req->path = st->hdr[H_PATH] ? st->hdr[H_PATH] : "";
+    req->content_type = st->hdr[H_CTYPE] ? st->hdr[H_CTYPE] : "";
+    req->te = st->hdr[H_TE] ? st->hdr[H_TE] : "";
+    req->grpc_timeout = st->hdr[H_TIMEOUT] ? st->hdr[H_TIMEOUT] : "";
+    req->grpc_encoding = st->hdr[H_ENCODING] ? st->hdr[H_ENCODING] : "";
+    req->body = st->body.data;
+    req->body_len = st->body.len;
+    req->body_too_big = st->body_too_big;
+    req->start_ns = st->start_ns;
+}
+
 /* --- nghttp2 callbacks ----------------------------------------------------- */
 
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame,
@@ -188,16 +202,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
         return 0;
     st->dispatched = 1;
     cfx_h2_request_t req;
-    req.method = st->hdr[H_METHOD] ? st->hdr[H_METHOD] : "";
-    req.path = st->hdr[H_PATH] ? st->hdr[H_PATH] : "";
-    req.content_type = st->hdr[H_CTYPE] ? st->hdr[H_CTYPE] : "";
-    req.te = st->hdr[H_TE] ? st->hdr[H_TE] : "";
-    req.grpc_timeout = st->hdr[H_TIMEOUT] ? st->hdr[H_TIMEOUT] : "";
-    req.grpc_encoding = st->hdr[H_ENCODING] ? st->hdr[H_ENCODING] : "";
-    req.body = st->body.data;
-    req.body_len = st->body.len;
-    req.body_too_big = st->body_too_big;
-    req.start_ns = st->start_ns;
+    fill_request(st, &req);
     c->cb.on_request(c->ud, st, &req);
     /* The request body is no longer needed. */
     cfx_buf_free(&st->body);
@@ -272,6 +277,7 @@ int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
     if (st->responded)
         return CFX_ESTATE;
     st->responded = 1;
+    st->dispatched = 1; /* an early answer: the request is never handled */
     if (len == 0 && ntrailers) {
         /* Trailers-only: one HEADERS frame with END_STREAM. */
         nghttp2_nv nv[32];
@@ -480,6 +486,33 @@ int cfx_h2_conn_send(cfx_h2_conn_t *c)
         return CFX_EIO;
     }
     return 0;
+}
+
+int cfx_h2_conn_reset(cfx_h2_conn_t *c, int32_t id, uint32_t code)
+{
+    return nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, id, code) ==
+                   0
+               ? 0
+               : CFX_EINTERNAL;
+}
+
+void cfx_h2_conn_each_incomplete(cfx_h2_conn_t *c,
+                                 void (*fn)(void *arg, cfx_h2_stream_t *st,
+                                            const cfx_h2_request_t *req),
+                                 void *arg)
+{
+    cfx_h2_stream_t *st = c->streams;
+    while (st) {
+        cfx_h2_stream_t *next = st->next;
+        if (!st->dispatched && !st->responded && st->hdr[H_PATH]) {
+            cfx_h2_request_t req;
+            fill_request(st, &req);
+            req.body = NULL;
+            req.body_len = 0;
+            fn(arg, st, &req);
+        }
+        st = next;
+    }
 }
 
 void cfx_h2_conn_shutdown(cfx_h2_conn_t *c)

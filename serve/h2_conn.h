@@ -94,6 +94,19 @@ int32_t cfx_h2_stream_id(const cfx_h2_stream_t *st);
 cfx_h2_stream_t *cfx_h2_conn_stream(cfx_h2_conn_t *c, int32_t id);
 int cfx_h2_conn_send(cfx_h2_conn_t *c);
 
+/* Calls fn for every stream whose request is still arriving (headers in,
+ * END_STREAM not yet), with its headers (body NULL): the caller may answer
+ * it early (a passed deadline); the request is then never dispatched. */
+void cfx_h2_conn_each_incomplete(cfx_h2_conn_t *c,
+                                 void (*fn)(void *arg, cfx_h2_stream_t *st,
+                                            const cfx_h2_request_t *req),
+                                 void *arg);
+
+/* Queues RST_STREAM with code for stream id (NGHTTP2_NO_ERROR after an
+ * early complete answer that has been sent: "stop sending the request");
+ * sent by the next cfx_h2_conn_send, which frees the stream. */
+int cfx_h2_conn_reset(cfx_h2_conn_t *c, int32_t id, uint32_t code);
+
 /* Builds an nghttp2_nv from two C strings (no copy). */
 nghttp2_nv cfx_h2_nv(const char *name, const char *value);
 

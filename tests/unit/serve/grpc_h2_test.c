@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -271,6 +272,34 @@ static void test_deadline(void **state)
     assert_int_equal(r.grpc_status, 13);
 }
 
+/* A request whose body stops arriving gets DEADLINE_EXCEEDED when its
+ * grpc-timeout (100 ms) passes, then RST_STREAM(NO_ERROR). */
+static void test_deadline_mid_body(void **state)
+{
+    fixture_t *f = *state;
+    static const uint8_t part[] = {0, 0, 0, 0, 9, 0x0a};
+    nghttp2_nv nv = {(uint8_t *)"grpc-timeout", (uint8_t *)"100m", 12, 4,
+                     NGHTTP2_NV_FLAG_NONE};
+    result_t r;
+    memset(&r, 0, sizeof(r));
+    assert_true(cfx_h2c_submit(f->client, "test", HEALTH, &nv, 1, part,
+                               sizeof(part), 0, &r) > 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 1000 && !r.done; i++) {
+        event_base_loop(f->base, EVLOOP_ONCE); /* the expiry timer wakes it */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 3)
+            break;
+    }
+    assert_true(r.done);
+    assert_int_equal(r.grpc_status, 4);
+    assert_int_equal(r.rst, NGHTTP2_NO_ERROR);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms >= 99); /* not before the deadline */
+}
+
 /* Drain: GOAWAY reaches the client, the connection closes, the context
  * frees itself (ASan checks the memory). */
 static void test_drain(void **state)
@@ -299,6 +328,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oversize, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_mid_body, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
