@@ -21,7 +21,13 @@ static void usage(FILE *f) {
             "                      before switching to a sketch (default "
             "262144)\n"
             "  --pipeline-root     record the run in ROOT/metadata.sqlite (output in\n"
-            "                      ROOT/StatisticsGen/statistics/<id>/ unless --output)\n");
+            "                      ROOT/StatisticsGen/statistics/<id>/ unless --output)\n"
+            "\nSplit across processes or machines (docs/statistics.md):\n"
+            "  cfx statistics --examples DIR --part I/N --output PART_I\n"
+            "      accumulator state of every N-th file from the I-th "
+            "(0-based)\n"
+            "  cfx statistics --merge PART_0 --merge PART_1 ... --output DIR\n"
+            "      merges the parts into FeatureStats.pb per split\n");
 }
 
 int cfx_cmd_statistics(int argc, char **argv) {
@@ -31,11 +37,16 @@ int cfx_cmd_statistics(int argc, char **argv) {
         {"threads", required_argument, NULL, 't'},
         {"quantiles-budget", required_argument, NULL, 'q'},
         {"pipeline-root", required_argument, NULL, 'R'},
+        {"part", required_argument, NULL, 'p'},
+        {"merge", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *examples = NULL, *output = NULL, *root = NULL;
     cfx_stats_options_t opts = {0};
+    const char *merge[256];
+    size_t nmerge = 0;
+    unsigned part = 0, nparts = 0;
     cfx_error_t err;
     cfx_error_init(&err);
     int c;
@@ -72,6 +83,27 @@ int cfx_cmd_statistics(int argc, char **argv) {
         case 'R':
             root = optarg;
             break;
+        case 'p': {
+            unsigned i, n;
+            char tail;
+            if (sscanf(optarg, "%u/%u%c", &i, &n, &tail) != 2 || n == 0 ||
+                n > 65536 || i >= n) {
+                fprintf(stderr, "cfx statistics: --part '%s': expected I/N "
+                        "with 0 <= I < N\n", optarg);
+                return 2;
+            }
+            part = i;
+            nparts = n;
+            break;
+        }
+        case 'm':
+            if (nmerge == sizeof merge / sizeof merge[0]) {
+                fprintf(stderr, "cfx statistics: at most %zu --merge\n",
+                        sizeof merge / sizeof merge[0]);
+                return 2;
+            }
+            merge[nmerge++] = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -79,6 +111,25 @@ int cfx_cmd_statistics(int argc, char **argv) {
             usage(stderr);
             return 2;
         }
+    }
+    if (nmerge || nparts) {
+        if (!output || root || optind != argc || (nmerge && (nparts || examples)) ||
+            (nparts && !examples)) {
+            usage(stderr);
+            return 2;
+        }
+        size_t ns = 0;
+        int prc = nmerge ? cfx_statistics_merge_parts(merge, nmerge, output,
+                                                      &opts, &ns, &err)
+                         : cfx_statistics_run_part(examples, output, &opts,
+                                                   part, nparts, &ns, &err);
+        if (prc < 0) {
+            fprintf(stderr, "cfx statistics: %s\n", err.msg);
+            return 1;
+        }
+        printf("statistics: %zu splits -> %s (%s)\n", ns, output,
+               nmerge ? "merged" : "partial state");
+        return 0;
     }
     if (!examples || (!output && !root) || optind != argc) {
         usage(stderr);

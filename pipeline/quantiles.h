@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/buf.h"
 #include "formats/err.h"
 
 #define CFX_QUANTILES_DEFAULT_BUDGET (1u << 18)
@@ -69,6 +70,15 @@ static inline int cfx_quantiles_exact(const cfx_quantiles_t *q) {
  * 0 or CFX_ENOMEM. */
 int cfx_quantiles_query(const cfx_quantiles_t *q, size_t num, double *bounds,
                         double *cum_weights);
+
+/* ---- state on disk (for merging summaries made by other processes) ---- */
+
+/* Appends q's state to out (little-endian, self-delimiting). */
+int cfx_quantiles_save(const cfx_quantiles_t *q, cfx_buf_t *out);
+/* Replaces q's contents (q initialised, its budget kept) with the state at
+ * p[0..n); *used receives the bytes read. Malformed state: CFX_ECORRUPT. */
+int cfx_quantiles_load(cfx_quantiles_t *q, const uint8_t *p, size_t n,
+                       size_t *used);
 
 /* ---- histograms from quantiles (TFDV's quantiles_util rules) ---------- */
 

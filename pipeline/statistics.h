@@ -57,6 +57,15 @@ int cfx_stats_merge(cfx_stats_acc_t *dst, const cfx_stats_acc_t *src,
 
 uint64_t cfx_stats_acc_num_examples(const cfx_stats_acc_t *s);
 
+/* Accumulator state as bytes, so accumulators made by other processes or
+ * machines can be merged: save appends s's state to out; load makes a new
+ * accumulator (opts as for _new) from p[0..n). Malformed or truncated
+ * state: CFX_ECORRUPT with err naming what is wrong. */
+int cfx_stats_acc_save(const cfx_stats_acc_t *s, cfx_buf_t *out,
+                       cfx_error_t *err);
+int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
+                       size_t n, cfx_stats_acc_t **out, cfx_error_t *err);
+
 /* Appends a serialized DatasetFeatureStatisticsList with one dataset
  * (features sorted by name, identified by path.step) to out. */
 int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *err);
@@ -68,5 +77,22 @@ int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *
 int cfx_statistics_run(const char *examples_dir, const char *out_dir,
                        const cfx_stats_options_t *opts, size_t *num_splits,
                        cfx_error_t *err);
+
+/* The same over the files i (all splits' files in order) with
+ * i % num_parts == part, writing accumulator state instead of statistics:
+ * out_dir/Split-<name>/FeatureStats.state. Run each part anywhere (another
+ * process, another machine), then merge them with
+ * cfx_statistics_merge_parts. */
+int cfx_statistics_run_part(const char *examples_dir, const char *out_dir,
+                            const cfx_stats_options_t *opts, unsigned part,
+                            unsigned num_parts, size_t *num_splits,
+                            cfx_error_t *err);
+
+/* Loads the state of every split in each of part_dirs, merges them in the
+ * order given and writes out_dir/Split-<name>/FeatureStats.pb. */
+int cfx_statistics_merge_parts(const char *const *part_dirs, size_t n,
+                               const char *out_dir,
+                               const cfx_stats_options_t *opts,
+                               size_t *num_splits, cfx_error_t *err);
 
 #endif

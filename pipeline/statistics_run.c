@@ -1,6 +1,8 @@
 /*
  * statistics_run.c: the StatisticsGen component: every split of an
- * Examples artifact to <out>/Split-<name>/FeatureStats.pb.
+ * Examples artifact to <out>/Split-<name>/FeatureStats.pb; and the same
+ * over a part of the files, saved as accumulator state
+ * (<out>/Split-<name>/FeatureStats.state), with the merge of such parts.
  *
  * The TFRecord files of all splits form one work list; file i goes to
  * worker i % threads, which keeps one accumulator per split and adds its
@@ -24,6 +26,8 @@
 
 #define MAX_SPLITS 64
 #define MAX_THREADS 16
+#define STATS_FILE "FeatureStats.pb"
+#define STATE_FILE "FeatureStats.state"
 
 typedef struct work {
     size_t split;
@@ -115,152 +119,94 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int write_file(const char *path, const cfx_buf_t *b, cfx_error_t *err) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = write(fd, b->data + off, b->len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return cfx_error_set(err, CFX_EIO, "%s: write: %s", path,
-                                 strerror(e));
-        }
-        off += (size_t)n;
+/* Accumulators of the splits found, by name (sorted). */
+typedef struct split_set {
+    size_t n;
+    char *names[MAX_SPLITS];
+    cfx_stats_acc_t *acc[MAX_SPLITS];
+} split_set_t;
+
+static void split_set_free(split_set_t *ss) {
+    for (size_t i = 0; i < ss->n; i++) {
+        free(ss->names[i]);
+        cfx_stats_acc_free(ss->acc[i]);
     }
-    if (fsync(fd) != 0 || close(fd) != 0)
-        return cfx_error_set(err, CFX_EIO, "%s: fsync/close: %s", path,
-                             strerror(errno));
-    return 0;
+    ss->n = 0;
 }
 
-static void remove_tree2(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char sub[4096 + 256];
-            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-            char file[4096 + 512];
-            snprintf(file, sizeof file, "%s/FeatureStats.pb", sub);
-            unlink(file);
-            if (rmdir(sub) != 0)
-                unlink(sub);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-int cfx_statistics_run(const char *examples_dir, const char *out_dir,
-                       const cfx_stats_options_t *opts, size_t *num_splits,
+/* The Split-<name> subdirectories of dir, sorted; names malloc'd. */
+static int list_splits(const char *dir, char **names, size_t *n,
                        cfx_error_t *err) {
-    int rc = 0;
-    char *split_names[MAX_SPLITS];
-    char **files[MAX_SPLITS];
-    size_t nfiles[MAX_SPLITS];
-    size_t nsplits = 0, nitems = 0;
-    work_t *items = NULL;
-    worker_t workers[MAX_THREADS];
-    pthread_t tids[MAX_THREADS];
-    unsigned started = 0, nthreads;
-    shared_t sh;
-    cfx_buf_t buf;
-    char out[4096], tmp[4096 + 16] = "";
-    cfx_stats_options_t o = {0};
-    DIR *d = NULL;
-
-    memset(workers, 0, sizeof workers);
-    memset(&sh, 0, sizeof sh);
-    memset(files, 0, sizeof files);
-    cfx_buf_init(&buf);
-    if (opts)
-        o = *opts;
-    nthreads = o.threads ? o.threads : 2;
-    if (nthreads > MAX_THREADS)
-        nthreads = MAX_THREADS;
-    pthread_mutex_init(&sh.mu, NULL);
-
-    size_t ol = strlen(out_dir);
-    while (ol > 1 && out_dir[ol - 1] == '/')
-        ol--;
-    if (ol == 0 || ol >= sizeof out) {
-        rc = cfx_error_set(err, CFX_EINVAL, "output directory name '%s'",
-                           out_dir);
-        goto out;
-    }
-    memcpy(out, out_dir, ol);
-    out[ol] = '\0';
-    {
-        struct stat st;
-        if (stat(out, &st) == 0) {
-            DIR *od = opendir(out);
-            int empty = 1;
-            struct dirent *e;
-            if (!od) {
-                rc = cfx_error_set(err, CFX_EEXIST,
-                                   "%s: exists and is not a directory", out);
-                goto out;
-            }
-            while ((e = readdir(od)))
-                if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                    empty = 0;
-            closedir(od);
-            if (!empty) {
-                rc = cfx_error_set(err, CFX_EEXIST,
-                                   "%s: output directory exists and is not "
-                                   "empty",
-                                   out);
-                goto out;
-            }
-        }
-    }
-
-    /* splits: the Split-<name> directories, sorted */
-    if (!(d = opendir(examples_dir))) {
-        rc = cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
-                           "%s: %s", examples_dir, strerror(errno));
-        goto out;
-    }
+    DIR *d = opendir(dir);
+    *n = 0;
+    if (!d)
+        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
+                             "%s: %s", dir, strerror(errno));
     struct dirent *e;
+    int rc = 0;
     while ((e = readdir(d))) {
         if (strncmp(e->d_name, "Split-", 6) != 0 || !e->d_name[6])
             continue;
         char p[4096 + 256];
         struct stat st;
-        snprintf(p, sizeof p, "%s/%s", examples_dir, e->d_name);
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
-        if (nsplits == MAX_SPLITS) {
+        if (*n == MAX_SPLITS) {
             rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d splits",
-                               examples_dir, MAX_SPLITS);
-            goto out;
+                               dir, MAX_SPLITS);
+            break;
         }
-        if (!(split_names[nsplits] = strdup(e->d_name + 6))) {
+        if (!(names[*n] = strdup(e->d_name + 6))) {
             rc = cfx_error_set(err, CFX_ENOMEM, "split names");
-            goto out;
+            break;
         }
-        nsplits++;
+        (*n)++;
     }
     closedir(d);
-    d = NULL;
-    if (nsplits == 0) {
+    if (rc == 0 && *n == 0)
         rc = cfx_error_set(err, CFX_ENOTFOUND,
-                           "%s: no Split-<name> directories (not an "
-                           "Examples artifact?)",
-                           examples_dir);
+                           "%s: no Split-<name> directories", dir);
+    if (rc < 0) {
+        for (size_t i = 0; i < *n; i++)
+            free(names[i]);
+        *n = 0;
+        return rc;
+    }
+    qsort(names, *n, sizeof *names, cmp_str);
+    return 0;
+}
+
+/* Accumulates the files i (over all splits, in order) with
+ * i % num_parts == part. */
+static int compute(const char *examples_dir, const cfx_stats_options_t *o,
+                   unsigned part, unsigned num_parts, split_set_t *ss,
+                   cfx_error_t *err) {
+    int rc = 0;
+    char **files[MAX_SPLITS];
+    size_t nfiles[MAX_SPLITS];
+    size_t nitems = 0;
+    work_t *items = NULL;
+    worker_t workers[MAX_THREADS];
+    pthread_t tids[MAX_THREADS];
+    unsigned started = 0;
+    unsigned nthreads = o->threads ? o->threads : 2;
+    shared_t sh;
+
+    memset(workers, 0, sizeof workers);
+    memset(&sh, 0, sizeof sh);
+    memset(files, 0, sizeof files);
+    pthread_mutex_init(&sh.mu, NULL);
+    if (nthreads > MAX_THREADS)
+        nthreads = MAX_THREADS;
+    if ((rc = list_splits(examples_dir, ss->names, &ss->n, err)) < 0) {
+        if (rc == CFX_ENOTFOUND && ss->n == 0 && access(examples_dir, F_OK) == 0)
+            cfx_error_prefix(err, "not an Examples artifact");
         goto out;
     }
-    qsort(split_names, nsplits, sizeof *split_names, cmp_str);
-    for (size_t s = 0; s < nsplits; s++) {
+    for (size_t s = 0; s < ss->n; s++) {
         char p[4096 + 256];
-        snprintf(p, sizeof p, "%s/Split-%s", examples_dir, split_names[s]);
+        snprintf(p, sizeof p, "%s/Split-%s", examples_dir, ss->names[s]);
         if ((rc = cfx_tfrecord_list_dir(p, &files[s], &nfiles[s], err)) < 0)
             goto out;
         nitems += nfiles[s];
@@ -270,15 +216,17 @@ int cfx_statistics_run(const char *examples_dir, const char *out_dir,
         rc = cfx_error_set(err, CFX_ENOMEM, "work list");
         goto out;
     }
-    nitems = 0;
-    for (size_t s = 0; s < nsplits; s++)
-        for (size_t k = 0; k < nfiles[s]; k++)
-            items[nitems++] = (work_t){s, files[s][k]};
+    size_t k = 0, all = 0;
+    for (size_t s = 0; s < ss->n; s++)
+        for (size_t f = 0; f < nfiles[s]; f++, all++)
+            if (all % num_parts == part)
+                items[k++] = (work_t){s, files[s][f]};
+    nitems = k;
 
     sh.items = items;
     sh.nitems = nitems;
-    sh.nsplits = nsplits;
-    sh.opts = &o;
+    sh.nsplits = ss->n;
+    sh.opts = o;
     if (nthreads > nitems)
         nthreads = nitems ? (unsigned)nitems : 1;
     sh.nthreads = nthreads;
@@ -306,8 +254,8 @@ int cfx_statistics_run(const char *examples_dir, const char *out_dir,
         goto out;
     }
     /* merge into worker 0's accumulators, in worker order */
-    for (size_t s = 0; s < nsplits; s++) {
-        if (!workers[0].acc[s] && !(workers[0].acc[s] = cfx_stats_acc_new(&o))) {
+    for (size_t s = 0; s < ss->n; s++) {
+        if (!workers[0].acc[s] && !(workers[0].acc[s] = cfx_stats_acc_new(o))) {
             rc = cfx_error_set(err, CFX_ENOMEM, "statistics accumulator");
             goto out;
         }
@@ -315,58 +263,274 @@ int cfx_statistics_run(const char *examples_dir, const char *out_dir,
             if (workers[t].acc[s] &&
                 (rc = cfx_stats_merge(workers[0].acc[s], workers[t].acc[s],
                                       err)) < 0) {
-                cfx_error_prefix(err, "Split-%s", split_names[s]);
+                cfx_error_prefix(err, "Split-%s", ss->names[s]);
                 goto out;
             }
+        ss->acc[s] = workers[0].acc[s];
+        workers[0].acc[s] = NULL;
     }
+out:
+    for (unsigned t = 0; t < MAX_THREADS; t++)
+        for (size_t s = 0; s < MAX_SPLITS; s++)
+            cfx_stats_acc_free(workers[t].acc[s]);
+    for (size_t s = 0; s < ss->n; s++)
+        if (files[s])
+            cfx_path_list_free(files[s]);
+    free(items);
+    pthread_mutex_destroy(&sh.mu);
+    return rc;
+}
 
-    /* write under a temporary sibling, then publish */
+static int write_file(const char *path, const cfx_buf_t *b, cfx_error_t *err) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
+    size_t off = 0;
+    while (off < b->len) {
+        ssize_t n = write(fd, b->data + off, b->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return cfx_error_set(err, CFX_EIO, "%s: write: %s", path,
+                                 strerror(e));
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0)
+        return cfx_error_set(err, CFX_EIO, "%s: fsync/close: %s", path,
+                             strerror(errno));
+    return 0;
+}
+
+static int read_file_all(const char *path, cfx_buf_t *b, cfx_error_t *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
+                             "%s: %s", path, strerror(errno));
+    int rc = 0;
+    for (;;) {
+        if ((rc = cfx_buf_reserve(b, 1 << 16)) < 0) {
+            cfx_error_set(err, rc, "%s: out of memory", path);
+            break;
+        }
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = cfx_error_set(err, CFX_EIO, "%s: read: %s", path,
+                               strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+    }
+    close(fd);
+    return rc;
+}
+
+static void remove_tree2(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char sub[4096 + 512];
+            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+            char file[4096 + 768];
+            snprintf(file, sizeof file, "%s/" STATS_FILE, sub);
+            unlink(file);
+            snprintf(file, sizeof file, "%s/" STATE_FILE, sub);
+            unlink(file);
+            if (rmdir(sub) != 0)
+                unlink(sub);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* Normalises out_dir into out; it must be absent or an empty directory. */
+static int check_out(const char *out_dir, char *out, size_t cap,
+                     cfx_error_t *err) {
+    size_t ol = strlen(out_dir);
+    while (ol > 1 && out_dir[ol - 1] == '/')
+        ol--;
+    if (ol == 0 || ol >= cap)
+        return cfx_error_set(err, CFX_EINVAL, "output directory name '%s'",
+                             out_dir);
+    memcpy(out, out_dir, ol);
+    out[ol] = '\0';
+    struct stat st;
+    if (stat(out, &st) != 0)
+        return 0;
+    DIR *od = opendir(out);
+    if (!od)
+        return cfx_error_set(err, CFX_EEXIST,
+                             "%s: exists and is not a directory", out);
+    int empty = 1;
+    struct dirent *e;
+    while ((e = readdir(od)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(od);
+    if (!empty)
+        return cfx_error_set(err, CFX_EEXIST,
+                             "%s: output directory exists and is not empty",
+                             out);
+    return 0;
+}
+
+/* Writes every split's statistics (or state) under a temporary sibling of
+ * out, then renames it into place. */
+static int publish(const char *out, const split_set_t *ss, int state,
+                   cfx_error_t *err) {
+    int rc = 0;
+    char tmp[4096 + 16];
+    cfx_buf_t buf;
+    cfx_buf_init(&buf);
     snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
     if (!mkdtemp(tmp)) {
         rc = cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,
                            strerror(errno));
-        tmp[0] = '\0';
-        goto out;
+        cfx_buf_free(&buf);
+        return rc;
     }
     chmod(tmp, 0755); /* mkdtemp makes it 0700; the result is shared */
-    for (size_t s = 0; s < nsplits; s++) {
+    for (size_t s = 0; s < ss->n; s++) {
         char p[4096 + 512];
-        snprintf(p, sizeof p, "%s/Split-%s", tmp, split_names[s]);
+        snprintf(p, sizeof p, "%s/Split-%s", tmp, ss->names[s]);
         if (mkdir(p, 0777) != 0) {
             rc = cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p,
                                strerror(errno));
             goto out;
         }
         cfx_buf_reset(&buf);
-        if ((rc = cfx_stats_acc_encode(workers[0].acc[s], &buf, err)) < 0)
+        rc = state ? cfx_stats_acc_save(ss->acc[s], &buf, err)
+                   : cfx_stats_acc_encode(ss->acc[s], &buf, err);
+        if (rc < 0)
             goto out;
-        strcat(p, "/FeatureStats.pb");
+        strcat(p, state ? "/" STATE_FILE : "/" STATS_FILE);
         if ((rc = write_file(p, &buf, err)) < 0)
             goto out;
     }
-    if (rename(tmp, out) != 0) {
+    if (rename(tmp, out) != 0)
         rc = cfx_error_set(err, CFX_EIO, "rename %s -> %s: %s", tmp, out,
                            strerror(errno));
-        goto out;
-    }
-    tmp[0] = '\0';
-    if (num_splits)
-        *num_splits = nsplits;
 out:
-    if (d)
-        closedir(d);
-    if (tmp[0])
+    if (rc < 0)
         remove_tree2(tmp);
-    for (unsigned t = 0; t < MAX_THREADS; t++)
-        for (size_t s = 0; s < MAX_SPLITS; s++)
-            cfx_stats_acc_free(workers[t].acc[s]);
-    for (size_t s = 0; s < nsplits; s++) {
-        free(split_names[s]);
-        if (files[s])
-            cfx_path_list_free(files[s]);
-    }
-    free(items);
     cfx_buf_free(&buf);
-    pthread_mutex_destroy(&sh.mu);
+    return rc;
+}
+
+static int run(const char *examples_dir, const char *out_dir,
+               const cfx_stats_options_t *opts, unsigned part,
+               unsigned num_parts, int state, size_t *num_splits,
+               cfx_error_t *err) {
+    int rc;
+    char out[4096];
+    split_set_t ss;
+    cfx_stats_options_t o = {0};
+    memset(&ss, 0, sizeof ss);
+    if (opts)
+        o = *opts;
+    if ((rc = check_out(out_dir, out, sizeof out, err)) < 0)
+        return rc;
+    if ((rc = compute(examples_dir, &o, part, num_parts, &ss, err)) == 0 &&
+        (rc = publish(out, &ss, state, err)) == 0 && num_splits)
+        *num_splits = ss.n;
+    split_set_free(&ss);
+    return rc;
+}
+
+int cfx_statistics_run(const char *examples_dir, const char *out_dir,
+                       const cfx_stats_options_t *opts, size_t *num_splits,
+                       cfx_error_t *err) {
+    return run(examples_dir, out_dir, opts, 0, 1, 0, num_splits, err);
+}
+
+int cfx_statistics_run_part(const char *examples_dir, const char *out_dir,
+                            const cfx_stats_options_t *opts, unsigned part,
+                            unsigned num_parts, size_t *num_splits,
+                            cfx_error_t *err) {
+    if (num_parts == 0 || part >= num_parts)
+        return cfx_error_set(err, CFX_EINVAL, "part %u of %u", part,
+                             num_parts);
+    return run(examples_dir, out_dir, opts, part, num_parts, 1, num_splits,
+               err);
+}
+
+int cfx_statistics_merge_parts(const char *const *part_dirs, size_t n,
+                               const char *out_dir,
+                               const cfx_stats_options_t *opts,
+                               size_t *num_splits, cfx_error_t *err) {
+    int rc = 0;
+    char out[4096];
+    split_set_t ss;
+    cfx_buf_t buf;
+    memset(&ss, 0, sizeof ss);
+    cfx_buf_init(&buf);
+    if (n == 0)
+        return cfx_error_set(err, CFX_EINVAL, "nothing to merge");
+    if ((rc = check_out(out_dir, out, sizeof out, err)) < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *names[MAX_SPLITS];
+        size_t nn = 0;
+        if ((rc = list_splits(part_dirs[i], names, &nn, err)) < 0)
+            break;
+        for (size_t k = 0; k < nn; k++) {
+            char p[4096 + 512];
+            cfx_stats_acc_t *acc = NULL;
+            snprintf(p, sizeof p, "%s/Split-%s/" STATE_FILE, part_dirs[i],
+                     names[k]);
+            cfx_buf_reset(&buf);
+            if (rc == 0 && (rc = read_file_all(p, &buf, err)) == 0 &&
+                (rc = cfx_stats_acc_load(opts, buf.data, buf.len, &acc,
+                                         err)) < 0)
+                cfx_error_prefix(err, "%s", p);
+            size_t s = 0;
+            while (rc == 0 && s < ss.n && strcmp(ss.names[s], names[k]))
+                s++;
+            if (rc == 0 && s == ss.n) {
+                if (ss.n == MAX_SPLITS) {
+                    rc = cfx_error_set(err, CFX_ETOOBIG, "more than %d splits",
+                                       MAX_SPLITS);
+                } else {
+                    ss.names[s] = names[k];
+                    names[k] = NULL;
+                    ss.acc[s] = acc;
+                    acc = NULL;
+                    ss.n++;
+                }
+            } else if (rc == 0 && (rc = cfx_stats_merge(ss.acc[s], acc,
+                                                         err)) < 0) {
+                cfx_error_prefix(err, "%s", p);
+            }
+            cfx_stats_acc_free(acc);
+            free(names[k]);
+        }
+    }
+    if (rc == 0) {
+        /* splits in name order, as a single run writes them */
+        for (size_t a = 1; a < ss.n; a++)
+            for (size_t b = a; b > 0 && strcmp(ss.names[b - 1], ss.names[b]) > 0;
+                 b--) {
+                char *tn = ss.names[b];
+                ss.names[b] = ss.names[b - 1];
+                ss.names[b - 1] = tn;
+                cfx_stats_acc_t *ta = ss.acc[b];
+                ss.acc[b] = ss.acc[b - 1];
+                ss.acc[b - 1] = ta;
+            }
+        if ((rc = publish(out, &ss, 0, err)) == 0 && num_splits)
+            *num_splits = ss.n;
+    }
+    split_set_free(&ss);
+    cfx_buf_free(&buf);
     return rc;
 }

@@ -298,6 +298,26 @@ for split in ('Split-train', 'Split-eval'):
 sys.exit(1 if bad else 0)
 PYEOF
 
+# --- statistics split across processes: parts merged == one run, byte for byte
+for i in 0 1; do
+  "$CFX" statistics --examples "$T/examples" --part $i/2 --threads 1 --output "$T/part$i" \
+    > /dev/null 2> "$T/part.err" || fail "statistics --part $i/2: $(cat "$T/part.err")"
+  [ -s "$T/part$i/Split-train/FeatureStats.state" ] || fail "no state in part $i"
+done
+"$CFX" statistics --merge "$T/part0" --merge "$T/part1" --output "$T/merged" \
+  > /dev/null 2> "$T/merge.err" || fail "statistics --merge: $(cat "$T/merge.err")"
+for s in train eval; do
+  cmp -s "$T/merged/Split-$s/FeatureStats.pb" "$T/stats/Split-$s/FeatureStats.pb" ||
+    fail "Split-$s: merged parts differ from a single run"
+done
+head -c 100 "$T/part1/Split-eval/FeatureStats.state" > "$T/part1/Split-eval/cut" &&
+  mv "$T/part1/Split-eval/cut" "$T/part1/Split-eval/FeatureStats.state"
+"$CFX" statistics --merge "$T/part0" --merge "$T/part1" --output "$T/merged2" 2> "$T/m2.err" &&
+  fail "a truncated state must be refused"
+grep -q 'FeatureStats.state: statistics state corrupt or truncated' "$T/m2.err" ||
+  fail "truncated state message: $(cat "$T/m2.err")"
+[ -e "$T/merged2" ] && fail "output left after a failed merge"
+
 # --- the sketch past the exact budget: rank error within the stated 0.005 --
 "$CFX" statistics --examples "$T/examples" --output "$T/stats_sketch" --quantiles-budget 64 \
   > /dev/null 2> "$T/sk.err" || fail "statistics --quantiles-budget: $(cat "$T/sk.err")"
