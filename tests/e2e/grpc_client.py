@@ -6,7 +6,10 @@ protobuf wire bytes built by the small encoder below and sent through
 grpc's generic unary call; responses are walked by the small decoder. Field
 numbers are those of the tensorflow_serving protos.
 
-usage: grpc_client.py PORT MODEL ROWS.csv EXPECTED.csv
+usage: grpc_client.py PORT MODEL ROWS.csv EXPECTED.csv [BASE_PATH]
+       grpc_client.py --mutate N PORT MODEL
+  --mutate: N requests made by corrupting valid ones (seeded, so a failure
+  reproduces); every call must get a status and the server must stay up.
   ROWS.csv      raw taxi rows with a header (the rows `cfx predict` read)
   EXPECTED.csv  `cfx predict` output for them (probability,class per row)
 Prints one line per check; exits 1 on the first failure.
@@ -420,5 +423,53 @@ def main():
     print("all gRPC checks passed")
 
 
+def mutate(n, port, model):
+    import random
+    rnd = random.Random(1234)
+    c = Client(port)
+    ex = example({"trip_miles": ("float", [1.5]), "payment_type": ("bytes", [b"Cash"]),
+                  "trip_start_hour": ("int", [7])})
+    inp = ld(2, example_list_input([ex, ex]))
+    seeds = [
+        (PS + "Predict", ld(1, model_spec(model)) +
+         ld(2, ld(1, "examples") + ld(2, tensor_strings([ex, ex]))) + ld(3, "outputs")),
+        (PS + "Predict", ld(1, model_spec(model, 1, "predict_raw")) +
+         ld(2, ld(1, "trip_miles") + ld(2, tensor_float_val([1.0, 2.0]))) +
+         ld(2, ld(1, "trip_start_hour") + ld(2, tensor_int64_content([3, 4])))),
+        (PS + "Classify", ld(1, model_spec(model, signature="classify")) + inp),
+        (PS + "Regress", ld(1, model_spec(model, signature="regress")) + inp),
+        (PS + "MultiInference",
+         ld(1, ld(1, model_spec(model, signature="classify")) +
+            ld(2, "tensorflow/serving/classify")) + inp),
+        (PS + "GetModelMetadata", ld(1, model_spec(model)) + ld(2, "signature_def")),
+        (MS + "GetModelStatus", ld(1, model_spec(model, 1))),
+        ("/grpc.health.v1.Health/Check", ld(1, "ModelService")),
+    ]
+    codes = {}
+    for i in range(n):
+        method, req = seeds[i % len(seeds)]
+        b = bytearray(req)
+        for _ in range(rnd.randint(1, 4)):
+            op = rnd.randint(0, 3)
+            pos = rnd.randrange(len(b)) if b else 0
+            if op == 0 and b:
+                b[pos] = rnd.randrange(256)
+            elif op == 1:
+                b[pos:pos] = bytes([rnd.randrange(256)])
+            elif op == 2 and b:
+                del b[pos:pos + rnd.randint(1, 8)]
+            else:
+                b = b[:pos]
+        code, _, _ = c.call(method, bytes(b))
+        codes[code] = codes.get(code, 0) + 1
+    print("mutated requests by status code: %s" % dict(sorted(codes.items())))
+    check(14 not in codes, "no call found the server unavailable")
+    code, _, r = c.call("/grpc.health.v1.Health/Check", b"")
+    check(code == 0 and one(fields(r), 1) == 1, "SERVING after %d mutated requests" % n)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--mutate":
+        mutate(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    else:
+        main()

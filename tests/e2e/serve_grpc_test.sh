@@ -4,7 +4,8 @@
 # transform -> train), serves it, and calls every method with a foreign
 # client (python3-grpcio, tests/e2e/grpc_client.py), comparing predictions
 # with `cfx predict` on the same rows; then malformed HTTP/2 / gRPC framing
-# (nghttp), an h2load smoke run of gRPC Predict, and a SIGTERM drain.
+# (nghttp), 2000 corrupted protobuf requests, an h2load smoke run of gRPC
+# Predict, cfx perf against both protocols, and a SIGTERM drain.
 set -euo pipefail
 CFX=${CFX:?path to cfx}
 CFX_SERVE=${CFX_SERVE:?path to cfx-serve}
@@ -111,6 +112,8 @@ try:
     while s.recv(4096): pass
 except Exception: pass' "$PORT"
 kill -0 "$SERVER" 2>/dev/null || fail "cfx-serve died on malformed input"
+"$PY" "$SRC/tests/e2e/grpc_client.py" --mutate 2000 "$PORT" taxi ||
+    fail "corrupted requests"
 
 echo "== h2load smoke: gRPC Predict"
 "$PY" - "$T/predict.bin" "$T/rows.csv" <<'EOF'
