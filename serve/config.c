@@ -370,7 +370,10 @@ const char *cfx_serve_flags_usage(void)
            "  --max_connections=10000\n"
            "  --idle_timeout_seconds=60\n"
            "  --access_log=FILE              one line per request ('-': "
-           "stderr)\n";
+           "stderr)\n"
+           "  --rest_api_enable_cors_support=false\n"
+           "Other tensorflow_model_server flags (batching, thread pools, "
+           "retries, GPU)\nare accepted and ignored with a warning.\n";
 }
 
 static int parse_long(const char *flag, const char *v, long lo, long hi,
@@ -401,6 +404,40 @@ static int parse_bool(const char *flag, const char *v, int *out,
     }
     return cfx_error_set(err, CFX_EINVAL,
                          "--%s: expected true or false, got \"%s\"", flag, v);
+}
+
+/* tensorflow_model_server flags accepted so that existing command lines
+ * keep working, without effect here (TF's thread pools, batching, GPU and
+ * retry knobs; docs/serving.md). */
+static int ignored_flag(const char *name)
+{
+    static const char *const names[] = {
+        "enable_batching", "batching_parameters_file",
+        "allow_version_labels_for_unavailable_models",
+        "grpc_channel_arguments", "grpc_max_threads",
+        "enable_grpc_healthcheck_service", "num_load_threads",
+        "num_unload_threads", "max_num_load_retries",
+        "load_retry_interval_micros", "num_request_iterations_for_warmup",
+        "tensorflow_session_parallelism", "tensorflow_intra_op_parallelism",
+        "tensorflow_inter_op_parallelism", "per_process_gpu_memory_fraction",
+        "saved_model_tags", "platform_config_file", "xla_cpu_compilation_enabled",
+        "enable_profiler", "flush_filesystem_caches",
+        "remove_unused_fields_from_bundle_metagraph",
+        "prefer_tflite_model", "use_tflite_model",
+        "enable_signature_method_name_check"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(name, names[i]))
+            return 1;
+    return 0;
+}
+
+static int is_bool_flag(const char *name)
+{
+    return !strcmp(name, "enable_model_warmup") ||
+           !strcmp(name, "rest_api_enable_cors_support") ||
+           !strcmp(name, "enable_batching") ||
+           !strcmp(name, "enable_grpc_healthcheck_service") ||
+           !strcmp(name, "allow_version_labels_for_unavailable_models");
 }
 
 static int set_str(char **dst, const char *v)
@@ -483,10 +520,12 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
         } else if (!strcmp(name, "help")) {
             return cfx_error_set(err, CFX_EINVAL, "%s",
                                  cfx_serve_flags_usage());
+        } else if (is_bool_flag(name) &&
+                   (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2) ||
+                    (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false")))) {
+            val = "true"; /* a bare boolean flag */
         } else if (i + 1 < argc) {
             val = argv[++i];
-        } else if (!strcmp(name, "enable_model_warmup")) {
-            val = "true";
         } else {
             return cfx_error_set(err, CFX_EINVAL, "--%s: missing value", name);
         }
@@ -534,6 +573,12 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
                 f->idle_timeout_seconds = (int)x;
         } else if (!strcmp(name, "access_log")) {
             rc = set_str(&f->access_log, val);
+        } else if (!strcmp(name, "rest_api_enable_cors_support")) {
+            rc = parse_bool(name, val, &f->rest_api_enable_cors_support, err);
+        } else if (ignored_flag(name)) {
+            fprintf(stderr, "cfx-serve: --%s=%s is a tensorflow_model_server "
+                            "flag cfx-serve does not use; ignored\n",
+                    name, val);
         } else {
             return cfx_error_set(err, CFX_EINVAL, "unknown flag --%s", name);
         }

@@ -86,6 +86,7 @@ typedef struct cfx_serve_flags {
     int max_connections;                     /* 10000 */
     int idle_timeout_seconds;                /* 60 */
     char *access_log;                        /* NULL = off, "-" = stderr */
+    int rest_api_enable_cors_support;        /* 0 */
     /* From the monitoring config: Prometheus path, NULL when disabled. */
     char *prometheus_path;
 } cfx_serve_flags_t;

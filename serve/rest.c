@@ -171,11 +171,21 @@ static void access_log(reqctx_t *c, int http)
     pthread_mutex_unlock(&mu);
 }
 
+/* --rest_api_enable_cors_support */
+static void add_cors(struct evkeyvalq *h)
+{
+    evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+    evhttp_add_header(h, "Access-Control-Allow-Methods", "POST, GET");
+    evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type");
+}
+
 static void send_buf(reqctx_t *c, int http, const char *ctype)
 {
     struct evhttp_request *req = c->req;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", ctype);
+    if (c->r->srv->opts.rest_api_enable_cors_support)
+        add_cors(h);
     if (c->r->srv->draining)
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *ob = evhttp_request_get_output_buffer(req);
@@ -1013,7 +1023,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                          : cmd == EVHTTP_REQ_PUT    ? "PUT"
                          : cmd == EVHTTP_REQ_DELETE ? "DELETE"
                          : cmd == EVHTTP_REQ_HEAD   ? "HEAD"
-                                                    : "OTHER";
+                         : cmd == EVHTTP_REQ_OPTIONS ? "OPTIONS"
+                                                     : "OTHER";
     size_t plen = strcspn(uri, "?#");
     if (plen >= sizeof(path)) {
         evhttp_send_error(req, 414, NULL);
@@ -1041,6 +1052,17 @@ static void on_request(struct evhttp_request *req, void *arg)
         cfx_metrics_render(r->srv->metrics, &r->out);
         send_buf(&c, 200, "text/plain; version=0.0.4");
         return;
+    }
+    if (cmd == EVHTTP_REQ_OPTIONS && r->srv->opts.rest_api_enable_cors_support &&
+        strncmp(path, "/v1/", 4) == 0) {
+        /* A CORS preflight: 200 only for an http(s) Origin, as TF Serving. */
+        const char *origin = evhttp_find_header(
+            evhttp_request_get_input_headers(req), "Origin");
+        if (origin && (!strncmp(origin, "http://", 7) ||
+                       !strncmp(origin, "https://", 8))) {
+            send_text(&c, 200, "application/json", "");
+            return;
+        }
     }
     if (strncmp(path, "/v1/", 4) != 0) {
         evhttp_send_error(req, 404, NULL);
@@ -1105,7 +1127,8 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
     evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
                                             EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_HEAD);
+                                            EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_OPTIONS);
     evhttp_set_max_body_size(r->http, (ev_ssize_t)srv->opts.max_body_bytes);
     evhttp_set_max_headers_size(r->http,
                                 (ev_ssize_t)srv->opts.max_header_bytes);

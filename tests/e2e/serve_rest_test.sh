@@ -295,7 +295,15 @@ kill -TERM "$SPID"; wait "$SPID" || fail "second server exit status"
 
 # --- connection limit and access log -------------------------------------------------
 start_server --model_name=taxi --model_base_path="$T/models/taxi" --max_connections=2 \
-    --access_log="$T/access.log"
+    --access_log="$T/access.log" --rest_api_enable_cors_support --enable_batching=true
+U="http://127.0.0.1:$PORT"
+grep -q 'enable_batching=true is a tensorflow_model_server flag cfx-serve does not use' "$T/serve.log" \
+    || fail "ignored TF flag not reported"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: https://app.example' "$U/v1/models/taxi:predict")
+[ "$CODE" = 200 ] || fail "CORS preflight: HTTP $CODE"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: file://x' "$U/v1/models/taxi:predict")
+[ "$CODE" = 400 ] || fail "CORS preflight from a non-http origin: HTTP $CODE, want 400"
+curl -s -D - -o /dev/null "$U/v1/models/taxi" | grep -qi '^Access-Control-Allow-Origin: \*' || fail "no CORS header"
 $PY - "$PORT" <<'PYEOF' || fail "--max_connections"
 import socket, sys
 port = int(sys.argv[1])

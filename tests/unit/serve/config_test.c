@@ -64,6 +64,16 @@ static void test_flags(void **state)
     cfx_serve_flags_init(&f);
     assert_int_equal(cfx_serve_flags_parse(&f, 4, bad4, &err), CFX_EINVAL);
     cfx_serve_flags_free(&f);
+    /* TF Serving flags cfx-serve ignores, bare booleans */
+    char *tf[] = {"x", "--model_base_path=/a", "--enable_batching",
+                  "--rest_api_enable_cors_support", "--num_load_threads", "4",
+                  "--enable_model_warmup", "false", "--port", "7"};
+    cfx_serve_flags_init(&f);
+    assert_int_equal(cfx_serve_flags_parse(&f, 10, tf, &err), 0);
+    assert_int_equal(f.rest_api_enable_cors_support, 1);
+    assert_int_equal(f.enable_model_warmup, 0);
+    assert_int_equal(f.port, 7);
+    cfx_serve_flags_free(&f);
     /* relative base path */
     assert_int_equal(cfx_model_list_single(&l, "m", "rel/path", &err),
                      CFX_EINVAL);
