@@ -335,11 +335,18 @@ out:
     return rc;
 }
 
+/* Small requests (one example, the common serving case) use the stack
+ * instead of the heap: STACK_FLOATS covers the taxi model's scratch for a
+ * few rows. */
+#define STACK_FLOATS 2048
+
 int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
                                    const int32_t *cat, size_t n, float *out, cfx_error_t *err) {
     const cfx_net_t *net = b->net;
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
-    float *scratch = malloc((cfx_net_scratch_floats(net, chunk) + 1) * sizeof *scratch);
+    float stack[STACK_FLOATS];
+    size_t need = cfx_net_scratch_floats(net, chunk);
+    float *scratch = need <= STACK_FLOATS ? stack : malloc((need + 1) * sizeof *scratch);
     if (scratch == NULL)
         return cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
     for (size_t i = 0; i < n; i += chunk) {
@@ -349,7 +356,8 @@ int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
         for (size_t k = 0; k < B; k++)
             out[i + k] = cfx_sigmoid(out[i + k]);
     }
-    free(scratch);
+    if (scratch != stack)
+        free(scratch);
     return 0;
 }
 
@@ -359,9 +367,14 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw, s
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     size_t nd = net->num_dense, nc = net->num_categorical;
     int rc = 0;
-    float *dense = malloc((chunk * nd + 1) * sizeof *dense);
-    int32_t *cat = malloc((chunk * nc + 1) * sizeof *cat);
-    float *scratch = malloc((cfx_net_scratch_floats(net, chunk) + 1) * sizeof *scratch);
+    float fstack[STACK_FLOATS];
+    int32_t istack[STACK_FLOATS / 4];
+    size_t need = cfx_net_scratch_floats(net, chunk) + chunk * nd;
+    int small = need <= STACK_FLOATS && chunk * nc <= STACK_FLOATS / 4;
+    float *dense = small ? fstack : malloc((chunk * nd + 1) * sizeof *dense);
+    int32_t *cat = small ? istack : malloc((chunk * nc + 1) * sizeof *cat);
+    float *scratch = small ? fstack + chunk * nd
+                           : malloc((cfx_net_scratch_floats(net, chunk) + 1) * sizeof *scratch);
     if (dense == NULL || cat == NULL || scratch == NULL) {
         rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
         goto out;
@@ -379,8 +392,10 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw, s
             out[i + k] = cfx_sigmoid(out[i + k]);
     }
 out:
-    free(dense);
-    free(cat);
-    free(scratch);
+    if (!small) {
+        free(dense);
+        free(cat);
+        free(scratch);
+    }
     return rc;
 }

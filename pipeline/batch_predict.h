@@ -35,7 +35,9 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err
 
 /* Inference timings over the rows of input (at most 100k kept in memory),
  * each measured for at least min_seconds of this thread's CPU time (CPU
- * time, not wall time: the figure is per core even on a busy machine). */
+ * time, not wall time: the figure is per core even on a busy machine).
+ * With transformed, input holds transformed examples and the network alone
+ * is timed (cfx_bundle_predict_transformed against cfx_net_forward_ref). */
 typedef struct cfx_predict_bench {
     size_t rows;
     double single_us;       /* cfx_bundle_predict, one raw example per call */
@@ -46,7 +48,7 @@ typedef struct cfx_predict_bench {
 } cfx_predict_bench_t;
 
 int cfx_predict_bench(const char *bundle_dir, const char *input,
-                      double min_seconds, cfx_predict_bench_t *out,
-                      cfx_error_t *err);
+                      int transformed, double min_seconds,
+                      cfx_predict_bench_t *out, cfx_error_t *err);
 
 #endif
