@@ -28,3 +28,6 @@ echo "== train (examples/taxi/trainer.json)"
     --raw-examples "$T/examples" --output "$T/run"
 echo "== inference over the raw eval split ($(nproc) cores, $(uname -m))"
 "$CFX" predict --bundle "$T/run/model" --input "$T/examples/Split-eval" --benchmark "${BENCH_SECONDS:-2}"
+echo "== the network alone over the transformed eval split"
+"$CFX" predict --bundle "$T/run/model" --input "$T/xf/transformed_examples/Split-eval" \
+    --transformed --benchmark "${BENCH_SECONDS:-2}"

@@ -68,8 +68,8 @@ int cfx_cmd_predict(int argc, char **argv) {
         printf("rows       %zu\n", r.rows);
         const char *what = job.transformed ? "network only, " : "";
         printf("single     %.3f us/example (%s1 per call)\n", r.single_us, what);
-        printf("batched    %.0f examples/s (%s%s per call)\n", r.batched_per_s, what,
-               job.transformed ? "all rows in one call, 64-row chunks" : "256");
+        printf("batched    %.0f examples/s (%s)\n", r.batched_per_s,
+               job.transformed ? "network only, every row in one call" : "256 per call");
         printf("reference  %.3f us/example, %.0f examples/s (%s)\n", r.ref_single_us,
                r.ref_per_s,
                job.transformed ? "reference forward" : "transform + reference forward");
