@@ -1,0 +1,136 @@
+/* cmd_infravalidate.c: `cfx infravalidate` — the InfraValidator component
+ * (push/infravalidator.h): the candidate in a real cfx-serve. */
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline/component.h"
+#include "push/infravalidator.h"
+
+/* Exit status of a model that failed infra validation. */
+#define EXIT_NOT_BLESSED 4
+
+static void usage(FILE *f) {
+    fprintf(
+        f,
+        "usage: cfx infravalidate --model BUNDLE_DIR --output DIR "
+        "[--serve-binary PATH]\n"
+        "                         [--num-requests N] [--timeout SECONDS]\n"
+        "                         [--pipeline-root ROOT]\n\n"
+        "Starts cfx-serve on free loopback ports with the bundle, replays its "
+        "warm-up\n"
+        "rows over REST, compares each answer with the offline prediction, "
+        "stops the\n"
+        "server and writes DIR/INFRA_BLESSED or DIR/INFRA_NOT_BLESSED and "
+        "DIR/reason.\n"
+        "  --serve-binary   default: the cfx-serve next to this cfx\n"
+        "  --num-requests   replay at most N warm-up rows (default: all)\n"
+        "  --timeout        seconds allowed for start and load (default 60)\n"
+        "  --pipeline-root  record the run (InfraBlessing) in "
+        "ROOT/metadata.sqlite\n"
+        "Exit status: 0 infra blessed, %d not, 1 failure, 2 usage.\n",
+        EXIT_NOT_BLESSED);
+}
+
+int cfx_cmd_infravalidate(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},
+        {"serve-binary", required_argument, NULL, 's'},
+        {"num-requests", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'},
+        {"pipeline-root", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cfx_infra_opts_t o = {0};
+    const char *root = NULL;
+    char serve[PATH_MAX];
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            o.model_dir = optarg;
+            break;
+        case 'o':
+            o.output_dir = optarg;
+            break;
+        case 's':
+            o.serve_binary = optarg;
+            break;
+        case 'n':
+            o.max_requests = (size_t)strtoul(optarg, NULL, 10);
+            break;
+        case 't':
+            o.load_timeout_s = atof(optarg);
+            break;
+        case 'R':
+            root = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!o.model_dir || !(o.output_dir || root) || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!o.serve_binary) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) {
+            fprintf(
+                stderr,
+                "cfx infravalidate: cannot find myself; give --serve-binary\n");
+            return 1;
+        }
+        self[n] = 0;
+        snprintf(serve, sizeof serve, "%s/cfx-serve", dirname(self));
+        o.serve_binary = serve;
+    }
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_component_run_t run = {0};
+    cfx_infra_result_t res;
+    int recording = 0, rc = 1;
+    if (root) {
+        cfx_component_input_t in[] = {{"model", 0, o.model_dir}};
+        const char *props[] = {"serve_binary", o.serve_binary, NULL};
+        if (cfx_component_begin_cli(&run, root, "InfraValidator", props, in, 1,
+                                    "blessing", &o.output_dir, &err) < 0)
+            goto fail;
+        recording = 1;
+    }
+    if (cfx_infravalidator_run(&o, &res, &err))
+        goto fail;
+    if (recording) {
+        if (cfx_component_set_int(&run, "blessing", "blessed", 1, res.blessed,
+                                  &err) < 0)
+            goto fail;
+        recording = 0;
+        if (cfx_component_finish(&run, 1, &err) < 0)
+            goto fail;
+    }
+    printf("%s\n", res.summary);
+    rc = res.blessed ? 0 : EXIT_NOT_BLESSED;
+    goto out;
+fail:
+    fprintf(stderr, "cfx infravalidate: %s\n", err.msg);
+out:
+    if (recording) {
+        cfx_error_t ignore;
+        cfx_error_init(&ignore);
+        cfx_component_finish(&run, 0, &ignore);
+    }
+    cfx_component_run_free(&run);
+    return rc;
+}

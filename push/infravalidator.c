@@ -1,0 +1,538 @@
+/*
+ * infravalidator.c: a real cfx-serve, real requests (infravalidator.h).
+ * The HTTP client is a plain blocking socket, one request per connection
+ * (Connection: close): simple, and it exercises the server's accept path.
+ */
+#include "push/infravalidator.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "formats/buf.h"
+#include "formats/example.h"
+#include "formats/file.h"
+#include "model/bundle.h"
+#include "model/transform.h"
+
+#define MAX_ROWS 1000
+#define MAX_WARMUP_BYTES (16u << 20)
+#define MAX_RESPONSE (1u << 20)
+#define STOP_GRACE_S 5.0
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* One raw row of warmup.jsonl -> a tf.Example typed as the graph reads it. */
+static int row_example(const cfx_transform_t *xf, const json_t *row,
+                       cfx_example_t *ex, cfx_error_t *err) {
+    const char *k;
+    json_t *v;
+    cfx_example_reset(ex);
+    json_object_foreach((json_t *)row, k, v) {
+        cfx_kind_t kind = CFX_KIND_NONE;
+        for (size_t i = 0; i < cfx_transform_num_inputs(xf); i++)
+            if (!strcmp(cfx_transform_input(xf, i)->name, k))
+                kind = cfx_transform_input(xf, i)->kind;
+        if (json_is_null(v))
+            continue;
+        if (kind == CFX_KIND_NONE)
+            kind = json_is_integer(v) ? CFX_KIND_INT64
+                   : json_is_real(v)  ? CFX_KIND_FLOAT
+                                      : CFX_KIND_BYTES;
+        int ret = 0;
+        if (kind == CFX_KIND_INT64 && json_is_number(v)) {
+            int64_t x = (int64_t)json_number_value(v);
+            if (json_is_integer(v))
+                x = json_integer_value(v);
+            ret = cfx_example_add_int64(ex, k, &x, 1);
+        } else if (kind == CFX_KIND_FLOAT && json_is_number(v)) {
+            float x = (float)json_number_value(v);
+            ret = cfx_example_add_float(ex, k, &x, 1);
+        } else if (kind == CFX_KIND_BYTES && json_is_string(v)) {
+            cfx_bytes_t b = {(const uint8_t *)json_string_value(v),
+                             json_string_length(v)};
+            ret = cfx_example_add_bytes(ex, k, &b, 1);
+        } else {
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "warm-up row: feature '%s' has the wrong type",
+                                 k);
+        }
+        if (ret)
+            return cfx_error_set(err, ret, "warm-up row: out of memory");
+    }
+    return 0;
+}
+
+/* POST (body != NULL) or GET path on 127.0.0.1:port; *status and resp. */
+static int http(int port, const char *method, const char *path,
+                const char *body, int *status, cfx_buf_t *resp, char *why,
+                size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ret = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {10, 0};
+    cfx_buf_t req;
+    cfx_buf_init(&req);
+    cfx_buf_reset(resp);
+    *status = 0;
+    if (fd < 0) {
+        snprintf(why, cap, "socket: %s", strerror(errno));
+        goto out;
+    }
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        snprintf(why, cap, "connect 127.0.0.1:%d: %s", port, strerror(errno));
+        goto out;
+    }
+    size_t bl = body ? strlen(body) : 0;
+    if (cfx_buf_printf(
+            &req,
+            "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+            method, path, bl) ||
+        (bl && cfx_buf_append(&req, body, bl))) {
+        snprintf(why, cap, "out of memory");
+        goto out;
+    }
+    for (size_t off = 0; off < req.len;) {
+        ssize_t w = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(why, cap, "send: %s", strerror(errno));
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    char buf[8192];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, cap, "recv: %s", strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if (resp->len + (size_t)n > MAX_RESPONSE) {
+            snprintf(why, cap, "answer over %u bytes", MAX_RESPONSE);
+            goto out;
+        }
+        if (cfx_buf_append(resp, buf, (size_t)n)) {
+            snprintf(why, cap, "out of memory");
+            goto out;
+        }
+    }
+    if (cfx_buf_cstr(resp) ||
+        sscanf((const char *)resp->data, "HTTP/1.%*d %d", status) != 1) {
+        snprintf(why, cap, "no HTTP status line in the answer");
+        goto out;
+    }
+    /* keep the body only */
+    const char *b = strstr((const char *)resp->data, "\r\n\r\n");
+    size_t skip = b ? (size_t)(b + 4 - (const char *)resp->data) : resp->len;
+    memmove(resp->data, resp->data + skip, resp->len - skip);
+    resp->len -= skip;
+    cfx_buf_cstr(resp);
+    ret = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    cfx_buf_free(&req);
+    return ret;
+}
+
+static pid_t start_server(const char *bin, const char *name, const char *base,
+                          const char *log) {
+    char a1[PATH_MAX + 32], a2[512];
+    snprintf(a1, sizeof a1, "--model_base_path=%s", base);
+    snprintf(a2, sizeof a2, "--model_name=%s", name);
+    char *argv[] = {(char *)bin, "--port=0", "--rest_api_port=0", a2, a1, NULL};
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+    }
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0)
+        dup2(nul, 0);
+    execv(bin, argv);
+    fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+    _exit(127);
+}
+
+static void stop_server(pid_t pid) {
+    int st;
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    double end = now_s() + STOP_GRACE_S;
+    while (now_s() < end) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD))
+            return; /* gone (maybe reaped already) */
+        sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+}
+
+/* Reads the ports from the server's log; 1 when both are known. */
+static int read_ports(const char *log, int *rest, int *grpc) {
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    if (cfx_file_read(log, 1 << 20, &b, NULL) == 0 && b.data) {
+        const char *r = strstr((const char *)b.data,
+                               "Exporting HTTP/REST API at:localhost:");
+        const char *g = strstr((const char *)b.data,
+                               "Running gRPC ModelServer at 0.0.0.0:");
+        if (r)
+            *rest = atoi(r + strlen("Exporting HTTP/REST API at:localhost:"));
+        if (g)
+            *grpc = atoi(g + strlen("Running gRPC ModelServer at 0.0.0.0:"));
+    }
+    cfx_buf_free(&b);
+    return *rest > 0;
+}
+
+static void tail_log(const char *log, char *out, size_t cap) {
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    out[0] = 0;
+    if (cfx_file_read(log, 1 << 20, &b, NULL) == 0 && b.data) {
+        size_t from = b.len > 300 ? b.len - 300 : 0;
+        snprintf(out, cap, "%s", (const char *)b.data + from);
+        for (char *c = out; *c; c++)
+            if (*c == '\n')
+                *c = ' ';
+    }
+    cfx_buf_free(&b);
+}
+
+static int mkdirs(const char *dir, cfx_error_t *err) {
+    char p[PATH_MAX];
+    if (strlen(dir) >= sizeof p)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", dir);
+    strcpy(p, dir);
+    for (char *q = p + 1;; q++) {
+        if (*q && *q != '/')
+            continue;
+        char was = *q;
+        *q = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p,
+                                 strerror(errno));
+        if (!was)
+            break;
+        *q = was;
+    }
+    return 0;
+}
+
+static int write_result(const char *dir, const cfx_infra_result_t *res,
+                        cfx_error_t *err) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", dir,
+             res->blessed ? "INFRA_NOT_BLESSED" : "INFRA_BLESSED");
+    if (unlink(p) != 0 && errno != ENOENT)
+        return cfx_error_set(err, CFX_EIO, "%s: unlink: %s", p,
+                             strerror(errno));
+    snprintf(p, sizeof p, "%s/reason", dir);
+    char text[sizeof res->reason + sizeof res->summary + 2];
+    snprintf(text, sizeof text, "%s\n",
+             res->blessed ? res->summary : res->reason);
+    int ret = cfx_file_write_atomic(p, text, strlen(text), err);
+    if (ret)
+        return ret;
+    snprintf(p, sizeof p, "%s/%s", dir,
+             res->blessed ? "INFRA_BLESSED" : "INFRA_NOT_BLESSED");
+    return cfx_file_write_atomic(p, "", 0, err);
+}
+
+/* The checks against a started server; fills res->reason on a failure. */
+static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
+                   pid_t pid, json_t *rows, const float *offline,
+                   cfx_infra_result_t *res) {
+    double t0 = now_s(),
+           timeout = o->load_timeout_s > 0 ? o->load_timeout_s : 60;
+    double tol = o->tolerance > 0 ? o->tolerance : 1e-5;
+    char why[512], path[512], logtail[320];
+    int st, status;
+    cfx_buf_t resp;
+    cfx_buf_init(&resp);
+    while (!read_ports(log, &res->rest_port, &res->grpc_port)) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            tail_log(log, logtail, sizeof logtail);
+            snprintf(res->reason, sizeof res->reason,
+                     "cfx-serve exited before serving (status %d): %s",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+                     logtail);
+            goto out;
+        }
+        if (now_s() - t0 > timeout) {
+            snprintf(res->reason, sizeof res->reason,
+                     "cfx-serve opened no REST port in %.0f s", timeout);
+            goto out;
+        }
+        sleep_ms(20);
+    }
+    /* wait for the model: GET /v1/models/<name> says AVAILABLE */
+    snprintf(path, sizeof path, "/v1/models/%s", name);
+    for (;;) {
+        if (http(res->rest_port, "GET", path, NULL, &status, &resp, why,
+                 sizeof why) == 0 &&
+            status == 200 && strstr((const char *)resp.data, "AVAILABLE"))
+            break;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            tail_log(log, logtail, sizeof logtail);
+            snprintf(res->reason, sizeof res->reason,
+                     "cfx-serve exited while loading: %s", logtail);
+            goto out;
+        }
+        if (now_s() - t0 > timeout) {
+            snprintf(
+                res->reason, sizeof res->reason,
+                "model not AVAILABLE after %.0f s (last answer %d: %.200s)",
+                timeout, status, resp.data ? (const char *)resp.data : "");
+            goto out;
+        }
+        sleep_ms(50);
+    }
+    res->load_seconds = now_s() - t0;
+    snprintf(path, sizeof path, "/v1/models/%s:predict", name);
+    for (size_t i = 0; i < res->requests; i++) {
+        json_t *req = json_pack("{s:s,s:[O]}", "signature_name", "predict_raw",
+                                "instances", json_array_get(rows, i));
+        char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+        json_decref(req);
+        if (!body) {
+            snprintf(res->reason, sizeof res->reason, "out of memory");
+            goto out;
+        }
+        int hr = http(res->rest_port, "POST", path, body, &status, &resp, why,
+                      sizeof why);
+        free(body);
+        if (hr) {
+            snprintf(res->reason, sizeof res->reason,
+                     "REST request %zu (warm-up row %zu): %s", i + 1, i + 1,
+                     why);
+            goto out;
+        }
+        if (status != 200) {
+            snprintf(res->reason, sizeof res->reason,
+                     "REST request %zu (warm-up row %zu): HTTP %d: %.300s",
+                     i + 1, i + 1, status, (const char *)resp.data);
+            goto out;
+        }
+        json_error_t je;
+        json_t *doc = json_loads((const char *)resp.data, 0, &je);
+        json_t *p = json_array_get(json_object_get(doc, "predictions"), 0);
+        if (json_is_array(p))
+            p = json_array_get(p, 0);
+        if (!json_is_number(p)) {
+            snprintf(res->reason, sizeof res->reason,
+                     "REST request %zu: no prediction in the answer: %.300s",
+                     i + 1, (const char *)resp.data);
+            json_decref(doc);
+            goto out;
+        }
+        double served = json_number_value(p),
+               d = fabs(served - (double)offline[i]);
+        json_decref(doc);
+        if (d > res->max_abs_diff)
+            res->max_abs_diff = d;
+        if (!(d <= tol)) {
+            snprintf(res->reason, sizeof res->reason,
+                     "REST request %zu (warm-up row %zu): served %.9g, offline "
+                     "%.9g, "
+                     "|diff| %.3g > %.3g",
+                     i + 1, i + 1, served, (double)offline[i], d, tol);
+            goto out;
+        }
+        res->ok++;
+    }
+    res->blessed = 1;
+out:
+    cfx_buf_free(&resp);
+}
+
+int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
+                           cfx_error_t *err) {
+    cfx_bundle_t *b = NULL;
+    cfx_buf_t text;
+    json_t *rows = json_array();
+    cfx_example_t *ex = NULL;
+    const cfx_example_t **ptr = NULL;
+    float *offline = NULL;
+    char tmp[PATH_MAX] = "", models[PATH_MAX], link[PATH_MAX], log[PATH_MAX],
+         abs_model[PATH_MAX];
+    pid_t pid = -1;
+    int ret;
+    size_t n = 0;
+    memset(res, 0, sizeof *res);
+    cfx_buf_init(&text);
+    if (!rows)
+        return cfx_error_set(err, CFX_ENOMEM,
+                             "infra validation: out of memory");
+    if ((ret = mkdirs(o->output_dir, err)))
+        goto out;
+    if ((ret = cfx_bundle_load(o->model_dir, &b, err)))
+        goto out;
+    const char *warm = cfx_bundle_warmup_path(b);
+    if (!warm) {
+        ret = cfx_error_set(err, CFX_ENOTFOUND,
+                            "%s: the bundle has no warm-up rows to replay",
+                            o->model_dir);
+        goto out;
+    }
+    if ((ret = cfx_file_read(warm, MAX_WARMUP_BYTES, &text, err)))
+        goto out;
+    size_t max = o->max_requests ? o->max_requests : MAX_ROWS;
+    if (max > MAX_ROWS)
+        max = MAX_ROWS;
+    for (char *line = (char *)text.data; line && *line && n < max;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        if (*line) {
+            json_error_t je;
+            json_t *row = json_loads(line, 0, &je);
+            if (!json_is_object(row)) {
+                json_decref(row);
+                ret = cfx_error_set(err, CFX_EPARSE,
+                                    "%s:%zu: not a JSON object: %s", warm,
+                                    n + 1, je.text);
+                goto out;
+            }
+            json_array_append_new(rows, row);
+            n++;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (n == 0) {
+        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no warm-up rows", warm);
+        goto out;
+    }
+    ex = calloc(n, sizeof *ex);
+    ptr = calloc(n, sizeof *ptr);
+    offline = calloc(n, sizeof *offline);
+    if (!ex || !ptr || !offline) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "infra validation: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cfx_example_init(&ex[i]);
+        ptr[i] = &ex[i];
+        if ((ret = row_example(cfx_bundle_transform(b), json_array_get(rows, i),
+                               &ex[i], err))) {
+            cfx_error_prefix(err, "%s:%zu", warm, i + 1);
+            goto out;
+        }
+    }
+    if ((ret = cfx_bundle_predict(b, ptr, n, offline, err)))
+        goto out;
+    res->requests = n;
+
+    /* a model base path holding only the candidate, as version 1 */
+    char abs_out[PATH_MAX];
+    if (!realpath(o->output_dir, abs_out)) {
+        ret = cfx_error_set(err, CFX_EIO, "%s: %s", o->output_dir,
+                            strerror(errno));
+        goto out;
+    }
+    /* the server wants an absolute base path */
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s/.infra-%ld", abs_out,
+                         (long)getpid()) >= sizeof tmp - 32) {
+        tmp[0] = 0;
+        ret = cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", abs_out);
+        goto out;
+    }
+    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    snprintf(models, sizeof models, "%s/models", tmp);
+    snprintf(link, sizeof link, "%s/models/1", tmp);
+    snprintf(log, sizeof log, "%s/serve.log", tmp);
+    if (!realpath(o->model_dir, abs_model)) {
+        ret = cfx_error_set(err, CFX_EIO, "%s: %s", o->model_dir,
+                            strerror(errno));
+        goto out;
+    }
+    if ((ret = mkdirs(models, err)))
+        goto out;
+    if (symlink(abs_model, link) != 0) {
+        ret = cfx_error_set(err, CFX_EIO, "%s: symlink: %s", link,
+                            strerror(errno));
+        goto out;
+    }
+    if (access(o->serve_binary, X_OK) != 0) {
+        snprintf(res->reason, sizeof res->reason, "%s: not an executable: %s",
+                 o->serve_binary, strerror(errno));
+    } else if ((pid = start_server(o->serve_binary, cfx_bundle_model_name(b),
+                                   models, log)) < 0) {
+        snprintf(res->reason, sizeof res->reason, "fork: %s", strerror(errno));
+    } else {
+        replay(o, cfx_bundle_model_name(b), log, pid, rows, offline, res);
+        stop_server(pid);
+        pid = -1;
+    }
+    if (res->blessed)
+        snprintf(res->summary, sizeof res->summary,
+                 "INFRA_BLESSED: cfx-serve loaded the model in %.2f s and "
+                 "answered %zu/%zu "
+                 "warm-up requests over REST like the offline prediction (max "
+                 "|diff| %.3g)",
+                 res->load_seconds, res->ok, res->requests, res->max_abs_diff);
+    else if (snprintf(res->summary, sizeof res->summary,
+                      "INFRA_NOT_BLESSED: %s", res->reason) < 0)
+        res->summary[0] = 0;
+    ret = write_result(o->output_dir, res, err);
+out:
+    if (pid > 0)
+        stop_server(pid);
+    if (tmp[0])
+        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (size_t i = 0; ex && i < n; i++)
+        cfx_example_free(&ex[i]);
+    free(ex);
+    free(ptr);
+    free(offline);
+    json_decref(rows);
+    cfx_buf_free(&text);
+    cfx_bundle_free(b);
+    return ret;
+}

@@ -1,0 +1,54 @@
+/*
+ * infravalidator.h: the InfraValidator component — proves that a candidate
+ * bundle loads and answers in the real server before it is pushed.
+ *
+ * It starts the cfx-serve binary on free loopback ports (--port=0
+ * --rest_api_port=0; the ports are read back from the server's log) with a
+ * model base path holding only the candidate (a link named 1), waits until
+ * GET /v1/models/<name> reports AVAILABLE, replays the bundle's warm-up rows
+ * (assets.extra/warmup.jsonl) one request each over REST (signature
+ * predict_raw), compares every answer with the offline prediction
+ * (cfx_bundle_predict on the same row) within a tolerance, stops the
+ * server (SIGTERM, SIGKILL after a grace period) and writes
+ *
+ *   <output>/INFRA_BLESSED or INFRA_NOT_BLESSED (empty) and reason (text)
+ *
+ * A server that does not start, does not load the model in time, answers an
+ * error or a different value makes the model INFRA_NOT_BLESSED; the reason
+ * names the request and both values. (gRPC replay: docs/push.md.)
+ *
+ * Threads: one run per thread; it forks one child process.
+ */
+#ifndef CFX_PUSH_INFRAVALIDATOR_H
+#define CFX_PUSH_INFRAVALIDATOR_H
+
+#include <stddef.h>
+
+#include "formats/err.h"
+
+typedef struct cfx_infra_opts {
+    const char *model_dir;
+    const char *serve_binary; /* the cfx-serve executable */
+    const char *output_dir;   /* created when absent */
+    size_t max_requests;      /* 0: every warm-up row (at most 1000) */
+    double load_timeout_s;    /* 0: 60 */
+    double tolerance;         /* 0: 1e-5 absolute on the probability */
+} cfx_infra_opts_t;
+
+typedef struct cfx_infra_result {
+    int blessed;
+    size_t requests, ok;
+    double max_abs_diff;
+    double load_seconds;
+    int rest_port, grpc_port;
+    char reason[2048];
+    char summary[512];
+} cfx_infra_result_t;
+
+/* Returns 0 when the validation ran (blessed or not: see res->blessed);
+ * a negative code when it could not run (no warm-up rows, the output not
+ * writable), err saying why. */
+int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
+                           cfx_error_t *err);
+
+#endif
