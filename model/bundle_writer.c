@@ -316,7 +316,7 @@ out:
 int cfx_bundle_writer_add_file(cfx_bundle_writer_t *w, const char *relpath, const char *src,
                                cfx_error_t *err) {
     uint8_t *data;
-    size_t len;
+    size_t len = 0;
     int rc = read_file(src, &data, &len, err);
     if (rc != 0)
         return rc;

@@ -93,7 +93,7 @@ int cfx_dataset_load(const char *split_dir, const cfx_transform_t *t, cfx_datase
                 break;
             if (rc < 0)
                 goto out;
-            float label;
+            float label = 0;
             if ((rc = cfx_example_decode(&ex, data, len, err)) != 0 ||
                 (rc = decode_row(t, &ex, label_name, dense, cat, &label, err)) != 0) {
                 cfx_error_prefix(err, "%s: record %zu (offset %llu)", files[fi], rec,
