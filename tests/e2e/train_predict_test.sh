@@ -16,6 +16,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$CFX" transform --examples "$T/examples" --spec "$SRC/examples/taxi/transform.json" \
     --output "$T/xf" >/dev/null
 
+# The raw schema travels from the graph's metadata/ into the bundle.
+mkdir -p "$T/xf/transform_graph/metadata"
+[ -f "$T/xf/transform_graph/metadata/schema.pbtxt" ] ||
+    printf 'feature {\n  name: "fare"\n  type: FLOAT\n}\n' > "$T/xf/transform_graph/metadata/schema.pbtxt"
+
 # The taxi config, shortened so the test stays fast under sanitizers.
 sed -e 's/"train_steps": *[0-9]*/"train_steps": 1500/' \
     -e 's/"eval_every_steps": *[0-9]*/"eval_every_steps": 500/' \
@@ -37,6 +42,7 @@ for f in manifest.json transform.json variables/model.safetensors assets.extra/w
     [ -f "$M/$f" ] || fail "bundle lacks $f"
 done
 ls -a "$T/run" | grep -q '^\.model' && fail "a temporary bundle folder was left behind"
+cmp "$M/schema.pbtxt" "$T/xf/transform_graph/metadata/schema.pbtxt" || fail "schema.pbtxt not copied"
 [ "$(stat -c %a "$M")" = 755 ] || fail "bundle folder mode $(stat -c %a "$M"), want 755"
 [ "$(wc -l < "$M/assets.extra/warmup.jsonl")" = 10 ] || fail "warmup.jsonl should have 10 rows"
 grep -q '"tips"' "$M/assets.extra/warmup.jsonl" && fail "warmup rows must not hold the label"
