@@ -27,19 +27,20 @@
 #include <zlib.h>
 
 #include "serve/json_tensor.h"
+#include "serve/rest_route.h"
 #include "serve/service.h"
 
-enum { R_STATUS, R_METADATA, R_PREDICT, R_CLASSIFY, R_REGRESS };
+enum {
+    R_STATUS = CFX_ROUTE_STATUS,
+    R_METADATA = CFX_ROUTE_METADATA,
+    R_PREDICT = CFX_ROUTE_PREDICT,
+    R_CLASSIFY = CFX_ROUTE_CLASSIFY,
+    R_REGRESS = CFX_ROUTE_REGRESS,
+};
 static const char *route_api[] = {"GetModelStatus", "GetModelMetadata",
                                   "predict", "classify", "regress"};
 
-typedef struct route {
-    int kind;
-    char name[256];
-    int64_t version; /* -1 none */
-    char label[256];
-    int has_label;
-} route_t;
+typedef cfx_rest_route_t route_t;
 
 typedef struct conn_set {
     void **slots; /* open addressing; NULL empty, TOMB deleted */
@@ -227,98 +228,6 @@ static void send_ok(reqctx_t *c)
         cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
                            c->api, "REST", 0, now_us() - c->t0);
     send_buf(c, 200, "application/json");
-}
-
-/* ---- routing -------------------------------------------------------------- */
-
-static int prefix_ci(const char *s, const char *p, const char **rest)
-{
-    size_t n = strlen(p);
-    if (strncasecmp(s, p, n) != 0)
-        return 0;
-    *rest = s + n;
-    return 1;
-}
-
-/* Copies a `[^/:]+` segment, URL-decoded; returns chars consumed or 0. */
-static size_t segment(const char *s, char *dst, size_t cap)
-{
-    size_t n = strcspn(s, "/:");
-    if (n == 0 || n >= cap)
-        return 0;
-    char raw[256];
-    memcpy(raw, s, n);
-    raw[n] = 0;
-    size_t outlen = 0;
-    char *dec = evhttp_uridecode(raw, 0, &outlen);
-    if (!dec || outlen >= cap || outlen == 0 || memchr(dec, 0, outlen)) {
-        free(dec);
-        return 0;
-    }
-    memcpy(dst, dec, outlen + 1);
-    free(dec);
-    return n;
-}
-
-/* 0 ok; 1 malformed; 2 missing model name; 3 bad version (msg set). */
-static int parse_route(const char *path, int post, route_t *rt, char *msg,
-                       size_t msgcap)
-{
-    const char *p;
-    memset(rt, 0, sizeof(*rt));
-    rt->version = -1;
-    if (!prefix_ci(path, "/v1/models", &p))
-        return 1;
-    if (!post && *p == 0)
-        return 2;
-    if (*p != '/')
-        return 1;
-    p++;
-    size_t n = segment(p, rt->name, sizeof(rt->name));
-    if (!n)
-        return 1;
-    p += n;
-    const char *q;
-    if (prefix_ci(p, "/versions/", &q)) {
-        size_t d = strspn(q, "0123456789");
-        if (!d)
-            return 1;
-        int64_t v = 0;
-        for (size_t i = 0; i < d; i++) {
-            if (v > (INT64_MAX - (q[i] - '0')) / 10) {
-                snprintf(msg, msgcap, "Failed to convert version: %.*s",
-                         (int)(d > 64 ? 64 : d), q);
-                return 3;
-            }
-            v = v * 10 + (q[i] - '0');
-        }
-        rt->version = v;
-        p = q + d;
-    } else if (prefix_ci(p, "/labels/", &q)) {
-        n = segment(q, rt->label, sizeof(rt->label));
-        if (!n)
-            return 1;
-        rt->has_label = 1;
-        p = q + n;
-    }
-    if (post) {
-        if (!strcasecmp(p, ":predict"))
-            rt->kind = R_PREDICT;
-        else if (!strcasecmp(p, ":classify"))
-            rt->kind = R_CLASSIFY;
-        else if (!strcasecmp(p, ":regress"))
-            rt->kind = R_REGRESS;
-        else
-            return 1;
-    } else {
-        if (*p == 0)
-            rt->kind = R_STATUS;
-        else if (!strcasecmp(p, "/metadata"))
-            rt->kind = R_METADATA;
-        else
-            return 1;
-    }
-    return 0;
 }
 
 /* ---- request bodies ------------------------------------------------------- */
@@ -1072,7 +981,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     route_t rt;
     int post = cmd == EVHTTP_REQ_POST;
     int pr = (cmd == EVHTTP_REQ_GET || post)
-                 ? parse_route(path, post, &rt, msg, sizeof(msg))
+                 ? cfx_rest_route_parse(path, post, &rt, msg, sizeof(msg))
                  : 1;
     c.api = pr == 0 ? route_api[rt.kind] : "unknown";
     c.model = pr == 0 ? rt.name : "";
