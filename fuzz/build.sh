@@ -17,7 +17,7 @@ if ! command -v "$CC" >/dev/null; then
   exit 1
 fi
 mkdir -p "$OUT/proto" "$OUT/obj"
-for p in example schema cfx_test cfx_test2 path wrappers; do
+for p in example schema cfx_test cfx_test2 path wrappers types tensor_shape tensor model predict; do
   protoc-c -Iproto --c_out="$OUT/proto" "proto/$p.proto"
 done
 FLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
