@@ -7,9 +7,9 @@
 # usage: bench/serve_rest_bench.sh [BUILD_DIR]   (default: build)
 # env:   THREADS (2), CONNS (32), SECS (5), ROUNDS (3), SERVER_THREADS (2)
 #
-# Half-rate latency: wrk2 is not packaged in Debian and `cfx perf --rate`
-# may not exist in this tree, so the paced run uses wrk with a Lua delay()
-# per connection (closed loop: each connection waits its share of the
+# Half-rate latency: wrk2 is not packaged in Debian; `cfx perf --rate` is
+# used when the tree has it, and a paced wrk run is printed as well: wrk
+# with a Lua delay() per connection (closed loop: each connection waits its share of the
 # interval before its next request). It under-reports tail latency when the
 # server stalls (coordinated omission); the figure is an indication.
 set -euo pipefail
@@ -117,6 +117,14 @@ RATIO=$(sed -n "${MID}p" "$T/ratios.sorted" | cut -d' ' -f1)
 PEAK=$(sort -k2 -n "$T/ratios" | tail -1 | cut -d' ' -f2)
 echo "median ratio cfx-serve / nginx: $RATIO (each round: $(cut -d' ' -f1 "$T/ratios" | tr '\n' ' '))"
 
+# --- half the peak rate: `cfx perf --rate` (open loop, coordinated omission
+# corrected) when this tree has it, else wrk paced as below.
+HALF=$(awk -v c="$PEAK" 'BEGIN { printf "%d", c / 2 }')
+if "$CFX" perf --help >/dev/null 2>&1; then
+    echo "cfx perf --rate $HALF (open loop, half the peak):"
+    "$CFX" perf --target "rest://127.0.0.1:$CPORT" --model taxi --data "$ROOT/examples/taxi/data.csv" \
+        --rate "$HALF" --duration "$SECS" --threads "$THREADS" --connections 16 --no-progress | tail -2
+fi
 # --- half the peak rate, paced: wrk's delay() has whole-millisecond steps, so
 # the rate is set by the number of connections, each sending every 10 ms.
 HALF=$(awk -v c="$PEAK" 'BEGIN { printf "%d", c / 2 }')
