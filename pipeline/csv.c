@@ -426,16 +426,17 @@ record:
                              "got %zu",
                              r->path, (unsigned long long)start_line,
                              r->ncols, ncells);
-    size_t bad;
-    if (!cfx_utf8_valid((const char *)r->rec, r->rec_len, &bad)) {
-        size_t col = 0;
-        while (col + 1 < ncells && r->spans[col + 1].off <= bad)
-            col++;
-        return cfx_error_set(err, CFX_EPARSE,
-                             "%s:%llu: column '%s': invalid UTF-8 at byte %zu "
-                             "of the cell",
-                             r->path, (unsigned long long)start_line,
-                             r->cols[col], bad - r->spans[col].off + 1);
+    /* cell by cell: two halves of a character in adjacent cells are each
+     * invalid although their concatenation is not */
+    for (size_t col = 0; col < ncells; col++) {
+        size_t bad;
+        if (!cfx_utf8_valid((const char *)r->rec + r->spans[col].off,
+                            r->spans[col].len, &bad))
+            return cfx_error_set(err, CFX_EPARSE,
+                                 "%s:%llu: column '%s': invalid UTF-8 at "
+                                 "byte %zu of the cell",
+                                 r->path, (unsigned long long)start_line,
+                                 r->cols[col], bad + 1);
     }
     for (size_t i = 0; i < ncells; i++) {
         r->cells[i].data = (const char *)r->rec + r->spans[i].off;

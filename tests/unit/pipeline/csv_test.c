@@ -104,6 +104,7 @@ static void test_bad_rows(void **state) {
                           "1,2,3\n"
                           "\"x\ny\",\xff\xfe\n"
                           "5,6\n"
+                          "\xc3,\xa9\n" /* halves of one character */
                           "7,\"open\n"
                           "never closed\n");
     cfx_csv_reader_t *r;
@@ -122,7 +123,9 @@ static void test_bad_rows(void **state) {
     assert_int_equal(row.line, 6);
     expect_cell(&row, 1, "6");
     assert_int_equal(cfx_csv_next(r, &row, &err), CFX_EPARSE);
-    assert_non_null(strstr(err.msg, "bad.csv:7: quoted cell not closed"));
+    assert_non_null(strstr(err.msg, "bad.csv:7: column 'a': invalid UTF-8"));
+    assert_int_equal(cfx_csv_next(r, &row, &err), CFX_EPARSE);
+    assert_non_null(strstr(err.msg, "bad.csv:8: quoted cell not closed"));
     assert_int_equal(cfx_csv_next(r, &row, &err), 0);
     cfx_csv_close(r);
 }
