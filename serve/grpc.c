@@ -4,7 +4,7 @@
  * request stream into one unary call of a method of grpc_methods.c.
  *
  * Status mapping (what a gRPC client sees): framing problems INTERNAL,
- * compression UNIMPLEMENTED, oversize RESOURCE_EXHAUSTED, unknown method
+ * an unsupported grpc-encoding UNIMPLEMENTED, oversize RESOURCE_EXHAUSTED, unknown method
  * UNIMPLEMENTED, expired deadline DEADLINE_EXCEEDED; everything else comes
  * from the method (TF Serving's codes and messages).
  */
@@ -22,9 +22,12 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include <zlib.h>
+
 #include "serve/h2_conn.h"
 
 #define GRPC_MESSAGE_MAX 1024
+#define ACCEPT_ENCODING "identity,gzip,deflate"
 
 typedef struct grpc_conn {
     cfx_grpc_ctx_t *ctx;
@@ -61,6 +64,7 @@ struct cfx_grpc_ctx {
     cfx_arena_t arena; /* per-request scratch, reset after each answer */
     cfx_buf_t resp;    /* 5-byte prefix + response message */
     cfx_buf_t msgbuf;  /* encoded grpc-message */
+    cfx_buf_t inflated; /* a compressed request, inflated */
     cfx_grpc_pool_t pool;
 };
 
@@ -144,10 +148,12 @@ int cfx_grpc_encode_message(const char *msg, cfx_buf_t *out)
 }
 
 int cfx_grpc_unframe(const uint8_t *body, size_t len, const uint8_t **msg,
-                     size_t *msg_len, int *tf_code, cfx_error_t *err)
+                     size_t *msg_len, int *compressed, int *tf_code,
+                     cfx_error_t *err)
 {
     *msg = NULL;
     *msg_len = 0;
+    *compressed = 0;
     if (len < 5) {
         *tf_code = 13;
         return cfx_error_set(err, CFX_ETRUNCATED,
@@ -160,12 +166,6 @@ int cfx_grpc_unframe(const uint8_t *body, size_t len, const uint8_t **msg,
         return cfx_error_set(err, CFX_ECORRUPT,
                              "invalid gRPC compressed flag %u", body[0]);
     }
-    if (body[0] == 1) {
-        *tf_code = 12;
-        return cfx_error_set(err, CFX_EUNSUPPORTED,
-                             "compressed gRPC messages are not supported; "
-                             "send grpc-encoding identity");
-    }
     size_t n = (size_t)body[1] << 24 | (size_t)body[2] << 16 |
                (size_t)body[3] << 8 | body[4];
     if (n != len - 5) {
@@ -176,9 +176,71 @@ int cfx_grpc_unframe(const uint8_t *body, size_t len, const uint8_t **msg,
                              "message)",
                              n, len - 5);
     }
+    *compressed = body[0];
     *msg = body + 5;
     *msg_len = n;
     return 0;
+}
+
+int cfx_grpc_inflate(const char *encoding, const uint8_t *in, size_t len,
+                     size_t max, cfx_buf_t *out, int *tf_code,
+                     cfx_error_t *err)
+{
+    int gzip = !strcmp(encoding, "gzip");
+    if (!gzip && strcmp(encoding, "deflate") != 0) {
+        *tf_code = encoding[0] && strcmp(encoding, "identity") ? 12 : 13;
+        return cfx_error_set(err, CFX_EUNSUPPORTED,
+                             *tf_code == 12
+                                 ? "grpc-encoding \"%s\" is not supported "
+                                   "(identity, gzip, deflate)"
+                                 : "compressed message with grpc-encoding "
+                                   "\"%s\"",
+                             encoding);
+    }
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, gzip ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK) {
+        *tf_code = 13;
+        return cfx_error_set(err, CFX_ENOMEM, "inflate");
+    }
+    int rc = 0, zr = Z_OK;
+    cfx_buf_reset(out);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)len;
+    while (zr != Z_STREAM_END) {
+        if (out->len >= max) {
+            *tf_code = 8;
+            rc = cfx_error_set(err, CFX_ETOOBIG,
+                               "Received message larger than max (more than "
+                               "%zu bytes once inflated)",
+                               max);
+            break;
+        }
+        size_t room = max - out->len < 65536 ? max - out->len : 65536;
+        if (cfx_buf_reserve(out, room) != 0) {
+            *tf_code = 8;
+            rc = cfx_error_set(err, CFX_ENOMEM, "inflate");
+            break;
+        }
+        z.next_out = out->data + out->len;
+        z.avail_out = (uInt)room;
+        zr = inflate(&z, Z_NO_FLUSH);
+        out->len += room - z.avail_out;
+        if (zr != Z_OK && zr != Z_STREAM_END) {
+            *tf_code = 13;
+            rc = cfx_error_set(err, CFX_ECORRUPT, "corrupt %s message (%s)",
+                               encoding, z.msg ? z.msg : "truncated");
+            break;
+        }
+        if (zr == Z_OK && z.avail_in == 0 && z.avail_out > 0) {
+            *tf_code = 13;
+            rc = cfx_error_set(err, CFX_ETRUNCATED, "truncated %s message",
+                               encoding);
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return rc;
 }
 
 /* --- answering --------------------------------------------------------------- */
@@ -191,13 +253,14 @@ static void answer_error(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st,
     if (cfx_grpc_encode_message(msg, &ctx->msgbuf) != 0)
         cfx_buf_reset(&ctx->msgbuf);
     nghttp2_nv hdrs[] = {cfx_h2_nv(":status", "200"),
-                         cfx_h2_nv("content-type", "application/grpc")};
+                         cfx_h2_nv("content-type", "application/grpc"),
+                         cfx_h2_nv("grpc-accept-encoding", ACCEPT_ENCODING)};
     nghttp2_nv tr[] = {
         cfx_h2_nv("grpc-status", code),
         cfx_h2_nv("grpc-message",
                   ctx->msgbuf.data ? (const char *)ctx->msgbuf.data : ""),
     };
-    cfx_h2_respond(st, hdrs, 2, NULL, 0, tr, ctx->msgbuf.len ? 2 : 1);
+    cfx_h2_respond(st, hdrs, 3, NULL, 0, tr, ctx->msgbuf.len ? 2 : 1);
 }
 
 static void answer_ok(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st)
@@ -210,9 +273,10 @@ static void answer_ok(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st)
     p[3] = (uint8_t)(n >> 8);
     p[4] = (uint8_t)n;
     nghttp2_nv hdrs[] = {cfx_h2_nv(":status", "200"),
-                         cfx_h2_nv("content-type", "application/grpc")};
+                         cfx_h2_nv("content-type", "application/grpc"),
+                         cfx_h2_nv("grpc-accept-encoding", ACCEPT_ENCODING)};
     nghttp2_nv tr[] = {cfx_h2_nv("grpc-status", "0")};
-    cfx_h2_respond(st, hdrs, 2, ctx->resp.data, ctx->resp.len, tr, 1);
+    cfx_h2_respond(st, hdrs, 3, ctx->resp.data, ctx->resp.len, tr, 1);
 }
 
 static int content_type_ok(const char *ct)
@@ -272,9 +336,18 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
     }
     const uint8_t *msg;
     size_t msg_len;
-    if (cfx_grpc_unframe(req->body, req->body_len, &msg, &msg_len,
+    int compressed;
+    if (cfx_grpc_unframe(req->body, req->body_len, &msg, &msg_len, &compressed,
                          &call.tf_code, &call.err) != 0)
         goto out;
+    if (compressed) {
+        if (cfx_grpc_inflate(req->grpc_encoding, msg, msg_len,
+                             ctx->opts.max_recv_message, &ctx->inflated,
+                             &call.tf_code, &call.err) != 0)
+            goto out;
+        msg = ctx->inflated.data;
+        msg_len = ctx->inflated.len;
+    }
     if (call.deadline_ns && now_ns() >= call.deadline_ns) {
         cfx_grpc_fail(&call, 4, "Deadline Exceeded");
         goto out;
@@ -302,6 +375,10 @@ done:
     cfx_arena_reset(&ctx->arena);
     if (ctx->pool.cap > 1024) /* one huge batch must not pin memory */
         cfx_grpc_pool_free(&ctx->pool);
+    if (ctx->inflated.cap > (1u << 20)) {
+        cfx_buf_free(&ctx->inflated);
+        cfx_buf_init(&ctx->inflated);
+    }
     if (ctx->resp.cap > (1u << 20)) {
         cfx_buf_free(&ctx->resp); /* don't keep a huge answer's memory */
         cfx_buf_init(&ctx->resp);
@@ -424,6 +501,7 @@ static void ctx_destroy(cfx_grpc_ctx_t *ctx)
     cfx_arena_free(&ctx->arena);
     cfx_buf_free(&ctx->resp);
     cfx_buf_free(&ctx->msgbuf);
+    cfx_buf_free(&ctx->inflated);
     cfx_grpc_pool_free(&ctx->pool);
     free(ctx);
 }
@@ -522,6 +600,7 @@ int cfx_grpc_ctx_new(struct event_base *base, cfx_server_t *srv,
     cfx_arena_init(&ctx->arena);
     cfx_buf_init(&ctx->resp);
     cfx_buf_init(&ctx->msgbuf);
+    cfx_buf_init(&ctx->inflated);
     ctx->expiry = event_new(base, -1, EV_PERSIST, expiry_cb, ctx);
     struct timeval period = {0, EXPIRY_PERIOD_US};
     if (!ctx->expiry || event_add(ctx->expiry, &period) != 0) {

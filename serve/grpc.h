@@ -10,8 +10,9 @@
  *   /grpc.health.v1.Health/Check
  *
  * Wire rules: a request is one length-prefixed message (1 byte compressed
- * flag, 4 bytes big-endian length); a set compressed flag is UNIMPLEMENTED
- * (no grpc-encoding is supported; clients must send identity); a bad
+ * flag, 4 bytes big-endian length); a compressed message is inflated when
+ * its grpc-encoding is gzip or deflate (another encoding is UNIMPLEMENTED,
+ * none at all INTERNAL); answers are never compressed; a bad
  * prefix or a length that does not match the DATA is INTERNAL; a message
  * over the receive limit (--max_body_bytes, default 100 MiB) is
  * RESOURCE_EXHAUSTED; an unknown :path is UNIMPLEMENTED; a body protobuf-c
@@ -143,8 +144,17 @@ int cfx_grpc_parse_timeout(const char *v, uint64_t *ns);
 int cfx_grpc_encode_message(const char *msg, cfx_buf_t *out);
 
 /* Checks the 5-byte prefix of a unary request body and returns the
- * message. tf_code + err on failure (INTERNAL / UNIMPLEMENTED). */
+ * message and its compressed flag. tf_code + err on failure (INTERNAL). */
 int cfx_grpc_unframe(const uint8_t *body, size_t len, const uint8_t **msg,
-                     size_t *msg_len, int *tf_code, cfx_error_t *err);
+                     size_t *msg_len, int *compressed, int *tf_code,
+                     cfx_error_t *err);
+
+/* Inflates a compressed message of grpc-encoding `encoding` ("gzip" or
+ * "deflate") into out (reset first), at most max bytes. Failures set
+ * tf_code: UNIMPLEMENTED (other encodings), RESOURCE_EXHAUSTED (over
+ * max), INTERNAL (corrupt data). */
+int cfx_grpc_inflate(const char *encoding, const uint8_t *in, size_t len,
+                     size_t max, cfx_buf_t *out, int *tf_code,
+                     cfx_error_t *err);
 
 #endif

@@ -200,12 +200,12 @@ class Client:
     def __init__(self, port):
         self.channel = grpc.insecure_channel("127.0.0.1:%d" % port)
 
-    def call(self, method, req):
+    def call(self, method, req, compression=None):
         """-> (status code int, details, response bytes)"""
         fn = self.channel.unary_unary(method, request_serializer=None,
                                       response_deserializer=None)
         try:
-            return 0, "", fn(req, timeout=30)
+            return 0, "", fn(req, timeout=30, compression=compression)
         except grpc.RpcError as e:
             return e.code().value[0], e.details(), None
 
@@ -315,6 +315,12 @@ def main():
     code, det, r = c.call(PS + "Predict", req)
     check(code == 0, "Predict predict_raw OK (%d %s)" % (code, det))
     close(decode_tensor(mapping(fields(r), 1)["outputs"])[2], "Predict predict_raw")
+
+    # The same call with a gzip-compressed request (grpcio compresses).
+    req = ld(1, model_spec(model)) + ld(2, ld(1, "examples") + ld(2, tensor_strings(exs)))
+    code, det, r = c.call(PS + "Predict", req, compression=grpc.Compression.Gzip)
+    check(code == 0, "gzip-compressed Predict OK (%d %s)" % (code, det))
+    close(decode_tensor(mapping(fields(r), 1)["outputs"])[2], "gzip-compressed Predict")
 
     # Predict errors, with TF Serving's codes.
     base = ld(2, ld(1, "examples") + ld(2, tensor_strings(exs[:1])))

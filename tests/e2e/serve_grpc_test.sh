@@ -82,7 +82,7 @@ echo "== every method with python3-grpcio"
 
 echo "== malformed framing (nghttp)"
 # Requests as raw gRPC bodies: a prefix that promises more bytes than sent,
-# a compressed flag, a body that is not a protobuf.
+# a compressed flag without a grpc-encoding, a body that is not a protobuf.
 "$PY" - "$T" <<'EOF'
 import sys
 t = sys.argv[1]
@@ -91,7 +91,7 @@ open(t + "/gz.bin", "wb").write(b"\x01\x00\x00\x00\x00")
 open(t + "/junk.bin", "wb").write(b"\x00\x00\x00\x00\x03\x0a\x05a")
 EOF
 URL=http://127.0.0.1:$PORT/tensorflow.serving.PredictionService/Predict
-for case in short:13 gz:12 junk:3; do
+for case in short:13 gz:13 junk:3; do
     f=${case%%:*}
     want=${case##*:}
     nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' \

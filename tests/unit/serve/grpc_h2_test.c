@@ -160,7 +160,7 @@ static void test_errors(void **state)
     run_until(f, 6);
     assert_int_equal(r[0].grpc_status, 12);
     assert_non_null(strstr(r[0].message, "/x.Y/Z"));
-    assert_int_equal(r[1].grpc_status, 12);
+    assert_int_equal(r[1].grpc_status, 13); /* compressed, no grpc-encoding */
     assert_int_equal(r[2].grpc_status, 13);
     assert_int_equal(r[3].grpc_status, 13);
     assert_int_equal(r[4].grpc_status, 3);
@@ -171,6 +171,34 @@ static void test_errors(void **state)
     assert_true(call(f, HEALTH, empty, 5, &r[6]) > 0);
     run_until(f, 7);
     assert_int_equal(r[6].grpc_status, 0);
+}
+
+/* HealthCheckRequest{} gzip-compressed (Python gzip.compress(b"",
+ * mtime=0)) with grpc-encoding gzip is answered; an unknown encoding is
+ * UNIMPLEMENTED. */
+static void test_compressed(void **state)
+{
+    fixture_t *f = *state;
+    static const uint8_t req[] = {1,    0,    0,    0,    20,   0x1f, 0x8b,
+                                  0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+                                  0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                  0x00, 0x00, 0x00, 0x00};
+    nghttp2_nv gz = {(uint8_t *)"grpc-encoding", (uint8_t *)"gzip", 13, 4,
+                     NGHTTP2_NV_FLAG_NONE};
+    nghttp2_nv sn = {(uint8_t *)"grpc-encoding", (uint8_t *)"snappy", 13, 6,
+                     NGHTTP2_NV_FLAG_NONE};
+    result_t r[2];
+    memset(r, 0, sizeof(r));
+    assert_true(cfx_h2c_submit(f->client, "test", HEALTH, &gz, 1, req,
+                               sizeof(req), 1, &r[0]) > 0);
+    assert_true(cfx_h2c_submit(f->client, "test", HEALTH, &sn, 1, req,
+                               sizeof(req), 1, &r[1]) > 0);
+    run_until(f, 2);
+    assert_int_equal(r[0].grpc_status, 0);
+    static const uint8_t want[] = {0, 0, 0, 0, 2, 0x08, 0x01};
+    assert_int_equal(r[0].body_len, sizeof(want));
+    assert_memory_equal(r[0].body, want, sizeof(want));
+    assert_int_equal(r[1].grpc_status, 12);
 }
 
 /* 100 calls in flight on one connection, all answered. */
@@ -322,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compressed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_streams, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_client_reset, setup, teardown),

@@ -1,6 +1,6 @@
 /* grpc_tensor_test.c: TensorProto decoding/encoding (serve/grpc_tensor.c)
  * and the gRPC wire helpers of serve/grpc.c (timeout, grpc-message,
- * message prefix). Request bytes are written out by hand from the protobuf
+ * message prefix, gzip/deflate messages). Request bytes are written out by hand from the protobuf
  * wire format (tag = field << 3 | wire type), not produced by protobuf-c,
  * so the decoder is checked against an independent encoding. */
 #include <setjmp.h>
@@ -246,26 +246,91 @@ static void test_unframe(void **state)
     (void)state;
     const uint8_t *m;
     size_t n;
-    int code = 0;
+    int code = 0, z = -1;
     cfx_error_t err;
     cfx_error_init(&err);
     static const uint8_t ok[] = {0, 0, 0, 0, 2, 0x08, 0x01};
-    assert_int_equal(cfx_grpc_unframe(ok, sizeof(ok), &m, &n, &code, &err), 0);
+    assert_int_equal(cfx_grpc_unframe(ok, sizeof(ok), &m, &n, &z, &code, &err),
+                     0);
     assert_int_equal(n, 2);
+    assert_int_equal(z, 0);
     assert_ptr_equal(m, ok + 5);
     static const uint8_t empty[] = {0, 0, 0, 0, 0};
-    assert_int_equal(cfx_grpc_unframe(empty, 5, &m, &n, &code, &err), 0);
+    assert_int_equal(cfx_grpc_unframe(empty, 5, &m, &n, &z, &code, &err), 0);
     assert_int_equal(n, 0);
-    assert_int_not_equal(cfx_grpc_unframe(ok, 4, &m, &n, &code, &err), 0);
+    assert_int_not_equal(cfx_grpc_unframe(ok, 4, &m, &n, &z, &code, &err), 0);
     assert_int_equal(code, 13);
     static const uint8_t longer[] = {0, 0, 0, 0, 9, 0x08, 0x01};
     assert_int_not_equal(
-        cfx_grpc_unframe(longer, sizeof(longer), &m, &n, &code, &err), 0);
+        cfx_grpc_unframe(longer, sizeof(longer), &m, &n, &z, &code, &err), 0);
+    assert_int_equal(code, 13);
+    static const uint8_t flag2[] = {2, 0, 0, 0, 0};
+    assert_int_not_equal(cfx_grpc_unframe(flag2, 5, &m, &n, &z, &code, &err), 0);
     assert_int_equal(code, 13);
     static const uint8_t gz[] = {1, 0, 0, 0, 2, 0x08, 0x01};
-    assert_int_not_equal(cfx_grpc_unframe(gz, sizeof(gz), &m, &n, &code, &err),
+    assert_int_equal(cfx_grpc_unframe(gz, sizeof(gz), &m, &n, &z, &code, &err),
+                     0);
+    assert_int_equal(z, 1);
+}
+
+/* Compressed bytes written by Python's gzip.compress(mtime=0) and
+ * zlib.compress when this test was written. */
+static void test_inflate(void **state)
+{
+    (void)state;
+    static const uint8_t gz_0801[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00,
+                                      0x00, 0x02, 0x03, 0xe3, 0x60, 0x04, 0x00,
+                                      0x61, 0xa8, 0x07, 0xfe, 0x02, 0x00, 0x00,
+                                      0x00};
+    static const uint8_t zl_0801[] = {0x78, 0x9c, 0xe3, 0x60, 0x04,
+                                      0x00, 0x00, 0x13, 0x00, 0x0a};
+    /* 5000 zero bytes */
+    static const uint8_t gz_zeros[] = {
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03,
+        0xed, 0xc1, 0x31, 0x01, 0x00, 0x00, 0x00, 0xc2, 0xa0, 0xf5,
+        0x4f, 0x6d, 0x0a, 0x3f, 0xa0, 0x00, 0x00, 0x00, 0x00, 0x80,
+        0xb7, 0x01, 0xa8, 0x0e, 0xe5, 0xd8, 0x88, 0x13, 0x00, 0x00};
+    cfx_buf_t out;
+    cfx_buf_init(&out);
+    int code = 0;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_int_equal(cfx_grpc_inflate("gzip", gz_0801, sizeof(gz_0801), 100,
+                                      &out, &code, &err),
+                     0);
+    assert_int_equal(out.len, 2);
+    assert_int_equal(out.data[0], 0x08);
+    assert_int_equal(out.data[1], 0x01);
+    assert_int_equal(cfx_grpc_inflate("deflate", zl_0801, sizeof(zl_0801), 100,
+                                      &out, &code, &err),
+                     0);
+    assert_int_equal(out.len, 2);
+    assert_int_equal(cfx_grpc_inflate("gzip", gz_zeros, sizeof(gz_zeros), 5000,
+                                      &out, &code, &err),
+                     0);
+    assert_int_equal(out.len, 5000);
+    /* A 40-byte message that inflates past the limit. */
+    assert_int_not_equal(cfx_grpc_inflate("gzip", gz_zeros, sizeof(gz_zeros),
+                                          4999, &out, &code, &err),
+                         0);
+    assert_int_equal(code, 8);
+    assert_int_not_equal(cfx_grpc_inflate("gzip", gz_0801, 15, 100, &out,
+                                          &code, &err),
+                         0);
+    assert_int_equal(code, 13);
+    assert_int_not_equal(cfx_grpc_inflate("gzip", zl_0801, sizeof(zl_0801), 100,
+                                          &out, &code, &err),
+                         0);
+    assert_int_equal(code, 13);
+    assert_int_not_equal(cfx_grpc_inflate("snappy", zl_0801, sizeof(zl_0801),
+                                          100, &out, &code, &err),
                          0);
     assert_int_equal(code, 12);
+    assert_int_not_equal(cfx_grpc_inflate("", zl_0801, sizeof(zl_0801), 100,
+                                          &out, &code, &err),
+                         0);
+    assert_int_equal(code, 13);
+    cfx_buf_free(&out);
 }
 
 int main(void)
@@ -280,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_message_encoding),
         cmocka_unit_test(test_unframe),
+        cmocka_unit_test(test_inflate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
