@@ -5,11 +5,17 @@
  * appended here, where every library is linked.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "eval/evaluator.h"
 #include "pipeline/pipeline_config.h"
 #include "pipeline/runner.h"
+#include "push/infravalidator.h"
+#include "push/pusher.h"
 
 /* Exit status when a gate stopped the rollout (anomalies, not blessed). */
 #define EXIT_STOPPED 3
@@ -38,20 +44,156 @@ static int infra_blessing_gate(cfx_runner_t *r, cfx_component_run_t *run, char *
     return blessing_gate(r, run, reason, cap, "failed infra validation");
 }
 
+/* --- step functions of the components above pipeline/ ------------------ */
+
+static int evaluator_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
+                          size_t cap, cfx_error_t *err) {
+    const cfx_pipeline_config_t *cfg = cfx_runner_config(r);
+    char path[PATH_MAX];
+    cfx_eval_config_t *ec = calloc(1, sizeof *ec);
+    cfx_evaluator_result_t *res = calloc(1, sizeof *res);
+    int ret;
+    if (!ec || !res) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    int have = cfx_pipeline_config_path(cfg, "Evaluator", "config", path, sizeof path, err);
+    if ((ret = have < 0 ? have : 0)) goto out;
+    if (!have) {
+        ret = cfx_error_set(err, CFX_EINVAL, "%s: components.Evaluator.config is required",
+                            cfg->path);
+        goto out;
+    }
+    if ((ret = cfx_eval_config_load(path, ec, err))) goto out;
+    const char *ev = cfx_component_output_dir(run, "evaluation", err);
+    const char *bl = ev ? cfx_component_output_dir(run, "blessing", err) : NULL;
+    if (!bl) {
+        ret = err->code ? err->code : CFX_EINTERNAL;
+        goto out;
+    }
+    const char *baseline = cfx_runner_input_uri(run, "baseline_model");
+    cfx_evaluator_opts_t o = {
+        .model_dir = cfx_runner_input_uri(run, "model"),
+        .baseline_dir = baseline,
+        .examples_dir = cfx_runner_input_uri(run, "examples"),
+        .config = ec,
+        .evaluation_dir = ev,
+        .blessing_dir = bl,
+    };
+    if ((ret = cfx_evaluator_run(&o, res, err))) goto out;
+    if ((ret = cfx_evaluator_record_blessing(
+             run, "blessing", res, o.model_dir, cfx_runner_input_id(run, "model"), baseline,
+             baseline ? cfx_runner_input_id(run, "baseline_model") : 0, err)))
+        goto out;
+    snprintf(summary, cap, "%s", res->summary);
+out:
+    free(ec);
+    free(res);
+    return ret;
+}
+
+/* cfx-serve for the infra validation: the config's serve_binary, else
+ * $CFX_SERVE, else the cfx-serve beside this cfx. */
+static int serve_binary(const cfx_pipeline_config_t *cfg, char *out, size_t cap,
+                        cfx_error_t *err) {
+    int have = cfx_pipeline_config_path(cfg, "InfraValidator", "serve_binary", out, cap, err);
+    if (have) return have < 0 ? have : 0;
+    const char *env = getenv("CFX_SERVE");
+    if (env && env[0]) {
+        snprintf(out, cap, "%s", env);
+        return 0;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return cfx_error_set(err, CFX_EIO, "cannot find the cfx-serve binary");
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = 0;
+    int m = snprintf(out, cap, "%s/cfx-serve", self);
+    if (m < 0 || (size_t)m >= cap)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", self);
+    return 0;
+}
+
+static int infra_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary, size_t cap,
+                      cfx_error_t *err) {
+    const cfx_pipeline_config_t *cfg = cfx_runner_config(r);
+    char serve[PATH_MAX];
+    cfx_infra_result_t *res = calloc(1, sizeof *res);
+    int ret;
+    if (!res) return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if ((ret = serve_binary(cfg, serve, sizeof serve, err))) goto out;
+    const char *dir = cfx_component_output_dir(run, "blessing", err);
+    if (!dir) {
+        ret = err->code ? err->code : CFX_EINTERNAL;
+        goto out;
+    }
+    long long n = cfx_pipeline_config_int(cfg, "InfraValidator", "num_requests", 0);
+    long long t = cfx_pipeline_config_int(cfg, "InfraValidator", "load_timeout_s", 0);
+    cfx_infra_opts_t o = {
+        .model_dir = cfx_runner_input_uri(run, "model"),
+        .serve_binary = serve,
+        .output_dir = dir,
+        .max_requests = n > 0 ? (size_t)n : 0,
+        .load_timeout_s = t > 0 ? (double)t : 0,
+    };
+    if ((ret = cfx_infravalidator_run(&o, res, err))) goto out;
+    if ((ret = cfx_component_set_int(run, "blessing", "blessed", 1, res->blessed ? 1 : 0,
+                                     err)))
+        goto out;
+    snprintf(summary, cap, "%s", res->summary);
+out:
+    free(res);
+    return ret;
+}
+
+static int pusher_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary, size_t cap,
+                       cfx_error_t *err) {
+    const cfx_pipeline_config_t *cfg = cfx_runner_config(r);
+    char base[PATH_MAX], dest[PATH_MAX], why[512], vstr[32];
+    int64_t version = 0;
+    int ret;
+    if (!cfg->serving_dir)
+        return cfx_error_set(err, CFX_EINVAL, "%s: serving_dir is required to push",
+                             cfg->path);
+    /* The gates stopped unblessed models already; checked again on the
+     * files, as TFX's Pusher does. */
+    const char *mb = cfx_runner_input_uri(run, "model_blessing");
+    const char *ib = cfx_runner_input_uri(run, "infra_blessing");
+    if (mb && !cfx_pusher_is_blessed(mb, "BLESSED", "NOT_BLESSED", why, sizeof why))
+        return cfx_error_set(err, CFX_ENOTBLESSED, "%s: %s", mb, why);
+    if (ib && !cfx_pusher_is_blessed(ib, "INFRA_BLESSED", "INFRA_NOT_BLESSED", why, sizeof why))
+        return cfx_error_set(err, CFX_ENOTBLESSED, "%s: %s", ib, why);
+    int n = snprintf(base, sizeof base, "%s/%s", cfg->serving_dir, cfg->model_name);
+    if (n < 0 || (size_t)n >= sizeof base)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: serving path too long", cfg->path);
+    if ((ret = cfx_pusher_push(cfx_runner_input_uri(run, "model"), base, &version, dest,
+                               sizeof dest, err)))
+        return ret;
+    snprintf(vstr, sizeof vstr, "%lld", (long long)version);
+    if ((ret = cfx_component_output_at(run, "pushed_model", "PushedModel", dest, err)) ||
+        (ret = cfx_component_set_int(run, "pushed_model", "pushed", 1, 1, err)) ||
+        (ret = cfx_component_set_string(run, "pushed_model", "pushed_destination", 1, dest,
+                                        err)) ||
+        (ret = cfx_component_set_string(run, "pushed_model", "pushed_version", 1, vstr, err)))
+        return ret;
+    snprintf(summary, cap, "pushed version %s to %s", vstr, dest);
+    return 0;
+}
+
 static const cfx_runner_step_t upper_steps[] = {
     {"Evaluator",
      {{"examples", "ExampleGen", "examples", 0},
       {"model", "Trainer", "model", 0},
       {"baseline_model", CFX_RUNNER_FROM_BLESSED, NULL, 1}},
-     NULL, NULL, model_blessing_gate},
-    {"InfraValidator",
-     {{"model", "Trainer", "model", 0}, {"examples", "ExampleGen", "examples", 0}},
-     NULL, NULL, infra_blessing_gate},
+     NULL, evaluator_exec, model_blessing_gate},
+    {"InfraValidator", {{"model", "Trainer", "model", 0}}, NULL, infra_exec,
+     infra_blessing_gate},
     {"Pusher",
      {{"model", "Trainer", "model", 0},
       {"model_blessing", "Evaluator", "blessing", 0},
       {"infra_blessing", "InfraValidator", "blessing", 1}},
-     NULL, NULL, NULL},
+     NULL, pusher_exec, NULL},
 };
 
 static void usage(FILE *f) {
