@@ -157,7 +157,7 @@ typedef struct {
     cfx_metadata_t *md;
     const char *root;
     cfx_error_t *err;
-    int64_t seen[LINEAGE_MAX_SEEN];
+    int64_t seen[LINEAGE_MAX_SEEN]; /* artifacts; executions as -id */
     size_t n_seen;
     char prefix[LINEAGE_MAX_DEPTH * 4 + 8];
 } walk_t;
@@ -193,6 +193,11 @@ static int walk_execution(walk_t *w, int64_t id, int depth) {
     int ret = cfx_metadata_get_execution(w->md, id, &e, w->err);
     if (ret) return ret;
     fmt_time(start, sizeof start, e.create_time_ms);
+    if (seen_before(w, -id)) {
+        fprintf(w->out, "%s└─ %s execution %lld (inputs shown above)\n", w->prefix, e.type,
+                (long long)e.id);
+        return 0;
+    }
     fprintf(w->out, "%s└─ %s execution %lld %s, %s (%.3f s)\n", w->prefix, e.type,
             (long long)e.id, cfx_md_execution_state_name(e.state), start,
             (double)(e.update_time_ms - e.create_time_ms) / 1000.0);
