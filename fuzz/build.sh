@@ -17,7 +17,7 @@ if ! command -v "$CC" >/dev/null; then
   exit 1
 fi
 mkdir -p "$OUT/proto" "$OUT/obj"
-for p in example schema cfx_test cfx_test2 path wrappers types tensor_shape tensor model predict; do
+for p in example schema cfx_test cfx_test2 path wrappers types tensor_shape tensor model predict statistics; do
   protoc-c -Iproto --c_out="$OUT/proto" "proto/$p.proto"
 done
 FLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
@@ -25,7 +25,8 @@ FLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
 objs=()
 for src in formats/tfrecord.c formats/example.c formats/arena.c formats/buf.c \
            formats/err.c formats/base64.c formats/pbcodec_field.c formats/safetensors.c \
-           formats/pbcodec_text.c formats/pbcodec_json.c; do
+           formats/pbcodec_text.c formats/pbcodec_json.c \
+           pipeline/csv.c pipeline/csv_value.c pipeline/quantiles.c pipeline/statistics.c; do
   o="$OUT/obj/$(basename "$src" .c).o"
   "$CC" "${FLAGS[@]}" -Wall -Wextra -Werror -c "$src" -o "$o"
   objs+=("$o")
