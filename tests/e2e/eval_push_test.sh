@@ -229,6 +229,10 @@ want = "auc change %.6g (candidate %.6g, baseline %.6g) < absolute -1e-10 (HIGHE
 assert want in reason, (want, reason)
 print("NOT_BLESSED reason names the change threshold: " + want)
 PY
+"$CFX" show "$T/ev2" >"$T/show.out" || fail "cfx show of an evaluation"
+grep -q '^Blessing: NOT_BLESSED' "$T/show.out" && grep -q 'FAILED: auc change' "$T/show.out" &&
+    grep -q '^Overall  *4966 ' "$T/show.out" && grep -q '^trip_start_hour:23 ' "$T/show.out" ||
+    fail "cfx show: $(head -12 "$T/show.out")"
 rc=0
 "$CFX" push --model "$T/bad/model" --blessing "$T/ev2/blessing" --to "$S" 2>"$T/push2.err" || rc=$?
 [ "$rc" = 4 ] || fail "push of a NOT_BLESSED model: exit $rc"
