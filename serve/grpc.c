@@ -108,7 +108,6 @@ int cfx_grpc_parse_timeout(const char *v, uint64_t *ns)
             return CFX_EINVAL;
         x = x * 10 + (uint64_t)(v[i] - '0');
     }
-    /* 8 digits: at most 99999999 hours, which fits in uint64 ns. */
     uint64_t unit;
     switch (v[len - 1]) {
     case 'H': unit = 3600ull * 1000000000ull; break;
@@ -119,9 +118,9 @@ int cfx_grpc_parse_timeout(const char *v, uint64_t *ns)
     case 'n': unit = 1ull; break;
     default: return CFX_EINVAL;
     }
-    if (x > UINT64_MAX / unit)
-        x = UINT64_MAX / unit;
-    *ns = x * unit;
+    /* Capped at 2^62 ns (146 years) so "now + timeout" cannot wrap. */
+    const uint64_t cap = 1ull << 62;
+    *ns = x > cap / unit ? cap : x * unit;
     return 0;
 }
 

@@ -219,6 +219,9 @@ static void test_timeout(void **state)
     assert_true(ns == 7200000000000ull);
     assert_int_equal(cfx_grpc_parse_timeout("99999999n", &ns), 0);
     assert_true(ns == 99999999ull);
+    /* 99999999 hours overflows 64-bit ns: capped, never wrapped. */
+    assert_int_equal(cfx_grpc_parse_timeout("99999999H", &ns), 0);
+    assert_true(ns == (1ull << 62));
     assert_int_equal(cfx_grpc_parse_timeout("123456789S", &ns), CFX_EINVAL);
     assert_int_equal(cfx_grpc_parse_timeout("10x", &ns), CFX_EINVAL);
     assert_int_equal(cfx_grpc_parse_timeout("m", &ns), CFX_EINVAL);
