@@ -178,6 +178,9 @@ int cfx_grpc_multi_inference(cfx_grpc_call_t *call, const uint8_t *req,
         return call->tf_code;
     if (r->n_tasks == 0)
         return cfx_grpc_fail(call, 3, "Expected at least one task");
+    if (r->n_tasks > 64) /* the duplicate check below is quadratic */
+        return cfx_grpc_fail(call, 3, "%zu tasks in one request, more than 64",
+                             r->n_tasks);
     for (size_t i = 0; i < r->n_tasks; i++) {
         const Tensorflow__Serving__InferenceTask *t = r->tasks[i];
         if (!t->model_spec)

@@ -24,6 +24,8 @@
 /* Elements of one input tensor, whatever its encoding (a *_val list may be
  * completed by repetition, so this bounds memory, not the message). */
 #define MAX_TENSOR_ELEMENTS ((size_t)CFX_SERVICE_MAX_BATCH * 64)
+/* Named inputs in one request (a signature has a few dozen at most). */
+#define MAX_REQUEST_INPUTS 1024
 
 static const char *dtype_word(int dtype)
 {
@@ -74,6 +76,10 @@ static int check_inputs(cfx_grpc_call_t *call,
 {
     char sent[256] = "", want[256] = "", extra[256] = "", missing[256] = "";
     size_t distinct = 0;
+    /* The duplicate scan below is quadratic: bound it first. */
+    if (r->n_inputs > MAX_REQUEST_INPUTS)
+        return cfx_grpc_fail(call, 3, "%zu inputs in one request, more than %d",
+                             r->n_inputs, MAX_REQUEST_INPUTS);
     for (size_t i = 0; i < r->n_inputs; i++) {
         const char *k = r->inputs[i]->key ? r->inputs[i]->key : "";
         int dup = 0;
