@@ -125,12 +125,17 @@ void cfx_grpc_pool_free(cfx_grpc_pool_t *p)
 
 /* --- Input -> raw examples --------------------------------------------------- */
 
+#define MAX_FEATURES 4096 /* per tf.Example of an Input */
+
 static int example_from_proto(cfx_grpc_call_t *call, const Tensorflow__Example *in,
                               cfx_example_t *out)
 {
     cfx_example_reset(out);
     if (!in || !in->features)
         return 0;
+    /* Merging a context looks names up feature by feature: keep it small. */
+    if (in->features->n_feature > MAX_FEATURES)
+        return CFX_ETOOBIG;
     for (size_t i = 0; i < in->features->n_feature; i++) {
         const Tensorflow__Features__FeatureEntry *e = in->features->feature[i];
         const Tensorflow__Feature *f = e->value;
@@ -199,25 +204,31 @@ int cfx_grpc_input_examples(cfx_grpc_call_t *call,
         rc = cfx_grpc_fail(call, 8, "out of memory for %zu examples", count);
         goto out;
     }
-    if (context && example_from_proto(call, context, &ctx_ex) != 0) {
-        rc = cfx_grpc_fail(call, 8, "out of memory");
-        goto out;
-    }
+    if (context && (rc = example_from_proto(call, context, &ctx_ex)) != 0)
+        goto fail;
     for (size_t i = 0; i < count; i++) {
         if (context) {
-            if (example_from_proto(call, exs[i], &tmp) != 0 ||
+            if ((rc = example_from_proto(call, exs[i], &tmp)) == 0 &&
                 cfx_service_merge_context(&ex[i], &tmp, &ctx_ex) != 0)
                 rc = CFX_ENOMEM;
         } else {
             rc = example_from_proto(call, exs[i], &ex[i]);
         }
-        if (rc != 0) {
-            rc = cfx_grpc_fail(call, 8, "out of memory");
-            goto out;
-        }
+        if (rc != 0)
+            goto fail;
     }
     *out = ex;
     *n = count;
+    goto out;
+fail:
+    if (rc == CFX_ETOOBIG)
+        rc = cfx_grpc_fail(call, 3, "a tf.Example of the input has more than %d "
+                                    "features", MAX_FEATURES);
+    else if (rc == CFX_ENOMEM)
+        rc = cfx_grpc_fail(call, 8, "out of memory");
+    else
+        rc = cfx_grpc_fail(call, 3, "invalid tf.Example in the input (%s)",
+                           cfx_err_str(rc));
 out:
     cfx_example_free(&tmp);
     cfx_example_free(&ctx_ex);
