@@ -267,7 +267,7 @@ def main():
 
     # Rows -> examples (empty cells left out) and raw columns (empty -> 0/"",
     # the transform's own fill for a missing value).
-    exs, cols = [], {k: [] for k in raw_inputs}
+    exs, cols, row_feats = [], {k: [] for k in raw_inputs}, []
     for row in rows:
         feats = {}
         for k, dt in raw_inputs.items():
@@ -285,6 +285,7 @@ def main():
                 if v != "":
                     feats[k] = ("bytes", [v.encode()])
         exs.append(example(feats))
+        row_feats.append(feats)
 
     def close(got, what, tol=1e-5):
         worst = max(abs(a - b) for a, b in zip(got, expected)) if got else 1
@@ -357,6 +358,25 @@ def main():
         check(labels == [b"0", b"1"], "classify labels %s" % labels) if not got else None
         got.append(floats(classes[1], 2)[0])
     close(got, "Classify score of class 1")
+    # example_list_with_context: half of row 0's features in the context,
+    # the other half in the example; and an example that overrides every
+    # context feature. Both must score as row 0.
+    f0 = row_feats[0]
+    names = sorted(f0)
+    ctx_half = {k: f0[k] for k in names[::2]}
+    ex_half = {k: f0[k] for k in names[1::2]}
+    junk = {k: (("bytes", [b"zz"]) if v[0] == "bytes" else (v[0], [v[1][0] * 0 + 7]))
+            for k, v in f0.items()}
+    for what, e, cx in (("split across context", ex_half, ctx_half),
+                        ("example wins over context", f0, junk)):
+        wc = ld(2, ld(2, ld(1, example(e)) + ld(2, example(cx))))
+        code, det, r = c.call(PS + "Classify",
+                              ld(1, model_spec(model, signature="classify")) + wc)
+        check(code == 0, "Classify with context, %s (%d %s)" % (what, code, det))
+        cl = fields(one(fields(r), 1))[1][0][1]
+        score = floats(fields(fields(cl)[1][1][1]), 2)[0]
+        check(abs(score - expected[0]) <= 1e-5,
+              "context, %s: score %.6f vs cfx predict %.6f" % (what, score, expected[0]))
     code, det, _ = c.call(PS + "Classify", ld(1, model_spec(model)) + ld(2, inp))
     check(code == 3 and "classification signature" in det,
           "Classify on serving_default is INVALID_ARGUMENT (%d %s)" % (code, det))
