@@ -147,6 +147,17 @@ static int read_header(cfx_csv_reader_t *r, cfx_error_t *err) {
             return g;
         if (g == 0 || c == '\n')
             break;
+        if (c == '\r') { /* '\r\n' or a lone '\r' ends the header too */
+            uint8_t c2;
+            int g2 = getbyte(r, &c2, err);
+            if (g2 < 0)
+                return g2;
+            if (g2 == 1 && c2 != '\n') {
+                r->pos--; /* the byte is still in the buffer: unread it */
+                r->offset--;
+            }
+            break;
+        }
         if (len >= CFX_CSV_MAX_RECORD)
             return cfx_error_set(err, CFX_ETOOBIG,
                                  "%s:1: header longer than %u bytes", r->path,
@@ -161,8 +172,7 @@ static int read_header(cfx_csv_reader_t *r, cfx_error_t *err) {
         }
         r->rec[len++] = c;
     }
-    /* a '\r' ending the header line already counted a line; a '\n' after
-     * it did not: either way the next line is 2 */
+    /* whatever ended the header line, the next line is 2 */
     r->line = 2;
     r->prev_cr = 0;
     const uint8_t *s = r->rec;

@@ -156,6 +156,18 @@ static void test_header_errors(void **state) {
     cfx_csv_row_t row;
     assert_int_equal(cfx_csv_next(r, &row, &err), 0);
     cfx_csv_close(r);
+    /* old Mac line ends: a lone '\r' ends the header and the records */
+    assert_int_equal(cfx_csv_open(WRITE("cr.csv", "x,y\r1,2\r3,4"), &r, &err),
+                     0);
+    assert_int_equal(cfx_csv_num_columns(r), 2);
+    assert_int_equal(cfx_csv_next(r, &row, &err), 1);
+    assert_int_equal(row.line, 2);
+    expect_cell(&row, 1, "2");
+    assert_int_equal(cfx_csv_next(r, &row, &err), 1);
+    assert_int_equal(row.line, 3);
+    expect_cell(&row, 0, "3");
+    assert_int_equal(cfx_csv_next(r, &row, &err), 0);
+    cfx_csv_close(r);
     /* last record without a newline */
     assert_int_equal(cfx_csv_open(WRITE("nonl.csv", "x\n5"), &r, &err), 0);
     assert_int_equal(cfx_csv_next(r, &row, &err), 1);
