@@ -28,6 +28,7 @@
 #include "formats/file.h"
 #include "model/bundle.h"
 #include "model/transform.h"
+#include "push/infra_grpc.h"
 
 #define MAX_ROWS 1000
 #define MAX_WARMUP_BYTES (16u << 20)
@@ -287,8 +288,8 @@ static int write_result(const char *dir, const cfx_infra_result_t *res,
 
 /* The checks against a started server; fills res->reason on a failure. */
 static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
-                   pid_t pid, json_t *rows, const float *offline,
-                   cfx_infra_result_t *res) {
+                   pid_t pid, json_t *rows, const cfx_example_t *ex,
+                   const float *offline, cfx_infra_result_t *res) {
     double t0 = now_s(),
            timeout = o->load_timeout_s > 0 ? o->load_timeout_s : 60;
     double tol = o->tolerance > 0 ? o->tolerance : 1e-5;
@@ -387,6 +388,12 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
         }
         res->ok++;
     }
+    /* the same rows as serialized tf.Examples through gRPC Predict */
+    if (res->grpc_port > 0 &&
+        cfx_infra_grpc_replay(res->grpc_port, name, ex, offline, res->requests,
+                              tol, &res->grpc_ok, &res->max_abs_diff,
+                              res->reason, sizeof res->reason) != 0)
+        goto out;
     res->blessed = 1;
 out:
     cfx_buf_free(&resp);
@@ -506,17 +513,17 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
                                    models, log)) < 0) {
         snprintf(res->reason, sizeof res->reason, "fork: %s", strerror(errno));
     } else {
-        replay(o, cfx_bundle_model_name(b), log, pid, rows, offline, res);
+        replay(o, cfx_bundle_model_name(b), log, pid, rows, ex, offline, res);
         stop_server(pid);
         pid = -1;
     }
     if (res->blessed)
         snprintf(res->summary, sizeof res->summary,
                  "INFRA_BLESSED: cfx-serve loaded the model in %.2f s and "
-                 "answered %zu/%zu "
-                 "warm-up requests over REST like the offline prediction (max "
-                 "|diff| %.3g)",
-                 res->load_seconds, res->ok, res->requests, res->max_abs_diff);
+                 "answered %zu/%zu warm-up requests over REST and %zu/%zu "
+                 "over gRPC like the offline prediction (max |diff| %.3g)",
+                 res->load_seconds, res->ok, res->requests, res->grpc_ok,
+                 res->grpc_port > 0 ? res->requests : 0, res->max_abs_diff);
     else if (snprintf(res->summary, sizeof res->summary,
                       "INFRA_NOT_BLESSED: %s", res->reason) < 0)
         res->summary[0] = 0;

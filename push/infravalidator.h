@@ -8,14 +8,16 @@
  * GET /v1/models/<name> reports AVAILABLE, replays the bundle's warm-up rows
  * (assets.extra/warmup.jsonl) one request each over REST (signature
  * predict_raw), compares every answer with the offline prediction
- * (cfx_bundle_predict on the same row) within a tolerance, stops the
+ * (cfx_bundle_predict on the same row) within a tolerance, then sends the
+ * same rows as serialized tf.Examples through gRPC Predict (signature
+ * serving_default, push/infra_grpc.h) and compares again, stops the
  * server (SIGTERM, SIGKILL after a grace period) and writes
  *
  *   <output>/INFRA_BLESSED or INFRA_NOT_BLESSED (empty) and reason (text)
  *
  * A server that does not start, does not load the model in time, answers an
  * error or a different value makes the model INFRA_NOT_BLESSED; the reason
- * names the request and both values. (gRPC replay: docs/push.md.)
+ * names the request (REST or gRPC) and both values.
  *
  * Threads: one run per thread; it forks one child process.
  */
@@ -37,7 +39,8 @@ typedef struct cfx_infra_opts {
 
 typedef struct cfx_infra_result {
     int blessed;
-    size_t requests, ok;
+    size_t requests, ok; /* warm-up rows replayed; REST answers that matched */
+    size_t grpc_ok;      /* gRPC answers that matched */
     double max_abs_diff;
     double load_seconds;
     int rest_port, grpc_port;

@@ -198,6 +198,37 @@ rc=0
 [ -f "$T/iv2/INFRA_NOT_BLESSED" ] || fail "no INFRA_NOT_BLESSED"
 grep -q 'exited before serving' "$T/iv2/reason" || fail "infra reason: $(cat "$T/iv2/reason")"
 
+# a server that answers, but not what the model computes
+cat >"$T/fake-serve" <<'FAKE'
+#!/usr/bin/python3
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self.reply(b'{"model_version_status": [{"version": "1", "state": "AVAILABLE"}]}')
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.reply(json.dumps({"predictions": [[0.123]]}).encode())
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("cfx-serve: Exporting HTTP/REST API at:localhost:%d ..." % s.server_address[1], file=sys.stderr, flush=True)
+s.serve_forever()
+FAKE
+chmod +x "$T/fake-serve"
+rc=0
+"$CFX" infravalidate --model "$T/good/model" --output "$T/iv3" --serve-binary "$T/fake-serve" \
+    >"$T/iv3.out" || rc=$?
+[ "$rc" = 4 ] || fail "a server answering wrong values: exit $rc, want 4"
+grep -q '^REST request 1 (warm-up row 1): served 0.123, offline .*, |diff| .* > 1e-05$' "$T/iv3/reason" ||
+    fail "wrong-answer reason: $(cat "$T/iv3/reason")"
+grep -q 'over gRPC' "$T/iv1.out" && grep -q '10/10 over gRPC' "$T/iv1.out" || fail "gRPC replay: $(cat "$T/iv1.out")"
+
 S=$T/serving/taxi
 rc=0
 "$CFX" push --model "$T/good/model" --blessing "$T/ev1/blessing" --infra-blessing "$T/iv2" \
