@@ -101,6 +101,17 @@ if "$CFX" lineage --pipeline-root "$T/root" "$T/elsewhere" 2> "$T/err.txt"; then
   fail "lineage of an unknown dir"; fi
 grep -q "no artifact recorded" "$T/err.txt" || fail "lineage error: $(cat "$T/err.txt")"
 
+echo "== standalone commands with --pipeline-root chain in cfx lineage"
+"$CFX" examplegen --input "$T/data.csv" --pipeline-root "$T/sroot" > /dev/null || fail "examplegen"
+"$CFX" statistics --examples "$T/sroot/ExampleGen/examples/1" --pipeline-root "$T/sroot" \
+  > /dev/null || fail "statistics"
+"$CFX" lineage --pipeline-root "$T/sroot" "$T/sroot/StatisticsGen/statistics/2" > "$T/slin.txt" ||
+  fail "lineage of a standalone run"
+cat "$T/slin.txt"
+grep -q "^ExampleStatistics #3 StatisticsGen/statistics/2" "$T/slin.txt" || fail "slin: root"
+grep -q "examples: Examples #2 ExampleGen/examples/1" "$T/slin.txt" || fail "slin: not chained"
+grep -q "└─ ExampleGen execution 1 COMPLETE" "$T/slin.txt" || fail "slin: producer"
+
 echo "== a failing step leaves no output behind"
 printf 'a,b\n1,2\n3\n' > "$T/bad.csv"
 sed 's/"data.csv"/"bad.csv"/' "$T/p1.json" > "$T/p2.json"
