@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include "pipeline/component.h"
@@ -346,6 +348,57 @@ static void test_helpers(void **state) {
     assert_non_null(strstr(err.msg, "none"));
 }
 
+static int count_state(void *ud, const cfx_md_execution_t *e) {
+    int *n = ud;
+    n[0]++;
+    if (e->state == CFX_MD_EXECUTION_COMPLETE || e->state == CFX_MD_EXECUTION_CACHED) n[1]++;
+    return 0;
+}
+
+/* Four processes recording runs into one store at once: WAL and the busy
+ * timeout make every write wait its turn instead of failing. */
+static void test_concurrent_processes(void **state) {
+    (void)state;
+    enum { PROCS = 4, RUNS = 25 };
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            int bad = 0;
+            for (int i = 0; i < RUNS && !bad; i++) {
+                cfx_error_t err;
+                cfx_component_run_t run;
+                char props[64];
+                int hit = 0;
+                cfx_error_init(&err);
+                snprintf(props, sizeof props, "{\"k\":%d}", i % 5); /* some hits */
+                bad = cfx_component_begin(&run, root, "Gen", props, NULL, 0, &err) ||
+                      cfx_component_cached(&run, &hit, &err) ||
+                      (!hit && !cfx_component_output_dir(&run, "out", &err)) ||
+                      cfx_component_finish(&run, 1, &err);
+                if (bad) fprintf(stderr, "process %d run %d: %s\n", p, i, err.msg);
+                cfx_component_run_free(&run);
+            }
+            _exit(bad);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int st = 0;
+        assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    cfx_error_t err;
+    cfx_metadata_t *md;
+    int n[2] = {0, 0};
+    OK(cfx_metadata_open_root(&md, root, &err));
+    OK(cfx_metadata_list_executions(md, count_state, n, &err));
+    cfx_metadata_close(md);
+    assert_int_equal(n[0], PROCS * RUNS);
+    assert_int_equal(n[1], PROCS * RUNS);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_and_cache, setup, teardown),
@@ -353,6 +406,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_standalone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_key_and_output_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
