@@ -29,16 +29,24 @@ S=$T/serving/taxi
 
 push() { "$CFX" push --model "$M" --blessing "$T/blessing" --to "$S" "$@"; }
 
-# How long one push takes here (ms): kills are spread over 1.5x that.
-t0=$(date +%s%N)
-push >/dev/null
-t1=$(date +%s%N)
-dur_ms=$(( (t1 - t0) / 1000000 ))
+# How long one push takes here (ms, the fastest of 3): kills are spread
+# over 1.5x that.
+dur_ms=
+for _ in 1 2 3; do
+    t0=$(date +%s%N)
+    push >/dev/null
+    t1=$(date +%s%N)
+    d=$(( (t1 - t0) / 1000000 ))
+    if [ -z "$dur_ms" ] || [ "$d" -lt "$dur_ms" ]; then dur_ms=$d; fi
+done
 [ "$dur_ms" -ge 1 ] || dur_ms=1
 window=$(( dur_ms * 3 / 2 ))
 
-declare -A checked=([1]=1)
-diff -r "$M" "$S/1" >/dev/null || fail "version 1 differs from the bundle"
+declare -A checked=()
+for v in 1 2 3; do
+    diff -r "$M" "$S/$v" >/dev/null || fail "version $v differs from the bundle"
+    checked[$v]=1
+done
 
 check_base() { # after a kill: only complete versions and hidden temporaries
     local e
@@ -82,6 +90,18 @@ diff -r "$M" "$S/$want" >/dev/null || fail "version $want differs"
 ls -A "$S" | grep -q '^\.tmp-' && fail "leftover temporary folders: $(ls -A "$S" | grep '^\.tmp-')"
 versions=$(ls -A "$S" | grep -c '^[0-9]*$')
 [ "$versions" = "$want" ] || fail "$versions versions for numbers 1..$want"
+# Concurrent pushers never share or replace a version.
+pids=()
+for _ in 1 2 3 4; do
+    "$CFX" push --model "$M" --blessing "$T/blessing" --to "$S" >>"$T/concurrent.out" 2>&1 &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent push failed: $(cat "$T/concurrent.out")"; done
+got=$(sed -n 's/^pushed version \([0-9]*\):.*/\1/p' "$T/concurrent.out" | sort -n | tr '\n' ' ')
+[ "$got" = "$((want + 1)) $((want + 2)) $((want + 3)) $((want + 4)) " ] ||
+    fail "concurrent pushes got versions '$got' after $want"
+for v in $got; do diff -r "$M" "$S/$v" >/dev/null || fail "concurrent version $v differs"; done
+
 echo "push_crash_test: $TRIALS kills over ${window} ms (one push: ${dur_ms} ms, bundle ${size} KiB):" \
      "$interrupted mid-push, $completed after it finished; BASE always held complete versions only"
 [ "$interrupted" -ge 5 ] || fail "only $interrupted kills landed mid-push: the test did not test much"
