@@ -272,12 +272,24 @@ out:
 int cfx_metadata_open_root(cfx_metadata_t **out, const char *root,
                            cfx_error_t *err) {
     *out = NULL;
-    if (mkdir(root, 0777) != 0 && errno != EEXIST)
-        return cfx_error_set(err, CFX_EIO, "%s: cannot create pipeline root: %s",
-                             root, strerror(errno));
     size_t n = strlen(root) + sizeof(CFX_METADATA_FILE) + 2;
     char *p = malloc(n);
     if (!p) return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    /* mkdir -p root */
+    snprintf(p, n, "%s", root);
+    for (char *c = p + 1;; c++) {
+        if (*c != '/' && *c) continue;
+        char keep = *c;
+        *c = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int ret = cfx_error_set(err, CFX_EIO, "%s: cannot create pipeline root: %s",
+                                    p, strerror(errno));
+            free(p);
+            return ret;
+        }
+        *c = keep;
+        if (!keep) break;
+    }
     snprintf(p, n, "%s/%s", root, CFX_METADATA_FILE);
     int ret = cfx_metadata_open(out, p, err);
     free(p);
