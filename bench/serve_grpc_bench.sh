@@ -3,8 +3,8 @@
 # serving a small static file over HTTP/2 cleartext (h2c, prior knowledge),
 # both under h2load with the same threads, clients and streams, alternating
 # rounds in one run (DESIGN.md §8: >= 0.8x nginx). Then `cfx perf` open loop
-# at half of cfx-serve's peak rate for latency percentiles measured from
-# each request's due time.
+# at 1/2 and 1/8 of cfx-serve's peak rate for latency percentiles measured
+# from each request's due time.
 #
 # usage: bench/serve_grpc_bench.sh [BUILD_DIR]   (default: build)
 # env:   THREADS (2), CLIENTS (8), STREAMS (16), SECS (5), ROUNDS (3),
@@ -151,10 +151,14 @@ RATIO=$(sed -n "${MID}p" "$T/ratios.sorted" | cut -d' ' -f1)
 PEAK=$(sort -k2 -n "$T/ratios" | tail -1 | cut -d' ' -f2)
 echo "median ratio cfx-serve gRPC / nginx h2c: $RATIO (each round: $(cut -d' ' -f1 "$T/ratios" | tr '\n' ' '))"
 
-# --- latency at half the peak rate, open loop (coordinated omission corrected)
-HALF=$(awk -v c="$PEAK" 'BEGIN { printf "%d", c / 2 }')
+# --- latency at 1/2 and 1/8 of the peak rate, open loop (coordinated
+# omission corrected). The client shares the machine with the server.
 head -n 2001 "$ROOT/examples/taxi/data.csv" >"$T/rows.csv"
-"$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/rows.csv" \
-    --rate "$HALF" --duration "$SECS" --warmup 1 --threads "$THREADS" --no-progress
+for frac in 2 8; do
+    RATE=$(awk -v c="$PEAK" -v f="$frac" 'BEGIN { printf "%d", c / f }')
+    echo "# cfx perf open loop at 1/$frac of the peak"
+    "$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/rows.csv" \
+        --rate "$RATE" --duration "$SECS" --warmup 1 --threads "$THREADS" --no-progress
+done
 RSS=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
 echo "cfx-serve RSS after the runs: $((RSS / 1024)) MiB"
