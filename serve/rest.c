@@ -1,31 +1,32 @@
 /*
- * rest.c: TF Serving's REST API over evhttp (see rest.h).
+ * rest.c: TF Serving's REST API over the HTTP/1.1 server of http1.h (see
+ * rest.h).
  *
  * Every request is answered synchronously on the worker thread that read
  * it: resolve the servable (a reference, no lock held while running),
  * parse JSON with jansson, run the bundle, write the response into a
  * per-worker buffer. Paths follow TF Serving's regexes (case-insensitive,
- * `[^/:]+` names, URL-decoded); anything outside /v1/ gets evhttp's HTML
- * 404; a /v1/ path that does not match, or the wrong method, gets 400
+ * `[^/:]+` names, URL-decoded); anything outside /v1/ gets libevent's HTML
+ * 404 page; a /v1/ path that does not match, or the wrong method, gets 400
  * "Malformed request: METHOD PATH".
  */
 #include "serve/rest.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "serve/http1.h"
 #include "serve/json_tensor.h"
 #include "serve/rest_route.h"
 #include "serve/service.h"
@@ -42,90 +43,20 @@ static const char *route_api[] = {"GetModelStatus", "GetModelMetadata",
 
 typedef cfx_rest_route_t route_t;
 
-typedef struct conn_set {
-    void **slots; /* open addressing; NULL empty, TOMB deleted */
-    size_t cap, n;
-} conn_set_t;
-
 struct cfx_rest {
     cfx_server_t *srv;
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    cfx_http1_t *http;
     cfx_buf_t out;   /* response scratch, reused */
     cfx_buf_t body;  /* inflated request body scratch */
     cfx_buf_t tmp;
     cfx_example_t *pool; /* examples reused across requests (batch_t) */
     const cfx_example_t **pool_ptr;
     size_t pool_cap;
-    conn_set_t conns;
-    int stopped;
 };
 
 /* Connections across all workers, for --max_connections. */
-static _Atomic long g_connections;
-
-static char TOMB;
-
-static size_t ptr_hash(const void *p, size_t cap)
-{
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 17;
-    x *= 0x9E3779B97F4A7C15ull;
-    return (size_t)(x >> 7) & (cap - 1);
-}
-
-static int set_has(const conn_set_t *s, const void *p)
-{
-    if (!s->cap)
-        return 0;
-    for (size_t i = ptr_hash(p, s->cap);; i = (i + 1) & (s->cap - 1)) {
-        if (!s->slots[i])
-            return 0;
-        if (s->slots[i] == p)
-            return 1;
-    }
-}
-
-static int set_add(conn_set_t *s, void *p)
-{
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        void **old = s->slots;
-        size_t oldcap = s->cap;
-        s->slots = calloc(cap, sizeof(void *));
-        if (!s->slots) {
-            s->slots = old;
-            return CFX_ENOMEM;
-        }
-        s->cap = cap;
-        s->n = 0;
-        for (size_t i = 0; i < oldcap; i++)
-            if (old[i] && old[i] != &TOMB)
-                set_add(s, old[i]);
-        free(old);
-    }
-    size_t i = ptr_hash(p, s->cap);
-    while (s->slots[i] && s->slots[i] != &TOMB)
-        i = (i + 1) & (s->cap - 1);
-    s->slots[i] = p;
-    s->n++;
-    return 0;
-}
-
-static void set_del(conn_set_t *s, const void *p)
-{
-    if (!s->cap)
-        return;
-    for (size_t i = ptr_hash(p, s->cap);; i = (i + 1) & (s->cap - 1)) {
-        if (!s->slots[i])
-            return;
-        if (s->slots[i] == p) {
-            s->slots[i] = &TOMB;
-            return; /* n counts tombstones until the next rehash */
-        }
-    }
-}
+static atomic_long g_connections;
 
 static uint64_t now_us(void)
 {
@@ -138,7 +69,7 @@ static uint64_t now_us(void)
 
 typedef struct reqctx {
     cfx_rest_t *r;
-    struct evhttp_request *req;
+    cfx_http1_req_t *req;
     uint64_t t0;
     const char *model;
     const char *api;
@@ -156,42 +87,25 @@ static void access_log(reqctx_t *c, int http)
     if (!f)
         f = strcmp(path, "-") == 0 ? stderr : fopen(path, "a");
     if (f) {
-        char *addr = NULL;
-        ev_uint16_t port = 0;
-        struct evhttp_connection *conn =
-            evhttp_request_get_connection(c->req);
-        if (conn)
-            evhttp_connection_get_peer(conn, &addr, &port);
-        enum evhttp_cmd_type cmd = evhttp_request_get_command(c->req);
         fprintf(f, "%ld %s %s %s %d %zu %" PRIu64 "us\n", (long)time(NULL),
-                addr ? addr : "-", cmd == EVHTTP_REQ_POST ? "POST" : "GET",
-                evhttp_request_get_uri(c->req), http, c->r->out.len,
-                now_us() - c->t0);
+                c->req->peer, c->req->method, c->req->target, http,
+                c->r->out.len, now_us() - c->t0);
         fflush(f);
     }
     pthread_mutex_unlock(&mu);
 }
 
 /* --rest_api_enable_cors_support */
-static void add_cors(struct evkeyvalq *h)
-{
-    evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
-    evhttp_add_header(h, "Access-Control-Allow-Methods", "POST, GET");
-    evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type");
-}
+static const char CORS_HEADERS[] = "Access-Control-Allow-Origin: *\r\n"
+                                   "Access-Control-Allow-Methods: POST, GET\r\n"
+                                   "Access-Control-Allow-Headers: Content-Type\r\n";
 
 static void send_buf(reqctx_t *c, int http, const char *ctype)
 {
-    struct evhttp_request *req = c->req;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", ctype);
-    if (c->r->srv->opts.rest_api_enable_cors_support)
-        add_cors(h);
-    if (c->r->srv->draining)
-        evhttp_add_header(h, "Connection", "close");
-    struct evbuffer *ob = evhttp_request_get_output_buffer(req);
-    evbuffer_add(ob, c->r->out.data, c->r->out.len);
-    evhttp_send_reply(req, http, http == 200 ? "OK" : "Error", NULL);
+    cfx_http1_reply(c->req, http, ctype,
+                    c->r->srv->opts.rest_api_enable_cors_support ? CORS_HEADERS
+                                                                 : NULL,
+                    c->r->out.data, c->r->out.len, c->r->srv->draining);
     access_log(c, http);
 }
 
@@ -232,20 +146,17 @@ static void send_ok(reqctx_t *c)
 
 /* ---- request bodies ------------------------------------------------------- */
 
-static int is_gzip(struct evhttp_request *req)
+static int is_gzip(const cfx_http1_req_t *req)
 {
-    const char *ce =
-        evhttp_find_header(evhttp_request_get_input_headers(req),
-                           "Content-Encoding");
+    const char *ce = cfx_http1_header(req, "Content-Encoding");
     return ce && !strcasecmp(ce, "gzip");
 }
 
 /* The body as a JSON document; errors are answered here (returns NULL). */
 static json_t *read_json(reqctx_t *c)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-    size_t len = evbuffer_get_length(in);
-    const char *data = (const char *)evbuffer_pullup(in, -1);
+    size_t len = c->req->body_len;
+    const char *data = (const char *)c->req->body;
     cfx_rest_t *r = c->r;
     size_t limit = r->srv->opts.max_body_bytes;
     char msg[512];
@@ -887,30 +798,6 @@ out:
 
 /* ---- dispatch ------------------------------------------------------------- */
 
-static void conn_closed(struct evhttp_connection *conn, void *arg)
-{
-    cfx_rest_t *r = arg;
-    if (set_has(&r->conns, conn)) {
-        set_del(&r->conns, conn);
-        g_connections--;
-    }
-}
-
-/* Counts a new connection; 0 when over --max_connections. */
-static int admit(cfx_rest_t *r, struct evhttp_request *req)
-{
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    if (!conn || set_has(&r->conns, conn))
-        return 1;
-    if (g_connections >= r->srv->opts.max_connections)
-        return 0;
-    if (set_add(&r->conns, conn))
-        return 0;
-    g_connections++;
-    evhttp_connection_set_closecb(conn, conn_closed, r);
-    return 1;
-}
-
 static void send_text(reqctx_t *c, int http, const char *ctype,
                       const char *body)
 {
@@ -919,32 +806,28 @@ static void send_text(reqctx_t *c, int http, const char *ctype,
     send_buf(c, http, ctype);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static const char NOT_FOUND_HTML[] =
+    "<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n"
+    "<H1>Not Found</H1>\n</BODY></HTML>\n";
+
+static void on_request(cfx_http1_req_t *req, void *arg)
 {
     cfx_rest_t *r = arg;
     reqctx_t c = {r, req, now_us(), NULL, NULL, 0};
     char path[2048];
     char msg[2300];
-    const char *uri = evhttp_request_get_uri(req);
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    const char *method = cmd == EVHTTP_REQ_GET      ? "GET"
-                         : cmd == EVHTTP_REQ_POST   ? "POST"
-                         : cmd == EVHTTP_REQ_PUT    ? "PUT"
-                         : cmd == EVHTTP_REQ_DELETE ? "DELETE"
-                         : cmd == EVHTTP_REQ_HEAD   ? "HEAD"
-                         : cmd == EVHTTP_REQ_OPTIONS ? "OPTIONS"
-                                                     : "OTHER";
+    const char *uri = req->target;
+    const char *method = req->method;
+    int is_get = !strcmp(method, "GET"), is_post = !strcmp(method, "POST");
+    int is_options = !strcmp(method, "OPTIONS");
     size_t plen = strcspn(uri, "?#");
     if (plen >= sizeof(path)) {
-        evhttp_send_error(req, 414, NULL);
+        send_text(&c, 414, "text/plain", "URI too long\n");
         return;
     }
     memcpy(path, uri, plen);
     path[plen] = 0;
-
-    if (!admit(r, req)) {
-        evhttp_add_header(evhttp_request_get_output_headers(req),
-                          "Connection", "close");
+    if (req->over_limit) {
         send_error(&c, 14, "Too many connections");
         return;
     }
@@ -956,17 +839,16 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (r->srv->opts.prometheus_path &&
-        !strcmp(path, r->srv->opts.prometheus_path) && cmd == EVHTTP_REQ_GET) {
+        !strcmp(path, r->srv->opts.prometheus_path) && is_get) {
         cfx_buf_reset(&r->out);
         cfx_metrics_render(r->srv->metrics, &r->out);
         send_buf(&c, 200, "text/plain; version=0.0.4");
         return;
     }
-    if (cmd == EVHTTP_REQ_OPTIONS && r->srv->opts.rest_api_enable_cors_support &&
+    if (is_options && r->srv->opts.rest_api_enable_cors_support &&
         strncmp(path, "/v1/", 4) == 0) {
         /* A CORS preflight: 200 only for an http(s) Origin, as TF Serving. */
-        const char *origin = evhttp_find_header(
-            evhttp_request_get_input_headers(req), "Origin");
+        const char *origin = cfx_http1_header(req, "Origin");
         if (origin && (!strncmp(origin, "http://", 7) ||
                        !strncmp(origin, "https://", 8))) {
             send_text(&c, 200, "application/json", "");
@@ -974,13 +856,12 @@ static void on_request(struct evhttp_request *req, void *arg)
         }
     }
     if (strncmp(path, "/v1/", 4) != 0) {
-        evhttp_send_error(req, 404, NULL);
-        access_log(&c, 404);
+        send_text(&c, 404, "text/html", NOT_FOUND_HTML);
         return;
     }
     route_t rt;
-    int post = cmd == EVHTTP_REQ_POST;
-    int pr = (cmd == EVHTTP_REQ_GET || post)
+    int post = is_post;
+    int pr = (is_get || post)
                  ? cfx_rest_route_parse(path, post, &rt, msg, sizeof(msg))
                  : 1;
     c.api = pr == 0 ? route_api[rt.kind] : "unknown";
@@ -1021,32 +902,26 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
 {
     *out = NULL;
     cfx_rest_t *r = calloc(1, sizeof(*r));
-    if (!r)
+    if (!r) {
+        close(listen_fd);
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    }
     r->srv = srv;
     r->base = base;
     cfx_buf_init(&r->out);
     cfx_buf_init(&r->body);
     cfx_buf_init(&r->tmp);
-    r->http = evhttp_new(base);
-    if (!r->http) {
+    cfx_http1_options_t ho = {
+        .max_body_bytes = srv->opts.max_body_bytes,
+        .max_header_bytes = srv->opts.max_header_bytes,
+        .idle_timeout_seconds = srv->opts.idle_timeout_seconds,
+        .max_connections = srv->opts.max_connections,
+        .connections = &g_connections,
+    };
+    int rc = cfx_http1_new(base, listen_fd, &ho, on_request, r, &r->http, err);
+    if (rc) {
         cfx_rest_free(r);
-        return cfx_error_set(err, CFX_ENOMEM, "evhttp_new failed");
-    }
-    evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-                                            EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_OPTIONS);
-    evhttp_set_max_body_size(r->http, (ev_ssize_t)srv->opts.max_body_bytes);
-    evhttp_set_max_headers_size(r->http,
-                                (ev_ssize_t)srv->opts.max_header_bytes);
-    evhttp_set_timeout(r->http, srv->opts.idle_timeout_seconds);
-    evhttp_set_gencb(r->http, on_request, r);
-    r->bound = evhttp_accept_socket_with_handle(r->http, listen_fd);
-    if (!r->bound) {
-        cfx_rest_free(r);
-        return cfx_error_set(err, CFX_EIO, "evhttp_accept_socket failed");
+        return rc;
     }
     *out = r;
     return 0;
@@ -1054,20 +929,15 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
 
 void cfx_rest_stop_accepting(cfx_rest_t *r)
 {
-    if (r && r->bound && !r->stopped) {
-        evhttp_del_accept_socket(r->http, r->bound);
-        r->bound = NULL;
-        r->stopped = 1;
-    }
+    if (r)
+        cfx_http1_stop_accepting(r->http);
 }
 
 void cfx_rest_free(cfx_rest_t *r)
 {
     if (!r)
         return;
-    if (r->http)
-        evhttp_free(r->http);
-    free(r->conns.slots);
+    cfx_http1_free(r->http);
     pool_release(r);
     cfx_buf_free(&r->out);
     cfx_buf_free(&r->body);

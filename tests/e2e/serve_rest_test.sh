@@ -230,6 +230,48 @@ head -c 200000 /dev/zero | gzip -c >"$T/bomb.gz"
 CODE=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Encoding: gzip' --data-binary @"$T/bomb.gz" "$U/v1/models/taxi:predict")
 [ "$CODE" = 429 ] || fail "oversized gzip body: HTTP $CODE ($(cat "$T/body")), want 429 RESOURCE_EXHAUSTED"
 
+# --- HTTP/1.1 details: pipelining, split bodies, 100-continue, HTTP/1.0, limits ---
+$PY - "$PORT" "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW1, $ROW2]}" "$P_RAW" <<'PYEOF' || fail "HTTP/1.1 details"
+import socket, sys, time
+port, body, want = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3].encode()
+def conn():
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5); return s
+def read_response(s, buf=b""):
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d: raise AssertionError("closed before a response: %r" % buf)
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(rest) < n:
+        d = s.recv(65536)
+        if not d: raise AssertionError("short body")
+        rest += d
+    return head, rest[:n], rest[n:]
+post = (b"POST /v1/models/taxi:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+# two pipelined requests in one write
+s = conn(); s.sendall(post + post)
+h1, b1, rest = read_response(s); h2, b2, rest = read_response(s, rest)
+assert b" 200 " in h1 and b" 200 " in h2 and b1 == want and b2 == want, (h1, b1, h2, b2)
+# a body arriving in three pieces
+s.sendall(post[:20]); time.sleep(0.05); s.sendall(post[20:len(post) - 5]); time.sleep(0.05); s.sendall(post[-5:])
+h, b, _ = read_response(s); assert b == want, b
+# Expect: 100-continue
+s.sendall(b"POST /v1/models/taxi:predict HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+d = s.recv(4096); assert d.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), d
+s.sendall(body); h, b, _ = read_response(s, d[25:]); assert b == want, (h, b)
+s.close()
+# HTTP/1.0 without keep-alive: answered, then closed
+s = conn(); s.sendall(b"GET /v1/models/taxi HTTP/1.0\r\n\r\n")
+h, b, rest = read_response(s); assert b" 200 " in h, h
+assert rest == b"" and s.recv(10) == b"", "HTTP/1.0 must close"
+# chunked bodies are refused with 411, a bad request line with 400, an unknown version with 505
+for req, code in ((b"POST /v1/models/taxi:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b" 411 "),
+                  (b"GARBAGE\r\n\r\n", b" 400 "), (b"GET /v1/models/taxi HTTP/2.0\r\n\r\n", b" 505 "),
+                  (b"GET /v1/models/taxi HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", b" 431 ")):
+    s = conn(); s.sendall(req); h, _, _ = read_response(s); assert code in h.split(b"\r\n")[0], (req[:40], h); s.close()
+PYEOF
+
 # --- metrics ----------------------------------------------------------------------
 req GET /monitoring/prometheus/metrics
 expect 200 ':tensorflow:serving:request_count{model_name="taxi",status="OK"}' "metrics count"
@@ -295,7 +337,8 @@ kill -TERM "$SPID"; wait "$SPID" || fail "second server exit status"
 
 # --- connection limit and access log -------------------------------------------------
 start_server --model_name=taxi --model_base_path="$T/models/taxi" --max_connections=2 \
-    --access_log="$T/access.log" --rest_api_enable_cors_support --enable_batching=true
+    --access_log="$T/access.log" --rest_api_enable_cors_support --enable_batching=true \
+    --idle_timeout_seconds=1
 U="http://127.0.0.1:$PORT"
 grep -q 'enable_batching=true is a tensorflow_model_server flag cfx-serve does not use' "$T/serve.log" \
     || fail "ignored TF flag not reported"
@@ -323,6 +366,11 @@ third = socket.create_connection(("127.0.0.1", port))
 line = get(third)
 assert b" 503 " in line, line
 held[0].close()
+# --idle_timeout_seconds=1: an idle connection is closed by the server.
+import time
+time.sleep(1.6)
+held[1].settimeout(2)
+assert held[1].recv(10) == b"", "idle connection not closed"
 PYEOF
 grep -q ' GET /v1/models/taxi 503 ' "$T/access.log" || fail "access log: $(cat "$T/access.log")"
 grep -q ' GET /v1/models/taxi 200 ' "$T/access.log" || fail "access log lacks the 200s"

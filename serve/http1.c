@@ -1,0 +1,555 @@
+/*
+ * http1.c: the HTTP/1.1 server of cfx-serve's REST port (see http1.h).
+ *
+ * A connection owns an input buffer (bytes read, possibly several
+ * pipelined requests) and an output buffer (answers not yet written). Its
+ * read event is persistent with the idle timeout, so libevent re-arms the
+ * timeout itself on activity and epoll is touched only at connect, close,
+ * and when a write would block. The request head is parsed in place: the
+ * header names and values are NUL-terminated inside the input buffer.
+ */
+#include "serve/http1.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "formats/buf.h"
+
+#define READ_CHUNK 16384
+#define OUT_HIGH_WATER (1u << 20) /* stop reading while this much is unsent */
+
+typedef struct cfx_http1_conn {
+    cfx_http1_t *h;
+    evutil_socket_t fd;
+    struct event *rev; /* EV_READ | EV_PERSIST, idle timeout */
+    struct event *wev; /* EV_WRITE | EV_PERSIST, armed when output blocks */
+    cfx_buf_t in;
+    size_t in_off; /* first byte not consumed */
+    cfx_buf_t out;
+    size_t out_off;
+    cfx_buf_t head; /* copy of the current request head, parsed in place */
+    int closing;   /* close once the output is written */
+    int reading;   /* rev is armed */
+    int counted;   /* counted against max_connections */
+    int rejected;  /* over the connection limit: 503 and close */
+    int continued; /* "100 Continue" sent for the current request */
+    char peer[INET6_ADDRSTRLEN];
+    struct cfx_http1_conn *prev, *next;
+} conn_t;
+
+struct cfx_http1 {
+    struct event_base *base;
+    evutil_socket_t listen_fd;
+    struct event *lev;
+    cfx_http1_options_t opts;
+    cfx_http1_handler_fn handler;
+    void *arg;
+    conn_t *conns; /* doubly linked */
+    int draining;
+    struct timeval idle; /* {0,0}: none */
+    time_t date_at;
+    char date[40]; /* "Date: ...\r\n", refreshed once a second */
+};
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}
+
+static const char *date_line(cfx_http1_t *h)
+{
+    time_t now = time(NULL);
+    if (now != h->date_at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(h->date, sizeof(h->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n",
+                 &tm);
+        h->date_at = now;
+    }
+    return h->date;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void conn_close(conn_t *c)
+{
+    cfx_http1_t *h = c->h;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->counted && h->opts.connections)
+        atomic_fetch_sub(h->opts.connections, 1);
+    event_free(c->rev);
+    event_free(c->wev);
+    evutil_closesocket(c->fd);
+    cfx_buf_free(&c->in);
+    cfx_buf_free(&c->out);
+    cfx_buf_free(&c->head);
+    free(c);
+}
+
+static void set_reading(conn_t *c, int on)
+{
+    if (on && !c->reading)
+        event_add(c->rev, c->h->idle.tv_sec ? &c->h->idle : NULL);
+    else if (!on && c->reading)
+        event_del(c->rev);
+    c->reading = on;
+}
+
+/* Writes what is pending; 0, or -1 when the connection was closed. */
+static int flush(conn_t *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off,
+                         c->out.len - c->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            event_add(c->wev, NULL);
+            if (c->out.len - c->out_off > OUT_HIGH_WATER)
+                set_reading(c, 0);
+            return 0;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        conn_close(c);
+        return -1;
+    }
+    c->out.len = c->out_off = 0;
+    event_del(c->wev);
+    if (c->closing) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static void append_head(conn_t *c, int status, const char *ctype, size_t len,
+                        const char *extra, int close)
+{
+    cfx_buf_printf(&c->out, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n",
+                   status, reason(status), date_line(c->h), len);
+    if (ctype)
+        cfx_buf_printf(&c->out, "Content-Type: %s\r\n", ctype);
+    if (extra)
+        cfx_buf_append(&c->out, extra, strlen(extra));
+    if (close)
+        cfx_buf_append(&c->out, "Connection: close\r\n", 19);
+    cfx_buf_append(&c->out, "\r\n", 2);
+}
+
+/* An answer the server gives by itself (bad syntax, limits). */
+static void reply_plain(conn_t *c, int status, const char *text, int close)
+{
+    append_head(c, status, "text/plain", strlen(text), NULL, close);
+    cfx_buf_append(&c->out, text, strlen(text));
+    if (close)
+        c->closing = 1;
+}
+
+void cfx_http1_reply(cfx_http1_req_t *req, int status, const char *ctype,
+                     const char *extra_headers, const void *body, size_t len,
+                     int close)
+{
+    conn_t *c = req->conn;
+    if (req->replied)
+        return;
+    req->replied = 1;
+    close = close || c->h->draining || c->rejected;
+    append_head(c, status, ctype, len, extra_headers, close);
+    if (len)
+        cfx_buf_append(&c->out, body, len);
+    if (close)
+        c->closing = 1;
+}
+
+const char *cfx_http1_header(const cfx_http1_req_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->hname[i], name) == 0)
+            return req->hvalue[i];
+    return NULL;
+}
+
+static int is_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              *s == '-' || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        *--e = 0;
+    return s;
+}
+
+/*
+ * Handles the request at the front of the input, if complete. Returns 1
+ * when one was consumed (call again), 0 when more bytes are needed, -1
+ * when the connection is done (closing).
+ */
+static int process_one(conn_t *c)
+{
+    cfx_http1_t *h = c->h;
+    char *start = (char *)c->in.data + c->in_off;
+    size_t avail = c->in.len - c->in_off;
+    /* Tolerate empty lines between requests (RFC 9112 §2.2). */
+    while (avail >= 2 && start[0] == '\r' && start[1] == '\n') {
+        start += 2;
+        avail -= 2;
+        c->in_off += 2;
+    }
+    if (avail == 0)
+        return 0;
+    char *end = memmem(start, avail, "\r\n\r\n", 4);
+    if (!end) {
+        if (avail > h->opts.max_header_bytes) {
+            reply_plain(c, 431, "request header too large\n", 1);
+            return -1;
+        }
+        return 0;
+    }
+    size_t head_len = (size_t)(end - start) + 4;
+    if (head_len > h->opts.max_header_bytes) {
+        reply_plain(c, 431, "request header too large\n", 1);
+        return -1;
+    }
+    cfx_http1_req_t req;
+    memset(&req, 0, sizeof(req));
+    req.conn = c;
+    req.peer = c->peer;
+    /* Parse a copy of the head (NUL-terminating in place), so the input
+     * stays intact while the body is still arriving. */
+    cfx_buf_reset(&c->head);
+    if (cfx_buf_append(&c->head, start, head_len) || cfx_buf_cstr(&c->head)) {
+        reply_plain(c, 500, "out of memory\n", 1);
+        return -1;
+    }
+    char *hs = (char *)c->head.data;
+    end = hs + head_len - 4;
+    *end = 0;
+    char *line_end = strstr(hs, "\r\n");
+    if (line_end)
+        *line_end = 0;
+    char *method = hs, *sp1 = strchr(method, ' ');
+    char *target = sp1 ? sp1 + 1 : NULL;
+    char *sp2 = target ? strchr(target, ' ') : NULL;
+    if (!sp1 || !sp2 || strchr(sp2 + 1, ' ')) {
+        reply_plain(c, 400, "malformed request line\n", 1);
+        return -1;
+    }
+    *sp1 = 0;
+    *sp2 = 0;
+    const char *version = sp2 + 1;
+    if (!is_token(method) || !*target) {
+        reply_plain(c, 400, "malformed request line\n", 1);
+        return -1;
+    }
+    int http10 = strcmp(version, "HTTP/1.0") == 0;
+    if (!http10 && strcmp(version, "HTTP/1.1") != 0) {
+        reply_plain(c, 505, "only HTTP/1.0 and HTTP/1.1\n", 1);
+        return -1;
+    }
+    req.method = method;
+    req.target = target;
+    /* Header lines. */
+    char *p = line_end ? line_end + 2 : end;
+    while (p < end) {
+        char *eol = strstr(p, "\r\n");
+        if (eol)
+            *eol = 0;
+        char *colon = strchr(p, ':');
+        if (!colon || colon == p || req.nheaders == CFX_HTTP1_MAX_HEADERS) {
+            reply_plain(c, colon ? 431 : 400,
+                        colon ? "too many header fields\n"
+                              : "malformed header field\n",
+                        1);
+            return -1;
+        }
+        *colon = 0;
+        if (!is_token(p)) {
+            reply_plain(c, 400, "malformed header field\n", 1);
+            return -1;
+        }
+        req.hname[req.nheaders] = p;
+        req.hvalue[req.nheaders] = trim(colon + 1);
+        req.nheaders++;
+        p = eol ? eol + 2 : end;
+    }
+    const char *te = cfx_http1_header(&req, "Transfer-Encoding");
+    if (te) {
+        reply_plain(c, 411, "chunked request bodies are not supported; send "
+                            "Content-Length\n",
+                    1);
+        return -1;
+    }
+    size_t body_len = 0;
+    const char *cl = cfx_http1_header(&req, "Content-Length");
+    if (cl) {
+        char *e = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(cl, &e, 10);
+        if (errno || e == cl || *e || cl[0] == '-' || cl[0] == '+') {
+            reply_plain(c, 400, "bad Content-Length\n", 1);
+            return -1;
+        }
+        if (v > h->opts.max_body_bytes) {
+            reply_plain(c, 413, "request body too large\n", 1);
+            return -1;
+        }
+        body_len = (size_t)v;
+    }
+    if (avail < head_len + body_len) {
+        const char *expect = cfx_http1_header(&req, "Expect");
+        if (expect && !strcasecmp(expect, "100-continue") && !c->continued) {
+            cfx_buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+            c->continued = 1;
+        }
+        return 0;
+    }
+    const char *conn_hdr = cfx_http1_header(&req, "Connection");
+    int close = http10 ? !(conn_hdr && !strcasecmp(conn_hdr, "keep-alive"))
+                       : (conn_hdr && !strcasecmp(conn_hdr, "close"));
+    req.body = (const uint8_t *)start + head_len;
+    req.body_len = body_len;
+    c->continued = 0;
+    req.over_limit = c->rejected;
+    h->handler(&req, h->arg);
+    if (!req.replied)
+        cfx_http1_reply(&req, 500, "text/plain", NULL, "no answer\n", 10, 1);
+    if (close)
+        c->closing = 1;
+    c->in_off += head_len + body_len;
+    return c->closing ? -1 : 1;
+}
+
+/* Processes every complete request in the input; -1 when closed. */
+static int process(conn_t *c)
+{
+    while (process_one(c) == 1 && !c->closing) {
+    }
+    /* Drop consumed input. */
+    if (c->in_off) {
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in.len -= c->in_off;
+        c->in_off = 0;
+    }
+    return flush(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    (void)fd;
+    (void)what;
+    if (flush(c) < 0)
+        return;
+    if (c->out.len == 0 && !c->reading) {
+        set_reading(c, 1);
+        process(c); /* requests that arrived while we waited */
+    }
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        conn_close(c);
+        return;
+    }
+    int eof = 0;
+    for (;;) {
+        if (cfx_buf_reserve(&c->in, READ_CHUNK)) {
+            conn_close(c);
+            return;
+        }
+        size_t space = c->in.cap - c->in.len;
+        ssize_t n = recv(fd, c->in.data + c->in.len, space, 0);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            if ((size_t)n < space)
+                break;
+            /* Bounded: a head plus a body at most, and some pipelining. */
+            if (c->in.len > c->h->opts.max_header_bytes +
+                                c->h->opts.max_body_bytes + READ_CHUNK)
+                break;
+            continue;
+        }
+        if (n == 0) {
+            eof = 1;
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+        conn_close(c);
+        return;
+    }
+    if (eof)
+        c->closing = 1; /* answer what is complete, then close */
+    if (process(c) < 0)
+        return;
+    if (eof && c->out.len == 0)
+        conn_close(c);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    cfx_http1_t *h = arg;
+    (void)what;
+    for (int k = 0; k < 64; k++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return; /* EAGAIN, or another worker took it */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        conn_t *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->h = h;
+        c->fd = fd;
+        cfx_buf_init(&c->in);
+        cfx_buf_init(&c->out);
+        cfx_buf_init(&c->head);
+        snprintf(c->peer, sizeof(c->peer), "-");
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+                      c->peer, sizeof(c->peer));
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+                      c->peer, sizeof(c->peer));
+        if (h->opts.connections) {
+            long n = atomic_fetch_add(h->opts.connections, 1) + 1;
+            c->counted = 1;
+            if (h->opts.max_connections > 0 && n > h->opts.max_connections)
+                c->rejected = 1;
+        }
+        c->rev = event_new(h->base, fd, EV_READ | EV_PERSIST, on_read, c);
+        c->wev = event_new(h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+        c->next = h->conns;
+        if (h->conns)
+            h->conns->prev = c;
+        h->conns = c;
+        if (!c->rev || !c->wev) {
+            conn_close(c);
+            continue;
+        }
+        event_add(c->rev, h->idle.tv_sec ? &h->idle : NULL);
+        c->reading = 1;
+    }
+}
+
+int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
+                  const cfx_http1_options_t *opts,
+                  cfx_http1_handler_fn handler, void *arg, cfx_http1_t **out,
+                  cfx_error_t *err)
+{
+    *out = NULL;
+    cfx_http1_t *h = calloc(1, sizeof(*h));
+    if (!h) {
+        evutil_closesocket(listen_fd);
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    }
+    h->base = base;
+    h->listen_fd = listen_fd;
+    h->opts = *opts;
+    h->handler = handler;
+    h->arg = arg;
+    h->idle.tv_sec = opts->idle_timeout_seconds > 0 ? opts->idle_timeout_seconds : 0;
+    evutil_make_socket_nonblocking(listen_fd);
+    h->lev = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, h);
+    if (!h->lev || event_add(h->lev, NULL) != 0) {
+        cfx_http1_free(h);
+        return cfx_error_set(err, CFX_EIO, "cannot watch the listening socket");
+    }
+    *out = h;
+    return 0;
+}
+
+void cfx_http1_stop_accepting(cfx_http1_t *h)
+{
+    if (!h || h->draining)
+        return;
+    h->draining = 1;
+    if (h->lev) {
+        event_free(h->lev);
+        h->lev = NULL;
+    }
+    if (h->listen_fd >= 0) {
+        evutil_closesocket(h->listen_fd);
+        h->listen_fd = -1;
+    }
+    /* Idle connections go now; busy ones close after their answer. */
+    conn_t *c = h->conns;
+    while (c) {
+        conn_t *next = c->next;
+        if (c->in.len == c->in_off && c->out.len == c->out_off)
+            conn_close(c);
+        else
+            c->closing = 1;
+        c = next;
+    }
+}
+
+void cfx_http1_free(cfx_http1_t *h)
+{
+    if (!h)
+        return;
+    while (h->conns)
+        conn_close(h->conns);
+    if (h->lev)
+        event_free(h->lev);
+    if (h->listen_fd >= 0)
+        evutil_closesocket(h->listen_fd);
+    free(h);
+}

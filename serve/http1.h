@@ -1,0 +1,85 @@
+/*
+ * http1.h: a small HTTP/1.1 server on a libevent base, made for
+ * cfx-serve's REST API: keep-alive, pipelining, Content-Length bodies,
+ * "Expect: 100-continue", limits on header and body size, idle timeouts, a
+ * connection limit and drain.
+ *
+ * Why not evhttp: evhttp costs 5.5 system calls per request (it re-arms
+ * epoll around every response and asks FIONREAD before each read). Here a
+ * connection's read event is registered once (level-triggered, persistent)
+ * and an answer is written at once, so a keep-alive request costs a read,
+ * a write and a share of epoll_wait; a write event is armed only when the
+ * socket is full.
+ *
+ * Not supported: chunked request bodies (411 Length Required), HTTP/2
+ * (that is the gRPC port), TLS.
+ *
+ * Thread-safety: one cfx_http1_t per event base, used only on that base's
+ * thread; the connection counter may be shared between instances.
+ */
+#ifndef CFX_SERVE_HTTP1_H
+#define CFX_SERVE_HTTP1_H
+
+#include <event2/event.h>
+#include <event2/util.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+
+typedef struct cfx_http1 cfx_http1_t;
+
+#define CFX_HTTP1_MAX_HEADERS 64
+
+/* One request, valid during the handler call only. */
+typedef struct cfx_http1_req {
+    const char *method; /* "GET", "POST", ... */
+    const char *target; /* the request-target as sent ("/v1/models/m?x") */
+    const uint8_t *body;
+    size_t body_len;
+    const char *peer; /* client address, "-" when unknown */
+    int over_limit;   /* the connection is over max_connections: answer
+                         503 (it closes after the answer) */
+    /* private */
+    struct cfx_http1_conn *conn;
+    const char *hname[CFX_HTTP1_MAX_HEADERS];
+    const char *hvalue[CFX_HTTP1_MAX_HEADERS];
+    size_t nheaders;
+    int replied;
+} cfx_http1_req_t;
+
+/* The value of a request header (name compared case-insensitively), NULL
+ * when absent. */
+const char *cfx_http1_header(const cfx_http1_req_t *req, const char *name);
+
+/* Answers req. extra_headers: complete "Name: value\r\n" lines or NULL;
+ * close: close the connection after this answer. Exactly one reply per
+ * request; a handler that returns without one gets a 500. */
+void cfx_http1_reply(cfx_http1_req_t *req, int status, const char *ctype,
+                     const char *extra_headers, const void *body, size_t len,
+                     int close);
+
+typedef void (*cfx_http1_handler_fn)(cfx_http1_req_t *req, void *arg);
+
+typedef struct cfx_http1_options {
+    size_t max_body_bytes;   /* larger Content-Length: 413 */
+    size_t max_header_bytes; /* larger request head: 431 */
+    int idle_timeout_seconds;
+    long max_connections;    /* beyond it: requests come with over_limit */
+    atomic_long *connections; /* shared counter, may be NULL */
+} cfx_http1_options_t;
+
+/* Serves listen_fd (a bound, listening, non-blocking socket; owned from
+ * now on) on base. */
+int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
+                  const cfx_http1_options_t *opts,
+                  cfx_http1_handler_fn handler, void *arg, cfx_http1_t **out,
+                  cfx_error_t *err);
+/* Drain: closes the listening socket, closes idle connections, and makes
+ * every later answer close its connection. */
+void cfx_http1_stop_accepting(cfx_http1_t *h);
+/* Closes every connection and frees. NULL is fine. */
+void cfx_http1_free(cfx_http1_t *h);
+
+#endif
