@@ -523,6 +523,15 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
         goto out;
     if (res->blessed >= 0 && (ret = write_blessing(o->blessing_dir, res, err)))
         goto out;
+    if (res->blessed < 0) { /* no verdict: a reused folder keeps no old one */
+        static const char *const stale[] = {"BLESSED", "NOT_BLESSED", "reason"};
+        char p[4096];
+        for (size_t i = 0; i < 3; i++) {
+            if ((size_t)snprintf(p, sizeof p, "%s/%s", o->blessing_dir,
+                                 stale[i]) < sizeof p)
+                unlink(p);
+        }
+    }
     ret = 0;
 out:
     slices_free(&s);
