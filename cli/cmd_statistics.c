@@ -20,6 +20,10 @@ static void usage(FILE *f) {
             "quantiles\n"
             "                      before switching to a sketch (default "
             "262144)\n"
+            "  --max-distinct-strings  distinct values counted per string "
+            "feature\n"
+            "                      (default 4194304; past it: reported as "
+            "untracked_values)\n"
             "  --pipeline-root     record the run in ROOT/metadata.sqlite (output in\n"
             "                      ROOT/StatisticsGen/statistics/<id>/ unless --output)\n"
             "\nSplit across processes or machines (docs/statistics.md):\n"
@@ -38,6 +42,7 @@ int cfx_cmd_statistics(int argc, char **argv) {
         {"quantiles-budget", required_argument, NULL, 'q'},
         {"pipeline-root", required_argument, NULL, 'R'},
         {"part", required_argument, NULL, 'p'},
+        {"max-distinct-strings", required_argument, NULL, 'D'},
         {"merge", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -82,6 +87,16 @@ int cfx_cmd_statistics(int argc, char **argv) {
             break;
         case 'R':
             root = optarg;
+            break;
+        case 'D':
+            v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > (1L << 30)) {
+                fprintf(stderr,
+                        "cfx statistics: --max-distinct-strings '%s': 1..%ld\n",
+                        optarg, 1L << 30);
+                return 2;
+            }
+            opts.max_distinct_strings = (size_t)v;
             break;
         case 'p': {
             unsigned i, n;

@@ -73,8 +73,11 @@ static int str_grow(str_table_t *t) {
     return 0;
 }
 
+/* Counts `count` occurrences of p[0..n). A value not yet in a table that
+ * holds `limit` values is not stored: returns 1 (the caller counts it as
+ * untracked). */
 static int str_add(str_table_t *t, const uint8_t *p, size_t n, uint64_t h,
-                   uint64_t count) {
+                   uint64_t count, size_t limit) {
     if (t->cap == 0 && str_grow(t) < 0)
         return CFX_ENOMEM;
     size_t j = h & (t->cap - 1);
@@ -86,6 +89,8 @@ static int str_add(str_table_t *t, const uint8_t *p, size_t n, uint64_t h,
         }
         j = (j + 1) & (t->cap - 1);
     }
+    if (t->used >= limit)
+        return 1;
     uint8_t *copy = cfx_arena_alloc(&t->arena, n ? n : 1);
     if (!copy)
         return CFX_ENOMEM;
@@ -122,6 +127,7 @@ typedef struct feat {
     /* bytes */
     str_table_t strs;
     uint64_t total_bytes, invalid_utf8;
+    uint64_t untracked; /* values not counted: the table was at its limit */
 } feat_t;
 
 struct cfx_stats_acc {
@@ -161,6 +167,8 @@ cfx_stats_acc_t *cfx_stats_acc_new(const cfx_stats_options_t *opts) {
         s->o.num_rank_buckets = 1000;
     if (!s->o.num_histogram_buckets)
         s->o.num_histogram_buckets = 10;
+    if (!s->o.max_distinct_strings)
+        s->o.max_distinct_strings = CFX_STATS_DEFAULT_MAX_DISTINCT_STRINGS;
     if (s->o.num_histogram_buckets > 1000)
         s->o.num_histogram_buckets = 1000;
     return s;
@@ -362,7 +370,12 @@ int cfx_stats_acc_add(cfx_stats_acc_t *s, const cfx_example_t *ex, cfx_error_t *
                 if (!cfx_utf8_valid((const char *)b->data, b->len, NULL))
                     f->invalid_utf8++;
                 rc = str_add(&f->strs, b->data, b->len,
-                             hash_bytes(b->data, b->len), 1);
+                             hash_bytes(b->data, b->len), 1,
+                             s->o.max_distinct_strings);
+                if (rc == 1) {
+                    f->untracked++;
+                    rc = 0;
+                }
             }
             break;
         case CFX_KIND_NONE:
@@ -414,17 +427,22 @@ int cfx_stats_merge(cfx_stats_acc_t *dst, const cfx_stats_acc_t *src,
         }
         a->total_bytes += b->total_bytes;
         a->invalid_utf8 += b->invalid_utf8;
+        a->untracked += b->untracked;
         if ((rc = cfx_quantiles_merge(&a->nv, &b->nv)) < 0 ||
             (rc = cfx_quantiles_merge(&a->vals, &b->vals)) < 0)
             return cfx_error_set(err, rc, "feature '%s': merging quantiles",
                                  a->name);
         for (size_t k = 0; k < b->strs.cap; k++) {
             const str_entry_t *e = &b->strs.slots[k];
-            if (e->count &&
-                (rc = str_add(&a->strs, e->data, e->len, e->hash, e->count)) <
-                    0)
+            if (!e->count)
+                continue;
+            rc = str_add(&a->strs, e->data, e->len, e->hash, e->count,
+                         dst->o.max_distinct_strings);
+            if (rc < 0)
                 return cfx_error_set(err, rc, "feature '%s': merging values",
                                      a->name);
+            if (rc == 1)
+                a->untracked += e->count;
         }
     }
     return 0;
@@ -460,7 +478,8 @@ int cfx_stats_acc_save(const cfx_stats_acc_t *s, cfx_buf_t *out,
         const uint64_t u[] = {(uint64_t)f->kind, f->num_non_missing, f->min_nv,
                               f->max_nv,        f->tot_nv,          f->num_zeros,
                               f->num_nan,       f->pos_inf,         f->n,
-                              f->total_bytes,   f->invalid_utf8,    f->strs.used};
+                              f->total_bytes,   f->invalid_utf8,    f->strs.used,
+                              f->untracked};
         for (size_t k = 0; k < sizeof u / sizeof u[0]; k++)
             rc |= put_u64(out, u[k]);
         const double d[] = {f->min, f->max, f->fmin, f->fmax, f->mean, f->m2};
@@ -552,8 +571,8 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
             goto corrupt;
         }
         what = f->name;
-        uint64_t u[12];
-        for (size_t k = 0; k < 12; k++)
+        uint64_t u[13];
+        for (size_t k = 0; k < 13; k++)
             u[k] = get_u64(&r);
         double d[6];
         for (size_t k = 0; k < 6; k++)
@@ -572,6 +591,7 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
         f->n = u[8];
         f->total_bytes = u[9];
         f->invalid_utf8 = u[10];
+        f->untracked = u[12];
         f->min = d[0];
         f->max = d[1];
         f->fmin = d[2];
@@ -597,7 +617,7 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
                 goto corrupt;
             size_t before_used = f->strs.used;
             if ((rc = str_add(&f->strs, b, (size_t)len, hash_bytes(b, len),
-                              count)) < 0) {
+                              count, SIZE_MAX)) < 0) {
                 rc = cfx_error_set(err, rc, "statistics state: out of memory");
                 goto out;
             }
@@ -904,6 +924,22 @@ int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *
             fs->stats_case =
                 TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS;
             fs->string_stats = ss;
+            if (f->untracked) {
+                /* past max_distinct_strings: say how much went uncounted */
+                Tensorflow__Metadata__V0__CustomStatistic *cst =
+                    NEW(&ar, Tensorflow__Metadata__V0__CustomStatistic,
+                        TENSORFLOW__METADATA__V0__CUSTOM_STATISTIC__INIT);
+                fs->custom_stats =
+                    cfx_arena_alloc(&ar, sizeof *fs->custom_stats);
+                if (!cst || !fs->custom_stats ||
+                    !(cst->name = cfx_arena_strndup(&ar, "untracked_values",
+                                                    16)))
+                    goto out;
+                cst->val_case = TENSORFLOW__METADATA__V0__CUSTOM_STATISTIC__VAL_NUM;
+                cst->num = (double)f->untracked;
+                fs->custom_stats[0] = cst;
+                fs->n_custom_stats = 1;
+            }
         }
         ds.features[i] = fs;
     }

@@ -32,6 +32,11 @@
 #include "formats/example.h"
 
 #define CFX_STATS_MAX_FEATURES 100000
+/* Distinct values counted per string feature (bounds memory: about 40
+ * bytes plus the value each). Past it, values not seen before are counted
+ * as untracked: `unique` is then a lower bound and the output carries a
+ * custom statistic "untracked_values". */
+#define CFX_STATS_DEFAULT_MAX_DISTINCT_STRINGS (1u << 22)
 
 typedef struct cfx_stats_options {
     size_t quantiles_budget;      /* 0: CFX_QUANTILES_DEFAULT_BUDGET */
@@ -39,6 +44,7 @@ typedef struct cfx_stats_options {
     unsigned num_rank_buckets;    /* 0: 1000 */
     unsigned num_histogram_buckets; /* 0: 10 (standard, quantiles, num_values) */
     unsigned threads;             /* cfx_statistics_run only; 0: 2 */
+    size_t max_distinct_strings;  /* per string feature; 0: the default */
 } cfx_stats_options_t;
 
 typedef struct cfx_stats_acc cfx_stats_acc_t;

@@ -339,12 +339,52 @@ static void test_state_roundtrip(void **state) {
     }
 }
 
+/* A string feature past max_distinct_strings: memory stays bounded, the
+ * values first seen after the limit are reported as untracked. */
+static void test_distinct_limit(void **state) {
+    (void)state;
+    cfx_stats_options_t o = {.max_distinct_strings = 2};
+    cfx_stats_acc_t *s = cfx_stats_acc_new(&o), *t = cfx_stats_acc_new(&o);
+    cfx_example_t ex;
+    cfx_error_t err;
+    cfx_example_init(&ex);
+    cfx_error_init(&err);
+    static const char *vals[] = {"a", "b", "c", "a", "d", "b", "a"};
+    for (int i = 0; i < 7; i++) {
+        cfx_bytes_t b = {(const uint8_t *)vals[i], 1};
+        cfx_example_reset(&ex);
+        cfx_example_add_bytes(&ex, "s", &b, 1);
+        assert_int_equal(cfx_stats_acc_add(i < 4 ? s : t, &ex, &err), 0);
+    }
+    /* s saw a b c a: keeps a:2 b:1, c untracked; t saw d b a: keeps d:1
+     * b:1, a untracked; the merge keeps s's a and b (b:2), d untracked.
+     * Counts past the limit are lower bounds: a is 2, not 3. */
+    assert_int_equal(cfx_stats_merge(s, t, &err), 0);
+    list_t *l = encode_decode(s);
+    const feat_t *f = find(l, "s");
+    assert_int_equal(f->string_stats->unique, 2);
+    assert_int_equal(f->string_stats->common_stats->tot_num_values, 7);
+    assert_string_equal(f->string_stats->top_values[0]->value, "b");
+    near(f->string_stats->top_values[0]->frequency, 2, "b");
+    assert_string_equal(f->string_stats->top_values[1]->value, "a");
+    near(f->string_stats->top_values[1]->frequency, 2, "a");
+    assert_int_equal(f->n_custom_stats, 1);
+    assert_string_equal(f->custom_stats[0]->name, "untracked_values");
+    near(f->custom_stats[0]->num, 3, "untracked");
+    tensorflow__metadata__v0__dataset_feature_statistics_list__free_unpacked(l,
+                                                                             NULL);
+    cfx_example_free(&ex);
+    cfx_stats_acc_free(s);
+    cfx_stats_acc_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_kind_conflict),
         cmocka_unit_test(test_state_roundtrip),
+        cmocka_unit_test(test_distinct_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
