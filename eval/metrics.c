@@ -140,7 +140,16 @@ int cfx_slice_metrics_compute(const cfx_slice_acc_t *a,
     out->mean_prediction = n ? sum_p / cnt : NAN;
     out->calibration = pos > 0 ? sum_p / pos : NAN;
     out->auc = out->auc_precision_recall = NAN;
-    if (n) {
+    size_t nan_preds = 0;
+    for (size_t i = 0; i < n; i++)
+        nan_preds += isnan(a->pred[i]) != 0;
+    if (nan_preds) {
+        /* a model that predicts NaN has no meaningful score: every metric
+         * of its predictions is "not computed", so thresholds fail */
+        out->binary_accuracy = out->precision = out->recall = NAN;
+        out->binary_crossentropy = out->mean_prediction = NAN;
+        out->calibration = NAN;
+    } else if (n) {
         pair_t *s = malloc(n * sizeof *s);
         if (!s)
             return cfx_error_set(err, CFX_ENOMEM, "metrics: out of memory");

@@ -17,6 +17,8 @@
  *    auc of a slice holding one class only is NaN (undefined), written
  *    as null.
  *  - binary_crossentropy clips p into [1e-7, 1 - 1e-7] (Keras epsilon).
+ *  - A NaN prediction makes every metric of the predictions NaN (not
+ *    computed), so any threshold on them fails.
  *
  * Memory: an accumulator keeps every (prediction, label) pair of its slice,
  * bounded by CFX_METRICS_MAX_EXAMPLES.

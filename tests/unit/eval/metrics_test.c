@@ -136,6 +136,20 @@ static void test_auc_matches_pair_count(void **state) {
     cfx_slice_acc_free(&a);
 }
 
+/* A NaN prediction: metrics of the predictions are not computed. */
+static void test_nan_prediction(void **state) {
+    (void)state;
+    const float p[] = {0.9f, NAN, 0.1f}, y[] = {1, 0, 0};
+    cfx_slice_acc_t a;
+    cfx_slice_metrics_t m;
+    fill(&a, p, y, 3);
+    assert_int_equal(cfx_slice_metrics_compute(&a, NULL, 0, &m, NULL), 0);
+    assert_true(isnan(m.auc) && isnan(m.binary_accuracy));
+    assert_true(isnan(m.binary_crossentropy) && isnan(m.mean_prediction));
+    assert_true(m.example_count == 3 && fabs(m.mean_label - 1.0 / 3.0) < TOL);
+    cfx_slice_acc_free(&a);
+}
+
 static void test_too_many_thresholds(void **state) {
     (void)state;
     double th[CFX_METRICS_MAX_THRESHOLDS + 1] = {0};
@@ -156,6 +170,7 @@ int main(void) {
         cmocka_unit_test(test_ties_count_half),
         cmocka_unit_test(test_one_class),
         cmocka_unit_test(test_auc_matches_pair_count),
+        cmocka_unit_test(test_nan_prediction),
         cmocka_unit_test(test_too_many_thresholds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
