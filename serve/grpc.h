@@ -17,8 +17,9 @@
  * over the receive limit (--max_body_bytes, default 100 MiB) is
  * RESOURCE_EXHAUSTED; an unknown :path is UNIMPLEMENTED; a body protobuf-c
  * cannot decode is INVALID_ARGUMENT. grpc-timeout is honoured: a request
- * whose deadline has passed when it is complete, or when its answer is
- * ready, gets DEADLINE_EXCEEDED. Answers are HEADERS (:status 200,
+ * whose deadline has passed when it is complete, when its answer is ready,
+ * or while its body is still arriving (checked every 50 ms) gets
+ * DEADLINE_EXCEEDED. Answers are HEADERS (:status 200,
  * content-type application/grpc), one DATA message and trailers
  * (grpc-status, grpc-message percent-encoded, cut at 1024 characters with
  * "...TRUNCATED" as TF Serving does); errors are trailers-only.
@@ -71,7 +72,8 @@ int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
 /* Stops accepting and sends GOAWAY to every connection; the context frees
  * itself once the last connection closes. */
 void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx);
-/* Closes every connection at once and frees. NULL is fine. */
+/* Closes every connection at once and frees (tests, failed attach); no
+ * deferred answer may be outstanding. NULL is fine. */
 void cfx_grpc_ctx_free(cfx_grpc_ctx_t *ctx);
 /* Open connections (tests). */
 size_t cfx_grpc_ctx_connections(const cfx_grpc_ctx_t *ctx);
