@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # push_crash_test.sh: `cfx push` killed with SIGKILL at random instants
-# (60 trials, a 6 MB bundle). After every kill, BASE holds only complete
+# (50 trials, a 3 MB bundle). After every kill, BASE holds only complete
 # versions (each equal to the bundle, byte for byte) and perhaps a hidden
 # temporary folder; the next push succeeds, removes the crashed pushes'
 # leftovers and publishes the next number. Prints how many kills landed
@@ -11,14 +11,14 @@ SRC=$CFX_SOURCE_DIR
 T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-push-crash.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-TRIALS=60
+TRIALS=50
 
 # A bundle of a few MB: a wide first layer, barely trained.
 "$CFX" examplegen --input "$SRC/examples/taxi/data.csv" --output "$T/ex" >/dev/null
 "$CFX" transform --examples "$T/ex" --spec "$SRC/examples/taxi/transform.json" \
     --output "$T/xf" >/dev/null
 echo '{"model_name": "taxi", "train_steps": 5, "eval_steps": 5, "seed": 7,
-       "first_dnn_layer_size": 1000, "num_dnn_layers": 2, "dnn_decay_factor": 1.0}' >"$T/big.json"
+       "first_dnn_layer_size": 700, "num_dnn_layers": 2, "dnn_decay_factor": 1.0}' >"$T/big.json"
 "$CFX" train --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
     --config "$T/big.json" --raw-examples "$T/ex" --output "$T/run" --quiet >/dev/null
 M=$T/run/model
