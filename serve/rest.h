@@ -1,5 +1,6 @@
 /*
- * rest.h: TF Serving's REST API on libevent's evhttp (tf-serving.md §1):
+ * rest.h: TF Serving's REST API (tf-serving.md §1) on the HTTP/1.1 server of
+ * serve/http1.h:
  * /v1/models/... status, metadata, :predict, :classify, :regress; plus
  * GET /v1/ready and /healthz (200 only when every configured model has an
  * AVAILABLE version, else 503) and the Prometheus text at the configured

@@ -276,8 +276,8 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err)
         worker_t *w = &srv->priv->w[i];
         w->srv = srv;
         w->rest_fd = w->grpc_fd = -1;
-        /* The changelist folds the add/del pairs evhttp makes around every
-         * request into one epoll_ctl, or none. */
+        /* The changelist folds event add/del pairs made within one loop
+         * iteration (gRPC's write events) into one epoll_ctl, or none. */
         struct event_config *cfg = event_config_new();
         if (cfg)
             event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
@@ -295,7 +295,7 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err)
             rc = cfx_rest_new(srv, w->base, w->rest_fd, &w->rest, err);
             if (rc)
                 return rc;
-            w->rest_fd = -1; /* owned by evhttp now */
+            w->rest_fd = -1; /* owned by the REST server now */
         }
 #ifdef CFX_HAVE_GRPC
         if ((rc = listen_on(grpc_port, &grpc_port, &w->grpc_fd, err)))

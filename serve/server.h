@@ -1,6 +1,6 @@
 /*
  * server.h: the cfx-serve process: N worker threads, each owning its own
- * struct event_base, serving REST (evhttp) and gRPC on listening sockets
+ * struct event_base, serving REST (serve/http1.h) and gRPC on listening sockets
  * bound with SO_REUSEPORT (one per worker, so the kernel spreads
  * connections); a model manager and metrics shared by all; signal handling
  * (SIGHUP re-reads the config file, SIGTERM/SIGINT stop accepting, drain
