@@ -422,8 +422,8 @@ static int add_cell(cfx_example_t *ex, const char *name, cfx_csv_type_t t,
 /* Pass 2: build, hash and hand each example to the writer thread. */
 static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
                           const cfx_csv_type_t *types, char **names,
-                          const size_t *order, writer_ctx_t *w,
-                          batch_t **curp, cfx_error_t *err) {
+                          size_t expected_cols, const size_t *order,
+                          writer_ctx_t *w, batch_t **curp, cfx_error_t *err) {
     int rc;
     cfx_csv_reader_t *r = NULL;
     cfx_example_t ex;
@@ -435,6 +435,15 @@ static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
     if ((rc = cfx_csv_open(csv, &r, err)) < 0)
         goto out;
     size_t ncols = cfx_csv_num_columns(r);
+    for (size_t i = 0; i < ncols && i < expected_cols; i++)
+        if (strcmp(cfx_csv_column(r, i), names[i]) != 0)
+            ncols = 0;
+    if (ncols != expected_cols) {
+        rc = cfx_error_set(err, CFX_ESTATE,
+                           "%s:1: the header changed between the two passes",
+                           csv);
+        goto out;
+    }
     cfx_csv_row_t row;
     for (;;) {
         rc = cfx_csv_next(r, &row, &skipped);
@@ -634,7 +643,7 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         goto out;
     }
     thread_started = 1;
-    rc = write_examples(csv, &o, types, names, order, &w, &cur, err);
+    rc = write_examples(csv, &o, types, names, ncols, order, &w, &cur, err);
     if (rc == 0 && cur->n) {
         batch_t *b = swap_batch(&w, cur);
         if (b)
