@@ -460,6 +460,41 @@ static int table_from_examples(table_t *t, const char *dir,
     return rc;
 }
 
+static int opendir_is_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d)
+        closedir(d);
+    return d != NULL;
+}
+
+/* Kinds from the values: every non-empty cell an integer -> int64, a
+ * number -> float, else bytes. */
+static void guess_inputs(const table_t *t, raw_input_t *in, size_t *n)
+{
+    *n = 0;
+    for (size_t c = 0; c < t->cols && *n < MAX_INPUTS; c++) {
+        int is_int = 1, is_num = 1;
+        for (size_t r = 0; r < t->rows && is_num; r++) {
+            const char *v = t->cells[r * t->cols + c];
+            char *end;
+            if (!v[0])
+                continue;
+            errno = 0;
+            (void)strtoll(v, &end, 10);
+            if (*end || errno)
+                is_int = 0;
+            errno = 0;
+            (void)strtof(v, &end);
+            if (*end || errno)
+                is_num = 0;
+        }
+        snprintf(in[*n].name, sizeof(in[*n].name), "%s", t->names[c]);
+        in[*n].dtype = is_int && is_num ? 9 : is_num ? 1 : 7;
+        (*n)++;
+    }
+}
+
 /* --- values ---------------------------------------------------------------- */
 
 static const char *cell(const table_t *t, size_t row, int col)
@@ -725,17 +760,32 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
     memset(&t, 0, sizeof(t));
     if (!in)
         return cfx_error_set(err, CFX_ENOMEM, "inputs");
-    if ((rc = fetch_inputs(o, in, &n_in, err)))
-        goto out;
-    DIR *dd = opendir(o->data);
-    if (dd) {
-        closedir(dd);
-        rc = table_from_examples(&t, o->data, in, n_in, MAX_ROWS, err);
-    } else {
-        rc = table_read(&t, o->data, MAX_ROWS, err);
+    const char *sig = o->signature ? o->signature
+                      : o->api == CFX_PERF_CLASSIFY ? "classify"
+                      : o->api == CFX_PERF_REGRESS  ? "regress"
+                                                    : "predict_raw";
+    cfx_error_t meta_err;
+    cfx_error_init(&meta_err);
+    int guessed = 0;
+    if ((rc = fetch_inputs(o, in, &n_in, &meta_err))) {
+        /* A server without cfx's predict_raw signature (TF Serving with a
+         * TFX model): tf.Example inputs can still be built, with each CSV
+         * column's kind guessed from its values. */
+        if (rc != CFX_EPARSE || !strcmp(sig, "predict_raw") ||
+            opendir_is_dir(o->data)) {
+            rc = cfx_error_set(err, rc, "%s", meta_err.msg);
+            goto out;
+        }
+        guessed = 1;
     }
+    if (opendir_is_dir(o->data))
+        rc = table_from_examples(&t, o->data, in, n_in, MAX_ROWS, err);
+    else
+        rc = table_read(&t, o->data, MAX_ROWS, err);
     if (rc)
         goto out;
+    if (guessed)
+        guess_inputs(&t, in, &n_in);
     for (size_t j = 0; j < n_in; j++) {
         in[j].col = -1;
         for (size_t c = 0; c < t.cols; c++)
@@ -748,10 +798,6 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
             goto out;
         }
     }
-    const char *sig = o->signature ? o->signature
-                      : o->api == CFX_PERF_CLASSIFY ? "classify"
-                      : o->api == CFX_PERF_REGRESS  ? "regress"
-                                                    : "predict_raw";
     static const char *const verbs[] = {"predict", "classify", "regress"};
     static const char *const methods[] = {"Predict", "Classify", "Regress"};
     snprintf(bs->path, sizeof(bs->path), "/tensorflow.serving.PredictionService/%s",
