@@ -245,6 +245,11 @@ int cfx_cmd_run(int argc, char **argv) {
         return 1;
     }
     int ret = cfx_runner_run(&cfg, steps, n, &opts, &res, &err);
+    if (!ret && cfg.serving_dir)
+        printf("serve it: cfx-serve --model_name=%s --model_base_path=%s/%s\n"
+               "where it came from: cfx lineage --config %s %s/%s/<version>\n",
+               cfg.model_name, cfg.serving_dir, cfg.model_name, argv[optind],
+               cfg.serving_dir, cfg.model_name);
     cfx_pipeline_config_free(&cfg);
     if (ret && res.stopped) return EXIT_STOPPED;
     if (ret) {
