@@ -491,9 +491,16 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
         goto out;
     }
     nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    snprintf(models, sizeof models, "%s/models", tmp);
-    snprintf(link, sizeof link, "%s/models/1", tmp);
-    snprintf(log, sizeof log, "%s/serve.log", tmp);
+    /* tmp leaves 32 bytes of room (checked above), so these fit. */
+    if ((size_t)snprintf(models, sizeof models, "%s/models", tmp) >=
+            sizeof models ||
+        (size_t)snprintf(link, sizeof link, "%s/models/1", tmp) >=
+            sizeof link ||
+        (size_t)snprintf(log, sizeof log, "%s/serve.log", tmp) >= sizeof log) {
+        ret = cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", tmp);
+        tmp[0] = 0;
+        goto out;
+    }
     if (!realpath(o->model_dir, abs_model)) {
         ret = cfx_error_set(err, CFX_EIO, "%s: %s", o->model_dir,
                             strerror(errno));
