@@ -190,7 +190,7 @@ void cfx_http1_reply(cfx_http1_req_t *req, int status, const char *ctype,
     if (req->replied)
         return;
     req->replied = 1;
-    close = close || c->h->draining || c->rejected;
+    close = close || c->h->draining || c->rejected || c->closing;
     append_head(c, status, ctype, len, extra_headers, close);
     if (len)
         cfx_buf_append(&c->out, body, len);
@@ -354,6 +354,8 @@ static int process_one(conn_t *c)
     const char *conn_hdr = cfx_http1_header(&req, "Connection");
     int close = http10 ? !(conn_hdr && !strcasecmp(conn_hdr, "keep-alive"))
                        : (conn_hdr && !strcasecmp(conn_hdr, "close"));
+    if (close)
+        c->closing = 1; /* before the handler, so its answer says so */
     req.body = (const uint8_t *)start + head_len;
     req.body_len = body_len;
     c->continued = 0;
@@ -361,8 +363,6 @@ static int process_one(conn_t *c)
     h->handler(&req, h->arg);
     if (!req.replied)
         cfx_http1_reply(&req, 500, "text/plain", NULL, "no answer\n", 10, 1);
-    if (close)
-        c->closing = 1;
     c->in_off += head_len + body_len;
     return c->closing ? -1 : 1;
 }
