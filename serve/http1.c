@@ -42,6 +42,7 @@ typedef struct cfx_http1_conn {
     int counted;   /* counted against max_connections */
     int rejected;  /* over the connection limit: 503 and close */
     int continued; /* "100 Continue" sent for the current request */
+    int keepalive10; /* the current request is HTTP/1.0 with keep-alive */
     char peer[INET6_ADDRSTRLEN];
     struct cfx_http1_conn *prev, *next;
 } conn_t;
@@ -170,6 +171,8 @@ static void append_head(conn_t *c, int status, const char *ctype, size_t len,
         cfx_buf_append(&c->out, extra, strlen(extra));
     if (close)
         cfx_buf_append(&c->out, "Connection: close\r\n", 19);
+    else if (c->keepalive10)
+        cfx_buf_append(&c->out, "Connection: keep-alive\r\n", 24);
     cfx_buf_append(&c->out, "\r\n", 2);
 }
 
@@ -356,6 +359,7 @@ static int process_one(conn_t *c)
                        : (conn_hdr && !strcasecmp(conn_hdr, "close"));
     if (close)
         c->closing = 1; /* before the handler, so its answer says so */
+    c->keepalive10 = http10 && !close;
     req.body = (const uint8_t *)start + head_len;
     req.body_len = body_len;
     c->continued = 0;

@@ -213,6 +213,14 @@ static void test_continue_and_http10(void **state)
     assert_int_equal(closed, 1);
     close(fd);
 
+    fd = client(f); /* HTTP/1.0 asking for keep-alive gets it */
+    const char k10[] = "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    send_all(fd, k10, sizeof(k10) - 1);
+    drain(f, fd, out, sizeof(out), &closed);
+    assert_non_null(strstr(out, "Connection: keep-alive\r\n"));
+    assert_int_equal(closed, 0);
+    close(fd);
+
     fd = client(f); /* the handler asks to close */
     send_all(fd, "GET /x HTTP/1.1\r\nX-Close: 1\r\n\r\n", 31);
     drain(f, fd, out, sizeof(out), &closed);
