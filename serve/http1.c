@@ -195,7 +195,7 @@ void cfx_http1_reply(cfx_http1_req_t *req, int status, const char *ctype,
     req->replied = 1;
     close = close || c->h->draining || c->rejected || c->closing;
     append_head(c, status, ctype, len, extra_headers, close);
-    if (len)
+    if (len && strcmp(req->method, "HEAD") != 0) /* HEAD: no body */
         cfx_buf_append(&c->out, body, len);
     if (close)
         c->closing = 1;
@@ -434,12 +434,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    if (eof)
-        c->closing = 1; /* answer what is complete, then close */
+    /* Answer every complete request first; on end of input, close once
+     * the answers are written. */
     if (process(c) < 0)
         return;
-    if (eof && c->out.len == 0)
-        conn_close(c);
+    if (eof) {
+        c->closing = 1;
+        set_reading(c, 0);
+        flush(c);
+    }
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)

@@ -221,6 +221,16 @@ static void test_continue_and_http10(void **state)
     assert_int_equal(closed, 0);
     close(fd);
 
+    fd = client(f); /* two requests and end of input: both answered */
+    const char two[] = "GET /p HTTP/1.1\r\n\r\nHEAD /q HTTP/1.1\r\n\r\n";
+    send_all(fd, two, sizeof(two) - 1);
+    shutdown(fd, SHUT_WR);
+    drain(f, fd, out, sizeof(out), &closed);
+    assert_non_null(strstr(out, "GET /p "));
+    assert_null(strstr(out, "HEAD /q ")); /* HEAD: head only */
+    assert_int_equal(closed, 1);
+    close(fd);
+
     fd = client(f); /* the handler asks to close */
     send_all(fd, "GET /x HTTP/1.1\r\nX-Close: 1\r\n\r\n", 31);
     drain(f, fd, out, sizeof(out), &closed);
