@@ -20,7 +20,17 @@
  *      {"name": "x_xf", "op": "bucketize", "input": "x",
  *       "boundaries": [...]},
  *      {"name": "h_xf", "op": "identity", "input": "h",
- *       "cardinality": c, "default_value": d}],
+ *       "cardinality": c, "default_value": d},
+ *      {"name": "f_log_xf", "op": "log_z_score", "input": "f",
+ *       "mean": m, "var": v},                 (of log1p(max(x, 0)))
+ *      {"name": "h_x_d", "op": "cross", "inputs": ["h_xf", "d_xf"],
+ *       "hash_bucket_size": 0, "cardinality": c}],
+ *
+ * A cross reads earlier categorical outputs, not raw features: with
+ * hash_bucket_size 0 it is exact, the mixed-radix index
+ * ((v0 * c1 + v1) * c2 + v2 ...) of cardinality c0 * c1 * ...; otherwise
+ * the same index (wrapping in uint64) goes through splitmix64's finaliser
+ * and is reduced modulo hash_bucket_size (docs/transform.md).
  *    "label": {"name": "tips_xf", "op": "greater_than", "input": "tips",
  *              "threshold_input": "fare", "threshold_scale": 0.2,
  *              "threshold": 0, "nan_value": 0}}
@@ -43,8 +53,9 @@
 #define MAX_BOUNDARIES 65535
 #define MAX_CARDINALITY ((int64_t)1 << 24)
 #define NO_INPUT SIZE_MAX
+#define MAX_CROSS 8
 
-enum op { OP_Z_SCORE, OP_VOCABULARY, OP_BUCKETIZE, OP_IDENTITY };
+enum op { OP_Z_SCORE, OP_VOCABULARY, OP_BUCKETIZE, OP_IDENTITY, OP_CROSS };
 
 typedef struct vocab {
     uint8_t *bytes;   /* every token, back to back */
@@ -67,6 +78,13 @@ typedef struct xf_op {
     vocab_t vocab;
     int64_t cardinality;
     int64_t default_value;
+    int log1p; /* z_score of log1p(max(x, 0)) */
+    /* cross: categorical slots read, their cardinalities, bucket count
+     * (0: exact) */
+    size_t cross_slot[MAX_CROSS];
+    uint64_t cross_card[MAX_CROSS];
+    size_t num_cross;
+    uint64_t hash_buckets;
 } xf_op_t;
 
 typedef struct label {
@@ -388,6 +406,63 @@ static int safe_file_name(const char *s) {
     return s[0] != '.' && !strchr(s, '/') && !strchr(s, '\\');
 }
 
+/* A cross: "inputs" names earlier categorical outputs. */
+static int load_cross(cfx_transform_t *t, size_t k, json_t *o,
+                      const char *where, cfx_error_t *err) {
+    cfx_xf_output_t *out = &t->outputs[k];
+    xf_op_t *op = &t->ops[k];
+    json_t *in = json_object_get(o, "inputs");
+    int64_t hb, card;
+    int rc;
+    if (!json_is_array(in) || json_array_size(in) < 2 ||
+        json_array_size(in) > MAX_CROSS)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "%s ('%s'): \"inputs\" must be an array of 2 to "
+                             "%d output names",
+                             where, out->name, MAX_CROSS);
+    if ((rc = json_int(o, "hash_bucket_size", 0, MAX_CARDINALITY, &hb, where,
+                       err)) < 0 ||
+        (rc = json_int(o, "cardinality", 1, MAX_CARDINALITY, &card, where,
+                       err)) < 0)
+        return rc;
+    uint64_t product = 1;
+    for (size_t i = 0; i < json_array_size(in); i++) {
+        json_t *v = json_array_get(in, i);
+        size_t j = 0;
+        while (j < k && !(json_is_string(v) &&
+                          !strcmp(t->outputs[j].name, json_string_value(v))))
+            j++;
+        if (j == k || t->outputs[j].kind != CFX_XF_CATEGORICAL)
+            return cfx_error_set(err, CFX_ECORRUPT,
+                                 "%s ('%s'): inputs[%zu] is not an earlier "
+                                 "categorical output",
+                                 where, out->name, i);
+        op->cross_slot[i] = t->outputs[j].slot;
+        op->cross_card[i] = (uint64_t)t->outputs[j].cardinality;
+        if (product <= (uint64_t)MAX_CARDINALITY)
+            product *= op->cross_card[i];
+    }
+    op->num_cross = json_array_size(in);
+    op->hash_buckets = (uint64_t)hb;
+    if (hb == 0 && product > (uint64_t)MAX_CARDINALITY)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "%s ('%s'): exact cross of cardinality above "
+                             "%" PRId64,
+                             where, out->name, MAX_CARDINALITY);
+    uint64_t expect = hb ? (uint64_t)hb : product;
+    if ((uint64_t)card != expect)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "%s ('%s'): \"cardinality\" %" PRId64
+                             ", expected %" PRIu64,
+                             where, out->name, card, expect);
+    op->op = OP_CROSS;
+    op->input = NO_INPUT;
+    out->kind = CFX_XF_CATEGORICAL;
+    out->cardinality = card;
+    out->slot = t->num_categorical++;
+    return 0;
+}
+
 static int load_output(cfx_transform_t *t, size_t k, json_t *o,
                        const char *graph_dir, const char *where,
                        cfx_error_t *err) {
@@ -398,11 +473,14 @@ static int load_output(cfx_transform_t *t, size_t k, json_t *o,
     if (!json_is_object(o))
         return cfx_error_set(err, CFX_ECORRUPT, "%s: must be an object", where);
     if ((rc = json_str(o, "name", &name, where, err)) < 0 ||
-        (rc = json_str(o, "op", &opname, where, err)) < 0 ||
-        (rc = json_str(o, "input", &input, where, err)) < 0)
+        (rc = json_str(o, "op", &opname, where, err)) < 0)
         return rc;
     if (!(out->name = strdup(name)))
         return cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", where);
+    if (!strcmp(opname, "cross"))
+        return load_cross(t, k, o, where, err);
+    if ((rc = json_str(o, "input", &input, where, err)) < 0)
+        return rc;
     long in = input_find(t, input, strlen(input));
     if (in < 0 || (size_t)in >= t->num_public_inputs)
         return cfx_error_set(err, CFX_ECORRUPT,
@@ -410,7 +488,7 @@ static int load_output(cfx_transform_t *t, size_t k, json_t *o,
                              where, name, input);
     op->input = (size_t)in;
     cfx_kind_t kind = t->inputs[in].kind;
-    if (!strcmp(opname, "z_score")) {
+    if (!strcmp(opname, "z_score") || !strcmp(opname, "log_z_score")) {
         double mean, var;
         if ((rc = json_num(o, "mean", &mean, where, err)) < 0 ||
             (rc = json_num(o, "var", &var, where, err)) < 0)
@@ -423,6 +501,7 @@ static int load_output(cfx_transform_t *t, size_t k, json_t *o,
                                  "%s: z_score of bytes input '%s'", where,
                                  input);
         op->op = OP_Z_SCORE;
+        op->log1p = !strcmp(opname, "log_z_score");
         op->mean = (float)mean;
         op->std = sqrtf((float)var);
         out->kind = CFX_XF_DENSE;
@@ -786,9 +865,32 @@ static size_t format_int64(char s[24], int64_t v) {
     return 24 - i;
 }
 
+/* splitmix64's finaliser: spreads a cross index over 64 bits. */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* log1p of x clamped at 0 below; NaN stays NaN (left out of the moments
+ * like any NaN). */
+static float log1p_clamped(float x) {
+    return x > 0.0f ? log1pf(x) : (isnan(x) ? x : 0.0f);
+}
+
+/* cats: the categorical outputs computed so far, by slot (a cross reads
+ * earlier ones). */
 static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
-                    const cfx_feature_t *f, float *dense, int32_t *cat,
-                    cfx_error_t *err) {
+                    const cfx_feature_t *f, const int32_t *cats, float *dense,
+                    int32_t *cat, cfx_error_t *err) {
+    if (op->op == OP_CROSS) {
+        uint64_t idx = 0;
+        for (size_t i = 0; i < op->num_cross; i++)
+            idx = idx * op->cross_card[i] + (uint64_t)cats[op->cross_slot[i]];
+        *cat = (int32_t)(op->hash_buckets ? mix64(idx) % op->hash_buckets
+                                          : idx);
+        return 0;
+    }
     const char *name = t->inputs[op->input].name;
     int present = f && f->count > 0 && f->kind != CFX_KIND_NONE;
     float x;
@@ -797,6 +899,8 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
     case OP_Z_SCORE:
         if ((rc = numeric(f, name, &x, err)) < 0)
             return rc;
+        if (op->log1p)
+            x = log1p_clamped(x);
         x = x - op->mean;
         *dense = op->std == 0.0f ? x : x / op->std;
         return 0;
@@ -847,6 +951,8 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
         *cat = (int32_t)(v >= 0 && v < op->cardinality ? v : op->default_value);
         return 0;
     }
+    case OP_CROSS:
+        break; /* handled above */
     }
     return cfx_error_set(err, CFX_EINTERNAL, "bad op");
 }
@@ -860,7 +966,8 @@ int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
         size_t slot = t->outputs[i].slot;
         float d = 0.0f;
         int32_t c = 0;
-        int rc = apply_op(t, op, found[op->input], &d, &c, err);
+        int rc = apply_op(t, op, op->input == NO_INPUT ? NULL : found[op->input],
+                          categorical, &d, &c, err);
         if (rc < 0)
             return rc;
         if (t->outputs[i].kind == CFX_XF_DENSE)
@@ -908,14 +1015,19 @@ int cfx_transform_apply_example(const cfx_transform_t *t,
                                 const cfx_example_t *raw, cfx_example_t *out,
                                 cfx_error_t *err) {
     const cfx_feature_t *found[CFX_XF_MAX_INPUTS];
+    int32_t cats[CFX_XF_MAX_INPUTS]; /* outputs are at most as many */
     cfx_example_reset(out);
     gather(t, raw, found);
     for (size_t i = 0; i < t->num_outputs; i++) {
+        const xf_op_t *op = &t->ops[i];
         float d = 0.0f;
         int32_t c = 0;
-        int rc = apply_op(t, &t->ops[i], found[t->ops[i].input], &d, &c, err);
+        int rc = apply_op(t, op, op->input == NO_INPUT ? NULL : found[op->input],
+                          cats, &d, &c, err);
         if (rc < 0)
             return rc;
+        if (t->outputs[i].kind == CFX_XF_CATEGORICAL)
+            cats[t->outputs[i].slot] = c;
         if (t->outputs[i].kind == CFX_XF_DENSE) {
             rc = cfx_example_add_float(out, t->outputs[i].name, &d, 1);
         } else {

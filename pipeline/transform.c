@@ -288,6 +288,8 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     for (size_t i = 0; i < ctx->n; i++) {
         analyzer_t *a = &ctx->an[i];
         const cfx_xf_spec_output_t *s = a->spec;
+        if (s->op == CFX_XF_OP_CROSS)
+            continue; /* reads other outputs, analyzes nothing */
         const cfx_feature_t *f = cfx_example_find(ex, s->input);
         int present = f && f->kind != CFX_KIND_NONE && f->count > 0;
         if (f && f->kind != CFX_KIND_NONE) {
@@ -301,6 +303,7 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
         int rc = 0;
         switch (s->op) {
         case CFX_XF_OP_Z_SCORE:
+        case CFX_XF_OP_LOG_Z_SCORE:
         case CFX_XF_OP_BUCKETIZE: {
             float x = 0.0f;
             if (present) {
@@ -312,6 +315,9 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
                 x = f->kind == CFX_KIND_FLOAT ? f->v.floats[0]
                                               : (float)f->v.ints[0];
             }
+            /* as model/transform.c applies it, in float32 */
+            if (s->op == CFX_XF_OP_LOG_Z_SCORE)
+                x = x > 0.0f ? log1pf(x) : (isnan(x) ? x : 0.0f);
             if (s->op == CFX_XF_OP_BUCKETIZE) {
                 rc = cfx_boundaries_analyzer_add(&a->quantiles, x, err);
             } else if (!isnan(x)) {
@@ -350,6 +356,8 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
                 a->max_value = v;
             break;
         }
+        case CFX_XF_OP_CROSS:
+            break;
         }
         if (rc < 0)
             return cfx_error_prefix(err, "feature '%s' (output '%s')", s->input,
@@ -377,6 +385,46 @@ static cfx_kind_t input_kind(const analyzer_t *a) {
     default:
         return CFX_KIND_FLOAT;
     }
+}
+
+/* The graph entry of cross output i: the outputs it reads (earlier ones,
+ * whose cardinalities res already holds) and its cardinality. */
+static int cross_graph(const cfx_transform_spec_t *spec,
+                       cfx_transform_result_t *res, size_t i, json_t *o,
+                       cfx_error_t *err) {
+    const cfx_xf_spec_output_t *s = &spec->outputs[i];
+    json_t *arr = json_array();
+    int bad = !arr || set_new(o, "name", json_string(s->name)) < 0;
+    bad |= set_new(o, "op", json_string("cross")) < 0;
+    bad |= set_new(o, "inputs", arr) < 0;
+    uint64_t product = 1;
+    for (size_t k = 0; k < s->num_cross_inputs; k++) {
+        size_t j = 0;
+        while (j < i && strcmp(spec->outputs[j].name, s->cross_inputs[k]))
+            j++;
+        if (j == i || res->outputs[j].cardinality <= 0) /* spec checked */
+            return cfx_error_set(err, CFX_EINTERNAL,
+                                 "output '%s': '%s' is not an earlier "
+                                 "categorical output",
+                                 s->name, s->cross_inputs[k]);
+        bad |= json_array_append_new(arr, json_string(s->cross_inputs[k])) < 0;
+        if (product <= (uint64_t)CFX_XF_SPEC_MAX_CARDINALITY)
+            product *= (uint64_t)res->outputs[j].cardinality;
+    }
+    if (s->hash_bucket_size == 0 &&
+        product > (uint64_t)CFX_XF_SPEC_MAX_CARDINALITY)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "output '%s': the exact cross has more than "
+                             "%" PRId64 " values; set \"hash_bucket_size\"",
+                             s->name, CFX_XF_SPEC_MAX_CARDINALITY);
+    int64_t card = s->hash_bucket_size ? s->hash_bucket_size : (int64_t)product;
+    bad |= set_new(o, "hash_bucket_size", json_integer(s->hash_bucket_size)) < 0;
+    bad |= set_new(o, "cardinality", json_integer(card)) < 0;
+    res->outputs[i].op = "cross";
+    res->outputs[i].cardinality = card;
+    if (bad)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    return 0;
 }
 
 static int build_graph(const cfx_transform_spec_t *spec, analyzer_t *an,
@@ -407,10 +455,15 @@ static int build_graph(const cfx_transform_spec_t *spec, analyzer_t *an,
             goto out;
         }
         int bad = 0;
+        if (s->op == CFX_XF_OP_CROSS) {
+            if ((rc = cross_graph(spec, res, i, o, err)) < 0)
+                goto out;
+            continue;
+        }
         /* Declare the input once, at its first use. */
         int seen = 0;
         for (size_t j = 0; j < i; j++)
-            if (!strcmp(an[j].spec->input, s->input)) {
+            if (an[j].spec->input && !strcmp(an[j].spec->input, s->input)) {
                 seen = 1;
                 if (input_kind(&an[j]) != input_kind(a) &&
                     a->kind != CFX_KIND_NONE) {
@@ -435,7 +488,10 @@ static int build_graph(const cfx_transform_spec_t *spec, analyzer_t *an,
         bad |= set_new(o, "input", json_string(s->input)) < 0;
         sum->op = cfx_xf_op_name(s->op);
         switch (s->op) {
-        case CFX_XF_OP_Z_SCORE: {
+        case CFX_XF_OP_CROSS:
+            break; /* handled above */
+        case CFX_XF_OP_Z_SCORE:
+        case CFX_XF_OP_LOG_Z_SCORE: {
             double mean = a->moments.mean;
             double var = cfx_moments_variance(&a->moments);
             if (!isfinite(mean) || !isfinite(var)) {

@@ -13,8 +13,9 @@
 
 #define SPEC_MAX_BYTES (16u * 1024 * 1024)
 
-static const char *const op_names[] = {"z_score", "vocabulary", "bucketize",
-                                       "identity"};
+static const char *const op_names[] = {"z_score",  "vocabulary",
+                                       "bucketize", "identity",
+                                       "cross",    "log_z_score"};
 
 const char *cfx_xf_op_name(cfx_xf_op_t op) {
     if ((size_t)op < sizeof op_names / sizeof op_names[0])
@@ -102,6 +103,47 @@ static int get_number(json_t *obj, const char *key, double *out,
     return 0;
 }
 
+/* A cross: "inputs" names 2 to CFX_XF_SPEC_MAX_CROSS distinct outputs
+ * (that they are earlier and categorical is checked by the caller, which
+ * sees the other outputs); "hash_bucket_size" optional. */
+static int parse_cross(json_t *o, cfx_xf_spec_output_t *out, const char *w,
+                       cfx_error_t *err) {
+    static const char *const keys[] = {"name", "op", "inputs",
+                                       "hash_bucket_size", NULL};
+    int rc;
+    if ((rc = check_keys(o, keys, w, err)) < 0 ||
+        (rc = get_int(o, "hash_bucket_size", 1, CFX_XF_SPEC_MAX_CARDINALITY,
+                      &out->hash_bucket_size, w, err)) < 0)
+        return rc;
+    json_t *in = json_object_get(o, "inputs");
+    if (!json_is_array(in) || json_array_size(in) < 2 ||
+        json_array_size(in) > CFX_XF_SPEC_MAX_CROSS)
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s: \"inputs\" must be an array of 2 to %d "
+                             "output names",
+                             w, CFX_XF_SPEC_MAX_CROSS);
+    out->cross_inputs = calloc(json_array_size(in), sizeof(char *));
+    if (!out->cross_inputs)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < json_array_size(in); i++) {
+        json_t *v = json_array_get(in, i);
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return cfx_error_set(err, CFX_EPARSE,
+                                 "%s: inputs[%zu] must be a non-empty string",
+                                 w, i);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(out->cross_inputs[j], json_string_value(v)))
+                return cfx_error_set(err, CFX_EPARSE,
+                                     "%s: inputs[%zu] '%s' is named twice", w,
+                                     i, json_string_value(v));
+        if (!(out->cross_inputs[i] = strdup(json_string_value(v))))
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        out->num_cross_inputs = i + 1;
+    }
+    return 0;
+}
+
 static int parse_output(json_t *o, cfx_xf_spec_output_t *out, const char *where,
                         cfx_error_t *err) {
     static const char *const common[] = {"name", "op", "input", NULL};
@@ -114,15 +156,18 @@ static int parse_output(json_t *o, cfx_xf_spec_output_t *out, const char *where,
     if (!json_is_object(o))
         return cfx_error_set(err, CFX_EPARSE, "%s: must be an object", where);
     int rc;
-    if ((rc = get_string(o, "name", 1, &out->name, where, err)) < 0 ||
-        (rc = get_string(o, "input", 1, &out->input, where, err)) < 0)
+    if ((rc = get_string(o, "name", 1, &out->name, where, err)) < 0)
         return rc;
     json_t *op = json_object_get(o, "op");
     if (!json_is_string(op) || op_parse(json_string_value(op), &out->op) < 0)
         return cfx_error_set(err, CFX_EPARSE,
                              "%s ('%s'): \"op\" must be one of z_score, "
-                             "vocabulary, bucketize, identity",
+                             "log_z_score, vocabulary, bucketize, identity, "
+                             "cross",
                              where, out->name);
+    if (out->op != CFX_XF_OP_CROSS &&
+        (rc = get_string(o, "input", 1, &out->input, where, err)) < 0)
+        return rc;
     char w[1200];
     snprintf(w, sizeof w, "%s ('%s')", where, out->name);
     out->top_k = 0;
@@ -132,7 +177,10 @@ static int parse_output(json_t *o, cfx_xf_spec_output_t *out, const char *where,
     out->default_value = 0;
     switch (out->op) {
     case CFX_XF_OP_Z_SCORE:
+    case CFX_XF_OP_LOG_Z_SCORE:
         return check_keys(o, common, w, err);
+    case CFX_XF_OP_CROSS:
+        return parse_cross(o, out, w, err);
     case CFX_XF_OP_VOCABULARY:
         if ((rc = check_keys(o, vocab, w, err)) < 0 ||
             (rc = get_int(o, "top_k", 0, INT32_MAX, &out->top_k, w, err)) < 0 ||
@@ -206,6 +254,29 @@ static int parse_label(json_t *o, cfx_xf_spec_label_t *l, const char *where,
     return get_number(o, "nan_value", &l->nan_value, where, err);
 }
 
+/* Each output a cross reads must come before it and be categorical. */
+static int check_cross(const cfx_transform_spec_t *spec, size_t i,
+                       const char *where, cfx_error_t *err) {
+    const cfx_xf_spec_output_t *c = &spec->outputs[i];
+    for (size_t k = 0; k < c->num_cross_inputs; k++) {
+        size_t j = 0;
+        while (j < i && strcmp(spec->outputs[j].name, c->cross_inputs[k]))
+            j++;
+        if (j == i)
+            return cfx_error_set(err, CFX_EPARSE,
+                                 "%s ('%s'): inputs[%zu] '%s' is not an "
+                                 "earlier output",
+                                 where, c->name, k, c->cross_inputs[k]);
+        if (spec->outputs[j].op == CFX_XF_OP_Z_SCORE ||
+            spec->outputs[j].op == CFX_XF_OP_LOG_Z_SCORE)
+            return cfx_error_set(err, CFX_EPARSE,
+                                 "%s ('%s'): inputs[%zu] '%s' is not "
+                                 "categorical",
+                                 where, c->name, k, c->cross_inputs[k]);
+    }
+    return 0;
+}
+
 int cfx_transform_spec_parse(const char *text, size_t len, const char *origin,
                              cfx_transform_spec_t *spec, cfx_error_t *err) {
     memset(spec, 0, sizeof *spec);
@@ -252,6 +323,8 @@ int cfx_transform_spec_parse(const char *text, size_t len, const char *origin,
                                    spec->outputs[i].name);
                 goto out;
             }
+        if ((rc = check_cross(spec, i, where, err)) < 0)
+            goto out;
     }
     json_t *label = json_object_get(root, "label");
     if (label) {
@@ -307,6 +380,9 @@ void cfx_transform_spec_free(cfx_transform_spec_t *spec) {
     for (size_t i = 0; i < spec->num_outputs; i++) {
         free(spec->outputs[i].name);
         free(spec->outputs[i].input);
+        for (size_t k = 0; k < spec->outputs[i].num_cross_inputs; k++)
+            free(spec->outputs[i].cross_inputs[k]);
+        free(spec->outputs[i].cross_inputs);
     }
     free(spec->outputs);
     free(spec->label.name);

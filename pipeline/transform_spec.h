@@ -10,7 +10,9 @@
  *      {"name": "pickup_latitude_xf", "op": "bucketize",
  *       "input": "pickup_latitude", "num_buckets": 10},
  *      {"name": "trip_start_hour_xf", "op": "identity",
- *       "input": "trip_start_hour", "cardinality": 24, "default_value": 0}],
+ *       "input": "trip_start_hour", "cardinality": 24, "default_value": 0},
+ *      {"name": "hour_x_day", "op": "cross",
+ *       "inputs": ["trip_start_hour_xf", "trip_start_day_xf"]}],
  *    "label": {"name": "tips_xf", "op": "greater_than", "input": "tips",
  *              "threshold": {"input": "fare", "scale": 0.2},
  *              "nan_value": 0}}
@@ -33,6 +35,8 @@ typedef enum cfx_xf_op {
     CFX_XF_OP_VOCABULARY = 1,
     CFX_XF_OP_BUCKETIZE = 2,
     CFX_XF_OP_IDENTITY = 3,
+    CFX_XF_OP_CROSS = 4,     /* categorical outputs crossed, no analyzer */
+    CFX_XF_OP_LOG_Z_SCORE = 5, /* z-score of log1p(max(x, 0)) */
 } cfx_xf_op_t;
 
 /* Bounds on a spec (bound everything sized by input). */
@@ -40,16 +44,23 @@ typedef enum cfx_xf_op {
 #define CFX_XF_SPEC_MAX_BUCKETS 65536
 #define CFX_XF_SPEC_MAX_OOV 1000000
 #define CFX_XF_SPEC_MAX_CARDINALITY ((int64_t)1 << 24)
+#define CFX_XF_SPEC_MAX_CROSS 8 /* most outputs one cross reads */
 
 typedef struct cfx_xf_spec_output {
     char *name;
     cfx_xf_op_t op;
-    char *input;
+    char *input;             /* NULL for a cross */
     int64_t top_k;           /* vocabulary: <= 0 means no cut */
     int64_t num_oov_buckets; /* vocabulary: >= 1, default 1 */
     int64_t num_buckets;     /* bucketize */
     int64_t cardinality;     /* identity: 0 = infer (schema, then train) */
     int64_t default_value;   /* identity: index for out-of-range values */
+    /* cross: names of earlier categorical outputs (2 to
+     * CFX_XF_SPEC_MAX_CROSS), and the bucket count of a hashed cross (0:
+     * exact cross, cardinality the product of theirs) */
+    char **cross_inputs;
+    size_t num_cross_inputs;
+    int64_t hash_bucket_size;
 } cfx_xf_spec_output_t;
 
 typedef struct cfx_xf_spec_label {
