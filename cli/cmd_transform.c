@@ -39,7 +39,7 @@ static void print_result(const cfx_transform_result_t *r, double secs) {
     for (size_t i = 0; i < r->num_outputs; i++) {
         const cfx_transform_output_summary_t *o = &r->outputs[i];
         printf("  %-28s %-10s", o->name, o->op);
-        if (!strcmp(o->op, "z_score"))
+        if (o->cardinality == 0) /* dense: z_score, log_z_score */
             printf(" mean=%.6g var=%.6g", o->mean, o->var);
         else if (!strcmp(o->op, "vocabulary"))
             printf(" vocab_size=%zu cardinality=%lld", o->vocab_size,

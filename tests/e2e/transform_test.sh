@@ -36,8 +36,9 @@ for s in train eval; do
         fail "missing transformed examples for Split-$s"
 done
 
-# 2. independent check of analyzers and ops
-"$PY" - "$work/ex" "$work/xf" "$spec" <<'EOF'
+# 2. independent check of analyzers and ops (kept in a file: it also
+#    checks a spec with crosses and log_z_score below)
+cat >"$work/check.py" <<'EOF'
 import bisect, glob, gzip, json, math, os, struct, sys
 from fractions import Fraction
 
@@ -135,16 +136,38 @@ train = split_examples(ex_dir, "train")
 outs = {o["name"]: o for o in graph["outputs"]}
 check([o["name"] for o in graph["outputs"]] == [o["name"] for o in spec["outputs"]],
       "graph outputs differ from the spec")
+def log1p_clamped(x):
+    # float32 of the exact log1p; cfx's log1pf may be one ulp away
+    return f32(math.log1p(x)) if x > 0 else (x if math.isnan(x) else 0.0)
+
+M64 = (1 << 64) - 1
+def mix64(z):  # splitmix64's finaliser
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M64
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M64
+    return z ^ (z >> 31)
+
+card = {}
 for s in spec["outputs"]:
     g, name, op = outs[s["name"]], s["name"], s["op"]
+    if op == "cross":
+        prod = 1
+        for n in s["inputs"]:
+            prod *= card[n]
+        card[name] = s.get("hash_bucket_size") or prod
+        check(g["cardinality"] == card[name], "%s cardinality %r != %r" % (name, g["cardinality"], card[name]))
+        continue
     vals = [fill(ex, s["input"], op) for ex in train]
-    if op == "z_score":
-        xs = [Fraction(f32(float(v))) for v in vals]
+    if op in ("z_score", "log_z_score"):
+        xs = [f32(float(v)) for v in vals]
+        if op == "log_z_score":
+            xs = [log1p_clamped(x) for x in xs]
+        tol = 1e-9 if op == "z_score" else 1e-6
+        xs = [Fraction(x) for x in xs]
         mean = sum(xs) / len(xs)
         var = sum((x - mean) ** 2 for x in xs) / len(xs)
-        check(abs(g["mean"] - float(mean)) <= 1e-9 * max(1, abs(float(mean))),
+        check(abs(g["mean"] - float(mean)) <= tol * max(1, abs(float(mean))),
               "%s mean %r != %r" % (name, g["mean"], float(mean)))
-        check(abs(g["var"] - float(var)) <= 1e-9 * float(var),
+        check(abs(g["var"] - float(var)) <= tol * float(var),
               "%s var %r != %r" % (name, g["var"], float(var)))
     elif op == "vocabulary":
         counts = {}
@@ -159,16 +182,19 @@ for s in spec["outputs"]:
               "%s: vocabulary file differs from the independent one" % name)
         check(g["vocab_size"] == len(toks), "%s vocab_size" % name)
         g["_index"] = {t: i for i, t in enumerate(toks)}
+        card[name] = len(toks) + s.get("num_oov_buckets", 1)
     elif op == "bucketize":
         xs = sorted(f32(float(v)) for v in vals if not math.isnan(v))
         k, n = s["num_buckets"], len(xs)
         want = [xs[-(-i * n // k) - 1] for i in range(1, k)]
         check(g["boundaries"] == want, "%s boundaries %r != %r" % (name, g["boundaries"], want))
+        card[name] = k
     elif op == "identity":
         if "cardinality" in s:
             check(g["cardinality"] == s["cardinality"], "%s cardinality" % name)
         else:
             check(g["cardinality"] == max(vals) + 1, "%s cardinality" % name)
+        card[name] = g["cardinality"]
 
 # every transformed record against the ops applied independently
 lab = spec.get("label")
@@ -180,17 +206,29 @@ for split in ("train", "eval"):
     check(len(raw) == len(got), "Split-%s: %d raw vs %d transformed" % (split, len(raw), len(got)))
     for r, (ex, t) in enumerate(zip(raw, got)):
         where = "Split-%s record %d" % (split, r)
+        cur = {}  # this record's categorical outputs, for crosses
         for s in spec["outputs"]:
             g, name, op = outs[s["name"]], s["name"], s["op"]
-            v = fill(ex, s["input"], op)
+            v = None if op == "cross" else fill(ex, s["input"], op)
             kind, vals = t.get(name, (None, []))
             check(len(vals) == 1, "%s: %s has %d values" % (where, name, len(vals)))
-            y = vals[0]
-            if op == "z_score":
-                x = f32(f32(float(v)) - f32(g["mean"]))
+            y = cur[name] = vals[0]
+            if op in ("z_score", "log_z_score"):
+                x = f32(float(v))
+                if op == "log_z_score":
+                    x = log1p_clamped(x)
+                x = f32(x - f32(g["mean"]))
                 sd = f32(math.sqrt(f32(g["var"])))
                 want = x if sd == 0 else f32(x / sd)
-                check(kind == 2 and y == want, "%s: %s = %r, want %r" % (where, name, y, want))
+                ok = y == want if op == "z_score" else abs(y - want) <= 1e-6 * max(1, abs(want))
+                check(kind == 2 and ok, "%s: %s = %r, want %r" % (where, name, y, want))
+            elif op == "cross":
+                idx = 0
+                for n in s["inputs"]:
+                    idx = (idx * card[n] + cur[n]) & M64
+                h = s.get("hash_bucket_size")
+                want = mix64(idx) % h if h else idx
+                check(kind == 3 and y == want, "%s: %s = %r, want %d" % (where, name, y, want))
             elif op == "vocabulary":
                 idx = g["_index"].get(v)
                 if idx is not None:
@@ -229,6 +267,29 @@ if abs(m) > 1e-5 or abs(sd - 1) > 1e-5:
     print("fare_xf over train: mean %g std %g, want 0 and 1" % (m, sd)); sys.exit(1)
 print("independent check: %d transformed records agree; fare_xf train mean %.2g std %.6f" % (total, m, sd))
 EOF
+"$PY" "$work/check.py" "$work/ex" "$work/xf" "$spec" || fail "independent check (taxi spec)"
+
+# 2b. crosses (exact, hashed, a cross of a cross) and log_z_score, by the
+#     same independent check
+"$PY" - "$spec" "$work/cross.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["outputs"] += [
+    {"name": "fare_log_xf", "op": "log_z_score", "input": "fare"},
+    {"name": "seconds_log_xf", "op": "log_z_score", "input": "trip_seconds"},
+    {"name": "pay_x_company", "op": "cross", "inputs": ["payment_type_xf", "company_xf"]},
+    {"name": "pickup_cell", "op": "cross",
+     "inputs": ["pickup_latitude_xf", "pickup_longitude_xf", "trip_start_hour_xf"],
+     "hash_bucket_size": 97},
+    {"name": "cell_x_pay", "op": "cross", "inputs": ["pickup_cell", "pay_x_company"],
+     "hash_bucket_size": 1000}]
+json.dump(s, open(sys.argv[2], "w"))
+EOF
+"$CFX" transform --examples "$work/ex" --spec "$work/cross.json" --output "$work/xc" \
+    >"$work/xc.log" || fail "transform with crosses: $(cat "$work/xc.log")"
+grep -Eq '^  pay_x_company +cross +cardinality=880( |$)' "$work/xc.log" ||
+    fail "exact cross cardinality (16 x 55): $(grep pay_x "$work/xc.log")"
+"$PY" "$work/check.py" "$work/ex" "$work/xc" "$work/cross.json" || fail "independent check (crosses)"
 
 # 3. TFX-written examples (older TFX: kind-less features for empty cells)
 #    give TFX's vocabulary sizes: company 53 (company_xf max 62 with 10 OOV

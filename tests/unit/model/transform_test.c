@@ -479,6 +479,128 @@ static void test_apply_matches_transformed_examples(void **state) {
     cfx_transform_free(t);
 }
 
+/* ---- cross and log_z_score ---------------------------------------------- */
+
+/* b: bucketize [1, 2] (cardinality 3); h: identity cardinality 5;
+ * c: exact cross [b, h] (cardinality 15); ch: cross [h, b] hashed into 7;
+ * l: log_z_score of pos, mean 1 var 4. */
+static const char cross_json[] =
+    "{\"format_version\": 1,\n"
+    " \"inputs\": [{\"name\": \"pos\", \"kind\": \"float\"},\n"
+    "            {\"name\": \"hour\", \"kind\": \"int64\"}],\n"
+    " \"outputs\": [\n"
+    "  {\"name\": \"b\", \"op\": \"bucketize\", \"input\": \"pos\",\n"
+    "   \"boundaries\": [1.0, 2.0]},\n"
+    "  {\"name\": \"l\", \"op\": \"log_z_score\", \"input\": \"pos\",\n"
+    "   \"mean\": 1.0, \"var\": 4.0},\n"
+    "  {\"name\": \"h\", \"op\": \"identity\", \"input\": \"hour\",\n"
+    "   \"cardinality\": 5, \"default_value\": 0},\n"
+    "  {\"name\": \"c\", \"op\": \"cross\", \"inputs\": [\"b\", \"h\"],\n"
+    "   \"hash_bucket_size\": 0, \"cardinality\": 15},\n"
+    "  {\"name\": \"ch\", \"op\": \"cross\", \"inputs\": [\"h\", \"b\"],\n"
+    "   \"hash_bucket_size\": 7, \"cardinality\": 7}]}\n";
+
+/* Expected values by hand: c = b * 5 + h; ch = splitmix64's finaliser of
+ * the index h * 3 + b, mod 7, computed with Python integers: 11 ->
+ * 0x3462d848f53abb6d -> 4; 0 -> 0 -> 0; 12 -> 0x37be58e8d7213bbc -> 0;
+ * 13 -> 0xdcfa9555b5f881d1 -> 6; 2 -> 0xdbd238973a2b148a -> 1.
+ * l = (float32(log1p(max(pos, 0))) - 1) / 2 in float32, with Python's
+ * math.log1p rounded to float32: pos 2.5 -> 0.12638145685195923,
+ * pos 1.5 -> -0.0418546199798584, pos -3 or missing -> -0.5. */
+static void test_cross_and_log(void **state) {
+    (void)state;
+    write_text("transform.json", cross_json);
+    cfx_transform_t *t = load();
+    assert_int_equal(cfx_transform_num_dense(t), 1);
+    assert_int_equal(cfx_transform_num_categorical(t), 4);
+    assert_int_equal(cfx_transform_num_inputs(t), 2);
+    const cfx_xf_output_t *c = cfx_transform_output(t, 3);
+    assert_string_equal(c->name, "c");
+    assert_int_equal(c->kind, CFX_XF_CATEGORICAL);
+    assert_int_equal(c->cardinality, 15);
+    assert_int_equal(c->slot, 2);
+    assert_int_equal(cfx_transform_output(t, 4)->cardinality, 7);
+    static const struct {
+        int has_pos;
+        float pos;
+        int64_t hour;
+        int32_t b, h, c, ch;
+        float l;
+    } cases[] = {
+        {1, 2.5f, 3, 2, 3, 13, 4, 0.12638145685195923f},
+        {0, 0.0f, 0, 0, 0, 0, 0, -0.5f},
+        {1, -3.0f, 4, 0, 4, 4, 0, -0.5f},
+        {1, 1.5f, 4, 1, 4, 9, 6, -0.0418546199798584f},
+        {1, 2.5f, 9, 2, 0, 10, 1, 0.12638145685195923f}, /* hour out of range */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cfx_example_t ex;
+        cfx_example_init(&ex);
+        if (cases[i].has_pos)
+            add_f(&ex, "pos", cases[i].pos);
+        if (cases[i].has_pos || cases[i].hour)
+            add_i(&ex, "hour", cases[i].hour);
+        float dense[1];
+        int32_t cat[4];
+        cfx_error_t err;
+        cfx_error_init(&err);
+        assert_int_equal(cfx_transform_apply(t, &ex, dense, cat, &err), 0);
+        assert_int_equal(cat[0], cases[i].b);
+        assert_int_equal(cat[1], cases[i].h);
+        assert_int_equal(cat[2], cases[i].c);
+        assert_int_equal(cat[3], cases[i].ch);
+        /* log1pf may differ from the correctly rounded value by an ulp */
+        if (fabsf(dense[0] - cases[i].l) > 1e-6f)
+            fail_msg("case %zu: l = %.9g, want %.9g", i, dense[0], cases[i].l);
+        /* the transformed example carries the same values */
+        cfx_example_t out;
+        cfx_example_init(&out);
+        assert_int_equal(cfx_transform_apply_example(t, &ex, &out, &err), 0);
+        const cfx_feature_t *f = cfx_example_find(&out, "ch");
+        assert_non_null(f);
+        assert_int_equal(f->v.ints[0], cat[3]);
+        f = cfx_example_find(&out, "c");
+        assert_int_equal(f->v.ints[0], cat[2]);
+        cfx_example_free(&out);
+        cfx_example_free(&ex);
+    }
+    cfx_transform_free(t);
+    write_text("transform.json", graph_json);
+}
+
+static void test_cross_load_errors(void **state) {
+    (void)state;
+    static const char head[] =
+        "{\"format_version\": 1, \"inputs\": [{\"name\": \"pos\", \"kind\": "
+        "\"float\"}], \"outputs\": [{\"name\": \"b\", \"op\": \"bucketize\", "
+        "\"input\": \"pos\", \"boundaries\": [1.0]}, {\"name\": \"z\", "
+        "\"op\": \"z_score\", \"input\": \"pos\", \"mean\": 0, \"var\": 1}, ";
+    char json[1024];
+    snprintf(json, sizeof json,
+             "%s{\"name\": \"c\", \"op\": \"cross\", \"inputs\": [\"b\", "
+             "\"z\"], \"hash_bucket_size\": 0, \"cardinality\": 2}]}",
+             head);
+    expect_load_error(json, NULL,
+                      "outputs[2] ('c'): inputs[1] is not an earlier "
+                      "categorical output");
+    snprintf(json, sizeof json,
+             "%s{\"name\": \"c\", \"op\": \"cross\", \"inputs\": [\"b\", "
+             "\"c\"], \"hash_bucket_size\": 0, \"cardinality\": 4}]}",
+             head);
+    expect_load_error(json, NULL, "inputs[1] is not an earlier");
+    snprintf(json, sizeof json,
+             "%s{\"name\": \"c\", \"op\": \"cross\", \"inputs\": [\"b\", "
+             "\"b\"], \"hash_bucket_size\": 0, \"cardinality\": 5}]}",
+             head);
+    expect_load_error(json, NULL, "\"cardinality\" 5, expected 4");
+    snprintf(json, sizeof json,
+             "%s{\"name\": \"c\", \"op\": \"cross\", \"inputs\": [\"b\"], "
+             "\"hash_bucket_size\": 0, \"cardinality\": 2}]}",
+             head);
+    expect_load_error(json, NULL, "must be an array of 2 to 8");
+    write_text("transform.json", graph_json);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fingerprint64_published),
@@ -488,6 +610,8 @@ int main(void) {
         cmocka_unit_test(test_wrong_kind),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_apply_matches_transformed_examples),
+        cmocka_unit_test(test_cross_and_log),
+        cmocka_unit_test(test_cross_load_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -150,11 +150,74 @@ static void test_refusals(void **state) {
             "spec.json:1:");
 }
 
+static void test_cross_and_log(void **state) {
+    (void)state;
+    const char *text =
+        "{\"outputs\": ["
+        "{\"name\": \"l\", \"op\": \"log_z_score\", \"input\": \"fare\"},"
+        "{\"name\": \"h\", \"op\": \"identity\", \"input\": \"hour\"},"
+        "{\"name\": \"b\", \"op\": \"bucketize\", \"input\": \"x\", "
+        "\"num_buckets\": 4},"
+        "{\"name\": \"hb\", \"op\": \"cross\", \"inputs\": [\"h\", \"b\"]},"
+        "{\"name\": \"hbh\", \"op\": \"cross\", \"inputs\": [\"hb\", \"h\"], "
+        "\"hash_bucket_size\": 100}]}";
+    cfx_transform_spec_t spec;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int rc = cfx_transform_spec_parse(text, strlen(text), "s", &spec, &err);
+    if (rc < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(spec.num_outputs, 5);
+    assert_int_equal(spec.outputs[0].op, CFX_XF_OP_LOG_Z_SCORE);
+    assert_string_equal(cfx_xf_op_name(spec.outputs[0].op), "log_z_score");
+    assert_int_equal(spec.outputs[3].op, CFX_XF_OP_CROSS);
+    assert_null(spec.outputs[3].input);
+    assert_int_equal(spec.outputs[3].num_cross_inputs, 2);
+    assert_string_equal(spec.outputs[3].cross_inputs[0], "h");
+    assert_string_equal(spec.outputs[3].cross_inputs[1], "b");
+    assert_int_equal(spec.outputs[3].hash_bucket_size, 0);
+    assert_int_equal(spec.outputs[4].hash_bucket_size, 100);
+    assert_string_equal(cfx_xf_op_name(spec.outputs[4].op), "cross");
+    cfx_transform_spec_free(&spec);
+
+#define HB "{\"name\": \"h\", \"op\": \"identity\", \"input\": \"hour\"}," \
+           "{\"name\": \"z\", \"op\": \"z_score\", \"input\": \"x\"},"
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\", \"z\"]}]}",
+            "spec.json: outputs[2] ('c'): inputs[1] 'z' is not categorical");
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\", \"later\"]}, {\"name\": \"later\", \"op\": "
+            "\"identity\", \"input\": \"d\"}]}",
+            "inputs[1] 'later' is not an earlier output");
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\", \"c\"]}]}",
+            "inputs[1] 'c' is not an earlier output");
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\", \"h\"]}]}",
+            "inputs[1] 'h' is named twice");
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\"]}]}",
+            "('c'): \"inputs\" must be an array of 2 to 8");
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\", \"z\"], \"input\": \"x\"}]}",
+            "('c'): unknown key 'input'");
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\", 3]}]}",
+            "inputs[1] must be a non-empty string");
+    refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
+            "\"inputs\": [\"h\", \"z\"], \"hash_bucket_size\": 0}]}",
+            "\"hash_bucket_size\" must be an integer in [1, 16777216]");
+    refused("{\"outputs\": [{\"name\": \"l\", \"op\": \"log_z_score\"}]}",
+            "missing \"input\"");
+#undef HB
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_taxi_spec),
         cmocka_unit_test(test_defaults_and_constant_threshold),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_cross_and_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
