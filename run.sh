@@ -16,6 +16,7 @@ cmake --build build -j"$(nproc)"
 SERVING=$(sed -n 's/.*"serving_dir" *: *"\([^"]*\)".*/\1/p' examples/taxi/pipeline.json)
 MODEL=$(sed -n 's/.*"model_name" *: *"\([^"]*\)".*/\1/p' examples/taxi/pipeline.json)
 case "$SERVING" in /*) ;; *) SERVING="$PWD/examples/taxi/$SERVING" ;; esac
+SERVING=$(realpath -m "$SERVING")
 REST=${CFX_REST_PORT:-8501}
 GRPC=${CFX_GRPC_PORT:-8500}
 
