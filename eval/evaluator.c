@@ -92,25 +92,6 @@ static void slices_free(slices_t *s) {
     cfx_slice_table_free(&s->table);
 }
 
-static int mkdirs(const char *dir, cfx_error_t *err) {
-    char p[4096];
-    if (strlen(dir) >= sizeof p)
-        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", dir);
-    strcpy(p, dir);
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p,
-                                 strerror(errno));
-        *q = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p, strerror(errno));
-    return 0;
-}
-
 /* Predicts and slices one batch. */
 static int flush_batch(const cfx_evaluator_opts_t *o, const cfx_bundle_t *cand,
                        const cfx_bundle_t *base, cfx_example_t *ex,
@@ -449,8 +430,8 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
     }
     s.with_base = base != NULL;
     res->has_baseline = base != NULL;
-    if ((ret = mkdirs(o->evaluation_dir, err)) ||
-        (ret = mkdirs(o->blessing_dir, err)))
+    if ((ret = cfx_file_mkdirs(o->evaluation_dir, err)) ||
+        (ret = cfx_file_mkdirs(o->blessing_dir, err)))
         goto out;
 
     /* the thresholds apply to the overall slice: evaluate it even when the

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,29 @@ out:
         out->len = start;
     close(fd);
     return rc;
+}
+
+int cfx_file_mkdirs(const char *dir, cfx_error_t *err) {
+    char p[PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof p)
+        return cfx_error_set(err, CFX_EINVAL, "'%s': bad directory name", dir);
+    memcpy(p, dir, n + 1);
+    for (char *q = p + 1;; q++) {
+        if (*q != '/' && *q != '\0')
+            continue;
+        char saved = *q;
+        *q = '\0';
+        struct stat st;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", p,
+                                 strerror(errno));
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+            return cfx_error_set(err, CFX_EIO, "%s: not a directory", p);
+        *q = saved;
+        if (saved == '\0')
+            return 0;
+    }
 }
 
 int cfx_file_fsync_dir(const char *dir, cfx_error_t *err) {

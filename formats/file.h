@@ -27,6 +27,10 @@ int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
 int cfx_file_write_atomic(const char *path, const void *data, size_t len,
                           cfx_error_t *err);
 
+/* mkdir -p: creates dir and its missing parents (mode 0755 before umask);
+ * an existing directory is fine. err names the component that failed. */
+int cfx_file_mkdirs(const char *dir, cfx_error_t *err);
+
 /* fsyncs the directory dir (after a rename or create inside it). */
 int cfx_file_fsync_dir(const char *dir, cfx_error_t *err);
 

@@ -8,6 +8,7 @@
  * events.
  */
 #define _XOPEN_SOURCE 700
+#include "formats/file.h"
 #include "pipeline/component.h"
 
 #include <dirent.h>
@@ -58,27 +59,6 @@ static int copy_bounded(char *dst, size_t cap, const char *src, const char *what
         return cfx_error_set(err, CFX_ETOOBIG, "component: %s '%.40s...' longer than %zu bytes",
                              what, src, cap - 1);
     memcpy(dst, src, n + 1);
-    return 0;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path, cfx_error_t *err) {
-    char tmp[CFX_MD_URI_MAX];
-    size_t n = strlen(path);
-    if (n >= sizeof tmp)
-        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", path);
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-            return cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,
-                                 strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-        return cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,
-                             strerror(errno));
     return 0;
 }
 
@@ -438,7 +418,7 @@ const char *cfx_component_output_dir_typed(cfx_component_run_t *run,
     }
     struct stat sb;
     int existed = stat(path, &sb) == 0;
-    if (make_dirs(path, err)) return NULL;
+    if (cfx_file_mkdirs(path, err)) return NULL;
     if (add_output(run, key, type ? type : type_of(run->component, key), path,
                    !existed, err)) {
         if (!existed) remove_tree(path);

@@ -21,6 +21,7 @@
 
 #include "formats/buf.h"
 #include "formats/example.h"
+#include "formats/file.h"
 #include "formats/tfrecord.h"
 #include "pipeline/csv.h"
 
@@ -590,7 +591,17 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         order[i] = i;
     qsort_r(order, ncols, sizeof *order, cmp_col, names);
 
-    /* output tree under a temporary sibling */
+    /* output tree under a temporary sibling; the parent may be new */
+    {
+        char parent[sizeof out];
+        memcpy(parent, out, ol + 1);
+        char *slash = strrchr(parent, '/');
+        if (slash != NULL && slash != parent) {
+            *slash = '\0';
+            if ((rc = cfx_file_mkdirs(parent, err)) < 0)
+                goto out;
+        }
+    }
     snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
     if (!mkdtemp(tmp)) {
         rc = cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,

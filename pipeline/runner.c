@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "formats/file.h"
 #include "formats/buf.h"
 #include "pipeline/schema_infer.h"
 #include "pipeline/transform.h"
@@ -364,7 +365,7 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg, const cfx_runner_step_t *st
     r->log = opts->log ? opts->log : stdout;
     if (opts->run_id) snprintf(r->run_id, sizeof r->run_id, "%s", opts->run_id);
     else make_run_id(r->run_id, sizeof r->run_id);
-    if ((ret = cfx_schema_mkdirs(cfg->pipeline_root, err))) goto out;
+    if ((ret = cfx_file_mkdirs(cfg->pipeline_root, err))) goto out;
     if ((ret = cfx_metadata_open_root(&r->store, cfg->pipeline_root, err))) goto out;
     fprintf(r->log, "pipeline %s, run %s\nroot %s\n\n", cfg->pipeline_name, r->run_id,
             cfg->pipeline_root);

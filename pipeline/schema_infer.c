@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/file.h"
 #include "formats/buf.h"
 #include "formats/pbcodec.h"
 #include "pipeline/validate.h"
@@ -460,23 +461,6 @@ int cfx_schema_write_file(const char *path, const void *data, size_t n,
     return 0;
 }
 
-/* mkdir -p */
-int cfx_schema_mkdirs(const char *dir, cfx_error_t *err) {
-    char p[PATH_MAX];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
-        return cfx_error_set(err, CFX_EINVAL, "%s: path too long", dir);
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/') continue;
-        *q = 0;
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-            return cfx_error_set(err, CFX_EIO, "%s: %s", p, strerror(errno));
-        *q = '/';
-    }
-    if (mkdir(p, 0755) < 0 && errno != EEXIST)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", p, strerror(errno));
-    return 0;
-}
-
 static int is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -640,7 +624,7 @@ int cfx_schema_gen(const char *stats_dir, const char *out_dir,
     /* TFX writes the deprecated flag explicitly as false. */
     schema->has_generate_legacy_feature_spec = 1;
     schema->generate_legacy_feature_spec = 0;
-    if ((rc = cfx_schema_mkdirs(out_dir, err)) < 0) goto out;
+    if ((rc = cfx_file_mkdirs(out_dir, err)) < 0) goto out;
     if (snprintf(path, sizeof path, "%s/schema.pbtxt", out_dir) >= (int)sizeof path) {
         rc = cfx_error_set(err, CFX_EINVAL, "%s: path too long", out_dir);
         goto out;

@@ -127,7 +127,5 @@ int cfx_schema_read_file(const char *path, struct cfx_buf *b, cfx_error_t *err);
 /* Atomic write: temporary file beside path, fsync, rename. */
 int cfx_schema_write_file(const char *path, const void *data, size_t n,
                           cfx_error_t *err);
-/* mkdir -p */
-int cfx_schema_mkdirs(const char *dir, cfx_error_t *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "event.pb-c.h"
+#include "formats/file.h"
 #include "formats/buf.h"
 #include "formats/tfrecord.h"
 
@@ -29,21 +30,6 @@ static double wall_now(void) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (double)tv.tv_sec + tv.tv_usec * 1e-6;
-}
-
-static int mkdir_p(const char *path, cfx_error_t *err) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return cfx_error_set(err, CFX_EIO, "%s: %s", tmp, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", tmp, strerror(errno));
-    return 0;
 }
 
 int cfx_train_log_encode_event(double wall_time, long long step, const char *const *tags,
@@ -88,7 +74,7 @@ static int open_events(const char *dir, const char *split, cfx_tfrecord_writer_t
     host[sizeof host - 1] = '\0';
     double now = wall_now();
     snprintf(path, sizeof path, "%s/%s", dir, split);
-    int rc = mkdir_p(path, err);
+    int rc = cfx_file_mkdirs(path, err);
     if (rc != 0)
         return rc;
     snprintf(path, sizeof path, "%s/%s/events.out.tfevents.%lld.%s", dir, split,
@@ -108,7 +94,7 @@ int cfx_train_log_open(const char *logs_dir, cfx_train_log_t **out, cfx_error_t 
         return cfx_error_set(err, CFX_ENOMEM, "train log: out of memory");
     cfx_buf_init(&l->buf);
     int rc;
-    if ((rc = mkdir_p(logs_dir, err)) != 0 ||
+    if ((rc = cfx_file_mkdirs(logs_dir, err)) != 0 ||
         (rc = open_events(logs_dir, "train", &l->train, &l->buf, err)) != 0 ||
         (rc = open_events(logs_dir, "eval", &l->eval, &l->buf, err)) != 0)
         goto fail;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/file.h"
 #include "formats/buf.h"
 #include "formats/pbcodec.h"
 #include "pipeline/drift.h"
@@ -1170,7 +1171,7 @@ int cfx_validate_run(const cfx_validate_run_options_t *ro,
         summary->n_anomalies += k;
         if (k) summary->n_anomalous_splits++;
         snprintf(path, sizeof path, "%s/Split-%s", ro->output_dir, splits[i]);
-        if ((rc = cfx_schema_mkdirs(path, err)) < 0) goto out;
+        if ((rc = cfx_file_mkdirs(path, err)) < 0) goto out;
         size_t len = tensorflow__metadata__v0__anomalies__get_packed_size(an);
         if (!(packed = malloc(len ? len : 1))) {
             rc = cfx_error_set(err, CFX_ENOMEM, "validate: out of memory");

@@ -246,26 +246,6 @@ static void tail_log(const char *log, char *out, size_t cap) {
     cfx_buf_free(&b);
 }
 
-static int mkdirs(const char *dir, cfx_error_t *err) {
-    char p[PATH_MAX];
-    if (strlen(dir) >= sizeof p)
-        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", dir);
-    strcpy(p, dir);
-    for (char *q = p + 1;; q++) {
-        if (*q && *q != '/')
-            continue;
-        char was = *q;
-        *q = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p,
-                                 strerror(errno));
-        if (!was)
-            break;
-        *q = was;
-    }
-    return 0;
-}
-
 static int write_result(const char *dir, const cfx_infra_result_t *res,
                         cfx_error_t *err) {
     char p[PATH_MAX];
@@ -417,7 +397,7 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
     if (!rows)
         return cfx_error_set(err, CFX_ENOMEM,
                              "infra validation: out of memory");
-    if ((ret = mkdirs(o->output_dir, err)))
+    if ((ret = cfx_file_mkdirs(o->output_dir, err)))
         goto out;
     if ((ret = cfx_bundle_load(o->model_dir, &b, err)))
         goto out;
@@ -506,7 +486,7 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
                             strerror(errno));
         goto out;
     }
-    if ((ret = mkdirs(models, err)))
+    if ((ret = cfx_file_mkdirs(models, err)))
         goto out;
     if (symlink(abs_model, link) != 0) {
         ret = cfx_error_set(err, CFX_EIO, "%s: symlink: %s", link,

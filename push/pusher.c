@@ -125,27 +125,6 @@ int cfx_pusher_clean(const char *base, cfx_error_t *err) {
     return removed;
 }
 
-/* mkdir -p */
-static int mkdirs(const char *dir, cfx_error_t *err) {
-    char p[PATH_MAX];
-    if (strlen(dir) >= sizeof p)
-        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", dir);
-    strcpy(p, dir);
-    for (char *q = p + 1;; q++) {
-        if (*q && *q != '/')
-            continue;
-        char was = *q;
-        *q = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", p,
-                                 strerror(errno));
-        if (!was)
-            break;
-        *q = was;
-    }
-    return 0;
-}
-
 static int copy_file(const char *src, const char *dst, cfx_error_t *err) {
     int in = -1, out = -1, ret = 0;
     char buf[1 << 16];
@@ -264,7 +243,7 @@ int cfx_pusher_push(const char *model_dir, const char *base, int64_t *version,
     if ((ret = cfx_bundle_load(model_dir, &b, err)))
         return cfx_error_prefix(err, "push");
     cfx_bundle_free(b);
-    if ((ret = mkdirs(base, err)))
+    if ((ret = cfx_file_mkdirs(base, err)))
         return ret;
     if ((ret = cfx_pusher_clean(base, err)) < 0)
         return ret;
