@@ -76,13 +76,19 @@ static int render_dataset(const char *split, const cfx_dataset_stats_t *d, FILE 
             if (!rc) rc = cfx_show_table_cell(&num, "%s", type);
             if (!rc) rc = cfx_show_table_cell(&num, "%llu", cnt);
             if (!rc) rc = cfx_show_table_cell(&num, "%.1f%%", pct(nm, n_ex));
-            if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->mean);
-            if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->std_dev);
-            if (!rc)
-                rc = cfx_show_table_cell(&num, "%.1f%%", pct((double)ns->num_zeros, tot));
-            if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->min);
-            if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->median);
-            if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->max);
+            if (tot == 0) {
+                /* no values at all: TFDV computes only common stats */
+                for (int k = 0; k < 6 && !rc; k++) rc = cfx_show_table_cell(&num, "-");
+            } else {
+                if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->mean);
+                if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->std_dev);
+                if (!rc)
+                    rc = cfx_show_table_cell(&num, "%.1f%%",
+                                             pct((double)ns->num_zeros, tot));
+                if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->min);
+                if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->median);
+                if (!rc) rc = cfx_show_table_cell(&num, "%.6g", ns->max);
+            }
             if (!rc) rc = cfx_show_table_cell(&num, "%s", spark);
             n_num++;
         } else {
