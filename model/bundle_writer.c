@@ -356,7 +356,10 @@ static int add_dir_depth(cfx_bundle_writer_t *w, const char *reldir, const char 
             goto out;
         }
     }
-    qsort(names, n, sizeof *names, cmp_str); /* deterministic order */
+    /* deterministic order; an empty folder (a graph without vocabularies
+     * has an empty assets/) leaves names NULL, which qsort may not get */
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char src[4096], rel[4096];
         snprintf(src, sizeof src, "%s/%s", src_dir, names[i]);
@@ -435,7 +438,8 @@ int cfx_bundle_writer_commit(cfx_bundle_writer_t *w, json_t *manifest, cfx_error
         rc = cfx_error_set(err, CFX_ENOMEM, "bundle writer: out of memory");
         goto out;
     }
-    qsort(w->files, w->nfiles, sizeof *w->files, cmp_written);
+    if (w->nfiles > 1) /* w->files is NULL when nothing was added */
+        qsort(w->files, w->nfiles, sizeof *w->files, cmp_written);
     for (size_t i = 0; i < w->nfiles; i++) {
         json_t *e = json_pack("{s:s, s:I}", "sha256", w->files[i].sha256, "size",
                               (json_int_t)w->files[i].size);

@@ -233,6 +233,40 @@ static void test_empty_destination(void **state) {
     cfx_bundle_free(b);
 }
 
+/* A graph with only z-scores has an empty assets/ folder: adding it adds
+ * nothing and the bundle commits (once undefined behaviour: qsort of the
+ * NULL name list, caught by UBSan). */
+static void test_empty_assets_dir(void **state) {
+    (void)state;
+    char dir[300], src[300], p[700];
+    snprintf(dir, sizeof dir, "%s/noassets", root);
+    snprintf(src, sizeof src, "%s/empty_assets", root);
+    assert_int_equal(mkdir(src, 0755), 0);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_bundle_writer_t *w = NULL;
+    assert_int_equal(cfx_bundle_writer_open(dir, &w, &err), 0);
+    if (cfx_bundle_writer_add_dir(w, "assets", src, &err) != 0)
+        fail_msg("add_dir: %s", err.msg);
+    assert_int_equal(cfx_bundle_writer_add(w, "x.txt", "x\n", 2, &err), 0);
+    json_t *m = json_object();
+    assert_non_null(m);
+    if (cfx_bundle_writer_commit(w, m, &err) != 0)
+        fail_msg("commit: %s", err.msg);
+    json_decref(m);
+    snprintf(p, sizeof p, "%s/x.txt", dir);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_size, 2);
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    json_t *man = json_load_file(p, 0, NULL);
+    assert_non_null(man);
+    json_t *files = json_object_get(man, "files");
+    assert_int_equal(json_object_size(files), 1);
+    assert_non_null(json_object_get(files, "x.txt"));
+    json_decref(man);
+}
+
 static void test_missing_file(void **state) {
     (void)state;
     write_bundle("missing", NULL, 0);
@@ -288,6 +322,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_and_predict),
         cmocka_unit_test(test_empty_destination),
+        cmocka_unit_test(test_empty_assets_dir),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_flipped_byte),
         cmocka_unit_test(test_wrong_shape),
