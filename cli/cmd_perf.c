@@ -16,10 +16,12 @@ static void usage(FILE *f)
             "                [--batch N] [--concurrency 1:64:x2 | --rate R]\n"
             "                [--duration S | --requests N] [--warmup S] [--threads N]\n"
             "                [--connections N] [--format text|csv|json]\n"
-            "                [--check 'p99<2ms,errors<=0'] [--no-progress]\n\n"
+            "                [--check 'p99<2ms,errors<=0'] [--no-progress]\n"
+            "       cfx perf --target http://HOST:PORT/PATH [the load options above]\n\n"
             "Replays requests built from real rows (a CSV with a header, or a folder\n"
             "of raw tf.Example TFRecords as cfx examplegen writes) against a model\n"
-            "server and reports throughput and latency percentiles.\n"
+            "server and reports throughput and latency percentiles. An http:// target\n"
+            "sends a plain GET of PATH instead (no model): the client's own ceiling.\n"
             "  --concurrency  closed loop: requests in flight; a list (1,8,64) or a\n"
             "                 sweep FROM:TO:xFACTOR / FROM:TO:+STEP (default 1)\n"
             "  --rate         open loop at R requests/s; latency counts from when\n"
@@ -30,6 +32,9 @@ static void usage(FILE *f)
             "  --warmup       seconds not measured before each level (default 1)\n"
             "  --connections  open loop: connections (REST default 64); gRPC:\n"
             "                 connections, streams multiplexed (default 1/thread)\n"
+            "  --dump-request FILE  write the first request's payload (JSON body or\n"
+            "                 gRPC-framed message) to FILE and exit: the same bytes\n"
+            "                 for wrk or h2load\n"
             "  --check        fails (exit 1) when a level misses it; metrics p50 p90\n"
             "                 p99 p999 max mean (ns/us/ms/s, default ms), rps, errors\n"
             "Exit status: 0 ok, 1 a check failed or the run failed, 2 usage.\n");
@@ -54,6 +59,7 @@ int cfx_cmd_perf(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"check", required_argument, NULL, 'k'},
         {"no-progress", no_argument, NULL, 'P'},
+        {"dump-request", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -137,6 +143,7 @@ int cfx_cmd_perf(int argc, char **argv)
             break;
         case 'k': rc = cfx_perf_parse_checks(&o, optarg, &err); break;
         case 'P': o.progress = 0; break;
+        case 'R': o.dump_request = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -145,7 +152,8 @@ int cfx_cmd_perf(int argc, char **argv)
             return 2;
         }
     }
-    if (!have_target || !o.model || !o.data || optind != argc) {
+    if (!have_target || optind != argc ||
+        (!o.url_path[0] && (!o.model || !o.data))) {
         usage(stderr);
         return 2;
     }

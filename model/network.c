@@ -18,7 +18,10 @@
 
 typedef float v8f __attribute__((vector_size(32)));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* No clones under GCC's ThreadSanitizer: the ifunc resolvers run before
+ * the TSan runtime is initialised and crash the program at start. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__)
 #define CFX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CFX_CLONES

@@ -23,10 +23,9 @@
 #include "serve/perf_http.h"
 
 #define GRPC_STREAMS_PER_CONN 100
-#define QUEUE_MAX (1u << 20)
 #define DRAIN_GRACE_NS 5000000000ull
 #define CODE_CONN 0       /* connection failure */
-#define CODE_QUEUE (-1)   /* open loop: schedule queue overflow */
+#define CODE_UNSENT (-1)  /* open loop: due in the run, never sent */
 
 static uint64_t now_ns(void)
 {
@@ -51,7 +50,9 @@ void cfx_perf_opts_init(cfx_perf_opts_t *o)
 int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
 {
     const char *rest;
-    if (!strncmp(s, "rest://", 7)) {
+    size_t len;
+    o->url_path[0] = '\0';
+    if (!strncmp(s, "rest://", 7) || !strncmp(s, "http://", 7)) {
         o->proto = CFX_PERF_REST;
         rest = s + 7;
     } else if (!strncmp(s, "grpc://", 7)) {
@@ -59,11 +60,26 @@ int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
         rest = s + 7;
     } else {
         return cfx_error_set(err, CFX_EINVAL,
-                             "--target %s: expected rest://HOST:PORT or "
-                             "grpc://HOST:PORT",
+                             "--target %s: expected rest://HOST:PORT, "
+                             "grpc://HOST:PORT or http://HOST:PORT/PATH",
                              s);
     }
-    const char *colon = strrchr(rest, ':');
+    len = strlen(rest);
+    if (!strncmp(s, "http://", 7)) {
+        const char *slash = strchr(rest, '/');
+        if (!slash || strlen(slash) >= sizeof(o->url_path) ||
+            strpbrk(slash, " \t\r\n"))
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "--target %s: expected http://HOST:PORT/PATH "
+                                 "(path under %zu bytes, no spaces)",
+                                 s, sizeof(o->url_path));
+        memcpy(o->url_path, slash, strlen(slash) + 1);
+        len = (size_t)(slash - rest);
+    }
+    const char *colon = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (rest[i] == ':')
+            colon = rest + i;
     if (!colon || colon == rest || (size_t)(colon - rest) >= sizeof(o->host))
         return cfx_error_set(err, CFX_EINVAL, "--target %s: missing HOST:PORT", s);
     size_t hl = (size_t)(colon - rest);
@@ -73,9 +89,16 @@ int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
     }
     memcpy(o->host, rest, hl);
     o->host[hl] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port <= 0 || port > 65535)
+    long port = 0;
+    const char *p = colon + 1, *end = s + 7 + len; /* len counts from s + 7 */
+    if (p == end)
+        return cfx_error_set(err, CFX_EINVAL, "--target %s: bad port", s);
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9' || port > 65535)
+            return cfx_error_set(err, CFX_EINVAL, "--target %s: bad port", s);
+        port = port * 10 + (*p - '0');
+    }
+    if (port <= 0 || port > 65535)
         return cfx_error_set(err, CFX_EINVAL, "--target %s: bad port", s);
     o->port = (int)port;
     return 0;
@@ -205,11 +228,10 @@ struct worker {
     size_t n_conns;
     int open_loop;
     double interval_ns;   /* open loop */
-    double next_due;
+    double next_due;      /* open loop: the next slot of the schedule */
+    uint64_t tick_at;     /* when the tick is armed for */
     uint64_t t_measure, t_end, t_hard;
     uint64_t issue_left;  /* requests still to issue */
-    uint64_t *queue;      /* open loop: due times waiting for a connection */
-    size_t q_head, q_len, q_cap;
     size_t rr;            /* round robin over connections */
     size_t body_i;
     size_t in_flight;
@@ -248,7 +270,7 @@ static int can_issue(worker_t *w, uint64_t now)
 
 static void maybe_finish(worker_t *w)
 {
-    if (w->in_flight == 0 && w->q_len == 0 &&
+    if (w->in_flight == 0 &&
         (w->stopping || w->issue_left == 0)) {
         w->stopping = 1;
         event_base_loopbreak(w->base);
@@ -281,13 +303,18 @@ static int send_on(worker_t *w, pconn_t *c, uint64_t due)
     return rc;
 }
 
+static int has_room(const worker_t *w, const pconn_t *c)
+{
+    size_t limit = w->o->proto == CFX_PERF_REST ? 1 : GRPC_STREAMS_PER_CONN;
+    return c->in_flight < limit && (c->http || c->h2);
+}
+
 /* A connection with room for one more request, or NULL. */
 static pconn_t *free_conn(worker_t *w)
 {
-    size_t limit = w->o->proto == CFX_PERF_REST ? 1 : GRPC_STREAMS_PER_CONN;
     for (size_t k = 0; k < w->n_conns; k++) {
         pconn_t *c = &w->conns[(w->rr + k) % w->n_conns];
-        if (c->in_flight < limit && (c->http || c->h2)) {
+        if (has_room(w, c)) {
             w->rr = (w->rr + k + 1) % w->n_conns;
             return c;
         }
@@ -295,22 +322,42 @@ static pconn_t *free_conn(worker_t *w)
     return NULL;
 }
 
+static void arm_tick(worker_t *w, uint64_t now, uint64_t wait)
+{
+    struct timeval tv = {(time_t)(wait / 1000000000u),
+                         (suseconds_t)((wait % 1000000000u) / 1000)};
+    w->tick_at = now + wait;
+    evtimer_add(w->tick, &tv);
+}
+
+/* Open loop: sends every slot of the schedule that is due, as long as a
+ * connection has room (preferring c). A slot waits for a connection
+ * without being sent; its latency still counts from when it was due, so a
+ * server that falls behind shows as growing latency (there is no queue:
+ * the schedule itself is the backlog, as in wrk2). */
+static void issue_due(worker_t *w, pconn_t *c, uint64_t now)
+{
+    while (!w->stopping && w->next_due <= (double)now &&
+           can_issue(w, (uint64_t)w->next_due)) {
+        pconn_t *fc = c && has_room(w, c) ? c : free_conn(w);
+        if (!fc)
+            return;
+        uint64_t due = (uint64_t)w->next_due;
+        w->next_due += w->interval_ns;
+        if (send_on(w, fc, due) != 0)
+            count_error(w, CODE_CONN);
+    }
+    /* Not behind: wake at the next slot if the tick would be later. */
+    if (!w->stopping && w->next_due > (double)now &&
+        (double)w->tick_at > w->next_due && free_conn(w))
+        arm_tick(w, now, (uint64_t)(w->next_due - (double)now));
+}
+
 static void refill(worker_t *w, pconn_t *c)
 {
     uint64_t now = now_ns();
     if (w->open_loop) {
-        while (w->q_len > 0 && !w->stopping) {
-            pconn_t *fc = c && c->in_flight == 0 ? c : free_conn(w);
-            if (!fc)
-                break;
-            uint64_t due = w->queue[w->q_head];
-            w->q_head = (w->q_head + 1) % w->q_cap;
-            w->q_len--;
-            if (send_on(w, fc, due) != 0) {
-                count_error(w, CODE_CONN);
-                break;
-            }
-        }
+        issue_due(w, c, now);
         return;
     }
     while (c && (int)c->in_flight < c->want && can_issue(w, now))
@@ -410,46 +457,50 @@ static int connect_conn(worker_t *w, pconn_t *c)
     return cfx_h2c_new(w->base, fd, &cb, c, 1 << 20, &c->h2, &w->err);
 }
 
+/* Slots of the schedule due in the measured window that were never sent
+ * (the server fell so far behind that the run ended first). */
+static void count_unsent(worker_t *w)
+{
+    if (!w->open_loop || w->next_due >= (double)w->t_end)
+        return;
+    double from = w->next_due > (double)w->t_measure ? w->next_due
+                                                      : (double)w->t_measure;
+    uint64_t n = (uint64_t)ceil(((double)w->t_end - from) / w->interval_ns);
+    if (n > w->issue_left)
+        n = w->issue_left;
+    if (n == 0)
+        return;
+    count_error(w, CODE_UNSENT);
+    w->errors += n - 1;
+    for (size_t k = 0; k < w->n_codes; k++)
+        if (w->codes[k] == CODE_UNSENT)
+            w->code_counts[k] += n - 1;
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     worker_t *w = arg;
     uint64_t now = now_ns();
+    w->tick_at = UINT64_MAX;
     if (now >= w->t_hard) {
         event_base_loopbreak(w->base);
         return;
     }
     if (!w->stopping && (now >= w->t_end || w->issue_left == 0)) {
+        count_unsent(w);
         w->stopping = 1;
         maybe_finish(w);
     }
-    if (w->open_loop && !w->stopping) {
-        while (w->next_due <= (double)now && can_issue(w, (uint64_t)w->next_due)) {
-            uint64_t due = (uint64_t)w->next_due;
-            w->next_due += w->interval_ns;
-            pconn_t *c = free_conn(w);
-            if (c && w->q_len == 0) {
-                if (send_on(w, c, due) != 0)
-                    count_error(w, CODE_CONN);
-            } else if (w->q_len < w->q_cap) {
-                w->queue[(w->q_head + w->q_len) % w->q_cap] = due;
-                w->q_len++;
-                if (w->issue_left != UINT64_MAX)
-                    w->issue_left--;
-            } else {
-                count_error(w, CODE_QUEUE);
-            }
-        }
-    }
-    /* Next tick: the next due time, or a stop check every 10 ms. */
+    if (w->open_loop && !w->stopping)
+        issue_due(w, NULL, now);
+    /* Next tick: the next slot when a connection is free (issue_due armed
+     * it), else a stop check every 10 ms; answers drive the rest. */
     uint64_t wait = 10000000;
-    if (w->open_loop && !w->stopping && w->next_due > (double)now &&
-        w->next_due - (double)now < (double)wait)
-        wait = (uint64_t)(w->next_due - (double)now);
-    struct timeval tv = {(time_t)(wait / 1000000000u),
-                         (suseconds_t)((wait % 1000000000u) / 1000)};
-    evtimer_add(w->tick, &tv);
+    if (w->tick_at != UINT64_MAX && w->tick_at > now && w->tick_at - now < wait)
+        return;
+    arm_tick(w, now, wait);
 }
 
 static void *worker_main(void *arg)
@@ -467,8 +518,7 @@ static void *worker_main(void *arg)
         if (!w->open_loop)
             for (size_t i = 0; i < w->n_conns; i++)
                 refill(w, &w->conns[i]);
-        struct timeval tv = {0, 0};
-        evtimer_add(w->tick, &tv);
+        arm_tick(w, now, 0);
         event_base_dispatch(w->base);
     }
     atomic_store(&w->finished, 1);
@@ -482,7 +532,6 @@ static void worker_free(worker_t *w)
         cfx_h2c_free(w->conns[i].h2);
     }
     free(w->conns);
-    free(w->queue);
     if (w->tick)
         event_free(w->tick);
     if (w->base)
@@ -537,8 +586,6 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
             share = total / nt + (i < total % nt);
             if (share == 0)
                 share = 1;
-            w->q_cap = QUEUE_MAX;
-            w->queue = malloc(w->q_cap * sizeof(*w->queue));
         } else {
             share = concurrency / nt + (i < concurrency % nt);
         }
@@ -562,7 +609,7 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
             event_config_free(cfg);
         }
         w->tick = w->base ? evtimer_new(w->base, tick_cb, w) : NULL;
-        if (!w->conns || !w->base || !w->tick || (open_loop && !w->queue)) {
+        if (!w->conns || !w->base || !w->tick ) {
             rc = cfx_error_set(err, CFX_ENOMEM, "worker %zu", i);
             nt = i + 1;
             goto out;
@@ -676,8 +723,8 @@ static void code_name(char *out, size_t n, int code)
 {
     if (code == CODE_CONN)
         snprintf(out, n, "connection");
-    else if (code == CODE_QUEUE)
-        snprintf(out, n, "queue-overflow");
+    else if (code == CODE_UNSENT)
+        snprintf(out, n, "unsent");
     else if (code >= 1000)
         snprintf(out, n, "grpc-%d", code - 1000);
     else
@@ -740,18 +787,49 @@ static void report(const cfx_perf_opts_t *o, const cfx_perf_level_t *lv,
     fflush(out);
 }
 
+/* The payload of one request: after the HTTP header block for REST, the
+ * whole gRPC-framed message otherwise. */
+static int dump_request(const char *path, const cfx_buf_t *b, cfx_error_t *err)
+{
+    const uint8_t *p = b->data;
+    size_t n = b->len;
+    const uint8_t *hdr_end = b->len > 5 && !memcmp(b->data, "POST ", 5)
+                                 ? memmem(b->data, b->len, "\r\n\r\n", 4)
+                                 : NULL;
+    if (hdr_end) {
+        p = hdr_end + 4;
+        n = b->len - (size_t)(p - b->data);
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return cfx_error_set(err, CFX_EIO, "%s: cannot create", path);
+    size_t w = fwrite(p, 1, n, f);
+    if (fclose(f) != 0 || w != n)
+        return cfx_error_set(err, CFX_EIO, "%s: write failed", path);
+    return 0;
+}
+
 int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
 {
     cfx_perf_bodies_t bodies;
     int rc = cfx_perf_bodies_build(&bodies, o, err);
     if (rc)
         return rc;
-    if (o->format == CFX_PERF_TEXT)
+    if (o->format == CFX_PERF_TEXT && o->url_path[0])
+        fprintf(out, "target http://%s:%d%s (GET), %d thread(s), %s\n", o->host,
+                o->port, o->url_path, o->threads,
+                o->rate > 0 ? "open loop" : "closed loop");
+    else if (o->format == CFX_PERF_TEXT)
         fprintf(out, "target %s://%s:%d model %s, %zu distinct requests of %zu "
                      "row(s), %d thread(s), %s\n",
                 o->proto == CFX_PERF_REST ? "rest" : "grpc", o->host, o->port,
                 o->model, bodies.n, o->batch, o->threads,
                 o->rate > 0 ? "open loop" : "closed loop");
+    if (o->dump_request) {
+        rc = dump_request(o->dump_request, &bodies.body[0], err);
+        cfx_perf_bodies_free(&bodies);
+        return rc;
+    }
     size_t n = o->rate > 0 ? 1 : o->n_levels;
     int failed = 0;
     for (size_t i = 0; i < n && !rc; i++) {

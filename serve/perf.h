@@ -50,6 +50,7 @@ typedef struct cfx_perf_opts {
     cfx_perf_proto_t proto;
     char host[256];
     int port;
+    char url_path[512]; /* http://HOST:PORT/PATH: plain GET of PATH, no model */
     const char *model;
     const char *signature; /* NULL: predict_raw / classify / regress */
     cfx_perf_api_t api;
@@ -67,10 +68,16 @@ typedef struct cfx_perf_opts {
     cfx_perf_check_t checks[CFX_PERF_MAX_CHECKS];
     size_t n_checks;
     int progress; /* live progress line on stderr */
+    const char *dump_request; /* write the first request's payload here (the
+                                 JSON body, or the gRPC-framed message) and
+                                 send nothing: for driving wrk or h2load
+                                 with the same bytes */
 } cfx_perf_opts_t;
 
 void cfx_perf_opts_init(cfx_perf_opts_t *o);
-/* "rest://host:port" or "grpc://host:port" */
+/* "rest://host:port", "grpc://host:port", or "http://host:port/path" (a
+ * plain GET of path: measures the client and the server's HTTP layer
+ * without a model; --model and --data are then not needed) */
 int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err);
 /* "8", "1,4,16", "1:64:x2", "8:64:+8" */
 int cfx_perf_parse_levels(cfx_perf_opts_t *o, const char *s, cfx_error_t *err);

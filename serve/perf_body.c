@@ -760,6 +760,20 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
     memset(&t, 0, sizeof(t));
     if (!in)
         return cfx_error_set(err, CFX_ENOMEM, "inputs");
+    snprintf(bs->authority, sizeof(bs->authority), "%s:%d", o->host, o->port);
+    if (o->url_path[0]) {
+        /* Plain GET of a URL: one request, no model, no rows. */
+        bs->body = calloc(1, sizeof(*bs->body));
+        if (!bs->body) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "bodies");
+            goto out;
+        }
+        bs->n = 1;
+        cfx_buf_init(&bs->body[0]);
+        rc = cfx_buf_printf(&bs->body[0], "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+                            o->url_path, bs->authority);
+        goto out;
+    }
     const char *sig = o->signature ? o->signature
                       : o->api == CFX_PERF_CLASSIFY ? "classify"
                       : o->api == CFX_PERF_REGRESS  ? "regress"

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# perf_bench.sh: checks `cfx perf` against independent load generators on
+# the same server and the same load, in one run:
+#   1. REST :predict (one raw instance): cfx perf vs wrk (Lua POST body);
+#      gRPC Predict (one raw row): cfx perf vs h2load (-d with the same
+#      gRPC-framed bytes). Same threads, connections/streams and seconds;
+#      throughput, p50 and p99 of each pair and the difference.
+#   2. cfx perf --rate at 2x the closed-loop peak (REST), next to the
+#      closed-loop figures: latency from each request's due time must grow.
+#   3. Client overhead: cfx perf (plain GET, http://HOST:PORT/PATH) vs wrk
+#      against nginx serving a small static file, same threads/connections.
+# Every run is bounded by SECS; pairs run back to back, ROUNDS times, and the
+# summary gives medians. The load average is printed before each round.
+#
+# usage: bench/perf_bench.sh [BUILD_DIR]   (default: build)
+# env:   THREADS (2), CONNS (32), CLIENTS (8), STREAMS (16), SECS (4),
+#        ROUNDS (3), SERVER_THREADS (2)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+CFX=$BUILD/cfx
+CFX_SERVE=$BUILD/cfx-serve
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-32}
+CLIENTS=${CLIENTS:-8}
+STREAMS=${STREAMS:-16}
+SECS=${SECS:-4}
+ROUNDS=${ROUNDS:-3}
+SERVER_THREADS=${SERVER_THREADS:-2}
+PY=/usr/bin/python3
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl "$PY"; do
+    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
+done
+T=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.2
+    rm -rf "$T"
+}
+trap cleanup EXIT
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+echo "# building the taxi bundle (short training: serving cost does not depend on it)"
+"$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
+"$CFX" statistics --examples "$T/ex" --output "$T/st" >/dev/null
+"$CFX" schema --statistics "$T/st" --output "$T/sc" >/dev/null
+"$CFX" transform --examples "$T/ex" --schema "$T/sc/schema.pbtxt" \
+    --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
+sed -e 's/"train_steps": *[0-9]*/"train_steps": 200/' \
+    -e 's/"eval_every_steps": *[0-9]*/"eval_every_steps": 200/' \
+    "$ROOT/examples/taxi/trainer.json" >"$T/trainer.json"
+"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
+    --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+mkdir -p "$T/models/taxi"
+cp -r "$T/train/model" "$T/models/taxi/1"
+# One row: every client sends exactly the same request.
+head -n 2 "$ROOT/examples/taxi/data.csv" >"$T/row.csv"
+
+# --- servers ----------------------------------------------------------------
+NPORT=$(free_port)
+mkdir -p "$T/www" "$T/nginx"
+chmod 755 "$T" "$T/www" # nginx workers may run as another user
+printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
+cat >"$T/nginx/nginx.conf" <<N
+daemon off;
+worker_processes $SERVER_THREADS;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/body;
+    proxy_temp_path $T/nginx/proxy;
+    fastcgi_temp_path $T/nginx/fastcgi;
+    uwsgi_temp_path $T/nginx/uwsgi;
+    scgi_temp_path $T/nginx/scgi;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$NPORT;
+        root $T/www;
+    }
+}
+N
+"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
+PIDS+=($!)
+"$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads="$SERVER_THREADS" --model_name=taxi \
+    --model_base_path="$T/models/taxi" >"$T/serve.log" 2>&1 &
+PIDS+=($!)
+GPORT= RPORT=
+for _ in $(seq 1 200); do
+    GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
+    RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+    [ -n "$GPORT" ] && [ -n "$RPORT" ] && break
+    sleep 0.05
+done
+[ -n "$GPORT" ] && [ -n "$RPORT" ] || { cat "$T/serve.log"; exit 1; }
+sleep 0.3
+curl -sf "http://127.0.0.1:$NPORT/small.json" >/dev/null || { cat "$T/nginx/error.log" "$T/nginx/stderr"; exit 1; }
+
+# The exact request bytes cfx perf sends, for wrk and h2load.
+"$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" --dump-request "$T/rest.json"
+"$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/row.csv" --dump-request "$T/grpc.bin"
+curl -sf -H 'Content-Type: application/json' --data-binary @"$T/rest.json" \
+    "http://127.0.0.1:$RPORT/v1/models/taxi:predict" >/dev/null
+"$PY" -c 'import json,sys
+print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(open(sys.argv[1]).read()) +
+      "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$T/rest.json" >"$T/post.lua"
+
+# --- parsers: every figure as "rps p50_us p99_us" ------------------------------
+# wrk --latency prints 50% and 99% with a unit (us, ms, s).
+wrk_fig() {
+    "$PY" - "$1" <<'EOF'
+import re, sys
+t = open(sys.argv[1]).read()
+if re.search(r"Non-2xx|Socket errors", t):
+    sys.exit("wrk errors:\n" + t)
+def us(s):
+    m = re.match(r"([0-9.]+)(us|ms|s)", s)
+    return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+rps = float(re.search(r"Requests/sec:\s*([0-9.]+)", t).group(1))
+p50 = us(re.search(r"^\s*50%\s+(\S+)", t, re.M).group(1))
+p99 = us(re.search(r"^\s*99%\s+(\S+)", t, re.M).group(1))
+print(f"{rps:.0f} {p50:.1f} {p99:.1f}")
+EOF
+}
+# h2load prints no percentiles: they come from its --log-file (one line per
+# request: start us, status, microseconds to the end of the response).
+h2_fig() {
+    "$PY" - "$1" "$2" <<'EOF'
+import re, sys
+t = open(sys.argv[1]).read()
+if not re.search(r" 0 failed, 0 errored, 0 timeout", t):
+    sys.exit("h2load errors:\n" + t)
+rps = float(re.search(r"finished in .*?, ([0-9.]+) req/s", t).group(1))
+lat = sorted(int(l.split("\t")[2]) for l in open(sys.argv[2]) if l.strip())
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(f"{rps:.0f} {q(0.5):.1f} {q(0.99):.1f}")
+EOF
+}
+# cfx perf --format csv: concurrency,rate,seconds,ok,errors,rps,p50_us,p90_us,p99_us,...
+perf_fig() {
+    awk -F, 'NR == 2 { if ($5 != 0) { print "cfx perf errors: " $0 > "/dev/stderr"; exit 1 }
+                       printf "%.0f %.1f %.1f\n", $6, $7, $9 }' "$1"
+}
+PERF_ARGS=(--no-progress --format csv --warmup 0 --duration "$SECS" --threads "$THREADS")
+
+# --- 1. REST and gRPC pairs ------------------------------------------------------
+echo "# 1. same server, same load: wrk vs cfx perf (REST, -t$THREADS -c$CONNS), h2load vs cfx perf (gRPC, -t$THREADS -c$CLIENTS -m$STREAMS), ${SECS}s each"
+: >"$T/rest.rows"
+: >"$T/grpc.rows"
+GURL=http://127.0.0.1:$GPORT/tensorflow.serving.PredictionService/Predict
+for r in $(seq 1 "$ROUNDS"); do
+    L=$(load)
+    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
+        "http://127.0.0.1:$RPORT/v1/models/taxi:predict" >"$T/wrk.txt"
+    "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
+        --concurrency "$CONNS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+    W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
+    echo "$W $P" >>"$T/rest.rows"
+    echo "REST round $r (load $L): wrk rps p50 p99 = $W | cfx perf = $P"
+    L=$(load)
+    rm -f "$T/h2.log"
+    h2load -t"$THREADS" -c"$CLIENTS" -m"$STREAMS" -D "$SECS" -d "$T/grpc.bin" \
+        -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$T/h2.log" \
+        "$GURL" >"$T/h2.txt" 2>&1
+    "$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/row.csv" \
+        --concurrency $((CLIENTS * STREAMS)) --connections "$CLIENTS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+    H=$(h2_fig "$T/h2.txt" "$T/h2.log"); P=$(perf_fig "$T/perf.csv")
+    echo "$H $P" >>"$T/grpc.rows"
+    echo "gRPC round $r (load $L): h2load rps p50 p99 = $H | cfx perf = $P"
+done
+# Medians per column; difference of cfx perf from the reference tool, %.
+summary() {
+    "$PY" - "$1" "$2" <<'EOF'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+med = [statistics.median(c) for c in zip(*rows)]
+ref = sys.argv[2]
+for i, name in enumerate(["req/s", "p50 us", "p99 us"]):
+    a, b = med[i], med[i + 3]
+    d = (b - a) / a * 100 if a else float("nan")
+    print(f"  {name:7s} {ref} {a:10.1f}   cfx perf {b:10.1f}   diff {d:+6.1f}%"
+          f"{'' if abs(d) <= 10 else '   (over 10%)'}")
+EOF
+}
+echo "REST medians of $ROUNDS rounds:"; summary "$T/rest.rows" wrk
+echo "gRPC medians of $ROUNDS rounds:"; summary "$T/grpc.rows" h2load
+
+# --- 2. open loop beyond the peak ------------------------------------------------
+PEAK=$(awk '{ print $4 }' "$T/rest.rows" | sort -n | tail -1)
+echo "# 2. REST open loop (load $(load)): closed-loop peak $PEAK req/s; --rate at 1/2 and 2x, $CONNS connections"
+for f in 0.5 2; do
+    R=$(awk -v p="$PEAK" -v f="$f" 'BEGIN { printf "%d", p * f }')
+    "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
+        --rate "$R" --connections "$CONNS" --no-progress --format csv --warmup 0.5 \
+        --duration "$SECS" --threads "$THREADS" >"$T/open.csv"
+    awk -F, -v f="$f" 'NR == 2 { printf "  rate %sx = %d: done %.0f req/s, p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us, errors %s %s\n",
+        f, $2, $6, $7, $8, $9, $11, $5, $12 }' "$T/open.csv"
+done
+
+# --- 3. client overhead against nginx -----------------------------------------
+echo "# 3. nginx static GET, -t$THREADS -c$CONNS, ${SECS}s: wrk vs cfx perf (http:// GET)"
+: >"$T/ng.rows"
+for r in $(seq 1 "$ROUNDS"); do
+    L=$(load)
+    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/small.json" >"$T/wrk.txt"
+    "$CFX" perf --target "http://127.0.0.1:$NPORT/small.json" --concurrency "$CONNS" \
+        "${PERF_ARGS[@]}" >"$T/perf.csv"
+    W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
+    echo "$W $P" >>"$T/ng.rows"
+    echo "nginx round $r (load $L): wrk rps p50 p99 = $W | cfx perf = $P"
+done
+echo "nginx medians of $ROUNDS rounds:"; summary "$T/ng.rows" wrk
