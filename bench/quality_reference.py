@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Quality reference for the taxi model: scikit-learn's histogram gradient
+boosting on the RAW features of the same train/eval split cfx examplegen
+writes (TFX's split rule), label tips > 0.2 * fare. An independent ceiling
+check for the trainer's eval AUC; not part of the tests (needs Debian's
+python3-sklearn, which install-deps.sh does not install).
+
+    apt-get install -y python3-sklearn
+    build/cfx examplegen --input examples/taxi/data.csv --output /tmp/ex
+    /usr/bin/python3 bench/quality_reference.py /tmp/ex
+"""
+import gzip, glob, os, struct, sys
+import numpy as np
+
+EX = sys.argv[1]
+def records(path):
+    f = gzip.open(path, 'rb')
+    while True:
+        h = f.read(12)
+        if len(h) < 12: return
+        n = struct.unpack('<Q', h[:8])[0]
+        d = f.read(n); f.read(4)
+        yield d
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]; i += 1; r |= (c & 0x7f) << s; s += 7
+        if c < 0x80: return r, i
+def fields(buf):
+    i = 0
+    while i < len(buf):
+        k, i = varint(buf, i); fn, wt = k >> 3, k & 7
+        if wt == 2:
+            l, i = varint(buf, i); yield fn, wt, buf[i:i+l]; i += l
+        elif wt == 0:
+            v, i = varint(buf, i); yield fn, wt, v
+        elif wt == 5: yield fn, wt, buf[i:i+4]; i += 4
+        elif wt == 1: yield fn, wt, buf[i:i+8]; i += 8
+def parse_example(b):
+    out = {}
+    for _, _, feats in fields(b):
+        for _, _, entry in fields(feats):
+            key = None; val = b''
+            for fn3, _, x in fields(entry):
+                if fn3 == 1: key = x.decode()
+                else: val = x
+            vals = []
+            for kind, _, lst in fields(val):
+                for fn4, wt, x in fields(lst):
+                    if kind == 1: vals.append(x.decode('utf-8', 'replace'))
+                    elif kind == 2:
+                        vals += list(struct.unpack('<%df' % (len(x)//4), x))
+                    elif kind == 3:
+                        if wt == 2:
+                            j = 0
+                            while j < len(x):
+                                v, j = varint(x, j); vals.append(v - (1 << 64) if v >= 1 << 63 else v)
+                        else: vals.append(x - (1 << 64) if x >= 1 << 63 else x)
+            out[key] = vals[0] if vals else None
+    return out
+def load(split):
+    rows = []
+    for p in sorted(glob.glob(os.path.join(EX, 'Split-' + split, '*'))):
+        rows += [parse_example(r) for r in records(p)]
+    return rows
+tr, ev = load('train'), load('eval')
+print(len(tr), len(ev))
+num = ['fare','trip_miles','trip_seconds','trip_start_hour','trip_start_day','trip_start_month','trip_start_timestamp','pickup_latitude','pickup_longitude','dropoff_latitude','dropoff_longitude','pickup_community_area','dropoff_community_area','dropoff_census_tract']
+cat = ['payment_type','company']
+cats = {c: sorted({r[c] or '' for r in tr}) for c in cat}
+def X(rows):
+    a = []
+    for r in rows:
+        v = [float('nan') if r[c] is None else float(r[c]) for c in num]
+        v += [cats[c].index(r[c] or '') if (r[c] or '') in cats[c] else float('nan') for c in cat]
+        a.append(v)
+    return np.array(a)
+def y(rows):
+    return np.array([1 if (r['fare'] is not None and r['tips'] is not None and r['tips'] > 0.2 * r['fare']) else 0 for r in rows])
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+Xt, yt, Xe, ye = X(tr), y(tr), X(ev), y(ev)
+allf = list(range(len(num) + 2))
+nots = [i for i in allf if i != num.index('trip_start_timestamp')]
+for feats, name in [(allf, 'all raw'), (nots, 'no timestamp')]:
+    for lr, it in [(0.05, 300), (0.1, 100)]:
+        catmask = [f >= len(num) for f in feats]
+        m = HistGradientBoostingClassifier(max_iter=it, learning_rate=lr, categorical_features=catmask, random_state=0)
+        m.fit(Xt[:, feats], yt)
+        print(name, lr, it, 'eval AUC %.4f' % roc_auc_score(ye, m.predict_proba(Xe[:, feats])[:, 1]))
+print('rates', yt.mean(), ye.mean())
