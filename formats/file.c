@@ -1,8 +1,10 @@
-/* file.c: bounded whole-file reads and atomic whole-file replacement. */
+/* file.c: bounded whole-file reads, atomic whole-file replacement, mkdir -p
+ * and rm -r. */
 #include "formats/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -106,6 +108,41 @@ int cfx_file_fsync_dir(const char *dir, cfx_error_t *err) {
                            strerror(errno));
     close(fd);
     return rc;
+}
+
+/* nftw's callback takes no user pointer: the first failure is noted here. */
+static _Thread_local struct {
+    int errnum;
+    char path[PATH_MAX];
+} rm_failure;
+
+static int rm_entry(const char *p, const struct stat *sb, int flag,
+                    struct FTW *ftw) {
+    (void)sb;
+    (void)ftw;
+    /* FTW_DEPTH reports a directory after its contents (FTW_DP); one that
+     * could not be read (FTW_DNR) is still tried with rmdir. */
+    int r = flag == FTW_DP || flag == FTW_DNR ? rmdir(p) : unlink(p);
+    if (r == 0 || errno == ENOENT)
+        return 0;
+    rm_failure.errnum = errno;
+    snprintf(rm_failure.path, sizeof rm_failure.path, "%s", p);
+    return 1;
+}
+
+int cfx_file_remove_tree(const char *path, cfx_error_t *err) {
+    rm_failure.errnum = 0;
+    rm_failure.path[0] = '\0';
+    int r = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (r == 0)
+        return 0;
+    if (r > 0)
+        return cfx_error_set(err, CFX_EIO, "%s: cannot remove: %s",
+                             rm_failure.path, strerror(rm_failure.errnum));
+    if (errno == ENOENT)
+        return 0;
+    return cfx_error_set(err, CFX_EIO, "%s: cannot remove: %s", path,
+                         strerror(errno));
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n) {

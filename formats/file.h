@@ -7,7 +7,8 @@
  * so a reader sees either the old or the new content, never a mix, even
  * after a crash.
  *
- * Reentrant.
+ * Reentrant (cfx_file_remove_tree keeps its failure note in thread-local
+ * storage).
  */
 #ifndef CFX_FORMATS_FILE_H
 #define CFX_FORMATS_FILE_H
@@ -33,5 +34,11 @@ int cfx_file_mkdirs(const char *dir, cfx_error_t *err);
 
 /* fsyncs the directory dir (after a rename or create inside it). */
 int cfx_file_fsync_dir(const char *dir, cfx_error_t *err);
+
+/* rm -r: removes path and, when it is a directory, everything under it.
+ * Symbolic links are removed, never followed. A missing path (or an entry
+ * that vanishes during the walk) is fine. CFX_EIO names the first entry that
+ * could not be removed; the walk stops there. */
+int cfx_file_remove_tree(const char *path, cfx_error_t *err);
 
 #endif

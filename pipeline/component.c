@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/evp.h>
@@ -60,18 +59,6 @@ static int copy_bounded(char *dst, size_t cap, const char *src, const char *what
                              what, src, cap - 1);
     memcpy(dst, src, n + 1);
     return 0;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static void remove_tree(const char *path) {
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void make_run_id(char *out, size_t cap) {
@@ -421,7 +408,7 @@ const char *cfx_component_output_dir_typed(cfx_component_run_t *run,
     if (cfx_file_mkdirs(path, err)) return NULL;
     if (add_output(run, key, type ? type : type_of(run->component, key), path,
                    !existed, err)) {
-        if (!existed) remove_tree(path);
+        if (!existed) cfx_file_remove_tree(path, NULL);
         return NULL;
     }
     return run->outputs[run->n_outputs - 1].uri;
@@ -670,7 +657,7 @@ fail:
 static int abandon(cfx_component_run_t *run, cfx_error_t *err) {
     int ret;
     for (size_t i = 0; i < run->n_outputs; i++)
-        if (run->outputs[i].created_dir) remove_tree(run->outputs[i].uri);
+        if (run->outputs[i].created_dir) cfx_file_remove_tree(run->outputs[i].uri, NULL);
     if ((ret = cfx_metadata_begin(run->store, err))) return ret;
     for (size_t i = 0; i < run->n_outputs; i++)
         if ((ret = cfx_metadata_set_artifact_state(run->store,

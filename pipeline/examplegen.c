@@ -226,37 +226,6 @@ static batch_t *swap_batch(writer_ctx_t *w, batch_t *b) {
 
 /* ---- filesystem helpers ---------------------------------------------------- */
 
-static void remove_tree2(const char *dir) {
-    /* our temporary layout only: dir/Split-x/files */
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char sub[4096];
-            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-            DIR *d2 = opendir(sub);
-            if (d2) {
-                struct dirent *f;
-                while ((f = readdir(d2))) {
-                    if (!strcmp(f->d_name, ".") || !strcmp(f->d_name, ".."))
-                        continue;
-                    char file[4096 + 256];
-                    snprintf(file, sizeof file, "%s/%s", sub, f->d_name);
-                    unlink(file);
-                }
-                closedir(d2);
-                rmdir(sub);
-            } else {
-                unlink(sub);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 static int fsync_dir(const char *path) {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -736,7 +705,7 @@ out:
         free(batches[i].meta);
     }
     if (tmp[0])
-        remove_tree2(tmp);
+        cfx_file_remove_tree(tmp, NULL);
     free(order);
     if (res) {
         res->rows = rows;

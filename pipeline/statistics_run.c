@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/file.h"
 #include "formats/tfrecord.h"
 
 #define MAX_SPLITS 64
@@ -331,28 +332,6 @@ static int read_file_all(const char *path, cfx_buf_t *b, cfx_error_t *err) {
     return rc;
 }
 
-static void remove_tree2(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char sub[4096 + 512];
-            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-            char file[4096 + 768];
-            snprintf(file, sizeof file, "%s/" STATS_FILE, sub);
-            unlink(file);
-            snprintf(file, sizeof file, "%s/" STATE_FILE, sub);
-            unlink(file);
-            if (rmdir(sub) != 0)
-                unlink(sub);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 /* Normalises out_dir into out; it must be absent or an empty directory. */
 static int check_out(const char *out_dir, char *out, size_t cap,
                      cfx_error_t *err) {
@@ -422,7 +401,7 @@ static int publish(const char *out, const split_set_t *ss, int state,
                            strerror(errno));
 out:
     if (rc < 0)
-        remove_tree2(tmp);
+        cfx_file_remove_tree(tmp, NULL);
     cfx_buf_free(&buf);
     return rc;
 }

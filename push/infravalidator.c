@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -44,13 +43,6 @@ static double now_s(void) {
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 /* One raw row of warmup.jsonl -> a tf.Example typed as the graph reads it. */
@@ -470,7 +462,7 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
         ret = cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", abs_out);
         goto out;
     }
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cfx_file_remove_tree(tmp, NULL);
     /* tmp leaves 32 bytes of room (checked above), so these fit. */
     if ((size_t)snprintf(models, sizeof models, "%s/models", tmp) >=
             sizeof models ||
@@ -519,7 +511,7 @@ out:
     if (pid > 0)
         stop_server(pid);
     if (tmp[0])
-        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        cfx_file_remove_tree(tmp, NULL);
     for (size_t i = 0; ex && i < n; i++)
         cfx_example_free(&ex[i]);
     free(ex);

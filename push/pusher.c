@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -78,17 +77,6 @@ int cfx_pusher_latest_version(const char *base, int64_t *version,
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static int remove_tree(const char *path) {
-    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int cfx_pusher_clean(const char *base, cfx_error_t *err) {
     DIR *d = opendir(base);
     if (!d) {
@@ -108,11 +96,9 @@ int cfx_pusher_clean(const char *base, cfx_error_t *err) {
             (kill((pid_t)pid, 0) == 0 || errno == EPERM))
             continue;
         snprintf(p, sizeof p, "%s/%s", base, e->d_name);
-        if (remove_tree(p) != 0 && errno != ENOENT) {
-            ret = cfx_error_set(
-                err, CFX_EIO,
-                "%s: cannot remove a crashed push's leftovers: %s", p,
-                strerror(errno));
+        if ((ret = cfx_file_remove_tree(p, err))) {
+            cfx_error_prefix(err, "%s: cannot remove a crashed push's leftovers",
+                             p);
             break;
         }
         removed++;
@@ -251,7 +237,7 @@ int cfx_pusher_push(const char *model_dir, const char *base, int64_t *version,
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%ld-%u", base,
                          (long)getpid(), n) >= sizeof tmp)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", base);
-    remove_tree(tmp); /* a stale one of a reused pid */
+    cfx_file_remove_tree(tmp, NULL); /* a stale one of a reused pid */
     if ((ret = copy_tree(model_dir, tmp, 0, err)))
         goto out;
     made_tmp = 1;
@@ -280,6 +266,6 @@ int cfx_pusher_push(const char *model_dir, const char *base, int64_t *version,
         snprintf(dest, cap, "%s", final);
 out:
     if (ret && (made_tmp || access(tmp, F_OK) == 0))
-        remove_tree(tmp);
+        cfx_file_remove_tree(tmp, NULL);
     return ret;
 }

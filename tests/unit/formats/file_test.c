@@ -1,4 +1,4 @@
-/* file_test.c: bounded reads and atomic replacement. */
+/* file_test.c: bounded reads, atomic replacement and tree removal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -80,6 +81,76 @@ static void test_large_file(void **state) {
     unlink(path);
 }
 
+static void put(const char *path, const char *text) {
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_int_equal(cfx_file_write_atomic(path, text, strlen(text), &err), 0);
+}
+
+static void test_remove_tree(void **state) {
+    (void)state;
+    char root[512], p[600], outside[512], outdir[512];
+    cfx_error_t err;
+    cfx_error_init(&err);
+    snprintf(root, sizeof root, "%s/tree", dir);
+    snprintf(outside, sizeof outside, "%s/keep.txt", dir);
+    snprintf(outdir, sizeof outdir, "%s/keepdir", dir);
+    put(outside, "keep");
+    assert_int_equal(mkdir(outdir, 0755), 0);
+    snprintf(p, sizeof p, "%s/inside.txt", outdir);
+    put(p, "keep too");
+    /* tree/a/b/c/deep.txt, tree/top.txt, an empty tree/empty/, and links to
+     * a file and a directory outside the tree (must not be followed). */
+    snprintf(p, sizeof p, "%s/a/b/c", root);
+    assert_int_equal(cfx_file_mkdirs(p, &err), 0);
+    snprintf(p, sizeof p, "%s/a/b/c/deep.txt", root);
+    put(p, "x");
+    snprintf(p, sizeof p, "%s/top.txt", root);
+    put(p, "y");
+    snprintf(p, sizeof p, "%s/empty", root);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/a/link_file", root);
+    assert_int_equal(symlink(outside, p), 0);
+    snprintf(p, sizeof p, "%s/a/b/link_dir", root);
+    assert_int_equal(symlink(outdir, p), 0);
+
+    assert_int_equal(cfx_file_remove_tree(root, &err), 0);
+    struct stat st;
+    assert_int_equal(lstat(root, &st), -1);
+    assert_int_equal(stat(outside, &st), 0);
+    snprintf(p, sizeof p, "%s/inside.txt", outdir);
+    assert_int_equal(stat(p, &st), 0);
+
+    /* Missing is fine; so is a plain file, and a link at the top is removed
+     * while its target stays. */
+    assert_int_equal(cfx_file_remove_tree(root, &err), 0);
+    snprintf(p, sizeof p, "%s/linktop", dir);
+    assert_int_equal(symlink(outdir, p), 0);
+    assert_int_equal(cfx_file_remove_tree(p, &err), 0);
+    assert_int_equal(lstat(p, &st), -1);
+    snprintf(p, sizeof p, "%s/inside.txt", outdir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(cfx_file_remove_tree(outside, &err), 0);
+    assert_int_equal(lstat(outside, &st), -1);
+
+    /* A path through a regular file cannot be walked: an error, not
+     * "missing". */
+    snprintf(p, sizeof p, "%s/inside.txt/x", outdir);
+    cfx_error_init(&err);
+    assert_int_equal(cfx_file_remove_tree(p, &err), CFX_EIO);
+    assert_non_null(strstr(err.msg, "inside.txt/x"));
+    /* A directory we may not write into: the error names the entry. */
+    if (geteuid() != 0) {
+        assert_int_equal(chmod(outdir, 0555), 0);
+        cfx_error_init(&err);
+        assert_int_equal(cfx_file_remove_tree(outdir, &err), CFX_EIO);
+        assert_non_null(strstr(err.msg, "inside.txt"));
+        assert_int_equal(chmod(outdir, 0755), 0);
+    }
+    assert_int_equal(cfx_file_remove_tree(outdir, &err), 0);
+    assert_int_equal(lstat(outdir, &st), -1);
+}
+
 static int setup(void **state) {
     (void)state;
     const char *t = getenv("TMPDIR");
@@ -98,6 +169,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_then_read),
         cmocka_unit_test(test_large_file),
+        cmocka_unit_test(test_remove_tree),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

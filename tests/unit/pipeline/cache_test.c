@@ -9,19 +9,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/file.h"
 #include "pipeline/component.h"
 
 static char root[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w) {
-    (void)sb, (void)f, (void)w;
-    return remove(p);
-}
 
 static int setup(void **state) {
     (void)state;
@@ -32,7 +27,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cfx_file_remove_tree(root, NULL);
     return 0;
 }
 

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +18,10 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "formats/file.h"
 #include "pipeline/component.h"
 
 static char root[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w) {
-    (void)sb, (void)f, (void)w;
-    return remove(p);
-}
 
 static int setup(void **state) {
     (void)state;
@@ -37,7 +32,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cfx_file_remove_tree(root, NULL);
     return 0;
 }
 
@@ -186,7 +181,7 @@ static void test_run_and_cache(void **state) {
     OK(cfx_metadata_open_root(&md, root, &err));
     OK(cfx_metadata_get_artifact(md, st3, &a, &err));
     cfx_metadata_close(md);
-    nftw(a.uri, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cfx_file_remove_tree(a.uri, NULL);
     int64_t st4 = run_stats(ex3, &hit, NULL);
     assert_false(hit);
     assert_true(st4 != st3);

@@ -9,20 +9,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/file.h"
 #include "pipeline/metadata.h"
 
 static char tmpdir[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w) {
-    (void)sb, (void)f, (void)w;
-    return remove(p);
-}
 
 static int setup(void **state) {
     (void)state;
@@ -33,7 +28,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cfx_file_remove_tree(tmpdir, NULL);
     return 0;
 }
 

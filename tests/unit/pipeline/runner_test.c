@@ -11,23 +11,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "formats/file.h"
 #include "pipeline/runner.h"
 
 static char dir[256];
 static int trainer_calls, evaluator_calls;
 static int bless_next = 1;
 static char baseline_seen[512];
-
-static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w) {
-    (void)sb, (void)f, (void)w;
-    return remove(p);
-}
 
 static void write_file(const char *name, const char *text) {
     char p[512];
@@ -52,7 +47,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cfx_file_remove_tree(dir, NULL);
     return 0;
 }
 
