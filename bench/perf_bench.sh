@@ -14,7 +14,10 @@
 #
 # usage: bench/perf_bench.sh [BUILD_DIR]   (default: build)
 # env:   THREADS (2), CONNS (32), CLIENTS (8), STREAMS (16), SECS (4),
-#        ROUNDS (3), SERVER_THREADS (2)
+#        ROUNDS (3), SERVER_THREADS (2), SERVER_CPUS and CLIENT_CPUS (taskset
+#        CPU lists, e.g. 1 and 0: the servers and the clients on their own
+#        cores, so the client's own cost does not take the server's CPU;
+#        default: no pinning)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -27,6 +30,9 @@ STREAMS=${STREAMS:-16}
 SECS=${SECS:-4}
 ROUNDS=${ROUNDS:-3}
 SERVER_THREADS=${SERVER_THREADS:-2}
+SRUN=() CRUN=()
+[ -n "${SERVER_CPUS:-}" ] && SRUN=(taskset -c "$SERVER_CPUS")
+[ -n "${CLIENT_CPUS:-}" ] && CRUN=(taskset -c "$CLIENT_CPUS")
 PY=/usr/bin/python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl "$PY"; do
@@ -84,9 +90,9 @@ http {
     }
 }
 N
-"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
+"${SRUN[@]}" "$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
 PIDS+=($!)
-"$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads="$SERVER_THREADS" --model_name=taxi \
+"${SRUN[@]}" "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads="$SERVER_THREADS" --model_name=taxi \
     --model_base_path="$T/models/taxi" >"$T/serve.log" 2>&1 &
 PIDS+=($!)
 GPORT= RPORT=
@@ -109,7 +115,7 @@ curl -sf -H 'Content-Type: application/json' --data-binary @"$T/rest.json" \
 print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(open(sys.argv[1]).read()) +
       "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$T/rest.json" >"$T/post.lua"
 
-# --- parsers: every figure as "rps p50_us p99_us" ------------------------------
+# --- parsers: every figure as "rps p50_us p99_us" (then client CPU us/req) ------------------------------
 # wrk --latency prints 50% and 99% with a unit (us, ms, s).
 wrk_fig() {
     "$PY" - "$1" <<'EOF'
@@ -145,6 +151,14 @@ perf_fig() {
     awk -F, 'NR == 2 { if ($5 != 0) { print "cfx perf errors: " $0 > "/dev/stderr"; exit 1 }
                        printf "%.0f %.1f %.1f\n", $6, $7, $9 }' "$1"
 }
+# timed CPUFILE CMD...: runs CMD; its user+system CPU seconds go to CPUFILE.
+timed() {
+    local cpu=$1 TIMEFORMAT='%U %S'
+    shift
+    { time "$@" 2>&3; } 3>&2 2>"$cpu"
+}
+# Client CPU per request, us: CPUFILE REQS_PER_S.
+cpu_us() { awk -v r="$2" -v s="$SECS" '{ printf "%.1f", ($1 + $2) * 1e6 / (r * s) }' "$1"; }
 PERF_ARGS=(--no-progress --format csv --warmup 0 --duration "$SECS" --threads "$THREADS")
 
 # --- 1. REST and gRPC pairs ------------------------------------------------------
@@ -154,23 +168,25 @@ echo "# 1. same server, same load: wrk vs cfx perf (REST, -t$THREADS -c$CONNS), 
 GURL=http://127.0.0.1:$GPORT/tensorflow.serving.PredictionService/Predict
 for r in $(seq 1 "$ROUNDS"); do
     L=$(load)
-    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
+    timed "$T/c1" "${CRUN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
         "http://127.0.0.1:$RPORT/v1/models/taxi:predict" >"$T/wrk.txt"
-    "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
+    timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
         --concurrency "$CONNS" "${PERF_ARGS[@]}" >"$T/perf.csv"
     W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
+    W="$W $(cpu_us "$T/c1" "${W%% *}")"; P="$P $(cpu_us "$T/c2" "${P%% *}")"
     echo "$W $P" >>"$T/rest.rows"
-    echo "REST round $r (load $L): wrk rps p50 p99 = $W | cfx perf = $P"
+    echo "REST round $r (load $L): wrk rps p50 p99 cpu/req = $W | cfx perf = $P"
     L=$(load)
     rm -f "$T/h2.log"
-    h2load -t"$THREADS" -c"$CLIENTS" -m"$STREAMS" -D "$SECS" -d "$T/grpc.bin" \
+    timed "$T/c1" "${CRUN[@]}" h2load -t"$THREADS" -c"$CLIENTS" -m"$STREAMS" -D "$SECS" -d "$T/grpc.bin" \
         -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$T/h2.log" \
         "$GURL" >"$T/h2.txt" 2>&1
-    "$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/row.csv" \
+    timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/row.csv" \
         --concurrency $((CLIENTS * STREAMS)) --connections "$CLIENTS" "${PERF_ARGS[@]}" >"$T/perf.csv"
     H=$(h2_fig "$T/h2.txt" "$T/h2.log"); P=$(perf_fig "$T/perf.csv")
+    H="$H $(cpu_us "$T/c1" "${H%% *}")"; P="$P $(cpu_us "$T/c2" "${P%% *}")"
     echo "$H $P" >>"$T/grpc.rows"
-    echo "gRPC round $r (load $L): h2load rps p50 p99 = $H | cfx perf = $P"
+    echo "gRPC round $r (load $L): h2load rps p50 p99 cpu/req = $H | cfx perf = $P"
 done
 # Medians per column; difference of cfx perf from the reference tool, %.
 summary() {
@@ -179,22 +195,22 @@ import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 med = [statistics.median(c) for c in zip(*rows)]
 ref = sys.argv[2]
-for i, name in enumerate(["req/s", "p50 us", "p99 us"]):
-    a, b = med[i], med[i + 3]
+for i, name in enumerate(["req/s", "p50 us", "p99 us", "cpu us/req"]):
+    a, b = med[i], med[i + 4]
     d = (b - a) / a * 100 if a else float("nan")
-    print(f"  {name:7s} {ref} {a:10.1f}   cfx perf {b:10.1f}   diff {d:+6.1f}%"
-          f"{'' if abs(d) <= 10 else '   (over 10%)'}")
+    print(f"  {name:10s} {ref} {a:10.1f}   cfx perf {b:10.1f}   diff {d:+6.1f}%"
+          f"{'' if i == 3 or abs(d) <= 10 else '   (over 10%)'}")
 EOF
 }
 echo "REST medians of $ROUNDS rounds:"; summary "$T/rest.rows" wrk
 echo "gRPC medians of $ROUNDS rounds:"; summary "$T/grpc.rows" h2load
 
 # --- 2. open loop beyond the peak ------------------------------------------------
-PEAK=$(awk '{ print $4 }' "$T/rest.rows" | sort -n | tail -1)
+PEAK=$(awk '{ print $5 }' "$T/rest.rows" | sort -n | tail -1)
 echo "# 2. REST open loop (load $(load)): closed-loop peak $PEAK req/s; --rate at 1/2 and 2x, $CONNS connections"
 for f in 0.5 2; do
     R=$(awk -v p="$PEAK" -v f="$f" 'BEGIN { printf "%d", p * f }')
-    "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
+    "${CRUN[@]}" "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
         --rate "$R" --connections "$CONNS" --no-progress --format csv --warmup 0.5 \
         --duration "$SECS" --threads "$THREADS" >"$T/open.csv"
     awk -F, -v f="$f" 'NR == 2 { printf "  rate %sx = %d: done %.0f req/s, p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us, errors %s %s\n",
@@ -206,11 +222,12 @@ echo "# 3. nginx static GET, -t$THREADS -c$CONNS, ${SECS}s: wrk vs cfx perf (htt
 : >"$T/ng.rows"
 for r in $(seq 1 "$ROUNDS"); do
     L=$(load)
-    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/small.json" >"$T/wrk.txt"
-    "$CFX" perf --target "http://127.0.0.1:$NPORT/small.json" --concurrency "$CONNS" \
+    timed "$T/c1" "${CRUN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/small.json" >"$T/wrk.txt"
+    timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "http://127.0.0.1:$NPORT/small.json" --concurrency "$CONNS" \
         "${PERF_ARGS[@]}" >"$T/perf.csv"
     W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
+    W="$W $(cpu_us "$T/c1" "${W%% *}")"; P="$P $(cpu_us "$T/c2" "${P%% *}")"
     echo "$W $P" >>"$T/ng.rows"
-    echo "nginx round $r (load $L): wrk rps p50 p99 = $W | cfx perf = $P"
+    echo "nginx round $r (load $L): wrk rps p50 p99 cpu/req = $W | cfx perf = $P"
 done
 echo "nginx medians of $ROUNDS rounds:"; summary "$T/ng.rows" wrk
