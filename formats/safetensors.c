@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "formats/le.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c assumes a little-endian host"
 #endif
@@ -91,8 +93,7 @@ int cfx_safetensors_encode(const cfx_st_tensor_t *tensors, size_t n,
     size_t hlen = strlen(hdr);
     size_t padded = (hlen + 7) & ~(size_t)7;
     uint8_t le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    cfx_le_put64(le, (uint64_t)padded);
     if (cfx_buf_reserve(out, 8 + padded + off) != 0) {
         rc = cfx_error_set(err, CFX_ENOMEM, "safetensors: out of memory");
         goto out;
@@ -129,9 +130,7 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
     if (len < 8)
         return cfx_error_set(err, CFX_ETRUNCATED, "%s: %zu bytes, shorter than the 8-byte header size",
                              what, len);
-    uint64_t hlen = 0;
-    for (int i = 0; i < 8; i++)
-        hlen |= (uint64_t)data[i] << (8 * i);
+    uint64_t hlen = cfx_le_get64(data);
     if (hlen > CFX_ST_MAX_HEADER || hlen > len - 8)
         return cfx_error_set(err, CFX_ECORRUPT, "%s: header size %llu exceeds %s",
                              what, (unsigned long long)hlen,

@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "formats/le.h"
+
 #define IO_CHUNK (256u * 1024)
 #define WRITE_FLUSH (1024u * 1024)
 #define CRC_MASK_DELTA 0xa282ead8u
@@ -122,28 +124,6 @@ uint32_t cfx_crc32c_mask(uint32_t crc) {
 static int has_gz_suffix(const char *path) {
     size_t n = strlen(path);
     return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
-}
-
-static uint64_t le64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static void put_le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* ---- reader ------------------------------------------------------------ */
@@ -294,8 +274,8 @@ int cfx_tfrecord_read(cfx_tfrecord_reader_t *r, const uint8_t **data,
                              "%s: offset %llu: truncated record header "
                              "(%zu of 12 bytes)",
                              r->path, off, got);
-    uint64_t n = le64(hdr);
-    uint32_t want = le32(hdr + 8);
+    uint64_t n = cfx_le_get64(hdr);
+    uint32_t want = cfx_le_get32(hdr + 8);
     uint32_t have = cfx_crc32c_mask(cfx_crc32c(0, hdr, 8));
     if (want != have)
         return cfx_error_set(err, CFX_ECORRUPT,
@@ -329,7 +309,7 @@ int cfx_tfrecord_read(cfx_tfrecord_reader_t *r, const uint8_t **data,
                              "%s: offset %llu: truncated record (%zu of %zu "
                              "data+CRC bytes)",
                              r->path, off, got, need);
-    want = le32(r->rec + n);
+    want = cfx_le_get32(r->rec + n);
     have = cfx_crc32c_mask(cfx_crc32c(0, r->rec, (size_t)n));
     if (want != have)
         return cfx_error_set(err, CFX_ECHECKSUM,
@@ -494,9 +474,9 @@ int cfx_tfrecord_write(cfx_tfrecord_writer_t *w, const void *data, size_t len,
                              "%s: record of %zu bytes exceeds the limit of %u",
                              w->path, len, CFX_TFRECORD_MAX_RECORD);
     uint8_t hdr[12], tail[4];
-    put_le64(hdr, (uint64_t)len);
-    put_le32(hdr + 8, cfx_crc32c_mask(cfx_crc32c(0, hdr, 8)));
-    put_le32(tail, cfx_crc32c_mask(cfx_crc32c(0, data, len)));
+    cfx_le_put64(hdr, (uint64_t)len);
+    cfx_le_put32(hdr + 8, cfx_crc32c_mask(cfx_crc32c(0, hdr, 8)));
+    cfx_le_put32(tail, cfx_crc32c_mask(cfx_crc32c(0, data, len)));
     int rc = pend_append(w, hdr, sizeof hdr, err);
     if (rc == 0)
         rc = pend_append(w, data, len, err);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/le.h"
+
 #define KLL_MAX_LEVELS 64
 
 struct cfx_kll {
@@ -439,66 +441,28 @@ int cfx_quantiles_query(const cfx_quantiles_t *q, size_t num, double *bounds,
 
 #define STATE_MAX_ITEMS (1u << 26)
 
-static int put_u64(cfx_buf_t *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    return cfx_buf_append(b, x, 8);
-}
-
-static int put_f64(cfx_buf_t *b, double d) {
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    return put_u64(b, v);
-}
-
-typedef struct rd {
-    const uint8_t *p;
-    size_t n, off;
-    int bad;
-} rd_t;
-
-static uint64_t get_u64(rd_t *r) {
-    if (r->bad || r->n - r->off < 8) {
-        r->bad = 1;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[r->off + i] << (8 * i);
-    r->off += 8;
-    return v;
-}
-
-static double get_f64(rd_t *r) {
-    uint64_t v = get_u64(r);
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
-
 int cfx_quantiles_save(const cfx_quantiles_t *q, cfx_buf_t *out) {
     int rc = 0;
-    rc |= put_u64(out, q->total);
-    rc |= put_f64(out, q->min);
-    rc |= put_f64(out, q->max);
-    rc |= put_u64(out, q->kll ? 1 : 0);
+    rc |= cfx_le_append_u64(out, q->total);
+    rc |= cfx_le_append_f64(out, q->min);
+    rc |= cfx_le_append_f64(out, q->max);
+    rc |= cfx_le_append_u64(out, q->kll ? 1 : 0);
     if (!q->kll) {
-        rc |= put_u64(out, q->used);
+        rc |= cfx_le_append_u64(out, q->used);
         for (size_t i = 0; i < q->cap; i++)
             if (q->slots[i].count) {
-                rc |= put_f64(out, q->slots[i].value);
-                rc |= put_u64(out, q->slots[i].count);
+                rc |= cfx_le_append_f64(out, q->slots[i].value);
+                rc |= cfx_le_append_u64(out, q->slots[i].count);
             }
     } else {
         const cfx_kll_t *k = q->kll;
-        rc |= put_u64(out, k->k);
-        rc |= put_u64(out, k->rng);
-        rc |= put_u64(out, k->nlevels);
+        rc |= cfx_le_append_u64(out, k->k);
+        rc |= cfx_le_append_u64(out, k->rng);
+        rc |= cfx_le_append_u64(out, k->nlevels);
         for (size_t h = 0; h < k->nlevels; h++) {
-            rc |= put_u64(out, k->len[h]);
+            rc |= cfx_le_append_u64(out, k->len[h]);
             for (size_t i = 0; i < k->len[h]; i++)
-                rc |= put_f64(out, k->items[h][i]);
+                rc |= cfx_le_append_f64(out, k->items[h][i]);
         }
     }
     return rc ? CFX_ENOMEM : 0;
@@ -507,22 +471,23 @@ int cfx_quantiles_save(const cfx_quantiles_t *q, cfx_buf_t *out) {
 int cfx_quantiles_load(cfx_quantiles_t *q, const uint8_t *p, size_t n,
                        size_t *used) {
     int rc = 0;
-    rd_t r = {p, n, 0, 0};
+    cfx_le_reader_t r;
+    cfx_le_reader_init(&r, p, n);
     size_t budget = q->budget;
     cfx_quantiles_free(q);
     cfx_quantiles_init(q, budget);
-    uint64_t total = get_u64(&r);
-    double mn = get_f64(&r), mx = get_f64(&r);
-    uint64_t mode = get_u64(&r);
+    uint64_t total = cfx_le_read_u64(&r);
+    double mn = cfx_le_read_f64(&r), mx = cfx_le_read_f64(&r);
+    uint64_t mode = cfx_le_read_u64(&r);
     if (r.bad || mode > 1 || isnan(mn) || isnan(mx))
         return CFX_ECORRUPT;
     if (mode == 0) {
-        uint64_t m = get_u64(&r), sum = 0;
+        uint64_t m = cfx_le_read_u64(&r), sum = 0;
         if (r.bad || m > STATE_MAX_ITEMS)
             return CFX_ECORRUPT;
         for (uint64_t i = 0; i < m; i++) {
-            double v = get_f64(&r);
-            uint64_t c = get_u64(&r);
+            double v = cfx_le_read_f64(&r);
+            uint64_t c = cfx_le_read_u64(&r);
             if (r.bad || isnan(v) || c == 0 || v < mn || v > mx ||
                 sum + c < sum)
                 return CFX_ECORRUPT;
@@ -533,7 +498,7 @@ int cfx_quantiles_load(cfx_quantiles_t *q, const uint8_t *p, size_t n,
         if (sum != total)
             return CFX_ECORRUPT;
     } else {
-        uint64_t k = get_u64(&r), rng = get_u64(&r), nl = get_u64(&r);
+        uint64_t k = cfx_le_read_u64(&r), rng = cfx_le_read_u64(&r), nl = cfx_le_read_u64(&r);
         if (r.bad || k < 8 || k > 65536 || nl == 0 || nl >= KLL_MAX_LEVELS ||
             rng == 0)
             return CFX_ECORRUPT;
@@ -544,13 +509,13 @@ int cfx_quantiles_load(cfx_quantiles_t *q, const uint8_t *p, size_t n,
         s->rng = rng;
         unsigned __int128 weight = 0;
         for (size_t h = 0; h < nl; h++) {
-            uint64_t len = get_u64(&r);
+            uint64_t len = cfx_le_read_u64(&r);
             if (r.bad || len > STATE_MAX_ITEMS || len > (r.n - r.off) / 8)
                 return CFX_ECORRUPT;
             if ((rc = kll_reserve(s, h, (size_t)len)) < 0)
                 return rc;
             for (uint64_t i = 0; i < len; i++) {
-                double v = get_f64(&r);
+                double v = cfx_le_read_f64(&r);
                 if (isnan(v) || v < mn || v > mx ||
                     (h > 0 && i > 0 && v < s->items[h][i - 1]))
                     return CFX_ECORRUPT; /* levels >= 1 must be sorted */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "formats/arena.h"
+#include "formats/le.h"
 #include "path.pb-c.h"
 #include "pipeline/csv.h"
 #include "pipeline/quantiles.h"
@@ -453,27 +454,14 @@ int cfx_stats_merge(cfx_stats_acc_t *dst, const cfx_stats_acc_t *src,
 #define STATE_MAGIC "CFXSTAT1"
 #define STATE_MAX_NAME (1u << 16)
 
-static int put_u64(cfx_buf_t *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    return cfx_buf_append(b, x, 8);
-}
-
-static int put_f64(cfx_buf_t *b, double d) {
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    return put_u64(b, v);
-}
-
 int cfx_stats_acc_save(const cfx_stats_acc_t *s, cfx_buf_t *out,
                        cfx_error_t *err) {
     int rc = cfx_buf_append(out, STATE_MAGIC, 8);
-    rc |= put_u64(out, s->num_examples);
-    rc |= put_u64(out, s->nfeats);
+    rc |= cfx_le_append_u64(out, s->num_examples);
+    rc |= cfx_le_append_u64(out, s->nfeats);
     for (size_t i = 0; i < s->nfeats && rc == 0; i++) {
         const feat_t *f = s->feats[i];
-        rc |= put_u64(out, f->name_len);
+        rc |= cfx_le_append_u64(out, f->name_len);
         rc |= cfx_buf_append(out, f->name, f->name_len);
         const uint64_t u[] = {(uint64_t)f->kind, f->num_non_missing, f->min_nv,
                               f->max_nv,        f->tot_nv,          f->num_zeros,
@@ -481,82 +469,48 @@ int cfx_stats_acc_save(const cfx_stats_acc_t *s, cfx_buf_t *out,
                               f->total_bytes,   f->invalid_utf8,    f->strs.used,
                               f->untracked};
         for (size_t k = 0; k < sizeof u / sizeof u[0]; k++)
-            rc |= put_u64(out, u[k]);
+            rc |= cfx_le_append_u64(out, u[k]);
         const double d[] = {f->min, f->max, f->fmin, f->fmax, f->mean, f->m2};
         for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
-            rc |= put_f64(out, d[k]);
+            rc |= cfx_le_append_f64(out, d[k]);
         rc |= cfx_quantiles_save(&f->nv, out);
         rc |= cfx_quantiles_save(&f->vals, out);
         for (size_t k = 0; k < f->strs.cap; k++) {
             const str_entry_t *e = &f->strs.slots[k];
             if (!e->count)
                 continue;
-            rc |= put_u64(out, e->len);
+            rc |= cfx_le_append_u64(out, e->len);
             rc |= cfx_buf_append(out, e->data, e->len);
-            rc |= put_u64(out, e->count);
+            rc |= cfx_le_append_u64(out, e->count);
         }
     }
     return rc ? cfx_error_set(err, CFX_ENOMEM, "statistics state") : 0;
 }
 
-typedef struct rd {
-    const uint8_t *p;
-    size_t n, off;
-    int bad;
-} rd_t;
-
-static uint64_t get_u64(rd_t *r) {
-    if (r->bad || r->n - r->off < 8) {
-        r->bad = 1;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[r->off + i] << (8 * i);
-    r->off += 8;
-    return v;
-}
-
-static double get_f64(rd_t *r) {
-    uint64_t v = get_u64(r);
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
-
-static const uint8_t *get_bytes(rd_t *r, uint64_t n) {
-    if (r->bad || n > r->n - r->off) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *p = r->p + r->off;
-    r->off += (size_t)n;
-    return p;
-}
-
 int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
                        size_t n, cfx_stats_acc_t **out, cfx_error_t *err) {
     int rc = 0;
-    rd_t r = {p, n, 0, 0};
+    cfx_le_reader_t r;
+    cfx_le_reader_init(&r, p, n);
     const char *what = "header";
     cfx_stats_acc_t *s = cfx_stats_acc_new(opts);
     *out = NULL;
     if (!s)
         return cfx_error_set(err, CFX_ENOMEM, "statistics state");
-    const uint8_t *magic = get_bytes(&r, 8);
+    const uint8_t *magic = cfx_le_read_bytes(&r, 8);
     if (!magic || memcmp(magic, STATE_MAGIC, 8) != 0) {
         rc = cfx_error_set(err, CFX_ECORRUPT,
                            "not a cfx statistics state (bad magic)");
         goto out;
     }
-    s->num_examples = get_u64(&r);
-    uint64_t nf = get_u64(&r);
+    s->num_examples = cfx_le_read_u64(&r);
+    uint64_t nf = cfx_le_read_u64(&r);
     if (r.bad || nf > CFX_STATS_MAX_FEATURES)
         goto corrupt;
     for (uint64_t i = 0; i < nf; i++) {
         what = "feature name";
-        uint64_t nl = get_u64(&r);
-        const uint8_t *name = nl <= STATE_MAX_NAME ? get_bytes(&r, nl) : NULL;
+        uint64_t nl = cfx_le_read_u64(&r);
+        const uint8_t *name = nl <= STATE_MAX_NAME ? cfx_le_read_bytes(&r, nl) : NULL;
         if (!name)
             goto corrupt;
         size_t fi;
@@ -573,10 +527,10 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
         what = f->name;
         uint64_t u[13];
         for (size_t k = 0; k < 13; k++)
-            u[k] = get_u64(&r);
+            u[k] = cfx_le_read_u64(&r);
         double d[6];
         for (size_t k = 0; k < 6; k++)
-            d[k] = get_f64(&r);
+            d[k] = cfx_le_read_f64(&r);
         if (r.bad || u[0] > CFX_KIND_INT64 || u[1] > s->num_examples ||
             (u[1] > 0 && u[2] > u[3]) || u[11] > u[4])
             goto corrupt;
@@ -610,9 +564,9 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
         if (f->nv.total != f->num_non_missing || f->vals.total != f->n)
             goto corrupt;
         for (uint64_t k = 0; k < u[11]; k++) {
-            uint64_t len = get_u64(&r);
-            const uint8_t *b = get_bytes(&r, len);
-            uint64_t count = get_u64(&r);
+            uint64_t len = cfx_le_read_u64(&r);
+            const uint8_t *b = cfx_le_read_bytes(&r, len);
+            uint64_t count = cfx_le_read_u64(&r);
             if (r.bad || count == 0)
                 goto corrupt;
             size_t before_used = f->strs.used;
