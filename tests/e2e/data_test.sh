@@ -8,6 +8,8 @@ set -u
 CFX=${CFX:?path to cfx}
 SRC=${CFX_SOURCE_DIR:?}
 PY=${PYTHON:-/usr/bin/python3}
+# the shared independent TFRecord/tf.Example reader (tfrecord_reader.py)
+export E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CSV="$SRC/examples/taxi/data.csv"
 T=$(mktemp -d /tmp/cfx-data-e2e-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -43,67 +45,8 @@ done
 "$PY" - "$T/examples" "$T/stats" <<'PYEOF' || fail "statistics differ from the Python reference"
 import gzip, math, os, struct, sys, glob
 from collections import Counter
-
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1
-        r |= (c & 0x7f) << s; s += 7
-        if c < 0x80:
-            return r, i
-
-def fields(b):
-    i = 0
-    while i < len(b):
-        k, i = varint(b, i)
-        f, wt = k >> 3, k & 7
-        if wt == 0:
-            v, i = varint(b, i)
-        elif wt == 1:
-            v = b[i:i + 8]; i += 8
-        elif wt == 5:
-            v = b[i:i + 4]; i += 4
-        elif wt == 2:
-            n, i = varint(b, i); v = b[i:i + n]; i += n
-        else:
-            raise ValueError("wire type %d" % wt)
-        yield f, wt, v
-
-def records(path):
-    data = gzip.open(path).read()
-    i = 0
-    while i < len(data):
-        n, = struct.unpack_from('<Q', data, i)
-        i += 12
-        yield data[i:i + n]
-        i += n + 4
-
-def example(b):
-    out = {}
-    for _, _, feats in fields(b):
-        for _, _, entry in fields(feats):
-            key, feat = None, b''
-            for f, _, x in fields(entry):
-                if f == 1:
-                    key = x.decode()
-                else:
-                    feat = x
-            kind, vals = None, []
-            for kind, _, lst in fields(feat):
-                for _, wt, x in fields(lst):
-                    if kind == 1:
-                        vals.append(x)
-                    elif kind == 2:
-                        vals += struct.unpack('<%df' % (len(x) // 4), x) if wt == 2 else struct.unpack('<f', x)
-                    elif wt == 2:
-                        j = 0
-                        while j < len(x):
-                            v, j = varint(x, j)
-                            vals.append(v - (1 << 64) if v >= 1 << 63 else v)
-                    else:
-                        vals.append(x - (1 << 64) if x >= 1 << 63 else x)
-            out[key] = (kind, vals)
-    return out
+sys.path.insert(0, os.environ["E2E_DIR"])
+from tfrecord_reader import example, fields, records
 
 d = lambda x: struct.unpack('<d', x)[0]
 fl = lambda x: struct.unpack('<f', x)[0]
@@ -323,51 +266,15 @@ grep -q 'FeatureStats.state: statistics state corrupt or truncated' "$T/m2.err" 
   > /dev/null 2> "$T/sk.err" || fail "statistics --quantiles-budget: $(cat "$T/sk.err")"
 "$PY" - "$T/examples" "$T/stats_sketch" <<'PYEOF' || fail "sketch quantiles outside the error bound"
 import bisect, glob, gzip, os, struct, sys
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1
-        r |= (c & 0x7f) << s; s += 7
-        if c < 0x80:
-            return r, i
-def fields(b):
-    i = 0
-    while i < len(b):
-        k, i = varint(b, i)
-        wt = k & 7
-        if wt == 0:
-            v, i = varint(b, i)
-        elif wt == 1:
-            v = b[i:i + 8]; i += 8
-        elif wt == 5:
-            v = b[i:i + 4]; i += 4
-        else:
-            n, i = varint(b, i); v = b[i:i + n]; i += n
-        yield k >> 3, wt, v
-def records(path):
-    data = gzip.open(path).read()
-    i = 0
-    while i < len(data):
-        n, = struct.unpack_from('<Q', data, i)
-        yield data[i + 12:i + 12 + n]
-        i += n + 16
+sys.path.insert(0, os.environ["E2E_DIR"])
+from tfrecord_reader import example, fields, records
 vals = {}
 split = 'Split-train'
 for p in sorted(glob.glob(os.path.join(sys.argv[1], split, '*.gz'))):
     for r in records(p):
-        for _, _, feats in fields(r):
-            for _, _, entry in fields(feats):
-                m = dict((f, x) for f, _, x in fields(entry))
-                for kind, _, lst in fields(m.get(2, b'')):
-                    for _, wt, x in fields(lst):
-                        v = vals.setdefault(m[1].decode(), [])
-                        if kind == 2:
-                            v += struct.unpack('<%df' % (len(x) // 4), x) if wt == 2 else struct.unpack('<f', x)
-                        elif kind == 3:
-                            j = 0
-                            while j < len(x):
-                                u, j = varint(x, j)
-                                v.append(float(u - (1 << 64) if u >= 1 << 63 else u))
+        for name, (kind, xs) in example(r).items():
+            if kind in (2, 3):  # float_list, int64_list
+                vals.setdefault(name, []).extend(float(x) for x in xs)
 worst, checked = 0.0, 0
 for _, _, ds in fields(open(os.path.join(sys.argv[2], split, 'FeatureStats.pb'), 'rb').read()):
     for f, _, feat in fields(ds):

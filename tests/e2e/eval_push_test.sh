@@ -15,6 +15,8 @@ set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 SRC=$CFX_SOURCE_DIR
 PY=/usr/bin/python3
+# the shared independent TFRecord/tf.Example reader (tfrecord_reader.py)
+export E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-eval-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -51,63 +53,9 @@ grep -q '"baseline": false' "$T/ev1/evaluation/validations.json" || fail "valida
 # --- 2. per-slice metrics against an independent computation ------------------
 "$CFX" predict --bundle "$T/good/model" --input "$T/ex/Split-eval" --output "$T/pred.csv" >/dev/null
 $PY - "$T/ex/Split-eval" "$T/pred.csv" "$T/ev1/evaluation/metrics.json" <<'PY'
-import glob, gzip, json, math, struct, sys
-
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1; r |= (c & 0x7F) << s; s += 7
-        if c < 0x80:
-            return r, i
-
-def fields(b):
-    i = 0
-    while i < len(b):
-        k, i = varint(b, i)
-        f, t = k >> 3, k & 7
-        if t == 0:
-            v, i = varint(b, i)
-        elif t == 2:
-            n, i = varint(b, i); v = b[i:i + n]; i += n
-        elif t == 5:
-            v = b[i:i + 4]; i += 4
-        elif t == 1:
-            v = b[i:i + 8]; i += 8
-        else:
-            raise ValueError("wire type %d" % t)
-        yield f, t, v
-
-def example(b):
-    out = {}
-    for _, _, feats in fields(b):            # Example.features = 1
-        for _, _, entry in fields(feats):     # Features.feature map entries
-            key, val = None, b""
-            for f, _, x in fields(entry):
-                if f == 1: key = x.decode()
-                elif f == 2: val = x
-            vals = []
-            for kind, _, lst in fields(val):  # bytes_list 1, float_list 2, int64_list 3
-                for _, t, x in fields(lst):
-                    if kind == 1: vals.append(x.decode())
-                    elif kind == 2:
-                        vals += list(struct.unpack("<%df" % (len(x) // 4), x)) if t == 2 else [struct.unpack("<f", x)[0]]
-                    elif kind == 3:
-                        if t == 2:
-                            j = 0
-                            while j < len(x):
-                                n, j = varint(x, j); vals.append(n - (1 << 64) if n >= 1 << 63 else n)
-                        else:
-                            vals.append(x - (1 << 64) if x >= 1 << 63 else x)
-            out[key] = vals
-    return out
-
-def records(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    i = 0
-    while i < len(data):
-        (n,) = struct.unpack("<Q", data[i:i + 8]); i += 12
-        yield data[i:i + n]; i += n + 4
+import glob, gzip, json, math, os, struct, sys
+sys.path.insert(0, os.environ["E2E_DIR"])
+from tfrecord_reader import example_values as example, records
 
 exs = [example(r) for p in sorted(glob.glob(sys.argv[1] + "/*")) for r in records(p)]
 preds = [float(l.split(",")[0]) for l in open(sys.argv[2]).read().split("\n")[1:] if l]

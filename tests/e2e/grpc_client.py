@@ -20,6 +20,8 @@ import sys
 
 import grpc
 
+from tfrecord_reader import fields as wire_fields  # beside this file
+
 # --- protobuf wire encoding -------------------------------------------------
 
 
@@ -53,38 +55,10 @@ def vint(field, n):
 # --- protobuf wire decoding -------------------------------------------------
 
 
-def read_varint(b, i):
-    shift = n = 0
-    while True:
-        c = b[i]
-        i += 1
-        n |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return n, i
-
-
 def fields(b):
     """message bytes -> {field: [(wire type, value)]}"""
     out = {}
-    i = 0
-    while i < len(b):
-        k, i = read_varint(b, i)
-        f, wt = k >> 3, k & 7
-        if wt == 0:
-            v, i = read_varint(b, i)
-        elif wt == 1:
-            v = b[i:i + 8]
-            i += 8
-        elif wt == 2:
-            n, i = read_varint(b, i)
-            v = b[i:i + n]
-            i += n
-        elif wt == 5:
-            v = b[i:i + 4]
-            i += 4
-        else:
-            raise ValueError("wire type %d" % wt)
+    for f, wt, v in wire_fields(b):
         out.setdefault(f, []).append((wt, v))
     return out
 

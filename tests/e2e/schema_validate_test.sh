@@ -15,6 +15,8 @@ set -euo pipefail
 : "${CFX:?CFX must name the cfx binary}"
 : "${CFX_SOURCE_DIR:?}"
 PY=/usr/bin/python3
+# the shared independent protobuf wire reader (tfrecord_reader.py)
+export E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -105,36 +107,22 @@ grep -q 'bool_domain' "$SC" || fail "tips (0/1) should get a bool_domain"
 # Independent decoder of the binary Anomalies (wire format, field numbers of
 # tensorflow_metadata anomalies.proto): "key severity short type,type".
 cat >"$T/decode.py" <<'PYEOF'
-import sys
-def varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]; i += 1; v |= (c & 0x7F) << s; s += 7
-        if c < 0x80: return v, i
-def fields(b):
-    i = 0
-    while i < len(b):
-        k, i = varint(b, i); n, t = k >> 3, k & 7
-        if t == 0: v, i = varint(b, i)
-        elif t == 2:
-            l, i = varint(b, i); v = b[i:i + l]; i += l
-        elif t == 1: v = b[i:i + 8]; i += 8
-        elif t == 5: v = b[i:i + 4]; i += 4
-        else: raise SystemExit("bad wire type")
-        yield n, v
+import os, sys
+sys.path.insert(0, os.environ["E2E_DIR"])
+from tfrecord_reader import fields
 out = []
-for n, v in fields(open(sys.argv[1], "rb").read()):
+for n, _, v in fields(open(sys.argv[1], "rb").read()):
     if n != 2: continue                       # anomaly_info map entries
     key, info = None, b""
-    for en, ev in fields(v):
+    for en, _, ev in fields(v):
         if en == 1: key = ev.decode()
         if en == 2: info = ev
     sev, short, types = 0, "", []
-    for an, av in fields(info):
+    for an, _, av in fields(info):
         if an == 5: sev = av
         if an == 6: short = av.decode()
         if an == 7:
-            for rn, rv in fields(av):
+            for rn, _, rv in fields(av):
                 if rn == 1: types.append(str(rv))
     out.append("%s %d %s %s" % (key, sev, ",".join(types), short))
 print("\n".join(out))
