@@ -815,6 +815,11 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
     int rc = cfx_perf_bodies_build(&bodies, o, err);
     if (rc)
         return rc;
+    if (o->dump_request) {
+        rc = dump_request(o->dump_request, &bodies.body[0], err);
+        cfx_perf_bodies_free(&bodies);
+        return rc;
+    }
     if (o->format == CFX_PERF_TEXT && o->url_path[0])
         fprintf(out, "target http://%s:%d%s (GET), %d thread(s), %s\n", o->host,
                 o->port, o->url_path, o->threads,
@@ -825,11 +830,6 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
                 o->proto == CFX_PERF_REST ? "rest" : "grpc", o->host, o->port,
                 o->model, bodies.n, o->batch, o->threads,
                 o->rate > 0 ? "open loop" : "closed loop");
-    if (o->dump_request) {
-        rc = dump_request(o->dump_request, &bodies.body[0], err);
-        cfx_perf_bodies_free(&bodies);
-        return rc;
-    }
     size_t n = o->rate > 0 ? 1 : o->n_levels;
     int failed = 0;
     for (size_t i = 0; i < n && !rc; i++) {
