@@ -226,15 +226,6 @@ static batch_t *swap_batch(writer_ctx_t *w, batch_t *b) {
 
 /* ---- filesystem helpers ---------------------------------------------------- */
 
-static int fsync_dir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* <out> must be absent or an empty directory. */
 static int check_out_dir(const char *out, cfx_error_t *err) {
     struct stat st;
@@ -658,9 +649,9 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
     for (size_t s = 0; s < o.num_splits; s++) {
         char dir[4096 + 128];
         snprintf(dir, sizeof dir, "%s/Split-%s", tmp, o.splits[s].name);
-        fsync_dir(dir);
+        cfx_file_fsync_dir(dir, NULL);
     }
-    fsync_dir(tmp);
+    cfx_file_fsync_dir(tmp, NULL);
     if (rename(tmp, out) != 0) {
         rc = cfx_error_set(err, CFX_EIO, "rename %s -> %s: %s", tmp, out,
                            strerror(errno));
@@ -673,9 +664,9 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         char *slash = strrchr(parent, '/');
         if (slash && slash != parent) {
             *slash = '\0';
-            fsync_dir(parent);
+            cfx_file_fsync_dir(parent, NULL);
         } else if (!slash) {
-            fsync_dir(".");
+            cfx_file_fsync_dir(".", NULL);
         }
     }
 

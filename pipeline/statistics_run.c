@@ -29,6 +29,8 @@
 #define MAX_THREADS 16
 #define STATS_FILE "FeatureStats.pb"
 #define STATE_FILE "FeatureStats.state"
+/* A saved state is read whole; one this large is not one cfx wrote. */
+#define STATE_MAX_BYTES ((size_t)1 << 33)
 
 typedef struct work {
     size_t split;
@@ -282,56 +284,6 @@ out:
     return rc;
 }
 
-static int write_file(const char *path, const cfx_buf_t *b, cfx_error_t *err) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = write(fd, b->data + off, b->len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return cfx_error_set(err, CFX_EIO, "%s: write: %s", path,
-                                 strerror(e));
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0)
-        return cfx_error_set(err, CFX_EIO, "%s: fsync/close: %s", path,
-                             strerror(errno));
-    return 0;
-}
-
-static int read_file_all(const char *path, cfx_buf_t *b, cfx_error_t *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
-                             "%s: %s", path, strerror(errno));
-    int rc = 0;
-    for (;;) {
-        if ((rc = cfx_buf_reserve(b, 1 << 16)) < 0) {
-            cfx_error_set(err, rc, "%s: out of memory", path);
-            break;
-        }
-        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = cfx_error_set(err, CFX_EIO, "%s: read: %s", path,
-                               strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        b->len += (size_t)n;
-    }
-    close(fd);
-    return rc;
-}
-
 /* Normalises out_dir into out; it must be absent or an empty directory. */
 static int check_out(const char *out_dir, char *out, size_t cap,
                      cfx_error_t *err) {
@@ -393,7 +345,7 @@ static int publish(const char *out, const split_set_t *ss, int state,
         if (rc < 0)
             goto out;
         strcat(p, state ? "/" STATE_FILE : "/" STATS_FILE);
-        if ((rc = write_file(p, &buf, err)) < 0)
+        if ((rc = cfx_file_write_atomic(p, buf.data, buf.len, err)) < 0)
             goto out;
     }
     if (rename(tmp, out) != 0)
@@ -468,7 +420,7 @@ int cfx_statistics_merge_parts(const char *const *part_dirs, size_t n,
             snprintf(p, sizeof p, "%s/Split-%s/" STATE_FILE, part_dirs[i],
                      names[k]);
             cfx_buf_reset(&buf);
-            if (rc == 0 && (rc = read_file_all(p, &buf, err)) == 0 &&
+            if (rc == 0 && (rc = cfx_file_read(p, STATE_MAX_BYTES, &buf, err)) == 0 &&
                 (rc = cfx_stats_acc_load(opts, buf.data, buf.len, &acc,
                                          err)) < 0)
                 cfx_error_prefix(err, "%s", p);
