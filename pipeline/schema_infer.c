@@ -38,13 +38,6 @@
 
 /* --- small allocation helpers ---------------------------------------------- */
 
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static int push_ptr(void ***arr, size_t *n, void *p) {
     void **na = realloc(*arr, (*n + 1) * sizeof *na);
     if (!na) return CFX_ENOMEM;
@@ -252,13 +245,13 @@ static int add_string_domain(cfx_schema_t *s, cfx_schema_feature_t *feat,
     if (!d) return CFX_ENOMEM;
     tensorflow__metadata__v0__string_domain__init(d);
     int rc = CFX_ENOMEM;
-    if (!(d->name = xstrdup(name))) goto fail;
+    if (!(d->name = strdup(name))) goto fail;
     if (!(d->value = calloc(n, sizeof *d->value))) goto fail;
     for (size_t i = 0; i < n; i++) {
-        if (!(d->value[i] = xstrdup(values[i]))) goto fail;
+        if (!(d->value[i] = strdup(values[i]))) goto fail;
         d->n_value = i + 1;
     }
-    if (!(feat->domain = xstrdup(name))) goto fail;
+    if (!(feat->domain = strdup(name))) goto fail;
     feat->domain_info_case = PB(FEATURE__DOMAIN_INFO_DOMAIN);
     if ((rc = PUSH(s->string_domain, s->n_string_domain, d)) < 0) goto fail;
     return 0;
@@ -316,7 +309,7 @@ int cfx_schema_add_feature(cfx_schema_t *s, const cfx_feature_stats_t *f,
     cfx_schema_feature_t *feat = malloc(sizeof *feat);
     if (!feat) goto fail;
     tensorflow__metadata__v0__feature__init(feat);
-    if (!(feat->name = xstrdup(fname))) goto fail;
+    if (!(feat->name = strdup(fname))) goto fail;
     feat->has_type = 1;
     feat->type = cfx_stats_schema_type(f);
 
@@ -530,7 +523,7 @@ int cfx_schema_split_names(const char *dir, const char *file, char ***names,
             rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than 1024 splits", dir);
             break;
         }
-        char *s = xstrdup(e->d_name + 6);
+        char *s = strdup(e->d_name + 6);
         if (!s || (rc = PUSH(*names, *n, s)) < 0) {
             free(s);
             rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", dir);

@@ -41,13 +41,6 @@ typedef Tensorflow__Metadata__V0__StringDomain string_domain_t;
 
 /* --- allocation helpers -------------------------------------------------------- */
 
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static int push_ptr(void ***arr, size_t *n, void *p) {
     void **na = realloc(*arr, (*n + 1) * sizeof *na);
     if (!na) return CFX_ENOMEM;
@@ -88,8 +81,8 @@ static void add_reason(reasons_t *rs, int type, const char *short_desc,
     tensorflow__metadata__v0__anomaly_info__reason__init(r);
     r->has_type = 1;
     r->type = type;
-    r->short_description = xstrdup(short_desc);
-    r->description = xstrdup(buf);
+    r->short_description = strdup(short_desc);
+    r->description = strdup(buf);
     if (!r->short_description || !r->description || PUSH(rs->r, rs->n, r) < 0) {
         protobuf_c_message_free_unpacked(&r->base, NULL);
         rs->oom = 1;
@@ -312,7 +305,7 @@ static int check_string_domain(cfx_schema_feature_t *feat,
         if (!nv) { rc = CFX_ENOMEM; goto out; }
         d->value = nv;
         for (size_t i = 0; i < n_missing; i++) {
-            char *s = xstrdup(vc[i].value);
+            char *s = strdup(vc[i].value);
             if (!s) { rc = CFX_ENOMEM; goto out; }
             d->value[d->n_value++] = s;
         }
@@ -598,7 +591,7 @@ static int compare(pass_t *p, comparator_t *cmp, const char *name,
     if (!*dsi) {
         drift_skew_t *d = malloc(sizeof *d);
         Tensorflow__Metadata__V0__Path *path = malloc(sizeof *path);
-        char *step = xstrdup(name);
+        char *step = strdup(name);
         if (!d || !path || !step) {
             free(d); free(path); free(step);
             for (size_t i = 0; i < n_ms; i++) free(ms[i]);
@@ -659,7 +652,7 @@ static int check_feature(pass_t *p, cfx_schema_feature_t *feat,
         const char *env = p->opt->environment;
         char **nv = realloc(feat->in_environment,
                             (feat->n_in_environment + 1) * sizeof *nv);
-        char *e = xstrdup(env);
+        char *e = strdup(env);
         if (!nv || !e) {
             free(e);
             if (nv) feat->in_environment = nv;
@@ -856,10 +849,10 @@ static anomaly_info_t *make_info(const cfx_validation_config_t *cfg,
     cfx_buf_cstr(&b);
     ai->has_severity = 1;
     ai->severity = sev;
-    ai->description = xstrdup(b.data ? (const char *)b.data : "");
+    ai->description = strdup(b.data ? (const char *)b.data : "");
     cfx_buf_free(&b);
     ai->short_description =
-        xstrdup(rs->n == 1 ? rs->r[0]->short_description : "Multiple errors");
+        strdup(rs->n == 1 ? rs->r[0]->short_description : "Multiple errors");
     ai->reason = rs->r;
     ai->n_reason = rs->n;
     rs->r = NULL;
@@ -867,7 +860,7 @@ static anomaly_info_t *make_info(const cfx_validation_config_t *cfg,
     int ok = ai->description && ai->short_description;
     if (ok && name) {
         Tensorflow__Metadata__V0__Path *path = malloc(sizeof *path);
-        char *step = xstrdup(name);
+        char *step = strdup(name);
         if (path) {
             tensorflow__metadata__v0__path__init(path);
             ai->path = path;
@@ -890,7 +883,7 @@ static int add_feature_anomaly(pass_t *p, const char *name, reasons_t *rs) {
     Tensorflow__Metadata__V0__Anomalies__AnomalyInfoEntry *e = malloc(sizeof *e);
     if (!e) return CFX_ENOMEM;
     tensorflow__metadata__v0__anomalies__anomaly_info_entry__init(e);
-    e->key = xstrdup(name);
+    e->key = strdup(name);
     e->value = make_info(p->opt->config, name, rs);
     if (!e->key || !e->value || PUSH(p->out->anomaly_info, p->out->n_anomaly_info, e) < 0) {
         protobuf_c_message_free_unpacked(&e->base, NULL);
