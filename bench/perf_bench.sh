@@ -9,8 +9,10 @@
 #      closed-loop figures: latency from each request's due time must grow.
 #   3. Client overhead: cfx perf (plain GET, http://HOST:PORT/PATH) vs wrk
 #      against nginx serving a small static file, same threads/connections.
-# Every run is bounded by SECS; pairs run back to back, ROUNDS times, and the
-# summary gives medians. The load average is printed before each round.
+# Every run is bounded by SECS; pairs run back to back (in alternating order),
+# ROUNDS times, and the summary gives medians of the per-round differences.
+# The load average is printed before each round, and each client's CPU time
+# per request (user + system, from bash's time).
 #
 # usage: bench/perf_bench.sh [BUILD_DIR]   (default: build)
 # env:   THREADS (2), CONNS (32), CLIENTS (8), STREAMS (16), SECS (4),
@@ -159,6 +161,11 @@ timed() {
 }
 # Client CPU per request, us: CPUFILE REQS_PER_S.
 cpu_us() { awk -v r="$2" -v s="$SECS" '{ printf "%.1f", ($1 + $2) * 1e6 / (r * s) }' "$1"; }
+# pair REF OURS ROUND: both runs, the reference tool first in odd rounds and
+# second in even ones, so a load trend does not favour either.
+pair() {
+    if [ $(($3 % 2)) -eq 1 ]; then "$1"; "$2"; else "$2"; "$1"; fi
+}
 PERF_ARGS=(--no-progress --format csv --warmup 0 --duration "$SECS" --threads "$THREADS")
 
 # --- 1. REST and gRPC pairs ------------------------------------------------------
@@ -168,21 +175,31 @@ echo "# 1. same server, same load: wrk vs cfx perf (REST, -t$THREADS -c$CONNS), 
 GURL=http://127.0.0.1:$GPORT/tensorflow.serving.PredictionService/Predict
 for r in $(seq 1 "$ROUNDS"); do
     L=$(load)
-    timed "$T/c1" "${CRUN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
-        "http://127.0.0.1:$RPORT/v1/models/taxi:predict" >"$T/wrk.txt"
-    timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
-        --concurrency "$CONNS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+    ref_rest() {
+        timed "$T/c1" "${CRUN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$T/post.lua" \
+            "http://127.0.0.1:$RPORT/v1/models/taxi:predict" >"$T/wrk.txt"
+    }
+    ours_rest() {
+        timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
+            --concurrency "$CONNS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+    }
+    pair ref_rest ours_rest "$r"
     W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
     W="$W $(cpu_us "$T/c1" "${W%% *}")"; P="$P $(cpu_us "$T/c2" "${P%% *}")"
     echo "$W $P" >>"$T/rest.rows"
     echo "REST round $r (load $L): wrk rps p50 p99 cpu/req = $W | cfx perf = $P"
     L=$(load)
-    rm -f "$T/h2.log"
-    timed "$T/c1" "${CRUN[@]}" h2load -t"$THREADS" -c"$CLIENTS" -m"$STREAMS" -D "$SECS" -d "$T/grpc.bin" \
-        -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$T/h2.log" \
-        "$GURL" >"$T/h2.txt" 2>&1
-    timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/row.csv" \
-        --concurrency $((CLIENTS * STREAMS)) --connections "$CLIENTS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+    ref_grpc() {
+        rm -f "$T/h2.log"
+        timed "$T/c1" "${CRUN[@]}" h2load -t"$THREADS" -c"$CLIENTS" -m"$STREAMS" -D "$SECS" -d "$T/grpc.bin" \
+            -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$T/h2.log" \
+            "$GURL" >"$T/h2.txt" 2>&1
+    }
+    ours_grpc() {
+        timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "grpc://127.0.0.1:$GPORT" --model taxi --data "$T/row.csv" \
+            --concurrency $((CLIENTS * STREAMS)) --connections "$CLIENTS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+    }
+    pair ref_grpc ours_grpc "$r"
     H=$(h2_fig "$T/h2.txt" "$T/h2.log"); P=$(perf_fig "$T/perf.csv")
     H="$H $(cpu_us "$T/c1" "${H%% *}")"; P="$P $(cpu_us "$T/c2" "${P%% *}")"
     echo "$H $P" >>"$T/grpc.rows"
@@ -206,6 +223,25 @@ for i, name in enumerate(["req/s", "p50 us", "p99 us", "cpu us/req"]):
           + ("" if i == 3 or abs(d) <= 10 else "   (over 10%)"))
 EOF
 }
+# One connection, one request at a time: no batching or scheduling among
+# connections, so this isolates how each tool times a request.
+: >"$T/one.rows"
+for r in $(seq 1 "$ROUNDS"); do
+    L=$(load)
+    ref_one() {
+        timed "$T/c1" "${CRUN[@]}" wrk -t1 -c1 -d"${SECS}s" --latency -s "$T/post.lua" \
+            "http://127.0.0.1:$RPORT/v1/models/taxi:predict" >"$T/wrk.txt"
+    }
+    ours_one() {
+        timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
+            --concurrency 1 --no-progress --format csv --warmup 0 --duration "$SECS" --threads 1 >"$T/perf.csv"
+    }
+    pair ref_one ours_one "$r"
+    W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
+    W="$W $(cpu_us "$T/c1" "${W%% *}")"; P="$P $(cpu_us "$T/c2" "${P%% *}")"
+    echo "$W $P" >>"$T/one.rows"
+    echo "REST 1 connection round $r (load $L): wrk rps p50 p99 cpu/req = $W | cfx perf = $P"
+done
 echo "REST medians of $ROUNDS rounds:"; summary "$T/rest.rows" wrk
 echo "REST, one connection (-t1 -c1), medians of $ROUNDS rounds:"; summary "$T/one.rows" wrk
 echo "gRPC medians of $ROUNDS rounds:"; summary "$T/grpc.rows" h2load
@@ -227,9 +263,15 @@ echo "# 3. nginx static GET, -t$THREADS -c$CONNS, ${SECS}s: wrk vs cfx perf (htt
 : >"$T/ng.rows"
 for r in $(seq 1 "$ROUNDS"); do
     L=$(load)
-    timed "$T/c1" "${CRUN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/small.json" >"$T/wrk.txt"
-    timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "http://127.0.0.1:$NPORT/small.json" --concurrency "$CONNS" \
-        "${PERF_ARGS[@]}" >"$T/perf.csv"
+    ref_ng() {
+        timed "$T/c1" "${CRUN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency \
+            "http://127.0.0.1:$NPORT/small.json" >"$T/wrk.txt"
+    }
+    ours_ng() {
+        timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "http://127.0.0.1:$NPORT/small.json" \
+            --concurrency "$CONNS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+    }
+    pair ref_ng ours_ng "$r"
     W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
     W="$W $(cpu_us "$T/c1" "${W%% *}")"; P="$P $(cpu_us "$T/c2" "${P%% *}")"
     echo "$W $P" >>"$T/ng.rows"
