@@ -64,6 +64,16 @@ static int put_indent(cfx_buf_t *out, int indent) {
     return rc;
 }
 
+/* A float or double as Python's text_format writes it (what TFDV's
+ * schema.pbtxt files hold): the shortest round-trip digits, with ".0" added
+ * to a whole number so 1.0 reads "1.0", not "1". */
+static int put_real(cfx_buf_t *out, const char *num) {
+    int rc = cfx_buf_append(out, num, strlen(num));
+    if (rc == 0 && strpbrk(num, ".eEnN") == NULL)
+        rc = cfx_buf_append(out, ".0", 2);
+    return rc;
+}
+
 /* Appends one scalar (not a message) stored at v. */
 static int put_scalar(cfx_buf_t *out, const ProtobufCFieldDescriptor *f,
                       const void *v) {
@@ -85,10 +95,10 @@ static int put_scalar(cfx_buf_t *out, const ProtobufCFieldDescriptor *f,
         return cfx_buf_printf(out, "%" PRIu64, *(const uint64_t *)v);
     case PROTOBUF_C_TYPE_FLOAT:
         pb_fmt_float(num, *(const float *)v);
-        return cfx_buf_append(out, num, strlen(num));
+        return put_real(out, num);
     case PROTOBUF_C_TYPE_DOUBLE:
         pb_fmt_double(num, *(const double *)v);
-        return cfx_buf_append(out, num, strlen(num));
+        return put_real(out, num);
     case PROTOBUF_C_TYPE_BOOL:
         return *(const protobuf_c_boolean *)v ? cfx_buf_append(out, "true", 4)
                                                : cfx_buf_append(out, "false", 5);
