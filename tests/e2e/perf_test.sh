@@ -19,8 +19,13 @@ PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-perf-e2e.XXXXXX")
 SERVER=
 cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    local rc=$?
+    if [ -n "$SERVER" ]; then
+        kill "$SERVER" 2>/dev/null || true
+        wait "$SERVER" 2>/dev/null || true
+    fi
     rm -rf "$T"
+    exit "$rc"
 }
 trap cleanup EXIT
 fail() {
