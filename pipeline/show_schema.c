@@ -26,7 +26,7 @@ int cfx_show_schema_detect(const char *path) {
 static const char *type_name(const cfx_schema_feature_t *f) {
     if (!f->has_type) return "-";
     switch (f->type) {
-    case PB(FEATURE_TYPE__BYTES): return "STRING";
+    case PB(FEATURE_TYPE__BYTES): return "BYTES";
     case PB(FEATURE_TYPE__INT): return "INT";
     case PB(FEATURE_TYPE__FLOAT): return "FLOAT";
     case PB(FEATURE_TYPE__STRUCT): return "STRUCT";

@@ -214,7 +214,7 @@ grep -Eq 'company +drift +L_INFTY +0.333333 +0.3' "$T/show4.out" || fail "drift 
 grep -q 'Split train: 30 examples, 5 features' "$T/show_st.out" || fail "show statistics"
 grep -Eq '^tips +INT +30 +0.0% +0.5 ' "$T/show_st.out" || fail "show statistics: tips row"
 "$CFX" show "$SC" >"$T/show_sc.out"
-grep -Eq '^company +STRING +required +single +.company.' "$T/show_sc.out" || fail "show schema"
+grep -Eq '^company +BYTES +required +single +.company.' "$T/show_sc.out" || fail "show schema"
 
 # --pipeline-root: both runs recorded, ExampleAnomalies with TFX's `blessed`.
 "$CFX" schema --statistics "$T/st_train" --pipeline-root "$T/root" >/dev/null
