@@ -1,6 +1,7 @@
 /*
  * server.c: the cfx-serve process (see server.h): startup order, worker
- * threads with one event base each, SO_REUSEPORT listening sockets,
+ * threads with one event base each, SO_REUSEPORT listening sockets
+ * (after a probe that refuses a port another process listens on),
  * signals, config polling, drain and sd_notify.
  *
  * Signals are blocked in every thread and taken synchronously by the main
@@ -208,6 +209,51 @@ static int listen_on(int port, int *bound_port, evutil_socket_t *out,
     return 0;
 }
 
+/* Fails when another socket already listens on port (TF Serving refuses
+ * to start then). The workers' SO_REUSEPORT sockets would otherwise bind
+ * beside any SO_REUSEPORT listener of the same user and the kernel would
+ * split connections between the two processes. A probe bound with
+ * SO_REUSEADDR but without SO_REUSEPORT gets EADDRINUSE from an active
+ * listener, while connections in TIME_WAIT do not stop it. */
+static int probe_port(const char *what, int port, cfx_error_t *err)
+{
+    if (port <= 0)
+        return 0; /* any free port */
+    int one = 1;
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int v6 = fd >= 0;
+    if (!v6)
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int r;
+    if (v6) {
+        int zero = 0;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        struct sockaddr_in6 a;
+        memset(&a, 0, sizeof(a));
+        a.sin6_family = AF_INET6;
+        a.sin6_addr = in6addr_any;
+        a.sin6_port = htons((uint16_t)port);
+        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+    } else {
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_ANY);
+        a.sin_port = htons((uint16_t)port);
+        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+    }
+    int e = errno;
+    close(fd);
+    if (r != 0)
+        return cfx_error_set(err, CFX_EIO,
+                             "Failed to bind %s server to 0.0.0.0 port %d: %s",
+                             what, port, strerror(e));
+    return 0;
+}
+
 static void drain_grace_done(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -272,6 +318,12 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err)
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     srv->priv->nw = nw;
     int rest_port = srv->opts.rest_api_port, grpc_port = srv->opts.port;
+    if (rest_port >= 0 && (rc = probe_port("HTTP/REST", rest_port, err)))
+        return rc;
+#ifdef CFX_HAVE_GRPC
+    if ((rc = probe_port("gRPC", grpc_port, err)))
+        return rc;
+#endif
     for (size_t i = 0; i < nw; i++) {
         worker_t *w = &srv->priv->w[i];
         w->srv = srv;

@@ -80,6 +80,21 @@ start_server --model_name=taxi --model_base_path="$T/models/taxi" \
 U="http://127.0.0.1:$PORT"
 notified READY=1
 
+# --- a second server on the same ports refuses to start ----------------------------
+GPORT=$(sed -n 's/.*Running gRPC ModelServer at 0.0.0.0:\([0-9]*\).*/\1/p' "$T/serve.log")
+[ -n "$GPORT" ] || fail "no gRPC port in the log"
+for ports in "--rest_api_port=$PORT --port=0" "--rest_api_port=0 --port=$GPORT"; do
+    RC=0
+    # shellcheck disable=SC2086 # two flags
+    NOTIFY_SOCKET= "$CFX_SERVE" $ports --num_threads=1 --model_name=taxi \
+        --model_base_path="$T/models/taxi" >"$T/second.log" 2>&1 || RC=$?
+    [ "$RC" != 0 ] || fail "a second server started on ports in use ($ports)"
+    grep -Eq "Failed to bind (HTTP/REST|gRPC) server to 0.0.0.0 port ($PORT|$GPORT): Address already in use" \
+        "$T/second.log" || fail "second server's message: $(cat "$T/second.log")"
+done
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v1/models/taxi")
+[ "$CODE" = 200 ] || fail "first server after a refused second one: HTTP $CODE"
+
 # req METHOD PATH [BODY] -> $CODE, $BODY
 req() {
     local args=(-s -o "$T/body" -w '%{http_code}' -X "$1" "$U$2")
