@@ -389,11 +389,34 @@ static int decode_serialized(cfx_rest_t *r, const json_t *v, cfx_example_t *ex,
     int b = cfx_json_b64_value(v, &r->tmp, err);
     if (b < 0)
         return b;
-    if (b == 1)
-        return cfx_example_decode(ex, r->tmp.data, r->tmp.len, err);
-    if (json_is_string(v))
-        return cfx_example_decode(ex, (const uint8_t *)json_string_value(v),
-                                  json_string_length(v), err);
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    if (b == 1) {
+        data = r->tmp.data;
+        len = r->tmp.len;
+    } else if (json_is_string(v)) {
+        data = (const uint8_t *)json_string_value(v);
+        len = json_string_length(v);
+    }
+    if (data || b == 1) {
+        int rc = cfx_example_decode(ex, data, len, err);
+        if (rc == 0 || rc == CFX_ENOMEM)
+            return rc;
+        /* Bytes that are not a tf.Example are the client's error
+         * (INVALID_ARGUMENT, as TF Serving and the gRPC path), not ours. */
+        char printable[65];
+        size_t shown = len > 64 ? 64 : len;
+        for (size_t j = 0; j < shown; j++)
+            printable[j] = data[j] >= 0x20 && data[j] < 0x7f ? (char)data[j]
+                                                              : '.';
+        printable[shown] = '\0';
+        char why[CFX_ERROR_MSG_MAX];
+        snprintf(why, sizeof(why), "%s", err->msg);
+        return cfx_error_set(err, CFX_EINVAL,
+                             "Could not parse example input, value: '%s' "
+                             "(%s)",
+                             printable, why);
+    }
     return cfx_error_set(err, CFX_EINVAL,
                          "JSON Value: Type: %s is not of expected type: "
                          "string (a serialized tf.Example, as {\"b64\": ...})",

@@ -218,6 +218,9 @@ req POST /v1/models/taxi:predict '{"instances": [], "inputs": []}';  expect 400 
 req POST /v1/models/taxi:predict '{"x": 1}';          expect 400 "Missing 'inputs' or 'instances' key" "neither key"
 req POST /v1/models/taxi:predict '{"instances": []}'; expect 400 "non-empty" "empty instances"
 req POST /v1/models/taxi:predict '{"instances": [{"b64": "!!!"}]}'; expect 400 "base64" "bad b64"
+# valid base64, not a tf.Example (field 1 claims 5 bytes, 3 follow): the client's error
+req POST /v1/models/taxi:predict '{"instances": [{"b64": "CgUKAw=="}]}'; expect 400 "Could not parse example input" "b64 non-Example"
+req POST /v1/models/taxi:predict '{"inputs": {"examples": [{"b64": "CgUKAw=="}]}}'; expect 400 "Could not parse example input" "b64 non-Example, columns"
 req POST /v1/models/nope:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Latest(nope)' "unknown model"
 req POST /v1/models/taxi/versions/7:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Specific(taxi, 7)' "unknown version"
 req POST /v1/models/taxi/versions/99999999999999999999:predict '{}'; expect 400 'Failed to convert version' "version overflow"
