@@ -432,6 +432,23 @@ static const cfx_tensor_spec_t *find_input(const cfx_signature_t *sig,
     return NULL;
 }
 
+/* predict_raw's inputs have shape [-1]: one scalar per batch row, so a
+ * list in a row (instances) or a nested list (columns) has the wrong
+ * rank, refused as TF Serving refuses a tensor that does not fit the
+ * signature. */
+static int check_scalar(const cfx_tensor_spec_t *in, const json_t *v,
+                        const char *where, size_t i, cfx_error_t *err)
+{
+    if (!json_is_array(v) || in->rank != 1)
+        return 0;
+    return cfx_error_set(err, CFX_EINVAL,
+                         "Failed to process element: %zu key: %s of '%s' "
+                         "list. Error: Invalid argument: input %s has shape "
+                         "[-1] (one scalar per instance) but got a list of "
+                         "%zu values",
+                         i, in->name, where, in->name, json_array_size(v));
+}
+
 /* Fills b from a predict request body; returns 0 or a cfx error. */
 static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
                           const json_t *instances, const json_t *inputs,
@@ -491,6 +508,8 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
                                            i, key, key);
                         break;
                     }
+                    if ((rc = check_scalar(in, val, "instances", i, err)))
+                        break;
                     rc = cfx_json_add_typed(&b->ex[i], key, in->dtype, val,
                                             err);
                     if (rc)
@@ -555,11 +574,13 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
         const cfx_tensor_spec_t *in = find_input(sig, key);
         if (!in)
             continue;
-        for (size_t i = 0; i < n && !rc; i++)
-            rc = cfx_json_add_typed(&b->ex[i], key, in->dtype,
-                                    json_is_array(val) ? json_array_get(val, i)
-                                                       : val,
-                                    err);
+        for (size_t i = 0; i < n && !rc; i++) {
+            const json_t *x = json_is_array(val) ? json_array_get(val, i)
+                                                 : val;
+            rc = check_scalar(in, x, "inputs", i, err);
+            if (!rc)
+                rc = cfx_json_add_typed(&b->ex[i], key, in->dtype, x, err);
+        }
         if (rc)
             break;
     }

@@ -221,6 +221,12 @@ req POST /v1/models/taxi:predict '{"instances": [{"b64": "!!!"}]}'; expect 400 "
 # valid base64, not a tf.Example (field 1 claims 5 bytes, 3 follow): the client's error
 req POST /v1/models/taxi:predict '{"instances": [{"b64": "CgUKAw=="}]}'; expect 400 "Could not parse example input" "b64 non-Example"
 req POST /v1/models/taxi:predict '{"inputs": {"examples": [{"b64": "CgUKAw=="}]}}'; expect 400 "Could not parse example input" "b64 non-Example, columns"
+req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "instances": [{"fare": [1.0, 2.0]}]}'
+expect 400 "input fare has shape [-1] (one scalar per instance) but got a list of 2 values" "list for a [-1] input"
+req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "inputs": {"fare": [[1.0, 2.0]]}}'
+expect 400 "input fare has shape [-1]" "nested list for a [-1] column"
+req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "inputs": {"fare": [1.0, 2.0]}}'
+expect 200 '"outputs": [[' "a flat column is two rows"
 req POST /v1/models/nope:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Latest(nope)' "unknown model"
 req POST /v1/models/taxi/versions/7:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Specific(taxi, 7)' "unknown version"
 req POST /v1/models/taxi/versions/99999999999999999999:predict '{}'; expect 400 'Failed to convert version' "version overflow"
