@@ -633,8 +633,10 @@ static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
             const char *s = cell(t, row, in[j].col);
             int64_t iv;
             float fv;
-            /* Examples leave an empty cell out; instances need every input. */
-            if (!s[0] && o->api != CFX_PERF_PREDICT)
+            /* An empty cell is an absent feature, as in the CSV the model
+             * was trained on: left out, so the server fills it exactly as
+             * training did (cfx-serve's predict_raw accepts absent inputs). */
+            if (!s[0])
                 continue;
             if ((rc = parse_value(s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
                 return rc;
@@ -774,9 +776,14 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
                             o->url_path, bs->authority);
         goto out;
     }
+    /* Default Predict signature: raw named features over REST; over gRPC
+     * serialized tf.Examples (serving_default), because a raw tensor per
+     * input cannot leave out a row's empty cells. Dtypes come from the
+     * predict_raw metadata either way. */
     const char *sig = o->signature ? o->signature
                       : o->api == CFX_PERF_CLASSIFY ? "classify"
                       : o->api == CFX_PERF_REGRESS  ? "regress"
+                      : o->proto == CFX_PERF_GRPC   ? "serving_default"
                                                     : "predict_raw";
     cfx_error_t meta_err;
     cfx_error_init(&meta_err);
