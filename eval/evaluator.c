@@ -493,12 +493,20 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
         char first[1024];
         if (snprintf(first, sizeof first, "%s", res->reason) < 0)
             first[0] = 0;
-        for (char *c = first; *c; c++)
-            if (*c == '\n')
-                *c = ';';
-        if (snprintf(res->summary, sizeof res->summary, "NOT_BLESSED: %s",
-                     first) < 0)
-            res->summary[0] = 0;
+        /* one line: the failed bounds joined by "; " */
+        size_t n = (size_t)snprintf(res->summary, sizeof res->summary,
+                                    "NOT_BLESSED: ");
+        for (const char *c = first; *c && n + 3 < sizeof res->summary; c++) {
+            if (*c == '\n') {
+                if (!c[1])
+                    break;
+                res->summary[n++] = ';';
+                res->summary[n++] = ' ';
+            } else {
+                res->summary[n++] = *c;
+            }
+        }
+        res->summary[n] = 0;
     }
     if ((ret = write_evaluation(o, applied, &s, res, err)))
         goto out;

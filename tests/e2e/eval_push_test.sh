@@ -217,6 +217,10 @@ rc=0
 [ "$rc" = 4 ] || fail "push of a NOT_BLESSED model: exit $rc"
 grep -q 'not blessed' "$T/push2.err" || fail "refusal message: $(cat "$T/push2.err")"
 [ "$(ls -A "$S")" = 1 ] || fail "after a refused push BASE holds: $(ls -A "$S")"
+# two failed bounds make one summary line joined by "; "
+grep -q '^NOT_BLESSED: auc .* < lower bound 0.9; auc change ' "$T/ev2.out" ||
+    fail "NOT_BLESSED summary: $(head -1 "$T/ev2.out")"
+grep -q '^NOT_BLESSED: .*;[^ ]' "$T/ev2.out" && fail "';' without a space: $(head -1 "$T/ev2.out")"
 
 # a model that passes the value thresholds but is worse than its baseline:
 # NOT_BLESSED by the change threshold alone
