@@ -30,6 +30,8 @@
 #include "push/infra_grpc.h"
 
 #define MAX_ROWS 1000
+/* Most requests one validation replays (the rows cycle). */
+#define MAX_REQUESTS 10000
 #define MAX_WARMUP_BYTES (16u << 20)
 #define MAX_RESPONSE (1u << 20)
 #define STOP_GRACE_S 5.0
@@ -310,8 +312,9 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
     res->load_seconds = now_s() - t0;
     snprintf(path, sizeof path, "/v1/models/%s:predict", name);
     for (size_t i = 0; i < res->requests; i++) {
+        size_t row = i % json_array_size(rows) + 1;
         json_t *req = json_pack("{s:s,s:[O]}", "signature_name", "predict_raw",
-                                "instances", json_array_get(rows, i));
+                                "instances", json_array_get(rows, row - 1));
         char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
         json_decref(req);
         if (!body) {
@@ -323,14 +326,14 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
         free(body);
         if (hr) {
             snprintf(res->reason, sizeof res->reason,
-                     "REST request %zu (warm-up row %zu): %s", i + 1, i + 1,
+                     "REST request %zu (warm-up row %zu): %s", i + 1, row,
                      why);
             goto out;
         }
         if (status != 200) {
             snprintf(res->reason, sizeof res->reason,
                      "REST request %zu (warm-up row %zu): HTTP %d: %.300s",
-                     i + 1, i + 1, status, (const char *)resp.data);
+                     i + 1, row, status, (const char *)resp.data);
             goto out;
         }
         json_error_t je;
@@ -355,7 +358,7 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
                      "REST request %zu (warm-up row %zu): served %.9g, offline "
                      "%.9g, "
                      "|diff| %.3g > %.3g",
-                     i + 1, i + 1, served, (double)offline[i], d, tol);
+                     i + 1, row, served, (double)offline[i], d, tol);
             goto out;
         }
         res->ok++;
@@ -383,7 +386,11 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
          abs_model[PATH_MAX];
     pid_t pid = -1;
     int ret;
-    size_t n = 0;
+    size_t n = 0, nreq = 0;
+    /* what is wrong with the model: a verdict (INFRA_NOT_BLESSED), not a
+     * failure of the validation */
+    cfx_error_t merr;
+    cfx_error_init(&merr);
     memset(res, 0, sizeof *res);
     cfx_buf_init(&text);
     if (!rows)
@@ -391,21 +398,18 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
                              "infra validation: out of memory");
     if ((ret = cfx_file_mkdirs(o->output_dir, err)))
         goto out;
-    if ((ret = cfx_bundle_load(o->model_dir, &b, err)))
-        goto out;
+    if (cfx_bundle_load(o->model_dir, &b, &merr))
+        goto verdict;
     const char *warm = cfx_bundle_warmup_path(b);
     if (!warm) {
-        ret = cfx_error_set(err, CFX_ENOTFOUND,
-                            "%s: the bundle has no warm-up rows to replay",
-                            o->model_dir);
-        goto out;
+        cfx_error_set(&merr, CFX_ENOTFOUND,
+                      "%s: the bundle has no warm-up rows to replay",
+                      o->model_dir);
+        goto verdict;
     }
-    if ((ret = cfx_file_read(warm, MAX_WARMUP_BYTES, &text, err)))
-        goto out;
-    size_t max = o->max_requests ? o->max_requests : MAX_ROWS;
-    if (max > MAX_ROWS)
-        max = MAX_ROWS;
-    for (char *line = (char *)text.data; line && *line && n < max;) {
+    if (cfx_file_read(warm, MAX_WARMUP_BYTES, &text, &merr))
+        goto verdict;
+    for (char *line = (char *)text.data; line && *line && n < MAX_ROWS;) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
@@ -414,10 +418,10 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
             json_t *row = json_loads(line, 0, &je);
             if (!json_is_object(row)) {
                 json_decref(row);
-                ret = cfx_error_set(err, CFX_EPARSE,
-                                    "%s:%zu: not a JSON object: %s", warm,
-                                    n + 1, je.text);
-                goto out;
+                cfx_error_set(&merr, CFX_EPARSE,
+                              "%s:%zu: not a JSON object: %s", warm, n + 1,
+                              je.text);
+                goto verdict;
             }
             json_array_append_new(rows, row);
             n++;
@@ -425,28 +429,34 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
         line = nl ? nl + 1 : NULL;
     }
     if (n == 0) {
-        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no warm-up rows", warm);
-        goto out;
+        cfx_error_set(&merr, CFX_ENOTFOUND, "%s: no warm-up rows", warm);
+        goto verdict;
     }
-    ex = calloc(n, sizeof *ex);
-    ptr = calloc(n, sizeof *ptr);
-    offline = calloc(n, sizeof *offline);
+    /* num_requests is the number of requests replayed; the warm-up rows
+     * cycle (docs/push.md) */
+    nreq = o->max_requests ? o->max_requests : n;
+    if (nreq > MAX_REQUESTS)
+        nreq = MAX_REQUESTS;
+    ex = calloc(nreq, sizeof *ex);
+    ptr = calloc(nreq, sizeof *ptr);
+    offline = calloc(nreq, sizeof *offline);
     if (!ex || !ptr || !offline) {
         ret = cfx_error_set(err, CFX_ENOMEM, "infra validation: out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < nreq; i++)
         cfx_example_init(&ex[i]);
+    for (size_t i = 0; i < nreq; i++) {
         ptr[i] = &ex[i];
-        if ((ret = row_example(cfx_bundle_transform(b), json_array_get(rows, i),
-                               &ex[i], err))) {
-            cfx_error_prefix(err, "%s:%zu", warm, i + 1);
-            goto out;
+        if (row_example(cfx_bundle_transform(b), json_array_get(rows, i % n),
+                        &ex[i], &merr)) {
+            cfx_error_prefix(&merr, "%s:%zu", warm, i % n + 1);
+            goto verdict;
         }
     }
-    if ((ret = cfx_bundle_predict(b, ptr, n, offline, err)))
-        goto out;
-    res->requests = n;
+    if (cfx_bundle_predict(b, ptr, nreq, offline, &merr))
+        goto verdict;
+    res->requests = nreq;
 
     /* a model base path holding only the candidate, as version 1 */
     char abs_out[PATH_MAX];
@@ -496,6 +506,9 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
         stop_server(pid);
         pid = -1;
     }
+verdict:
+    if (merr.code)
+        snprintf(res->reason, sizeof res->reason, "%s", merr.msg);
     if (res->blessed)
         snprintf(res->summary, sizeof res->summary,
                  "INFRA_BLESSED: cfx-serve loaded the model in %.2f s and "
@@ -512,7 +525,7 @@ out:
         stop_server(pid);
     if (tmp[0])
         cfx_file_remove_tree(tmp, NULL);
-    for (size_t i = 0; ex && i < n; i++)
+    for (size_t i = 0; ex && i < nreq; i++)
         cfx_example_free(&ex[i]);
     free(ex);
     free(ptr);

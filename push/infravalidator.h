@@ -6,8 +6,8 @@
  * --rest_api_port=0; the ports are read back from the server's log) with a
  * model base path holding only the candidate (a link named 1), waits until
  * GET /v1/models/<name> reports AVAILABLE, replays the bundle's warm-up rows
- * (assets.extra/warmup.jsonl) one request each over REST (signature
- * predict_raw), compares every answer with the offline prediction
+ * (assets.extra/warmup.jsonl) over REST, one request each, cycling through
+ * the rows until max_requests were sent (signature predict_raw), compares every answer with the offline prediction
  * (cfx_bundle_predict on the same row) within a tolerance, then sends the
  * same rows as serialized tf.Examples through gRPC Predict (signature
  * serving_default, push/infra_grpc.h) and compares again, stops the
@@ -15,7 +15,8 @@
  *
  *   <output>/INFRA_BLESSED or INFRA_NOT_BLESSED (empty) and reason (text)
  *
- * A server that does not start, does not load the model in time, answers an
+ * A bundle that does not load (bad checksum, bad manifest) or has no usable
+ * warm-up rows, a server that does not start, does not load the model in time, answers an
  * error or a different value makes the model INFRA_NOT_BLESSED; the reason
  * names the request (REST or gRPC) and both values.
  *
@@ -32,14 +33,16 @@ typedef struct cfx_infra_opts {
     const char *model_dir;
     const char *serve_binary; /* the cfx-serve executable */
     const char *output_dir;   /* created when absent */
-    size_t max_requests;      /* 0: every warm-up row (at most 1000) */
+    size_t max_requests;      /* requests replayed, cycling the warm-up rows
+                                 (at most 10000); 0: each row once (at most
+                                 1000 rows are read) */
     double load_timeout_s;    /* 0: 60 */
     double tolerance;         /* 0: 1e-5 absolute on the probability */
 } cfx_infra_opts_t;
 
 typedef struct cfx_infra_result {
     int blessed;
-    size_t requests, ok; /* warm-up rows replayed; REST answers that matched */
+    size_t requests, ok; /* requests replayed; REST answers that matched */
     size_t grpc_ok;      /* gRPC answers that matched */
     double max_abs_diff;
     double load_seconds;
@@ -48,9 +51,10 @@ typedef struct cfx_infra_result {
     char summary[512];
 } cfx_infra_result_t;
 
-/* Returns 0 when the validation ran (blessed or not: see res->blessed);
- * a negative code when it could not run (no warm-up rows, the output not
- * writable), err saying why. */
+/* Returns 0 when the validation ran and wrote its verdict (blessed or not:
+ * see res->blessed; a model that does not load is a verdict); a negative
+ * code when it could not run (the output not writable, out of memory), err
+ * saying why. */
 int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
                            cfx_error_t *err);
 

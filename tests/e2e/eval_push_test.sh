@@ -10,7 +10,9 @@
 #    nothing is pushed;
 #  - infra validation in a real cfx-serve blesses the good model and fails
 #    with a broken server binary; push refuses without the blessings and
-#    records the PushedModel.
+#    records the PushedModel;
+#  - a corrupt bundle is INFRA_NOT_BLESSED (exit 4) with the load error as
+#    reason; --num-requests N sends N requests, cycling the warm-up rows.
 set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 SRC=$CFX_SOURCE_DIR
@@ -177,6 +179,27 @@ grep -q '^REST request 1 (warm-up row 1): served 0.123, offline .*, |diff| .* > 
     fail "wrong-answer reason: $(cat "$T/iv3/reason")"
 grep -q 'over gRPC' "$T/iv1.out" && grep -q '10/10 over gRPC' "$T/iv1.out" || fail "gRPC replay: $(cat "$T/iv1.out")"
 
+# --num-requests is the number of requests: 25 from the 10 warm-up rows
+"$CFX" infravalidate --model "$T/good/model" --output "$T/iv5" --num-requests 25 >"$T/iv5.out" ||
+    fail "infravalidate 25 requests: $(cat "$T/iv5.out")"
+grep -q ' 25/25 warm-up requests over REST and 25/25 over gRPC' "$T/iv5.out" ||
+    fail "25 requests: $(cat "$T/iv5.out")"
+
+# a corrupt bundle (one weight byte flipped) is a verdict, not a failure
+cp -r "$T/good/model" "$T/corrupt"
+W=$T/corrupt/variables/model.safetensors
+off=$(( $(stat -c %s "$W") - 5 ))
+b=$(od -An -tu1 -j "$off" -N1 "$W" | tr -d ' ')
+printf "$(printf '\\%03o' $(( b ^ 1 )))" | dd of="$W" bs=1 seek="$off" conv=notrunc status=none
+cmp -s "$W" "$T/good/model/variables/model.safetensors" && fail "the byte was not flipped"
+rc=0
+"$CFX" infravalidate --model "$T/corrupt" --output "$T/iv4" --pipeline-root "$R" \
+    >"$T/iv4.out" 2>&1 || rc=$?
+[ "$rc" = 4 ] || fail "corrupt bundle: infravalidate exit $rc, want 4: $(cat "$T/iv4.out")"
+[ -f "$T/iv4/INFRA_NOT_BLESSED" ] && [ ! -e "$T/iv4/INFRA_BLESSED" ] || fail "corrupt: no INFRA_NOT_BLESSED"
+grep -q 'model.safetensors.*sha256 expected' "$T/iv4/reason" || fail "corrupt reason: $(cat "$T/iv4/reason")"
+grep -q '^INFRA_NOT_BLESSED: .*sha256 expected' "$T/iv4.out" || fail "corrupt summary: $(cat "$T/iv4.out")"
+
 S=$T/serving/taxi
 rc=0
 "$CFX" push --model "$T/good/model" --blessing "$T/ev1/blessing" --infra-blessing "$T/iv2" \
@@ -254,7 +277,7 @@ bl = [props(a) for a in of_type("ModelBlessing")]
 assert [b["blessed"] for b in bl] == [1, 0], bl
 assert "baseline_model_id" not in bl[0] and bl[1]["baseline_model_id"] == bl[0]["current_model_id"], bl
 ib = [props(a) for a in of_type("InfraBlessing")]
-assert [b["blessed"] for b in ib] == [1], ib
+assert [b["blessed"] for b in ib] == [1, 0], ib
 print("metadata: blessings %s, PushedModel %s" % ([b["blessed"] for b in bl], p))
 PY
 echo "PASS eval_push_test"
