@@ -536,13 +536,16 @@ void cfx_http1_stop_accepting(cfx_http1_t *h)
         evutil_closesocket(h->listen_fd);
         h->listen_fd = -1;
     }
-    /* Idle connections go now; busy ones close after their answer. */
+    /* Idle connections go now; one still writing an answer closes after
+     * it; one with a request partly received keeps reading it, and its
+     * answer (made with "Connection: close", as every answer from now on)
+     * closes it. */
     conn_t *c = h->conns;
     while (c) {
         conn_t *next = c->next;
         if (c->in.len == c->in_off && c->out.len == c->out_off)
             conn_close(c);
-        else
+        else if (c->in.len == c->in_off)
             c->closing = 1;
         c = next;
     }

@@ -77,7 +77,8 @@ int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
                   cfx_http1_handler_fn handler, void *arg, cfx_http1_t **out,
                   cfx_error_t *err);
 /* Drain: closes the listening socket, closes idle connections, and makes
- * every later answer close its connection. */
+ * every later answer close its connection; a request partly received may
+ * still arrive and be answered. */
 void cfx_http1_stop_accepting(cfx_http1_t *h);
 /* Closes every connection and frees. NULL is fine. */
 void cfx_http1_free(cfx_http1_t *h);

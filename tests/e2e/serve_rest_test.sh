@@ -307,8 +307,38 @@ if command -v promtool >/dev/null; then
     printf '%s\n' "$BODY" | promtool check metrics || fail "promtool rejects the metrics"
 fi
 
-# --- SIGTERM: exit 0 -----------------------------------------------------------------
-kill -TERM "$SPID"
+# --- SIGTERM: exit 0; a request partly received is still answered ----------------------
+$PY - "$PORT" "$SPID" "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW1, $ROW2]}" "$P_RAW" <<'PYEOF' || fail "drain"
+import os, signal, socket, sys, time
+port, pid, body, want = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode(), sys.argv[4].encode()
+def conn():
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(3); return s
+def read_all(s):
+    buf = b""
+    while True:
+        d = s.recv(65536)
+        if not d: return buf
+        buf += d
+idle = conn()
+idle.sendall(b"GET /v1/models/taxi HTTP/1.1\r\nHost: x\r\n\r\n")
+assert b" 200 " in idle.recv(65536)
+busy = conn()
+post = (b"POST /v1/models/taxi:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+half = len(post) - len(body) // 2
+busy.sendall(post[:half])
+time.sleep(0.2)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.3)
+assert idle.recv(10) == b"", "idle keep-alive connection not closed on SIGTERM"
+busy.sendall(post[half:half + 10])  # still not the whole body
+time.sleep(0.1)
+busy.sendall(post[half + 10:])
+resp = read_all(busy)
+head, _, got = resp.partition(b"\r\n\r\n")
+assert head.startswith(b"HTTP/1.1 200 "), resp[:200]
+assert b"\r\nConnection: close" in head, head
+assert got == want, (got, want)
+PYEOF
 RC=0; wait "$SPID" || RC=$?
 [ "$RC" = 0 ] || fail "exit status $RC after SIGTERM"
 grep -q draining "$T/serve.log" || fail "no drain on SIGTERM"
