@@ -335,6 +335,7 @@ void cfx_serve_flags_init(cfx_serve_flags_t *f)
     f->max_header_bytes = 64u << 10;
     f->max_connections = 10000;
     f->idle_timeout_seconds = 60;
+    f->request_read_timeout_seconds = 10;
 }
 
 void cfx_serve_flags_free(cfx_serve_flags_t *f)
@@ -369,6 +370,9 @@ const char *cfx_serve_flags_usage(void)
            "  --max_header_bytes=65536\n"
            "  --max_connections=10000\n"
            "  --idle_timeout_seconds=60\n"
+           "  --request_read_timeout_seconds=10  whole request (head and "
+           "body);\n"
+           "                                 408 and close beyond it\n"
            "  --access_log=FILE              one line per request ('-': "
            "stderr)\n"
            "  --rest_api_enable_cors_support=false\n"
@@ -571,6 +575,9 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
         } else if (!strcmp(name, "idle_timeout_seconds")) {
             if (!(rc = parse_long(name, val, 1, 86400, &x, err)))
                 f->idle_timeout_seconds = (int)x;
+        } else if (!strcmp(name, "request_read_timeout_seconds")) {
+            if (!(rc = parse_long(name, val, 1, 86400, &x, err)))
+                f->request_read_timeout_seconds = (int)x;
         } else if (!strcmp(name, "access_log")) {
             rc = set_str(&f->access_log, val);
         } else if (!strcmp(name, "rest_api_enable_cors_support")) {

@@ -7,6 +7,13 @@
  * timeout itself on activity and epoll is touched only at connect, close,
  * and when a write would block. The request head is parsed in place: the
  * header names and values are NUL-terminated inside the input buffer.
+ *
+ * The idle timeout is re-armed by every byte, so on its own it lets a
+ * client that trickles a request hold a connection for ever. A second,
+ * total limit (request_read_timeout_seconds) starts when the first byte of
+ * a request arrives and is not moved by later bytes; it is a timer only
+ * (no system call), armed only while a request is partly received, and
+ * its expiry answers 408 and closes.
  */
 #include "serve/http1.h"
 
@@ -32,6 +39,8 @@ typedef struct cfx_http1_conn {
     evutil_socket_t fd;
     struct event *rev; /* EV_READ | EV_PERSIST, idle timeout */
     struct event *wev; /* EV_WRITE | EV_PERSIST, armed when output blocks */
+    struct event *tev; /* request read deadline, armed while a request is
+                          partly received */
     cfx_buf_t in;
     size_t in_off; /* first byte not consumed */
     cfx_buf_t out;
@@ -43,6 +52,8 @@ typedef struct cfx_http1_conn {
     int rejected;  /* over the connection limit: 503 and close */
     int continued; /* "100 Continue" sent for the current request */
     int keepalive10; /* the current request is HTTP/1.0 with keep-alive */
+    int timing;      /* tev is armed */
+    unsigned long served; /* requests handled, to see when one ends */
     char peer[INET6_ADDRSTRLEN];
     struct cfx_http1_conn *prev, *next;
 } conn_t;
@@ -57,6 +68,7 @@ struct cfx_http1 {
     conn_t *conns; /* doubly linked */
     int draining;
     struct timeval idle; /* {0,0}: none */
+    struct timeval req_limit; /* {0,0}: none */
     time_t date_at;
     char date[40]; /* "Date: ...\r\n", refreshed once a second */
 };
@@ -114,6 +126,8 @@ static void conn_close(conn_t *c)
         atomic_fetch_sub(h->opts.connections, 1);
     event_free(c->rev);
     event_free(c->wev);
+    if (c->tev)
+        event_free(c->tev);
     evutil_closesocket(c->fd);
     cfx_buf_free(&c->in);
     cfx_buf_free(&c->out);
@@ -363,6 +377,7 @@ static int process_one(conn_t *c)
     req.body = (const uint8_t *)start + head_len;
     req.body_len = body_len;
     c->continued = 0;
+    c->served++;
     req.over_limit = c->rejected;
     h->handler(&req, h->arg);
     if (!req.replied)
@@ -371,9 +386,28 @@ static int process_one(conn_t *c)
     return c->closing ? -1 : 1;
 }
 
+/* Arms the request read deadline when a request has begun (restarted
+ * when one ended and the next began in the same input), disarms it when
+ * the input is empty. */
+static void request_timer(conn_t *c, unsigned long served_before)
+{
+    if (!c->tev)
+        return;
+    if (c->in.len > c->in_off && !c->closing) {
+        if (!c->timing || c->served != served_before) {
+            event_add(c->tev, &c->h->req_limit);
+            c->timing = 1;
+        }
+    } else if (c->timing) {
+        event_del(c->tev);
+        c->timing = 0;
+    }
+}
+
 /* Processes every complete request in the input; -1 when closed. */
 static int process(conn_t *c)
 {
+    unsigned long served_before = c->served;
     while (process_one(c) == 1 && !c->closing) {
     }
     /* Drop consumed input. */
@@ -382,7 +416,21 @@ static int process(conn_t *c)
         c->in.len -= c->in_off;
         c->in_off = 0;
     }
+    request_timer(c, served_before);
     return flush(c);
+}
+
+/* The request read deadline passed: 408, then close. */
+static void on_request_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    (void)fd;
+    (void)what;
+    c->timing = 0;
+    set_reading(c, 0);
+    c->in.len = c->in_off = 0;
+    reply_plain(c, 408, "request not received within the time limit\n", 1);
+    flush(c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -483,11 +531,13 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         }
         c->rev = event_new(h->base, fd, EV_READ | EV_PERSIST, on_read, c);
         c->wev = event_new(h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+        if (h->req_limit.tv_sec)
+            c->tev = evtimer_new(h->base, on_request_timeout, c);
         c->next = h->conns;
         if (h->conns)
             h->conns->prev = c;
         h->conns = c;
-        if (!c->rev || !c->wev) {
+        if (!c->rev || !c->wev || (h->req_limit.tv_sec && !c->tev)) {
             conn_close(c);
             continue;
         }
@@ -513,6 +563,9 @@ int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
     h->handler = handler;
     h->arg = arg;
     h->idle.tv_sec = opts->idle_timeout_seconds > 0 ? opts->idle_timeout_seconds : 0;
+    h->req_limit.tv_sec = opts->request_read_timeout_seconds > 0
+                              ? opts->request_read_timeout_seconds
+                              : 0;
     evutil_make_socket_nonblocking(listen_fd);
     h->lev = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, h);
     if (!h->lev || event_add(h->lev, NULL) != 0) {

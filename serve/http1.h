@@ -2,7 +2,7 @@
  * http1.h: a small HTTP/1.1 server on a libevent base, made for
  * cfx-serve's REST API: keep-alive, pipelining, Content-Length bodies,
  * "Expect: 100-continue", limits on header and body size, idle timeouts, a
- * connection limit and drain.
+ * total time limit for receiving a request, a connection limit and drain.
  *
  * Why not evhttp: evhttp costs 5.5 system calls per request (it re-arms
  * epoll around every response and asks FIONREAD before each read). Here a
@@ -66,6 +66,9 @@ typedef struct cfx_http1_options {
     size_t max_body_bytes;   /* larger Content-Length: 413 */
     size_t max_header_bytes; /* larger request head: 431 */
     int idle_timeout_seconds;
+    int request_read_timeout_seconds; /* from a request's first byte to its
+                                         last: beyond it 408 and close;
+                                         0: no limit */
     long max_connections;    /* beyond it: requests come with over_limit */
     atomic_long *connections; /* shared counter, may be NULL */
 } cfx_http1_options_t;

@@ -959,6 +959,8 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
         .max_body_bytes = srv->opts.max_body_bytes,
         .max_header_bytes = srv->opts.max_header_bytes,
         .idle_timeout_seconds = srv->opts.idle_timeout_seconds,
+        .request_read_timeout_seconds =
+            srv->opts.request_read_timeout_seconds,
         .max_connections = srv->opts.max_connections,
         .connections = &g_connections,
     };

@@ -392,7 +392,7 @@ kill -TERM "$SPID"; wait "$SPID" || fail "second server exit status"
 # --- connection limit and access log -------------------------------------------------
 start_server --model_name=taxi --model_base_path="$T/models/taxi" --max_connections=2 \
     --access_log="$T/access.log" --rest_api_enable_cors_support --enable_batching=true \
-    --idle_timeout_seconds=1
+    --idle_timeout_seconds=1 --request_read_timeout_seconds=1
 U="http://127.0.0.1:$PORT"
 grep -q 'enable_batching=true is a tensorflow_model_server flag cfx-serve does not use' "$T/serve.log" \
     || fail "ignored TF flag not reported"
@@ -425,6 +425,52 @@ import time
 time.sleep(1.6)
 held[1].settimeout(2)
 assert held[1].recv(10) == b"", "idle connection not closed"
+PYEOF
+# --request_read_timeout_seconds=1: clients trickling a request (a byte per
+# 0.2 s, so the idle timeout never fires) get 408 and lose their
+# connections, and a normal client gets in again.
+$PY - "$PORT" <<'PYEOF' || fail "--request_read_timeout_seconds"
+import socket, sys, time
+port = int(sys.argv[1])
+req = b"GET /v1/models/taxi HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 40 + b"\r\n\r\n"
+slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+for s in slow:
+    s.setblocking(False)
+t0 = time.monotonic()
+answers = [b"", b""]
+done = [False, False]
+i = 0
+while not all(done) and time.monotonic() - t0 < 4:
+    for k, s in enumerate(slow):
+        if done[k]:
+            continue
+        try:
+            s.send(req[i:i + 1])
+        except OSError:
+            done[k] = True
+            continue
+        try:
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    done[k] = True
+                    break
+                answers[k] += d
+        except BlockingIOError:
+            pass
+        except OSError:
+            done[k] = True
+    i = min(i + 1, len(req) - 2)  # never complete the request
+    time.sleep(0.2)
+took = time.monotonic() - t0
+assert all(done), "trickling clients still connected after %.1f s" % took
+assert 0.9 <= took <= 2.5, took
+for a in answers:
+    assert a.startswith(b"HTTP/1.1 408 "), a[:80]
+s = socket.create_connection(("127.0.0.1", port)); s.settimeout(3)
+s.sendall(b"GET /v1/models/taxi HTTP/1.1\r\nHost: x\r\n\r\n")
+line = s.recv(65536).split(b"\r\n", 1)[0]
+assert b" 200 " in line, line
 PYEOF
 grep -q ' GET /v1/models/taxi 503 ' "$T/access.log" || fail "access log: $(cat "$T/access.log")"
 grep -q ' GET /v1/models/taxi 200 ' "$T/access.log" || fail "access log lacks the 200s"
