@@ -114,8 +114,17 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
     if (cfx_infravalidator_run(&o, &res, &err))
         goto fail;
     if (recording) {
+        /* which model: as the Evaluator's current_model / current_model_id */
+        int64_t model_id = 0;
+        for (size_t i = 0; i < run.n_inputs; i++)
+            if (!strcmp(run.inputs[i].key, "model"))
+                model_id = run.inputs[i].artifact.id;
         if (cfx_component_set_int(&run, "blessing", "blessed", 1, res.blessed,
-                                  &err) < 0)
+                                  &err) < 0 ||
+            cfx_component_set_string(&run, "blessing", "current_model", 1,
+                                     o.model_dir, &err) < 0 ||
+            cfx_component_set_int(&run, "blessing", "current_model_id", 1,
+                                  model_id, &err) < 0)
             goto fail;
         recording = 0;
         if (cfx_component_finish(&run, 1, &err) < 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "eval/model_identity.h"
 #include "pipeline/component.h"
 #include "push/pusher.h"
 
@@ -24,12 +25,50 @@ static void usage(FILE *f) {
         "one\n"
         "rename; leftovers of crashed pushes are removed first. Refuses "
         "unless\n"
-        "DIR holds BLESSED (and the infra blessing INFRA_BLESSED when given).\n"
+        "DIR holds BLESSED (and the infra blessing INFRA_BLESSED when given)\n"
+        "and its model.json names this bundle (same manifest.json sha256).\n"
         "  --pipeline-root  record the run and the PushedModel in "
         "ROOT/metadata.sqlite\n"
         "Exit status: 0 pushed, %d not blessed (nothing pushed), 1 failure, 2 "
         "usage.\n",
         EXIT_NOT_BLESSED);
+}
+
+/* With a store: each blessing input whose artifact carries custom
+ * current_model_id (TFX's ModelBlessing property) must name the model
+ * input's artifact. CFX_ENOTBLESSED with err naming both when not. */
+static int blessing_model_recorded(cfx_component_run_t *run,
+                                   cfx_error_t *err) {
+    const cfx_md_artifact_t *model = NULL;
+    for (size_t i = 0; i < run->n_inputs; i++)
+        if (!strcmp(run->inputs[i].key, "model"))
+            model = &run->inputs[i].artifact;
+    if (!model || !run->store)
+        return 0;
+    for (size_t i = 0; i < run->n_inputs; i++) {
+        const cfx_md_artifact_t *b = &run->inputs[i].artifact;
+        if (strcmp(run->inputs[i].key, "model_blessing") &&
+            strcmp(run->inputs[i].key, "infra_blessing"))
+            continue;
+        cfx_md_value_t v;
+        char buf[64];
+        int r = cfx_metadata_get_artifact_property(
+            run->store, b->id, "current_model_id", &v, buf, sizeof buf, err);
+        if (r == CFX_ENOTFOUND) {
+            cfx_error_init(err);
+            continue;
+        }
+        if (r < 0)
+            return r;
+        if (v.kind == CFX_MD_INT && v.i != model->id)
+            return cfx_error_set(err, CFX_ENOTBLESSED,
+                                 "the metadata store records blessing %s "
+                                 "(artifact %" PRId64 ") for model artifact "
+                                 "%" PRId64 ", not for %s (artifact %" PRId64
+                                 ")",
+                                 b->uri, b->id, v.i, model->uri, model->id);
+    }
+    return 0;
 }
 
 int cfx_cmd_push(int argc, char **argv) {
@@ -91,6 +130,21 @@ int cfx_cmd_push(int argc, char **argv) {
     }
     cfx_error_t err;
     cfx_error_init(&err);
+    /* each blessing must be about this very bundle (model.json) */
+    const char *const gates[] = {blessing, infra};
+    for (size_t g = 0; g < 2; g++) {
+        if (!gates[g])
+            continue;
+        int r = cfx_model_identity_check(gates[g], model, &err);
+        if (r == CFX_ENOTBLESSED) {
+            fprintf(stderr, "cfx push: refused: %s\n", err.msg);
+            return EXIT_NOT_BLESSED;
+        }
+        if (r < 0) {
+            fprintf(stderr, "cfx push: %s\n", err.msg);
+            return 1;
+        }
+    }
     cfx_component_run_t run = {0};
     int recording = 0, rc = 1;
     char dest[4096], vstr[32];
@@ -107,6 +161,15 @@ int cfx_cmd_push(int argc, char **argv) {
                                 &err) < 0)
             goto fail;
         recording = 1;
+        /* the store knows which model each blessing was recorded for */
+        int r = blessing_model_recorded(&run, &err);
+        if (r == CFX_ENOTBLESSED) {
+            fprintf(stderr, "cfx push: refused: %s\n", err.msg);
+            rc = EXIT_NOT_BLESSED;
+            goto out;
+        }
+        if (r < 0)
+            goto fail;
     }
     if (cfx_pusher_push(model, base, &version, dest, sizeof dest, &err))
         goto fail;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "eval/evaluator.h"
+#include "eval/model_identity.h"
 #include "pipeline/pipeline_config.h"
 #include "pipeline/runner.h"
 #include "push/infravalidator.h"
@@ -138,8 +139,13 @@ static int infra_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary, 
         .load_timeout_s = t > 0 ? (double)t : 0,
     };
     if ((ret = cfx_infravalidator_run(&o, res, err))) goto out;
+    int64_t model_id = 0;
+    for (size_t i = 0; i < run->n_inputs; i++)
+        if (!strcmp(run->inputs[i].key, "model")) model_id = run->inputs[i].artifact.id;
     if ((ret = cfx_component_set_int(run, "blessing", "blessed", 1, res->blessed ? 1 : 0,
-                                     err)))
+                                     err)) ||
+        (ret = cfx_component_set_string(run, "blessing", "current_model", 1, o.model_dir, err)) ||
+        (ret = cfx_component_set_int(run, "blessing", "current_model_id", 1, model_id, err)))
         goto out;
     snprintf(summary, cap, "%s", res->summary);
 out:
@@ -164,6 +170,10 @@ static int pusher_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
         return cfx_error_set(err, CFX_ENOTBLESSED, "%s: %s", mb, why);
     if (ib && !cfx_pusher_is_blessed(ib, "INFRA_BLESSED", "INFRA_NOT_BLESSED", why, sizeof why))
         return cfx_error_set(err, CFX_ENOTBLESSED, "%s: %s", ib, why);
+    /* and each blessing must be about this very bundle */
+    if ((mb && (ret = cfx_model_identity_check(mb, cfx_runner_input_uri(run, "model"), err))) ||
+        (ib && (ret = cfx_model_identity_check(ib, cfx_runner_input_uri(run, "model"), err))))
+        return ret;
     int n = snprintf(base, sizeof base, "%s/%s", cfg->serving_dir, cfg->model_name);
     if (n < 0 || (size_t)n >= sizeof base)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: serving path too long", cfg->path);

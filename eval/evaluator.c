@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eval/model_identity.h"
 #include "eval/slicing.h"
 #include "formats/example.h"
 #include "formats/file.h"
@@ -371,8 +372,8 @@ out:
     return ret;
 }
 
-static int write_blessing(const char *dir, const cfx_evaluator_result_t *res,
-                          cfx_error_t *err) {
+static int write_blessing(const char *dir, const char *model_dir,
+                          const cfx_evaluator_result_t *res, cfx_error_t *err) {
     char path[4096];
     int ret;
     /* a reused folder must never hold both answers */
@@ -386,6 +387,9 @@ static int write_blessing(const char *dir, const cfx_evaluator_result_t *res,
     snprintf(text, sizeof text, "%s\n",
              res->blessed ? res->passed : res->reason);
     if ((ret = cfx_file_write_atomic(path, text, strlen(text), err)))
+        return ret;
+    /* which model this verdict is about, before the verdict itself */
+    if ((ret = cfx_model_identity_write(dir, model_dir, err)))
         return ret;
     snprintf(path, sizeof path, "%s/%s", dir,
              res->blessed ? "BLESSED" : "NOT_BLESSED");
@@ -510,12 +514,13 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
     }
     if ((ret = write_evaluation(o, applied, &s, res, err)))
         goto out;
-    if (res->blessed >= 0 && (ret = write_blessing(o->blessing_dir, res, err)))
+    if (res->blessed >= 0 && (ret = write_blessing(o->blessing_dir, o->model_dir, res, err)))
         goto out;
     if (res->blessed < 0) { /* no verdict: a reused folder keeps no old one */
-        static const char *const stale[] = {"BLESSED", "NOT_BLESSED", "reason"};
+        static const char *const stale[] = {"BLESSED", "NOT_BLESSED", "reason",
+                                            CFX_MODEL_IDENTITY_FILE};
         char p[4096];
-        for (size_t i = 0; i < 3; i++) {
+        for (size_t i = 0; i < 4; i++) {
             if ((size_t)snprintf(p, sizeof p, "%s/%s", o->blessing_dir,
                                  stale[i]) < sizeof p)
                 unlink(p);

@@ -10,7 +10,9 @@
  *   <evaluation_dir>/validations.json  validation_ok and each failed bound
  *   <evaluation_dir>/eval_config.json  the configuration as applied
  *   <blessing_dir>/BLESSED or NOT_BLESSED (empty), and reason (text: one
- *                                      line per failed bound)
+ *                                      line per failed bound), and
+ *                                      model.json (the candidate's identity,
+ *                                      eval/model_identity.h)
  *
  * With no baseline, change thresholds are dropped (TFX); with no threshold
  * at all, no blessing file is written (TFX) and blessed is -1.

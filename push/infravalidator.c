@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eval/model_identity.h"
 #include "formats/buf.h"
 #include "formats/example.h"
 #include "formats/file.h"
@@ -240,8 +241,8 @@ static void tail_log(const char *log, char *out, size_t cap) {
     cfx_buf_free(&b);
 }
 
-static int write_result(const char *dir, const cfx_infra_result_t *res,
-                        cfx_error_t *err) {
+static int write_result(const char *dir, const char *model_dir,
+                        const cfx_infra_result_t *res, cfx_error_t *err) {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/%s", dir,
              res->blessed ? "INFRA_NOT_BLESSED" : "INFRA_BLESSED");
@@ -254,6 +255,9 @@ static int write_result(const char *dir, const cfx_infra_result_t *res,
              res->blessed ? res->summary : res->reason);
     int ret = cfx_file_write_atomic(p, text, strlen(text), err);
     if (ret)
+        return ret;
+    /* which model this verdict is about, before the verdict itself */
+    if ((ret = cfx_model_identity_write(dir, model_dir, err)))
         return ret;
     snprintf(p, sizeof p, "%s/%s", dir,
              res->blessed ? "INFRA_BLESSED" : "INFRA_NOT_BLESSED");
@@ -519,7 +523,7 @@ verdict:
     else if (snprintf(res->summary, sizeof res->summary,
                       "INFRA_NOT_BLESSED: %s", res->reason) < 0)
         res->summary[0] = 0;
-    ret = write_result(o->output_dir, res, err);
+    ret = write_result(o->output_dir, o->model_dir, res, err);
 out:
     if (pid > 0)
         stop_server(pid);

@@ -13,7 +13,8 @@
  * serving_default, push/infra_grpc.h) and compares again, stops the
  * server (SIGTERM, SIGKILL after a grace period) and writes
  *
- *   <output>/INFRA_BLESSED or INFRA_NOT_BLESSED (empty) and reason (text)
+ *   <output>/INFRA_BLESSED or INFRA_NOT_BLESSED (empty), reason (text) and
+ *   model.json (the model's identity, eval/model_identity.h)
  *
  * A bundle that does not load (bad checksum, bad manifest) or has no usable
  * warm-up rows, a server that does not start, does not load the model in time, answers an

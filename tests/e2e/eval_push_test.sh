@@ -11,6 +11,9 @@
 #  - infra validation in a real cfx-serve blesses the good model and fails
 #    with a broken server binary; push refuses without the blessings and
 #    records the PushedModel;
+#  - every blessing folder names its model (model.json: manifest sha256);
+#    push refuses a blessing of another model, from the files and, with
+#    --pipeline-root, from the store's current_model_id;
 #  - a corrupt bundle is INFRA_NOT_BLESSED (exit 4) with the load error as
 #    reason; --num-requests N sends N requests, cycling the warm-up rows.
 set -euo pipefail
@@ -51,6 +54,13 @@ grep -q '^BLESSED: binary_accuracy .* >= lower bound 0.6; auc .* >= lower bound 
 grep -q change_threshold "$T/ev1/evaluation/eval_config.json" &&
     fail "no baseline: change thresholds must be dropped"
 grep -q '"baseline": false' "$T/ev1/evaluation/validations.json" || fail "validations.json"
+# the blessing names the model it is about
+sum_good=$(sha256sum "$T/good/model/manifest.json" | cut -d' ' -f1)
+$PY - "$T/ev1/blessing/model.json" "$sum_good" "$(cd "$T/good/model" && pwd -P)" <<'PY' || fail "ev1 model.json"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m == {"manifest_sha256": sys.argv[2], "model": sys.argv[3]}, m
+PY
 
 # --- 2. per-slice metrics against an independent computation ------------------
 "$CFX" predict --bundle "$T/good/model" --input "$T/ex/Split-eval" --output "$T/pred.csv" >/dev/null
@@ -178,6 +188,7 @@ rc=0
 grep -q '^REST request 1 (warm-up row 1): served 0.123, offline .*, |diff| .* > 1e-05$' "$T/iv3/reason" ||
     fail "wrong-answer reason: $(cat "$T/iv3/reason")"
 grep -q 'over gRPC' "$T/iv1.out" && grep -q '10/10 over gRPC' "$T/iv1.out" || fail "gRPC replay: $(cat "$T/iv1.out")"
+grep -q "\"manifest_sha256\": \"$sum_good\"" "$T/iv1/model.json" || fail "iv1 model.json: $(cat "$T/iv1/model.json")"
 
 # --num-requests is the number of requests: 25 from the 10 warm-up rows
 "$CFX" infravalidate --model "$T/good/model" --output "$T/iv5" --num-requests 25 >"$T/iv5.out" ||
@@ -199,6 +210,7 @@ rc=0
 [ -f "$T/iv4/INFRA_NOT_BLESSED" ] && [ ! -e "$T/iv4/INFRA_BLESSED" ] || fail "corrupt: no INFRA_NOT_BLESSED"
 grep -q 'model.safetensors.*sha256 expected' "$T/iv4/reason" || fail "corrupt reason: $(cat "$T/iv4/reason")"
 grep -q '^INFRA_NOT_BLESSED: .*sha256 expected' "$T/iv4.out" || fail "corrupt summary: $(cat "$T/iv4.out")"
+grep -q "\"manifest_sha256\": \"$sum_good\"" "$T/iv4/model.json" || fail "iv4 model.json"
 
 S=$T/serving/taxi
 rc=0
@@ -245,6 +257,30 @@ grep -q '^NOT_BLESSED: auc .* < lower bound 0.9; auc change ' "$T/ev2.out" ||
     fail "NOT_BLESSED summary: $(head -1 "$T/ev2.out")"
 grep -q '^NOT_BLESSED: .*;[^ ]' "$T/ev2.out" && fail "';' without a space: $(head -1 "$T/ev2.out")"
 
+# the blessing of another model: refused from the files, naming both
+sum_bad=$(sha256sum "$T/bad/model/manifest.json" | cut -d' ' -f1)
+rc=0
+"$CFX" push --model "$T/bad/model" --blessing "$T/ev1/blessing" --infra-blessing "$T/iv1" \
+    --to "$S" 2>"$T/push3.err" || rc=$?
+[ "$rc" = 4 ] || fail "push with another model's blessing: exit $rc, want 4"
+grep -q "blessing $T/ev1/blessing is for model .*/good/model (manifest sha256 $sum_good), not for $T/bad/model (manifest sha256 $sum_bad)" \
+    "$T/push3.err" || fail "wrong-model refusal: $(cat "$T/push3.err")"
+# a blessing that names no model (no model.json) is refused
+mkdir "$T/old-blessing" && : >"$T/old-blessing/BLESSED"
+rc=0
+"$CFX" push --model "$T/good/model" --blessing "$T/old-blessing" --to "$S" 2>"$T/push4.err" || rc=$?
+[ "$rc" = 4 ] && grep -q "blessing $T/old-blessing names no model" "$T/push4.err" ||
+    fail "blessing without model.json: exit $rc: $(cat "$T/push4.err")"
+# same bytes at another path: the files agree, but the store recorded the
+# blessing for the model artifact at $T/good/model
+cp -r "$T/good/model" "$T/good-copy"
+rc=0
+"$CFX" push --model "$T/good-copy" --blessing "$T/ev1/blessing" --to "$S" --pipeline-root "$R" \
+    2>"$T/push5.err" || rc=$?
+[ "$rc" = 4 ] && grep -q "the metadata store records blessing .*ev1/blessing (artifact [0-9]*) for model artifact [0-9]*, not for .*good-copy" \
+    "$T/push5.err" || fail "store check: exit $rc: $(cat "$T/push5.err")"
+[ "$(ls -A "$S")" = 1 ] || fail "after refused pushes BASE holds: $(ls -A "$S")"
+
 # a model that passes the value thresholds but is worse than its baseline:
 # NOT_BLESSED by the change threshold alone
 rc=0
@@ -278,6 +314,10 @@ assert [b["blessed"] for b in bl] == [1, 0], bl
 assert "baseline_model_id" not in bl[0] and bl[1]["baseline_model_id"] == bl[0]["current_model_id"], bl
 ib = [props(a) for a in of_type("InfraBlessing")]
 assert [b["blessed"] for b in ib] == [1, 0], ib
+# both name their model: the good one (as the first ModelBlessing), then
+# the corrupt copy
+assert ib[0]["current_model_id"] == bl[0]["current_model_id"], (ib, bl)
+assert ib[1]["current_model"].endswith("/corrupt") and ib[1]["current_model_id"] > 0, ib
 print("metadata: blessings %s, PushedModel %s" % ([b["blessed"] for b in bl], p))
 PY
 echo "PASS eval_push_test"

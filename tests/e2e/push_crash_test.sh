@@ -25,6 +25,9 @@ M=$T/run/model
 size=$(du -sk "$M" | cut -f1)
 [ "$size" -gt 2000 ] || fail "bundle only ${size} KiB"
 mkdir -p "$T/blessing" && : >"$T/blessing/BLESSED"
+# the blessing names its model (push checks the manifest digest)
+printf '{"manifest_sha256": "%s", "model": "%s"}\n' \
+    "$(sha256sum "$M/manifest.json" | cut -d' ' -f1)" "$M" >"$T/blessing/model.json"
 S=$T/serving/taxi
 
 push() { "$CFX" push --model "$M" --blessing "$T/blessing" --to "$S" "$@"; }

@@ -1,0 +1,124 @@
+/*
+ * model_identity.c: the model.json of a blessing folder — written by the
+ * Evaluator and the InfraValidator, checked by the Pusher
+ * (eval/model_identity.h).
+ */
+#include "eval/model_identity.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/buf.h"
+#include "formats/file.h"
+#include "formats/sha256.h"
+
+/* model.json is a few hundred bytes; refuse anything much larger. */
+#define MAX_IDENTITY_BYTES (64u << 10)
+
+int cfx_model_identity_digest(const char *model_dir, char hex[65],
+                              cfx_error_t *err) {
+    char path[PATH_MAX];
+    uint8_t d[CFX_SHA256_LEN];
+    hex[0] = 0;
+    if ((size_t)snprintf(path, sizeof path, "%s/manifest.json", model_dir) >=
+        sizeof path)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", model_dir);
+    int ret = cfx_sha256_file(path, d, NULL, err);
+    if (ret)
+        return ret;
+    cfx_sha256_hex(d, hex);
+    return 0;
+}
+
+int cfx_model_identity_write(const char *blessing_dir, const char *model_dir,
+                             cfx_error_t *err) {
+    char hex[65], abs_model[PATH_MAX], path[PATH_MAX];
+    int ret = 0;
+    char *text = NULL;
+    json_t *doc = NULL;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", blessing_dir,
+                         CFX_MODEL_IDENTITY_FILE) >= sizeof path)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long",
+                             blessing_dir);
+    if (cfx_model_identity_digest(model_dir, hex, NULL))
+        hex[0] = 0; /* recorded as null: no push accepts it */
+    if (!realpath(model_dir, abs_model))
+        snprintf(abs_model, sizeof abs_model, "%s", model_dir);
+    doc = json_pack("{s:s,s:o}", "model", abs_model, "manifest_sha256",
+                    hex[0] ? json_string(hex) : json_null());
+    text = doc ? json_dumps(doc, JSON_SORT_KEYS) : NULL;
+    if (!text) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    size_t len = strlen(text);
+    char *line = malloc(len + 2);
+    if (!line) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    memcpy(line, text, len);
+    line[len] = '\n';
+    ret = cfx_file_write_atomic(path, line, len + 1, err);
+    free(line);
+out:
+    free(text);
+    json_decref(doc);
+    return ret;
+}
+
+int cfx_model_identity_check(const char *blessing_dir, const char *model_dir,
+                             cfx_error_t *err) {
+    char want[65], path[PATH_MAX];
+    cfx_buf_t text;
+    json_t *doc = NULL;
+    int ret;
+    cfx_buf_init(&text);
+    if ((ret = cfx_model_identity_digest(model_dir, want, err))) {
+        cfx_error_prefix(err, "model to push");
+        return ret;
+    }
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", blessing_dir,
+                         CFX_MODEL_IDENTITY_FILE) >= sizeof path)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long",
+                             blessing_dir);
+    cfx_error_t rerr;
+    cfx_error_init(&rerr);
+    if (cfx_file_read(path, MAX_IDENTITY_BYTES, &text, &rerr)) {
+        ret = cfx_error_set(err, CFX_ENOTBLESSED,
+                            "blessing %s names no model (%s), so it cannot "
+                            "bless %s (manifest sha256 %s); evaluate that "
+                            "model again",
+                            blessing_dir, rerr.msg, model_dir, want);
+        goto out;
+    }
+    json_error_t je;
+    doc = json_loads((const char *)text.data, 0, &je);
+    const char *got = json_string_value(json_object_get(doc, "manifest_sha256"));
+    const char *uri = json_string_value(json_object_get(doc, "model"));
+    if (!got) {
+        ret = cfx_error_set(err, CFX_ENOTBLESSED,
+                            "%s: no manifest_sha256 (%s), so the blessing "
+                            "cannot bless %s (manifest sha256 %s)",
+                            path, doc ? "null or not a string" : je.text,
+                            model_dir, want);
+        goto out;
+    }
+    if (strcmp(got, want)) {
+        ret = cfx_error_set(err, CFX_ENOTBLESSED,
+                            "blessing %s is for model %s (manifest sha256 "
+                            "%s), not for %s (manifest sha256 %s)",
+                            blessing_dir, uri ? uri : "(unnamed)", got,
+                            model_dir, want);
+        goto out;
+    }
+    ret = 0;
+out:
+    json_decref(doc);
+    cfx_buf_free(&text);
+    return ret;
+}

@@ -1,0 +1,44 @@
+/*
+ * model_identity.h: which model a blessing is about.
+ *
+ * A blessing folder (Evaluator's BLESSED / NOT_BLESSED, InfraValidator's
+ * INFRA_BLESSED / INFRA_NOT_BLESSED) also holds `model.json`:
+ *
+ *   {"model": "<absolute path of the bundle>",
+ *    "manifest_sha256": "<hex SHA-256 of the bundle's manifest.json>"}
+ *
+ * The manifest lists the SHA-256 of every other file of the bundle, so its
+ * digest names the bundle's whole content. The Pusher refuses a blessing
+ * whose digest is not the one of the bundle it is asked to push (or that
+ * names no model at all), so the blessing of one model can never publish
+ * another (docs/push.md).
+ *
+ * Threads: reentrant.
+ */
+#ifndef CFX_EVAL_MODEL_IDENTITY_H
+#define CFX_EVAL_MODEL_IDENTITY_H
+
+#include <stddef.h>
+
+#include "formats/err.h"
+
+#define CFX_MODEL_IDENTITY_FILE "model.json"
+
+/* Hex SHA-256 of <model_dir>/manifest.json into hex (65 bytes). */
+int cfx_model_identity_digest(const char *model_dir, char hex[65],
+                              cfx_error_t *err);
+
+/* Writes <blessing_dir>/model.json for model_dir (atomically). A bundle
+ * whose manifest cannot be read gets "manifest_sha256": null, which no
+ * push accepts. */
+int cfx_model_identity_write(const char *blessing_dir, const char *model_dir,
+                             cfx_error_t *err);
+
+/* 0 when blessing_dir's model.json names the bundle model_dir (same
+ * manifest digest). CFX_ENOTBLESSED, err naming both models, when it names
+ * another one or none (no model.json); other negative codes when model_dir's
+ * manifest cannot be read. */
+int cfx_model_identity_check(const char *blessing_dir, const char *model_dir,
+                             cfx_error_t *err);
+
+#endif
