@@ -834,6 +834,64 @@ void cfx_manager_rescan(cfx_manager_t *m)
     wake(m);
 }
 
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static int put_label(cfx_buf_t *out, const char *s)
+{
+    int rc = 0;
+    for (; *s && !rc; s++) {
+        if (*s == '\\' || *s == '"')
+            rc = cfx_buf_printf(out, "\\%c", *s);
+        else if (*s == '\n')
+            rc = cfx_buf_append(out, "\\n", 2);
+        else
+            rc = cfx_buf_putc(out, (uint8_t)*s);
+    }
+    return rc;
+}
+
+int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out)
+{
+    int rc = cfx_buf_printf(
+        out,
+        "# HELP :cfx:serving:loaded_versions The number of AVAILABLE "
+        "versions of a model.\n"
+        "# TYPE :cfx:serving:loaded_versions gauge\n");
+    pthread_rwlock_rdlock(&m->rw);
+    for (size_t i = 0; i < m->nmodels && !rc; i++) {
+        size_t avail = 0;
+        for (size_t j = 0; j < m->models[i]->nv; j++)
+            avail += m->models[i]->v[j].state == CFX_STATE_AVAILABLE;
+        rc = cfx_buf_printf(out, ":cfx:serving:loaded_versions{model_name=\"");
+        if (!rc)
+            rc = put_label(out, m->models[i]->cfg.name);
+        if (!rc)
+            rc = cfx_buf_printf(out, "\"} %zu\n", avail);
+    }
+    if (!rc)
+        rc = cfx_buf_printf(
+            out,
+            "# HELP :cfx:serving:model_version_state 1 for the state each "
+            "known model version is in.\n"
+            "# TYPE :cfx:serving:model_version_state gauge\n");
+    for (size_t i = 0; i < m->nmodels && !rc; i++)
+        for (size_t j = 0; j < m->models[i]->nv && !rc; j++) {
+            const version_entry_t *e = &m->models[i]->v[j];
+            rc = cfx_buf_printf(out,
+                                ":cfx:serving:model_version_state{model_name="
+                                "\"");
+            if (!rc)
+                rc = put_label(out, m->models[i]->cfg.name);
+            if (!rc)
+                rc = cfx_buf_printf(out,
+                                    "\",version=\"%" PRId64 "\",state=\"%s\"} "
+                                    "1\n",
+                                    e->version,
+                                    cfx_version_state_name(e->state));
+        }
+    pthread_rwlock_unlock(&m->rw);
+    return rc;
+}
+
 int cfx_manager_ready(cfx_manager_t *m)
 {
     int ready = 1;

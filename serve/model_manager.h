@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/buf.h"
 #include "formats/err.h"
 #include "model/bundle.h"
 #include "serve/config.h"
@@ -83,6 +84,11 @@ void cfx_manager_rescan(cfx_manager_t *m);
 
 /* 1 when every configured model has an AVAILABLE version, else 0. */
 int cfx_manager_ready(cfx_manager_t *m);
+/* Appends the Prometheus gauges of the served versions to out:
+ *   :cfx:serving:loaded_versions{model_name} = AVAILABLE versions
+ *   :cfx:serving:model_version_state{model_name,version,state} = 1
+ * (one series per version the manager knows, in its current state). */
+int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out);
 
 /*
  * Resolves a servable and takes a reference to it.

@@ -886,6 +886,7 @@ static void on_request(cfx_http1_req_t *req, void *arg)
         !strcmp(path, r->srv->opts.prometheus_path) && is_get) {
         cfx_buf_reset(&r->out);
         cfx_metrics_render(r->srv->metrics, &r->out);
+        cfx_manager_render_versions(r->srv->manager, &r->out);
         send_buf(&c, 200, "text/plain; version=0.0.4");
         return;
     }

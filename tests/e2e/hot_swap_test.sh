@@ -47,8 +47,10 @@ publish() { # SRC VERSION: copy into a hidden temp dir, then rename (atomic)
 }
 publish "$T/train1/model" 1
 
+echo 'prometheus_config { enable: true path: "/metrics" }' >"$T/monitoring.txt"
 "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 --model_name=taxi \
-    --model_base_path="$B" --file_system_poll_wait_seconds=1 >"$T/serve.log" 2>&1 &
+    --model_base_path="$B" --file_system_poll_wait_seconds=1 \
+    --monitoring_config_file="$T/monitoring.txt" >"$T/serve.log" 2>&1 &
 SPID=$!
 PIDS+=("$SPID")
 PORT=
@@ -123,6 +125,16 @@ PYEOF
 # Unloaded versions were freed (the log says so once their last reference ended).
 for v in 1 2 4; do
     grep -q "Done unloading servable version {name: taxi version: $v}" "$T/serve.log" || fail "version $v not freed"
+done
+
+# The version gauges follow the swaps: one version loaded, 5 AVAILABLE,
+# the others (the corrupt 3 too) END.
+curl -s "$U/metrics" >"$T/metrics.txt"
+for want in ':cfx:serving:loaded_versions{model_name="taxi"} 1' \
+    ':cfx:serving:model_version_state{model_name="taxi",version="5",state="AVAILABLE"} 1' \
+    ':cfx:serving:model_version_state{model_name="taxi",version="3",state="END"} 1' \
+    ':cfx:serving:model_version_state{model_name="taxi",version="1",state="END"} 1'; do
+    grep -qxF "$want" "$T/metrics.txt" || fail "metrics lack '$want': $(grep cfx: "$T/metrics.txt")"
 done
 
 # SIGTERM under load: drain, exit 0, never a 5xx.

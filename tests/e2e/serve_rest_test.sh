@@ -303,6 +303,8 @@ expect 200 ':tensorflow:serving:request_count{model_name="taxi",status="INVALID_
 expect 200 ':tensorflow:serving:request_latency_bucket{model_name="taxi",API="predict",entrypoint="REST",le="10"}' "metrics latency"
 expect 200 ':tensorflow:serving:request_example_count_total{model="taxi"}' "metrics examples"
 expect 200 ':tensorflow:cc:saved_model:load_attempt_count{model_path=' "metrics load"
+expect 200 ':cfx:serving:loaded_versions{model_name="taxi"} 1' "metrics loaded versions"
+expect 200 ':cfx:serving:model_version_state{model_name="taxi",version="1",state="AVAILABLE"} 1' "metrics version state"
 if command -v promtool >/dev/null; then
     printf '%s\n' "$BODY" | promtool check metrics || fail "promtool rejects the metrics"
 fi
