@@ -18,4 +18,10 @@ LEVEL=$(printf '%s\n' "$OUT" | sed -n 's/.*Overall exposure level for cfx-serve.
 [ -n "$LEVEL" ] || { echo "FAIL: no exposure level in: $OUT" >&2; exit 1; }
 awk -v l="$LEVEL" 'BEGIN { exit !(l <= 2.0) }' || { echo "FAIL: exposure $LEVEL > 2.0" >&2; exit 1; }
 grep -q '^Type=notify' "$T/cfx-serve.service" || { echo "FAIL: not Type=notify" >&2; exit 1; }
+# The loader's setpriority (nice 10) must pass the system-call filter,
+# listed after the deny list so it is added back; everything else of
+# @resources stays out, and a denied call returns EPERM (no SIGSYS kill).
+printf '%s\n' "$OUT" | grep -q 'SystemCallFilter=~@resources.*setpriority is allowed' \
+    || { echo "FAIL: setpriority not allowed by the unit's filter: $(printf '%s\n' "$OUT" | grep resources)" >&2; exit 1; }
+grep -qx 'SystemCallErrorNumber=EPERM' "$T/cfx-serve.service" || { echo "FAIL: no SystemCallErrorNumber=EPERM" >&2; exit 1; }
 echo "systemd_unit_test: OK (exposure $LEVEL)"
