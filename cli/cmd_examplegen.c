@@ -116,7 +116,11 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         strncat(names, "]", sizeof names - strlen(names) - 1);
         if ((rc = cfx_component_set_string(&run, "examples", "split_names", 0,
                                            names, &err)) == 0 &&
-            (rc = cfx_component_set_int(&run, "examples", "span", 0, 0, &err)) == 0)
+            (rc = cfx_component_set_int(&run, "examples", "span", 0, 0, &err)) == 0 &&
+            (rc = cfx_component_set_string(&run, "examples", "payload_format", 1,
+                                           "FORMAT_TF_EXAMPLE", &err)) == 0 &&
+            (rc = cfx_component_set_string(&run, "examples", "file_format", 1,
+                                           "tfrecords_gzip", &err)) == 0)
             rc = cfx_component_set_string(&run, "examples", "input_fingerprint", 1,
                                           fp, &err);
     }

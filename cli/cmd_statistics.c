@@ -166,6 +166,12 @@ int cfx_cmd_statistics(int argc, char **argv) {
     if (root) {
         cfx_error_t ferr;
         cfx_error_init(&ferr);
+        if (rc == 0 && cfx_component_set_split_properties(&run, "statistics", "examples",
+                                                          &ferr) < 0) {
+            rc = ferr.code;
+            err = ferr;
+        }
+        cfx_error_init(&ferr);
         if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
             rc = ferr.code;
             err = ferr;

@@ -111,8 +111,10 @@ int cfx_cmd_validate(int argc, char **argv) {
         cfx_error_t ferr;
         cfx_error_init(&ferr);
         if (rc == 0 &&
-            cfx_component_set_string(&run, "anomalies", "blessed", 1, sum.blessed_json,
-                                     &ferr) < 0) {
+            (cfx_component_set_string(&run, "anomalies", "blessed", 1, sum.blessed_json,
+                                      &ferr) < 0 ||
+             cfx_component_set_split_properties(&run, "anomalies", "statistics", &ferr) <
+                 0)) {
             rc = ferr.code;
             err = ferr;
         }

@@ -495,6 +495,67 @@ int cfx_component_set_string(cfx_component_run_t *run, const char *key,
     return set_value(run, key, name, is_custom, &v, err);
 }
 
+/* split_names of a folder: its Split-<name> subfolders, sorted, as a JSON
+ * list string. */
+static int split_names_of_dir(const char *dir, char *out, size_t cap,
+                              cfx_error_t *err) {
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    if (n < 0)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", dir, strerror(errno));
+    json_t *names = json_array();
+    int ret = names ? 0 : cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        if (!ret && !strncmp(ents[i]->d_name, "Split-", 6) && ents[i]->d_name[6] &&
+            json_array_append_new(names, json_string(ents[i]->d_name + 6)))
+            ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        free(ents[i]);
+    }
+    free(ents);
+    char *text = ret ? NULL : json_dumps(names, JSON_COMPACT);
+    if (!ret && !text) ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if (!ret && (size_t)snprintf(out, cap, "%s", text) >= cap)
+        ret = cfx_error_set(err, CFX_ETOOBIG, "%s: too many splits", dir);
+    free(text);
+    json_decref(names);
+    return ret;
+}
+
+int cfx_component_set_split_properties(cfx_component_run_t *run,
+                                       const char *out_key, const char *in_key,
+                                       cfx_error_t *err) {
+    char names[CFX_MD_URI_MAX] = "";
+    int64_t span = 0;
+    int ret;
+    if (!run->root) return 0;
+    cfx_component_output_t *o = find_output(run, out_key);
+    if (!o)
+        return cfx_error_set(err, CFX_ENOTFOUND, "%s: no output '%s'", run->component,
+                             out_key);
+    for (size_t i = 0; i < run->n_inputs; i++) {
+        if (strcmp(run->inputs[i].key, in_key)) continue;
+        int64_t id = run->inputs[i].artifact.id;
+        cfx_md_value_t v;
+        char buf[CFX_MD_URI_MAX];
+        cfx_error_t ignore;
+        cfx_error_init(&ignore);
+        if (cfx_metadata_get_artifact_property(run->store, id, "split_names", &v, buf,
+                                               sizeof buf, &ignore) == 0 &&
+            v.kind == CFX_MD_STRING)
+            snprintf(names, sizeof names, "%s", v.s);
+        if (cfx_metadata_get_artifact_property(run->store, id, "span", &v, buf,
+                                               sizeof buf, &ignore) == 0 &&
+            v.kind == CFX_MD_INT)
+            span = v.i;
+        break;
+    }
+    if (!names[0] && (ret = split_names_of_dir(o->uri, names, sizeof names, err)))
+        return ret;
+    if ((ret = cfx_component_set_string(run, out_key, "split_names", 0, names, err)))
+        return ret;
+    return cfx_component_set_int(run, out_key, "span", 0, span, err);
+}
+
 /* --- cache ---------------------------------------------------------------- */
 
 #define CACHE_CANDIDATES 32

@@ -159,6 +159,15 @@ int cfx_component_set_string(cfx_component_run_t *run, const char *key,
                              const char *name, int is_custom, const char *v,
                              cfx_error_t *err);
 
+/* Sets TFX's split properties of output out_key (ExampleStatistics,
+ * ExampleAnomalies): `split_names` (a JSON list string, e.g.
+ * "[\"train\",\"eval\"]") and `span`, both copied from the artifact of
+ * input in_key when it carries them; otherwise split_names lists the
+ * Split-<name> folders of the output (sorted) and span is 0. Standalone: 0. */
+int cfx_component_set_split_properties(cfx_component_run_t *run,
+                                       const char *out_key, const char *in_key,
+                                       cfx_error_t *err);
+
 /* Cache lookup: if an earlier COMPLETE or CACHED execution has the same
  * cache key and all its outputs are LIVE and their uris exist on disk, this
  * execution becomes CACHED with OUTPUT events to those same artifacts

@@ -458,6 +458,7 @@ static int statistics_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summ
     const char *dir = cfx_component_output_dir(run, "statistics", err);
     if (!dir) return err->code ? err->code : CFX_EINTERNAL;
     int ret = cfx_statistics_run(cfx_runner_input_uri(run, "examples"), dir, NULL, &n, err);
+    if (!ret) ret = cfx_component_set_split_properties(run, "statistics", "examples", err);
     if (ret) return ret;
     snprintf(summary, cap, "statistics of %zu splits", n);
     return 0;
@@ -547,6 +548,7 @@ static int validate_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summar
     int ret = cfx_validate_run(&o, &sum, err);
     if (ret) return ret;
     if ((ret = count_errors(dir, &errors, err)) ||
+        (ret = cfx_component_set_split_properties(run, "anomalies", "statistics", err)) ||
         (ret = cfx_component_set_int(run, "anomalies", "anomalies_found", 1,
                                      (int64_t)sum.n_anomalies, err)) ||
         (ret = cfx_component_set_int(run, "anomalies", "anomaly_errors", 1, (int64_t)errors,

@@ -111,6 +111,22 @@ cat "$T/slin.txt"
 grep -q "^ExampleStatistics #3 StatisticsGen/statistics/2" "$T/slin.txt" || fail "slin: root"
 grep -q "examples: Examples #2 ExampleGen/examples/1" "$T/slin.txt" || fail "slin: not chained"
 grep -q "└─ ExampleGen execution 1 COMPLETE" "$T/slin.txt" || fail "slin: producer"
+python3 - "$T/sroot/metadata.sqlite" <<'EOF' || fail "standalone artifact properties"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+def props(t):
+    rows = db.execute("SELECT p.name, p.is_custom_property, p.int_value, p.string_value FROM Artifact a "
+                      "JOIN Type t ON t.id=a.type_id JOIN ArtifactProperty p ON p.artifact_id=a.id "
+                      "WHERE t.name=? ORDER BY a.id", (t,)).fetchall()
+    return {(n, c): i if i is not None else s for n, c, i, s in rows}
+ex = props("Examples")
+assert ex[("split_names", 0)] == '["train","eval"]' and ex[("span", 0)] == 0, ex
+assert ex[("payload_format", 1)] == "FORMAT_TF_EXAMPLE" and ex[("file_format", 1)] == "tfrecords_gzip", ex
+assert ex[("input_fingerprint", 1)].startswith("split:single_split,num_files:1,"), ex
+st = props("ExampleStatistics")
+assert st[("split_names", 0)] == '["train","eval"]' and st[("span", 0)] == 0, st
+print("standalone: Examples and ExampleStatistics carry split_names, span (and the Examples formats)")
+EOF
 
 echo "== a failing step leaves no output behind"
 printf 'a,b\n1,2\n3\n' > "$T/bad.csv"
@@ -172,6 +188,37 @@ for c in ExampleGen StatisticsGen SchemaGen ExampleValidator Transform Trainer E
 done
 grep -Eq "^Pusher .* pushed version 1 to $T/serving/taxi/1$" "$T/full1.txt" || fail "push line"
 [ -f "$T/serving/taxi/1/manifest.json" ] || fail "no bundle at serving/taxi/1"
+python3 - "$T/root3/metadata.sqlite" <<'EOF' || fail "artifact properties (TFX)"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+def props(component, key):
+    aid = db.execute("SELECT ev.artifact_id FROM Event ev JOIN Execution e ON e.id=ev.execution_id "
+                     "JOIN Type t ON t.id=e.type_id JOIN EventPath p ON p.event_id=ev.id "
+                     "WHERE t.name=? AND ev.type=4 AND p.is_index_step=0 AND p.step_key=? "
+                     "ORDER BY ev.id LIMIT 1", (component, key)).fetchone()[0]
+    rows = db.execute("SELECT name, is_custom_property, int_value, string_value FROM ArtifactProperty "
+                      "WHERE artifact_id=?", (aid,)).fetchall()
+    return aid, {(n, c): i if i is not None else s for n, c, i, s in rows}
+_, ex = props("ExampleGen", "examples")
+assert ex[("split_names", 0)] == '["train","eval"]' and ex[("span", 0)] == 0, ex
+assert ex[("payload_format", 1)] == "FORMAT_TF_EXAMPLE" and ex[("file_format", 1)] == "tfrecords_gzip", ex
+assert ex[("input_fingerprint", 1)].startswith("split:single_split,num_files:1,"), ex
+for comp, key in (("StatisticsGen", "statistics"), ("ExampleValidator", "anomalies")):
+    _, p = props(comp, key)
+    assert p.get(("split_names", 0)) == '["train","eval"]' and p.get(("span", 0)) == 0, (comp, p)
+model, _ = props("Trainer", "model")
+for comp in ("Evaluator", "InfraValidator"):
+    _, p = props(comp, "blessing")
+    assert p[("blessed", 1)] == 1 and p[("current_model_id", 1)] == model, (comp, p, model)
+    assert p[("current_model", 1)].endswith("/Trainer/model/6"), (comp, p)
+print("store: Examples, ExampleStatistics, ExampleAnomalies carry split_names and span; "
+      "both blessings name Model #%d" % model)
+EOF
+sum=$(sha256sum "$T/root3/Trainer/model/6/manifest.json" | cut -d' ' -f1)
+for b in Evaluator/blessing InfraValidator/blessing; do
+  grep -q "\"manifest_sha256\": \"$sum\"" "$T/root3/$b"/*/model.json ||
+    fail "$b/*/model.json does not name the trained model"
+done
 full_run "$T/full2.txt" || fail "full rerun"
 cached=$(grep -Ec '^[A-Za-z]+ +execution [0-9]+ +CACHED' "$T/full2.txt")
 [ "$cached" -eq 9 ] || fail "rerun: $cached of 9 steps cached"
