@@ -250,6 +250,18 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
         goto out;
     }
     canon = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
+    /* An absolute root, so artifact uris recorded by one command are found
+     * by the next whatever directory it runs from. */
+    char abs_root[PATH_MAX];
+    if (root[0] != '/') {
+        if ((ret = cfx_file_mkdirs(root, err)))
+            goto out;
+        if (!realpath(root, abs_root)) {
+            ret = cfx_error_set(err, CFX_EIO, "%s: %s", root, strerror(errno));
+            goto out;
+        }
+        root = abs_root;
+    }
     if (!canon || !(run->root = strdup(root))) {
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
