@@ -376,6 +376,7 @@ const char *cfx_serve_flags_usage(void)
            "  --access_log=FILE              one line per request ('-': "
            "stderr)\n"
            "  --rest_api_enable_cors_support=false\n"
+           "  --allow_version_labels_for_unavailable_models=false\n"
            "Other tensorflow_model_server flags (batching, thread pools, "
            "retries, GPU)\nare accepted and ignored with a warning.\n";
 }
@@ -417,7 +418,6 @@ static int ignored_flag(const char *name)
 {
     static const char *const names[] = {
         "enable_batching", "batching_parameters_file",
-        "allow_version_labels_for_unavailable_models",
         "grpc_channel_arguments", "grpc_max_threads",
         "enable_grpc_healthcheck_service", "num_load_threads",
         "num_unload_threads", "max_num_load_retries",
@@ -575,6 +575,11 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
         } else if (!strcmp(name, "idle_timeout_seconds")) {
             if (!(rc = parse_long(name, val, 1, 86400, &x, err)))
                 f->idle_timeout_seconds = (int)x;
+        } else if (!strcmp(name,
+                           "allow_version_labels_for_unavailable_models")) {
+            rc = parse_bool(name, val,
+                            &f->allow_version_labels_for_unavailable_models,
+                            err);
         } else if (!strcmp(name, "request_read_timeout_seconds")) {
             if (!(rc = parse_long(name, val, 1, 86400, &x, err)))
                 f->request_read_timeout_seconds = (int)x;

@@ -85,6 +85,7 @@ typedef struct cfx_serve_flags {
     size_t max_header_bytes;                 /* 64 KiB */
     int max_connections;                     /* 10000 */
     int idle_timeout_seconds;                /* 60 */
+    int allow_version_labels_for_unavailable_models; /* 0 */
     int request_read_timeout_seconds;        /* 10: a request's head and
                                                 body must arrive within */
     char *access_log;                        /* NULL = off, "-" = stderr */

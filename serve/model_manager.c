@@ -69,6 +69,10 @@ typedef struct model {
     size_t nv, capv;
     int wd;                 /* inotify watch, -1 when none */
     int scanned;            /* one full scan done */
+    /* The labels requests see: cfg.labels once every label of a config
+     * (startup or reload) named an AVAILABLE version; owned copies. */
+    cfx_version_label_t *active;
+    size_t n_active;
 } model_t;
 
 struct cfx_manager {
@@ -85,6 +89,8 @@ struct cfx_manager {
     uint64_t generation;       /* bumped after each full scan pass */
     uint64_t reload_seq;       /* reloads posted */
     uint64_t reload_done;      /* reloads applied and scanned */
+    int label_rc;              /* labels of the last config refused: */
+    char label_msg[CFX_ERROR_MSG_MAX]; /* CFX_ESTATE and why, else 0 */
     cfx_servable_t *free_list;
 
     int wake_fd;
@@ -186,6 +192,9 @@ static void model_free(model_t *md)
     for (size_t i = 0; i < md->cfg.n_labels; i++)
         free(md->cfg.labels[i].label);
     free(md->cfg.labels);
+    for (size_t i = 0; i < md->n_active; i++)
+        free(md->active[i].label);
+    free(md->active);
     free(md);
 }
 
@@ -645,6 +654,10 @@ static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l)
             fresh->capv = old->capv;
             old->v = NULL;
             old->nv = old->capv = 0;
+            fresh->active = old->active; /* until the new ones check out */
+            fresh->n_active = old->n_active;
+            old->active = NULL;
+            old->n_active = 0;
         }
         nm[i] = fresh;
     }
@@ -664,6 +677,70 @@ static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l)
     for (size_t i = 0; i < oldn; i++)
         model_free(oldm[i]); /* releases versions of removed models */
     free(oldm);
+}
+
+/* After the scan of a startup or reload config (loader thread): TF
+ * Serving assigns a version label only to an AVAILABLE version, else the
+ * whole label map is refused with FAILED_PRECONDITION and the labels in
+ * force stay (the rest of the reload, policies and models, is applied).
+ * --allow_version_labels_for_unavailable_models lifts the check. */
+static void apply_labels(cfx_manager_t *m)
+{
+    int rc = 0;
+    char msg[CFX_ERROR_MSG_MAX];
+    msg[0] = 0;
+    pthread_rwlock_wrlock(&m->rw);
+    for (size_t i = 0; i < m->nmodels && !rc; i++) {
+        model_t *md = m->models[i];
+        for (size_t j = 0; j < md->cfg.n_labels && !rc; j++) {
+            version_entry_t *e = find_entry(md, md->cfg.labels[j].version);
+            if (m->opts.allow_version_labels_for_unavailable_models ||
+                (e && e->state == CFX_STATE_AVAILABLE))
+                continue;
+            rc = CFX_ESTATE;
+            snprintf(msg, sizeof(msg),
+                     "Request to assign label to version %" PRId64
+                     " of model %.256s, which is not currently available for "
+                     "inference",
+                     md->cfg.labels[j].version, md->cfg.name);
+        }
+    }
+    for (size_t i = 0; i < m->nmodels && !rc; i++) {
+        model_t *md = m->models[i];
+        cfx_version_label_t *a =
+            calloc(md->cfg.n_labels ? md->cfg.n_labels : 1, sizeof(*a));
+        if (!a) {
+            rc = CFX_ENOMEM;
+            snprintf(msg, sizeof(msg), "out of memory");
+            break;
+        }
+        for (size_t j = 0; j < md->cfg.n_labels; j++) {
+            a[j].label = strdup(md->cfg.labels[j].label);
+            a[j].version = md->cfg.labels[j].version;
+            if (!a[j].label) {
+                for (size_t k = 0; k < j; k++)
+                    free(a[k].label);
+                free(a);
+                a = NULL;
+                break;
+            }
+        }
+        if (!a) {
+            rc = CFX_ENOMEM;
+            snprintf(msg, sizeof(msg), "out of memory");
+            break;
+        }
+        for (size_t j = 0; j < md->n_active; j++)
+            free(md->active[j].label);
+        free(md->active);
+        md->active = a;
+        md->n_active = md->cfg.n_labels;
+    }
+    pthread_rwlock_unlock(&m->rw);
+    pthread_mutex_lock(&m->mu);
+    m->label_rc = rc;
+    memcpy(m->label_msg, msg, sizeof(msg));
+    pthread_mutex_unlock(&m->mu);
 }
 
 static void drain_fd(int fd)
@@ -700,6 +777,8 @@ static void *loader_main(void *arg)
         if (rescan) {
             for (size_t i = 0; i < m->nmodels; i++)
                 scan_model(m, m->models[i]);
+            if (pending || first)
+                apply_labels(m);
             pthread_mutex_lock(&m->mu);
             m->generation++;
             if (pending)
@@ -793,13 +872,26 @@ static int unavailable_error(cfx_manager_t *m, cfx_error_t *err)
                          buf);
 }
 
+/* After a pass of a new config: the models' error, else the labels'. */
+static int config_error(cfx_manager_t *m, cfx_error_t *err)
+{
+    int rc = unavailable_error(m, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    if (m->label_rc)
+        rc = cfx_error_set(err, m->label_rc, "%s", m->label_msg);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
 int cfx_manager_wait_initial(cfx_manager_t *m, cfx_error_t *err)
 {
     pthread_mutex_lock(&m->mu);
     while (m->generation == 0 && !m->stop)
         pthread_cond_wait(&m->cv, &m->mu);
     pthread_mutex_unlock(&m->mu);
-    return unavailable_error(m, err);
+    return config_error(m, err);
 }
 
 int cfx_manager_reload(cfx_manager_t *m, const cfx_model_list_t *models,
@@ -823,7 +915,7 @@ int cfx_manager_reload(cfx_manager_t *m, const cfx_model_list_t *models,
     while (m->reload_done < seq && !m->stop)
         pthread_cond_wait(&m->cv, &m->mu);
     pthread_mutex_unlock(&m->mu);
-    return unavailable_error(m, err);
+    return config_error(m, err);
 }
 
 void cfx_manager_rescan(cfx_manager_t *m)
@@ -918,9 +1010,9 @@ int cfx_manager_acquire(cfx_manager_t *m, const char *model_name,
     model_t *md = find_model(m, model_name);
     if (label) {
         int found = 0;
-        for (size_t i = 0; md && i < md->cfg.n_labels; i++)
-            if (strcmp(md->cfg.labels[i].label, label) == 0) {
-                version = md->cfg.labels[i].version;
+        for (size_t i = 0; md && i < md->n_active; i++)
+            if (strcmp(md->active[i].label, label) == 0) {
+                version = md->active[i].version;
                 found = 1;
                 break;
             }

@@ -57,6 +57,9 @@ typedef struct cfx_manager_options {
     int file_system_poll_wait_seconds; /* 1; 0 = once; < 0 never */
     int enable_model_warmup;           /* replay warmup.jsonl before AVAILABLE */
     struct cfx_metrics *metrics;       /* may be NULL; not owned */
+    int allow_version_labels_for_unavailable_models; /* 0: a label must
+                                                        name an AVAILABLE
+                                                        version */
 } cfx_manager_options_t;
 
 /* Takes a copy of models. */

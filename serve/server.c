@@ -112,6 +112,8 @@ int cfx_server_new(cfx_serve_flags_t *opts, cfx_server_t **out,
         .file_system_poll_wait_seconds =
             srv->opts.file_system_poll_wait_seconds,
         .enable_model_warmup = srv->opts.enable_model_warmup,
+        .allow_version_labels_for_unavailable_models =
+            srv->opts.allow_version_labels_for_unavailable_models,
         .metrics = srv->metrics,
     };
     rc = cfx_manager_new(&mo, &models, &srv->manager, err);

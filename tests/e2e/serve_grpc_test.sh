@@ -156,6 +156,46 @@ rc=0
 [ "$rc" -eq 1 ] && grep -q "check failed" "$T/perf.err" || fail "a failing --check must exit 1"
 echo "ok   cfx perf: levels, formats, --check"
 
+echo "== HandleReloadConfigRequest: a label on a version that is not AVAILABLE"
+"$PY" - "$PORT" "$T/models/taxi" <<'EOF' || fail "reload with a label on an unavailable version"
+import sys
+import grpc
+port, base = sys.argv[1], sys.argv[2]
+def varint(v):
+    out = b""
+    while True:
+        b = v & 0x7f; v >>= 7
+        if v: out += bytes([b | 0x80])
+        else: return out + bytes([b])
+def ld(field, payload):
+    payload = payload.encode() if isinstance(payload, str) else payload
+    return varint(field << 3 | 2) + varint(len(payload)) + payload
+def reload(labels):
+    # ReloadConfigRequest.config(1) > ModelServerConfig.model_config_list(1)
+    # > ModelConfigList.config(1) > ModelConfig: name 1, base_path 2,
+    # model_platform 4, version_labels 8 (map entry: key 1, value 2 varint)
+    mc = ld(1, "taxi") + ld(2, base) + ld(4, "tensorflow")
+    for k, v in labels:
+        mc += ld(8, ld(1, k) + bytes([2 << 3]) + varint(v))
+    req = ld(1, ld(1, ld(1, mc)))
+    ch = grpc.insecure_channel("127.0.0.1:" + port)
+    call = ch.unary_unary("/tensorflow.serving.ModelService/HandleReloadConfigRequest")
+    try:
+        call(req, timeout=20)
+        return grpc.StatusCode.OK, ""
+    except grpc.RpcError as e:
+        return e.code(), e.details()
+    finally:
+        ch.close()
+code, det = reload([("stable", 7)])
+assert code == grpc.StatusCode.FAILED_PRECONDITION, (code, det)
+want = "Request to assign label to version 7 of model taxi, which is not currently available for inference"
+assert det == want, det
+code, det = reload([("stable", 1)])
+assert code == grpc.StatusCode.OK, (code, det)
+EOF
+echo "ok   label on an unavailable version refused"
+
 echo "== SIGTERM drains and exits 0"
 kill -TERM "$SERVER"
 rc=0

@@ -380,6 +380,19 @@ for _ in $(seq 1 400); do
 done
 expect 200 '"state": "END"' "SIGHUP reload unloads version 1"
 req GET /v1/models/taxi/labels/stable/metadata; expect 400 'Unrecognized servable version label: stable' "label removed by reload"
+# A label on a version that is not AVAILABLE (TF Serving: FAILED_PRECONDITION):
+# the reload logs the error and the labels in force stay.
+sed -i 's/version_labels { key: "canary" value: 2 }/version_labels { key: "canary" value: 9 }/' "$T/models.config"
+kill -HUP "$SPID"
+for _ in $(seq 1 200); do
+    grep -q 'config reload: Request to assign label to version 9 of model taxi, which is not currently available for inference' \
+        "$T/serve.log" && break
+    sleep 0.05
+done
+grep -q 'config reload: Request to assign label to version 9 of model taxi, which is not currently available for inference' \
+    "$T/serve.log" || fail "reload with a label on version 9 not refused: $(tail -3 "$T/serve.log")"
+req GET /v1/models/taxi/labels/canary/metadata; expect 200 '"version": "2"' "label kept after a refused reload"
+sed -i 's/value: 9 }/value: 2 }/' "$T/models.config"
 # Config polling (no signal): back to version 1 only.
 sed -i 's/specific { versions: 2 }/specific { versions: 1 }/' "$T/models.config"
 for _ in $(seq 1 400); do
@@ -479,6 +492,25 @@ grep -q ' GET /v1/models/taxi 200 ' "$T/access.log" || fail "access log lacks th
 kill -TERM "$SPID"; wait "$SPID" || fail "third server exit status"
 
 # --- a failed initial load exits non-zero with TF Serving's message ---------------------
+# A label on a version that does not exist fails startup (labels are
+# applied once the models are AVAILABLE), unless allowed by the flag.
+cat >"$T/labels.config" <<C
+model_config_list {
+  config {
+    name: "taxi" base_path: "$T/models/taxi" model_platform: "tensorflow"
+    version_labels { key: "stable" value: 5 }
+  }
+}
+C
+RC=0
+"$CFX_SERVE" --port=0 --rest_api_port=0 --model_config_file="$T/labels.config" >"$T/bad.log" 2>&1 || RC=$?
+[ "$RC" = 255 ] || fail "startup with a label on a missing version: exit $RC, want 255"
+grep -q 'Failed to start server. Error: Request to assign label to version 5 of model taxi, which is not currently available for inference' \
+    "$T/bad.log" || fail "label startup message: $(cat "$T/bad.log")"
+start_server --model_config_file="$T/labels.config" --allow_version_labels_for_unavailable_models
+U="http://127.0.0.1:$PORT"
+req GET /v1/models/taxi/labels/stable/metadata; expect 404 'Servable not found' "allowed label on a missing version"
+kill -TERM "$SPID"; wait "$SPID" || fail "server with an allowed label: exit status"
 mkdir -p "$T/bad/m"
 cp -r "$T/models/taxi/1" "$T/bad/m/3"
 printf 'x' >>"$T/bad/m/3/variables/model.safetensors"
