@@ -36,19 +36,10 @@ SRUN=() CRUN=()
 [ -n "${SERVER_CPUS:-}" ] && SRUN=(taskset -c "$SERVER_CPUS")
 [ -n "${CLIENT_CPUS:-}" ] && CRUN=(taskset -c "$CLIENT_CPUS")
 PY=/usr/bin/python3
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. "$ROOT/bench/lib.sh"
 for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl "$PY"; do
     command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
 done
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.2
-    rm -rf "$T"
-}
-trap cleanup EXIT
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 
 echo "# building the taxi bundle (short training: serving cost does not depend on it)"
@@ -68,45 +59,10 @@ cp -r "$T/train/model" "$T/models/taxi/1"
 head -n 2 "$ROOT/examples/taxi/data.csv" >"$T/row.csv"
 
 # --- servers ----------------------------------------------------------------
-NPORT=$(free_port)
-mkdir -p "$T/www" "$T/nginx"
-chmod 755 "$T" "$T/www" # nginx workers may run as another user
-printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
-cat >"$T/nginx/nginx.conf" <<N
-daemon off;
-worker_processes $SERVER_THREADS;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$NPORT;
-        root $T/www;
-    }
-}
-N
-"${SRUN[@]}" "$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
-PIDS+=($!)
-"${SRUN[@]}" "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads="$SERVER_THREADS" --model_name=taxi \
-    --model_base_path="$T/models/taxi" >"$T/serve.log" 2>&1 &
-PIDS+=($!)
-GPORT= RPORT=
-for _ in $(seq 1 200); do
-    GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
-    RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
-    [ -n "$GPORT" ] && [ -n "$RPORT" ] && break
-    sleep 0.05
-done
-[ -n "$GPORT" ] && [ -n "$RPORT" ] || { cat "$T/serve.log"; exit 1; }
-sleep 0.3
-curl -sf "http://127.0.0.1:$NPORT/small.json" >/dev/null || { cat "$T/nginx/error.log" "$T/nginx/stderr"; exit 1; }
+nginx_start
+serve_start --port=0 --rest_api_port=0
+serve_wait both
+nginx_check
 
 # The exact request bytes cfx perf sends, for wrk and h2load.
 "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" --dump-request "$T/rest.json"

@@ -21,19 +21,10 @@ SECS=${SECS:-5}
 ROUNDS=${ROUNDS:-3}
 SERVER_THREADS=${SERVER_THREADS:-2}
 PY=/usr/bin/python3
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. "$ROOT/bench/lib.sh"
 for b in "$CFX" "$CFX_SERVE" "$NGINX" h2load; do
     command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
 done
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.2
-    rm -rf "$T"
-}
-trap cleanup EXIT
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "# building the taxi bundle (short training: throughput does not depend on it)"
 "$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
@@ -50,46 +41,9 @@ mkdir -p "$T/models/taxi"
 cp -r "$T/train/model" "$T/models/taxi/1"
 
 # --- servers ----------------------------------------------------------------
-NPORT=$(free_port)
-mkdir -p "$T/www" "$T/nginx"
-chmod 755 "$T" "$T/www" # nginx workers may run as another user
-printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
-cat >"$T/nginx/nginx.conf" <<N
-daemon off;
-worker_processes $SERVER_THREADS;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
-    keepalive_requests 1000000;
-    http2_max_requests 1000000;
-    http2_max_concurrent_streams 128;
-    server {
-        listen 127.0.0.1:$NPORT http2;
-        root $T/www;
-    }
-}
-N
-"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
-PIDS+=($!)
-"$CFX_SERVE" --port=0 --rest_api_port=-1 --num_threads="$SERVER_THREADS" --model_name=taxi \
-    --model_base_path="$T/models/taxi" >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=($SPID)
-GPORT=
-for _ in $(seq 1 200); do
-    GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
-    [ -n "$GPORT" ] && break
-    sleep 0.05
-done
-[ -n "$GPORT" ] || { cat "$T/serve.log"; exit 1; }
-sleep 0.3
+nginx_start h2
+serve_start --port=0 --rest_api_port=-1
+serve_wait grpc
 
 # One raw row (predict_raw, dtypes from the server's own metadata), as a
 # gRPC-framed PredictRequest body for h2load.

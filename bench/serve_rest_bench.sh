@@ -22,19 +22,10 @@ CONNS=${CONNS:-32}
 SECS=${SECS:-5}
 ROUNDS=${ROUNDS:-3}
 SERVER_THREADS=${SERVER_THREADS:-2}
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. "$ROOT/bench/lib.sh"
 for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk curl; do
     command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
 done
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.2
-    rm -rf "$T"
-}
-trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "# building the taxi bundle"
 "$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
@@ -49,45 +40,11 @@ ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
 BODY="{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
 
 # --- servers ----------------------------------------------------------------
-NPORT=$(free_port)
-mkdir -p "$T/www" "$T/nginx"
-chmod 755 "$T" "$T/www" # nginx workers may run as another user
-printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
-cat >"$T/nginx/nginx.conf" <<N
-daemon off;
-worker_processes $SERVER_THREADS;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$NPORT;
-        root $T/www;
-    }
-}
-N
-"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
-PIDS+=($!)
-"$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads="$SERVER_THREADS" --model_name=taxi \
-    --model_base_path="$T/models/taxi" >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=($SPID)
-CPORT=
-for _ in $(seq 1 200); do
-    CPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$CPORT" ] && break
-    sleep 0.05
-done
-[ -n "$CPORT" ] || { cat "$T/serve.log"; exit 1; }
-sleep 0.3
-curl -sf "http://127.0.0.1:$NPORT/small.json" >/dev/null || { cat "$T/nginx/error.log" "$T/nginx/stderr"; exit 1; }
+nginx_start
+serve_start --port=0 --rest_api_port=0
+serve_wait rest
+CPORT=$RPORT
+nginx_check
 curl -sf -d "$BODY" "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >/dev/null
 
 /usr/bin/python3 -c 'import json,sys
