@@ -43,12 +43,9 @@ int cfx_cmd_lineage(int argc, char **argv) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_pipeline_config_t cfg = {0};
-    if (config) {
-        if (cfx_pipeline_config_load(&cfg, config, &err) < 0) {
-            fprintf(stderr, "cfx lineage: %s\n", err.msg);
-            return 1;
-        }
-        root = cfg.pipeline_root;
+    if (cfx_pipeline_root_resolve(&cfg, root, config, &root, &err) < 0) {
+        fprintf(stderr, "cfx lineage: %s\n", err.msg);
+        return 1;
     }
     int rc = cfx_lineage_print(stdout, root, argv[optind], &err);
     cfx_pipeline_config_free(&cfg);

@@ -184,6 +184,20 @@ void cfx_pipeline_config_free(cfx_pipeline_config_t *cfg) {
     memset(cfg, 0, sizeof *cfg);
 }
 
+int cfx_pipeline_root_resolve(cfx_pipeline_config_t *cfg, const char *root,
+                              const char *config, const char **out,
+                              cfx_error_t *err) {
+    *out = NULL;
+    if (!config) {
+        *out = root;
+        return 0;
+    }
+    int ret = cfx_pipeline_config_load(cfg, config, err);
+    if (ret < 0) return ret;
+    *out = cfg->pipeline_root;
+    return 0;
+}
+
 void *cfx_pipeline_config_component(const cfx_pipeline_config_t *cfg,
                                     const char *component, int *disabled) {
     json_t *v = json_object_get(cfg->components, component);

@@ -45,6 +45,13 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
                              cfx_error_t *err);
 void cfx_pipeline_config_free(cfx_pipeline_config_t *cfg);
 
+/* The pipeline root a command works on: the pipeline_root of the config file
+ * when config is set (loaded into cfg, which the caller frees), else root
+ * (--pipeline-root, or $CFX_PIPELINE_ROOT). *out borrows from cfg or root. */
+int cfx_pipeline_root_resolve(cfx_pipeline_config_t *cfg, const char *root,
+                              const char *config, const char **out,
+                              cfx_error_t *err);
+
 /* The settings object of a component (a borrowed json_t *), NULL when
  * absent; *disabled is set when the member is `false`. */
 void *cfx_pipeline_config_component(const cfx_pipeline_config_t *cfg,
