@@ -163,21 +163,23 @@ int cfx_server_on_drain(cfx_server_t *srv, struct event_base *base,
     return CFX_ENOTFOUND;
 }
 
-/* A listening TCP socket on port (0: any), IPv6 dual-stack when possible,
- * else IPv4; SO_REUSEPORT so each worker gets its own accept queue. */
-static int listen_on(int port, int *bound_port, evutil_socket_t *out,
-                     cfx_error_t *err)
+/* A TCP socket (type_flags: extra socket() type flags) with SO_REUSEADDR,
+ * and SO_REUSEPORT when reuseport, bound to port on every address: IPv6
+ * dual-stack when possible, else IPv4. Returns the socket with *r the
+ * result of bind() (errno set when it failed), or -1 with errno set when
+ * no socket could be made. */
+static int bind_any(int port, int type_flags, int reuseport, int *r)
 {
     int one = 1;
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
     int v6 = fd >= 0;
     if (!v6)
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
     if (fd < 0)
-        return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
+        return -1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    int r;
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (v6) {
         int zero = 0;
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
@@ -186,15 +188,27 @@ static int listen_on(int port, int *bound_port, evutil_socket_t *out,
         a.sin6_family = AF_INET6;
         a.sin6_addr = in6addr_any;
         a.sin6_port = htons((uint16_t)port);
-        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+        *r = bind(fd, (struct sockaddr *)&a, sizeof(a));
     } else {
         struct sockaddr_in a;
         memset(&a, 0, sizeof(a));
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_ANY);
         a.sin_port = htons((uint16_t)port);
-        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+        *r = bind(fd, (struct sockaddr *)&a, sizeof(a));
     }
+    return fd;
+}
+
+/* A listening TCP socket on port (0: any), IPv6 dual-stack when possible,
+ * else IPv4; SO_REUSEPORT so each worker gets its own accept queue. */
+static int listen_on(int port, int *bound_port, evutil_socket_t *out,
+                     cfx_error_t *err)
+{
+    int r;
+    int fd = bind_any(port, SOCK_NONBLOCK, 1, &r);
+    if (fd < 0)
+        return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
     if (r != 0 || listen(fd, 1024) != 0) {
         int e = errno;
         close(fd);
@@ -221,32 +235,10 @@ static int probe_port(const char *what, int port, cfx_error_t *err)
 {
     if (port <= 0)
         return 0; /* any free port */
-    int one = 1;
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int v6 = fd >= 0;
-    if (!v6)
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int r;
+    int fd = bind_any(port, 0, 0, &r);
     if (fd < 0)
         return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    int r;
-    if (v6) {
-        int zero = 0;
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-        struct sockaddr_in6 a;
-        memset(&a, 0, sizeof(a));
-        a.sin6_family = AF_INET6;
-        a.sin6_addr = in6addr_any;
-        a.sin6_port = htons((uint16_t)port);
-        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
-    } else {
-        struct sockaddr_in a;
-        memset(&a, 0, sizeof(a));
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_ANY);
-        a.sin_port = htons((uint16_t)port);
-        r = bind(fd, (struct sockaddr *)&a, sizeof(a));
-    }
     int e = errno;
     close(fd);
     if (r != 0)
