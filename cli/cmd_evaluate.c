@@ -178,7 +178,6 @@ int cfx_cmd_evaluate(int argc, char **argv) {
                                      &run, "blessing", res, model, model_id,
                                      baseline, base_id, &err) < 0)
             goto fail;
-        recording = 0;
         if (cfx_component_finish(&run, 1, &err) < 0)
             goto fail;
     }
@@ -193,11 +192,6 @@ fail:
     fprintf(stderr, "cfx evaluate: %s\n", err.msg);
     rc = 1;
 out:
-    if (recording) {
-        cfx_error_t ignore;
-        cfx_error_init(&ignore);
-        cfx_component_finish(&run, 0, &ignore);
-    }
     cfx_component_run_free(&run);
     free(cfg);
     free(res);

@@ -126,7 +126,6 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
             cfx_component_set_int(&run, "blessing", "current_model_id", 1,
                                   model_id, &err) < 0)
             goto fail;
-        recording = 0;
         if (cfx_component_finish(&run, 1, &err) < 0)
             goto fail;
     }
@@ -136,11 +135,6 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
 fail:
     fprintf(stderr, "cfx infravalidate: %s\n", err.msg);
 out:
-    if (recording) {
-        cfx_error_t ignore;
-        cfx_error_init(&ignore);
-        cfx_component_finish(&run, 0, &ignore);
-    }
     cfx_component_run_free(&run);
     return rc;
 }

@@ -184,7 +184,6 @@ int cfx_cmd_push(int argc, char **argv) {
             cfx_component_set_string(&run, "pushed_model", "pushed_version", 1,
                                      vstr, &err) < 0)
             goto fail;
-        recording = 0;
         if (cfx_component_finish(&run, 1, &err) < 0)
             goto fail;
     }
@@ -194,11 +193,6 @@ int cfx_cmd_push(int argc, char **argv) {
 fail:
     fprintf(stderr, "cfx push: %s\n", err.msg);
 out:
-    if (recording) {
-        cfx_error_t ignore;
-        cfx_error_init(&ignore);
-        cfx_component_finish(&run, 0, &ignore);
-    }
     cfx_component_run_free(&run);
     return rc;
 }
