@@ -125,12 +125,7 @@ int cfx_cmd_examplegen(int argc, char **argv) {
                                           fp, &err);
     }
     if (root) {
-        cfx_error_t ferr;
-        cfx_error_init(&ferr);
-        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
-            rc = ferr.code;
-            err = ferr;
-        }
+        rc = cfx_component_finish_cli(&run, rc, &err);
     }
     if (rc < 0) {
         fprintf(stderr, "cfx examplegen: %s\n", err.msg);

@@ -75,12 +75,7 @@ int cfx_cmd_schema(int argc, char **argv) {
     size_t n = 0;
     int rc = cfx_schema_gen(stats, output, &opt, &n, &err);
     if (root) {
-        cfx_error_t ferr;
-        cfx_error_init(&ferr);
-        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
-            rc = ferr.code;
-            err = ferr;
-        }
+        rc = cfx_component_finish_cli(&run, rc, &err);
     }
     if (rc < 0) {
         fprintf(stderr, "cfx schema: %s\n", err.msg);

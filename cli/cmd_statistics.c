@@ -171,11 +171,7 @@ int cfx_cmd_statistics(int argc, char **argv) {
             rc = ferr.code;
             err = ferr;
         }
-        cfx_error_init(&ferr);
-        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
-            rc = ferr.code;
-            err = ferr;
-        }
+        rc = cfx_component_finish_cli(&run, rc, &err);
     }
     if (rc < 0) {
         fprintf(stderr, "cfx statistics: %s\n", err.msg);

@@ -81,12 +81,7 @@ int cfx_cmd_train(int argc, char **argv) {
     }
     int rc = cfx_trainer_run(&job, &res, &err);
     if (root) {
-        cfx_error_t ferr;
-        cfx_error_init(&ferr);
-        if (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0) {
-            rc = ferr.code;
-            err = ferr;
-        }
+        rc = cfx_component_finish_cli(&run, rc, &err);
         cfx_component_run_free(&run);
     }
     if (rc != 0) {

@@ -207,15 +207,9 @@ int cfx_cmd_transform(int argc, char **argv) {
     int rc = cfx_transform_run(&opts, &res, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (root) {
-        cfx_error_t ferr;
-        cfx_error_init(&ferr);
-        if ((rc == 0 && (rc = set_split_names(&run, &res, &err)) < 0) ||
-            (cfx_component_finish(&run, rc == 0, &ferr) < 0 && rc == 0)) {
-            if (rc == 0) {
-                rc = ferr.code;
-                err = ferr;
-            }
-        }
+        if (rc == 0)
+            rc = set_split_names(&run, &res, &err);
+        rc = cfx_component_finish_cli(&run, rc, &err);
     }
     if (rc < 0) {
         fprintf(stderr, "cfx transform: %s\n", err.msg);

@@ -769,6 +769,16 @@ int cfx_component_finish(cfx_component_run_t *run, int ok, cfx_error_t *err) {
     return abandon(run, err);
 }
 
+int cfx_component_finish_cli(cfx_component_run_t *run, int rc, cfx_error_t *err) {
+    cfx_error_t ferr;
+    cfx_error_init(&ferr);
+    if (cfx_component_finish(run, rc == 0, &ferr) < 0 && rc == 0) {
+        *err = ferr;
+        return ferr.code;
+    }
+    return rc;
+}
+
 void cfx_component_run_free(cfx_component_run_t *run) {
     if (!run) return;
     if (!run->finished) {

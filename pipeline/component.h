@@ -188,6 +188,9 @@ int64_t cfx_component_output_id(const cfx_component_run_t *run,
  * removed, execution FAILED. Idempotent; run_free calls it with ok = 0 when
  * it was never called. */
 int cfx_component_finish(cfx_component_run_t *run, int ok, cfx_error_t *err);
+/* For the standalone commands: finishes with ok = (rc == 0) and returns rc,
+ * or, when rc was 0 and recording the outputs failed, that error (in *err). */
+int cfx_component_finish_cli(cfx_component_run_t *run, int rc, cfx_error_t *err);
 void cfx_component_run_free(cfx_component_run_t *run);
 
 /* The run's store (NULL when standalone), e.g. for
