@@ -925,7 +925,12 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
     }
     case OP_VOCABULARY:
         if (!present) {
-            *cat = (int32_t)vocab_lookup(&op->vocab, "", 0);
+            /* TFT's fill: 0 for an int64 input (the token "0"), "" (OOV)
+             * for bytes; as pipeline/transform.c counts it */
+            if (t->inputs[op->input].kind == CFX_KIND_INT64)
+                *cat = (int32_t)vocab_lookup(&op->vocab, "0", 1);
+            else
+                *cat = (int32_t)vocab_lookup(&op->vocab, "", 0);
         } else if (f->kind == CFX_KIND_BYTES) {
             *cat = (int32_t)vocab_lookup(&op->vocab, f->v.bytes[0].data,
                                          f->v.bytes[0].len);

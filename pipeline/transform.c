@@ -3,8 +3,10 @@
  *
  * Phase 1 streams Split-train once and feeds one analyzer per output with
  * the *filled* value (missing or empty list -> 0 or "", TFT's
- * _fill_in_missing, so fill values count). Phase 2 turns analyzer state
- * into transform.json + vocabulary files. Phase 3 loads that graph with
+ * _fill_in_missing, so fill values count; a vocabulary counts its missing
+ * rows until the input's kind is known, then as the token "0" for an int64
+ * input, as "" (never in a vocabulary) for bytes). Phase 2 turns analyzer
+ * state into transform.json + vocabulary files. Phase 3 loads that graph with
  * model/transform.c and rewrites every split through it.
  *
  * Memory: moments and identity ranges are O(1) per output, vocabulary
@@ -44,6 +46,7 @@ typedef struct analyzer {
     cfx_vocab_counter_t vocab;
     cfx_boundaries_analyzer_t quantiles;
     int64_t max_value; /* identity */
+    uint64_t missing;  /* vocabulary: train rows without a value */
 } analyzer_t;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -327,7 +330,7 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
         }
         case CFX_XF_OP_VOCABULARY:
             if (!present) {
-                rc = cfx_vocab_counter_add(&a->vocab, "", 0, 1, err);
+                a->missing++; /* filled once the kind is known */
             } else if (f->kind == CFX_KIND_BYTES) {
                 rc = cfx_vocab_counter_add(&a->vocab, f->v.bytes[0].data,
                                            f->v.bytes[0].len, 1, err);
@@ -424,6 +427,56 @@ static int cross_graph(const cfx_transform_spec_t *spec,
     res->outputs[i].cardinality = card;
     if (bad)
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The kind of a raw feature in the schema, CFX_KIND_NONE when absent. */
+static cfx_kind_t schema_kind(const schema_t *s, const char *name) {
+    for (size_t i = 0; s && i < s->n_feature; i++) {
+        const feature_t *f = s->feature[i];
+        if (!f->name || strcmp(f->name, name))
+            continue;
+        switch (f->type) {
+        case TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT:
+            return CFX_KIND_INT64;
+        case TENSORFLOW__METADATA__V0__FEATURE_TYPE__FLOAT:
+            return CFX_KIND_FLOAT;
+        case TENSORFLOW__METADATA__V0__FEATURE_TYPE__BYTES:
+            return CFX_KIND_BYTES;
+        default:
+            return CFX_KIND_NONE;
+        }
+    }
+    return CFX_KIND_NONE;
+}
+
+/* TFT's _fill_in_missing for vocabularies, once train is read: the kind
+ * of a vocabulary input never seen in train comes from the raw schema;
+ * missing rows then count as the token a present 0 gives ("0") for int64,
+ * as "" (dropped from the vocabulary) for bytes. */
+static int fill_vocab_missing(analyzer_t *an, size_t n, const schema_t *schema,
+                              cfx_error_t *err) {
+    for (size_t i = 0; i < n; i++) {
+        analyzer_t *a = &an[i];
+        const cfx_xf_spec_output_t *s = a->spec;
+        if (s->op != CFX_XF_OP_VOCABULARY)
+            continue;
+        if (a->kind == CFX_KIND_NONE)
+            a->kind = schema_kind(schema, s->input);
+        if (a->kind == CFX_KIND_FLOAT)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "feature '%s' (output '%s'): expected bytes "
+                                 "or int64, the schema says float",
+                                 s->input, s->name);
+        if (a->missing == 0)
+            continue;
+        int rc = a->kind == CFX_KIND_INT64
+                     ? cfx_vocab_counter_add(&a->vocab, "0", 1, a->missing, err)
+                     : cfx_vocab_counter_add(&a->vocab, "", 0, a->missing, err);
+        if (rc < 0)
+            return cfx_error_prefix(err, "feature '%s' (output '%s')",
+                                    s->input, s->name);
+    }
     return 0;
 }
 
@@ -935,6 +988,8 @@ int cfx_transform_run(const cfx_transform_options_t *opts,
         goto out;
 
     /* Phase 2: the graph. */
+    if ((rc = fill_vocab_missing(an, spec.num_outputs, raw_schema, err)) < 0)
+        goto out;
     if ((rc = build_graph(&spec, an, raw_schema, graph_dir, &res, err)) < 0)
         goto out;
     if (opts->schema_path) {

@@ -33,8 +33,8 @@ CFG=$SRC/examples/taxi/eval.json
     --output "$T/xf" >/dev/null
 echo '{"model_name": "taxi", "train_steps": 1500, "eval_steps": 50, "seed": 7}' >"$T/good.json"
 echo '{"model_name": "taxi", "train_steps": 10, "eval_steps": 10, "seed": 7}' >"$T/bad.json"
-# on this data 700 steps rank better than 1500 (auc 0.9416 vs 0.9397)
-echo '{"model_name": "taxi", "train_steps": 700, "eval_steps": 50, "seed": 7}' >"$T/better.json"
+# on this data 500 steps rank better than 1500 (auc 0.9409 vs 0.9391)
+echo '{"model_name": "taxi", "train_steps": 500, "eval_steps": 50, "seed": 7}' >"$T/better.json"
 for m in good bad better; do
     "$CFX" train --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
         --config "$T/$m.json" --raw-examples "$T/ex" --output "$T/$m" --pipeline-root "$R" \

@@ -19,7 +19,9 @@ spec="$CFX_SOURCE_DIR/examples/taxi/transform.json"
 "$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" \
     --output "$work/ex" >"$work/examplegen.log" ||
     fail "examplegen: $(cat "$work/examplegen.log")"
-printf 'feature { name: "fare" type: FLOAT }\n' >"$work/schema.pbtxt"
+# pickup_census_tract is empty in every train row: only the schema says
+# it is an int, so TFT's fill makes it 0 and its vocabulary ["0"]
+printf 'feature { name: "fare" type: FLOAT }\nfeature { name: "pickup_census_tract" type: INT }\n' >"$work/schema.pbtxt"
 "$CFX" transform --examples "$work/ex" --schema "$work/schema.pbtxt" \
     --spec "$spec" --output "$work/xf" >"$work/transform.log" ||
     fail "transform: $(cat "$work/transform.log")"
@@ -42,7 +44,12 @@ cat >"$work/check.py" <<'EOF'
 import bisect, glob, gzip, json, math, os, struct, sys
 from fractions import Fraction
 
+import re
 ex_dir, xf_dir, spec_path = sys.argv[1:4]
+schema_text = open(sys.argv[4]).read() if len(sys.argv) > 4 else ""
+# raw kinds the schema gives (1 bytes, 2 float, 3 int64, as Feature's oneof)
+schema_kind = {m.group(1): {"BYTES": 1, "FLOAT": 2, "INT": 3}[m.group(2)]
+               for m in re.finditer(r'name: "([^"]*)"\s+type: (BYTES|FLOAT|INT)', schema_text)}
 spec = json.load(open(spec_path))
 graph_dir = os.path.join(xf_dir, "transform_graph")
 graph = json.load(open(os.path.join(graph_dir, "transform.json")))
@@ -116,10 +123,15 @@ def split_examples(d, split):
         rows += [parse_example(r) for r in records(p)]
     return rows
 
+input_kind = {}  # the kind train shows (an empty list has one), else the schema's
 def fill(ex, name, op):
     kind, vals = ex.get(name, (None, []))
     if not vals:
-        return b"" if op == "vocabulary" else 0
+        if op != "vocabulary":
+            return 0
+        # TFT's _fill_in_missing: 0 for an int column, then as_string -> "0";
+        # "" for strings (never in a vocabulary)
+        return b"0" if input_kind.get(name) == 3 else b""
     v = vals[0]
     if op == "vocabulary" and kind == 3:
         return str(v).encode()
@@ -133,6 +145,12 @@ def check(cond, msg):
             print("\n".join(errors)); sys.exit(1)
 
 train = split_examples(ex_dir, "train")
+for ex in train:
+    for name, (kind, vals) in ex.items():
+        if kind is not None:
+            input_kind.setdefault(name, kind)
+for name, kind in schema_kind.items():
+    input_kind.setdefault(name, kind)
 outs = {o["name"]: o for o in graph["outputs"]}
 check([o["name"] for o in graph["outputs"]] == [o["name"] for o in spec["outputs"]],
       "graph outputs differ from the spec")
@@ -259,6 +277,8 @@ for split in ("train", "eval"):
         total += 1
 if errors:
     print("\n".join(errors)); sys.exit(1)
+if "fare_xf" not in outs:
+    print("independent check: %d transformed records agree" % total); sys.exit(0)
 z = [f[0] for f in (parse_example(r).get("fare_xf", (0, [0]))[1] for r in
      records(glob.glob(os.path.join(xf_dir, "transformed_examples/Split-train/*"))[0]))]
 m = sum(z) / len(z)
@@ -267,7 +287,13 @@ if abs(m) > 1e-5 or abs(sd - 1) > 1e-5:
     print("fare_xf over train: mean %g std %g, want 0 and 1" % (m, sd)); sys.exit(1)
 print("independent check: %d transformed records agree; fare_xf train mean %.2g std %.6f" % (total, m, sd))
 EOF
-"$PY" "$work/check.py" "$work/ex" "$work/xf" "$spec" || fail "independent check (taxi spec)"
+"$PY" "$work/check.py" "$work/ex" "$work/xf" "$spec" "$work/schema.pbtxt" ||
+    fail "independent check (taxi spec)"
+# the int fill enters the census tract vocabularies as "0"
+[ "$(cat "$g/assets/pickup_census_tract_xf.txt")" = 0 ] ||
+    fail "pickup_census_tract vocabulary is not [\"0\"]: $(head -3 "$g/assets/pickup_census_tract_xf.txt")"
+[ "$(head -1 "$g/assets/dropoff_census_tract_xf.txt")" = 0 ] ||
+    fail "dropoff_census_tract vocabulary does not start with \"0\": $(head -3 "$g/assets/dropoff_census_tract_xf.txt")"
 
 # 2b. crosses (exact, hashed, a cross of a cross) and log_z_score, by the
 #     same independent check
@@ -290,6 +316,27 @@ EOF
 grep -Eq '^  pay_x_company +cross +cardinality=880( |$)' "$work/xc.log" ||
     fail "exact cross cardinality (16 x 55): $(grep pay_x "$work/xc.log")"
 "$PY" "$work/check.py" "$work/ex" "$work/xc" "$work/cross.json" || fail "independent check (crosses)"
+
+# 2c. an int column empty in every row: without a schema its kind is
+#     unknown (string fill "", OOV); with the schema's INT, TFT fills 0 and
+#     the vocabulary is ["0"], at analysis and when applied
+printf 'x,t\n1,\n2,\n3,\n4,\n5,\n6,\n' >"$work/empty.csv"
+"$CFX" examplegen --input "$work/empty.csv" --output "$work/eex" >/dev/null ||
+    fail "examplegen of empty.csv"
+printf '{"outputs": [{"name": "t_xf", "op": "vocabulary", "input": "t"}]}' >"$work/t.json"
+printf 'feature { name: "t" type: INT }\n' >"$work/t.pbtxt"
+"$CFX" transform --examples "$work/eex" --spec "$work/t.json" --output "$work/tn" \
+    >"$work/tn.log" || fail "transform of an empty column: $(cat "$work/tn.log")"
+grep -Eq '^  t_xf +vocabulary vocab_size=0 cardinality=1 ' "$work/tn.log" ||
+    fail "empty column without a schema: $(cat "$work/tn.log")"
+"$CFX" transform --examples "$work/eex" --schema "$work/t.pbtxt" --spec "$work/t.json" \
+    --output "$work/tw" >"$work/tw.log" || fail "transform of an empty int column: $(cat "$work/tw.log")"
+grep -Eq '^  t_xf +vocabulary vocab_size=1 cardinality=2 train_counts=\[[1-9][0-9]*,0\]' "$work/tw.log" ||
+    fail "empty int column: vocabulary [\"0\"] with every train row in it: $(cat "$work/tw.log")"
+[ "$(cat "$work/tw/transform_graph/assets/t_xf.txt")" = 0 ] || fail "t_xf vocabulary is not [\"0\"]"
+"$PY" "$work/check.py" "$work/eex" "$work/tn" "$work/t.json" || fail "independent check (empty column)"
+"$PY" "$work/check.py" "$work/eex" "$work/tw" "$work/t.json" "$work/t.pbtxt" ||
+    fail "independent check (empty int column)"
 
 # 3. TFX-written examples (older TFX: kind-less features for empty cells)
 #    give TFX's vocabulary sizes: company 53 (company_xf max 62 with 10 OOV

@@ -53,7 +53,8 @@ static void write_text(const char *rel, const char *text) {
 }
 
 /* Outputs: z (z_score mean 2 var 4), zc (z_score var 0, mean 1.5),
- * v (vocabulary x,y,z + 10 OOV), vi (vocabulary over int64 "7","42" + 3 OOV),
+ * v (vocabulary x,y,z + 10 OOV), vi (vocabulary over int64 "7","42","0" +
+ * 3 OOV),
  * b (bucketize [1,2,2,3]), h (identity cardinality 5, default 4);
  * label tips > 0.2 * fare. */
 static const char graph_json[] =
@@ -75,7 +76,7 @@ static const char graph_json[] =
     "  {\"name\": \"b\", \"op\": \"bucketize\", \"input\": \"pos\",\n"
     "   \"boundaries\": [1.0, 2.0, 2.0, 3.0]},\n"
     "  {\"name\": \"vi\", \"op\": \"vocabulary\", \"input\": \"code\",\n"
-    "   \"vocabulary_file\": \"vi.txt\", \"vocab_size\": 2,\n"
+    "   \"vocabulary_file\": \"vi.txt\", \"vocab_size\": 3,\n"
     "   \"num_oov_buckets\": 3},\n"
     "  {\"name\": \"h\", \"op\": \"identity\", \"input\": \"hour\",\n"
     "   \"cardinality\": 5, \"default_value\": 4}],\n"
@@ -96,7 +97,7 @@ static int setup(void **state) {
         return -1;
     write_text("transform.json", graph_json);
     write_text("assets/v.txt", "x\ny\nz\n");
-    write_text("assets/vi.txt", "7\n42\n");
+    write_text("assets/vi.txt", "7\n42\n0\n");
     return 0;
 }
 
@@ -149,7 +150,7 @@ static void test_shape(void **state) {
     assert_int_equal(o->kind, CFX_XF_DENSE);
     assert_int_equal(o->slot, 1);
     assert_int_equal(cfx_transform_output(t, 3)->cardinality, 5);
-    assert_int_equal(cfx_transform_output(t, 4)->cardinality, 5);
+    assert_int_equal(cfx_transform_output(t, 4)->cardinality, 6);
     assert_int_equal(cfx_transform_output(t, 5)->cardinality, 5);
     assert_int_equal(cfx_transform_find_output(t, "b"), 3);
     assert_int_equal(cfx_transform_find_output(t, "nope"), -1);
@@ -179,7 +180,7 @@ static void test_apply_by_hand(void **state) {
      *    missing -> "" -> 3 + Fingerprint64("") % 10.
      * b: boundaries [1,2,2,3], bucket = #boundaries <= x.
      * h: 0..4 passthrough, out of range -> default 4, missing -> 0.
-     * vi: "7" -> 0, "42" -> 1, otherwise 2 + fp % 3. */
+     * vi: "7" -> 0, "42" -> 1, "0" -> 2, otherwise 3 + fp % 3. */
     const row_t rows[] = {
         {5.0f, 1, "y", 0.5f, 1, 3, 1, 42, 1.5f, 1, 0, 3, 1},
         {0.0f, 0, "x", 1.0f, 1, 4, 1, 7, -1.0f, 0, 1, 4, 0},
@@ -241,19 +242,19 @@ static void test_apply_by_hand(void **state) {
         assert_int_equal(out.count, 7);
     }
     /* int64 vocabulary inputs are looked up by their decimal form. */
-    const int64_t codes[] = {-12, INT64_MIN, 42};
-    const char *const decimal[] = {"-12", "-9223372036854775808", "42"};
-    for (size_t i = 0; i < 3; i++) {
+    const int64_t codes[] = {-12, INT64_MIN, 42, 0};
+    const char *const decimal[] = {"-12", "-9223372036854775808", "42", "0"};
+    for (size_t i = 0; i < 4; i++) {
         cfx_example_reset(&ex);
         add_i(&ex, "code", codes[i]);
         float d2[2];
         int32_t c2[4];
         assert_int_equal(cfx_transform_apply(t, &ex, d2, c2, &err), 0);
-        int32_t want =
-            i == 2 ? 1
-                   : (int32_t)(2 + cfx_fingerprint64(decimal[i],
-                                                     strlen(decimal[i])) %
-                                       3);
+        int32_t want = i == 2 ? 1 : i == 3 ? 2 : -1;
+        if (want < 0)
+            want = (int32_t)(3 + cfx_fingerprint64(decimal[i],
+                                                   strlen(decimal[i])) %
+                                     3);
         assert_int_equal(c2[2], want);
     }
     /* A missing-everything example is all fills. */
@@ -265,7 +266,9 @@ static void test_apply_by_hand(void **state) {
     assert_int_equal(cat[0], (int32_t)(3 + fe % 10));
     assert_int_equal(cat[1], 0);
     assert_int_equal(cat[3], 0);
-    assert_int_equal(cat[2], (int32_t)(2 + cfx_fingerprint64("", 0) % 3));
+    /* TFT fills a missing int64 with 0 before the vocabulary: the token
+     * "0" (index 2), not "" (an OOV bucket) as a missing string gets. */
+    assert_int_equal(cat[2], 2);
     cfx_example_free(&ex);
     cfx_example_free(&out);
     cfx_transform_free(t);
