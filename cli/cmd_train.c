@@ -17,7 +17,8 @@ static void usage(FILE *f) {
             "  --transform-graph  transform graph (transform.json, assets/)\n"
             "  --config           trainer JSON (examples/taxi/trainer.json)\n"
             "  --raw-examples     examplegen output; its first eval rows become\n"
-            "                     assets.extra/warmup.jsonl\n"
+            "                     assets.extra/warmup.jsonl (without it the bundle has\n"
+            "                     no warm-up rows and cfx infravalidate refuses it)\n"
             "  --quiet            no progress line\n"
             "  --pipeline-root    record the run in ROOT/metadata.sqlite\n");
 }
@@ -55,6 +56,9 @@ int cfx_cmd_train(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    if (!job.raw_examples_dir)
+        fprintf(stderr, "cfx train: warning: no --raw-examples: the bundle has no "
+                        "warm-up requests; cfx infravalidate will refuse it\n");
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_train_result_t res;
@@ -93,5 +97,9 @@ int cfx_cmd_train(int argc, char **argv) {
            res.eval.auc);
     printf("model: %s/model (%zu warmup rows)\nlogs: %s/logs\n", job.output_dir,
            res.warmup_rows, job.output_dir);
+    if (job.raw_examples_dir && res.warmup_rows == 0)
+        fprintf(stderr, "cfx train: warning: --raw-examples %s gave no warm-up rows (no "
+                        "eval examples?); cfx infravalidate will refuse the bundle\n",
+                job.raw_examples_dir);
     return 0;
 }

@@ -32,6 +32,7 @@ grep -q '"train_steps": 1500' "$T/trainer.json" || fail "could not shorten the c
     > "$T/train.out" 2> "$T/train.err" || { cat "$T/train.err"; fail "cfx train"; }
 cat "$T/train.out"
 grep -q 'ETA' "$T/train.err" || fail "no progress line on stderr"
+grep -q 'warning' "$T/train.err" && fail "warning with --raw-examples: $(grep warning "$T/train.err")"
 auc=$(sed -n 's/.* auc \([0-9.]*\)$/\1/p' "$T/train.out" | head -1)
 [ -n "$auc" ] || fail "no eval auc in: $(cat "$T/train.out")"
 awk -v a="$auc" 'BEGIN { exit !(a > 0.90) }' || fail "eval AUC $auc <= 0.90 after 1500 steps"
@@ -137,6 +138,16 @@ assert csv[0] == "split,step,wall_time,loss,accuracy,auc,examples", csv[0]
 assert sum(1 for l in csv if l.startswith("eval,")) == 3
 print("manifest, safetensors, events and metrics.csv verified")
 PY
+
+# Without --raw-examples the bundle has no warm-up rows: said on stderr.
+sed -e 's/"train_steps": *[0-9]*/"train_steps": 20/' "$T/trainer.json" > "$T/short.json"
+"$CFX" train --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
+    --config "$T/short.json" --output "$T/nowarm" --quiet > "$T/nowarm.out" 2> "$T/nowarm.err" ||
+    { cat "$T/nowarm.err"; fail "cfx train without --raw-examples"; }
+grep -qF 'warning: no --raw-examples: the bundle has no warm-up requests; cfx infravalidate will refuse it' \
+    "$T/nowarm.err" || fail "no warning without --raw-examples: $(cat "$T/nowarm.err")"
+grep -q '(0 warmup rows)' "$T/nowarm.out" || fail "expected 0 warmup rows: $(cat "$T/nowarm.out")"
+[ -e "$T/nowarm/model/assets.extra/warmup.jsonl" ] && fail "warmup.jsonl without --raw-examples"
 
 # Raw rows (examplegen's eval split) and the transformed rows the trainer
 # evaluated must give the same probabilities, bit for bit.
