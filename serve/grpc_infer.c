@@ -115,6 +115,18 @@ static int prepare(cfx_grpc_call_t *call,
     return 0;
 }
 
+/* Replies with msg once its model_spec (*spec) names the servable's version
+ * and the signature used. */
+static int reply_with_spec(cfx_grpc_call_t *call, const cfx_servable_t *s,
+                           const cfx_signature_t *sig,
+                           Tensorflow__Serving__ModelSpec **spec,
+                           const ProtobufCMessage *msg)
+{
+    *spec = cfx_grpc_spec(call, s, sig->key);
+    return *spec ? cfx_grpc_reply(call, msg)
+                 : cfx_grpc_fail(call, 8, "out of memory");
+}
+
 int cfx_grpc_classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
 {
     cfx_servable_t *s = NULL;
@@ -131,11 +143,8 @@ int cfx_grpc_classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
     int rc = prepare(call, r->model_spec, r->input, &s, &sig, &ex, &n);
     if (rc == 0)
         rc = classify_result(call, s, sig, ex, n, &resp.result);
-    if (rc == 0) {
-        resp.model_spec = cfx_grpc_spec(call, s, sig->key);
-        rc = resp.model_spec ? cfx_grpc_reply(call, &resp.base)
-                             : cfx_grpc_fail(call, 8, "out of memory");
-    }
+    if (rc == 0)
+        rc = reply_with_spec(call, s, sig, &resp.model_spec, &resp.base);
     cfx_servable_release(s);
     return rc;
 }
@@ -155,13 +164,17 @@ int cfx_grpc_regress(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
     int rc = prepare(call, r->model_spec, r->input, &s, &sig, &ex, &n);
     if (rc == 0)
         rc = regress_result(call, s, sig, ex, n, &resp.result);
-    if (rc == 0) {
-        resp.model_spec = cfx_grpc_spec(call, s, sig->key);
-        rc = resp.model_spec ? cfx_grpc_reply(call, &resp.base)
-                             : cfx_grpc_fail(call, 8, "out of memory");
-    }
+    if (rc == 0)
+        rc = reply_with_spec(call, s, sig, &resp.model_spec, &resp.base);
     cfx_servable_release(s);
     return rc;
+}
+
+/* The signature a task names (its model_spec is set): "" is serving_default. */
+static const char *task_signature(const Tensorflow__Serving__InferenceTask *t)
+{
+    return t->model_spec->signature_name[0] ? t->model_spec->signature_name
+                                            : "serving_default";
 }
 
 int cfx_grpc_multi_inference(cfx_grpc_call_t *call, const uint8_t *req,
@@ -189,14 +202,9 @@ int cfx_grpc_multi_inference(cfx_grpc_call_t *call, const uint8_t *req,
             return cfx_grpc_fail(call, 3,
                                  "All ModelSpecs in a MultiInferenceRequest "
                                  "must access the same model name.");
-        const char *si = t->model_spec->signature_name[0]
-                             ? t->model_spec->signature_name
-                             : "serving_default";
+        const char *si = task_signature(t);
         for (size_t j = 0; j < i; j++) {
-            const char *sj = r->tasks[j]->model_spec->signature_name[0]
-                                 ? r->tasks[j]->model_spec->signature_name
-                                 : "serving_default";
-            if (strcmp(si, sj) == 0)
+            if (strcmp(si, task_signature(r->tasks[j])) == 0)
                 return cfx_grpc_fail(call, 3,
                                      "Duplicate evaluation of signature: %s",
                                      si);
