@@ -3,7 +3,8 @@
 # for the servers. Sourcing it makes a temporary directory T, removed on exit
 # with every process listed in PIDS killed first. nginx_start, serve_start
 # and serve_wait start nginx on a free port (NPORT) serving a small static
-# file, and cfx-serve on the model under $T/models/taxi.
+# file, and cfx-serve on the model under $T/models/taxi, which taxi_bundle
+# builds.
 
 BENCH_PY=/usr/bin/python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -87,4 +88,21 @@ serve_wait() {
     done
     [ "$ok" = 1 ] || { cat "$T/serve.log"; exit 1; }
     sleep 0.3
+}
+
+# taxi_bundle STEPS: the taxi pipeline (examplegen, statistics, schema,
+# transform, train for STEPS steps) into $T/models/taxi/1; needs CFX, ROOT.
+taxi_bundle() {
+    "$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
+    "$CFX" statistics --examples "$T/ex" --output "$T/st" >/dev/null
+    "$CFX" schema --statistics "$T/st" --output "$T/sc" >/dev/null
+    "$CFX" transform --examples "$T/ex" --schema "$T/sc/schema.pbtxt" \
+        --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
+    sed -e "s/\"train_steps\": *[0-9]*/\"train_steps\": $1/" \
+        -e "s/\"eval_every_steps\": *[0-9]*/\"eval_every_steps\": $1/" \
+        "$ROOT/examples/taxi/trainer.json" >"$T/trainer.json"
+    "$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
+        --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+    mkdir -p "$T/models/taxi"
+    cp -r "$T/train/model" "$T/models/taxi/1"
 }

@@ -43,18 +43,7 @@ done
 load() { cut -d' ' -f1 /proc/loadavg; }
 
 echo "# building the taxi bundle (short training: serving cost does not depend on it)"
-"$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
-"$CFX" statistics --examples "$T/ex" --output "$T/st" >/dev/null
-"$CFX" schema --statistics "$T/st" --output "$T/sc" >/dev/null
-"$CFX" transform --examples "$T/ex" --schema "$T/sc/schema.pbtxt" \
-    --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
-sed -e 's/"train_steps": *[0-9]*/"train_steps": 200/' \
-    -e 's/"eval_every_steps": *[0-9]*/"eval_every_steps": 200/' \
-    "$ROOT/examples/taxi/trainer.json" >"$T/trainer.json"
-"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-    --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_bundle 200
 # One row: every client sends exactly the same request.
 head -n 2 "$ROOT/examples/taxi/data.csv" >"$T/row.csv"
 

@@ -27,18 +27,7 @@ for b in "$CFX" "$CFX_SERVE" "$NGINX" h2load; do
 done
 
 echo "# building the taxi bundle (short training: throughput does not depend on it)"
-"$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
-"$CFX" statistics --examples "$T/ex" --output "$T/st" >/dev/null
-"$CFX" schema --statistics "$T/st" --output "$T/sc" >/dev/null
-"$CFX" transform --examples "$T/ex" --schema "$T/sc/schema.pbtxt" \
-    --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
-sed -e 's/"train_steps": *[0-9]*/"train_steps": 500/' \
-    -e 's/"eval_every_steps": *[0-9]*/"eval_every_steps": 500/' \
-    "$ROOT/examples/taxi/trainer.json" >"$T/trainer.json"
-"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-    --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_bundle 500
 
 # --- servers ----------------------------------------------------------------
 nginx_start h2
