@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pipeline/batch_predict.h"
 
@@ -34,7 +36,7 @@ int cfx_cmd_predict(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    cfx_predict_job_t job = {.out = stdout};
+    cfx_predict_job_t job = {.out = stdout, .diag = stderr};
     const char *output = NULL, *format = NULL;
     double bench_s = 0;
     int c;
@@ -79,15 +81,38 @@ int cfx_cmd_predict(int argc, char **argv) {
     }
     size_t ol = output ? strlen(output) : 0;
     job.jsonl = format ? !strcmp(format, "jsonl") : (ol > 6 && !strcmp(output + ol - 6, ".jsonl"));
-    if (output && (job.out = fopen(output, "w")) == NULL) {
-        fprintf(stderr, "cfx predict: %s: %s\n", output, strerror(errno));
-        return 1;
+    /* --output is written beside itself and renamed into place on
+     * success: a failed run leaves no partial file. */
+    char tmp[4096];
+    if (output) {
+        if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", output) >= (int)sizeof tmp) {
+            fprintf(stderr, "cfx predict: %s: path too long\n", output);
+            return 1;
+        }
+        int fd = mkstemp(tmp);
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 || (job.out = fdopen(fd, "w")) == NULL) {
+            fprintf(stderr, "cfx predict: %s: %s\n", output, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            return 1;
+        }
     }
     size_t rows = 0;
     int rc = cfx_predict_run(&job, &rows, &err);
-    if (output && fclose(job.out) != 0 && rc == 0) {
-        fprintf(stderr, "cfx predict: %s: %s\n", output, strerror(errno));
-        return 1;
+    if (output) {
+        int werr = fclose(job.out) != 0 ? errno : 0;
+        if (rc == 0 && werr == 0 && rename(tmp, output) != 0)
+            werr = errno;
+        if (rc != 0 || werr != 0)
+            unlink(tmp);
+        if (rc == 0 && werr != 0) {
+            fprintf(stderr, "cfx predict: %s: %s\n", output, strerror(werr));
+            return 1;
+        }
     }
     if (rc != 0) {
         fprintf(stderr, "cfx predict: %s\n", err.msg);

@@ -27,6 +27,24 @@ typedef struct batch {
     size_t n;
 } batch_t;
 
+/* The bundle's raw input names, comma separated, into buf (cut with "..."
+ * when long); with col_of, only those it marks -1 (not in the header). */
+static void input_names(const cfx_transform_t *t, const long *col_of, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < cfx_transform_num_inputs(t); i++) {
+        if (col_of && col_of[i] >= 0)
+            continue;
+        const char *name = cfx_transform_input(t, i)->name;
+        size_t n = strlen(name);
+        if (len + n + 6 >= cap) {
+            snprintf(buf + len, cap - len, "%s...", len ? ", " : "");
+            return;
+        }
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", name);
+    }
+}
+
 /* Where the row readers put examples: slot() gives the example to fill,
  * commit() takes it (predicting a full batch, or keeping it for a
  * benchmark); commit returns 1 to stop reading early. */
@@ -41,9 +59,22 @@ typedef struct predict_ctx {
     const cfx_predict_job_t *job;
     batch_t *bt;
     size_t *rows;
+    int header; /* the CSV header is written */
 } predict_ctx_t;
 
-static int emit(FILE *out, int jsonl, const float *p, size_t n) {
+/* The CSV header, once: before the first row, or alone at the end. */
+static int header_once(const cfx_predict_job_t *job, int *done) {
+    if (*done || job->jsonl)
+        return 0;
+    *done = 1;
+    return fprintf(job->out, "probability,class\n") < 0 ? CFX_EIO : 0;
+}
+
+static int emit(const cfx_predict_job_t *job, int *header, const float *p, size_t n) {
+    FILE *out = job->out;
+    int jsonl = job->jsonl;
+    if (n > 0 && header_once(job, header) != 0)
+        return CFX_EIO;
     for (size_t i = 0; i < n; i++) {
         int cls = p[i] > 0.5f;
         int r = jsonl ? fprintf(out, "{\"probability\":%.9g,\"class\":%d}\n", (double)p[i], cls)
@@ -55,13 +86,13 @@ static int emit(FILE *out, int jsonl, const float *p, size_t n) {
 }
 
 static int flush_batch(const cfx_bundle_t *b, batch_t *bt, const cfx_predict_job_t *job,
-                       size_t *rows, cfx_error_t *err) {
+                       int *header, size_t *rows, cfx_error_t *err) {
     if (bt->n == 0)
         return 0;
     int rc = cfx_bundle_predict(b, bt->ptr, bt->n, bt->p, err);
     if (rc != 0)
         return rc;
-    if (emit(job->out, job->jsonl, bt->p, bt->n) != 0)
+    if (emit(job, header, bt->p, bt->n) != 0)
         return cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
     *rows += bt->n;
     bt->n = 0;
@@ -78,7 +109,7 @@ static int predict_commit(void *ctx, cfx_error_t *err) {
     batch_t *bt = pc->bt;
     bt->ptr[bt->n] = &bt->ex[bt->n];
     if (++bt->n == BATCH)
-        return flush_batch(pc->b, bt, pc->job, pc->rows, err);
+        return flush_batch(pc->b, bt, pc->job, &pc->header, pc->rows, err);
     return 0;
 }
 
@@ -116,7 +147,7 @@ static int parse_cell(cfx_example_t *ex, const cfx_xf_input_t *in, const char *s
     return cfx_example_add_float(ex, in->name, &f, 1);
 }
 
-static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk,
+static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk, FILE *diag,
                     cfx_error_t *err) {
     const cfx_transform_t *t = cfx_bundle_transform(b);
     cfx_csv_reader_t *r = NULL;
@@ -130,11 +161,28 @@ static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk,
         rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
         goto out;
     }
+    size_t found = 0;
     for (size_t i = 0; i < nin; i++) {
         col_of[i] = -1;
         for (size_t c = 0; c < cfx_csv_num_columns(r); c++)
             if (!strcmp(cfx_csv_column(r, c), cfx_transform_input(t, i)->name))
                 col_of[i] = (long)c;
+        found += col_of[i] >= 0;
+    }
+    char names[1024];
+    if (found == 0 && nin > 0) {
+        input_names(t, NULL, names, sizeof names);
+        rc = cfx_error_set(err, CFX_EINVAL,
+                           "%s: the header has none of the model's raw inputs (%s)", input,
+                           names);
+        goto out;
+    }
+    if (found < nin && diag) {
+        input_names(t, col_of, names, sizeof names);
+        fprintf(diag,
+                "cfx predict: warning: %s: %zu of the model's %zu raw inputs are not in the "
+                "header, predicted as missing: %s\n",
+                input, nin - found, nin, names);
     }
     cfx_csv_row_t row;
     while ((rc = cfx_csv_next(r, &row, err)) == 1) {
@@ -167,7 +215,30 @@ out:
     return rc;
 }
 
-static int read_tfrecords(const char *input, const sink_t *sk, cfx_error_t *err) {
+/* A raw record must name at least one raw input (transformed examples, or
+ * another model's, name none). */
+static int check_raw_record(const cfx_transform_t *t, const cfx_example_t *ex, const char *file,
+                            cfx_error_t *err) {
+    size_t nin = cfx_transform_num_inputs(t);
+    for (size_t i = 0; i < nin; i++)
+        if (cfx_example_find(ex, cfx_transform_input(t, i)->name))
+            return 0;
+    if (nin == 0)
+        return 0;
+    int transformed = 0;
+    for (size_t i = 0; i < cfx_transform_num_outputs(t); i++)
+        transformed |= cfx_example_find(ex, cfx_transform_output(t, i)->name) != NULL;
+    char names[1024];
+    input_names(t, NULL, names, sizeof names);
+    return cfx_error_set(err, CFX_EINVAL,
+                         "%s: the first record has none of the model's raw inputs (%s)%s", file,
+                         names,
+                         transformed ? "; it holds transformed features: pass --transformed"
+                                     : "");
+}
+
+static int read_tfrecords(const cfx_transform_t *t, const char *input, const sink_t *sk,
+                          cfx_error_t *err) {
     char **files = NULL;
     size_t nfiles = 0;
     int rc = cfx_tfrecord_list_dir(input, &files, &nfiles, err);
@@ -177,7 +248,7 @@ static int read_tfrecords(const char *input, const sink_t *sk, cfx_error_t *err)
         cfx_tfrecord_reader_t *r = NULL;
         if ((rc = cfx_tfrecord_reader_open(files[fi], &r, err)) != 0)
             break;
-        for (;;) {
+        for (int first = 1;; first = 0) {
             const uint8_t *data;
             size_t len;
             uint64_t off = cfx_tfrecord_reader_offset(r);
@@ -193,6 +264,8 @@ static int read_tfrecords(const char *input, const sink_t *sk, cfx_error_t *err)
                 cfx_error_prefix(err, "%s: offset %llu", files[fi], (unsigned long long)off);
                 break;
             }
+            if (first && (rc = check_raw_record(t, ex, files[fi], err)) != 0)
+                break;
             if ((rc = sk->commit(sk->ctx, err)) != 0)
                 break;
         }
@@ -212,10 +285,11 @@ static int predict_transformed(const cfx_bundle_t *b, const cfx_predict_job_t *j
     if (rc != 0)
         return rc;
     p = malloc((ds.n + 1) * sizeof *p);
+    int header = 0;
     if (p == NULL)
         rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
     else if ((rc = cfx_bundle_predict_transformed(b, ds.dense, ds.cat, ds.n, p, err)) == 0) {
-        if (emit(job->out, job->jsonl, p, ds.n) != 0)
+        if (emit(job, &header, p, ds.n) != 0 || header_once(job, &header) != 0)
             rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
         else
             *rows = ds.n;
@@ -232,10 +306,6 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err
     int rc = cfx_bundle_load(job->bundle_dir, &b, err);
     if (rc != 0)
         return rc;
-    if (!job->jsonl && fprintf(job->out, "probability,class\n") < 0) {
-        rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
-        goto out;
-    }
     struct stat sb;
     if (stat(job->input, &sb) != 0) {
         rc = cfx_error_set(err, CFX_ENOTFOUND, "%s: %s", job->input, strerror(errno));
@@ -252,12 +322,14 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err
     }
     for (size_t i = 0; i < BATCH; i++)
         cfx_example_init(&bt->ex[i]);
-    predict_ctx_t pc = {b, job, bt, rows};
+    predict_ctx_t pc = {b, job, bt, rows, 0};
     sink_t sk = {predict_slot, predict_commit, &pc};
-    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(job->input, &sk, err)
-                             : read_csv(b, job->input, &sk, err);
+    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(cfx_bundle_transform(b), job->input, &sk, err)
+                             : read_csv(b, job->input, &sk, job->diag, err);
     if (rc == 0)
-        rc = flush_batch(b, bt, job, rows, err);
+        rc = flush_batch(b, bt, job, &pc.header, rows, err);
+    if (rc == 0 && header_once(job, &pc.header) != 0)
+        rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
 out:
     if (bt) {
         for (size_t i = 0; i < BATCH; i++)
@@ -396,7 +468,8 @@ int cfx_predict_bench(const char *bundle_dir, const char *input, int transformed
         goto out;
     }
     sink_t sk = {bench_slot, bench_commit, &br};
-    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(input, &sk, err) : read_csv(b, input, &sk, err);
+    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(cfx_bundle_transform(b), input, &sk, err)
+                             : read_csv(b, input, &sk, NULL, err);
     if (rc != 0)
         goto out;
     if (br.n == 0) {

@@ -11,7 +11,15 @@
  *   - with transformed = 1, a folder of transformed examples (the rows the
  *     trainer saw), run through the network only.
  * Output: CSV "probability,class" or JSON lines {"probability":p,"class":c},
- * one per input row in input order; class is p > 0.5.
+ * one per input row in input order; class is p > 0.5. The CSV header is
+ * written with the first predicted batch (or at the end when there are no
+ * rows), so an input refused before any prediction leaves nothing in out.
+ *
+ * An input sharing no name with the bundle's raw inputs (a CSV header
+ * without any of them; a raw TFRecord whose first record has none of them,
+ * e.g. transformed examples without transformed = 1) is an error naming
+ * the file and the inputs; a CSV header lacking only some of them gets a
+ * warning on diag listing those.
  *
  * Runs on the calling thread.
  */
@@ -29,6 +37,7 @@ typedef struct cfx_predict_job {
     FILE *out;
     int jsonl;
     int transformed;
+    FILE *diag; /* warnings; may be NULL */
 } cfx_predict_job_t;
 
 int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err);

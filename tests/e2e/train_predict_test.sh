@@ -165,6 +165,53 @@ rows=$(($(wc -l < "$T/raw.csv") - 1))
 head -1 "$T/all.jsonl" | grep -Eq '^\{"probability":[0-9.e-]+,"class":[01]\}$' \
     || fail "bad JSON line: $(head -1 "$T/all.jsonl")"
 
+# Inputs that share nothing with the model's raw inputs are refused, naming
+# the file and the inputs; nothing reaches stdout or --output.
+printf 'foo,bar\n1,2\n3,4\n' > "$T/foobar.csv"
+if "$CFX" predict --bundle "$M" --input "$T/foobar.csv" > "$T/fb.out" 2> "$T/fb.err"; then
+    fail "a CSV without any model input was accepted"
+fi
+grep -qF "foobar.csv: the header has none of the model's raw inputs (fare, " "$T/fb.err" ||
+    fail "no-input CSV: $(cat "$T/fb.err")"
+[ -s "$T/fb.out" ] && fail "no-input CSV wrote to stdout: $(head -2 "$T/fb.out")"
+if "$CFX" predict --bundle "$M" --input "$T/xf/transformed_examples/Split-eval" \
+    > "$T/tx.out" 2> "$T/tx.err"; then
+    fail "transformed examples without --transformed were accepted"
+fi
+grep -q "transformed_examples-.*: the first record has none of the model's raw inputs (fare, .*pass --transformed" \
+    "$T/tx.err" || fail "transformed without --transformed: $(cat "$T/tx.err")"
+[ -s "$T/tx.out" ] && fail "transformed without --transformed wrote to stdout"
+# Some inputs missing: a warning naming them, and predictions.
+printf 'fare,trip_miles,foo\n5.0,1.0,x\n12.5,3.0,y\n' > "$T/some.csv"
+"$CFX" predict --bundle "$M" --input "$T/some.csv" > "$T/some.out" 2> "$T/some.err" ||
+    fail "a CSV with some inputs: $(cat "$T/some.err")"
+grep -qF "warning: $T/some.csv: 14 of the model's 16 raw inputs are not in the header" "$T/some.err" ||
+    fail "no warning for missing inputs: $(cat "$T/some.err")"
+grep -q 'not in the header.*: trip_seconds, payment_type, ' "$T/some.err" ||
+    fail "warning does not list the missing inputs: $(cat "$T/some.err")"
+grep -q 'fare,\|, fare\|trip_miles, trip_seconds' "$T/some.err" && fail "warning lists present inputs"
+[ "$(wc -l < "$T/some.out")" = 3 ] || fail "expected header + 2 rows: $(cat "$T/some.out")"
+"$CFX" predict --bundle "$M" --input "$SRC/examples/taxi/data.csv" --output "$T/full.csv" 2> "$T/full.err"
+grep -q warning "$T/full.err" && fail "warning with every input present: $(cat "$T/full.err")"
+# A bad row: an error naming file:line, no partial header on stdout, no
+# partial --output file.
+printf 'fare,trip_miles\n1,2\n3,x\n' > "$T/bad.csv"
+if "$CFX" predict --bundle "$M" --input "$T/bad.csv" > "$T/bad.out" 2> "$T/bad.err"; then
+    fail "a bad row was accepted"
+fi
+grep -qF "bad.csv:3: column 'trip_miles': expected a number" "$T/bad.err" ||
+    fail "bad row: $(cat "$T/bad.err")"
+[ -s "$T/bad.out" ] && fail "a failed run left on stdout: $(cat "$T/bad.out")"
+if "$CFX" predict --bundle "$M" --input "$T/bad.csv" --output "$T/bad-out.csv" 2> /dev/null; then
+    fail "a bad row was accepted (--output)"
+fi
+ls "$T" | grep -q '^bad-out.csv' && fail "a failed run left $(ls "$T" | grep '^bad-out.csv')"
+# an empty input is a header alone
+printf 'fare,trip_miles\n' > "$T/empty.csv"
+"$CFX" predict --bundle "$M" --input "$T/empty.csv" --output "$T/empty-out.csv" 2> /dev/null ||
+    fail "an empty CSV"
+[ "$(cat "$T/empty-out.csv")" = "probability,class" ] || fail "empty CSV: $(cat "$T/empty-out.csv")"
+
 # Tampered bundles are refused, naming the file, expected and found values.
 refused() { # name, expected message fragment
     if "$CFX" predict --bundle "$T/$1" --input "$SRC/examples/taxi/data.csv" \
