@@ -65,8 +65,9 @@ const cfx_xf_input_t *cfx_transform_input(const cfx_transform_t *t, size_t i);
 const char *cfx_transform_label_name(const cfx_transform_t *t);
 
 /* raw -> dense[num_dense] and categorical[num_categorical]. A missing raw
- * feature or empty list is filled (0 / "") as in training; a feature of the
- * wrong kind is an error naming it. Reentrant. */
+ * feature or empty list is filled (0 / "") as in training, by the input's
+ * declared kind (a vocabulary over an int64 input looks up "0"); a feature
+ * of the wrong kind is an error naming it. Reentrant. */
 int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
                         float *dense, int32_t *categorical, cfx_error_t *err);
 
