@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "formats/buf.h"
 
@@ -24,6 +25,7 @@ typedef struct h2c_stream {
     int32_t id;
     cfx_h2c_t *c;
     void *req_ud;
+    uint64_t sent_ns; /* CLOCK_MONOTONIC when HEADERS left; 0 not yet */
     const uint8_t *req; /* request body (owned) */
     size_t req_len, req_off;
     int end_stream;
@@ -74,9 +76,29 @@ static void stream_done(h2c_stream_t *st, uint32_t rst)
     r.body_len = st->body.len;
     r.rst_error = rst;
     r.req_ud = st->req_ud;
+    r.sent_ns = st->sent_ns;
     if (c->cb.on_done)
         c->cb.on_done(c->ud, &r);
     stream_unlink_free(st);
+}
+
+/* Stamps a request when its HEADERS frame is serialized for sending: a
+ * flush writes it within microseconds, so this is when the request left,
+ * which is where wrk and h2load start their latency clocks too. */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *frame,
+                         void *user)
+{
+    (void)user;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    h2c_stream_t *st =
+        nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (st && st->sent_ns == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        st->sent_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+    return 0;
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *frame,
@@ -308,6 +330,7 @@ int cfx_h2c_new(struct event_base *base, evutil_socket_t fd,
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs,
                                                               on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
                                                            on_stream_close);
     if (nghttp2_session_client_new(&c->session, cbs, c) != 0) {

@@ -31,6 +31,8 @@ typedef struct cfx_h2c_result {
     size_t body_len;
     uint32_t rst_error;      /* RST_STREAM code, 0 when closed normally */
     void *req_ud;            /* as given to cfx_h2c_submit */
+    uint64_t sent_ns;        /* CLOCK_MONOTONIC ns when the request's HEADERS
+                                frame was sent; 0 when it never was */
 } cfx_h2c_result_t;
 
 typedef struct cfx_h2c_callbacks {
