@@ -16,7 +16,7 @@ static void usage(FILE *f)
             "                [--batch N] [--concurrency 1:64:x2 | --rate R]\n"
             "                [--duration S | --requests N] [--warmup S] [--threads N]\n"
             "                [--connections N] [--format text|csv|json]\n"
-            "                [--check 'p99<2ms,errors<=0'] [--no-progress]\n"
+            "                [--check 'p99<2ms,errors<=0'] [--co-correct] [--no-progress]\n"
             "       cfx perf --target http://HOST:PORT/PATH [the load options above]\n\n"
             "Replays requests built from real rows (a CSV with a header, or a folder\n"
             "of raw tf.Example TFRecords as cfx examplegen writes) against a model\n"
@@ -35,6 +35,9 @@ static void usage(FILE *f)
             "  --dump-request FILE  write the first request's payload (JSON body or\n"
             "                 gRPC-framed message) to FILE and exit: the same bytes\n"
             "                 for wrk or h2load\n"
+            "  --co-correct   closed loop: correct latency for coordinated omission\n"
+            "                 as wrk does (each latency L adds L-E, L-2E, ... > E,\n"
+            "                 E = concurrency / req/s)\n"
             "  --check        fails (exit 1) when a level misses it; metrics p50 p90\n"
             "                 p99 p999 max mean (ns/us/ms/s, default ms), rps, errors\n"
             "Exit status: 0 ok, 1 a check failed or the run failed, 2 usage.\n");
@@ -59,6 +62,7 @@ int cfx_cmd_perf(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"check", required_argument, NULL, 'k'},
         {"no-progress", no_argument, NULL, 'P'},
+        {"co-correct", no_argument, NULL, 'O'},
         {"dump-request", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -143,6 +147,7 @@ int cfx_cmd_perf(int argc, char **argv)
             break;
         case 'k': rc = cfx_perf_parse_checks(&o, optarg, &err); break;
         case 'P': o.progress = 0; break;
+        case 'O': o.co_correct = 1; break;
         case 'R': o.dump_request = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -155,6 +160,11 @@ int cfx_cmd_perf(int argc, char **argv)
     if (!have_target || optind != argc ||
         (!o.url_path[0] && (!o.model || !o.data))) {
         usage(stderr);
+        return 2;
+    }
+    if (o.co_correct && o.rate > 0) {
+        fprintf(stderr, "cfx perf: --co-correct is for the closed loop; --rate "
+                        "already counts latency from each request's due time\n");
         return 2;
     }
     rc = cfx_perf_run(&o, stdout, &err);

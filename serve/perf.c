@@ -437,7 +437,7 @@ static void grpc_done(void *ud, const cfx_h2c_result_t *r)
     /* Open loop: from the due time (coordinated omission corrected).
      * Closed loop: from when the request actually left, as wrk and h2load
      * measure; requests refilled while a batch of answers is read leave
-     * together at the end of that batch. */
+     * together on the next writable event (serve/h2_client.c). */
     uint64_t due = (uint64_t)(uintptr_t)r->req_ud;
     uint64_t start = w->o->rate > 0 || r->sent_ns == 0 || r->sent_ns < due
                          ? due
@@ -694,6 +694,20 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
     if (t_stop > t_last)
         t_stop = t_last;
     lv->seconds = t_stop > t_meas ? (double)(t_stop - t_meas) / 1e9 : 0;
+    if (o->co_correct && !open_loop && lv->ok > 0 && lv->seconds > 0) {
+        /* The mean interval between requests on one in-flight slot, as
+         * wrk computes it (run time / (completed / connections)). */
+        lv->co_interval = (uint64_t)(lv->seconds * 1e9 * (double)concurrency /
+                                     (double)lv->ok);
+        cfx_hist_t *c = malloc(sizeof(*c));
+        if (!c) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "histogram");
+            goto out;
+        }
+        cfx_hist_correct(c, &lv->hist, lv->co_interval);
+        lv->hist = *c;
+        free(c);
+    }
 out:
     for (size_t i = 0; i < nt; i++)
         worker_free(&ws[i]);
@@ -757,13 +771,13 @@ static void report(const cfx_perf_opts_t *o, const cfx_perf_level_t *lv,
     if (o->format == CFX_PERF_CSV) {
         if (i == 0)
             fprintf(out, "concurrency,rate,seconds,ok,errors,rps,p50_us,p90_us,"
-                         "p99_us,p999_us,max_us,error_codes\n");
+                         "p99_us,p999_us,max_us,error_codes,co_interval_us\n");
         fprintf(out, "%zu,%.0f,%.3f,%llu,%llu,%.1f", lv->concurrency, lv->rate,
                 lv->seconds, (unsigned long long)lv->ok,
                 (unsigned long long)lv->errors, metric(lv, "rps"));
         for (size_t k = 0; k < 5; k++)
             fprintf(out, ",%.1f", metric(lv, lat[k]) / 1e3);
-        fprintf(out, ",%s\n", errs);
+        fprintf(out, ",%s,%.1f\n", errs, (double)lv->co_interval / 1e3);
     } else if (o->format == CFX_PERF_JSON) {
         fprintf(out, "%s{\"concurrency\":%zu,\"rate\":%.0f,\"seconds\":%.3f,"
                      "\"ok\":%llu,\"errors\":%llu,\"rps\":%.1f",
@@ -779,7 +793,7 @@ static void report(const cfx_perf_opts_t *o, const cfx_perf_level_t *lv,
             fprintf(out, "%s\"%s\":%llu", k ? "," : "", name,
                     (unsigned long long)lv->err_count[k]);
         }
-        fprintf(out, "}}");
+        fprintf(out, "},\"co_interval_us\":%.1f}", (double)lv->co_interval / 1e3);
         if (i + 1 == (o->rate > 0 ? 1 : o->n_levels))
             fprintf(out, "]\n");
     } else {
@@ -841,6 +855,9 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
                 o->proto == CFX_PERF_REST ? "rest" : "grpc", o->host, o->port,
                 o->model, bodies.n, o->batch, o->threads,
                 o->rate > 0 ? "open loop" : "closed loop");
+    if (o->format == CFX_PERF_TEXT && o->co_correct && o->rate <= 0)
+        fprintf(out, "latency corrected for coordinated omission as wrk does "
+                     "(interval: concurrency / req/s)\n");
     size_t n = o->rate > 0 ? 1 : o->n_levels;
     int failed = 0;
     for (size_t i = 0; i < n && !rc; i++) {

@@ -68,6 +68,8 @@ typedef struct cfx_perf_opts {
     cfx_perf_check_t checks[CFX_PERF_MAX_CHECKS];
     size_t n_checks;
     int progress; /* live progress line on stderr */
+    int co_correct; /* closed loop: correct latency for coordinated omission
+                       as wrk 4 does (cfx_hist_correct) */
     const char *dump_request; /* write the first request's payload here (the
                                  JSON body, or the gRPC-framed message) and
                                  send nothing: for driving wrk or h2load
@@ -90,6 +92,7 @@ typedef struct cfx_perf_level {
     double seconds;     /* measured wall time */
     uint64_t ok, errors;
     cfx_hist_t hist;    /* latency of successful requests, ns */
+    uint64_t co_interval; /* ns; > 0: hist is corrected with this interval */
     /* errors by status: HTTP status (REST) or 1000 + grpc-status (gRPC);
      * 0 = connection failure */
     uint64_t err_count[8];

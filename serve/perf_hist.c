@@ -56,6 +56,29 @@ void cfx_hist_merge(cfx_hist_t *dst, const cfx_hist_t *src)
         dst->min = src->min;
 }
 
+void cfx_hist_correct(cfx_hist_t *dst, const cfx_hist_t *src,
+                      uint64_t expected)
+{
+    *dst = *src;
+    if (expected == 0)
+        return;
+    for (size_t i = 0; i < CFX_HIST_BUCKETS; i++) {
+        uint64_t n = src->b[i];
+        uint64_t v = bucket_value(i);
+        if (n == 0)
+            continue;
+        if (v > src->max) /* the top bucket's true value is known */
+            v = src->max;
+        if (v / 2 < expected)
+            continue;
+        for (uint64_t m = v - expected; m > expected; m -= expected) {
+            dst->b[bucket_of(m)] += n;
+            dst->count += n;
+            dst->sum += (double)m * (double)n;
+        }
+    }
+}
+
 uint64_t cfx_hist_quantile(const cfx_hist_t *h, double q)
 {
     if (h->count == 0)

@@ -8,6 +8,7 @@
 #   - the plain GET mode (http://HOST:PORT/PATH) sends exactly N GETs and
 #     counts a 404 as an error (and --check errors<=0 then exits 1);
 #   - 10% of requests 10 ms slower: p99 and max see them, p50 does not;
+#     with --co-correct (wrk's correction) p90 moves to about 9 ms;
 #   - open loop against a server that takes 20 ms per request, one at a
 #     time (50 req/s), at 200 req/s: latency is counted from each request's
 #     due time, so it grows to hundreds of ms, and the slots never sent are
@@ -103,7 +104,7 @@ PORT=$(cat "$T/port")
 stats() { "$PY" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
     "http://127.0.0.1:$PORT/stats"; }
 count_of() { stats | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["counts"].get(sys.argv[1], 0))' "$1"; }
-# perf CSV columns: concurrency,rate,seconds,ok,errors,rps,p50_us,p90_us,p99_us,p999_us,max_us,error_codes
+# perf CSV columns: concurrency,rate,seconds,ok,errors,rps,p50_us,p90_us,p99_us,p999_us,max_us,error_codes,co_interval_us
 col() { awk -F, -v c="$2" 'NR == 2 { print $c }' "$1"; }
 
 printf 'fare,company,trip_miles,unused\n12.5,Flash Cab,3,x\n' >"$T/row.csv"
@@ -159,6 +160,29 @@ cat "$T/jitter.csv"
 awk -F, 'NR == 2 { exit !($4 == 100 && $7 < 5000 && $9 >= 9900 && $11 >= 9900) }' "$T/jitter.csv" ||
     fail "jitter: expected p50 < 5 ms and p99 >= 10 ms"
 echo "ok   tails"
+
+echo "== --co-correct: the same tails corrected for coordinated omission, as wrk does"
+"$CFX" perf --target "http://127.0.0.1:$PORT/jitter" --requests 100 --threads 1 --co-correct \
+    --format csv --no-progress >"$T/jitterc.csv" || fail "co-correct: $(cat "$T/jitterc.csv")"
+cat "$T/jitterc.csv"
+# One request in flight, 9 of each 10 taking F and the 10th S = F + 10 ms:
+# the interval is E = seconds / 100 (about F + 1 ms), and each slow answer
+# adds samples S - E, S - 2E, ... down to E, about 10 ms / E of them. So
+# per 10 requests 9 stay at F and 5-8 land between E and S: p50 stays F,
+# p90 becomes S - E (8-10 ms) where uncorrected it is F.
+awk -F, 'NR == 2 {
+    e = $3 * 1e6 / $4
+    exit !($4 == 100 && $7 < 5000 && $8 >= 7000 && $8 < $11 && $11 >= 9900 &&
+           $13 > 0.99 * e && $13 < 1.01 * e)
+}' "$T/jitterc.csv" ||
+    fail "co-correct: expected p50 < 5 ms, p90 in [7 ms, max), interval = seconds / ok"
+awk -F, 'NR == 2 { exit !($8 < 5000 && $13 == 0) }' "$T/jitter.csv" ||
+    fail "without --co-correct p90 must stay under 5 ms and no interval be reported"
+rc=0
+"$CFX" perf --target "http://127.0.0.1:$PORT/static" --rate 10 --co-correct --requests 1 \
+    >/dev/null 2>"$T/co.err" || rc=$?
+[ "$rc" = 2 ] && grep -q "closed loop" "$T/co.err" || fail "--co-correct with --rate: expected usage error 2"
+echo "ok   co-correct"
 
 echo "== closed vs open loop against 50 req/s (20 ms each, one at a time)"
 "$CFX" perf --target "http://127.0.0.1:$PORT/slow" --concurrency 1 --duration 1 --warmup 0 \

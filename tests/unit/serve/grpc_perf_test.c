@@ -67,6 +67,46 @@ static void test_hist_merge(void **state)
     assert_memory_equal(a.b, all.b, sizeof(a.b));
 }
 
+/* wrk's closed-loop correction, by hand: 9 requests of 50 us and one of
+ * 10 ms, expected interval 1 ms. The 10 ms one adds 9, 8, ..., 2 ms (1 ms
+ * is not above the interval): 18 samples, 50 us x 9 then 2, 3, ..., 10 ms.
+ * So p50 = 50 us (rank 9), p75 = 6 ms (rank 14), p90 = 9 ms (rank 17),
+ * max 10 ms, mean
+ * (9 * 0.05 + 2 + 3 + ... + 10) / 18 = 54.45 / 18 = 3.025 ms. */
+static void test_hist_correct(void **state)
+{
+    (void)state;
+    static cfx_hist_t h, c;
+    cfx_hist_init(&h);
+    for (int i = 0; i < 9; i++)
+        cfx_hist_record(&h, 50000);
+    cfx_hist_record(&h, 10000000);
+    cfx_hist_correct(&c, &h, 1000000);
+    assert_int_equal(c.count, 18);
+    assert_rel(cfx_hist_quantile(&c, 0.5), 50000, 1.0 / 128);
+    assert_rel(cfx_hist_quantile(&c, 0.75), 6000000, 1.0 / 128);
+    assert_rel(cfx_hist_quantile(&c, 0.9), 9000000, 1.0 / 128);
+    assert_int_equal(cfx_hist_quantile(&c, 1.0), 10000000);
+    assert_rel((uint64_t)(c.sum / (double)c.count), 3025000, 1e-9);
+    /* The source is untouched: 90% of it is 50 us. */
+    assert_int_equal(h.count, 10);
+    assert_rel(cfx_hist_quantile(&h, 0.9), 50000, 1.0 / 128);
+    /* Exactly twice the interval adds nothing (wrk: only above it). */
+    cfx_hist_init(&h);
+    cfx_hist_record(&h, 2000);
+    cfx_hist_record(&h, 100);
+    cfx_hist_correct(&c, &h, 1000);
+    assert_int_equal(c.count, 2);
+    cfx_hist_init(&h);
+    cfx_hist_record(&h, 100);
+    cfx_hist_record(&h, 2100);
+    cfx_hist_correct(&c, &h, 1000);
+    assert_int_equal(c.count, 3); /* 2100 adds 1100 */
+    /* No interval: a copy. */
+    cfx_hist_correct(&c, &h, 0);
+    assert_memory_equal(&c, &h, sizeof(c));
+}
+
 static void test_parse(void **state)
 {
     (void)state;
@@ -117,6 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_quantiles),
         cmocka_unit_test(test_hist_merge),
+        cmocka_unit_test(test_hist_correct),
         cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
