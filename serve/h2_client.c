@@ -1,8 +1,9 @@
 /*
  * h2_client.c: client-side HTTP/2 connection for gRPC calls (see
- * h2_client.h). Same I/O shape as h2_conn.c: bytes from the bufferevent go
- * to nghttp2_session_mem_recv, nghttp2's output is copied back after every
- * event; a request completes in the stream-close callback.
+ * h2_client.h): bytes from the bufferevent go to nghttp2_session_mem_recv;
+ * nghttp2's output is sent straight to the socket (requests submitted while
+ * reading answers on the next writable event); a request completes in the
+ * stream-close callback.
  */
 #include "serve/h2_client.h"
 
@@ -47,6 +48,7 @@ struct cfx_h2c {
     int dead;
     int in_recv; /* inside nghttp2_session_mem_recv: no mem_send now */
     h2c_stream_t *streams;
+    struct event *wev; /* flush when writable: after a read, see conn_read */
 };
 
 static void stream_unlink_free(h2c_stream_t *st)
@@ -82,10 +84,11 @@ static void stream_done(h2c_stream_t *st, uint32_t rst)
     stream_unlink_free(st);
 }
 
-/* Stamps a request when its HEADERS frame is serialized for sending: a
- * flush writes it within microseconds, so this is when the request left,
- * which is where wrk and h2load start their latency clocks too. */
-static int on_frame_send(nghttp2_session *s, const nghttp2_frame *frame,
+/* Stamps a request when its HEADERS frame is about to be serialized for
+ * sending: the flush writes it within microseconds, so this is when the
+ * request left, where h2load starts its latency clock too (its
+ * before-frame-send callback) and wrk when it writes a request. */
+static int before_frame_send(nghttp2_session *s, const nghttp2_frame *frame,
                          void *user)
 {
     (void)user;
@@ -275,6 +278,22 @@ static void conn_read(struct bufferevent *bev, void *arg)
         }
         evbuffer_drain(in, (size_t)rv);
     }
+    /* The requests submitted while reading leave on the next loop pass,
+     * once the socket reports writable, after the other connections'
+     * answers that arrived together have been read: h2load's rhythm (the
+     * server then gets each burst of requests at once, and the latency
+     * figures of the two tools agree). */
+    if (!c->dead && nghttp2_session_want_write(c->session) &&
+        event_add(c->wev, NULL) != 0)
+        c->dead = 1;
+    maybe_close(c);
+}
+
+static void conn_writable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cfx_h2c_t *c = arg;
     if (!c->dead && cfx_h2c_flush(c) != 0)
         c->dead = 1;
     maybe_close(c);
@@ -330,7 +349,8 @@ int cfx_h2c_new(struct event_base *base, evutil_socket_t fd,
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs,
                                                               on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
-    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+    nghttp2_session_callbacks_set_before_frame_send_callback(cbs,
+                                                             before_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
                                                            on_stream_close);
     if (nghttp2_session_client_new(&c->session, cbs, c) != 0) {
@@ -343,6 +363,11 @@ int cfx_h2c_new(struct event_base *base, evutil_socket_t fd,
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, 1);
     nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0,
                                           16 << 20);
+    c->wev = event_new(base, fd, EV_WRITE, conn_writable, c);
+    if (!c->wev) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "h2 client: write event");
+        goto out;
+    }
     bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
     if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
         cfx_h2c_flush(c) != 0) {
@@ -366,6 +391,8 @@ void cfx_h2c_free(cfx_h2c_t *c)
         nghttp2_session_del(c->session);
     while (c->streams)
         stream_unlink_free(c->streams);
+    if (c->wev)
+        event_free(c->wev);
     if (c->bev)
         bufferevent_free(c->bev);
     free(c);
