@@ -4,7 +4,10 @@
 #   1. REST :predict (one raw instance): cfx perf vs wrk (Lua POST body);
 #      gRPC Predict (one raw row): cfx perf vs h2load (-d with the same
 #      gRPC-framed bytes). Same threads, connections/streams and seconds;
-#      throughput, p50 and p99 of each pair and the difference.
+#      throughput, p50 and p99 of each pair and the difference. wrk 4
+#      corrects its closed-loop latencies for coordinated omission, h2load
+#      does not: against wrk cfx perf runs with --co-correct (the same
+#      correction), against h2load without.
 #   2. cfx perf --rate at 2x the closed-loop peak (REST), next to the
 #      closed-loop figures: latency from each request's due time must grow.
 #   3. Client overhead: cfx perf (plain GET, http://HOST:PORT/PATH) vs wrk
@@ -126,7 +129,7 @@ for r in $(seq 1 "$ROUNDS"); do
     }
     ours_rest() {
         timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
-            --concurrency "$CONNS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+            --concurrency "$CONNS" --co-correct "${PERF_ARGS[@]}" >"$T/perf.csv"
     }
     pair ref_rest ours_rest "$r"
     W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
@@ -179,7 +182,7 @@ for r in $(seq 1 "$ROUNDS"); do
     }
     ours_one() {
         timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "rest://127.0.0.1:$RPORT" --model taxi --data "$T/row.csv" \
-            --concurrency 1 --no-progress --format csv --warmup 0 --duration "$SECS" --threads 1 >"$T/perf.csv"
+            --concurrency 1 --co-correct --no-progress --format csv --warmup 0 --duration "$SECS" --threads 1 >"$T/perf.csv"
     }
     pair ref_one ours_one "$r"
     W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
@@ -214,7 +217,7 @@ for r in $(seq 1 "$ROUNDS"); do
     }
     ours_ng() {
         timed "$T/c2" "${CRUN[@]}" "$CFX" perf --target "http://127.0.0.1:$NPORT/small.json" \
-            --concurrency "$CONNS" "${PERF_ARGS[@]}" >"$T/perf.csv"
+            --concurrency "$CONNS" --co-correct "${PERF_ARGS[@]}" >"$T/perf.csv"
     }
     pair ref_ng ours_ng "$r"
     W=$(wrk_fig "$T/wrk.txt"); P=$(perf_fig "$T/perf.csv")
