@@ -168,7 +168,7 @@ int cfx_cmd_perf(int argc, char **argv)
         return 2;
     }
     rc = cfx_perf_run(&o, stdout, &err);
-    if (rc && rc != CFX_EANOMALIES)
+    if (rc)
         fprintf(stderr, "cfx perf: %s\n", err.msg);
     return rc ? 1 : 0;
 }

@@ -859,7 +859,7 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
         fprintf(out, "latency corrected for coordinated omission as wrk does "
                      "(interval: concurrency / req/s)\n");
     size_t n = o->rate > 0 ? 1 : o->n_levels;
-    int failed = 0;
+    char failed[1024] = ""; /* the checks missed, for err */
     for (size_t i = 0; i < n && !rc; i++) {
         cfx_perf_level_t lv;
         rc = run_level(o, &bodies, o->levels[i], &lv, err);
@@ -874,25 +874,19 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
                        : c->op == '>' ? v > c->value
                                       : v >= c->value;
             if (!pass) {
-                failed = 1;
-                fprintf(stderr, "cfx perf: check failed at %s %.0f: %s (measured "
-                                "%s = %.6g%s)\n",
-                        o->rate > 0 ? "rate" : "concurrency",
-                        o->rate > 0 ? o->rate : (double)lv.concurrency, c->text,
-                        c->metric,
-                        c->metric[0] == 'p' || !strcmp(c->metric, "max") ||
-                                !strcmp(c->metric, "mean")
-                            ? v / 1e6
-                            : v,
-                        c->metric[0] == 'p' || !strcmp(c->metric, "max") ||
-                                !strcmp(c->metric, "mean")
-                            ? " ms"
-                            : "");
+                int lat = c->metric[0] == 'p' || !strcmp(c->metric, "max") ||
+                          !strcmp(c->metric, "mean");
+                size_t l = strlen(failed);
+                snprintf(failed + l, sizeof(failed) - l,
+                         "%scheck failed at %s %.0f: %s (measured %s = %.6g%s)",
+                         l ? "; " : "", o->rate > 0 ? "rate" : "concurrency",
+                         o->rate > 0 ? o->rate : (double)lv.concurrency, c->text,
+                         c->metric, lat ? v / 1e6 : v, lat ? " ms" : "");
             }
         }
     }
     cfx_perf_bodies_free(&bodies);
-    if (!rc && failed)
-        rc = cfx_error_set(err, CFX_EANOMALIES, "a --check failed");
+    if (!rc && failed[0])
+        rc = cfx_error_set(err, CFX_EANOMALIES, "%s", failed);
     return rc;
 }

@@ -378,6 +378,122 @@ out:
     return rc;
 }
 
+/* A JSON-lines file (one object of raw features per line, as a bundle's
+ * assets.extra/warmup.jsonl): the columns are the keys in order of first
+ * appearance; a key absent from a row (or null) is an empty cell, i.e. an
+ * absent feature, like an empty CSV cell. */
+static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
+                            cfx_error_t *err)
+{
+    int rc = 0;
+    char *line = malloc(MAX_LINE);
+    FILE *f = fopen(path, "r");
+    json_t *rows = json_array();
+    size_t lineno = 0;
+    memset(t, 0, sizeof(*t));
+    if (!line || !f || !rows) {
+        rc = cfx_error_set(err, f ? CFX_ENOMEM : CFX_EIO, "%s: %s", path,
+                           f ? "out of memory" : strerror(errno));
+        goto out;
+    }
+    while (json_array_size(rows) < max_rows && fgets(line, MAX_LINE, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == MAX_LINE - 1 && line[len - 1] != '\n') {
+            rc = cfx_error_set(err, CFX_ETOOBIG, "%s:%zu: line longer than %d bytes",
+                               path, lineno, MAX_LINE);
+            goto out;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+                       line[len - 1] == ' '))
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        json_error_t je;
+        json_t *row = json_loads(line, 0, &je);
+        if (!json_is_object(row)) {
+            json_decref(row);
+            rc = cfx_error_set(err, CFX_EPARSE, "%s:%zu: expected a JSON object "
+                               "of features: %s", path, lineno,
+                               row ? "not an object" : je.text);
+            goto out;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(row, k, v) {
+            if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v) &&
+                !json_is_null(v)) {
+                rc = cfx_error_set(err, CFX_EPARSE, "%s:%zu: feature \"%s\": "
+                                   "expected a number or a string", path,
+                                   lineno, k);
+                json_decref(row);
+                goto out;
+            }
+            size_t c;
+            for (c = 0; c < t->cols && strcmp(t->names[c], k); c++)
+                ;
+            if (c == t->cols) {
+                if (t->cols == MAX_COLS) {
+                    rc = cfx_error_set(err, CFX_ETOOBIG, "%s:%zu: over %d features",
+                                       path, lineno, MAX_COLS);
+                    json_decref(row);
+                    goto out;
+                }
+                if (!(t->names[t->cols] = strdup(k))) {
+                    rc = cfx_error_set(err, CFX_ENOMEM, "%s: columns", path);
+                    json_decref(row);
+                    goto out;
+                }
+                t->cols++;
+            }
+        }
+        json_array_append_new(rows, row);
+    }
+    if (json_array_size(rows) == 0 || t->cols == 0) {
+        rc = cfx_error_set(err, CFX_EINVAL, "%s: no data rows", path);
+        goto out;
+    }
+    t->cells = calloc(json_array_size(rows) * t->cols, sizeof(*t->cells));
+    if (!t->cells) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "%s: rows", path);
+        goto out;
+    }
+    t->rows = json_array_size(rows);
+    for (size_t r = 0; r < t->rows; r++) {
+        json_t *row = json_array_get(rows, r);
+        for (size_t c = 0; c < t->cols; c++) {
+            json_t *v = json_object_get(row, t->names[c]);
+            char num[64] = "";
+            if (json_is_integer(v))
+                snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+            else if (json_is_boolean(v))
+                snprintf(num, sizeof(num), "%d", json_is_true(v));
+            char *cellv = strdup(json_is_string(v) ? json_string_value(v) : num);
+            if (!cellv) {
+                rc = cfx_error_set(err, CFX_ENOMEM, "%s: rows", path);
+                goto out;
+            }
+            t->cells[r * t->cols + c] = cellv;
+        }
+    }
+out:
+    if (f)
+        fclose(f);
+    free(line);
+    json_decref(rows);
+    if (rc)
+        table_free(t);
+    return rc;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
 /* An examples folder (examplegen output or one Split-<name>/ of it): the
  * first value of each raw input per tf.Example becomes a table cell.
  * Split-eval is preferred, being rows the model did not train on. */
@@ -801,6 +917,8 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
     }
     if (opendir_is_dir(o->data))
         rc = table_from_examples(&t, o->data, in, n_in, MAX_ROWS, err);
+    else if (has_suffix(o->data, ".jsonl"))
+        rc = table_from_jsonl(&t, o->data, MAX_ROWS, err);
     else
         rc = table_read(&t, o->data, MAX_ROWS, err);
     if (rc)
