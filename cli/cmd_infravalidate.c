@@ -10,6 +10,7 @@
 
 #include "pipeline/component.h"
 #include "push/infravalidator.h"
+#include "serve/perf.h"
 
 /* Exit status of a model that failed infra validation. */
 #define EXIT_NOT_BLESSED 4
@@ -20,7 +21,8 @@ static void usage(FILE *f) {
         "usage: cfx infravalidate --model BUNDLE_DIR --output DIR "
         "[--serve-binary PATH]\n"
         "                         [--num-requests N] [--timeout SECONDS]\n"
-        "                         [--pipeline-root ROOT]\n\n"
+        "                         [--load-check 'p99<50ms,errors<=0' [--load-seconds S]\n"
+        "                          [--load-concurrency N]] [--pipeline-root ROOT]\n\n"
         "Starts cfx-serve on free loopback ports with the bundle, replays its "
         "warm-up\n"
         "rows over REST, compares each answer with the offline prediction, "
@@ -31,6 +33,12 @@ static void usage(FILE *f) {
         "  --num-requests   send N requests, cycling the warm-up rows (default: "
         "each row once)\n"
         "  --timeout        seconds allowed for start and load (default 60)\n"
+        "  --load-check     then load the server with cfx perf (closed loop, REST,\n"
+        "                   the warm-up rows) and require these checks (metrics\n"
+        "                   p50 p90 p99 p999 max mean rps errors); report in\n"
+        "                   DIR/load.json\n"
+        "  --load-seconds   length of the load test (default 2)\n"
+        "  --load-concurrency  requests in flight (default 4)\n"
         "  --pipeline-root  record the run (InfraBlessing) in "
         "ROOT/metadata.sqlite\n"
         "Exit status: 0 infra blessed, %d not, 1 failure, 2 usage.\n",
@@ -45,6 +53,9 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
         {"num-requests", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"pipeline-root", required_argument, NULL, 'R'},
+        {"load-check", required_argument, NULL, 'L'},
+        {"load-seconds", required_argument, NULL, 'S'},
+        {"load-concurrency", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -73,6 +84,39 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
         case 'R':
             root = optarg;
             break;
+        case 'L': {
+            cfx_perf_opts_t po;
+            cfx_error_t perr;
+            cfx_error_init(&perr);
+            cfx_perf_opts_init(&po);
+            if (cfx_perf_parse_checks(&po, optarg, &perr)) {
+                fprintf(stderr, "cfx infravalidate: --load-check: %s\n", perr.msg);
+                return 2;
+            }
+            o.load_check = optarg;
+            break;
+        }
+        case 'S': {
+            char *end;
+            o.load_seconds = strtod(optarg, &end);
+            if (*end || !(o.load_seconds > 0) || o.load_seconds > 3600) {
+                fprintf(stderr, "cfx infravalidate: --load-seconds %s: expected "
+                                "0 < S <= 3600\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'C': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v == 0 || v > 1024) {
+                fprintf(stderr, "cfx infravalidate: --load-concurrency %s: "
+                                "expected 1..1024\n", optarg);
+                return 2;
+            }
+            o.load_concurrency = v;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;

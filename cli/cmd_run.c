@@ -131,12 +131,17 @@ static int infra_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary, 
     }
     long long n = cfx_pipeline_config_int(cfg, "InfraValidator", "num_requests", 0);
     long long t = cfx_pipeline_config_int(cfg, "InfraValidator", "load_timeout_s", 0);
+    long long ls = cfx_pipeline_config_int(cfg, "InfraValidator", "load_seconds", 0);
+    long long lc = cfx_pipeline_config_int(cfg, "InfraValidator", "load_concurrency", 0);
     cfx_infra_opts_t o = {
         .model_dir = cfx_runner_input_uri(run, "model"),
         .serve_binary = serve,
         .output_dir = dir,
         .max_requests = n > 0 ? (size_t)n : 0,
         .load_timeout_s = t > 0 ? (double)t : 0,
+        .load_check = cfx_pipeline_config_string(cfg, "InfraValidator", "load_check"),
+        .load_seconds = ls > 0 ? (double)ls : 0,
+        .load_concurrency = lc > 0 ? (size_t)lc : 0,
     };
     if ((ret = cfx_infravalidator_run(&o, res, err))) goto out;
     int64_t model_id = 0;

@@ -29,6 +29,7 @@
 #include "model/bundle.h"
 #include "model/transform.h"
 #include "push/infra_grpc.h"
+#include "serve/perf.h"
 
 #define MAX_ROWS 1000
 /* Most requests one validation replays (the rows cycle). */
@@ -265,9 +266,65 @@ static int write_result(const char *dir, const char *model_dir,
 }
 
 /* The checks against a started server; fills res->reason on a failure. */
+/* The load test (o->load_check): cfx perf against the running server.
+ * Returns 0 when every check held, else -1 with res->reason set. */
+static int load_test(const cfx_infra_opts_t *o, const char *name,
+                     const char *warm, cfx_infra_result_t *res) {
+    cfx_perf_opts_t po;
+    cfx_error_t err;
+    char path[PATH_MAX];
+    int rc;
+    cfx_error_init(&err);
+    cfx_perf_opts_init(&po);
+    po.proto = CFX_PERF_REST;
+    snprintf(po.host, sizeof po.host, "127.0.0.1");
+    po.port = res->rest_port;
+    po.model = name;
+    po.data = warm;
+    po.levels[0] = o->load_concurrency ? o->load_concurrency : 4;
+    po.n_levels = 1;
+    po.duration = o->load_seconds > 0 ? o->load_seconds : 2;
+    po.warmup = 0.5;
+    po.threads = 1;
+    po.format = CFX_PERF_JSON;
+    if (cfx_perf_parse_checks(&po, o->load_check, &err)) {
+        snprintf(res->reason, sizeof res->reason, "load check: %s", err.msg);
+        return -1;
+    }
+    if ((size_t)snprintf(path, sizeof path, "%s/load.json", o->output_dir) >=
+        sizeof path) {
+        snprintf(res->reason, sizeof res->reason, "%.1500s: path too long",
+                 o->output_dir);
+        return -1;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(res->reason, sizeof res->reason, "%.1500s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    rc = cfx_perf_run(&po, f, &err);
+    if (fclose(f) != 0 && rc == 0)
+        rc = cfx_error_set(&err, CFX_EIO, "%s: write failed", path);
+    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *lv = json_array_get(doc, 0);
+    res->load_rps = json_number_value(json_object_get(lv, "rps"));
+    res->load_p50_ms = json_number_value(json_object_get(lv, "p50_us")) / 1e3;
+    res->load_p99_ms = json_number_value(json_object_get(lv, "p99_us")) / 1e3;
+    json_decref(doc);
+    if (rc) {
+        snprintf(res->reason, sizeof res->reason, "load test (%zu in flight, "
+                 "%.1f s over REST): %s", po.levels[0], po.duration, err.msg);
+        return -1;
+    }
+    res->load_tested = 1;
+    return 0;
+}
+
 static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
                    pid_t pid, json_t *rows, const cfx_example_t *ex,
-                   const float *offline, cfx_infra_result_t *res) {
+                   const float *offline, const char *warm,
+                   cfx_infra_result_t *res) {
     double t0 = now_s(),
            timeout = o->load_timeout_s > 0 ? o->load_timeout_s : 60;
     double tol = o->tolerance > 0 ? o->tolerance : 1e-5;
@@ -372,6 +429,8 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
         cfx_infra_grpc_replay(res->grpc_port, name, ex, offline, res->requests,
                               tol, &res->grpc_ok, &res->max_abs_diff,
                               res->reason, sizeof res->reason) != 0)
+        goto out;
+    if (o->load_check && load_test(o, name, warm, res) != 0)
         goto out;
     res->blessed = 1;
 out:
@@ -506,23 +565,31 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
                                    models, log)) < 0) {
         snprintf(res->reason, sizeof res->reason, "fork: %s", strerror(errno));
     } else {
-        replay(o, cfx_bundle_model_name(b), log, pid, rows, ex, offline, res);
+        replay(o, cfx_bundle_model_name(b), log, pid, rows, ex, offline, warm,
+               res);
         stop_server(pid);
         pid = -1;
     }
 verdict:
     if (merr.code)
         snprintf(res->reason, sizeof res->reason, "%s", merr.msg);
-    if (res->blessed)
-        snprintf(res->summary, sizeof res->summary,
+    if (res->blessed) {
+        int l = snprintf(res->summary, sizeof res->summary,
                  "INFRA_BLESSED: cfx-serve loaded the model in %.2f s and "
                  "answered %zu/%zu warm-up requests over REST and %zu/%zu "
                  "over gRPC like the offline prediction (max |diff| %.3g)",
                  res->load_seconds, res->ok, res->requests, res->grpc_ok,
                  res->grpc_port > 0 ? res->requests : 0, res->max_abs_diff);
-    else if (snprintf(res->summary, sizeof res->summary,
-                      "INFRA_NOT_BLESSED: %s", res->reason) < 0)
+        if (res->load_tested && l > 0 && (size_t)l < sizeof res->summary)
+            snprintf(res->summary + l, sizeof res->summary - (size_t)l,
+                     "; load check %s held: %.0f req/s, p50 %.3g ms, p99 "
+                     "%.3g ms",
+                     o->load_check, res->load_rps, res->load_p50_ms,
+                     res->load_p99_ms);
+    } else if (snprintf(res->summary, sizeof res->summary,
+                        "INFRA_NOT_BLESSED: %s", res->reason) < 0) {
         res->summary[0] = 0;
+    }
     ret = write_result(o->output_dir, o->model_dir, res, err);
 out:
     if (pid > 0)

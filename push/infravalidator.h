@@ -17,9 +17,10 @@
  *   model.json (the model's identity, eval/model_identity.h)
  *
  * A bundle that does not load (bad checksum, bad manifest) or has no usable
- * warm-up rows, a server that does not start, does not load the model in time, answers an
- * error or a different value makes the model INFRA_NOT_BLESSED; the reason
- * names the request (REST or gRPC) and both values.
+ * warm-up rows, a server that does not start, does not load the model in
+ * time, answers an error or a different value, or misses a load check
+ * makes the model INFRA_NOT_BLESSED; the reason names the request (REST or
+ * gRPC) and both values, or the check and the measured value.
  *
  * Threads: one run per thread; it forks one child process.
  */
@@ -39,6 +40,13 @@ typedef struct cfx_infra_opts {
                                  1000 rows are read) */
     double load_timeout_s;    /* 0: 60 */
     double tolerance;         /* 0: 1e-5 absolute on the probability */
+    /* Optional load test, after the answers matched: `cfx perf` (closed
+     * loop over REST, the warm-up rows round robin) with these checks,
+     * e.g. "p99<50ms,errors<=0"; a missed check is INFRA_NOT_BLESSED.
+     * The report goes to <output>/load.json. NULL: no load test. */
+    const char *load_check;
+    double load_seconds;      /* 0: 2 */
+    size_t load_concurrency;  /* 0: 4 requests in flight */
 } cfx_infra_opts_t;
 
 typedef struct cfx_infra_result {
@@ -48,6 +56,8 @@ typedef struct cfx_infra_result {
     double max_abs_diff;
     double load_seconds;
     int rest_port, grpc_port;
+    int load_tested;                 /* the load test ran and passed */
+    double load_rps, load_p50_ms, load_p99_ms;
     char reason[2048];
     char summary[512];
 } cfx_infra_result_t;

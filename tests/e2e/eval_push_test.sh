@@ -196,6 +196,27 @@ grep -q "\"manifest_sha256\": \"$sum_good\"" "$T/iv1/model.json" || fail "iv1 mo
 grep -q ' 25/25 warm-up requests over REST and 25/25 over gRPC' "$T/iv5.out" ||
     fail "25 requests: $(cat "$T/iv5.out")"
 
+# --load-check: cfx perf against the candidate's server, its checks decide
+"$CFX" infravalidate --model "$T/good/model" --output "$T/iv6" --load-check 'errors<=0,rps>=50' \
+    --load-seconds 1 --load-concurrency 2 >"$T/iv6.out" || fail "load check: $(cat "$T/iv6.out")"
+grep -q '; load check errors<=0,rps>=50 held: [0-9]* req/s' "$T/iv6.out" || fail "load summary: $(cat "$T/iv6.out")"
+"$PY" - "$T/iv6/load.json" <<'PY' || fail "load.json: $(cat "$T/iv6/load.json")"
+import json, sys
+lv = json.load(open(sys.argv[1]))[0]
+assert lv["concurrency"] == 2 and lv["errors"] == 0 and lv["ok"] >= 50, lv
+assert abs(lv["rps"] - lv["ok"] / lv["seconds"]) <= 0.01 * lv["rps"] + 1, lv
+assert 0 < lv["p50_us"] <= lv["p99_us"] <= lv["max_us"], lv
+PY
+rc=0
+"$CFX" infravalidate --model "$T/good/model" --output "$T/iv7" --load-check 'p50<1ns' \
+    --load-seconds 1 >"$T/iv7.out" || rc=$?
+[ "$rc" = 4 ] && [ -f "$T/iv7/INFRA_NOT_BLESSED" ] || fail "missed load check: exit $rc, want 4"
+grep -q '^load test (4 in flight, 1.0 s over REST): check failed at concurrency 4: p50<1ns (measured p50 = [0-9.e-]* ms)$' \
+    "$T/iv7/reason" || fail "load check reason: $(cat "$T/iv7/reason")"
+rc=0
+"$CFX" infravalidate --model "$T/good/model" --output "$T/iv8" --load-check 'p42<1ms' >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] && [ ! -e "$T/iv8" ] || fail "a bad --load-check must be a usage error before anything runs"
+
 # a corrupt bundle (one weight byte flipped) is a verdict, not a failure
 cp -r "$T/good/model" "$T/corrupt"
 W=$T/corrupt/variables/model.safetensors
