@@ -12,14 +12,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: cfx perf --target rest://HOST:PORT|grpc://HOST:PORT --model NAME\n"
-            "                --data CSV|EXAMPLES_DIR [--signature S] [--api predict|classify|regress]\n"
+            "                --data CSV|JSONL|EXAMPLES_DIR [--signature S] [--api predict|classify|regress]\n"
             "                [--batch N] [--concurrency 1:64:x2 | --rate R]\n"
             "                [--duration S | --requests N] [--warmup S] [--threads N]\n"
             "                [--connections N] [--format text|csv|json]\n"
             "                [--check 'p99<2ms,errors<=0'] [--co-correct] [--no-progress]\n"
             "       cfx perf --target http://HOST:PORT/PATH [the load options above]\n\n"
-            "Replays requests built from real rows (a CSV with a header, or a folder\n"
-            "of raw tf.Example TFRecords as cfx examplegen writes) against a model\n"
+            "Replays requests built from real rows (a CSV with a header, a .jsonl file\n"
+            "of raw feature objects, or a folder of raw tf.Example TFRecords as cfx\n"
+            "examplegen writes) against a model\n"
             "server and reports throughput and latency percentiles. An http:// target\n"
             "sends a plain GET of PATH instead (no model): the client's own ceiling.\n"
             "  --concurrency  closed loop: requests in flight; a list (1,8,64) or a\n"

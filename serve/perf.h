@@ -54,7 +54,7 @@ typedef struct cfx_perf_opts {
     const char *model;
     const char *signature; /* NULL: predict_raw / classify / regress */
     cfx_perf_api_t api;
-    const char *data; /* CSV with a header */
+    const char *data; /* CSV with a header, .jsonl rows, or examples dir */
     size_t batch;     /* rows per request, >= 1 */
     size_t levels[CFX_PERF_MAX_LEVELS]; /* closed-loop concurrency sweep */
     size_t n_levels;
@@ -101,7 +101,8 @@ typedef struct cfx_perf_level {
 } cfx_perf_level_t;
 
 /* Runs every level, writes the report to out; returns 0, CFX_EANOMALIES
- * when a check failed (reported), or another error. */
+ * when a check failed (err lists each missed check and its measured
+ * value), or another error. */
 int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err);
 
 #endif
