@@ -18,26 +18,34 @@
 # per request (user + system, from bash's time).
 #
 # usage: bench/perf_bench.sh [BUILD_DIR]   (default: build)
-# env:   THREADS (2), CONNS (32), CLIENTS (8), STREAMS (16), SECS (4),
-#        ROUNDS (3), SERVER_THREADS (2), SERVER_CPUS and CLIENT_CPUS (taskset
-#        CPU lists, e.g. 1 and 0: the servers and the clients on their own
-#        cores, so the client's own cost does not take the server's CPU;
-#        default: no pinning)
+# env:   THREADS (1), CONNS (32), CLIENTS (8), STREAMS (16), SECS (3),
+#        ROUNDS (5), SERVER_THREADS (1), SERVER_CPUS and CLIENT_CPUS (taskset
+#        CPU lists; default 0 and 1: the servers and the clients each on a
+#        core of their own, so the client's cost does not take the server's
+#        CPU; set both empty for no pinning). One thread per side by
+#        default: two threads time-sharing a core stall each other for a
+#        scheduler slice, and the p50 of the resulting bimodal latency
+#        distribution jumps between the modes from round to round for every
+#        tool (docs/BENCHMARKS.md, "cfx perf").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 CFX=$BUILD/cfx
 CFX_SERVE=$BUILD/cfx-serve
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 CONNS=${CONNS:-32}
 CLIENTS=${CLIENTS:-8}
 STREAMS=${STREAMS:-16}
-SECS=${SECS:-4}
-ROUNDS=${ROUNDS:-3}
-SERVER_THREADS=${SERVER_THREADS:-2}
+SECS=${SECS:-3}
+ROUNDS=${ROUNDS:-5}
+SERVER_THREADS=${SERVER_THREADS:-1}
+if [ "$(nproc)" -ge 2 ]; then
+    SERVER_CPUS=${SERVER_CPUS-0} CLIENT_CPUS=${CLIENT_CPUS-1}
+fi
 SRUN=() CRUN=()
 [ -n "${SERVER_CPUS:-}" ] && SRUN=(taskset -c "$SERVER_CPUS")
 [ -n "${CLIENT_CPUS:-}" ] && CRUN=(taskset -c "$CLIENT_CPUS")
+echo "# server threads $SERVER_THREADS on CPUs ${SERVER_CPUS:-any}, client threads $THREADS on CPUs ${CLIENT_CPUS:-any}"
 PY=/usr/bin/python3
 . "$ROOT/bench/lib.sh"
 for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl "$PY"; do
