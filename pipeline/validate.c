@@ -269,6 +269,16 @@ static int check_string_domain(cfx_schema_feature_t *feat,
                                reasons_t *rs) {
     valcount_t *vc;
     size_t n;
+    /* A value that is not UTF-8 cannot be compared with a domain of
+     * strings: TFDV reports that alone and drops the domain from the
+     * fixed schema. */
+    if (f->stats_case == PB(FEATURE_NAME_STATISTICS__STATS_STRING_STATS) &&
+        f->string_stats && f->string_stats->invalid_utf8_count > 0) {
+        add_reason(rs, AT(ENUM_TYPE_INVALID_UTF8), "Invalid UTF8 strings",
+                   "Found strings that were not valid UTF8 strings.");
+        clear_domain(feat);
+        return 0;
+    }
     int rc = value_counts(f, &vc, &n);
     if (rc < 0) return rc;
     double max_off = 0;

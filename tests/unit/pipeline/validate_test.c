@@ -88,6 +88,42 @@ static fx_ds_t *drifted_eval(void) {
     return d;
 }
 
+/* A string feature with a domain and values that are not UTF-8: TFDV
+ * reports ENUM_TYPE_INVALID_UTF8 alone (not the values as unexpected) and
+ * drops the domain from the fixed schema. */
+static void test_invalid_utf8(void **state) {
+    (void)state;
+    cfx_schema_t *s = train_schema();
+    fx_ds_t *d = fx_ds_new(10);
+    fx_add_num(d, "fare", FX_FLOAT, 10, 0, 1, 1, 0.5, 40);
+    const char *company[] = {"A", "__BYTES_VALUE__"};
+    double cc[] = {7, 3};
+    fx_fs_t *f = fx_add_str(d, "company", 10, 0, 1, 1, company, cc, 2);
+    f->string_stats->invalid_utf8_count = 3;
+    fx_add_num(d, "tips", FX_INT, 10, 0, 1, 1, 0, 1);
+    cfx_anomalies_t *a = NULL;
+    assert_int_equal(cfx_validate_statistics(d, s, NULL, &a, NULL), 0);
+    assert_int_equal(a->n_anomaly_info, 1);
+    const info_t *i = find_info(a, "company");
+    assert_non_null(i);
+    assert_int_equal(i->n_reason, 1);
+    assert_int_equal(i->reason[0]->type, AT(ENUM_TYPE_INVALID_UTF8));
+    assert_string_equal(i->short_description, "Invalid UTF8 strings");
+    assert_string_equal(i->description,
+                        "Found strings that were not valid UTF8 strings.");
+    assert_int_equal(i->severity, SEV(ERROR));
+    cfx_anomalies_free(a);
+    /* The same values, all valid: no anomaly. */
+    f->string_stats->invalid_utf8_count = 0;
+    assert_int_equal(cfx_validate_statistics(d, s, NULL, &a, NULL), 0);
+    assert_int_equal(cfx_anomalies_count(a), 1); /* __BYTES_VALUE__ is off-domain */
+    assert_int_equal(find_info(a, "company")->reason[0]->type,
+                     AT(ENUM_TYPE_UNEXPECTED_STRING_VALUES));
+    cfx_anomalies_free(a);
+    fx_ds_free(d);
+    cfx_schema_free(s);
+}
+
 static void test_schema_anomalies(void **state) {
     (void)state;
     cfx_schema_t *s = train_schema();
@@ -480,6 +516,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_schema_anomalies),
+        cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_presence_and_valency),
         cmocka_unit_test(test_domain_mass_and_ranges),
         cmocka_unit_test(test_severity_overrides),
