@@ -29,6 +29,7 @@ static void usage(FILE *f) {
         "and its model.json names this bundle (same manifest.json sha256).\n"
         "  --pipeline-root  record the run and the PushedModel in "
         "ROOT/metadata.sqlite\n"
+        "                   (pushed = 1, or 0 when refused)\n"
         "Exit status: 0 pushed, %d not blessed (nothing pushed), 1 failure, 2 "
         "usage.\n",
         EXIT_NOT_BLESSED);
@@ -114,35 +115,31 @@ int cfx_cmd_push(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    char why[4200];
-    if (!cfx_pusher_is_blessed(blessing, "BLESSED", "NOT_BLESSED", why,
-                               sizeof why)) {
-        fprintf(stderr, "cfx push: refused, the model is not blessed: %s\n",
-                why);
-        return EXIT_NOT_BLESSED;
-    }
-    if (infra && !cfx_pusher_is_blessed(infra, "INFRA_BLESSED",
-                                        "INFRA_NOT_BLESSED", why, sizeof why)) {
-        fprintf(stderr,
-                "cfx push: refused, the model failed infra validation: %s\n",
-                why);
-        return EXIT_NOT_BLESSED;
-    }
+    char why[4200], refusal[4400] = "";
     cfx_error_t err;
     cfx_error_init(&err);
-    /* each blessing must be about this very bundle (model.json) */
-    const char *const gates[] = {blessing, infra};
-    for (size_t g = 0; g < 2; g++) {
-        if (!gates[g])
-            continue;
-        int r = cfx_model_identity_check(gates[g], model, &err);
-        if (r == CFX_ENOTBLESSED) {
-            fprintf(stderr, "cfx push: refused: %s\n", err.msg);
-            return EXIT_NOT_BLESSED;
-        }
-        if (r < 0) {
-            fprintf(stderr, "cfx push: %s\n", err.msg);
-            return 1;
+    if (!cfx_pusher_is_blessed(blessing, "BLESSED", "NOT_BLESSED", why,
+                               sizeof why)) {
+        snprintf(refusal, sizeof refusal,
+                 "refused, the model is not blessed: %s", why);
+    } else if (infra && !cfx_pusher_is_blessed(infra, "INFRA_BLESSED",
+                                               "INFRA_NOT_BLESSED", why,
+                                               sizeof why)) {
+        snprintf(refusal, sizeof refusal,
+                 "refused, the model failed infra validation: %s", why);
+    } else {
+        /* each blessing must be about this very bundle (model.json) */
+        const char *const gates[] = {blessing, infra};
+        for (size_t g = 0; g < 2 && !refusal[0]; g++) {
+            if (!gates[g])
+                continue;
+            int r = cfx_model_identity_check(gates[g], model, &err);
+            if (r == CFX_ENOTBLESSED)
+                snprintf(refusal, sizeof refusal, "refused: %s", err.msg);
+            else if (r < 0) {
+                fprintf(stderr, "cfx push: %s\n", err.msg);
+                return 1;
+            }
         }
     }
     cfx_component_run_t run = {0};
@@ -158,18 +155,35 @@ int cfx_cmd_push(int argc, char **argv) {
         if (strchr(base, '"') || strchr(base, '\\'))
             snprintf(props, sizeof props, "{}");
         if (cfx_component_begin(&run, root, "Pusher", props, in, infra ? 3 : 2,
-                                &err) < 0)
-            goto fail;
-        recording = 1;
-        /* the store knows which model each blessing was recorded for */
-        int r = blessing_model_recorded(&run, &err);
-        if (r == CFX_ENOTBLESSED) {
-            fprintf(stderr, "cfx push: refused: %s\n", err.msg);
-            rc = EXIT_NOT_BLESSED;
-            goto out;
+                                &err) < 0) {
+            if (!refusal[0])
+                goto fail;
+            /* refused either way; say why it is not in the store */
+            fprintf(stderr, "cfx push: the refusal is not recorded: %s\n",
+                    err.msg);
+        } else {
+            recording = 1;
         }
-        if (r < 0)
+        /* the store knows which model each blessing was recorded for */
+        int r = recording && !refusal[0] ? blessing_model_recorded(&run, &err)
+                                         : 0;
+        if (r == CFX_ENOTBLESSED)
+            snprintf(refusal, sizeof refusal, "refused: %s", err.msg);
+        else if (r < 0)
             goto fail;
+    }
+    if (refusal[0]) {
+        /* As TFX's Pusher: the execution completes and its PushedModel
+         * says pushed = 0; nothing reaches the serving directory. */
+        if (recording &&
+            (!cfx_component_output_dir(&run, "pushed_model", &err) ||
+             cfx_component_set_int(&run, "pushed_model", "pushed", 1, 0, &err) < 0 ||
+             cfx_component_finish(&run, 1, &err) < 0))
+            fprintf(stderr, "cfx push: the refusal is not recorded: %s\n",
+                    err.msg);
+        fprintf(stderr, "cfx push: %s\n", refusal);
+        rc = EXIT_NOT_BLESSED;
+        goto out;
     }
     if (cfx_pusher_push(model, base, &version, dest, sizeof dest, &err))
         goto fail;

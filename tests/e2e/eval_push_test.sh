@@ -269,7 +269,8 @@ grep -q '^Blessing: NOT_BLESSED' "$T/show.out" && grep -q 'FAILED: auc change' "
     grep -q '^Overall  *4966 ' "$T/show.out" && grep -q '^trip_start_hour:23 ' "$T/show.out" ||
     fail "cfx show: $(head -12 "$T/show.out")"
 rc=0
-"$CFX" push --model "$T/bad/model" --blessing "$T/ev2/blessing" --to "$S" 2>"$T/push2.err" || rc=$?
+"$CFX" push --model "$T/bad/model" --blessing "$T/ev2/blessing" --to "$S" --pipeline-root "$R" \
+    2>"$T/push2.err" || rc=$?
 [ "$rc" = 4 ] || fail "push of a NOT_BLESSED model: exit $rc"
 grep -q 'not blessed' "$T/push2.err" || fail "refusal message: $(cat "$T/push2.err")"
 [ "$(ls -A "$S")" = 1 ] || fail "after a refused push BASE holds: $(ls -A "$S")"
@@ -327,9 +328,20 @@ def props(aid):
 def of_type(t):
     return [r[0] for r in db.execute("select a.id from Artifact a join Type t on a.type_id=t.id where t.name=? order by a.id", (t,))]
 pushed = of_type("PushedModel")
-assert len(pushed) == 1, pushed
+# the push of version 1, then two refused with --pipeline-root (NOT_BLESSED,
+# and a blessing the store records for another model): as TFX's Pusher,
+# completed executions whose PushedModel says pushed = 0
+assert len(pushed) == 3, pushed
 p = props(pushed[0])
 assert p["pushed"] == 1 and p["pushed_version"] == "1" and p["pushed_destination"] == sys.argv[2], p
+for a in pushed[1:]:
+    q = props(a)
+    assert q == {"pushed": 0}, q
+    uri, state = db.execute("select uri, state from Artifact where id=?", (a,)).fetchone()
+    assert "/Pusher/pushed_model/" in uri and not uri.startswith(sys.argv[2]), uri
+    ex = db.execute("select e.last_known_state from Event v join Execution e on e.id=v.execution_id "
+                    "where v.artifact_id=? and v.type=4", (a,)).fetchone()
+    assert ex == (3,), ex  # COMPLETE
 bl = [props(a) for a in of_type("ModelBlessing")]
 assert [b["blessed"] for b in bl] == [1, 0], bl
 assert "baseline_model_id" not in bl[0] and bl[1]["baseline_model_id"] == bl[0]["current_model_id"], bl
