@@ -69,6 +69,8 @@ typedef struct model {
     size_t nv, capv;
     int wd;                 /* inotify watch, -1 when none */
     int scanned;            /* one full scan done */
+    uint64_t warned_us;     /* last "no versions" / "could not list" log,
+                               0 when the last scan found versions */
     /* The labels requests see: cfg.labels once every label of a config
      * (startup or reload) named an AVAILABLE version; owned copies. */
     cfx_version_label_t *active;
@@ -89,6 +91,9 @@ struct cfx_manager {
     uint64_t generation;       /* bumped after each full scan pass */
     uint64_t reload_seq;       /* reloads posted */
     uint64_t reload_done;      /* reloads applied and scanned */
+    size_t n_waiting;          /* after the last pass: models with neither
+                                  an AVAILABLE nor a failed version */
+    size_t n_failed;           /* ... with a failed one and no AVAILABLE */
     int label_rc;              /* labels of the last config refused: */
     char label_msg[CFX_ERROR_MSG_MAX]; /* CFX_ESTATE and why, else 0 */
     cfx_servable_t *free_list;
@@ -279,7 +284,13 @@ int cfx_manager_new(const cfx_manager_options_t *opts,
     m->opts = *opts;
     pthread_rwlock_init(&m->rw, NULL);
     pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cv, NULL);
+    /* The startup wait is timed; a monotonic clock keeps a wall-clock
+     * step from stretching or cutting it. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->cv, &ca);
+    pthread_condattr_destroy(&ca);
     m->inotify_fd = -1;
     m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (m->wake_fd < 0) {
@@ -499,6 +510,21 @@ static int dir_changed(const version_entry_t *e, const struct stat *st)
            e->mtime.tv_nsec != st->st_mtim.tv_nsec;
 }
 
+/* TF Serving logs a base path without versions, or one it cannot list, on
+ * every poll. Scans also follow inotify events (a push creating its hidden
+ * temporary folder is one), so the warning is held to one per poll
+ * interval (loader thread). */
+static int should_warn(cfx_manager_t *m, model_t *md)
+{
+    int every = m->opts.file_system_poll_wait_seconds;
+    uint64_t now = now_us();
+    if (md->warned_us && every > 0 &&
+        now - md->warned_us < (uint64_t)every * 1000000u)
+        return 0;
+    md->warned_us = now;
+    return 1;
+}
+
 /* One model: load what is aspired and new, then unload what is no longer
  * aspired when that keeps availability. */
 static void scan_model(cfx_manager_t *m, model_t *md)
@@ -510,17 +536,37 @@ static void scan_model(cfx_manager_t *m, model_t *md)
                                    IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
                                        IN_DELETE | IN_ONLYDIR);
     if (list_versions(md->cfg.base_path, &vs, &n) < 0) {
-        fprintf(stderr, "cfx-serve: File system storage path source: could "
-                        "not list base path %s for servable %s: %s\n",
-                md->cfg.base_path, md->cfg.name, strerror(errno));
+        int e = errno;
+        if (should_warn(m, md)) {
+            if (e == ENOENT)
+                fprintf(stderr, "cfx-serve: FileSystemStoragePathSource "
+                                "encountered a filesystem access error: Could "
+                                "not find base path %s for servable %s\n",
+                        md->cfg.base_path, md->cfg.name);
+            else
+                fprintf(stderr, "cfx-serve: FileSystemStoragePathSource "
+                                "encountered a filesystem access error: could "
+                                "not list base path %s for servable %s: %s\n",
+                        md->cfg.base_path, md->cfg.name, strerror(e));
+        }
+        /* A deleted base path leaves a dead watch behind: drop it so the
+         * path is watched again once it exists (polling covers the gap). */
+        if (m->inotify_fd >= 0 && md->wd >= 0) {
+            inotify_rm_watch(m->inotify_fd, md->wd);
+            md->wd = -1;
+        }
         md->scanned = 1;
         return; /* keep serving what is loaded (a storage outage) */
     }
-    if (n == 0)
-        fprintf(stderr, "cfx-serve: No versions of servable %s found under "
-                        "base path %s. Did you forget to name your leaf "
-                        "directory as a number (eg. '/1/')?\n",
-                md->cfg.name, md->cfg.base_path);
+    if (n == 0) {
+        if (should_warn(m, md))
+            fprintf(stderr, "cfx-serve: No versions of servable %s found under "
+                            "base path %s. Did you forget to name your leaf "
+                            "directory as a number (eg. '/1/')?\n",
+                    md->cfg.name, md->cfg.base_path);
+    } else {
+        md->warned_us = 0;
+    }
 
     /* Load aspired versions that are new (highest first). */
     for (size_t i = 0; i < n; i++) {
@@ -743,6 +789,29 @@ static void apply_labels(cfx_manager_t *m)
     pthread_mutex_unlock(&m->mu);
 }
 
+/* After a pass (loader thread): how many models have neither an
+ * AVAILABLE version nor a failed one (no version yet, or a base path that
+ * does not exist yet), and how many have only failed ones. */
+static void count_unsettled(cfx_manager_t *m, size_t *waiting,
+                            size_t *failed)
+{
+    *waiting = *failed = 0;
+    pthread_rwlock_rdlock(&m->rw);
+    for (size_t i = 0; i < m->nmodels; i++) {
+        const model_t *md = m->models[i];
+        int ok = 0, bad = 0;
+        for (size_t j = 0; j < md->nv; j++) {
+            ok |= md->v[j].state == CFX_STATE_AVAILABLE;
+            bad |= md->v[j].state == CFX_STATE_END && md->v[j].error_code;
+        }
+        if (!ok && bad)
+            (*failed)++;
+        else if (!ok)
+            (*waiting)++;
+    }
+    pthread_rwlock_unlock(&m->rw);
+}
+
 static void drain_fd(int fd)
 {
     char buf[4096];
@@ -754,6 +823,10 @@ static void *loader_main(void *arg)
 {
     cfx_manager_t *m = arg;
     int first = 1;
+    /* A config's labels are checked after its first pass and again after
+     * each later one while some model still waits for a first version:
+     * TF Serving assigns labels once the models it waited for are loaded. */
+    int labels_due = 1;
     /* Loads (checksums, weights, warmup) run at a lower priority than the
      * request threads, so a swap under full load costs requests little
      * CPU (TF Serving's issues #881, #1866). Nice 10 still gets ~10% of a
@@ -777,9 +850,14 @@ static void *loader_main(void *arg)
         if (rescan) {
             for (size_t i = 0; i < m->nmodels; i++)
                 scan_model(m, m->models[i]);
-            if (pending || first)
+            size_t waiting, failed;
+            count_unsettled(m, &waiting, &failed);
+            if (pending || labels_due)
                 apply_labels(m);
+            labels_due = waiting > 0;
             pthread_mutex_lock(&m->mu);
+            m->n_waiting = waiting;
+            m->n_failed = failed;
             m->generation++;
             if (pending)
                 m->reload_done = taken;
@@ -885,11 +963,38 @@ static int config_error(cfx_manager_t *m, cfx_error_t *err)
     return rc;
 }
 
-int cfx_manager_wait_initial(cfx_manager_t *m, cfx_error_t *err)
+int cfx_manager_wait_initial(cfx_manager_t *m, int timeout_ms,
+                             cfx_error_t *err)
 {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    /* With no later poll (file_system_poll_wait_seconds <= 0) a model
+     * without a version can never get one: report it after the first
+     * pass instead of hanging (TF Serving hangs, its issue #1519). A
+     * failed load ends the wait at once, even while another model still
+     * waits: it stays failed until a restart. */
+    int polls = m->opts.file_system_poll_wait_seconds > 0;
     pthread_mutex_lock(&m->mu);
-    while (m->generation == 0 && !m->stop)
-        pthread_cond_wait(&m->cv, &m->mu);
+    while (!m->stop &&
+           (m->generation == 0 || (polls && m->n_waiting && !m->n_failed))) {
+        int w = timeout_ms < 0    ? pthread_cond_wait(&m->cv, &m->mu)
+                : timeout_ms == 0 ? ETIMEDOUT
+                                  : pthread_cond_timedwait(&m->cv, &m->mu,
+                                                           &until);
+        if (w == ETIMEDOUT) {
+            pthread_mutex_unlock(&m->mu);
+            return cfx_error_set(err, CFX_ETIMEOUT,
+                                 "still waiting for a first version");
+        }
+    }
     pthread_mutex_unlock(&m->mu);
     return config_error(m, err);
 }

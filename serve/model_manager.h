@@ -72,14 +72,26 @@ void cfx_manager_free(cfx_manager_t *m);
 
 /* Starts the loader thread. */
 int cfx_manager_start(cfx_manager_t *m, cfx_error_t *err);
-/* Blocks until every configured model has an AVAILABLE version or one
- * failed; on failure err holds TF Serving's startup message
- * ("N model(s) did not become available: {...}"). */
-int cfx_manager_wait_initial(cfx_manager_t *m, cfx_error_t *err);
+/* The startup wait (TF Serving's ServerCore::Create): waits up to
+ * timeout_ms (0: just looks; < 0: no limit) until every configured model
+ * has an AVAILABLE version or some model's load failed. A model with no
+ * version yet, or whose base path does not exist yet, is waited for with
+ * no overall limit while the loader keeps polling; only with
+ * file_system_poll_wait_seconds <= 0 (no later poll) does it fail after
+ * the first pass. Returns CFX_ETIMEOUT while still waiting (the caller
+ * watches for signals between calls), 0 when everything is AVAILABLE and
+ * the labels assigned, else err holds TF Serving's startup message
+ * ("N model(s) did not become available: {...}") or the label error. */
+int cfx_manager_wait_initial(cfx_manager_t *m, int timeout_ms,
+                             cfx_error_t *err);
 
 /* Replaces the model list (SIGHUP, config polling, HandleReloadConfig):
  * removed models unload, new ones load. Blocks until added models are
- * AVAILABLE or failed (the loader rescans at once, unlike TF Serving). */
+ * AVAILABLE or failed after one immediate rescan (TF Serving waits for
+ * the next poll). A model added without a version yet is reported as not
+ * available (CFX_EUNAVAILABLE, "no version found under ...") rather than
+ * blocking until one is pushed, as TF Serving would; the new list stays in
+ * force and the loader loads that model's first version when it appears. */
 int cfx_manager_reload(cfx_manager_t *m, const cfx_model_list_t *models,
                        cfx_error_t *err);
 /* Asks the loader for an immediate rescan; does not block. */

@@ -387,6 +387,30 @@ static void close_workers(cfx_server_t *srv)
     }
 }
 
+/* TF Serving's ServerCore::Create: no port opens until every model is
+ * AVAILABLE or one failed, with no time limit, so a server deployed before
+ * the first push waits for it. SIGTERM/SIGINT end the wait (*stopped = 1);
+ * a SIGHUP stays pending for the serving loop. */
+static int wait_models(cfx_server_t *srv, int *stopped, cfx_error_t *err)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    for (;;) {
+        /* 100 ms bounds how long a stop signal waits to be seen. */
+        int rc = cfx_manager_wait_initial(srv->manager, 100, err);
+        if (rc != CFX_ETIMEOUT)
+            return rc;
+        struct timespec now = {0, 0};
+        int sig = sigtimedwait(&stop, NULL, &now);
+        if (sig == SIGTERM || sig == SIGINT) {
+            *stopped = 1;
+            return 0;
+        }
+    }
+}
+
 int cfx_server_run(cfx_server_t *srv, cfx_error_t *err)
 {
     int rc = 0;
@@ -401,8 +425,15 @@ int cfx_server_run(cfx_server_t *srv, cfx_error_t *err)
 
     if ((rc = cfx_manager_start(srv->manager, err)))
         return rc;
-    if ((rc = cfx_manager_wait_initial(srv->manager, err)))
+    int stopped = 0;
+    if ((rc = wait_models(srv, &stopped, err)))
         return rc;
+    if (stopped) {
+        cfx_server_sd_notify("STOPPING=1");
+        fprintf(stderr, "cfx-serve: stopped while waiting for models to "
+                        "become available\n");
+        return 0;
+    }
     if ((rc = open_workers(srv, err)))
         goto out;
     for (size_t i = 0; i < srv->priv->nw; i++) {
