@@ -14,6 +14,15 @@
  * a request arrives and is not moved by later bytes; it is a timer only
  * (no system call), armed only while a request is partly received, and
  * its expiry answers 408 and closes.
+ *
+ * Request framing (RFC 9112 §6): a Content-Length body is handed to the
+ * handler in place, once all of it is in the input; this is the hot path
+ * and it copies nothing. A chunked body ("Transfer-Encoding: chunked") is
+ * decoded as it arrives (http1_chunked.c) into a per-connection buffer,
+ * consuming the input, so its framing never has to be re-read; the
+ * handler then gets the decoded bytes like any other body. Any other
+ * Transfer-Encoding, or one beside a Content-Length, leaves the body's
+ * length unknown: 400 (501 for a coding we do not decode) and close.
  */
 #include "serve/http1.h"
 
@@ -30,9 +39,23 @@
 #include <unistd.h>
 
 #include "formats/buf.h"
+#include "serve/http1_chunked.h"
 
 #define READ_CHUNK 16384
 #define OUT_HIGH_WATER (1u << 20) /* stop reading while this much is unsent */
+/* A decoded chunked body buffer larger than this is freed after its
+ * request, so an idle connection does not keep it. */
+#define CHUNKED_KEEP (1u << 20)
+
+/* The request whose chunked body is being received. Allocated on a
+ * connection's first chunked request, so other connections carry only a
+ * pointer. */
+typedef struct chunked_req {
+    cfx_http1_req_t req; /* its names and values point into conn->head */
+    cfx_http1_chunked_t dec;
+    cfx_buf_t body; /* decoded so far */
+    int http10;
+} chunked_req_t;
 
 typedef struct cfx_http1_conn {
     cfx_http1_t *h;
@@ -53,6 +76,8 @@ typedef struct cfx_http1_conn {
     int continued; /* "100 Continue" sent for the current request */
     int keepalive10; /* the current request is HTTP/1.0 with keep-alive */
     int timing;      /* tev is armed */
+    int in_chunked;  /* a chunked body is being received (chunked->req) */
+    chunked_req_t *chunked; /* NULL until the first chunked request */
     unsigned long served; /* requests handled, to see when one ends */
     char peer[INET6_ADDRSTRLEN];
     struct cfx_http1_conn *prev, *next;
@@ -132,6 +157,10 @@ static void conn_close(conn_t *c)
     cfx_buf_free(&c->in);
     cfx_buf_free(&c->out);
     cfx_buf_free(&c->head);
+    if (c->chunked) {
+        cfx_buf_free(&c->chunked->body);
+        free(c->chunked);
+    }
     free(c);
 }
 
@@ -244,6 +273,155 @@ static char *trim(char *s)
     return s;
 }
 
+/* Sends "100 Continue" while req's body is incomplete, once, if asked. */
+static void maybe_continue(conn_t *c, const cfx_http1_req_t *req)
+{
+    const char *expect = cfx_http1_header(req, "Expect");
+    if (expect && !strcasecmp(expect, "100-continue") && !c->continued) {
+        cfx_buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        c->continued = 1;
+    }
+}
+
+/* Hands a complete request (body set) to the handler. */
+static void dispatch(conn_t *c, cfx_http1_req_t *req, int http10)
+{
+    cfx_http1_t *h = c->h;
+    const char *conn_hdr = cfx_http1_header(req, "Connection");
+    int close = http10 ? !(conn_hdr && !strcasecmp(conn_hdr, "keep-alive"))
+                       : (conn_hdr && !strcasecmp(conn_hdr, "close"));
+    if (close)
+        c->closing = 1; /* before the handler, so its answer says so */
+    c->keepalive10 = http10 && !close;
+    c->continued = 0;
+    c->served++;
+    req->over_limit = c->rejected;
+    h->handler(req, h->arg);
+    if (!req->replied)
+        cfx_http1_reply(req, 500, "text/plain", NULL, "no answer\n", 10, 1);
+}
+
+/* Equal, ignoring case, to the n bytes at s. */
+static int token_is(const char *s, size_t n, const char *word)
+{
+    return strlen(word) == n && strncasecmp(s, word, n) == 0;
+}
+
+/*
+ * Checks the Transfer-Encoding of req against RFC 9112 §6.1 and §6.3: 0
+ * when its body is chunked (the only coding decoded here), else the status
+ * to answer with *why. Every Transfer-Encoding line counts (they form one
+ * list); empty list elements are skipped.
+ */
+static int check_transfer_encoding(const cfx_http1_req_t *req, int http10,
+                                   const char **why)
+{
+    if (http10) {
+        *why = "Transfer-Encoding in an HTTP/1.0 request\n";
+        return 400;
+    }
+    if (cfx_http1_header(req, "Content-Length")) {
+        *why = "both Transfer-Encoding and Content-Length\n";
+        return 400;
+    }
+    size_t codings = 0, chunked = 0;
+    int last_chunked = 0;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->hname[i], "Transfer-Encoding") != 0)
+            continue;
+        for (const char *p = req->hvalue[i]; *p;) {
+            const char *e = strchr(p, ',');
+            if (!e)
+                e = p + strlen(p);
+            const char *a = p, *b = e;
+            while (a < b && (*a == ' ' || *a == '\t'))
+                a++;
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            if (a < b) {
+                codings++;
+                last_chunked = token_is(a, (size_t)(b - a), "chunked");
+                chunked += (size_t)last_chunked;
+            }
+            p = *e ? e + 1 : e;
+        }
+    }
+    if (!last_chunked || chunked != 1) {
+        /* Without chunked once and last the body has no known end. */
+        *why = "Transfer-Encoding must end in a single chunked\n";
+        return 400;
+    }
+    if (codings != 1) {
+        *why = "only the chunked transfer coding is supported\n";
+        return 501;
+    }
+    return 0;
+}
+
+/* Receives the chunked body of c->chunked->req from the input; returns as
+ * process_one. */
+static int process_chunked(conn_t *c)
+{
+    static const uint8_t empty[1];
+    chunked_req_t *k = c->chunked;
+    size_t used = 0;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int rc = cfx_http1_chunked_decode(&k->dec, c->in.data + c->in_off,
+                                      c->in.len - c->in_off, &k->body, &used,
+                                      &err);
+    c->in_off += used;
+    if (rc < 0) {
+        /* The framing is lost: nothing after this can be read. */
+        char text[CFX_ERROR_MSG_MAX + 2];
+        snprintf(text, sizeof(text), "%s\n", err.msg);
+        c->in_chunked = 0;
+        reply_plain(c, cfx_http1_chunked_status(&k->dec), text, 1);
+        return -1;
+    }
+    if (rc == 0) {
+        maybe_continue(c, &k->req);
+        return 0;
+    }
+    c->in_chunked = 0;
+    k->req.body = k->body.len ? k->body.data : empty;
+    k->req.body_len = k->body.len;
+    dispatch(c, &k->req, k->http10);
+    if (k->body.cap > CHUNKED_KEEP)
+        cfx_buf_free(&k->body);
+    return c->closing ? -1 : 1;
+}
+
+/* req's head (head_len bytes of input) says Transfer-Encoding: check it,
+ * consume the head and start receiving the body; returns as process_one. */
+static int start_chunked(conn_t *c, const cfx_http1_req_t *req, int http10,
+                         size_t head_len)
+{
+    const char *why = NULL;
+    int status = check_transfer_encoding(req, http10, &why);
+    if (status) {
+        reply_plain(c, status, why, 1);
+        return -1;
+    }
+    if (!c->chunked) {
+        c->chunked = calloc(1, sizeof(*c->chunked));
+        if (!c->chunked) {
+            reply_plain(c, 500, "out of memory\n", 1);
+            return -1;
+        }
+        cfx_buf_init(&c->chunked->body);
+    }
+    chunked_req_t *k = c->chunked;
+    k->req = *req; /* the head copy stays put until this request ends */
+    k->http10 = http10;
+    cfx_http1_chunked_init(&k->dec, c->h->opts.max_body_bytes,
+                           c->h->opts.max_header_bytes);
+    cfx_buf_reset(&k->body);
+    c->in_off += head_len;
+    c->in_chunked = 1;
+    return process_chunked(c);
+}
+
 /*
  * Handles the request at the front of the input, if complete. Returns 1
  * when one was consumed (call again), 0 when more bytes are needed, -1
@@ -252,6 +430,8 @@ static char *trim(char *s)
 static int process_one(conn_t *c)
 {
     cfx_http1_t *h = c->h;
+    if (c->in_chunked)
+        return process_chunked(c);
     char *start = (char *)c->in.data + c->in_off;
     size_t avail = c->in.len - c->in_off;
     /* Tolerate empty lines between requests (RFC 9112 §2.2). */
@@ -337,13 +517,8 @@ static int process_one(conn_t *c)
         req.nheaders++;
         p = eol ? eol + 2 : end;
     }
-    const char *te = cfx_http1_header(&req, "Transfer-Encoding");
-    if (te) {
-        reply_plain(c, 411, "chunked request bodies are not supported; send "
-                            "Content-Length\n",
-                    1);
-        return -1;
-    }
+    if (cfx_http1_header(&req, "Transfer-Encoding"))
+        return start_chunked(c, &req, http10, head_len);
     size_t body_len = 0;
     const char *cl = cfx_http1_header(&req, "Content-Length");
     if (cl) {
@@ -361,39 +536,24 @@ static int process_one(conn_t *c)
         body_len = (size_t)v;
     }
     if (avail < head_len + body_len) {
-        const char *expect = cfx_http1_header(&req, "Expect");
-        if (expect && !strcasecmp(expect, "100-continue") && !c->continued) {
-            cfx_buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-            c->continued = 1;
-        }
+        maybe_continue(c, &req);
         return 0;
     }
-    const char *conn_hdr = cfx_http1_header(&req, "Connection");
-    int close = http10 ? !(conn_hdr && !strcasecmp(conn_hdr, "keep-alive"))
-                       : (conn_hdr && !strcasecmp(conn_hdr, "close"));
-    if (close)
-        c->closing = 1; /* before the handler, so its answer says so */
-    c->keepalive10 = http10 && !close;
     req.body = (const uint8_t *)start + head_len;
     req.body_len = body_len;
-    c->continued = 0;
-    c->served++;
-    req.over_limit = c->rejected;
-    h->handler(&req, h->arg);
-    if (!req.replied)
-        cfx_http1_reply(&req, 500, "text/plain", NULL, "no answer\n", 10, 1);
+    dispatch(c, &req, http10);
     c->in_off += head_len + body_len;
     return c->closing ? -1 : 1;
 }
 
 /* Arms the request read deadline when a request has begun (restarted
  * when one ended and the next began in the same input), disarms it when
- * the input is empty. */
+ * the input is empty and no chunked body is under way. */
 static void request_timer(conn_t *c, unsigned long served_before)
 {
     if (!c->tev)
         return;
-    if (c->in.len > c->in_off && !c->closing) {
+    if ((c->in.len > c->in_off || c->in_chunked) && !c->closing) {
         if (!c->timing || c->served != served_before) {
             event_add(c->tev, &c->h->req_limit);
             c->timing = 1;
@@ -429,6 +589,7 @@ static void on_request_timeout(evutil_socket_t fd, short what, void *arg)
     c->timing = 0;
     set_reading(c, 0);
     c->in.len = c->in_off = 0;
+    c->in_chunked = 0;
     reply_plain(c, 408, "request not received within the time limit\n", 1);
     flush(c);
 }
@@ -596,9 +757,10 @@ void cfx_http1_stop_accepting(cfx_http1_t *h)
     conn_t *c = h->conns;
     while (c) {
         conn_t *next = c->next;
-        if (c->in.len == c->in_off && c->out.len == c->out_off)
+        int partial = c->in.len != c->in_off || c->in_chunked;
+        if (!partial && c->out.len == c->out_off)
             conn_close(c);
-        else if (c->in.len == c->in_off)
+        else if (!partial)
             c->closing = 1;
         c = next;
     }

@@ -1,8 +1,9 @@
 /*
  * http1.h: a small HTTP/1.1 server on a libevent base, made for
- * cfx-serve's REST API: keep-alive, pipelining, Content-Length bodies,
- * "Expect: 100-continue", limits on header and body size, idle timeouts, a
- * total time limit for receiving a request, a connection limit and drain.
+ * cfx-serve's REST API: keep-alive, pipelining, Content-Length and chunked
+ * request bodies (a handler sees both alike), "Expect: 100-continue",
+ * limits on header and body size, idle timeouts, a total time limit for
+ * receiving a request, a connection limit and drain.
  *
  * Why not evhttp: evhttp costs 5.5 system calls per request (it re-arms
  * epoll around every response and asks FIONREAD before each read). Here a
@@ -11,8 +12,8 @@
  * a write and a share of epoll_wait; a write event is armed only when the
  * socket is full.
  *
- * Not supported: chunked request bodies (411 Length Required), HTTP/2
- * (that is the gRPC port), TLS.
+ * Not supported: transfer codings other than chunked (501), HTTP/2 (that
+ * is the gRPC port), TLS.
  *
  * Thread-safety: one cfx_http1_t per event base, used only on that base's
  * thread; the connection counter may be shared between instances.
@@ -63,8 +64,10 @@ void cfx_http1_reply(cfx_http1_req_t *req, int status, const char *ctype,
 typedef void (*cfx_http1_handler_fn)(cfx_http1_req_t *req, void *arg);
 
 typedef struct cfx_http1_options {
-    size_t max_body_bytes;   /* larger Content-Length: 413 */
-    size_t max_header_bytes; /* larger request head: 431 */
+    size_t max_body_bytes;   /* larger body (Content-Length or decoded
+                                chunked): 413 */
+    size_t max_header_bytes; /* larger request head, or chunked trailer
+                                section: 431 */
     int idle_timeout_seconds;
     int request_read_timeout_seconds; /* from a request's first byte to its
                                          last: beyond it 408 and close;
