@@ -262,6 +262,74 @@ static int add_threshold(cfx_eval_config_t *c, const char *key, const json_t *o,
     return add_metric(c, key, name, err);
 }
 
+/* One PerSliceMetricThreshold {slicing_specs, threshold} on metric key:
+ * one entry per slicing spec. A spec that no configured slicing spec can
+ * produce a slice for is refused here: TFMA would only find out after the
+ * run (missing_slices, validation failed), and it is always a mistake in
+ * the config. */
+static int add_slice_threshold(cfx_eval_config_t *c, const char *key,
+                               const json_t *o, const char *name,
+                               const char *path, cfx_error_t *err) {
+    static const char *const allowed[] = {"slicing_specs", "threshold", NULL};
+    char p[256];
+    cfx_threshold_t t;
+    int ret;
+    if (!cfx_slice_metrics_known(key))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: %s: no threshold can apply to metric '%s'",
+                             name, path, key);
+    if (!json_is_object(o))
+        return cfx_error_set(err, CFX_EPARSE, "%s: %s: expected an object",
+                             name, path);
+    if ((ret = only_members(o, allowed, name, path, err)))
+        return ret;
+    const json_t *th = json_object_get(o, "threshold");
+    if (!th)
+        return cfx_error_set(err, CFX_EPARSE, "%s: %s: needs a threshold",
+                             name, path);
+    memset(&t, 0, sizeof t);
+    snprintf(t.metric, sizeof t.metric, "%s", key);
+    PATHF("%s.threshold", path);
+    if ((ret = parse_threshold(th, &t, name, p, err)))
+        return ret;
+    if (!t.has_value && !t.has_change)
+        return cfx_error_set(
+            err, CFX_EPARSE,
+            "%s: %s: needs a value_threshold and/or a change_threshold", name,
+            p);
+    const json_t *ss = json_object_get(o, "slicing_specs");
+    if (!json_is_array(ss) || json_array_size(ss) == 0)
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s: %s.slicing_specs: expected a non-empty array",
+                             name, path);
+    for (size_t i = 0; i < json_array_size(ss); i++) {
+        PATHF("%s.slicing_specs[%zu]", path, i);
+        if (c->num_slice_thresholds >= CFX_MAX_SLICE_THRESHOLDS)
+            return cfx_error_set(err, CFX_ETOOBIG,
+                                 "%s: %s: more than %d per-slice thresholds "
+                                 "(counting one per slicing spec)",
+                                 name, p, CFX_MAX_SLICE_THRESHOLDS);
+        cfx_slice_threshold_t *e = &c->slice_thresholds[c->num_slice_thresholds];
+        memset(e, 0, sizeof *e);
+        if ((ret = parse_slicing(json_array_get(ss, i), &e->spec, name, p, err)))
+            return ret;
+        /* the overall slice is always computed (evaluator.c) */
+        int ok = e->spec.num_keys + e->spec.num_values == 0;
+        for (size_t k = 0; k < c->num_slicing_specs && !ok; k++)
+            ok = cfx_slicing_spec_can_apply(&e->spec, &c->slicing_specs[k]);
+        if (!ok)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "%s: %s: matches no slice of the configured "
+                                 "slicing_specs (add the spec there to "
+                                 "compute its slices)",
+                                 name, p);
+        e->threshold = t;
+        snprintf(e->path, sizeof e->path, "%s", p);
+        c->num_slice_thresholds++;
+    }
+    return add_metric(c, key, name, err);
+}
+
 /* The "config" of a metric: a JSON string (as TFMA writes it) or object. */
 static int metric_config(const json_t *v, json_t **out, const char *name,
                          const char *path, cfx_error_t *err) {
@@ -291,8 +359,12 @@ static int metric_config(const json_t *v, json_t **out, const char *name,
 
 static int parse_metric(cfx_eval_config_t *c, const json_t *m, const char *name,
                         const char *path, cfx_error_t *err) {
-    static const char *const allowed[] = {"class_name", "module", "config",
-                                          "threshold", NULL};
+    static const char *const allowed[] = {"class_name",
+                                          "module",
+                                          "config",
+                                          "threshold",
+                                          "per_slice_thresholds",
+                                          NULL};
     char p[256];
     int ret;
     json_t *cfg = NULL;
@@ -346,11 +418,63 @@ static int parse_metric(cfx_eval_config_t *c, const json_t *m, const char *name,
     const json_t *th = json_object_get(m, "threshold");
     if (th) {
         PATHF("%s.threshold", path);
-        ret = add_threshold(c, key, th, name, p, err);
+        if ((ret = add_threshold(c, key, th, name, p, err)))
+            goto out;
+    }
+    const json_t *pst = json_object_get(m, "per_slice_thresholds");
+    if (pst && !json_is_array(pst)) {
+        ret = cfx_error_set(err, CFX_EPARSE,
+                            "%s: %s.per_slice_thresholds: expected an array",
+                            name, path);
+        goto out;
+    }
+    for (size_t j = 0; pst && j < json_array_size(pst); j++) {
+        PATHF("%s.per_slice_thresholds[%zu]", path, j);
+        if ((ret = add_slice_threshold(c, key, json_array_get(pst, j), name, p,
+                                       err)))
+            goto out;
     }
 out:
     json_decref(cfg);
     return ret;
+}
+
+/* MetricsSpec.per_slice_thresholds: metric name -> {"thresholds": [...]}
+ * (PerSliceMetricThresholds); m may be NULL. spec_path names the spec. */
+static int parse_per_slice_map(cfx_eval_config_t *c, const json_t *m,
+                               const char *name, const char *spec_path,
+                               cfx_error_t *err) {
+    static const char *const allowed[] = {"thresholds", NULL};
+    char p[256];
+    int ret;
+    if (!m)
+        return 0;
+    if (!json_is_object(m))
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s: %s.per_slice_thresholds: expected an object",
+                             name, spec_path);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)m, k, v) {
+        PATHF("%s.per_slice_thresholds.%s", spec_path, k);
+        if (!json_is_object(v))
+            return cfx_error_set(err, CFX_EPARSE, "%s: %s: expected an object",
+                                 name, p);
+        if ((ret = only_members(v, allowed, name, p, err)))
+            return ret;
+        const json_t *ts = json_object_get(v, "thresholds");
+        if (!json_is_array(ts) || json_array_size(ts) == 0)
+            return cfx_error_set(err, CFX_EPARSE,
+                                 "%s: %s.thresholds: expected a non-empty array",
+                                 name, p);
+        for (size_t j = 0; j < json_array_size(ts); j++) {
+            PATHF("%s.per_slice_thresholds.%s.thresholds[%zu]", spec_path, k, j);
+            if ((ret = add_slice_threshold(c, k, json_array_get(ts, j), name, p,
+                                           err)))
+                return ret;
+        }
+    }
+    return 0;
 }
 
 static int parse_doc(const json_t *doc, const char *name, cfx_eval_config_t *c,
@@ -365,7 +489,8 @@ static int parse_doc(const json_t *doc, const char *name, cfx_eval_config_t *c,
                                                 "is_baseline",
                                                 NULL};
     static const char *const spec_allowed[] = {
-        "metrics", "thresholds", "model_names", "output_names", NULL};
+        "metrics",     "thresholds",   "per_slice_thresholds",
+        "model_names", "output_names", NULL};
     char p[256];
     int ret;
     if (!json_is_object(doc))
@@ -452,6 +577,10 @@ static int parse_doc(const json_t *doc, const char *name, cfx_eval_config_t *c,
                     return ret;
             }
         }
+        PATHF("metrics_specs[%zu]", i);
+        if ((ret = parse_per_slice_map(c, json_object_get(s, "per_slice_thresholds"),
+                                       name, p, err)))
+            return ret;
     }
     if (c->num_metrics == 0) { /* TFMA's default binary-classification specs */
         static const char *const defaults[] = {
@@ -515,6 +644,14 @@ void cfx_eval_config_drop_change_thresholds(cfx_eval_config_t *c) {
             c->thresholds[k++] = t;
     }
     c->num_thresholds = k;
+    k = 0;
+    for (size_t i = 0; i < c->num_slice_thresholds; i++) {
+        cfx_slice_threshold_t e = c->slice_thresholds[i];
+        e.threshold.has_change = 0;
+        if (e.threshold.has_value)
+            c->slice_thresholds[k++] = e;
+    }
+    c->num_slice_thresholds = k;
 }
 
 static json_t *threshold_json(const cfx_threshold_t *t) {
@@ -540,6 +677,44 @@ static json_t *threshold_json(const cfx_threshold_t *t) {
     return o;
 }
 
+static json_t *slicing_json(const cfx_slicing_spec_t *s) {
+    json_t *o = json_object();
+    if (s->num_keys) {
+        json_t *k = json_array();
+        for (size_t j = 0; j < s->num_keys; j++)
+            json_array_append_new(k, json_string(s->keys[j]));
+        json_object_set_new(o, "feature_keys", k);
+    }
+    if (s->num_values) {
+        json_t *v = json_object();
+        for (size_t j = 0; j < s->num_values; j++)
+            json_object_set_new(v, s->value_keys[j], json_string(s->values[j]));
+        json_object_set_new(o, "feature_values", v);
+    }
+    return o;
+}
+
+/* per_slice_thresholds in MetricsSpec's map form, one PerSliceMetricThreshold
+ * per entry. */
+static json_t *per_slice_json(const cfx_eval_config_t *c) {
+    json_t *m = json_object();
+    for (size_t i = 0; i < c->num_slice_thresholds; i++) {
+        const cfx_slice_threshold_t *e = &c->slice_thresholds[i];
+        json_t *ts = json_object_get(m, e->threshold.metric);
+        if (!ts) {
+            ts = json_array();
+            json_object_set_new(m, e->threshold.metric,
+                                json_pack("{s:o}", "thresholds", ts));
+        } else {
+            ts = json_object_get(ts, "thresholds");
+        }
+        json_array_append_new(
+            ts, json_pack("{s:[o],s:o}", "slicing_specs", slicing_json(&e->spec),
+                          "threshold", threshold_json(&e->threshold)));
+    }
+    return m;
+}
+
 char *cfx_eval_config_to_json(const cfx_eval_config_t *c) {
     json_t *doc = json_object(), *ms = json_object(), *ss = json_array(),
            *metrics = json_array(), *th = json_object(), *spec = json_object(),
@@ -548,24 +723,8 @@ char *cfx_eval_config_to_json(const cfx_eval_config_t *c) {
     if (c->label_key[0])
         json_object_set_new(ms, "label_key", json_string(c->label_key));
     json_object_set_new(doc, "model_specs", json_pack("[o]", ms));
-    for (size_t i = 0; i < c->num_slicing_specs; i++) {
-        const cfx_slicing_spec_t *s = &c->slicing_specs[i];
-        json_t *o = json_object();
-        if (s->num_keys) {
-            json_t *k = json_array();
-            for (size_t j = 0; j < s->num_keys; j++)
-                json_array_append_new(k, json_string(s->keys[j]));
-            json_object_set_new(o, "feature_keys", k);
-        }
-        if (s->num_values) {
-            json_t *v = json_object();
-            for (size_t j = 0; j < s->num_values; j++)
-                json_object_set_new(v, s->value_keys[j],
-                                    json_string(s->values[j]));
-            json_object_set_new(o, "feature_values", v);
-        }
-        json_array_append_new(ss, o);
-    }
+    for (size_t i = 0; i < c->num_slicing_specs; i++)
+        json_array_append_new(ss, slicing_json(&c->slicing_specs[i]));
     json_object_set_new(doc, "slicing_specs", ss);
     for (size_t i = 0; i < c->num_metrics; i++) {
         const char *cls = c->metrics[i];
@@ -588,6 +747,8 @@ char *cfx_eval_config_to_json(const cfx_eval_config_t *c) {
                             threshold_json(&c->thresholds[i]));
     json_object_set_new(spec, "metrics", metrics);
     json_object_set_new(spec, "thresholds", th);
+    if (c->num_slice_thresholds)
+        json_object_set_new(spec, "per_slice_thresholds", per_slice_json(c));
     json_array_append_new(specs, spec);
     json_object_set_new(doc, "metrics_specs", specs);
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |

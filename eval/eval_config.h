@@ -14,8 +14,16 @@
  *                                             "absolute": -1e-10}}},
  *         {"class_name": "ConfusionMatrixAtThresholds",
  *          "config": "{\"thresholds\": [0.25, 0.5, 0.75]}"}],
- *       "thresholds": {"binary_accuracy": {...}}}]
+ *       "thresholds": {"binary_accuracy": {...}},
+ *       "per_slice_thresholds": {"auc": {"thresholds": [
+ *         {"slicing_specs": [{"feature_keys": ["trip_start_hour"]}],
+ *          "threshold": {"value_threshold": {"lower_bound": 0.8}}}]}}}]
  *   }
+ *
+ * per_slice_thresholds may also be a list on a metric (MetricConfig's
+ * form). Each of its slicing specs must be able to match a slice of the
+ * configured slicing_specs (or the overall slice, always computed), else
+ * the config is refused with the spec's path.
  *
  * class_name (Keras/TFMA) -> metric key: ExampleCount example_count,
  * BinaryAccuracy binary_accuracy, AUC auc (auc_precision_recall with config
@@ -50,8 +58,10 @@ typedef struct cfx_eval_config {
     cfx_slicing_spec_t slicing_specs[CFX_EVAL_MAX_SLICING_SPECS];
     size_t num_metrics; /* requested metric keys, config order */
     char metrics[CFX_EVAL_MAX_METRICS][CFX_METRIC_NAME_MAX];
-    size_t num_thresholds;
+    size_t num_thresholds; /* threshold / thresholds: the overall slice */
     cfx_threshold_t thresholds[CFX_EVAL_MAX_METRICS];
+    size_t num_slice_thresholds; /* per_slice_thresholds, one per spec */
+    cfx_slice_threshold_t slice_thresholds[CFX_MAX_SLICE_THRESHOLDS];
     size_t num_confusion;
     double confusion[CFX_METRICS_MAX_THRESHOLDS];
 } cfx_eval_config_t;
@@ -64,7 +74,8 @@ int cfx_eval_config_parse(const char *text, size_t len, const char *name,
 int cfx_eval_config_load(const char *path, cfx_eval_config_t *out,
                          cfx_error_t *err);
 
-/* Removes every change threshold (no baseline: what TFX does). */
+/* Removes every change threshold, per-slice ones too (no baseline: what
+ * TFX does). */
 void cfx_eval_config_drop_change_thresholds(cfx_eval_config_t *c);
 
 /* The configuration as it was applied, in the same JSON form (malloc'd,

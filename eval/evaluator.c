@@ -3,7 +3,8 @@
  * eval examples in batches: decode, label from the candidate's transform,
  * predict with the candidate (and baseline), add each example to every
  * slice it belongs to; then metrics per slice, thresholds on the overall
- * slice, and the outputs.
+ * slice, per-slice thresholds on the slices their specs apply to, and the
+ * outputs.
  */
 #include "eval/evaluator.h"
 
@@ -241,6 +242,23 @@ static int cmp_order(const void *x, const void *y) {
     return strverscmp(a->name, b->name); /* "hour:2" before "hour:10" */
 }
 
+/* The slices in output order (by spec, then natural order of the name);
+ * *out is malloc'd (NULL when there is no slice). */
+static int sort_slices(const slices_t *s, order_t **out, cfx_error_t *err) {
+    size_t n = s->table.n;
+    *out = NULL;
+    if (!n)
+        return 0;
+    order_t *ord = malloc(n * sizeof *ord);
+    if (!ord)
+        return cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
+    for (size_t i = 0; i < n; i++)
+        ord[i] = (order_t){s->spec[i], i, s->table.names[i]};
+    qsort(ord, n, sizeof *ord, cmp_order);
+    *out = ord;
+    return 0;
+}
+
 static int write_json(const char *dir, const char *file, json_t *doc,
                       cfx_error_t *err) {
     char path[4096];
@@ -280,19 +298,11 @@ static json_t *slice_key_json(const cfx_slicing_spec_t *spec,
 
 static int write_evaluation(const cfx_evaluator_opts_t *o,
                             const cfx_eval_config_t *applied, slices_t *s,
-                            cfx_evaluator_result_t *res, cfx_error_t *err) {
+                            const order_t *ord, cfx_evaluator_result_t *res,
+                            cfx_error_t *err) {
     json_t *doc = json_object(), *arr = json_array();
-    order_t *ord = NULL;
     int ret = 0;
     size_t n = s->table.n;
-    if (n && !(ord = malloc(n * sizeof *ord))) {
-        ret = cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        ord[i] = (order_t){s->spec[i], i, s->table.names[i]};
-    if (n)
-        qsort(ord, n, sizeof *ord, cmp_order);
     json_object_set_new(doc, "model", json_string(o->model_dir));
     json_object_set_new(doc, "baseline",
                         o->baseline_dir ? json_string(o->baseline_dir)
@@ -368,8 +378,127 @@ static int write_evaluation(const cfx_evaluator_opts_t *o,
 out:
     json_decref(arr);
     json_decref(doc);
-    free(ord);
     return ret;
+}
+
+/* Appends a whole line to the reason, or counts it as left out. */
+static void reason_line(cfx_evaluator_result_t *res, const char *line,
+                        size_t *omitted) {
+    size_t l = strlen(res->reason);
+    int w = snprintf(res->reason + l, sizeof res->reason - l, "%s%s",
+                     l ? "\n" : "", line);
+    if (w < 0 || (size_t)w >= sizeof res->reason - l) {
+        res->reason[l] = 0;
+        (*omitted)++;
+    }
+}
+
+/* How a person names the slices of a spec in the passed list:
+ * "trip_start_hour", "trip_start_day_X_payment_type=Cash", "Overall". */
+static void spec_label(const cfx_slicing_spec_t *sp, char *out, size_t cap) {
+    size_t l = 0;
+    out[0] = 0;
+    if (sp->num_keys + sp->num_values == 0) {
+        snprintf(out, cap, "Overall");
+        return;
+    }
+    for (size_t i = 0; i < sp->num_keys + sp->num_values && l < cap; i++) {
+        int w = i < sp->num_keys
+                    ? snprintf(out + l, cap - l, "%s%s", i ? "_X_" : "",
+                               sp->keys[i])
+                    : snprintf(out + l, cap - l, "%s%s=%s", i ? "_X_" : "",
+                               sp->value_keys[i - sp->num_keys],
+                               sp->values[i - sp->num_keys]);
+        if (w < 0)
+            return;
+        l += (size_t)w;
+    }
+}
+
+/* The per-slice thresholds, on the slices in output order: failures go to
+ * res->reason as "<slice>: <why>", after the overall ones. A slicing spec
+ * that matched no computed slice fails validation, as TFMA's
+ * missing_slices do. */
+static int validate_slices(const cfx_eval_config_t *applied,
+                           const slices_t *s, const order_t *ord,
+                           cfx_evaluator_result_t *res, cfx_error_t *err) {
+    const cfx_slice_threshold_t *ts = applied->slice_thresholds;
+    size_t n = applied->num_slice_thresholds, omitted = 0, failed = 0;
+    size_t applied_to[CFX_MAX_SLICE_THRESHOLDS] = {0};
+    char line[1024];
+    int ret;
+    if (n == 0)
+        return 0;
+    for (size_t k = 0; k < s->table.n; k++) {
+        size_t i = ord[k].idx;
+        const cfx_slicing_spec_t *from = &applied->slicing_specs[s->spec[i]];
+        const char *name = s->table.names[i];
+        int any = 0;
+        for (size_t j = 0; j < n && !any; j++)
+            any = cfx_slicing_spec_applies(&ts[j].spec, from, name);
+        if (!any)
+            continue;
+        cfx_slice_metrics_t m, b;
+        if ((ret = cfx_slice_metrics_compute(&s->cand[i], NULL, 0, &m, err)))
+            return ret;
+        if (s->with_base &&
+            (ret = cfx_slice_metrics_compute(&s->base[i], NULL, 0, &b, err)))
+            return ret;
+        failed += cfx_slice_thresholds_validate(
+            ts, n, from, name, &m, s->with_base ? &b : NULL, res->reason,
+            sizeof res->reason, &omitted, applied_to, &res->num_checked);
+    }
+    for (size_t j = 0; j < n; j++) {
+        int reported = 0;
+        for (size_t k = 0; k < j && !reported; k++)
+            reported = !applied_to[k] &&
+                       cfx_slicing_spec_equal(&ts[k].spec, &ts[j].spec);
+        if (applied_to[j] || reported)
+            continue;
+        failed++;
+        char label[512];
+        spec_label(&ts[j].spec, label, sizeof label);
+        snprintf(line, sizeof line,
+                 "%s: no computed slice matches this slicing spec (%s), so "
+                 "%s was not checked",
+                 ts[j].path, label, ts[j].threshold.metric);
+        reason_line(res, line, &omitted);
+    }
+    if (omitted) {
+        /* make room for the count: drop whole lines from the end */
+        snprintf(line, sizeof line, "(%zu more failed bounds not listed)",
+                 omitted);
+        char *r = res->reason;
+        while (strlen(r) + strlen(line) + 2 > sizeof res->reason) {
+            char *nl = strrchr(r, '\n');
+            if (!nl)
+                break;
+            *nl = 0;
+            omitted++;
+            snprintf(line, sizeof line, "(%zu more failed bounds not listed)",
+                     omitted);
+        }
+        size_t dummy = 0;
+        reason_line(res, line, &dummy);
+    }
+    res->num_failed += failed;
+    for (size_t j = 0; j < n && failed == 0; j++) {
+        char what[256], label[512], item[800];
+        spec_label(&ts[j].spec, label, sizeof label);
+        for (int change = 0; change < 2; change++) {
+            const cfx_threshold_t *t = &ts[j].threshold;
+            if (change ? !(t->has_change && s->with_base) : !t->has_value)
+                continue;
+            cfx_threshold_describe(t, change, what, sizeof what);
+            snprintf(item, sizeof item, "%s on %s (%zu slice%s)", what, label,
+                     applied_to[j], applied_to[j] == 1 ? "" : "s");
+            size_t l = strlen(res->passed);
+            if (l + 1 < sizeof res->passed)
+                snprintf(res->passed + l, sizeof res->passed - l, "%s%s",
+                         l ? "; " : "", item);
+        }
+    }
+    return 0;
 }
 
 static int write_blessing(const char *dir, const char *model_dir,
@@ -400,6 +529,7 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
                       cfx_evaluator_result_t *res, cfx_error_t *err) {
     cfx_bundle_t *cand = NULL, *base = NULL;
     cfx_eval_config_t *applied = malloc(sizeof *applied);
+    order_t *ord = NULL;
     slices_t s;
     int ret;
     memset(res, 0, sizeof *res);
@@ -483,7 +613,12 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
         applied->thresholds, applied->num_thresholds, &res->overall,
         base ? &res->baseline_overall : NULL, res->reason, sizeof res->reason,
         res->passed, sizeof res->passed, &res->num_checked);
-    res->blessed = res->num_checked == 0 ? -1 : res->num_failed == 0;
+    if ((ret = sort_slices(&s, &ord, err)) ||
+        (ret = validate_slices(applied, &s, ord, res, err)))
+        goto out;
+    res->blessed = res->num_checked == 0 && res->num_failed == 0
+                       ? -1
+                       : res->num_failed == 0;
     if (res->blessed == -1) {
         snprintf(res->summary, sizeof res->summary,
                  "NO BLESSING: no threshold configured (auc %.4f, "
@@ -512,7 +647,7 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
         }
         res->summary[n] = 0;
     }
-    if ((ret = write_evaluation(o, applied, &s, res, err)))
+    if ((ret = write_evaluation(o, applied, &s, ord, res, err)))
         goto out;
     if (res->blessed >= 0 && (ret = write_blessing(o->blessing_dir, o->model_dir, res, err)))
         goto out;
@@ -528,6 +663,7 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
     }
     ret = 0;
 out:
+    free(ord);
     slices_free(&s);
     cfx_bundle_free(base);
     cfx_bundle_free(cand);

@@ -129,6 +129,93 @@ int cfx_slicing_keys(const cfx_slicing_spec_t *spec, const cfx_example_t *ex,
     return walk(&w, 0);
 }
 
+/* The feature of part i of the slices of s (feature_keys, then the keys of
+ * feature_values, as in slice names). */
+static const char *part_key(const cfx_slicing_spec_t *s, size_t i) {
+    return i < s->num_keys ? s->keys[i] : s->value_keys[i - s->num_keys];
+}
+
+/* The matching of cfx_slicing_spec_applies over the parts of a slice of
+ * from; vals[i] is the value of part i, or NULL when unknown (a
+ * feature_keys part seen before any slice exists), which any pinned value
+ * of want accepts. */
+static int parts_match(const cfx_slicing_spec_t *want,
+                       const cfx_slicing_spec_t *from,
+                       const char *const *vals) {
+    size_t d = from->num_keys + from->num_values;
+    int used_key[CFX_SLICE_MAX_FEATURES] = {0},
+        used_val[CFX_SLICE_MAX_FEATURES] = {0};
+    if (d != want->num_keys + want->num_values)
+        return 0;
+    for (size_t i = 0; i < d; i++) {
+        const char *k = part_key(from, i);
+        int taken = 0;
+        for (size_t j = 0; j < want->num_values && !taken; j++)
+            if (!used_val[j] && !strcmp(want->value_keys[j], k) &&
+                (!vals[i] || !strcmp(want->values[j], vals[i])))
+                taken = used_val[j] = 1;
+        for (size_t j = 0; j < want->num_keys && !taken; j++)
+            if (!used_key[j] && !strcmp(want->keys[j], k))
+                taken = used_key[j] = 1;
+        if (!taken)
+            return 0;
+    }
+    return 1; /* as many parts as want has, each took one */
+}
+
+int cfx_slicing_spec_applies(const cfx_slicing_spec_t *want,
+                             const cfx_slicing_spec_t *from,
+                             const char *slice_name) {
+    char spec_name[CFX_SLICE_NAME_MAX];
+    char vals[2 * CFX_SLICE_MAX_FEATURES][CFX_SLICE_VALUE_MAX];
+    const char *ptr[2 * CFX_SLICE_MAX_FEATURES];
+    size_t d = from->num_keys + from->num_values;
+    if (d != want->num_keys + want->num_values)
+        return 0;
+    if (d == 0)
+        return 1;
+    cfx_slicing_spec_name(from, spec_name, sizeof spec_name);
+    size_t l = strlen(spec_name);
+    if (strncmp(slice_name, spec_name, l) || slice_name[l] != ':')
+        return 0;
+    const char *v = slice_name + l + 1;
+    for (size_t i = 0; i < d; i++) {
+        const char *end = i + 1 < d ? strstr(v, "_X_") : NULL;
+        if (i + 1 < d && !end)
+            return 0; /* not a name of this spec */
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+        if (len >= sizeof vals[i])
+            return 0; /* longer than any value a slice name holds */
+        memcpy(vals[i], v, len);
+        vals[i][len] = 0;
+        ptr[i] = vals[i];
+        v = end ? end + 3 : v + len;
+    }
+    return parts_match(want, from, ptr);
+}
+
+int cfx_slicing_spec_can_apply(const cfx_slicing_spec_t *want,
+                               const cfx_slicing_spec_t *from) {
+    const char *ptr[2 * CFX_SLICE_MAX_FEATURES];
+    for (size_t i = 0; i < from->num_keys + from->num_values; i++)
+        ptr[i] = i < from->num_keys ? NULL : from->values[i - from->num_keys];
+    return parts_match(want, from, ptr);
+}
+
+int cfx_slicing_spec_equal(const cfx_slicing_spec_t *a,
+                           const cfx_slicing_spec_t *b) {
+    if (a->num_keys != b->num_keys || a->num_values != b->num_values)
+        return 0;
+    for (size_t i = 0; i < a->num_keys; i++)
+        if (strcmp(a->keys[i], b->keys[i]))
+            return 0;
+    for (size_t i = 0; i < a->num_values; i++)
+        if (strcmp(a->value_keys[i], b->value_keys[i]) ||
+            strcmp(a->values[i], b->values[i]))
+            return 0;
+    return 1;
+}
+
 static uint64_t hash_name(const char *s) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++)

@@ -52,6 +52,27 @@ typedef int (*cfx_slice_cb)(void *ud, const char *slice_name);
 int cfx_slicing_keys(const cfx_slicing_spec_t *spec, const cfx_example_t *ex,
                      cfx_slice_cb cb, void *ud, cfx_error_t *err);
 
+/* TFMA's SingleSliceSpec.is_slice_applicable, used to match per-slice
+ * thresholds: 1 when the slice slice_name, produced by spec `from`, is one
+ * that `want` names. The slice's key is its set of (feature, value) pairs;
+ * each pair must be taken by a pinned feature_value of want with that value
+ * or else by one of want's feature_keys, and every part of want must be
+ * taken, in any order. So {"feature_keys": ["a"]} matches every slice over
+ * exactly a (not a cross of a and b), {} only the overall slice, and
+ * {"feature_values": {"a": "3"}} the slice a:3 whichever spec made it.
+ * Values are split from the name as metrics.json's slice_key does (at the
+ * first "_X_"). */
+int cfx_slicing_spec_applies(const cfx_slicing_spec_t *want,
+                             const cfx_slicing_spec_t *from,
+                             const char *slice_name);
+/* 1 when some slice of `from` could satisfy cfx_slicing_spec_applies(want,
+ * from, ...): the same features, and equal values where both pin one. */
+int cfx_slicing_spec_can_apply(const cfx_slicing_spec_t *want,
+                               const cfx_slicing_spec_t *from);
+/* 1 when a and b are written alike (same keys and values, same order). */
+int cfx_slicing_spec_equal(const cfx_slicing_spec_t *a,
+                           const cfx_slicing_spec_t *b);
+
 /* Formats value i of feature f (as in slice names) into out. */
 void cfx_slicing_value(const cfx_feature_t *f, size_t i, char *out, size_t cap);
 

@@ -11,6 +11,11 @@
  * baseline, change thresholds are dropped (TFX removes them before TFMA
  * runs), so only value thresholds decide.
  *
+ * Per-slice thresholds (TFMA's per_slice_thresholds) pair a threshold with
+ * a SlicingSpec; the threshold is checked on every computed slice the spec
+ * applies to (cfx_slicing_spec_applies), a change threshold against the
+ * baseline's same slice.
+ *
  * Thread-safety: plain functions over caller data.
  */
 #ifndef CFX_EVAL_THRESHOLDS_H
@@ -19,6 +24,7 @@
 #include <stddef.h>
 
 #include "eval/metrics.h"
+#include "eval/slicing.h"
 
 #define CFX_METRIC_NAME_MAX 64
 
@@ -64,6 +70,47 @@ size_t cfx_thresholds_validate(const cfx_threshold_t *ts, size_t n,
                                const cfx_slice_metrics_t *baseline,
                                char *reason, size_t cap, char *passed,
                                size_t passed_cap, size_t *checked);
+
+/* Most per-slice threshold entries (threshold x slicing spec) of one
+ * evaluation. */
+#define CFX_MAX_SLICE_THRESHOLDS 64
+
+/* One PerSliceMetricThreshold with one of its slicing specs: TFMA lists
+ * the threshold once per slicing spec, and so does cfx. */
+typedef struct cfx_slice_threshold {
+    cfx_slicing_spec_t spec;
+    cfx_threshold_t threshold;
+    char path[256]; /* config path of the slicing spec, for messages */
+} cfx_slice_threshold_t;
+
+/* The threshold as a sentence without a value ("auc >= lower bound 0.8",
+ * "auc change >= absolute -1e-10 (HIGHER_IS_BETTER)"); change selects the
+ * change part. */
+void cfx_threshold_describe(const cfx_threshold_t *t, int change, char *out,
+                            size_t cap);
+
+/* 1 when a and b check the same bound: same metric and the same value part
+ * (change 0) or change part (change 1), both set. */
+int cfx_threshold_same(const cfx_threshold_t *a, const cfx_threshold_t *b,
+                       int change);
+
+/* Checks, on one computed slice (slice_name, made by spec from), every
+ * entry of ts whose spec applies to it; the change parts only with a
+ * baseline (NULL drops them). As TFMA does, a bound already checked on this
+ * slice by an earlier entry with the same threshold is not checked again.
+ * Appends "slice_name: <why>" per failed bound to reason (cap bytes, kept
+ * NUL-terminated, not cleared first; a line that does not fit is counted
+ * in *omitted, which may be NULL). applied (n counters, may be NULL)
+ * counts, per entry, the slices it applied to; *checked (may be NULL) is
+ * increased by the bounds checked. Returns the number of failed bounds. */
+size_t cfx_slice_thresholds_validate(const cfx_slice_threshold_t *ts, size_t n,
+                                     const cfx_slicing_spec_t *from,
+                                     const char *slice_name,
+                                     const cfx_slice_metrics_t *candidate,
+                                     const cfx_slice_metrics_t *baseline,
+                                     char *reason, size_t cap,
+                                     size_t *omitted, size_t *applied,
+                                     size_t *checked);
 
 const char *cfx_direction_name(cfx_direction_t d);
 
