@@ -14,6 +14,12 @@
  * aspired only when an aspired version is AVAILABLE (or none is aspired).
  * A version that failed to load is not retried until its directory
  * changes (a new inode or mtime, i.e. a new atomic publish).
+ *
+ * Startup (TF Serving's ServerCore::Create): after each pass the loader
+ * counts the models still waiting for a first version (none yet, or no
+ * base path yet) and those whose only versions failed; the startup wait
+ * ends when none waits or one failed, so a server deployed before the
+ * first push keeps polling instead of exiting.
  */
 #include "serve/model_manager.h"
 

@@ -7,6 +7,8 @@
 #   - a version published the way cfx push does (a hidden temporary folder
 #     renamed into place) is loaded, the ports open, the status says
 #     AVAILABLE and predict answers what `cfx predict` says of the same row;
+#   - a startup label naming the version still to come is assigned once it
+#     loads (TF Serving assigns labels after the wait);
 #   - SIGTERM / SIGINT while waiting exit 0 promptly;
 #   - a first version that fails to load still ends the process with TF
 #     Serving's "did not become available" message;
@@ -201,6 +203,27 @@ rest_port
 serves taxi
 stop_ok TERM
 echo "missing base path: OK"
+
+# --- a label on the version still to come is assigned once it loads ----------
+BASE="$T/f/taxi"
+mkdir -p "$BASE"
+cat >"$T/labels.config" <<C
+model_config_list {
+  config {
+    name: "taxi" base_path: "$BASE" model_platform: "tensorflow"
+    version_labels { key: "stable" value: 4 }
+  }
+}
+C
+start --model_config_file="$T/labels.config"
+logged "$NOVER"
+publish "$BASE" 4 "$BUNDLE"
+rest_port
+curl -sf "http://127.0.0.1:$PORT/v1/models/taxi/labels/stable/metadata" >"$T/body" ||
+    fail "label of the first version: $(cat "$T/body")"
+grep -q '"version": "4"' "$T/body" || fail "label stable does not name version 4: $(cat "$T/body")"
+stop_ok TERM
+echo "label on the first version: OK"
 
 # --- SIGTERM / SIGINT while waiting ----------------------------------------------
 BASE="$T/c/taxi"
