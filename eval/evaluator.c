@@ -629,23 +629,26 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
                      res->passed) < 0)
             res->summary[0] = 0;
     } else {
-        char first[1024];
-        if (snprintf(first, sizeof first, "%s", res->reason) < 0)
-            first[0] = 0;
-        /* one line: the failed bounds joined by "; " */
+        /* one line: the failed bounds joined by "; ", whole ones only, and
+         * how many more the reason holds when they do not all fit */
+        size_t total = 0, shown = 0, cap = sizeof res->summary - 48;
         size_t n = (size_t)snprintf(res->summary, sizeof res->summary,
                                     "NOT_BLESSED: ");
-        for (const char *c = first; *c && n + 3 < sizeof res->summary; c++) {
-            if (*c == '\n') {
-                if (!c[1])
-                    break;
-                res->summary[n++] = ';';
-                res->summary[n++] = ' ';
-            } else {
-                res->summary[n++] = *c;
+        for (const char *r = res->reason; *r;) {
+            const char *nl = strchr(r, '\n');
+            size_t len = nl ? (size_t)(nl - r) : strlen(r);
+            if (shown == total && n + len + 2 < cap) {
+                n += (size_t)snprintf(res->summary + n, sizeof res->summary - n,
+                                      "%s%.*s", shown ? "; " : "", (int)len, r);
+                shown++;
             }
+            total++;
+            r += len + (nl ? 1 : 0);
         }
-        res->summary[n] = 0;
+        if (shown < total)
+            snprintf(res->summary + n, sizeof res->summary - n,
+                     "%s(%zu more in the blessing reason)", shown ? "; " : "",
+                     total - shown);
     }
     if ((ret = write_evaluation(o, applied, &s, ord, res, err)))
         goto out;
