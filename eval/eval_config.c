@@ -285,8 +285,8 @@ static int add_slice_threshold(cfx_eval_config_t *c, const char *key,
         return ret;
     const json_t *th = json_object_get(o, "threshold");
     if (!th)
-        return cfx_error_set(err, CFX_EPARSE, "%s: %s: needs a threshold",
-                             name, path);
+        return cfx_error_set(err, CFX_EPARSE, "%s: %s: needs a threshold", name,
+                             path);
     memset(&t, 0, sizeof t);
     snprintf(t.metric, sizeof t.metric, "%s", key);
     PATHF("%s.threshold", path);
@@ -309,9 +309,11 @@ static int add_slice_threshold(cfx_eval_config_t *c, const char *key,
                                  "%s: %s: more than %d per-slice thresholds "
                                  "(counting one per slicing spec)",
                                  name, p, CFX_MAX_SLICE_THRESHOLDS);
-        cfx_slice_threshold_t *e = &c->slice_thresholds[c->num_slice_thresholds];
+        cfx_slice_threshold_t *e =
+            &c->slice_thresholds[c->num_slice_thresholds];
         memset(e, 0, sizeof *e);
-        if ((ret = parse_slicing(json_array_get(ss, i), &e->spec, name, p, err)))
+        if ((ret =
+                 parse_slicing(json_array_get(ss, i), &e->spec, name, p, err)))
             return ret;
         /* the overall slice is always computed (evaluator.c) */
         int ok = e->spec.num_keys + e->spec.num_values == 0;
@@ -359,12 +361,9 @@ static int metric_config(const json_t *v, json_t **out, const char *name,
 
 static int parse_metric(cfx_eval_config_t *c, const json_t *m, const char *name,
                         const char *path, cfx_error_t *err) {
-    static const char *const allowed[] = {"class_name",
-                                          "module",
-                                          "config",
-                                          "threshold",
-                                          "per_slice_thresholds",
-                                          NULL};
+    static const char *const allowed[] = {
+        "class_name",           "module", "config", "threshold",
+        "per_slice_thresholds", NULL};
     char p[256];
     int ret;
     json_t *cfg = NULL;
@@ -464,11 +463,12 @@ static int parse_per_slice_map(cfx_eval_config_t *c, const json_t *m,
             return ret;
         const json_t *ts = json_object_get(v, "thresholds");
         if (!json_is_array(ts) || json_array_size(ts) == 0)
-            return cfx_error_set(err, CFX_EPARSE,
-                                 "%s: %s.thresholds: expected a non-empty array",
-                                 name, p);
+            return cfx_error_set(
+                err, CFX_EPARSE,
+                "%s: %s.thresholds: expected a non-empty array", name, p);
         for (size_t j = 0; j < json_array_size(ts); j++) {
-            PATHF("%s.per_slice_thresholds.%s.thresholds[%zu]", spec_path, k, j);
+            PATHF("%s.per_slice_thresholds.%s.thresholds[%zu]", spec_path, k,
+                  j);
             if ((ret = add_slice_threshold(c, k, json_array_get(ts, j), name, p,
                                            err)))
                 return ret;
@@ -578,8 +578,8 @@ static int parse_doc(const json_t *doc, const char *name, cfx_eval_config_t *c,
             }
         }
         PATHF("metrics_specs[%zu]", i);
-        if ((ret = parse_per_slice_map(c, json_object_get(s, "per_slice_thresholds"),
-                                       name, p, err)))
+        if ((ret = parse_per_slice_map(
+                 c, json_object_get(s, "per_slice_thresholds"), name, p, err)))
             return ret;
     }
     if (c->num_metrics == 0) { /* TFMA's default binary-classification specs */
@@ -708,9 +708,9 @@ static json_t *per_slice_json(const cfx_eval_config_t *c) {
         } else {
             ts = json_object_get(ts, "thresholds");
         }
-        json_array_append_new(
-            ts, json_pack("{s:[o],s:o}", "slicing_specs", slicing_json(&e->spec),
-                          "threshold", threshold_json(&e->threshold)));
+        json_array_append_new(ts, json_pack("{s:[o],s:o}", "slicing_specs",
+                                            slicing_json(&e->spec), "threshold",
+                                            threshold_json(&e->threshold)));
     }
     return m;
 }

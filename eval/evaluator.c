@@ -419,9 +419,9 @@ static void spec_label(const cfx_slicing_spec_t *sp, char *out, size_t cap) {
  * res->reason as "<slice>: <why>", after the overall ones. A slicing spec
  * that matched no computed slice fails validation, as TFMA's
  * missing_slices do. */
-static int validate_slices(const cfx_eval_config_t *applied,
-                           const slices_t *s, const order_t *ord,
-                           cfx_evaluator_result_t *res, cfx_error_t *err) {
+static int validate_slices(const cfx_eval_config_t *applied, const slices_t *s,
+                           const order_t *ord, cfx_evaluator_result_t *res,
+                           cfx_error_t *err) {
     const cfx_slice_threshold_t *ts = applied->slice_thresholds;
     size_t n = applied->num_slice_thresholds, omitted = 0, failed = 0;
     size_t applied_to[CFX_MAX_SLICE_THRESHOLDS] = {0};

@@ -170,7 +170,8 @@ int cfx_threshold_same(const cfx_threshold_t *a, const cfx_threshold_t *b,
                (!a->has_relative || a->relative == b->relative);
     return a->has_value && b->has_value && a->has_lower == b->has_lower &&
            (!a->has_lower || a->lower == b->lower) &&
-           a->has_upper == b->has_upper && (!a->has_upper || a->upper == b->upper);
+           a->has_upper == b->has_upper &&
+           (!a->has_upper || a->upper == b->upper);
 }
 
 /* Appends one "slice: text" line; a line that does not fit whole is left
@@ -194,9 +195,8 @@ size_t cfx_slice_thresholds_validate(const cfx_slice_threshold_t *ts, size_t n,
                                      const char *slice_name,
                                      const cfx_slice_metrics_t *candidate,
                                      const cfx_slice_metrics_t *baseline,
-                                     char *reason, size_t cap,
-                                     size_t *omitted, size_t *applied,
-                                     size_t *checked) {
+                                     char *reason, size_t cap, size_t *omitted,
+                                     size_t *applied, size_t *checked) {
     size_t failed = 0, count = 0;
     /* indices of the entries already applied to this slice, for the
      * same-threshold rule; bounded by n */
@@ -218,11 +218,11 @@ size_t cfx_slice_thresholds_validate(const cfx_slice_threshold_t *ts, size_t n,
             if (seen)
                 continue;
             cfx_threshold_outcome_t o;
-            int ok = change ? cfx_threshold_check_change(
-                                  t, v,
-                                  cfx_slice_metrics_get(baseline, t->metric),
-                                  &o)
-                            : cfx_threshold_check_value(t, v, &o);
+            int ok =
+                change
+                    ? cfx_threshold_check_change(
+                          t, v, cfx_slice_metrics_get(baseline, t->metric), &o)
+                    : cfx_threshold_check_value(t, v, &o);
             count++;
             if (!ok) {
                 failed++;

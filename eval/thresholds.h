@@ -108,9 +108,8 @@ size_t cfx_slice_thresholds_validate(const cfx_slice_threshold_t *ts, size_t n,
                                      const char *slice_name,
                                      const cfx_slice_metrics_t *candidate,
                                      const cfx_slice_metrics_t *baseline,
-                                     char *reason, size_t cap,
-                                     size_t *omitted, size_t *applied,
-                                     size_t *checked);
+                                     char *reason, size_t cap, size_t *omitted,
+                                     size_t *applied, size_t *checked);
 
 const char *cfx_direction_name(cfx_direction_t d);
 

@@ -130,13 +130,14 @@ static void test_validate_one_slice(void **state) {
     size_t applied[4] = {0}, checked = 0, omitted = 0;
 
     /* hour:3 without a baseline: auc once, accuracy 0.9, accuracy 0.5 */
-    size_t failed = cfx_slice_thresholds_validate(
-        ts, 4, &hour, "hour:3", &m, NULL, reason, sizeof reason, &omitted,
-        applied, &checked);
+    size_t failed = cfx_slice_thresholds_validate(ts, 4, &hour, "hour:3", &m,
+                                                  NULL, reason, sizeof reason,
+                                                  &omitted, applied, &checked);
     assert_int_equal(failed, 2);
     assert_int_equal(checked, 3);
-    assert_string_equal(reason, "hour:3: auc 0.71 < lower bound 0.8\n"
-                                "hour:3: binary_accuracy 0.85 < lower bound 0.9");
+    assert_string_equal(reason,
+                        "hour:3: auc 0.71 < lower bound 0.8\n"
+                        "hour:3: binary_accuracy 0.85 < lower bound 0.9");
     assert_int_equal(applied[0], 1);
     assert_int_equal(applied[1], 1);
     assert_int_equal(applied[2], 1);
@@ -163,9 +164,9 @@ static void test_validate_one_slice(void **state) {
      * never cut */
     m.auc = NAN;
     char small[24] = "";
-    failed = cfx_slice_thresholds_validate(ts, 1, &hour, "hour:5", &m, NULL,
-                                           small, sizeof small, &omitted,
-                                           NULL, NULL);
+    failed =
+        cfx_slice_thresholds_validate(ts, 1, &hour, "hour:5", &m, NULL, small,
+                                      sizeof small, &omitted, NULL, NULL);
     assert_int_equal(failed, 1);
     assert_string_equal(small, "");
     assert_int_equal(omitted, 1);
@@ -263,13 +264,14 @@ static void test_config_refusals(void **state) {
             "eval.json: metrics_specs[0].per_slice_thresholds.auc."
             "thresholds[0].slicing_specs[1]: matches no slice");
     /* a cross is not its first feature */
-    refused("{\"slicing_specs\": [{\"feature_keys\": [\"a\", \"b\"]}], "
-            "\"metrics_specs\": [{\"metrics\": [{\"class_name\": \"AUC\", "
-            "\"per_slice_thresholds\": [{\"slicing_specs\": [{\"feature_keys\": "
-            "[\"a\"]}], " VT "}]}]}]}",
-            CFX_EINVAL,
-            "metrics_specs[0].metrics[0].per_slice_thresholds[0]."
-            "slicing_specs[0]: matches no slice");
+    refused(
+        "{\"slicing_specs\": [{\"feature_keys\": [\"a\", \"b\"]}], "
+        "\"metrics_specs\": [{\"metrics\": [{\"class_name\": \"AUC\", "
+        "\"per_slice_thresholds\": [{\"slicing_specs\": [{\"feature_keys\": "
+        "[\"a\"]}], " VT "}]}]}]}",
+        CFX_EINVAL,
+        "metrics_specs[0].metrics[0].per_slice_thresholds[0]."
+        "slicing_specs[0]: matches no slice");
     refused("{\"metrics_specs\": [{\"per_slice_thresholds\": {\"aucc\": "
             "{\"thresholds\": [{\"slicing_specs\": [{}], " VT "}]}}}]}",
             CFX_EINVAL,
@@ -287,10 +289,10 @@ static void test_config_refusals(void **state) {
             "metrics_specs[0].metrics[0].per_slice_thresholds[0].threshold: "
             "needs a value_threshold and/or a change_threshold");
     refused("{\"metrics_specs\": [{\"metrics\": [{\"class_name\": \"AUC\", "
-            "\"per_slice_thresholds\": [{\"slicing_specs\": [], " VT
-            "}]}]}]}",
-            CFX_EPARSE, "per_slice_thresholds[0].slicing_specs: expected a "
-                        "non-empty array");
+            "\"per_slice_thresholds\": [{\"slicing_specs\": [], " VT "}]}]}]}",
+            CFX_EPARSE,
+            "per_slice_thresholds[0].slicing_specs: expected a "
+            "non-empty array");
     refused("{\"metrics_specs\": [{\"metrics\": [{\"class_name\": \"AUC\", "
             "\"per_slice_thresholds\": [{\"slicing_specs\": [{}]}]}]}]}",
             CFX_EPARSE, "per_slice_thresholds[0]: needs a threshold");
@@ -303,17 +305,19 @@ static void test_config_refusals(void **state) {
     refused("{\"metrics_specs\": [{\"per_slice_thresholds\": {\"auc\": "
             "{\"threshold\": []}}}]}",
             CFX_EPARSE, "per_slice_thresholds.auc: unknown member 'threshold'");
-    refused("{" HOUR_SPECS "\"metrics_specs\": [{\"per_slice_thresholds\": "
-            "{\"auc\": {\"thresholds\": [{\"slicing_specs\": [{\"feature_key\": "
-            "[\"trip_start_hour\"]}], " VT "}]}}}]}",
-            CFX_EPARSE,
-            "thresholds[0].slicing_specs[0]: unknown member 'feature_key'");
-    refused("{" HOUR_SPECS "\"metrics_specs\": [{\"per_slice_thresholds\": "
-            "{\"auc\": {\"thresholds\": [{\"slicing_specs\": [{}], "
-            "\"threshold\": {\"value_threshold\": {\"lower_bound\": \"x\"}}}]}}}]}",
-            CFX_EPARSE,
-            "thresholds[0].threshold.value_threshold.lower_bound: expected a "
-            "number");
+    refused(
+        "{" HOUR_SPECS "\"metrics_specs\": [{\"per_slice_thresholds\": "
+        "{\"auc\": {\"thresholds\": [{\"slicing_specs\": [{\"feature_key\": "
+        "[\"trip_start_hour\"]}], " VT "}]}}}]}",
+        CFX_EPARSE,
+        "thresholds[0].slicing_specs[0]: unknown member 'feature_key'");
+    refused(
+        "{" HOUR_SPECS "\"metrics_specs\": [{\"per_slice_thresholds\": "
+        "{\"auc\": {\"thresholds\": [{\"slicing_specs\": [{}], "
+        "\"threshold\": {\"value_threshold\": {\"lower_bound\": \"x\"}}}]}}}]}",
+        CFX_EPARSE,
+        "thresholds[0].threshold.value_threshold.lower_bound: expected a "
+        "number");
 
     /* more entries than the bound: 65 specs on one threshold */
     char *big = malloc(4096);
