@@ -9,7 +9,8 @@
 # a chunked request, 100-continue, the body limit exactly and one byte
 # over (413), sizes that do not fit 64 bits, bare LF, ambiguous or unknown
 # framing (400/501, connection closed), a trickled body (408 from the
-# request read limit), and truncated bodies; the server keeps serving.
+# request read limit), and truncated bodies; python's http.client sends a
+# generator body; the server keeps serving.
 set -eEuo pipefail
 : "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
 PY=/usr/bin/python3
@@ -274,6 +275,17 @@ while time.time() - t0 < 6 and b"\r\n\r\n" not in got:
 el = time.time() - t0
 assert got.startswith(b"HTTP/1.1 408 "), got
 assert 1.5 < el < 4, el
+
+# A client library's own chunking: http.client with a generator body (what
+# streaming clients do), two requests on one keep-alive connection.
+import http.client
+hc = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+for _ in range(2):
+    hc.request("POST", "/v1/models/taxi:predict", body=(body[i:i + 40] for i in range(0, len(body), 40)),
+               headers={"Content-Type": "application/json"}, encode_chunked=True)
+    r = hc.getresponse()
+    assert r.status == 200 and r.read() == want, r.status
+hc.close()
 
 # Still serving, on a fresh connection and with Content-Length.
 s, h, b, _ = roundtrip(cl, "after the errors")

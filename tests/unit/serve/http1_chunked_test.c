@@ -3,7 +3,9 @@
  * decoder: RFC 9112 §7.1 examples fed whole, split at every byte and one
  * byte at a time; hex case, leading zeros, extensions, trailers; where the
  * body ends when a pipelined request follows; every malformation and
- * limit with the HTTP status it maps to.
+ * limit with the HTTP status it maps to; seeded random encodings fed in
+ * random pieces (round trip), and the same with a byte mutated (no crash,
+ * only the statuses above).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -328,6 +330,102 @@ static void test_line_and_trailer_bounds(void **state)
     cfx_buf_free(&body);
 }
 
+/* xorshift64: one seed, one sequence. */
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A random chunked encoding of body[0, len) into out (cap bytes); its
+ * length. */
+static size_t encode_random(uint64_t *seed, const uint8_t *body, size_t len,
+                            uint8_t *out, size_t cap)
+{
+    size_t n = 0, i = 0;
+    while (i <= len) {
+        size_t c = i == len ? 0 : 1 + rnd(seed) % 700;
+        if (c > len - i)
+            c = len - i;
+        n += (size_t)snprintf((char *)out + n, cap - n,
+                              rnd(seed) % 2 ? "%0*zX" : "%0*zx",
+                              (int)(rnd(seed) % 4), c);
+        if (rnd(seed) % 3 == 0)
+            n += (size_t)snprintf((char *)out + n, cap - n, " ;k%d=\"v\"",
+                                  (int)(rnd(seed) % 100));
+        memcpy(out + n, "\r\n", 2);
+        n += 2;
+        if (c == 0)
+            break;
+        memcpy(out + n, body + i, c);
+        n += c;
+        memcpy(out + n, "\r\n", 2);
+        n += 2;
+        i += c;
+    }
+    for (int t = (int)(rnd(seed) % 3); t > 0; t--)
+        n += (size_t)snprintf((char *)out + n, cap - n, "X-T%d: %d\r\n", t,
+                              (int)(rnd(seed) % 1000));
+    memcpy(out + n, "\r\n", 2);
+    return n + 2;
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    enum { BODY_MAX = 3000, ENC_MAX = 20000 };
+    static uint8_t body[BODY_MAX], enc[ENC_MAX + 8];
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    cfx_buf_t out;
+    cfx_buf_init(&out);
+    for (int iter = 0; iter < 400; iter++) {
+        size_t len = rnd(&seed) % BODY_MAX;
+        for (size_t i = 0; i < len; i++)
+            body[i] = (uint8_t)rnd(&seed);
+        size_t n = encode_random(&seed, body, len, enc, ENC_MAX);
+        memcpy(enc + n, "GET ", 4); /* a pipelined request after it */
+        int mutate = iter % 2;
+        size_t at = rnd(&seed) % n;
+        uint8_t was = enc[at];
+        if (mutate)
+            enc[at] = (uint8_t)rnd(&seed);
+        cfx_http1_chunked_t d;
+        cfx_error_t err;
+        cfx_error_init(&err);
+        cfx_http1_chunked_init(&d, BODY_MAX, 64);
+        cfx_buf_reset(&out);
+        size_t off = 0;
+        int rc = 0;
+        while (off < n + 4) {
+            size_t piece = 1 + rnd(&seed) % 50, used = 0;
+            if (piece > n + 4 - off)
+                piece = n + 4 - off;
+            rc = cfx_http1_chunked_decode(&d, enc + off, piece, &out, &used,
+                                          &err);
+            assert_true(used <= piece);
+            off += used;
+            if (rc != 0)
+                break;
+            assert_int_equal(used, piece);
+        }
+        assert_true(out.len <= BODY_MAX);
+        if (!mutate || enc[at] == was) {
+            if (rc != 1 || off != n || out.len != len ||
+                (len && memcmp(out.data, body, len)))
+                fail_msg("iter %d: rc %d off %zu/%zu len %zu/%zu (%s)", iter,
+                         rc, off, n, out.len, len, err.msg);
+        } else if (rc < 0) {
+            int st = cfx_http1_chunked_status(&d);
+            assert_true(st == 400 || st == 413 || st == 431);
+        } else if (rc == 1) {
+            assert_true(off <= n + 4);
+        }
+    }
+    cfx_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_error_names_the_byte),
         cmocka_unit_test(test_limit),
         cmocka_unit_test(test_line_and_trailer_bounds),
+        cmocka_unit_test(test_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
