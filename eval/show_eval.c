@@ -106,6 +106,42 @@ out:
     return ret;
 }
 
+/* Without the blessing folder (an evaluation shown on its own, or a
+ * pipeline root's separate outputs), the failed bounds, overall and per
+ * slice, come from validations.json beside metrics.json. */
+static int show_validations(const char *mpath, FILE *out, cfx_error_t *err) {
+    char p[PATH_MAX];
+    cfx_buf_t text;
+    json_t *doc = NULL;
+    cfx_buf_init(&text);
+    const char *slash = strrchr(mpath, '/');
+    pathf(p, sizeof p, "%.*svalidations.json",
+          slash ? (int)(slash - mpath + 1) : 0, mpath);
+    int ret = cfx_file_read(p, MAX_METRICS_JSON, &text, err);
+    if (ret == CFX_ENOTFOUND) {
+        ret = 0;
+        goto out;
+    }
+    if (ret)
+        goto out;
+    doc = json_loadb((const char *)text.data, text.len, 0, NULL);
+    const json_t *ok = json_object_get(doc, "validation_ok"),
+                 *fails = json_object_get(doc, "failures");
+    if (!json_is_boolean(ok) || !json_is_array(fails))
+        goto out; /* not ours: the metrics still show */
+    fprintf(out, "Validation: %s (%s)\n", json_is_true(ok) ? "OK" : "FAILED",
+            p);
+    for (size_t i = 0; i < json_array_size(fails); i++)
+        if (json_is_string(json_array_get(fails, i)))
+            fprintf(out, "  FAILED: %s\n",
+                    json_string_value(json_array_get(fails, i)));
+    fputc('\n', out);
+out:
+    json_decref(doc);
+    cfx_buf_free(&text);
+    return ret;
+}
+
 int cfx_show_eval(const char *path, FILE *out, cfx_error_t *err) {
     char mpath[PATH_MAX], bpath[PATH_MAX];
     cfx_buf_t text;
@@ -123,6 +159,8 @@ int cfx_show_eval(const char *path, FILE *out, cfx_error_t *err) {
     if (bpath[0] && (ret = show_blessing(bpath, out, err)))
         goto out;
     if (!mpath[0])
+        goto out;
+    if (!bpath[0] && (ret = show_validations(mpath, out, err)))
         goto out;
     if ((ret = cfx_file_read(mpath, MAX_METRICS_JSON, &text, err)))
         goto out;

@@ -133,10 +133,13 @@ evaluate() {
         --output "$T/$name" "$@" >"$T/$name.out" 2>&1 || rc=$?
     cat "$T/$name.out"
 }
-# check_failures NAME KIND: the reason, validations.json and `cfx show` list
+# check_failures NAME KIND: the reason, validations.json and `cfx show` (of
+# the output folder and of metrics.json alone) list
 # exactly the failing slices python expects, with its values
 check_failures() {
     "$CFX" show "$T/$1" >"$T/$1.show" || fail "cfx show $1"
+    # the metrics file alone: the failures come from validations.json
+    "$CFX" show "$T/$1/evaluation/metrics.json" >"$T/$1.show2" || fail "cfx show $1 metrics"
     $PY - "$T" "$1" "$2" <<'PY'
 import json, re, sys
 T, name, kind = sys.argv[1:]
@@ -144,9 +147,10 @@ want = json.load(open(T + "/want.json"))
 reason = open("%s/%s/blessing/reason" % (T, name)).read().rstrip("\n").split("\n")
 failures = json.load(open("%s/%s/evaluation/validations.json" % (T, name)))["failures"]
 assert failures == reason, (failures, reason)
-shown = [l[len("  FAILED: "):] for l in open("%s/%s.show" % (T, name)).read().split("\n")
-         if l.startswith("  FAILED: ")]
-assert shown == reason, (shown, reason)
+for show in ("show", "show2"):
+    shown = [l[len("  FAILED: "):] for l in open("%s/%s.%s" % (T, name, show)).read().split("\n")
+             if l.startswith("  FAILED: ")]
+    assert shown == reason, (show, shown, reason)
 # one line: whole failures, then how many more the reason holds
 summary = open("%s/%s.out" % (T, name)).read().split("\n")[0]
 listed = summary[len("NOT_BLESSED: "):].split("; ")
