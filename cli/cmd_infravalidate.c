@@ -129,6 +129,11 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    if (!o.load_check && (o.load_seconds > 0 || o.load_concurrency > 0)) {
+        fprintf(stderr, "cfx infravalidate: --load-seconds and "
+                        "--load-concurrency need --load-check\n");
+        return 2;
+    }
     if (!o.serve_binary) {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

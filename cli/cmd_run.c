@@ -5,6 +5,7 @@
  * appended here, where every library is linked.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "pipeline/runner.h"
 #include "push/infravalidator.h"
 #include "push/pusher.h"
+#include "serve/perf.h"
 
 /* Exit status when a gate stopped the rollout (anomalies, not blessed). */
 #define EXIT_STOPPED 3
@@ -116,6 +118,43 @@ static int serve_binary(const cfx_pipeline_config_t *cfg, char *out, size_t cap,
     return 0;
 }
 
+/* InfraValidator's load test settings, checked before anything starts:
+ * a bad value is a configuration error, not a verdict on the model. */
+static int load_settings(const cfx_pipeline_config_t *cfg, double *seconds,
+                         long long *concurrency, cfx_error_t *err) {
+    json_t *c = cfx_pipeline_config_component(cfg, "InfraValidator", NULL);
+    json_t *check = json_object_get(c, "load_check");
+    json_t *secs = json_object_get(c, "load_seconds");
+    json_t *conc = json_object_get(c, "load_concurrency");
+    if (check && !json_is_string(check))
+        return cfx_error_set(err, CFX_EINVAL, "%s: InfraValidator.load_check: "
+                             "expected a string such as \"p99<50ms,errors<=0\"",
+                             cfg->path);
+    if (check) {
+        cfx_perf_opts_t po;
+        cfx_perf_opts_init(&po);
+        int ret = cfx_perf_parse_checks(&po, json_string_value(check), err);
+        if (ret) {
+            cfx_error_prefix(err, "%s: InfraValidator.load_check", cfg->path);
+            return ret;
+        }
+    }
+    if (secs && (!json_is_number(secs) || !(json_number_value(secs) > 0) ||
+                 json_number_value(secs) > 3600))
+        return cfx_error_set(err, CFX_EINVAL, "%s: InfraValidator.load_seconds: "
+                             "expected a number of seconds in (0, 3600]", cfg->path);
+    if (conc && (!json_is_integer(conc) || json_integer_value(conc) < 1 ||
+                 json_integer_value(conc) > 1024))
+        return cfx_error_set(err, CFX_EINVAL, "%s: InfraValidator.load_concurrency: "
+                             "expected an integer in 1..1024", cfg->path);
+    if (!check && (secs || conc))
+        return cfx_error_set(err, CFX_EINVAL, "%s: InfraValidator.load_seconds and "
+                             "load_concurrency need load_check", cfg->path);
+    *seconds = secs ? json_number_value(secs) : 0;
+    *concurrency = conc ? json_integer_value(conc) : 0;
+    return 0;
+}
+
 static int infra_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary, size_t cap,
                       cfx_error_t *err) {
     const cfx_pipeline_config_t *cfg = cfx_runner_config(r);
@@ -131,8 +170,9 @@ static int infra_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary, 
     }
     long long n = cfx_pipeline_config_int(cfg, "InfraValidator", "num_requests", 0);
     long long t = cfx_pipeline_config_int(cfg, "InfraValidator", "load_timeout_s", 0);
-    long long ls = cfx_pipeline_config_int(cfg, "InfraValidator", "load_seconds", 0);
-    long long lc = cfx_pipeline_config_int(cfg, "InfraValidator", "load_concurrency", 0);
+    double ls = 0;
+    long long lc = 0;
+    if ((ret = load_settings(cfg, &ls, &lc, err))) goto out;
     cfx_infra_opts_t o = {
         .model_dir = cfx_runner_input_uri(run, "model"),
         .serve_binary = serve,
@@ -140,8 +180,8 @@ static int infra_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary, 
         .max_requests = n > 0 ? (size_t)n : 0,
         .load_timeout_s = t > 0 ? (double)t : 0,
         .load_check = cfx_pipeline_config_string(cfg, "InfraValidator", "load_check"),
-        .load_seconds = ls > 0 ? (double)ls : 0,
-        .load_concurrency = lc > 0 ? (size_t)lc : 0,
+        .load_seconds = ls,
+        .load_concurrency = (size_t)lc,
     };
     if ((ret = cfx_infravalidator_run(&o, res, err))) goto out;
     int64_t model_id = 0;

@@ -269,7 +269,7 @@ static int write_result(const char *dir, const char *model_dir,
 /* The load test (o->load_check): cfx perf against the running server.
  * Returns 0 when every check held, else -1 with res->reason set. */
 static int load_test(const cfx_infra_opts_t *o, const char *name,
-                     const char *warm, cfx_infra_result_t *res) {
+                     const char *warm, pid_t pid, cfx_infra_result_t *res) {
     cfx_perf_opts_t po;
     cfx_error_t err;
     char path[PATH_MAX];
@@ -308,10 +308,29 @@ static int load_test(const cfx_infra_opts_t *o, const char *name,
         rc = cfx_error_set(&err, CFX_EIO, "%s: write failed", path);
     json_t *doc = json_load_file(path, 0, NULL);
     json_t *lv = json_array_get(doc, 0);
+    json_t *codes = json_object_get(lv, "error_codes");
     res->load_rps = json_number_value(json_object_get(lv, "rps"));
     res->load_p50_ms = json_number_value(json_object_get(lv, "p50_us")) / 1e3;
     res->load_p99_ms = json_number_value(json_object_get(lv, "p99_us")) / 1e3;
+    json_int_t ok = json_integer_value(json_object_get(lv, "ok"));
+    json_int_t lost = json_integer_value(json_object_get(codes, "connection")) +
+                      json_integer_value(json_object_get(codes, "timeout"));
     json_decref(doc);
+    int st;
+    /* Whatever the checks say, a server that died, dropped connections or
+     * stopped answering under load has failed (error statuses are left to
+     * the checks, e.g. errors<=0). */
+    if (rc == 0 && waitpid(pid, &st, WNOHANG) == pid) {
+        snprintf(res->reason, sizeof res->reason,
+                 "load test: cfx-serve exited under load (status %d)",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+        return -1;
+    }
+    if (rc == 0 && (ok <= 0 || lost > 0))
+        rc = cfx_error_set(&err, CFX_EUNAVAILABLE,
+                           "%lld answers, %lld requests lost to dropped "
+                           "connections or no answer",
+                           (long long)ok, (long long)lost);
     if (rc) {
         snprintf(res->reason, sizeof res->reason, "load test (%zu in flight, "
                  "%.1f s over REST): %s", po.levels[0], po.duration, err.msg);
@@ -430,7 +449,7 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
                               tol, &res->grpc_ok, &res->max_abs_diff,
                               res->reason, sizeof res->reason) != 0)
         goto out;
-    if (o->load_check && load_test(o, name, warm, res) != 0)
+    if (o->load_check && load_test(o, name, warm, pid, res) != 0)
         goto out;
     res->blessed = 1;
 out:
@@ -459,6 +478,15 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
     if (!rows)
         return cfx_error_set(err, CFX_ENOMEM,
                              "infra validation: out of memory");
+    if (o->load_check) { /* a bad spec is the caller's error, not a verdict */
+        cfx_perf_opts_t po;
+        cfx_perf_opts_init(&po);
+        if ((ret = cfx_perf_parse_checks(&po, o->load_check, err))) {
+            cfx_error_prefix(err, "load check");
+            json_decref(rows);
+            return ret;
+        }
+    }
     if ((ret = cfx_file_mkdirs(o->output_dir, err)))
         goto out;
     if (cfx_bundle_load(o->model_dir, &b, &merr))

@@ -26,6 +26,7 @@
 #define DRAIN_GRACE_NS 5000000000ull
 #define CODE_CONN 0       /* connection failure */
 #define CODE_UNSENT (-1)  /* open loop: due in the run, never sent */
+#define CODE_TIMEOUT (-2) /* still unanswered at the end of the grace time */
 
 static uint64_t now_ns(void)
 {
@@ -146,6 +147,7 @@ int cfx_perf_parse_levels(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
 
 int cfx_perf_parse_checks(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
 {
+    size_t n_before = o->n_checks;
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", s);
     char *save = NULL;
@@ -202,6 +204,8 @@ int cfx_perf_parse_checks(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
         c->value *= unit;
         o->n_checks++;
     }
+    if (o->n_checks == n_before)
+        return cfx_error_set(err, CFX_EINVAL, "--check '%s': no condition", s);
     return 0;
 }
 
@@ -496,6 +500,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     uint64_t now = now_ns();
     w->tick_at = UINT64_MAX;
     if (now >= w->t_hard) {
+        /* A server that stopped answering: what it still holds is an
+         * error, not something to leave out of the report. */
+        for (size_t k = 0; k < w->in_flight; k++)
+            count_error(w, CODE_TIMEOUT);
         event_base_loopbreak(w->base);
         return;
     }
@@ -690,15 +698,16 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
         }
     }
     uint64_t t_meas = t0 + warm;
+    /* The whole window, even when answers stopped coming before its end
+     * (a stalled server must not look fast); --requests: until the last. */
     uint64_t t_stop = o->requests ? t_last : t_meas + dur;
-    if (t_stop > t_last)
-        t_stop = t_last;
     lv->seconds = t_stop > t_meas ? (double)(t_stop - t_meas) / 1e9 : 0;
-    if (o->co_correct && !open_loop && lv->ok > 0 && lv->seconds > 0) {
+    if (o->co_correct && !open_loop && lv->ok / concurrency > 0 &&
+        lv->seconds > 0) {
         /* The mean interval between requests on one in-flight slot, as
-         * wrk computes it (run time / (completed / connections)). */
-        lv->co_interval = (uint64_t)(lv->seconds * 1e9 * (double)concurrency /
-                                     (double)lv->ok);
+         * wrk computes it: run time / (completed / connections), the
+         * quotient in integers (no correction below one per slot). */
+        lv->co_interval = (uint64_t)(lv->seconds * 1e9) / (lv->ok / concurrency);
         cfx_hist_t *c = malloc(sizeof(*c));
         if (!c) {
             rc = cfx_error_set(err, CFX_ENOMEM, "histogram");
@@ -750,6 +759,8 @@ static void code_name(char *out, size_t n, int code)
         snprintf(out, n, "connection");
     else if (code == CODE_UNSENT)
         snprintf(out, n, "unsent");
+    else if (code == CODE_TIMEOUT)
+        snprintf(out, n, "timeout");
     else if (code >= 1000)
         snprintf(out, n, "grpc-%d", code - 1000);
     else

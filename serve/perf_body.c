@@ -37,6 +37,8 @@ typedef struct table {
     char **cells; /* rows * cols, owned strings */
     size_t rows, cols;
     char *names[MAX_COLS];
+    const char *src; /* the file or folder the rows came from */
+    size_t *lines;   /* source line of each row; NULL: rows are examples */
 } table_t;
 
 /* --- protobuf wire helpers --------------------------------------------------- */
@@ -318,6 +320,7 @@ static void table_free(table_t *t)
     free(t->cells);
     for (size_t i = 0; i < t->cols; i++)
         free(t->names[i]);
+    free(t->lines);
     memset(t, 0, sizeof(*t));
 }
 
@@ -357,18 +360,23 @@ static int table_read(table_t *t, const char *path, size_t max_rows,
         if (t->rows == cap) {
             cap = cap ? cap * 2 : 1024;
             char **c = realloc(t->cells, cap * t->cols * sizeof(*c));
-            if (!c) {
+            size_t *l = c ? realloc(t->lines, cap * sizeof(*l)) : NULL;
+            if (c)
+                t->cells = c;
+            if (!l) {
                 rc = cfx_error_set(err, CFX_ENOMEM, "%s: rows", path);
                 goto out;
             }
-            t->cells = c;
+            t->lines = l;
         }
         for (size_t i = 0; i < t->cols; i++)
             t->cells[t->rows * t->cols + i] = strdup(i < n ? cells[i] : "");
+        t->lines[t->rows] = lineno;
         t->rows++;
     }
     if (t->rows == 0)
         rc = cfx_error_set(err, CFX_EINVAL, "%s: no data rows", path);
+    t->src = path;
 out:
     if (f)
         fclose(f);
@@ -382,35 +390,66 @@ out:
  * assets.extra/warmup.jsonl): the columns are the keys in order of first
  * appearance; a key absent from a row (or null) is an empty cell, i.e. an
  * absent feature, like an empty CSV cell. */
+/* The shortest decimal text that reads back as v: 1.1, not
+ * 1.1000000000000001 (the value may go out as a string feature). */
+static void real_text(char *out, size_t n, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, n, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+/* Reads one line (up to and without '\n', NUL bytes kept) into line
+ * (MAX_LINE bytes); returns its length, -1 at the end of the file, -2 when
+ * it is longer than MAX_LINE. */
+static long read_line(FILE *f, char *line)
+{
+    long n = 0;
+    int c;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (n == MAX_LINE)
+            return -2;
+        line[n++] = (char)c;
+    }
+    return c == EOF && n == 0 ? -1 : n;
+}
+
 static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
                             cfx_error_t *err)
 {
     int rc = 0;
     char *line = malloc(MAX_LINE);
+    size_t lineno = 0, cap = 0;
+    long got;
     FILE *f = fopen(path, "r");
     json_t *rows = json_array();
-    size_t lineno = 0;
     memset(t, 0, sizeof(*t));
     if (!line || !f || !rows) {
         rc = cfx_error_set(err, f ? CFX_ENOMEM : CFX_EIO, "%s: %s", path,
                            f ? "out of memory" : strerror(errno));
         goto out;
     }
-    while (json_array_size(rows) < max_rows && fgets(line, MAX_LINE, f)) {
+    while (json_array_size(rows) < max_rows && (got = read_line(f, line)) != -1) {
+        size_t len = (size_t)got;
         lineno++;
-        size_t len = strlen(line);
-        if (len == MAX_LINE - 1 && line[len - 1] != '\n') {
+        if (got == -2) {
             rc = cfx_error_set(err, CFX_ETOOBIG, "%s:%zu: line longer than %d bytes",
                                path, lineno, MAX_LINE);
             goto out;
         }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-                       line[len - 1] == ' '))
-            line[--len] = '\0';
-        if (len == 0)
+                       line[len - 1] == ' ' || line[len - 1] == '\t'))
+            len--;
+        size_t skip = 0;
+        while (skip < len && (line[skip] == ' ' || line[skip] == '\t'))
+            skip++;
+        if (skip == len)
             continue;
         json_error_t je;
-        json_t *row = json_loads(line, 0, &je);
+        /* By length: a NUL byte is an error, not the end of the line. */
+        json_t *row = json_loadb(line + skip, len - skip, 0, &je);
         if (!json_is_object(row)) {
             json_decref(row);
             rc = cfx_error_set(err, CFX_EPARSE, "%s:%zu: expected a JSON object "
@@ -447,6 +486,17 @@ static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
                 t->cols++;
             }
         }
+        if (json_array_size(rows) == cap) {
+            size_t *l = realloc(t->lines, (cap ? cap * 2 : 1024) * sizeof(*l));
+            if (!l) {
+                json_decref(row);
+                rc = cfx_error_set(err, CFX_ENOMEM, "%s: rows", path);
+                goto out;
+            }
+            t->lines = l;
+            cap = cap ? cap * 2 : 1024;
+        }
+        t->lines[json_array_size(rows)] = lineno;
         json_array_append_new(rows, row);
     }
     if (json_array_size(rows) == 0 || t->cols == 0) {
@@ -459,6 +509,7 @@ static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
         goto out;
     }
     t->rows = json_array_size(rows);
+    t->src = path;
     for (size_t r = 0; r < t->rows; r++) {
         json_t *row = json_array_get(rows, r);
         for (size_t c = 0; c < t->cols; c++) {
@@ -467,7 +518,7 @@ static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
             if (json_is_integer(v))
                 snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
             else if (json_is_real(v))
-                snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+                real_text(num, sizeof(num), json_real_value(v));
             else if (json_is_boolean(v))
                 snprintf(num, sizeof(num), "%d", json_is_true(v));
             char *cellv = strdup(json_is_string(v) ? json_string_value(v) : num);
@@ -571,6 +622,7 @@ static int table_from_examples(table_t *t, const char *dir,
     cfx_example_free(&ex);
     if (!rc && t->rows == 0)
         rc = cfx_error_set(err, CFX_EINVAL, "%s: no examples", dir);
+    t->src = dir;
     if (rc)
         table_free(t);
     return rc;
@@ -618,25 +670,38 @@ static const char *cell(const table_t *t, size_t row, int col)
     return col < 0 ? "" : t->cells[row * t->cols + (size_t)col];
 }
 
-static int parse_value(const char *s, int dtype, int64_t *i, float *f,
-                       size_t row, const char *name, cfx_error_t *err)
+/* Where a row came from: "FILE:LINE", or "DIR: example N". */
+static void row_place(const table_t *t, size_t row, char *out, size_t n)
 {
-    char *end;
+    if (t->lines)
+        snprintf(out, n, "%.400s:%zu", t->src ? t->src : "?", t->lines[row]);
+    else
+        snprintf(out, n, "%.400s: example %zu", t->src ? t->src : "?", row + 1);
+}
+
+static int parse_value(const table_t *t, const char *s, int dtype, int64_t *i,
+                       float *f, size_t row, const char *name, cfx_error_t *err)
+{
+    char *end, at[448];
     errno = 0;
     if (dtype == 9) {
         *i = s[0] ? strtoll(s, &end, 10) : 0;
-        if (s[0] && (*end || errno))
+        if (s[0] && (*end || errno)) {
+            row_place(t, row, at, sizeof(at));
             return cfx_error_set(err, CFX_EPARSE,
-                                 "row %zu: column '%s': expected an integer, got "
+                                 "%s: column '%s': expected an integer, got "
                                  "\"%s\"",
-                                 row + 1, name, s);
+                                 at, name, s);
+        }
     } else if (dtype == 1) {
         *f = s[0] ? strtof(s, &end) : 0.0f;
-        if (s[0] && (*end || errno))
+        if (s[0] && (*end || errno)) {
+            row_place(t, row, at, sizeof(at));
             return cfx_error_set(err, CFX_EPARSE,
-                                 "row %zu: column '%s': expected a number, got "
+                                 "%s: column '%s': expected a number, got "
                                  "\"%s\"",
-                                 row + 1, name, s);
+                                 at, name, s);
+        }
     }
     return 0;
 }
@@ -680,7 +745,7 @@ static int example_bytes(const table_t *t, size_t row, const raw_input_t *in,
         int rc;
         if (!s[0])
             continue;
-        if ((rc = parse_value(s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
+        if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
             return rc;
         if (in[j].dtype == 9)
             rc = cfx_example_add_int64(ex, in[j].name, &iv, 1);
@@ -754,7 +819,7 @@ static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
              * training did (cfx-serve's predict_raw accepts absent inputs). */
             if (!s[0])
                 continue;
-            if ((rc = parse_value(s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
+            if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
                 return rc;
             rc = cfx_buf_printf(json, "%s", first_field ? "" : ",");
             first_field = 0;
@@ -804,7 +869,7 @@ static int grpc_body(cfx_buf_t *msg, const cfx_perf_opts_t *o, const char *sig,
                 const char *s = cell(t, row, in[j].col);
                 int64_t iv;
                 float fv;
-                if ((rc = parse_value(s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
+                if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
                     break;
                 if (in[j].dtype == 9)
                     rc = cfx_buf_varint(&b, (uint64_t)iv);

@@ -9,6 +9,8 @@
 #     counts a 404 as an error (and --check errors<=0 then exits 1);
 #   - 10% of requests 10 ms slower: p99 and max see them, p50 does not;
 #     with --co-correct (wrk's correction) p90 moves to about 9 ms;
+#   - a server that stops answering: the requests it holds are counted as
+#     timeouts after the grace time, and req/s covers the whole window;
 #   - open loop against a server that takes 20 ms per request, one at a
 #     time (50 req/s), at 200 req/s: latency is counted from each request's
 #     due time, so it grows to hundreds of ms, and the slots never sent are
@@ -75,6 +77,12 @@ class H(BaseHTTPRequestHandler):
             if k % 10 == 0:  # every 10th request takes 10 ms more
                 time.sleep(0.01)
             self.answer(200, {"ok": 1})
+        elif self.path == "/hang":
+            with lock:
+                k = counts[self.path]
+            if k > 50:  # answers 50 requests, then holds every later one
+                time.sleep(30)
+            self.answer(200, {"ok": 1})
         elif self.path == "/stats":
             with lock:
                 self.answer(200, {"counts": counts, "bodies": sorted(bodies)})
@@ -122,6 +130,31 @@ assert isinstance(b["instances"][0]["trip_miles"], int)
 EOF
 [ "$(count_of /v1/models/m:predict)" = 0 ] || fail "--dump-request must send no request"
 echo "ok   dump-request"
+
+echo "== --data FILE.jsonl: raw feature objects, one per line (a bundle's warm-up rows)"
+printf '\n{"fare": 12.5, "company": 1.1, "trip_miles": 3}\r\n' >"$T/rows.jsonl"
+"$CFX" perf --target "rest://127.0.0.1:$PORT" --model m --data "$T/rows.jsonl" \
+    --dump-request "$T/jbody.json" >"$T/out" 2>&1 || fail "jsonl dump: $(cat "$T/out")"
+"$PY" - "$T/jbody.json" <<'EOF2' || fail "jsonl body: $(cat "$T/jbody.json")"
+import json, sys
+b = json.load(open(sys.argv[1]))
+# a real given for a string feature goes as its shortest text
+assert b == {"signature_name": "predict_raw",
+             "instances": [{"fare": 12.5, "company": "1.1", "trip_miles": 3}]}, b
+EOF2
+printf '{"fare": 1}\n\n{"trip_miles": 1.5}\n' >"$T/bad.jsonl"
+rc=0
+"$CFX" perf --target "rest://127.0.0.1:$PORT" --model m --data "$T/bad.jsonl" \
+    --dump-request "$T/x.json" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -qF "$T/bad.jsonl:3: column 'trip_miles': expected an integer, got \"1.5\"" "$T/out" ||
+    fail "jsonl type error must name file:line: exit $rc: $(cat "$T/out")"
+printf '{"fare": 1}\n[1, 2]\n' >"$T/bad2.jsonl"
+rc=0
+"$CFX" perf --target "rest://127.0.0.1:$PORT" --model m --data "$T/bad2.jsonl" \
+    --dump-request "$T/x.json" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -qF "$T/bad2.jsonl:2: expected a JSON object of features" "$T/out" ||
+    fail "jsonl non-object: exit $rc: $(cat "$T/out")"
+echo "ok   jsonl rows"
 
 echo "== REST predict: exactly --requests bodies, all equal to the dump"
 "$CFX" perf --target "rest://127.0.0.1:$PORT" --model m --data "$T/row.csv" --requests 50 \
@@ -183,6 +216,16 @@ rc=0
     >/dev/null 2>"$T/co.err" || rc=$?
 [ "$rc" = 2 ] && grep -q "closed loop" "$T/co.err" || fail "--co-correct with --rate: expected usage error 2"
 echo "ok   co-correct"
+
+echo "== a server that stops answering: what it holds is reported, not left out"
+"$CFX" perf --target "http://127.0.0.1:$PORT/hang" --concurrency 2 --duration 1 --warmup 0 \
+    --threads 1 --format csv --no-progress >"$T/hang.csv" || fail "hang: $(cat "$T/hang.csv")"
+cat "$T/hang.csv"
+# 50 answered, then 2 requests held past the 5 s grace: 2 timeouts, and
+# req/s over the whole second (not over the time until the last answer).
+awk -F, 'NR == 2 { exit !($3 == "1.000" && $4 == 50 && $5 == 2 && $6 == 50.0) }' "$T/hang.csv" &&
+    grep -q 'timeout=2' "$T/hang.csv" || fail "hang: expected 50 ok, 2 timeouts over 1.000 s"
+echo "ok   stalled server: timeouts counted"
 
 echo "== closed vs open loop against 50 req/s (20 ms each, one at a time)"
 "$CFX" perf --target "http://127.0.0.1:$PORT/slow" --concurrency 1 --duration 1 --warmup 0 \

@@ -141,6 +141,9 @@ static void test_parse(void **state)
     assert_int_not_equal(cfx_perf_parse_checks(&o, "p99<2hours", &err), 0);
     assert_int_not_equal(cfx_perf_parse_checks(&o, "speed>3", &err), 0);
     assert_int_not_equal(cfx_perf_parse_checks(&o, "rps>3ms", &err), 0);
+    /* A spec that checks nothing is refused, not passed. */
+    assert_int_not_equal(cfx_perf_parse_checks(&o, "", &err), 0);
+    assert_int_not_equal(cfx_perf_parse_checks(&o, ",", &err), 0);
 
     assert_int_equal(cfx_perf_parse_target(&o, "grpc://localhost:8500", &err), 0);
     assert_int_equal(o.proto, CFX_PERF_GRPC);
