@@ -58,7 +58,7 @@ typedef struct cfx_eval_config {
     cfx_slicing_spec_t slicing_specs[CFX_EVAL_MAX_SLICING_SPECS];
     size_t num_metrics; /* requested metric keys, config order */
     char metrics[CFX_EVAL_MAX_METRICS][CFX_METRIC_NAME_MAX];
-    size_t num_thresholds; /* threshold / thresholds: the overall slice */
+    size_t num_thresholds; /* threshold / thresholds: every slice */
     cfx_threshold_t thresholds[CFX_EVAL_MAX_METRICS];
     size_t num_slice_thresholds; /* per_slice_thresholds, one per spec */
     cfx_slice_threshold_t slice_thresholds[CFX_MAX_SLICE_THRESHOLDS];

@@ -2,9 +2,8 @@
  * evaluator.c: the Evaluator component (evaluator.h). One pass over the raw
  * eval examples in batches: decode, label from the candidate's transform,
  * predict with the candidate (and baseline), add each example to every
- * slice it belongs to; then metrics per slice, thresholds on the overall
- * slice, per-slice thresholds on the slices their specs apply to, and the
- * outputs.
+ * slice it belongs to; then metrics per slice, the thresholds on the slices
+ * they apply to (unsliced ones on every slice, as TFMA), and the outputs.
  */
 #include "eval/evaluator.h"
 
@@ -415,35 +414,93 @@ static void spec_label(const cfx_slicing_spec_t *sp, char *out, size_t cap) {
     }
 }
 
-/* The per-slice thresholds, on the slices in output order: failures go to
- * res->reason as "<slice>: <why>", after the overall ones. A slicing spec
- * that matched no computed slice fails validation, as TFMA's
- * missing_slices do. */
+/* Every threshold, unsliced ones first (TFMA's slice spec None: every
+ * slice), then the per-slice entries; out holds CFX_MAX_THRESHOLD_ENTRIES. */
+_Static_assert(CFX_EVAL_MAX_METRICS + CFX_MAX_SLICE_THRESHOLDS <=
+                   CFX_MAX_THRESHOLD_ENTRIES,
+               "every threshold of a config fits one validation");
+static size_t threshold_entries(const cfx_eval_config_t *c,
+                                cfx_slice_threshold_t *out) {
+    size_t n = 0;
+    for (size_t i = 0; i < c->num_thresholds; i++) {
+        memset(&out[n], 0, sizeof out[n]);
+        out[n].threshold = c->thresholds[i];
+        out[n].every_slice = 1;
+        n++;
+    }
+    for (size_t i = 0; i < c->num_slice_thresholds; i++)
+        out[n++] = c->slice_thresholds[i];
+    return n;
+}
+
+/* One passed entry for the passed list: "auc >= lower bound 0.8 on
+ * trip_start_hour (24 slices)", "auc >= lower bound 0.9 on every slice (52
+ * slices)"; an entry checked on the overall slice alone shows its value,
+ * "auc 0.939686 >= lower bound 0.9 on Overall". */
+static void passed_item(const cfx_slice_threshold_t *e, int change,
+                        size_t slices, const cfx_evaluator_result_t *res,
+                        char *out, size_t cap) {
+    const cfx_threshold_t *t = &e->threshold;
+    int overall_only =
+        slices == 1 &&
+        (e->every_slice || e->spec.num_keys + e->spec.num_values == 0);
+    if (overall_only) {
+        cfx_threshold_outcome_t o;
+        double v = cfx_slice_metrics_get(&res->overall, t->metric);
+        if (change)
+            cfx_threshold_check_change(
+                t, v, cfx_slice_metrics_get(&res->baseline_overall, t->metric),
+                &o);
+        else
+            cfx_threshold_check_value(t, v, &o);
+        snprintf(out, cap, "%s on Overall", o.text);
+        return;
+    }
+    char what[256], label[512];
+    cfx_threshold_describe(t, change, what, sizeof what);
+    if (e->every_slice)
+        snprintf(label, sizeof label, "every slice");
+    else
+        spec_label(&e->spec, label, sizeof label);
+    snprintf(out, cap, "%s on %s (%zu slice%s)", what, label, slices,
+             slices == 1 ? "" : "s");
+}
+
+/* Every threshold on the slices in output order, as TFMA's validator does:
+ * an unsliced one on every slice, a per-slice one on the slices its spec
+ * applies to. Failures go to res->reason as "<slice>: <why>". A slicing
+ * spec that matched no computed slice fails validation, as TFMA's
+ * missing_slices do (an unsliced threshold cannot miss: the overall slice
+ * is always computed). */
 static int validate_slices(const cfx_eval_config_t *applied, const slices_t *s,
                            const order_t *ord, cfx_evaluator_result_t *res,
                            cfx_error_t *err) {
-    const cfx_slice_threshold_t *ts = applied->slice_thresholds;
-    size_t n = applied->num_slice_thresholds, omitted = 0, failed = 0;
-    size_t applied_to[CFX_MAX_SLICE_THRESHOLDS] = {0};
+    cfx_slice_threshold_t *ts = malloc(CFX_MAX_THRESHOLD_ENTRIES * sizeof *ts);
+    size_t omitted = 0, failed = 0;
+    size_t applied_to[CFX_MAX_THRESHOLD_ENTRIES] = {0};
     char line[1024];
-    int ret;
+    int ret = 0;
+    if (!ts)
+        return cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
+    size_t n = threshold_entries(applied, ts);
     if (n == 0)
-        return 0;
+        goto out;
     for (size_t k = 0; k < s->table.n; k++) {
         size_t i = ord[k].idx;
         const cfx_slicing_spec_t *from = &applied->slicing_specs[s->spec[i]];
         const char *name = s->table.names[i];
         int any = 0;
         for (size_t j = 0; j < n && !any; j++)
-            any = cfx_slicing_spec_applies(&ts[j].spec, from, name);
+            any = ts[j].every_slice ||
+                  cfx_slicing_spec_applies(&ts[j].spec, from, name);
         if (!any)
             continue;
         cfx_slice_metrics_t m, b;
         if ((ret = cfx_slice_metrics_compute(&s->cand[i], NULL, 0, &m, err)))
-            return ret;
+            goto out;
         if (s->with_base &&
             (ret = cfx_slice_metrics_compute(&s->base[i], NULL, 0, &b, err)))
-            return ret;
+            goto out;
         failed += cfx_slice_thresholds_validate(
             ts, n, from, name, &m, s->with_base ? &b : NULL, res->reason,
             sizeof res->reason, &omitted, applied_to, &res->num_checked);
@@ -451,9 +508,9 @@ static int validate_slices(const cfx_eval_config_t *applied, const slices_t *s,
     for (size_t j = 0; j < n; j++) {
         int reported = 0;
         for (size_t k = 0; k < j && !reported; k++)
-            reported = !applied_to[k] &&
+            reported = !applied_to[k] && !ts[k].every_slice &&
                        cfx_slicing_spec_equal(&ts[k].spec, &ts[j].spec);
-        if (applied_to[j] || reported)
+        if (applied_to[j] || ts[j].every_slice || reported)
             continue;
         failed++;
         char label[512];
@@ -483,22 +540,21 @@ static int validate_slices(const cfx_eval_config_t *applied, const slices_t *s,
     }
     res->num_failed += failed;
     for (size_t j = 0; j < n && failed == 0; j++) {
-        char what[256], label[512], item[800];
-        spec_label(&ts[j].spec, label, sizeof label);
         for (int change = 0; change < 2; change++) {
             const cfx_threshold_t *t = &ts[j].threshold;
+            char item[800];
             if (change ? !(t->has_change && s->with_base) : !t->has_value)
                 continue;
-            cfx_threshold_describe(t, change, what, sizeof what);
-            snprintf(item, sizeof item, "%s on %s (%zu slice%s)", what, label,
-                     applied_to[j], applied_to[j] == 1 ? "" : "s");
+            passed_item(&ts[j], change, applied_to[j], res, item, sizeof item);
             size_t l = strlen(res->passed);
             if (l + 1 < sizeof res->passed)
                 snprintf(res->passed + l, sizeof res->passed - l, "%s%s",
                          l ? "; " : "", item);
         }
     }
-    return 0;
+out:
+    free(ts);
+    return ret;
 }
 
 static int write_blessing(const char *dir, const char *model_dir,
@@ -568,8 +624,9 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
         (ret = cfx_file_mkdirs(o->blessing_dir, err)))
         goto out;
 
-    /* the thresholds apply to the overall slice: evaluate it even when the
-     * config names no empty SlicingSpec */
+    /* the overall slice is always evaluated, even when the config names no
+     * empty SlicingSpec: the summary shows its metrics, and a per-slice
+     * threshold on {} must find it */
     int have_overall = 0;
     for (size_t i = 0; i < applied->num_slicing_specs; i++)
         if (applied->slicing_specs[i].num_keys +
@@ -609,10 +666,6 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
                      &res->baseline_overall, err)))
         goto out;
 
-    res->num_failed = cfx_thresholds_validate(
-        applied->thresholds, applied->num_thresholds, &res->overall,
-        base ? &res->baseline_overall : NULL, res->reason, sizeof res->reason,
-        res->passed, sizeof res->passed, &res->num_checked);
     if ((ret = sort_slices(&s, &ord, err)) ||
         (ret = validate_slices(applied, &s, ord, res, err)))
         goto out;

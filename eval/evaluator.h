@@ -2,8 +2,7 @@
  * evaluator.h: the Evaluator component (TFX Evaluator + TFMA): predicts the
  * raw eval examples with the candidate bundle (and the baseline bundle when
  * there is one), takes each label from the candidate's transform graph,
- * computes the metrics of every slice, checks the thresholds on the overall
- * slice, and writes
+ * computes the metrics of every slice, checks the thresholds, and writes
  *
  *   <evaluation_dir>/metrics.json      every slice: metrics, baseline
  *                                      metrics and diffs (with a baseline)
@@ -13,6 +12,15 @@
  *                                      line per failed bound), and
  *                                      model.json (the candidate's identity,
  *                                      eval/model_identity.h)
+ *
+ * Which slices a threshold is checked on is TFMA's rule (its validator,
+ * metrics_validator.validate_metrics): an unsliced threshold (a metric's
+ * `threshold`, a MetricsSpec's `thresholds`) on every computed slice, the
+ * overall one, single-feature and crossed slices alike; a per-slice
+ * threshold on the slices its slicing specs apply to. So a bound meant for
+ * the whole eval set is a per_slice_thresholds entry on {} (the overall
+ * slice). Each failure is reported per slice, "<slice>: <why>"; a change
+ * threshold compares with the baseline's same slice.
  *
  * With no baseline, change thresholds are dropped (TFX); with no threshold
  * at all, no blessing file is written (TFX) and blessed is -1.

@@ -86,54 +86,6 @@ int cfx_threshold_check_change(const cfx_threshold_t *t, double candidate,
                higher ? ">=" : "<=", baseline);
 }
 
-static void append(char *dst, size_t cap, const char *sep, const char *s) {
-    if (!dst || !cap)
-        return;
-    size_t l = strlen(dst);
-    if (l + 1 >= cap)
-        return;
-    snprintf(dst + l, cap - l, "%s%s", l ? sep : "", s);
-}
-
-size_t cfx_thresholds_validate(const cfx_threshold_t *ts, size_t n,
-                               const cfx_slice_metrics_t *candidate,
-                               const cfx_slice_metrics_t *baseline,
-                               char *reason, size_t cap, char *passed,
-                               size_t passed_cap, size_t *checked) {
-    size_t failed = 0, count = 0;
-    if (reason && cap)
-        reason[0] = 0;
-    if (passed && passed_cap)
-        passed[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        const cfx_threshold_t *t = &ts[i];
-        cfx_threshold_outcome_t o;
-        double v = cfx_slice_metrics_get(candidate, t->metric);
-        if (t->has_value) {
-            count++;
-            if (cfx_threshold_check_value(t, v, &o)) {
-                append(passed, passed_cap, "; ", o.text);
-            } else {
-                failed++;
-                append(reason, cap, "\n", o.text);
-            }
-        }
-        if (t->has_change && baseline) {
-            count++;
-            if (cfx_threshold_check_change(
-                    t, v, cfx_slice_metrics_get(baseline, t->metric), &o)) {
-                append(passed, passed_cap, "; ", o.text);
-            } else {
-                failed++;
-                append(reason, cap, "\n", o.text);
-            }
-        }
-    }
-    if (checked)
-        *checked = count;
-    return failed;
-}
-
 void cfx_threshold_describe(const cfx_threshold_t *t, int change, char *out,
                             size_t cap) {
     const char *m = t->metric;
@@ -200,11 +152,12 @@ size_t cfx_slice_thresholds_validate(const cfx_slice_threshold_t *ts, size_t n,
     size_t failed = 0, count = 0;
     /* indices of the entries already applied to this slice, for the
      * same-threshold rule; bounded by n */
-    size_t done[CFX_MAX_SLICE_THRESHOLDS], ndone = 0;
+    size_t done[CFX_MAX_THRESHOLD_ENTRIES], ndone = 0;
     for (size_t i = 0; i < n; i++) {
         const cfx_slice_threshold_t *e = &ts[i];
         const cfx_threshold_t *t = &e->threshold;
-        if (!cfx_slicing_spec_applies(&e->spec, from, slice_name))
+        if (!e->every_slice &&
+            !cfx_slicing_spec_applies(&e->spec, from, slice_name))
             continue;
         if (applied)
             applied[i]++;

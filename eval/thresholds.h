@@ -11,9 +11,13 @@
  * baseline, change thresholds are dropped (TFX removes them before TFMA
  * runs), so only value thresholds decide.
  *
- * Per-slice thresholds (TFMA's per_slice_thresholds) pair a threshold with
- * a SlicingSpec; the threshold is checked on every computed slice the spec
- * applies to (cfx_slicing_spec_applies), a change threshold against the
+ * Which slices a threshold is checked on follows TFMA's validator
+ * (metrics_validator.validate_metrics): an unsliced threshold (a metric's
+ * `threshold`, MetricsSpec's `thresholds` map) has no slicing spec, which
+ * TFMA reads as "every slice", so it is checked on every computed slice;
+ * a per-slice threshold (per_slice_thresholds) pairs a threshold with a
+ * SlicingSpec and is checked on every computed slice the spec applies to
+ * (cfx_slicing_spec_applies). A change threshold compares with the
  * baseline's same slice.
  *
  * Thread-safety: plain functions over caller data.
@@ -59,27 +63,21 @@ int cfx_threshold_check_value(const cfx_threshold_t *t, double v,
 int cfx_threshold_check_change(const cfx_threshold_t *t, double candidate,
                                double baseline, cfx_threshold_outcome_t *out);
 
-/* Checks every threshold of ts on the candidate's metrics (and the
- * baseline's for change thresholds; baseline NULL drops them). Appends
- * one line per failed bound to reason (cap bytes, always NUL-terminated,
- * may be NULL) and the passed ones, "; "-separated, to passed (may be
- * NULL). Returns the number of failed bounds; *checked (may be NULL) gets
- * the number of bounds checked. */
-size_t cfx_thresholds_validate(const cfx_threshold_t *ts, size_t n,
-                               const cfx_slice_metrics_t *candidate,
-                               const cfx_slice_metrics_t *baseline,
-                               char *reason, size_t cap, char *passed,
-                               size_t passed_cap, size_t *checked);
-
 /* Most per-slice threshold entries (threshold x slicing spec) of one
  * evaluation. */
 #define CFX_MAX_SLICE_THRESHOLDS 64
+/* Most entries cfx_slice_thresholds_validate takes at once: the unsliced
+ * thresholds and the per-slice entries of one evaluation together. */
+#define CFX_MAX_THRESHOLD_ENTRIES 128
 
-/* One PerSliceMetricThreshold with one of its slicing specs: TFMA lists
- * the threshold once per slicing spec, and so does cfx. */
+/* One PerSliceMetricThreshold with one of its slicing specs (TFMA lists
+ * the threshold once per slicing spec, and so does cfx), or, with
+ * every_slice set, an unsliced threshold: TFMA's slice spec None, which
+ * matches every computed slice (spec and path are then unused). */
 typedef struct cfx_slice_threshold {
     cfx_slicing_spec_t spec;
     cfx_threshold_t threshold;
+    int every_slice;
     char path[256]; /* config path of the slicing spec, for messages */
 } cfx_slice_threshold_t;
 
@@ -95,7 +93,8 @@ int cfx_threshold_same(const cfx_threshold_t *a, const cfx_threshold_t *b,
                        int change);
 
 /* Checks, on one computed slice (slice_name, made by spec from), every
- * entry of ts whose spec applies to it; the change parts only with a
+ * entry of ts that applies to it (every_slice, or its spec applies; n at
+ * most CFX_MAX_THRESHOLD_ENTRIES); the change parts only with a
  * baseline (NULL drops them). As TFMA does, a bound already checked on this
  * slice by an earlier entry with the same threshold is not checked again.
  * Appends "slice_name: <why>" per failed bound to reason (cap bytes, kept

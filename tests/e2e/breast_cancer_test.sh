@@ -46,7 +46,7 @@ done
 grep -Eq '^ExampleGen .* 569 examples, 31 columns' "$T/run.txt" || fail "ExampleGen row count"
 grep -Eq '^ExampleValidator .* no anomalies' "$T/run.txt" || fail "anomalies in the data"
 grep -Eq '^Transform .* 30 transformed features' "$T/run.txt" || fail "not 30 z-scores"
-grep -Eq '^Evaluator .* BLESSED: .*auc [0-9.]+ >= lower bound 0.95' "$T/run.txt" ||
+grep -Eq '^Evaluator .* BLESSED: .*auc [0-9.]+ >= lower bound 0.95 on Overall' "$T/run.txt" ||
   fail "evaluator did not bless on AUC"
 grep -Eq "^Pusher .* pushed version 1 to $T/serving/breast_cancer/1$" "$T/run.txt" ||
   fail "push line"

@@ -11,6 +11,11 @@
 #  - a change threshold per slice against a baseline model: exactly the
 #    hours whose accuracy gain python finds too small fail; without a
 #    baseline it is dropped (no threshold left: NO BLESSING);
+#  - an unsliced threshold (MetricsSpec.thresholds) is checked on every
+#    computed slice, as TFMA's validator does: with hour and day x payment
+#    slicing, exactly the slices python finds below the AUC bound fail, and
+#    the one-class slices (AUC undefined); the same bound as a per-slice
+#    threshold on {} checks the overall slice only and blesses;
 #  - a slicing spec matching no computed slice fails validation (TFMA's
 #    missing slice); bad configs are refused with their config path.
 set -euo pipefail
@@ -60,10 +65,13 @@ def auc(p, y):
 def accuracy(p, y):
     return sum(1 for a, b in zip(p, y) if (a > 0.5) == (b == 1)) / len(p)
 
-hours = {}
+hours, crosses = {}, {}
 for i, e in enumerate(exs):
     if e.get("trip_start_hour"):
         hours.setdefault("trip_start_hour:%d" % e["trip_start_hour"][0], []).append(i)
+    if e.get("trip_start_day") and e.get("payment_type"):
+        crosses.setdefault("trip_start_day_X_payment_type:%d_X_%s"
+                           % (e["trip_start_day"][0], e["payment_type"][0]), []).append(i)
 m = {}
 for h, idx in hours.items():
     y = [labels[i] for i in idx]
@@ -72,6 +80,12 @@ for h, idx in hours.items():
             "base_acc": accuracy([bad[i] for i in idx], y)}
 assert all(v["auc"] is not None for v in m.values()), "an hour with one class"
 assert "trip_start_hour:99" not in m
+assert all(v["acc"] >= 0.6 for v in m.values()), "an hour below the 0.6 accuracy bound"
+# every slice of the unsliced-threshold configs: overall, hours, crosses
+every = {"Overall": auc(good, labels)}
+every.update({h: v["auc"] for h, v in m.items()})
+every.update({c: auc([good[i] for i in idx], [labels[i] for i in idx])
+              for c, idx in crosses.items()})
 
 def between(values, want):
     """A bound strictly between two neighbouring distinct values, near the
@@ -88,8 +102,9 @@ auc_bound = between(aucs, len(aucs) // 3)
 gains = [v["acc"] - v["base_acc"] for v in m.values()]
 gain_bound = between(gains, len(gains) // 2)
 hour_specs = [{}, {"feature_keys": ["trip_start_hour"]}]
-def config(metrics_spec):
-    return {"slicing_specs": hour_specs, "metrics_specs": [metrics_spec]}
+def config(metrics_spec, specs=hour_specs):
+    return {"slicing_specs": specs, "metrics_specs": [metrics_spec]}
+cross_specs = hour_specs + [{"feature_keys": ["trip_start_day", "payment_type"]}]
 def per_slice(threshold, specs=None):
     return {"slicing_specs": specs or [{"feature_keys": ["trip_start_hour"]}],
             "threshold": threshold}
@@ -104,6 +119,11 @@ cfgs = {
         per_slice({"value_threshold": {"lower_bound": {"value": auc_bound}}})]}}}),
     "change": config({"metrics": [{"class_name": "BinaryAccuracy", "per_slice_thresholds": [
         per_slice({"change_threshold": {"direction": "HIGHER_IS_BETTER", "absolute": gain_bound}})]}]}),
+    # the same AUC bound unsliced (every slice) and on {} (overall only)
+    "unsliced": config({"thresholds": {"auc": {"value_threshold": {"lower_bound": auc_bound}}}},
+                       cross_specs),
+    "overall": config({"per_slice_thresholds": {"auc": {"thresholds": [
+        per_slice({"value_threshold": {"lower_bound": auc_bound}}, [{}])]}}}, cross_specs),
     "missing": config({"per_slice_thresholds": {"auc": {"thresholds": [
         per_slice({"value_threshold": {"lower_bound": 0.5}},
                   [{"feature_values": {"trip_start_hour": "99"}}])]}}}),
@@ -117,11 +137,19 @@ want = {
     "change": {h: [v["acc"], v["base_acc"]] for h, v in m.items()
                if v["acc"] - v["base_acc"] < gain_bound},
     "gain_bound": gain_bound,
+    "unsliced": {k: v for k, v in every.items() if v is None or v < auc_bound},
+    "slices": len(every),
+    "overall_auc": every["Overall"],
 }
 assert 0 < len(want["auc"]) < len(m) and 0 < len(want["change"]) < len(m), want
+# the overall AUC meets the bound: unsliced it still fails on the hours
+assert every["Overall"] >= auc_bound, (every["Overall"], auc_bound)
 json.dump(want, open(T + "/want.json", "w"))
 print("python3: %d hour slices; auc bound %.9g fails %d of them, accuracy gain bound %.9g fails %d"
       % (len(m), auc_bound, len(want["auc"]), gain_bound, len(want["change"])))
+print("python3: unsliced, the auc bound fails %d of %d slices (%d of them one-class), overall auc %.6f"
+      % (len(want["unsliced"]), len(every), sum(v is None for v in want["unsliced"].values()),
+         every["Overall"]))
 PY
 
 # evaluate NAME CONFIG [ARGS...]: runs cfx evaluate into $T/NAME, exit in $rc
@@ -160,7 +188,14 @@ if len(listed) < len(reason):
 assert summary.startswith("NOT_BLESSED: ") and listed == reason[:len(listed)], summary
 got = {}
 for line in reason:
-    if kind == "auc":
+    if kind == "unsliced":
+        r = re.fullmatch(r"(Overall|trip_start_hour:\d+|trip_start_day_X_payment_type:\d+_X_[^:]+): "
+                         r"auc (?:(\S+) < lower bound (\S+)|was not computed \(value threshold\))", line)
+        assert r, line
+        assert r.group(2) is None or float(r.group(3)) == float("%.6g" % want["auc_bound"]), line
+        assert r.group(1) not in got, ("reported twice", line)
+        got[r.group(1)] = None if r.group(2) is None else float(r.group(2))
+    elif kind == "auc":
         r = re.fullmatch(r"(trip_start_hour:\d+): auc (\S+) < lower bound (\S+)", line)
         assert r and float(r.group(3)) == float("%.6g" % want["auc_bound"]), line
         got[r.group(1)] = float(r.group(2))
@@ -174,6 +209,10 @@ exp = want[kind]
 assert sorted(got) == sorted(exp), (sorted(got), sorted(exp))
 worst = 0.0
 for h, v in exp.items():
+    if v is None:  # a one-class slice: cfx must not have computed it either
+        assert got[h] is None, (h, got[h])
+        continue
+    assert got[h] is not None, (h, v)
     for a, b in zip(v if isinstance(v, list) else [v], got[h] if isinstance(v, list) else [got[h]]):
         worst = max(worst, abs(a - b) / max(abs(a), 1e-12))
         assert abs(a - b) <= 5e-6 * max(abs(a), 1e-12), (h, a, b)
@@ -186,11 +225,12 @@ PY
 evaluate pass pass
 [ "$rc" = 0 ] || fail "pass: exit $rc"
 hours=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["hours"])' "$T/want.json")
-grep -qx "BLESSED: binary_accuracy .* >= lower bound 0.6; auc >= lower bound .* on trip_start_hour ($hours slices)" \
+# the unsliced accuracy bound on the overall slice and every hour
+grep -qx "BLESSED: binary_accuracy >= lower bound 0.6 on every slice ($((hours + 1)) slices); auc >= lower bound .* on trip_start_hour ($hours slices)" \
     "$T/pass.out" || fail "pass summary"
 [ -f "$T/pass/blessing/BLESSED" ] && [ ! -e "$T/pass/blessing/NOT_BLESSED" ] || fail "pass: blessing"
-grep -q "\"thresholds_checked\": $((hours + 1))," "$T/pass/evaluation/validations.json" ||
-    fail "pass: $((hours + 1)) bounds checked"
+grep -q "\"thresholds_checked\": $((2 * hours + 1))," "$T/pass/evaluation/validations.json" ||
+    fail "pass: $((2 * hours + 1)) bounds checked"
 grep -q per_slice_thresholds "$T/pass/evaluation/eval_config.json" || fail "pass: applied config"
 
 # --- 2. a bound some hours miss -----------------------------------------------
@@ -212,13 +252,32 @@ ls "$T/change1/blessing" | grep -q BLESSED && fail "change without baseline: a v
 grep -q change_threshold "$T/change1/evaluation/eval_config.json" &&
     fail "change without baseline: change threshold kept"
 
-# --- 4. a slicing spec no computed slice matches (TFMA: missing slice) ---------
+# --- 4. an unsliced threshold gates every slice; the same on {} the overall --
+evaluate unsliced unsliced
+[ "$rc" = 4 ] || fail "unsliced: exit $rc"
+check_failures unsliced unsliced
+slices=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["slices"])' "$T/want.json")
+grep -q "\"thresholds_checked\": $slices," "$T/unsliced/evaluation/validations.json" ||
+    fail "unsliced: one bound checked on each of the $slices slices"
+evaluate overall overall
+[ "$rc" = 0 ] || fail "overall: exit $rc"
+grep -qx "BLESSED: auc [0-9.]* >= lower bound [0-9.]* on Overall" "$T/overall.out" || fail "overall summary"
+grep -q '"thresholds_checked": 1,' "$T/overall/evaluation/validations.json" ||
+    fail "overall: one bound checked"
+$PY - "$T/overall.out" "$T/want.json" <<'PY' || fail "overall: the value shown"
+import json, sys
+want = json.load(open(sys.argv[2]))
+shown = float(open(sys.argv[1]).read().split()[2])
+assert abs(shown - want["overall_auc"]) <= 5e-6 * want["overall_auc"], (shown, want["overall_auc"])
+PY
+
+# --- 5. a slicing spec no computed slice matches (TFMA: missing slice) ---------
 evaluate missing missing
 [ "$rc" = 4 ] || fail "missing: exit $rc"
 grep -qx 'NOT_BLESSED: metrics_specs\[0\]\.per_slice_thresholds\.auc\.thresholds\[0\]\.slicing_specs\[0\]: no computed slice matches this slicing spec (trip_start_hour=99), so auc was not checked' \
     "$T/missing.out" || fail "missing: summary"
 
-# --- 5. bad configs, refused with their path ----------------------------------
+# --- 6. bad configs, refused with their path ----------------------------------
 refuse() { # NAME JSON WANTED-MESSAGE
     echo "$2" >"$T/$1.cfg.json"
     evaluate "$1" "$1"

@@ -2,7 +2,8 @@
  * thresholds_test.c: TFMA threshold semantics (eval/thresholds.c) — value
  * bounds inclusive, change thresholds in both directions with absolute and
  * relative bounds, NaN failing, dropped change thresholds without a
- * baseline — and the eval config parser on examples/taxi/eval.json and on
+ * baseline, unsliced thresholds on every slice (TFMA's validator) — and the
+ * eval config parser on examples/taxi/eval.json and on
  * configs it must refuse (eval/eval_config.c).
  */
 #include <setjmp.h>
@@ -100,45 +101,117 @@ static void test_change_thresholds(void **state) {
     assert_int_equal(cfx_threshold_check_change(&t, NAN, 0.50, NULL), 0);
 }
 
+/* An unsliced threshold (every_slice: TFMA's slice spec None) or one on
+ * the overall slice only ({}). */
+static cfx_slice_threshold_t entry(cfx_threshold_t t, int every_slice) {
+    cfx_slice_threshold_t e;
+    memset(&e, 0, sizeof e);
+    e.threshold = t;
+    e.every_slice = every_slice;
+    return e;
+}
+
 static void test_validate_with_and_without_baseline(void **state) {
     (void)state;
-    cfx_threshold_t ts[2];
-    ts[0] = value("binary_accuracy", 1, 0.6, 0, 0);
-    ts[1] = value("auc", 1, 0.9, 0, 0);
-    cfx_threshold_t c =
-        change("auc", CFX_DIRECTION_HIGHER_IS_BETTER, 1, -1e-10, 0, 0);
-    ts[1].has_change = 1;
-    ts[1].direction = c.direction;
-    ts[1].has_absolute = 1;
-    ts[1].absolute = c.absolute;
+    cfx_slice_threshold_t ts[2];
+    ts[0] = entry(value("binary_accuracy", 1, 0.6, 0, 0), 1);
+    cfx_threshold_t auc = value("auc", 1, 0.9, 0, 0),
+                    c = change("auc", CFX_DIRECTION_HIGHER_IS_BETTER, 1, -1e-10,
+                               0, 0);
+    auc.has_change = 1;
+    auc.direction = c.direction;
+    auc.has_absolute = 1;
+    auc.absolute = c.absolute;
+    ts[1] = entry(auc, 1);
+    cfx_slicing_spec_t overall;
+    memset(&overall, 0, sizeof overall);
     cfx_slice_metrics_t cand, base;
     memset(&cand, 0, sizeof cand);
     memset(&base, 0, sizeof base);
     cand.binary_accuracy = 0.8;
     cand.auc = 0.93;
     base.auc = 0.94;
-    char reason[512], passed[512];
-    size_t checked;
+    char reason[512] = "";
+    size_t checked = 0, applied[2] = {0};
     /* no baseline: the change bound is not checked */
-    assert_int_equal(cfx_thresholds_validate(ts, 2, &cand, NULL, reason,
-                                             sizeof reason, passed,
-                                             sizeof passed, &checked),
+    assert_int_equal(cfx_slice_thresholds_validate(ts, 2, &overall, "Overall",
+                                                   &cand, NULL, reason,
+                                                   sizeof reason, NULL, applied,
+                                                   &checked),
                      0);
     assert_int_equal(checked, 2);
     assert_string_equal(reason, "");
-    /* with a worse baseline comparison: one failure naming both values */
-    assert_int_equal(cfx_thresholds_validate(ts, 2, &cand, &base, reason,
-                                             sizeof reason, passed,
-                                             sizeof passed, &checked),
+    /* with a worse baseline: one failure naming the slice and both values */
+    checked = 0;
+    assert_int_equal(cfx_slice_thresholds_validate(ts, 2, &overall, "Overall",
+                                                   &cand, &base, reason,
+                                                   sizeof reason, NULL, applied,
+                                                   &checked),
                      1);
     assert_int_equal(checked, 3);
-    assert_non_null(
-        strstr(reason, "auc change -0.01 (candidate 0.93, baseline 0.94)"));
+    assert_string_equal(reason,
+                        "Overall: auc change -0.01 (candidate 0.93, baseline "
+                        "0.94) < absolute -1e-10 (HIGHER_IS_BETTER)");
     cand.binary_accuracy = 0.5;
-    assert_int_equal(cfx_thresholds_validate(ts, 2, &cand, &base, reason,
-                                             sizeof reason, NULL, 0, NULL),
+    reason[0] = 0;
+    assert_int_equal(cfx_slice_thresholds_validate(ts, 2, &overall, "Overall",
+                                                   &cand, &base, reason,
+                                                   sizeof reason, NULL, NULL,
+                                                   NULL),
                      2);
-    assert_non_null(strstr(reason, "binary_accuracy 0.5 < lower bound 0.6\n"));
+    assert_non_null(
+        strstr(reason, "Overall: binary_accuracy 0.5 < lower bound 0.6\n"));
+    assert_int_equal(applied[0], 2);
+    assert_int_equal(applied[1], 2);
+}
+
+/* TFMA's validator checks a threshold with no slicing spec on every
+ * computed slice, not only the overall one; {} only on the overall one. */
+static void test_unsliced_on_every_slice(void **state) {
+    (void)state;
+    cfx_slicing_spec_t overall, hour, cross;
+    memset(&overall, 0, sizeof overall);
+    memset(&hour, 0, sizeof hour);
+    memset(&cross, 0, sizeof cross);
+    hour.num_keys = 1;
+    snprintf(hour.keys[0], sizeof hour.keys[0], "hour");
+    cross.num_keys = 2;
+    snprintf(cross.keys[0], sizeof cross.keys[0], "day");
+    snprintf(cross.keys[1], sizeof cross.keys[1], "pay");
+    cfx_slice_threshold_t ts[2];
+    ts[0] = entry(value("auc", 1, 0.9, 0, 0), 1); /* unsliced */
+    ts[1] = entry(value("auc", 1, 0.9, 0, 0), 0); /* the same on {} */
+    cfx_slice_metrics_t m;
+    memset(&m, 0, sizeof m);
+    char reason[512] = "";
+    size_t applied[2] = {0}, checked = 0;
+    struct {
+        const cfx_slicing_spec_t *from;
+        const char *name;
+        double auc;
+    } slices[] = {{&overall, "Overall", 0.85},
+                  {&hour, "hour:3", 0.95},
+                  {&hour, "hour:4", 0.7},
+                  {&cross, "day_X_pay:1_X_Cash", NAN}};
+    size_t failed = 0;
+    for (size_t i = 0; i < 4; i++) {
+        m.auc = slices[i].auc;
+        failed += cfx_slice_thresholds_validate(
+            ts, 2, slices[i].from, slices[i].name, &m, NULL, reason,
+            sizeof reason, NULL, applied, &checked);
+    }
+    /* the unsliced bound on all four slices; on Overall the {} entry is the
+     * same bound, checked and reported once (TFMA stores a failing
+     * threshold once per slice); a one-class slice's NaN fails */
+    assert_int_equal(failed, 3);
+    assert_int_equal(checked, 4);
+    assert_int_equal(applied[0], 4);
+    assert_int_equal(applied[1], 1);
+    assert_string_equal(reason,
+                        "Overall: auc 0.85 < lower bound 0.9\n"
+                        "hour:4: auc 0.7 < lower bound 0.9\n"
+                        "day_X_pay:1_X_Cash: auc was not computed (value "
+                        "threshold)");
 }
 
 static void test_taxi_eval_config(void **state) {
@@ -155,27 +228,35 @@ static void test_taxi_eval_config(void **state) {
     assert_int_equal(c->slicing_specs[0].num_keys, 0);
     assert_string_equal(c->slicing_specs[1].keys[0], "trip_start_hour");
     assert_int_equal(c->slicing_specs[2].num_keys, 2);
-    assert_int_equal(c->num_thresholds, 2);
-    assert_string_equal(c->thresholds[0].metric, "binary_accuracy");
-    assert_true(c->thresholds[0].has_lower && c->thresholds[0].lower == 0.6);
-    assert_false(c->thresholds[0].has_change);
-    assert_string_equal(c->thresholds[1].metric, "auc");
-    assert_true(c->thresholds[1].lower == 0.9);
-    assert_int_equal(c->thresholds[1].direction,
-                     CFX_DIRECTION_HIGHER_IS_BETTER);
-    assert_true(c->thresholds[1].absolute == -1e-10);
+    /* the bounds are for the whole eval set: per-slice thresholds on the
+     * overall slice, not unsliced ones (those would gate every slice) */
+    assert_int_equal(c->num_thresholds, 0);
+    assert_int_equal(c->num_slice_thresholds, 2);
+    const cfx_slice_threshold_t *e = c->slice_thresholds;
+    for (size_t i = 0; i < 2; i++) {
+        assert_false(e[i].every_slice);
+        assert_int_equal(e[i].spec.num_keys + e[i].spec.num_values, 0);
+    }
+    assert_string_equal(e[0].threshold.metric, "binary_accuracy");
+    assert_true(e[0].threshold.has_lower && e[0].threshold.lower == 0.6);
+    assert_false(e[0].threshold.has_change);
+    assert_string_equal(e[1].threshold.metric, "auc");
+    assert_true(e[1].threshold.lower == 0.9);
+    assert_int_equal(e[1].threshold.direction, CFX_DIRECTION_HIGHER_IS_BETTER);
+    assert_true(e[1].threshold.absolute == -1e-10);
     assert_int_equal(c->num_confusion, 3);
     cfx_eval_config_drop_change_thresholds(c);
-    assert_int_equal(c->num_thresholds, 2);
-    assert_false(c->thresholds[1].has_change);
+    assert_int_equal(c->num_slice_thresholds, 2);
+    assert_false(c->slice_thresholds[1].threshold.has_change);
     /* what is written back parses to the same thresholds */
     char *json = cfx_eval_config_to_json(c);
     assert_non_null(json);
     cfx_eval_config_t *d = malloc(sizeof *d);
     assert_int_equal(
         cfx_eval_config_parse(json, strlen(json), "roundtrip", d, &err), 0);
-    assert_int_equal(d->num_thresholds, 2);
-    assert_true(d->thresholds[1].lower == 0.9);
+    assert_int_equal(d->num_thresholds, 0);
+    assert_int_equal(d->num_slice_thresholds, 2);
+    assert_true(d->slice_thresholds[1].threshold.lower == 0.9);
     assert_int_equal(d->num_slicing_specs, 3);
     free(json);
     free(d);
@@ -232,6 +313,7 @@ int main(void) {
         cmocka_unit_test(test_value_bounds),
         cmocka_unit_test(test_change_thresholds),
         cmocka_unit_test(test_validate_with_and_without_baseline),
+        cmocka_unit_test(test_unsliced_on_every_slice),
         cmocka_unit_test(test_taxi_eval_config),
         cmocka_unit_test(test_config_refusals),
     };
