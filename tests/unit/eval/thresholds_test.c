@@ -134,19 +134,17 @@ static void test_validate_with_and_without_baseline(void **state) {
     char reason[512] = "";
     size_t checked = 0, applied[2] = {0};
     /* no baseline: the change bound is not checked */
-    assert_int_equal(cfx_slice_thresholds_validate(ts, 2, &overall, "Overall",
-                                                   &cand, NULL, reason,
-                                                   sizeof reason, NULL, applied,
-                                                   &checked),
+    assert_int_equal(cfx_slice_thresholds_validate(
+                         ts, 2, &overall, "Overall", &cand, NULL, reason,
+                         sizeof reason, NULL, applied, &checked),
                      0);
     assert_int_equal(checked, 2);
     assert_string_equal(reason, "");
     /* with a worse baseline: one failure naming the slice and both values */
     checked = 0;
-    assert_int_equal(cfx_slice_thresholds_validate(ts, 2, &overall, "Overall",
-                                                   &cand, &base, reason,
-                                                   sizeof reason, NULL, applied,
-                                                   &checked),
+    assert_int_equal(cfx_slice_thresholds_validate(
+                         ts, 2, &overall, "Overall", &cand, &base, reason,
+                         sizeof reason, NULL, applied, &checked),
                      1);
     assert_int_equal(checked, 3);
     assert_string_equal(reason,
@@ -154,11 +152,10 @@ static void test_validate_with_and_without_baseline(void **state) {
                         "0.94) < absolute -1e-10 (HIGHER_IS_BETTER)");
     cand.binary_accuracy = 0.5;
     reason[0] = 0;
-    assert_int_equal(cfx_slice_thresholds_validate(ts, 2, &overall, "Overall",
-                                                   &cand, &base, reason,
-                                                   sizeof reason, NULL, NULL,
-                                                   NULL),
-                     2);
+    assert_int_equal(
+        cfx_slice_thresholds_validate(ts, 2, &overall, "Overall", &cand, &base,
+                                      reason, sizeof reason, NULL, NULL, NULL),
+        2);
     assert_non_null(
         strstr(reason, "Overall: binary_accuracy 0.5 < lower bound 0.6\n"));
     assert_int_equal(applied[0], 2);
