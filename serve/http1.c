@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ struct cfx_http1 {
     struct timeval req_limit; /* {0,0}: none */
     time_t date_at;
     char date[40]; /* "Date: ...\r\n", refreshed once a second */
+    int freeing;   /* the loop will not run again: close sockets now */
 };
 
 static const char *reason(int status)
@@ -138,6 +140,33 @@ static const char *date_line(cfx_http1_t *h)
 
 /* ---- connections ---------------------------------------------------------- */
 
+static void close_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evutil_closesocket((evutil_socket_t)(intptr_t)arg);
+}
+
+/*
+ * Closes a socket whose events were just deleted. The workers' bases batch
+ * epoll changes (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST, server.c) and apply
+ * them at the start of the next loop pass: closing now would leave that
+ * epoll_ctl to a closed descriptor number that another worker's accept may
+ * already have reused. epoll copes (the call fails harmlessly), but it is
+ * an unordered use of one fd by two threads (ThreadSanitizer reports it).
+ * So the connection ends now (shutdown: the peer reads what was sent, then
+ * end of file) and the number is released 10 ms later, after the change
+ * (a much shorter timer would spin the loop on libevent's coarse clock).
+ */
+static void close_socket_later(cfx_http1_t *h, evutil_socket_t fd)
+{
+    static const struct timeval later = {0, 10000};
+    shutdown(fd, SHUT_RDWR);
+    if (h->freeing || event_base_once(h->base, -1, EV_TIMEOUT, close_cb,
+                                      (void *)(intptr_t)fd, &later) != 0)
+        evutil_closesocket(fd);
+}
+
 static void conn_close(conn_t *c)
 {
     cfx_http1_t *h = c->h;
@@ -153,7 +182,7 @@ static void conn_close(conn_t *c)
     event_free(c->wev);
     if (c->tev)
         event_free(c->tev);
-    evutil_closesocket(c->fd);
+    close_socket_later(h, c->fd);
     cfx_buf_free(&c->in);
     cfx_buf_free(&c->out);
     cfx_buf_free(&c->head);
@@ -747,7 +776,7 @@ void cfx_http1_stop_accepting(cfx_http1_t *h)
         h->lev = NULL;
     }
     if (h->listen_fd >= 0) {
-        evutil_closesocket(h->listen_fd);
+        close_socket_later(h, h->listen_fd);
         h->listen_fd = -1;
     }
     /* Idle connections go now; one still writing an answer closes after
@@ -770,6 +799,7 @@ void cfx_http1_free(cfx_http1_t *h)
 {
     if (!h)
         return;
+    h->freeing = 1;
     while (h->conns)
         conn_close(h->conns);
     if (h->lev)
