@@ -30,6 +30,8 @@ typedef struct slices {
     cfx_slice_table_t table;
     cfx_slice_acc_t *cand, *base; /* by slice index */
     size_t *spec;                 /* slicing spec index of each slice */
+    uint64_t *last;               /* 1 + the last example added, by slice */
+    uint64_t examples;            /* examples sliced so far */
     size_t cap;
     int with_base;
 } slices_t;
@@ -37,6 +39,7 @@ typedef struct slices {
 typedef struct adder {
     slices_t *s;
     size_t spec;
+    uint64_t example; /* its number, from 1 */
     float pred, base_pred, label;
     cfx_error_t *err;
 } adder_t;
@@ -66,14 +69,25 @@ static int add_to_slice(void *ud, const char *name) {
             return cfx_error_set(a->err, CFX_ENOMEM,
                                  "evaluator: out of memory");
         s->spec = sp;
+        uint64_t *l = realloc(s->last, cap * sizeof *l);
+        if (!l)
+            return cfx_error_set(a->err, CFX_ENOMEM,
+                                 "evaluator: out of memory");
+        s->last = l;
         for (size_t i = s->cap; i < cap; i++) {
             cfx_slice_acc_init(&s->cand[i]);
             cfx_slice_acc_init(&s->base[i]);
+            s->last[i] = 0;
         }
         s->cap = cap;
     }
     if (created)
         s->spec[idx] = a->spec;
+    /* A slice is a set of examples: two specs that name the same slice
+     * (feature_keys [x] and feature_values {x: v}) add an example once. */
+    if (s->last[idx] == a->example)
+        return 0;
+    s->last[idx] = a->example;
     if ((ret = cfx_slice_acc_add(&s->cand[idx], a->pred, a->label, a->err)))
         return ret;
     if (s->with_base && (ret = cfx_slice_acc_add(&s->base[idx], a->base_pred,
@@ -90,6 +104,7 @@ static void slices_free(slices_t *s) {
     free(s->cand);
     free(s->base);
     free(s->spec);
+    free(s->last);
     cfx_slice_table_free(&s->table);
 }
 
@@ -108,7 +123,8 @@ static int flush_batch(const cfx_evaluator_opts_t *o, const cfx_bundle_t *cand,
     if (base && (ret = cfx_bundle_predict(base, ptr, n, bp, err)))
         return cfx_error_prefix(err, "baseline %s", o->baseline_dir);
     for (size_t i = 0; i < n; i++) {
-        adder_t a = {s, 0, p[i], base ? bp[i] : 0, labels[i], err};
+        adder_t a = {s, 0, ++s->examples, p[i], base ? bp[i] : 0, labels[i],
+                     err};
         for (size_t k = 0; k < o->config->num_slicing_specs; k++) {
             a.spec = k;
             if ((ret = cfx_slicing_keys(&o->config->slicing_specs[k], &ex[i],

@@ -296,4 +296,26 @@ refuse malformed "{$H, \"metrics_specs\": [{\"per_slice_thresholds\": {\"auc\": 
     "metrics_specs[0].per_slice_thresholds.auc.thresholds[0].threshold.value_threshold.lower_bound: expected a number"
 refuse typo "{$H, \"metrics_specs\": [{\"metrics\": [{\"class_name\": \"AUC\", \"per_slice_thresholds\": [{\"slicing_spec\": [{}], $V}]}]}]}" \
     "metrics_specs[0].metrics[0].per_slice_thresholds[0]: unknown member 'slicing_spec'"
+# --- a slice named by two specs holds each example once --------------------------
+# feature_keys [payment_type] and feature_values {payment_type: Cash} both
+# make payment_type:Cash; its count must be the number of Cash rows, not twice.
+cat >"$T/dup.cfg.json" <<'JSON'
+{"model_specs": [{"label_key": "tips_xf"}],
+ "slicing_specs": [{"feature_keys": ["payment_type"]}, {"feature_values": {"payment_type": "Cash"}}],
+ "metrics_specs": [{"metrics": [{"class_name": "ExampleCount"}]}]}
+JSON
+evaluate dup dup >/dev/null
+[ "$rc" = 0 ] || fail "dup slices: exit $rc: $(cat "$T/dup.out")"
+$PY - "$T" <<'PY' || fail "a slice from two specs counts an example twice"
+import glob, json, os, sys
+sys.path.insert(0, os.environ["E2E_DIR"])
+from tfrecord_reader import example_values as example, records
+T = sys.argv[1]
+exs = [example(r) for p in sorted(glob.glob(T + "/ex/Split-eval/*")) for r in records(p)]
+cash = sum(1 for e in exs if (e.get("payment_type") or [b""])[0] in (b"Cash", "Cash"))
+m = {s["slice"]: s["metrics"] for s in json.load(open(T + "/dup/evaluation/metrics.json"))["slices"]}
+got = m["payment_type:Cash"]["example_count"]
+assert cash > 0 and got == cash, (got, cash)
+print("payment_type:Cash from two specs: %d examples, python3 counts %d" % (got, cash))
+PY
 echo "eval_slices: ok"
