@@ -3,7 +3,8 @@
  * client of serve/h2_client.c on the two ends of a socketpair, one event
  * base. Checks answers, status codes of malformed calls, many concurrent
  * streams, a client RST_STREAM, an oversize message, an expired deadline
- * and the GOAWAY drain. Expected bytes are written from the gRPC and
+ * a chain of calls each submitted from the answer before it, and the
+ * GOAWAY drain. Expected bytes are written from the gRPC and
  * protobuf wire formats by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@ typedef struct result {
     uint8_t body[64];
     size_t body_len;
     uint32_t rst;
+    int chained;
 } result_t;
 
 typedef struct fixture {
@@ -38,7 +40,13 @@ typedef struct fixture {
     cfx_h2c_t *client;
     int closed;
     size_t done;
+    size_t chain;      /* calls still to submit from on_done */
+    size_t chain_ok;   /* chained calls answered with status 0 */
+    uint64_t last_sent; /* sent_ns of the last chained answer */
+    int sent_order_ok; /* each chained call left after the one before */
 } fixture_t;
+
+static const uint8_t EMPTY_MSG[] = {0, 0, 0, 0, 0};
 
 static void on_done(void *ud, const cfx_h2c_result_t *r)
 {
@@ -53,6 +61,25 @@ static void on_done(void *ud, const cfx_h2c_result_t *r)
         memcpy(res->body, r->body, res->body_len);
     res->rst = r->rst_error;
     f->done++;
+    if (res->chained) {
+        /* sent_ns is stamped when the HEADERS frame goes out. */
+        if (r->grpc_status == 0 && r->sent_ns > 0)
+            f->chain_ok++;
+        if (r->sent_ns < f->last_sent)
+            f->sent_order_ok = 0;
+        f->last_sent = r->sent_ns;
+    }
+    /* Submitted from inside the answer callback, while the client is
+     * reading: the request must leave on the next writable event. */
+    if (f->chain > 0 && f->client) {
+        f->chain--;
+        static result_t next[2];
+        result_t *n = &next[f->chain % 2];
+        memset(n, 0, sizeof(*n));
+        n->chained = 1;
+        assert_true(cfx_h2c_submit(f->client, "test", HEALTH, NULL, 0, EMPTY_MSG,
+                                   sizeof(EMPTY_MSG), 1, n) > 0);
+    }
 }
 
 static void on_close(void *ud, cfx_h2c_t *c)
@@ -216,6 +243,23 @@ static void test_concurrent_streams(void **state)
     }
 }
 
+/* Each answer's callback submits the next call (as `cfx perf` refills a
+ * connection): 300 calls in a chain, none stalls, each leaves after the
+ * one before it was answered. */
+static void test_chained_from_answer(void **state)
+{
+    fixture_t *f = *state;
+    result_t first;
+    f->chain = 300;
+    f->sent_order_ok = 1;
+    assert_true(call(f, HEALTH, EMPTY_MSG, sizeof(EMPTY_MSG), &first) > 0);
+    run_until(f, 301);
+    assert_int_equal(f->done, 301);
+    assert_int_equal(f->chain, 0);
+    assert_int_equal(f->chain_ok, 300);
+    assert_true(f->sent_order_ok);
+}
+
 /* A stream the client resets halfway (headers and part of the body sent,
  * no END_STREAM) is dropped; the next call is answered. */
 static void test_client_reset(void **state)
@@ -352,6 +396,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compressed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_streams, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_chained_from_answer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_client_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize, setup_small, teardown),
