@@ -13,26 +13,13 @@
 # TSan: build cfx-serve with -DCFX_TSAN=ON in its own build directory and run
 # this script with CFX_SERVE pointing at that binary (docs/serving.md).
 set -eEuo pipefail
-: "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
-PY=/usr/bin/python3
 command -v wrk >/dev/null || { echo "hot_swap_test: wrk not installed"; exit 1; }
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
-fail() { echo "FAIL: $*" >&2; [ -f "$T/serve.log" ] && tail -30 "$T/serve.log" >&2; exit 1; }
+FAIL_LOG_LINES=30
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
-"$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" --output "$T/ex" >/dev/null
-"$CFX" transform --examples "$T/ex" --spec "$CFX_SOURCE_DIR/examples/taxi/transform.json" \
-    --output "$T/tf" >/dev/null
+taxi_data
 for s in 1 2 3 4; do
-    echo "{\"model_name\": \"taxi\", \"train_steps\": 200, \"eval_steps\": 20, \"seed\": $s}" >"$T/trainer$s.json"
-    "$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-        --config "$T/trainer$s.json" --raw-examples "$T/ex" --output "$T/train$s" --quiet >/dev/null
+    taxi_train "$T/train$s" 200 20 "$s"
 done
 # A corrupt bundle: its weights no longer match the manifest's checksum.
 cp -r "$T/train1/model" "$T/corrupt"

@@ -10,25 +10,11 @@
 # Python encoder), and through classify and regress: every path must give
 # the same probability.
 set -eEuo pipefail
-: "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
-fail() { echo "FAIL: $*" >&2; [ -f "$T/serve.log" ] && tail -20 "$T/serve.log" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
 # --- a real bundle -------------------------------------------------------------
-"$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" --output "$T/ex" >/dev/null
-"$CFX" transform --examples "$T/ex" --spec "$CFX_SOURCE_DIR/examples/taxi/transform.json" \
-    --output "$T/tf" >/dev/null
-echo '{"model_name": "taxi", "train_steps": 300, "eval_steps": 50, "seed": 7}' >"$T/trainer.json"
-"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-    --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+taxi_data
+taxi_train "$T/train" 300 50 7
 mkdir -p "$T/models/taxi"
 cp -r "$T/train/model" "$T/models/taxi/.1.tmp" && mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
 WARM="$T/models/taxi/1/assets.extra/warmup.jsonl"

@@ -16,25 +16,11 @@
 #   - a config reload adding a model without versions answers "not
 #     available" at once and the model loads when its first version appears.
 set -eEuo pipefail
-: "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
-fail() { echo "FAIL: $*" >&2; [ -f "$T/serve.log" ] && tail -20 "$T/serve.log" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
 # --- a real bundle and what `cfx predict` says of one row ---------------------
-"$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" --output "$T/ex" >/dev/null
-"$CFX" transform --examples "$T/ex" --spec "$CFX_SOURCE_DIR/examples/taxi/transform.json" \
-    --output "$T/tf" >/dev/null
-echo '{"model_name": "taxi", "train_steps": 100, "eval_steps": 10, "seed": 3}' >"$T/trainer.json"
-"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-    --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+taxi_data
+taxi_train "$T/train" 100 10 3
 BUNDLE="$T/train/model"
 { head -n 1 "$CFX_SOURCE_DIR/examples/taxi/data.csv"; sed -n 7001p "$CFX_SOURCE_DIR/examples/taxi/data.csv"; } >"$T/row.csv"
 "$CFX" predict --bundle "$BUNDLE" --input "$T/row.csv" >"$T/expected.csv"
