@@ -289,23 +289,27 @@ static void conn_read(struct bufferevent *bev, void *arg)
     maybe_close(c);
 }
 
-static void conn_writable(evutil_socket_t fd, short what, void *arg)
+/* Sends what nghttp2 has; closes when done or broken. */
+static void flush_or_close(cfx_h2c_t *c)
 {
-    (void)fd;
-    (void)what;
-    cfx_h2c_t *c = arg;
     if (!c->dead && cfx_h2c_flush(c) != 0)
         c->dead = 1;
     maybe_close(c);
 }
 
+/* The socket is writable after a read queued requests (wev). */
+static void conn_writable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush_or_close(arg);
+}
+
+/* The bufferevent drained what could not be sent at once. */
 static void conn_write(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    cfx_h2c_t *c = arg;
-    if (!c->dead && cfx_h2c_flush(c) != 0)
-        c->dead = 1;
-    maybe_close(c);
+    flush_or_close(arg);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
