@@ -7,8 +7,8 @@
 
 #include "eval/eval_config.h"
 #include "eval/evaluator.h"
-#include "pipeline/component.h"
-#include "pipeline/metadata.h"
+#include "mlmd/component.h"
+#include "mlmd/metadata.h"
 
 /* Exit status of a model the thresholds did not bless. */
 #define EXIT_NOT_BLESSED 4

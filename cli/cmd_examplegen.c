@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline/component.h"
-#include "pipeline/examplegen.h"
+#include "mlmd/component.h"
+#include "data/examplegen.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pipeline/component.h"
+#include "mlmd/component.h"
 #include "push/infravalidator.h"
-#include "serve/perf.h"
+#include "client/perf.h"
 
 /* Exit status of a model that failed infra validation. */
 #define EXIT_NOT_BLESSED 4

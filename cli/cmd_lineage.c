@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pipeline/lineage.h"
+#include "mlmd/lineage.h"
 #include "pipeline/pipeline_config.h"
 
 static void usage(FILE *f) {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serve/perf.h"
+#include "client/perf.h"
 
 static void usage(FILE *f)
 {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pipeline/batch_predict.h"
+#include "eval/batch_predict.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "eval/model_identity.h"
-#include "pipeline/component.h"
+#include "mlmd/component.h"
 #include "push/pusher.h"
 
 /* Exit status when a blessing is missing or negative. */

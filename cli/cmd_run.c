@@ -18,7 +18,7 @@
 #include "pipeline/runner.h"
 #include "push/infravalidator.h"
 #include "push/pusher.h"
-#include "serve/perf.h"
+#include "client/perf.h"
 
 /* Exit status when a gate stopped the rollout (anomalies, not blessed). */
 #define EXIT_STOPPED 3

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline/component.h"
-#include "pipeline/schema_infer.h"
+#include "mlmd/component.h"
+#include "data/schema_infer.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "eval/show_eval.h"
-#include "pipeline/show.h"
+#include "report/show_eval.h"
+#include "report/show.h"
 
 static void usage(FILE *f) {
     size_t n;

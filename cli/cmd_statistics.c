@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "pipeline/component.h"
-#include "pipeline/statistics.h"
+#include "mlmd/component.h"
+#include "data/statistics.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline/component.h"
-#include "pipeline/trainer_job.h"
+#include "mlmd/component.h"
+#include "train/trainer_job.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline/component.h"
-#include "pipeline/transform.h"
+#include "mlmd/component.h"
+#include "transform/tft.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -31,13 +31,13 @@ static void usage(FILE *f) {
             "  --pipeline-root  record the run in ROOT/metadata.sqlite\n");
 }
 
-static void print_result(const cfx_transform_result_t *r, double secs) {
+static void print_result(const cfx_tft_result_t *r, double secs) {
     for (size_t s = 0; s < r->num_splits; s++)
         printf("  Split-%s: %llu examples\n", r->split_names[s],
                (unsigned long long)r->split_examples[s]);
     printf("  %.2f s\n", secs);
     for (size_t i = 0; i < r->num_outputs; i++) {
-        const cfx_transform_output_summary_t *o = &r->outputs[i];
+        const cfx_tft_output_summary_t *o = &r->outputs[i];
         printf("  %-28s %-10s", o->name, o->op);
         if (o->cardinality == 0) /* dense: z_score, log_z_score */
             printf(" mean=%.6g var=%.6g", o->mean, o->var);
@@ -64,7 +64,7 @@ static void print_result(const cfx_transform_result_t *r, double secs) {
  * spec and its digest; inputs are the examples and the schema's folder (so
  * runs chain in `cfx lineage`); outputs go to the root unless --output. */
 static int begin_run(cfx_component_run_t *run, const char *root,
-                     cfx_transform_options_t *opts, cfx_error_t *err) {
+                     cfx_tft_options_t *opts, cfx_error_t *err) {
     char digest[65];
     char *props = NULL, *schema_dir = NULL;
     int rc = cfx_component_file_digest(opts->spec_path, digest, err);
@@ -115,7 +115,7 @@ out:
 
 /* split_names of the transformed examples, as TFX records it. */
 static int set_split_names(cfx_component_run_t *run,
-                           const cfx_transform_result_t *res,
+                           const cfx_tft_result_t *res,
                            cfx_error_t *err) {
     json_t *a = json_array();
     for (size_t i = 0; a && i < res->num_splits; i++)
@@ -144,9 +144,9 @@ int cfx_cmd_transform(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    cfx_transform_options_t opts;
+    cfx_tft_options_t opts;
     memset(&opts, 0, sizeof opts);
-    cfx_transform_result_t res;
+    cfx_tft_result_t res;
     const char *root = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -204,7 +204,7 @@ int cfx_cmd_transform(int argc, char **argv) {
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = cfx_transform_run(&opts, &res, &err);
+    int rc = cfx_tft_run(&opts, &res, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (root) {
         if (rc == 0)
@@ -213,7 +213,7 @@ int cfx_cmd_transform(int argc, char **argv) {
     }
     if (rc < 0) {
         fprintf(stderr, "cfx transform: %s\n", err.msg);
-        cfx_transform_result_free(&res);
+        cfx_tft_result_free(&res);
         cfx_component_run_free(&run);
         return 1;
     }
@@ -222,7 +222,7 @@ int cfx_cmd_transform(int argc, char **argv) {
     printf("transform: %s -> %s\n", opts.examples_dir,
            opts.output_dir ? opts.output_dir : opts.graph_dir);
     print_result(&res, secs);
-    cfx_transform_result_free(&res);
+    cfx_tft_result_free(&res);
     cfx_component_run_free(&run); /* owns opts.graph_dir */
     return 0;
 }

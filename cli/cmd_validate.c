@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline/component.h"
-#include "pipeline/validate.h"
+#include "mlmd/component.h"
+#include "data/validate.h"
 
 static void usage(FILE *f) {
     fprintf(f,

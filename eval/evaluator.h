@@ -35,7 +35,7 @@
 #include "eval/eval_config.h"
 #include "eval/metrics.h"
 #include "formats/err.h"
-#include "pipeline/component.h"
+#include "mlmd/component.h"
 
 typedef struct cfx_evaluator_opts {
     const char *model_dir;    /* candidate bundle */

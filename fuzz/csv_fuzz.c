@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pipeline/csv.h"
-#include "pipeline/csv_value.h"
+#include "data/csv.h"
+#include "data/csv_value.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[128];

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/statistics.h"
+#include "data/statistics.h"
 
 static void encode(const cfx_stats_acc_t *s, cfx_buf_t *out) {
     cfx_error_t err;

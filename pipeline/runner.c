@@ -25,22 +25,22 @@
 
 #include "formats/file.h"
 #include "formats/buf.h"
-#include "pipeline/schema_infer.h"
-#include "pipeline/transform.h"
-#include "pipeline/validate.h"
+#include "data/schema_infer.h"
+#include "transform/tft.h"
+#include "data/validate.h"
 
 /* A component whose library is not in the tree yet gets a step without
  * exec (the run stops there, saying so). */
-#if __has_include("pipeline/examplegen.h")
-#include "pipeline/examplegen.h"
+#if __has_include("data/examplegen.h")
+#include "data/examplegen.h"
 #define HAVE_EXAMPLEGEN 1
 #endif
-#if __has_include("pipeline/statistics.h")
-#include "pipeline/statistics.h"
+#if __has_include("data/statistics.h")
+#include "data/statistics.h"
 #define HAVE_STATISTICS 1
 #endif
-#if __has_include("pipeline/trainer_job.h")
-#include "pipeline/trainer_job.h"
+#if __has_include("train/trainer_job.h")
+#include "train/trainer_job.h"
 #define HAVE_TRAINER 1
 #endif
 
@@ -578,7 +578,7 @@ static int validate_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason
 static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
                           size_t cap, cfx_error_t *err) {
     char spec[PATH_MAX], schema[PATH_MAX];
-    cfx_transform_result_t res;
+    cfx_tft_result_t res;
     int ret;
     memset(&res, 0, sizeof res);
     int have = cfx_pipeline_config_path(r->cfg, "Transform", "spec", spec, sizeof spec, err);
@@ -591,7 +591,7 @@ static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summa
     const char *texs = cfx_component_output_dir(run, "transformed_examples", err);
     if (!texs) return err->code ? err->code : CFX_EINTERNAL;
     snprintf(schema, sizeof schema, "%s/schema.pbtxt", cfx_runner_input_uri(run, "schema"));
-    cfx_transform_options_t o = {
+    cfx_tft_options_t o = {
         .examples_dir = cfx_runner_input_uri(run, "examples"),
         .schema_path = schema,
         .spec_path = spec,
@@ -600,7 +600,7 @@ static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summa
         .graph_dir = graph,
         .transformed_examples_dir = texs,
     };
-    if ((ret = cfx_transform_run(&o, &res, err))) goto out;
+    if ((ret = cfx_tft_run(&o, &res, err))) goto out;
     char names[256] = "[";
     for (size_t i = 0; i < res.num_splits; i++) {
         size_t n = strlen(names);
@@ -613,7 +613,7 @@ static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summa
     snprintf(summary, cap, "%zu transformed features over %zu splits", res.num_outputs,
              res.num_splits);
 out:
-    cfx_transform_result_free(&res);
+    cfx_tft_result_free(&res);
     return ret;
 }
 

@@ -25,7 +25,7 @@
 #include <stdio.h>
 
 #include "formats/err.h"
-#include "pipeline/component.h"
+#include "mlmd/component.h"
 #include "pipeline/pipeline_config.h"
 
 #define CFX_RUNNER_MAX_STEPS 16

@@ -12,8 +12,8 @@
 
 #include "formats/buf.h"
 #include "predict.pb-c.h"
-#include "serve/h2_client.h"
-#include "serve/perf_http.h"
+#include "client/h2_client.h"
+#include "client/perf_http.h"
 
 #define MAX_ANSWER (1u << 20)
 #define CALL_TIMEOUT_S 10

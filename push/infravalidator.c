@@ -29,7 +29,7 @@
 #include "model/bundle.h"
 #include "model/transform.h"
 #include "push/infra_grpc.h"
-#include "serve/perf.h"
+#include "client/perf.h"
 
 #define MAX_ROWS 1000
 /* Most requests one validation replays (the rows cycle). */

@@ -21,7 +21,7 @@
 #include "formats/tfrecord.h"
 #include "model/fingerprint.h"
 #include "model/transform.h"
-#include "pipeline/transform.h"
+#include "transform/tft.h"
 
 /* ---- Fingerprint64 ------------------------------------------------------ */
 
@@ -404,12 +404,12 @@ static void test_apply_matches_transformed_examples(void **state) {
     snprintf(raw, sizeof raw, "%s/Split-eval", examples);
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_transform_options_t o;
+    cfx_tft_options_t o;
     memset(&o, 0, sizeof o);
     o.examples_dir = examples;
     o.spec_path = spec;
     o.output_dir = out;
-    int rc = cfx_transform_run(&o, NULL, &err);
+    int rc = cfx_tft_run(&o, NULL, &err);
     if (rc < 0)
         fail_msg("transform: %s", err.msg);
     cfx_transform_t *t = NULL;

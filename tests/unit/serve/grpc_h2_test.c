@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "serve/grpc.h"
-#include "serve/h2_client.h"
+#include "client/h2_client.h"
 
 #define HEALTH "/grpc.health.v1.Health/Check"
 

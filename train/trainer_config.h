@@ -1,0 +1,54 @@
+/*
+ * trainer_config.h: the trainer's configuration (examples/taxi/trainer.json).
+ *
+ *   {
+ *     "model_name": "taxi",
+ *     "first_dnn_layer_size": 100, "num_dnn_layers": 4,
+ *     "dnn_decay_factor": 0.7,          hidden widths max(2, int(100*0.7^i)) =
+ *                                       100, 70, 48, 34 in double, as TFX
+ *     "hidden_units": [100, 70, 48, 34], alternative to the three above
+ *     "deep_categorical": true,         one-hot categoricals into the deep part:
+ *                                       true (all), false (none) or a list of
+ *                                       output names, e.g. ["payment_type_xf"]
+ *     "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+ *     "batch_size": 40, "train_steps": 10000, "eval_steps": 5000,
+ *     "log_every_steps": 100, "eval_every_steps": 1000, "seed": 42
+ *   }
+ *
+ * Every key is optional (defaults are the values above); an unknown key or
+ * a value of the wrong type is refused naming the file and the key.
+ * Plain data, no ownership; any thread.
+ */
+#ifndef CFX_TRAIN_TRAINER_CONFIG_H
+#define CFX_TRAIN_TRAINER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/err.h"
+#include "model/network.h"
+
+#define CFX_TRAINER_MAX_DEEP 64
+
+typedef struct cfx_trainer_config {
+    char model_name[128];
+    size_t num_hidden;
+    size_t hidden[CFX_NET_MAX_HIDDEN];
+    int deep_categorical;
+    size_t num_deep_features; /* 0: deep_categorical applies to all */
+    char deep_features[CFX_TRAINER_MAX_DEEP][128];
+    double learning_rate, beta_1, beta_2, epsilon;
+    size_t batch_size;
+    size_t train_steps;
+    size_t eval_steps; /* eval batches at most; each eval row is seen once */
+    size_t log_every_steps;
+    size_t eval_every_steps;
+    uint64_t seed;
+} cfx_trainer_config_t;
+
+void cfx_trainer_config_default(cfx_trainer_config_t *cfg);
+/* Defaults, then the keys of the JSON file at path. */
+int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
+                            cfx_error_t *err);
+
+#endif

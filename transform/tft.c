@@ -1,0 +1,1054 @@
+/*
+ * transform.c: the Transform component (see transform.h).
+ *
+ * Phase 1 streams Split-train once and feeds one analyzer per output with
+ * the *filled* value (missing or empty list -> 0 or "", TFT's
+ * _fill_in_missing, so fill values count; a vocabulary counts its missing
+ * rows until the input's kind is known, then as the token "0" for an int64
+ * input, as "" (never in a vocabulary) for bytes). Phase 2 turns analyzer
+ * state into transform.json + vocabulary files. Phase 3 loads that graph with
+ * model/transform.c and rewrites every split through it.
+ *
+ * Memory: moments and identity ranges are O(1) per output, vocabulary
+ * counts O(distinct tokens) (bounded), bucket boundaries O(distinct values)
+ * up to opts->max_quantile_values, then a fixed-size sketch.
+ */
+#include "transform/tft.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/buf.h"
+#include "formats/example.h"
+#include "formats/pbcodec.h"
+#include "formats/tfrecord.h"
+#include "model/transform.h"
+#include "transform/analyzers.h"
+#include "transform/tft_spec.h"
+#include "schema.pb-c.h"
+
+#define MAX_SPLITS 64
+#define MAX_VOCAB_DISTINCT ((size_t)16 << 20)
+#define SCHEMA_MAX_BYTES (64u * 1024 * 1024)
+
+typedef struct analyzer {
+    const cfx_xf_spec_output_t *spec;
+    cfx_kind_t kind; /* first kind seen in train, CFX_KIND_NONE if never */
+    cfx_moments_t moments;
+    cfx_vocab_counter_t vocab;
+    cfx_boundaries_analyzer_t quantiles;
+    int64_t max_value; /* identity */
+    uint64_t missing;  /* vocabulary: train rows without a value */
+} analyzer_t;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int mkdir_p(const char *path, cfx_error_t *err) {
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp)
+        return cfx_error_set(err, CFX_EINVAL, "bad directory path '%s'", path);
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != 0)
+            continue;
+        char c = tmp[i];
+        tmp[i] = 0;
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+            return cfx_error_set(err, CFX_EIO, "mkdir %s: %s", tmp,
+                                 strerror(errno));
+        tmp[i] = c;
+    }
+    return 0;
+}
+
+static char *path_join(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static int write_file(const char *path, const void *data, size_t len,
+                      cfx_error_t *err) {
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
+    int ok = fwrite(data, 1, len, f) == len;
+    ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok &= fclose(f) == 0;
+    if (!ok)
+        return cfx_error_set(err, CFX_EIO, "%s: write failed", path);
+    return 0;
+}
+
+/* Reads a whole (small) file into b. */
+static int read_file_buf(const char *path, size_t max, cfx_buf_t *b,
+                         cfx_error_t *err) {
+    int rc = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b->len + n > max) {
+            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %zu bytes",
+                               path, max);
+            goto out;
+        }
+        if (cfx_buf_append(b, chunk, n) < 0) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
+            goto out;
+        }
+    }
+    if (ferror(f))
+        rc = cfx_error_set(err, CFX_EIO, "%s: read error", path);
+out:
+    fclose(f);
+    return rc;
+}
+
+typedef Tensorflow__Metadata__V0__Schema schema_t;
+typedef Tensorflow__Metadata__V0__Feature feature_t;
+
+/* The raw schema (text format) in *text and parsed in *out. */
+static int load_schema(const char *path, cfx_buf_t *text, schema_t **out,
+                       cfx_error_t *err) {
+    *out = NULL;
+    int rc = read_file_buf(path, SCHEMA_MAX_BYTES, text, err);
+    if (rc < 0)
+        return rc;
+    ProtobufCMessage *m = NULL;
+    rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
+                           text->data ? (const char *)text->data : "",
+                           text->len, &m, err);
+    if (rc < 0)
+        return cfx_error_prefix(err, "%s", path);
+    *out = (schema_t *)m;
+    return 0;
+}
+
+/* Cardinality of an int feature from its schema int_domain (inline or
+ * named at the top level): max + 1 when min >= 0 and max is set; else 0. */
+static int64_t schema_cardinality(const schema_t *s, const char *name) {
+    if (!s)
+        return 0;
+    for (size_t i = 0; i < s->n_feature; i++) {
+        const feature_t *f = s->feature[i];
+        if (!f->name || strcmp(f->name, name))
+            continue;
+        const Tensorflow__Metadata__V0__IntDomain *d = NULL;
+        if (f->domain_info_case ==
+            TENSORFLOW__METADATA__V0__FEATURE__DOMAIN_INFO_INT_DOMAIN)
+            d = f->int_domain;
+        else if (f->domain_info_case ==
+                 TENSORFLOW__METADATA__V0__FEATURE__DOMAIN_INFO_DOMAIN)
+            for (size_t k = 0; k < s->n_int_domain; k++)
+                if (s->int_domain[k]->name &&
+                    !strcmp(s->int_domain[k]->name, f->domain))
+                    d = s->int_domain[k];
+        if (d && d->has_max && d->max >= 0 &&
+            d->max < CFX_XF_SPEC_MAX_CARDINALITY &&
+            (!d->has_min || d->min >= 0))
+            return d->max + 1;
+        return 0;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The split names under examples_dir (folders "Split-<name>"), sorted. */
+static int list_splits(const char *dir, char ***out, size_t *n,
+                       cfx_error_t *err) {
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", dir, strerror(errno));
+    char **names = calloc(MAX_SPLITS, sizeof *names);
+    size_t k = 0;
+    int rc = 0;
+    if (!names) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "Split-", 6) || !e->d_name[6])
+            continue;
+        char *p = path_join(dir, e->d_name);
+        struct stat st;
+        int is_dir = p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+        free(p);
+        if (!is_dir)
+            continue;
+        if (k == MAX_SPLITS) {
+            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d splits", dir,
+                               MAX_SPLITS);
+            goto out;
+        }
+        if (!(names[k] = strdup(e->d_name + 6))) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+        k++;
+    }
+    qsort(names, k, sizeof *names, cmp_str);
+    *out = names;
+    *n = k;
+    names = NULL;
+out:
+    if (names) {
+        for (size_t i = 0; i < k; i++)
+            free(names[i]);
+        free(names);
+    }
+    closedir(d);
+    return rc;
+}
+
+static void free_strings(char **v, size_t n) {
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Calls fn on every decoded example of every file in split_dir. */
+typedef int (*example_fn)(void *ctx, const cfx_example_t *ex, cfx_error_t *err);
+
+static int for_each_example(const char *split_dir, example_fn fn, void *ctx,
+                            uint64_t *count, cfx_error_t *err) {
+    char **files = NULL;
+    size_t nfiles = 0;
+    cfx_tfrecord_reader_t *r = NULL;
+    cfx_example_t ex;
+    cfx_example_init(&ex);
+    int rc = cfx_tfrecord_list_dir(split_dir, &files, &nfiles, err);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < nfiles; i++) {
+        if ((rc = cfx_tfrecord_reader_open(files[i], &r, err)) < 0)
+            goto out;
+        for (uint64_t rec = 0;; rec++) {
+            const uint8_t *data;
+            size_t len;
+            rc = cfx_tfrecord_read(r, &data, &len, err);
+            if (rc == 0)
+                break;
+            if (rc < 0)
+                goto out;
+            if ((rc = cfx_example_decode(&ex, data, len, err)) < 0 ||
+                (rc = fn(ctx, &ex, err)) < 0) {
+                cfx_error_prefix(err, "%s: record %" PRIu64, files[i], rec);
+                goto out;
+            }
+            (*count)++;
+        }
+        cfx_tfrecord_reader_free(r);
+        r = NULL;
+    }
+    rc = 0;
+out:
+    if (r)
+        cfx_tfrecord_reader_free(r);
+    if (files)
+        cfx_path_list_free(files);
+    cfx_example_free(&ex);
+    return rc;
+}
+
+/* ---- phase 1: analyzers ------------------------------------------------- */
+
+typedef struct analyze_ctx {
+    analyzer_t *an;
+    size_t n;
+} analyze_ctx_t;
+
+static const char *kind_name(cfx_kind_t k) {
+    return k == CFX_KIND_INT64   ? "int64"
+           : k == CFX_KIND_FLOAT ? "float"
+           : k == CFX_KIND_BYTES ? "bytes"
+                                 : "none";
+}
+
+static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
+    analyze_ctx_t *ctx = vctx;
+    for (size_t i = 0; i < ctx->n; i++) {
+        analyzer_t *a = &ctx->an[i];
+        const cfx_xf_spec_output_t *s = a->spec;
+        if (s->op == CFX_XF_OP_CROSS)
+            continue; /* reads other outputs, analyzes nothing */
+        const cfx_feature_t *f = cfx_example_find(ex, s->input);
+        int present = f && f->kind != CFX_KIND_NONE && f->count > 0;
+        if (f && f->kind != CFX_KIND_NONE) {
+            if (a->kind == CFX_KIND_NONE)
+                a->kind = f->kind;
+            else if (a->kind != f->kind)
+                return cfx_error_set(
+                    err, CFX_EINVAL, "feature '%s': kind %s, earlier %s",
+                    s->input, kind_name(f->kind), kind_name(a->kind));
+        }
+        int rc = 0;
+        switch (s->op) {
+        case CFX_XF_OP_Z_SCORE:
+        case CFX_XF_OP_LOG_Z_SCORE:
+        case CFX_XF_OP_BUCKETIZE: {
+            float x = 0.0f;
+            if (present) {
+                if (f->kind == CFX_KIND_BYTES)
+                    return cfx_error_set(err, CFX_EINVAL,
+                                         "feature '%s' (output '%s'): "
+                                         "expected a number, got bytes",
+                                         s->input, s->name);
+                x = f->kind == CFX_KIND_FLOAT ? f->v.floats[0]
+                                              : (float)f->v.ints[0];
+            }
+            /* as model/transform.c applies it, in float32 */
+            if (s->op == CFX_XF_OP_LOG_Z_SCORE)
+                x = x > 0.0f ? log1pf(x) : (isnan(x) ? x : 0.0f);
+            if (s->op == CFX_XF_OP_BUCKETIZE) {
+                rc = cfx_boundaries_analyzer_add(&a->quantiles, x, err);
+            } else if (!isnan(x)) {
+                cfx_moments_add(&a->moments, (double)x);
+            }
+            break;
+        }
+        case CFX_XF_OP_VOCABULARY:
+            if (!present) {
+                a->missing++; /* filled once the kind is known */
+            } else if (f->kind == CFX_KIND_BYTES) {
+                rc = cfx_vocab_counter_add(&a->vocab, f->v.bytes[0].data,
+                                           f->v.bytes[0].len, 1, err);
+            } else if (f->kind == CFX_KIND_INT64) {
+                char t[24];
+                int n = snprintf(t, sizeof t, "%" PRId64, f->v.ints[0]);
+                rc = cfx_vocab_counter_add(&a->vocab, t, (size_t)n, 1, err);
+            } else {
+                return cfx_error_set(err, CFX_EINVAL,
+                                     "feature '%s' (output '%s'): expected "
+                                     "bytes or int64, got float",
+                                     s->input, s->name);
+            }
+            break;
+        case CFX_XF_OP_IDENTITY: {
+            int64_t v = 0;
+            if (present) {
+                if (f->kind != CFX_KIND_INT64)
+                    return cfx_error_set(err, CFX_EINVAL,
+                                         "feature '%s' (output '%s'): "
+                                         "expected int64, got %s",
+                                         s->input, s->name, kind_name(f->kind));
+                v = f->v.ints[0];
+            }
+            if (v > a->max_value)
+                a->max_value = v;
+            break;
+        }
+        case CFX_XF_OP_CROSS:
+            break;
+        }
+        if (rc < 0)
+            return cfx_error_prefix(err, "feature '%s' (output '%s')", s->input,
+                                    s->name);
+    }
+    return 0;
+}
+
+/* ---- phase 2: the graph ------------------------------------------------- */
+
+static int set_new(json_t *o, const char *key, json_t *v) {
+    return v ? json_object_set_new(o, key, v) : -1;
+}
+
+/* The kind a graph input gets: what train showed, else the op's natural
+ * kind (an input never seen in train). */
+static cfx_kind_t input_kind(const analyzer_t *a) {
+    if (a->kind != CFX_KIND_NONE)
+        return a->kind;
+    switch (a->spec->op) {
+    case CFX_XF_OP_VOCABULARY:
+        return CFX_KIND_BYTES;
+    case CFX_XF_OP_IDENTITY:
+        return CFX_KIND_INT64;
+    default:
+        return CFX_KIND_FLOAT;
+    }
+}
+
+/* The graph entry of cross output i: the outputs it reads (earlier ones,
+ * whose cardinalities res already holds) and its cardinality. */
+static int cross_graph(const cfx_tft_spec_t *spec,
+                       cfx_tft_result_t *res, size_t i, json_t *o,
+                       cfx_error_t *err) {
+    const cfx_xf_spec_output_t *s = &spec->outputs[i];
+    json_t *arr = json_array();
+    int bad = !arr || set_new(o, "name", json_string(s->name)) < 0;
+    bad |= set_new(o, "op", json_string("cross")) < 0;
+    bad |= set_new(o, "inputs", arr) < 0;
+    uint64_t product = 1;
+    for (size_t k = 0; k < s->num_cross_inputs; k++) {
+        size_t j = 0;
+        while (j < i && strcmp(spec->outputs[j].name, s->cross_inputs[k]))
+            j++;
+        if (j == i || res->outputs[j].cardinality <= 0) /* spec checked */
+            return cfx_error_set(err, CFX_EINTERNAL,
+                                 "output '%s': '%s' is not an earlier "
+                                 "categorical output",
+                                 s->name, s->cross_inputs[k]);
+        bad |= json_array_append_new(arr, json_string(s->cross_inputs[k])) < 0;
+        if (product <= (uint64_t)CFX_XF_SPEC_MAX_CARDINALITY)
+            product *= (uint64_t)res->outputs[j].cardinality;
+    }
+    if (s->hash_bucket_size == 0 &&
+        product > (uint64_t)CFX_XF_SPEC_MAX_CARDINALITY)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "output '%s': the exact cross has more than "
+                             "%" PRId64 " values; set \"hash_bucket_size\"",
+                             s->name, CFX_XF_SPEC_MAX_CARDINALITY);
+    int64_t card = s->hash_bucket_size ? s->hash_bucket_size : (int64_t)product;
+    bad |= set_new(o, "hash_bucket_size", json_integer(s->hash_bucket_size)) < 0;
+    bad |= set_new(o, "cardinality", json_integer(card)) < 0;
+    res->outputs[i].op = "cross";
+    res->outputs[i].cardinality = card;
+    if (bad)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The kind of a raw feature in the schema, CFX_KIND_NONE when absent. */
+static cfx_kind_t schema_kind(const schema_t *s, const char *name) {
+    for (size_t i = 0; s && i < s->n_feature; i++) {
+        const feature_t *f = s->feature[i];
+        if (!f->name || strcmp(f->name, name))
+            continue;
+        switch (f->type) {
+        case TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT:
+            return CFX_KIND_INT64;
+        case TENSORFLOW__METADATA__V0__FEATURE_TYPE__FLOAT:
+            return CFX_KIND_FLOAT;
+        case TENSORFLOW__METADATA__V0__FEATURE_TYPE__BYTES:
+            return CFX_KIND_BYTES;
+        default:
+            return CFX_KIND_NONE;
+        }
+    }
+    return CFX_KIND_NONE;
+}
+
+/* TFT's _fill_in_missing for vocabularies, once train is read: the kind
+ * of a vocabulary input never seen in train comes from the raw schema;
+ * missing rows then count as the token a present 0 gives ("0") for int64,
+ * as "" (dropped from the vocabulary) for bytes. */
+static int fill_vocab_missing(analyzer_t *an, size_t n, const schema_t *schema,
+                              cfx_error_t *err) {
+    for (size_t i = 0; i < n; i++) {
+        analyzer_t *a = &an[i];
+        const cfx_xf_spec_output_t *s = a->spec;
+        if (s->op != CFX_XF_OP_VOCABULARY)
+            continue;
+        if (a->kind == CFX_KIND_NONE)
+            a->kind = schema_kind(schema, s->input);
+        if (a->kind == CFX_KIND_FLOAT)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "feature '%s' (output '%s'): expected bytes "
+                                 "or int64, the schema says float",
+                                 s->input, s->name);
+        if (a->missing == 0)
+            continue;
+        int rc = a->kind == CFX_KIND_INT64
+                     ? cfx_vocab_counter_add(&a->vocab, "0", 1, a->missing, err)
+                     : cfx_vocab_counter_add(&a->vocab, "", 0, a->missing, err);
+        if (rc < 0)
+            return cfx_error_prefix(err, "feature '%s' (output '%s')",
+                                    s->input, s->name);
+    }
+    return 0;
+}
+
+static int build_graph(const cfx_tft_spec_t *spec, analyzer_t *an,
+                       const schema_t *schema, const char *graph_dir,
+                       cfx_tft_result_t *res, cfx_error_t *err) {
+    int rc = 0;
+    json_t *root = json_object(), *inputs = json_array(),
+           *outputs = json_array();
+    char *assets = path_join(graph_dir, "assets");
+    char *json_path = path_join(graph_dir, "transform.json");
+    char *vpath = NULL, *dump = NULL;
+    cfx_vocab_entry_t *top = NULL;
+    cfx_buf_t vb;
+    cfx_buf_init(&vb);
+    if (!root || !inputs || !outputs || !assets || !json_path) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = mkdir_p(assets, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < spec->num_outputs; i++) {
+        analyzer_t *a = &an[i];
+        const cfx_xf_spec_output_t *s = a->spec;
+        cfx_tft_output_summary_t *sum = &res->outputs[i];
+        json_t *o = json_object();
+        if (!o || json_array_append_new(outputs, o) < 0) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+        int bad = 0;
+        if (s->op == CFX_XF_OP_CROSS) {
+            if ((rc = cross_graph(spec, res, i, o, err)) < 0)
+                goto out;
+            continue;
+        }
+        /* Declare the input once, at its first use. */
+        int seen = 0;
+        for (size_t j = 0; j < i; j++)
+            if (an[j].spec->input && !strcmp(an[j].spec->input, s->input)) {
+                seen = 1;
+                if (input_kind(&an[j]) != input_kind(a) &&
+                    a->kind != CFX_KIND_NONE) {
+                    rc = cfx_error_set(err, CFX_EINVAL,
+                                       "output '%s': input '%s' used with "
+                                       "kinds %s and %s",
+                                       s->name, s->input,
+                                       kind_name(input_kind(&an[j])),
+                                       kind_name(input_kind(a)));
+                    goto out;
+                }
+            }
+        if (!seen) {
+            json_t *in = json_object();
+            bad |= !in || json_array_append_new(inputs, in) < 0;
+            bad |= set_new(in, "name", json_string(s->input)) < 0;
+            bad |=
+                set_new(in, "kind", json_string(kind_name(input_kind(a)))) < 0;
+        }
+        bad |= set_new(o, "name", json_string(s->name)) < 0;
+        bad |= set_new(o, "op", json_string(cfx_xf_op_name(s->op))) < 0;
+        bad |= set_new(o, "input", json_string(s->input)) < 0;
+        sum->op = cfx_xf_op_name(s->op);
+        switch (s->op) {
+        case CFX_XF_OP_CROSS:
+            break; /* handled above */
+        case CFX_XF_OP_Z_SCORE:
+        case CFX_XF_OP_LOG_Z_SCORE: {
+            double mean = a->moments.mean;
+            double var = cfx_moments_variance(&a->moments);
+            if (!isfinite(mean) || !isfinite(var)) {
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "output '%s': mean or variance of '%s' "
+                                   "is not finite (infinite values?)",
+                                   s->name, s->input);
+                goto out;
+            }
+            bad |= set_new(o, "mean", json_real(mean)) < 0;
+            bad |= set_new(o, "var", json_real(var)) < 0;
+            sum->mean = mean;
+            sum->var = var;
+            break;
+        }
+        case CFX_XF_OP_VOCABULARY: {
+            size_t n;
+            if ((rc = cfx_vocab_counter_top(&a->vocab, s->top_k, &top, &n,
+                                            err)) < 0)
+                goto out;
+            cfx_buf_reset(&vb);
+            for (size_t k = 0; k < n; k++)
+                if (cfx_buf_append(&vb, top[k].token, top[k].len) < 0 ||
+                    cfx_buf_putc(&vb, '\n') < 0) {
+                    rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+                    goto out;
+                }
+            free(top);
+            top = NULL;
+            char fname[1100];
+            snprintf(fname, sizeof fname, "%s.txt", s->name);
+            if (fname[0] == '.' || strchr(fname, '/') || strchr(fname, '\\')) {
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "output '%s': name unusable as a file name",
+                                   s->name);
+                goto out;
+            }
+            free(vpath);
+            if (!(vpath = path_join(assets, fname))) {
+                rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+                goto out;
+            }
+            if ((rc = write_file(vpath, vb.data ? (void *)vb.data : "", vb.len,
+                                 err)) < 0)
+                goto out;
+            bad |= set_new(o, "vocabulary_file", json_string(fname)) < 0;
+            bad |= set_new(o, "vocab_size", json_integer((json_int_t)n)) < 0;
+            bad |= set_new(o, "num_oov_buckets",
+                           json_integer(s->num_oov_buckets)) < 0;
+            sum->vocab_size = n;
+            sum->cardinality = (int64_t)n + s->num_oov_buckets;
+            break;
+        }
+        case CFX_XF_OP_BUCKETIZE: {
+            size_t nb = (size_t)s->num_buckets;
+            float *bounds = malloc(nb * sizeof *bounds);
+            json_t *arr = json_array();
+            if (!bounds || !arr) {
+                free(bounds);
+                json_decref(arr);
+                rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+                goto out;
+            }
+            rc = cfx_boundaries_analyzer_get(&a->quantiles, nb, bounds, err);
+            for (size_t k = 0; rc == 0 && k + 1 < nb; k++) {
+                if (!isfinite(bounds[k])) {
+                    rc = cfx_error_set(err, CFX_EINVAL,
+                                       "output '%s': boundary %zu of '%s' is "
+                                       "infinite",
+                                       s->name, k, s->input);
+                    break;
+                }
+                bad |= json_array_append_new(arr, json_real(bounds[k])) < 0;
+            }
+            free(bounds);
+            bad |= set_new(o, "boundaries", arr) < 0;
+            if (rc < 0)
+                goto out;
+            sum->cardinality = s->num_buckets;
+            sum->quantiles_exact = cfx_boundaries_analyzer_exact(&a->quantiles);
+            break;
+        }
+        case CFX_XF_OP_IDENTITY: {
+            int64_t card = s->cardinality;
+            if (card == 0)
+                card = schema_cardinality(schema, s->input);
+            if (card == 0) {
+                if (a->max_value >= CFX_XF_SPEC_MAX_CARDINALITY) {
+                    rc = cfx_error_set(err, CFX_EINVAL,
+                                       "output '%s': largest value of '%s' "
+                                       "in train is %" PRId64
+                                       "; set \"cardinality\" in the spec "
+                                       "(at most %" PRId64 ")",
+                                       s->name, s->input, a->max_value,
+                                       CFX_XF_SPEC_MAX_CARDINALITY);
+                    goto out;
+                }
+                card = a->max_value + 1;
+            }
+            if (s->default_value >= card) {
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "output '%s': default_value %" PRId64
+                                   " is not below the cardinality %" PRId64,
+                                   s->name, s->default_value, card);
+                goto out;
+            }
+            bad |= set_new(o, "cardinality", json_integer(card)) < 0;
+            bad |=
+                set_new(o, "default_value", json_integer(s->default_value)) < 0;
+            sum->cardinality = card;
+            break;
+        }
+        }
+        if (bad) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    int bad = set_new(root, "format_version", json_integer(1)) < 0;
+    bad |= json_object_set(root, "inputs", inputs) < 0;
+    bad |= json_object_set(root, "outputs", outputs) < 0;
+    const cfx_xf_spec_label_t *l = &spec->label;
+    if (l->name) {
+        json_t *lo = json_object();
+        bad |= set_new(root, "label", lo) < 0;
+        bad |= set_new(lo, "name", json_string(l->name)) < 0;
+        bad |= set_new(lo, "op", json_string("greater_than")) < 0;
+        bad |= set_new(lo, "input", json_string(l->input)) < 0;
+        bad |= set_new(lo, "threshold_input",
+                       l->threshold_input ? json_string(l->threshold_input)
+                                          : json_null()) < 0;
+        bad |=
+            set_new(lo, "threshold_scale", json_real(l->threshold_scale)) < 0;
+        bad |= set_new(lo, "threshold", json_real(l->threshold_const)) < 0;
+        bad |= set_new(lo, "nan_value", json_real(l->nan_value)) < 0;
+    }
+    if (bad ||
+        !(dump = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)))) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t dl = strlen(dump);
+    rc = write_file(json_path, dump, dl, err);
+out:
+    free(top);
+    free(vpath);
+    free(dump);
+    free(assets);
+    free(json_path);
+    cfx_buf_free(&vb);
+    json_decref(inputs);
+    json_decref(outputs);
+    json_decref(root);
+    return rc;
+}
+
+/* transformed_metadata/: schema.pbtxt of the outputs (as TFT writes it:
+ * every output present in every example with shape [1]; categorical ones
+ * with int_domain [0, cardinality - 1], is_categorical) and asset_map
+ * (JSON: vocabulary output name -> file name under assets/). */
+static int cmp_feature_name(const void *a, const void *b) {
+    const feature_t *x = *(feature_t *const *)a, *y = *(feature_t *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static int write_transformed_metadata(const char *graph_dir,
+                                      const cfx_tft_spec_t *spec,
+                                      const cfx_tft_result_t *res,
+                                      cfx_error_t *err) {
+    int rc = 0;
+    size_t n = res->num_outputs + (spec->label.name ? 1 : 0);
+    feature_t *feats = calloc(n, sizeof *feats);
+    feature_t **fp = calloc(n, sizeof *fp);
+    Tensorflow__Metadata__V0__IntDomain *doms = calloc(n, sizeof *doms);
+    Tensorflow__Metadata__V0__FeaturePresence presence =
+        TENSORFLOW__METADATA__V0__FEATURE_PRESENCE__INIT;
+    Tensorflow__Metadata__V0__FixedShape__Dim dim =
+        TENSORFLOW__METADATA__V0__FIXED_SHAPE__DIM__INIT;
+    Tensorflow__Metadata__V0__FixedShape__Dim *dims[1] = {&dim};
+    Tensorflow__Metadata__V0__FixedShape shape =
+        TENSORFLOW__METADATA__V0__FIXED_SHAPE__INIT;
+    schema_t schema = TENSORFLOW__METADATA__V0__SCHEMA__INIT;
+    char *dir = path_join(graph_dir, "transformed_metadata");
+    char *spath = dir ? path_join(dir, "schema.pbtxt") : NULL;
+    char *apath = dir ? path_join(dir, "asset_map") : NULL;
+    json_t *amap = json_object();
+    char *adump = NULL;
+    cfx_buf_t text;
+    cfx_buf_init(&text);
+    if (!feats || !fp || !doms || !spath || !apath || !amap) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    presence.has_min_fraction = 1;
+    presence.min_fraction = 1.0;
+    presence.has_min_count = 1;
+    presence.min_count = 1;
+    dim.has_size = 1;
+    dim.size = 1;
+    shape.n_dim = 1;
+    shape.dim = dims;
+    for (size_t i = 0; i < n; i++) {
+        feature_t init = TENSORFLOW__METADATA__V0__FEATURE__INIT;
+        Tensorflow__Metadata__V0__IntDomain dinit =
+            TENSORFLOW__METADATA__V0__INT_DOMAIN__INIT;
+        feature_t *f = &feats[i];
+        *f = init;
+        doms[i] = dinit;
+        fp[i] = f;
+        f->has_type = 1;
+        f->presence_constraints_case =
+            TENSORFLOW__METADATA__V0__FEATURE__PRESENCE_CONSTRAINTS_PRESENCE;
+        f->presence = &presence;
+        f->shape_type_case =
+            TENSORFLOW__METADATA__V0__FEATURE__SHAPE_TYPE_SHAPE;
+        f->shape = &shape;
+        if (i == res->num_outputs) { /* the label */
+            f->name = spec->label.name;
+            f->type = TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT;
+            continue;
+        }
+        const cfx_tft_output_summary_t *o = &res->outputs[i];
+        f->name = o->name;
+        if (o->cardinality == 0) {
+            f->type = TENSORFLOW__METADATA__V0__FEATURE_TYPE__FLOAT;
+            continue;
+        }
+        f->type = TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT;
+        f->domain_info_case =
+            TENSORFLOW__METADATA__V0__FEATURE__DOMAIN_INFO_INT_DOMAIN;
+        f->int_domain = &doms[i];
+        doms[i].has_min = doms[i].has_max = doms[i].has_is_categorical = 1;
+        doms[i].min = 0;
+        doms[i].max = o->cardinality - 1;
+        doms[i].is_categorical = 1;
+        if (!strcmp(o->op, "vocabulary")) {
+            char fname[1100];
+            snprintf(fname, sizeof fname, "%s.txt", o->name);
+            if (json_object_set_new(amap, o->name, json_string(fname)) < 0) {
+                rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+    }
+    qsort(fp, n, sizeof *fp, cmp_feature_name);
+    schema.n_feature = n;
+    schema.feature = fp;
+    if ((rc = mkdir_p(dir, err)) < 0 ||
+        (rc = cfx_pb_text_print(&schema.base, &text, err)) < 0 ||
+        (rc = write_file(spath, text.data ? (void *)text.data : "", text.len,
+                         err)) < 0)
+        goto out;
+    if (!(adump = json_dumps(amap, JSON_SORT_KEYS))) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = write_file(apath, adump, strlen(adump), err);
+out:
+    free(feats);
+    free(fp);
+    free(doms);
+    free(dir);
+    free(spath);
+    free(apath);
+    free(adump);
+    json_decref(amap);
+    cfx_buf_free(&text);
+    return rc;
+}
+
+/* ---- phase 3: transformed examples -------------------------------------- */
+
+typedef struct write_ctx {
+    const cfx_transform_t *t;
+    cfx_tfrecord_writer_t *w;
+    cfx_example_t out;
+    cfx_buf_t buf;
+    cfx_tft_result_t *res; /* counts when non-NULL (train) */
+    float *dense;
+    int32_t *cat;
+} write_ctx_t;
+
+static int write_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
+    write_ctx_t *c = vctx;
+    int rc = cfx_transform_apply_example(c->t, ex, &c->out, err);
+    if (rc < 0)
+        return rc;
+    cfx_buf_reset(&c->buf);
+    if ((rc = cfx_example_encode(&c->out, &c->buf)) < 0)
+        return cfx_error_set(err, rc, "encoding transformed example");
+    if ((rc = cfx_tfrecord_write(c->w, c->buf.data, c->buf.len, err)) < 0)
+        return rc;
+    if (c->res) {
+        if ((rc = cfx_transform_apply(c->t, ex, c->dense, c->cat, err)) < 0)
+            return rc;
+        for (size_t i = 0; i < c->res->num_outputs; i++) {
+            const cfx_xf_output_t *o = cfx_transform_output(c->t, i);
+            uint64_t *counts = c->res->outputs[i].train_counts;
+            if (counts && o->kind == CFX_XF_CATEGORICAL)
+                counts[c->cat[o->slot]]++;
+        }
+    }
+    return 0;
+}
+
+static int write_split(const cfx_transform_t *t, const char *examples_dir,
+                       const char *xf_dir, const char *split,
+                       cfx_tft_result_t *counts, uint64_t *n,
+                       cfx_error_t *err) {
+    int rc = 0;
+    char name[600];
+    write_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.t = t;
+    c.res = counts;
+    cfx_example_init(&c.out);
+    cfx_buf_init(&c.buf);
+    char *in_dir = NULL, *dir = NULL, *file = NULL;
+    snprintf(name, sizeof name, "Split-%s", split);
+    in_dir = path_join(examples_dir, name);
+    snprintf(name, sizeof name, "Split-%s", split);
+    dir = path_join(xf_dir, name);
+    file =
+        dir ? path_join(dir, "transformed_examples-00000-of-00001.gz") : NULL;
+    c.dense = calloc(cfx_transform_num_dense(t) + 1, sizeof *c.dense);
+    c.cat = calloc(cfx_transform_num_categorical(t) + 1, sizeof *c.cat);
+    if (!in_dir || !dir || !file || !c.dense || !c.cat) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = mkdir_p(dir, err)) < 0 ||
+        (rc = cfx_tfrecord_writer_open(file, &c.w, err)) < 0)
+        goto out;
+    rc = for_each_example(in_dir, write_one, &c, n, err);
+    if (rc < 0) {
+        cfx_tfrecord_writer_abort(c.w);
+        unlink(file);
+        goto out;
+    }
+    rc = cfx_tfrecord_writer_close(c.w, err);
+out:
+    free(in_dir);
+    free(dir);
+    free(file);
+    free(c.dense);
+    free(c.cat);
+    cfx_example_free(&c.out);
+    cfx_buf_free(&c.buf);
+    return rc;
+}
+
+/* ---- the component ------------------------------------------------------ */
+
+void cfx_tft_result_free(cfx_tft_result_t *r) {
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->num_outputs; i++) {
+        free(r->outputs[i].name);
+        free(r->outputs[i].train_counts);
+    }
+    free(r->outputs);
+    free_strings(r->split_names, r->num_splits);
+    free(r->split_examples);
+    memset(r, 0, sizeof *r);
+}
+
+int cfx_tft_run(const cfx_tft_options_t *opts,
+                      cfx_tft_result_t *result, cfx_error_t *err) {
+    int rc = 0;
+    cfx_tft_spec_t spec;
+    cfx_tft_result_t res;
+    analyzer_t *an = NULL;
+    cfx_transform_t *t = NULL;
+    char *graph_dir = NULL, *xf_dir = NULL, *train_dir = NULL, *meta = NULL,
+         *schema = NULL;
+    schema_t *raw_schema = NULL;
+    cfx_buf_t schema_text;
+    cfx_buf_init(&schema_text);
+    memset(&spec, 0, sizeof spec);
+    memset(&res, 0, sizeof res);
+    if (result)
+        memset(result, 0, sizeof *result);
+
+    if ((rc = cfx_tft_spec_load(opts->spec_path, &spec, err)) < 0)
+        goto out;
+    if (opts->schema_path && (rc = load_schema(opts->schema_path, &schema_text,
+                                               &raw_schema, err)) < 0)
+        goto out;
+    if ((rc = list_splits(opts->examples_dir, &res.split_names, &res.num_splits,
+                          err)) < 0)
+        goto out;
+    size_t train = res.num_splits;
+    for (size_t i = 0; i < res.num_splits; i++)
+        if (!strcmp(res.split_names[i], "train"))
+            train = i;
+    if (train == res.num_splits) {
+        rc = cfx_error_set(err, CFX_ENOTFOUND,
+                           "%s: no Split-train folder (the analyzers run "
+                           "over train)",
+                           opts->examples_dir);
+        goto out;
+    }
+    res.split_examples = calloc(res.num_splits, sizeof *res.split_examples);
+    res.outputs = calloc(spec.num_outputs, sizeof *res.outputs);
+    an = calloc(spec.num_outputs, sizeof *an);
+    if (!opts->output_dir &&
+        (!opts->graph_dir || !opts->transformed_examples_dir)) {
+        rc = cfx_error_set(err, CFX_EINVAL, "no output directory given");
+        goto out;
+    }
+    graph_dir = opts->graph_dir
+                    ? strdup(opts->graph_dir)
+                    : path_join(opts->output_dir, "transform_graph");
+    xf_dir = opts->transformed_examples_dir
+                 ? strdup(opts->transformed_examples_dir)
+                 : path_join(opts->output_dir, "transformed_examples");
+    train_dir = path_join(opts->examples_dir, "Split-train");
+    if (!res.split_examples || !res.outputs || !an || !graph_dir || !xf_dir ||
+        !train_dir) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    res.num_outputs = spec.num_outputs;
+    for (size_t i = 0; i < spec.num_outputs; i++) {
+        an[i].spec = &spec.outputs[i];
+        cfx_moments_init(&an[i].moments);
+        cfx_vocab_counter_init(&an[i].vocab, MAX_VOCAB_DISTINCT);
+        cfx_boundaries_analyzer_init(&an[i].quantiles,
+                                     opts->max_quantile_values);
+        if (!(res.outputs[i].name = strdup(spec.outputs[i].name))) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+
+    /* Phase 1: analyzers over train. */
+    analyze_ctx_t actx = {an, spec.num_outputs};
+    uint64_t ntrain = 0;
+    if ((rc = for_each_example(train_dir, analyze_one, &actx, &ntrain, err)) <
+        0)
+        goto out;
+
+    /* Phase 2: the graph. */
+    if ((rc = fill_vocab_missing(an, spec.num_outputs, raw_schema, err)) < 0)
+        goto out;
+    if ((rc = build_graph(&spec, an, raw_schema, graph_dir, &res, err)) < 0)
+        goto out;
+    if (opts->schema_path) {
+        meta = path_join(graph_dir, "metadata");
+        schema = meta ? path_join(meta, "schema.pbtxt") : NULL;
+        if (!schema) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+        if ((rc = mkdir_p(meta, err)) < 0 ||
+            (rc = write_file(schema,
+                             schema_text.data ? (void *)schema_text.data : "",
+                             schema_text.len, err)) < 0)
+            goto out;
+    }
+    if ((rc = write_transformed_metadata(graph_dir, &spec, &res, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < res.num_outputs; i++) {
+        int64_t card = res.outputs[i].cardinality;
+        if (card > 0 && card <= CFX_TRANSFORM_SUMMARY_MAX_CARD &&
+            !(res.outputs[i].train_counts =
+                  calloc((size_t)card, sizeof(uint64_t)))) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+
+    /* Phase 3: every split through the graph just written. */
+    if ((rc = cfx_transform_load(graph_dir, &t, err)) < 0) {
+        cfx_error_prefix(err, "reloading the graph just written");
+        goto out;
+    }
+    for (size_t i = 0; i < res.num_splits; i++) {
+        rc = write_split(t, opts->examples_dir, xf_dir, res.split_names[i],
+                         i == train ? &res : NULL, &res.split_examples[i], err);
+        if (rc < 0)
+            goto out;
+    }
+    if (result) {
+        *result = res;
+        memset(&res, 0, sizeof res);
+    }
+out:
+    if (an)
+        for (size_t i = 0; i < spec.num_outputs; i++) {
+            cfx_vocab_counter_free(&an[i].vocab);
+            cfx_boundaries_analyzer_free(&an[i].quantiles);
+        }
+    free(an);
+    cfx_transform_free(t);
+    cfx_tft_result_free(&res);
+    cfx_tft_spec_free(&spec);
+    free(graph_dir);
+    free(xf_dir);
+    free(train_dir);
+    free(meta);
+    free(schema);
+    if (raw_schema)
+        protobuf_c_message_free_unpacked(&raw_schema->base, NULL);
+    cfx_buf_free(&schema_text);
+    return rc;
+}
