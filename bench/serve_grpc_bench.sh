@@ -2,7 +2,7 @@
 # serve_grpc_bench.sh: gRPC Predict throughput of cfx-serve against nginx
 # serving a small static file over HTTP/2 cleartext (h2c, prior knowledge),
 # both under h2load with the same threads, clients and streams, alternating
-# rounds in one run (DESIGN.md §8: >= 0.8x nginx). Then `cfx perf` open loop
+# rounds in one run (the target in docs/BENCHMARKS.md: >= 0.8x nginx). Then `cfx perf` open loop
 # at 1/2 and 1/8 of cfx-serve's peak rate for latency percentiles measured
 # from each request's due time.
 #

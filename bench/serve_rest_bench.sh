@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # serve_rest_bench.sh: REST :predict throughput of cfx-serve against nginx
 # serving a small static file, both under wrk with the same threads and
-# connections in the same run (DESIGN.md §8: >= 0.8x nginx), then latency at
+# connections in the same run (the target in docs/BENCHMARKS.md: >= 0.8x nginx), then latency at
 # half of cfx-serve's peak rate, and cfx-serve's RSS with the taxi model.
 #
 # usage: bench/serve_rest_bench.sh [BUILD_DIR]   (default: build)

@@ -1,6 +1,6 @@
 /*
  * examplegen.h: CSV → tf.Example TFRecord splits, with the semantics of
- * TFX's CsvExampleGen (docs/data.md, compat: tfx.md §1).
+ * TFX's CsvExampleGen (docs/data.md).
  *
  * Two streaming passes over the CSV: the first infers every column's type
  * over the whole file, the second builds, hashes and writes the examples.

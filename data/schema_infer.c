@@ -1,6 +1,6 @@
 /*
  * schema_infer.c: SchemaGen — infer_schema / update_schema over statistics
- * (see schema_infer.h and compat tfx.md §4), and the statistics / schema
+ * (see schema_infer.h and docs/validation.md), and the statistics / schema
  * artifacts on disk.
  *
  * Inference per feature, as TFDV does it:

@@ -1,7 +1,7 @@
 /*
  * schema_infer.h: SchemaGen — a tensorflow_metadata Schema inferred from
- * statistics the way TFDV's infer_schema / update_schema do it (compat
- * tfx.md §4), and the schema.pbtxt / FeatureStats.pb artifacts around it.
+ * statistics the way TFDV's infer_schema / update_schema do it
+ * (docs/validation.md), and the schema.pbtxt / FeatureStats.pb artifacts around it.
  *
  * Messages built here are plain protobuf-c messages whose every pointer was
  * malloc'ed, so cfx_schema_free (protobuf_c_message_free_unpacked with the

@@ -1,7 +1,7 @@
 /*
  * statistics.h: TFDV-compatible dataset statistics (StatisticsGen), written
- * as tensorflow_metadata DatasetFeatureStatisticsList (compat: tfx.md §3,
- * docs/statistics.md).
+ * as tensorflow_metadata DatasetFeatureStatisticsList
+ * (docs/statistics.md).
  *
  * A cfx_stats_acc_t accumulates one dataset (one split) example by example in
  * one pass; two accumulators merge (cfx_stats_merge) into the accumulator

@@ -1,6 +1,6 @@
 /*
  * validate.c: ExampleValidator — TFDV's validate_statistics over one split
- * (see validate.h and compat tfx.md §5), and the per-split component.
+ * (see validate.h and docs/validation.md), and the per-split component.
  *
  * For each feature of the statistics, in order, the checks TFDV's
  * Schema::UpdateFeatureInternal makes, each one recording a reason and

@@ -1,6 +1,6 @@
 /*
  * validate.h: ExampleValidator — checks statistics against a schema the way
- * TFDV's validate_statistics does (compat tfx.md §5) and reports a
+ * TFDV's validate_statistics does (docs/validation.md) and reports a
  * tensorflow_metadata Anomalies per split (SchemaDiff.pb).
  *
  * The checks are TFDV's "update the schema until the statistics fit" pass:

@@ -1,6 +1,6 @@
 /*
  * component.h: how a component records one run of itself in the metadata
- * store of a pipeline root (DESIGN §4) — used alike by `cfx run` and by the
+ * store of a pipeline root (docs/metadata.md) — used alike by `cfx run` and by the
  * standalone commands given `--pipeline-root ROOT`.
  *
  * A run, in order:

@@ -5,7 +5,7 @@
  *
  * This header is the whole interface: no SQLite type leaks through it, so a
  * shared database can replace the file when several machines run pipelines
- * (DESIGN §9) by providing another implementation of these functions.
+ * (docs/design.md) by providing another implementation of these functions.
  * The SQLite implementation (metadata.c) uses the MLMD table names and the
  * state/kind/event numbers of ML Metadata (schema_version 10), WAL mode and a
  * busy timeout, so several processes may write one store at once; each public

@@ -1,5 +1,5 @@
 /*
- * bundle.h: the model bundle (DESIGN.md §3), the contract between trainer,
+ * bundle.h: the model bundle (docs/design.md, docs/model.md), the contract between trainer,
  * evaluator, pusher and server.
  *
  *   <version>/manifest.json               format version, model name, created

@@ -1,5 +1,5 @@
 /*
- * bundle_writer.h: writing a model bundle (bundle.h, DESIGN.md §3)
+ * bundle_writer.h: writing a model bundle (bundle.h, docs/design.md)
  * atomically.
  *
  * Files go into a hidden temporary directory beside the destination

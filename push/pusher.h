@@ -1,6 +1,6 @@
 /*
  * pusher.h: the Pusher component — publishes a blessed bundle as the next
- * version under a serving base path, atomically (DESIGN §3, §9):
+ * version under a serving base path, atomically (docs/push.md):
  *
  *   1. leftovers of crashed pushes (hidden `.tmp-<pid>-<n>` folders whose
  *      process is gone) are removed;

@@ -1,6 +1,6 @@
 /*
- * metrics.h: Prometheus metrics with TF Serving's names (tf-serving.md
- * §3.7): request_count{model_name,status}, request_latency (µs histogram,
+ * metrics.h: Prometheus metrics with TF Serving's names (docs/serving.md,
+ * "Metrics"): request_count{model_name,status}, request_latency (µs histogram,
  * buckets 10 × 1.8^k, 33 of them, successful requests only)
  * {model_name,API,entrypoint}, request_example_counts / _total {model},
  * plus model load counts. Rendered as Prometheus text.

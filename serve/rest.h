@@ -1,5 +1,5 @@
 /*
- * rest.h: TF Serving's REST API (tf-serving.md §1) on the HTTP/1.1 server of
+ * rest.h: TF Serving's REST API (docs/serving.md) on the HTTP/1.1 server of
  * serve/http1.h:
  * /v1/models/... status, metadata, :predict, :classify, :regress; plus
  * GET /v1/ready and /healthz (200 only when every configured model has an

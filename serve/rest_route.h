@@ -1,5 +1,5 @@
 /*
- * rest_route.h: TF Serving's REST paths (tf-serving.md §1.1), as its
+ * rest_route.h: TF Serving's REST paths (docs/serving.md), as its
  * regexes match them:
  *   GET  /v1/models/{name}[/versions/{n}|/labels/{label}][/metadata]
  *   POST /v1/models/{name}[/versions/{n}|/labels/{label}]:(predict|classify|regress)

@@ -3,7 +3,7 @@
  * transformed examples, train, evaluate, write the ModelRun (logs/) and the
  * model bundle (model/, via model/bundle_writer).
  *
- *   <output>/model/    the bundle (DESIGN.md §3, docs/model.md)
+ *   <output>/model/    the bundle (docs/design.md, docs/model.md)
  *   <output>/logs/     TensorBoard events + metrics.csv (trainer_log.h)
  *
  * Runs on the calling thread.

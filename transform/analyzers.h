@@ -3,7 +3,7 @@
  * (TFT's analyzers): moments for z-scores, token counts for vocabularies,
  * quantile boundaries for bucketize.
  *
- * Every analyzer is mergeable (DESIGN §9): run one per shard, merge them in
+ * Every analyzer is mergeable (docs/design.md): run one per shard, merge them in
  * any order, then finalize; merging gives the same result as one analyzer
  * over the concatenated input (moments up to floating-point rounding).
  *

@@ -1,5 +1,5 @@
 /*
- * schema_infer_test.c: TFDV's schema inference rules (compat tfx.md §4) on
+ * schema_infer_test.c: TFDV's schema inference rules (docs/validation.md) on
  * hand-built statistics, the update pass, determinism and the schema.pbtxt
  * round trip through the text codec.
  */

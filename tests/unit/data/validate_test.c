@@ -1,5 +1,5 @@
 /*
- * validate_test.c: TFDV's anomaly checks (compat tfx.md §5) on hand-built
+ * validate_test.c: TFDV's anomaly checks (docs/validation.md) on hand-built
  * statistics: a column of a new type, a dropped column, a new column, a new
  * category, presence and valency, domains, severity overrides, and the
  * drift / skew comparators with hand-computed distances.

@@ -152,7 +152,7 @@ static void test_text_config(void **state)
 static void test_codes(void **state)
 {
     (void)state;
-    /* TF Serving's table (tf-serving.md §1.5). */
+    /* TF Serving's table (docs/serving.md). */
     static const int http[17] = {200, 499, 500, 400, 504, 404, 409, 403, 429,
                                  400, 409, 400, 501, 500, 503, 500, 401};
     for (int c = 0; c <= 16; c++)

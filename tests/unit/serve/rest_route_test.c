@@ -1,5 +1,5 @@
 /*
- * rest_route_test.c: TF Serving's REST path rules (tf-serving.md §1.1):
+ * rest_route_test.c: TF Serving's REST path rules (docs/serving.md):
  * case-insensitive literals, `[^/:]+` URL-decoded names and labels, `\d+`
  * int64 versions (overflow is its own error), GET vs POST shapes.
  */
