@@ -369,6 +369,7 @@ static int input_add(cfx_transform_t *t, const char *name, cfx_kind_t kind,
 
 static int json_str(json_t *o, const char *key, const char **out,
                     const char *where, cfx_error_t *err) {
+    *out = NULL;
     json_t *v = json_object_get(o, key);
     if (!json_is_string(v) || json_string_length(v) == 0 ||
         strlen(json_string_value(v)) != json_string_length(v))
@@ -381,6 +382,7 @@ static int json_str(json_t *o, const char *key, const char **out,
 
 static int json_int(json_t *o, const char *key, int64_t lo, int64_t hi,
                     int64_t *out, const char *where, cfx_error_t *err) {
+    *out = 0;
     json_t *v = json_object_get(o, key);
     if (!json_is_integer(v) || json_integer_value(v) < lo ||
         json_integer_value(v) > hi)
@@ -393,6 +395,7 @@ static int json_int(json_t *o, const char *key, int64_t lo, int64_t hi,
 
 static int json_num(json_t *o, const char *key, double *out, const char *where,
                     cfx_error_t *err) {
+    *out = 0;
     json_t *v = json_object_get(o, key);
     if (!json_is_number(v) || !isfinite(json_number_value(v)))
         return cfx_error_set(err, CFX_ECORRUPT,
