@@ -21,11 +21,41 @@ static const command_t commands[] = {
 #undef CFX_CMD
 };
 
+/* One line per command for `cfx --help`; a command missing here is still
+ * listed, without a line. */
+static const struct {
+    const char *name, *what;
+} summaries[] = {
+    {"examplegen", "CSV to tf.Example TFRecord splits (TFX CsvExampleGen)"},
+    {"statistics", "statistics per split (TFDV, FeatureStats.pb)"},
+    {"schema", "infer schema.pbtxt from statistics (TFDV)"},
+    {"validate", "anomalies of statistics against a schema (TFDV)"},
+    {"transform", "analyze and transform examples (tf.Transform)"},
+    {"train", "train a model and write its bundle"},
+    {"predict", "batch predictions of a bundle over a CSV file"},
+    {"evaluate", "metrics per slice, thresholds, blessing (TFMA)"},
+    {"infravalidate", "serve a bundle on loopback and check its answers"},
+    {"push", "publish a blessed bundle as a new serving version"},
+    {"run", "run a whole pipeline from its config, with caching"},
+    {"ls", "list the executions and artifacts of a pipeline root"},
+    {"lineage", "where an artifact or pushed version came from"},
+    {"show", "render an artifact (statistics, schema, anomalies, evaluation)"},
+    {"perf", "load generator for REST and gRPC model servers"},
+    {"version", "print the version"},
+};
+
+static const char *summary_of(const char *name) {
+    for (size_t i = 0; i < sizeof summaries / sizeof summaries[0]; i++)
+        if (!strcmp(summaries[i].name, name)) return summaries[i].what;
+    return "";
+}
+
 static void usage(FILE *f) {
     fprintf(f, "usage: cfx <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %s\n", commands[i].name);
-    fprintf(f, "\n`cfx <command> --help` describes a command.\n");
+        fprintf(f, "  %-14s %s\n", commands[i].name, summary_of(commands[i].name));
+    fprintf(f, "\n`cfx <command> --help` describes a command; "
+               "`cfx --version` prints the version.\n");
 }
 
 int main(int argc, char **argv) {
@@ -38,6 +68,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "--version")) argv[1] = "version";
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);

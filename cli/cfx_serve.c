@@ -19,6 +19,12 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(cfx_serve_flags_usage(), stdout);
             return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            /* tensorflow_model_server prints its version and exits 0. */
+            printf("cfx-serve %s (TensorFlow Serving APIs: REST v1, "
+                   "tensorflow.serving gRPC)\n",
+                   CFX_VERSION);
+            return 0;
         }
     if (cfx_serve_flags_parse(&flags, argc, argv, &err)) {
         fprintf(stderr, "cfx-serve: %s\n%s", err.msg, cfx_serve_flags_usage());
