@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "formats/buf.h"
+#include "formats/clock.h"
 
 #define MESSAGE_MAX 1024
 
@@ -96,11 +97,8 @@ static int before_frame_send(nghttp2_session *s, const nghttp2_frame *frame,
         return 0;
     h2c_stream_t *st =
         nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
-    if (st && st->sent_ns == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        st->sent_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    }
+    if (st && st->sent_ns == 0)
+        st->sent_ns = cfx_clock_mono_ns();
     return 0;
 }
 

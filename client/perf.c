@@ -21,19 +21,13 @@
 #include "client/h2_client.h"
 #include "client/perf_body.h"
 #include "client/perf_http.h"
+#include "formats/clock.h"
 
 #define GRPC_STREAMS_PER_CONN 100
 #define DRAIN_GRACE_NS 5000000000ull
 #define CODE_CONN 0       /* connection failure */
 #define CODE_UNSENT (-1)  /* open loop: due in the run, never sent */
 #define CODE_TIMEOUT (-2) /* still unanswered at the end of the grace time */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* --- options ---------------------------------------------------------------- */
 
@@ -359,7 +353,7 @@ static void issue_due(worker_t *w, pconn_t *c, uint64_t now)
 
 static void refill(worker_t *w, pconn_t *c)
 {
-    uint64_t now = now_ns();
+    uint64_t now = cfx_clock_mono_ns();
     if (w->open_loop) {
         issue_due(w, c, now);
         return;
@@ -374,7 +368,7 @@ static void refill(worker_t *w, pconn_t *c)
  * start: where its latency counts from (see grpc_done). */
 static void record(worker_t *w, uint64_t due, uint64_t start, int ok, int code)
 {
-    uint64_t now = now_ns();
+    uint64_t now = cfx_clock_mono_ns();
     w->t_last_done = now;
     if (due >= w->t_measure) {
         if (ok)
@@ -497,7 +491,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     worker_t *w = arg;
-    uint64_t now = now_ns();
+    uint64_t now = cfx_clock_mono_ns();
     w->tick_at = UINT64_MAX;
     if (now >= w->t_hard) {
         /* A server that stopped answering: what it still holds is an
@@ -525,14 +519,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
-    uint64_t now = now_ns();
+    uint64_t now = cfx_clock_mono_ns();
     for (size_t i = 0; i < w->n_conns && !w->rc; i++) {
         w->conns[i].w = w;
         w->conns[i].index = i;
         w->rc = connect_conn(w, &w->conns[i]);
     }
     if (!w->rc) {
-        now = now_ns();
+        now = cfx_clock_mono_ns();
         w->next_due = (double)now;
         if (!w->open_loop)
             for (size_t i = 0; i < w->n_conns; i++)
@@ -574,7 +568,7 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
     cfx_hist_init(&lv->hist);
     lv->concurrency = open_loop ? 0 : concurrency;
     lv->rate = o->rate;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cfx_clock_mono_ns();
     /* --requests N measures N requests, with no warmup. */
     uint64_t warm = o->requests ? 0 : (uint64_t)(o->warmup * 1e9);
     uint64_t dur = o->requests ? UINT64_MAX / 4 : (uint64_t)(o->duration * 1e9);
@@ -644,7 +638,7 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
             goto out;
         }
     /* Progress, once a second, until every worker is done. */
-    uint64_t last = 0, last_t = now_ns();
+    uint64_t last = 0, last_t = cfx_clock_mono_ns();
     for (;;) {
         size_t done = 0;
         uint64_t count = 0;
@@ -655,7 +649,7 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
         if (done == nt)
             break;
         usleep(50000);
-        uint64_t t = now_ns();
+        uint64_t t = cfx_clock_mono_ns();
         if (o->progress && t - last_t >= 1000000000u) {
             double rps = (double)(count - last) * 1e9 / (double)(t - last_t);
             fprintf(stderr, "\r%s %-6zu %6.1fs %10llu done %10.0f req/s ",

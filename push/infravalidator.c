@@ -24,6 +24,7 @@
 
 #include "eval/model_identity.h"
 #include "formats/buf.h"
+#include "formats/clock.h"
 #include "formats/example.h"
 #include "formats/file.h"
 #include "model/bundle.h"
@@ -37,12 +38,6 @@
 #define MAX_WARMUP_BYTES (16u << 20)
 #define MAX_RESPONSE (1u << 20)
 #define STOP_GRACE_S 5.0
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -199,8 +194,8 @@ static void stop_server(pid_t pid) {
     if (pid <= 0)
         return;
     kill(pid, SIGTERM);
-    double end = now_s() + STOP_GRACE_S;
-    while (now_s() < end) {
+    double end = cfx_clock_mono_s() + STOP_GRACE_S;
+    while (cfx_clock_mono_s() < end) {
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid || (w < 0 && errno == ECHILD))
             return; /* gone (maybe reaped already) */
@@ -344,7 +339,7 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
                    pid_t pid, json_t *rows, const cfx_example_t *ex,
                    const float *offline, const char *warm,
                    cfx_infra_result_t *res) {
-    double t0 = now_s(),
+    double t0 = cfx_clock_mono_s(),
            timeout = o->load_timeout_s > 0 ? o->load_timeout_s : 60;
     double tol = o->tolerance > 0 ? o->tolerance : 1e-5;
     char why[512], path[512], logtail[320];
@@ -360,7 +355,7 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
                      logtail);
             goto out;
         }
-        if (now_s() - t0 > timeout) {
+        if (cfx_clock_mono_s() - t0 > timeout) {
             snprintf(res->reason, sizeof res->reason,
                      "cfx-serve opened no REST port in %.0f s", timeout);
             goto out;
@@ -380,7 +375,7 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
                      "cfx-serve exited while loading: %s", logtail);
             goto out;
         }
-        if (now_s() - t0 > timeout) {
+        if (cfx_clock_mono_s() - t0 > timeout) {
             snprintf(
                 res->reason, sizeof res->reason,
                 "model not AVAILABLE after %.0f s (last answer %d: %.200s)",
@@ -389,7 +384,7 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
         }
         sleep_ms(50);
     }
-    res->load_seconds = now_s() - t0;
+    res->load_seconds = cfx_clock_mono_s() - t0;
     snprintf(path, sizeof path, "/v1/models/%s:predict", name);
     for (size_t i = 0; i < res->requests; i++) {
         size_t row = i % json_array_size(rows) + 1;

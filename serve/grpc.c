@@ -24,6 +24,7 @@
 
 #include <zlib.h>
 
+#include "formats/clock.h"
 #include "serve/h2_conn.h"
 
 #define GRPC_MESSAGE_MAX 1024
@@ -67,13 +68,6 @@ struct cfx_grpc_ctx {
     cfx_buf_t inflated; /* a compressed request, inflated */
     cfx_grpc_pool_t pool;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int cfx_grpc_fail(cfx_grpc_call_t *call, int tf_code, const char *fmt, ...)
 {
@@ -347,7 +341,7 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
         msg = ctx->inflated.data;
         msg_len = ctx->inflated.len;
     }
-    if (call.deadline_ns && now_ns() >= call.deadline_ns) {
+    if (call.deadline_ns && cfx_clock_mono_ns() >= call.deadline_ns) {
         cfx_grpc_fail(&call, 4, "Deadline Exceeded");
         goto out;
     }
@@ -360,7 +354,8 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
         cfx_grpc_fail(&call, 13, "internal error");
     if (call.deferred && call.tf_code == 0)
         goto done; /* answered by cfx_grpc_deferred_finish */
-    if (call.tf_code == 0 && call.deadline_ns && now_ns() >= call.deadline_ns)
+    if (call.tf_code == 0 && call.deadline_ns &&
+        cfx_clock_mono_ns() >= call.deadline_ns)
         cfx_grpc_fail(&call, 4, "Deadline Exceeded");
 out:
     if (call.tf_code == 0)
@@ -369,7 +364,8 @@ out:
         answer_error(ctx, st, call.tf_code, call.err.msg);
     if (m && m->api && ctx->srv && ctx->srv->metrics)
         cfx_metrics_record(ctx->srv->metrics, call.model, m->api, "GRPC",
-                           call.tf_code, (now_ns() - req->start_ns) / 1000);
+                           call.tf_code,
+                           (cfx_clock_mono_ns() - req->start_ns) / 1000);
 done:
     cfx_arena_reset(&ctx->arena);
     if (ctx->pool.cap > 1024) /* one huge batch must not pin memory */
@@ -428,7 +424,7 @@ static void expire_stream(void *arg, cfx_h2_stream_t *st,
     if (x->n == sizeof(x->ids) / sizeof(x->ids[0]) || !req->grpc_timeout[0] ||
         cfx_grpc_parse_timeout(req->grpc_timeout, &t))
         return;
-    if (now_ns() >= req->start_ns + t) {
+    if (cfx_clock_mono_ns() >= req->start_ns + t) {
         answer_error(x->ctx, st, 4, "Deadline Exceeded");
         x->ids[x->n++] = cfx_h2_stream_id(st);
     }
@@ -469,7 +465,8 @@ void cfx_grpc_deferred_finish(cfx_grpc_deferred_t *d, int tf_code,
         memset(&call, 0, sizeof(call));
         call.resp = &ctx->resp;
         cfx_buf_reset(&ctx->resp);
-        if (tf_code == 0 && d->deadline_ns && now_ns() >= d->deadline_ns)
+        if (tf_code == 0 && d->deadline_ns &&
+            cfx_clock_mono_ns() >= d->deadline_ns)
             cfx_grpc_fail(&call, 4, "Deadline Exceeded");
         else if (tf_code != 0)
             cfx_grpc_fail(&call, tf_code, "%s", message ? message : "");

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "formats/buf.h"
+#include "formats/clock.h"
 
 enum { H_METHOD, H_PATH, H_CTYPE, H_TE, H_TIMEOUT, H_ENCODING, H_COUNT };
 
@@ -53,13 +54,6 @@ struct cfx_h2_conn {
     int dead; /* protocol error or peer gone: close once output flushed */
     cfx_h2_stream_t *streams; /* nghttp2_session_del does not close them */
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void cfx_h2_config_default(cfx_h2_config_t *cfg)
 {
@@ -126,7 +120,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame,
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     st->id = frame->hd.stream_id;
     st->conn = c;
-    st->start_ns = now_ns();
+    st->start_ns = cfx_clock_mono_ns();
     cfx_buf_init(&st->body);
     st->next = c->streams;
     if (c->streams)

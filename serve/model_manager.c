@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "formats/clock.h"
 #include "serve/metrics.h"
 #include "serve/service.h"
 
@@ -356,13 +357,6 @@ void cfx_manager_free(cfx_manager_t *m)
 
 /* ---- the loader ----------------------------------------------------------- */
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* "123" -> 123; only digits, fits int64. */
 static int parse_version(const char *s, int64_t *out)
 {
@@ -468,7 +462,7 @@ static int load_servable(cfx_manager_t *m, const model_t *md, int64_t v,
     int rc = 0;
     *out = NULL;
     version_dir(md, v, dir, sizeof(dir));
-    uint64_t t0 = now_us();
+    uint64_t t0 = cfx_clock_mono_us();
     cfx_servable_t *s = calloc(1, sizeof(*s));
     if (!s)
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
@@ -500,7 +494,8 @@ static int load_servable(cfx_manager_t *m, const model_t *md, int64_t v,
     }
 out:
     cfx_metrics_record_load(m->opts.metrics, dir,
-                            rc ? cfx_service_tf_code(rc) : 0, now_us() - t0);
+                            rc ? cfx_service_tf_code(rc) : 0,
+                            cfx_clock_mono_us() - t0);
     if (rc) {
         servable_destroy(s);
         return rc;
@@ -523,7 +518,7 @@ static int dir_changed(const version_entry_t *e, const struct stat *st)
 static int should_warn(cfx_manager_t *m, model_t *md)
 {
     int every = m->opts.file_system_poll_wait_seconds;
-    uint64_t now = now_us();
+    uint64_t now = cfx_clock_mono_us();
     if (md->warned_us && every > 0 &&
         now - md->warned_us < (uint64_t)every * 1000000u)
         return 0;

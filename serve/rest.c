@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "formats/clock.h"
 #include "serve/http1.h"
 #include "serve/json_tensor.h"
 #include "serve/rest_route.h"
@@ -58,13 +59,6 @@ struct cfx_rest {
 /* Connections across all workers, for --max_connections. */
 static atomic_long g_connections;
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* ---- responses ------------------------------------------------------------ */
 
 typedef struct reqctx {
@@ -89,7 +83,7 @@ static void access_log(reqctx_t *c, int http)
     if (f) {
         fprintf(f, "%ld %s %s %s %d %zu %" PRIu64 "us\n", (long)time(NULL),
                 c->req->peer, c->req->method, c->req->target, http,
-                c->r->out.len, now_us() - c->t0);
+                c->r->out.len, cfx_clock_mono_us() - c->t0);
         fflush(f);
     }
     pthread_mutex_unlock(&mu);
@@ -119,7 +113,8 @@ static void send_error(reqctx_t *c, int tf_code, const char *msg)
     cfx_buf_append(o, " }", 2);
     if (c->api)
         cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
-                           c->api, "REST", tf_code, now_us() - c->t0);
+                           c->api, "REST", tf_code,
+                           cfx_clock_mono_us() - c->t0);
     send_buf(c, cfx_service_http_status(tf_code), "application/json");
 }
 
@@ -134,13 +129,13 @@ static void send_ok(reqctx_t *c)
     /* --rest_api_timeout_in_ms bounds the run, as TF Serving's session-run
      * timeout: an answer that took longer is not sent. */
     uint64_t limit_us = (uint64_t)c->r->srv->opts.rest_api_timeout_in_ms * 1000u;
-    if (limit_us && now_us() - c->t0 > limit_us) {
+    if (limit_us && cfx_clock_mono_us() - c->t0 > limit_us) {
         send_error(c, 4, "Deadline Exceeded");
         return;
     }
     if (c->api)
         cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
-                           c->api, "REST", 0, now_us() - c->t0);
+                           c->api, "REST", 0, cfx_clock_mono_us() - c->t0);
     send_buf(c, 200, "application/json");
 }
 
@@ -857,7 +852,7 @@ static const char NOT_FOUND_HTML[] =
 static void on_request(cfx_http1_req_t *req, void *arg)
 {
     cfx_rest_t *r = arg;
-    reqctx_t c = {r, req, now_us(), NULL, NULL, 0};
+    reqctx_t c = {r, req, cfx_clock_mono_us(), NULL, NULL, 0};
     char path[2048];
     char msg[2300];
     const char *uri = req->target;

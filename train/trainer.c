@@ -12,6 +12,8 @@
  */
 #include "train/trainer.h"
 
+#include "formats/clock.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,12 +401,6 @@ int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds, size_t max
 
 /* ---- the loop ------------------------------------------------------------ */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void shuffle(size_t *order, size_t n, uint64_t *rng) {
     for (size_t i = n; i > 1; i--) {
         size_t j = (size_t)(cfx_rng_next(rng) % i);
@@ -453,7 +449,7 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dat
         order[i] = i;
     shuffle(order, train->n, &rng);
     size_t pos = 0, wn = 0;
-    double wloss = 0, t0 = now_s(), last_progress = 0;
+    double wloss = 0, t0 = cfx_clock_mono_s(), last_progress = 0;
     for (size_t step = 1; step <= cfg->train_steps; step++) {
         for (size_t b = 0; b < B; b++) {
             if (pos == train->n) {
@@ -495,7 +491,7 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dat
             if (step == cfg->train_steps && final_eval)
                 *final_eval = m;
         }
-        double t = now_s() - t0;
+        double t = cfx_clock_mono_s() - t0;
         if (progress && (t - last_progress >= 0.2 || step == cfg->train_steps)) {
             last_progress = t;
             double rate = (double)(step * B) / (t > 0 ? t : 1e-9);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "formats/clock.h"
 #include "formats/example.h"
 #include "formats/safetensors.h"
 #include "formats/tfrecord.h"
@@ -246,12 +247,6 @@ out:
     return rc;
 }
 
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_error_t *err) {
     int rc = 0;
     cfx_trainer_config_t cfg;
@@ -335,10 +330,10 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
         snprintf(path, sizeof path, "%s/logs", job->output_dir);
     if ((rc = cfx_train_log_open(path, &log, err)) != 0)
         goto out;
-    double t0 = mono_s();
+    double t0 = cfx_clock_mono_s();
     rc = cfx_trainer_fit(net, &cfg, &train, eval.n ? &eval : NULL, cfx_train_log_scalars, log,
                          job->progress, &res->eval, err);
-    res->train_seconds = mono_s() - t0;
+    res->train_seconds = cfx_clock_mono_s() - t0;
     if (rc != 0)
         goto out;
     rc = cfx_train_log_close(log, err);
