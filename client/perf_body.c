@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "formats/base64.h"
 #include "formats/example.h"
 #include "formats/tfrecord.h"
 #include "get_model_metadata.pb-c.h"
@@ -763,25 +764,6 @@ static int example_bytes(const table_t *t, size_t row, const raw_input_t *in,
     return cfx_example_encode(ex, out);
 }
 
-static int base64(cfx_buf_t *b, const uint8_t *p, size_t n)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63],
-                     i + 1 < n ? tab[(v >> 6) & 63] : '=',
-                     i + 2 < n ? tab[v & 63] : '='};
-        rc = cfx_buf_append(b, q, 4);
-    }
-    return rc;
-}
-
 /* --- bodies ---------------------------------------------------------------- */
 
 static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
@@ -804,7 +786,7 @@ static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
             if ((rc = example_bytes(t, row, in, n_in, ex, tmp, err)))
                 return rc;
             rc = cfx_buf_printf(json, "{\"b64\":\"");
-            rc = rc ? rc : base64(json, tmp->data, tmp->len);
+            rc = rc ? rc : cfx_base64_encode(tmp->data, tmp->len, json);
             rc = rc ? rc : cfx_buf_printf(json, "\"}");
             continue;
         }

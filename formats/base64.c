@@ -1,5 +1,5 @@
 /* base64.c: RFC 4648 base64 encode (standard) and decode (standard or
- * URL-safe, padding optional). */
+ * URL-safe, padding optional but exact when present: base64.h). */
 #include "formats/base64.h"
 
 #include <stdint.h>

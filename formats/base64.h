@@ -6,6 +6,12 @@
  * the standard and the URL-safe alphabet, with or without padding, and
  * refuses anything else naming the offset of the bad character.
  *
+ * The padding rule is the one TF Serving's REST API applies to "b64" values
+ * (it decodes them with absl's Base64Unescape): no padding at all, or exactly
+ * the one or two '=' that complete the last 4-character group. "Zg" and
+ * "Zg==" decode to "f"; "Zg=", "Zg===" and "Zm9v=" are refused. Unlike absl,
+ * white space is refused too, as it always was here.
+ *
  * Reentrant.
  */
 #ifndef CFX_FORMATS_BASE64_H

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/base64.h"
 #include "serve/service.h"
 
 #define MAX_LIST 1000000 /* values in one feature list */
@@ -62,68 +63,6 @@ int cfx_json_put_string(cfx_buf_t *b, const char *s, size_t len)
     return rc ? rc : cfx_buf_putc(b, '"');
 }
 
-static int b64_val(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-int cfx_b64_decode(const char *s, size_t len, cfx_buf_t *out)
-{
-    while (len && s[len - 1] == '=')
-        len--;
-    if (len % 4 == 1)
-        return CFX_EPARSE;
-    int rc = cfx_buf_reserve(out, len / 4 * 3 + 3);
-    if (rc)
-        return rc;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_val((unsigned char)s[i]);
-        if (v < 0)
-            return CFX_EPARSE;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out->data[out->len++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return 0;
-}
-
-int cfx_b64_encode(const uint8_t *p, size_t len, cfx_buf_t *out)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    int rc = cfx_buf_reserve(out, (len + 2) / 3 * 4);
-    if (rc)
-        return rc;
-    size_t i = 0;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out->data[out->len++] = (uint8_t)tab[v >> 18];
-        out->data[out->len++] = (uint8_t)tab[(v >> 12) & 63];
-        out->data[out->len++] = (uint8_t)tab[(v >> 6) & 63];
-        out->data[out->len++] = (uint8_t)tab[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        out->data[out->len++] = (uint8_t)tab[v >> 18];
-        out->data[out->len++] = (uint8_t)tab[(v >> 12) & 63];
-        out->data[out->len++] = i + 1 < len ? (uint8_t)tab[(v >> 6) & 63] : '=';
-        out->data[out->len++] = '=';
-    }
-    return 0;
-}
-
 const char *cfx_json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -150,7 +89,8 @@ int cfx_json_b64_value(const json_t *v, cfx_buf_t *out, cfx_error_t *err)
                              "'b64' value is not a string (Type: %s)",
                              cfx_json_type_name(s));
     cfx_buf_reset(out);
-    if (cfx_b64_decode(json_string_value(s), json_string_length(s), out))
+    if (cfx_base64_decode(json_string_value(s), json_string_length(s), out,
+                          NULL))
         return cfx_error_set(err, CFX_EINVAL,
                              "Unable to base64 decode the 'b64' value");
     return 1;
@@ -225,8 +165,8 @@ static int add_values(cfx_example_t *ex, const char *name, cfx_kind_t kind,
             const json_t *b = json_object_get(items[i], "b64");
             off[i] = blob.len;
             if (!json_is_string(b) ||
-                cfx_b64_decode(json_string_value(b), json_string_length(b),
-                               &blob))
+                cfx_base64_decode(json_string_value(b),
+                                  json_string_length(b), &blob, NULL))
                 rc = cfx_error_set(err, CFX_EINVAL,
                                    "feature %s: Unable to base64 decode the "
                                    "'b64' value",

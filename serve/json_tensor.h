@@ -25,12 +25,10 @@ int cfx_json_put_float(cfx_buf_t *b, float v);
 /* Appends a JSON string literal (escaped, quotes included). */
 int cfx_json_put_string(cfx_buf_t *b, const char *s, size_t len);
 
-/* Standard base64 (padding optional); CFX_EPARSE on a bad character. */
-int cfx_b64_decode(const char *s, size_t len, cfx_buf_t *out);
-int cfx_b64_encode(const uint8_t *p, size_t len, cfx_buf_t *out);
-
 /* {"b64": "..."} with exactly that key: decodes into out and returns 1;
- * 0 when v is not such an object; negative on bad base64. */
+ * 0 when v is not such an object; negative on bad base64. The base64 rules
+ * are formats/base64.h's, which are TF Serving's: padding may be left out,
+ * but padding that is present must complete the last 4-character group. */
 int cfx_json_b64_value(const json_t *v, cfx_buf_t *out, cfx_error_t *err);
 
 /* One feature from a JSON value by the classify/regress rules: string or

@@ -87,6 +87,14 @@ static void test_rejects(void **state) {
     assert_int_equal(cfx_base64_decode("Zg=", 3, &b, &err), CFX_EPARSE);
     assert_int_equal(cfx_base64_decode("Zg===", 5, &b, &err), CFX_EPARSE);
     assert_int_equal(cfx_base64_decode("Z=g=", 4, &b, &err), CFX_EPARSE);
+    /* Padding after a complete group (absl's Base64Unescape refuses it too,
+     * which TF Serving's REST API uses for "b64"). */
+    assert_int_equal(cfx_base64_decode("Zm9v=", 5, &b, &err), CFX_EPARSE);
+    assert_int_equal(cfx_base64_decode("Zm9v==", 6, &b, &err), CFX_EPARSE);
+    /* White space is not skipped. */
+    assert_int_equal(cfx_base64_decode("Zm9v Zg==", 9, &b, &err), CFX_EPARSE);
+    /* A refused decode leaves out as it was. */
+    assert_int_equal(b.len, 0);
     cfx_buf_free(&b);
 }
 

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "formats/base64.h"
 #include "serve/json_tensor.h"
 #include "serve/service.h"
 
@@ -65,19 +66,61 @@ static void test_b64(void **state)
     (void)state;
     cfx_buf_t b;
     cfx_buf_init(&b);
-    /* "hello" <-> "aGVsbG8=" (RFC 4648 test vectors style) */
-    assert_int_equal(cfx_b64_decode("aGVsbG8=", 8, &b), 0);
+    /* "hello" <-> "aGVsbG8=" (RFC 4648 test vectors style); the REST layer
+     * decodes with formats/base64. */
+    assert_int_equal(cfx_base64_decode("aGVsbG8=", 8, &b, NULL), 0);
     assert_int_equal(b.len, 5);
     assert_memory_equal(b.data, "hello", 5);
     cfx_buf_reset(&b);
-    assert_int_equal(cfx_b64_encode((const uint8_t *)"hello", 5, &b), 0);
+    assert_int_equal(cfx_base64_encode((const uint8_t *)"hello", 5, &b), 0);
     assert_int_equal(b.len, 8);
     assert_memory_equal(b.data, "aGVsbG8=", 8);
     cfx_buf_reset(&b);
-    assert_int_equal(cfx_b64_encode((const uint8_t *)"fo", 2, &b), 0);
+    assert_int_equal(cfx_base64_encode((const uint8_t *)"fo", 2, &b), 0);
     assert_memory_equal(b.data, "Zm8=", 4);
     cfx_buf_reset(&b);
-    assert_int_equal(cfx_b64_decode("a*==", 4, &b), CFX_EPARSE);
+    assert_int_equal(cfx_base64_decode("a*==", 4, &b, NULL), CFX_EPARSE);
+    cfx_buf_free(&b);
+}
+
+/* {"b64": ...} follows TF Serving's padding rule: none, or exact. */
+static void test_b64_value_padding(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int rc;
+        const char *bytes;
+    } cases[] = {
+        {"{\"b64\": \"aGk=\"}", 1, "hi"},
+        {"{\"b64\": \"aGk\"}", 1, "hi"},
+        {"{\"b64\": \"Zg==\"}", 1, "f"},
+        {"{\"b64\": \"Zg\"}", 1, "f"},
+        {"{\"b64\": \"Zg=\"}", CFX_EINVAL, NULL},
+        {"{\"b64\": \"Zg===\"}", CFX_EINVAL, NULL},
+        {"{\"b64\": \"Zm9v=\"}", CFX_EINVAL, NULL},
+        {"{\"b64\": \"a*==\"}", CFX_EINVAL, NULL},
+        {"{\"b64\": 1}", CFX_EINVAL, NULL},
+        {"{\"x\": \"aGk=\"}", 0, NULL},
+    };
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_error_t je;
+        json_t *v = json_loads(cases[i].json, 0, &je);
+        assert_non_null(v);
+        cfx_error_t err;
+        cfx_error_init(&err);
+        int rc = cfx_json_b64_value(v, &b, &err);
+        json_decref(v);
+        assert_int_equal(rc, cases[i].rc);
+        if (cases[i].bytes) {
+            assert_int_equal(b.len, strlen(cases[i].bytes));
+            assert_memory_equal(b.data, cases[i].bytes, b.len);
+        }
+        if (rc < 0)
+            assert_non_null(strstr(err.msg, "'b64' value"));
+    }
     cfx_buf_free(&b);
 }
 
@@ -166,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_float_format),
         cmocka_unit_test(test_string_escape),
         cmocka_unit_test(test_b64),
+        cmocka_unit_test(test_b64_value_padding),
         cmocka_unit_test(test_example_mapping),
         cmocka_unit_test(test_typed),
     };
