@@ -4,6 +4,7 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
+  clang clang-format libclang-rt-dev   # CI's second compiler, format check, libFuzzer
   protobuf-c-compiler libprotobuf-c-dev
   libevent-dev libnghttp2-dev libjansson-dev libcsv-dev
   libsqlite3-dev sqlite3 zlib1g-dev libssl-dev libfarmhash-dev

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Checks `cmake --install` of a built tree into a fresh prefix: both
+# binaries run, every systemd unit is there with each ExecStart naming
+# PREFIX/bin (not the committed /usr/local/bin), and README, docs and
+# examples are in the doc directory.
+#   scripts/check-install.sh BUILD_DIR
+# BUILD_DIR is a configured and built cfx tree (BUILD_TESTING may be OFF).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:?usage: scripts/check-install.sh BUILD_DIR}
+P=$(mktemp -d)
+trap 'rm -rf "$P"' EXIT
+fail() { echo "check-install: FAIL: $*" >&2; exit 1; }
+
+cmake --install "$BUILD" --prefix "$P" >/dev/null
+
+for b in cfx cfx-serve; do
+  [ -x "$P/bin/$b" ] || fail "bin/$b not installed"
+  "$P/bin/$b" --version >/dev/null || fail "bin/$b --version exited non-zero"
+done
+
+UNITDIR=$(sed -n 's/^CFX_SYSTEMD_UNITDIR:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+case $UNITDIR in /*) ;; *) UNITDIR=$P/$UNITDIR ;; esac
+for f in systemd/*.service systemd/*.timer; do
+  u=$UNITDIR/$(basename "$f")
+  [ -f "$u" ] || fail "$f not installed as $u"
+  ! grep -q /usr/local/bin "$u" || fail "$u still names /usr/local/bin"
+done
+for f in systemd/*.service; do
+  u=$UNITDIR/$(basename "$f")
+  n=0
+  while read -r exe; do
+    n=$((n + 1))
+    [ -x "$exe" ] || fail "$u: ExecStart names $exe, not an installed binary"
+    case $exe in "$P"/bin/*) ;; *) fail "$u: ExecStart $exe is not under $P/bin" ;; esac
+  done < <(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$u")
+  [ "$n" -gt 0 ] || fail "$u has no ExecStart"
+done
+
+DOC=$P/share/doc/cfx
+[ -f "$DOC/README.md" ] || fail "README.md not in $DOC"
+for f in docs/*; do
+  [ -f "$DOC/$(basename "$f")" ] || fail "$f not in $DOC"
+done
+while read -r f; do
+  [ -f "$DOC/$f" ] || fail "$f not in $DOC"
+done < <(git ls-files examples)
+
+echo "check-install: OK (binaries, $(ls systemd | wc -l) units, docs, examples)"
