@@ -16,29 +16,24 @@
 
 #include "data/csv.h"
 #include "data/csv_value.h"
+#include "test_util.h"
 
 static char tmpdir[256];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cfx-csv-test-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return cfx_test_tmpdir_make(tmpdir, sizeof tmpdir, "cfx-csv-test");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cfx_test_rm_rf(tmpdir);
 }
 
 static const char *write_csv(const char *name, const char *text, size_t n) {
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, n, f), n);
-    fclose(f);
+    cfx_test_write_bytes(path, text, n);
     return path;
 }
 

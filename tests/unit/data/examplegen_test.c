@@ -24,20 +24,18 @@
 #include "formats/example.h"
 #include "formats/tfrecord.h"
 #include "data/examplegen.h"
+#include "test_util.h"
 
 static char tmpdir[256];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cfx-eg-test-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return cfx_test_tmpdir_make(tmpdir, sizeof tmpdir, "cfx-eg-test");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cfx_test_rm_rf(tmpdir);
 }
 
 static void test_bucket_values(void **state) {
@@ -132,13 +130,6 @@ static void test_conformance_split_rule(void **state) {
     cfx_buf_free(&ser);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Reads every example of one split (all shards) into exs[]. */
 static size_t read_split(const char *out, const char *split, cfx_example_t *exs,
                          size_t cap) {
@@ -170,7 +161,7 @@ static void test_types_and_empty_cells(void **state) {
     char csv[512], out[512];
     snprintf(csv, sizeof csv, "%s/t.csv", tmpdir);
     snprintf(out, sizeof out, "%s/out1", tmpdir);
-    write_file(csv, "id,i,f,s,none,big\n"
+    cfx_test_write_file(csv, "id,i,f,s,none,big\n"
                     "1, 7 ,1,x,,1\n"
                     "2,,2.5,\"multi\nline\",,99999999999999999999\n"
                     "3,1_000,,,,2\n");
@@ -260,7 +251,7 @@ static void test_errors_leave_nothing(void **state) {
     snprintf(out, sizeof out, "%s/bad_out", tmpdir);
 
     snprintf(csv, sizeof csv, "%s/cells.csv", tmpdir);
-    write_file(csv, "a,b\n1,2\n3\n4,5\n");
+    cfx_test_write_file(csv, "a,b\n1,2\n3\n4,5\n");
     assert_int_equal(cfx_examplegen_run(csv, out, NULL, &res, &err),
                      CFX_EPARSE);
     assert_non_null(strstr(err.msg, "cells.csv:3: expected 2 cells"));
@@ -280,28 +271,28 @@ static void test_errors_leave_nothing(void **state) {
 
     snprintf(out, sizeof out, "%s/bad2_out", tmpdir);
     snprintf(csv, sizeof csv, "%s/header_only.csv", tmpdir);
-    write_file(csv, "a,b\n");
+    cfx_test_write_file(csv, "a,b\n");
     assert_int_equal(cfx_examplegen_run(csv, out, NULL, &res, &err),
                      CFX_EPARSE);
     assert_non_null(strstr(err.msg, "header_only.csv:1: no data rows"));
     cfx_examplegen_result_free(&res);
 
     snprintf(csv, sizeof csv, "%s/quote.csv", tmpdir);
-    write_file(csv, "a,b\n1,2\n3,\"4\n5,6\n");
+    cfx_test_write_file(csv, "a,b\n1,2\n3,\"4\n5,6\n");
     assert_int_equal(cfx_examplegen_run(csv, out, NULL, &res, &err),
                      CFX_EPARSE);
     assert_non_null(strstr(err.msg, "quote.csv:3: quoted cell not closed"));
     cfx_examplegen_result_free(&res);
 
     snprintf(csv, sizeof csv, "%s/utf8.csv", tmpdir);
-    write_file(csv, "a,b\n1,2\n3,caf\xe9\n");
+    cfx_test_write_file(csv, "a,b\n1,2\n3,caf\xe9\n");
     assert_int_equal(cfx_examplegen_run(csv, out, NULL, &res, &err),
                      CFX_EPARSE);
     assert_non_null(strstr(err.msg, "utf8.csv:3: column 'b': invalid UTF-8"));
     cfx_examplegen_result_free(&res);
 
     snprintf(csv, sizeof csv, "%s/empty.csv", tmpdir);
-    write_file(csv, "");
+    cfx_test_write_file(csv, "");
     assert_int_equal(cfx_examplegen_run(csv, out, NULL, &res, &err),
                      CFX_EPARSE);
     cfx_examplegen_result_free(&res);

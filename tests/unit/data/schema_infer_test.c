@@ -18,6 +18,7 @@
 #include "formats/pbcodec.h"
 #include "data/schema_infer.h"
 #include "schema_fixture.h"
+#include "test_util.h"
 
 #define PB(x) TENSORFLOW__METADATA__V0__##x
 
@@ -239,9 +240,7 @@ static void test_text_round_trip(void **state) {
         "feature { name: \"fare\" type: FLOAT presence { min_fraction: 0.5 } }\n"
         "feature { name: \"company\" type: BYTES domain: \"company\" }\n"
         "string_domain { name: \"company\" value: [\"Blue\", \"Flash\"] }\n";
-    FILE *f = fopen(path, "w");
-    fputs(edited, f);
-    fclose(f);
+    cfx_test_write_file(path, edited);
     cfx_schema_free(back);
     assert_int_equal(cfx_schema_read_text(path, &back, NULL), 0);
     assert_int_equal(back->n_feature, 2);
@@ -249,9 +248,7 @@ static void test_text_round_trip(void **state) {
     assert_int_equal(cfx_schema_string_domain(back, "company")->n_value, 2);
 
     /* A syntax error names the place. */
-    f = fopen(path, "w");
-    fputs("feature {\n  name: \"x\"\n  typo: 3\n}\n", f);
-    fclose(f);
+    cfx_test_write_file(path, "feature {\n  name: \"x\"\n  typo: 3\n}\n");
     cfx_schema_t *bad = NULL;
     cfx_error_t e;
     cfx_error_init(&e);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "formats/file.h"
+#include "test_util.h"
 
 static char dir[256];
 
@@ -153,16 +154,12 @@ static void test_remove_tree(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/cfx_file_XXXXXX", t ? t : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
+    return cfx_test_tmpdir_make(dir, sizeof dir, "cfx_file");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cfx_test_rm_rf(dir);
 }
 
 int main(void) {

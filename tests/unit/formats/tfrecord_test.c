@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "formats/tfrecord.h"
+#include "test_util.h"
 
 static char tmpdir[256];
 
@@ -232,10 +233,7 @@ static void test_python_reads_ours(void **state) {
         }
         assert_int_equal(cfx_tfrecord_writer_close(w, &err), 0);
     }
-    FILE *f = fopen(script, "w");
-    assert_non_null(f);
-    fputs(py_check, f);
-    fclose(f);
+    cfx_test_write_file(script, py_check);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' '%s'", script, p, g);
     FILE *pp = popen(cmd, "r");
     assert_non_null(pp);
@@ -247,26 +245,6 @@ static void test_python_reads_ours(void **state) {
     assert_string_equal(out, "25\n25\n");
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)sz + 1);
-    assert_int_equal(fread(p, 1, (size_t)sz, f), (size_t)sz);
-    fclose(f);
-    *n = (size_t)sz;
-    return p;
-}
-
-static void spit(const char *path, const uint8_t *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 static void test_concatenated_gzip(void **state) {
     (void)state;
     char a[512], c[512];
@@ -274,14 +252,14 @@ static void test_concatenated_gzip(void **state) {
     tmp_path(c, sizeof c, "cat.tfrecord.gz");
     write_file(a, 9, -1);
     size_t n;
-    uint8_t *p = slurp(a, &n);
+    uint8_t *p = cfx_test_read_file(a, &n);
     uint8_t *two = malloc(2 * n);
     memcpy(two, p, n);
     memcpy(two + n, p, n);
-    spit(c, two, 2 * n);
+    cfx_test_write_bytes(c, two, 2 * n);
     check_file(c, 9, 2);
     /* A gzip stream cut in the middle is a truncation, not a clean end. */
-    spit(c, two, n + n / 2);
+    cfx_test_write_bytes(c, two, n + n / 2);
     cfx_tfrecord_reader_t *r;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -311,13 +289,13 @@ static void expect_damage(size_t at, int trunc, int code, const char *offset_tex
         assert_int_equal(cfx_tfrecord_write(w, "0123456789", 10, &err), 0);
     assert_int_equal(cfx_tfrecord_writer_close(w, &err), 0);
     size_t n;
-    uint8_t *p = slurp(path, &n);
+    uint8_t *p = cfx_test_read_file(path, &n);
     assert_int_equal(n, 78);
     if (trunc)
         n = at;
     else
         p[at] ^= 0x40;
-    spit(path, p, n);
+    cfx_test_write_bytes(path, p, n);
     free(p);
     cfx_tfrecord_reader_t *r;
     assert_int_equal(cfx_tfrecord_reader_open(path, &r, &err), 0);
@@ -353,7 +331,7 @@ static void test_too_big(void **state) {
     uint32_t c = cfx_crc32c_mask(cfx_crc32c(0, hdr, 8));
     for (int i = 0; i < 4; i++)
         hdr[8 + i] = (uint8_t)(c >> (8 * i));
-    spit(path, hdr, sizeof hdr);
+    cfx_test_write_bytes(path, hdr, sizeof hdr);
     cfx_tfrecord_reader_t *r;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -371,16 +349,12 @@ static void test_too_big(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/cfx_tfrecord_XXXXXX", t ? t : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return cfx_test_tmpdir_make(tmpdir, sizeof tmpdir, "cfx_tfrecord");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cfx_test_rm_rf(tmpdir);
 }
 
 int main(void) {

@@ -14,22 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/file.h"
 #include "mlmd/metadata.h"
+#include "test_util.h"
 
 static char tmpdir[256];
 
 static int setup(void **state) {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/cfx-md-XXXXXX", t ? t : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return cfx_test_tmpdir_make(tmpdir, sizeof tmpdir, "cfx-md");
 }
 
 static int teardown(void **state) {
     (void)state;
-    cfx_file_remove_tree(tmpdir, NULL);
-    return 0;
+    return cfx_test_rm_rf(tmpdir);
 }
 
 static cfx_metadata_t *open_store(void) {

@@ -21,15 +21,9 @@
 #include "model/bundle.h"
 #include "model/bundle_writer.h"
 #include "model/network.h"
+#include "test_util.h"
 
 static char root[256];
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* A tiny graph: x -> z-score (mean 1, var 4); color -> vocabulary
  * [red, blue] + 1 OOV bucket; h -> identity, cardinality 3. */
@@ -39,9 +33,9 @@ static void write_graph(const char *dir) {
     snprintf(p, sizeof p, "%s/assets", dir);
     mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/assets/color_xf.txt", dir);
-    write_text(p, "red\nblue\n");
+    cfx_test_write_file(p, "red\nblue\n");
     snprintf(p, sizeof p, "%s/transform.json", dir);
-    write_text(p,
+    cfx_test_write_file(p,
                "{\"format_version\": 1,\n"
                " \"inputs\": [{\"name\": \"x\", \"kind\": \"float\"},\n"
                "            {\"name\": \"color\", \"kind\": \"bytes\"},\n"
@@ -136,22 +130,14 @@ static void write_bundle(const char *name, const char *bad_tensor, int64_t bad_d
     cfx_transform_free(t);
 }
 
-static void rm_rf(const char *path) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    assert_int_equal(system(cmd), 0);
-}
-
 static int setup(void **state) {
     (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(root, sizeof root, "%s/cfx-bundle-test-XXXXXX", tmp);
-    return mkdtemp(root) ? 0 : -1;
+    return cfx_test_tmpdir_make(root, sizeof root, "cfx-bundle-test");
 }
 
 static int teardown(void **state) {
     (void)state;
-    rm_rf(root);
+    assert_int_equal(cfx_test_rm_rf(root), 0);
     return 0;
 }
 

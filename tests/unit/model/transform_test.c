@@ -22,6 +22,7 @@
 #include "model/fingerprint.h"
 #include "model/transform.h"
 #include "transform/tft.h"
+#include "test_util.h"
 
 /* ---- Fingerprint64 ------------------------------------------------------ */
 
@@ -42,15 +43,6 @@ static void test_fingerprint64_published(void **state) {
 /* ---- a graph written by hand -------------------------------------------- */
 
 static char graph_dir[256];
-
-static void write_text(const char *rel, const char *text) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", graph_dir, rel);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-}
 
 /* Outputs: z (z_score mean 2 var 4), zc (z_score var 0, mean 1.5),
  * v (vocabulary x,y,z + 10 OOV), vi (vocabulary over int64 "7","42","0" +
@@ -86,26 +78,21 @@ static const char graph_json[] =
 
 static int setup(void **state) {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(graph_dir, sizeof graph_dir, "%s/cfx_xf_test_XXXXXX",
-             tmp ? tmp : "/tmp");
-    if (!mkdtemp(graph_dir))
+    if (cfx_test_tmpdir_make(graph_dir, sizeof graph_dir, "cfx_xf_test") < 0)
         return -1;
     char assets[300];
     snprintf(assets, sizeof assets, "%s/assets", graph_dir);
     if (mkdir(assets, 0755) < 0)
         return -1;
-    write_text("transform.json", graph_json);
-    write_text("assets/v.txt", "x\ny\nz\n");
-    write_text("assets/vi.txt", "7\n42\n0\n");
+    cfx_test_write_file_in(graph_dir, "transform.json", graph_json);
+    cfx_test_write_file_in(graph_dir, "assets/v.txt", "x\ny\nz\n");
+    cfx_test_write_file_in(graph_dir, "assets/vi.txt", "7\n42\n0\n");
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", graph_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cfx_test_rm_rf(graph_dir);
 }
 
 static void add_f(cfx_example_t *ex, const char *name, float v) {
@@ -336,9 +323,9 @@ static void test_wrong_kind(void **state) {
 
 static void expect_load_error(const char *json, const char *vocab,
                               const char *needle) {
-    write_text("transform.json", json);
+    cfx_test_write_file_in(graph_dir, "transform.json", json);
     if (vocab)
-        write_text("assets/v.txt", vocab);
+        cfx_test_write_file_in(graph_dir, "assets/v.txt", vocab);
     cfx_transform_t *t = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -355,7 +342,7 @@ static void test_load_errors(void **state) {
     expect_load_error(graph_json, "x\ny\n", "expected 3 tokens");
     expect_load_error(graph_json, "x\nx\ny\n", "duplicate token");
     expect_load_error(graph_json, "x\ny\nz", "newline");
-    write_text("assets/v.txt", "x\ny\nz\n");
+    cfx_test_write_file_in(graph_dir, "assets/v.txt", "x\ny\nz\n");
     expect_load_error(
         "{\"format_version\": 1, \"inputs\": [{\"name\": \"w\", \"kind\": "
         "\"bytes\"}], \"outputs\": [{\"name\": \"o\", \"op\": "
@@ -379,7 +366,7 @@ static void test_load_errors(void **state) {
         NULL, "boundaries[1] is below");
     expect_load_error("{\"format_version\": 2}", NULL, "format_version");
     expect_load_error("{\"format_version\": 1,", NULL, "transform.json:1:");
-    write_text("transform.json", graph_json);
+    cfx_test_write_file_in(graph_dir, "transform.json", graph_json);
 }
 
 /* No training/serving skew: run the transform component on the examples
@@ -512,7 +499,7 @@ static const char cross_json[] =
  * pos 1.5 -> -0.0418546199798584, pos -3 or missing -> -0.5. */
 static void test_cross_and_log(void **state) {
     (void)state;
-    write_text("transform.json", cross_json);
+    cfx_test_write_file_in(graph_dir, "transform.json", cross_json);
     cfx_transform_t *t = load();
     assert_int_equal(cfx_transform_num_dense(t), 1);
     assert_int_equal(cfx_transform_num_categorical(t), 4);
@@ -568,7 +555,7 @@ static void test_cross_and_log(void **state) {
         cfx_example_free(&ex);
     }
     cfx_transform_free(t);
-    write_text("transform.json", graph_json);
+    cfx_test_write_file_in(graph_dir, "transform.json", graph_json);
 }
 
 static void test_cross_load_errors(void **state) {
@@ -601,7 +588,7 @@ static void test_cross_load_errors(void **state) {
              "\"hash_bucket_size\": 0, \"cardinality\": 2}]}",
              head);
     expect_load_error(json, NULL, "must be an array of 2 to 8");
-    write_text("transform.json", graph_json);
+    cfx_test_write_file_in(graph_dir, "transform.json", graph_json);
 }
 
 int main(void) {
