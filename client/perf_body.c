@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "formats/base64.h"
+#include "formats/dtype.h"
 #include "formats/example.h"
 #include "formats/tfrecord.h"
 #include "get_model_metadata.pb-c.h"
@@ -30,7 +31,7 @@
 
 typedef struct raw_input {
     char name[128];
-    int dtype; /* 1 float, 7 string, 9 int64 */
+    int dtype; /* CFX_DT_FLOAT, CFX_DT_STRING or CFX_DT_INT64 */
     int col;   /* CSV column, -1 when absent */
 } raw_input_t;
 
@@ -113,17 +114,6 @@ static void grpc_done(void *ud, const cfx_h2c_result_t *r)
         cfx_buf_append(&f->body, r->body + 5, r->body_len - 5);
 }
 
-static int dtype_of(const char *s)
-{
-    if (!strcmp(s, "DT_FLOAT"))
-        return 1;
-    if (!strcmp(s, "DT_STRING"))
-        return 7;
-    if (!strcmp(s, "DT_INT64"))
-        return 9;
-    return 0;
-}
-
 static int inputs_from_json(const cfx_buf_t *body, raw_input_t *in, size_t *n,
                             cfx_error_t *err)
 {
@@ -149,7 +139,7 @@ static int inputs_from_json(const cfx_buf_t *body, raw_input_t *in, size_t *n,
             break;
         const char *dt = json_string_value(json_object_get(v, "dtype"));
         snprintf(in[*n].name, sizeof(in[*n].name), "%s", k);
-        in[*n].dtype = dt ? dtype_of(dt) : 0;
+        in[*n].dtype = cfx_dtype_parse(dt);
         (*n)++;
     }
 out:
@@ -659,7 +649,9 @@ static void guess_inputs(const table_t *t, raw_input_t *in, size_t *n)
                 is_num = 0;
         }
         snprintf(in[*n].name, sizeof(in[*n].name), "%s", t->names[c]);
-        in[*n].dtype = is_int && is_num ? 9 : is_num ? 1 : 7;
+        in[*n].dtype = is_int && is_num ? CFX_DT_INT64
+                       : is_num        ? CFX_DT_FLOAT
+                                       : CFX_DT_STRING;
         (*n)++;
     }
 }
@@ -685,7 +677,7 @@ static int parse_value(const table_t *t, const char *s, int dtype, int64_t *i,
 {
     char *end, at[448];
     errno = 0;
-    if (dtype == 9) {
+    if (dtype == CFX_DT_INT64) {
         *i = s[0] ? strtoll(s, &end, 10) : 0;
         if (s[0] && (*end || errno)) {
             row_place(t, row, at, sizeof(at));
@@ -694,7 +686,7 @@ static int parse_value(const table_t *t, const char *s, int dtype, int64_t *i,
                                  "\"%s\"",
                                  at, name, s);
         }
-    } else if (dtype == 1) {
+    } else if (dtype == CFX_DT_FLOAT) {
         *f = s[0] ? strtof(s, &end) : 0.0f;
         if (s[0] && (*end || errno)) {
             row_place(t, row, at, sizeof(at));
@@ -748,9 +740,9 @@ static int example_bytes(const table_t *t, size_t row, const raw_input_t *in,
             continue;
         if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
             return rc;
-        if (in[j].dtype == 9)
+        if (in[j].dtype == CFX_DT_INT64)
             rc = cfx_example_add_int64(ex, in[j].name, &iv, 1);
-        else if (in[j].dtype == 1)
+        else if (in[j].dtype == CFX_DT_FLOAT)
             rc = cfx_example_add_float(ex, in[j].name, &fv, 1);
         else {
             cfx_bytes_t b = {(const uint8_t *)s, strlen(s)};
@@ -809,9 +801,9 @@ static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
             rc = rc ? rc : cfx_buf_putc(json, ':');
             if (rc)
                 break;
-            if (in[j].dtype == 9)
+            if (in[j].dtype == CFX_DT_INT64)
                 rc = cfx_buf_printf(json, "%lld", (long long)iv);
-            else if (in[j].dtype == 1)
+            else if (in[j].dtype == CFX_DT_FLOAT)
                 rc = put_json_float(json, fv);
             else
                 rc = put_json_string(json, s);
@@ -853,15 +845,15 @@ static int grpc_body(cfx_buf_t *msg, const cfx_perf_opts_t *o, const char *sig,
                 float fv;
                 if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
                     break;
-                if (in[j].dtype == 9)
+                if (in[j].dtype == CFX_DT_INT64)
                     rc = cfx_buf_varint(&b, (uint64_t)iv);
-                else if (in[j].dtype == 1)
+                else if (in[j].dtype == CFX_DT_FLOAT)
                     rc = cfx_buf_append(&b, &fv, 4); /* little-endian hosts */
                 else
                     rc = pb_str(&a, 8, s);
             }
-            if (!rc && in[j].dtype != 7)
-                rc = pb_ld(&a, in[j].dtype == 9 ? 10 : 5, b.data, b.len);
+            if (!rc && in[j].dtype != CFX_DT_STRING)
+                rc = pb_ld(&a, in[j].dtype == CFX_DT_INT64 ? 10 : 5, b.data, b.len);
             /* inputs map entry {key, value} */
             cfx_buf_reset(&b);
             rc = rc ? rc : pb_str(&b, 1, in[j].name);
@@ -977,7 +969,8 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
         for (size_t c = 0; c < t.cols; c++)
             if (!strcmp(t.names[c], in[j].name))
                 in[j].col = (int)c;
-        if (in[j].dtype != 1 && in[j].dtype != 7 && in[j].dtype != 9) {
+        if (in[j].dtype != CFX_DT_FLOAT && in[j].dtype != CFX_DT_STRING &&
+            in[j].dtype != CFX_DT_INT64) {
             rc = cfx_error_set(err, CFX_EUNSUPPORTED,
                                "input %s: unsupported dtype %d", in[j].name,
                                in[j].dtype);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "formats/dtype.h"
 #include "model/bundle.h"
 
 #define MAX_FILES 100000
@@ -491,10 +492,6 @@ out:
     return rc;
 }
 
-static const char *dtype_of(cfx_kind_t k) {
-    return k == CFX_KIND_INT64 ? "DT_INT64" : k == CFX_KIND_FLOAT ? "DT_FLOAT" : "DT_STRING";
-}
-
 static json_t *tensor_info(const char *dtype, int rank2) {
     return rank2 ? json_pack("{s:s, s:[i,i]}", "dtype", dtype, "shape", -1, rank2)
                  : json_pack("{s:s, s:[i]}", "dtype", dtype, "shape", -1);
@@ -516,8 +513,8 @@ json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
     for (size_t i = 0; i < cfx_transform_num_inputs(t); i++) {
         const cfx_xf_input_t *in = cfx_transform_input(t, i);
         json_array_append_new(inputs, json_pack("{s:s, s:s}", "name", in->name, "dtype",
-                                                dtype_of(in->kind)));
-        json_object_set_new(raw_inputs, in->name, tensor_info(dtype_of(in->kind), 0));
+                                                cfx_dtype_name(cfx_dtype_of_kind(in->kind))));
+        json_object_set_new(raw_inputs, in->name, tensor_info(cfx_dtype_name(cfx_dtype_of_kind(in->kind)), 0));
     }
     /* dense and categorical names in slot order, as the network reads them */
     for (size_t s = 0; s < cfx_transform_num_dense(t); s++)

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/dtype.h"
 #include "model/fingerprint.h"
 
 #define GRAPH_JSON_MAX (64u * 1024 * 1024)
@@ -322,18 +323,6 @@ static long input_find(const cfx_transform_t *t, const char *name, size_t n) {
             memcmp(t->inputs[i].name, name, n) == 0)
             return i;
     }
-}
-
-static int kind_parse(const char *s, cfx_kind_t *k) {
-    if (!strcmp(s, "int64"))
-        *k = CFX_KIND_INT64;
-    else if (!strcmp(s, "float"))
-        *k = CFX_KIND_FLOAT;
-    else if (!strcmp(s, "bytes"))
-        *k = CFX_KIND_BYTES;
-    else
-        return -1;
-    return 0;
 }
 
 /* Adds an input (or finds it); *index receives its position. */
@@ -705,7 +694,7 @@ int cfx_transform_load(const char *graph_dir, cfx_transform_t **out,
         if ((rc = json_str(in, "name", &name, where, err)) < 0 ||
             (rc = json_str(in, "kind", &kind, where, err)) < 0)
             goto out;
-        if (kind_parse(kind, &k) < 0) {
+        if (cfx_dtype_kind_parse(kind, &k) < 0) {
             rc = cfx_error_set(err, CFX_ECORRUPT,
                                "%s: kind '%s' is not int64, float or bytes",
                                where, kind);
@@ -823,19 +812,6 @@ static void gather(const cfx_transform_t *t, const cfx_example_t *raw,
     }
 }
 
-static const char *kind_name(cfx_kind_t k) {
-    switch (k) {
-    case CFX_KIND_INT64:
-        return "int64";
-    case CFX_KIND_FLOAT:
-        return "float";
-    case CFX_KIND_BYTES:
-        return "bytes";
-    default:
-        return "none";
-    }
-}
-
 /* The first value as float32, 0 when missing or empty (TFT's fill). */
 static int numeric(const cfx_feature_t *f, const char *name, float *x,
                    cfx_error_t *err) {
@@ -944,7 +920,7 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
         } else {
             return cfx_error_set(err, CFX_EINVAL,
                                  "feature '%s': expected bytes, got %s", name,
-                                 kind_name(f->kind));
+                                 cfx_dtype_kind_name(f->kind));
         }
         return 0;
     case OP_IDENTITY: {
@@ -953,7 +929,7 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
             if (f->kind != CFX_KIND_INT64)
                 return cfx_error_set(err, CFX_EINVAL,
                                      "feature '%s': expected int64, got %s",
-                                     name, kind_name(f->kind));
+                                     name, cfx_dtype_kind_name(f->kind));
             v = f->v.ints[0];
         }
         *cat = (int32_t)(v >= 0 && v < op->cardinality ? v : op->default_value);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "formats/dtype.h"
 #include "predict.pb-c.h"
 #include "serve/grpc_methods.h"
 #include "serve/grpc_tensor.h"
@@ -26,24 +27,6 @@
 #define MAX_TENSOR_ELEMENTS ((size_t)CFX_SERVICE_MAX_BATCH * 64)
 /* Named inputs in one request (a signature has a few dozen at most). */
 #define MAX_REQUEST_INPUTS 1024
-
-static const char *dtype_word(int dtype)
-{
-    switch (dtype) {
-    case CFX_DT_FLOAT: return "float";
-    case CFX_DT_DOUBLE: return "double";
-    case CFX_DT_INT32: return "int32";
-    case CFX_DT_UINT8: return "uint8";
-    case CFX_DT_INT16: return "int16";
-    case CFX_DT_INT8: return "int8";
-    case CFX_DT_STRING: return "string";
-    case CFX_DT_INT64: return "int64";
-    case CFX_DT_BOOL: return "bool";
-    case CFX_DT_UINT32: return "uint32";
-    case CFX_DT_UINT64: return "uint64";
-    default: return "invalid";
-    }
-}
 
 /* The request tensor for alias (the last entry wins, as in a map). */
 static const Tensorflow__TensorProto *
@@ -159,7 +142,7 @@ static int serialized_examples(cfx_grpc_call_t *call,
     if (t.dtype != CFX_DT_STRING)
         return cfx_grpc_fail(call, 3,
                              "Expects arg[0] to be string but %s is provided",
-                             dtype_word(t.dtype));
+                             cfx_dtype_word(t.dtype));
     cfx_example_t *ex = cfx_grpc_examples(call, t.n);
     if (!ex && t.n)
         return cfx_grpc_fail(call, 8, "out of memory for %zu examples", t.n);
@@ -210,8 +193,8 @@ static int raw_examples(cfx_grpc_call_t *call,
             return cfx_grpc_fail(call, 3,
                                  "Expects arg[%zu] to be %s but %s is provided "
                                  "(input %s)",
-                                 j, dtype_word(spec->dtype),
-                                 dtype_word(t[j].dtype), spec->name);
+                                 j, cfx_dtype_word(spec->dtype),
+                                 cfx_dtype_word(t[j].dtype), spec->name);
         size_t b = batch_of(&t[j]);
         if (j == 0)
             batch = b;

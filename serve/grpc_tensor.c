@@ -6,23 +6,7 @@
 
 #include <string.h>
 
-const char *cfx_grpc_dtype_name(int dtype)
-{
-    switch (dtype) {
-    case CFX_DT_FLOAT: return "DT_FLOAT";
-    case CFX_DT_DOUBLE: return "DT_DOUBLE";
-    case CFX_DT_INT32: return "DT_INT32";
-    case CFX_DT_UINT8: return "DT_UINT8";
-    case CFX_DT_INT16: return "DT_INT16";
-    case CFX_DT_INT8: return "DT_INT8";
-    case CFX_DT_STRING: return "DT_STRING";
-    case CFX_DT_INT64: return "DT_INT64";
-    case CFX_DT_BOOL: return "DT_BOOL";
-    case CFX_DT_UINT32: return "DT_UINT32";
-    case CFX_DT_UINT64: return "DT_UINT64";
-    default: return "DT_INVALID";
-    }
-}
+#include "formats/dtype.h"
 
 /* Element size in tensor_content; 0 for types without a raw form here. */
 static size_t content_size(int dtype)
@@ -71,7 +55,7 @@ static int decode_content(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
     if (es == 0)
         return cfx_error_set(err, CFX_EINVAL,
                              "tensor_content is not supported for %s",
-                             cfx_grpc_dtype_name(t->dtype));
+                             cfx_dtype_name(t->dtype));
     if (tp->tensor_content.len != t->n * es)
         return cfx_error_set(err, CFX_EINVAL,
                              "tensor_content has %zu bytes, shape needs %zu "
@@ -153,7 +137,7 @@ int cfx_grpc_tensor_decode(const Tensorflow__TensorProto *tp,
         break;
     default:
         return cfx_error_set(err, CFX_EINVAL, "unsupported dtype %d (%s)",
-                             (int)tp->dtype, cfx_grpc_dtype_name(tp->dtype));
+                             (int)tp->dtype, cfx_dtype_name(tp->dtype));
     }
     const Tensorflow__TensorShapeProto *sh = tp->tensor_shape;
     t->n = 1;

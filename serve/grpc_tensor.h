@@ -34,15 +34,6 @@
 
 #define CFX_TENSOR_MAX_RANK 8
 
-/* tensorflow.DataType numbers decoded here beyond those of service.h. */
-enum {
-    CFX_DT_UINT8 = 4,
-    CFX_DT_INT16 = 5,
-    CFX_DT_INT8 = 6,
-    CFX_DT_UINT32 = 22,
-    CFX_DT_UINT64 = 23,
-};
-
 typedef enum cfx_tensor_class {
     CFX_TENSOR_F32 = 0,
     CFX_TENSOR_F64 = 1,
@@ -63,9 +54,6 @@ typedef struct cfx_tensor {
         cfx_bytes_t *str; /* data points into the decoded message */
     } v;                  /* in the arena */
 } cfx_tensor_t;
-
-/* "DT_FLOAT", ... for every dtype above; "DT_INVALID" otherwise. */
-const char *cfx_grpc_dtype_name(int dtype);
 
 /* Decodes tp into t (values in arena). Errors (CFX_EINVAL, CFX_ETOOBIG)
  * say what is wrong: unsupported dtype, negative dimension, content size

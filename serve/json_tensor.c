@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "formats/base64.h"
+#include "formats/dtype.h"
 #include "serve/service.h"
 
 #define MAX_LIST 1000000 /* values in one feature list */
@@ -265,16 +266,6 @@ int cfx_json_object_to_example(const json_t *obj, cfx_example_t *ex,
     return 0;
 }
 
-static const char *dtype_word(int dtype)
-{
-    switch (dtype) {
-    case CFX_DT_INT64: return "int64";
-    case CFX_DT_FLOAT: return "float";
-    case CFX_DT_STRING: return "string";
-    default: return "unknown";
-    }
-}
-
 int cfx_json_add_typed(cfx_example_t *ex, const char *name, int dtype,
                        const json_t *v, cfx_error_t *err)
 {
@@ -291,9 +282,7 @@ int cfx_json_add_typed(cfx_example_t *ex, const char *name, int dtype,
             arr[i] = json_array_get(v, i);
         items = arr;
     }
-    cfx_kind_t kind = dtype == CFX_DT_INT64   ? CFX_KIND_INT64
-                      : dtype == CFX_DT_FLOAT ? CFX_KIND_FLOAT
-                                              : CFX_KIND_BYTES;
+    cfx_kind_t kind = cfx_dtype_to_kind(dtype);
     for (size_t i = 0; i < n; i++) {
         const json_t *x = items[i];
         int ok = kind == CFX_KIND_INT64   ? json_is_integer(x)
@@ -305,7 +294,7 @@ int cfx_json_add_typed(cfx_example_t *ex, const char *name, int dtype,
                                "JSON Value: %.200s Type: %s is not of "
                                "expected type: %s (input %s)",
                                txt ? txt : "?", cfx_json_type_name(x),
-                               dtype_word(dtype), name);
+                               cfx_dtype_word(dtype), name);
             free(txt);
             goto out;
         }

@@ -34,19 +34,6 @@ static const cfx_tensor_spec_t classify_out[] = {
     {"classes", "classes:0", CFX_DT_STRING, 2, {-1, 2}},
     {"scores", "scores:0", CFX_DT_FLOAT, 2, {-1, 2}}};
 
-const char *cfx_dtype_name(int dtype)
-{
-    switch (dtype) {
-    case CFX_DT_FLOAT: return "DT_FLOAT";
-    case CFX_DT_DOUBLE: return "DT_DOUBLE";
-    case CFX_DT_INT32: return "DT_INT32";
-    case CFX_DT_STRING: return "DT_STRING";
-    case CFX_DT_INT64: return "DT_INT64";
-    case CFX_DT_BOOL: return "DT_BOOL";
-    default: return "DT_INVALID";
-    }
-}
-
 int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out, cfx_error_t *err)
 {
     *out = NULL;
@@ -71,9 +58,7 @@ int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out, cfx_error_t *err)
         s->name = in->name;
         s->tensor = p;
         p += sprintf(p, "%s:0", in->name) + 1;
-        s->dtype = in->kind == CFX_KIND_INT64   ? CFX_DT_INT64
-                   : in->kind == CFX_KIND_FLOAT ? CFX_DT_FLOAT
-                                                : CFX_DT_STRING;
+        s->dtype = cfx_dtype_of_kind(in->kind);
         s->rank = 1;
         s->dims[0] = -1;
     }

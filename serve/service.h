@@ -24,21 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/dtype.h"
 #include "formats/err.h"
 #include "formats/example.h"
 #include "serve/model_manager.h"
-
-/* tensorflow DataType numbers. */
-enum {
-    CFX_DT_FLOAT = 1,
-    CFX_DT_DOUBLE = 2,
-    CFX_DT_INT32 = 3,
-    CFX_DT_STRING = 7,
-    CFX_DT_INT64 = 9,
-    CFX_DT_BOOL = 10,
-};
-/* "DT_FLOAT", ... */
-const char *cfx_dtype_name(int dtype);
 
 typedef enum cfx_sig_kind {
     CFX_SIG_PREDICT_EXAMPLES = 0, /* serving_default */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/dtype.h"
 #include "formats/example.h"
 #include "formats/tfrecord.h"
 
@@ -18,11 +19,9 @@ static int one_value(const cfx_example_t *ex, const char *name, cfx_kind_t kind,
         return cfx_error_set(err, CFX_ENOTFOUND, "feature '%s' is missing", name);
     if (f->kind != kind || f->count != 1)
         return cfx_error_set(err, CFX_EINVAL, "feature '%s': expected one %s value, found %zu %s",
-                             name, kind == CFX_KIND_FLOAT ? "float" : "int64", f->count,
-                             f->kind == CFX_KIND_FLOAT   ? "float"
-                             : f->kind == CFX_KIND_INT64 ? "int64"
-                             : f->kind == CFX_KIND_BYTES ? "bytes"
-                                                         : "untyped");
+                             name, cfx_dtype_kind_name(kind), f->count,
+                             f->kind == CFX_KIND_NONE ? "untyped"
+                                                      : cfx_dtype_kind_name(f->kind));
     *out = f;
     return 0;
 }

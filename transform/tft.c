@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "formats/buf.h"
+#include "formats/dtype.h"
 #include "formats/example.h"
 #include "formats/pbcodec.h"
 #include "formats/tfrecord.h"
@@ -279,13 +280,6 @@ typedef struct analyze_ctx {
     size_t n;
 } analyze_ctx_t;
 
-static const char *kind_name(cfx_kind_t k) {
-    return k == CFX_KIND_INT64   ? "int64"
-           : k == CFX_KIND_FLOAT ? "float"
-           : k == CFX_KIND_BYTES ? "bytes"
-                                 : "none";
-}
-
 static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     analyze_ctx_t *ctx = vctx;
     for (size_t i = 0; i < ctx->n; i++) {
@@ -301,7 +295,7 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
             else if (a->kind != f->kind)
                 return cfx_error_set(
                     err, CFX_EINVAL, "feature '%s': kind %s, earlier %s",
-                    s->input, kind_name(f->kind), kind_name(a->kind));
+                    s->input, cfx_dtype_kind_name(f->kind), cfx_dtype_kind_name(a->kind));
         }
         int rc = 0;
         switch (s->op) {
@@ -352,7 +346,7 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
                     return cfx_error_set(err, CFX_EINVAL,
                                          "feature '%s' (output '%s'): "
                                          "expected int64, got %s",
-                                         s->input, s->name, kind_name(f->kind));
+                                         s->input, s->name, cfx_dtype_kind_name(f->kind));
                 v = f->v.ints[0];
             }
             if (v > a->max_value)
@@ -524,8 +518,8 @@ static int build_graph(const cfx_tft_spec_t *spec, analyzer_t *an,
                                        "output '%s': input '%s' used with "
                                        "kinds %s and %s",
                                        s->name, s->input,
-                                       kind_name(input_kind(&an[j])),
-                                       kind_name(input_kind(a)));
+                                       cfx_dtype_kind_name(input_kind(&an[j])),
+                                       cfx_dtype_kind_name(input_kind(a)));
                     goto out;
                 }
             }
@@ -534,7 +528,7 @@ static int build_graph(const cfx_tft_spec_t *spec, analyzer_t *an,
             bad |= !in || json_array_append_new(inputs, in) < 0;
             bad |= set_new(in, "name", json_string(s->input)) < 0;
             bad |=
-                set_new(in, "kind", json_string(kind_name(input_kind(a)))) < 0;
+                set_new(in, "kind", json_string(cfx_dtype_kind_name(input_kind(a)))) < 0;
         }
         bad |= set_new(o, "name", json_string(s->name)) < 0;
         bad |= set_new(o, "op", json_string(cfx_xf_op_name(s->op))) < 0;
