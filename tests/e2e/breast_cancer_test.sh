@@ -10,9 +10,7 @@ set -euo pipefail
 CFX=${CFX:?path to cfx}
 SRC=${CFX_SOURCE_DIR:?}
 EX="$SRC/examples/breast_cancer"
-T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-bc-e2e.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 echo "== the data: 569 rows, 30 features + label, 212 malignant"
 python3 - "$EX/data.csv" <<'EOF' || fail "data.csv is not the WDBC table"

@@ -11,9 +11,7 @@ PY=${PYTHON:-/usr/bin/python3}
 # the shared independent TFRecord/tf.Example reader (tfrecord_reader.py)
 export E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CSV="$SRC/examples/taxi/data.csv"
-T=$(mktemp -d /tmp/cfx-data-e2e-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- examplegen --------------------------------------------------------------
 "$CFX" examplegen --input "$CSV" --output "$T/examples" > "$T/eg.out" 2> "$T/eg.err" ||

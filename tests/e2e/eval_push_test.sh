@@ -21,12 +21,9 @@
 set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 SRC=$CFX_SOURCE_DIR
-PY=/usr/bin/python3
 # the shared independent TFRecord/tf.Example reader (tfrecord_reader.py)
 export E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-eval-e2e.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 R=$T/root
 CFG=$SRC/examples/taxi/eval.json
 

@@ -21,11 +21,8 @@
 set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 SRC=$CFX_SOURCE_DIR
-PY=/usr/bin/python3
 export E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-eval-slices.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$CFX" examplegen --input "$SRC/examples/taxi/data.csv" --output "$T/ex" >/dev/null
 "$CFX" transform --examples "$T/ex" --spec "$SRC/examples/taxi/transform.json" \

@@ -18,22 +18,13 @@
 # gRPC and the real cfx-serve are covered by serve_grpc_test.sh.
 set -euo pipefail
 CFX=${CFX:?path to cfx}
-PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-perf-e2e.XXXXXX")
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SERVER=
-cleanup() {
-    local rc=$?
+on_exit() {
     if [ -n "$SERVER" ]; then
         kill "$SERVER" 2>/dev/null || true
         wait "$SERVER" 2>/dev/null || true
     fi
-    rm -rf "$T"
-    exit "$rc"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
 }
 
 cat >"$T/server.py" <<'EOF'

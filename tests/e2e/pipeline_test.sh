@@ -6,9 +6,7 @@
 set -euo pipefail
 CFX=${CFX:?path to cfx}
 SRC=${CFX_SOURCE_DIR:?}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 head -n 1501 "$SRC/examples/taxi/data.csv" > "$T/data.csv"
 touch -d '2024-01-02 03:04:05 UTC' "$T/data.csv"

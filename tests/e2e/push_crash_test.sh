@@ -8,9 +8,7 @@
 set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 SRC=$CFX_SOURCE_DIR
-T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-push-crash.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TRIALS=50
 
 # A bundle of a few MB: a wide first layer, barely trained.

@@ -14,12 +14,9 @@
 set -euo pipefail
 : "${CFX:?CFX must name the cfx binary}"
 : "${CFX_SOURCE_DIR:?}"
-PY=/usr/bin/python3
 # the shared independent protobuf wire reader (tfrecord_reader.py)
 export E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- 1. TFX conformance ------------------------------------------------------
 "$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" --output "$T/tfx_ex" \

@@ -10,18 +10,10 @@ set -euo pipefail
 CFX=${CFX:?path to cfx}
 CFX_SERVE=${CFX_SERVE:?path to cfx-serve}
 SRC=${CFX_SOURCE_DIR:?}
-PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-grpc-e2e.XXXXXX")
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SERVER=
-cleanup() {
+on_exit() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$T/serve.log" ] && tail -20 "$T/serve.log" >&2
-    exit 1
 }
 
 if ! "$CFX" train --help >/dev/null 2>&1; then

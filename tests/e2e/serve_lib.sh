@@ -1,26 +1,12 @@
 # serve_lib.sh: the setup the cfx-serve end-to-end tests share, sourced by
 # them right after `set -eEuo pipefail` (not a test itself: ctest runs only
-# *_test.sh). It gives a temporary folder T (removed on exit, with every
-# process in PIDS killed first), PY (Debian's python3, which has grpcio),
-# fail MESSAGE (prints it and the end of $T/serve.log, exits 1; an ERR trap
-# names the failing line), and the taxi data prepared once:
+# *_test.sh). On top of lib.sh (T, PIDS, fail, PY) it adds an ERR trap that
+# names the failing line, and the taxi data prepared once:
 #   taxi_data                       examples in $T/ex, transformed in $T/tf
 #   taxi_train OUT STEPS EVALS SEED a bundle at OUT/model from a short run
 : "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$T/serve.log" ] && tail -"${FAIL_LOG_LINES:-20}" "$T/serve.log" >&2
-    exit 1
-}
 
 taxi_data() {
     "$CFX" examplegen --input "$CFX_SOURCE_DIR/examples/taxi/data.csv" --output "$T/ex" >/dev/null

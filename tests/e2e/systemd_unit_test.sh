@@ -9,19 +9,18 @@ if ! command -v systemd-analyze >/dev/null; then
     echo "systemd_unit_test: systemd-analyze not installed; skipped"
     exit 0
 fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sed "s#/usr/local/bin/cfx-serve#$CFX_SERVE#" "$CFX_SOURCE_DIR/systemd/cfx-serve.service" >"$T/cfx-serve.service"
 systemd-analyze verify "$T/cfx-serve.service"
 OUT=$(systemd-analyze security --offline=true "$T/cfx-serve.service" 2>&1)
 LEVEL=$(printf '%s\n' "$OUT" | sed -n 's/.*Overall exposure level for cfx-serve.service: \([0-9.]*\).*/\1/p')
-[ -n "$LEVEL" ] || { echo "FAIL: no exposure level in: $OUT" >&2; exit 1; }
-awk -v l="$LEVEL" 'BEGIN { exit !(l <= 2.0) }' || { echo "FAIL: exposure $LEVEL > 2.0" >&2; exit 1; }
-grep -q '^Type=notify' "$T/cfx-serve.service" || { echo "FAIL: not Type=notify" >&2; exit 1; }
+[ -n "$LEVEL" ] || fail "no exposure level in: $OUT"
+awk -v l="$LEVEL" 'BEGIN { exit !(l <= 2.0) }' || fail "exposure $LEVEL > 2.0"
+grep -q '^Type=notify' "$T/cfx-serve.service" || fail "not Type=notify"
 # The loader's setpriority (nice 10) must pass the system-call filter,
 # listed after the deny list so it is added back; everything else of
 # @resources stays out, and a denied call returns EPERM (no SIGSYS kill).
 printf '%s\n' "$OUT" | grep -q 'SystemCallFilter=~@resources.*setpriority is allowed' \
-    || { echo "FAIL: setpriority not allowed by the unit's filter: $(printf '%s\n' "$OUT" | grep resources)" >&2; exit 1; }
-grep -qx 'SystemCallErrorNumber=EPERM' "$T/cfx-serve.service" || { echo "FAIL: no SystemCallErrorNumber=EPERM" >&2; exit 1; }
+    || fail "setpriority not allowed by the unit's filter: $(printf '%s\n' "$OUT" | grep resources)"
+grep -qx 'SystemCallErrorNumber=EPERM' "$T/cfx-serve.service" || fail "no SystemCallErrorNumber=EPERM"
 echo "systemd_unit_test: OK (exposure $LEVEL)"

@@ -8,9 +8,7 @@
 set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 SRC=$CFX_SOURCE_DIR
-T=$(mktemp -d "${TMPDIR:-/tmp}/cfx-train-e2e.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$CFX" examplegen --input "$SRC/examples/taxi/data.csv" --output "$T/examples" >/dev/null
 "$CFX" transform --examples "$T/examples" --spec "$SRC/examples/taxi/transform.json" \

@@ -8,10 +8,8 @@ set -euo pipefail
 
 : "${CFX:?path of the cfx binary}"
 : "${CFX_SOURCE_DIR:?source tree}"
-PY=/usr/bin/python3
-work=$(mktemp -d "${TMPDIR:-/tmp}/cfx-transform-e2e.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+work=$T
 
 spec="$CFX_SOURCE_DIR/examples/taxi/transform.json"
 
