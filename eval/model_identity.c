@@ -22,16 +22,11 @@
 int cfx_model_identity_digest(const char *model_dir, char hex[65],
                               cfx_error_t *err) {
     char path[PATH_MAX];
-    uint8_t d[CFX_SHA256_LEN];
     hex[0] = 0;
     if ((size_t)snprintf(path, sizeof path, "%s/manifest.json", model_dir) >=
         sizeof path)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", model_dir);
-    int ret = cfx_sha256_file(path, d, NULL, err);
-    if (ret)
-        return ret;
-    cfx_sha256_hex(d, hex);
-    return 0;
+    return cfx_sha256_file_hex(path, UINT64_MAX, hex, NULL, err);
 }
 
 int cfx_model_identity_write(const char *blessing_dir, const char *model_dir,

@@ -1,60 +1,88 @@
-/* file.c: bounded whole-file reads, atomic whole-file replacement, mkdir -p
- * and rm -r. */
+/* file.c: bounded whole-file and chunked reads, atomic whole-file
+ * replacement, mkdir -p and rm -r. */
 #include "formats/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
-                  cfx_error_t *err) {
+/* Opens path for a bounded read: refuses a directory, and a regular file
+ * already larger than max. The read itself checks max again (the size may
+ * change under us; pipes have none). */
+static int open_bounded(const char *path, uint64_t max, int *fd_out,
+                        cfx_error_t *err) {
+    *fd_out = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
                              "%s: open: %s", path, strerror(errno));
     int rc = 0;
-    size_t start = out->len;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, &st) != 0)
         rc = cfx_error_set(err, CFX_EIO, "%s: stat: %s", path,
                            strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
+    else if (S_ISDIR(st.st_mode))
         rc = cfx_error_set(err, CFX_EINVAL, "%s: is a directory", path);
-        goto out;
-    }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+    else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
         rc = cfx_error_set(err, CFX_ETOOBIG,
-                           "%s: %lld bytes exceeds the limit of %zu", path,
-                           (long long)st.st_size, max);
-        goto out;
+                           "%s: %lld bytes exceeds the limit of %llu", path,
+                           (long long)st.st_size, (unsigned long long)max);
+    if (rc) {
+        close(fd);
+        return rc;
     }
-    /* Read until EOF (the size may change under us; pipes have none). */
+    *fd_out = fd;
+    return 0;
+}
+
+static int too_big(const char *path, uint64_t max, cfx_error_t *err) {
+    return cfx_error_set(err, CFX_ETOOBIG,
+                         "%s: more than the limit of %llu bytes", path,
+                         (unsigned long long)max);
+}
+
+/* read(2) that retries on EINTR; a negative return names the path in err. */
+static ssize_t read_some(int fd, void *buf, size_t n, const char *path,
+                         cfx_error_t *err) {
+    for (;;) {
+        ssize_t k = read(fd, buf, n);
+        if (k >= 0)
+            return k;
+        if (errno != EINTR)
+            return cfx_error_set(err, CFX_EIO, "%s: read: %s", path,
+                                 strerror(errno));
+    }
+}
+
+int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
+                  cfx_error_t *err) {
+    int fd;
+    int rc = open_bounded(path, max, &fd, err);
+    if (rc)
+        return rc;
+    size_t start = out->len;
     for (;;) {
         if (out->len - start > max) {
-            rc = cfx_error_set(err, CFX_ETOOBIG,
-                               "%s: more than the limit of %zu bytes", path,
-                               max);
+            rc = too_big(path, max, err);
             goto out;
         }
         if ((rc = cfx_buf_reserve(out, 64 * 1024))) {
             rc = cfx_error_set(err, rc, "%s: out of memory", path);
             goto out;
         }
-        ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+        ssize_t n = read_some(fd, out->data + out->len,
+                              out->cap - out->len - 1, path, err);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = cfx_error_set(err, CFX_EIO, "%s: read: %s", path,
-                               strerror(errno));
+            rc = (int)n;
             goto out;
         }
         if (n == 0)
@@ -62,14 +90,54 @@ int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
         out->len += (size_t)n;
     }
     if (out->len - start > max) {
-        rc = cfx_error_set(err, CFX_ETOOBIG,
-                           "%s: more than the limit of %zu bytes", path, max);
+        rc = too_big(path, max, err);
         goto out;
     }
     out->data[out->len] = '\0';
 out:
     if (rc)
         out->len = start;
+    close(fd);
+    return rc;
+}
+
+#define CHUNK (256 * 1024)
+
+int cfx_file_read_chunks(const char *path, uint64_t max,
+                         cfx_file_chunk_fn fn, void *ud, uint64_t *size,
+                         cfx_error_t *err) {
+    if (size != NULL)
+        *size = 0;
+    int fd;
+    int rc = open_bounded(path, max, &fd, err);
+    if (rc)
+        return rc;
+    uint64_t total = 0;
+    uint8_t *buf = malloc(CHUNK);
+    if (buf == NULL) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read_some(fd, buf, CHUNK, path, err);
+        if (n < 0) {
+            rc = (int)n;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        total += (uint64_t)n;
+        if (total > max) {
+            rc = too_big(path, max, err);
+            goto out;
+        }
+        if ((rc = fn(ud, buf, (size_t)n, err)) != 0)
+            goto out;
+    }
+    if (size != NULL)
+        *size = total;
+out:
+    free(buf);
     close(fd);
     return rc;
 }
@@ -108,6 +176,21 @@ int cfx_file_fsync_dir(const char *dir, cfx_error_t *err) {
                            strerror(errno));
     close(fd);
     return rc;
+}
+
+int cfx_file_absent_or_empty(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 1; /* absent, or unreachable: creating it will say why */
+    DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+    if (d == NULL)
+        return 0;
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d)) != NULL)
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    return empty;
 }
 
 /* nftw's callback takes no user pointer: the first failure is noted here. */

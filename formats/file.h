@@ -14,15 +14,30 @@
 #define CFX_FORMATS_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "formats/buf.h"
 #include "formats/err.h"
 
 /* Appends the contents of path to out, NUL-terminated (not counted in
  * out->len). CFX_ETOOBIG when the file is larger than max bytes,
- * CFX_ENOTFOUND when it does not exist; err names the path. */
+ * CFX_ENOTFOUND when it does not exist, CFX_EINVAL for a directory; err
+ * names the path. On error out is as it was. This is the one whole-file
+ * read of the tree: every reader of a config, schema, spec or vocabulary
+ * passes its own limit here. */
 int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
                   cfx_error_t *err);
+
+/* Receives the next n bytes (n > 0) of a chunked read; 0 to go on, or a
+ * negative code (with err set) that ends the read and is returned. */
+typedef int (*cfx_file_chunk_fn)(void *ud, const void *data, size_t n,
+                                 cfx_error_t *err);
+
+/* Reads path in chunks of up to 256 KiB (constant memory), handing each to
+ * fn, with the errors and the limit of cfx_file_read. *size (may be NULL)
+ * gets the number of bytes read, 0 on error. */
+int cfx_file_read_chunks(const char *path, uint64_t max, cfx_file_chunk_fn fn,
+                         void *ud, uint64_t *size, cfx_error_t *err);
 
 /* Replaces path with data[0..len) atomically (mode 0644). */
 int cfx_file_write_atomic(const char *path, const void *data, size_t len,
@@ -34,6 +49,12 @@ int cfx_file_mkdirs(const char *dir, cfx_error_t *err);
 
 /* fsyncs the directory dir (after a rename or create inside it). */
 int cfx_file_fsync_dir(const char *dir, cfx_error_t *err);
+
+/* 1 when path does not exist (stat fails: creating it reports why) or is a
+ * directory with no entries, a place a new artifact may be published; 0 for
+ * anything else: a file, a directory with entries, one that cannot be
+ * read. */
+int cfx_file_absent_or_empty(const char *path);
 
 /* rm -r: removes path and, when it is a directory, everything under it.
  * Symbolic links are removed, never followed. A missing path (or an entry

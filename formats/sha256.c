@@ -2,15 +2,9 @@
  * hardware-accelerated implementation). */
 #include "formats/sha256.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include <openssl/evp.h>
 
-#define FILE_CHUNK (256 * 1024)
+#include "formats/file.h"
 
 int cfx_sha256(const void *data, size_t len, uint8_t out[CFX_SHA256_LEN]) {
     unsigned int n = 0;
@@ -64,50 +58,43 @@ void cfx_sha256_hex(const uint8_t digest[CFX_SHA256_LEN],
     out[CFX_SHA256_HEX_LEN] = '\0';
 }
 
-int cfx_sha256_file(const char *path, uint8_t out[CFX_SHA256_LEN],
-                    uint64_t *size, cfx_error_t *err) {
+static int hash_chunk(void *ud, const void *data, size_t n, cfx_error_t *err) {
+    int rc = cfx_sha256_update(ud, data, n);
+    return rc ? cfx_error_set(err, rc, "sha256 update failed") : 0;
+}
+
+/* The one SHA-256 of a file: chunks from cfx_file_read_chunks. */
+static int hash_file(const char *path, uint64_t max,
+                     uint8_t out[CFX_SHA256_LEN], uint64_t *size,
+                     cfx_error_t *err) {
     if (size != NULL)
         *size = 0;
-    int rc = 0;
-    uint64_t total = 0;
     cfx_sha256_t h = {NULL};
-    uint8_t *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
-                             "%s: open: %s", path, strerror(errno));
-    buf = malloc(FILE_CHUNK);
-    if (buf == NULL || (rc = cfx_sha256_init(&h)) != 0) {
-        rc = cfx_error_set(err, rc ? rc : CFX_ENOMEM, "%s: sha256: %s", path,
-                           cfx_err_str(rc ? rc : CFX_ENOMEM));
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf, FILE_CHUNK);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = cfx_error_set(err, CFX_EIO, "%s: read: %s", path,
-                               strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        if ((rc = cfx_sha256_update(&h, buf, (size_t)n)) != 0) {
-            rc = cfx_error_set(err, rc, "%s: sha256 update failed", path);
-            goto out;
-        }
-        total += (uint64_t)n;
-    }
-    if ((rc = cfx_sha256_final(&h, out)) != 0) {
+    int rc = cfx_sha256_init(&h);
+    if (rc)
+        return cfx_error_set(err, rc, "%s: sha256: %s", path, cfx_err_str(rc));
+    uint64_t total = 0;
+    rc = cfx_file_read_chunks(path, max, hash_chunk, &h, &total, err);
+    if (rc == 0 && (rc = cfx_sha256_final(&h, out)) != 0)
         rc = cfx_error_set(err, rc, "%s: sha256 final failed", path);
-        goto out;
-    }
-    if (size != NULL)
+    if (rc == 0 && size != NULL)
         *size = total;
-out:
     cfx_sha256_abort(&h);
-    free(buf);
-    close(fd);
+    return rc;
+}
+
+int cfx_sha256_file(const char *path, uint8_t out[CFX_SHA256_LEN],
+                    uint64_t *size, cfx_error_t *err) {
+    return hash_file(path, UINT64_MAX, out, size, err);
+}
+
+int cfx_sha256_file_hex(const char *path, uint64_t max,
+                        char hex[CFX_SHA256_HEX_LEN + 1], uint64_t *size,
+                        cfx_error_t *err) {
+    uint8_t d[CFX_SHA256_LEN];
+    hex[0] = '\0';
+    int rc = hash_file(path, max, d, size, err);
+    if (rc == 0)
+        cfx_sha256_hex(d, hex);
     return rc;
 }

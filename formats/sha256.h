@@ -34,9 +34,19 @@ void cfx_sha256_abort(cfx_sha256_t *h);
 void cfx_sha256_hex(const uint8_t digest[CFX_SHA256_LEN],
                     char out[CFX_SHA256_HEX_LEN + 1]);
 
-/* Digest of a whole file read in chunks (constant memory); *size (may be
- * NULL) gets the number of bytes hashed. err names the path. */
+/* Digest of a whole file read in chunks (constant memory) through
+ * cfx_file_read_chunks: CFX_ENOTFOUND for a missing file, CFX_EINVAL for a
+ * directory. *size (may be NULL) gets the number of bytes hashed. err names
+ * the path. No size limit: hashing needs no memory per byte. */
 int cfx_sha256_file(const char *path, uint8_t out[CFX_SHA256_LEN],
                     uint64_t *size, cfx_error_t *err);
+
+/* The same with the digest in lowercase hex ("" on error), refusing a file
+ * of more than max bytes (CFX_ETOOBIG). This and cfx_sha256_file are the
+ * one SHA-256 of a file in the tree (bundle manifests, config digests,
+ * model identity). */
+int cfx_sha256_file_hex(const char *path, uint64_t max,
+                        char hex[CFX_SHA256_HEX_LEN + 1], uint64_t *size,
+                        cfx_error_t *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "formats/safetensors.h"
+#include "formats/sha256.h"
 #include "model/bundle_writer.h"
 #include "model/network.h"
 
@@ -110,20 +111,20 @@ static int verify_files(const char *dir, json_t *files, cfx_error_t *err) {
             return cfx_error_set(err, CFX_EPARSE,
                                  "manifest.json: files['%s']: expected sha256 (64 hex digits) "
                                  "and size", rel);
-        char path[4096], hex[65];
-        size_t found = 0;
+        char path[4096], hex[CFX_SHA256_HEX_LEN + 1];
+        uint64_t found = 0;
         snprintf(path, sizeof path, "%s/%s", dir, rel);
         cfx_error_t e2;
         cfx_error_init(&e2);
-        int rc = cfx_bundle_file_sha256(path, hex, &found, &e2);
+        int rc = cfx_sha256_file_hex(path, CFX_BUNDLE_MAX_FILE, hex, &found, &e2);
         if (rc == CFX_ENOTFOUND)
             return cfx_error_set(err, CFX_ENOTFOUND,
                                  "%s: listed in manifest.json but missing", rel);
         if (rc != 0)
             return cfx_error_set(err, rc, "%s", e2.msg);
         if ((json_int_t)found != json_integer_value(size))
-            return cfx_error_set(err, CFX_ECHECKSUM, "%s: size expected %lld, found %zu", rel,
-                                 (long long)json_integer_value(size), found);
+            return cfx_error_set(err, CFX_ECHECKSUM, "%s: size expected %lld, found %llu", rel,
+                                 (long long)json_integer_value(size), (unsigned long long)found);
         if (strcasecmp(hex, json_string_value(sha)) != 0)
             return cfx_error_set(err, CFX_ECHECKSUM, "%s: sha256 expected %s, found %s", rel,
                                  json_string_value(sha), hex);

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "formats/buf.h"
 #include "formats/dtype.h"
+#include "formats/file.h"
+#include "formats/sha256.h"
 #include "model/bundle.h"
 
 #define MAX_FILES 100000
@@ -38,66 +40,6 @@ struct cfx_bundle_writer {
     size_t ndirs;
 };
 
-static void hex_of(const unsigned char *d, char hex[65]) {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        hex[2 * i] = digits[d[i] >> 4];
-        hex[2 * i + 1] = digits[d[i] & 15];
-    }
-    hex[64] = '\0';
-}
-
-int cfx_bundle_file_sha256(const char *path, char hex[65], size_t *size, cfx_error_t *err) {
-    int rc = 0;
-    unsigned char buf[65536], d[32];
-    EVP_MD_CTX *ctx = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO, "%s: %s", path,
-                             strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: not a regular file", path);
-        goto out;
-    }
-    if ((uint64_t)sb.st_size > CFX_BUNDLE_MAX_FILE) {
-        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: %lld bytes, over the %zu-byte limit", path,
-                           (long long)sb.st_size, CFX_BUNDLE_MAX_FILE);
-        goto out;
-    }
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "%s: cannot start SHA-256", path);
-        goto out;
-    }
-    size_t total = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        total += (size_t)r;
-        if (total > CFX_BUNDLE_MAX_FILE) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: grew over the size limit", path);
-            goto out;
-        }
-        EVP_DigestUpdate(ctx, buf, (size_t)r);
-    }
-    unsigned int dl = 0;
-    EVP_DigestFinal_ex(ctx, d, &dl);
-    hex_of(d, hex);
-    *size = total;
-out:
-    EVP_MD_CTX_free(ctx);
-    close(fd);
-    return rc;
-}
-
 static int valid_relpath(const char *p) {
     if (p[0] == '\0' || p[0] == '/' || strlen(p) > 1024)
         return 0;
@@ -114,23 +56,9 @@ static int valid_relpath(const char *p) {
     return p[strlen(p) - 1] != '/';
 }
 
-/* 1 when path is a folder with nothing in it. */
-static int empty_dir(const char *path) {
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return 0;
-    struct dirent *de;
-    int empty = 1;
-    while (empty && (de = readdir(d)) != NULL)
-        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
 int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out, cfx_error_t *err) {
     *out = NULL;
-    struct stat sb;
-    if (stat(final_dir, &sb) == 0 && !(S_ISDIR(sb.st_mode) && empty_dir(final_dir)))
+    if (!cfx_file_absent_or_empty(final_dir))
         return cfx_error_set(err, CFX_EEXIST, "%s: already exists", final_dir);
     cfx_bundle_writer_t *w = calloc(1, sizeof *w);
     char *a = strdup(final_dir), *b = strdup(final_dir);
@@ -261,13 +189,12 @@ static int add_impl(cfx_bundle_writer_t *w, const char *relpath, const void *dat
     written_t *f = &w->files[w->nfiles];
     if ((f->relpath = strdup(relpath)) == NULL)
         return cfx_error_set(err, CFX_ENOMEM, "bundle writer: out of memory");
-    unsigned char d[32];
-    unsigned int dl = 0;
-    if (EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL) != 1) {
+    uint8_t d[CFX_SHA256_LEN];
+    if (cfx_sha256(data, len, d) != 0) {
         free(f->relpath);
         return cfx_error_set(err, CFX_EINTERNAL, "bundle: SHA-256 failed");
     }
-    hex_of(d, f->sha256);
+    cfx_sha256_hex(d, f->sha256);
     f->size = len;
     w->nfiles++;
     return 0;
@@ -280,49 +207,14 @@ int cfx_bundle_writer_add(cfx_bundle_writer_t *w, const char *relpath, const voi
     return add_impl(w, relpath, data, len, 1, err);
 }
 
-static int read_file(const char *src, uint8_t **out, size_t *len, cfx_error_t *err) {
-    *out = NULL;
-    FILE *f = fopen(src, "rb");
-    if (f == NULL)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", src, strerror(errno));
-    int rc = 0;
-    struct stat sb;
-    uint8_t *data = NULL;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: not a regular file", src);
-        goto out;
-    }
-    if ((uint64_t)sb.st_size > CFX_BUNDLE_MAX_FILE) {
-        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: over the bundle file size limit", src);
-        goto out;
-    }
-    data = malloc((size_t)sb.st_size + 1);
-    if (data == NULL) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", src);
-        goto out;
-    }
-    if (fread(data, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
-        free(data);
-        data = NULL;
-        rc = cfx_error_set(err, CFX_EIO, "%s: short read", src);
-        goto out;
-    }
-    *len = (size_t)sb.st_size;
-    *out = data;
-out:
-    fclose(f);
-    return rc;
-}
-
 int cfx_bundle_writer_add_file(cfx_bundle_writer_t *w, const char *relpath, const char *src,
                                cfx_error_t *err) {
-    uint8_t *data;
-    size_t len = 0;
-    int rc = read_file(src, &data, &len, err);
-    if (rc != 0)
-        return rc;
-    rc = cfx_bundle_writer_add(w, relpath, data, len, err);
-    free(data);
+    cfx_buf_t data;
+    cfx_buf_init(&data);
+    int rc = cfx_file_read(src, CFX_BUNDLE_MAX_FILE, &data, err);
+    if (rc == 0)
+        rc = cfx_bundle_writer_add(w, relpath, data.data, data.len, err);
+    cfx_buf_free(&data);
     return rc;
 }
 

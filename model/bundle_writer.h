@@ -59,9 +59,4 @@ void cfx_bundle_writer_abort(cfx_bundle_writer_t *w);
 json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
                                 const cfx_transform_t *t);
 
-/* Lowercase hex SHA-256 of a file (65 bytes with the NUL) and its size;
- * files over CFX_BUNDLE_MAX_FILE are refused. */
-int cfx_bundle_file_sha256(const char *path, char hex[65], size_t *size,
-                           cfx_error_t *err);
-
 #endif

@@ -4,18 +4,19 @@
  */
 #include "train/trainer_job.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "formats/base64.h"
+#include "formats/buf.h"
 #include "formats/clock.h"
 #include "formats/example.h"
+#include "formats/file.h"
 #include "formats/safetensors.h"
 #include "formats/tfrecord.h"
 #include "model/bundle_writer.h"
@@ -31,33 +32,16 @@ static int is_file(const char *p) {
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* 1 when path does not exist or is an empty folder. */
-static int fresh_dest(const char *path) {
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return 1;
-    DIR *d = S_ISDIR(sb.st_mode) ? opendir(path) : NULL;
-    if (d == NULL)
-        return 0;
-    struct dirent *de;
-    int empty = 1;
-    while (empty && (de = readdir(d)) != NULL)
-        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
 static json_t *bytes_json(const cfx_bytes_t *b) {
     json_t *s = json_stringn((const char *)b->data, b->len);
     if (s != NULL)
         return s;
-    size_t el = 4 * ((b->len + 2) / 3) + 1;
-    unsigned char *enc = malloc(el);
-    if (enc == NULL)
-        return NULL;
-    EVP_EncodeBlock(enc, b->data, (int)b->len);
-    json_t *o = json_pack("{s:s}", "b64", (const char *)enc);
-    free(enc);
+    cfx_buf_t enc;
+    cfx_buf_init(&enc);
+    json_t *o = NULL;
+    if (cfx_base64_encode(b->data, b->len, &enc) == 0)
+        o = json_pack("{s:s%}", "b64", (const char *)enc.data, enc.len);
+    cfx_buf_free(&enc);
     return o;
 }
 
@@ -320,7 +304,7 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
         snprintf(path, sizeof path, "%s", job->model_dir);
     else
         snprintf(path, sizeof path, "%s/model", job->output_dir);
-    if (!fresh_dest(path)) { /* checked before training, again when publishing */
+    if (!cfx_file_absent_or_empty(path)) { /* checked before training, again when publishing */
         rc = cfx_error_set(err, CFX_EEXIST, "%s: already exists", path);
         goto out;
     }

@@ -152,6 +152,82 @@ static void test_remove_tree(void **state) {
     assert_int_equal(lstat(outdir, &st), -1);
 }
 
+/* Chunk sink for test_read_chunks: checks the bytes are the file's, in
+ * order; fails with CFX_EINTERNAL once stop_at bytes were seen. */
+typedef struct sink {
+    const uint8_t *want;
+    size_t seen, calls, stop_at;
+} sink_t;
+
+static int sink_chunk(void *ud, const void *data, size_t n,
+                      cfx_error_t *err) {
+    sink_t *s = ud;
+    assert_true(n > 0);
+    assert_memory_equal(data, s->want + s->seen, n);
+    s->seen += n;
+    s->calls++;
+    if (s->stop_at && s->seen >= s->stop_at)
+        return cfx_error_set(err, CFX_EINTERNAL, "sink: stop");
+    return 0;
+}
+
+static void test_read_chunks(void **state) {
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/chunks.bin", dir);
+    size_t n = 600 * 1024 + 5; /* three chunks of 256 KiB, the last short */
+    uint8_t *p = malloc(n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 13 + 1);
+    cfx_test_write_bytes(path, p, n);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    sink_t s = {p, 0, 0, 0};
+    uint64_t size = 1;
+    assert_int_equal(cfx_file_read_chunks(path, n, sink_chunk, &s, &size, &err),
+                     0);
+    assert_int_equal(size, n);
+    assert_int_equal(s.seen, n);
+    assert_int_equal(s.calls, 3);
+    /* One byte over the limit: refused before fn sees anything. */
+    s = (sink_t){p, 0, 0, 0};
+    assert_int_equal(
+        cfx_file_read_chunks(path, n - 1, sink_chunk, &s, &size, &err),
+        CFX_ETOOBIG);
+    assert_int_equal(size, 0);
+    assert_int_equal(s.calls, 0);
+    assert_non_null(strstr(err.msg, "chunks.bin"));
+    /* fn's error ends the read and comes back with its message. */
+    s = (sink_t){p, 0, 0, 1};
+    assert_int_equal(cfx_file_read_chunks(path, n, sink_chunk, &s, NULL, &err),
+                     CFX_EINTERNAL);
+    assert_int_equal(s.calls, 1);
+    assert_string_equal(err.msg, "sink: stop");
+    /* Missing files and directories, as cfx_file_read. */
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_int_equal(cfx_file_read_chunks(path, n, sink_chunk, &s, NULL, &err),
+                     CFX_ENOTFOUND);
+    assert_int_equal(cfx_file_read_chunks(dir, n, sink_chunk, &s, NULL, &err),
+                     CFX_EINVAL);
+    free(p);
+}
+
+static void test_absent_or_empty(void **state) {
+    (void)state;
+    char p[512];
+    snprintf(p, sizeof p, "%s/fresh", dir);
+    assert_int_equal(cfx_file_absent_or_empty(p), 1);
+    assert_int_equal(mkdir(p, 0755), 0);
+    assert_int_equal(cfx_file_absent_or_empty(p), 1);
+    cfx_test_write_file_in(p, "x", "x");
+    assert_int_equal(cfx_file_absent_or_empty(p), 0);
+    snprintf(p, sizeof p, "%s/fresh/x", dir);
+    assert_int_equal(cfx_file_absent_or_empty(p), 0); /* a file */
+    snprintf(p, sizeof p, "%s/fresh", dir);
+    assert_int_equal(cfx_test_rm_rf(p), 0);
+}
+
 static int setup(void **state) {
     (void)state;
     return cfx_test_tmpdir_make(dir, sizeof dir, "cfx_file");
@@ -167,6 +243,8 @@ int main(void) {
         cmocka_unit_test(test_write_then_read),
         cmocka_unit_test(test_large_file),
         cmocka_unit_test(test_remove_tree),
+        cmocka_unit_test(test_read_chunks),
+        cmocka_unit_test(test_absent_or_empty),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

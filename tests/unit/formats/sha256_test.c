@@ -75,11 +75,40 @@ static void test_file(void **state) {
     assert_non_null(strstr(err.msg, "no-such-file"));
 }
 
+/* The hex form with a limit: the same digest, and a file one byte over the
+ * limit is refused naming the path. */
+static void test_file_hex(void **state) {
+    (void)state;
+    const char *src = getenv("CFX_SOURCE_DIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path,
+             "%s/tests/data/tfx-conformance/csv_example_gen/Split-eval/"
+             "data_tfrecord-00000-of-00012.gz",
+             src);
+    char h[CFX_SHA256_HEX_LEN + 1];
+    uint64_t size = 0;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_sha256_file_hex(path, 18582, h, &size, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(size, 18582);
+    assert_string_equal(h, "5560a25ed081494ddd0778263d5d7199e5ddf01236cf04d4882f7cbfe10a69ff");
+    assert_int_equal(cfx_sha256_file_hex(path, 18581, h, &size, &err),
+                     CFX_ETOOBIG);
+    assert_string_equal(h, "");
+    assert_int_equal(size, 0);
+    assert_non_null(strstr(err.msg, "data_tfrecord-00000-of-00012.gz"));
+    assert_int_equal(cfx_sha256_file_hex(src, UINT64_MAX, h, NULL, &err),
+                     CFX_EINVAL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_file_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
