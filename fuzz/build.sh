@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang (address + undefined
-# sanitizers) into ${OUT:-build-fuzz}/; not part of the default CMake build.
+# sanitizers) into ${OUT:-build-fuzz}/: a CMake build with CFX_FUZZ=ON, so
+# each target links the same libraries as cfx and cfx-serve (CMakeLists.txt).
+# Not part of the default build. Needs clang and libFuzzer (Debian:
+# clang, libclang-rt-dev; scripts/install-deps.sh installs both).
 #
 #   fuzz/build.sh                    build every target
 #   build-fuzz/example_fuzz fuzz/corpus/example -max_total_time=60
@@ -12,34 +15,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build-fuzz}
 CC=${CC:-clang}
-if ! command -v "$CC" >/dev/null; then
-  echo "fuzz/build.sh: $CC not found; libFuzzer targets need clang" >&2
-  exit 1
-fi
-mkdir -p "$OUT/proto" "$OUT/obj"
-for p in example schema cfx_test cfx_test2 path wrappers types tensor_shape tensor model predict statistics; do
-  protoc-c -Iproto --c_out="$OUT/proto" "proto/$p.proto"
+CXX=${CXX:-clang++}
+for c in "$CC" "$CXX"; do
+  if ! command -v "$c" >/dev/null; then
+    echo "fuzz/build.sh: $c not found; libFuzzer targets need clang" >&2
+    exit 1
+  fi
 done
-FLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
-       -fno-sanitize-recover=undefined -I. -I"$OUT/proto")
-objs=()
-for src in formats/tfrecord.c formats/example.c formats/arena.c formats/buf.c \
-           formats/err.c formats/base64.c formats/pbcodec_field.c formats/safetensors.c \
-           formats/pbcodec_text.c formats/pbcodec_json.c \
-           pipeline/csv.c pipeline/csv_value.c pipeline/quantiles.c pipeline/statistics.c; do
-  o="$OUT/obj/$(basename "$src" .c).o"
-  "$CC" "${FLAGS[@]}" -Wall -Wextra -Werror -c "$src" -o "$o"
-  objs+=("$o")
-done
-for pc in "$OUT"/proto/*.pb-c.c; do
-  o="$OUT/obj/$(basename "$pc" .c).o"
-  "$CC" "${FLAGS[@]}" -w -c "$pc" -o "$o"
-  objs+=("$o")
-done
-LIBS=(-lprotobuf-c -ljansson -lz -lpthread -lm)
+cmake -S . -B "$OUT" -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
+  -DCMAKE_BUILD_TYPE=Debug -DCFX_FUZZ=ON -DCFX_WERROR=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$OUT" --target cfx_fuzz -j"$(nproc)"
 for t in fuzz/*_fuzz.c; do
-  n=$(basename "$t" .c)
-  "$CC" "${FLAGS[@]}" -fsanitize=fuzzer -Wall -Wextra -Werror "$t" "${objs[@]}" \
-    "${LIBS[@]}" -o "$OUT/$n"
-  echo "built $OUT/$n"
+  echo "built $OUT/$(basename "$t" .c)"
 done

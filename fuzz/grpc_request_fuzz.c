@@ -2,7 +2,7 @@
  * grpc_request_fuzz.c: libFuzzer target for what cfx-serve's gRPC endpoint
  * does first with a Predict body: protobuf-c unpacks a PredictRequest
  * into a per-request arena (as serve/grpc_methods.c does) and each input
- * TensorProto is decoded (serve/grpc_tensor.c, compiled in directly).
+ * TensorProto is decoded (serve/grpc_tensor.c).
  *
  * Properties: no crash or leak on any input; a decoded tensor never has
  * more elements than the bound and has exactly the product of its dims;
@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "predict.pb-c.h"
-#include "serve/grpc_tensor.c"
+#include "formats/dtype.h"
+#include "serve/grpc_tensor.h"
 
 #define MAX_ELEMENTS 4096
 

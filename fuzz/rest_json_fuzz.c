@@ -6,16 +6,14 @@
  * Properties: no crash or leak on any body; every accepted value lands in
  * the example with the kind its dtype asks for; a formatted float parses
  * back to the same float (or is NaN / +-Infinity).
- *
- * serve/json_tensor.c is compiled into this target directly so that
- * fuzz/build.sh's list of library objects (formats/ only) stays as it is.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/json_tensor.c"
+#include "formats/dtype.h"
+#include "serve/json_tensor.h"
 
 static void check_float(float v)
 {
