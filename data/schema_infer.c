@@ -394,64 +394,12 @@ int cfx_schema_update(cfx_schema_t *s, const cfx_dataset_stats_t *stats,
 /* --- files ------------------------------------------------------------------------ */
 
 int cfx_schema_read_file(const char *path, cfx_buf_t *b, cfx_error_t *err) {
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
-                             "%s: %s", path, strerror(errno));
-    uint8_t tmp[65536];
-    size_t k;
-    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) {
-        if (b->len + k > CFX_SCHEMA_MAX_FILE_BYTES) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %u bytes", path,
-                               CFX_SCHEMA_MAX_FILE_BYTES);
-            goto out;
-        }
-        if ((rc = cfx_buf_append(b, tmp, k)) < 0) {
-            cfx_error_set(err, rc, "%s: out of memory", path);
-            goto out;
-        }
-    }
-    if (ferror(f)) rc = cfx_error_set(err, CFX_EIO, "%s: read error", path);
-out:
-    fclose(f);
-    return rc;
+    return cfx_file_read(path, CFX_SCHEMA_MAX_FILE_BYTES, b, err);
 }
 
-/* Writes data to path atomically: path.tmp.<pid>, fsync, rename. */
 int cfx_schema_write_file(const char *path, const void *data, size_t n,
                           cfx_error_t *err) {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
-        (int)sizeof tmp)
-        return cfx_error_set(err, CFX_EINVAL, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return cfx_error_set(err, CFX_EIO, "%s: %s", tmp, strerror(errno));
-    const uint8_t *p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return cfx_error_set(err, CFX_EIO, "%s: %s", tmp, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return cfx_error_set(err, CFX_EIO, "%s: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(e));
-    }
-    return 0;
+    return cfx_file_write_atomic(path, data, n, err);
 }
 
 static int is_dir(const char *path) {

@@ -121,10 +121,12 @@ int cfx_schema_parse_int(const char *s, int64_t *out);
  * order; *out is malloc'ed (free it), its strings point into f. */
 int cfx_schema_string_values(const cfx_feature_stats_t *f, const char ***out,
                              size_t *n);
-/* Whole file into b (appended), refusing more than CFX_SCHEMA_MAX_FILE_BYTES. */
+/* cfx_file_read (formats/file.h) with the schema limit: the whole file
+ * appended to b, refusing more than CFX_SCHEMA_MAX_FILE_BYTES. */
 struct cfx_buf;
 int cfx_schema_read_file(const char *path, struct cfx_buf *b, cfx_error_t *err);
-/* Atomic write: temporary file beside path, fsync, rename. */
+/* cfx_file_write_atomic (formats/file.h): temporary file beside path, fsync,
+ * rename, fsync of the directory. */
 int cfx_schema_write_file(const char *path, const void *data, size_t n,
                           cfx_error_t *err);
 

@@ -615,23 +615,13 @@ int cfx_eval_config_parse(const char *text, size_t len, const char *name,
 int cfx_eval_config_load(const char *path, cfx_eval_config_t *out,
                          cfx_error_t *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cfx_error_set(err, CFX_EIO, "%s: cannot open", path);
-    char *buf = malloc(CFX_EVAL_CONFIG_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        return cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
-    }
-    size_t n = fread(buf, 1, CFX_EVAL_CONFIG_MAX_BYTES + 1, f);
-    int rerr = ferror(f);
-    fclose(f);
-    int ret;
-    if (rerr)
-        ret = cfx_error_set(err, CFX_EIO, "%s: read error", path);
-    else
-        ret = cfx_eval_config_parse(buf, n, path, out, err);
-    free(buf);
+    cfx_buf_t text;
+    cfx_buf_init(&text);
+    int ret = cfx_file_read(path, CFX_EVAL_CONFIG_MAX_BYTES, &text, err);
+    if (ret == 0)
+        ret = cfx_eval_config_parse((const char *)text.data, text.len, path,
+                                    out, err);
+    cfx_buf_free(&text);
     return ret;
 }
 

@@ -19,8 +19,9 @@
  * already larger than max. The read itself checks max again (the size may
  * change under us; pipes have none). */
 static int open_bounded(const char *path, uint64_t max, int *fd_out,
-                        cfx_error_t *err) {
+                        uint64_t *size_hint, cfx_error_t *err) {
     *fd_out = -1;
+    *size_hint = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
@@ -40,6 +41,8 @@ static int open_bounded(const char *path, uint64_t max, int *fd_out,
         close(fd);
         return rc;
     }
+    if (S_ISREG(st.st_mode))
+        *size_hint = (uint64_t)st.st_size;
     *fd_out = fd;
     return 0;
 }
@@ -66,18 +69,39 @@ static ssize_t read_some(int fd, void *buf, size_t n, const char *path,
 int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
                   cfx_error_t *err) {
     int fd;
-    int rc = open_bounded(path, max, &fd, err);
+    uint64_t hint;
+    int rc = open_bounded(path, max, &fd, &hint, err);
     if (rc)
         return rc;
     size_t start = out->len;
+    /* Room for the whole of a regular file (and the NUL) at once; a file
+     * that grows meanwhile, or a pipe, grows the buffer as it goes. */
+    if ((rc = cfx_buf_reserve(out, (size_t)hint + 1))) {
+        rc = cfx_error_set(err, rc, "%s: out of memory", path);
+        goto out;
+    }
     for (;;) {
         if (out->len - start > max) {
             rc = too_big(path, max, err);
             goto out;
         }
-        if ((rc = cfx_buf_reserve(out, 64 * 1024))) {
-            rc = cfx_error_set(err, rc, "%s: out of memory", path);
-            goto out;
+        if (out->cap - out->len <= 1) {
+            /* Full: a one-byte probe tells EOF from more to come, so a file
+             * of the size announced is read without growing the buffer. */
+            uint8_t probe;
+            ssize_t n = read_some(fd, &probe, 1, path, err);
+            if (n <= 0) {
+                rc = (int)n;
+                if (rc)
+                    goto out;
+                break;
+            }
+            if ((rc = cfx_buf_reserve(out, 64 * 1024))) {
+                rc = cfx_error_set(err, rc, "%s: out of memory", path);
+                goto out;
+            }
+            out->data[out->len++] = probe;
+            continue;
         }
         ssize_t n = read_some(fd, out->data + out->len,
                               out->cap - out->len - 1, path, err);
@@ -109,7 +133,8 @@ int cfx_file_read_chunks(const char *path, uint64_t max,
     if (size != NULL)
         *size = 0;
     int fd;
-    int rc = open_bounded(path, max, &fd, err);
+    uint64_t hint;
+    int rc = open_bounded(path, max, &fd, &hint, err);
     if (rc)
         return rc;
     uint64_t total = 0;

@@ -8,13 +8,13 @@
  */
 #include "formats/safetensors.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "formats/buf.h"
+#include "formats/file.h"
 #include "formats/le.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -283,36 +283,13 @@ out:
 
 int cfx_safetensors_read_file(const char *path, cfx_safetensors_t **out,
                               cfx_error_t *err) {
-    int rc = 0;
-    uint8_t *data = NULL;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: not a regular file", path);
-        goto out;
-    }
-    if ((uint64_t)sb.st_size > CFX_ST_MAX_FILE) {
-        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: %lld bytes exceeds the limit", path,
-                           (long long)sb.st_size);
-        goto out;
-    }
-    size_t len = (size_t)sb.st_size;
-    data = malloc(len ? len : 1);
-    if (data == NULL) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    if (fread(data, 1, len, f) != len) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: short read", path);
-        goto out;
-    }
-    rc = cfx_safetensors_parse(data, len, path, out, err);
-out:
-    free(data);
-    fclose(f);
+    cfx_buf_t data;
+    cfx_buf_init(&data);
+    int rc = cfx_file_read(path, CFX_ST_MAX_FILE, &data, err);
+    if (rc == 0)
+        rc = cfx_safetensors_parse(data.data, data.len, path, out, err);
+    cfx_buf_free(&data);
     return rc;
 }
 

@@ -45,7 +45,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/buf.h"
 #include "formats/dtype.h"
+#include "formats/file.h"
 #include "model/fingerprint.h"
 
 #define GRAPH_JSON_MAX (64u * 1024 * 1024)
@@ -165,43 +167,25 @@ static size_t table_size(size_t n) {
 
 /* ---- reading files ------------------------------------------------------ */
 
+/* path's contents (at most max bytes, formats/file.h) as a NUL-terminated
+ * heap string the caller frees: a vocabulary keeps it as its token bytes. */
 static int read_file(const char *path, size_t max, char **out, size_t *len,
                      cfx_error_t *err) {
-    *out = NULL;
-    *len = 0;
-    int rc = 0;
-    char *data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) < 0) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-        goto out;
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    int rc = cfx_file_read(path, max, &b, err);
+    if (rc) {
+        cfx_buf_free(&b);
+        *out = NULL;
+        *len = 0;
+        return rc;
     }
-    long size = ftell(f);
-    if (size < 0 || (unsigned long)size > max) {
-        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %zu bytes", path,
-                           max);
-        goto out;
-    }
-    rewind(f);
-    data = malloc((size_t)size + 1);
-    if (!data) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    if (fread(data, 1, (size_t)size, f) != (size_t)size) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: short read", path);
-        goto out;
-    }
-    data[size] = 0;
-    *out = data;
-    *len = (size_t)size;
-    data = NULL;
-out:
-    free(data);
-    fclose(f);
-    return rc;
+    /* The vocabulary keeps these bytes as long as the model lives: give
+     * back the buffer's growth slack. */
+    char *p = realloc(b.data, b.len + 1);
+    *out = p ? p : (char *)b.data;
+    *len = b.len;
+    return 0;
 }
 
 /* ---- vocabulary --------------------------------------------------------- */

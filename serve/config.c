@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/buf.h"
+#include "formats/file.h"
 #include "model_server_config.pb-c.h"
 
 #if defined(__has_include)
@@ -291,33 +293,14 @@ int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text,
 int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
                              cfx_error_t *err)
 {
-    int rc = 0;
-    char *text = NULL;
-    size_t len = 0;
     cfx_model_list_init(l);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    text = malloc(CONFIG_FILE_MAX + 1);
-    if (!text) {
-        rc = CFX_ENOMEM;
-        goto out;
-    }
-    len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: read error", path);
-        goto out;
-    }
-    if (len > CONFIG_FILE_MAX) {
-        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %u bytes", path,
-                           CONFIG_FILE_MAX);
-        goto out;
-    }
-    text[len] = 0;
-    rc = cfx_model_list_parse_text(l, text, len, path, err);
-out:
-    free(text);
-    fclose(f);
+    cfx_buf_t text;
+    cfx_buf_init(&text);
+    int rc = cfx_file_read(path, CONFIG_FILE_MAX, &text, err);
+    if (rc == 0)
+        rc = cfx_model_list_parse_text(l, (const char *)text.data, text.len,
+                                       path, err);
+    cfx_buf_free(&text);
     return rc;
 }
 
@@ -454,27 +437,15 @@ static int set_str(char **dst, const char *v)
 static int read_monitoring(cfx_serve_flags_t *f, cfx_error_t *err)
 {
 #ifdef CFX_HAVE_PBCODEC
-    int rc = 0;
-    char *text = NULL;
     ProtobufCMessage *msg = NULL;
-    FILE *fp = fopen(f->monitoring_config_file, "rb");
-    if (!fp)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", f->monitoring_config_file,
-                             strerror(errno));
-    text = malloc(CONFIG_FILE_MAX + 1);
-    if (!text) {
-        rc = CFX_ENOMEM;
+    cfx_buf_t text;
+    cfx_buf_init(&text);
+    int rc = cfx_file_read(f->monitoring_config_file, CONFIG_FILE_MAX, &text,
+                           err);
+    if (rc)
         goto out;
-    }
-    size_t len = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
-    if (len > CONFIG_FILE_MAX) {
-        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: too large",
-                           f->monitoring_config_file);
-        goto out;
-    }
-    text[len] = 0;
     rc = cfx_pb_text_parse(&tensorflow__serving__monitoring_config__descriptor,
-                           text, len, &msg, err);
+                           (const char *)text.data, text.len, &msg, err);
     if (rc) {
         cfx_error_prefix(err, "%s", f->monitoring_config_file);
         goto out;
@@ -491,8 +462,7 @@ static int read_monitoring(cfx_serve_flags_t *f, cfx_error_t *err)
 out:
     if (msg)
         protobuf_c_message_free_unpacked(msg, NULL);
-    free(text);
-    fclose(fp);
+    cfx_buf_free(&text);
     return rc;
 #else
     return cfx_error_set(err, CFX_EUNSUPPORTED,

@@ -29,6 +29,7 @@
 #include "formats/buf.h"
 #include "formats/dtype.h"
 #include "formats/example.h"
+#include "formats/file.h"
 #include "formats/pbcodec.h"
 #include "formats/tfrecord.h"
 #include "model/transform.h"
@@ -92,33 +93,6 @@ static int write_file(const char *path, const void *data, size_t len,
     return 0;
 }
 
-/* Reads a whole (small) file into b. */
-static int read_file_buf(const char *path, size_t max, cfx_buf_t *b,
-                         cfx_error_t *err) {
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b->len + n > max) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %zu bytes",
-                               path, max);
-            goto out;
-        }
-        if (cfx_buf_append(b, chunk, n) < 0) {
-            rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
-            goto out;
-        }
-    }
-    if (ferror(f))
-        rc = cfx_error_set(err, CFX_EIO, "%s: read error", path);
-out:
-    fclose(f);
-    return rc;
-}
-
 typedef Tensorflow__Metadata__V0__Schema schema_t;
 typedef Tensorflow__Metadata__V0__Feature feature_t;
 
@@ -126,7 +100,7 @@ typedef Tensorflow__Metadata__V0__Feature feature_t;
 static int load_schema(const char *path, cfx_buf_t *text, schema_t **out,
                        cfx_error_t *err) {
     *out = NULL;
-    int rc = read_file_buf(path, SCHEMA_MAX_BYTES, text, err);
+    int rc = cfx_file_read(path, SCHEMA_MAX_BYTES, text, err);
     if (rc < 0)
         return rc;
     ProtobufCMessage *m = NULL;

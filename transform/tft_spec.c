@@ -5,11 +5,13 @@
  */
 #include "transform/tft_spec.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "formats/buf.h"
+#include "formats/file.h"
 
 #define SPEC_MAX_BYTES (16u * 1024 * 1024)
 
@@ -347,32 +349,15 @@ out:
 }
 
 int cfx_tft_spec_load(const char *path, cfx_tft_spec_t *spec,
-                            cfx_error_t *err) {
+                      cfx_error_t *err) {
     memset(spec, 0, sizeof *spec);
-    int rc = 0;
-    char *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    text = malloc(SPEC_MAX_BYTES + 1);
-    if (!text) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        goto out;
-    }
-    size_t n = fread(text, 1, SPEC_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: read error", path);
-        goto out;
-    }
-    if (n > SPEC_MAX_BYTES) {
-        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %u bytes", path,
-                           SPEC_MAX_BYTES);
-        goto out;
-    }
-    rc = cfx_tft_spec_parse(text, n, path, spec, err);
-out:
-    free(text);
-    fclose(f);
+    cfx_buf_t text;
+    cfx_buf_init(&text);
+    int rc = cfx_file_read(path, SPEC_MAX_BYTES, &text, err);
+    if (rc == 0)
+        rc = cfx_tft_spec_parse((const char *)text.data, text.len, path, spec,
+                                err);
+    cfx_buf_free(&text);
     return rc;
 }
 

@@ -213,6 +213,46 @@ static void test_read_chunks(void **state) {
     free(p);
 }
 
+/* Fills a pipe with n bytes of pattern and closes its write end; returns
+ * the read end (n stays under the pipe's 64 KiB buffer). */
+static int filled_pipe(size_t n) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)(i * 5 + 3);
+        assert_int_equal(write(fds[1], &c, 1), 1);
+    }
+    close(fds[1]);
+    return fds[0];
+}
+
+/* A pipe has no size to announce: the buffer grows as the bytes come, and
+ * the limit is checked on what was read. */
+static void test_read_pipe(void **state) {
+    (void)state;
+    const size_t n = 5000;
+    char path[64];
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    int fd = filled_pipe(n);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    assert_int_equal(cfx_file_read(path, n, &b, &err), 0);
+    assert_int_equal(b.len, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(b.data[i], (uint8_t)(i * 5 + 3));
+    assert_int_equal(b.data[n], 0);
+    close(fd);
+    fd = filled_pipe(n);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    cfx_buf_reset(&b);
+    assert_int_equal(cfx_file_read(path, n - 1, &b, &err), CFX_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    close(fd);
+    cfx_buf_free(&b);
+}
+
 static void test_absent_or_empty(void **state) {
     (void)state;
     char p[512];
@@ -244,6 +284,7 @@ int main(void) {
         cmocka_unit_test(test_large_file),
         cmocka_unit_test(test_remove_tree),
         cmocka_unit_test(test_read_chunks),
+        cmocka_unit_test(test_read_pipe),
         cmocka_unit_test(test_absent_or_empty),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
