@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/eval_config.h"
+#include <jansson.h>
+
 #include "eval/evaluator.h"
+#include "eval/evaluator_component.h"
 #include "mlmd/component.h"
 #include "mlmd/metadata.h"
 
@@ -117,18 +119,15 @@ int cfx_cmd_evaluate(int argc, char **argv) {
     }
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_eval_config_t *cfg = malloc(sizeof *cfg);
-    cfx_evaluator_result_t *res = malloc(sizeof *res);
+    cfx_evaluator_result_t *res = calloc(1, sizeof *res);
     cfx_component_run_t run = {0};
-    char eval_dir[4096] = "", bless_dir[4096] = "", base_uri[4096] = "",
-         digest[65] = "";
-    int rc = 1, recording = 0;
-    if (!cfg || !res) {
+    json_t *props = NULL;
+    char eval_dir[4096] = "", bless_dir[4096] = "", base_uri[4096] = "", digest[65] = "";
+    int rc = 1;
+    if (!res) {
         fprintf(stderr, "cfx evaluate: out of memory\n");
         goto out;
     }
-    if (cfx_eval_config_load(config, cfg, &err))
-        goto fail;
     if (!baseline && root) {
         if (resolve_baseline(root, model, base_uri, sizeof base_uri, &err))
             goto fail;
@@ -139,47 +138,30 @@ int cfx_cmd_evaluate(int argc, char **argv) {
         snprintf(eval_dir, sizeof eval_dir, "%s/evaluation", output);
         snprintf(bless_dir, sizeof bless_dir, "%s/blessing", output);
     }
-    if (root) {
-        cfx_component_input_t in[] = {{"examples", 0, examples},
-                                      {"model", 0, model},
-                                      {"baseline_model", 0, baseline}};
-        const char *props[] = {"config", config, "config_sha256", digest, NULL};
-        const char *ev = output ? eval_dir : NULL;
-        if (cfx_component_file_digest(config, digest, &err) < 0 ||
-            cfx_component_begin_cli(&run, root, "Evaluator", props, in,
-                                    baseline ? 3 : 2, "evaluation", &ev,
-                                    &err) < 0)
-            goto fail;
-        recording = 1;
-        if (!output) {
-            snprintf(eval_dir, sizeof eval_dir, "%s", ev);
-            const char *b = cfx_component_output_dir(&run, "blessing", &err);
-            if (!b)
-                goto fail;
-            snprintf(bless_dir, sizeof bless_dir, "%s", b);
-        } else if (cfx_component_output_at(&run, "blessing", "ModelBlessing",
-                                           bless_dir, &err) < 0) {
-            goto fail;
-        }
-    }
-    cfx_evaluator_opts_t o = {model, baseline, examples,
-                              cfg,   eval_dir, bless_dir};
-    if (cfx_evaluator_run(&o, res, &err))
+    if (root && cfx_component_file_digest(config, digest, &err) < 0)
         goto fail;
-    if (recording) {
-        int64_t model_id = 0, base_id = 0;
-        for (size_t i = 0; i < run.n_inputs; i++) {
-            if (!strcmp(run.inputs[i].key, "model"))
-                model_id = run.inputs[i].artifact.id;
-            if (!strcmp(run.inputs[i].key, "baseline_model"))
-                base_id = run.inputs[i].artifact.id;
-        }
-        if (res->blessed >= 0 && cfx_evaluator_record_blessing(
-                                     &run, "blessing", res, model, model_id,
-                                     baseline, base_id, &err) < 0)
-            goto fail;
-        if (cfx_component_finish(&run, 1, &err) < 0)
-            goto fail;
+    /* the settings of cfx_evaluator_component */
+    props = root ? json_pack("{s:s, s:s}", "config", config, "config_sha256", digest)
+                 : json_pack("{s:s}", "config", config);
+    if (!props) {
+        cfx_error_set(&err, CFX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    cfx_component_input_t in[] = {{"examples", 0, examples, examples},
+                                  {"model", 0, model, model},
+                                  {"baseline_model", 0, baseline, baseline}};
+    cfx_component_output_path_t out[] = {{"evaluation", output ? eval_dir : NULL},
+                                         {"blessing", output ? bless_dir : NULL}};
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
+                               .n_inputs = baseline ? 3 : 2, .outputs = out,
+                               .n_outputs = 2, .result = res};
+    char summary[1024];
+    if (cfx_component_run_cli(&run, &cfx_evaluator_component, &cli, summary, sizeof summary,
+                              &err))
+        goto fail;
+    if (!output) {
+        snprintf(eval_dir, sizeof eval_dir, "%s", cfx_component_output_uri(&run, "evaluation"));
+        snprintf(bless_dir, sizeof bless_dir, "%s", cfx_component_output_uri(&run, "blessing"));
     }
     printf("%s\n", res->summary);
     printf("%zu examples, %zu slices%s%s; evaluation: %s, blessing: %s\n",
@@ -193,7 +175,7 @@ fail:
     rc = 1;
 out:
     cfx_component_run_free(&run);
-    free(cfg);
+    json_decref(props);
     free(res);
     return rc;
 }

@@ -1,12 +1,13 @@
 /* cmd_examplegen.c: `cfx examplegen` — CSV to tf.Example TFRecord splits. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "mlmd/component.h"
+#include "data/components.h"
 #include "data/examplegen.h"
+#include "formats/clock.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -36,10 +37,11 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *input = NULL, *output = NULL, *root = NULL;
+    const char *input = NULL, *output = NULL, *root = NULL, *split = NULL;
     cfx_split_spec_t splits[CFX_EXAMPLEGEN_MAX_SPLITS];
     cfx_examplegen_options_t opts = {0};
     cfx_examplegen_result_t res;
+    memset(&res, 0, sizeof res);
     cfx_error_t err;
     cfx_error_init(&err);
     int c;
@@ -58,7 +60,7 @@ int cfx_cmd_examplegen(int argc, char **argv) {
                 fprintf(stderr, "cfx examplegen: %s\n", err.msg);
                 return 2;
             }
-            opts.splits = splits;
+            split = optarg;
             break;
         case 'n': {
             char *end;
@@ -90,43 +92,28 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    cfx_component_run_t run = {0};
-    char fp[512] = "";
-    if (root && cfx_component_input_fingerprint(input, "single_split", fp,
-                                                sizeof fp, &err) == 0) {
-        const char *props[] = {"input_base", input, "input_fingerprint", fp, NULL};
-        cfx_component_input_t in[] = {{"input", 0, input}};
-        cfx_component_begin_cli(&run, root, "ExampleGen", props, in, 1,
-                                "examples", &output, &err);
-    }
-    if (err.code) {
-        fprintf(stderr, "cfx examplegen: %s\n", err.msg);
-        cfx_component_run_free(&run);
+    /* the settings of cfx_examplegen_component (data/components.h) */
+    json_t *props = json_object();
+    if (!props || (split && json_object_set_new(props, "splits", json_string(split))) ||
+        (opts.num_shards &&
+         json_object_set_new(props, "num_shards", json_integer(opts.num_shards))) ||
+        (opts.skip_bad_rows && json_object_set_new(props, "skip_bad_rows", json_true()))) {
+        fprintf(stderr, "cfx examplegen: out of memory\n");
+        json_decref(props);
         return 1;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = cfx_examplegen_run(input, output, &opts, &res, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (rc == 0 && root) {
-        char names[512] = "[";
-        for (size_t s = 0; s < res.num_splits; s++)
-            snprintf(names + strlen(names), sizeof names - strlen(names),
-                     "%s\"%s\"", s ? "," : "", res.splits[s].name);
-        strncat(names, "]", sizeof names - strlen(names) - 1);
-        if ((rc = cfx_component_set_string(&run, "examples", "split_names", 0,
-                                           names, &err)) == 0 &&
-            (rc = cfx_component_set_int(&run, "examples", "span", 0, 0, &err)) == 0 &&
-            (rc = cfx_component_set_string(&run, "examples", "payload_format", 1,
-                                           "FORMAT_TF_EXAMPLE", &err)) == 0 &&
-            (rc = cfx_component_set_string(&run, "examples", "file_format", 1,
-                                           "tfrecords_gzip", &err)) == 0)
-            rc = cfx_component_set_string(&run, "examples", "input_fingerprint", 1,
-                                          fp, &err);
-    }
-    if (root) {
-        rc = cfx_component_finish_cli(&run, rc, &err);
-    }
+    cfx_component_input_t in[] = {{"input", 0, input, input}};
+    cfx_component_output_path_t out[] = {{"examples", output}};
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
+                               .outputs = out, .n_outputs = 1, .progress = stderr,
+                               .result = &res};
+    cfx_component_run_t run;
+    char summary[512];
+    double t0 = cfx_clock_mono_s();
+    int rc = cfx_component_run_cli(&run, &cfx_examplegen_component, &cli, summary,
+                                   sizeof summary, &err);
+    double secs = cfx_clock_mono_s() - t0;
+    json_decref(props);
     if (rc < 0) {
         fprintf(stderr, "cfx examplegen: %s\n", err.msg);
         if (res.bad_rows)
@@ -136,8 +123,7 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         cfx_component_run_free(&run);
         return 1;
     }
-    double secs = (double)(t1.tv_sec - t0.tv_sec) +
-                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (!output) output = cfx_component_output_uri(&run, "examples");
     printf("examplegen: %llu rows -> %s in %.2f s (%.0f rows/s)\n",
            (unsigned long long)res.rows, output, secs,
            secs > 0 ? (double)res.rows / secs : 0.0);

@@ -1,6 +1,7 @@
 /* cmd_infravalidate.c: `cfx infravalidate` — the InfraValidator component
  * (push/infravalidator.h): the candidate in a real cfx-serve. */
 #include <getopt.h>
+#include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mlmd/component.h"
-#include "push/infravalidator.h"
 #include "client/perf.h"
+#include "push/infravalidator.h"
+#include "push/infravalidator_component.h"
 
 /* Exit status of a model that failed infra validation. */
 #define EXIT_NOT_BLESSED 4
@@ -61,6 +62,7 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
     };
     cfx_infra_opts_t o = {0};
     const char *root = NULL;
+    int have_requests = 0, have_timeout = 0;
     char serve[PATH_MAX];
     int c;
     optind = 1;
@@ -77,9 +79,11 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
             break;
         case 'n':
             o.max_requests = (size_t)strtoul(optarg, NULL, 10);
+            have_requests = 1;
             break;
         case 't':
             o.load_timeout_s = atof(optarg);
+            have_timeout = 1;
             break;
         case 'R':
             root = optarg;
@@ -149,35 +153,38 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
     }
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_component_run_t run = {0};
+    cfx_component_run_t run;
     cfx_infra_result_t res;
-    int recording = 0, rc = 1;
-    if (root) {
-        cfx_component_input_t in[] = {{"model", 0, o.model_dir}};
-        const char *props[] = {"serve_binary", o.serve_binary, NULL};
-        if (cfx_component_begin_cli(&run, root, "InfraValidator", props, in, 1,
-                                    "blessing", &o.output_dir, &err) < 0)
-            goto fail;
-        recording = 1;
+    memset(&res, 0, sizeof res);
+    int rc = 1;
+    /* the settings of cfx_infravalidator_component */
+    json_t *props = json_pack("{s:s}", "serve_binary", o.serve_binary);
+    if (!props ||
+        (have_requests && json_object_set_new(props, "num_requests",
+                                              json_integer((json_int_t)o.max_requests))) ||
+        (have_timeout &&
+         json_object_set_new(props, "load_timeout_s", json_real(o.load_timeout_s))) ||
+        (o.load_check &&
+         json_object_set_new(props, "load_check", json_string(o.load_check))) ||
+        (o.load_seconds > 0 &&
+         json_object_set_new(props, "load_seconds", json_real(o.load_seconds))) ||
+        (o.load_concurrency &&
+         json_object_set_new(props, "load_concurrency",
+                             json_integer((json_int_t)o.load_concurrency)))) {
+        json_decref(props);
+        fprintf(stderr, "cfx infravalidate: out of memory\n");
+        return 1;
     }
-    if (cfx_infravalidator_run(&o, &res, &err))
+    cfx_component_input_t in[] = {{"model", 0, o.model_dir, o.model_dir}};
+    cfx_component_output_path_t out[] = {{"blessing", o.output_dir}};
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
+                               .outputs = out, .n_outputs = 1, .result = &res};
+    char summary[512];
+    int ret = cfx_component_run_cli(&run, &cfx_infravalidator_component, &cli, summary,
+                                    sizeof summary, &err);
+    json_decref(props);
+    if (ret)
         goto fail;
-    if (recording) {
-        /* which model: as the Evaluator's current_model / current_model_id */
-        int64_t model_id = 0;
-        for (size_t i = 0; i < run.n_inputs; i++)
-            if (!strcmp(run.inputs[i].key, "model"))
-                model_id = run.inputs[i].artifact.id;
-        if (cfx_component_set_int(&run, "blessing", "blessed", 1, res.blessed,
-                                  &err) < 0 ||
-            cfx_component_set_string(&run, "blessing", "current_model", 1,
-                                     o.model_dir, &err) < 0 ||
-            cfx_component_set_int(&run, "blessing", "current_model_id", 1,
-                                  model_id, &err) < 0)
-            goto fail;
-        if (cfx_component_finish(&run, 1, &err) < 0)
-            goto fail;
-    }
     printf("%s\n", res.summary);
     rc = res.blessed ? 0 : EXIT_NOT_BLESSED;
     goto out;

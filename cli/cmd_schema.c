@@ -2,10 +2,11 @@
  * cmd_schema.c: `cfx schema` — SchemaGen: infers schema.pbtxt from the
  * statistics of every split (train first, then update with the others).
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mlmd/component.h"
+#include "data/components.h"
 #include "data/schema_infer.h"
 
 static void usage(FILE *f) {
@@ -63,25 +64,28 @@ int cfx_cmd_schema(int argc, char **argv) {
     }
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_component_run_t run = {0};
-    cfx_component_input_t in[] = {{"statistics", 0, stats}};
-    const char *props[] = {"infer_feature_shape", opt.infer_feature_shape ? "1" : "0", NULL};
-    if (cfx_component_begin_cli(&run, root, "SchemaGen", props, in, 1, "schema", &output,
-                                &err) < 0) {
-        fprintf(stderr, "cfx schema: %s\n", err.msg);
-        cfx_component_run_free(&run);
+    /* the settings of cfx_schemagen_component (data/components.h) */
+    json_t *props = json_pack("{s:i}", "infer_feature_shape", opt.infer_feature_shape ? 1 : 0);
+    if (!props) {
+        fprintf(stderr, "cfx schema: out of memory\n");
         return 1;
     }
+    cfx_component_input_t in[] = {{"statistics", 0, stats, stats}};
+    cfx_component_output_path_t out[] = {{"schema", output}};
     size_t n = 0;
-    int rc = cfx_schema_gen(stats, output, &opt, &n, &err);
-    if (root) {
-        rc = cfx_component_finish_cli(&run, rc, &err);
-    }
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
+                               .outputs = out, .n_outputs = 1, .result = &n};
+    cfx_component_run_t run;
+    char summary[512];
+    int rc = cfx_component_run_cli(&run, &cfx_schemagen_component, &cli, summary,
+                                   sizeof summary, &err);
+    json_decref(props);
     if (rc < 0) {
         fprintf(stderr, "cfx schema: %s\n", err.msg);
         cfx_component_run_free(&run);
         return 1;
     }
+    if (!output) output = cfx_component_output_uri(&run, "schema");
     printf("schema: %zu features -> %s/schema.pbtxt\n", n, output);
     /* output may point into run: free it last. */
     cfx_component_run_free(&run);

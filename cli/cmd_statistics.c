@@ -1,11 +1,12 @@
 /* cmd_statistics.c: `cfx statistics` — TFDV-compatible statistics per split. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-#include "mlmd/component.h"
+#include "data/components.h"
 #include "data/statistics.h"
+#include "formats/clock.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -150,37 +151,39 @@ int cfx_cmd_statistics(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    cfx_component_run_t run = {0};
-    cfx_component_input_t in[] = {{"examples", 0, examples}};
-    if (cfx_component_begin_cli(&run, root, "StatisticsGen", NULL, in, 1,
-                                "statistics", &output, &err) < 0) {
-        fprintf(stderr, "cfx statistics: %s\n", err.msg);
-        cfx_component_run_free(&run);
+    /* the settings of cfx_statisticsgen_component (data/components.h) */
+    json_t *props = json_object();
+    if (!props ||
+        (opts.threads && json_object_set_new(props, "threads", json_integer(opts.threads))) ||
+        (opts.quantiles_budget &&
+         json_object_set_new(props, "quantiles_budget",
+                             json_integer((json_int_t)opts.quantiles_budget))) ||
+        (opts.max_distinct_strings &&
+         json_object_set_new(props, "max_distinct_strings",
+                             json_integer((json_int_t)opts.max_distinct_strings)))) {
+        fprintf(stderr, "cfx statistics: out of memory\n");
+        json_decref(props);
         return 1;
     }
-    struct timespec t0, t1;
+    cfx_component_input_t in[] = {{"examples", 0, examples, examples}};
+    cfx_component_output_path_t out[] = {{"statistics", output}};
     size_t nsplits = 0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = cfx_statistics_run(examples, output, &opts, &nsplits, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (root) {
-        cfx_error_t ferr;
-        cfx_error_init(&ferr);
-        if (rc == 0 && cfx_component_set_split_properties(&run, "statistics", "examples",
-                                                          &ferr) < 0) {
-            rc = ferr.code;
-            err = ferr;
-        }
-        rc = cfx_component_finish_cli(&run, rc, &err);
-    }
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
+                               .outputs = out, .n_outputs = 1, .result = &nsplits};
+    cfx_component_run_t run;
+    char summary[512];
+    double t0 = cfx_clock_mono_s();
+    int rc = cfx_component_run_cli(&run, &cfx_statisticsgen_component, &cli, summary,
+                                   sizeof summary, &err);
+    double secs = cfx_clock_mono_s() - t0;
+    json_decref(props);
     if (rc < 0) {
         fprintf(stderr, "cfx statistics: %s\n", err.msg);
         cfx_component_run_free(&run);
         return 1;
     }
-    printf("statistics: %zu splits -> %s in %.2f s\n", nsplits, output,
-           (double)(t1.tv_sec - t0.tv_sec) +
-               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (!output) output = cfx_component_output_uri(&run, "statistics");
+    printf("statistics: %zu splits -> %s in %.2f s\n", nsplits, output, secs);
     cfx_component_run_free(&run);
     return 0;
 }

@@ -1,9 +1,10 @@
-/* cmd_train.c: `cfx train` — the Trainer component (pipeline/trainer_job.h). */
+/* cmd_train.c: `cfx train` — the Trainer component (train/trainer_component.h). */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mlmd/component.h"
+#include "train/trainer_component.h"
 #include "train/trainer_job.h"
 
 static void usage(FILE *f) {
@@ -62,32 +63,37 @@ int cfx_cmd_train(int argc, char **argv) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_train_result_t res;
-    cfx_component_run_t run = {0};
-    if (root) {
-        /* outputs recorded at OUTPUT/model (Model) and OUTPUT/logs (ModelRun) */
-        char model[4096], logs[4096], digest[65] = "";
-        const char *m = model;
-        snprintf(model, sizeof model, "%s/model", job.output_dir);
-        snprintf(logs, sizeof logs, "%s/logs", job.output_dir);
-        cfx_component_input_t in[] = {{"examples", 0, job.examples_dir},
-                                      {"transform_graph", 0, job.transform_graph_dir},
-                                      {"raw_examples", 0, job.raw_examples_dir}};
-        const char *props[] = {"config", job.config_path ? job.config_path : "",
-                               "config_sha256", digest, NULL};
-        if ((job.config_path && cfx_component_file_digest(job.config_path, digest, &err) < 0) ||
-            cfx_component_begin_cli(&run, root, "Trainer", props, in,
-                                    job.raw_examples_dir ? 3 : 2, "model", &m, &err) < 0 ||
-            cfx_component_output_at(&run, "model_run", NULL, logs, &err) < 0) {
-            fprintf(stderr, "cfx train: %s\n", err.msg);
-            cfx_component_run_free(&run);
-            return 1;
-        }
+    memset(&res, 0, sizeof res);
+    /* outputs at OUTPUT/model (Model) and OUTPUT/logs (ModelRun) */
+    char model[4096], logs[4096], digest[65] = "";
+    snprintf(model, sizeof model, "%s/model", job.output_dir);
+    snprintf(logs, sizeof logs, "%s/logs", job.output_dir);
+    if (root && job.config_path &&
+        cfx_component_file_digest(job.config_path, digest, &err) < 0) {
+        fprintf(stderr, "cfx train: %s\n", err.msg);
+        return 1;
     }
-    int rc = cfx_trainer_run(&job, &res, &err);
-    if (root) {
-        rc = cfx_component_finish_cli(&run, rc, &err);
-        cfx_component_run_free(&run);
+    /* the settings of cfx_trainer_component */
+    json_t *props = json_pack("{s:s, s:s}", "config", job.config_path ? job.config_path : "",
+                              "config_sha256", digest);
+    if (!props) {
+        fprintf(stderr, "cfx train: out of memory\n");
+        return 1;
     }
+    cfx_component_input_t in[] = {
+        {"examples", 0, job.examples_dir, job.examples_dir},
+        {"transform_graph", 0, job.transform_graph_dir, job.transform_graph_dir},
+        {"raw_examples", 0, job.raw_examples_dir, job.raw_examples_dir}};
+    cfx_component_output_path_t out[] = {{"model", model}, {"model_run", logs}};
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
+                               .n_inputs = job.raw_examples_dir ? 3 : 2, .outputs = out,
+                               .n_outputs = 2, .progress = job.progress, .result = &res};
+    cfx_component_run_t run;
+    char summary[512];
+    int rc = cfx_component_run_cli(&run, &cfx_trainer_component, &cli, summary, sizeof summary,
+                                   &err);
+    cfx_component_run_free(&run);
+    json_decref(props);
     if (rc != 0) {
         fprintf(stderr, "cfx train: %s\n", err.msg);
         return 1;

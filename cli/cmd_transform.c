@@ -3,13 +3,14 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "mlmd/component.h"
+#include "formats/clock.h"
 #include "transform/tft.h"
+#include "transform/tft_component.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -60,77 +61,19 @@ static void print_result(const cfx_tft_result_t *r, double secs) {
     }
 }
 
-/* Starts the metadata record of a standalone run: exec properties name the
- * spec and its digest; inputs are the examples and the schema's folder (so
- * runs chain in `cfx lineage`); outputs go to the root unless --output. */
-static int begin_run(cfx_component_run_t *run, const char *root,
-                     cfx_tft_options_t *opts, cfx_error_t *err) {
+/* The settings of cfx_transform_component: the spec and, recorded, its
+ * digest. NULL when out of memory or the spec cannot be read (err set). */
+static json_t *settings(const cfx_tft_options_t *opts, const char *root, cfx_error_t *err) {
     char digest[65];
-    char *props = NULL, *schema_dir = NULL;
-    int rc = cfx_component_file_digest(opts->spec_path, digest, err);
-    if (rc < 0)
-        return rc;
-    json_t *p = json_pack("{s:s, s:s, s:I}", "spec", opts->spec_path,
-                          "spec_sha256", digest, "max_quantile_values",
-                          (json_int_t)opts->max_quantile_values);
-    props = p ? json_dumps(p, JSON_SORT_KEYS) : NULL;
-    json_decref(p);
-    cfx_component_input_t in[2] = {{"examples", 0, opts->examples_dir},
-                                   {"schema", 0, NULL}};
-    size_t n = 1;
-    if (opts->schema_path) {
-        schema_dir = strdup(opts->schema_path);
-        if (schema_dir)
-            in[n++].uri = dirname(schema_dir);
-    }
-    if (!props || (opts->schema_path && !schema_dir)) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = cfx_component_begin(run, root, "Transform", props, in, n, err)) <
-        0)
-        goto out;
-    if (opts->output_dir) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/transform_graph", opts->output_dir);
-        if ((rc = cfx_component_output_at(run, "transform_graph", NULL, path,
-                                          err)) < 0)
-            goto out;
-        snprintf(path, sizeof path, "%s/transformed_examples",
-                 opts->output_dir);
-        rc = cfx_component_output_at(run, "transformed_examples", NULL, path,
-                                     err);
-        goto out;
-    }
-    opts->graph_dir = cfx_component_output_dir(run, "transform_graph", err);
-    opts->transformed_examples_dir =
-        cfx_component_output_dir(run, "transformed_examples", err);
-    if (!opts->graph_dir || !opts->transformed_examples_dir)
-        rc = err->code ? err->code : CFX_EINTERNAL;
-out:
-    free(props);
-    free(schema_dir);
-    return rc;
-}
-
-/* split_names of the transformed examples, as TFX records it. */
-static int set_split_names(cfx_component_run_t *run,
-                           const cfx_tft_result_t *res,
-                           cfx_error_t *err) {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < res->num_splits; i++)
-        if (json_array_append_new(a, json_string(res->split_names[i])) < 0) {
-            json_decref(a);
-            a = NULL;
-        }
-    char *names = a ? json_dumps(a, JSON_COMPACT) : NULL;
-    json_decref(a);
-    if (!names)
-        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-    int rc = cfx_component_set_string(run, "transformed_examples",
-                                      "split_names", 0, names, err);
-    free(names);
-    return rc;
+    if (root && cfx_component_file_digest(opts->spec_path, digest, err) < 0) return NULL;
+    json_t *p = root ? json_pack("{s:s, s:s, s:I}", "spec", opts->spec_path, "spec_sha256",
+                                 digest, "max_quantile_values",
+                                 (json_int_t)opts->max_quantile_values)
+                     : json_pack("{s:s, s:I}", "spec", opts->spec_path,
+                                 "max_quantile_values",
+                                 (json_int_t)opts->max_quantile_values);
+    if (!p) cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    return p;
 }
 
 int cfx_cmd_transform(int argc, char **argv) {
@@ -147,6 +90,7 @@ int cfx_cmd_transform(int argc, char **argv) {
     cfx_tft_options_t opts;
     memset(&opts, 0, sizeof opts);
     cfx_tft_result_t res;
+    memset(&res, 0, sizeof res);
     const char *root = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -195,30 +139,43 @@ int cfx_cmd_transform(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    cfx_component_run_t run;
-    memset(&run, 0, sizeof run);
-    if (root && begin_run(&run, root, &opts, &err) < 0) {
+    json_t *props = settings(&opts, root, &err);
+    if (!props) {
         fprintf(stderr, "cfx transform: %s\n", err.msg);
-        cfx_component_run_free(&run);
         return 1;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = cfx_tft_run(&opts, &res, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (root) {
-        if (rc == 0)
-            rc = set_split_names(&run, &res, &err);
-        rc = cfx_component_finish_cli(&run, rc, &err);
+    /* inputs: the examples and the schema's folder (so runs chain in `cfx
+     * lineage`), the schema file as given */
+    char schema_dir[PATH_MAX];
+    snprintf(schema_dir, sizeof schema_dir, "%s", opts.schema_path ? opts.schema_path : "");
+    cfx_component_input_t in[2] = {{"examples", 0, opts.examples_dir, opts.examples_dir},
+                                   {"schema", 0, dirname(schema_dir), opts.schema_path}};
+    char graph[PATH_MAX], texs[PATH_MAX];
+    cfx_component_output_path_t out[2] = {{"transform_graph", NULL},
+                                          {"transformed_examples", NULL}};
+    if (opts.output_dir) {
+        snprintf(graph, sizeof graph, "%s/transform_graph", opts.output_dir);
+        snprintf(texs, sizeof texs, "%s/transformed_examples", opts.output_dir);
+        out[0].path = graph;
+        out[1].path = texs;
     }
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
+                               .n_inputs = opts.schema_path ? 2 : 1, .outputs = out,
+                               .n_outputs = 2, .result = &res};
+    cfx_component_run_t run;
+    char summary[512];
+    double t0 = cfx_clock_mono_s();
+    int rc = cfx_component_run_cli(&run, &cfx_transform_component, &cli, summary,
+                                   sizeof summary, &err);
+    double secs = cfx_clock_mono_s() - t0;
+    json_decref(props);
     if (rc < 0) {
         fprintf(stderr, "cfx transform: %s\n", err.msg);
         cfx_tft_result_free(&res);
         cfx_component_run_free(&run);
         return 1;
     }
-    double secs = (double)(t1.tv_sec - t0.tv_sec) +
-                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    opts.graph_dir = cfx_component_output_uri(&run, "transform_graph");
     printf("transform: %s -> %s\n", opts.examples_dir,
            opts.output_dir ? opts.output_dir : opts.graph_dir);
     print_result(&res, secs);

@@ -3,12 +3,13 @@
  * statistics against a schema (and, when given, previous / serving
  * statistics for drift / skew) and writes Split-<s>/SchemaDiff.pb.
  */
+#include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mlmd/component.h"
+#include "data/components.h"
 #include "data/validate.h"
 
 static void usage(FILE *f) {
@@ -82,49 +83,47 @@ int cfx_cmd_validate(int argc, char **argv) {
     /* The schema artifact is the directory holding the file. */
     char schema_dir[PATH_MAX], digest[65] = "";
     snprintf(schema_dir, sizeof schema_dir, "%s", ro.schema_path);
-    cfx_component_input_t in[4] = {{"statistics", 0, ro.statistics_dir},
-                                   {"schema", 0, dirname(schema_dir)}};
+    cfx_component_input_t in[4] = {{"statistics", 0, ro.statistics_dir, ro.statistics_dir},
+                                   {"schema", 0, dirname(schema_dir), ro.schema_path}};
     size_t n_in = 2;
     if (ro.previous_statistics_dir)
         in[n_in++] = (cfx_component_input_t){"previous_statistics", 0,
+                                             ro.previous_statistics_dir,
                                              ro.previous_statistics_dir};
     if (ro.serving_statistics_dir)
         in[n_in++] = (cfx_component_input_t){"serving_statistics", 0,
+                                             ro.serving_statistics_dir,
                                              ro.serving_statistics_dir};
     if (root && ro.validation_config_path &&
         cfx_component_file_digest(ro.validation_config_path, digest, &err) < 0) {
         fprintf(stderr, "cfx validate: %s\n", err.msg);
         return 1;
     }
-    const char *props[] = {"validation_config_sha256", digest, "environment",
-                           ro.environment ? ro.environment : "", NULL};
-    cfx_component_run_t run = {0};
-    if (cfx_component_begin_cli(&run, root, "ExampleValidator", props, in, n_in,
-                                "anomalies", &ro.output_dir, &err) < 0) {
-        fprintf(stderr, "cfx validate: %s\n", err.msg);
-        cfx_component_run_free(&run);
+    /* the settings of cfx_example_validator_component (data/components.h) */
+    json_t *props = json_pack("{s:s, s:s}", "validation_config_sha256", digest,
+                              "environment", ro.environment ? ro.environment : "");
+    if (!props || (ro.validation_config_path &&
+                   json_object_set_new(props, "validation_config",
+                                       json_string(ro.validation_config_path)))) {
+        fprintf(stderr, "cfx validate: out of memory\n");
+        json_decref(props);
         return 1;
     }
+    cfx_component_output_path_t out[] = {{"anomalies", ro.output_dir}};
     cfx_validate_summary_t sum;
-    int rc = cfx_validate_run(&ro, &sum, &err);
-    if (root) {
-        cfx_error_t ferr;
-        cfx_error_init(&ferr);
-        if (rc == 0 &&
-            (cfx_component_set_string(&run, "anomalies", "blessed", 1, sum.blessed_json,
-                                      &ferr) < 0 ||
-             cfx_component_set_split_properties(&run, "anomalies", "statistics", &ferr) <
-                 0)) {
-            rc = ferr.code;
-            err = ferr;
-        }
-        rc = cfx_component_finish_cli(&run, rc, &err);
-    }
+    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = n_in,
+                               .outputs = out, .n_outputs = 1, .result = &sum};
+    cfx_component_run_t run;
+    char summary[512];
+    int rc = cfx_component_run_cli(&run, &cfx_example_validator_component, &cli, summary,
+                                   sizeof summary, &err);
+    json_decref(props);
     if (rc < 0) {
         fprintf(stderr, "cfx validate: %s\n", err.msg);
         cfx_component_run_free(&run);
         return 1;
     }
+    if (!ro.output_dir) ro.output_dir = cfx_component_output_uri(&run, "anomalies");
     printf("validate: %zu split%s, %zu with anomalies (%zu anomal%s) -> %s\n", sum.n_splits,
            sum.n_splits == 1 ? "" : "s", sum.n_anomalous_splits, sum.n_anomalies,
            sum.n_anomalies == 1 ? "y" : "ies", ro.output_dir);

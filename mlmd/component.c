@@ -186,6 +186,8 @@ static int resolve_input(cfx_component_run_t *run, const cfx_component_input_t *
         return cfx_error_set(err, CFX_EINVAL, "%s: input without a key", run->component);
     if ((ret = copy_bounded(rec->key, sizeof rec->key, in->key, "input key", err)))
         return ret;
+    if (in->path && !(rec->path = strdup(in->path)))
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     if (in->artifact_id > 0) {
         if ((ret = cfx_metadata_get_artifact(run->store, in->artifact_id,
                                              &rec->artifact, err)))
@@ -208,6 +210,26 @@ static int resolve_input(cfx_component_run_t *run, const cfx_component_input_t *
         ret = cfx_metadata_get_artifact(run->store, id, &rec->artifact, err);
     }
     if (ret) return cfx_error_prefix(err, "%s: input '%s'", run->component, in->key);
+    return 0;
+}
+
+/* Standalone: the inputs as given, so cfx_component_input_uri finds them. */
+static int keep_inputs(cfx_component_run_t *run, const cfx_component_input_t *inputs,
+                       size_t n_inputs, cfx_error_t *err) {
+    int ret;
+    for (size_t i = 0; i < n_inputs; i++) {
+        cfx_component_input_rec_t *rec = &run->inputs[i];
+        const char *where = inputs[i].path ? inputs[i].path : inputs[i].uri;
+        if (!inputs[i].key || !where)
+            return cfx_error_set(err, CFX_EINVAL, "%s: input %zu without a key or uri",
+                                 run->component, i);
+        run->n_inputs++;
+        if ((ret = copy_bounded(rec->key, sizeof rec->key, inputs[i].key, "input key",
+                                err)) ||
+            (ret = copy_bounded(rec->artifact.uri, sizeof rec->artifact.uri, where,
+                                "input uri", err)))
+            return ret;
+    }
     return 0;
 }
 
@@ -237,10 +259,10 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
     if ((ret = copy_bounded(run->component, sizeof run->component, component,
                             "component name", err)))
         return ret;
-    if (!root) return 0; /* standalone: nothing recorded */
     if (n_inputs > CFX_COMPONENT_MAX_INPUTS)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: %zu inputs, at most %d", component,
                              n_inputs, CFX_COMPONENT_MAX_INPUTS);
+    if (!root) return keep_inputs(run, inputs, n_inputs, err); /* nothing recorded */
 
     json_error_t jerr;
     props = json_loads(exec_properties_json ? exec_properties_json : "{}", 0, &jerr);
@@ -295,8 +317,8 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
     if ((ret = cfx_metadata_begin(run->store, err))) goto out;
     in_tx = 1;
     for (size_t i = 0; i < n_inputs; i++) {
+        run->n_inputs++; /* counted first: run_free releases its path */
         if ((ret = resolve_input(run, &inputs[i], &run->inputs[i], err))) goto out;
-        run->n_inputs++;
     }
     if ((ret = compute_cache_key(run, canon, err))) goto out;
     if ((ret = cfx_metadata_put_execution(run->store, component,
@@ -404,9 +426,9 @@ const char *cfx_component_output_dir_typed(cfx_component_run_t *run,
                                            const char *key, const char *type,
                                            cfx_error_t *err) {
     if (err) cfx_error_init(err);
-    if (!run->root) return NULL;
     cfx_component_output_t *o = find_output(run, key);
     if (o) return o->uri;
+    if (!run->root) return NULL;
     if (check_active(run, err)) return NULL;
     char path[CFX_MD_URI_MAX];
     int n = snprintf(path, sizeof path, "%s/%s/%s/%lld", run->root, run->component, key,
@@ -445,6 +467,43 @@ int cfx_component_output_at(cfx_component_run_t *run, const char *key,
                       err);
 }
 
+int cfx_component_set_output(cfx_component_run_t *run, const char *key,
+                             const char *path, cfx_error_t *err) {
+    int ret;
+    if (run->root) return cfx_component_output_at(run, key, NULL, path, err);
+    if (find_output(run, key))
+        return cfx_error_set(err, CFX_EEXIST, "%s: output '%s' placed twice",
+                             run->component, key);
+    if (run->n_outputs >= CFX_COMPONENT_MAX_OUTPUTS)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d outputs",
+                             run->component, CFX_COMPONENT_MAX_OUTPUTS);
+    cfx_component_output_t *o = &run->outputs[run->n_outputs];
+    memset(o, 0, sizeof *o);
+    if ((ret = copy_bounded(o->key, sizeof o->key, key, "output key", err))) return ret;
+    if (!(o->uri = strdup(path))) return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    run->n_outputs++;
+    return 0;
+}
+
+static const cfx_component_input_rec_t *find_input(const cfx_component_run_t *run,
+                                                   const char *key) {
+    for (size_t i = 0; i < run->n_inputs; i++)
+        if (!strcmp(run->inputs[i].key, key)) return &run->inputs[i];
+    return NULL;
+}
+
+const char *cfx_component_input_uri(const cfx_component_run_t *run,
+                                    const char *key) {
+    const cfx_component_input_rec_t *in = find_input(run, key);
+    if (!in) return NULL;
+    return in->path ? in->path : in->artifact.uri;
+}
+
+int64_t cfx_component_input_id(const cfx_component_run_t *run, const char *key) {
+    const cfx_component_input_rec_t *in = find_input(run, key);
+    return in ? in->artifact.id : 0;
+}
+
 const char *cfx_component_output_uri(const cfx_component_run_t *run,
                                      const char *key) {
     cfx_component_output_t *o = find_output((cfx_component_run_t *)run, key);
@@ -454,6 +513,18 @@ const char *cfx_component_output_uri(const cfx_component_run_t *run,
 int64_t cfx_component_output_id(const cfx_component_run_t *run, const char *key) {
     cfx_component_output_t *o = find_output((cfx_component_run_t *)run, key);
     return o ? o->artifact_id : 0;
+}
+
+long long cfx_component_output_int(cfx_component_run_t *run, const char *key,
+                                   const char *name, long long def) {
+    int64_t id = cfx_component_output_id(run, key);
+    cfx_md_value_t v;
+    cfx_error_t ignore;
+    if (!id || !run->store ||
+        cfx_metadata_get_artifact_property(run->store, id, name, &v, NULL, 0, &ignore) ||
+        v.kind != CFX_MD_INT)
+        return def;
+    return v.i;
 }
 
 /* --- properties ----------------------------------------------------------- */
@@ -769,16 +840,6 @@ int cfx_component_finish(cfx_component_run_t *run, int ok, cfx_error_t *err) {
     return abandon(run, err);
 }
 
-int cfx_component_finish_cli(cfx_component_run_t *run, int rc, cfx_error_t *err) {
-    cfx_error_t ferr;
-    cfx_error_init(&ferr);
-    if (cfx_component_finish(run, rc == 0, &ferr) < 0 && rc == 0) {
-        *err = ferr;
-        return ferr.code;
-    }
-    return rc;
-}
-
 void cfx_component_run_free(cfx_component_run_t *run) {
     if (!run) return;
     if (!run->finished) {
@@ -788,6 +849,8 @@ void cfx_component_run_free(cfx_component_run_t *run) {
     }
     for (size_t i = 0; i < run->n_outputs; i++) free(run->outputs[i].uri);
     run->n_outputs = 0;
+    for (size_t i = 0; i < run->n_inputs; i++) free(run->inputs[i].path);
+    run->n_inputs = 0;
     if (run->owns_store) cfx_metadata_close(run->store);
     run->store = NULL;
     free(run->root);
@@ -796,42 +859,83 @@ void cfx_component_run_free(cfx_component_run_t *run) {
 
 cfx_metadata_t *cfx_component_store(cfx_component_run_t *run) { return run->store; }
 
-/* --- standalone commands --------------------------------------------------- */
+/* --- the spec interface ---------------------------------------------------- */
 
-int cfx_component_begin_cli(cfx_component_run_t *run, const char *root,
-                            const char *component, const char *const *props,
-                            const cfx_component_input_t *inputs, size_t n_inputs,
-                            const char *key, const char **output,
-                            cfx_error_t *err) {
-    json_t *obj = json_object();
+const char *cfx_component_prop_string(const cfx_component_ctx_t *ctx,
+                                      const char *name) {
+    json_t *v = json_object_get(ctx->props, name);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const char *cfx_component_prop_path(const cfx_component_ctx_t *ctx,
+                                    const char *name) {
+    const char *s = cfx_component_prop_string(ctx, name);
+    return s && s[0] ? s : NULL;
+}
+
+long long cfx_component_prop_int(const cfx_component_ctx_t *ctx, const char *name,
+                                 long long def) {
+    json_t *v = json_object_get(ctx->props, name);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : def;
+}
+
+double cfx_component_prop_number(const cfx_component_ctx_t *ctx, const char *name,
+                                 double def) {
+    json_t *v = json_object_get(ctx->props, name);
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+
+const char *cfx_component_exec_output_dir(cfx_component_ctx_t *ctx, const char *key,
+                                          cfx_error_t *err) {
+    const char *dir = cfx_component_output_dir(ctx->run, key, err);
+    if (!dir && !err->code)
+        cfx_error_set(err, CFX_EINVAL, "%s: no folder given for output '%s'",
+                      ctx->run->component, key);
+    return dir;
+}
+
+int cfx_component_run_cli(cfx_component_run_t *run, const cfx_component_spec_t *spec,
+                          const cfx_component_cli_t *cli, char *summary, size_t cap,
+                          cfx_error_t *err) {
     char *text = NULL;
-    int ret = 0;
+    int ret;
     memset(run, 0, sizeof *run);
-    if (!root) goto out;
-    if (!obj) {
+    summary[0] = 0;
+    if (!spec->exec) {
+        ret = cfx_error_set(err, CFX_EUNSUPPORTED, "%s: not available in this build",
+                            spec->name);
+        goto out;
+    }
+    if (cli->root && spec->prepare &&
+        (ret = spec->prepare(cli->props, cli->inputs, cli->n_inputs, err)))
+        goto out;
+    if (cli->root &&
+        !(text = json_dumps(cli->props, JSON_COMPACT | JSON_SORT_KEYS))) {
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; props && props[i] && props[i + 1]; i += 2)
-        if (json_object_set_new(obj, props[i], json_string(props[i + 1]))) {
-            ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
-            goto out;
-        }
-    if (!(text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS))) {
-        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if ((ret = cfx_component_begin(run, cli->root, spec->name, text, cli->inputs,
+                                   cli->n_inputs, err)))
         goto out;
-    }
-    if ((ret = cfx_component_begin(run, root, component, text, inputs, n_inputs, err)))
-        goto out;
-    if (*output) {
-        ret = cfx_component_output_at(run, key, NULL, *output, err);
-    } else {
-        const char *dir = cfx_component_output_dir(run, key, err);
-        if (dir) *output = dir;
-        else ret = err->code ? err->code : CFX_EINTERNAL;
+    for (size_t i = 0; i < cli->n_outputs; i++)
+        if (cli->outputs[i].path &&
+            (ret = cfx_component_set_output(run, cli->outputs[i].key,
+                                            cli->outputs[i].path, err)))
+            goto done;
+    cfx_component_ctx_t ctx = {.run = run,
+                               .props = cli->props,
+                               .progress = cli->progress,
+                               .result = cli->result};
+    ret = spec->exec(&ctx, summary, cap, err);
+done:;
+    cfx_error_t ferr;
+    cfx_error_init(&ferr);
+    int fret = cfx_component_finish(run, ret == 0, &ferr);
+    if (!ret && fret) {
+        *err = ferr;
+        ret = fret;
     }
 out:
-    json_decref(obj);
     free(text);
     return ret;
 }

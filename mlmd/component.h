@@ -1,7 +1,8 @@
 /*
  * component.h: how a component records one run of itself in the metadata
- * store of a pipeline root (docs/metadata.md) — used alike by `cfx run` and by the
- * standalone commands given `--pipeline-root ROOT`.
+ * store of a pipeline root (docs/metadata.md), and the one interface every
+ * component exports (cfx_component_spec_t, at the end of this file) — run
+ * alike by `cfx run` and by the standalone commands.
  *
  * A run, in order:
  *
@@ -24,8 +25,9 @@
  *   cfx_component_run_free(&run);
  *
  * With root == NULL (standalone, no pipeline root) every call succeeds and
- * records nothing; output_dir returns NULL and the command writes where its
- * own flags say.
+ * records nothing; the inputs are kept as given (cfx_component_input_uri
+ * finds them) and output_dir returns what cfx_component_set_output set (the
+ * command's --output), else NULL.
  *
  * Layout: outputs live at `<root>/<Component>/<output key>/<execution id>/`.
  * Execution type name = component name; contexts: `pipeline` (name =
@@ -47,8 +49,10 @@
 #ifndef CFX_MLMD_COMPONENT_H
 #define CFX_MLMD_COMPONENT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "formats/err.h"
 #include "mlmd/metadata.h"
@@ -63,6 +67,11 @@ typedef struct cfx_component_input {
     const char *key;  /* "examples", "schema", ... */
     int64_t artifact_id;
     const char *uri;
+    /* What the component reads, when not the artifact's uri as recorded:
+     * a standalone command passes each path as the user gave it (relative,
+     * or a file inside the recorded folder: `--schema x.pbtxt`). May be
+     * NULL. */
+    const char *path;
 } cfx_component_input_t;
 
 typedef struct cfx_component_output {
@@ -75,7 +84,8 @@ typedef struct cfx_component_output {
 
 typedef struct cfx_component_input_rec {
     char key[CFX_MD_NAME_MAX];
-    cfx_md_artifact_t artifact;
+    cfx_md_artifact_t artifact; /* standalone: only uri is set */
+    char *path;                 /* owned; cfx_component_input_t.path or NULL */
 } cfx_component_input_rec_t;
 
 typedef struct cfx_component_run {
@@ -130,8 +140,10 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
  * transformed_examples → Examples, model → Model, model_run → ModelRun,
  * evaluation → ModelEvaluation, blessing → ModelBlessing (InfraBlessing for
  * InfraValidator), pushed_model → PushedModel; any other key: its name).
- * Returns the path (owned by run) or NULL with err set. Standalone: NULL
- * with err->code 0. Asking twice for one key returns the same path. */
+ * Returns the path (owned by run) or NULL with err set. An output placed
+ * with cfx_component_set_output or output_at: its uri. Standalone without
+ * one: NULL with err->code 0. Asking twice for one key returns the same
+ * path. */
 const char *cfx_component_output_dir(cfx_component_run_t *run, const char *key,
                                      cfx_error_t *err);
 /* As output_dir with an explicit type. */
@@ -144,6 +156,21 @@ const char *cfx_component_output_dir_typed(cfx_component_run_t *run,
 int cfx_component_output_at(cfx_component_run_t *run, const char *key,
                             const char *type, const char *uri,
                             cfx_error_t *err);
+
+/* For the standalone commands: output key goes to path (the user's
+ * --output), so output_dir returns path from now on. Recorded runs register
+ * it there as output_at does (neither created nor removed by the run);
+ * standalone runs only remember it. */
+int cfx_component_set_output(cfx_component_run_t *run, const char *key,
+                             const char *path, cfx_error_t *err);
+
+/* The location the component reads input key from (its path when one was
+ * given, else the artifact's uri), or NULL when the run has no such input.
+ * Owned by run. */
+const char *cfx_component_input_uri(const cfx_component_run_t *run,
+                                    const char *key);
+/* The artifact id of input key; 0 when absent or standalone. */
+int64_t cfx_component_input_id(const cfx_component_run_t *run, const char *key);
 
 /* Sets a custom property of an output: the value is stored as an int when
  * value parses fully as an int64, else as a double when it parses fully as
@@ -182,35 +209,21 @@ const char *cfx_component_output_uri(const cfx_component_run_t *run,
 /* The artifact id of an output (0 when unknown). */
 int64_t cfx_component_output_id(const cfx_component_run_t *run,
                                 const char *key);
+/* A custom int property of an output as the store holds it (after a cache
+ * hit: as the reused artifact holds it); def when absent or standalone. */
+long long cfx_component_output_int(cfx_component_run_t *run, const char *key,
+                                   const char *name, long long def);
 
 /* Ends the run: ok → outputs LIVE, OUTPUT events, execution COMPLETE (or
  * stays CACHED after a hit); !ok → outputs ABANDONED, dirs the run created
  * removed, execution FAILED. Idempotent; run_free calls it with ok = 0 when
  * it was never called. */
 int cfx_component_finish(cfx_component_run_t *run, int ok, cfx_error_t *err);
-/* For the standalone commands: finishes with ok = (rc == 0) and returns rc,
- * or, when rc was 0 and recording the outputs failed, that error (in *err). */
-int cfx_component_finish_cli(cfx_component_run_t *run, int rc, cfx_error_t *err);
 void cfx_component_run_free(cfx_component_run_t *run);
 
 /* The run's store (NULL when standalone), e.g. for
  * cfx_metadata_latest_blessed_model. */
 cfx_metadata_t *cfx_component_store(cfx_component_run_t *run);
-
-/* For the standalone commands given `--pipeline-root ROOT`: begins a run
- * whose exec properties are the NULL-terminated name/value string pairs in
- * props (may be NULL), and sets *output to where the command writes its
- * output `key`: its own --output when given (*output not NULL on entry:
- * recorded at that uri), else `<root>/<Component>/<key>/<id>/` (created).
- * Inputs given by uri resolve to the artifact recorded there, so runs of
- * the standalone commands chain in `cfx lineage`. root NULL: nothing is
- * recorded and *output is left as it is. Finish with cfx_component_finish
- * (ok = the command succeeded) and cfx_component_run_free. */
-int cfx_component_begin_cli(cfx_component_run_t *run, const char *root,
-                            const char *component, const char *const *props,
-                            const cfx_component_input_t *inputs, size_t n_inputs,
-                            const char *key, const char **output,
-                            cfx_error_t *err);
 
 /* Hex SHA-256 of a file's contents (out: 65 bytes). */
 int cfx_component_file_digest(const char *path, char out[65], cfx_error_t *err);
@@ -220,5 +233,130 @@ int cfx_component_file_digest(const char *path, char out[65], cfx_error_t *err);
  * (cap bytes). */
 int cfx_component_input_fingerprint(const char *path, const char *split,
                                     char *out, size_t cap, cfx_error_t *err);
+
+/* --- one interface per component -------------------------------------------
+ *
+ * Each component library exports one cfx_component_spec_t (data/components.h,
+ * transform/tft_component.h, train/trainer_component.h,
+ * eval/evaluator_component.h, push/infravalidator_component.h,
+ * push/pusher_component.h). Its exec reads its settings only from the exec
+ * properties and its inputs only from the run, so the two callers run the
+ * very same code:
+ *
+ *   `cfx run` (pipeline/runner.h): the properties are the component's
+ *   section of the pipeline config, file paths resolved against the config
+ *   file, with a "<key>_sha256" beside each file; inputs are earlier
+ *   outputs; outputs go to `<root>/<Component>/<key>/<id>/`.
+ *
+ *   a standalone command (cli/cmd_*.c): the properties are built from its
+ *   flags, inputs are the paths given, outputs go to --output:
+ *
+ *     json_t *props = json_pack("{s:i}", "infer_feature_shape", 1);
+ *     cfx_component_input_t in[] = {{"statistics", 0, stats_dir}};
+ *     cfx_component_output_path_t out[] = {{"schema", output_dir}};
+ *     cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
+ *                                .n_inputs = 1, .outputs = out, .n_outputs = 1};
+ *     cfx_component_run_t run;
+ *     char summary[512];
+ *     int rc = cfx_component_run_cli(&run, &cfx_schemagen_component, &cli,
+ *                                    summary, sizeof summary, &err);
+ *     ... print, using cfx_component_output_uri(&run, "schema") ...
+ *     cfx_component_run_free(&run);
+ *     json_decref(props);
+ */
+
+#define CFX_COMPONENT_SPEC_MAX_CHANNELS 6
+#define CFX_COMPONENT_SPEC_MAX_PATHS 4
+
+/* An input or output of a component: its key and the artifact type. */
+typedef struct cfx_component_channel {
+    const char *key;  /* NULL ends a list */
+    const char *type; /* "Examples", "Schema", ... */
+    int optional;     /* inputs: the component runs without it */
+} cfx_component_channel_t;
+
+/* What an exec or a gate gets. */
+typedef struct cfx_component_ctx {
+    cfx_component_run_t *run; /* begun: inputs, output dirs, properties */
+    json_t *props;            /* the exec properties (a JSON object), borrowed */
+    /* Where the settings came from, for error messages: the pipeline config
+     * file; NULL: the command line. */
+    const char *origin;
+    FILE *progress; /* progress and warnings for a person; NULL: quiet */
+    /* NULL, or the component's detailed result (its type is named beside
+     * the spec), filled by exec also when it fails; the caller owns it. */
+    void *result;
+} cfx_component_ctx_t;
+
+typedef struct cfx_component_spec {
+    const char *name; /* execution type, node and output folder name */
+    cfx_component_channel_t inputs[CFX_COMPONENT_SPEC_MAX_CHANNELS];
+    cfx_component_channel_t outputs[CFX_COMPONENT_SPEC_MAX_CHANNELS];
+    /* Settings that name files (resolved against the pipeline config's
+     * folder by the runner; as given on a command line). NULL ends. */
+    const char *paths[CFX_COMPONENT_SPEC_MAX_PATHS];
+    /* Adds to props what a recorded run keys its cache on beyond the
+     * settings (ExampleGen: its input's fingerprint); called before the
+     * run begins, only when it is recorded. May be NULL. */
+    int (*prepare)(json_t *props, const cfx_component_input_t *inputs,
+                   size_t n_inputs, cfx_error_t *err);
+    /* The work: each output into cfx_component_output_dir(ctx->run, key),
+     * its properties set; summary gets one line for a person. Returns 0 or
+     * a negative code with err set. NULL: not available in this build. */
+    int (*exec)(cfx_component_ctx_t *ctx, char *summary, size_t cap,
+                cfx_error_t *err);
+    /* After a pipeline step, run or cached: 0 goes on; a negative code
+     * (CFX_EANOMALIES, CFX_ENOTBLESSED) with reason filled stops the
+     * rollout. Reads only the store and the properties, so it answers the
+     * same for a cached step. May be NULL. */
+    int (*gate)(cfx_component_ctx_t *ctx, char *reason, size_t cap,
+                cfx_error_t *err);
+} cfx_component_spec_t;
+
+/* Settings of ctx->props. A string (NULL when absent or not a string); a
+ * path (NULL also when empty); an integer (def unless a JSON integer); a
+ * number (def unless a JSON number). */
+const char *cfx_component_prop_string(const cfx_component_ctx_t *ctx,
+                                      const char *name);
+const char *cfx_component_prop_path(const cfx_component_ctx_t *ctx,
+                                    const char *name);
+long long cfx_component_prop_int(const cfx_component_ctx_t *ctx,
+                                 const char *name, long long def);
+double cfx_component_prop_number(const cfx_component_ctx_t *ctx,
+                                 const char *name, double def);
+
+/* For execs: cfx_component_output_dir of ctx->run, with an error naming
+ * the output when it has no place (a standalone run not given one). */
+const char *cfx_component_exec_output_dir(cfx_component_ctx_t *ctx,
+                                          const char *key, cfx_error_t *err);
+
+/* Where a standalone run puts output key: path (--output) or, with NULL,
+ * `<root>/<Component>/<key>/<id>/`. */
+typedef struct cfx_component_output_path {
+    const char *key;
+    const char *path;
+} cfx_component_output_path_t;
+
+/* A standalone command's run of a spec. */
+typedef struct cfx_component_cli {
+    const char *root; /* --pipeline-root; NULL: nothing recorded */
+    json_t *props;    /* the settings (borrowed; spec->prepare may add) */
+    const cfx_component_input_t *inputs;
+    size_t n_inputs;
+    const cfx_component_output_path_t *outputs;
+    size_t n_outputs;
+    FILE *progress;   /* as cfx_component_ctx_t */
+    void *result;     /* as cfx_component_ctx_t */
+} cfx_component_cli_t;
+
+/* Begins the run (recorded under cli->root when set), places the outputs,
+ * calls spec->exec and finishes (ok when exec succeeded). Returns exec's
+ * code, or the error of beginning (run->execution_id is then 0) or of
+ * recording the outputs. Free run with cfx_component_run_free afterwards
+ * whatever happens (output uris stay readable until then). */
+int cfx_component_run_cli(cfx_component_run_t *run,
+                          const cfx_component_spec_t *spec,
+                          const cfx_component_cli_t *cli, char *summary,
+                          size_t cap, cfx_error_t *err);
 
 #endif

@@ -1,48 +1,26 @@
 /*
- * runner.c: the `cfx run` engine and the steps of the pipeline/ components
- * (see runner.h).
+ * runner.c: the `cfx run` engine (see runner.h).
  *
  * Per step: resolve inputs (earlier outputs by artifact id), build the exec
- * properties (the component's config section + digests of the files it
- * names + the step's own), begin the run, try the cache, otherwise call the
- * component, finish, print a summary, then ask the gate. The summary line
- * is stored on the execution (custom property "summary") so a cached step
- * prints what its original run found.
+ * properties (the component's config section, its file settings resolved,
+ * digests of the files it names, then what the spec and the step add),
+ * begin the run, try the cache, otherwise call the spec's exec, finish,
+ * print a summary, then ask the spec's gate. The summary line is stored on
+ * the execution (custom property "summary") so a cached step prints what
+ * its original run found.
  */
 #define _XOPEN_SOURCE 700
 #include "pipeline/runner.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "formats/clock.h"
 #include "formats/file.h"
-#include "formats/buf.h"
-#include "data/schema_infer.h"
-#include "transform/tft.h"
-#include "data/validate.h"
-
-/* A component whose library is not in the tree yet gets a step without
- * exec (the run stops there, saying so). */
-#if __has_include("data/examplegen.h")
-#include "data/examplegen.h"
-#define HAVE_EXAMPLEGEN 1
-#endif
-#if __has_include("data/statistics.h")
-#include "data/statistics.h"
-#define HAVE_STATISTICS 1
-#endif
-#if __has_include("train/trainer_job.h")
-#include "train/trainer_job.h"
-#define HAVE_TRAINER 1
-#endif
 
 #define MAX_PRODUCED (CFX_RUNNER_MAX_STEPS * CFX_COMPONENT_MAX_OUTPUTS)
 
@@ -52,51 +30,35 @@ typedef struct produced {
     int64_t artifact_id;
 } produced_t;
 
-struct cfx_runner {
+/* One `cfx run`: the config, the store, what the steps produced so far. */
+typedef struct cfx_runner {
     const cfx_pipeline_config_t *cfg;
     cfx_metadata_t *store;
     FILE *log;
     char run_id[64];
     produced_t produced[MAX_PRODUCED];
     size_t n_produced;
-};
-
-const cfx_pipeline_config_t *cfx_runner_config(const cfx_runner_t *r) { return r->cfg; }
-cfx_metadata_t *cfx_runner_store(cfx_runner_t *r) { return r->store; }
-
-const char *cfx_runner_input_uri(const cfx_component_run_t *run, const char *key) {
-    for (size_t i = 0; i < run->n_inputs; i++)
-        if (!strcmp(run->inputs[i].key, key)) return run->inputs[i].artifact.uri;
-    return NULL;
-}
-
-int64_t cfx_runner_input_id(const cfx_component_run_t *run, const char *key) {
-    for (size_t i = 0; i < run->n_inputs; i++)
-        if (!strcmp(run->inputs[i].key, key)) return run->inputs[i].artifact.id;
-    return 0;
-}
-
-int cfx_runner_move_dir(const char *src, const char *dst, cfx_error_t *err) {
-    /* rename(2) replaces an empty directory atomically. */
-    if (rename(src, dst) != 0)
-        return cfx_error_set(err, CFX_EIO, "moving %s to %s: %s", src, dst,
-                             strerror(errno));
-    return 0;
-}
-
-long long cfx_runner_output_int(cfx_runner_t *r, const cfx_component_run_t *run,
-                                const char *key, const char *name, long long def) {
-    int64_t id = cfx_component_output_id(run, key);
-    cfx_md_value_t v;
-    cfx_error_t ignore;
-    if (!id || cfx_metadata_get_artifact_property(r->store, id, name, &v, NULL, 0,
-                                                  &ignore) ||
-        v.kind != CFX_MD_INT)
-        return def;
-    return v.i;
-}
+} cfx_runner_t;
 
 /* --- exec properties ------------------------------------------------------ */
+
+/* The spec's file settings, resolved against the config's folder whether
+ * the file exists or not (so a message names the file the run looked for). */
+static int resolve_paths(cfx_runner_t *r, const cfx_component_spec_t *spec, json_t *props,
+                         cfx_error_t *err) {
+    for (size_t i = 0; i < CFX_COMPONENT_SPEC_MAX_PATHS && spec->paths[i]; i++) {
+        json_t *v = json_object_get(props, spec->paths[i]);
+        char path[PATH_MAX];
+        int ret;
+        if (!json_is_string(v) || !json_string_length(v)) continue;
+        if ((ret = cfx_pipeline_config_resolve(r->cfg, json_string_value(v), path,
+                                               sizeof path, err)))
+            return ret;
+        if (json_object_set_new(props, spec->paths[i], json_string(path)))
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    }
+    return 0;
+}
 
 /* Every string member of the section naming an existing regular file gets
  * a "<member>_sha256" of its contents, so editing a config file breaks the
@@ -162,12 +124,6 @@ static void print_run(cfx_runner_t *r, const cfx_component_run_t *run, const cha
         print_artifact_line(r, "out", run->outputs[i].key, run->outputs[i].artifact_id);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Resolves a step's inputs; *missing names the first absent required one. */
 static int step_inputs(cfx_runner_t *r, const cfx_runner_step_t *s,
                        cfx_component_input_t *in, size_t *n, const char **missing,
@@ -176,7 +132,7 @@ static int step_inputs(cfx_runner_t *r, const cfx_runner_step_t *s,
     *missing = NULL;
     for (size_t i = 0; i < CFX_RUNNER_MAX_STEP_INPUTS && s->inputs[i].key; i++) {
         const cfx_runner_input_spec_t *spec = &s->inputs[i];
-        cfx_component_input_t x = {spec->key, 0, NULL};
+        cfx_component_input_t x = {spec->key, 0, NULL, NULL};
         if (!strcmp(spec->component, CFX_RUNNER_FROM_DATA)) {
             x.uri = r->cfg->data;
         } else if (!strcmp(spec->component, CFX_RUNNER_FROM_BLESSED)) {
@@ -236,11 +192,13 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
     size_t n_in;
     const char *missing;
     int disabled = 0, ret = 0, ok = 0;
-    double t0 = now_s();
+    double t0 = cfx_clock_mono_s();
+    const cfx_component_spec_t *spec = s->spec;
+    const char *name = spec->name;
 
-    json_t *section = cfx_pipeline_config_component(r->cfg, s->component, &disabled);
+    json_t *section = cfx_pipeline_config_component(r->cfg, name, &disabled);
     if (disabled) {
-        fprintf(r->log, "%-16s skipped (disabled in %s)\n", s->component, r->cfg->path);
+        fprintf(r->log, "%-16s skipped (disabled in %s)\n", name, r->cfg->path);
         res->steps_skipped++;
         return 0;
     }
@@ -251,13 +209,13 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
     if ((ret = step_inputs(r, s, in, &n_in, &missing, baseline, err))) goto out;
     if (missing) {
         fprintf(r->log, "%-16s skipped (no '%s' input: its producer did not run)\n",
-                s->component, missing);
+                name, missing);
         res->steps_skipped++;
         goto out;
     }
-    if (!s->exec) {
+    if (!spec->exec) {
         ret = cfx_error_set(err, CFX_EUNSUPPORTED, "%s: not available in this build",
-                            s->component);
+                            name);
         goto out;
     }
     props = section ? json_deep_copy(section) : json_object();
@@ -265,8 +223,10 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
+    if ((ret = resolve_paths(r, spec, props, err))) goto out;
     if ((ret = add_file_digests(r, props, err))) goto out;
-    if (s->props && (ret = s->props(r, props, err))) goto out;
+    if (spec->prepare && (ret = spec->prepare(props, in, n_in, err))) goto out;
+    if (s->props && (ret = s->props(r->cfg, props, err))) goto out;
     if (!(props_text = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS))) {
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
@@ -274,9 +234,10 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
     cfx_component_opts_t copts = {.store = r->store,
                                   .pipeline_name = r->cfg->pipeline_name,
                                   .run_id = r->run_id};
-    if ((ret = cfx_component_begin_ex(run, r->cfg->pipeline_root, &copts, s->component,
+    if ((ret = cfx_component_begin_ex(run, r->cfg->pipeline_root, &copts, name,
                                       props_text, in, n_in, err)))
         goto out;
+    cfx_component_ctx_t ctx = {.run = run, .props = props, .origin = r->cfg->path};
     int hit = 0;
     if (!opts->no_cache && (ret = cfx_component_cached(run, &hit, err))) goto out;
     if (hit) {
@@ -287,19 +248,19 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
         res->steps_cached++;
         char st[48];
         snprintf(st, sizeof st, "CACHED");
-        print_run(r, run, st, now_s() - t0, summary);
+        print_run(r, run, st, cfx_clock_mono_s() - t0, summary);
     } else {
-        ret = s->exec(r, run, summary, sizeof summary, err);
+        ret = spec->exec(&ctx, summary, sizeof summary, err);
         if (!ret) ret = record_summary(r, run, summary, err);
         ok = ret == 0;
         cfx_error_t ferr;
         cfx_error_init(&ferr);
         int fret = cfx_component_finish(run, ok, &ferr);
         if (ret) {
-            cfx_error_prefix(err, "%s (execution %lld)", s->component,
+            cfx_error_prefix(err, "%s (execution %lld)", name,
                              (long long)run->execution_id);
-            fprintf(r->log, "%-16s execution %-4lld FAILED    %7.3f s  %s\n", s->component,
-                    (long long)run->execution_id, now_s() - t0, err->msg);
+            fprintf(r->log, "%-16s execution %-4lld FAILED    %7.3f s  %s\n", name,
+                    (long long)run->execution_id, cfx_clock_mono_s() - t0, err->msg);
             goto out;
         }
         if (fret) {
@@ -308,20 +269,20 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
             goto out;
         }
         res->steps_run++;
-        print_run(r, run, "COMPLETE", now_s() - t0, summary);
+        print_run(r, run, "COMPLETE", cfx_clock_mono_s() - t0, summary);
     }
     for (size_t i = 0; i < run->n_outputs; i++) {
         if (r->n_produced == MAX_PRODUCED) break;
         produced_t *p = &r->produced[r->n_produced++];
-        p->component = s->component;
+        p->component = name;
         snprintf(p->key, sizeof p->key, "%s", run->outputs[i].key);
         p->artifact_id = run->outputs[i].artifact_id;
     }
-    if (s->gate) {
-        ret = s->gate(r, run, reason, sizeof reason, err);
+    if (spec->gate) {
+        ret = spec->gate(&ctx, reason, sizeof reason, err);
         if (ret) {
             res->stopped = 1;
-            snprintf(res->stop_reason, sizeof res->stop_reason, "%.64s: %s", s->component,
+            snprintf(res->stop_reason, sizeof res->stop_reason, "%.64s: %s", name,
                      reason);
             cfx_error_set(err, ret, "%s", res->stop_reason);
             fprintf(r->log, "rollout stopped: %s\n", res->stop_reason);
@@ -353,7 +314,7 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg, const cfx_runner_step_t *st
     cfx_runner_result_t local;
     cfx_runner_t *r = NULL;
     int ret = 0;
-    double t0 = now_s();
+    double t0 = cfx_clock_mono_s();
     if (!opts) opts = &no_opts;
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
@@ -370,7 +331,7 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg, const cfx_runner_step_t *st
     fprintf(r->log, "pipeline %s, run %s\nroot %s\n\n", cfg->pipeline_name, r->run_id,
             cfg->pipeline_root);
     for (size_t i = 0; i < num_steps && !ret; i++) ret = run_step(r, &steps[i], opts, res, err);
-    res->seconds = now_s() - t0;
+    res->seconds = cfx_clock_mono_s() - t0;
     if (!ret)
         fprintf(r->log, "\npipeline complete in %.2f s: %zu ran, %zu cached, %zu skipped\n",
                 res->seconds, res->steps_run, res->steps_cached, res->steps_skipped);
@@ -382,309 +343,3 @@ out:
     free(r);
     return ret;
 }
-
-/* --- the steps of pipeline/ components ------------------------------------ */
-
-static const char *cfg_str(cfx_runner_t *r, const char *component, const char *key) {
-    return cfx_pipeline_config_string(r->cfg, component, key);
-}
-
-#ifdef HAVE_EXAMPLEGEN
-static int examplegen_props(cfx_runner_t *r, void *props, cfx_error_t *err) {
-    char fp[512];
-    int ret = cfx_component_input_fingerprint(r->cfg->data, "single_split", fp, sizeof fp,
-                                              err);
-    if (ret) return ret;
-    if (json_object_set_new(props, "input_base", json_string(r->cfg->data)) ||
-        json_object_set_new(props, "input_fingerprint", json_string(fp)))
-        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-    return 0;
-}
-
-static int examplegen_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                           size_t cap, cfx_error_t *err) {
-    cfx_split_spec_t splits[CFX_EXAMPLEGEN_MAX_SPLITS];
-    cfx_examplegen_options_t o = {0};
-    cfx_examplegen_result_t res;
-    char names[512] = "[", counts[512] = "", fp[512];
-    int ret;
-    memset(&res, 0, sizeof res);
-    const char *spec = cfg_str(r, "ExampleGen", "splits");
-    if (spec) {
-        if ((ret = cfx_examplegen_parse_splits(spec, splits, &o.num_splits, err))) return ret;
-        o.splits = splits;
-    }
-    long long shards = cfx_pipeline_config_int(r->cfg, "ExampleGen", "num_shards", 0);
-    if (shards < 0 || shards > CFX_EXAMPLEGEN_MAX_SHARDS)
-        return cfx_error_set(err, CFX_EINVAL, "%s: ExampleGen.num_shards %lld: expected 1..%d",
-                             r->cfg->path, shards, CFX_EXAMPLEGEN_MAX_SHARDS);
-    o.num_shards = (unsigned)shards;
-    o.quiet = 1;
-    const char *dir = cfx_component_output_dir(run, "examples", err);
-    if (!dir) return err->code ? err->code : CFX_EINTERNAL;
-    if ((ret = cfx_examplegen_run(r->cfg->data, dir, &o, &res, err))) goto out;
-    for (size_t i = 0; i < res.num_splits; i++) {
-        size_t n = strlen(names), c = strlen(counts);
-        snprintf(names + n, sizeof names - n, "%s\"%s\"", i ? "," : "", res.splits[i].name);
-        snprintf(counts + c, sizeof counts - c, "%s%s %llu", i ? ", " : "",
-                 res.splits[i].name, (unsigned long long)res.split_rows[i]);
-    }
-    strncat(names, "]", sizeof names - strlen(names) - 1);
-    if ((ret = cfx_component_input_fingerprint(r->cfg->data, "single_split", fp, sizeof fp,
-                                               err)) ||
-        (ret = cfx_component_set_string(run, "examples", "split_names", 0, names, err)) ||
-        (ret = cfx_component_set_int(run, "examples", "span", 0, 0, err)) ||
-        (ret = cfx_component_set_string(run, "examples", "input_fingerprint", 1, fp, err)) ||
-        (ret = cfx_component_set_string(run, "examples", "payload_format", 1,
-                                        "FORMAT_TF_EXAMPLE", err)) ||
-        (ret = cfx_component_set_string(run, "examples", "file_format", 1, "tfrecords_gzip",
-                                        err)))
-        goto out;
-    snprintf(summary, cap, "%llu examples, %zu columns (%s)%s",
-             (unsigned long long)res.rows, res.num_columns, counts,
-             res.bad_rows ? ", some rows skipped" : "");
-out:
-    cfx_examplegen_result_free(&res);
-    return ret;
-}
-
-#endif
-
-#ifdef HAVE_STATISTICS
-static int statistics_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                           size_t cap, cfx_error_t *err) {
-    (void)r;
-    size_t n = 0;
-    const char *dir = cfx_component_output_dir(run, "statistics", err);
-    if (!dir) return err->code ? err->code : CFX_EINTERNAL;
-    int ret = cfx_statistics_run(cfx_runner_input_uri(run, "examples"), dir, NULL, &n, err);
-    if (!ret) ret = cfx_component_set_split_properties(run, "statistics", "examples", err);
-    if (ret) return ret;
-    snprintf(summary, cap, "statistics of %zu splits", n);
-    return 0;
-}
-
-#endif
-
-static int copy_file(const char *src, const char *dst, cfx_error_t *err) {
-    cfx_buf_t b;
-    cfx_buf_init(&b);
-    int ret = cfx_schema_read_file(src, &b, err);
-    if (!ret) ret = cfx_schema_write_file(dst, b.data, b.len, err);
-    cfx_buf_free(&b);
-    return ret;
-}
-
-static int schema_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                       size_t cap, cfx_error_t *err) {
-    char user[PATH_MAX], dst[PATH_MAX];
-    size_t n = 0;
-    const char *dir = cfx_component_output_dir(run, "schema", err);
-    if (!dir) return err->code ? err->code : CFX_EINTERNAL;
-    int have = cfx_pipeline_config_path(r->cfg, "SchemaGen", "schema", user, sizeof user, err);
-    if (have < 0) return have;
-    if (have) {
-        /* A curated schema (TFX's ImportSchemaGen): used as given. */
-        snprintf(dst, sizeof dst, "%s/schema.pbtxt", dir);
-        int ret = copy_file(user, dst, err);
-        if (ret) return ret;
-        snprintf(summary, cap, "imported %s", user);
-        return 0;
-    }
-    cfx_schema_options_t o = {.infer_feature_shape = (int)cfx_pipeline_config_int(
-                                  r->cfg, "SchemaGen", "infer_feature_shape", 1)};
-    int ret = cfx_schema_gen(cfx_runner_input_uri(run, "statistics"), dir, &o, &n, err);
-    if (ret) return ret;
-    snprintf(summary, cap, "inferred a schema of %zu features", n);
-    return 0;
-}
-
-/* Anomalies of severity ERROR over every Split-* of an ExampleAnomalies
- * directory (the gate stops on these; WARNINGs pass). */
-static int count_errors(const char *dir, size_t *errors, cfx_error_t *err) {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int ret = 0;
-    *errors = 0;
-    if (!d) return cfx_error_set(err, CFX_EIO, "%s: %s", dir, strerror(errno));
-    while (!ret && (de = readdir(d))) {
-        char p[PATH_MAX];
-        cfx_anomalies_t *a = NULL;
-        if (strncmp(de->d_name, "Split-", 6)) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        if ((ret = cfx_anomalies_read(p, &a, err))) break;
-        for (size_t i = 0; i < a->n_anomaly_info; i++) {
-            const Tensorflow__Metadata__V0__AnomalyInfo *info = a->anomaly_info[i]->value;
-            if (info && info->severity == TENSORFLOW__METADATA__V0__ANOMALY_INFO__SEVERITY__ERROR)
-                (*errors)++;
-        }
-        if (a->dataset_anomaly_info &&
-            a->dataset_anomaly_info->severity ==
-                TENSORFLOW__METADATA__V0__ANOMALY_INFO__SEVERITY__ERROR)
-            (*errors)++;
-        cfx_anomalies_free(a);
-    }
-    closedir(d);
-    return ret;
-}
-
-static int validate_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                         size_t cap, cfx_error_t *err) {
-    char schema[PATH_MAX], vc[PATH_MAX];
-    cfx_validate_summary_t sum = {0};
-    const char *dir = cfx_component_output_dir(run, "anomalies", err);
-    if (!dir) return err->code ? err->code : CFX_EINTERNAL;
-    snprintf(schema, sizeof schema, "%s/schema.pbtxt", cfx_runner_input_uri(run, "schema"));
-    int have = cfx_pipeline_config_path(r->cfg, "ExampleValidator", "validation_config", vc,
-                                        sizeof vc, err);
-    if (have < 0) return have;
-    cfx_validate_run_options_t o = {
-        .statistics_dir = cfx_runner_input_uri(run, "statistics"),
-        .schema_path = schema,
-        .output_dir = dir,
-        .validation_config_path = have ? vc : NULL,
-    };
-    size_t errors = 0;
-    int ret = cfx_validate_run(&o, &sum, err);
-    if (ret) return ret;
-    if ((ret = count_errors(dir, &errors, err)) ||
-        (ret = cfx_component_set_split_properties(run, "anomalies", "statistics", err)) ||
-        (ret = cfx_component_set_int(run, "anomalies", "anomalies_found", 1,
-                                     (int64_t)sum.n_anomalies, err)) ||
-        (ret = cfx_component_set_int(run, "anomalies", "anomaly_errors", 1, (int64_t)errors,
-                                     err)))
-        return ret;
-    if (sum.n_anomalies)
-        snprintf(summary, cap, "%zu anomalies (%zu ERROR) in %zu of %zu splits",
-                 sum.n_anomalies, errors, sum.n_anomalous_splits, sum.n_splits);
-    else snprintf(summary, cap, "no anomalies in %zu splits", sum.n_splits);
-    return 0;
-}
-
-static int validate_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason,
-                         size_t cap, cfx_error_t *err) {
-    (void)err;
-    long long n = cfx_runner_output_int(r, run, "anomalies", "anomaly_errors", 0);
-    json_t *stop = json_object_get(
-        cfx_pipeline_config_component(r->cfg, "ExampleValidator", NULL), "stop_on_anomalies");
-    if (n > 0 && !json_is_false(stop)) {
-        snprintf(reason, cap, "%lld data anomalies of severity ERROR (see `cfx show %s`)", n,
-                 cfx_component_output_uri(run, "anomalies"));
-        return CFX_EANOMALIES;
-    }
-    return 0;
-}
-
-static int transform_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                          size_t cap, cfx_error_t *err) {
-    char spec[PATH_MAX], schema[PATH_MAX];
-    cfx_tft_result_t res;
-    int ret;
-    memset(&res, 0, sizeof res);
-    int have = cfx_pipeline_config_path(r->cfg, "Transform", "spec", spec, sizeof spec, err);
-    if (have < 0) return have;
-    if (!have)
-        return cfx_error_set(err, CFX_EINVAL, "%s: components.Transform.spec is required",
-                             r->cfg->path);
-    const char *graph = cfx_component_output_dir(run, "transform_graph", err);
-    if (!graph) return err->code ? err->code : CFX_EINTERNAL;
-    const char *texs = cfx_component_output_dir(run, "transformed_examples", err);
-    if (!texs) return err->code ? err->code : CFX_EINTERNAL;
-    snprintf(schema, sizeof schema, "%s/schema.pbtxt", cfx_runner_input_uri(run, "schema"));
-    cfx_tft_options_t o = {
-        .examples_dir = cfx_runner_input_uri(run, "examples"),
-        .schema_path = schema,
-        .spec_path = spec,
-        .max_quantile_values =
-            (size_t)cfx_pipeline_config_int(r->cfg, "Transform", "max_quantile_values", 0),
-        .graph_dir = graph,
-        .transformed_examples_dir = texs,
-    };
-    if ((ret = cfx_tft_run(&o, &res, err))) goto out;
-    char names[256] = "[";
-    for (size_t i = 0; i < res.num_splits; i++) {
-        size_t n = strlen(names);
-        snprintf(names + n, sizeof names - n, "%s\"%s\"", i ? "," : "", res.split_names[i]);
-    }
-    strncat(names, "]", sizeof names - strlen(names) - 1);
-    if ((ret = cfx_component_set_string(run, "transformed_examples", "split_names", 0, names,
-                                        err)))
-        goto out;
-    snprintf(summary, cap, "%zu transformed features over %zu splits", res.num_outputs,
-             res.num_splits);
-out:
-    cfx_tft_result_free(&res);
-    return ret;
-}
-
-#ifdef HAVE_TRAINER
-static int trainer_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                        size_t cap, cfx_error_t *err) {
-    char config[PATH_MAX];
-    cfx_train_result_t res;
-    int ret;
-    memset(&res, 0, sizeof res);
-    int have = cfx_pipeline_config_path(r->cfg, "Trainer", "config", config, sizeof config,
-                                        err);
-    if (have < 0) return have;
-    const char *model = cfx_component_output_dir(run, "model", err);
-    if (!model) return err->code ? err->code : CFX_EINTERNAL;
-    const char *logs = cfx_component_output_dir(run, "model_run", err);
-    if (!logs) return err->code ? err->code : CFX_EINTERNAL;
-    cfx_train_job_t job = {
-        .examples_dir = cfx_runner_input_uri(run, "examples"),
-        .transform_graph_dir = cfx_runner_input_uri(run, "transform_graph"),
-        .config_path = have ? config : NULL,
-        .output_dir = NULL, /* both dirs below are given */
-        .raw_examples_dir = cfx_runner_input_uri(run, "raw_examples"),
-        .progress = NULL,
-        .model_dir = model,
-        .logs_dir = logs,
-    };
-    if ((ret = cfx_trainer_run(&job, &res, err))) return ret;
-    snprintf(summary, cap,
-             "trained on %zu rows in %.1f s; eval %zu rows: AUC %.4f, accuracy %.4f, "
-             "loss %.4f",
-             res.train_rows, res.train_seconds, res.eval_rows, res.eval.auc,
-             res.eval.accuracy, res.eval.loss);
-    return 0;
-}
-#define TRAINER_EXEC trainer_exec
-#else
-#define TRAINER_EXEC NULL
-#endif
-
-#ifdef HAVE_EXAMPLEGEN
-#define EXAMPLEGEN_PROPS examplegen_props
-#define EXAMPLEGEN_EXEC examplegen_exec
-#else
-#define EXAMPLEGEN_PROPS NULL
-#define EXAMPLEGEN_EXEC NULL
-#endif
-#ifdef HAVE_STATISTICS
-#define STATISTICS_EXEC statistics_exec
-#else
-#define STATISTICS_EXEC NULL
-#endif
-
-const cfx_runner_step_t cfx_runner_data_steps[] = {
-    {"ExampleGen", {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, EXAMPLEGEN_PROPS,
-     EXAMPLEGEN_EXEC, NULL},
-    {"StatisticsGen", {{"examples", "ExampleGen", "examples", 0}}, NULL, STATISTICS_EXEC,
-     NULL},
-    {"SchemaGen", {{"statistics", "StatisticsGen", "statistics", 0}}, NULL, schema_exec,
-     NULL},
-    {"ExampleValidator",
-     {{"statistics", "StatisticsGen", "statistics", 0}, {"schema", "SchemaGen", "schema", 0}},
-     NULL, validate_exec, validate_gate},
-    {"Transform",
-     {{"examples", "ExampleGen", "examples", 0}, {"schema", "SchemaGen", "schema", 0}}, NULL,
-     transform_exec, NULL},
-    {"Trainer",
-     {{"examples", "Transform", "transformed_examples", 0},
-      {"transform_graph", "Transform", "transform_graph", 0},
-      {"raw_examples", "ExampleGen", "examples", 0}},
-     NULL, TRAINER_EXEC, NULL},
-};
-const size_t cfx_runner_num_data_steps =
-    sizeof cfx_runner_data_steps / sizeof cfx_runner_data_steps[0];

@@ -92,8 +92,8 @@ static void test_key_covers(void **state) {
     OK(cfx_metadata_open_root(&md, root, &err));
     OK(cfx_metadata_put_artifact(md, "Examples", "/d/1", CFX_MD_ARTIFACT_LIVE, &e1, &err));
     OK(cfx_metadata_put_artifact(md, "Examples", "/d/1", CFX_MD_ARTIFACT_LIVE, &e2, &err));
-    cfx_component_input_t in1[] = {{"examples", e1, NULL}};
-    cfx_component_input_t in2[] = {{"examples", e2, NULL}};
+    cfx_component_input_t in1[] = {{"examples", e1, NULL, NULL}};
+    cfx_component_input_t in2[] = {{"examples", e2, NULL, NULL}};
     key_of("Stats", "{}", in1, 1, a);
     key_of("Stats", "{}", in2, 1, b);
     assert_string_not_equal(a, b); /* same uri, another artifact */
@@ -107,7 +107,7 @@ static void test_key_covers(void **state) {
     key_of("Stats", "{}", in1, 1, b);
     assert_string_not_equal(a, b);
     /* the input key is part of it too */
-    cfx_component_input_t in3[] = {{"baseline", e1, NULL}};
+    cfx_component_input_t in3[] = {{"baseline", e1, NULL, NULL}};
     key_of("Stats", "{}", in3, 1, a);
     assert_string_not_equal(a, b);
     cfx_metadata_close(md);

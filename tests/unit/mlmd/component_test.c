@@ -95,7 +95,7 @@ static int64_t run_stats(int64_t examples, int *hit_out, int64_t *exec_out) {
     cfx_error_t err;
     cfx_component_run_t run;
     cfx_error_init(&err);
-    cfx_component_input_t in[] = {{"examples", examples, NULL}};
+    cfx_component_input_t in[] = {{"examples", examples, NULL, NULL}};
     OK(cfx_component_begin(&run, root, "StatisticsGen", "{\"num_top_values\":20}", in, 1,
                            &err));
     int hit = 0;
@@ -237,7 +237,7 @@ static void test_failure_cleans_up(void **state) {
                      CFX_EPARSE);
     cfx_component_run_free(&run);
     /* Unknown input id. */
-    cfx_component_input_t in[] = {{"examples", 12345, NULL}};
+    cfx_component_input_t in[] = {{"examples", 12345, NULL, NULL}};
     assert_int_equal(cfx_component_begin(&run, root, "Trainer", NULL, in, 1, &err),
                      CFX_ENOTFOUND);
     assert_non_null(strstr(err.msg, "input 'examples'"));
@@ -283,8 +283,8 @@ static void test_cache_key_and_output_at(void **state) {
     int64_t pm = cfx_component_output_id(&run, "pushed_model");
     cfx_component_run_free(&run);
 
-    cfx_component_input_t in[] = {{"model", 0, "/srv/models/taxi/17"},
-                                  {"config", 0, "/etc/cfx/serve.conf"}};
+    cfx_component_input_t in[] = {{"model", 0, "/srv/models/taxi/17", NULL},
+                                  {"config", 0, "/etc/cfx/serve.conf", NULL}};
     OK(cfx_component_begin(&run, root, "Bar", NULL, in, 2, &err));
     assert_int_equal(run.inputs[0].artifact.id, pm);
     assert_string_equal(run.inputs[0].artifact.type, "PushedModel");

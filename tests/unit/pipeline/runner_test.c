@@ -51,53 +51,60 @@ static int teardown(void **state) {
     return 0;
 }
 
-static int trainer_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                        size_t cap, cfx_error_t *err) {
-    (void)r;
+static int trainer_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
+                        cfx_error_t *err) {
     trainer_calls++;
-    const char *d = cfx_component_output_dir(run, "model", err);
+    const char *d = cfx_component_output_dir(ctx->run, "model", err);
     if (!d) return err->code;
-    assert_non_null(cfx_runner_input_uri(run, "input")); /* the data */
+    assert_non_null(cfx_component_input_uri(ctx->run, "input")); /* the data */
     snprintf(summary, cap, "trained #%d", trainer_calls);
     return 0;
 }
 
-static int evaluator_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                          size_t cap, cfx_error_t *err) {
-    (void)r;
+static int evaluator_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
+                          cfx_error_t *err) {
+    cfx_component_run_t *run = ctx->run;
     evaluator_calls++;
-    const char *b = cfx_runner_input_uri(run, "baseline_model");
+    const char *b = cfx_component_input_uri(run, "baseline_model");
     snprintf(baseline_seen, sizeof baseline_seen, "%s", b ? b : "");
     if (!cfx_component_output_dir(run, "blessing", err)) return err->code;
     int rc = cfx_component_set_int(run, "blessing", "blessed", 1, bless_next, err);
     if (!rc)
         rc = cfx_component_set_int(run, "blessing", "current_model_id", 1,
-                                   cfx_runner_input_id(run, "model"), err);
+                                   cfx_component_input_id(run, "model"), err);
     snprintf(summary, cap, "%s", bless_next ? "BLESSED" : "NOT_BLESSED");
     return rc;
 }
 
-static int failing_exec(cfx_runner_t *r, cfx_component_run_t *run, char *summary,
-                        size_t cap, cfx_error_t *err) {
-    (void)r, (void)summary, (void)cap;
-    assert_non_null(cfx_component_output_dir(run, "out", err));
+static int failing_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
+                        cfx_error_t *err) {
+    (void)summary, (void)cap;
+    assert_non_null(cfx_component_output_dir(ctx->run, "out", err));
     return cfx_error_set(err, CFX_EPARSE, "bad input at line 3");
 }
 
-static int bless_gate(cfx_runner_t *r, cfx_component_run_t *run, char *reason, size_t cap,
+static int bless_gate(cfx_component_ctx_t *ctx, char *reason, size_t cap,
                       cfx_error_t *err) {
     (void)err;
-    if (cfx_runner_output_int(r, run, "blessing", "blessed", -1) == 1) return 0;
+    if (cfx_component_output_int(ctx->run, "blessing", "blessed", -1) == 1) return 0;
     snprintf(reason, cap, "not blessed");
     return CFX_ENOTBLESSED;
 }
 
+static const cfx_component_spec_t trainer_spec = {
+    .name = "Trainer", .paths = {"config"}, .exec = trainer_exec};
+static const cfx_component_spec_t evaluator_spec = {
+    .name = "Evaluator", .exec = evaluator_exec, .gate = bless_gate};
+/* A component missing from this build: a spec without exec. */
+static const cfx_component_spec_t pusher_spec = {.name = "Pusher"};
+static const cfx_component_spec_t failing_spec = {.name = "ExampleGen", .exec = failing_exec};
+
 static const cfx_runner_step_t steps[] = {
-    {"Trainer", {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, NULL, trainer_exec, NULL},
-    {"Evaluator",
+    {&trainer_spec, {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, NULL},
+    {&evaluator_spec,
      {{"model", "Trainer", "model", 0}, {"baseline_model", CFX_RUNNER_FROM_BLESSED, NULL, 1}},
-     NULL, evaluator_exec, bless_gate},
-    {"Pusher", {{"model", "Trainer", "model", 0}}, NULL, NULL, NULL},
+     NULL},
+    {&pusher_spec, {{"model", "Trainer", "model", 0}}, NULL},
 };
 
 static int load(cfx_pipeline_config_t *cfg, const char *json) {
@@ -188,7 +195,7 @@ static void test_run_cache_and_gates(void **state) {
 static void test_failure(void **state) {
     (void)state;
     static const cfx_runner_step_t bad[] = {
-        {"ExampleGen", {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, NULL, failing_exec, NULL},
+        {&failing_spec, {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, NULL},
     };
     cfx_pipeline_config_t cfg;
     cfx_runner_result_t res;
