@@ -1,7 +1,8 @@
 /*
  * schema_infer.h: SchemaGen — a tensorflow_metadata Schema inferred from
  * statistics the way TFDV's infer_schema / update_schema do it
- * (docs/validation.md), and the schema.pbtxt / FeatureStats.pb artifacts around it.
+ * (docs/validation.md), and the schema.pbtxt artifact around it. Statistics
+ * come in through data/stats_io.h.
  *
  * Messages built here are plain protobuf-c messages whose every pointer was
  * malloc'ed, so cfx_schema_free (protobuf_c_message_free_unpacked with the
@@ -15,40 +16,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/stats_io.h"
 #include "formats/err.h"
 #include "schema.pb-c.h"
-#include "statistics.pb-c.h"
 
 typedef Tensorflow__Metadata__V0__Schema cfx_schema_t;
 typedef Tensorflow__Metadata__V0__Feature cfx_schema_feature_t;
-typedef Tensorflow__Metadata__V0__DatasetFeatureStatisticsList cfx_stats_list_t;
-typedef Tensorflow__Metadata__V0__DatasetFeatureStatistics cfx_dataset_stats_t;
-typedef Tensorflow__Metadata__V0__FeatureNameStatistics cfx_feature_stats_t;
-typedef Tensorflow__Metadata__V0__CommonStatistics cfx_common_stats_t;
 
 /* TFDV's max_string_domain_size: more distinct values, no string_domain. */
 #define CFX_SCHEMA_MAX_STRING_DOMAIN_SIZE 100
-/* Largest FeatureStats.pb / schema.pbtxt read (bytes). */
+/* Largest schema.pbtxt (or validation config) read (bytes). */
 #define CFX_SCHEMA_MAX_FILE_BYTES (256u << 20)
 
 typedef struct cfx_schema_options {
     int infer_feature_shape; /* TFX default and taxi setting: 1 */
 } cfx_schema_options_t;
-
-/* --- reading statistics ----------------------------------------------------- */
-
-/* The feature's common statistics (from whichever stats kind it holds), or
- * NULL when it has none. */
-const cfx_common_stats_t *cfx_stats_common(const cfx_feature_stats_t *f);
-/* The feature's name: `name`, or its path steps joined with '.'. Returns a
- * pointer into f or into buf (size n); never NULL. */
-const char *cfx_stats_feature_name(const cfx_feature_stats_t *f, char *buf,
-                                   size_t n);
-/* The feature named `name` in d, or NULL. */
-const cfx_feature_stats_t *cfx_stats_find(const cfx_dataset_stats_t *d,
-                                          const char *name);
-/* Schema FeatureType for a statistics type (INT, FLOAT, BYTES, STRUCT). */
-int cfx_stats_schema_type(const cfx_feature_stats_t *f);
 
 /* --- inference --------------------------------------------------------------- */
 
@@ -82,14 +64,6 @@ Tensorflow__Metadata__V0__StringDomain *cfx_schema_string_domain(
 cfx_schema_feature_t *cfx_schema_find(const cfx_schema_t *s, const char *name);
 
 /* --- artifacts ----------------------------------------------------------------- */
-
-/* Reads a binary DatasetFeatureStatisticsList (FeatureStats.pb). A path that
- * is a directory is read as <dir>/FeatureStats.pb. */
-int cfx_stats_read(const char *path, cfx_stats_list_t **out, cfx_error_t *err);
-void cfx_stats_free(cfx_stats_list_t *l); /* l may be NULL */
-/* The default slice: the dataset of l, the one named "All Examples" or ""
- * when there are several, else the first. NULL when l has none. */
-const cfx_dataset_stats_t *cfx_stats_default_dataset(const cfx_stats_list_t *l);
 
 /* Split names of a statistics (or examples, anomalies) artifact: the
  * Split-<name> subdirectories of dir holding `file`; "train" first, then

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "data/schema_infer.h"
+#include "data/stats_io.h"
 #include "report/show.h"
 
 #define PB(x) TENSORFLOW__METADATA__V0__##x
