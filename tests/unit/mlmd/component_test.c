@@ -1,7 +1,8 @@
 /*
  * component_test.c: recording component runs — output layout, states,
  * events, cache hits and misses, failure cleanup, standalone mode, the cache
- * key and fingerprint helpers against values computed with Python's hashlib.
+ * key and fingerprint helpers against values computed with Python's hashlib,
+ * and a component spec run as a standalone command does (cfx_component_run_cli).
  */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
@@ -394,6 +395,108 @@ static void test_concurrent_processes(void **state) {
     assert_int_equal(n[1], PROCS * RUNS);
 }
 
+/* A spec: copies its "text" setting into <out>/copy.txt and records "n". */
+static int echo_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
+                     cfx_error_t *err) {
+    const char *dir = cfx_component_exec_output_dir(ctx, "out", err);
+    if (!dir) return err->code;
+    const char *text = cfx_component_prop_string(ctx, "text");
+    if (!text) return cfx_error_set(err, CFX_EINVAL, "no text");
+    char p[512];
+    int rc = cfx_file_mkdirs(dir, err);
+    if (rc) return rc;
+    snprintf(p, sizeof p, "%s/copy.txt", dir);
+    write_file(p, text);
+    snprintf(summary, cap, "%s from %s", text, cfx_component_input_uri(ctx->run, "in"));
+    return cfx_component_set_int(ctx->run, "out", "n", 1,
+                                 cfx_component_prop_int(ctx, "n", -1), err);
+}
+
+static const cfx_component_spec_t echo_spec = {
+    .name = "Echo",
+    .inputs = {{"in", "ExternalArtifact", 0}},
+    .outputs = {{"out", "Out", 0}},
+    .exec = echo_exec,
+};
+
+static void test_spec_run_cli(void **state) {
+    (void)state;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_component_run_t run;
+    char summary[256], p[1024], rec[512], buf[256];
+    json_t *props = json_pack("{s:s, s:i}", "text", "hello", "n", 7);
+    assert_non_null(props);
+
+    /* Standalone: the input as given, the output where --output says. */
+    snprintf(p, sizeof p, "%s/given", root);
+    cfx_component_input_t in[] = {{"in", 0, root, "given/file.txt"}};
+    cfx_component_output_path_t out[] = {{"out", p}};
+    cfx_component_cli_t cli = {.props = props, .inputs = in, .n_inputs = 1,
+                               .outputs = out, .n_outputs = 1};
+    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary, &err));
+    assert_string_equal(summary, "hello from given/file.txt");
+    assert_string_equal(cfx_component_output_uri(&run, "out"), p);
+    assert_int_equal(cfx_component_input_id(&run, "in"), 0);
+    assert_int_equal(cfx_component_output_int(&run, "out", "n", -1), -1);
+    cfx_component_run_free(&run);
+    snprintf(p, sizeof p, "%s/given/copy.txt", root);
+    assert_true(exists(p));
+    snprintf(p, sizeof p, "%s/metadata.sqlite", root);
+    assert_false(exists(p));
+
+    /* Recorded, no --output: in the root; settings stored on the execution;
+     * the input is read where given, recorded as its artifact. */
+    snprintf(rec, sizeof rec, "%s/rec", root);
+    cli.root = rec;
+    cli.n_outputs = 0;
+    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary, &err));
+    snprintf(p, sizeof p, "%s/Echo/out/%lld", rec, (long long)run.execution_id);
+    assert_string_equal(cfx_component_output_uri(&run, "out"), p);
+    assert_string_equal(cfx_component_input_uri(&run, "in"), "given/file.txt");
+    assert_string_equal(run.inputs[0].artifact.uri, root);
+    assert_int_equal(cfx_component_output_int(&run, "out", "n", -1), 7);
+    cfx_md_value_t v;
+    OK(cfx_metadata_get_execution_property(run.store, run.execution_id, "text", &v, buf,
+                                           sizeof buf, &err));
+    assert_string_equal(v.s, "hello");
+    cfx_component_run_free(&run);
+    snprintf(p, sizeof p, "%s/Echo/out/1/copy.txt", rec);
+    assert_true(exists(p));
+
+    /* Recorded with --output: registered at that path. */
+    snprintf(p, sizeof p, "%s/elsewhere", root);
+    out[0].path = p;
+    cli.n_outputs = 1;
+    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary, &err));
+    assert_string_equal(cfx_component_output_uri(&run, "out"), p);
+    assert_int_equal(cfx_component_output_int(&run, "out", "n", -1), 7);
+    cfx_component_run_free(&run);
+
+    /* A failing exec: its error, the execution FAILED, the dir removed. */
+    json_object_del(props, "text");
+    cli.n_outputs = 0;
+    assert_int_equal(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary,
+                                           &err),
+                     CFX_EINVAL);
+    assert_string_equal(err.msg, "no text");
+    cfx_md_execution_t e;
+    OK(cfx_metadata_get_execution(run.store, run.execution_id, &e, &err));
+    assert_int_equal(e.state, CFX_MD_EXECUTION_FAILED);
+    snprintf(p, sizeof p, "%s/Echo/out/%lld", rec, (long long)run.execution_id);
+    assert_false(exists(p));
+    cfx_component_run_free(&run);
+
+    /* A spec without exec is not in this build. */
+    static const cfx_component_spec_t absent = {.name = "Absent"};
+    assert_int_equal(cfx_component_run_cli(&run, &absent, &cli, summary, sizeof summary,
+                                           &err),
+                     CFX_EUNSUPPORTED);
+    assert_string_equal(err.msg, "Absent: not available in this build");
+    cfx_component_run_free(&run);
+    json_decref(props);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_and_cache, setup, teardown),
@@ -402,6 +505,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cache_key_and_output_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spec_run_cli, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
