@@ -13,21 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/file.h"
 #include "mlmd/component.h"
+#include "test_util.h"
 
 static char root[256];
 
 static int setup(void **state) {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/cfx-cache-XXXXXX", t ? t : "/tmp");
-    return mkdtemp(root) ? 0 : -1;
+    return cfx_test_tmpdir_make(root, sizeof root, "cfx-cache");
 }
 
 static int teardown(void **state) {
     (void)state;
-    cfx_file_remove_tree(root, NULL);
+    cfx_test_rm_rf(root);
     return 0;
 }
 

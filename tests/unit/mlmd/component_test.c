@@ -21,32 +21,24 @@
 
 #include "formats/file.h"
 #include "mlmd/component.h"
+#include "test_util.h"
 
 static char root[256];
 
 static int setup(void **state) {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/cfx-comp-XXXXXX", t ? t : "/tmp");
-    return mkdtemp(root) ? 0 : -1;
+    return cfx_test_tmpdir_make(root, sizeof root, "cfx-comp");
 }
 
 static int teardown(void **state) {
     (void)state;
-    cfx_file_remove_tree(root, NULL);
+    cfx_test_rm_rf(root);
     return 0;
 }
 
 static int exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0;
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 #define OK(call)                                                               \
@@ -77,7 +69,7 @@ static int64_t run_examplegen(const char *csv, int *hit_out, int64_t *exec_out) 
         assert_string_equal(dir, want);
         assert_true(exists(dir));
         snprintf(f, sizeof f, "%s/data.txt", dir);
-        write_file(f, "examples");
+        cfx_test_write_file(f, "examples");
         OK(cfx_component_set_property(&run, "examples", "split_names",
                                       "[\"train\",\"eval\"]", &err));
         OK(cfx_component_set_property(&run, "examples", "span", "0", &err));
@@ -116,7 +108,7 @@ static void test_run_and_cache(void **state) {
     cfx_error_init(&err);
     char csv[512];
     snprintf(csv, sizeof csv, "%s/data.csv", root);
-    write_file(csv, "a,b\n1,2\n");
+    cfx_test_write_file(csv, "a,b\n1,2\n");
     struct utimbuf ut = {1700000000, 1700000000};
     utime(csv, &ut);
 
@@ -315,7 +307,7 @@ static void test_helpers(void **state) {
     cfx_error_init(&err);
     char p[512], out[256];
     snprintf(p, sizeof p, "%s/abc", root);
-    write_file(p, "abc");
+    cfx_test_write_file(p, "abc");
     OK(cfx_component_file_digest(p, out, &err));
     assert_string_equal(out,
                         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -325,11 +317,11 @@ static void test_helpers(void **state) {
     snprintf(d, sizeof d, "%s/in", root);
     mkdir(d, 0777);
     snprintf(p, sizeof p, "%s/in/a.csv", root);
-    write_file(p, "abc");
+    cfx_test_write_file(p, "abc");
     struct utimbuf ut = {1000, 1000};
     utime(p, &ut);
     snprintf(p, sizeof p, "%s/in/b.csv", root);
-    write_file(p, "12345");
+    cfx_test_write_file(p, "12345");
     ut.modtime = 3000;
     utime(p, &ut);
     OK(cfx_component_input_fingerprint(d, "single_split", out, sizeof out, &err));
@@ -406,7 +398,7 @@ static int echo_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
     int rc = cfx_file_mkdirs(dir, err);
     if (rc) return rc;
     snprintf(p, sizeof p, "%s/copy.txt", dir);
-    write_file(p, text);
+    cfx_test_write_file(p, text);
     snprintf(summary, cap, "%s from %s", text, cfx_component_input_uri(ctx->run, "in"));
     return cfx_component_set_int(ctx->run, "out", "n", 1,
                                  cfx_component_prop_int(ctx, "n", -1), err);

@@ -14,16 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/file.h"
 #include "pipeline/pipeline_config.h"
+#include "test_util.h"
 
 static char dir[256];
 
 static int setup(void **state) {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/cfx-pconf-XXXXXX", t ? t : "/tmp");
-    if (!mkdtemp(dir)) return -1;
+    if (cfx_test_tmpdir_make(dir, sizeof dir, "cfx-pconf")) return -1;
     /* the loader resolves the config's real path: compare with that */
     char real[PATH_MAX];
     if (!realpath(dir, real) || strlen(real) >= sizeof dir) return -1;
@@ -33,7 +31,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    cfx_file_remove_tree(dir, NULL);
+    cfx_test_rm_rf(dir);
     return 0;
 }
 

@@ -16,30 +16,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "formats/file.h"
 #include "pipeline/runner.h"
+#include "test_util.h"
 
 static char dir[256];
 static int trainer_calls, evaluator_calls;
 static int bless_next = 1;
 static char baseline_seen[512];
 
-static void write_file(const char *name, const char *text) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int setup(void **state) {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/cfx-runner-XXXXXX", t ? t : "/tmp");
-    if (!mkdtemp(dir)) return -1;
-    write_file("data.csv", "a\n1\n");
-    write_file("trainer.json", "{\"steps\": 1}");
+    if (cfx_test_tmpdir_make(dir, sizeof dir, "cfx-runner")) return -1;
+    cfx_test_write_file_in(dir, "data.csv", "a\n1\n");
+    cfx_test_write_file_in(dir, "trainer.json", "{\"steps\": 1}");
     trainer_calls = evaluator_calls = 0;
     bless_next = 1;
     return 0;
@@ -47,7 +36,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    cfx_file_remove_tree(dir, NULL);
+    cfx_test_rm_rf(dir);
     return 0;
 }
 
@@ -109,7 +98,7 @@ static const cfx_runner_step_t steps[] = {
 
 static int load(cfx_pipeline_config_t *cfg, const char *json) {
     cfx_error_t err;
-    write_file("p.json", json);
+    cfx_test_write_file_in(dir, "p.json", json);
     char p[512];
     snprintf(p, sizeof p, "%s/p.json", dir);
     int rc = cfx_pipeline_config_load(cfg, p, &err);
@@ -150,7 +139,7 @@ static void test_run_cache_and_gates(void **state) {
 
     /* Editing a file a setting names reruns the step; the evaluator now has
      * the first (blessed) model as its baseline, so it reruns too. */
-    write_file("trainer.json", "{\"steps\": 2}");
+    cfx_test_write_file_in(dir, "trainer.json", "{\"steps\": 2}");
     bless_next = 0;
     assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), CFX_ENOTBLESSED);
     assert_true(res.stopped);
@@ -233,7 +222,7 @@ static void test_config_errors(void **state) {
         {"[]", "expected a JSON object"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_file("p.json", cases[i].json);
+        cfx_test_write_file_in(dir, "p.json", cases[i].json);
         cfx_error_init(&err);
         assert_int_not_equal(cfx_pipeline_config_load(&cfg, p, &err), 0);
         if (!strstr(err.msg, cases[i].msg)) fprintf(stderr, "case %zu: %s\n", i, err.msg);
@@ -241,7 +230,7 @@ static void test_config_errors(void **state) {
         assert_null(cfg.path);
     }
     /* Absolute paths pass; "..", "." and "//" are collapsed. */
-    write_file("p.json", "{\"pipeline_root\": \"/a//b/./c/../d/\", \"data\": \"../x/./y\","
+    cfx_test_write_file_in(dir, "p.json", "{\"pipeline_root\": \"/a//b/./c/../d/\", \"data\": \"../x/./y\","
                          " \"serving_dir\": \"s\"}");
     assert_int_equal(cfx_pipeline_config_load(&cfg, p, &err), 0);
     assert_string_equal(cfg.pipeline_root, "/a/b/d");
