@@ -36,18 +36,6 @@
 
 #define PB(x) TENSORFLOW__METADATA__V0__##x
 
-/* --- small allocation helpers ---------------------------------------------- */
-
-static int push_ptr(void ***arr, size_t *n, void *p) {
-    void **na = realloc(*arr, (*n + 1) * sizeof *na);
-    if (!na) return CFX_ENOMEM;
-    na[(*n)++] = p;
-    *arr = na;
-    return 0;
-}
-
-#define PUSH(arr, n, p) push_ptr((void ***)&(arr), &(n), (p))
-
 /* --- schema lookups ------------------------------------------------------------- */
 
 Tensorflow__Metadata__V0__StringDomain *cfx_schema_string_domain(
@@ -198,7 +186,7 @@ static int add_string_domain(cfx_schema_t *s, cfx_schema_feature_t *feat,
     }
     if (!(feat->domain = strdup(name))) goto fail;
     feat->domain_info_case = PB(FEATURE__DOMAIN_INFO_DOMAIN);
-    if ((rc = PUSH(s->string_domain, s->n_string_domain, d)) < 0) goto fail;
+    if ((rc = CFX_PB_PUSH(s->string_domain, s->n_string_domain, d)) < 0) goto fail;
     return 0;
 fail:
     protobuf_c_message_free_unpacked(&d->base, NULL);
@@ -284,7 +272,7 @@ int cfx_schema_add_feature(cfx_schema_t *s, const cfx_feature_stats_t *f,
             tensorflow__metadata__v0__fixed_shape__dim__init(d);
             d->has_size = 1;
             d->size = (int64_t)lo;
-            if ((rc = PUSH(sh->dim, sh->n_dim, d)) < 0) {
+            if ((rc = CFX_PB_PUSH(sh->dim, sh->n_dim, d)) < 0) {
                 free(d);
                 goto fail;
             }
@@ -306,7 +294,7 @@ int cfx_schema_add_feature(cfx_schema_t *s, const cfx_feature_stats_t *f,
         }
         if ((rc = infer_domain(s, feat, f, fname)) < 0) goto fail;
     }
-    if ((rc = PUSH(s->feature, s->n_feature, feat)) < 0) goto fail;
+    if ((rc = CFX_PB_PUSH(s->feature, s->n_feature, feat)) < 0) goto fail;
     return 0;
 fail:
     if (feat) protobuf_c_message_free_unpacked(&feat->base, NULL);
@@ -376,7 +364,7 @@ int cfx_schema_split_names(const char *dir, const char *file, char ***names,
             break;
         }
         char *s = strdup(e->d_name + 6);
-        if (!s || (rc = PUSH(*names, *n, s)) < 0) {
+        if (!s || (rc = CFX_PB_PUSH(*names, *n, s)) < 0) {
             free(s);
             rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", dir);
             break;

@@ -39,18 +39,6 @@ typedef Tensorflow__Metadata__V0__StringDomain string_domain_t;
 /* Longest description kept (a list of unexpected values can be long). */
 #define MAX_DESCRIPTION 4096
 
-/* --- allocation helpers -------------------------------------------------------- */
-
-static int push_ptr(void ***arr, size_t *n, void *p) {
-    void **na = realloc(*arr, (*n + 1) * sizeof *na);
-    if (!na) return CFX_ENOMEM;
-    na[(*n)++] = p;
-    *arr = na;
-    return 0;
-}
-
-#define PUSH(arr, n, p) push_ptr((void ***)&(arr), &(n), (p))
-
 /* --- reasons -------------------------------------------------------------------- */
 
 typedef struct {
@@ -83,7 +71,7 @@ static void add_reason(reasons_t *rs, int type, const char *short_desc,
     r->type = type;
     r->short_description = strdup(short_desc);
     r->description = strdup(buf);
-    if (!r->short_description || !r->description || PUSH(rs->r, rs->n, r) < 0) {
+    if (!r->short_description || !r->description || CFX_PB_PUSH(rs->r, rs->n, r) < 0) {
         protobuf_c_message_free_unpacked(&r->base, NULL);
         rs->oom = 1;
     }
@@ -610,7 +598,7 @@ static int compare(pass_t *p, comparator_t *cmp, const char *name,
         tensorflow__metadata__v0__drift_skew_info__init(d);
         tensorflow__metadata__v0__path__init(path);
         d->path = path;
-        if (PUSH(path->step, path->n_step, step) < 0) {
+        if (CFX_PB_PUSH(path->step, path->n_step, step) < 0) {
             free(step);
             protobuf_c_message_free_unpacked(&d->base, NULL);
             for (size_t i = 0; i < n_ms; i++) free(ms[i]);
@@ -619,8 +607,8 @@ static int compare(pass_t *p, comparator_t *cmp, const char *name,
         *dsi = d;
     }
     for (size_t i = 0; i < n_ms; i++) {
-        int rc = drift ? PUSH((*dsi)->drift_measurements, (*dsi)->n_drift_measurements, ms[i])
-                       : PUSH((*dsi)->skew_measurements, (*dsi)->n_skew_measurements, ms[i]);
+        int rc = drift ? CFX_PB_PUSH((*dsi)->drift_measurements, (*dsi)->n_drift_measurements, ms[i])
+                       : CFX_PB_PUSH((*dsi)->skew_measurements, (*dsi)->n_skew_measurements, ms[i]);
         if (rc < 0) {
             for (size_t j = i; j < n_ms; j++) free(ms[j]);
             return rc;
@@ -875,7 +863,7 @@ static anomaly_info_t *make_info(const cfx_validation_config_t *cfg,
             tensorflow__metadata__v0__path__init(path);
             ai->path = path;
         }
-        if (!path || !step || PUSH(path->step, path->n_step, step) < 0) {
+        if (!path || !step || CFX_PB_PUSH(path->step, path->n_step, step) < 0) {
             free(step);
             ok = 0;
         }
@@ -895,7 +883,7 @@ static int add_feature_anomaly(pass_t *p, const char *name, reasons_t *rs) {
     tensorflow__metadata__v0__anomalies__anomaly_info_entry__init(e);
     e->key = strdup(name);
     e->value = make_info(p->opt->config, name, rs);
-    if (!e->key || !e->value || PUSH(p->out->anomaly_info, p->out->n_anomaly_info, e) < 0) {
+    if (!e->key || !e->value || CFX_PB_PUSH(p->out->anomaly_info, p->out->n_anomaly_info, e) < 0) {
         protobuf_c_message_free_unpacked(&e->base, NULL);
         return CFX_ENOMEM;
     }
@@ -978,7 +966,7 @@ int cfx_validate_fix(cfx_schema_t *schema, const cfx_dataset_stats_t *stats,
         } else if ((rc = check_feature(&p, feat, f, name, &rs, &dsi)) < 0) {
             goto fail_set;
         }
-        if (dsi && PUSH(a->drift_skew_info, a->n_drift_skew_info, dsi) < 0) {
+        if (dsi && CFX_PB_PUSH(a->drift_skew_info, a->n_drift_skew_info, dsi) < 0) {
             protobuf_c_message_free_unpacked(&dsi->base, NULL);
             rc = CFX_ENOMEM;
             goto fail_set;

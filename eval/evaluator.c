@@ -573,30 +573,6 @@ out:
     return ret;
 }
 
-static int write_blessing(const char *dir, const char *model_dir,
-                          const cfx_evaluator_result_t *res, cfx_error_t *err) {
-    char path[4096];
-    int ret;
-    /* a reused folder must never hold both answers */
-    snprintf(path, sizeof path, "%s/%s", dir,
-             res->blessed ? "NOT_BLESSED" : "BLESSED");
-    if (unlink(path) != 0 && errno != ENOENT)
-        return cfx_error_set(err, CFX_EIO, "%s: unlink: %s", path,
-                             strerror(errno));
-    snprintf(path, sizeof path, "%s/reason", dir);
-    char text[sizeof res->reason + 64];
-    snprintf(text, sizeof text, "%s\n",
-             res->blessed ? res->passed : res->reason);
-    if ((ret = cfx_file_write_atomic(path, text, strlen(text), err)))
-        return ret;
-    /* which model this verdict is about, before the verdict itself */
-    if ((ret = cfx_model_identity_write(dir, model_dir, err)))
-        return ret;
-    snprintf(path, sizeof path, "%s/%s", dir,
-             res->blessed ? "BLESSED" : "NOT_BLESSED");
-    return cfx_file_write_atomic(path, "", 0, err);
-}
-
 int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
                       cfx_evaluator_result_t *res, cfx_error_t *err) {
     cfx_bundle_t *cand = NULL, *base = NULL;
@@ -721,7 +697,11 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
     }
     if ((ret = write_evaluation(o, applied, &s, ord, res, err)))
         goto out;
-    if (res->blessed >= 0 && (ret = write_blessing(o->blessing_dir, o->model_dir, res, err)))
+    if (res->blessed >= 0 && (ret = cfx_model_identity_write_verdict(
+                                  o->blessing_dir, o->model_dir, res->blessed,
+                                  "BLESSED", "NOT_BLESSED",
+                                  res->blessed ? res->passed : res->reason,
+                                  err)))
         goto out;
     if (res->blessed < 0) { /* no verdict: a reused folder keeps no old one */
         static const char *const stale[] = {"BLESSED", "NOT_BLESSED", "reason",

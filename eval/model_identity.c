@@ -5,12 +5,14 @@
  */
 #include "eval/model_identity.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats/buf.h"
 #include "formats/file.h"
@@ -63,6 +65,38 @@ int cfx_model_identity_write(const char *blessing_dir, const char *model_dir,
 out:
     free(text);
     json_decref(doc);
+    return ret;
+}
+
+int cfx_model_identity_write_verdict(const char *blessing_dir,
+                                     const char *model_dir, int blessed,
+                                     const char *yes, const char *no,
+                                     const char *text, cfx_error_t *err) {
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", blessing_dir,
+                         blessed ? no : yes) >= sizeof path)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long",
+                             blessing_dir);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return cfx_error_set(err, CFX_EIO, "%s: unlink: %s", path,
+                             strerror(errno));
+    cfx_buf_t line;
+    cfx_buf_init(&line);
+    int ret = cfx_buf_printf(&line, "%s\n", text);
+    if (ret) {
+        ret = cfx_error_set(err, ret, "%s: out of memory", blessing_dir);
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/reason", blessing_dir);
+    if ((ret = cfx_file_write_atomic(path, line.data, line.len, err)))
+        goto out;
+    /* which model this verdict is about, before the verdict itself */
+    if ((ret = cfx_model_identity_write(blessing_dir, model_dir, err)))
+        goto out;
+    snprintf(path, sizeof path, "%s/%s", blessing_dir, blessed ? yes : no);
+    ret = cfx_file_write_atomic(path, "", 0, err);
+out:
+    cfx_buf_free(&line);
     return ret;
 }
 

@@ -34,6 +34,16 @@ int cfx_model_identity_digest(const char *model_dir, char hex[65],
 int cfx_model_identity_write(const char *blessing_dir, const char *model_dir,
                              cfx_error_t *err);
 
+/* Writes the verdict of a blessing folder: removes the other answer's
+ * marker (a reused folder must never hold both), writes "reason" (text and
+ * a newline), model.json for model_dir, and last the empty marker file
+ * (`yes` when blessed, else `no`), each atomically: a reader that sees the
+ * marker sees the rest. */
+int cfx_model_identity_write_verdict(const char *blessing_dir,
+                                     const char *model_dir, int blessed,
+                                     const char *yes, const char *no,
+                                     const char *text, cfx_error_t *err);
+
 /* 0 when blessing_dir's model.json names the bundle model_dir (same
  * manifest digest). CFX_ENOTBLESSED, err naming both models, when it names
  * another one or none (no model.json); other negative codes when model_dir's

@@ -61,6 +61,14 @@ int cfx_pb_json_print(const ProtobufCMessage *m, int flags, cfx_buf_t *out,
 int cfx_pb_json_parse(const ProtobufCMessageDescriptor *d, const char *text,
                       size_t len, ProtobufCMessage **out, cfx_error_t *err);
 
+/* Appends p to a repeated pointer field built by hand (*arr, *n: a
+ * malloc'ed array, as protobuf-c's unpacker makes them, so
+ * protobuf_c_message_free_unpacked(m, NULL) releases it), growing it by
+ * one. 0, or CFX_ENOMEM with *arr and *n unchanged. CFX_PB_PUSH takes the
+ * field and its count: CFX_PB_PUSH(schema->feature, schema->n_feature, f). */
+int cfx_pb_push(void ***arr, size_t *n, void *p);
+#define CFX_PB_PUSH(arr, n, p) cfx_pb_push((void ***)&(arr), &(n), (p))
+
 /* Same from an already parsed jansson value (e.g. one member of a REST
  * request body); v is only read. */
 struct json_t;

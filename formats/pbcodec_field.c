@@ -9,9 +9,23 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "formats/pbcodec.h"
+
+int cfx_pb_push(void ***arr, size_t *n, void *p) {
+    if (*n >= SIZE_MAX / sizeof **arr - 1)
+        return CFX_ENOMEM;
+    void **na = realloc(*arr, (*n + 1) * sizeof *na);
+    if (na == NULL)
+        return CFX_ENOMEM;
+    na[(*n)++] = p;
+    *arr = na;
+    return 0;
+}
 
 size_t pb_elem_size(ProtobufCType t) {
     switch (t) {

@@ -16,24 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef float v8f __attribute__((vector_size(32)));
-
-/* No clones under GCC's ThreadSanitizer: the ifunc resolvers run before
- * the TSan runtime is initialised and crash the program at start. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__)
-#define CFX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CFX_CLONES
-#endif
-
-typedef int32_t v8i __attribute__((vector_size(32)));
-
-/* Macros, not functions: passing 32-byte vectors by value changes the ABI
- * between the SSE and AVX clones. Unaligned access goes through memcpy. */
-#define V8_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v8f))
-#define V8_STORE(p, v) memcpy((p), &(v), sizeof(v8f))
-#define V8_RELU(v) ((v) = (v8f)((v8i)(v) & ((v) > (v8f){0})))
+#include "model/vec8.h"
 
 uint64_t cfx_rng_next(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);

@@ -237,29 +237,6 @@ static void tail_log(const char *log, char *out, size_t cap) {
     cfx_buf_free(&b);
 }
 
-static int write_result(const char *dir, const char *model_dir,
-                        const cfx_infra_result_t *res, cfx_error_t *err) {
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/%s", dir,
-             res->blessed ? "INFRA_NOT_BLESSED" : "INFRA_BLESSED");
-    if (unlink(p) != 0 && errno != ENOENT)
-        return cfx_error_set(err, CFX_EIO, "%s: unlink: %s", p,
-                             strerror(errno));
-    snprintf(p, sizeof p, "%s/reason", dir);
-    char text[sizeof res->reason + sizeof res->summary + 2];
-    snprintf(text, sizeof text, "%s\n",
-             res->blessed ? res->summary : res->reason);
-    int ret = cfx_file_write_atomic(p, text, strlen(text), err);
-    if (ret)
-        return ret;
-    /* which model this verdict is about, before the verdict itself */
-    if ((ret = cfx_model_identity_write(dir, model_dir, err)))
-        return ret;
-    snprintf(p, sizeof p, "%s/%s", dir,
-             res->blessed ? "INFRA_BLESSED" : "INFRA_NOT_BLESSED");
-    return cfx_file_write_atomic(p, "", 0, err);
-}
-
 /* The checks against a started server; fills res->reason on a failure. */
 /* The load test (o->load_check): cfx perf against the running server.
  * Returns 0 when every check held, else -1 with res->reason set. */
@@ -613,7 +590,9 @@ verdict:
                         "INFRA_NOT_BLESSED: %s", res->reason) < 0) {
         res->summary[0] = 0;
     }
-    ret = write_result(o->output_dir, o->model_dir, res, err);
+    ret = cfx_model_identity_write_verdict(
+        o->output_dir, o->model_dir, res->blessed, "INFRA_BLESSED",
+        "INFRA_NOT_BLESSED", res->blessed ? res->summary : res->reason, err);
 out:
     if (pid > 0)
         stop_server(pid);

@@ -12,24 +12,13 @@
  */
 #include "train/trainer.h"
 
-#include "formats/clock.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-typedef float v8f __attribute__((vector_size(32)));
-#define V8_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v8f))
-#define V8_STORE(p, v) memcpy((p), &(v), sizeof(v8f))
-
-/* No clones under GCC's ThreadSanitizer (see model/network.c). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__)
-#define CFX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CFX_CLONES
-#endif
+#include "formats/clock.h"
+#include "model/vec8.h"
 
 typedef struct touched_row {
     size_t off; /* in floats, into params */
