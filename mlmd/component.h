@@ -252,7 +252,7 @@ int cfx_component_input_fingerprint(const char *path, const char *split,
  *   flags, inputs are the paths given, outputs go to --output:
  *
  *     json_t *props = json_pack("{s:i}", "infer_feature_shape", 1);
- *     cfx_component_input_t in[] = {{"statistics", 0, stats_dir}};
+ *     cfx_component_input_t in[] = {{"statistics", 0, stats_dir, stats_dir}};
  *     cfx_component_output_path_t out[] = {{"schema", output_dir}};
  *     cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
  *                                .n_inputs = 1, .outputs = out, .n_outputs = 1};
