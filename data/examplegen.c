@@ -8,7 +8,6 @@
  */
 #include "data/examplegen.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -22,6 +21,7 @@
 #include "formats/buf.h"
 #include "formats/example.h"
 #include "formats/file.h"
+#include "formats/sha256.h"
 #include "formats/tfrecord.h"
 #include "data/csv.h"
 
@@ -105,9 +105,8 @@ static uint32_t bucket_of_digest(const uint8_t d[32], uint32_t total) {
 
 uint32_t cfx_examplegen_bucket(const void *data, size_t len,
                                uint32_t total_buckets) {
-    uint8_t d[32];
-    unsigned int dl = 0;
-    EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL);
+    uint8_t d[CFX_SHA256_LEN] = {0};
+    cfx_sha256(data, len, d);
     return bucket_of_digest(d, total_buckets);
 }
 
@@ -225,30 +224,6 @@ static batch_t *swap_batch(writer_ctx_t *w, batch_t *b) {
 }
 
 /* ---- filesystem helpers ---------------------------------------------------- */
-
-/* <out> must be absent or an empty directory. */
-static int check_out_dir(const char *out, cfx_error_t *err) {
-    struct stat st;
-    if (stat(out, &st) != 0)
-        return 0;
-    if (!S_ISDIR(st.st_mode))
-        return cfx_error_set(err, CFX_EEXIST, "%s: exists and is not a "
-                             "directory", out);
-    DIR *d = opendir(out);
-    if (!d)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", out, strerror(errno));
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    if (!empty)
-        return cfx_error_set(err, CFX_EEXIST,
-                             "%s: output directory exists and is not empty",
-                             out);
-    return 0;
-}
 
 /* ---- the run ------------------------------------------------------------- */
 
@@ -535,7 +510,7 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
                              out_dir);
     memcpy(out, out_dir, ol);
     out[ol] = '\0';
-    if ((rc = check_out_dir(out, err)) < 0)
+    if ((rc = cfx_file_check_empty_dir(out, err)) < 0)
         goto out;
 
     /* pass 1: types */

@@ -356,8 +356,9 @@ int cfx_schema_split_names(const char *dir, const char *file, char ***names,
         if (strncmp(e->d_name, "Split-", 6) || !e->d_name[6]) continue;
         char p[PATH_MAX];
         struct stat st;
-        if (snprintf(p, sizeof p, "%s/%s/%s", dir, e->d_name, file) >= (int)sizeof p ||
-            stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+        if (snprintf(p, sizeof p, "%s/%s%s%s", dir, e->d_name, file ? "/" : "",
+                     file ? file : "") >= (int)sizeof p ||
+            stat(p, &st) < 0 || !(file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode)))
             continue;
         if (*n >= 1024) {
             rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than 1024 splits", dir);

@@ -66,9 +66,10 @@ cfx_schema_feature_t *cfx_schema_find(const cfx_schema_t *s, const char *name);
 /* --- artifacts ----------------------------------------------------------------- */
 
 /* Split names of a statistics (or examples, anomalies) artifact: the
- * Split-<name> subdirectories of dir holding `file`; "train" first, then
- * the rest in byte order. *names is a malloc'ed array of malloc'ed strings,
- * free with cfx_schema_split_names_free. */
+ * Split-<name> subdirectories of dir holding `file` (any such subdirectory
+ * when file is NULL); "train" first, then the rest in byte order. *names is
+ * a malloc'ed array of malloc'ed strings, free with
+ * cfx_schema_split_names_free. At most 1024 (CFX_ETOOBIG). */
 int cfx_schema_split_names(const char *dir, const char *file, char ***names,
                            size_t *n, cfx_error_t *err);
 void cfx_schema_split_names_free(char **names, size_t n);

@@ -12,7 +12,6 @@
  */
 #include "data/statistics.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/schema_infer.h"
 #include "formats/file.h"
 #include "formats/tfrecord.h"
 
@@ -137,46 +137,30 @@ static void split_set_free(split_set_t *ss) {
     ss->n = 0;
 }
 
-/* The Split-<name> subdirectories of dir, sorted; names malloc'd. */
+/* The Split-<name> folders of dir (cfx_schema_split_names) in byte order,
+ * the order files are dealt to parts and merged in; names malloc'd. */
 static int list_splits(const char *dir, char **names, size_t *n,
                        cfx_error_t *err) {
-    DIR *d = opendir(dir);
+    char **all = NULL;
+    size_t k = 0;
     *n = 0;
-    if (!d)
-        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
-                             "%s: %s", dir, strerror(errno));
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "Split-", 6) != 0 || !e->d_name[6])
-            continue;
-        char p[4096 + 256];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
-            continue;
-        if (*n == MAX_SPLITS) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d splits",
-                               dir, MAX_SPLITS);
-            break;
-        }
-        if (!(names[*n] = strdup(e->d_name + 6))) {
-            rc = cfx_error_set(err, CFX_ENOMEM, "split names");
-            break;
-        }
-        (*n)++;
-    }
-    closedir(d);
-    if (rc == 0 && *n == 0)
+    int rc = cfx_schema_split_names(dir, NULL, &all, &k, err);
+    if (rc < 0)
+        return rc;
+    if (k == 0)
         rc = cfx_error_set(err, CFX_ENOTFOUND,
                            "%s: no Split-<name> directories", dir);
+    else if (k > MAX_SPLITS)
+        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d splits", dir,
+                           MAX_SPLITS);
     if (rc < 0) {
-        for (size_t i = 0; i < *n; i++)
-            free(names[i]);
-        *n = 0;
+        cfx_schema_split_names_free(all, k);
         return rc;
     }
-    qsort(names, *n, sizeof *names, cmp_str);
+    qsort(all, k, sizeof *all, cmp_str);
+    memcpy(names, all, k * sizeof *all);
+    *n = k;
+    free(all);
     return 0;
 }
 
@@ -295,24 +279,7 @@ static int check_out(const char *out_dir, char *out, size_t cap,
                              out_dir);
     memcpy(out, out_dir, ol);
     out[ol] = '\0';
-    struct stat st;
-    if (stat(out, &st) != 0)
-        return 0;
-    DIR *od = opendir(out);
-    if (!od)
-        return cfx_error_set(err, CFX_EEXIST,
-                             "%s: exists and is not a directory", out);
-    int empty = 1;
-    struct dirent *e;
-    while ((e = readdir(od)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(od);
-    if (!empty)
-        return cfx_error_set(err, CFX_EEXIST,
-                             "%s: output directory exists and is not empty",
-                             out);
-    return 0;
+    return cfx_file_check_empty_dir(out, err);
 }
 
 /* Writes every split's statistics (or state) under a temporary sibling of

@@ -203,19 +203,30 @@ int cfx_file_fsync_dir(const char *dir, cfx_error_t *err) {
     return rc;
 }
 
-int cfx_file_absent_or_empty(const char *path) {
+int cfx_file_check_empty_dir(const char *path, cfx_error_t *err) {
     struct stat st;
     if (stat(path, &st) != 0)
-        return 1; /* absent, or unreachable: creating it will say why */
-    DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+        return 0; /* absent, or unreachable: creating it will say why */
+    if (!S_ISDIR(st.st_mode))
+        return cfx_error_set(err, CFX_EEXIST,
+                             "%s: exists and is not a directory", path);
+    DIR *d = opendir(path);
     if (d == NULL)
-        return 0;
+        return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
     struct dirent *de;
     int empty = 1;
     while (empty && (de = readdir(d)) != NULL)
         empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
     closedir(d);
-    return empty;
+    if (!empty)
+        return cfx_error_set(err, CFX_EEXIST,
+                             "%s: output directory exists and is not empty",
+                             path);
+    return 0;
+}
+
+int cfx_file_absent_or_empty(const char *path) {
+    return cfx_file_check_empty_dir(path, NULL) == 0;
 }
 
 /* nftw's callback takes no user pointer: the first failure is noted here. */

@@ -50,10 +50,14 @@ int cfx_file_mkdirs(const char *dir, cfx_error_t *err);
 /* fsyncs the directory dir (after a rename or create inside it). */
 int cfx_file_fsync_dir(const char *dir, cfx_error_t *err);
 
-/* 1 when path does not exist (stat fails: creating it reports why) or is a
- * directory with no entries, a place a new artifact may be published; 0 for
- * anything else: a file, a directory with entries, one that cannot be
- * read. */
+/* 0 when path does not exist (stat fails: creating it reports why) or is a
+ * directory with no entries, a place a new artifact may be published;
+ * CFX_EEXIST naming path when it is something else ("exists and is not a
+ * directory", "output directory exists and is not empty"), CFX_EIO when
+ * the directory cannot be read. */
+int cfx_file_check_empty_dir(const char *path, cfx_error_t *err);
+
+/* The same as a yes (1) / no (0), for callers with their own message. */
 int cfx_file_absent_or_empty(const char *path);
 
 /* rm -r: removes path and, when it is a directory, everything under it.

@@ -262,10 +262,18 @@ static void test_absent_or_empty(void **state) {
     assert_int_equal(cfx_file_absent_or_empty(p), 1);
     cfx_test_write_file_in(p, "x", "x");
     assert_int_equal(cfx_file_absent_or_empty(p), 0);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_int_equal(cfx_file_check_empty_dir(p, &err), CFX_EEXIST);
+    assert_non_null(strstr(err.msg, "fresh: output directory exists and is "
+                                    "not empty"));
     snprintf(p, sizeof p, "%s/fresh/x", dir);
     assert_int_equal(cfx_file_absent_or_empty(p), 0); /* a file */
+    assert_int_equal(cfx_file_check_empty_dir(p, &err), CFX_EEXIST);
+    assert_non_null(strstr(err.msg, "x: exists and is not a directory"));
     snprintf(p, sizeof p, "%s/fresh", dir);
     assert_int_equal(cfx_test_rm_rf(p), 0);
+    assert_int_equal(cfx_file_check_empty_dir(p, &err), 0);
 }
 
 static int setup(void **state) {
