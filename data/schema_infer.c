@@ -440,12 +440,8 @@ int cfx_schema_gen(const char *stats_dir, const char *out_dir,
     for (size_t i = 0; i < n_splits; i++) {
         snprintf(path, sizeof path, "%s/Split-%s/FeatureStats.pb", stats_dir,
                  splits[i]);
-        if ((rc = cfx_stats_read(path, &list, err)) < 0) goto out;
-        const cfx_dataset_stats_t *d = cfx_stats_default_dataset(list);
-        if (!d) {
-            rc = cfx_error_set(err, CFX_ECORRUPT, "%s: no dataset", path);
-            goto out;
-        }
+        const cfx_dataset_stats_t *d = NULL;
+        if ((rc = cfx_stats_read_default(path, &list, &d, err)) < 0) goto out;
         rc = i == 0 ? cfx_schema_infer(d, opt, &schema, err)
                     : cfx_schema_update(schema, d, opt, err);
         if (rc < 0) {

@@ -62,6 +62,17 @@ cfx_stats_default_dataset(const cfx_stats_list_t *l) {
     return l->datasets[0];
 }
 
+int cfx_stats_read_default(const char *path, cfx_stats_list_t **out,
+                           const cfx_dataset_stats_t **d, cfx_error_t *err) {
+    *d = NULL;
+    int rc = cfx_stats_read(path, out, err);
+    if (rc < 0)
+        return rc;
+    if (!(*d = cfx_stats_default_dataset(*out)))
+        return cfx_error_set(err, CFX_ECORRUPT, "%s: no dataset", path);
+    return 0;
+}
+
 const cfx_common_stats_t *cfx_stats_common(const cfx_feature_stats_t *f) {
     if (!f)
         return NULL;

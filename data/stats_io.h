@@ -36,6 +36,12 @@ void cfx_stats_free(cfx_stats_list_t *l); /* l may be NULL */
  * when there are several, else the first. NULL when l has none. */
 const cfx_dataset_stats_t *cfx_stats_default_dataset(const cfx_stats_list_t *l);
 
+/* cfx_stats_read, then the default slice in *d (pointing into *out):
+ * CFX_ECORRUPT naming path when the list has none. *out is the caller's to
+ * free on every return, as after cfx_stats_read. */
+int cfx_stats_read_default(const char *path, cfx_stats_list_t **out,
+                           const cfx_dataset_stats_t **d, cfx_error_t *err);
+
 /* The feature named `name` in d, or NULL. */
 const cfx_feature_stats_t *cfx_stats_find(const cfx_dataset_stats_t *d,
                                           const char *name);

@@ -1129,12 +1129,8 @@ int cfx_validate_run(const cfx_validate_run_options_t *ro,
     for (size_t i = 0; i < n_splits; i++) {
         snprintf(path, sizeof path, "%s/Split-%s/FeatureStats.pb", ro->statistics_dir,
                  splits[i]);
-        if ((rc = cfx_stats_read(path, &list, err)) < 0) goto out;
-        const cfx_dataset_stats_t *d = cfx_stats_default_dataset(list);
-        if (!d) {
-            rc = cfx_error_set(err, CFX_ECORRUPT, "%s: no dataset", path);
-            goto out;
-        }
+        const cfx_dataset_stats_t *d = NULL;
+        if ((rc = cfx_stats_read_default(path, &list, &d, err)) < 0) goto out;
         cfx_validate_options_t vo;
         memset(&vo, 0, sizeof vo);
         vo.config = cfg;

@@ -52,7 +52,7 @@ const cfx_transform_t *cfx_bundle_transform(const cfx_bundle_t *b) { return b->x
 const char *cfx_bundle_warmup_path(const cfx_bundle_t *b) { return b->warmup_path; }
 const cfx_net_t *cfx_bundle_network(const cfx_bundle_t *b) { return b->net; }
 
-static int safe_relpath(const char *p) {
+int cfx_bundle_relpath_ok(const char *p) {
     if (p[0] == '\0' || p[0] == '/' || strlen(p) > 1024)
         return 0;
     for (const char *s = p;;) {
@@ -104,7 +104,7 @@ static int verify_files(const char *dir, json_t *files, cfx_error_t *err) {
     json_t *e;
     json_object_foreach(files, rel, e) {
         json_t *sha = json_object_get(e, "sha256"), *size = json_object_get(e, "size");
-        if (!safe_relpath(rel) || !strcmp(rel, "manifest.json"))
+        if (!cfx_bundle_relpath_ok(rel) || !strcmp(rel, "manifest.json"))
             return cfx_error_set(err, CFX_ECORRUPT, "manifest.json: bad file name '%s'", rel);
         if (!json_is_string(sha) || json_string_length(sha) != 64 || !json_is_integer(size) ||
             json_integer_value(size) < 0)

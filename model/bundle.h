@@ -57,6 +57,11 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
 /* Path of assets.extra/warmup.jsonl, NULL when the bundle has none. */
 const char *cfx_bundle_warmup_path(const cfx_bundle_t *b);
 
+/* 1 when p may name a file of a bundle (what the writer writes and the
+ * manifest lists): relative, at most 1024 bytes, no empty, "." or ".."
+ * component, no trailing '/'; so it stays inside the bundle folder. */
+int cfx_bundle_relpath_ok(const char *p);
+
 /* ---- extensions (compatible additions) ---------------------------------- */
 
 struct cfx_net;

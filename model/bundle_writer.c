@@ -40,22 +40,6 @@ struct cfx_bundle_writer {
     size_t ndirs;
 };
 
-static int valid_relpath(const char *p) {
-    if (p[0] == '\0' || p[0] == '/' || strlen(p) > 1024)
-        return 0;
-    const char *s = p;
-    while (*s) {
-        const char *e = strchr(s, '/');
-        size_t l = e ? (size_t)(e - s) : strlen(s);
-        if (l == 0 || (l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
-            return 0;
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    return p[strlen(p) - 1] != '/';
-}
-
 int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out, cfx_error_t *err) {
     *out = NULL;
     if (!cfx_file_absent_or_empty(final_dir))
@@ -152,7 +136,7 @@ static int write_all(int fd, const void *data, size_t len) {
 static int add_impl(cfx_bundle_writer_t *w, const char *relpath, const void *data, size_t len,
                     int record, cfx_error_t *err) {
     char path[4096];
-    if (!valid_relpath(relpath))
+    if (!cfx_bundle_relpath_ok(relpath))
         return cfx_error_set(err, CFX_EINVAL, "bundle: bad file name '%s'", relpath);
     if (len > CFX_BUNDLE_MAX_FILE)
         return cfx_error_set(err, CFX_ETOOBIG, "bundle: %s: %zu bytes, over the limit", relpath,

@@ -304,9 +304,30 @@ static void test_unknown_version(void **state) {
                    "format_version 1)");
 }
 
+/* The file names a bundle may hold: the writer and the loader share the
+ * rule, so a manifest can never point outside its folder. */
+static void test_relpath_rule(void **state) {
+    (void)state;
+    static const char *const ok[] = {"transform.json", "variables/model.safetensors",
+                                     "assets.extra/warmup.jsonl", "a/.b/c..d", "..."};
+    static const char *const bad[] = {"", "/etc/passwd", "../x", "a/../b", "a/./b",
+                                      ".", "..", "a//b", "a/", "./a"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        assert_int_equal(cfx_bundle_relpath_ok(ok[i]), 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cfx_bundle_relpath_ok(bad[i]), 0);
+    char longp[1100];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    assert_int_equal(cfx_bundle_relpath_ok(longp), 0);
+    longp[1024] = '\0';
+    assert_int_equal(cfx_bundle_relpath_ok(longp), 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_and_predict),
+        cmocka_unit_test(test_relpath_rule),
         cmocka_unit_test(test_empty_destination),
         cmocka_unit_test(test_empty_assets_dir),
         cmocka_unit_test(test_missing_file),
