@@ -264,7 +264,8 @@ int cfx_file_remove_tree(const char *path, cfx_error_t *err) {
                          strerror(errno));
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
+int cfx_file_write_all(int fd, const void *data, size_t n) {
+    const uint8_t *p = data;
     while (n > 0) {
         ssize_t k = write(fd, p, n);
         if (k < 0) {
@@ -304,7 +305,7 @@ int cfx_file_write_atomic(const char *path, const void *data, size_t len,
         return cfx_error_set(err, CFX_EIO, "%s: create: %s", tmp,
                              strerror(errno));
     int rc = 0;
-    if (write_all(fd, data, len) != 0) {
+    if (cfx_file_write_all(fd, data, len) != 0) {
         rc = cfx_error_set(err, CFX_EIO, "%s: write: %s", tmp,
                            strerror(errno));
     } else if (fsync(fd) != 0) {

@@ -39,6 +39,10 @@ typedef int (*cfx_file_chunk_fn)(void *ud, const void *data, size_t n,
 int cfx_file_read_chunks(const char *path, uint64_t max, cfx_file_chunk_fn fn,
                          void *ud, uint64_t *size, cfx_error_t *err);
 
+/* write(2) until all n bytes are out, retrying on EINTR and short writes:
+ * 0, or -1 with errno set (the caller names the file). */
+int cfx_file_write_all(int fd, const void *data, size_t n);
+
 /* Replaces path with data[0..len) atomically (mode 0644). */
 int cfx_file_write_atomic(const char *path, const void *data, size_t len,
                           cfx_error_t *err);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "formats/file.h"
 #include "formats/le.h"
 
 #define IO_CHUNK (256u * 1024)
@@ -354,17 +355,9 @@ struct cfx_tfrecord_writer {
 
 static int write_all(cfx_tfrecord_writer_t *w, const uint8_t *p, size_t n,
                      cfx_error_t *err) {
-    while (n > 0) {
-        ssize_t k = write(w->fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return cfx_error_set(err, CFX_EIO, "%s: write: %s", w->path,
-                                 strerror(errno));
-        }
-        p += k;
-        n -= (size_t)k;
-    }
+    if (cfx_file_write_all(w->fd, p, n) != 0)
+        return cfx_error_set(err, CFX_EIO, "%s: write: %s", w->path,
+                             strerror(errno));
     return 0;
 }
 

@@ -119,20 +119,6 @@ static int make_parents(cfx_bundle_writer_t *w, const char *relpath, cfx_error_t
     return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int add_impl(cfx_bundle_writer_t *w, const char *relpath, const void *data, size_t len,
                     int record, cfx_error_t *err) {
     char path[4096];
@@ -153,7 +139,7 @@ static int add_impl(cfx_bundle_writer_t *w, const char *relpath, const void *dat
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (cfx_file_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(e));

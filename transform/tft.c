@@ -15,7 +15,6 @@
  */
 #include "transform/tft.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -26,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/schema_infer.h"
 #include "formats/buf.h"
 #include "formats/dtype.h"
 #include "formats/example.h"
@@ -145,53 +145,20 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The split names under examples_dir (folders "Split-<name>"), sorted. */
+/* The split names under examples_dir (its "Split-<name>" folders,
+ * cfx_schema_split_names), in byte order. */
 static int list_splits(const char *dir, char ***out, size_t *n,
                        cfx_error_t *err) {
-    *out = NULL;
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return cfx_error_set(err, CFX_EIO, "%s: %s", dir, strerror(errno));
-    char **names = calloc(MAX_SPLITS, sizeof *names);
-    size_t k = 0;
-    int rc = 0;
-    if (!names) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        goto out;
+    int rc = cfx_schema_split_names(dir, NULL, out, n, err);
+    if (rc == 0 && *n > MAX_SPLITS) {
+        rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d splits", dir,
+                           MAX_SPLITS);
+        cfx_schema_split_names_free(*out, *n);
+        *out = NULL;
+        *n = 0;
     }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "Split-", 6) || !e->d_name[6])
-            continue;
-        char *p = path_join(dir, e->d_name);
-        struct stat st;
-        int is_dir = p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-        free(p);
-        if (!is_dir)
-            continue;
-        if (k == MAX_SPLITS) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d splits", dir,
-                               MAX_SPLITS);
-            goto out;
-        }
-        if (!(names[k] = strdup(e->d_name + 6))) {
-            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
-            goto out;
-        }
-        k++;
-    }
-    qsort(names, k, sizeof *names, cmp_str);
-    *out = names;
-    *n = k;
-    names = NULL;
-out:
-    if (names) {
-        for (size_t i = 0; i < k; i++)
-            free(names[i]);
-        free(names);
-    }
-    closedir(d);
+    if (rc == 0)
+        qsort(*out, *n, sizeof **out, cmp_str);
     return rc;
 }
 

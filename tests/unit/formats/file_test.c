@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +254,31 @@ static void test_read_pipe(void **state) {
     cfx_buf_free(&b);
 }
 
+/* Everything reaches the file, in order. */
+static void test_write_all(void **state) {
+    (void)state;
+    const size_t n = 200 * 1024;
+    uint8_t *p = malloc(n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 11 + 7);
+    char path[512];
+    snprintf(path, sizeof path, "%s/all.bin", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(cfx_file_write_all(fd, p, n), 0);
+    assert_int_equal(cfx_file_write_all(fd, p, 0), 0);
+    close(fd);
+    size_t got = 0;
+    uint8_t *back = cfx_test_read_file(path, &got);
+    assert_int_equal(got, n);
+    assert_memory_equal(back, p, n);
+    free(back);
+    /* A closed descriptor: -1 with errno, nothing hidden. */
+    assert_int_equal(cfx_file_write_all(fd, p, 1), -1);
+    free(p);
+}
+
 static void test_absent_or_empty(void **state) {
     (void)state;
     char p[512];
@@ -293,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_remove_tree),
         cmocka_unit_test(test_read_chunks),
         cmocka_unit_test(test_read_pipe),
+        cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_absent_or_empty),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
