@@ -40,7 +40,7 @@ done
 DOC=$P/share/doc/cfx
 [ -f "$DOC/README.md" ] || fail "README.md not in $DOC"
 for f in docs/*; do
-  [ -f "$DOC/$(basename "$f")" ] || fail "$f not in $DOC"
+  [ -e "$DOC/$(basename "$f")" ] || fail "$f not in $DOC"
 done
 while read -r f; do
   [ -f "$DOC/$f" ] || fail "$f not in $DOC"
