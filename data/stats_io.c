@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "formats/buf.h"
 #include "formats/file.h"
@@ -14,15 +13,10 @@
 
 #define PB(x) TENSORFLOW__METADATA__V0__##x
 
-static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 int cfx_stats_read(const char *path, cfx_stats_list_t **out, cfx_error_t *err) {
     *out = NULL;
     char full[PATH_MAX];
-    if (is_dir(path)) {
+    if (cfx_file_is_dir(path)) {
         if (snprintf(full, sizeof full, "%s/FeatureStats.pb", path) >=
             (int)sizeof full)
             return cfx_error_set(err, CFX_EINVAL, "%s: path too long", path);

@@ -138,12 +138,7 @@ static int flush_batch(const cfx_evaluator_opts_t *o, const cfx_bundle_t *cand,
 /* The folder of eval records: <dir>/Split-eval when present, else dir. */
 static int eval_files(const char *dir, char ***files, size_t *n,
                       cfx_error_t *err) {
-    char split[4096];
-    struct stat st;
-    snprintf(split, sizeof split, "%s/Split-eval", dir);
-    const char *d =
-        (stat(split, &st) == 0 && S_ISDIR(st.st_mode)) ? split : dir;
-    int ret = cfx_tfrecord_list_dir(d, files, n, err);
+    int ret = cfx_tfrecord_list_split(dir, "eval", files, n, err);
     if (ret)
         return ret;
     if (*n == 0) {

@@ -203,6 +203,16 @@ int cfx_file_fsync_dir(const char *dir, cfx_error_t *err) {
     return rc;
 }
 
+int cfx_file_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cfx_file_is_regular(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int cfx_file_check_empty_dir(const char *path, cfx_error_t *err) {
     struct stat st;
     if (stat(path, &st) != 0)

@@ -54,6 +54,11 @@ int cfx_file_mkdirs(const char *dir, cfx_error_t *err);
 /* fsyncs the directory dir (after a rename or create inside it). */
 int cfx_file_fsync_dir(const char *dir, cfx_error_t *err);
 
+/* 1 when path (links followed) is a directory / a regular file, else 0
+ * (also when it cannot be reached). */
+int cfx_file_is_dir(const char *path);
+int cfx_file_is_regular(const char *path);
+
 /* 0 when path does not exist (stat fails: creating it reports why) or is a
  * directory with no entries, a place a new artifact may be published;
  * CFX_EEXIST naming path when it is something else ("exists and is not a

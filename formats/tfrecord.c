@@ -513,6 +513,18 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int cfx_tfrecord_list_split(const char *dir, const char *split, char ***out,
+                            size_t *count, cfx_error_t *err) {
+    char path[4096];
+    *out = NULL;
+    *count = 0;
+    if ((size_t)snprintf(path, sizeof path, "%s/Split-%s", dir, split) >=
+        sizeof path)
+        return cfx_error_set(err, CFX_EINVAL, "%s: path too long", dir);
+    return cfx_tfrecord_list_dir(cfx_file_is_dir(path) ? path : dir, out,
+                                 count, err);
+}
+
 void cfx_path_list_free(char **list) {
     if (list == NULL)
         return;

@@ -69,4 +69,10 @@ int cfx_tfrecord_list_dir(const char *dir, char ***out, size_t *count,
                           cfx_error_t *err);
 void cfx_path_list_free(char **list);
 
+/* The record files of one split of an Examples artifact: those of
+ * <dir>/Split-<split> when that folder exists, else those of dir itself
+ * (a folder of records given directly). As cfx_tfrecord_list_dir. */
+int cfx_tfrecord_list_split(const char *dir, const char *split, char ***out,
+                            size_t *count, cfx_error_t *err);
+
 #endif

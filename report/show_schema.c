@@ -5,22 +5,20 @@
  */
 #include <limits.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "data/schema_infer.h"
+#include "formats/file.h"
 #include "report/show.h"
 
 #define PB(x) TENSORFLOW__METADATA__V0__##x
 
 int cfx_show_schema_detect(const char *path) {
     char p[PATH_MAX];
-    struct stat st;
     size_t n = strlen(path);
-    if (n > 6 && !strcmp(path + n - 6, ".pbtxt") && stat(path, &st) == 0 &&
-        S_ISREG(st.st_mode))
+    if (n > 6 && !strcmp(path + n - 6, ".pbtxt") && cfx_file_is_regular(path))
         return 1;
     return snprintf(p, sizeof p, "%s/schema.pbtxt", path) < (int)sizeof p &&
-           stat(p, &st) == 0 && S_ISREG(st.st_mode);
+           cfx_file_is_regular(p);
 }
 
 static const char *type_name(const cfx_schema_feature_t *f) {
@@ -123,8 +121,7 @@ static int is_deprecated(const cfx_schema_feature_t *f) {
 
 int cfx_show_schema(const char *path, FILE *out, cfx_error_t *err) {
     char p[PATH_MAX];
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (cfx_file_is_dir(path)) {
         snprintf(p, sizeof p, "%s/schema.pbtxt", path);
         path = p;
     }

@@ -11,7 +11,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "formats/file.h"
 
 /* Longest cell kept; longer text is cut with an ellipsis. */
 #define MAX_CELL 4200
@@ -143,8 +144,7 @@ void cfx_show_spark(const double *v, size_t n, char *out, size_t out_n) {
 }
 
 int cfx_show_is_file(const char *path, const char *file) {
-    struct stat st;
-    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
+    if (!cfx_file_is_regular(path)) return 0;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     return !strcmp(base, file);
@@ -152,10 +152,9 @@ int cfx_show_is_file(const char *path, const char *file) {
 
 int cfx_show_has_split_file(const char *path, const char *file) {
     char p[PATH_MAX];
-    struct stat st;
     if (cfx_show_is_file(path, file)) return 1;
     if (snprintf(p, sizeof p, "%s/%s", path, file) < (int)sizeof p &&
-        stat(p, &st) == 0 && S_ISREG(st.st_mode))
+        cfx_file_is_regular(p))
         return 1;
     DIR *d = opendir(path);
     if (!d) return 0;
@@ -164,7 +163,7 @@ int cfx_show_has_split_file(const char *path, const char *file) {
     while (!found && (e = readdir(d))) {
         if (strncmp(e->d_name, "Split-", 6)) continue;
         if (snprintf(p, sizeof p, "%s/%s/%s", path, e->d_name, file) < (int)sizeof p &&
-            stat(p, &st) == 0 && S_ISREG(st.st_mode))
+            cfx_file_is_regular(p))
             found = 1;
     }
     closedir(d);

@@ -22,16 +22,6 @@
 #include "model/bundle_writer.h"
 #include "train/trainer_log.h"
 
-static int is_dir(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int is_file(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 static json_t *bytes_json(const cfx_bytes_t *b) {
     json_t *s = json_stringn((const char *)b->data, b->len);
     if (s != NULL)
@@ -105,14 +95,12 @@ int cfx_trainer_warmup_line(const cfx_transform_t *t, const cfx_example_t *raw, 
 /* Up to CFX_WARMUP_ROWS lines from the eval split of the raw examples. */
 static int build_warmup(const char *raw_dir, const cfx_transform_t *t, cfx_buf_t *out,
                         size_t *rows, cfx_error_t *err) {
-    char split[4096];
     char **files = NULL;
     size_t nfiles = 0;
     cfx_example_t ex;
     cfx_example_init(&ex);
     *rows = 0;
-    snprintf(split, sizeof split, "%s/Split-eval", raw_dir);
-    int rc = cfx_tfrecord_list_dir(is_dir(split) ? split : raw_dir, &files, &nfiles, err);
+    int rc = cfx_tfrecord_list_split(raw_dir, "eval", &files, &nfiles, err);
     if (rc != 0)
         goto out;
     for (size_t fi = 0; fi < nfiles && *rows < CFX_WARMUP_ROWS; fi++) {
@@ -175,15 +163,15 @@ static int write_bundle(const cfx_train_job_t *job, const cfx_trainer_config_t *
         goto out;
     /* raw input schema: TFX keeps it at transform_graph/metadata/ */
     snprintf(path, sizeof path, "%s/metadata/schema.pbtxt", job->transform_graph_dir);
-    if (!is_file(path))
+    if (!cfx_file_is_regular(path))
         snprintf(path, sizeof path, "%s/schema.pbtxt", job->transform_graph_dir);
-    if (is_file(path) && (rc = cfx_bundle_writer_add_file(w, "schema.pbtxt", path, err)) != 0)
+    if (cfx_file_is_regular(path) && (rc = cfx_bundle_writer_add_file(w, "schema.pbtxt", path, err)) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/transform.json", job->transform_graph_dir);
     if ((rc = cfx_bundle_writer_add_file(w, "transform.json", path, err)) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/assets", job->transform_graph_dir);
-    if (is_dir(path) && (rc = cfx_bundle_writer_add_dir(w, "assets", path, err)) != 0)
+    if (cfx_file_is_dir(path) && (rc = cfx_bundle_writer_add_dir(w, "assets", path, err)) != 0)
         goto out;
     for (size_t i = 0; i < net->num_tensors; i++) {
         const cfx_net_tensor_t *nt = &net->tensors[i];
@@ -259,7 +247,7 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
     if ((rc = cfx_dataset_load(path, t, &train, err)) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/Split-eval", job->examples_dir);
-    if (is_dir(path) && (rc = cfx_dataset_load(path, t, &eval, err)) != 0)
+    if (cfx_file_is_dir(path) && (rc = cfx_dataset_load(path, t, &eval, err)) != 0)
         goto out;
     res->train_rows = train.n;
     res->eval_rows = eval.n;

@@ -284,7 +284,11 @@ static void test_absent_or_empty(void **state) {
     char p[512];
     snprintf(p, sizeof p, "%s/fresh", dir);
     assert_int_equal(cfx_file_absent_or_empty(p), 1);
+    assert_int_equal(cfx_file_is_dir(p), 0);
+    assert_int_equal(cfx_file_is_regular(p), 0);
     assert_int_equal(mkdir(p, 0755), 0);
+    assert_int_equal(cfx_file_is_dir(p), 1);
+    assert_int_equal(cfx_file_is_regular(p), 0);
     assert_int_equal(cfx_file_absent_or_empty(p), 1);
     cfx_test_write_file_in(p, "x", "x");
     assert_int_equal(cfx_file_absent_or_empty(p), 0);
@@ -294,6 +298,8 @@ static void test_absent_or_empty(void **state) {
     assert_non_null(strstr(err.msg, "fresh: output directory exists and is "
                                     "not empty"));
     snprintf(p, sizeof p, "%s/fresh/x", dir);
+    assert_int_equal(cfx_file_is_regular(p), 1);
+    assert_int_equal(cfx_file_is_dir(p), 0);
     assert_int_equal(cfx_file_absent_or_empty(p), 0); /* a file */
     assert_int_equal(cfx_file_check_empty_dir(p, &err), CFX_EEXIST);
     assert_non_null(strstr(err.msg, "x: exists and is not a directory"));

@@ -97,6 +97,32 @@ static void test_conformance_counts(void **state) {
     assert_int_equal(count_split("eval"), 5091);
 }
 
+/* A split of an Examples artifact: its Split-<name> folder when there is
+ * one, else the folder given (records handed over directly). */
+static void test_list_split(void **state) {
+    (void)state;
+    const char *src = getenv("CFX_SOURCE_DIR");
+    assert_non_null(src);
+    char artifact[1024], split[1100];
+    snprintf(artifact, sizeof artifact,
+             "%s/tests/data/tfx-conformance/csv_example_gen", src);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    char **files;
+    size_t n;
+    assert_int_equal(cfx_tfrecord_list_split(artifact, "eval", &files, &n, &err),
+                     0);
+    assert_int_equal(n, 12);
+    assert_non_null(strstr(files[0], "/Split-eval/data_tfrecord-00000-of-00012.gz"));
+    cfx_path_list_free(files);
+    /* The split folder itself: no Split-eval below it, its own files. */
+    snprintf(split, sizeof split, "%s/Split-train", artifact);
+    assert_int_equal(cfx_tfrecord_list_split(split, "eval", &files, &n, &err), 0);
+    assert_int_equal(n, 12);
+    assert_non_null(strstr(files[11], "/Split-train/data_tfrecord-00011-of-00012.gz"));
+    cfx_path_list_free(files);
+}
+
 /* Record i has length lens[i % n] and bytes derived from i. */
 static const size_t lens[] = {0, 1, 7, 100, 5000, 300000, 12, 1 << 20};
 #define NLENS (sizeof lens / sizeof lens[0])
@@ -361,6 +387,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc_vectors),
         cmocka_unit_test(test_conformance_counts),
+        cmocka_unit_test(test_list_split),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_python_reads_ours),
         cmocka_unit_test(test_concatenated_gzip),
