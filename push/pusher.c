@@ -111,56 +111,31 @@ int cfx_pusher_clean(const char *base, cfx_error_t *err) {
     return removed;
 }
 
+typedef struct copy_sink {
+    int fd;
+    const char *dst;
+} copy_sink_t;
+
+static int copy_chunk(void *ud, const void *data, size_t n,
+                      cfx_error_t *err) {
+    const copy_sink_t *s = ud;
+    if (cfx_file_write_all(s->fd, data, n) != 0)
+        return cfx_error_set(err, CFX_EIO, "%s: write: %s", s->dst,
+                             strerror(errno));
+    return 0;
+}
+
 static int copy_file(const char *src, const char *dst, cfx_error_t *err) {
-    int in = -1, out = -1, ret = 0;
-    char buf[1 << 16];
-    unsigned long long total = 0;
-    if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-        ret = cfx_error_set(err, CFX_EIO, "%s: %s", src, strerror(errno));
-        goto out;
-    }
-    if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
-        ret = cfx_error_set(err, CFX_EIO, "%s: %s", dst, strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ret = cfx_error_set(err, CFX_EIO, "%s: read: %s", src,
-                                strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        total += (unsigned long long)n;
-        if (total > CFX_PUSH_MAX_FILE) {
-            ret = cfx_error_set(err, CFX_ETOOBIG, "%s: larger than %llu bytes",
-                                src, CFX_PUSH_MAX_FILE);
-            goto out;
-        }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                ret = cfx_error_set(err, CFX_EIO, "%s: write: %s", dst,
-                                    strerror(errno));
-                goto out;
-            }
-            off += w;
-        }
-    }
-    if (fsync(out) != 0) {
+    copy_sink_t s = {open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644),
+                     dst};
+    if (s.fd < 0)
+        return cfx_error_set(err, CFX_EIO, "%s: %s", dst, strerror(errno));
+    int ret =
+        cfx_file_read_chunks(src, CFX_PUSH_MAX_FILE, copy_chunk, &s, NULL, err);
+    if (!ret && fsync(s.fd) != 0)
         ret =
             cfx_error_set(err, CFX_EIO, "%s: fsync: %s", dst, strerror(errno));
-        goto out;
-    }
-out:
-    if (in >= 0)
-        close(in);
-    if (out >= 0 && close(out) != 0 && !ret)
+    if (close(s.fd) != 0 && !ret)
         ret =
             cfx_error_set(err, CFX_EIO, "%s: close: %s", dst, strerror(errno));
     return ret;
