@@ -69,4 +69,14 @@ int cfx_show_has_split_file(const char *path, const char *file);
 /* 1 when path names a file whose base name is `file`. */
 int cfx_show_is_file(const char *path, const char *file);
 
+/* Renders one split's `file` (path) under the split name (may be ""). */
+typedef int (*cfx_show_split_fn)(const char *split, const char *path,
+                                 FILE *out, cfx_error_t *err);
+/* Calls render for each split of an artifact given as path: the file
+ * itself or a folder holding it (one split, named after its Split-<name>
+ * folder, else ""), or an artifact folder with Split-<name>/<file> ("train"
+ * first, then byte order). Stops at the first error and returns it. */
+int cfx_show_each_split(const char *path, const char *file,
+                        cfx_show_split_fn render, FILE *out, cfx_error_t *err);
+
 #endif

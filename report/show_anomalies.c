@@ -4,10 +4,8 @@
  * long description, as TFDV's display_anomalies shows them), then the
  * drift / skew measurements.
  */
-#include <libgen.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "report/show.h"
 #include "data/validate.h"
@@ -93,29 +91,5 @@ static int render(const char *split, const char *path, FILE *out, cfx_error_t *e
 }
 
 int cfx_show_anomalies(const char *path, FILE *out, cfx_error_t *err) {
-    char p[PATH_MAX];
-    struct stat st;
-    int single = cfx_show_is_file(path, "SchemaDiff.pb") ||
-                 (snprintf(p, sizeof p, "%s/SchemaDiff.pb", path) < (int)sizeof p &&
-                  stat(p, &st) == 0);
-    if (single) {
-        char copy[PATH_MAX];
-        snprintf(copy, sizeof copy, "%s", path);
-        if (cfx_show_is_file(path, "SchemaDiff.pb")) {
-            char *slash = strrchr(copy, '/');
-            if (slash) *slash = 0;
-            else snprintf(copy, sizeof copy, ".");
-        }
-        const char *base = basename(copy);
-        return render(strncmp(base, "Split-", 6) ? "" : base + 6, path, out, err);
-    }
-    char **names = NULL;
-    size_t n = 0;
-    int rc = cfx_schema_split_names(path, "SchemaDiff.pb", &names, &n, err);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        snprintf(p, sizeof p, "%s/Split-%s/SchemaDiff.pb", path, names[i]);
-        rc = render(names[i], p, out, err);
-    }
-    cfx_schema_split_names_free(names, n);
-    return rc;
+    return cfx_show_each_split(path, "SchemaDiff.pb", render, out, err);
 }

@@ -4,13 +4,10 @@
  * feature's STANDARD histogram and each string feature's top values as
  * unicode block bars.
  */
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "data/schema_infer.h"
 #include "data/stats_io.h"
 #include "report/show.h"
 
@@ -212,30 +209,5 @@ static int render_file(const char *split, const char *path, FILE *out, cfx_error
 }
 
 int cfx_show_statistics(const char *path, FILE *out, cfx_error_t *err) {
-    char p[PATH_MAX];
-    struct stat st;
-    if (cfx_show_is_file(path, "FeatureStats.pb") ||
-        (snprintf(p, sizeof p, "%s/FeatureStats.pb", path) < (int)sizeof p &&
-         stat(p, &st) == 0)) {
-        /* One split: name it after its Split-<name> directory. */
-        char copy[PATH_MAX];
-        snprintf(copy, sizeof copy, "%s", path);
-        if (cfx_show_is_file(path, "FeatureStats.pb")) {
-            char *slash = strrchr(copy, '/');
-            if (slash) *slash = 0;
-            else snprintf(copy, sizeof copy, ".");
-        }
-        const char *base = basename(copy);
-        const char *split = strncmp(base, "Split-", 6) ? "" : base + 6;
-        return render_file(split, path, out, err);
-    }
-    char **names = NULL;
-    size_t n = 0;
-    int rc = cfx_schema_split_names(path, "FeatureStats.pb", &names, &n, err);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        snprintf(p, sizeof p, "%s/Split-%s/FeatureStats.pb", path, names[i]);
-        rc = render_file(names[i], p, out, err);
-    }
-    cfx_schema_split_names_free(names, n);
-    return rc;
+    return cfx_show_each_split(path, "FeatureStats.pb", render_file, out, err);
 }

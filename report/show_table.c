@@ -6,12 +6,15 @@
 #include "report/show.h"
 
 #include <dirent.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "data/schema_infer.h"
 #include "formats/file.h"
 
 /* Longest cell kept; longer text is cut with an ellipsis. */
@@ -148,6 +151,35 @@ int cfx_show_is_file(const char *path, const char *file) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     return !strcmp(base, file);
+}
+
+int cfx_show_each_split(const char *path, const char *file,
+                        cfx_show_split_fn render, FILE *out, cfx_error_t *err) {
+    char p[PATH_MAX];
+    struct stat st;
+    int is_file = cfx_show_is_file(path, file);
+    if (is_file || (snprintf(p, sizeof p, "%s/%s", path, file) < (int)sizeof p &&
+                    stat(p, &st) == 0)) {
+        /* One split: name it after its Split-<name> directory. */
+        char copy[PATH_MAX];
+        snprintf(copy, sizeof copy, "%s", path);
+        if (is_file) {
+            char *slash = strrchr(copy, '/');
+            if (slash) *slash = 0;
+            else snprintf(copy, sizeof copy, ".");
+        }
+        const char *base = basename(copy);
+        return render(strncmp(base, "Split-", 6) ? "" : base + 6, path, out, err);
+    }
+    char **names = NULL;
+    size_t n = 0;
+    int rc = cfx_schema_split_names(path, file, &names, &n, err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        snprintf(p, sizeof p, "%s/Split-%s/%s", path, names[i], file);
+        rc = render(names[i], p, out, err);
+    }
+    cfx_schema_split_names_free(names, n);
+    return rc;
 }
 
 int cfx_show_has_split_file(const char *path, const char *file) {
