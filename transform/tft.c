@@ -157,7 +157,7 @@ static int list_splits(const char *dir, char ***out, size_t *n,
         *out = NULL;
         *n = 0;
     }
-    if (rc == 0)
+    if (rc == 0 && *n > 1)
         qsort(*out, *n, sizeof **out, cmp_str);
     return rc;
 }
