@@ -7,10 +7,10 @@
  * refuses anything else naming the offset of the bad character.
  *
  * The padding rule is the one TF Serving's REST API applies to "b64" values
- * (it decodes them with absl's Base64Unescape): no padding at all, or exactly
- * the one or two '=' that complete the last 4-character group. "Zg" and
- * "Zg==" decode to "f"; "Zg=", "Zg===" and "Zm9v=" are refused. Unlike absl,
- * white space is refused too, as it always was here.
+ * (docs/serving.md): no padding at all, or exactly the one or two '=' that
+ * complete the last 4-character group. "Zg" and "Zg==" decode to "f";
+ * "Zg=", "Zg===" and "Zm9v=" are refused. White space is refused too (TF
+ * Serving skips it; no client of ours sends it).
  *
  * Reentrant.
  */

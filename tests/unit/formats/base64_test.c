@@ -87,8 +87,8 @@ static void test_rejects(void **state) {
     assert_int_equal(cfx_base64_decode("Zg=", 3, &b, &err), CFX_EPARSE);
     assert_int_equal(cfx_base64_decode("Zg===", 5, &b, &err), CFX_EPARSE);
     assert_int_equal(cfx_base64_decode("Z=g=", 4, &b, &err), CFX_EPARSE);
-    /* Padding after a complete group (absl's Base64Unescape refuses it too,
-     * which TF Serving's REST API uses for "b64"). */
+    /* Padding after a complete group (TF Serving's REST API refuses it in
+     * "b64" values too). */
     assert_int_equal(cfx_base64_decode("Zm9v=", 5, &b, &err), CFX_EPARSE);
     assert_int_equal(cfx_base64_decode("Zm9v==", 6, &b, &err), CFX_EPARSE);
     /* White space is not skipped. */
