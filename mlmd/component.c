@@ -8,20 +8,21 @@
  * events.
  */
 #define _XOPEN_SOURCE 700
-#include "formats/file.h"
 #include "mlmd/component.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "formats/file.h"
+#include "formats/sha256.h"
 
 /* The TFX artifact type of each output key (component "" = any). */
 static const struct {
@@ -61,7 +62,7 @@ static int copy_bounded(char *dst, size_t cap, const char *src, const char *what
     return 0;
 }
 
-static void make_run_id(char *out, size_t cap) {
+void cfx_component_new_run_id(char *out, size_t cap) {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -99,22 +100,19 @@ static int cmp_input(const void *a, const void *b) {
     return c ? c : strcmp(x->artifact.uri, y->artifact.uri);
 }
 
-static int digest_add(EVP_MD_CTX *ctx, const char *s) {
+static int digest_add(cfx_sha256_t *h, const char *s) {
     /* Each string with its NUL, so ("ab","c") != ("a","bc"). */
-    return EVP_DigestUpdate(ctx, s, strlen(s) + 1) == 1 ? 0 : -1;
+    return cfx_sha256_update(h, s, strlen(s) + 1);
 }
 
 static int compute_cache_key(cfx_component_run_t *run, const char *props_canon,
                              cfx_error_t *err) {
-    int ret = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    cfx_sha256_t h;
+    uint8_t md[CFX_SHA256_LEN];
     char num[32], fp[1024];
     cfx_component_input_rec_t sorted[CFX_COMPONENT_MAX_INPUTS];
-    if (!ctx) return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) goto crypto;
-    if (digest_add(ctx, "cfx-component-cache-v1") || digest_add(ctx, run->component))
+    if (cfx_sha256_init(&h)) return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if (digest_add(&h, "cfx-component-cache-v1") || digest_add(&h, run->component))
         goto crypto;
     memcpy(sorted, run->inputs, run->n_inputs * sizeof sorted[0]);
     qsort(sorted, run->n_inputs, sizeof sorted[0], cmp_input);
@@ -128,19 +126,18 @@ static int compute_cache_key(cfx_component_run_t *run, const char *props_canon,
                                                &v, fp, sizeof fp, &ignore) == 0 &&
             v.kind != CFX_MD_STRING)
             fp[0] = 0;
-        if (digest_add(ctx, sorted[i].key) || digest_add(ctx, num) ||
-            digest_add(ctx, a->uri) || digest_add(ctx, fp))
+        if (digest_add(&h, sorted[i].key) || digest_add(&h, num) ||
+            digest_add(&h, a->uri) || digest_add(&h, fp))
             goto crypto;
     }
-    if (digest_add(ctx, "exec_properties") || digest_add(ctx, props_canon)) goto crypto;
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) goto crypto;
-    for (unsigned i = 0; i < 32; i++) snprintf(run->cache_key + 2 * i, 3, "%02x", md[i]);
-    goto out;
+    if (digest_add(&h, "exec_properties") || digest_add(&h, props_canon)) goto crypto;
+    if (cfx_sha256_final(&h, md)) goto failed;
+    cfx_sha256_hex(md, run->cache_key);
+    return 0;
 crypto:
-    ret = cfx_error_set(err, CFX_EINTERNAL, "%s: SHA-256 failed", run->component);
-out:
-    EVP_MD_CTX_free(ctx);
-    return ret;
+    cfx_sha256_abort(&h);
+failed:
+    return cfx_error_set(err, CFX_EINTERNAL, "%s: SHA-256 failed", run->component);
 }
 
 /* --- begin ---------------------------------------------------------------- */
@@ -311,7 +308,7 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
                                 err)))
             goto out;
     } else {
-        make_run_id(run->run_id, sizeof run->run_id);
+        cfx_component_new_run_id(run->run_id, sizeof run->run_id);
     }
 
     if ((ret = cfx_metadata_begin(run->store, err))) goto out;
@@ -859,118 +856,12 @@ void cfx_component_run_free(cfx_component_run_t *run) {
 
 cfx_metadata_t *cfx_component_store(cfx_component_run_t *run) { return run->store; }
 
-/* --- the spec interface ---------------------------------------------------- */
-
-const char *cfx_component_prop_string(const cfx_component_ctx_t *ctx,
-                                      const char *name) {
-    json_t *v = json_object_get(ctx->props, name);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-const char *cfx_component_prop_path(const cfx_component_ctx_t *ctx,
-                                    const char *name) {
-    const char *s = cfx_component_prop_string(ctx, name);
-    return s && s[0] ? s : NULL;
-}
-
-long long cfx_component_prop_int(const cfx_component_ctx_t *ctx, const char *name,
-                                 long long def) {
-    json_t *v = json_object_get(ctx->props, name);
-    return json_is_integer(v) ? (long long)json_integer_value(v) : def;
-}
-
-double cfx_component_prop_number(const cfx_component_ctx_t *ctx, const char *name,
-                                 double def) {
-    json_t *v = json_object_get(ctx->props, name);
-    return json_is_number(v) ? json_number_value(v) : def;
-}
-
-const char *cfx_component_exec_output_dir(cfx_component_ctx_t *ctx, const char *key,
-                                          cfx_error_t *err) {
-    const char *dir = cfx_component_output_dir(ctx->run, key, err);
-    if (!dir && !err->code)
-        cfx_error_set(err, CFX_EINVAL, "%s: no folder given for output '%s'",
-                      ctx->run->component, key);
-    return dir;
-}
-
-int cfx_component_run_cli(cfx_component_run_t *run, const cfx_component_spec_t *spec,
-                          const cfx_component_cli_t *cli, char *summary, size_t cap,
-                          cfx_error_t *err) {
-    char *text = NULL;
-    int ret;
-    memset(run, 0, sizeof *run);
-    summary[0] = 0;
-    if (!spec->exec) {
-        ret = cfx_error_set(err, CFX_EUNSUPPORTED, "%s: not available in this build",
-                            spec->name);
-        goto out;
-    }
-    if (cli->root && spec->prepare &&
-        (ret = spec->prepare(cli->props, cli->inputs, cli->n_inputs, err)))
-        goto out;
-    if (cli->root &&
-        !(text = json_dumps(cli->props, JSON_COMPACT | JSON_SORT_KEYS))) {
-        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((ret = cfx_component_begin(run, cli->root, spec->name, text, cli->inputs,
-                                   cli->n_inputs, err)))
-        goto out;
-    for (size_t i = 0; i < cli->n_outputs; i++)
-        if (cli->outputs[i].path &&
-            (ret = cfx_component_set_output(run, cli->outputs[i].key,
-                                            cli->outputs[i].path, err)))
-            goto done;
-    cfx_component_ctx_t ctx = {.run = run,
-                               .props = cli->props,
-                               .progress = cli->progress,
-                               .result = cli->result};
-    ret = spec->exec(&ctx, summary, cap, err);
-done:;
-    cfx_error_t ferr;
-    cfx_error_init(&ferr);
-    int fret = cfx_component_finish(run, ret == 0, &ferr);
-    if (!ret && fret) {
-        *err = ferr;
-        ret = fret;
-    }
-out:
-    free(text);
-    return ret;
-}
-
 /* --- helpers for exec properties ------------------------------------------ */
 
 int cfx_component_file_digest(const char *path, char out[65], cfx_error_t *err) {
-    int ret = 0;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    unsigned char *buf = NULL;
-    EVP_MD_CTX *ctx = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
-    if (!(buf = malloc(1 << 16)) || !(ctx = EVP_MD_CTX_new())) {
-        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) goto crypto;
-    size_t n;
-    while ((n = fread(buf, 1, 1 << 16, f)) > 0)
-        if (EVP_DigestUpdate(ctx, buf, n) != 1) goto crypto;
-    if (ferror(f)) {
-        ret = cfx_error_set(err, CFX_EIO, "%s: read error", path);
-        goto out;
-    }
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) goto crypto;
-    for (unsigned i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
-    goto out;
-crypto:
-    ret = cfx_error_set(err, CFX_EINTERNAL, "%s: SHA-256 failed", path);
-out:
-    EVP_MD_CTX_free(ctx);
-    free(buf);
-    fclose(f);
+    int ret = cfx_sha256_file_hex(path, UINT64_MAX, out, NULL, err);
+    /* a missing file is an I/O failure of the caller's settings here */
+    if (ret == CFX_ENOTFOUND) err->code = ret = CFX_EIO;
     return ret;
 }
 

@@ -225,6 +225,10 @@ void cfx_component_run_free(cfx_component_run_t *run);
  * cfx_metadata_latest_blessed_model. */
 cfx_metadata_t *cfx_component_store(cfx_component_run_t *run);
 
+/* A new run id: UTC time to the microsecond and the process id, so two
+ * runs started at once by two processes never share one (out: >= 48 bytes). */
+void cfx_component_new_run_id(char *out, size_t cap);
+
 /* Hex SHA-256 of a file's contents (out: 65 bytes). */
 int cfx_component_file_digest(const char *path, char out[65], cfx_error_t *err);
 /* ExampleGen's input fingerprint of a file or of the regular files directly

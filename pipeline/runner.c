@@ -297,16 +297,6 @@ out:
     return ret;
 }
 
-static void make_run_id(char *out, size_t cap) {
-    struct timespec ts;
-    struct tm tm;
-    char t[32];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, cap, "%s.%06ldZ", t, ts.tv_nsec / 1000);
-}
-
 int cfx_runner_run(const cfx_pipeline_config_t *cfg, const cfx_runner_step_t *steps,
                    size_t num_steps, const cfx_runner_options_t *opts,
                    cfx_runner_result_t *res, cfx_error_t *err) {
@@ -325,7 +315,7 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg, const cfx_runner_step_t *st
     r->cfg = cfg;
     r->log = opts->log ? opts->log : stdout;
     if (opts->run_id) snprintf(r->run_id, sizeof r->run_id, "%s", opts->run_id);
-    else make_run_id(r->run_id, sizeof r->run_id);
+    else cfx_component_new_run_id(r->run_id, sizeof r->run_id);
     if ((ret = cfx_file_mkdirs(cfg->pipeline_root, err))) goto out;
     if ((ret = cfx_metadata_open_root(&r->store, cfg->pipeline_root, err))) goto out;
     fprintf(r->log, "pipeline %s, run %s\nroot %s\n\n", cfg->pipeline_name, r->run_id,
