@@ -46,14 +46,16 @@ static const struct {
 
 static const char *summary_of(const char *name) {
     for (size_t i = 0; i < sizeof summaries / sizeof summaries[0]; i++)
-        if (!strcmp(summaries[i].name, name)) return summaries[i].what;
+        if (!strcmp(summaries[i].name, name))
+            return summaries[i].what;
     return "";
 }
 
 static void usage(FILE *f) {
     fprintf(f, "usage: cfx <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-14s %s\n", commands[i].name, summary_of(commands[i].name));
+        fprintf(f, "  %-14s %s\n", commands[i].name,
+                summary_of(commands[i].name));
     fprintf(f, "\n`cfx <command> --help` describes a command; "
                "`cfx --version` prints the version.\n");
 }
@@ -68,7 +70,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "--version")) argv[1] = "version";
+    if (!strcmp(argv[1], "--version"))
+        argv[1] = "version";
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);

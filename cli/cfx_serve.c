@@ -9,8 +9,7 @@
 #include "serve/config.h"
 #include "serve/server.h"
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_serve_flags_t flags;

@@ -122,7 +122,8 @@ int cfx_cmd_evaluate(int argc, char **argv) {
     cfx_evaluator_result_t *res = calloc(1, sizeof *res);
     cfx_component_run_t run = {0};
     json_t *props = NULL;
-    char eval_dir[4096] = "", bless_dir[4096] = "", base_uri[4096] = "", digest[65] = "";
+    char eval_dir[4096] = "", bless_dir[4096] = "", base_uri[4096] = "",
+         digest[65] = "";
     int rc = 1;
     if (!res) {
         fprintf(stderr, "cfx evaluate: out of memory\n");
@@ -141,7 +142,8 @@ int cfx_cmd_evaluate(int argc, char **argv) {
     if (root && cfx_component_file_digest(config, digest, &err) < 0)
         goto fail;
     /* the settings of cfx_evaluator_component */
-    props = root ? json_pack("{s:s, s:s}", "config", config, "config_sha256", digest)
+    props = root ? json_pack("{s:s, s:s}", "config", config, "config_sha256",
+                             digest)
                  : json_pack("{s:s}", "config", config);
     if (!props) {
         cfx_error_set(&err, CFX_ENOMEM, "out of memory");
@@ -150,18 +152,25 @@ int cfx_cmd_evaluate(int argc, char **argv) {
     cfx_component_input_t in[] = {{"examples", 0, examples, examples},
                                   {"model", 0, model, model},
                                   {"baseline_model", 0, baseline, baseline}};
-    cfx_component_output_path_t out[] = {{"evaluation", output ? eval_dir : NULL},
-                                         {"blessing", output ? bless_dir : NULL}};
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
-                               .n_inputs = baseline ? 3 : 2, .outputs = out,
-                               .n_outputs = 2, .result = res};
+    cfx_component_output_path_t out[] = {
+        {"evaluation", output ? eval_dir : NULL},
+        {"blessing", output ? bless_dir : NULL}};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = baseline ? 3 : 2,
+                               .outputs = out,
+                               .n_outputs = 2,
+                               .result = res};
     char summary[1024];
-    if (cfx_component_run_cli(&run, &cfx_evaluator_component, &cli, summary, sizeof summary,
-                              &err))
+    if (cfx_component_run_cli(&run, &cfx_evaluator_component, &cli, summary,
+                              sizeof summary, &err))
         goto fail;
     if (!output) {
-        snprintf(eval_dir, sizeof eval_dir, "%s", cfx_component_output_uri(&run, "evaluation"));
-        snprintf(bless_dir, sizeof bless_dir, "%s", cfx_component_output_uri(&run, "blessing"));
+        snprintf(eval_dir, sizeof eval_dir, "%s",
+                 cfx_component_output_uri(&run, "evaluation"));
+        snprintf(bless_dir, sizeof bless_dir, "%s",
+                 cfx_component_output_uri(&run, "blessing"));
     }
     printf("%s\n", res->summary);
     printf("%zu examples, %zu slices%s%s; evaluation: %s, blessing: %s\n",

@@ -10,20 +10,22 @@
 #include "formats/clock.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cfx examplegen --input CSV (--output DIR | --pipeline-root ROOT)\n"
-            "                      [--split name:buckets,...] "
-            "[--num-shards N] [--skip-bad-rows]\n\n"
-            "Converts a CSV with a header line into gzipped TFRecord files "
-            "of tf.Example,\none directory per split (DIR/Split-<name>/), "
-            "as TFX's CsvExampleGen does.\n"
-            "  --split          hash buckets per split (default "
-            "train:2,eval:1)\n"
-            "  --num-shards     files per split (default 2)\n"
-            "  --skip-bad-rows  count and skip malformed rows instead of "
-            "failing\n"
-            "  --pipeline-root  record the run in ROOT/metadata.sqlite (output in\n"
-            "                   ROOT/ExampleGen/examples/<id>/ unless --output)\n");
+    fprintf(
+        f,
+        "usage: cfx examplegen --input CSV (--output DIR | --pipeline-root "
+        "ROOT)\n"
+        "                      [--split name:buckets,...] "
+        "[--num-shards N] [--skip-bad-rows]\n\n"
+        "Converts a CSV with a header line into gzipped TFRecord files "
+        "of tf.Example,\none directory per split (DIR/Split-<name>/), "
+        "as TFX's CsvExampleGen does.\n"
+        "  --split          hash buckets per split (default "
+        "train:2,eval:1)\n"
+        "  --num-shards     files per split (default 2)\n"
+        "  --skip-bad-rows  count and skip malformed rows instead of "
+        "failing\n"
+        "  --pipeline-root  record the run in ROOT/metadata.sqlite (output in\n"
+        "                   ROOT/ExampleGen/examples/<id>/ unless --output)\n");
 }
 
 int cfx_cmd_examplegen(int argc, char **argv) {
@@ -94,24 +96,32 @@ int cfx_cmd_examplegen(int argc, char **argv) {
     }
     /* the settings of cfx_examplegen_component (data/components.h) */
     json_t *props = json_object();
-    if (!props || (split && json_object_set_new(props, "splits", json_string(split))) ||
+    if (!props ||
+        (split && json_object_set_new(props, "splits", json_string(split))) ||
         (opts.num_shards &&
-         json_object_set_new(props, "num_shards", json_integer(opts.num_shards))) ||
-        (opts.skip_bad_rows && json_object_set_new(props, "skip_bad_rows", json_true()))) {
+         json_object_set_new(props, "num_shards",
+                             json_integer(opts.num_shards))) ||
+        (opts.skip_bad_rows &&
+         json_object_set_new(props, "skip_bad_rows", json_true()))) {
         fprintf(stderr, "cfx examplegen: out of memory\n");
         json_decref(props);
         return 1;
     }
     cfx_component_input_t in[] = {{"input", 0, input, input}};
     cfx_component_output_path_t out[] = {{"examples", output}};
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
-                               .outputs = out, .n_outputs = 1, .progress = stderr,
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = 1,
+                               .outputs = out,
+                               .n_outputs = 1,
+                               .progress = stderr,
                                .result = &res};
     cfx_component_run_t run;
     char summary[512];
     double t0 = cfx_clock_mono_s();
-    int rc = cfx_component_run_cli(&run, &cfx_examplegen_component, &cli, summary,
-                                   sizeof summary, &err);
+    int rc = cfx_component_run_cli(&run, &cfx_examplegen_component, &cli,
+                                   summary, sizeof summary, &err);
     double secs = cfx_clock_mono_s() - t0;
     json_decref(props);
     if (rc < 0) {
@@ -123,7 +133,8 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         cfx_component_run_free(&run);
         return 1;
     }
-    if (!output) output = cfx_component_output_uri(&run, "examples");
+    if (!output)
+        output = cfx_component_output_uri(&run, "examples");
     printf("examplegen: %llu rows -> %s in %.2f s (%.0f rows/s)\n",
            (unsigned long long)res.rows, output, secs,
            secs > 0 ? (double)res.rows / secs : 0.0);

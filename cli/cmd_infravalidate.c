@@ -22,8 +22,10 @@ static void usage(FILE *f) {
         "usage: cfx infravalidate --model BUNDLE_DIR --output DIR "
         "[--serve-binary PATH]\n"
         "                         [--num-requests N] [--timeout SECONDS]\n"
-        "                         [--load-check 'p99<50ms,errors<=0' [--load-seconds S]\n"
-        "                          [--load-concurrency N]] [--pipeline-root ROOT]\n\n"
+        "                         [--load-check 'p99<50ms,errors<=0' "
+        "[--load-seconds S]\n"
+        "                          [--load-concurrency N]] [--pipeline-root "
+        "ROOT]\n\n"
         "Starts cfx-serve on free loopback ports with the bundle, replays its "
         "warm-up\n"
         "rows over REST, compares each answer with the offline prediction, "
@@ -31,11 +33,14 @@ static void usage(FILE *f) {
         "server and writes DIR/INFRA_BLESSED or DIR/INFRA_NOT_BLESSED and "
         "DIR/reason.\n"
         "  --serve-binary   default: the cfx-serve next to this cfx\n"
-        "  --num-requests   send N requests, cycling the warm-up rows (default: "
+        "  --num-requests   send N requests, cycling the warm-up rows "
+        "(default: "
         "each row once)\n"
         "  --timeout        seconds allowed for start and load (default 60)\n"
-        "  --load-check     then load the server with cfx perf (closed loop, REST,\n"
-        "                   the warm-up rows) and require these checks (metrics\n"
+        "  --load-check     then load the server with cfx perf (closed loop, "
+        "REST,\n"
+        "                   the warm-up rows) and require these checks "
+        "(metrics\n"
         "                   p50 p90 p99 p999 max mean rps errors); report in\n"
         "                   DIR/load.json\n"
         "  --load-seconds   length of the load test (default 2)\n"
@@ -94,7 +99,8 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
             cfx_error_init(&perr);
             cfx_perf_opts_init(&po);
             if (cfx_perf_parse_checks(&po, optarg, &perr)) {
-                fprintf(stderr, "cfx infravalidate: --load-check: %s\n", perr.msg);
+                fprintf(stderr, "cfx infravalidate: --load-check: %s\n",
+                        perr.msg);
                 return 2;
             }
             o.load_check = optarg;
@@ -104,8 +110,10 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
             char *end;
             o.load_seconds = strtod(optarg, &end);
             if (*end || !(o.load_seconds > 0) || o.load_seconds > 3600) {
-                fprintf(stderr, "cfx infravalidate: --load-seconds %s: expected "
-                                "0 < S <= 3600\n", optarg);
+                fprintf(stderr,
+                        "cfx infravalidate: --load-seconds %s: expected "
+                        "0 < S <= 3600\n",
+                        optarg);
                 return 2;
             }
             break;
@@ -114,8 +122,10 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
             char *end;
             unsigned long v = strtoul(optarg, &end, 10);
             if (*end || v == 0 || v > 1024) {
-                fprintf(stderr, "cfx infravalidate: --load-concurrency %s: "
-                                "expected 1..1024\n", optarg);
+                fprintf(stderr,
+                        "cfx infravalidate: --load-concurrency %s: "
+                        "expected 1..1024\n",
+                        optarg);
                 return 2;
             }
             o.load_concurrency = v;
@@ -160,14 +170,16 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
     /* the settings of cfx_infravalidator_component */
     json_t *props = json_pack("{s:s}", "serve_binary", o.serve_binary);
     if (!props ||
-        (have_requests && json_object_set_new(props, "num_requests",
-                                              json_integer((json_int_t)o.max_requests))) ||
-        (have_timeout &&
-         json_object_set_new(props, "load_timeout_s", json_real(o.load_timeout_s))) ||
+        (have_requests &&
+         json_object_set_new(props, "num_requests",
+                             json_integer((json_int_t)o.max_requests))) ||
+        (have_timeout && json_object_set_new(props, "load_timeout_s",
+                                             json_real(o.load_timeout_s))) ||
         (o.load_check &&
          json_object_set_new(props, "load_check", json_string(o.load_check))) ||
         (o.load_seconds > 0 &&
-         json_object_set_new(props, "load_seconds", json_real(o.load_seconds))) ||
+         json_object_set_new(props, "load_seconds",
+                             json_real(o.load_seconds))) ||
         (o.load_concurrency &&
          json_object_set_new(props, "load_concurrency",
                              json_integer((json_int_t)o.load_concurrency)))) {
@@ -177,11 +189,16 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
     }
     cfx_component_input_t in[] = {{"model", 0, o.model_dir, o.model_dir}};
     cfx_component_output_path_t out[] = {{"blessing", o.output_dir}};
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
-                               .outputs = out, .n_outputs = 1, .result = &res};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = 1,
+                               .outputs = out,
+                               .n_outputs = 1,
+                               .result = &res};
     char summary[512];
-    int ret = cfx_component_run_cli(&run, &cfx_infravalidator_component, &cli, summary,
-                                    sizeof summary, &err);
+    int ret = cfx_component_run_cli(&run, &cfx_infravalidator_component, &cli,
+                                    summary, sizeof summary, &err);
     json_decref(props);
     if (ret)
         goto fail;

@@ -7,12 +7,14 @@
 #include "pipeline/pipeline_config.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: cfx lineage [--pipeline-root ROOT | --config PIPELINE_CONFIG]\n"
-               "                   VERSION_DIR|URI|#ID\n\n"
-               "Walks the metadata of ROOT (or PIPELINE_CONFIG's pipeline_root, or\n"
-               "$CFX_PIPELINE_ROOT) backwards\n"
-               "from a pushed version directory (or any artifact uri or #id):\n"
-               "the executions that made it and their inputs, down to the data.\n");
+    fprintf(
+        f,
+        "usage: cfx lineage [--pipeline-root ROOT | --config PIPELINE_CONFIG]\n"
+        "                   VERSION_DIR|URI|#ID\n\n"
+        "Walks the metadata of ROOT (or PIPELINE_CONFIG's pipeline_root, or\n"
+        "$CFX_PIPELINE_ROOT) backwards\n"
+        "from a pushed version directory (or any artifact uri or #id):\n"
+        "the executions that made it and their inputs, down to the data.\n");
 }
 
 int cfx_cmd_lineage(int argc, char **argv) {
@@ -26,8 +28,10 @@ int cfx_cmd_lineage(int argc, char **argv) {
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == 'r') root = optarg;
-        else if (c == 'c') config = optarg;
+        if (c == 'r')
+            root = optarg;
+        else if (c == 'c')
+            config = optarg;
         else if (c == 'h') {
             usage(stdout);
             return 0;

@@ -7,11 +7,14 @@
 #include "pipeline/pipeline_config.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: cfx ls [--pipeline-root ROOT | --config PIPELINE_CONFIG]\n\n"
-               "Lists what ran (executions: id, component, state, start, duration)\n"
-               "and what it made (artifacts: id, type, uri, state, key properties)\n"
-               "from ROOT/metadata.sqlite. ROOT: the pipeline_root of PIPELINE_CONFIG,\n"
-               "else $CFX_PIPELINE_ROOT.\n");
+    fprintf(
+        f,
+        "usage: cfx ls [--pipeline-root ROOT | --config PIPELINE_CONFIG]\n\n"
+        "Lists what ran (executions: id, component, state, start, duration)\n"
+        "and what it made (artifacts: id, type, uri, state, key properties)\n"
+        "from ROOT/metadata.sqlite. ROOT: the pipeline_root of "
+        "PIPELINE_CONFIG,\n"
+        "else $CFX_PIPELINE_ROOT.\n");
 }
 
 int cfx_cmd_ls(int argc, char **argv) {
@@ -25,8 +28,10 @@ int cfx_cmd_ls(int argc, char **argv) {
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == 'r') root = optarg;
-        else if (c == 'c') config = optarg;
+        if (c == 'r')
+            root = optarg;
+        else if (c == 'c')
+            config = optarg;
         else if (c == 'h') {
             usage(stdout);
             return 0;

@@ -2,8 +2,8 @@
  * (pipeline/batch_predict.h). */
 #include <errno.h>
 #include <getopt.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,18 +11,25 @@
 #include "eval/batch_predict.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cfx predict --bundle DIR --input CSV|DIR [--output FILE]\n"
-            "                   [--format csv|jsonl] [--transformed] [--benchmark SECONDS]\n\n"
-            "Predicts from raw rows: a CSV with a header, or a folder of TFRecord\n"
-            "files of raw tf.Example. Writes probability,class per row (CSV, or JSON\n"
-            "lines with --format jsonl or an --output ending in .jsonl).\n"
-            "  --transformed  the input folder holds transformed examples (what the\n"
-            "                 trainer read): runs the network only\n"
-            "  --benchmark    instead of predicting, time inference over the input rows\n"
-            "                 (one per call, batches of 256, and a plain reference loop),\n"
-            "                 each for SECONDS of CPU time; with --transformed, the\n"
-            "                 network alone\n");
+    fprintf(
+        f,
+        "usage: cfx predict --bundle DIR --input CSV|DIR [--output FILE]\n"
+        "                   [--format csv|jsonl] [--transformed] [--benchmark "
+        "SECONDS]\n\n"
+        "Predicts from raw rows: a CSV with a header, or a folder of TFRecord\n"
+        "files of raw tf.Example. Writes probability,class per row (CSV, or "
+        "JSON\n"
+        "lines with --format jsonl or an --output ending in .jsonl).\n"
+        "  --transformed  the input folder holds transformed examples (what "
+        "the\n"
+        "                 trainer read): runs the network only\n"
+        "  --benchmark    instead of predicting, time inference over the input "
+        "rows\n"
+        "                 (one per call, batches of 256, and a plain reference "
+        "loop),\n"
+        "                 each for SECONDS of CPU time; with --transformed, "
+        "the\n"
+        "                 network alone\n");
 }
 
 int cfx_cmd_predict(int argc, char **argv) {
@@ -43,14 +50,30 @@ int cfx_cmd_predict(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': job.bundle_dir = optarg; break;
-        case 'i': job.input = optarg; break;
-        case 'o': output = optarg; break;
-        case 'f': format = optarg; break;
-        case 't': job.transformed = 1; break;
-        case 'B': bench_s = atof(optarg); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'b':
+            job.bundle_dir = optarg;
+            break;
+        case 'i':
+            job.input = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 't':
+            job.transformed = 1;
+            break;
+        case 'B':
+            bench_s = atof(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!job.bundle_dir || !job.input || optind != argc ||
@@ -62,37 +85,45 @@ int cfx_cmd_predict(int argc, char **argv) {
     cfx_error_init(&err);
     if (bench_s > 0) {
         cfx_predict_bench_t r;
-        if (cfx_predict_bench(job.bundle_dir, job.input, job.transformed, bench_s, &r, &err) !=
-            0) {
+        if (cfx_predict_bench(job.bundle_dir, job.input, job.transformed,
+                              bench_s, &r, &err) != 0) {
             fprintf(stderr, "cfx predict: %s\n", err.msg);
             return 1;
         }
         printf("rows       %zu\n", r.rows);
         const char *what = job.transformed ? "network only, " : "";
-        printf("single     %.3f us/example (%s1 per call)\n", r.single_us, what);
+        printf("single     %.3f us/example (%s1 per call)\n", r.single_us,
+               what);
         printf("batched    %.0f examples/s (%s)\n", r.batched_per_s,
-               job.transformed ? "network only, every row in one call" : "256 per call");
-        printf("reference  %.3f us/example, %.0f examples/s (%s)\n", r.ref_single_us,
-               r.ref_per_s,
-               job.transformed ? "reference forward" : "transform + reference forward");
-        printf("speedup    single %.2fx, batched %.2fx vs reference; max |p - p_ref| %.3g\n",
-               r.ref_single_us / r.single_us, r.batched_per_s / r.ref_per_s, r.max_abs_diff);
+               job.transformed ? "network only, every row in one call"
+                               : "256 per call");
+        printf("reference  %.3f us/example, %.0f examples/s (%s)\n",
+               r.ref_single_us, r.ref_per_s,
+               job.transformed ? "reference forward"
+                               : "transform + reference forward");
+        printf("speedup    single %.2fx, batched %.2fx vs reference; max |p - "
+               "p_ref| %.3g\n",
+               r.ref_single_us / r.single_us, r.batched_per_s / r.ref_per_s,
+               r.max_abs_diff);
         return 0;
     }
     size_t ol = output ? strlen(output) : 0;
-    job.jsonl = format ? !strcmp(format, "jsonl") : (ol > 6 && !strcmp(output + ol - 6, ".jsonl"));
+    job.jsonl = format ? !strcmp(format, "jsonl")
+                       : (ol > 6 && !strcmp(output + ol - 6, ".jsonl"));
     /* --output is written beside itself and renamed into place on
      * success: a failed run leaves no partial file. */
     char tmp[4096];
     if (output) {
-        if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", output) >= (int)sizeof tmp) {
+        if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", output) >=
+            (int)sizeof tmp) {
             fprintf(stderr, "cfx predict: %s: path too long\n", output);
             return 1;
         }
         int fd = mkstemp(tmp);
         mode_t mask = umask(0);
         umask(mask);
-        if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 || (job.out = fdopen(fd, "w")) == NULL) {
+        if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 ||
+            (job.out = fdopen(fd, "w")) == NULL) {
             fprintf(stderr, "cfx predict: %s: %s\n", output, strerror(errno));
             if (fd >= 0) {
                 close(fd);

@@ -90,20 +90,25 @@ int cfx_cmd_push(int argc, char **argv) {
                                   {"infra_blessing", 0, infra, infra}};
     cfx_pusher_outcome_t res;
     memset(&res, 0, sizeof res);
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
-                               .n_inputs = infra ? 3 : 2, .result = &res};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = infra ? 3 : 2,
+                               .result = &res};
     cfx_component_run_t run;
     char summary[512];
-    int rc = cfx_component_run_cli(&run, &cfx_pusher_component, &cli, summary, sizeof summary,
-                                   &err);
+    int rc = cfx_component_run_cli(&run, &cfx_pusher_component, &cli, summary,
+                                   sizeof summary, &err);
     json_decref(props);
     if (rc < 0 && root && !run.execution_id) {
-        /* nothing recorded; refused either way? say why it is not in the store */
+        /* nothing recorded; refused either way? say why it is not in the store
+         */
         cfx_error_t rerr;
         cfx_error_init(&rerr);
-        if (cfx_pusher_refusal(model, blessing, infra, res.refusal, sizeof res.refusal,
-                               &rerr) == 1) {
-            fprintf(stderr, "cfx push: the refusal is not recorded: %s\n", err.msg);
+        if (cfx_pusher_refusal(model, blessing, infra, res.refusal,
+                               sizeof res.refusal, &rerr) == 1) {
+            fprintf(stderr, "cfx push: the refusal is not recorded: %s\n",
+                    err.msg);
             fprintf(stderr, "cfx push: %s\n", res.refusal);
             rc = EXIT_NOT_BLESSED;
             goto out;
@@ -121,7 +126,8 @@ int cfx_cmd_push(int argc, char **argv) {
         fprintf(stderr, "cfx push: %s\n", res.refusal);
         rc = EXIT_NOT_BLESSED;
     } else {
-        printf("pushed version %" PRId64 ": %s\n", res.version, res.destination);
+        printf("pushed version %" PRId64 ": %s\n", res.version,
+               res.destination);
         rc = 0;
     }
 out:

@@ -14,15 +14,19 @@
 #define EXIT_STOPPED 3
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cfx run [--no-cache] [--run-id ID] PIPELINE_CONFIG\n\n"
-            "Runs ExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform,\n"
-            "Trainer, Evaluator, InfraValidator and Pusher as PIPELINE_CONFIG (JSON)\n"
-            "says, recording each in <pipeline_root>/metadata.sqlite and reusing a\n"
-            "cached execution when its inputs and configuration are unchanged.\n"
-            "Exit status: 0 done, %d rollout stopped (data anomalies, model not\n"
-            "blessed), 1 failure, 2 usage.\n",
-            EXIT_STOPPED);
+    fprintf(
+        f,
+        "usage: cfx run [--no-cache] [--run-id ID] PIPELINE_CONFIG\n\n"
+        "Runs ExampleGen, StatisticsGen, SchemaGen, ExampleValidator, "
+        "Transform,\n"
+        "Trainer, Evaluator, InfraValidator and Pusher as PIPELINE_CONFIG "
+        "(JSON)\n"
+        "says, recording each in <pipeline_root>/metadata.sqlite and reusing "
+        "a\n"
+        "cached execution when its inputs and configuration are unchanged.\n"
+        "Exit status: 0 done, %d rollout stopped (data anomalies, model not\n"
+        "blessed), 1 failure, 2 usage.\n",
+        EXIT_STOPPED);
 }
 
 int cfx_cmd_run(int argc, char **argv) {
@@ -37,10 +41,18 @@ int cfx_cmd_run(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'n': opts.no_cache = 1; break;
-        case 'r': opts.run_id = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'n':
+            opts.no_cache = 1;
+            break;
+        case 'r':
+            opts.run_id = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc - 1) {
@@ -55,15 +67,16 @@ int cfx_cmd_run(int argc, char **argv) {
         fprintf(stderr, "cfx run: %s\n", err.msg);
         return 1;
     }
-    int ret = cfx_runner_run(&cfg, cfx_pipeline_steps, cfx_pipeline_num_steps, &opts, &res,
-                             &err);
+    int ret = cfx_runner_run(&cfg, cfx_pipeline_steps, cfx_pipeline_num_steps,
+                             &opts, &res, &err);
     if (!ret && cfg.serving_dir)
         printf("serve it: cfx-serve --model_name=%s --model_base_path=%s/%s\n"
                "where it came from: cfx lineage --config %s %s/%s/<version>\n",
                cfg.model_name, cfg.serving_dir, cfg.model_name, argv[optind],
                cfg.serving_dir, cfg.model_name);
     cfx_pipeline_config_free(&cfg);
-    if (ret && res.stopped) return EXIT_STOPPED;
+    if (ret && res.stopped)
+        return EXIT_STOPPED;
     if (ret) {
         fprintf(stderr, "cfx run: %s\n", err.msg);
         return 1;

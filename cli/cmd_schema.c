@@ -10,25 +10,31 @@
 #include "data/schema_infer.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cfx schema --statistics DIR (--output DIR | --pipeline-root ROOT)\n"
-            "                  [--infer-feature-shape | --no-infer-feature-shape]\n"
-            "\n"
-            "Infers a tensorflow_metadata Schema from the statistics in\n"
-            "DIR/Split-<name>/FeatureStats.pb (\"train\" first, then updated with the\n"
-            "other splits) and writes OUTPUT/schema.pbtxt. Feature shapes are\n"
-            "inferred by default (as the TFX taxi pipeline does).\n"
-            "--pipeline-root records the run in ROOT/metadata.sqlite (output in\n"
-            "ROOT/SchemaGen/schema/<id>/ unless --output is given).\n"
-            "Exit status: 0 written, 1 error, 2 usage.\n");
+    fprintf(
+        f,
+        "usage: cfx schema --statistics DIR (--output DIR | --pipeline-root "
+        "ROOT)\n"
+        "                  [--infer-feature-shape | --no-infer-feature-shape]\n"
+        "\n"
+        "Infers a tensorflow_metadata Schema from the statistics in\n"
+        "DIR/Split-<name>/FeatureStats.pb (\"train\" first, then updated with "
+        "the\n"
+        "other splits) and writes OUTPUT/schema.pbtxt. Feature shapes are\n"
+        "inferred by default (as the TFX taxi pipeline does).\n"
+        "--pipeline-root records the run in ROOT/metadata.sqlite (output in\n"
+        "ROOT/SchemaGen/schema/<id>/ unless --output is given).\n"
+        "Exit status: 0 written, 1 error, 2 usage.\n");
 }
 
 /* "--name VALUE" or "--name=VALUE"; returns the value or NULL. */
 static const char *flag_value(int argc, char **argv, int *i, const char *name) {
     size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
+    if (strncmp(argv[*i], name, n))
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] == 0 && *i + 1 < argc)
+        return argv[++*i];
     return NULL;
 }
 
@@ -51,21 +57,25 @@ int cfx_cmd_schema(int argc, char **argv) {
         } else if ((v = flag_value(argc, argv, &i, "--pipeline-root"))) {
             root = v;
         } else {
-            fprintf(stderr, "cfx schema: unknown or incomplete argument '%s'\n", argv[i]);
+            fprintf(stderr, "cfx schema: unknown or incomplete argument '%s'\n",
+                    argv[i]);
             usage(stderr);
             return 2;
         }
     }
     if (!stats || (!output && !root)) {
-        fprintf(stderr, "cfx schema: --statistics and --output (or --pipeline-root) are "
-                        "required\n");
+        fprintf(
+            stderr,
+            "cfx schema: --statistics and --output (or --pipeline-root) are "
+            "required\n");
         usage(stderr);
         return 2;
     }
     cfx_error_t err;
     cfx_error_init(&err);
     /* the settings of cfx_schemagen_component (data/components.h) */
-    json_t *props = json_pack("{s:i}", "infer_feature_shape", opt.infer_feature_shape ? 1 : 0);
+    json_t *props = json_pack("{s:i}", "infer_feature_shape",
+                              opt.infer_feature_shape ? 1 : 0);
     if (!props) {
         fprintf(stderr, "cfx schema: out of memory\n");
         return 1;
@@ -73,19 +83,25 @@ int cfx_cmd_schema(int argc, char **argv) {
     cfx_component_input_t in[] = {{"statistics", 0, stats, stats}};
     cfx_component_output_path_t out[] = {{"schema", output}};
     size_t n = 0;
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
-                               .outputs = out, .n_outputs = 1, .result = &n};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = 1,
+                               .outputs = out,
+                               .n_outputs = 1,
+                               .result = &n};
     cfx_component_run_t run;
     char summary[512];
-    int rc = cfx_component_run_cli(&run, &cfx_schemagen_component, &cli, summary,
-                                   sizeof summary, &err);
+    int rc = cfx_component_run_cli(&run, &cfx_schemagen_component, &cli,
+                                   summary, sizeof summary, &err);
     json_decref(props);
     if (rc < 0) {
         fprintf(stderr, "cfx schema: %s\n", err.msg);
         cfx_component_run_free(&run);
         return 1;
     }
-    if (!output) output = cfx_component_output_uri(&run, "schema");
+    if (!output)
+        output = cfx_component_output_uri(&run, "schema");
     printf("schema: %zu features -> %s/schema.pbtxt\n", n, output);
     /* output may point into run: free it last. */
     cfx_component_run_free(&run);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report/show_eval.h"
 #include "report/show.h"
+#include "report/show_eval.h"
 
 static void usage(FILE *f) {
     size_t n;
@@ -14,7 +14,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: cfx show [--kind KIND] PATH\n\n"
                "Renders the artifact at PATH (a directory or file) as text.\n"
                "Kinds, detected from the files present:");
-    for (size_t i = 0; i < n; i++) fprintf(f, "%s %s", i ? "," : "", k[i].name);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s %s", i ? "," : "", k[i].name);
     fprintf(f, ", evaluation");
     fprintf(f, ".\nExit status: 0 shown, 1 error, 2 usage.\n");
 }
@@ -47,8 +48,10 @@ int cfx_cmd_show(int argc, char **argv) {
     cfx_error_t err;
     cfx_error_init(&err);
     /* evaluations render from eval/ (a library above pipeline/) */
-    int is_eval = kind ? !strcmp(kind, "evaluation") : cfx_show_eval_detect(path);
-    if ((is_eval ? cfx_show_eval(path, stdout, &err) : cfx_show(path, kind, stdout, &err)) < 0) {
+    int is_eval =
+        kind ? !strcmp(kind, "evaluation") : cfx_show_eval_detect(path);
+    if ((is_eval ? cfx_show_eval(path, stdout, &err)
+                 : cfx_show(path, kind, stdout, &err)) < 0) {
         fprintf(stderr, "cfx show: %s\n", err.msg);
         return 1;
     }

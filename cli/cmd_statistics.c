@@ -10,7 +10,8 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: cfx statistics --examples DIR (--output DIR | --pipeline-root ROOT)\n"
+            "usage: cfx statistics --examples DIR (--output DIR | "
+            "--pipeline-root ROOT)\n"
             "                      [--threads N]\n"
             "                      [--quantiles-budget N]\n\n"
             "Computes tensorflow_metadata statistics for every split of an "
@@ -25,8 +26,10 @@ static void usage(FILE *f) {
             "feature\n"
             "                      (default 4194304; past it: reported as "
             "untracked_values)\n"
-            "  --pipeline-root     record the run in ROOT/metadata.sqlite (output in\n"
-            "                      ROOT/StatisticsGen/statistics/<id>/ unless --output)\n"
+            "  --pipeline-root     record the run in ROOT/metadata.sqlite "
+            "(output in\n"
+            "                      ROOT/StatisticsGen/statistics/<id>/ unless "
+            "--output)\n"
             "\nSplit across processes or machines (docs/statistics.md):\n"
             "  cfx statistics --examples DIR --part I/N --output PART_I\n"
             "      accumulator state of every N-th file from the I-th "
@@ -104,8 +107,10 @@ int cfx_cmd_statistics(int argc, char **argv) {
             char tail;
             if (sscanf(optarg, "%u/%u%c", &i, &n, &tail) != 2 || n == 0 ||
                 n > 65536 || i >= n) {
-                fprintf(stderr, "cfx statistics: --part '%s': expected I/N "
-                        "with 0 <= I < N\n", optarg);
+                fprintf(stderr,
+                        "cfx statistics: --part '%s': expected I/N "
+                        "with 0 <= I < N\n",
+                        optarg);
                 return 2;
             }
             part = i;
@@ -129,8 +134,8 @@ int cfx_cmd_statistics(int argc, char **argv) {
         }
     }
     if (nmerge || nparts) {
-        if (!output || root || optind != argc || (nmerge && (nparts || examples)) ||
-            (nparts && !examples)) {
+        if (!output || root || optind != argc ||
+            (nmerge && (nparts || examples)) || (nparts && !examples)) {
             usage(stderr);
             return 2;
         }
@@ -154,13 +159,16 @@ int cfx_cmd_statistics(int argc, char **argv) {
     /* the settings of cfx_statisticsgen_component (data/components.h) */
     json_t *props = json_object();
     if (!props ||
-        (opts.threads && json_object_set_new(props, "threads", json_integer(opts.threads))) ||
+        (opts.threads &&
+         json_object_set_new(props, "threads", json_integer(opts.threads))) ||
         (opts.quantiles_budget &&
-         json_object_set_new(props, "quantiles_budget",
-                             json_integer((json_int_t)opts.quantiles_budget))) ||
+         json_object_set_new(
+             props, "quantiles_budget",
+             json_integer((json_int_t)opts.quantiles_budget))) ||
         (opts.max_distinct_strings &&
-         json_object_set_new(props, "max_distinct_strings",
-                             json_integer((json_int_t)opts.max_distinct_strings)))) {
+         json_object_set_new(
+             props, "max_distinct_strings",
+             json_integer((json_int_t)opts.max_distinct_strings)))) {
         fprintf(stderr, "cfx statistics: out of memory\n");
         json_decref(props);
         return 1;
@@ -168,13 +176,18 @@ int cfx_cmd_statistics(int argc, char **argv) {
     cfx_component_input_t in[] = {{"examples", 0, examples, examples}};
     cfx_component_output_path_t out[] = {{"statistics", output}};
     size_t nsplits = 0;
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = 1,
-                               .outputs = out, .n_outputs = 1, .result = &nsplits};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = 1,
+                               .outputs = out,
+                               .n_outputs = 1,
+                               .result = &nsplits};
     cfx_component_run_t run;
     char summary[512];
     double t0 = cfx_clock_mono_s();
-    int rc = cfx_component_run_cli(&run, &cfx_statisticsgen_component, &cli, summary,
-                                   sizeof summary, &err);
+    int rc = cfx_component_run_cli(&run, &cfx_statisticsgen_component, &cli,
+                                   summary, sizeof summary, &err);
     double secs = cfx_clock_mono_s() - t0;
     json_decref(props);
     if (rc < 0) {
@@ -182,7 +195,8 @@ int cfx_cmd_statistics(int argc, char **argv) {
         cfx_component_run_free(&run);
         return 1;
     }
-    if (!output) output = cfx_component_output_uri(&run, "statistics");
+    if (!output)
+        output = cfx_component_output_uri(&run, "statistics");
     printf("statistics: %zu splits -> %s in %.2f s\n", nsplits, output, secs);
     cfx_component_run_free(&run);
     return 0;

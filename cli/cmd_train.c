@@ -1,4 +1,5 @@
-/* cmd_train.c: `cfx train` — the Trainer component (train/trainer_component.h). */
+/* cmd_train.c: `cfx train` — the Trainer component (train/trainer_component.h).
+ */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -8,20 +9,25 @@
 #include "train/trainer_job.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cfx train --examples DIR --transform-graph DIR --output DIR\n"
-            "                 [--config FILE] [--raw-examples DIR] [--quiet]\n"
-            "                 [--pipeline-root ROOT]\n\n"
-            "Trains the wide & deep model on transformed examples and writes\n"
-            "OUTPUT/model/ (the bundle) and OUTPUT/logs/ (TensorBoard events, metrics.csv).\n"
-            "  --examples         transformed examples (Split-train/, Split-eval/)\n"
-            "  --transform-graph  transform graph (transform.json, assets/)\n"
-            "  --config           trainer JSON (examples/taxi/trainer.json)\n"
-            "  --raw-examples     examplegen output; its first eval rows become\n"
-            "                     assets.extra/warmup.jsonl (without it the bundle has\n"
-            "                     no warm-up rows and cfx infravalidate refuses it)\n"
-            "  --quiet            no progress line\n"
-            "  --pipeline-root    record the run in ROOT/metadata.sqlite\n");
+    fprintf(
+        f,
+        "usage: cfx train --examples DIR --transform-graph DIR --output DIR\n"
+        "                 [--config FILE] [--raw-examples DIR] [--quiet]\n"
+        "                 [--pipeline-root ROOT]\n\n"
+        "Trains the wide & deep model on transformed examples and writes\n"
+        "OUTPUT/model/ (the bundle) and OUTPUT/logs/ (TensorBoard events, "
+        "metrics.csv).\n"
+        "  --examples         transformed examples (Split-train/, "
+        "Split-eval/)\n"
+        "  --transform-graph  transform graph (transform.json, assets/)\n"
+        "  --config           trainer JSON (examples/taxi/trainer.json)\n"
+        "  --raw-examples     examplegen output; its first eval rows become\n"
+        "                     assets.extra/warmup.jsonl (without it the bundle "
+        "has\n"
+        "                     no warm-up rows and cfx infravalidate refuses "
+        "it)\n"
+        "  --quiet            no progress line\n"
+        "  --pipeline-root    record the run in ROOT/metadata.sqlite\n");
 }
 
 int cfx_cmd_train(int argc, char **argv) {
@@ -42,24 +48,44 @@ int cfx_cmd_train(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'e': job.examples_dir = optarg; break;
-        case 't': job.transform_graph_dir = optarg; break;
-        case 'c': job.config_path = optarg; break;
-        case 'o': job.output_dir = optarg; break;
-        case 'r': job.raw_examples_dir = optarg; break;
-        case 'q': job.progress = NULL; break;
-        case 'R': root = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'e':
+            job.examples_dir = optarg;
+            break;
+        case 't':
+            job.transform_graph_dir = optarg;
+            break;
+        case 'c':
+            job.config_path = optarg;
+            break;
+        case 'o':
+            job.output_dir = optarg;
+            break;
+        case 'r':
+            job.raw_examples_dir = optarg;
+            break;
+        case 'q':
+            job.progress = NULL;
+            break;
+        case 'R':
+            root = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
-    if (!job.examples_dir || !job.transform_graph_dir || !job.output_dir || optind != argc) {
+    if (!job.examples_dir || !job.transform_graph_dir || !job.output_dir ||
+        optind != argc) {
         usage(stderr);
         return 2;
     }
     if (!job.raw_examples_dir)
-        fprintf(stderr, "cfx train: warning: no --raw-examples: the bundle has no "
-                        "warm-up requests; cfx infravalidate will refuse it\n");
+        fprintf(stderr,
+                "cfx train: warning: no --raw-examples: the bundle has no "
+                "warm-up requests; cfx infravalidate will refuse it\n");
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_train_result_t res;
@@ -74,7 +100,8 @@ int cfx_cmd_train(int argc, char **argv) {
         return 1;
     }
     /* the settings of cfx_trainer_component */
-    json_t *props = json_pack("{s:s, s:s}", "config", job.config_path ? job.config_path : "",
+    json_t *props = json_pack("{s:s, s:s}", "config",
+                              job.config_path ? job.config_path : "",
                               "config_sha256", digest);
     if (!props) {
         fprintf(stderr, "cfx train: out of memory\n");
@@ -82,30 +109,39 @@ int cfx_cmd_train(int argc, char **argv) {
     }
     cfx_component_input_t in[] = {
         {"examples", 0, job.examples_dir, job.examples_dir},
-        {"transform_graph", 0, job.transform_graph_dir, job.transform_graph_dir},
+        {"transform_graph", 0, job.transform_graph_dir,
+         job.transform_graph_dir},
         {"raw_examples", 0, job.raw_examples_dir, job.raw_examples_dir}};
     cfx_component_output_path_t out[] = {{"model", model}, {"model_run", logs}};
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
-                               .n_inputs = job.raw_examples_dir ? 3 : 2, .outputs = out,
-                               .n_outputs = 2, .progress = job.progress, .result = &res};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = job.raw_examples_dir ? 3 : 2,
+                               .outputs = out,
+                               .n_outputs = 2,
+                               .progress = job.progress,
+                               .result = &res};
     cfx_component_run_t run;
     char summary[512];
-    int rc = cfx_component_run_cli(&run, &cfx_trainer_component, &cli, summary, sizeof summary,
-                                   &err);
+    int rc = cfx_component_run_cli(&run, &cfx_trainer_component, &cli, summary,
+                                   sizeof summary, &err);
     cfx_component_run_free(&run);
     json_decref(props);
     if (rc != 0) {
         fprintf(stderr, "cfx train: %s\n", err.msg);
         return 1;
     }
-    printf("trained on %zu rows in %.2f s; eval on %zu rows: loss %.4f accuracy %.4f auc %.4f\n",
-           res.train_rows, res.train_seconds, res.eval.count, res.eval.loss, res.eval.accuracy,
-           res.eval.auc);
+    printf("trained on %zu rows in %.2f s; eval on %zu rows: loss %.4f "
+           "accuracy %.4f auc %.4f\n",
+           res.train_rows, res.train_seconds, res.eval.count, res.eval.loss,
+           res.eval.accuracy, res.eval.auc);
     printf("model: %s/model (%zu warmup rows)\nlogs: %s/logs\n", job.output_dir,
            res.warmup_rows, job.output_dir);
     if (job.raw_examples_dir && res.warmup_rows == 0)
-        fprintf(stderr, "cfx train: warning: --raw-examples %s gave no warm-up rows (no "
-                        "eval examples?); cfx infravalidate will refuse the bundle\n",
-                job.raw_examples_dir);
+        fprintf(
+            stderr,
+            "cfx train: warning: --raw-examples %s gave no warm-up rows (no "
+            "eval examples?); cfx infravalidate will refuse the bundle\n",
+            job.raw_examples_dir);
     return 0;
 }

@@ -63,16 +63,19 @@ static void print_result(const cfx_tft_result_t *r, double secs) {
 
 /* The settings of cfx_transform_component: the spec and, recorded, its
  * digest. NULL when out of memory or the spec cannot be read (err set). */
-static json_t *settings(const cfx_tft_options_t *opts, const char *root, cfx_error_t *err) {
+static json_t *settings(const cfx_tft_options_t *opts, const char *root,
+                        cfx_error_t *err) {
     char digest[65];
-    if (root && cfx_component_file_digest(opts->spec_path, digest, err) < 0) return NULL;
-    json_t *p = root ? json_pack("{s:s, s:s, s:I}", "spec", opts->spec_path, "spec_sha256",
-                                 digest, "max_quantile_values",
+    if (root && cfx_component_file_digest(opts->spec_path, digest, err) < 0)
+        return NULL;
+    json_t *p = root ? json_pack("{s:s, s:s, s:I}", "spec", opts->spec_path,
+                                 "spec_sha256", digest, "max_quantile_values",
                                  (json_int_t)opts->max_quantile_values)
                      : json_pack("{s:s, s:I}", "spec", opts->spec_path,
                                  "max_quantile_values",
                                  (json_int_t)opts->max_quantile_values);
-    if (!p) cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if (!p)
+        cfx_error_set(err, CFX_ENOMEM, "out of memory");
     return p;
 }
 
@@ -147,9 +150,11 @@ int cfx_cmd_transform(int argc, char **argv) {
     /* inputs: the examples and the schema's folder (so runs chain in `cfx
      * lineage`), the schema file as given */
     char schema_dir[PATH_MAX];
-    snprintf(schema_dir, sizeof schema_dir, "%s", opts.schema_path ? opts.schema_path : "");
-    cfx_component_input_t in[2] = {{"examples", 0, opts.examples_dir, opts.examples_dir},
-                                   {"schema", 0, dirname(schema_dir), opts.schema_path}};
+    snprintf(schema_dir, sizeof schema_dir, "%s",
+             opts.schema_path ? opts.schema_path : "");
+    cfx_component_input_t in[2] = {
+        {"examples", 0, opts.examples_dir, opts.examples_dir},
+        {"schema", 0, dirname(schema_dir), opts.schema_path}};
     char graph[PATH_MAX], texs[PATH_MAX];
     cfx_component_output_path_t out[2] = {{"transform_graph", NULL},
                                           {"transformed_examples", NULL}};
@@ -159,14 +164,18 @@ int cfx_cmd_transform(int argc, char **argv) {
         out[0].path = graph;
         out[1].path = texs;
     }
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
-                               .n_inputs = opts.schema_path ? 2 : 1, .outputs = out,
-                               .n_outputs = 2, .result = &res};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = opts.schema_path ? 2 : 1,
+                               .outputs = out,
+                               .n_outputs = 2,
+                               .result = &res};
     cfx_component_run_t run;
     char summary[512];
     double t0 = cfx_clock_mono_s();
-    int rc = cfx_component_run_cli(&run, &cfx_transform_component, &cli, summary,
-                                   sizeof summary, &err);
+    int rc = cfx_component_run_cli(&run, &cfx_transform_component, &cli,
+                                   summary, sizeof summary, &err);
     double secs = cfx_clock_mono_s() - t0;
     json_decref(props);
     if (rc < 0) {

@@ -13,31 +13,40 @@
 #include "data/validate.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cfx validate --statistics DIR --schema FILE\n"
-            "                    (--output DIR | --pipeline-root ROOT)\n"
-            "                    [--previous-statistics DIR] [--serving-statistics DIR]\n"
-            "                    [--validation-config FILE] [--environment ENV]\n"
-            "\n"
-            "Validates DIR/Split-<name>/FeatureStats.pb against the schema and writes\n"
-            "a tensorflow_metadata Anomalies per split to OUTPUT/Split-<name>/SchemaDiff.pb.\n"
-            "Drift (--previous-statistics) and skew (--serving-statistics) are checked\n"
-            "for features whose schema sets drift_comparator / skew_comparator.\n"
-            "--validation-config reads a TFDV ValidationConfig in text format\n"
-            "(severity_overrides, new_features_are_warnings).\n"
-            "--environment (e.g. SERVING) checks only the features the schema puts\n"
-            "in that environment (default_environment, in/not_in_environment).\n"
-            "--pipeline-root records the run in ROOT/metadata.sqlite with the\n"
-            "`blessed` property ({\"split\": 1 clean / 0 anomalous}).\n"
-            "Exit status: 0 no anomalies, %d anomalies found, 1 error, 2 usage.\n",
-            CFX_VALIDATE_EXIT_ANOMALIES);
+    fprintf(
+        f,
+        "usage: cfx validate --statistics DIR --schema FILE\n"
+        "                    (--output DIR | --pipeline-root ROOT)\n"
+        "                    [--previous-statistics DIR] [--serving-statistics "
+        "DIR]\n"
+        "                    [--validation-config FILE] [--environment ENV]\n"
+        "\n"
+        "Validates DIR/Split-<name>/FeatureStats.pb against the schema and "
+        "writes\n"
+        "a tensorflow_metadata Anomalies per split to "
+        "OUTPUT/Split-<name>/SchemaDiff.pb.\n"
+        "Drift (--previous-statistics) and skew (--serving-statistics) are "
+        "checked\n"
+        "for features whose schema sets drift_comparator / skew_comparator.\n"
+        "--validation-config reads a TFDV ValidationConfig in text format\n"
+        "(severity_overrides, new_features_are_warnings).\n"
+        "--environment (e.g. SERVING) checks only the features the schema "
+        "puts\n"
+        "in that environment (default_environment, in/not_in_environment).\n"
+        "--pipeline-root records the run in ROOT/metadata.sqlite with the\n"
+        "`blessed` property ({\"split\": 1 clean / 0 anomalous}).\n"
+        "Exit status: 0 no anomalies, %d anomalies found, 1 error, 2 usage.\n",
+        CFX_VALIDATE_EXIT_ANOMALIES);
 }
 
 static const char *flag_value(int argc, char **argv, int *i, const char *name) {
     size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
+    if (strncmp(argv[*i], name, n))
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] == 0 && *i + 1 < argc)
+        return argv[++*i];
     return NULL;
 }
 
@@ -67,7 +76,9 @@ int cfx_cmd_validate(int argc, char **argv) {
         } else if ((v = flag_value(argc, argv, &i, "--pipeline-root"))) {
             root = v;
         } else {
-            fprintf(stderr, "cfx validate: unknown or incomplete argument '%s'\n", argv[i]);
+            fprintf(stderr,
+                    "cfx validate: unknown or incomplete argument '%s'\n",
+                    argv[i]);
             usage(stderr);
             return 2;
         }
@@ -83,8 +94,9 @@ int cfx_cmd_validate(int argc, char **argv) {
     /* The schema artifact is the directory holding the file. */
     char schema_dir[PATH_MAX], digest[65] = "";
     snprintf(schema_dir, sizeof schema_dir, "%s", ro.schema_path);
-    cfx_component_input_t in[4] = {{"statistics", 0, ro.statistics_dir, ro.statistics_dir},
-                                   {"schema", 0, dirname(schema_dir), ro.schema_path}};
+    cfx_component_input_t in[4] = {
+        {"statistics", 0, ro.statistics_dir, ro.statistics_dir},
+        {"schema", 0, dirname(schema_dir), ro.schema_path}};
     size_t n_in = 2;
     if (ro.previous_statistics_dir)
         in[n_in++] = (cfx_component_input_t){"previous_statistics", 0,
@@ -95,38 +107,47 @@ int cfx_cmd_validate(int argc, char **argv) {
                                              ro.serving_statistics_dir,
                                              ro.serving_statistics_dir};
     if (root && ro.validation_config_path &&
-        cfx_component_file_digest(ro.validation_config_path, digest, &err) < 0) {
+        cfx_component_file_digest(ro.validation_config_path, digest, &err) <
+            0) {
         fprintf(stderr, "cfx validate: %s\n", err.msg);
         return 1;
     }
     /* the settings of cfx_example_validator_component (data/components.h) */
-    json_t *props = json_pack("{s:s, s:s}", "validation_config_sha256", digest,
-                              "environment", ro.environment ? ro.environment : "");
-    if (!props || (ro.validation_config_path &&
-                   json_object_set_new(props, "validation_config",
-                                       json_string(ro.validation_config_path)))) {
+    json_t *props =
+        json_pack("{s:s, s:s}", "validation_config_sha256", digest,
+                  "environment", ro.environment ? ro.environment : "");
+    if (!props ||
+        (ro.validation_config_path &&
+         json_object_set_new(props, "validation_config",
+                             json_string(ro.validation_config_path)))) {
         fprintf(stderr, "cfx validate: out of memory\n");
         json_decref(props);
         return 1;
     }
     cfx_component_output_path_t out[] = {{"anomalies", ro.output_dir}};
     cfx_validate_summary_t sum;
-    cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in, .n_inputs = n_in,
-                               .outputs = out, .n_outputs = 1, .result = &sum};
+    cfx_component_cli_t cli = {.root = root,
+                               .props = props,
+                               .inputs = in,
+                               .n_inputs = n_in,
+                               .outputs = out,
+                               .n_outputs = 1,
+                               .result = &sum};
     cfx_component_run_t run;
     char summary[512];
-    int rc = cfx_component_run_cli(&run, &cfx_example_validator_component, &cli, summary,
-                                   sizeof summary, &err);
+    int rc = cfx_component_run_cli(&run, &cfx_example_validator_component, &cli,
+                                   summary, sizeof summary, &err);
     json_decref(props);
     if (rc < 0) {
         fprintf(stderr, "cfx validate: %s\n", err.msg);
         cfx_component_run_free(&run);
         return 1;
     }
-    if (!ro.output_dir) ro.output_dir = cfx_component_output_uri(&run, "anomalies");
-    printf("validate: %zu split%s, %zu with anomalies (%zu anomal%s) -> %s\n", sum.n_splits,
-           sum.n_splits == 1 ? "" : "s", sum.n_anomalous_splits, sum.n_anomalies,
-           sum.n_anomalies == 1 ? "y" : "ies", ro.output_dir);
+    if (!ro.output_dir)
+        ro.output_dir = cfx_component_output_uri(&run, "anomalies");
+    printf("validate: %zu split%s, %zu with anomalies (%zu anomal%s) -> %s\n",
+           sum.n_splits, sum.n_splits == 1 ? "" : "s", sum.n_anomalous_splits,
+           sum.n_anomalies, sum.n_anomalies == 1 ? "y" : "ies", ro.output_dir);
     /* output_dir may point into run: free it last. */
     cfx_component_run_free(&run);
     return sum.n_anomalies ? CFX_VALIDATE_EXIT_ANOMALIES : 0;

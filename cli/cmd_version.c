@@ -6,6 +6,7 @@
 int cfx_cmd_version(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    printf("cfx %s (bundle format %d)\n", CFX_VERSION, CFX_BUNDLE_FORMAT_VERSION);
+    printf("cfx %s (bundle format %d)\n", CFX_VERSION,
+           CFX_BUNDLE_FORMAT_VERSION);
     return 0;
 }

@@ -27,7 +27,7 @@ typedef struct h2c_stream {
     int32_t id;
     cfx_h2c_t *c;
     void *req_ud;
-    uint64_t sent_ns; /* CLOCK_MONOTONIC when HEADERS left; 0 not yet */
+    uint64_t sent_ns;   /* CLOCK_MONOTONIC when HEADERS left; 0 not yet */
     const uint8_t *req; /* request body (owned) */
     size_t req_len, req_off;
     int end_stream;
@@ -52,8 +52,7 @@ struct cfx_h2c {
     struct event *wev; /* flush when writable: after a read, see conn_read */
 };
 
-static void stream_unlink_free(h2c_stream_t *st)
-{
+static void stream_unlink_free(h2c_stream_t *st) {
     cfx_h2c_t *c = st->c;
     if (st->prev)
         st->prev->next = st->next;
@@ -67,8 +66,7 @@ static void stream_unlink_free(h2c_stream_t *st)
     free(st);
 }
 
-static void stream_done(h2c_stream_t *st, uint32_t rst)
-{
+static void stream_done(h2c_stream_t *st, uint32_t rst) {
     cfx_h2c_t *c = st->c;
     cfx_h2c_result_t r;
     r.stream_id = st->id;
@@ -90,8 +88,7 @@ static void stream_done(h2c_stream_t *st, uint32_t rst)
  * request left, where h2load starts its latency clock too (its
  * before-frame-send callback) and wrk when it writes a request. */
 static int before_frame_send(nghttp2_session *s, const nghttp2_frame *frame,
-                         void *user)
-{
+                             void *user) {
     (void)user;
     if (frame->hd.type != NGHTTP2_HEADERS)
         return 0;
@@ -103,10 +100,8 @@ static int before_frame_send(nghttp2_session *s, const nghttp2_frame *frame,
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *frame,
-                     const uint8_t *name, size_t namelen,
-                     const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *user)
-{
+                     const uint8_t *name, size_t namelen, const uint8_t *value,
+                     size_t valuelen, uint8_t flags, void *user) {
     (void)flags;
     (void)user;
     if (frame->hd.type != NGHTTP2_HEADERS)
@@ -132,8 +127,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame,
 }
 
 static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
-                         const uint8_t *data, size_t len, void *user)
-{
+                         const uint8_t *data, size_t len, void *user) {
     (void)flags;
     cfx_h2c_t *c = user;
     h2c_stream_t *st = nghttp2_session_get_stream_user_data(s, stream_id);
@@ -145,8 +139,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
 }
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
-                         void *user)
-{
+                         void *user) {
     (void)s;
     cfx_h2c_t *c = user;
     if (frame->hd.type == NGHTTP2_GOAWAY)
@@ -155,8 +148,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
 }
 
 static int on_stream_close(nghttp2_session *s, int32_t stream_id,
-                           uint32_t error_code, void *user)
-{
+                           uint32_t error_code, void *user) {
     (void)user;
     h2c_stream_t *st = nghttp2_session_get_stream_user_data(s, stream_id);
     if (st) {
@@ -168,8 +160,7 @@ static int on_stream_close(nghttp2_session *s, int32_t stream_id,
 
 static ssize_t req_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
                         size_t length, uint32_t *data_flags,
-                        nghttp2_data_source *source, void *user)
-{
+                        nghttp2_data_source *source, void *user) {
     (void)s;
     (void)stream_id;
     (void)user;
@@ -191,8 +182,7 @@ static ssize_t req_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
  * load generator sends small requests, and going through the bufferevent
  * costs two epoll_ctl calls and a wake-up each), the rest through the
  * bufferevent. */
-static int write_out(cfx_h2c_t *c, const uint8_t *data, size_t n)
-{
+static int write_out(cfx_h2c_t *c, const uint8_t *data, size_t n) {
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         ssize_t w = send(bufferevent_getfd(c->bev), data, n,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -206,8 +196,7 @@ static int write_out(cfx_h2c_t *c, const uint8_t *data, size_t n)
     return bufferevent_write(c->bev, data, n) != 0 ? CFX_EIO : 0;
 }
 
-int cfx_h2c_flush(cfx_h2c_t *c)
-{
+int cfx_h2c_flush(cfx_h2c_t *c) {
     /* nghttp2 hands out one frame per mem_send call: gather them, so that
      * the requests submitted while reading a batch of answers (HEADERS and
      * DATA each) leave in one send, as h2load does, not two per request. */
@@ -241,8 +230,7 @@ int cfx_h2c_flush(cfx_h2c_t *c)
 }
 
 /* Finishes every pending request and frees the connection. */
-static void conn_close(cfx_h2c_t *c)
-{
+static void conn_close(cfx_h2c_t *c) {
     while (c->streams)
         stream_done(c->streams, NGHTTP2_CANCEL);
     if (c->cb.on_close)
@@ -250,18 +238,17 @@ static void conn_close(cfx_h2c_t *c)
     cfx_h2c_free(c);
 }
 
-static void maybe_close(cfx_h2c_t *c)
-{
+static void maybe_close(cfx_h2c_t *c) {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    int done = c->dead || (!nghttp2_session_want_read(c->session) &&
-                           !nghttp2_session_want_write(c->session)) ||
+    int done = c->dead ||
+               (!nghttp2_session_want_read(c->session) &&
+                !nghttp2_session_want_write(c->session)) ||
                (c->goaway && c->in_flight == 0);
     if (done && (c->dead || evbuffer_get_length(out) == 0))
         conn_close(c);
 }
 
-static void conn_read(struct bufferevent *bev, void *arg)
-{
+static void conn_read(struct bufferevent *bev, void *arg) {
     cfx_h2c_t *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t n;
@@ -288,30 +275,26 @@ static void conn_read(struct bufferevent *bev, void *arg)
 }
 
 /* Sends what nghttp2 has; closes when done or broken. */
-static void flush_or_close(cfx_h2c_t *c)
-{
+static void flush_or_close(cfx_h2c_t *c) {
     if (!c->dead && cfx_h2c_flush(c) != 0)
         c->dead = 1;
     maybe_close(c);
 }
 
 /* The socket is writable after a read queued requests (wev). */
-static void conn_writable(evutil_socket_t fd, short what, void *arg)
-{
+static void conn_writable(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     flush_or_close(arg);
 }
 
 /* The bufferevent drained what could not be sent at once. */
-static void conn_write(struct bufferevent *bev, void *arg)
-{
+static void conn_write(struct bufferevent *bev, void *arg) {
     (void)bev;
     flush_or_close(arg);
 }
 
-static void conn_event(struct bufferevent *bev, short what, void *arg)
-{
+static void conn_event(struct bufferevent *bev, short what, void *arg) {
     (void)bev;
     cfx_h2c_t *c = arg;
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
@@ -322,8 +305,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 
 int cfx_h2c_new(struct event_base *base, evutil_socket_t fd,
                 const cfx_h2c_callbacks_t *cb, void *ud, size_t max_body,
-                cfx_h2c_t **out, cfx_error_t *err)
-{
+                cfx_h2c_t **out, cfx_error_t *err) {
     int rc = 0, one = 1;
     nghttp2_session_callbacks *cbs = NULL;
     cfx_h2c_t *c = calloc(1, sizeof(*c));
@@ -385,8 +367,7 @@ out:
     return rc;
 }
 
-void cfx_h2c_free(cfx_h2c_t *c)
-{
+void cfx_h2c_free(cfx_h2c_t *c) {
     if (!c)
         return;
     if (c->session)
@@ -403,20 +384,19 @@ void cfx_h2c_free(cfx_h2c_t *c)
 int32_t cfx_h2c_submit(cfx_h2c_t *c, const char *authority, const char *path,
                        const nghttp2_nv *extra, size_t nextra,
                        const uint8_t *body, size_t len, int end_stream,
-                       void *req_ud)
-{
+                       void *req_ud) {
     if (c->dead || c->goaway)
         return CFX_EUNAVAILABLE;
     nghttp2_nv nv[16];
     size_t n = 0;
-#define NV(k, v)                                                          \
-    do {                                                                  \
-        nv[n].name = (uint8_t *)(uintptr_t)(k);                           \
-        nv[n].value = (uint8_t *)(uintptr_t)(v);                          \
-        nv[n].namelen = strlen(k);                                        \
-        nv[n].valuelen = strlen(v);                                       \
-        nv[n].flags = NGHTTP2_NV_FLAG_NONE;                               \
-        n++;                                                              \
+#define NV(k, v)                                                               \
+    do {                                                                       \
+        nv[n].name = (uint8_t *)(uintptr_t)(k);                                \
+        nv[n].value = (uint8_t *)(uintptr_t)(v);                               \
+        nv[n].namelen = strlen(k);                                             \
+        nv[n].valuelen = strlen(v);                                            \
+        nv[n].flags = NGHTTP2_NV_FLAG_NONE;                                    \
+        n++;                                                                   \
     } while (0)
     NV(":method", "POST");
     NV(":scheme", "http");
@@ -466,17 +446,14 @@ int32_t cfx_h2c_submit(cfx_h2c_t *c, const char *authority, const char *path,
     return id;
 }
 
-nghttp2_session *cfx_h2c_session(cfx_h2c_t *c)
-{
+nghttp2_session *cfx_h2c_session(cfx_h2c_t *c) {
     return c->session;
 }
 
-size_t cfx_h2c_in_flight(const cfx_h2c_t *c)
-{
+size_t cfx_h2c_in_flight(const cfx_h2c_t *c) {
     return c->in_flight;
 }
 
-int cfx_h2c_goaway(const cfx_h2c_t *c)
-{
+int cfx_h2c_goaway(const cfx_h2c_t *c) {
     return c->goaway;
 }

@@ -24,15 +24,15 @@ typedef struct cfx_h2c cfx_h2c_t;
 
 typedef struct cfx_h2c_result {
     int32_t stream_id;
-    int http_status;         /* :status, 0 when none arrived */
-    int grpc_status;         /* grpc-status (headers or trailers); -1 none */
+    int http_status;          /* :status, 0 when none arrived */
+    int grpc_status;          /* grpc-status (headers or trailers); -1 none */
     const char *grpc_message; /* "" when none (still percent-encoded) */
-    const uint8_t *body;     /* DATA as received (with gRPC prefixes) */
+    const uint8_t *body;      /* DATA as received (with gRPC prefixes) */
     size_t body_len;
-    uint32_t rst_error;      /* RST_STREAM code, 0 when closed normally */
-    void *req_ud;            /* as given to cfx_h2c_submit */
-    uint64_t sent_ns;        /* CLOCK_MONOTONIC ns when the request's HEADERS
-                                frame was sent; 0 when it never was */
+    uint32_t rst_error; /* RST_STREAM code, 0 when closed normally */
+    void *req_ud;       /* as given to cfx_h2c_submit */
+    uint64_t sent_ns;   /* CLOCK_MONOTONIC ns when the request's HEADERS
+                           frame was sent; 0 when it never was */
 } cfx_h2c_result_t;
 
 typedef struct cfx_h2c_callbacks {

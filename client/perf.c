@@ -29,10 +29,10 @@
 #define CODE_UNSENT (-1)  /* open loop: due in the run, never sent */
 #define CODE_TIMEOUT (-2) /* still unanswered at the end of the grace time */
 
-/* --- options ---------------------------------------------------------------- */
+/* --- options ----------------------------------------------------------------
+ */
 
-void cfx_perf_opts_init(cfx_perf_opts_t *o)
-{
+void cfx_perf_opts_init(cfx_perf_opts_t *o) {
     memset(o, 0, sizeof(*o));
     o->batch = 1;
     o->levels[0] = 1;
@@ -42,8 +42,7 @@ void cfx_perf_opts_init(cfx_perf_opts_t *o)
     o->threads = 2;
 }
 
-int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
-{
+int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err) {
     const char *rest;
     size_t len;
     o->url_path[0] = '\0';
@@ -76,7 +75,8 @@ int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
         if (rest[i] == ':')
             colon = rest + i;
     if (!colon || colon == rest || (size_t)(colon - rest) >= sizeof(o->host))
-        return cfx_error_set(err, CFX_EINVAL, "--target %s: missing HOST:PORT", s);
+        return cfx_error_set(err, CFX_EINVAL, "--target %s: missing HOST:PORT",
+                             s);
     size_t hl = (size_t)(colon - rest);
     if (hl >= 2 && rest[0] == '[' && rest[hl - 1] == ']') { /* [::1] */
         rest++;
@@ -99,8 +99,7 @@ int cfx_perf_parse_target(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
     return 0;
 }
 
-int cfx_perf_parse_levels(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
-{
+int cfx_perf_parse_levels(cfx_perf_opts_t *o, const char *s, cfx_error_t *err) {
     unsigned long a, b;
     char op;
     double step;
@@ -110,12 +109,13 @@ int cfx_perf_parse_levels(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
         s[used] == '\0') {
         if (a == 0 || b < a || (op != 'x' && op != '+') ||
             (op == 'x' && step <= 1) || (op == '+' && step < 1))
-            return cfx_error_set(err, CFX_EINVAL,
-                                 "--concurrency %s: expected FROM:TO:xFACTOR or "
-                                 "FROM:TO:+STEP",
-                                 s);
-        for (double c = (double)a; c <= (double)b + 1e-9 &&
-                                   o->n_levels < CFX_PERF_MAX_LEVELS;
+            return cfx_error_set(
+                err, CFX_EINVAL,
+                "--concurrency %s: expected FROM:TO:xFACTOR or "
+                "FROM:TO:+STEP",
+                s);
+        for (double c = (double)a;
+             c <= (double)b + 1e-9 && o->n_levels < CFX_PERF_MAX_LEVELS;
              c = op == 'x' ? c * step : c + step)
             o->levels[o->n_levels++] = (size_t)llround(c);
         return 0;
@@ -130,7 +130,8 @@ int cfx_perf_parse_levels(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
                                  "FROM:TO:xFACTOR",
                                  s);
         if (o->n_levels == CFX_PERF_MAX_LEVELS)
-            return cfx_error_set(err, CFX_ETOOBIG, "--concurrency: over %d levels",
+            return cfx_error_set(err, CFX_ETOOBIG,
+                                 "--concurrency: over %d levels",
                                  CFX_PERF_MAX_LEVELS);
         o->levels[o->n_levels++] = v;
         p = *end ? end + 1 : end;
@@ -139,8 +140,7 @@ int cfx_perf_parse_levels(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
                        : cfx_error_set(err, CFX_EINVAL, "--concurrency: empty");
 }
 
-int cfx_perf_parse_checks(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
-{
+int cfx_perf_parse_checks(cfx_perf_opts_t *o, const char *s, cfx_error_t *err) {
     size_t n_before = o->n_checks;
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", s);
@@ -160,14 +160,15 @@ int cfx_perf_parse_checks(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
                                  tok);
         memcpy(c->metric, tok, m);
         c->metric[m] = '\0';
-        static const char *const known[] = {"p50", "p90", "p99", "p999",
+        static const char *const known[] = {"p50", "p90",  "p99", "p999",
                                             "max", "mean", "rps", "errors"};
         int ok = 0;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             ok |= !strcmp(c->metric, known[i]);
         if (!ok)
-            return cfx_error_set(err, CFX_EINVAL, "--check '%s': unknown metric '%s'",
-                                 tok, c->metric);
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "--check '%s': unknown metric '%s'", tok,
+                                 c->metric);
         const char *p = tok + m;
         c->op = *p++;
         if (*p == '=') {
@@ -177,7 +178,8 @@ int cfx_perf_parse_checks(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
         char *end;
         c->value = strtod(p, &end);
         if (end == p)
-            return cfx_error_set(err, CFX_EINVAL, "--check '%s': missing value", tok);
+            return cfx_error_set(err, CFX_EINVAL, "--check '%s': missing value",
+                                 tok);
         int latency = c->metric[0] == 'p' || !strcmp(c->metric, "max") ||
                       !strcmp(c->metric, "mean");
         double unit = latency ? 1e6 : 1; /* latencies default to ms */
@@ -190,11 +192,12 @@ int cfx_perf_parse_checks(cfx_perf_opts_t *o, const char *s, cfx_error_t *err)
         else if (!strcmp(end, "s"))
             unit = 1e9;
         else if (*end)
-            return cfx_error_set(err, CFX_EINVAL, "--check '%s': unknown unit '%s'",
-                                 tok, end);
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "--check '%s': unknown unit '%s'", tok, end);
         if (!latency && *end)
             return cfx_error_set(err, CFX_EINVAL,
-                                 "--check '%s': %s takes no unit", tok, c->metric);
+                                 "--check '%s': %s takes no unit", tok,
+                                 c->metric);
         c->value *= unit;
         o->n_checks++;
     }
@@ -225,12 +228,12 @@ struct worker {
     pconn_t *conns;
     size_t n_conns;
     int open_loop;
-    double interval_ns;   /* open loop */
-    double next_due;      /* open loop: the next slot of the schedule */
-    uint64_t tick_at;     /* when the tick is armed for */
+    double interval_ns; /* open loop */
+    double next_due;    /* open loop: the next slot of the schedule */
+    uint64_t tick_at;   /* when the tick is armed for */
     uint64_t t_measure, t_end, t_hard;
-    uint64_t issue_left;  /* requests still to issue */
-    size_t rr;            /* round robin over connections */
+    uint64_t issue_left; /* requests still to issue */
+    size_t rr;           /* round robin over connections */
     size_t body_i;
     size_t in_flight;
     int stopping;
@@ -247,8 +250,7 @@ struct worker {
     cfx_error_t err;
 };
 
-static void count_error(worker_t *w, int code)
-{
+static void count_error(worker_t *w, int code) {
     w->errors++;
     for (size_t i = 0; i < w->n_codes; i++)
         if (w->codes[i] == code) {
@@ -261,22 +263,18 @@ static void count_error(worker_t *w, int code)
     }
 }
 
-static int can_issue(worker_t *w, uint64_t now)
-{
+static int can_issue(worker_t *w, uint64_t now) {
     return !w->stopping && w->issue_left > 0 && now < w->t_end;
 }
 
-static void maybe_finish(worker_t *w)
-{
-    if (w->in_flight == 0 &&
-        (w->stopping || w->issue_left == 0)) {
+static void maybe_finish(worker_t *w) {
+    if (w->in_flight == 0 && (w->stopping || w->issue_left == 0)) {
         w->stopping = 1;
         event_base_loopbreak(w->base);
     }
 }
 
-static int send_on(worker_t *w, pconn_t *c, uint64_t due)
-{
+static int send_on(worker_t *w, pconn_t *c, uint64_t due) {
     const cfx_buf_t *b = &w->bodies->body[w->body_i++ % w->bodies->n];
     int rc;
     if (w->o->proto == CFX_PERF_REST) {
@@ -287,9 +285,9 @@ static int send_on(worker_t *w, pconn_t *c, uint64_t due)
     } else {
         if (!c->h2)
             return CFX_EUNAVAILABLE;
-        int32_t id = cfx_h2c_submit(c->h2, w->bodies->authority, w->bodies->path,
-                                    NULL, 0, b->data, b->len, 1,
-                                    (void *)(uintptr_t)due);
+        int32_t id =
+            cfx_h2c_submit(c->h2, w->bodies->authority, w->bodies->path, NULL,
+                           0, b->data, b->len, 1, (void *)(uintptr_t)due);
         rc = id < 0 ? id : 0;
     }
     if (rc == 0) {
@@ -301,15 +299,13 @@ static int send_on(worker_t *w, pconn_t *c, uint64_t due)
     return rc;
 }
 
-static int has_room(const worker_t *w, const pconn_t *c)
-{
+static int has_room(const worker_t *w, const pconn_t *c) {
     size_t limit = w->o->proto == CFX_PERF_REST ? 1 : GRPC_STREAMS_PER_CONN;
     return c->in_flight < limit && (c->http || c->h2);
 }
 
 /* A connection with room for one more request, or NULL. */
-static pconn_t *free_conn(worker_t *w)
-{
+static pconn_t *free_conn(worker_t *w) {
     for (size_t k = 0; k < w->n_conns; k++) {
         pconn_t *c = &w->conns[(w->rr + k) % w->n_conns];
         if (has_room(w, c)) {
@@ -320,8 +316,7 @@ static pconn_t *free_conn(worker_t *w)
     return NULL;
 }
 
-static void arm_tick(worker_t *w, uint64_t now, uint64_t wait)
-{
+static void arm_tick(worker_t *w, uint64_t now, uint64_t wait) {
     struct timeval tv = {(time_t)(wait / 1000000000u),
                          (suseconds_t)((wait % 1000000000u) / 1000)};
     w->tick_at = now + wait;
@@ -333,8 +328,7 @@ static void arm_tick(worker_t *w, uint64_t now, uint64_t wait)
  * without being sent; its latency still counts from when it was due, so a
  * server that falls behind shows as growing latency (there is no queue:
  * the schedule itself is the backlog, as in wrk2). */
-static void issue_due(worker_t *w, pconn_t *c, uint64_t now)
-{
+static void issue_due(worker_t *w, pconn_t *c, uint64_t now) {
     while (!w->stopping && w->next_due <= (double)now &&
            can_issue(w, (uint64_t)w->next_due)) {
         pconn_t *fc = c && has_room(w, c) ? c : free_conn(w);
@@ -351,8 +345,7 @@ static void issue_due(worker_t *w, pconn_t *c, uint64_t now)
         arm_tick(w, now, (uint64_t)(w->next_due - (double)now));
 }
 
-static void refill(worker_t *w, pconn_t *c)
-{
+static void refill(worker_t *w, pconn_t *c) {
     uint64_t now = cfx_clock_mono_ns();
     if (w->open_loop) {
         issue_due(w, c, now);
@@ -366,8 +359,8 @@ static void refill(worker_t *w, pconn_t *c)
 /* due: when the request was scheduled (open loop) or issued (closed
  * loop); it decides whether the request falls in the measured window.
  * start: where its latency counts from (see grpc_done). */
-static void record(worker_t *w, uint64_t due, uint64_t start, int ok, int code)
-{
+static void record(worker_t *w, uint64_t due, uint64_t start, int ok,
+                   int code) {
     uint64_t now = cfx_clock_mono_ns();
     w->t_last_done = now;
     if (due >= w->t_measure) {
@@ -381,8 +374,7 @@ static void record(worker_t *w, uint64_t due, uint64_t start, int ok, int code)
 
 static int connect_conn(worker_t *w, pconn_t *c);
 
-static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
-{
+static void reconnect_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     pconn_t *c = arg;
@@ -393,8 +385,7 @@ static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
         refill(w, c);
 }
 
-static void conn_lost(worker_t *w, pconn_t *c)
-{
+static void conn_lost(worker_t *w, pconn_t *c) {
     /* Try again shortly (the server may be restarting). */
     struct timeval tv = {0, 100000};
     if (!w->stopping)
@@ -403,8 +394,7 @@ static void conn_lost(worker_t *w, pconn_t *c)
 }
 
 static void http_done(void *ud, cfx_http1c_t *hc, int status,
-                      const uint8_t *body, size_t len)
-{
+                      const uint8_t *body, size_t len) {
     (void)body;
     (void)len;
     pconn_t *c = ud;
@@ -422,14 +412,13 @@ static void http_done(void *ud, cfx_http1c_t *hc, int status,
     maybe_finish(w);
 }
 
-static void grpc_done(void *ud, const cfx_h2c_result_t *r)
-{
+static void grpc_done(void *ud, const cfx_h2c_result_t *r) {
     pconn_t *c = ud;
     worker_t *w = c->w;
     c->in_flight--;
     w->in_flight--;
     int ok = r->http_status == 200 && r->grpc_status == 0;
-    int code = r->http_status == 0 ? CODE_CONN
+    int code = r->http_status == 0     ? CODE_CONN
                : r->http_status != 200 ? r->http_status
                                        : 1000 + r->grpc_status;
     /* Open loop: from the due time (coordinated omission corrected).
@@ -446,16 +435,14 @@ static void grpc_done(void *ud, const cfx_h2c_result_t *r)
     maybe_finish(w);
 }
 
-static void grpc_closed(void *ud, cfx_h2c_t *h)
-{
+static void grpc_closed(void *ud, cfx_h2c_t *h) {
     (void)h;
     pconn_t *c = ud;
     c->h2 = NULL; /* freed by the client right after this call */
     conn_lost(c->w, c);
 }
 
-static int connect_conn(worker_t *w, pconn_t *c)
-{
+static int connect_conn(worker_t *w, pconn_t *c) {
     int fd = cfx_perf_connect(w->o->host, w->o->port, &w->err);
     if (fd < 0)
         return fd;
@@ -468,12 +455,11 @@ static int connect_conn(worker_t *w, pconn_t *c)
 
 /* Slots of the schedule due in the measured window that were never sent
  * (the server fell so far behind that the run ended first). */
-static void count_unsent(worker_t *w)
-{
+static void count_unsent(worker_t *w) {
     if (!w->open_loop || w->next_due >= (double)w->t_end)
         return;
-    double from = w->next_due > (double)w->t_measure ? w->next_due
-                                                      : (double)w->t_measure;
+    double from =
+        w->next_due > (double)w->t_measure ? w->next_due : (double)w->t_measure;
     uint64_t n = (uint64_t)ceil(((double)w->t_end - from) / w->interval_ns);
     if (n > w->issue_left)
         n = w->issue_left;
@@ -486,8 +472,7 @@ static void count_unsent(worker_t *w)
             w->code_counts[k] += n - 1;
 }
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
-{
+static void tick_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     worker_t *w = arg;
@@ -516,8 +501,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     arm_tick(w, now, wait);
 }
 
-static void *worker_main(void *arg)
-{
+static void *worker_main(void *arg) {
     worker_t *w = arg;
     uint64_t now = cfx_clock_mono_ns();
     for (size_t i = 0; i < w->n_conns && !w->rc; i++) {
@@ -538,8 +522,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void worker_free(worker_t *w)
-{
+static void worker_free(worker_t *w) {
     for (size_t i = 0; i < w->n_conns; i++) {
         cfx_http1c_free(w->conns[i].http);
         cfx_h2c_free(w->conns[i].h2);
@@ -551,11 +534,12 @@ static void worker_free(worker_t *w)
         event_base_free(w->base);
 }
 
-/* --- one level ---------------------------------------------------------------- */
+/* --- one level
+ * ---------------------------------------------------------------- */
 
 static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
-                     size_t concurrency, cfx_perf_level_t *lv, cfx_error_t *err)
-{
+                     size_t concurrency, cfx_perf_level_t *lv,
+                     cfx_error_t *err) {
     int rc = 0;
     int open_loop = o->rate > 0;
     size_t nt = (size_t)(o->threads > 0 ? o->threads : 1);
@@ -622,7 +606,7 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
             event_config_free(cfg);
         }
         w->tick = w->base ? evtimer_new(w->base, tick_cb, w) : NULL;
-        if (!w->conns || !w->base || !w->tick ) {
+        if (!w->conns || !w->base || !w->tick) {
             rc = cfx_error_set(err, CFX_ENOMEM, "worker %zu", i);
             nt = i + 1;
             goto out;
@@ -644,7 +628,8 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
         uint64_t count = 0;
         for (size_t i = 0; i < nt; i++) {
             done += (size_t)atomic_load(&ws[i].finished);
-            count += atomic_load_explicit(&ws[i].progress, memory_order_relaxed);
+            count +=
+                atomic_load_explicit(&ws[i].progress, memory_order_relaxed);
         }
         if (done == nt)
             break;
@@ -701,7 +686,8 @@ static int run_level(const cfx_perf_opts_t *o, const cfx_perf_bodies_t *bodies,
         /* The mean interval between requests on one in-flight slot, as
          * wrk computes it: run time / (completed / connections), the
          * quotient in integers (no correction below one per slot). */
-        lv->co_interval = (uint64_t)(lv->seconds * 1e9) / (lv->ok / concurrency);
+        lv->co_interval =
+            (uint64_t)(lv->seconds * 1e9) / (lv->ok / concurrency);
         cfx_hist_t *c = malloc(sizeof(*c));
         if (!c) {
             rc = cfx_error_set(err, CFX_ENOMEM, "histogram");
@@ -718,10 +704,10 @@ out:
     return rc;
 }
 
-/* --- report ---------------------------------------------------------------- */
+/* --- report ----------------------------------------------------------------
+ */
 
-static double metric(const cfx_perf_level_t *lv, const char *m)
-{
+static double metric(const cfx_perf_level_t *lv, const char *m) {
     if (!strcmp(m, "rps"))
         return lv->seconds > 0 ? (double)lv->ok / lv->seconds : 0;
     if (!strcmp(m, "errors"))
@@ -730,13 +716,14 @@ static double metric(const cfx_perf_level_t *lv, const char *m)
         return lv->hist.count ? lv->hist.sum / (double)lv->hist.count : 0;
     if (!strcmp(m, "max"))
         return (double)lv->hist.max;
-    double q = !strcmp(m, "p50") ? 0.5 : !strcmp(m, "p90") ? 0.9
-             : !strcmp(m, "p99") ? 0.99 : 0.999;
+    double q = !strcmp(m, "p50")   ? 0.5
+               : !strcmp(m, "p90") ? 0.9
+               : !strcmp(m, "p99") ? 0.99
+                                   : 0.999;
     return (double)cfx_hist_quantile(&lv->hist, q);
 }
 
-static void fmt_latency(char *out, size_t n, double ns)
-{
+static void fmt_latency(char *out, size_t n, double ns) {
     if (ns < 1e3)
         snprintf(out, n, "%.0fns", ns);
     else if (ns < 1e6)
@@ -747,8 +734,7 @@ static void fmt_latency(char *out, size_t n, double ns)
         snprintf(out, n, "%.2fs", ns / 1e9);
 }
 
-static void code_name(char *out, size_t n, int code)
-{
+static void code_name(char *out, size_t n, int code) {
     if (code == CODE_CONN)
         snprintf(out, n, "connection");
     else if (code == CODE_UNSENT)
@@ -762,8 +748,7 @@ static void code_name(char *out, size_t n, int code)
 }
 
 static void report(const cfx_perf_opts_t *o, const cfx_perf_level_t *lv,
-                   size_t i, FILE *out)
-{
+                   size_t i, FILE *out) {
     static const char *const lat[] = {"p50", "p90", "p99", "p999", "max"};
     char errs[256] = "";
     for (size_t k = 0; k < lv->n_err_codes; k++) {
@@ -784,8 +769,9 @@ static void report(const cfx_perf_opts_t *o, const cfx_perf_level_t *lv,
             fprintf(out, ",%.1f", metric(lv, lat[k]) / 1e3);
         fprintf(out, ",%s,%.1f\n", errs, (double)lv->co_interval / 1e3);
     } else if (o->format == CFX_PERF_JSON) {
-        fprintf(out, "%s{\"concurrency\":%zu,\"rate\":%.0f,\"seconds\":%.3f,"
-                     "\"ok\":%llu,\"errors\":%llu,\"rps\":%.1f",
+        fprintf(out,
+                "%s{\"concurrency\":%zu,\"rate\":%.0f,\"seconds\":%.3f,"
+                "\"ok\":%llu,\"errors\":%llu,\"rps\":%.1f",
                 i ? ",\n " : "[", lv->concurrency, lv->rate, lv->seconds,
                 (unsigned long long)lv->ok, (unsigned long long)lv->errors,
                 metric(lv, "rps"));
@@ -798,14 +784,16 @@ static void report(const cfx_perf_opts_t *o, const cfx_perf_level_t *lv,
             fprintf(out, "%s\"%s\":%llu", k ? "," : "", name,
                     (unsigned long long)lv->err_count[k]);
         }
-        fprintf(out, "},\"co_interval_us\":%.1f}", (double)lv->co_interval / 1e3);
+        fprintf(out, "},\"co_interval_us\":%.1f}",
+                (double)lv->co_interval / 1e3);
         if (i + 1 == (o->rate > 0 ? 1 : o->n_levels))
             fprintf(out, "]\n");
     } else {
         if (i == 0)
             fprintf(out, "%-11s %10s %8s %11s %9s %9s %9s %9s %9s  %s\n",
                     o->rate > 0 ? "rate" : "concurrency", "ok", "errors",
-                    "req/s", "p50", "p90", "p99", "p99.9", "max", "errors by status");
+                    "req/s", "p50", "p90", "p99", "p99.9", "max",
+                    "errors by status");
         char l[5][32];
         for (size_t k = 0; k < 5; k++)
             fmt_latency(l[k], sizeof(l[k]), metric(lv, lat[k]));
@@ -819,8 +807,8 @@ static void report(const cfx_perf_opts_t *o, const cfx_perf_level_t *lv,
 
 /* The payload of one request: after the HTTP header block for REST, the
  * whole gRPC-framed message otherwise. */
-static int dump_request(const char *path, const cfx_buf_t *b, cfx_error_t *err)
-{
+static int dump_request(const char *path, const cfx_buf_t *b,
+                        cfx_error_t *err) {
     const uint8_t *p = b->data;
     size_t n = b->len;
     const uint8_t *hdr_end = b->len > 5 && !memcmp(b->data, "POST ", 5)
@@ -839,8 +827,7 @@ static int dump_request(const char *path, const cfx_buf_t *b, cfx_error_t *err)
     return 0;
 }
 
-int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
-{
+int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err) {
     cfx_perf_bodies_t bodies;
     int rc = cfx_perf_bodies_build(&bodies, o, err);
     if (rc)
@@ -855,8 +842,9 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
                 o->port, o->url_path, o->threads,
                 o->rate > 0 ? "open loop" : "closed loop");
     else if (o->format == CFX_PERF_TEXT)
-        fprintf(out, "target %s://%s:%d model %s, %zu distinct requests of %zu "
-                     "row(s), %d thread(s), %s\n",
+        fprintf(out,
+                "target %s://%s:%d model %s, %zu distinct requests of %zu "
+                "row(s), %d thread(s), %s\n",
                 o->proto == CFX_PERF_REST ? "rest" : "grpc", o->host, o->port,
                 o->model, bodies.n, o->batch, o->threads,
                 o->rate > 0 ? "open loop" : "closed loop");
@@ -874,7 +862,7 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
         for (size_t k = 0; k < o->n_checks; k++) {
             const cfx_perf_check_t *c = &o->checks[k];
             double v = metric(&lv, c->metric);
-            int pass = c->op == '<' ? v < c->value
+            int pass = c->op == '<'   ? v < c->value
                        : c->op == 'l' ? v <= c->value
                        : c->op == '>' ? v > c->value
                                       : v >= c->value;
@@ -885,8 +873,9 @@ int cfx_perf_run(const cfx_perf_opts_t *o, FILE *out, cfx_error_t *err)
                 snprintf(failed + l, sizeof(failed) - l,
                          "%scheck failed at %s %.0f: %s (measured %s = %.6g%s)",
                          l ? "; " : "", o->rate > 0 ? "rate" : "concurrency",
-                         o->rate > 0 ? o->rate : (double)lv.concurrency, c->text,
-                         c->metric, lat ? v / 1e6 : v, lat ? " ms" : "");
+                         o->rate > 0 ? o->rate : (double)lv.concurrency,
+                         c->text, c->metric, lat ? v / 1e6 : v,
+                         lat ? " ms" : "");
             }
         }
     }

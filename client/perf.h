@@ -21,10 +21,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "formats/err.h"
 #include "client/perf_hist.h"
+#include "formats/err.h"
 
-typedef enum cfx_perf_proto { CFX_PERF_REST = 0, CFX_PERF_GRPC = 1 } cfx_perf_proto_t;
+typedef enum cfx_perf_proto {
+    CFX_PERF_REST = 0,
+    CFX_PERF_GRPC = 1
+} cfx_perf_proto_t;
 typedef enum cfx_perf_api {
     CFX_PERF_PREDICT = 0,
     CFX_PERF_CLASSIFY = 1,
@@ -58,16 +61,16 @@ typedef struct cfx_perf_opts {
     size_t batch;     /* rows per request, >= 1 */
     size_t levels[CFX_PERF_MAX_LEVELS]; /* closed-loop concurrency sweep */
     size_t n_levels;
-    double rate;      /* > 0: open loop, requests/s */
-    double duration;  /* s per level (when requests == 0) */
+    double rate;       /* > 0: open loop, requests/s */
+    double duration;   /* s per level (when requests == 0) */
     uint64_t requests; /* per level, 0 = use duration */
-    double warmup;    /* s before measuring, per level */
+    double warmup;     /* s before measuring, per level */
     int threads;
-    int connections;  /* open loop, and gRPC connections; 0 = automatic */
+    int connections; /* open loop, and gRPC connections; 0 = automatic */
     cfx_perf_format_t format;
     cfx_perf_check_t checks[CFX_PERF_MAX_CHECKS];
     size_t n_checks;
-    int progress; /* live progress line on stderr */
+    int progress;   /* live progress line on stderr */
     int co_correct; /* closed loop: correct latency for coordinated omission
                        as wrk 4 does (cfx_hist_correct) */
     const char *dump_request; /* write the first request's payload here (the
@@ -91,7 +94,7 @@ typedef struct cfx_perf_level {
     double rate;        /* target, open loop */
     double seconds;     /* measured wall time */
     uint64_t ok, errors;
-    cfx_hist_t hist;    /* latency of successful requests, ns */
+    cfx_hist_t hist;      /* latency of successful requests, ns */
     uint64_t co_interval; /* ns; > 0: hist is corrected with this interval */
     /* errors by status: HTTP status (REST) or 1000 + grpc-status (gRPC);
      * 0 = connection failure */

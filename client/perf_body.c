@@ -15,13 +15,13 @@
 
 #include <jansson.h>
 
+#include "client/h2_client.h"
+#include "client/perf_http.h"
 #include "formats/base64.h"
 #include "formats/dtype.h"
 #include "formats/example.h"
 #include "formats/tfrecord.h"
 #include "get_model_metadata.pb-c.h"
-#include "client/h2_client.h"
-#include "client/perf_http.h"
 
 #define MAX_BODIES 1024
 #define MAX_ROWS 100000
@@ -43,15 +43,14 @@ typedef struct table {
     size_t *lines;   /* source line of each row; NULL: rows are examples */
 } table_t;
 
-/* --- protobuf wire helpers --------------------------------------------------- */
+/* --- protobuf wire helpers ---------------------------------------------------
+ */
 
-static int pb_key(cfx_buf_t *b, int field, int wt)
-{
+static int pb_key(cfx_buf_t *b, int field, int wt) {
     return cfx_buf_varint(b, (uint64_t)field << 3 | (uint64_t)wt);
 }
 
-static int pb_ld(cfx_buf_t *b, int field, const void *p, size_t n)
-{
+static int pb_ld(cfx_buf_t *b, int field, const void *p, size_t n) {
     int rc = pb_key(b, field, 2);
     if (!rc)
         rc = cfx_buf_varint(b, n);
@@ -60,13 +59,11 @@ static int pb_ld(cfx_buf_t *b, int field, const void *p, size_t n)
     return rc;
 }
 
-static int pb_str(cfx_buf_t *b, int field, const char *s)
-{
+static int pb_str(cfx_buf_t *b, int field, const char *s) {
     return pb_ld(b, field, s, strlen(s));
 }
 
-static int model_spec(cfx_buf_t *out, const char *model, const char *sig)
-{
+static int model_spec(cfx_buf_t *out, const char *model, const char *sig) {
     cfx_buf_t s;
     cfx_buf_init(&s);
     int rc = pb_str(&s, 1, model);
@@ -78,15 +75,15 @@ static int model_spec(cfx_buf_t *out, const char *model, const char *sig)
     return rc;
 }
 
-static int grpc_frame(cfx_buf_t *out, const cfx_buf_t *msg)
-{
+static int grpc_frame(cfx_buf_t *out, const cfx_buf_t *msg) {
     uint8_t p[5] = {0, (uint8_t)(msg->len >> 24), (uint8_t)(msg->len >> 16),
                     (uint8_t)(msg->len >> 8), (uint8_t)msg->len};
     int rc = cfx_buf_append(out, p, 5);
     return rc ? rc : cfx_buf_append(out, msg->data, msg->len);
 }
 
-/* --- metadata --------------------------------------------------------------- */
+/* --- metadata ---------------------------------------------------------------
+ */
 
 typedef struct fetch {
     int done;
@@ -95,8 +92,7 @@ typedef struct fetch {
 } fetch_t;
 
 static void http_done(void *ud, cfx_http1c_t *c, int status,
-                      const uint8_t *body, size_t len)
-{
+                      const uint8_t *body, size_t len) {
     (void)c;
     fetch_t *f = ud;
     f->done = 1;
@@ -105,8 +101,7 @@ static void http_done(void *ud, cfx_http1c_t *c, int status,
         cfx_buf_append(&f->body, body, len);
 }
 
-static void grpc_done(void *ud, const cfx_h2c_result_t *r)
-{
+static void grpc_done(void *ud, const cfx_h2c_result_t *r) {
     fetch_t *f = ud;
     f->done = 1;
     f->status = r->grpc_status;
@@ -115,14 +110,13 @@ static void grpc_done(void *ud, const cfx_h2c_result_t *r)
 }
 
 static int inputs_from_json(const cfx_buf_t *body, raw_input_t *in, size_t *n,
-                            cfx_error_t *err)
-{
+                            cfx_error_t *err) {
     json_error_t je;
     json_t *root = json_loadb((const char *)body->data, body->len, 0, &je);
     json_t *sig = json_object_get(
-        json_object_get(json_object_get(json_object_get(root, "metadata"),
-                                        "signature_def"),
-                        "signature_def"),
+        json_object_get(
+            json_object_get(json_object_get(root, "metadata"), "signature_def"),
+            "signature_def"),
         "predict_raw");
     json_t *inputs = json_object_get(sig, "inputs");
     const char *k;
@@ -148,25 +142,26 @@ out:
 }
 
 static int inputs_from_proto(const cfx_buf_t *body, raw_input_t *in, size_t *n,
-                             cfx_error_t *err)
-{
+                             cfx_error_t *err) {
     int rc = 0;
     Tensorflow__Serving__SignatureDefMap *map = NULL;
     Tensorflow__Serving__GetModelMetadataResponse *r =
-        tensorflow__serving__get_model_metadata_response__unpack(NULL, body->len,
-                                                                 body->data);
+        tensorflow__serving__get_model_metadata_response__unpack(
+            NULL, body->len, body->data);
     *n = 0;
     if (!r) {
         rc = cfx_error_set(err, CFX_EPARSE, "GetModelMetadata: bad response");
         goto out;
     }
     for (size_t i = 0; i < r->n_metadata && !map; i++)
-        if (!strcmp(r->metadata[i]->key, "signature_def") && r->metadata[i]->value)
+        if (!strcmp(r->metadata[i]->key, "signature_def") &&
+            r->metadata[i]->value)
             map = tensorflow__serving__signature_def_map__unpack(
                 NULL, r->metadata[i]->value->value.len,
                 r->metadata[i]->value->value.data);
     if (!map) {
-        rc = cfx_error_set(err, CFX_EPARSE, "GetModelMetadata: no signature_def");
+        rc = cfx_error_set(err, CFX_EPARSE,
+                           "GetModelMetadata: no signature_def");
         goto out;
     }
     for (size_t i = 0; i < map->n_signature_def; i++) {
@@ -174,8 +169,10 @@ static int inputs_from_proto(const cfx_buf_t *body, raw_input_t *in, size_t *n,
             continue;
         const Tensorflow__SignatureDef *sd = map->signature_def[i]->value;
         for (size_t j = 0; sd && j < sd->n_inputs && *n < MAX_INPUTS; j++) {
-            snprintf(in[*n].name, sizeof(in[*n].name), "%s", sd->inputs[j]->key);
-            in[*n].dtype = sd->inputs[j]->value ? (int)sd->inputs[j]->value->dtype : 0;
+            snprintf(in[*n].name, sizeof(in[*n].name), "%s",
+                     sd->inputs[j]->key);
+            in[*n].dtype =
+                sd->inputs[j]->value ? (int)sd->inputs[j]->value->dtype : 0;
             (*n)++;
         }
     }
@@ -186,13 +183,13 @@ out:
     if (map)
         tensorflow__serving__signature_def_map__free_unpacked(map, NULL);
     if (r)
-        tensorflow__serving__get_model_metadata_response__free_unpacked(r, NULL);
+        tensorflow__serving__get_model_metadata_response__free_unpacked(r,
+                                                                        NULL);
     return rc;
 }
 
 static int fetch_inputs(const cfx_perf_opts_t *o, raw_input_t *in, size_t *n,
-                        cfx_error_t *err)
-{
+                        cfx_error_t *err) {
     int rc = 0;
     fetch_t f = {0, 0, {0}};
     cfx_buf_t req;
@@ -211,9 +208,9 @@ static int fetch_inputs(const cfx_perf_opts_t *o, raw_input_t *in, size_t *n,
     if (o->proto == CFX_PERF_REST) {
         if ((rc = cfx_http1c_new(base, fd, http_done, &f, 16 << 20, &hc, err)))
             goto out;
-        cfx_buf_printf(&req,
-                       "GET /v1/models/%s/metadata HTTP/1.1\r\nHost: %s\r\n\r\n",
-                       o->model, o->host);
+        cfx_buf_printf(
+            &req, "GET /v1/models/%s/metadata HTTP/1.1\r\nHost: %s\r\n\r\n",
+            o->model, o->host);
         cfx_http1c_send(hc, req.data, req.len);
     } else {
         cfx_h2c_callbacks_t cb = {grpc_done, NULL};
@@ -227,9 +224,10 @@ static int fetch_inputs(const cfx_perf_opts_t *o, raw_input_t *in, size_t *n,
         cfx_buf_free(&msg);
         char auth[300];
         snprintf(auth, sizeof(auth), "%s:%d", o->host, o->port);
-        if (cfx_h2c_submit(gc, auth,
-                           "/tensorflow.serving.PredictionService/GetModelMetadata",
-                           NULL, 0, req.data, req.len, 1, NULL) < 0) {
+        if (cfx_h2c_submit(
+                gc, auth,
+                "/tensorflow.serving.PredictionService/GetModelMetadata", NULL,
+                0, req.data, req.len, 1, NULL) < 0) {
             rc = cfx_error_set(err, CFX_EIO, "GetModelMetadata: submit");
             goto out;
         }
@@ -262,11 +260,11 @@ out:
     return rc;
 }
 
-/* --- CSV ------------------------------------------------------------------- */
+/* --- CSV -------------------------------------------------------------------
+ */
 
 /* Splits one CSV record (RFC 4180 quotes) in place; returns the count. */
-static size_t csv_split(char *line, char **cells, size_t max)
-{
+static size_t csv_split(char *line, char **cells, size_t max) {
     size_t n = 0;
     char *p = line;
     for (;;) {
@@ -303,8 +301,7 @@ static size_t csv_split(char *line, char **cells, size_t max)
     return n;
 }
 
-static void table_free(table_t *t)
-{
+static void table_free(table_t *t) {
     if (t->cells)
         for (size_t i = 0; i < t->rows * t->cols; i++)
             free(t->cells[i]);
@@ -316,8 +313,7 @@ static void table_free(table_t *t)
 }
 
 static int table_read(table_t *t, const char *path, size_t max_rows,
-                      cfx_error_t *err)
-{
+                      cfx_error_t *err) {
     int rc = 0;
     char *line = malloc(MAX_LINE);
     char *cells[MAX_COLS];
@@ -333,8 +329,9 @@ static int table_read(table_t *t, const char *path, size_t max_rows,
         lineno++;
         size_t len = strlen(line);
         if (len == MAX_LINE - 1 && line[len - 1] != '\n') {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s:%zu: line longer than %d bytes",
-                               path, lineno, MAX_LINE);
+            rc = cfx_error_set(err, CFX_ETOOBIG,
+                               "%s:%zu: line longer than %d bytes", path,
+                               lineno, MAX_LINE);
             goto out;
         }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -383,8 +380,7 @@ out:
  * absent feature, like an empty CSV cell. */
 /* The shortest decimal text that reads back as v: 1.1, not
  * 1.1000000000000001 (the value may go out as a string feature). */
-static void real_text(char *out, size_t n, double v)
-{
+static void real_text(char *out, size_t n, double v) {
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(out, n, "%.*g", prec, v);
         if (strtod(out, NULL) == v)
@@ -395,8 +391,7 @@ static void real_text(char *out, size_t n, double v)
 /* Reads one line (up to and without '\n', NUL bytes kept) into line
  * (MAX_LINE bytes); returns its length, -1 at the end of the file, -2 when
  * it is longer than MAX_LINE. */
-static long read_line(FILE *f, char *line)
-{
+static long read_line(FILE *f, char *line) {
     long n = 0;
     int c;
     while ((c = getc(f)) != EOF && c != '\n') {
@@ -408,8 +403,7 @@ static long read_line(FILE *f, char *line)
 }
 
 static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
-                            cfx_error_t *err)
-{
+                            cfx_error_t *err) {
     int rc = 0;
     char *line = malloc(MAX_LINE);
     size_t lineno = 0, cap = 0;
@@ -422,12 +416,14 @@ static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
                            f ? "out of memory" : strerror(errno));
         goto out;
     }
-    while (json_array_size(rows) < max_rows && (got = read_line(f, line)) != -1) {
+    while (json_array_size(rows) < max_rows &&
+           (got = read_line(f, line)) != -1) {
         size_t len = (size_t)got;
         lineno++;
         if (got == -2) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s:%zu: line longer than %d bytes",
-                               path, lineno, MAX_LINE);
+            rc = cfx_error_set(err, CFX_ETOOBIG,
+                               "%s:%zu: line longer than %d bytes", path,
+                               lineno, MAX_LINE);
             goto out;
         }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
@@ -443,19 +439,21 @@ static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
         json_t *row = json_loadb(line + skip, len - skip, 0, &je);
         if (!json_is_object(row)) {
             json_decref(row);
-            rc = cfx_error_set(err, CFX_EPARSE, "%s:%zu: expected a JSON object "
-                               "of features: %s", path, lineno,
-                               row ? "not an object" : je.text);
+            rc = cfx_error_set(err, CFX_EPARSE,
+                               "%s:%zu: expected a JSON object "
+                               "of features: %s",
+                               path, lineno, row ? "not an object" : je.text);
             goto out;
         }
         const char *k;
         json_t *v;
         json_object_foreach(row, k, v) {
-            if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v) &&
-                !json_is_null(v)) {
-                rc = cfx_error_set(err, CFX_EPARSE, "%s:%zu: feature \"%s\": "
-                                   "expected a number or a string", path,
-                                   lineno, k);
+            if (!json_is_string(v) && !json_is_number(v) &&
+                !json_is_boolean(v) && !json_is_null(v)) {
+                rc = cfx_error_set(err, CFX_EPARSE,
+                                   "%s:%zu: feature \"%s\": "
+                                   "expected a number or a string",
+                                   path, lineno, k);
                 json_decref(row);
                 goto out;
             }
@@ -464,8 +462,9 @@ static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
                 ;
             if (c == t->cols) {
                 if (t->cols == MAX_COLS) {
-                    rc = cfx_error_set(err, CFX_ETOOBIG, "%s:%zu: over %d features",
-                                       path, lineno, MAX_COLS);
+                    rc = cfx_error_set(err, CFX_ETOOBIG,
+                                       "%s:%zu: over %d features", path, lineno,
+                                       MAX_COLS);
                     json_decref(row);
                     goto out;
                 }
@@ -507,12 +506,14 @@ static int table_from_jsonl(table_t *t, const char *path, size_t max_rows,
             json_t *v = json_object_get(row, t->names[c]);
             char num[64] = "";
             if (json_is_integer(v))
-                snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+                snprintf(num, sizeof(num), "%lld",
+                         (long long)json_integer_value(v));
             else if (json_is_real(v))
                 real_text(num, sizeof(num), json_real_value(v));
             else if (json_is_boolean(v))
                 snprintf(num, sizeof(num), "%d", json_is_true(v));
-            char *cellv = strdup(json_is_string(v) ? json_string_value(v) : num);
+            char *cellv =
+                strdup(json_is_string(v) ? json_string_value(v) : num);
             if (!cellv) {
                 rc = cfx_error_set(err, CFX_ENOMEM, "%s: rows", path);
                 goto out;
@@ -530,8 +531,7 @@ out:
     return rc;
 }
 
-static int has_suffix(const char *s, const char *suffix)
-{
+static int has_suffix(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && !strcmp(s + n - m, suffix);
 }
@@ -541,8 +541,7 @@ static int has_suffix(const char *s, const char *suffix)
  * Split-eval is preferred, being rows the model did not train on. */
 static int table_from_examples(table_t *t, const char *dir,
                                const raw_input_t *in, size_t n_in,
-                               size_t max_rows, cfx_error_t *err)
-{
+                               size_t max_rows, cfx_error_t *err) {
     int rc = 0;
     char **files = NULL;
     size_t n_files = 0, cap = 0;
@@ -561,7 +560,8 @@ static int table_from_examples(table_t *t, const char *dir,
             snprintf(split, sizeof(split), "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    if ((rc = cfx_tfrecord_list_dir(split[0] ? split : dir, &files, &n_files, err)))
+    if ((rc = cfx_tfrecord_list_dir(split[0] ? split : dir, &files, &n_files,
+                                    err)))
         return rc;
     t->cols = n_in;
     for (size_t j = 0; j < n_in; j++)
@@ -572,7 +572,8 @@ static int table_from_examples(table_t *t, const char *dir,
             break;
         const uint8_t *data;
         size_t len;
-        while (t->rows < max_rows && (rc = cfx_tfrecord_read(r, &data, &len, err)) == 1) {
+        while (t->rows < max_rows &&
+               (rc = cfx_tfrecord_read(r, &data, &len, err)) == 1) {
             if ((rc = cfx_example_decode(&ex, data, len, err))) {
                 cfx_error_prefix(err, "%s", files[f]);
                 break;
@@ -592,7 +593,8 @@ static int table_from_examples(table_t *t, const char *dir,
                 const char *cellv = v;
                 if (ft && ft->count > 0) {
                     if (ft->kind == CFX_KIND_INT64)
-                        snprintf(v, sizeof(v), "%lld", (long long)ft->v.ints[0]);
+                        snprintf(v, sizeof(v), "%lld",
+                                 (long long)ft->v.ints[0]);
                     else if (ft->kind == CFX_KIND_FLOAT)
                         snprintf(v, sizeof(v), "%.9g", (double)ft->v.floats[0]);
                     else if (ft->kind == CFX_KIND_BYTES)
@@ -619,8 +621,7 @@ static int table_from_examples(table_t *t, const char *dir,
     return rc;
 }
 
-static int opendir_is_dir(const char *path)
-{
+static int opendir_is_dir(const char *path) {
     DIR *d = opendir(path);
     if (d)
         closedir(d);
@@ -629,8 +630,7 @@ static int opendir_is_dir(const char *path)
 
 /* Kinds from the values: every non-empty cell an integer -> int64, a
  * number -> float, else bytes. */
-static void guess_inputs(const table_t *t, raw_input_t *in, size_t *n)
-{
+static void guess_inputs(const table_t *t, raw_input_t *in, size_t *n) {
     *n = 0;
     for (size_t c = 0; c < t->cols && *n < MAX_INPUTS; c++) {
         int is_int = 1, is_num = 1;
@@ -650,22 +650,21 @@ static void guess_inputs(const table_t *t, raw_input_t *in, size_t *n)
         }
         snprintf(in[*n].name, sizeof(in[*n].name), "%s", t->names[c]);
         in[*n].dtype = is_int && is_num ? CFX_DT_INT64
-                       : is_num        ? CFX_DT_FLOAT
-                                       : CFX_DT_STRING;
+                       : is_num         ? CFX_DT_FLOAT
+                                        : CFX_DT_STRING;
         (*n)++;
     }
 }
 
-/* --- values ---------------------------------------------------------------- */
+/* --- values ----------------------------------------------------------------
+ */
 
-static const char *cell(const table_t *t, size_t row, int col)
-{
+static const char *cell(const table_t *t, size_t row, int col) {
     return col < 0 ? "" : t->cells[row * t->cols + (size_t)col];
 }
 
 /* Where a row came from: "FILE:LINE", or "DIR: example N". */
-static void row_place(const table_t *t, size_t row, char *out, size_t n)
-{
+static void row_place(const table_t *t, size_t row, char *out, size_t n) {
     if (t->lines)
         snprintf(out, n, "%.400s:%zu", t->src ? t->src : "?", t->lines[row]);
     else
@@ -673,8 +672,8 @@ static void row_place(const table_t *t, size_t row, char *out, size_t n)
 }
 
 static int parse_value(const table_t *t, const char *s, int dtype, int64_t *i,
-                       float *f, size_t row, const char *name, cfx_error_t *err)
-{
+                       float *f, size_t row, const char *name,
+                       cfx_error_t *err) {
     char *end, at[448];
     errno = 0;
     if (dtype == CFX_DT_INT64) {
@@ -699,8 +698,7 @@ static int parse_value(const table_t *t, const char *s, int dtype, int64_t *i,
     return 0;
 }
 
-static int put_json_string(cfx_buf_t *b, const char *s)
-{
+static int put_json_string(cfx_buf_t *b, const char *s) {
     int rc = cfx_buf_putc(b, '"');
     for (; *s && !rc; s++) {
         unsigned char c = (unsigned char)*s;
@@ -715,8 +713,7 @@ static int put_json_string(cfx_buf_t *b, const char *s)
 }
 
 /* A float that reads back as a float in TF Serving's REST (has '.' or e). */
-static int put_json_float(cfx_buf_t *b, float v)
-{
+static int put_json_float(cfx_buf_t *b, float v) {
     char tmp[64];
     if (!isfinite(v))
         v = 0;
@@ -728,8 +725,7 @@ static int put_json_float(cfx_buf_t *b, float v)
 
 static int example_bytes(const table_t *t, size_t row, const raw_input_t *in,
                          size_t n_in, cfx_example_t *ex, cfx_buf_t *out,
-                         cfx_error_t *err)
-{
+                         cfx_error_t *err) {
     cfx_example_reset(ex);
     for (size_t j = 0; j < n_in; j++) {
         const char *s = cell(t, row, in[j].col);
@@ -738,7 +734,8 @@ static int example_bytes(const table_t *t, size_t row, const raw_input_t *in,
         int rc;
         if (!s[0])
             continue;
-        if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
+        if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name,
+                              err)))
             return rc;
         if (in[j].dtype == CFX_DT_INT64)
             rc = cfx_example_add_int64(ex, in[j].name, &iv, 1);
@@ -756,13 +753,13 @@ static int example_bytes(const table_t *t, size_t row, const raw_input_t *in,
     return cfx_example_encode(ex, out);
 }
 
-/* --- bodies ---------------------------------------------------------------- */
+/* --- bodies ----------------------------------------------------------------
+ */
 
 static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
                      const table_t *t, size_t first, const raw_input_t *in,
                      size_t n_in, cfx_example_t *ex, cfx_buf_t *tmp,
-                     cfx_error_t *err)
-{
+                     cfx_error_t *err) {
     int rc = cfx_buf_printf(json, "{\"signature_name\":");
     rc = rc ? rc : put_json_string(json, sig);
     int examples_sig = !strcmp(sig, "serving_default");
@@ -793,7 +790,8 @@ static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
              * training did (cfx-serve's predict_raw accepts absent inputs). */
             if (!s[0])
                 continue;
-            if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
+            if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name,
+                                  err)))
                 return rc;
             rc = cfx_buf_printf(json, "%s", first_field ? "" : ",");
             first_field = 0;
@@ -816,8 +814,7 @@ static int rest_body(cfx_buf_t *json, const cfx_perf_opts_t *o, const char *sig,
 static int grpc_body(cfx_buf_t *msg, const cfx_perf_opts_t *o, const char *sig,
                      const table_t *t, size_t first, const raw_input_t *in,
                      size_t n_in, cfx_example_t *ex, cfx_buf_t *tmp,
-                     cfx_error_t *err)
-{
+                     cfx_error_t *err) {
     int rc = model_spec(msg, o->model, sig);
     cfx_buf_t a, b;
     cfx_buf_init(&a);
@@ -843,7 +840,8 @@ static int grpc_body(cfx_buf_t *msg, const cfx_perf_opts_t *o, const char *sig,
                 const char *s = cell(t, row, in[j].col);
                 int64_t iv;
                 float fv;
-                if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row, in[j].name, err)))
+                if ((rc = parse_value(t, s, in[j].dtype, &iv, &fv, row,
+                                      in[j].name, err)))
                     break;
                 if (in[j].dtype == CFX_DT_INT64)
                     rc = cfx_buf_varint(&b, (uint64_t)iv);
@@ -853,7 +851,8 @@ static int grpc_body(cfx_buf_t *msg, const cfx_perf_opts_t *o, const char *sig,
                     rc = pb_str(&a, 8, s);
             }
             if (!rc && in[j].dtype != CFX_DT_STRING)
-                rc = pb_ld(&a, in[j].dtype == CFX_DT_INT64 ? 10 : 5, b.data, b.len);
+                rc = pb_ld(&a, in[j].dtype == CFX_DT_INT64 ? 10 : 5, b.data,
+                           b.len);
             /* inputs map entry {key, value} */
             cfx_buf_reset(&b);
             rc = rc ? rc : pb_str(&b, 1, in[j].name);
@@ -902,8 +901,7 @@ out:
 }
 
 int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
-                          cfx_error_t *err)
-{
+                          cfx_error_t *err) {
     int rc;
     raw_input_t *in = calloc(MAX_INPUTS, sizeof(*in));
     size_t n_in = 0;
@@ -935,7 +933,7 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
      * serialized tf.Examples (serving_default), because a raw tensor per
      * input cannot leave out a row's empty cells. Dtypes come from the
      * predict_raw metadata either way. */
-    const char *sig = o->signature ? o->signature
+    const char *sig = o->signature                  ? o->signature
                       : o->api == CFX_PERF_CLASSIFY ? "classify"
                       : o->api == CFX_PERF_REGRESS  ? "regress"
                       : o->proto == CFX_PERF_GRPC   ? "serving_default"
@@ -979,8 +977,8 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
     }
     static const char *const verbs[] = {"predict", "classify", "regress"};
     static const char *const methods[] = {"Predict", "Classify", "Regress"};
-    snprintf(bs->path, sizeof(bs->path), "/tensorflow.serving.PredictionService/%s",
-             methods[o->api]);
+    snprintf(bs->path, sizeof(bs->path),
+             "/tensorflow.serving.PredictionService/%s", methods[o->api]);
     snprintf(bs->authority, sizeof(bs->authority), "%s:%d", o->host, o->port);
     size_t n = (t.rows + o->batch - 1) / o->batch;
     if (n > MAX_BODIES)
@@ -996,7 +994,8 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
         cfx_buf_reset(&payload);
         size_t first = i * o->batch;
         if (o->proto == CFX_PERF_REST) {
-            rc = rest_body(&payload, o, sig, &t, first, in, n_in, &ex, &tmp, err);
+            rc = rest_body(&payload, o, sig, &t, first, in, n_in, &ex, &tmp,
+                           err);
             rc = rc ? rc
                     : cfx_buf_printf(&bs->body[i],
                                      "POST /v1/models/%s:%s HTTP/1.1\r\nHost: "
@@ -1004,9 +1003,11 @@ int cfx_perf_bodies_build(cfx_perf_bodies_t *bs, const cfx_perf_opts_t *o,
                                      "Content-Length: %zu\r\n\r\n",
                                      o->model, verbs[o->api], bs->authority,
                                      payload.len);
-            rc = rc ? rc : cfx_buf_append(&bs->body[i], payload.data, payload.len);
+            rc = rc ? rc
+                    : cfx_buf_append(&bs->body[i], payload.data, payload.len);
         } else {
-            rc = grpc_body(&payload, o, sig, &t, first, in, n_in, &ex, &tmp, err);
+            rc = grpc_body(&payload, o, sig, &t, first, in, n_in, &ex, &tmp,
+                           err);
             rc = rc ? rc : grpc_frame(&bs->body[i], &payload);
         }
         if (rc) {
@@ -1026,8 +1027,7 @@ out:
     return rc;
 }
 
-void cfx_perf_bodies_free(cfx_perf_bodies_t *b)
-{
+void cfx_perf_bodies_free(cfx_perf_bodies_t *b) {
     for (size_t i = 0; i < b->n; i++)
         cfx_buf_free(&b->body[i]);
     free(b->body);

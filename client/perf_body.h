@@ -21,14 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/perf.h"
 #include "formats/buf.h"
 #include "formats/err.h"
-#include "client/perf.h"
 
 typedef struct cfx_perf_bodies {
     cfx_buf_t *body; /* owned array */
     size_t n;
-    char path[512];  /* gRPC :path */
+    char path[512]; /* gRPC :path */
     char authority[300];
 } cfx_perf_bodies_t;
 

@@ -7,14 +7,12 @@
 
 #include <string.h>
 
-void cfx_hist_init(cfx_hist_t *h)
-{
+void cfx_hist_init(cfx_hist_t *h) {
     memset(h, 0, sizeof(*h));
     h->min = UINT64_MAX;
 }
 
-static size_t bucket_of(uint64_t v)
-{
+static size_t bucket_of(uint64_t v) {
     if (v < 128)
         return (size_t)v;
     int msb = 63 - __builtin_clzll(v);
@@ -24,8 +22,7 @@ static size_t bucket_of(uint64_t v)
 }
 
 /* Middle of bucket i. */
-static uint64_t bucket_value(size_t i)
-{
+static uint64_t bucket_value(size_t i) {
     if (i < 128)
         return i;
     size_t shift = (i - 128) / 64 + 1;
@@ -33,8 +30,7 @@ static uint64_t bucket_value(size_t i)
     return (sub << shift) + ((uint64_t)1 << shift) / 2;
 }
 
-void cfx_hist_record(cfx_hist_t *h, uint64_t v)
-{
+void cfx_hist_record(cfx_hist_t *h, uint64_t v) {
     h->b[bucket_of(v)]++;
     h->count++;
     h->sum += (double)v;
@@ -44,8 +40,7 @@ void cfx_hist_record(cfx_hist_t *h, uint64_t v)
         h->min = v;
 }
 
-void cfx_hist_merge(cfx_hist_t *dst, const cfx_hist_t *src)
-{
+void cfx_hist_merge(cfx_hist_t *dst, const cfx_hist_t *src) {
     for (size_t i = 0; i < CFX_HIST_BUCKETS; i++)
         dst->b[i] += src->b[i];
     dst->count += src->count;
@@ -57,8 +52,7 @@ void cfx_hist_merge(cfx_hist_t *dst, const cfx_hist_t *src)
 }
 
 void cfx_hist_correct(cfx_hist_t *dst, const cfx_hist_t *src,
-                      uint64_t expected)
-{
+                      uint64_t expected) {
     *dst = *src;
     if (expected == 0)
         return;
@@ -79,8 +73,7 @@ void cfx_hist_correct(cfx_hist_t *dst, const cfx_hist_t *src,
     }
 }
 
-uint64_t cfx_hist_quantile(const cfx_hist_t *h, double q)
-{
+uint64_t cfx_hist_quantile(const cfx_hist_t *h, double q) {
     if (h->count == 0)
         return 0;
     if (q >= 1.0)

@@ -45,8 +45,7 @@ struct cfx_http1c {
     size_t out_len, out_off, out_cap;
 };
 
-int cfx_perf_connect(const char *host, int port, cfx_error_t *err)
-{
+int cfx_perf_connect(const char *host, int port, cfx_error_t *err) {
     struct addrinfo hints, *res = NULL;
     char ps[16];
     memset(&hints, 0, sizeof(hints));
@@ -75,8 +74,7 @@ int cfx_perf_connect(const char *host, int port, cfx_error_t *err)
     return fd;
 }
 
-static void fail_conn(cfx_http1c_t *c)
-{
+static void fail_conn(cfx_http1c_t *c) {
     int was_busy = c->busy;
     c->dead = 1;
     c->busy = 0;
@@ -89,8 +87,7 @@ static void fail_conn(cfx_http1c_t *c)
 }
 
 /* Parses the header block in [p, p+n); sets status and need. */
-static int parse_headers(cfx_http1c_t *c, const char *p, size_t n)
-{
+static int parse_headers(cfx_http1c_t *c, const char *p, size_t n) {
     if (n < 12 || strncmp(p, "HTTP/1.", 7) != 0)
         return -1;
     c->status = atoi(p + 9);
@@ -102,7 +99,8 @@ static int parse_headers(cfx_http1c_t *c, const char *p, size_t n)
         const char *eol = memchr(line, '\n', (size_t)(end - line));
         if (!eol)
             break;
-        if ((size_t)(eol - line) > 15 && strncasecmp(line, "content-length:", 15) == 0)
+        if ((size_t)(eol - line) > 15 &&
+            strncasecmp(line, "content-length:", 15) == 0)
             c->need = atoll(line + 15);
         else if ((size_t)(eol - line) > 18 &&
                  strncasecmp(line, "transfer-encoding:", 18) == 0)
@@ -114,8 +112,7 @@ static int parse_headers(cfx_http1c_t *c, const char *p, size_t n)
 
 /* Hands the complete responses in c->in to the callback; returns -1 when
  * the connection failed (c may be freed), else 0. */
-static int consume(cfx_http1c_t *c)
-{
+static int consume(cfx_http1c_t *c) {
     size_t off = 0;
     int rc = 0;
     while (off < c->in_len) {
@@ -124,7 +121,8 @@ static int consume(cfx_http1c_t *c)
             return -1;
         }
         if (c->need < 0 && c->skip == 0) {
-            const uint8_t *e = memmem(c->in + off, c->in_len - off, "\r\n\r\n", 4);
+            const uint8_t *e =
+                memmem(c->in + off, c->in_len - off, "\r\n\r\n", 4);
             if (!e) {
                 if (c->in_len - off > HEADER_MAX) {
                     fail_conn(c);
@@ -176,8 +174,7 @@ static int consume(cfx_http1c_t *c)
     return rc;
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
-{
+static void on_read(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     cfx_http1c_t *c = arg;
     if (c->broken) {
@@ -221,8 +218,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 /* Sends what it can of [p, p+len); keeps the rest and arms the write
  * event. Returns -1 on a broken socket. */
-static int push(cfx_http1c_t *c, const uint8_t *p, size_t len)
-{
+static int push(cfx_http1c_t *c, const uint8_t *p, size_t len) {
     while (len > 0) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
@@ -251,8 +247,7 @@ static int push(cfx_http1c_t *c, const uint8_t *p, size_t len)
     return event_add(c->wev, NULL) == 0 ? 0 : -1;
 }
 
-static void on_write(evutil_socket_t fd, short what, void *arg)
-{
+static void on_write(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     cfx_http1c_t *c = arg;
@@ -266,8 +261,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
 int cfx_http1c_new(struct event_base *base, evutil_socket_t fd,
                    cfx_http1c_done_fn done, void *ud, size_t max_body,
-                   cfx_http1c_t **out, cfx_error_t *err)
-{
+                   cfx_http1c_t **out, cfx_error_t *err) {
     cfx_http1c_t *c = calloc(1, sizeof(*c));
     *out = NULL;
     if (!c) {
@@ -290,8 +284,7 @@ int cfx_http1c_new(struct event_base *base, evutil_socket_t fd,
     return 0;
 }
 
-void cfx_http1c_free(cfx_http1c_t *c)
-{
+void cfx_http1c_free(cfx_http1c_t *c) {
     if (!c)
         return;
     if (c->rev)
@@ -304,8 +297,7 @@ void cfx_http1c_free(cfx_http1c_t *c)
     free(c);
 }
 
-int cfx_http1c_send(cfx_http1c_t *c, const uint8_t *req, size_t len)
-{
+int cfx_http1c_send(cfx_http1c_t *c, const uint8_t *req, size_t len) {
     if (c->busy || c->dead)
         return CFX_ESTATE;
     c->busy = 1;
@@ -319,7 +311,6 @@ int cfx_http1c_send(cfx_http1c_t *c, const uint8_t *req, size_t len)
     return 0;
 }
 
-int cfx_http1c_dead(const cfx_http1c_t *c)
-{
+int cfx_http1c_dead(const cfx_http1c_t *c) {
     return c->dead;
 }

@@ -189,8 +189,8 @@ static int read_header(cfx_csv_reader_t *r, cfx_error_t *err) {
     size_t bad;
     if (!cfx_utf8_valid((const char *)s + a, b - a, &bad))
         return cfx_error_set(err, CFX_EPARSE,
-                             "%s:1: header: invalid UTF-8 at byte %zu",
-                             r->path, a + bad + 1);
+                             "%s:1: header: invalid UTF-8 at byte %zu", r->path,
+                             a + bad + 1);
     size_t n = 1;
     for (size_t i = a; i < b; i++)
         n += s[i] == ',';
@@ -278,13 +278,17 @@ void cfx_csv_close(cfx_csv_reader_t *r) {
     free(r);
 }
 
-size_t cfx_csv_num_columns(const cfx_csv_reader_t *r) { return r->ncols; }
+size_t cfx_csv_num_columns(const cfx_csv_reader_t *r) {
+    return r->ncols;
+}
 
 const char *cfx_csv_column(const cfx_csv_reader_t *r, size_t i) {
     return i < r->ncols ? r->cols[i] : NULL;
 }
 
-uint64_t cfx_csv_offset(const cfx_csv_reader_t *r) { return r->offset; }
+uint64_t cfx_csv_offset(const cfx_csv_reader_t *r) {
+    return r->offset;
+}
 
 enum { START_RECORD, START_FIELD, IN_FIELD, IN_QUOTED, QUOTE_IN_QUOTED };
 
@@ -292,17 +296,15 @@ static inline int rec_put(cfx_csv_reader_t *r, uint8_t c, uint64_t line,
                           cfx_error_t *err) {
     if (r->rec_len == r->rec_cap) {
         if (r->rec_cap >= CFX_CSV_MAX_RECORD)
-            return cfx_error_set(err, CFX_ETOOBIG,
-                                 "%s:%llu: record longer than %u bytes",
-                                 r->path, (unsigned long long)line,
-                                 CFX_CSV_MAX_RECORD);
+            return cfx_error_set(
+                err, CFX_ETOOBIG, "%s:%llu: record longer than %u bytes",
+                r->path, (unsigned long long)line, CFX_CSV_MAX_RECORD);
         size_t cap = r->rec_cap ? r->rec_cap * 2 : 4096;
         if (cap > CFX_CSV_MAX_RECORD)
             cap = CFX_CSV_MAX_RECORD;
         uint8_t *p = realloc(r->rec, cap);
         if (!p)
-            return cfx_error_set(err, CFX_ENOMEM, "%s: record buffer",
-                                 r->path);
+            return cfx_error_set(err, CFX_ENOMEM, "%s: record buffer", r->path);
         r->rec = p;
         r->rec_cap = cap;
     }
@@ -318,14 +320,14 @@ int cfx_csv_next(cfx_csv_reader_t *r, cfx_csv_row_t *row, cfx_error_t *err) {
     uint64_t start_line = r->line;
     r->rec_len = 0;
 
-#define END_CELL()                                       \
-    do {                                                 \
-        if (ncells <= r->ncols) {                        \
-            r->spans[ncells].off = cell_start;           \
-            r->spans[ncells].len = r->rec_len - cell_start; \
-        }                                                \
-        ncells++;                                        \
-        cell_start = r->rec_len;                         \
+#define END_CELL()                                                             \
+    do {                                                                       \
+        if (ncells <= r->ncols) {                                              \
+            r->spans[ncells].off = cell_start;                                 \
+            r->spans[ncells].len = r->rec_len - cell_start;                    \
+        }                                                                      \
+        ncells++;                                                              \
+        cell_start = r->rec_len;                                               \
     } while (0)
 
     for (;;) {
@@ -434,8 +436,8 @@ record:
         return cfx_error_set(err, CFX_EPARSE,
                              "%s:%llu: expected %zu cells (as in the header), "
                              "got %zu",
-                             r->path, (unsigned long long)start_line,
-                             r->ncols, ncells);
+                             r->path, (unsigned long long)start_line, r->ncols,
+                             ncells);
     /* cell by cell: two halves of a character in adjacent cells are each
      * invalid although their concatenation is not */
     for (size_t col = 0; col < ncells; col++) {

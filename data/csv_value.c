@@ -45,7 +45,9 @@ static void strip(const char **s, size_t *n) {
     *n = l;
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 /* Length of a digit part (digits with single '_' between digits) at s,
  * or 0 when none. */
@@ -108,9 +110,8 @@ static int float_syntax(const char *s, size_t n, int *special, double *v) {
     }
     size_t rest = n - i;
     char c0 = rest ? (char)(s[i] | 0x20) : 0;
-    if (c0 == 'i' &&
-        ((rest == 3 && strncasecmp(s + i, "inf", 3) == 0) ||
-         (rest == 8 && strncasecmp(s + i, "infinity", 8) == 0))) {
+    if (c0 == 'i' && ((rest == 3 && strncasecmp(s + i, "inf", 3) == 0) ||
+                      (rest == 8 && strncasecmp(s + i, "infinity", 8) == 0))) {
         *special = 1;
         *v = neg ? -__builtin_inf() : __builtin_inf();
         return 1;

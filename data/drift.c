@@ -39,10 +39,13 @@ static int vc_cmp(const void *x, const void *y) {
 static int counts_build(counts_t *c, const char *const *values,
                         const double *counts, size_t n) {
     memset(c, 0, sizeof *c);
-    if (n == 0) return 0;
-    if (n > MAX_BUCKETS) return CFX_ETOOBIG;
+    if (n == 0)
+        return 0;
+    if (n > MAX_BUCKETS)
+        return CFX_ETOOBIG;
     c->v = malloc(n * sizeof *c->v);
-    if (!c->v) return CFX_ENOMEM;
+    if (!c->v)
+        return CFX_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         c->v[i].value = values[i] ? values[i] : "";
         c->v[i].count = counts[i];
@@ -56,14 +59,16 @@ static int counts_build(counts_t *c, const char *const *values,
             c->v[w++] = c->v[i];
     }
     c->n = w;
-    for (size_t i = 0; i < w; i++) c->total += c->v[i].count;
+    for (size_t i = 0; i < w; i++)
+        c->total += c->v[i].count;
     return 0;
 }
 
 static int counts_from_feature(counts_t *c, const cfx_drift_feature_t *f) {
     memset(c, 0, sizeof *c);
-    if (!f || f->stats_case !=
-                  TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS ||
+    if (!f ||
+        f->stats_case !=
+            TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS ||
         !f->string_stats)
         return 0;
     const Tensorflow__Metadata__V0__StringStatistics *s = f->string_stats;
@@ -73,20 +78,28 @@ static int counts_from_feature(counts_t *c, const cfx_drift_feature_t *f) {
     double *counts = NULL;
     if (s->rank_histogram && s->rank_histogram->n_buckets > 0) {
         n = s->rank_histogram->n_buckets;
-        if (n > MAX_BUCKETS) return CFX_ETOOBIG;
+        if (n > MAX_BUCKETS)
+            return CFX_ETOOBIG;
         values = malloc(n * sizeof *values);
         counts = malloc(n * sizeof *counts);
-        if (!values || !counts) { rc = CFX_ENOMEM; goto out; }
+        if (!values || !counts) {
+            rc = CFX_ENOMEM;
+            goto out;
+        }
         for (size_t i = 0; i < n; i++) {
             values[i] = s->rank_histogram->buckets[i]->label;
             counts[i] = s->rank_histogram->buckets[i]->sample_count;
         }
     } else if (s->n_top_values > 0) {
         n = s->n_top_values;
-        if (n > MAX_BUCKETS) return CFX_ETOOBIG;
+        if (n > MAX_BUCKETS)
+            return CFX_ETOOBIG;
         values = malloc(n * sizeof *values);
         counts = malloc(n * sizeof *counts);
-        if (!values || !counts) { rc = CFX_ENOMEM; goto out; }
+        if (!values || !counts) {
+            rc = CFX_ENOMEM;
+            goto out;
+        }
         for (size_t i = 0; i < n; i++) {
             values[i] = s->top_values[i]->value;
             counts[i] = s->top_values[i]->frequency;
@@ -107,21 +120,33 @@ static void counts_free(counts_t *c) {
 /* Walks the union of values in byte order; scale_a/scale_b divide counts.
  * Ties keep the later value (TFDV compares with >=). */
 static void max_difference(const counts_t *a, const counts_t *b, double scale_a,
-                           double scale_b, double *out, const char **max_value) {
+                           double scale_b, double *out,
+                           const char **max_value) {
     size_t i = 0, j = 0;
     double best = 0;
     const char *best_value = "";
     while (i < a->n || j < b->n) {
         int cmp;
-        if (i >= a->n) cmp = 1;
-        else if (j >= b->n) cmp = -1;
-        else cmp = strcmp(a->v[i].value, b->v[j].value);
+        if (i >= a->n)
+            cmp = 1;
+        else if (j >= b->n)
+            cmp = -1;
+        else
+            cmp = strcmp(a->v[i].value, b->v[j].value);
         double ca = 0, cb = 0;
         const char *value;
-        if (cmp <= 0) { ca = a->v[i].count; value = a->v[i].value; }
-        if (cmp >= 0) { cb = b->v[j].count; value = b->v[j].value; }
-        if (cmp <= 0) i++;
-        if (cmp >= 0) j++;
+        if (cmp <= 0) {
+            ca = a->v[i].count;
+            value = a->v[i].value;
+        }
+        if (cmp >= 0) {
+            cb = b->v[j].count;
+            value = b->v[j].value;
+        }
+        if (cmp <= 0)
+            i++;
+        if (cmp >= 0)
+            j++;
         double pa = scale_a > 0 ? ca / scale_a : 0;
         double pb = scale_b > 0 ? cb / scale_b : 0;
         double d = fabs(pa - pb);
@@ -131,14 +156,16 @@ static void max_difference(const counts_t *a, const counts_t *b, double scale_a,
         }
     }
     *out = best;
-    if (max_value) *max_value = best_value;
+    if (max_value)
+        *max_value = best_value;
 }
 
 int cfx_drift_linf(const cfx_drift_feature_t *a, const cfx_drift_feature_t *b,
                    double *out, const char **max_value, cfx_error_t *err) {
     counts_t ca, cb;
     int rc = counts_from_feature(&ca, a);
-    if (rc < 0) return cfx_error_set(err, rc, "L-infinity: reading value counts");
+    if (rc < 0)
+        return cfx_error_set(err, rc, "L-infinity: reading value counts");
     rc = counts_from_feature(&cb, b);
     if (rc < 0) {
         counts_free(&ca);
@@ -157,11 +184,13 @@ int cfx_drift_normalized_abs_difference(const cfx_drift_feature_t *a,
     counts_t ca, cb;
     int rc = counts_from_feature(&ca, a);
     if (rc < 0)
-        return cfx_error_set(err, rc, "normalized abs difference: reading value counts");
+        return cfx_error_set(err, rc,
+                             "normalized abs difference: reading value counts");
     rc = counts_from_feature(&cb, b);
     if (rc < 0) {
         counts_free(&ca);
-        return cfx_error_set(err, rc, "normalized abs difference: reading value counts");
+        return cfx_error_set(err, rc,
+                             "normalized abs difference: reading value counts");
     }
     double scale = ca.total + cb.total;
     max_difference(&ca, &cb, scale, scale, out, max_value);
@@ -179,25 +208,34 @@ static int jsd_of_counts(const counts_t *a, const counts_t *b, double *out,
         if (!(a->v[i].count > 0))
             return cfx_error_set(err, CFX_EINVAL,
                                  "Jensen-Shannon divergence: value '%s' has a "
-                                 "non-positive count", a->v[i].value);
+                                 "non-positive count",
+                                 a->v[i].value);
     for (size_t j = 0; j < b->n; j++)
         if (!(b->v[j].count > 0))
             return cfx_error_set(err, CFX_EINVAL,
                                  "Jensen-Shannon divergence: value '%s' has a "
-                                 "non-positive count", b->v[j].value);
+                                 "non-positive count",
+                                 b->v[j].value);
     size_t i = 0, j = 0;
     double kl = 0;
     while (i < a->n || j < b->n) {
         int cmp;
-        if (i >= a->n) cmp = 1;
-        else if (j >= b->n) cmp = -1;
-        else cmp = strcmp(a->v[i].value, b->v[j].value);
+        if (i >= a->n)
+            cmp = 1;
+        else if (j >= b->n)
+            cmp = -1;
+        else
+            cmp = strcmp(a->v[i].value, b->v[j].value);
         double pa = 0, pb = 0;
-        if (cmp <= 0) pa = a->v[i++].count / a->total;
-        if (cmp >= 0) pb = b->v[j++].count / b->total;
+        if (cmp <= 0)
+            pa = a->v[i++].count / a->total;
+        if (cmp >= 0)
+            pb = b->v[j++].count / b->total;
         double m = (pa + pb) / 2;
-        if (pa > 0) kl += pa * log2(pa / m);
-        if (pb > 0) kl += pb * log2(pb / m);
+        if (pa > 0)
+            kl += pa * log2(pa / m);
+        if (pb > 0)
+            kl += pb * log2(pb / m);
     }
     *out = fmin(kl / 2, 1.0);
     return 0;
@@ -209,7 +247,8 @@ int cfx_drift_jsd_counts(const char *const *values_a, const double *counts_a,
                          cfx_error_t *err) {
     counts_t ca, cb;
     int rc = counts_build(&ca, values_a, counts_a, n_a);
-    if (rc < 0) return cfx_error_set(err, rc, "Jensen-Shannon divergence");
+    if (rc < 0)
+        return cfx_error_set(err, rc, "Jensen-Shannon divergence");
     rc = counts_build(&cb, values_b, counts_b, n_b);
     if (rc < 0) {
         counts_free(&ca);
@@ -221,7 +260,8 @@ int cfx_drift_jsd_counts(const char *const *values_a, const double *counts_a,
     return rc;
 }
 
-/* --- numeric histograms ---------------------------------------------------- */
+/* --- numeric histograms ----------------------------------------------------
+ */
 
 typedef struct {
     double lo, hi, c;
@@ -235,9 +275,11 @@ typedef struct {
 static int hist_push(hist_t *h, double lo, double hi, double c) {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 16;
-        if (cap > 4 * (size_t)MAX_BUCKETS) return CFX_ETOOBIG;
+        if (cap > 4 * (size_t)MAX_BUCKETS)
+            return CFX_ETOOBIG;
         bkt_t *nb = realloc(h->b, cap * sizeof *nb);
-        if (!nb) return CFX_ENOMEM;
+        if (!nb)
+            return CFX_ENOMEM;
         h->b = nb;
         h->cap = cap;
     }
@@ -252,11 +294,13 @@ static int dbl_cmp(const void *x, const void *y) {
 
 /* Sorted distinct values of v (n in, returns distinct count). */
 static size_t sort_unique(double *v, size_t n) {
-    if (n == 0) return 0;
+    if (n == 0)
+        return 0;
     qsort(v, n, sizeof *v, dbl_cmp);
     size_t w = 1;
     for (size_t i = 1; i < n; i++)
-        if (v[i] != v[w - 1]) v[w++] = v[i];
+        if (v[i] != v[w - 1])
+            v[w++] = v[i];
     return w;
 }
 
@@ -280,23 +324,26 @@ static int bkt_lo_cmp(const void *x, const void *y) {
 
 static int strip(const cfx_drift_histogram_t *h, stripped_t *s) {
     memset(s, 0, sizeof *s);
-    if (h->n_buckets > MAX_BUCKETS) return CFX_ETOOBIG;
+    if (h->n_buckets > MAX_BUCKETS)
+        return CFX_ETOOBIG;
     s->num_nan = (double)h->num_nan;
     if (h->n_buckets) {
         s->points = malloc(h->n_buckets * sizeof *s->points);
-        if (!s->points) return CFX_ENOMEM;
+        if (!s->points)
+            return CFX_ENOMEM;
     }
     for (size_t i = 0; i < h->n_buckets; i++) {
         const Tensorflow__Metadata__V0__Histogram__Bucket *b = h->buckets[i];
         if (!isfinite(b->low_value) || !isfinite(b->high_value)) {
             s->inf_mass += b->sample_count;
         } else if (b->low_value == b->high_value) {
-            s->points[s->n_points++] = (bkt_t){b->low_value, b->low_value,
-                                               b->sample_count};
+            s->points[s->n_points++] =
+                (bkt_t){b->low_value, b->low_value, b->sample_count};
         } else {
             int rc = hist_push(&s->finite, b->low_value, b->high_value,
                                b->sample_count);
-            if (rc < 0) return rc;
+            if (rc < 0)
+                return rc;
         }
     }
     if (s->n_points > 1) {
@@ -316,9 +363,11 @@ static int strip(const cfx_drift_histogram_t *h, stripped_t *s) {
 static int boundaries(const hist_t *h, double **out, size_t *n) {
     *out = NULL;
     *n = 0;
-    if (h->n == 0) return 0;
+    if (h->n == 0)
+        return 0;
     double *v = malloc(2 * h->n * sizeof *v);
-    if (!v) return CFX_ENOMEM;
+    if (!v)
+        return CFX_ENOMEM;
     for (size_t i = 0; i < h->n; i++) {
         v[2 * i] = h->b[i].lo;
         v[2 * i + 1] = h->b[i].hi;
@@ -337,13 +386,20 @@ static int rebucket(const double *u, size_t nu, hist_t *h) {
     for (size_t k = 0; k < h->n; k++) {
         double lo = h->b[k].lo, hi = h->b[k].hi, c = h->b[k].c;
         while (lo > u[idx]) {
-            if (idx + 1 > maxi) { rc = CFX_EINVAL; goto out; }
-            if ((rc = hist_push(&r, u[idx], u[idx + 1], 0)) < 0) goto out;
+            if (idx + 1 > maxi) {
+                rc = CFX_EINVAL;
+                goto out;
+            }
+            if ((rc = hist_push(&r, u[idx], u[idx + 1], 0)) < 0)
+                goto out;
             idx++;
         }
         size_t first = idx;
         while (hi > u[idx]) {
-            if (idx + 1 > maxi) { rc = CFX_EINVAL; goto out; }
+            if (idx + 1 > maxi) {
+                rc = CFX_EINVAL;
+                goto out;
+            }
             idx++;
         }
         /* covered boundaries: u[first..idx] */
@@ -353,7 +409,8 @@ static int rebucket(const double *u, size_t nu, hist_t *h) {
                 goto out;
     }
     for (size_t i = idx; i < maxi; i++)
-        if ((rc = hist_push(&r, u[i], u[i + 1], 0)) < 0) goto out;
+        if ((rc = hist_push(&r, u[i], u[i + 1], 0)) < 0)
+            goto out;
     free(h->b);
     *h = r;
     return 0;
@@ -366,45 +423,67 @@ static int align(stripped_t *a, stripped_t *b) {
     double *ba = NULL, *bb = NULL, *u = NULL;
     size_t na, nb;
     int rc;
-    if ((rc = boundaries(&a->finite, &ba, &na)) < 0) goto out;
-    if ((rc = boundaries(&b->finite, &bb, &nb)) < 0) goto out;
+    if ((rc = boundaries(&a->finite, &ba, &na)) < 0)
+        goto out;
+    if ((rc = boundaries(&b->finite, &bb, &nb)) < 0)
+        goto out;
     int same = na == nb && (na == 0 || !memcmp(ba, bb, na * sizeof *ba)) &&
                a->finite.n == b->finite.n;
     if (!same) {
         u = malloc((na + nb) * sizeof *u);
-        if (!u) { rc = CFX_ENOMEM; goto out; }
-        if (na) memcpy(u, ba, na * sizeof *u);
-        if (nb) memcpy(u + na, bb, nb * sizeof *u);
+        if (!u) {
+            rc = CFX_ENOMEM;
+            goto out;
+        }
+        if (na)
+            memcpy(u, ba, na * sizeof *u);
+        if (nb)
+            memcpy(u + na, bb, nb * sizeof *u);
         size_t nu = sort_unique(u, na + nb);
-        if ((rc = rebucket(u, nu, &a->finite)) < 0) goto out;
-        if ((rc = rebucket(u, nu, &b->finite)) < 0) goto out;
+        if ((rc = rebucket(u, nu, &a->finite)) < 0)
+            goto out;
+        if ((rc = rebucket(u, nu, &b->finite)) < 0)
+            goto out;
     }
     /* Point masses over the union of point values, in ascending order. */
     size_t i = 0, j = 0;
     while (i < a->n_points || j < b->n_points) {
         int cmp;
-        if (i >= a->n_points) cmp = 1;
-        else if (j >= b->n_points) cmp = -1;
-        else cmp = dbl_cmp(&a->points[i].lo, &b->points[j].lo);
+        if (i >= a->n_points)
+            cmp = 1;
+        else if (j >= b->n_points)
+            cmp = -1;
+        else
+            cmp = dbl_cmp(&a->points[i].lo, &b->points[j].lo);
         double ca = cmp <= 0 ? a->points[i++].c : 0;
         double cb = cmp >= 0 ? b->points[j++].c : 0;
-        if ((rc = hist_push(&a->finite, 0, 0, ca)) < 0) goto out;
-        if ((rc = hist_push(&b->finite, 0, 0, cb)) < 0) goto out;
+        if ((rc = hist_push(&a->finite, 0, 0, ca)) < 0)
+            goto out;
+        if ((rc = hist_push(&b->finite, 0, 0, cb)) < 0)
+            goto out;
     }
     if (a->inf_mass != 0) {
-        if ((rc = hist_push(&a->finite, 0, 0, a->inf_mass)) < 0) goto out;
-        if ((rc = hist_push(&b->finite, 0, 0, 0)) < 0) goto out;
+        if ((rc = hist_push(&a->finite, 0, 0, a->inf_mass)) < 0)
+            goto out;
+        if ((rc = hist_push(&b->finite, 0, 0, 0)) < 0)
+            goto out;
     }
     if (b->inf_mass != 0) {
-        if ((rc = hist_push(&a->finite, 0, 0, 0)) < 0) goto out;
-        if ((rc = hist_push(&b->finite, 0, 0, b->inf_mass)) < 0) goto out;
+        if ((rc = hist_push(&a->finite, 0, 0, 0)) < 0)
+            goto out;
+        if ((rc = hist_push(&b->finite, 0, 0, b->inf_mass)) < 0)
+            goto out;
     }
     if (a->num_nan > 0 || b->num_nan > 0) {
         /* Crosswise, as TFDV lays them out. */
-        if ((rc = hist_push(&a->finite, 0, 0, 0)) < 0) goto out;
-        if ((rc = hist_push(&a->finite, 0, 0, a->num_nan)) < 0) goto out;
-        if ((rc = hist_push(&b->finite, 0, 0, b->num_nan)) < 0) goto out;
-        if ((rc = hist_push(&b->finite, 0, 0, 0)) < 0) goto out;
+        if ((rc = hist_push(&a->finite, 0, 0, 0)) < 0)
+            goto out;
+        if ((rc = hist_push(&a->finite, 0, 0, a->num_nan)) < 0)
+            goto out;
+        if ((rc = hist_push(&b->finite, 0, 0, b->num_nan)) < 0)
+            goto out;
+        if ((rc = hist_push(&b->finite, 0, 0, 0)) < 0)
+            goto out;
     }
     rc = a->finite.n == b->finite.n ? 0 : CFX_EINTERNAL;
 out:
@@ -419,15 +498,18 @@ int cfx_drift_jsd_histograms(const cfx_drift_histogram_t *a,
                              cfx_error_t *err) {
     stripped_t sa, sb;
     int rc = strip(a, &sa);
-    if (rc == 0) rc = strip(b, &sb);
-    else memset(&sb, 0, sizeof sb);
+    if (rc == 0)
+        rc = strip(b, &sb);
+    else
+        memset(&sb, 0, sizeof sb);
     if (rc < 0) {
         cfx_error_set(err, rc, "Jensen-Shannon divergence: reading histograms");
         goto out;
     }
     if (a->type != b->type) {
-        rc = cfx_error_set(err, CFX_EINVAL,
-                           "Jensen-Shannon divergence: histograms of different types");
+        rc = cfx_error_set(
+            err, CFX_EINVAL,
+            "Jensen-Shannon divergence: histograms of different types");
         goto out;
     }
     if ((rc = align(&sa, &sb)) < 0) {
@@ -451,8 +533,10 @@ int cfx_drift_jsd_histograms(const cfx_drift_histogram_t *a,
     for (size_t i = 0; i < sa.finite.n; i++) {
         double p = sa.finite.b[i].c / ta, q = sb.finite.b[i].c / tb;
         double m = (p + q) / 2;
-        if (p > 0 && m > 0) kl += p * log2(p / m);
-        if (q > 0 && m > 0) kl += q * log2(q / m);
+        if (p > 0 && m > 0)
+            kl += p * log2(p / m);
+        if (q > 0 && m > 0)
+            kl += q * log2(q / m);
     }
     *out = fmin(kl / 2, 1.0);
     rc = 0;
@@ -464,8 +548,9 @@ out:
 
 static const cfx_drift_histogram_t *find_histogram(const cfx_drift_feature_t *f,
                                                    int type) {
-    if (!f || f->stats_case !=
-                  TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_NUM_STATS ||
+    if (!f ||
+        f->stats_case !=
+            TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_NUM_STATS ||
         !f->num_stats)
         return NULL;
     for (size_t i = 0; i < f->num_stats->n_histograms; i++)
@@ -478,7 +563,8 @@ int cfx_drift_jsd(const cfx_drift_feature_t *a, const cfx_drift_feature_t *b,
                   int histogram_type, double *out, cfx_error_t *err) {
     counts_t ca, cb;
     int rc = counts_from_feature(&ca, a);
-    if (rc < 0) return cfx_error_set(err, rc, "Jensen-Shannon divergence");
+    if (rc < 0)
+        return cfx_error_set(err, rc, "Jensen-Shannon divergence");
     rc = counts_from_feature(&cb, b);
     if (rc < 0) {
         counts_free(&ca);
@@ -495,9 +581,10 @@ int cfx_drift_jsd(const cfx_drift_feature_t *a, const cfx_drift_feature_t *b,
         goto out;
     }
     if ((ca.n == 0) != (cb.n == 0) && (!ha) != (!hb))
-        rc = cfx_error_set(err, CFX_EINVAL,
-                           "Jensen-Shannon divergence: both sides must be numeric "
-                           "or both string");
+        rc = cfx_error_set(
+            err, CFX_EINVAL,
+            "Jensen-Shannon divergence: both sides must be numeric "
+            "or both string");
     else
         rc = cfx_error_set(err, CFX_EINVAL,
                            "Jensen-Shannon divergence: a side has no values or "

@@ -3,8 +3,9 @@
  *
  * Threads: the calling thread parses the CSV, builds each tf.Example and
  * serializes it deterministically; a writer thread hashes each record to
- * its split and shard, frames and gzips it (about half the work each). They meet in a bounded queue of batches (QUEUE_DEPTH x
- * about BATCH_BYTES), so memory stays flat whatever the row count.
+ * its split and shard, frames and gzips it (about half the work each). They
+ * meet in a bounded queue of batches (QUEUE_DEPTH x about BATCH_BYTES), so
+ * memory stays flat whatever the row count.
  */
 #include "data/examplegen.h"
 
@@ -18,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/csv.h"
 #include "formats/buf.h"
 #include "formats/example.h"
 #include "formats/file.h"
 #include "formats/sha256.h"
 #include "formats/tfrecord.h"
-#include "data/csv.h"
 
 #define BATCH_BYTES (1u << 20)
 #define QUEUE_DEPTH 4
@@ -121,7 +122,8 @@ size_t cfx_examplegen_split_of(const cfx_split_spec_t *splits, size_t n,
     return n ? n - 1 : 0;
 }
 
-/* ---- the writer thread ---------------------------------------------------- */
+/* ---- the writer thread ----------------------------------------------------
+ */
 
 typedef struct rec_meta {
     uint32_t len;
@@ -140,8 +142,8 @@ typedef struct writer_ctx {
     size_t head, count;
     batch_t *free_list[QUEUE_DEPTH + 1];
     size_t nfree;
-    int done;   /* producer finished */
-    int failed; /* writer hit an error: producer stops */
+    int done;                        /* producer finished */
+    int failed;                      /* writer hit an error: producer stops */
     cfx_tfrecord_writer_t **writers; /* split * num_shards + shard */
     size_t nwriters;
     /* routing, owned by the writer thread while it runs */
@@ -223,7 +225,8 @@ static batch_t *swap_batch(writer_ctx_t *w, batch_t *b) {
     return e;
 }
 
-/* ---- filesystem helpers ---------------------------------------------------- */
+/* ---- filesystem helpers ----------------------------------------------------
+ */
 
 /* ---- the run ------------------------------------------------------------- */
 
@@ -289,8 +292,8 @@ static int infer_types(const char *csv, int skip, int quiet,
         for (size_t i = 0; i < n; i++) {
             if (types[i] == CFX_CSV_STRING)
                 continue;
-            cfx_csv_type_t t = cfx_csv_infer(row.cells[i].data,
-                                             row.cells[i].len);
+            cfx_csv_type_t t =
+                cfx_csv_infer(row.cells[i].data, row.cells[i].len);
             if (t > types[i])
                 types[i] = t;
         }
@@ -397,8 +400,8 @@ static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
             if ((rc = add_cell(&ex, names[i], types[i], &row.cells[i], csv,
                                row.line, err)) < 0) {
                 if (rc == CFX_ENOMEM)
-                    cfx_error_set(err, rc, "%s:%llu: building the example",
-                                  csv, (unsigned long long)row.line);
+                    cfx_error_set(err, rc, "%s:%llu: building the example", csv,
+                                  (unsigned long long)row.line);
                 goto out;
             }
         }
@@ -484,10 +487,9 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         return cfx_error_set(err, CFX_EINVAL, "--num-shards %u: at most %d",
                              o.num_shards, CFX_EXAMPLEGEN_MAX_SHARDS);
     if (o.num_shards * o.num_splits > CFX_EXAMPLEGEN_MAX_FILES)
-        return cfx_error_set(err, CFX_EINVAL,
-                             "%zu splits x %u shards: at most %d output files",
-                             o.num_splits, o.num_shards,
-                             CFX_EXAMPLEGEN_MAX_FILES);
+        return cfx_error_set(
+            err, CFX_EINVAL, "%zu splits x %u shards: at most %d output files",
+            o.num_splits, o.num_shards, CFX_EXAMPLEGEN_MAX_FILES);
     for (size_t i = 0; i < o.num_splits; i++) {
         total_buckets += o.splits[i].buckets;
         if (o.splits[i].buckets == 0 ||
@@ -514,8 +516,8 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         goto out;
 
     /* pass 1: types */
-    if ((rc = infer_types(csv, o.skip_bad_rows, o.quiet, &types, &names,
-                          &ncols, &rows, &bad, err)) < 0)
+    if ((rc = infer_types(csv, o.skip_bad_rows, o.quiet, &types, &names, &ncols,
+                          &rows, &bad, err)) < 0)
         goto out;
     if (!(order = malloc(ncols * sizeof *order))) {
         rc = cfx_error_set(err, CFX_ENOMEM, "column order");
@@ -560,8 +562,8 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         }
         for (unsigned k = 0; k < o.num_shards; k++) {
             char path[4096 + 192];
-            snprintf(path, sizeof path, "%s/data_tfrecord-%05u-of-%05u.gz",
-                     dir, k, o.num_shards);
+            snprintf(path, sizeof path, "%s/data_tfrecord-%05u-of-%05u.gz", dir,
+                     k, o.num_shards);
             if ((rc = cfx_tfrecord_writer_open(
                      path, &w.writers[s * o.num_shards + k], err)) < 0)
                 goto out;

@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/err.h"
 #include "data/csv_value.h"
+#include "formats/err.h"
 
 #define CFX_EXAMPLEGEN_MAX_SPLITS 16
 #define CFX_EXAMPLEGEN_MAX_SHARDS 128
@@ -57,8 +57,8 @@ typedef struct cfx_examplegen_result {
     cfx_split_spec_t splits[CFX_EXAMPLEGEN_MAX_SPLITS];
     uint64_t split_rows[CFX_EXAMPLEGEN_MAX_SPLITS];
     size_t num_columns;
-    char **columns;          /* owned */
-    cfx_csv_type_t *types;   /* owned, parallel to columns */
+    char **columns;        /* owned */
+    cfx_csv_type_t *types; /* owned, parallel to columns */
 } cfx_examplegen_result_t;
 
 /* Parses "train:2,eval:1": names [A-Za-z0-9_-]+, distinct; buckets >= 1.

@@ -32,7 +32,8 @@ struct cfx_kll {
     uint64_t rng;
 };
 
-/* ---- KLL ------------------------------------------------------------------ */
+/* ---- KLL ------------------------------------------------------------------
+ */
 
 /* Sorts doubles ascending (no NaNs): quicksort with median-of-three and
  * insertion sort for short ranges; recursion on the smaller side keeps
@@ -248,7 +249,8 @@ static int kll_merge(cfx_kll_t *dst, const cfx_kll_t *src) {
     return kll_compress(dst);
 }
 
-/* ---- exact table ------------------------------------------------------------ */
+/* ---- exact table ------------------------------------------------------------
+ */
 
 static inline uint64_t hash_double(double v) {
     uint64_t x;
@@ -437,7 +439,8 @@ int cfx_quantiles_query(const cfx_quantiles_t *q, size_t num, double *bounds,
     return 0;
 }
 
-/* ---- state ----------------------------------------------------------------- */
+/* ---- state -----------------------------------------------------------------
+ */
 
 #define STATE_MAX_ITEMS (1u << 26)
 
@@ -498,7 +501,8 @@ int cfx_quantiles_load(cfx_quantiles_t *q, const uint8_t *p, size_t n,
         if (sum != total)
             return CFX_ECORRUPT;
     } else {
-        uint64_t k = cfx_le_read_u64(&r), rng = cfx_le_read_u64(&r), nl = cfx_le_read_u64(&r);
+        uint64_t k = cfx_le_read_u64(&r), rng = cfx_le_read_u64(&r),
+                 nl = cfx_le_read_u64(&r);
         if (r.bad || k < 8 || k > 65536 || nl == 0 || nl >= KLL_MAX_LEVELS ||
             rng == 0)
             return CFX_ECORRUPT;
@@ -540,7 +544,8 @@ int cfx_quantiles_load(cfx_quantiles_t *q, const uint8_t *p, size_t n,
     return 0;
 }
 
-/* ---- histograms ------------------------------------------------------------ */
+/* ---- histograms ------------------------------------------------------------
+ */
 
 size_t cfx_hist_quantiles(const double *bounds, const double *cum, size_t n,
                           cfx_hist_bucket_t *out) {
@@ -608,8 +613,7 @@ static double overlap(const cfx_hist_bucket_t *b, double lo, double hi,
 
 size_t cfx_hist_standard(const double *bounds, const double *cum, size_t n,
                          double fmin, double fmax, size_t num_buckets,
-                         double num_pos_inf, cfx_hist_bucket_t *out,
-                         int *rc) {
+                         double num_pos_inf, cfx_hist_bucket_t *out, int *rc) {
     size_t nout = 0;
     *rc = 0;
     if (!isfinite(fmin) && !isfinite(fmax)) {

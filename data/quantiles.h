@@ -42,9 +42,9 @@ typedef struct cfx_quantiles_entry {
 typedef struct cfx_kll cfx_kll_t;
 
 typedef struct cfx_quantiles {
-    size_t budget;         /* max distinct values kept exactly */
-    uint64_t total;        /* values added */
-    double min, max;       /* exact; valid when total > 0 */
+    size_t budget;   /* max distinct values kept exactly */
+    uint64_t total;  /* values added */
+    double min, max; /* exact; valid when total > 0 */
     /* exact regime (open addressing; count 0 = empty slot) */
     cfx_quantiles_entry_t *slots;
     size_t cap, used;

@@ -29,19 +29,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/file.h"
-#include "formats/buf.h"
-#include "formats/pbcodec.h"
 #include "data/validate.h"
+#include "formats/buf.h"
+#include "formats/file.h"
+#include "formats/pbcodec.h"
 
 #define PB(x) TENSORFLOW__METADATA__V0__##x
 
-/* --- schema lookups ------------------------------------------------------------- */
+/* --- schema lookups
+ * ------------------------------------------------------------- */
 
-Tensorflow__Metadata__V0__StringDomain *cfx_schema_string_domain(
-    const cfx_schema_t *s, const char *name) {
+Tensorflow__Metadata__V0__StringDomain *
+cfx_schema_string_domain(const cfx_schema_t *s, const char *name) {
     for (size_t i = 0; i < s->n_string_domain; i++)
-        if (s->string_domain[i]->name && !strcmp(s->string_domain[i]->name, name))
+        if (s->string_domain[i]->name &&
+            !strcmp(s->string_domain[i]->name, name))
             return s->string_domain[i];
     return NULL;
 }
@@ -55,36 +57,45 @@ cfx_schema_feature_t *cfx_schema_find(const cfx_schema_t *s, const char *name) {
 
 int cfx_schema_new(cfx_schema_t **out, cfx_error_t *err) {
     *out = malloc(sizeof **out);
-    if (!*out) return cfx_error_set(err, CFX_ENOMEM, "schema: out of memory");
+    if (!*out)
+        return cfx_error_set(err, CFX_ENOMEM, "schema: out of memory");
     tensorflow__metadata__v0__schema__init(*out);
     return 0;
 }
 
 void cfx_schema_free(cfx_schema_t *s) {
-    if (s) protobuf_c_message_free_unpacked(&s->base, NULL);
+    if (s)
+        protobuf_c_message_free_unpacked(&s->base, NULL);
 }
 
-int cfx_schema_copy(const cfx_schema_t *s, cfx_schema_t **out, cfx_error_t *err) {
+int cfx_schema_copy(const cfx_schema_t *s, cfx_schema_t **out,
+                    cfx_error_t *err) {
     *out = NULL;
     size_t n = tensorflow__metadata__v0__schema__get_packed_size(s);
     uint8_t *b = malloc(n ? n : 1);
-    if (!b) return cfx_error_set(err, CFX_ENOMEM, "schema copy: out of memory");
+    if (!b)
+        return cfx_error_set(err, CFX_ENOMEM, "schema copy: out of memory");
     tensorflow__metadata__v0__schema__pack(s, b);
     *out = tensorflow__metadata__v0__schema__unpack(NULL, n, b);
     free(b);
-    if (!*out) return cfx_error_set(err, CFX_ENOMEM, "schema copy: unpack failed");
+    if (!*out)
+        return cfx_error_set(err, CFX_ENOMEM, "schema copy: unpack failed");
     return 0;
 }
 
-/* --- inference ------------------------------------------------------------------ */
+/* --- inference
+ * ------------------------------------------------------------------ */
 
 /* Python-int()-like: optional sign, digits (underscores between digits),
  * surrounding whitespace; fits int64. */
 static int parse_int64(const char *s, int64_t *out) {
-    while (*s == ' ' || (*s >= '\t' && *s <= '\r')) s++;
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
     int neg = 0;
-    if (*s == '+' || *s == '-') neg = *s++ == '-';
-    if (*s < '0' || *s > '9') return 0;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    if (*s < '0' || *s > '9')
+        return 0;
     uint64_t v = 0;
     int prev_digit = 0;
     for (; *s; s++) {
@@ -92,33 +103,50 @@ static int parse_int64(const char *s, int64_t *out) {
             prev_digit = 0;
             continue;
         }
-        if (*s < '0' || *s > '9') break;
+        if (*s < '0' || *s > '9')
+            break;
         uint64_t d = (uint64_t)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10) return 0;
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;
         v = v * 10 + d;
         prev_digit = 1;
     }
-    while (*s == ' ' || (*s >= '\t' && *s <= '\r')) s++;
-    if (*s) return 0;
-    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX) return 0;
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
+    if (*s)
+        return 0;
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return 0;
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 1;
 }
 
-int cfx_schema_parse_int(const char *s, int64_t *out) { return parse_int64(s, out); }
+int cfx_schema_parse_int(const char *s, int64_t *out) {
+    return parse_int64(s, out);
+}
 
 static int valid_utf8(const unsigned char *s) {
     while (*s) {
         unsigned c = *s;
         size_t k;
         uint32_t cp;
-        if (c < 0x80) { s++; continue; }
-        else if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; }
-        else return 0;
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3;
+            cp = c & 0x07;
+        } else
+            return 0;
         for (size_t i = 1; i <= k; i++) {
-            if ((s[i] & 0xC0) != 0x80) return 0;
+            if ((s[i] & 0xC0) != 0x80)
+                return 0;
             cp = (cp << 6) | (s[i] & 0x3F);
         }
         if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
@@ -145,11 +173,15 @@ static int string_values(const cfx_feature_stats_t *f, const char ***out,
         return 0;
     const Tensorflow__Metadata__V0__StringStatistics *s = f->string_stats;
     size_t m = 0;
-    if (s->rank_histogram && s->rank_histogram->n_buckets) m = s->rank_histogram->n_buckets;
-    else m = s->n_top_values;
-    if (m == 0) return 0;
+    if (s->rank_histogram && s->rank_histogram->n_buckets)
+        m = s->rank_histogram->n_buckets;
+    else
+        m = s->n_top_values;
+    if (m == 0)
+        return 0;
     const char **v = malloc(m * sizeof *v);
-    if (!v) return CFX_ENOMEM;
+    if (!v)
+        return CFX_ENOMEM;
     for (size_t i = 0; i < m; i++)
         v[i] = (s->rank_histogram && s->rank_histogram->n_buckets)
                    ? s->rank_histogram->buckets[i]->label
@@ -157,7 +189,8 @@ static int string_values(const cfx_feature_stats_t *f, const char ***out,
     qsort(v, m, sizeof *v, str_cmp);
     size_t w = 0;
     for (size_t i = 0; i < m; i++)
-        if (w == 0 || strcmp(v[w - 1], v[i])) v[w++] = v[i];
+        if (w == 0 || strcmp(v[w - 1], v[i]))
+            v[w++] = v[i];
     *out = v;
     *n = w;
     return 0;
@@ -175,18 +208,24 @@ static int add_string_domain(cfx_schema_t *s, cfx_schema_feature_t *feat,
     for (unsigned k = 2; cfx_schema_string_domain(s, name); k++)
         snprintf(name, sizeof name, "%s%u", fname, k);
     Tensorflow__Metadata__V0__StringDomain *d = malloc(sizeof *d);
-    if (!d) return CFX_ENOMEM;
+    if (!d)
+        return CFX_ENOMEM;
     tensorflow__metadata__v0__string_domain__init(d);
     int rc = CFX_ENOMEM;
-    if (!(d->name = strdup(name))) goto fail;
-    if (!(d->value = calloc(n, sizeof *d->value))) goto fail;
+    if (!(d->name = strdup(name)))
+        goto fail;
+    if (!(d->value = calloc(n, sizeof *d->value)))
+        goto fail;
     for (size_t i = 0; i < n; i++) {
-        if (!(d->value[i] = strdup(values[i]))) goto fail;
+        if (!(d->value[i] = strdup(values[i])))
+            goto fail;
         d->n_value = i + 1;
     }
-    if (!(feat->domain = strdup(name))) goto fail;
+    if (!(feat->domain = strdup(name)))
+        goto fail;
     feat->domain_info_case = PB(FEATURE__DOMAIN_INFO_DOMAIN);
-    if ((rc = CFX_PB_PUSH(s->string_domain, s->n_string_domain, d)) < 0) goto fail;
+    if ((rc = CFX_PB_PUSH(s->string_domain, s->n_string_domain, d)) < 0)
+        goto fail;
     return 0;
 fail:
     protobuf_c_message_free_unpacked(&d->base, NULL);
@@ -195,33 +234,43 @@ fail:
 
 static int infer_domain(cfx_schema_t *s, cfx_schema_feature_t *feat,
                         const cfx_feature_stats_t *f, const char *fname) {
-    if (f->type == PB(FEATURE_NAME_STATISTICS__TYPE__BYTES)) return 0;
+    if (f->type == PB(FEATURE_NAME_STATISTICS__TYPE__BYTES))
+        return 0;
     if (f->type == PB(FEATURE_NAME_STATISTICS__TYPE__INT)) {
         if (f->stats_case == PB(FEATURE_NAME_STATISTICS__STATS_NUM_STATS) &&
             f->num_stats && f->num_stats->min >= 0 && f->num_stats->max == 1) {
             Tensorflow__Metadata__V0__BoolDomain *b = malloc(sizeof *b);
-            if (!b) return CFX_ENOMEM;
+            if (!b)
+                return CFX_ENOMEM;
             tensorflow__metadata__v0__bool_domain__init(b);
             feat->bool_domain = b;
             feat->domain_info_case = PB(FEATURE__DOMAIN_INFO_BOOL_DOMAIN);
         }
         return 0;
     }
-    if (f->type != PB(FEATURE_NAME_STATISTICS__TYPE__STRING)) return 0;
+    if (f->type != PB(FEATURE_NAME_STATISTICS__TYPE__STRING))
+        return 0;
     const char **values;
     size_t n;
     int rc = string_values(f, &values, &n);
-    if (rc < 0) return rc;
-    if (n == 0) goto out;
+    if (rc < 0)
+        return rc;
+    if (n == 0)
+        goto out;
     int all_int = 1, all_utf8 = 1;
     for (size_t i = 0; i < n; i++) {
         int64_t v;
-        if (all_int && !parse_int64(values[i], &v)) all_int = 0;
-        if (all_utf8 && !valid_utf8((const unsigned char *)values[i])) all_utf8 = 0;
+        if (all_int && !parse_int64(values[i], &v))
+            all_int = 0;
+        if (all_utf8 && !valid_utf8((const unsigned char *)values[i]))
+            all_utf8 = 0;
     }
     if (all_int) {
         Tensorflow__Metadata__V0__IntDomain *d = malloc(sizeof *d);
-        if (!d) { rc = CFX_ENOMEM; goto out; }
+        if (!d) {
+            rc = CFX_ENOMEM;
+            goto out;
+        }
         tensorflow__metadata__v0__int_domain__init(d);
         feat->int_domain = d;
         feat->domain_info_case = PB(FEATURE__DOMAIN_INFO_INT_DOMAIN);
@@ -240,17 +289,21 @@ int cfx_schema_add_feature(cfx_schema_t *s, const cfx_feature_stats_t *f,
     const cfx_common_stats_t *c = cfx_stats_common(f);
     int rc = CFX_ENOMEM;
     cfx_schema_feature_t *feat = malloc(sizeof *feat);
-    if (!feat) goto fail;
+    if (!feat)
+        goto fail;
     tensorflow__metadata__v0__feature__init(feat);
-    if (!(feat->name = strdup(fname))) goto fail;
+    if (!(feat->name = strdup(fname)))
+        goto fail;
     feat->has_type = 1;
     feat->type = cfx_stats_schema_type(f);
 
     Tensorflow__Metadata__V0__FeaturePresence *p = malloc(sizeof *p);
-    if (!p) goto fail;
+    if (!p)
+        goto fail;
     tensorflow__metadata__v0__feature_presence__init(p);
     feat->presence = p;
-    feat->presence_constraints_case = PB(FEATURE__PRESENCE_CONSTRAINTS_PRESENCE);
+    feat->presence_constraints_case =
+        PB(FEATURE__PRESENCE_CONSTRAINTS_PRESENCE);
     uint64_t present = c ? c->num_non_missing : 0;
     p->has_min_count = 1;
     p->min_count = present >= 1 ? 1 : 0;
@@ -260,15 +313,18 @@ int cfx_schema_add_feature(cfx_schema_t *s, const cfx_feature_stats_t *f,
             p->min_fraction = 1.0;
         }
         uint64_t lo = c->min_num_values, hi = c->max_num_values;
-        if (opt && opt->infer_feature_shape && c->num_missing == 0 && lo == hi &&
-            lo > 0 && f->type != PB(FEATURE_NAME_STATISTICS__TYPE__STRUCT)) {
+        if (opt && opt->infer_feature_shape && c->num_missing == 0 &&
+            lo == hi && lo > 0 &&
+            f->type != PB(FEATURE_NAME_STATISTICS__TYPE__STRUCT)) {
             Tensorflow__Metadata__V0__FixedShape *sh = malloc(sizeof *sh);
-            if (!sh) goto fail;
+            if (!sh)
+                goto fail;
             tensorflow__metadata__v0__fixed_shape__init(sh);
             feat->shape = sh;
             feat->shape_type_case = PB(FEATURE__SHAPE_TYPE_SHAPE);
             Tensorflow__Metadata__V0__FixedShape__Dim *d = malloc(sizeof *d);
-            if (!d) goto fail;
+            if (!d)
+                goto fail;
             tensorflow__metadata__v0__fixed_shape__dim__init(d);
             d->has_size = 1;
             d->size = (int64_t)lo;
@@ -279,7 +335,8 @@ int cfx_schema_add_feature(cfx_schema_t *s, const cfx_feature_stats_t *f,
             rc = CFX_ENOMEM;
         } else if (lo > 0) {
             Tensorflow__Metadata__V0__ValueCount *vc = malloc(sizeof *vc);
-            if (!vc) goto fail;
+            if (!vc)
+                goto fail;
             tensorflow__metadata__v0__value_count__init(vc);
             feat->value_count = vc;
             feat->shape_type_case = PB(FEATURE__SHAPE_TYPE_VALUE_COUNT);
@@ -292,13 +349,17 @@ int cfx_schema_add_feature(cfx_schema_t *s, const cfx_feature_stats_t *f,
                 vc->min = 1;
             }
         }
-        if ((rc = infer_domain(s, feat, f, fname)) < 0) goto fail;
+        if ((rc = infer_domain(s, feat, f, fname)) < 0)
+            goto fail;
     }
-    if ((rc = CFX_PB_PUSH(s->feature, s->n_feature, feat)) < 0) goto fail;
+    if ((rc = CFX_PB_PUSH(s->feature, s->n_feature, feat)) < 0)
+        goto fail;
     return 0;
 fail:
-    if (feat) protobuf_c_message_free_unpacked(&feat->base, NULL);
-    return cfx_error_set(err, rc, "schema: feature '%s': %s", fname, cfx_err_str(rc));
+    if (feat)
+        protobuf_c_message_free_unpacked(&feat->base, NULL);
+    return cfx_error_set(err, rc, "schema: feature '%s': %s", fname,
+                         cfx_err_str(rc));
 }
 
 int cfx_schema_infer(const cfx_dataset_stats_t *stats,
@@ -306,9 +367,11 @@ int cfx_schema_infer(const cfx_dataset_stats_t *stats,
                      cfx_error_t *err) {
     cfx_schema_t *s = NULL;
     int rc = cfx_schema_new(&s, err);
-    if (rc < 0) return rc;
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < stats->n_features; i++)
-        if ((rc = cfx_schema_add_feature(s, stats->features[i], opt, err)) < 0) {
+        if ((rc = cfx_schema_add_feature(s, stats->features[i], opt, err)) <
+            0) {
             cfx_schema_free(s);
             return rc;
         }
@@ -320,11 +383,13 @@ int cfx_schema_update(cfx_schema_t *s, const cfx_dataset_stats_t *stats,
                       const cfx_schema_options_t *opt, cfx_error_t *err) {
     cfx_validate_options_t vo;
     memset(&vo, 0, sizeof vo);
-    if (opt) vo.schema = *opt;
+    if (opt)
+        vo.schema = *opt;
     return cfx_validate_fix(s, stats, &vo, NULL, err);
 }
 
-/* --- files ------------------------------------------------------------------------ */
+/* --- files
+ * ------------------------------------------------------------------------ */
 
 int cfx_schema_read_file(const char *path, cfx_buf_t *b, cfx_error_t *err) {
     return cfx_file_read(path, CFX_SCHEMA_MAX_FILE_BYTES, b, err);
@@ -338,7 +403,8 @@ int cfx_schema_write_file(const char *path, const void *data, size_t n,
 static int split_cmp(const void *a, const void *b) {
     const char *x = *(char *const *)a, *y = *(char *const *)b;
     int tx = !strcmp(x, "train"), ty = !strcmp(y, "train");
-    if (tx != ty) return ty - tx;
+    if (tx != ty)
+        return ty - tx;
     return strcmp(x, y);
 }
 
@@ -353,15 +419,18 @@ int cfx_schema_split_names(const char *dir, const char *file, char ***names,
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "Split-", 6) || !e->d_name[6]) continue;
+        if (strncmp(e->d_name, "Split-", 6) || !e->d_name[6])
+            continue;
         char p[PATH_MAX];
         struct stat st;
         if (snprintf(p, sizeof p, "%s/%s%s%s", dir, e->d_name, file ? "/" : "",
                      file ? file : "") >= (int)sizeof p ||
-            stat(p, &st) < 0 || !(file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode)))
+            stat(p, &st) < 0 ||
+            !(file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode)))
             continue;
         if (*n >= 1024) {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than 1024 splits", dir);
+            rc = cfx_error_set(err, CFX_ETOOBIG, "%s: more than 1024 splits",
+                               dir);
             break;
         }
         char *s = strdup(e->d_name + 6);
@@ -378,21 +447,25 @@ int cfx_schema_split_names(const char *dir, const char *file, char ***names,
         *n = 0;
         return rc;
     }
-    if (*n) qsort(*names, *n, sizeof **names, split_cmp);
+    if (*n)
+        qsort(*names, *n, sizeof **names, split_cmp);
     return 0;
 }
 
 void cfx_schema_split_names_free(char **names, size_t n) {
-    for (size_t i = 0; i < n; i++) free(names[i]);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
     free(names);
 }
 
-int cfx_schema_read_text(const char *path, cfx_schema_t **out, cfx_error_t *err) {
+int cfx_schema_read_text(const char *path, cfx_schema_t **out,
+                         cfx_error_t *err) {
     *out = NULL;
     cfx_buf_t b;
     cfx_buf_init(&b);
     int rc = cfx_schema_read_file(path, &b, err);
-    if (rc < 0) goto out;
+    if (rc < 0)
+        goto out;
     ProtobufCMessage *m = NULL;
     rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
                            (const char *)b.data, b.len, &m, err);
@@ -431,17 +504,20 @@ int cfx_schema_gen(const char *stats_dir, const char *out_dir,
     char path[PATH_MAX];
     int rc = cfx_schema_split_names(stats_dir, "FeatureStats.pb", &splits,
                                     &n_splits, err);
-    if (rc < 0) goto out;
+    if (rc < 0)
+        goto out;
     if (n_splits == 0) {
         rc = cfx_error_set(err, CFX_ENOTFOUND,
-                           "%s: no Split-<name>/FeatureStats.pb found", stats_dir);
+                           "%s: no Split-<name>/FeatureStats.pb found",
+                           stats_dir);
         goto out;
     }
     for (size_t i = 0; i < n_splits; i++) {
         snprintf(path, sizeof path, "%s/Split-%s/FeatureStats.pb", stats_dir,
                  splits[i]);
         const cfx_dataset_stats_t *d = NULL;
-        if ((rc = cfx_stats_read_default(path, &list, &d, err)) < 0) goto out;
+        if ((rc = cfx_stats_read_default(path, &list, &d, err)) < 0)
+            goto out;
         rc = i == 0 ? cfx_schema_infer(d, opt, &schema, err)
                     : cfx_schema_update(schema, d, opt, err);
         if (rc < 0) {
@@ -454,13 +530,17 @@ int cfx_schema_gen(const char *stats_dir, const char *out_dir,
     /* TFX writes the deprecated flag explicitly as false. */
     schema->has_generate_legacy_feature_spec = 1;
     schema->generate_legacy_feature_spec = 0;
-    if ((rc = cfx_file_mkdirs(out_dir, err)) < 0) goto out;
-    if (snprintf(path, sizeof path, "%s/schema.pbtxt", out_dir) >= (int)sizeof path) {
+    if ((rc = cfx_file_mkdirs(out_dir, err)) < 0)
+        goto out;
+    if (snprintf(path, sizeof path, "%s/schema.pbtxt", out_dir) >=
+        (int)sizeof path) {
         rc = cfx_error_set(err, CFX_EINVAL, "%s: path too long", out_dir);
         goto out;
     }
-    if ((rc = cfx_schema_write_text(path, schema, err)) < 0) goto out;
-    if (n_features) *n_features = schema->n_feature;
+    if ((rc = cfx_schema_write_text(path, schema, err)) < 0)
+        goto out;
+    if (n_features)
+        *n_features = schema->n_feature;
 out:
     cfx_stats_free(list);
     cfx_schema_free(schema);

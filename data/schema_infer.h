@@ -32,13 +32,15 @@ typedef struct cfx_schema_options {
     int infer_feature_shape; /* TFX default and taxi setting: 1 */
 } cfx_schema_options_t;
 
-/* --- inference --------------------------------------------------------------- */
+/* --- inference ---------------------------------------------------------------
+ */
 
 /* A new empty schema (*out owned by the caller, cfx_schema_free). */
 int cfx_schema_new(cfx_schema_t **out, cfx_error_t *err);
 void cfx_schema_free(cfx_schema_t *s); /* s may be NULL */
 /* A deep copy. */
-int cfx_schema_copy(const cfx_schema_t *s, cfx_schema_t **out, cfx_error_t *err);
+int cfx_schema_copy(const cfx_schema_t *s, cfx_schema_t **out,
+                    cfx_error_t *err);
 
 /* Appends a feature inferred from f (type, presence, shape or value_count,
  * bool/int/string domain; a string domain is added at the top level, named
@@ -58,12 +60,13 @@ int cfx_schema_update(cfx_schema_t *s, const cfx_dataset_stats_t *stats,
                       const cfx_schema_options_t *opt, cfx_error_t *err);
 
 /* The named top-level string domain of s, or NULL. */
-Tensorflow__Metadata__V0__StringDomain *cfx_schema_string_domain(
-    const cfx_schema_t *s, const char *name);
+Tensorflow__Metadata__V0__StringDomain *
+cfx_schema_string_domain(const cfx_schema_t *s, const char *name);
 /* The feature named `name` of s, or NULL. */
 cfx_schema_feature_t *cfx_schema_find(const cfx_schema_t *s, const char *name);
 
-/* --- artifacts ----------------------------------------------------------------- */
+/* --- artifacts
+ * ----------------------------------------------------------------- */
 
 /* Split names of a statistics (or examples, anomalies) artifact: the
  * Split-<name> subdirectories of dir holding `file` (any such subdirectory
@@ -76,7 +79,8 @@ void cfx_schema_split_names_free(char **names, size_t n);
 
 /* schema.pbtxt (protobuf text format) in and out. Writing is byte-for-byte
  * deterministic and atomic (temporary file + rename). */
-int cfx_schema_read_text(const char *path, cfx_schema_t **out, cfx_error_t *err);
+int cfx_schema_read_text(const char *path, cfx_schema_t **out,
+                         cfx_error_t *err);
 int cfx_schema_write_text(const char *path, const cfx_schema_t *s,
                           cfx_error_t *err);
 
@@ -87,7 +91,8 @@ int cfx_schema_gen(const char *stats_dir, const char *out_dir,
                    const cfx_schema_options_t *opt, size_t *n_features,
                    cfx_error_t *err);
 
-/* --- helpers shared by the data-validation commands -------------------------------- */
+/* --- helpers shared by the data-validation commands
+ * -------------------------------- */
 
 /* Python int() rules: sign, digits with single '_' between digits, spaces
  * around; must fit int64. Returns 1 and sets *out, or 0. */

@@ -18,17 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/csv.h"
+#include "data/quantiles.h"
 #include "formats/arena.h"
 #include "formats/le.h"
 #include "path.pb-c.h"
-#include "data/csv.h"
-#include "data/quantiles.h"
 #include "statistics.pb-c.h"
 
 #define QUANTILES_FACTOR 100 /* TFDV: 100 x histogram buckets quantiles */
 #define INVALID_UTF8_LABEL "__BYTES_VALUE__"
 
-/* ---- distinct strings with counts ------------------------------------------ */
+/* ---- distinct strings with counts ------------------------------------------
+ */
 
 typedef struct str_entry {
     uint64_t hash;
@@ -308,7 +309,8 @@ static inline int add_number(feat_t *f, double x) {
     return cfx_quantiles_add(&f->vals, x, 1);
 }
 
-int cfx_stats_acc_add(cfx_stats_acc_t *s, const cfx_example_t *ex, cfx_error_t *err) {
+int cfx_stats_acc_add(cfx_stats_acc_t *s, const cfx_example_t *ex,
+                      cfx_error_t *err) {
     int rc;
     if (ex->count > s->pos_cap) {
         size_t *p = realloc(s->pos_cache, ex->count * sizeof *p);
@@ -449,7 +451,8 @@ int cfx_stats_merge(cfx_stats_acc_t *dst, const cfx_stats_acc_t *src,
     return 0;
 }
 
-/* ---- state ------------------------------------------------------------------ */
+/* ---- state ------------------------------------------------------------------
+ */
 
 #define STATE_MAGIC "CFXSTAT1"
 #define STATE_MAX_NAME (1u << 16)
@@ -463,11 +466,12 @@ int cfx_stats_acc_save(const cfx_stats_acc_t *s, cfx_buf_t *out,
         const feat_t *f = s->feats[i];
         rc |= cfx_le_append_u64(out, f->name_len);
         rc |= cfx_buf_append(out, f->name, f->name_len);
-        const uint64_t u[] = {(uint64_t)f->kind, f->num_non_missing, f->min_nv,
-                              f->max_nv,        f->tot_nv,          f->num_zeros,
-                              f->num_nan,       f->pos_inf,         f->n,
-                              f->total_bytes,   f->invalid_utf8,    f->strs.used,
-                              f->untracked};
+        const uint64_t u[] = {
+            (uint64_t)f->kind, f->num_non_missing, f->min_nv,
+            f->max_nv,         f->tot_nv,          f->num_zeros,
+            f->num_nan,        f->pos_inf,         f->n,
+            f->total_bytes,    f->invalid_utf8,    f->strs.used,
+            f->untracked};
         for (size_t k = 0; k < sizeof u / sizeof u[0]; k++)
             rc |= cfx_le_append_u64(out, u[k]);
         const double d[] = {f->min, f->max, f->fmin, f->fmax, f->mean, f->m2};
@@ -510,7 +514,8 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
     for (uint64_t i = 0; i < nf; i++) {
         what = "feature name";
         uint64_t nl = cfx_le_read_u64(&r);
-        const uint8_t *name = nl <= STATE_MAX_NAME ? cfx_le_read_bytes(&r, nl) : NULL;
+        const uint8_t *name =
+            nl <= STATE_MAX_NAME ? cfx_le_read_bytes(&r, nl) : NULL;
         if (!name)
             goto corrupt;
         size_t fi;
@@ -553,8 +558,8 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
         f->mean = d[4];
         f->m2 = d[5];
         size_t used;
-        if ((rc = cfx_quantiles_load(&f->nv, r.p + r.off, r.n - r.off,
-                                     &used)) < 0)
+        if ((rc = cfx_quantiles_load(&f->nv, r.p + r.off, r.n - r.off, &used)) <
+            0)
             goto qerr;
         r.off += used;
         if ((rc = cfx_quantiles_load(&f->vals, r.p + r.off, r.n - r.off,
@@ -600,29 +605,31 @@ out:
     return rc;
 }
 
-/* ---- DatasetFeatureStatisticsList ------------------------------------------- */
+/* ---- DatasetFeatureStatisticsList -------------------------------------------
+ */
 
 typedef Tensorflow__Metadata__V0__Histogram hist_pb;
 typedef Tensorflow__Metadata__V0__Histogram__Bucket bucket_pb;
 
-#define NEW(arena, T, INIT)                                   \
-    ({                                                        \
-        T *p_ = cfx_arena_alloc((arena), sizeof(T));          \
-        if (p_) {                                             \
-            T init_ = INIT;                                   \
-            *p_ = init_;                                      \
-        }                                                     \
-        p_;                                                   \
+#define NEW(arena, T, INIT)                                                    \
+    ({                                                                         \
+        T *p_ = cfx_arena_alloc((arena), sizeof(T));                           \
+        if (p_) {                                                              \
+            T init_ = INIT;                                                    \
+            *p_ = init_;                                                       \
+        }                                                                      \
+        p_;                                                                    \
     })
 
-static hist_pb *make_hist(cfx_arena_t *ar, const cfx_hist_bucket_t *b,
-                          size_t n, int quantiles_type, uint64_t num_nan) {
+static hist_pb *make_hist(cfx_arena_t *ar, const cfx_hist_bucket_t *b, size_t n,
+                          int quantiles_type, uint64_t num_nan) {
     hist_pb *h = NEW(ar, hist_pb, TENSORFLOW__METADATA__V0__HISTOGRAM__INIT);
     if (!h)
         return NULL;
-    h->type = quantiles_type
-                  ? TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__QUANTILES
-                  : TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__STANDARD;
+    h->type =
+        quantiles_type
+            ? TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__QUANTILES
+            : TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__STANDARD;
     h->num_nan = num_nan;
     if (n == 0)
         return h;
@@ -630,8 +637,8 @@ static hist_pb *make_hist(cfx_arena_t *ar, const cfx_hist_bucket_t *b,
     if (!h->buckets)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        bucket_pb *bp =
-            NEW(ar, bucket_pb, TENSORFLOW__METADATA__V0__HISTOGRAM__BUCKET__INIT);
+        bucket_pb *bp = NEW(ar, bucket_pb,
+                            TENSORFLOW__METADATA__V0__HISTOGRAM__BUCKET__INIT);
         if (!bp)
             return NULL;
         bp->low_value = b[i].low;
@@ -694,8 +701,8 @@ static int string_stats(cfx_arena_t *ar, const cfx_stats_acc_t *s,
     size_t ntop = n < s->o.num_top_values ? n : s->o.num_top_values;
     size_t nrank = n < s->o.num_rank_buckets ? n : s->o.num_rank_buckets;
     int rc = CFX_ENOMEM;
-    ss->top_values = cfx_arena_alloc(ar, (ntop ? ntop : 1) *
-                                             sizeof *ss->top_values);
+    ss->top_values =
+        cfx_arena_alloc(ar, (ntop ? ntop : 1) * sizeof *ss->top_values);
     Tensorflow__Metadata__V0__RankHistogram *rh =
         NEW(ar, Tensorflow__Metadata__V0__RankHistogram,
             TENSORFLOW__METADATA__V0__RANK_HISTOGRAM__INIT);
@@ -705,9 +712,9 @@ static int string_stats(cfx_arena_t *ar, const cfx_stats_acc_t *s,
     if (!rh->buckets)
         goto out;
     for (size_t i = 0; i < ntop; i++) {
-        Tensorflow__Metadata__V0__StringStatistics__FreqAndValue *fv =
-            NEW(ar, Tensorflow__Metadata__V0__StringStatistics__FreqAndValue,
-                TENSORFLOW__METADATA__V0__STRING_STATISTICS__FREQ_AND_VALUE__INIT);
+        Tensorflow__Metadata__V0__StringStatistics__FreqAndValue *fv = NEW(
+            ar, Tensorflow__Metadata__V0__StringStatistics__FreqAndValue,
+            TENSORFLOW__METADATA__V0__STRING_STATISTICS__FREQ_AND_VALUE__INIT);
         if (!fv || !(fv->value = label(ar, all[i])))
             goto out;
         fv->frequency = (double)all[i]->count;
@@ -799,7 +806,8 @@ static int cmp_feat(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *err) {
+int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out,
+                         cfx_error_t *err) {
     int rc = CFX_ENOMEM;
     cfx_arena_t ar;
     cfx_arena_init(&ar);
@@ -816,8 +824,8 @@ int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *
     list.datasets = &dsp;
     list.n_datasets = 1;
     ds.num_examples = s->num_examples;
-    ds.features = cfx_arena_alloc(&ar, (s->nfeats ? s->nfeats : 1) *
-                                           sizeof *ds.features);
+    ds.features =
+        cfx_arena_alloc(&ar, (s->nfeats ? s->nfeats : 1) * sizeof *ds.features);
     if (!ds.features)
         goto out;
     for (size_t i = 0; i < s->nfeats; i++) {
@@ -860,9 +868,10 @@ int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *
             if (!ns || numeric_stats(&ar, s, f, ns) < 0)
                 goto out;
             ns->common_stats = cs;
-            fs->type = f->kind == CFX_KIND_INT64
-                           ? TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__INT
-                           : TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__FLOAT;
+            fs->type =
+                f->kind == CFX_KIND_INT64
+                    ? TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__INT
+                    : TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__FLOAT;
             fs->stats_case =
                 TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_NUM_STATS;
             fs->num_stats = ns;
@@ -874,7 +883,8 @@ int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *
             if (!ss || string_stats(&ar, s, f, ss) < 0)
                 goto out;
             ss->common_stats = cs;
-            fs->type = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING;
+            fs->type =
+                TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING;
             fs->stats_case =
                 TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS;
             fs->string_stats = ss;
@@ -886,10 +896,11 @@ int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *
                 fs->custom_stats =
                     cfx_arena_alloc(&ar, sizeof *fs->custom_stats);
                 if (!cst || !fs->custom_stats ||
-                    !(cst->name = cfx_arena_strndup(&ar, "untracked_values",
-                                                    16)))
+                    !(cst->name =
+                          cfx_arena_strndup(&ar, "untracked_values", 16)))
                     goto out;
-                cst->val_case = TENSORFLOW__METADATA__V0__CUSTOM_STATISTIC__VAL_NUM;
+                cst->val_case =
+                    TENSORFLOW__METADATA__V0__CUSTOM_STATISTIC__VAL_NUM;
                 cst->num = (double)f->untracked;
                 fs->custom_stats[0] = cst;
                 fs->n_custom_stats = 1;

@@ -39,12 +39,13 @@
 #define CFX_STATS_DEFAULT_MAX_DISTINCT_STRINGS (1u << 22)
 
 typedef struct cfx_stats_options {
-    size_t quantiles_budget;      /* 0: CFX_QUANTILES_DEFAULT_BUDGET */
-    unsigned num_top_values;      /* 0: 20 */
-    unsigned num_rank_buckets;    /* 0: 1000 */
-    unsigned num_histogram_buckets; /* 0: 10 (standard, quantiles, num_values) */
-    unsigned threads;             /* cfx_statistics_run only; 0: 2 */
-    size_t max_distinct_strings;  /* per string feature; 0: the default */
+    size_t quantiles_budget;   /* 0: CFX_QUANTILES_DEFAULT_BUDGET */
+    unsigned num_top_values;   /* 0: 20 */
+    unsigned num_rank_buckets; /* 0: 1000 */
+    unsigned
+        num_histogram_buckets;   /* 0: 10 (standard, quantiles, num_values) */
+    unsigned threads;            /* cfx_statistics_run only; 0: 2 */
+    size_t max_distinct_strings; /* per string feature; 0: the default */
 } cfx_stats_options_t;
 
 typedef struct cfx_stats_acc cfx_stats_acc_t;
@@ -55,7 +56,8 @@ void cfx_stats_acc_free(cfx_stats_acc_t *s);
 
 /* Adds one example. A feature whose kind changes between examples (INT in
  * one, FLOAT in another) is an error naming it. */
-int cfx_stats_acc_add(cfx_stats_acc_t *s, const cfx_example_t *ex, cfx_error_t *err);
+int cfx_stats_acc_add(cfx_stats_acc_t *s, const cfx_example_t *ex,
+                      cfx_error_t *err);
 
 /* dst += src; src is unchanged. Kind conflicts are errors as above. */
 int cfx_stats_merge(cfx_stats_acc_t *dst, const cfx_stats_acc_t *src,
@@ -74,7 +76,8 @@ int cfx_stats_acc_load(const cfx_stats_options_t *opts, const uint8_t *p,
 
 /* Appends a serialized DatasetFeatureStatisticsList with one dataset
  * (features sorted by name, identified by path.step) to out. */
-int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out, cfx_error_t *err);
+int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out,
+                         cfx_error_t *err);
 
 /* Reads every TFRecord file in each examples_dir/Split-<name>/ and writes
  * out_dir/Split-<name>/FeatureStats.pb for each split (into a temporary

@@ -187,7 +187,8 @@ static int compute(const char *examples_dir, const cfx_stats_options_t *o,
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
     if ((rc = list_splits(examples_dir, ss->names, &ss->n, err)) < 0) {
-        if (rc == CFX_ENOTFOUND && ss->n == 0 && access(examples_dir, F_OK) == 0)
+        if (rc == CFX_ENOTFOUND && ss->n == 0 &&
+            access(examples_dir, F_OK) == 0)
             cfx_error_prefix(err, "not an Examples artifact");
         goto out;
     }
@@ -356,8 +357,7 @@ int cfx_statistics_run_part(const char *examples_dir, const char *out_dir,
                             unsigned num_parts, size_t *num_splits,
                             cfx_error_t *err) {
     if (num_parts == 0 || part >= num_parts)
-        return cfx_error_set(err, CFX_EINVAL, "part %u of %u", part,
-                             num_parts);
+        return cfx_error_set(err, CFX_EINVAL, "part %u of %u", part, num_parts);
     return run(examples_dir, out_dir, opts, part, num_parts, 1, num_splits,
                err);
 }
@@ -387,9 +387,10 @@ int cfx_statistics_merge_parts(const char *const *part_dirs, size_t n,
             snprintf(p, sizeof p, "%s/Split-%s/" STATE_FILE, part_dirs[i],
                      names[k]);
             cfx_buf_reset(&buf);
-            if (rc == 0 && (rc = cfx_file_read(p, STATE_MAX_BYTES, &buf, err)) == 0 &&
-                (rc = cfx_stats_acc_load(opts, buf.data, buf.len, &acc,
-                                         err)) < 0)
+            if (rc == 0 &&
+                (rc = cfx_file_read(p, STATE_MAX_BYTES, &buf, err)) == 0 &&
+                (rc = cfx_stats_acc_load(opts, buf.data, buf.len, &acc, err)) <
+                    0)
                 cfx_error_prefix(err, "%s", p);
             size_t s = 0;
             while (rc == 0 && s < ss.n && strcmp(ss.names[s], names[k]))
@@ -405,8 +406,8 @@ int cfx_statistics_merge_parts(const char *const *part_dirs, size_t n,
                     acc = NULL;
                     ss.n++;
                 }
-            } else if (rc == 0 && (rc = cfx_stats_merge(ss.acc[s], acc,
-                                                         err)) < 0) {
+            } else if (rc == 0 &&
+                       (rc = cfx_stats_merge(ss.acc[s], acc, err)) < 0) {
                 cfx_error_prefix(err, "%s", p);
             }
             cfx_stats_acc_free(acc);
@@ -416,8 +417,8 @@ int cfx_statistics_merge_parts(const char *const *part_dirs, size_t n,
     if (rc == 0) {
         /* splits in name order, as a single run writes them */
         for (size_t a = 1; a < ss.n; a++)
-            for (size_t b = a; b > 0 && strcmp(ss.names[b - 1], ss.names[b]) > 0;
-                 b--) {
+            for (size_t b = a;
+                 b > 0 && strcmp(ss.names[b - 1], ss.names[b]) > 0; b--) {
                 char *tn = ss.names[b];
                 ss.names[b] = ss.names[b - 1];
                 ss.names[b - 1] = tn;

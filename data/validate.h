@@ -24,8 +24,8 @@
 #include <stddef.h>
 
 #include "anomalies.pb-c.h"
-#include "formats/err.h"
 #include "data/schema_infer.h"
+#include "formats/err.h"
 #include "validation_config.pb-c.h"
 
 typedef Tensorflow__Metadata__V0__Anomalies cfx_anomalies_t;
@@ -35,8 +35,8 @@ typedef Tensorflow__DataValidation__ValidationConfig cfx_validation_config_t;
 #define CFX_VALIDATE_EXIT_ANOMALIES 3
 
 typedef struct cfx_validate_options {
-    const cfx_dataset_stats_t *previous; /* drift control; may be NULL */
-    const cfx_dataset_stats_t *serving;  /* skew control; may be NULL */
+    const cfx_dataset_stats_t *previous;   /* drift control; may be NULL */
+    const cfx_dataset_stats_t *serving;    /* skew control; may be NULL */
     const cfx_validation_config_t *config; /* may be NULL */
     /* TFDV environment ("TRAINING", "SERVING", ...); NULL: every feature is
      * expected. A feature is in environment E when E is in its
@@ -69,7 +69,8 @@ size_t cfx_anomalies_count(const cfx_anomalies_t *a);
 const char *cfx_anomaly_type_name(int type);
 const char *cfx_anomaly_severity_name(int severity);
 
-/* --- the ExampleValidator component ------------------------------------------- */
+/* --- the ExampleValidator component
+ * ------------------------------------------- */
 
 typedef struct cfx_validate_run_options {
     const char *statistics_dir;          /* Split-<s>/FeatureStats.pb */
@@ -77,8 +78,8 @@ typedef struct cfx_validate_run_options {
     const char *output_dir;              /* Split-<s>/SchemaDiff.pb */
     const char *previous_statistics_dir; /* may be NULL */
     const char *serving_statistics_dir;  /* may be NULL */
-    const char *validation_config_path;  /* text ValidationConfig; may be NULL */
-    const char *environment;             /* may be NULL (see above) */
+    const char *validation_config_path; /* text ValidationConfig; may be NULL */
+    const char *environment;            /* may be NULL (see above) */
 } cfx_validate_run_options_t;
 
 typedef struct cfx_validate_summary {

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "data/csv.h"
 #include "formats/example.h"
 #include "formats/tfrecord.h"
 #include "model/bundle.h"
-#include "data/csv.h"
 #include "model/network.h"
 #include "train/trainer.h"
 
@@ -29,7 +29,8 @@ typedef struct batch {
 
 /* The bundle's raw input names, comma separated, into buf (cut with "..."
  * when long); with col_of, only those it marks -1 (not in the header). */
-static void input_names(const cfx_transform_t *t, const long *col_of, char *buf, size_t cap) {
+static void input_names(const cfx_transform_t *t, const long *col_of, char *buf,
+                        size_t cap) {
     size_t len = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < cfx_transform_num_inputs(t); i++) {
@@ -41,7 +42,8 @@ static void input_names(const cfx_transform_t *t, const long *col_of, char *buf,
             snprintf(buf + len, cap - len, "%s...", len ? ", " : "");
             return;
         }
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", name);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "",
+                                name);
     }
 }
 
@@ -70,14 +72,16 @@ static int header_once(const cfx_predict_job_t *job, int *done) {
     return fprintf(job->out, "probability,class\n") < 0 ? CFX_EIO : 0;
 }
 
-static int emit(const cfx_predict_job_t *job, int *header, const float *p, size_t n) {
+static int emit(const cfx_predict_job_t *job, int *header, const float *p,
+                size_t n) {
     FILE *out = job->out;
     int jsonl = job->jsonl;
     if (n > 0 && header_once(job, header) != 0)
         return CFX_EIO;
     for (size_t i = 0; i < n; i++) {
         int cls = p[i] > 0.5f;
-        int r = jsonl ? fprintf(out, "{\"probability\":%.9g,\"class\":%d}\n", (double)p[i], cls)
+        int r = jsonl ? fprintf(out, "{\"probability\":%.9g,\"class\":%d}\n",
+                                (double)p[i], cls)
                       : fprintf(out, "%.9g,%d\n", (double)p[i], cls);
         if (r < 0)
             return CFX_EIO;
@@ -85,15 +89,17 @@ static int emit(const cfx_predict_job_t *job, int *header, const float *p, size_
     return 0;
 }
 
-static int flush_batch(const cfx_bundle_t *b, batch_t *bt, const cfx_predict_job_t *job,
-                       int *header, size_t *rows, cfx_error_t *err) {
+static int flush_batch(const cfx_bundle_t *b, batch_t *bt,
+                       const cfx_predict_job_t *job, int *header, size_t *rows,
+                       cfx_error_t *err) {
     if (bt->n == 0)
         return 0;
     int rc = cfx_bundle_predict(b, bt->ptr, bt->n, bt->p, err);
     if (rc != 0)
         return rc;
     if (emit(job, header, bt->p, bt->n) != 0)
-        return cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
+        return cfx_error_set(err, CFX_EIO, "predict: writing the output: %s",
+                             strerror(errno));
     *rows += bt->n;
     bt->n = 0;
     return 0;
@@ -113,8 +119,8 @@ static int predict_commit(void *ctx, cfx_error_t *err) {
     return 0;
 }
 
-static int parse_cell(cfx_example_t *ex, const cfx_xf_input_t *in, const char *s, size_t len,
-                      cfx_error_t *err) {
+static int parse_cell(cfx_example_t *ex, const cfx_xf_input_t *in,
+                      const char *s, size_t len, cfx_error_t *err) {
     char buf[128];
     if (len == 0)
         return 0; /* missing: the transform fills it */
@@ -123,7 +129,8 @@ static int parse_cell(cfx_example_t *ex, const cfx_xf_input_t *in, const char *s
         return cfx_example_add_bytes(ex, in->name, &v, 1);
     }
     if (len >= sizeof buf)
-        return cfx_error_set(err, CFX_EPARSE, "column '%s': a %zu-byte number", in->name, len);
+        return cfx_error_set(err, CFX_EPARSE, "column '%s': a %zu-byte number",
+                             in->name, len);
     memcpy(buf, s, len);
     buf[len] = '\0';
     char *end;
@@ -133,8 +140,10 @@ static int parse_cell(cfx_example_t *ex, const cfx_xf_input_t *in, const char *s
         if (*end != '\0' || errno) {
             double d = strtod(buf, &end);
             if (*end != '\0' || d != floor(d) || fabs(d) > 9e15)
-                return cfx_error_set(err, CFX_EPARSE, "column '%s': expected an integer, got \"%s\"",
-                                     in->name, buf);
+                return cfx_error_set(
+                    err, CFX_EPARSE,
+                    "column '%s': expected an integer, got \"%s\"", in->name,
+                    buf);
             v = (long long)d;
         }
         int64_t x = v;
@@ -142,13 +151,14 @@ static int parse_cell(cfx_example_t *ex, const cfx_xf_input_t *in, const char *s
     }
     float f = strtof(buf, &end);
     if (*end != '\0')
-        return cfx_error_set(err, CFX_EPARSE, "column '%s': expected a number, got \"%s\"",
+        return cfx_error_set(err, CFX_EPARSE,
+                             "column '%s': expected a number, got \"%s\"",
                              in->name, buf);
     return cfx_example_add_float(ex, in->name, &f, 1);
 }
 
-static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk, FILE *diag,
-                    cfx_error_t *err) {
+static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk,
+                    FILE *diag, cfx_error_t *err) {
     const cfx_transform_t *t = cfx_bundle_transform(b);
     cfx_csv_reader_t *r = NULL;
     long *col_of = NULL; /* per raw input: its CSV column, or -1 */
@@ -172,15 +182,17 @@ static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk, 
     char names[1024];
     if (found == 0 && nin > 0) {
         input_names(t, NULL, names, sizeof names);
-        rc = cfx_error_set(err, CFX_EINVAL,
-                           "%s: the header has none of the model's raw inputs (%s)", input,
-                           names);
+        rc = cfx_error_set(
+            err, CFX_EINVAL,
+            "%s: the header has none of the model's raw inputs (%s)", input,
+            names);
         goto out;
     }
     if (found < nin && diag) {
         input_names(t, col_of, names, sizeof names);
         fprintf(diag,
-                "cfx predict: warning: %s: %zu of the model's %zu raw inputs are not in the "
+                "cfx predict: warning: %s: %zu of the model's %zu raw inputs "
+                "are not in the "
                 "header, predicted as missing: %s\n",
                 input, nin - found, nin, names);
     }
@@ -196,11 +208,12 @@ static int read_csv(const cfx_bundle_t *b, const char *input, const sink_t *sk, 
             if (col_of[i] < 0)
                 continue;
             const cfx_csv_cell_t *cell = &row.cells[col_of[i]];
-            if ((rc = parse_cell(ex, cfx_transform_input(t, i), cell->data, cell->len, err)) !=
-                0) {
+            if ((rc = parse_cell(ex, cfx_transform_input(t, i), cell->data,
+                                 cell->len, err)) != 0) {
                 if (rc == CFX_ENOMEM)
                     cfx_error_set(err, rc, "out of memory");
-                cfx_error_prefix(err, "%s:%llu", input, (unsigned long long)row.line);
+                cfx_error_prefix(err, "%s:%llu", input,
+                                 (unsigned long long)row.line);
                 goto out;
             }
         }
@@ -217,8 +230,8 @@ out:
 
 /* A raw record must name at least one raw input (transformed examples, or
  * another model's, name none). */
-static int check_raw_record(const cfx_transform_t *t, const cfx_example_t *ex, const char *file,
-                            cfx_error_t *err) {
+static int check_raw_record(const cfx_transform_t *t, const cfx_example_t *ex,
+                            const char *file, cfx_error_t *err) {
     size_t nin = cfx_transform_num_inputs(t);
     for (size_t i = 0; i < nin; i++)
         if (cfx_example_find(ex, cfx_transform_input(t, i)->name))
@@ -227,18 +240,20 @@ static int check_raw_record(const cfx_transform_t *t, const cfx_example_t *ex, c
         return 0;
     int transformed = 0;
     for (size_t i = 0; i < cfx_transform_num_outputs(t); i++)
-        transformed |= cfx_example_find(ex, cfx_transform_output(t, i)->name) != NULL;
+        transformed |=
+            cfx_example_find(ex, cfx_transform_output(t, i)->name) != NULL;
     char names[1024];
     input_names(t, NULL, names, sizeof names);
-    return cfx_error_set(err, CFX_EINVAL,
-                         "%s: the first record has none of the model's raw inputs (%s)%s", file,
-                         names,
-                         transformed ? "; it holds transformed features: pass --transformed"
-                                     : "");
+    return cfx_error_set(
+        err, CFX_EINVAL,
+        "%s: the first record has none of the model's raw inputs (%s)%s", file,
+        names,
+        transformed ? "; it holds transformed features: pass --transformed"
+                    : "");
 }
 
-static int read_tfrecords(const cfx_transform_t *t, const char *input, const sink_t *sk,
-                          cfx_error_t *err) {
+static int read_tfrecords(const cfx_transform_t *t, const char *input,
+                          const sink_t *sk, cfx_error_t *err) {
     char **files = NULL;
     size_t nfiles = 0;
     int rc = cfx_tfrecord_list_dir(input, &files, &nfiles, err);
@@ -261,7 +276,8 @@ static int read_tfrecords(const cfx_transform_t *t, const char *input, const sin
                 break;
             }
             if ((rc = cfx_example_decode(ex, data, len, err)) != 0) {
-                cfx_error_prefix(err, "%s: offset %llu", files[fi], (unsigned long long)off);
+                cfx_error_prefix(err, "%s: offset %llu", files[fi],
+                                 (unsigned long long)off);
                 break;
             }
             if (first && (rc = check_raw_record(t, ex, files[fi], err)) != 0)
@@ -277,8 +293,9 @@ static int read_tfrecords(const cfx_transform_t *t, const char *input, const sin
     return rc;
 }
 
-static int predict_transformed(const cfx_bundle_t *b, const cfx_predict_job_t *job,
-                               size_t *rows, cfx_error_t *err) {
+static int predict_transformed(const cfx_bundle_t *b,
+                               const cfx_predict_job_t *job, size_t *rows,
+                               cfx_error_t *err) {
     cfx_dataset_t ds;
     float *p = NULL;
     int rc = cfx_dataset_load(job->input, cfx_bundle_transform(b), &ds, err);
@@ -288,9 +305,11 @@ static int predict_transformed(const cfx_bundle_t *b, const cfx_predict_job_t *j
     int header = 0;
     if (p == NULL)
         rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
-    else if ((rc = cfx_bundle_predict_transformed(b, ds.dense, ds.cat, ds.n, p, err)) == 0) {
+    else if ((rc = cfx_bundle_predict_transformed(b, ds.dense, ds.cat, ds.n, p,
+                                                  err)) == 0) {
         if (emit(job, &header, p, ds.n) != 0 || header_once(job, &header) != 0)
-            rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
+            rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s",
+                               strerror(errno));
         else
             *rows = ds.n;
     }
@@ -299,7 +318,8 @@ static int predict_transformed(const cfx_bundle_t *b, const cfx_predict_job_t *j
     return rc;
 }
 
-int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err) {
+int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows,
+                    cfx_error_t *err) {
     cfx_bundle_t *b = NULL;
     batch_t *bt = NULL;
     *rows = 0;
@@ -308,7 +328,8 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err
         return rc;
     struct stat sb;
     if (stat(job->input, &sb) != 0) {
-        rc = cfx_error_set(err, CFX_ENOTFOUND, "%s: %s", job->input, strerror(errno));
+        rc = cfx_error_set(err, CFX_ENOTFOUND, "%s: %s", job->input,
+                           strerror(errno));
         goto out;
     }
     if (job->transformed) {
@@ -324,12 +345,14 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err
         cfx_example_init(&bt->ex[i]);
     predict_ctx_t pc = {b, job, bt, rows, 0};
     sink_t sk = {predict_slot, predict_commit, &pc};
-    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(cfx_bundle_transform(b), job->input, &sk, err)
-                             : read_csv(b, job->input, &sk, job->diag, err);
+    rc = S_ISDIR(sb.st_mode)
+             ? read_tfrecords(cfx_bundle_transform(b), job->input, &sk, err)
+             : read_csv(b, job->input, &sk, job->diag, err);
     if (rc == 0)
         rc = flush_batch(b, bt, job, &pc.header, rows, err);
     if (rc == 0 && header_once(job, &pc.header) != 0)
-        rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s", strerror(errno));
+        rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s",
+                           strerror(errno));
 out:
     if (bt) {
         for (size_t i = 0; i < BATCH; i++)
@@ -380,8 +403,8 @@ static double cpu_s(void) {
 }
 
 /* Reference: one example at a time, transform then the textbook forward. */
-static int ref_predict(const cfx_bundle_t *b, const cfx_example_t *ex, float *dense,
-                       int32_t *cat, float *p, cfx_error_t *err) {
+static int ref_predict(const cfx_bundle_t *b, const cfx_example_t *ex,
+                       float *dense, int32_t *cat, float *p, cfx_error_t *err) {
     int rc = cfx_transform_apply(cfx_bundle_transform(b), ex, dense, cat, err);
     if (rc != 0)
         return rc;
@@ -391,15 +414,17 @@ static int ref_predict(const cfx_bundle_t *b, const cfx_example_t *ex, float *de
 }
 
 /* The network alone over transformed rows. */
-static int bench_network(const cfx_bundle_t *b, const char *input, double min_seconds,
-                         cfx_predict_bench_t *out, cfx_error_t *err) {
+static int bench_network(const cfx_bundle_t *b, const char *input,
+                         double min_seconds, cfx_predict_bench_t *out,
+                         cfx_error_t *err) {
     cfx_dataset_t ds;
     int rc = cfx_dataset_load(input, cfx_bundle_transform(b), &ds, err);
     if (rc != 0)
         return rc;
     const cfx_net_t *net = cfx_bundle_network(b);
     size_t nd = ds.num_dense, nc = ds.num_categorical, done;
-    float *p = malloc((ds.n + 1) * sizeof *p), *q = malloc((ds.n + 1) * sizeof *q);
+    float *p = malloc((ds.n + 1) * sizeof *p),
+          *q = malloc((ds.n + 1) * sizeof *q);
     double t0, t;
     if (p == NULL || q == NULL || ds.n == 0) {
         rc = cfx_error_set(err, ds.n ? CFX_ENOMEM : CFX_EINVAL, "bench: %s",
@@ -411,8 +436,9 @@ static int bench_network(const cfx_bundle_t *b, const char *input, double min_se
     t0 = cpu_s();
     do {
         for (size_t i = 0; i < ds.n; i++)
-            if ((rc = cfx_bundle_predict_transformed(b, ds.dense + i * nd, ds.cat + i * nc, 1,
-                                                     &p[i], err)) != 0)
+            if ((rc = cfx_bundle_predict_transformed(b, ds.dense + i * nd,
+                                                     ds.cat + i * nc, 1, &p[i],
+                                                     err)) != 0)
                 goto out;
         done += ds.n;
     } while ((t = cpu_s() - t0) < min_seconds);
@@ -420,7 +446,8 @@ static int bench_network(const cfx_bundle_t *b, const char *input, double min_se
     done = 0;
     t0 = cpu_s();
     do {
-        if ((rc = cfx_bundle_predict_transformed(b, ds.dense, ds.cat, ds.n, p, err)) != 0)
+        if ((rc = cfx_bundle_predict_transformed(b, ds.dense, ds.cat, ds.n, p,
+                                                 err)) != 0)
             goto out;
         done += ds.n;
     } while ((t = cpu_s() - t0) < min_seconds);
@@ -429,7 +456,8 @@ static int bench_network(const cfx_bundle_t *b, const char *input, double min_se
     t0 = cpu_s();
     do {
         for (size_t i = 0; i < ds.n; i++) {
-            cfx_net_forward_ref(net, ds.dense + i * nd, ds.cat + i * nc, 1, &q[i]);
+            cfx_net_forward_ref(net, ds.dense + i * nd, ds.cat + i * nc, 1,
+                                &q[i]);
             q[i] = cfx_sigmoid(q[i]);
         }
         done += ds.n;
@@ -448,8 +476,9 @@ out:
     return rc;
 }
 
-int cfx_predict_bench(const char *bundle_dir, const char *input, int transformed,
-                      double min_seconds, cfx_predict_bench_t *out, cfx_error_t *err) {
+int cfx_predict_bench(const char *bundle_dir, const char *input,
+                      int transformed, double min_seconds,
+                      cfx_predict_bench_t *out, cfx_error_t *err) {
     cfx_bundle_t *b = NULL;
     bench_rows_t br = {0};
     float *p = NULL, *q = NULL, *dense = NULL;
@@ -460,7 +489,8 @@ int cfx_predict_bench(const char *bundle_dir, const char *input, int transformed
         return rc;
     struct stat sb;
     if (stat(input, &sb) != 0) {
-        rc = cfx_error_set(err, CFX_ENOTFOUND, "%s: %s", input, strerror(errno));
+        rc =
+            cfx_error_set(err, CFX_ENOTFOUND, "%s: %s", input, strerror(errno));
         goto out;
     }
     if (transformed) {
@@ -468,8 +498,9 @@ int cfx_predict_bench(const char *bundle_dir, const char *input, int transformed
         goto out;
     }
     sink_t sk = {bench_slot, bench_commit, &br};
-    rc = S_ISDIR(sb.st_mode) ? read_tfrecords(cfx_bundle_transform(b), input, &sk, err)
-                             : read_csv(b, input, &sk, NULL, err);
+    rc = S_ISDIR(sb.st_mode)
+             ? read_tfrecords(cfx_bundle_transform(b), input, &sk, err)
+             : read_csv(b, input, &sk, NULL, err);
     if (rc != 0)
         goto out;
     if (br.n == 0) {

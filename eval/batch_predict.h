@@ -40,7 +40,8 @@ typedef struct cfx_predict_job {
     FILE *diag; /* warnings; may be NULL */
 } cfx_predict_job_t;
 
-int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err);
+int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows,
+                    cfx_error_t *err);
 
 /* Inference timings over the rows of input (at most 100k kept in memory),
  * each measured for at least min_seconds of this thread's CPU time (CPU
@@ -49,11 +50,11 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows, cfx_error_t *err
  * is timed (cfx_bundle_predict_transformed against cfx_net_forward_ref). */
 typedef struct cfx_predict_bench {
     size_t rows;
-    double single_us;       /* cfx_bundle_predict, one raw example per call */
-    double batched_per_s;   /* cfx_bundle_predict, 256 raw examples per call */
-    double ref_single_us;   /* plain loop: transform + reference forward */
+    double single_us;     /* cfx_bundle_predict, one raw example per call */
+    double batched_per_s; /* cfx_bundle_predict, 256 raw examples per call */
+    double ref_single_us; /* plain loop: transform + reference forward */
     double ref_per_s;
-    double max_abs_diff;    /* largest |batched - reference| probability */
+    double max_abs_diff; /* largest |batched - reference| probability */
 } cfx_predict_bench_t;
 
 int cfx_predict_bench(const char *bundle_dir, const char *input,

@@ -123,8 +123,8 @@ static int flush_batch(const cfx_evaluator_opts_t *o, const cfx_bundle_t *cand,
     if (base && (ret = cfx_bundle_predict(base, ptr, n, bp, err)))
         return cfx_error_prefix(err, "baseline %s", o->baseline_dir);
     for (size_t i = 0; i < n; i++) {
-        adder_t a = {s, 0, ++s->examples, p[i], base ? bp[i] : 0, labels[i],
-                     err};
+        adder_t a = {s,         0,  ++s->examples, p[i], base ? bp[i] : 0,
+                     labels[i], err};
         for (size_t k = 0; k < o->config->num_slicing_specs; k++) {
             a.spec = k;
             if ((ret = cfx_slicing_keys(&o->config->slicing_specs[k], &ex[i],
@@ -692,11 +692,10 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
     }
     if ((ret = write_evaluation(o, applied, &s, ord, res, err)))
         goto out;
-    if (res->blessed >= 0 && (ret = cfx_model_identity_write_verdict(
-                                  o->blessing_dir, o->model_dir, res->blessed,
-                                  "BLESSED", "NOT_BLESSED",
-                                  res->blessed ? res->passed : res->reason,
-                                  err)))
+    if (res->blessed >= 0 &&
+        (ret = cfx_model_identity_write_verdict(
+             o->blessing_dir, o->model_dir, res->blessed, "BLESSED",
+             "NOT_BLESSED", res->blessed ? res->passed : res->reason, err)))
         goto out;
     if (res->blessed < 0) { /* no verdict: a reused folder keeps no old one */
         static const char *const stale[] = {"BLESSED", "NOT_BLESSED", "reason",

@@ -127,7 +127,8 @@ int cfx_model_identity_check(const char *blessing_dir, const char *model_dir,
     }
     json_error_t je;
     doc = json_loads((const char *)text.data, 0, &je);
-    const char *got = json_string_value(json_object_get(doc, "manifest_sha256"));
+    const char *got =
+        json_string_value(json_object_get(doc, "manifest_sha256"));
     const char *uri = json_string_value(json_object_get(doc, "model"));
     if (!got) {
         ret = cfx_error_set(err, CFX_ENOTBLESSED,

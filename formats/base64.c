@@ -7,7 +7,9 @@
 static const char enc_tab[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t cfx_base64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
+size_t cfx_base64_encoded_len(size_t n) {
+    return (n + 2) / 3 * 4;
+}
 
 int cfx_base64_encode(const void *data, size_t n, cfx_buf_t *out) {
     if (n > (SIZE_MAX / 4) * 3 - 3)
@@ -81,9 +83,10 @@ int cfx_base64_decode(const char *s, size_t n, cfx_buf_t *out,
     for (size_t i = 0; i < data_n; i++) {
         int v = dec_char((unsigned char)s[i]);
         if (v < 0)
-            return cfx_error_set(err, CFX_EPARSE,
-                                 "base64: invalid character 0x%02x at offset %zu",
-                                 (unsigned char)s[i], i);
+            return cfx_error_set(
+                err, CFX_EPARSE,
+                "base64: invalid character 0x%02x at offset %zu",
+                (unsigned char)s[i], i);
         acc = acc << 6 | (uint32_t)v;
         bits += 6;
         if (bits >= 8) {

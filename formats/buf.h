@@ -18,7 +18,9 @@ typedef struct cfx_buf {
 
 void cfx_buf_init(cfx_buf_t *b);
 void cfx_buf_free(cfx_buf_t *b);
-static inline void cfx_buf_reset(cfx_buf_t *b) { b->len = 0; }
+static inline void cfx_buf_reset(cfx_buf_t *b) {
+    b->len = 0;
+}
 /* Ensures room for `extra` more bytes; 0 or CFX_ENOMEM. */
 int cfx_buf_reserve(cfx_buf_t *b, size_t extra);
 int cfx_buf_append(cfx_buf_t *b, const void *p, size_t n);

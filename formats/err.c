@@ -45,8 +45,8 @@ int cfx_error_prefix(cfx_error_t *e, const char *fmt, ...) {
 
 const char *cfx_err_name(int code) {
     switch (code) {
-#define CFX_ERR_NAME(name, c, msg) \
-    case (c):                      \
+#define CFX_ERR_NAME(name, c, msg)                                             \
+    case (c):                                                                  \
         return #name;
         CFX_ERRORS(CFX_ERR_NAME)
 #undef CFX_ERR_NAME
@@ -56,8 +56,8 @@ const char *cfx_err_name(int code) {
 
 const char *cfx_err_str(int code) {
     switch (code) {
-#define CFX_ERR_STR(name, c, msg) \
-    case (c):                     \
+#define CFX_ERR_STR(name, c, msg)                                              \
+    case (c):                                                                  \
         return msg;
         CFX_ERRORS(CFX_ERR_STR)
 #undef CFX_ERR_STR

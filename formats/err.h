@@ -15,25 +15,25 @@
 
 #include <stddef.h>
 
-#define CFX_ERRORS(X)                                            \
-    X(OK, 0, "success")                                          \
-    X(ENOMEM, -1, "out of memory")                               \
-    X(EIO, -2, "input/output error")                             \
-    X(ECORRUPT, -3, "corrupt data")                              \
-    X(EPARSE, -4, "parse error")                                 \
-    X(EINVAL, -5, "invalid argument")                            \
-    X(ENOTFOUND, -6, "not found")                                \
-    X(ETOOBIG, -7, "size limit exceeded")                        \
-    X(EUNSUPPORTED, -8, "unsupported")                           \
-    X(EEXIST, -9, "already exists")                              \
-    X(ESTATE, -10, "failed precondition")                        \
-    X(ETRUNCATED, -11, "truncated input")                        \
-    X(ECHECKSUM, -12, "checksum mismatch")                       \
-    X(EINTERNAL, -13, "internal error")                          \
-    X(ETIMEOUT, -14, "deadline exceeded")                        \
-    X(EUNAVAILABLE, -15, "unavailable")                          \
-    X(EANOMALIES, -16, "anomalies found")                        \
-    X(ENOTBLESSED, -17, "model not blessed")                     \
+#define CFX_ERRORS(X)                                                          \
+    X(OK, 0, "success")                                                        \
+    X(ENOMEM, -1, "out of memory")                                             \
+    X(EIO, -2, "input/output error")                                           \
+    X(ECORRUPT, -3, "corrupt data")                                            \
+    X(EPARSE, -4, "parse error")                                               \
+    X(EINVAL, -5, "invalid argument")                                          \
+    X(ENOTFOUND, -6, "not found")                                              \
+    X(ETOOBIG, -7, "size limit exceeded")                                      \
+    X(EUNSUPPORTED, -8, "unsupported")                                         \
+    X(EEXIST, -9, "already exists")                                            \
+    X(ESTATE, -10, "failed precondition")                                      \
+    X(ETRUNCATED, -11, "truncated input")                                      \
+    X(ECHECKSUM, -12, "checksum mismatch")                                     \
+    X(EINTERNAL, -13, "internal error")                                        \
+    X(ETIMEOUT, -14, "deadline exceeded")                                      \
+    X(EUNAVAILABLE, -15, "unavailable")                                        \
+    X(EANOMALIES, -16, "anomalies found")                                      \
+    X(ENOTBLESSED, -17, "model not blessed")                                   \
     X(ECANCELLED, -18, "cancelled")
 
 enum cfx_err {

@@ -66,7 +66,7 @@ typedef struct {
 } rd_t;
 
 static inline __attribute__((always_inline)) int rd_varint(rd_t *r,
-                                                          uint64_t *v) {
+                                                           uint64_t *v) {
     const uint8_t *p = r->p;
     if (p < r->end && *p < 0x80) {
         *v = *p;
@@ -161,7 +161,8 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
         if (kind == CFX_KIND_BYTES) {
             cfx_bytes_t *arr = cfx_arena_alloc(&ex->arena, sizeof *arr + k + 1);
             if (arr == NULL)
-                return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
+                return cfx_error_set(err, CFX_ENOMEM,
+                                     "tf.Example: out of memory");
             uint8_t *data = (uint8_t *)(arr + 1);
             memcpy(data, s, k);
             data[k] = 0;
@@ -175,7 +176,8 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
         if (kind == CFX_KIND_FLOAT && k % 4 == 0) {
             float *arr = cfx_arena_alloc(&ex->arena, k);
             if (arr == NULL)
-                return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
+                return cfx_error_set(err, CFX_ENOMEM,
+                                     "tf.Example: out of memory");
             memcpy(arr, s, k); /* little-endian host */
             f->v.floats = arr;
             f->count = k / 4;
@@ -188,7 +190,8 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
                 cnt += s[i] < 0x80;
             int64_t *arr = cfx_arena_alloc(&ex->arena, cnt * sizeof *arr);
             if (arr == NULL)
-                return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
+                return cfx_error_set(err, CFX_ENOMEM,
+                                     "tf.Example: out of memory");
             rd_t q = {s, s + k, l.base};
             for (size_t i = 0; i < cnt; i++) {
                 uint64_t v;
@@ -656,8 +659,8 @@ const cfx_feature_t *cfx_example_find(const cfx_example_t *ex,
     return NULL;
 }
 
-static cfx_feature_t *add(cfx_example_t *ex, const char *name,
-                          cfx_kind_t kind, size_t n) {
+static cfx_feature_t *add(cfx_example_t *ex, const char *name, cfx_kind_t kind,
+                          size_t n) {
     size_t len = strlen(name);
     char *copy = cfx_arena_strndup(&ex->arena, name, len);
     if (copy == NULL)
@@ -676,8 +679,8 @@ int cfx_example_add_none(cfx_example_t *ex, const char *name) {
     return add(ex, name, CFX_KIND_NONE, 0) ? 0 : CFX_ENOMEM;
 }
 
-int cfx_example_add_int64(cfx_example_t *ex, const char *name,
-                          const int64_t *v, size_t n) {
+int cfx_example_add_int64(cfx_example_t *ex, const char *name, const int64_t *v,
+                          size_t n) {
     int64_t *copy = cfx_arena_alloc(&ex->arena, n * sizeof *copy);
     if (copy == NULL)
         return CFX_ENOMEM;

@@ -87,8 +87,8 @@ const cfx_feature_t *cfx_example_find(const cfx_example_t *ex,
 
 /* Adders copy name and values into the arena; return 0 or CFX_ENOMEM. */
 int cfx_example_add_none(cfx_example_t *ex, const char *name);
-int cfx_example_add_int64(cfx_example_t *ex, const char *name,
-                          const int64_t *v, size_t n);
+int cfx_example_add_int64(cfx_example_t *ex, const char *name, const int64_t *v,
+                          size_t n);
 int cfx_example_add_float(cfx_example_t *ex, const char *name, const float *v,
                           size_t n);
 int cfx_example_add_bytes(cfx_example_t *ex, const char *name,

@@ -29,8 +29,7 @@ static int open_bounded(const char *path, uint64_t max, int *fd_out,
     int rc = 0;
     struct stat st;
     if (fstat(fd, &st) != 0)
-        rc = cfx_error_set(err, CFX_EIO, "%s: stat: %s", path,
-                           strerror(errno));
+        rc = cfx_error_set(err, CFX_EIO, "%s: stat: %s", path, strerror(errno));
     else if (S_ISDIR(st.st_mode))
         rc = cfx_error_set(err, CFX_EINVAL, "%s: is a directory", path);
     else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
@@ -103,8 +102,8 @@ int cfx_file_read(const char *path, size_t max, cfx_buf_t *out,
             out->data[out->len++] = probe;
             continue;
         }
-        ssize_t n = read_some(fd, out->data + out->len,
-                              out->cap - out->len - 1, path, err);
+        ssize_t n = read_some(fd, out->data + out->len, out->cap - out->len - 1,
+                              path, err);
         if (n < 0) {
             rc = (int)n;
             goto out;
@@ -127,9 +126,8 @@ out:
 
 #define CHUNK (256 * 1024)
 
-int cfx_file_read_chunks(const char *path, uint64_t max,
-                         cfx_file_chunk_fn fn, void *ud, uint64_t *size,
-                         cfx_error_t *err) {
+int cfx_file_read_chunks(const char *path, uint64_t max, cfx_file_chunk_fn fn,
+                         void *ud, uint64_t *size, cfx_error_t *err) {
     if (size != NULL)
         *size = 0;
     int fd;
@@ -197,8 +195,7 @@ int cfx_file_fsync_dir(const char *dir, cfx_error_t *err) {
                              strerror(errno));
     int rc = 0;
     if (fsync(fd) != 0)
-        rc = cfx_error_set(err, CFX_EIO, "%s: fsync: %s", dir,
-                           strerror(errno));
+        rc = cfx_error_set(err, CFX_EIO, "%s: fsync: %s", dir, strerror(errno));
     close(fd);
     return rc;
 }
@@ -316,15 +313,12 @@ int cfx_file_write_atomic(const char *path, const void *data, size_t len,
                              strerror(errno));
     int rc = 0;
     if (cfx_file_write_all(fd, data, len) != 0) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: write: %s", tmp,
-                           strerror(errno));
+        rc = cfx_error_set(err, CFX_EIO, "%s: write: %s", tmp, strerror(errno));
     } else if (fsync(fd) != 0) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: fsync: %s", tmp,
-                           strerror(errno));
+        rc = cfx_error_set(err, CFX_EIO, "%s: fsync: %s", tmp, strerror(errno));
     }
     if (close(fd) != 0 && rc == 0)
-        rc = cfx_error_set(err, CFX_EIO, "%s: close: %s", tmp,
-                           strerror(errno));
+        rc = cfx_error_set(err, CFX_EIO, "%s: close: %s", tmp, strerror(errno));
     if (rc == 0 && rename(tmp, path) != 0)
         rc = cfx_error_set(err, CFX_EIO, "%s: rename: %s", path,
                            strerror(errno));

@@ -162,7 +162,8 @@ void pb_message_free(ProtobufCMessage *m) {
 
 /* Frees the singular value of f in m (string, bytes or message) and resets
  * the member to its default. */
-static void clear_value(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f) {
+static void clear_value(ProtobufCMessage *m,
+                        const ProtobufCFieldDescriptor *f) {
     void *v = pb_member(m, f);
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING: {

@@ -41,14 +41,30 @@ static int jstr(cfx_buf_t *out, const uint8_t *s, size_t n) {
         }
         uint8_t c = s[j];
         switch (c) {
-        case '"': rc = cfx_buf_append(out, "\\\"", 2); break;
-        case '\\': rc = cfx_buf_append(out, "\\\\", 2); break;
-        case '\n': rc = cfx_buf_append(out, "\\n", 2); break;
-        case '\r': rc = cfx_buf_append(out, "\\r", 2); break;
-        case '\t': rc = cfx_buf_append(out, "\\t", 2); break;
-        case '\b': rc = cfx_buf_append(out, "\\b", 2); break;
-        case '\f': rc = cfx_buf_append(out, "\\f", 2); break;
-        default: rc = cfx_buf_printf(out, "\\u%04x", c); break;
+        case '"':
+            rc = cfx_buf_append(out, "\\\"", 2);
+            break;
+        case '\\':
+            rc = cfx_buf_append(out, "\\\\", 2);
+            break;
+        case '\n':
+            rc = cfx_buf_append(out, "\\n", 2);
+            break;
+        case '\r':
+            rc = cfx_buf_append(out, "\\r", 2);
+            break;
+        case '\t':
+            rc = cfx_buf_append(out, "\\t", 2);
+            break;
+        case '\b':
+            rc = cfx_buf_append(out, "\\b", 2);
+            break;
+        case '\f':
+            rc = cfx_buf_append(out, "\\f", 2);
+            break;
+        default:
+            rc = cfx_buf_printf(out, "\\u%04x", c);
+            break;
         }
         i = j + 1;
     }
@@ -151,7 +167,7 @@ static int print_value(jp_t *jp, const ProtobufCFieldDescriptor *f,
         return put_json_double(out, *(const double *)v);
     case PROTOBUF_C_TYPE_BOOL:
         return *(const protobuf_c_boolean *)v ? cfx_buf_append(out, "true", 4)
-                                               : cfx_buf_append(out, "false", 5);
+                                              : cfx_buf_append(out, "false", 5);
     case PROTOBUF_C_TYPE_ENUM: {
         int e = *(const int *)v;
         const ProtobufCEnumValue *ev =
@@ -206,10 +222,9 @@ static int print_key(jp_t *jp, const ProtobufCMessage *entry) {
     case PROTOBUF_C_TYPE_FIXED64:
         return print_value(jp, k, v, 0, 0); /* already quoted */
     case PROTOBUF_C_TYPE_BOOL:
-        return cfx_buf_append(jp->out,
-                              *(const protobuf_c_boolean *)v ? "\"true\""
-                                                             : "\"false\"",
-                              *(const protobuf_c_boolean *)v ? 6 : 7);
+        return cfx_buf_append(
+            jp->out, *(const protobuf_c_boolean *)v ? "\"true\"" : "\"false\"",
+            *(const protobuf_c_boolean *)v ? 6 : 7);
     default: {
         int rc = cfx_buf_putc(jp->out, '"');
         if (rc == 0)
@@ -325,8 +340,10 @@ int cfx_pb_json_print(const ProtobufCMessage *m, int flags, cfx_buf_t *out,
         return cfx_error_set(err, rc, "%s: nesting deeper than %d",
                              m->descriptor->name, CFX_PB_MAX_DEPTH);
     if (rc == CFX_EINVAL)
-        return cfx_error_set(err, rc, "%s: JSON: a string field is not valid "
-                             "UTF-8", m->descriptor->name);
+        return cfx_error_set(err, rc,
+                             "%s: JSON: a string field is not valid "
+                             "UTF-8",
+                             m->descriptor->name);
     if (rc)
         return cfx_error_set(err, rc, "%s: JSON: %s", m->descriptor->name,
                              cfx_err_str(rc));
@@ -351,8 +368,8 @@ static size_t path_push(jr_t *jr, const char *fmt, ...) {
     if (jr->plen < sizeof jr->path - 1) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(jr->path + jr->plen, sizeof jr->path - jr->plen, fmt,
-                          ap);
+        int n =
+            vsnprintf(jr->path + jr->plen, sizeof jr->path - jr->plen, fmt, ap);
         va_end(ap);
         if (n > 0)
             jr->plen += (size_t)n;
@@ -382,14 +399,21 @@ static int jerr(jr_t *jr, int code, const char *fmt, ...) {
 
 static const char *jtype(const json_t *v) {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
     }
 }
 
@@ -628,8 +652,8 @@ static int set_map_key(jr_t *jr, ProtobufCMessage *entry,
     return rc;
 }
 
-static const ProtobufCFieldDescriptor *find_field(
-    const ProtobufCMessageDescriptor *d, const char *key) {
+static const ProtobufCFieldDescriptor *
+find_field(const ProtobufCMessageDescriptor *d, const char *key) {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(d, key);
     if (f != NULL)
@@ -746,8 +770,8 @@ int cfx_pb_json_parse(const ProtobufCMessageDescriptor *d, const char *text,
     if (text == NULL)
         text = "";
     json_error_t je;
-    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                           &je);
+    json_t *v =
+        json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (v == NULL)
         return cfx_error_set(err, CFX_EPARSE, "%d:%d: %s", je.line, je.column,
                              je.text);

@@ -10,8 +10,8 @@
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +101,7 @@ static int put_scalar(cfx_buf_t *out, const ProtobufCFieldDescriptor *f,
         return put_real(out, num);
     case PROTOBUF_C_TYPE_BOOL:
         return *(const protobuf_c_boolean *)v ? cfx_buf_append(out, "true", 4)
-                                               : cfx_buf_append(out, "false", 5);
+                                              : cfx_buf_append(out, "false", 5);
     case PROTOBUF_C_TYPE_ENUM: {
         int e = *(const int *)v;
         const ProtobufCEnumValue *ev =
@@ -160,11 +160,11 @@ static int print_entry(const ProtobufCFieldDescriptor *f,
     if (rc == 0)
         rc = cfx_buf_printf(out, "%s {\n", f->name);
     if (rc == 0)
-        rc = print_one(&ed->fields[0], pb_member(e, &ed->fields[0]),
-                       indent + 2, out, depth + 1);
+        rc = print_one(&ed->fields[0], pb_member(e, &ed->fields[0]), indent + 2,
+                       out, depth + 1);
     if (rc == 0)
-        rc = print_one(&ed->fields[1], pb_member(e, &ed->fields[1]),
-                       indent + 2, out, depth + 1);
+        rc = print_one(&ed->fields[1], pb_member(e, &ed->fields[1]), indent + 2,
+                       out, depth + 1);
     if (rc == 0)
         rc = put_indent(out, indent);
     return rc ? rc : cfx_buf_append(out, "}\n", 2);
@@ -317,17 +317,39 @@ static int lex_string(lex_t *lx) {
         bump(lx);
         uint32_t v = 0;
         switch (c) {
-        case 'n': v = '\n'; break;
-        case 'r': v = '\r'; break;
-        case 't': v = '\t'; break;
-        case 'a': v = '\a'; break;
-        case 'b': v = '\b'; break;
-        case 'f': v = '\f'; break;
-        case 'v': v = '\v'; break;
-        case '\\': v = '\\'; break;
-        case '\'': v = '\''; break;
-        case '"': v = '"'; break;
-        case '?': v = '?'; break;
+        case 'n':
+            v = '\n';
+            break;
+        case 'r':
+            v = '\r';
+            break;
+        case 't':
+            v = '\t';
+            break;
+        case 'a':
+            v = '\a';
+            break;
+        case 'b':
+            v = '\b';
+            break;
+        case 'f':
+            v = '\f';
+            break;
+        case 'v':
+            v = '\v';
+            break;
+        case '\\':
+            v = '\\';
+            break;
+        case '\'':
+            v = '\'';
+            break;
+        case '"':
+            v = '"';
+            break;
+        case '?':
+            v = '?';
+            break;
         case 'x':
         case 'X': {
             int k = 0;
@@ -361,8 +383,8 @@ static int lex_string(lex_t *lx) {
         default:
             if (c >= '0' && c <= '7') {
                 v = (uint32_t)(c - '0');
-                for (int k = 0; k < 2 && lx->p < lx->end && *lx->p >= '0' &&
-                                *lx->p <= '7';
+                for (int k = 0;
+                     k < 2 && lx->p < lx->end && *lx->p >= '0' && *lx->p <= '7';
                      k++) {
                     v = v * 8 + (uint32_t)(*lx->p - '0');
                     bump(lx);
@@ -463,8 +485,7 @@ static const char *tok_desc(const lex_t *lx, char *buf, size_t n) {
     case T_STR:
         return "a string";
     default:
-        snprintf(buf, n, "'%.*s'", (int)(lx->len > 40 ? 40 : lx->len),
-                 lx->tok);
+        snprintf(buf, n, "'%.*s'", (int)(lx->len > 40 ? 40 : lx->len), lx->tok);
         return buf;
     }
 }
@@ -593,7 +614,8 @@ static int parse_value(parser_t *ps, ProtobufCMessage *m,
     memset(&val, 0, sizeof val);
     if (is_int_type(f->type)) {
         uint64_t mag;
-        int r = lx->kind == T_NUM ? parse_magnitude(lx->tok, lx->len, &mag) : -1;
+        int r =
+            lx->kind == T_NUM ? parse_magnitude(lx->tok, lx->len, &mag) : -1;
         if (r == -1)
             return err_at_tok(ps, "field '%s': expected an integer, got %s",
                               f->name, tok_desc(lx, tb, sizeof tb));
@@ -601,7 +623,8 @@ static int parse_value(parser_t *ps, ProtobufCMessage *m,
         int wide = pb_elem_size(f->type) == 8;
         uint64_t lim = sgn ? (wide ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX)
                            : (wide ? UINT64_MAX : (uint64_t)UINT32_MAX);
-        if (r == -2 || (neg && !sgn && mag != 0) || mag > lim + (uint64_t)(neg && sgn))
+        if (r == -2 || (neg && !sgn && mag != 0) ||
+            mag > lim + (uint64_t)(neg && sgn))
             return cfx_error_set(lx->err, CFX_EPARSE,
                                  "%d:%d: field '%s': integer out of range",
                                  vline, vcol, f->name);
@@ -620,7 +643,8 @@ static int parse_value(parser_t *ps, ProtobufCMessage *m,
             char num[128];
             size_t n = lx->len;
             if (n > 0 && (lx->tok[n - 1] == 'f' || lx->tok[n - 1] == 'F') &&
-                !(n > 1 && lx->tok[0] == '0' && (lx->tok[1] == 'x' || lx->tok[1] == 'X')))
+                !(n > 1 && lx->tok[0] == '0' &&
+                  (lx->tok[1] == 'x' || lx->tok[1] == 'X')))
                 n--;
             if (n == 0 || n >= sizeof num)
                 return err_at_tok(ps, "field '%s': bad number", f->name);
@@ -649,9 +673,10 @@ static int parse_value(parser_t *ps, ProtobufCMessage *m,
                      is_ident(lx, "t") ||
                      (lx->kind == T_NUM && lx->len == 1 && lx->tok[0] == '1')))
             val.b = 1;
-        else if (!neg && (is_ident(lx, "false") || is_ident(lx, "False") ||
-                          is_ident(lx, "f") ||
-                          (lx->kind == T_NUM && lx->len == 1 && lx->tok[0] == '0')))
+        else if (!neg &&
+                 (is_ident(lx, "false") || is_ident(lx, "False") ||
+                  is_ident(lx, "f") ||
+                  (lx->kind == T_NUM && lx->len == 1 && lx->tok[0] == '0')))
             val.b = 0;
         else
             return err_at_tok(ps, "field '%s': expected true or false, got %s",
@@ -674,10 +699,10 @@ static int parse_value(parser_t *ps, ProtobufCMessage *m,
                     ed, neg ? (int)(0 - (int64_t)mag) : (int)mag);
         }
         if (ev == NULL)
-            return cfx_error_set(lx->err, CFX_EPARSE,
-                                 "%d:%d: field '%s': %s is not a value of enum %s",
-                                 vline, vcol, f->name,
-                                 tok_desc(lx, tb, sizeof tb), ed->name);
+            return cfx_error_set(
+                lx->err, CFX_EPARSE,
+                "%d:%d: field '%s': %s is not a value of enum %s", vline, vcol,
+                f->name, tok_desc(lx, tb, sizeof tb), ed->name);
         val.e = ev->value;
     }
     void *slot = pb_field_slot(m, f);
@@ -725,8 +750,10 @@ static int parse_field_values(parser_t *ps, ProtobufCMessage *m,
     int rc;
     if (is_sym(lx, '[')) {
         if (f->label != PROTOBUF_C_LABEL_REPEATED)
-            return err_at_tok(ps, "field '%s' is not repeated; a list is not "
-                              "allowed", f->name);
+            return err_at_tok(ps,
+                              "field '%s' is not repeated; a list is not "
+                              "allowed",
+                              f->name);
         if ((rc = adv(lx)))
             return rc;
         if (is_sym(lx, ']'))
@@ -769,7 +796,8 @@ static int parse_message(parser_t *ps, ProtobufCMessage *m, char close,
             break;
         }
         if (is_sym(lx, '[')) {
-            rc = err_at_tok(ps, "extensions and Any expansions are not supported");
+            rc = err_at_tok(ps,
+                            "extensions and Any expansions are not supported");
             break;
         }
         if (lx->kind != T_IDENT) {
@@ -793,8 +821,10 @@ static int parse_message(parser_t *ps, ProtobufCMessage *m, char close,
         size_t idx = (size_t)(f - d->fields);
         if (f->label != PROTOBUF_C_LABEL_REPEATED) {
             if (seen[idx]) {
-                rc = err_at_tok(ps, "non-repeated field '%s' is given more than "
-                                "once", f->name);
+                rc = err_at_tok(ps,
+                                "non-repeated field '%s' is given more than "
+                                "once",
+                                f->name);
                 break;
             }
             if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
@@ -803,8 +833,10 @@ static int parse_message(parser_t *ps, ProtobufCMessage *m, char close,
                 const ProtobufCFieldDescriptor *o =
                     protobuf_c_message_descriptor_get_field(
                         d, *(const uint32_t *)pb_quantifier(m, f));
-                rc = err_at_tok(ps, "field '%s': '%s' of the same oneof is "
-                                "already set", f->name, o ? o->name : "?");
+                rc = err_at_tok(ps,
+                                "field '%s': '%s' of the same oneof is "
+                                "already set",
+                                f->name, o ? o->name : "?");
                 break;
             }
             seen[idx] = 1;

@@ -26,16 +26,19 @@
 static int tensor_count(const cfx_st_tensor_t *t, size_t *count,
                         cfx_error_t *err) {
     if (t->ndim > CFX_ST_MAX_DIMS)
-        return cfx_error_set(err, CFX_EINVAL, "tensor '%s': %zu dimensions, at most %d",
-                             t->name, t->ndim, CFX_ST_MAX_DIMS);
+        return cfx_error_set(err, CFX_EINVAL,
+                             "tensor '%s': %zu dimensions, at most %d", t->name,
+                             t->ndim, CFX_ST_MAX_DIMS);
     size_t c = 1;
     for (size_t d = 0; d < t->ndim; d++) {
         if (t->shape[d] < 0 || (uint64_t)t->shape[d] > CFX_ST_MAX_FILE / 4)
-            return cfx_error_set(err, CFX_EINVAL, "tensor '%s': bad dimension %lld",
-                                 t->name, (long long)t->shape[d]);
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "tensor '%s': bad dimension %lld", t->name,
+                                 (long long)t->shape[d]);
         c *= (size_t)t->shape[d];
         if (c > CFX_ST_MAX_FILE / 4)
-            return cfx_error_set(err, CFX_ETOOBIG, "tensor '%s' is too large", t->name);
+            return cfx_error_set(err, CFX_ETOOBIG, "tensor '%s' is too large",
+                                 t->name);
     }
     *count = c;
     return 0;
@@ -56,8 +59,10 @@ int cfx_safetensors_encode(const cfx_st_tensor_t *tensors, size_t n,
             goto out;
         }
         for (size_t i = 0; i < nmeta; i++)
-            if (json_object_set_new(m, meta[i].key, json_string(meta[i].value)) != 0) {
-                rc = cfx_error_set(err, CFX_EINVAL, "safetensors: bad metadata '%s'",
+            if (json_object_set_new(m, meta[i].key,
+                                    json_string(meta[i].value)) != 0) {
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "safetensors: bad metadata '%s'",
                                    meta[i].key);
                 goto out;
             }
@@ -68,16 +73,18 @@ int cfx_safetensors_encode(const cfx_st_tensor_t *tensors, size_t n,
         size_t count;
         if ((rc = tensor_count(t, &count, err)) != 0)
             goto out;
-        if (!strcmp(t->name, META_KEY) || json_object_get(root, t->name) != NULL) {
-            rc = cfx_error_set(err, CFX_EINVAL, "safetensors: duplicate or reserved name '%s'",
+        if (!strcmp(t->name, META_KEY) ||
+            json_object_get(root, t->name) != NULL) {
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "safetensors: duplicate or reserved name '%s'",
                                t->name);
             goto out;
         }
         json_t *shape = json_array();
         for (size_t d = 0; d < t->ndim; d++)
             json_array_append_new(shape, json_integer(t->shape[d]));
-        json_t *e = json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape,
-                              "data_offsets", (json_int_t)off,
+        json_t *e = json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape",
+                              shape, "data_offsets", (json_int_t)off,
                               (json_int_t)(off + count * 4));
         if (e == NULL || json_object_set_new(root, t->name, e) != 0) {
             rc = cfx_error_set(err, CFX_ENOMEM, "safetensors: out of memory");
@@ -128,15 +135,18 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
     cfx_safetensors_t *st = NULL;
     *out = NULL;
     if (len < 8)
-        return cfx_error_set(err, CFX_ETRUNCATED, "%s: %zu bytes, shorter than the 8-byte header size",
-                             what, len);
+        return cfx_error_set(
+            err, CFX_ETRUNCATED,
+            "%s: %zu bytes, shorter than the 8-byte header size", what, len);
     uint64_t hlen = cfx_le_get64(data);
     if (hlen > CFX_ST_MAX_HEADER || hlen > len - 8)
-        return cfx_error_set(err, CFX_ECORRUPT, "%s: header size %llu exceeds %s",
-                             what, (unsigned long long)hlen,
-                             hlen > CFX_ST_MAX_HEADER ? "the 16 MiB limit" : "the file");
+        return cfx_error_set(
+            err, CFX_ECORRUPT, "%s: header size %llu exceeds %s", what,
+            (unsigned long long)hlen,
+            hlen > CFX_ST_MAX_HEADER ? "the 16 MiB limit" : "the file");
     json_error_t jerr;
-    root = json_loadb((const char *)data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb((const char *)data + 8, (size_t)hlen,
+                      JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL || !json_is_object(root)) {
         rc = cfx_error_set(err, CFX_EPARSE, "%s: header: %s", what,
                            root ? "not a JSON object" : jerr.text);
@@ -155,11 +165,14 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
             const char *mk;
             json_t *mv;
             json_object_foreach(val, mk, mv) {
-                strbytes += strlen(mk) + 1 + (json_is_string(mv) ? json_string_length(mv) + 1 : 1);
+                strbytes +=
+                    strlen(mk) + 1 +
+                    (json_is_string(mv) ? json_string_length(mv) + 1 : 1);
             }
         }
     }
-    if (st == NULL || (st->tensors = calloc(nobj + 1, sizeof *st->tensors)) == NULL ||
+    if (st == NULL ||
+        (st->tensors = calloc(nobj + 1, sizeof *st->tensors)) == NULL ||
         (st->strings = malloc(strbytes + 1)) == NULL ||
         (st->block = malloc(body_len ? body_len : 4)) == NULL) {
         rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", what);
@@ -173,7 +186,8 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
         sp += kl + 1;
         if (!strcmp(key, META_KEY)) {
             if (!json_is_object(val)) {
-                rc = cfx_error_set(err, CFX_EPARSE, "%s: __metadata__ is not an object", what);
+                rc = cfx_error_set(err, CFX_EPARSE,
+                                   "%s: __metadata__ is not an object", what);
                 goto out;
             }
             st->meta = calloc(json_object_size(val) + 1, sizeof *st->meta);
@@ -185,7 +199,8 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
             json_t *mv;
             json_object_foreach(val, mk, mv) {
                 if (!json_is_string(mv)) {
-                    rc = cfx_error_set(err, CFX_EPARSE, "%s: __metadata__ '%s' is not a string",
+                    rc = cfx_error_set(err, CFX_EPARSE,
+                                       "%s: __metadata__ '%s' is not a string",
                                        what, mk);
                     goto out;
                 }
@@ -206,30 +221,37 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
         json_t *dtype = json_object_get(val, "dtype");
         json_t *shape = json_object_get(val, "shape");
         json_t *offs = json_object_get(val, "data_offsets");
-        if (!json_is_object(val) || !json_is_string(dtype) || !json_is_array(shape) ||
-            !json_is_array(offs) || json_array_size(offs) != 2 ||
-            !json_is_integer(json_array_get(offs, 0)) || !json_is_integer(json_array_get(offs, 1))) {
+        if (!json_is_object(val) || !json_is_string(dtype) ||
+            !json_is_array(shape) || !json_is_array(offs) ||
+            json_array_size(offs) != 2 ||
+            !json_is_integer(json_array_get(offs, 0)) ||
+            !json_is_integer(json_array_get(offs, 1))) {
             rc = cfx_error_set(err, CFX_EPARSE,
-                               "%s: tensor '%s': expected dtype, shape and data_offsets [begin, end]",
+                               "%s: tensor '%s': expected dtype, shape and "
+                               "data_offsets [begin, end]",
                                what, name);
             goto out;
         }
         if (strcmp(json_string_value(dtype), "F32") != 0) {
-            rc = cfx_error_set(err, CFX_EUNSUPPORTED, "%s: tensor '%s': dtype expected F32, found %s",
+            rc = cfx_error_set(err, CFX_EUNSUPPORTED,
+                               "%s: tensor '%s': dtype expected F32, found %s",
                                what, name, json_string_value(dtype));
             goto out;
         }
         t->ndim = json_array_size(shape);
         if (t->ndim > CFX_ST_MAX_DIMS) {
-            rc = cfx_error_set(err, CFX_EUNSUPPORTED, "%s: tensor '%s': %zu dimensions, at most %d",
+            rc = cfx_error_set(err, CFX_EUNSUPPORTED,
+                               "%s: tensor '%s': %zu dimensions, at most %d",
                                what, name, t->ndim, CFX_ST_MAX_DIMS);
             goto out;
         }
         for (size_t d = 0; d < t->ndim; d++) {
             json_t *dim = json_array_get(shape, d);
             if (!json_is_integer(dim)) {
-                rc = cfx_error_set(err, CFX_EPARSE, "%s: tensor '%s': shape[%zu] is not an integer",
-                                   what, name, d);
+                rc = cfx_error_set(
+                    err, CFX_EPARSE,
+                    "%s: tensor '%s': shape[%zu] is not an integer", what, name,
+                    d);
                 goto out;
             }
             t->shape[d] = json_integer_value(dim);
@@ -242,11 +264,14 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
         }
         json_int_t b = json_integer_value(json_array_get(offs, 0));
         json_int_t e = json_integer_value(json_array_get(offs, 1));
-        if (b < 0 || e < b || (uint64_t)e > body_len || (uint64_t)(e - b) != t->count * 4) {
+        if (b < 0 || e < b || (uint64_t)e > body_len ||
+            (uint64_t)(e - b) != t->count * 4) {
             rc = cfx_error_set(err, CFX_ECORRUPT,
-                               "%s: tensor '%s': data_offsets [%lld, %lld] do not hold %zu floats "
+                               "%s: tensor '%s': data_offsets [%lld, %lld] do "
+                               "not hold %zu floats "
                                "within the %zu data bytes",
-                               what, name, (long long)b, (long long)e, t->count, body_len);
+                               what, name, (long long)b, (long long)e, t->count,
+                               body_len);
             goto out;
         }
         t->data = (const float *)(uintptr_t)b; /* offset, replaced below */
@@ -259,7 +284,8 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
         size_t b = (size_t)(uintptr_t)t->data;
         if (b != expect) {
             rc = cfx_error_set(err, CFX_ECORRUPT,
-                               "%s: tensor '%s': data begins at %zu, expected %zu (gap or overlap)",
+                               "%s: tensor '%s': data begins at %zu, expected "
+                               "%zu (gap or overlap)",
                                what, t->name, b, expect);
             goto out;
         }
@@ -269,7 +295,8 @@ int cfx_safetensors_parse(const uint8_t *data, size_t len, const char *what,
         t->data = (const float *)((uint8_t *)st->block + b);
     }
     if (expect != body_len) {
-        rc = cfx_error_set(err, CFX_ECORRUPT, "%s: %zu data bytes, tensors cover %zu", what,
+        rc = cfx_error_set(err, CFX_ECORRUPT,
+                           "%s: %zu data bytes, tensors cover %zu", what,
                            body_len, expect);
         goto out;
     }

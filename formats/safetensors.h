@@ -32,8 +32,8 @@ typedef struct cfx_st_tensor {
     const char *name;
     size_t ndim;
     int64_t shape[CFX_ST_MAX_DIMS];
-    size_t count;       /* product of shape (1 for a scalar) */
-    const float *data;  /* count floats */
+    size_t count;      /* product of shape (1 for a scalar) */
+    const float *data; /* count floats */
 } cfx_st_tensor_t;
 
 /* A metadata entry of the __metadata__ map (string -> string). */

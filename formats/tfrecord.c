@@ -53,7 +53,8 @@ static void crc_init(void) {
                               crc_table[0][crc_table[t - 1][i] & 0xff];
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    crc_hw = __builtin_cpu_supports("sse4.2") && getenv("CFX_CRC32C_SW") == NULL;
+    crc_hw =
+        __builtin_cpu_supports("sse4.2") && getenv("CFX_CRC32C_SW") == NULL;
 #endif
 }
 
@@ -81,9 +82,8 @@ static uint32_t crc_sw(uint32_t c, const uint8_t *p, size_t n) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t c,
-                                                             const uint8_t *p,
-                                                             size_t n) {
+__attribute__((target("sse4.2"))) static uint32_t
+crc_hw_run(uint32_t c, const uint8_t *p, size_t n) {
     uint64_t c64 = c;
     while (n > 0 && ((uintptr_t)p & 7) != 0) {
         c64 = __builtin_ia32_crc32qi((uint32_t)c64, *p++);
@@ -133,9 +133,9 @@ struct cfx_tfrecord_reader {
     char *path;
     int fd;
     int gzip;
-    int eof;         /* underlying file exhausted */
-    int in_member;   /* gzip: inside a member (not between members) */
-    uint8_t *in;     /* IO_CHUNK raw bytes from the file */
+    int eof;       /* underlying file exhausted */
+    int in_member; /* gzip: inside a member (not between members) */
+    uint8_t *in;   /* IO_CHUNK raw bytes from the file */
     size_t in_pos, in_len;
     uint64_t raw_off; /* bytes of the file consumed so far (for gzip errors) */
     z_stream zs;
@@ -348,7 +348,8 @@ struct cfx_tfrecord_writer {
     int gzip;
     z_stream zs;
     int zs_ready;
-    uint8_t *pend; /* uncompressed bytes waiting (plain: to write; gzip: to deflate) */
+    uint8_t *pend; /* uncompressed bytes waiting (plain: to write; gzip: to
+                      deflate) */
     size_t pend_len;
     uint8_t *zout; /* gzip output chunk */
 };
@@ -521,8 +522,8 @@ int cfx_tfrecord_list_split(const char *dir, const char *split, char ***out,
     if ((size_t)snprintf(path, sizeof path, "%s/Split-%s", dir, split) >=
         sizeof path)
         return cfx_error_set(err, CFX_EINVAL, "%s: path too long", dir);
-    return cfx_tfrecord_list_dir(cfx_file_is_dir(path) ? path : dir, out,
-                                 count, err);
+    return cfx_tfrecord_list_dir(cfx_file_is_dir(path) ? path : dir, out, count,
+                                 err);
 }
 
 void cfx_path_list_free(char **list) {

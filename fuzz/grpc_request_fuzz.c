@@ -12,26 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "predict.pb-c.h"
 #include "formats/dtype.h"
+#include "predict.pb-c.h"
 #include "serve/grpc_tensor.h"
 
 #define MAX_ELEMENTS 4096
 
-static void *arena_alloc(void *data, size_t size)
-{
+static void *arena_alloc(void *data, size_t size) {
     return cfx_arena_alloc(data, size ? size : 1);
 }
 
-static void arena_free(void *data, void *p)
-{
+static void arena_free(void *data, void *p) {
     (void)data;
     (void)p;
 }
 
-static void roundtrip(const cfx_tensor_t *t, cfx_arena_t *a)
-{
-    int dt = t->cls == CFX_TENSOR_F32 ? CFX_DT_FLOAT
+static void roundtrip(const cfx_tensor_t *t, cfx_arena_t *a) {
+    int dt = t->cls == CFX_TENSOR_F32   ? CFX_DT_FLOAT
              : t->cls == CFX_TENSOR_F64 ? CFX_DT_DOUBLE
              : t->cls == CFX_TENSOR_I64 ? CFX_DT_INT64
                                         : 0;
@@ -51,8 +48,7 @@ static void roundtrip(const cfx_tensor_t *t, cfx_arena_t *a)
         abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfx_arena_t a;
     cfx_arena_init(&a);
     ProtobufCAllocator alloc = {arena_alloc, arena_free, &a};

@@ -15,8 +15,7 @@
 #include "formats/dtype.h"
 #include "serve/json_tensor.h"
 
-static void check_float(float v)
-{
+static void check_float(float v) {
     cfx_buf_t b;
     cfx_buf_init(&b);
     if (cfx_json_put_float(&b, v) != 0 || cfx_buf_cstr(&b) != 0)
@@ -34,16 +33,15 @@ static void check_float(float v)
     cfx_buf_free(&b);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size >= sizeof(float)) {
         float v;
         memcpy(&v, data, sizeof(v));
         check_float(v);
     }
     json_error_t je;
-    json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-                             &je);
+    json_t *doc =
+        json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
     if (!doc)
         return 0;
     cfx_error_t err;
@@ -55,14 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const int dtypes[] = {CFX_DT_INT64, CFX_DT_FLOAT, CFX_DT_STRING};
         const char *key;
         json_t *val;
-        json_object_foreach(doc, key, val)
-        {
+        json_object_foreach(doc, key, val) {
             for (size_t d = 0; d < 3; d++) {
                 cfx_example_reset(&ex);
                 if (cfx_json_add_typed(&ex, key, dtypes[d], val, &err) != 0)
                     continue;
                 const cfx_feature_t *f = cfx_example_find(&ex, key);
-                cfx_kind_t want = d == 0 ? CFX_KIND_INT64
+                cfx_kind_t want = d == 0   ? CFX_KIND_INT64
                                   : d == 1 ? CFX_KIND_FLOAT
                                            : CFX_KIND_BYTES;
                 if (!f || f->kind != want)

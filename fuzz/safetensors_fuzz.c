@@ -35,9 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     cfx_buf_t buf;
     cfx_buf_init(&buf);
-    if (cfx_safetensors_encode(st->tensors, st->count, st->meta, st->nmeta, &buf, &err) != 0)
+    if (cfx_safetensors_encode(st->tensors, st->count, st->meta, st->nmeta,
+                               &buf, &err) != 0)
         abort();
-    if (cfx_safetensors_parse(buf.data, buf.len, "re-encoded", &again, &err) != 0)
+    if (cfx_safetensors_parse(buf.data, buf.len, "re-encoded", &again, &err) !=
+        0)
         abort();
     if (again->count != st->count)
         abort();
@@ -45,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const cfx_st_tensor_t *a = &st->tensors[i];
         const cfx_st_tensor_t *b = cfx_safetensors_find(again, a->name);
         if (b == NULL || b->count != a->count ||
-            (a->count && memcmp(a->data, b->data, a->count * sizeof(float)) != 0))
+            (a->count &&
+             memcmp(a->data, b->data, a->count * sizeof(float)) != 0))
             abort();
     }
     cfx_safetensors_free(again);

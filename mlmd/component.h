@@ -64,7 +64,7 @@
  * newest artifact registered with that uri; an unknown uri is registered as
  * an external artifact of type "ExternalArtifact"). */
 typedef struct cfx_component_input {
-    const char *key;  /* "examples", "schema", ... */
+    const char *key; /* "examples", "schema", ... */
     int64_t artifact_id;
     const char *uri;
     /* What the component reads, when not the artifact's uri as recorded:
@@ -77,9 +77,9 @@ typedef struct cfx_component_input {
 typedef struct cfx_component_output {
     char key[CFX_MD_NAME_MAX];
     char type[CFX_MD_NAME_MAX]; /* artifact type name ("Examples", ...) */
-    char *uri;              /* owned; no trailing '/' */
+    char *uri;                  /* owned; no trailing '/' */
     int64_t artifact_id;
-    int created_dir;        /* we made the dir: removed on failure */
+    int created_dir; /* we made the dir: removed on failure */
 } cfx_component_output_t;
 
 typedef struct cfx_component_input_rec {
@@ -89,9 +89,9 @@ typedef struct cfx_component_input_rec {
 } cfx_component_input_rec_t;
 
 typedef struct cfx_component_run {
-    cfx_metadata_t *store;  /* NULL when standalone */
+    cfx_metadata_t *store; /* NULL when standalone */
     int owns_store;
-    char *root;             /* owned; NULL when standalone */
+    char *root; /* owned; NULL when standalone */
     char component[64];
     char pipeline_name[CFX_MD_NAME_MAX];
     char run_id[64];
@@ -130,8 +130,8 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
                            const cfx_component_opts_t *opts,
                            const char *component,
                            const char *exec_properties_json,
-                           const cfx_component_input_t *inputs,
-                           size_t n_inputs, cfx_error_t *err);
+                           const cfx_component_input_t *inputs, size_t n_inputs,
+                           cfx_error_t *err);
 
 /* Creates `<root>/<Component>/<key>/<execution id>/` and registers a PENDING
  * artifact there; the type is the TFX type of that output key for that
@@ -259,11 +259,10 @@ int cfx_component_input_fingerprint(const char *path, const char *split,
  *     cfx_component_input_t in[] = {{"statistics", 0, stats_dir, stats_dir}};
  *     cfx_component_output_path_t out[] = {{"schema", output_dir}};
  *     cfx_component_cli_t cli = {.root = root, .props = props, .inputs = in,
- *                                .n_inputs = 1, .outputs = out, .n_outputs = 1};
- *     cfx_component_run_t run;
- *     char summary[512];
- *     int rc = cfx_component_run_cli(&run, &cfx_schemagen_component, &cli,
- *                                    summary, sizeof summary, &err);
+ *                                .n_inputs = 1, .outputs = out, .n_outputs =
+ * 1}; cfx_component_run_t run; char summary[512]; int rc =
+ * cfx_component_run_cli(&run, &cfx_schemagen_component, &cli, summary, sizeof
+ * summary, &err);
  *     ... print, using cfx_component_output_uri(&run, "schema") ...
  *     cfx_component_run_free(&run);
  *     json_decref(props);
@@ -282,7 +281,7 @@ typedef struct cfx_component_channel {
 /* What an exec or a gate gets. */
 typedef struct cfx_component_ctx {
     cfx_component_run_t *run; /* begun: inputs, output dirs, properties */
-    json_t *props;            /* the exec properties (a JSON object), borrowed */
+    json_t *props; /* the exec properties (a JSON object), borrowed */
     /* Where the settings came from, for error messages: the pipeline config
      * file; NULL: the command line. */
     const char *origin;
@@ -349,8 +348,8 @@ typedef struct cfx_component_cli {
     size_t n_inputs;
     const cfx_component_output_path_t *outputs;
     size_t n_outputs;
-    FILE *progress;   /* as cfx_component_ctx_t */
-    void *result;     /* as cfx_component_ctx_t */
+    FILE *progress; /* as cfx_component_ctx_t */
+    void *result;   /* as cfx_component_ctx_t */
 } cfx_component_cli_t;
 
 /* Begins the run (recorded under cli->root when set), places the outputs,

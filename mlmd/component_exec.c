@@ -22,20 +22,20 @@ const char *cfx_component_prop_path(const cfx_component_ctx_t *ctx,
     return s && s[0] ? s : NULL;
 }
 
-long long cfx_component_prop_int(const cfx_component_ctx_t *ctx, const char *name,
-                                 long long def) {
+long long cfx_component_prop_int(const cfx_component_ctx_t *ctx,
+                                 const char *name, long long def) {
     json_t *v = json_object_get(ctx->props, name);
     return json_is_integer(v) ? (long long)json_integer_value(v) : def;
 }
 
-double cfx_component_prop_number(const cfx_component_ctx_t *ctx, const char *name,
-                                 double def) {
+double cfx_component_prop_number(const cfx_component_ctx_t *ctx,
+                                 const char *name, double def) {
     json_t *v = json_object_get(ctx->props, name);
     return json_is_number(v) ? json_number_value(v) : def;
 }
 
-const char *cfx_component_exec_output_dir(cfx_component_ctx_t *ctx, const char *key,
-                                          cfx_error_t *err) {
+const char *cfx_component_exec_output_dir(cfx_component_ctx_t *ctx,
+                                          const char *key, cfx_error_t *err) {
     const char *dir = cfx_component_output_dir(ctx->run, key, err);
     if (!dir && !err->code)
         cfx_error_set(err, CFX_EINVAL, "%s: no folder given for output '%s'",
@@ -43,16 +43,17 @@ const char *cfx_component_exec_output_dir(cfx_component_ctx_t *ctx, const char *
     return dir;
 }
 
-int cfx_component_run_cli(cfx_component_run_t *run, const cfx_component_spec_t *spec,
-                          const cfx_component_cli_t *cli, char *summary, size_t cap,
-                          cfx_error_t *err) {
+int cfx_component_run_cli(cfx_component_run_t *run,
+                          const cfx_component_spec_t *spec,
+                          const cfx_component_cli_t *cli, char *summary,
+                          size_t cap, cfx_error_t *err) {
     char *text = NULL;
     int ret;
     memset(run, 0, sizeof *run);
     summary[0] = 0;
     if (!spec->exec) {
-        ret = cfx_error_set(err, CFX_EUNSUPPORTED, "%s: not available in this build",
-                            spec->name);
+        ret = cfx_error_set(err, CFX_EUNSUPPORTED,
+                            "%s: not available in this build", spec->name);
         goto out;
     }
     if (cli->root && spec->prepare &&
@@ -63,8 +64,8 @@ int cfx_component_run_cli(cfx_component_run_t *run, const cfx_component_spec_t *
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
-    if ((ret = cfx_component_begin(run, cli->root, spec->name, text, cli->inputs,
-                                   cli->n_inputs, err)))
+    if ((ret = cfx_component_begin(run, cli->root, spec->name, text,
+                                   cli->inputs, cli->n_inputs, err)))
         goto out;
     for (size_t i = 0; i < cli->n_outputs; i++)
         if (cli->outputs[i].path &&
@@ -88,4 +89,3 @@ out:
     free(text);
     return ret;
 }
-

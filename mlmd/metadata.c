@@ -114,13 +114,19 @@ int64_t cfx_metadata_now_ms(void) {
 static int code_of(int rc) {
     switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return CFX_EUNAVAILABLE;
+    case SQLITE_LOCKED:
+        return CFX_EUNAVAILABLE;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return CFX_ECORRUPT;
-    case SQLITE_NOMEM: return CFX_ENOMEM;
-    case SQLITE_TOOBIG: return CFX_ETOOBIG;
-    case SQLITE_CONSTRAINT: return CFX_EEXIST;
-    default: return CFX_EIO;
+    case SQLITE_NOTADB:
+        return CFX_ECORRUPT;
+    case SQLITE_NOMEM:
+        return CFX_ENOMEM;
+    case SQLITE_TOOBIG:
+        return CFX_ETOOBIG;
+    case SQLITE_CONSTRAINT:
+        return CFX_EEXIST;
+    default:
+        return CFX_EIO;
     }
 }
 
@@ -133,15 +139,17 @@ static int db_fail(cfx_metadata_t *md, int rc, cfx_error_t *err,
 static int prep(cfx_metadata_t *md, const char *sql, sqlite3_stmt **st,
                 cfx_error_t *err) {
     int rc = sqlite3_prepare_v2(md->db, sql, -1, st, NULL);
-    if (rc != SQLITE_OK) return db_fail(md, rc, err, "prepare");
+    if (rc != SQLITE_OK)
+        return db_fail(md, rc, err, "prepare");
     return 0;
 }
 
 static int check_len(const char *s, size_t max, const char *what,
                      cfx_error_t *err) {
     if (s && strlen(s) >= max)
-        return cfx_error_set(err, CFX_ETOOBIG, "metadata: %s longer than %zu bytes",
-                             what, max - 1);
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "metadata: %s longer than %zu bytes", what,
+                             max - 1);
     return 0;
 }
 
@@ -150,13 +158,15 @@ static int step_done(cfx_metadata_t *md, sqlite3_stmt *st, cfx_error_t *err,
                      const char *what) {
     int rc = sqlite3_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) ret = db_fail(md, rc, err, what);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        ret = db_fail(md, rc, err, what);
     sqlite3_finalize(st);
     return ret;
 }
 
 int cfx_metadata_begin(cfx_metadata_t *md, cfx_error_t *err) {
-    if (md->tx_depth++ > 0) return 0;
+    if (md->tx_depth++ > 0)
+        return 0;
     md->tx_failed = 0;
     int rc = sqlite3_exec(md->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -168,8 +178,10 @@ int cfx_metadata_begin(cfx_metadata_t *md, cfx_error_t *err) {
 
 int cfx_metadata_commit(cfx_metadata_t *md, cfx_error_t *err) {
     if (md->tx_depth <= 0)
-        return cfx_error_set(err, CFX_ESTATE, "%s: commit without begin", md->path);
-    if (--md->tx_depth > 0) return 0;
+        return cfx_error_set(err, CFX_ESTATE, "%s: commit without begin",
+                             md->path);
+    if (--md->tx_depth > 0)
+        return 0;
     if (md->tx_failed) {
         sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
         return cfx_error_set(err, CFX_ESTATE,
@@ -186,7 +198,8 @@ int cfx_metadata_commit(cfx_metadata_t *md, cfx_error_t *err) {
 }
 
 void cfx_metadata_rollback(cfx_metadata_t *md) {
-    if (!md || md->tx_depth <= 0) return;
+    if (!md || md->tx_depth <= 0)
+        return;
     if (--md->tx_depth > 0) {
         md->tx_failed = 1;
         return;
@@ -197,17 +210,19 @@ void cfx_metadata_rollback(cfx_metadata_t *md) {
 static int init_schema(cfx_metadata_t *md, cfx_error_t *err) {
     char *msg = NULL;
     int ret = cfx_metadata_begin(md, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     int rc = sqlite3_exec(md->db, schema_sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        ret = cfx_error_set(err, code_of(rc), "%s: creating tables: %s", md->path,
-                            msg ? msg : sqlite3_errstr(rc));
+        ret = cfx_error_set(err, code_of(rc), "%s: creating tables: %s",
+                            md->path, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         cfx_metadata_rollback(md);
         return ret;
     }
     sqlite3_stmt *st = NULL;
-    if ((ret = prep(md, "SELECT schema_version FROM MLMDEnv", &st, err))) goto fail;
+    if ((ret = prep(md, "SELECT schema_version FROM MLMDEnv", &st, err)))
+        goto fail;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         int v = sqlite3_column_int(st, 0);
@@ -220,11 +235,12 @@ static int init_schema(cfx_metadata_t *md, cfx_error_t *err) {
         }
     } else {
         sqlite3_finalize(st);
-        if ((ret = prep(md, "INSERT INTO MLMDEnv(schema_version) VALUES (?)", &st,
-                        err)))
+        if ((ret = prep(md, "INSERT INTO MLMDEnv(schema_version) VALUES (?)",
+                        &st, err)))
             goto fail;
         sqlite3_bind_int(st, 1, SCHEMA_VERSION);
-        if ((ret = step_done(md, st, err, "MLMDEnv"))) goto fail;
+        if ((ret = step_done(md, st, err, "MLMDEnv")))
+            goto fail;
     }
     return cfx_metadata_commit(md, err);
 fail:
@@ -232,7 +248,8 @@ fail:
     return ret;
 }
 
-int cfx_metadata_open(cfx_metadata_t **out, const char *path, cfx_error_t *err) {
+int cfx_metadata_open(cfx_metadata_t **out, const char *path,
+                      cfx_error_t *err) {
     *out = NULL;
     int ret = 0;
     cfx_metadata_t *md = calloc(1, sizeof *md);
@@ -240,13 +257,13 @@ int cfx_metadata_open(cfx_metadata_t **out, const char *path, cfx_error_t *err) 
         ret = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    int rc = sqlite3_open_v2(path, &md->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &md->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        ret = cfx_error_set(err, code_of(rc), "%s: cannot open: %s", path,
-                            md->db ? sqlite3_errmsg(md->db) : sqlite3_errstr(rc));
+        ret =
+            cfx_error_set(err, code_of(rc), "%s: cannot open: %s", path,
+                          md->db ? sqlite3_errmsg(md->db) : sqlite3_errstr(rc));
         goto out;
     }
     sqlite3_busy_timeout(md->db, BUSY_TIMEOUT_MS);
@@ -261,7 +278,8 @@ int cfx_metadata_open(cfx_metadata_t **out, const char *path, cfx_error_t *err) 
         sqlite3_free(msg);
         goto out;
     }
-    if ((ret = init_schema(md, err))) goto out;
+    if ((ret = init_schema(md, err)))
+        goto out;
     *out = md;
     md = NULL;
 out:
@@ -274,21 +292,25 @@ int cfx_metadata_open_root(cfx_metadata_t **out, const char *root,
     *out = NULL;
     size_t n = strlen(root) + sizeof(CFX_METADATA_FILE) + 2;
     char *p = malloc(n);
-    if (!p) return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if (!p)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     /* mkdir -p root */
     snprintf(p, n, "%s", root);
     for (char *c = p + 1;; c++) {
-        if (*c != '/' && *c) continue;
+        if (*c != '/' && *c)
+            continue;
         char keep = *c;
         *c = 0;
         if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            int ret = cfx_error_set(err, CFX_EIO, "%s: cannot create pipeline root: %s",
-                                    p, strerror(errno));
+            int ret = cfx_error_set(err, CFX_EIO,
+                                    "%s: cannot create pipeline root: %s", p,
+                                    strerror(errno));
             free(p);
             return ret;
         }
         *c = keep;
-        if (!keep) break;
+        if (!keep)
+            break;
     }
     snprintf(p, n, "%s/%s", root, CFX_METADATA_FILE);
     int ret = cfx_metadata_open(out, p, err);
@@ -297,9 +319,12 @@ int cfx_metadata_open_root(cfx_metadata_t **out, const char *root,
 }
 
 void cfx_metadata_close(cfx_metadata_t *md) {
-    if (!md) return;
-    if (md->tx_depth > 0) sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
-    if (md->db) sqlite3_close(md->db);
+    if (!md)
+        return;
+    if (md->tx_depth > 0)
+        sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
+    if (md->db)
+        sqlite3_close(md->db);
     free(md->path);
     free(md);
 }
@@ -310,7 +335,8 @@ int cfx_metadata_put_type(cfx_metadata_t *md, int kind, const char *name,
                           int64_t *id, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret;
-    if ((ret = check_len(name, CFX_MD_NAME_MAX, "type name", err))) return ret;
+    if ((ret = check_len(name, CFX_MD_NAME_MAX, "type name", err)))
+        return ret;
     if ((ret = prep(md, "SELECT id FROM Type WHERE type_kind=? AND name=?", &st,
                     err)))
         return ret;
@@ -323,22 +349,27 @@ int cfx_metadata_put_type(cfx_metadata_t *md, int kind, const char *name,
         return 0;
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return db_fail(md, rc, err, "Type");
+    if (rc != SQLITE_DONE)
+        return db_fail(md, rc, err, "Type");
     /* Another process may register it between our SELECT and INSERT. */
-    if ((ret = prep(md, "INSERT OR IGNORE INTO Type(name, type_kind) VALUES (?,?)",
+    if ((ret = prep(md,
+                    "INSERT OR IGNORE INTO Type(name, type_kind) VALUES (?,?)",
                     &st, err)))
         return ret;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, kind);
-    if ((ret = step_done(md, st, err, "Type"))) return ret;
+    if ((ret = step_done(md, st, err, "Type")))
+        return ret;
     if ((ret = prep(md, "SELECT id FROM Type WHERE type_kind=? AND name=?", &st,
                     err)))
         return ret;
     sqlite3_bind_int(st, 1, kind);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
-    else ret = db_fail(md, rc, err, "Type");
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else
+        ret = db_fail(md, rc, err, "Type");
     sqlite3_finalize(st);
     return ret;
 }
@@ -350,8 +381,8 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src) {
 }
 
 #define ARTIFACT_COLS                                                          \
-    "SELECT a.id, a.type_id, t.name, a.uri, a.name, a.state,"                 \
-    " a.create_time_since_epoch, a.last_update_time_since_epoch"              \
+    "SELECT a.id, a.type_id, t.name, a.uri, a.name, a.state,"                  \
+    " a.create_time_since_epoch, a.last_update_time_since_epoch"               \
     " FROM Artifact a JOIN Type t ON t.id = a.type_id "
 
 static void read_artifact(sqlite3_stmt *st, cfx_md_artifact_t *a) {
@@ -369,9 +400,11 @@ static void read_artifact(sqlite3_stmt *st, cfx_md_artifact_t *a) {
 static int norm_uri(const char *uri, char *out, cfx_error_t *err) {
     size_t n = strlen(uri);
     if (n >= CFX_MD_URI_MAX)
-        return cfx_error_set(err, CFX_ETOOBIG, "metadata: uri longer than %d bytes",
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "metadata: uri longer than %d bytes",
                              CFX_MD_URI_MAX - 1);
-    while (n > 1 && uri[n - 1] == '/') n--;
+    while (n > 1 && uri[n - 1] == '/')
+        n--;
     memcpy(out, uri, n);
     out[n] = 0;
     return 0;
@@ -384,8 +417,10 @@ int cfx_metadata_put_artifact(cfx_metadata_t *md, const char *type,
     sqlite3_stmt *st = NULL;
     char u[CFX_MD_URI_MAX];
     int ret;
-    if ((ret = norm_uri(uri, u, err))) return ret;
-    if ((ret = cfx_metadata_put_type(md, CFX_MD_ARTIFACT_TYPE, type, &type_id, err)))
+    if ((ret = norm_uri(uri, u, err)))
+        return ret;
+    if ((ret = cfx_metadata_put_type(md, CFX_MD_ARTIFACT_TYPE, type, &type_id,
+                                     err)))
         return ret;
     if ((ret = prep(md,
                     "INSERT INTO Artifact(type_id, uri, state,"
@@ -399,7 +434,8 @@ int cfx_metadata_put_artifact(cfx_metadata_t *md, const char *type,
     sqlite3_bind_int(st, 3, state);
     sqlite3_bind_int64(st, 4, now);
     sqlite3_bind_int64(st, 5, now);
-    if ((ret = step_done(md, st, err, "Artifact"))) return ret;
+    if ((ret = step_done(md, st, err, "Artifact")))
+        return ret;
     *id = sqlite3_last_insert_rowid(md->db);
     return 0;
 }
@@ -408,11 +444,13 @@ static int set_state(cfx_metadata_t *md, const char *sql, int64_t id, int state,
                      const char *what, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret = prep(md, sql, &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int(st, 1, state);
     sqlite3_bind_int64(st, 2, cfx_metadata_now_ms());
     sqlite3_bind_int64(st, 3, id);
-    if ((ret = step_done(md, st, err, what))) return ret;
+    if ((ret = step_done(md, st, err, what)))
+        return ret;
     if (sqlite3_changes(md->db) == 0)
         return cfx_error_set(err, CFX_ENOTFOUND, "%s: no %s with id %lld",
                              md->path, what, (long long)id);
@@ -421,10 +459,11 @@ static int set_state(cfx_metadata_t *md, const char *sql, int64_t id, int state,
 
 int cfx_metadata_set_artifact_state(cfx_metadata_t *md, int64_t id, int state,
                                     cfx_error_t *err) {
-    return set_state(md,
-                     "UPDATE Artifact SET state=?, last_update_time_since_epoch=?"
-                     " WHERE id=?",
-                     id, state, "artifact", err);
+    return set_state(
+        md,
+        "UPDATE Artifact SET state=?, last_update_time_since_epoch=?"
+        " WHERE id=?",
+        id, state, "artifact", err);
 }
 
 static int one_artifact(cfx_metadata_t *md, sqlite3_stmt *st,
@@ -432,10 +471,13 @@ static int one_artifact(cfx_metadata_t *md, sqlite3_stmt *st,
                         const char *what) {
     int rc = sqlite3_step(st);
     int ret = 0;
-    if (rc == SQLITE_ROW) read_artifact(st, out);
+    if (rc == SQLITE_ROW)
+        read_artifact(st, out);
     else if (rc == SQLITE_DONE)
-        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no artifact %s", md->path, what);
-    else ret = db_fail(md, rc, err, "Artifact");
+        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no artifact %s", md->path,
+                            what);
+    else
+        ret = db_fail(md, rc, err, "Artifact");
     sqlite3_finalize(st);
     return ret;
 }
@@ -444,7 +486,8 @@ int cfx_metadata_get_artifact(cfx_metadata_t *md, int64_t id,
                               cfx_md_artifact_t *out, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret = prep(md, ARTIFACT_COLS "WHERE a.id=?", &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, id);
     char what[64];
     snprintf(what, sizeof what, "with id %lld", (long long)id);
@@ -452,13 +495,16 @@ int cfx_metadata_get_artifact(cfx_metadata_t *md, int64_t id,
 }
 
 int cfx_metadata_find_artifact_by_uri(cfx_metadata_t *md, const char *uri,
-                                      cfx_md_artifact_t *out, cfx_error_t *err) {
+                                      cfx_md_artifact_t *out,
+                                      cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     char u[CFX_MD_URI_MAX];
     int ret = norm_uri(uri, u, err);
-    if (ret) return ret;
-    if ((ret = prep(md, ARTIFACT_COLS "WHERE a.uri=? ORDER BY a.id DESC LIMIT 1",
-                    &st, err)))
+    if (ret)
+        return ret;
+    if ((ret =
+             prep(md, ARTIFACT_COLS "WHERE a.uri=? ORDER BY a.id DESC LIMIT 1",
+                  &st, err)))
         return ret;
     sqlite3_bind_text(st, 1, u, -1, SQLITE_TRANSIENT);
     char what[CFX_MD_URI_MAX + 16];
@@ -471,12 +517,14 @@ int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
                                            cfx_md_artifact_t *out,
                                            cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
-    int ret = prep(md,
-                   ARTIFACT_COLS "JOIN ArtifactProperty p ON p.artifact_id = a.id"
-                                 " WHERE p.name=? AND p.string_value=?"
-                                 " ORDER BY a.id DESC LIMIT 1",
-                   &st, err);
-    if (ret) return ret;
+    int ret =
+        prep(md,
+             ARTIFACT_COLS "JOIN ArtifactProperty p ON p.artifact_id = a.id"
+                           " WHERE p.name=? AND p.string_value=?"
+                           " ORDER BY a.id DESC LIMIT 1",
+             &st, err);
+    if (ret)
+        return ret;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     char what[CFX_MD_URI_MAX + CFX_MD_NAME_MAX];
@@ -494,44 +542,56 @@ typedef struct prop_table {
 
 static const prop_table_t artifact_props = {"ArtifactProperty", "artifact_id",
                                             "Artifact"};
-static const prop_table_t execution_props = {"ExecutionProperty", "execution_id",
-                                             "Execution"};
+static const prop_table_t execution_props = {"ExecutionProperty",
+                                             "execution_id", "Execution"};
 
 static int set_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
-                        const char *name, int is_custom, const cfx_md_value_t *v,
-                        cfx_error_t *err) {
+                        const char *name, int is_custom,
+                        const cfx_md_value_t *v, cfx_error_t *err) {
     char sql[256];
     sqlite3_stmt *st = NULL;
     int ret;
-    if ((ret = check_len(name, CFX_MD_NAME_MAX, "property name", err))) return ret;
-    if (v->kind != CFX_MD_INT && v->kind != CFX_MD_DOUBLE && v->kind != CFX_MD_STRING)
-        return cfx_error_set(err, CFX_EINVAL, "metadata: property '%s': bad kind %d",
-                             name, (int)v->kind);
-    if ((ret = cfx_metadata_begin(md, err))) return ret;
+    if ((ret = check_len(name, CFX_MD_NAME_MAX, "property name", err)))
+        return ret;
+    if (v->kind != CFX_MD_INT && v->kind != CFX_MD_DOUBLE &&
+        v->kind != CFX_MD_STRING)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "metadata: property '%s': bad kind %d", name,
+                             (int)v->kind);
+    if ((ret = cfx_metadata_begin(md, err)))
+        return ret;
     if (!is_custom) {
         /* A (non-custom) property is declared by its type (MLMD). */
         snprintf(sql, sizeof sql,
                  "INSERT OR IGNORE INTO TypeProperty(type_id, name, data_type)"
                  " SELECT type_id, ?, ? FROM %s WHERE id=?",
                  t->owner);
-        if ((ret = prep(md, sql, &st, err))) goto fail;
+        if ((ret = prep(md, sql, &st, err)))
+            goto fail;
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, (int)v->kind);
         sqlite3_bind_int64(st, 3, id);
-        if ((ret = step_done(md, st, err, t->table))) goto fail;
+        if ((ret = step_done(md, st, err, t->table)))
+            goto fail;
     }
-    snprintf(sql, sizeof sql,
-             "INSERT OR REPLACE INTO %s(%s, name, is_custom_property, int_value,"
-             " double_value, string_value) VALUES (?,?,?,?,?,?)",
-             t->table, t->owner_col);
-    if ((ret = prep(md, sql, &st, err))) goto fail;
+    snprintf(
+        sql, sizeof sql,
+        "INSERT OR REPLACE INTO %s(%s, name, is_custom_property, int_value,"
+        " double_value, string_value) VALUES (?,?,?,?,?,?)",
+        t->table, t->owner_col);
+    if ((ret = prep(md, sql, &st, err)))
+        goto fail;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, is_custom ? 1 : 0);
-    if (v->kind == CFX_MD_INT) sqlite3_bind_int64(st, 4, v->i);
-    else if (v->kind == CFX_MD_DOUBLE) sqlite3_bind_double(st, 5, v->d);
-    else sqlite3_bind_text(st, 6, v->s ? v->s : "", -1, SQLITE_STATIC);
-    if ((ret = step_done(md, st, err, t->table))) goto fail;
+    if (v->kind == CFX_MD_INT)
+        sqlite3_bind_int64(st, 4, v->i);
+    else if (v->kind == CFX_MD_DOUBLE)
+        sqlite3_bind_double(st, 5, v->d);
+    else
+        sqlite3_bind_text(st, 6, v->s ? v->s : "", -1, SQLITE_STATIC);
+    if ((ret = step_done(md, st, err, t->table)))
+        goto fail;
     return cfx_metadata_commit(md, err);
 fail:
     cfx_metadata_rollback(md);
@@ -549,13 +609,15 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
              " WHERE %s=? AND name=? ORDER BY is_custom_property LIMIT 1",
              t->table, t->owner_col);
     int ret = prep(md, sql, &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
-        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: %s %lld has no property '%s'",
-                            md->path, t->owner, (long long)id, name);
+        ret = cfx_error_set(err, CFX_ENOTFOUND,
+                            "%s: %s %lld has no property '%s'", md->path,
+                            t->owner, (long long)id, name);
     } else if (rc != SQLITE_ROW) {
         ret = db_fail(md, rc, err, t->table);
     } else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
@@ -569,12 +631,13 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
         size_t n = (size_t)sqlite3_column_bytes(st, 2);
         v->kind = CFX_MD_STRING;
         if (!buf || n >= cap) {
-            ret = cfx_error_set(err, CFX_ETOOBIG,
-                                "%s: property '%s' of %s %lld: %zu bytes, room for %zu",
-                                md->path, name, t->owner, (long long)id, n,
-                                cap ? cap - 1 : 0);
+            ret = cfx_error_set(
+                err, CFX_ETOOBIG,
+                "%s: property '%s' of %s %lld: %zu bytes, room for %zu",
+                md->path, name, t->owner, (long long)id, n, cap ? cap - 1 : 0);
         } else {
-            if (n) memcpy(buf, s, n);
+            if (n)
+                memcpy(buf, s, n);
             buf[n] = 0;
             v->s = buf;
         }
@@ -583,16 +646,19 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
     return ret;
 }
 
-static int list_properties(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
-                           cfx_md_property_cb cb, void *ud, cfx_error_t *err) {
+static int list_properties(cfx_metadata_t *md, const prop_table_t *t,
+                           int64_t id, cfx_md_property_cb cb, void *ud,
+                           cfx_error_t *err) {
     char sql[256];
     sqlite3_stmt *st = NULL;
-    snprintf(sql, sizeof sql,
-             "SELECT name, is_custom_property, int_value, double_value,"
-             " string_value FROM %s WHERE %s=? ORDER BY is_custom_property, name",
-             t->table, t->owner_col);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT name, is_custom_property, int_value, double_value,"
+        " string_value FROM %s WHERE %s=? ORDER BY is_custom_property, name",
+        t->table, t->owner_col);
     int ret = prep(md, sql, &st, err), rc;
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cfx_md_value_t v = {0};
@@ -608,11 +674,12 @@ static int list_properties(cfx_metadata_t *md, const prop_table_t *t, int64_t id
             v.s = s ? (const char *)s : "";
         }
         const unsigned char *name = sqlite3_column_text(st, 0);
-        if ((ret = cb(ud, name ? (const char *)name : "", sqlite3_column_int(st, 1),
-                      &v)))
+        if ((ret = cb(ud, name ? (const char *)name : "",
+                      sqlite3_column_int(st, 1), &v)))
             break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(md, rc, err, t->table);
+    if (!ret && rc != SQLITE_DONE)
+        ret = db_fail(md, rc, err, t->table);
     sqlite3_finalize(st);
     return ret;
 }
@@ -631,13 +698,15 @@ int cfx_metadata_list_execution_properties(cfx_metadata_t *md, int64_t id,
 
 int cfx_metadata_set_artifact_property(cfx_metadata_t *md, int64_t id,
                                        const char *name, int is_custom,
-                                       const cfx_md_value_t *v, cfx_error_t *err) {
+                                       const cfx_md_value_t *v,
+                                       cfx_error_t *err) {
     return set_property(md, &artifact_props, id, name, is_custom, v, err);
 }
 
 int cfx_metadata_get_artifact_property(cfx_metadata_t *md, int64_t id,
                                        const char *name, cfx_md_value_t *v,
-                                       char *buf, size_t cap, cfx_error_t *err) {
+                                       char *buf, size_t cap,
+                                       cfx_error_t *err) {
     return get_property(md, &artifact_props, id, name, v, buf, cap, err);
 }
 
@@ -650,15 +719,16 @@ int cfx_metadata_set_execution_property(cfx_metadata_t *md, int64_t id,
 
 int cfx_metadata_get_execution_property(cfx_metadata_t *md, int64_t id,
                                         const char *name, cfx_md_value_t *v,
-                                        char *buf, size_t cap, cfx_error_t *err) {
+                                        char *buf, size_t cap,
+                                        cfx_error_t *err) {
     return get_property(md, &execution_props, id, name, v, buf, cap, err);
 }
 
 /* --- executions ----------------------------------------------------------- */
 
 #define EXECUTION_COLS                                                         \
-    "SELECT e.id, e.type_id, t.name, e.name, e.last_known_state,"             \
-    " e.create_time_since_epoch, e.last_update_time_since_epoch"              \
+    "SELECT e.id, e.type_id, t.name, e.name, e.last_known_state,"              \
+    " e.create_time_since_epoch, e.last_update_time_since_epoch"               \
     " FROM Execution e JOIN Type t ON t.id = e.type_id "
 
 static void read_execution(sqlite3_stmt *st, cfx_md_execution_t *e) {
@@ -675,8 +745,10 @@ int cfx_metadata_put_execution(cfx_metadata_t *md, const char *type, int state,
                                int64_t *id, cfx_error_t *err) {
     int64_t type_id;
     sqlite3_stmt *st = NULL;
-    int ret = cfx_metadata_put_type(md, CFX_MD_EXECUTION_TYPE, type, &type_id, err);
-    if (ret) return ret;
+    int ret =
+        cfx_metadata_put_type(md, CFX_MD_EXECUTION_TYPE, type, &type_id, err);
+    if (ret)
+        return ret;
     if ((ret = prep(md,
                     "INSERT INTO Execution(type_id, last_known_state,"
                     " create_time_since_epoch, last_update_time_since_epoch)"
@@ -688,7 +760,8 @@ int cfx_metadata_put_execution(cfx_metadata_t *md, const char *type, int state,
     sqlite3_bind_int(st, 2, state);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, now);
-    if ((ret = step_done(md, st, err, "Execution"))) return ret;
+    if ((ret = step_done(md, st, err, "Execution")))
+        return ret;
     *id = sqlite3_last_insert_rowid(md->db);
     return 0;
 }
@@ -705,14 +778,17 @@ int cfx_metadata_get_execution(cfx_metadata_t *md, int64_t id,
                                cfx_md_execution_t *out, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret = prep(md, EXECUTION_COLS "WHERE e.id=?", &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) read_execution(st, out);
+    if (rc == SQLITE_ROW)
+        read_execution(st, out);
     else if (rc == SQLITE_DONE)
         ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no execution with id %lld",
                             md->path, (long long)id);
-    else ret = db_fail(md, rc, err, "Execution");
+    else
+        ret = db_fail(md, rc, err, "Execution");
     sqlite3_finalize(st);
     return ret;
 }
@@ -726,15 +802,18 @@ int cfx_metadata_find_context(cfx_metadata_t *md, const char *type,
                    "SELECT c.id FROM Context c JOIN Type t ON t.id = c.type_id"
                    " WHERE t.type_kind=2 AND t.name=? AND c.name=?",
                    &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
     else if (rc == SQLITE_DONE)
-        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no %s context '%s'", md->path,
-                            type, name);
-    else ret = db_fail(md, rc, err, "Context");
+        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no %s context '%s'",
+                            md->path, type, name);
+    else
+        ret = db_fail(md, rc, err, "Context");
     sqlite3_finalize(st);
     return ret;
 }
@@ -744,8 +823,10 @@ int cfx_metadata_put_context(cfx_metadata_t *md, const char *type,
     int64_t type_id;
     sqlite3_stmt *st = NULL;
     int ret;
-    if ((ret = check_len(name, CFX_MD_NAME_MAX, "context name", err))) return ret;
-    if ((ret = cfx_metadata_put_type(md, CFX_MD_CONTEXT_TYPE, type, &type_id, err)))
+    if ((ret = check_len(name, CFX_MD_NAME_MAX, "context name", err)))
+        return ret;
+    if ((ret = cfx_metadata_put_type(md, CFX_MD_CONTEXT_TYPE, type, &type_id,
+                                     err)))
         return ret;
     if ((ret = prep(md,
                     "INSERT OR IGNORE INTO Context(type_id, name,"
@@ -758,7 +839,8 @@ int cfx_metadata_put_context(cfx_metadata_t *md, const char *type,
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, now);
-    if ((ret = step_done(md, st, err, "Context"))) return ret;
+    if ((ret = step_done(md, st, err, "Context")))
+        return ret;
     return cfx_metadata_find_context(md, type, name, id, err);
 }
 
@@ -766,7 +848,8 @@ static int link_rows(cfx_metadata_t *md, const char *sql, int64_t a, int64_t b,
                      const char *what, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret = prep(md, sql, &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, a);
     sqlite3_bind_int64(st, 2, b);
     return step_done(md, st, err, what);
@@ -782,18 +865,20 @@ int cfx_metadata_put_parent_context(cfx_metadata_t *md, int64_t child_id,
 
 int cfx_metadata_associate(cfx_metadata_t *md, int64_t context_id,
                            int64_t execution_id, cfx_error_t *err) {
-    return link_rows(md,
-                     "INSERT OR IGNORE INTO Association(context_id, execution_id)"
-                     " VALUES (?,?)",
-                     context_id, execution_id, "Association", err);
+    return link_rows(
+        md,
+        "INSERT OR IGNORE INTO Association(context_id, execution_id)"
+        " VALUES (?,?)",
+        context_id, execution_id, "Association", err);
 }
 
 int cfx_metadata_attribute(cfx_metadata_t *md, int64_t context_id,
                            int64_t artifact_id, cfx_error_t *err) {
-    return link_rows(md,
-                     "INSERT OR IGNORE INTO Attribution(context_id, artifact_id)"
-                     " VALUES (?,?)",
-                     context_id, artifact_id, "Attribution", err);
+    return link_rows(
+        md,
+        "INSERT OR IGNORE INTO Attribution(context_id, artifact_id)"
+        " VALUES (?,?)",
+        context_id, artifact_id, "Attribution", err);
 }
 
 /* --- events --------------------------------------------------------------- */
@@ -803,30 +888,36 @@ int cfx_metadata_put_event(cfx_metadata_t *md, int64_t artifact_id,
                            int64_t index, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret;
-    if ((ret = check_len(key, CFX_MD_NAME_MAX, "event key", err))) return ret;
-    if ((ret = cfx_metadata_begin(md, err))) return ret;
-    if ((ret = prep(md,
-                    "INSERT OR IGNORE INTO Event(artifact_id, execution_id, type,"
-                    " milliseconds_since_epoch) VALUES (?,?,?,?)",
-                    &st, err)))
+    if ((ret = check_len(key, CFX_MD_NAME_MAX, "event key", err)))
+        return ret;
+    if ((ret = cfx_metadata_begin(md, err)))
+        return ret;
+    if ((ret =
+             prep(md,
+                  "INSERT OR IGNORE INTO Event(artifact_id, execution_id, type,"
+                  " milliseconds_since_epoch) VALUES (?,?,?,?)",
+                  &st, err)))
         goto fail;
     sqlite3_bind_int64(st, 1, artifact_id);
     sqlite3_bind_int64(st, 2, execution_id);
     sqlite3_bind_int(st, 3, type);
     sqlite3_bind_int64(st, 4, cfx_metadata_now_ms());
-    if ((ret = step_done(md, st, err, "Event"))) goto fail;
+    if ((ret = step_done(md, st, err, "Event")))
+        goto fail;
     if (sqlite3_changes(md->db) == 1 && key) {
         int64_t ev = sqlite3_last_insert_rowid(md->db);
-        if ((ret = prep(md,
-                        "INSERT INTO EventPath(event_id, is_index_step,"
-                        " step_index, step_key) VALUES (?,0,NULL,?),(?,1,?,NULL)",
-                        &st, err)))
+        if ((ret =
+                 prep(md,
+                      "INSERT INTO EventPath(event_id, is_index_step,"
+                      " step_index, step_key) VALUES (?,0,NULL,?),(?,1,?,NULL)",
+                      &st, err)))
             goto fail;
         sqlite3_bind_int64(st, 1, ev);
         sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, ev);
         sqlite3_bind_int64(st, 4, index);
-        if ((ret = step_done(md, st, err, "EventPath"))) goto fail;
+        if ((ret = step_done(md, st, err, "EventPath")))
+            goto fail;
     }
     return cfx_metadata_commit(md, err);
 fail:
@@ -847,9 +938,11 @@ static int list_artifacts_stmt(cfx_metadata_t *md, sqlite3_stmt *st,
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         read_artifact(st, a);
-        if ((ret = cb(ud, a))) break;
+        if ((ret = cb(ud, a)))
+            break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(md, rc, err, "Artifact");
+    if (!ret && rc != SQLITE_DONE)
+        ret = db_fail(md, rc, err, "Artifact");
     sqlite3_finalize(st);
     free(a);
     return ret;
@@ -863,8 +956,10 @@ int cfx_metadata_list_artifacts(cfx_metadata_t *md, const char *type,
                    type ? ARTIFACT_COLS "WHERE t.name=? ORDER BY a.id"
                         : ARTIFACT_COLS "ORDER BY a.id",
                    &st, err);
-    if (ret) return ret;
-    if (type) sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    if (ret)
+        return ret;
+    if (type)
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
     return list_artifacts_stmt(md, st, cb, ud, err);
 }
 
@@ -875,9 +970,11 @@ static int list_executions_stmt(cfx_metadata_t *md, sqlite3_stmt *st,
     int ret = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         read_execution(st, &e);
-        if ((ret = cb(ud, &e))) break;
+        if ((ret = cb(ud, &e)))
+            break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(md, rc, err, "Execution");
+    if (!ret && rc != SQLITE_DONE)
+        ret = db_fail(md, rc, err, "Execution");
     sqlite3_finalize(st);
     return ret;
 }
@@ -886,7 +983,8 @@ int cfx_metadata_list_executions(cfx_metadata_t *md, cfx_md_execution_cb cb,
                                  void *ud, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     int ret = prep(md, EXECUTION_COLS "ORDER BY e.id", &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     return list_executions_stmt(md, st, cb, ud, err);
 }
 
@@ -898,7 +996,8 @@ int cfx_metadata_list_context_executions(cfx_metadata_t *md, int64_t context_id,
                    EXECUTION_COLS "JOIN Association s ON s.execution_id = e.id"
                                   " WHERE s.context_id=? ORDER BY e.id DESC",
                    &st, err);
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, context_id);
     return list_executions_stmt(md, st, cb, ud, err);
 }
@@ -908,7 +1007,8 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
                              cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     const char *sql =
-        "SELECT v.artifact_id, v.execution_id, v.type, v.milliseconds_since_epoch,"
+        "SELECT v.artifact_id, v.execution_id, v.type, "
+        "v.milliseconds_since_epoch,"
         " (SELECT step_key FROM EventPath p WHERE p.event_id=v.id AND"
         "  p.is_index_step=0 LIMIT 1),"
         " (SELECT step_index FROM EventPath p WHERE p.event_id=v.id AND"
@@ -916,7 +1016,8 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
         " FROM Event v WHERE (?1 < 0 OR v.execution_id=?1) AND"
         " (?2 < 0 OR v.artifact_id=?2) ORDER BY v.id";
     int ret = prep(md, sql, &st, err), rc;
-    if (ret) return ret;
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, execution_id);
     sqlite3_bind_int64(st, 2, artifact_id);
     cfx_md_event_t ev;
@@ -928,9 +1029,11 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
         ev.time_ms = sqlite3_column_int64(st, 3);
         copy_text(ev.key, sizeof ev.key, sqlite3_column_text(st, 4));
         ev.index = sqlite3_column_int64(st, 5);
-        if ((ret = cb(ud, &ev))) break;
+        if ((ret = cb(ud, &ev)))
+            break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(md, rc, err, "Event");
+    if (!ret && rc != SQLITE_DONE)
+        ret = db_fail(md, rc, err, "Event");
     sqlite3_finalize(st);
     return ret;
 }
@@ -940,11 +1043,13 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
 int cfx_metadata_latest_artifact(cfx_metadata_t *md, const char *type,
                                  cfx_md_artifact_t *out, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
-    int ret = prep(md,
-                   ARTIFACT_COLS "WHERE t.type_kind=1 AND t.name=? AND a.state=2"
-                                 " ORDER BY a.id DESC LIMIT 1",
-                   &st, err);
-    if (ret) return ret;
+    int ret =
+        prep(md,
+             ARTIFACT_COLS "WHERE t.type_kind=1 AND t.name=? AND a.state=2"
+                           " ORDER BY a.id DESC LIMIT 1",
+             &st, err);
+    if (ret)
+        return ret;
     sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
     char what[CFX_MD_NAME_MAX + 32];
     snprintf(what, sizeof what, "of type %s is LIVE", type);
@@ -966,7 +1071,8 @@ int cfx_metadata_latest_blessed_model(cfx_metadata_t *md,
                                       cfx_md_artifact_t *model,
                                       cfx_md_artifact_t *blessing,
                                       cfx_error_t *err) {
-    return cfx_metadata_latest_blessed_model_excluding(md, 0, model, blessing, err);
+    return cfx_metadata_latest_blessed_model_excluding(md, 0, model, blessing,
+                                                       err);
 }
 
 int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
@@ -975,15 +1081,17 @@ int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
                                                 cfx_md_artifact_t *blessing,
                                                 cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
-    int ret = prep(md,
-                   "SELECT mid, bid FROM (SELECT m.id AS mid, (SELECT b.id"
-                   BLESSING_OF_M " ORDER BY b.id DESC LIMIT 1) AS bid"
-                   " FROM Artifact m JOIN Type mt ON mt.id = m.type_id"
-                   " WHERE mt.type_kind=1 AND mt.name='Model' AND m.state=2"
-                   " AND m.id != ?)"
-                   " WHERE bid IS NOT NULL ORDER BY mid DESC LIMIT 1",
-                   &st, err);
-    if (ret) return ret;
+    int ret = prep(
+        md,
+        "SELECT mid, bid FROM (SELECT m.id AS mid, (SELECT b.id" BLESSING_OF_M
+        " ORDER BY b.id DESC LIMIT 1) AS bid"
+        " FROM Artifact m JOIN Type mt ON mt.id = m.type_id"
+        " WHERE mt.type_kind=1 AND mt.name='Model' AND m.state=2"
+        " AND m.id != ?)"
+        " WHERE bid IS NOT NULL ORDER BY mid DESC LIMIT 1",
+        &st, err);
+    if (ret)
+        return ret;
     sqlite3_bind_int64(st, 1, exclude_model_id);
     int rc = sqlite3_step(st);
     int64_t mid = 0, bid = 0;
@@ -991,36 +1099,40 @@ int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
         mid = sqlite3_column_int64(st, 0);
         bid = sqlite3_column_int64(st, 1);
     } else if (rc == SQLITE_DONE) {
-        ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no blessed Model", md->path);
+        ret =
+            cfx_error_set(err, CFX_ENOTFOUND, "%s: no blessed Model", md->path);
     } else {
         ret = db_fail(md, rc, err, "Artifact");
     }
     sqlite3_finalize(st);
-    if (ret) return ret;
-    if ((ret = cfx_metadata_get_artifact(md, mid, model, err))) return ret;
-    if (blessing) ret = cfx_metadata_get_artifact(md, bid, blessing, err);
+    if (ret)
+        return ret;
+    if ((ret = cfx_metadata_get_artifact(md, mid, model, err)))
+        return ret;
+    if (blessing)
+        ret = cfx_metadata_get_artifact(md, bid, blessing, err);
     return ret;
 }
 
 /* --- names ---------------------------------------------------------------- */
 
 const char *cfx_md_artifact_state_name(int state) {
-    static const char *const names[] = {"UNKNOWN",  "PENDING",   "LIVE",
-                                        "MARKED_FOR_DELETION", "DELETED",
-                                        "ABANDONED", "REFERENCE"};
+    static const char *const names[] = {
+        "UNKNOWN", "PENDING",   "LIVE",     "MARKED_FOR_DELETION",
+        "DELETED", "ABANDONED", "REFERENCE"};
     return state >= 0 && state < 7 ? names[state] : "?";
 }
 
 const char *cfx_md_execution_state_name(int state) {
-    static const char *const names[] = {"UNKNOWN", "NEW",    "RUNNING", "COMPLETE",
-                                        "FAILED",  "CACHED", "CANCELED"};
+    static const char *const names[] = {"UNKNOWN",  "NEW",    "RUNNING",
+                                        "COMPLETE", "FAILED", "CACHED",
+                                        "CANCELED"};
     return state >= 0 && state < 7 ? names[state] : "?";
 }
 
 const char *cfx_md_event_type_name(int type) {
-    static const char *const names[] = {"UNKNOWN", "DECLARED_OUTPUT",
-                                        "DECLARED_INPUT", "INPUT", "OUTPUT",
-                                        "INTERNAL_INPUT", "INTERNAL_OUTPUT",
-                                        "PENDING_OUTPUT"};
+    static const char *const names[] = {
+        "UNKNOWN", "DECLARED_OUTPUT", "DECLARED_INPUT",  "INPUT",
+        "OUTPUT",  "INTERNAL_INPUT",  "INTERNAL_OUTPUT", "PENDING_OUTPUT"};
     return type >= 0 && type < 8 ? names[type] : "?";
 }

@@ -35,7 +35,11 @@
 #define CFX_MD_NAME_MAX 256
 
 /* Type.type_kind */
-enum { CFX_MD_EXECUTION_TYPE = 0, CFX_MD_ARTIFACT_TYPE = 1, CFX_MD_CONTEXT_TYPE = 2 };
+enum {
+    CFX_MD_EXECUTION_TYPE = 0,
+    CFX_MD_ARTIFACT_TYPE = 1,
+    CFX_MD_CONTEXT_TYPE = 2
+};
 
 /* Artifact.state (MLMD numbers). */
 enum {
@@ -104,9 +108,9 @@ typedef struct cfx_md_execution {
 typedef struct cfx_md_event {
     int64_t artifact_id;
     int64_t execution_id;
-    int type;               /* CFX_MD_EVENT_* */
+    int type;                  /* CFX_MD_EVENT_* */
     char key[CFX_MD_NAME_MAX]; /* path step 0: the input/output key */
-    int64_t index;          /* path step 1 */
+    int64_t index;             /* path step 1 */
     int64_t time_ms;
 } cfx_md_event_t;
 
@@ -117,7 +121,8 @@ typedef struct cfx_metadata cfx_metadata_t;
  * and releases it with cfx_metadata_close. */
 int cfx_metadata_open(cfx_metadata_t **out, const char *path, cfx_error_t *err);
 /* Opens "<root>/metadata.sqlite", creating root when absent. */
-int cfx_metadata_open_root(cfx_metadata_t **out, const char *root, cfx_error_t *err);
+int cfx_metadata_open_root(cfx_metadata_t **out, const char *root,
+                           cfx_error_t *err);
 void cfx_metadata_close(cfx_metadata_t *md); /* NULL is fine */
 
 /* Groups several writes into one transaction (nesting is counted: only the
@@ -152,7 +157,8 @@ int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
 /* Sets (replacing) a property; is_custom selects custom_properties. */
 int cfx_metadata_set_artifact_property(cfx_metadata_t *md, int64_t id,
                                        const char *name, int is_custom,
-                                       const cfx_md_value_t *v, cfx_error_t *err);
+                                       const cfx_md_value_t *v,
+                                       cfx_error_t *err);
 /* Reads a property (custom or not: a non-custom one wins). For strings,
  * v->s points into buf (cap bytes, truncated values are CFX_ETOOBIG).
  * CFX_ENOTFOUND when absent. */
@@ -183,7 +189,8 @@ int cfx_metadata_set_execution_property(cfx_metadata_t *md, int64_t id,
                                         cfx_error_t *err);
 int cfx_metadata_get_execution_property(cfx_metadata_t *md, int64_t id,
                                         const char *name, cfx_md_value_t *v,
-                                        char *buf, size_t cap, cfx_error_t *err);
+                                        char *buf, size_t cap,
+                                        cfx_error_t *err);
 
 /* --- contexts ------------------------------------------------------------- */
 /* Returns the id of context (type, name), creating it when absent. */

@@ -46,11 +46,21 @@ void cfx_bundle_free(cfx_bundle_t *b) {
     free(b);
 }
 
-const char *cfx_bundle_model_name(const cfx_bundle_t *b) { return b->model_name; }
-const char *cfx_bundle_dir(const cfx_bundle_t *b) { return b->dir; }
-const cfx_transform_t *cfx_bundle_transform(const cfx_bundle_t *b) { return b->xf; }
-const char *cfx_bundle_warmup_path(const cfx_bundle_t *b) { return b->warmup_path; }
-const cfx_net_t *cfx_bundle_network(const cfx_bundle_t *b) { return b->net; }
+const char *cfx_bundle_model_name(const cfx_bundle_t *b) {
+    return b->model_name;
+}
+const char *cfx_bundle_dir(const cfx_bundle_t *b) {
+    return b->dir;
+}
+const cfx_transform_t *cfx_bundle_transform(const cfx_bundle_t *b) {
+    return b->xf;
+}
+const char *cfx_bundle_warmup_path(const cfx_bundle_t *b) {
+    return b->warmup_path;
+}
+const cfx_net_t *cfx_bundle_network(const cfx_bundle_t *b) {
+    return b->net;
+}
 
 int cfx_bundle_relpath_ok(const char *p) {
     if (p[0] == '\0' || p[0] == '/' || strlen(p) > 1024)
@@ -58,7 +68,8 @@ int cfx_bundle_relpath_ok(const char *p) {
     for (const char *s = p;;) {
         const char *e = strchr(s, '/');
         size_t l = e ? (size_t)(e - s) : strlen(s);
-        if (l == 0 || (l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
+        if (l == 0 || (l == 1 && s[0] == '.') ||
+            (l == 2 && s[0] == '.' && s[1] == '.'))
             return 0;
         if (!e)
             return 1;
@@ -72,19 +83,21 @@ static int load_manifest(const char *dir, json_t **out, cfx_error_t *err) {
     struct stat sb;
     *out = NULL;
     if (stat(path, &sb) != 0)
-        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO, "%s: %s", path,
-                             strerror(errno));
+        return cfx_error_set(err, errno == ENOENT ? CFX_ENOTFOUND : CFX_EIO,
+                             "%s: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > MAX_MANIFEST)
-        return cfx_error_set(err, CFX_ETOOBIG, "%s: not a regular file of at most %u bytes", path,
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "%s: not a regular file of at most %u bytes", path,
                              MAX_MANIFEST);
     json_error_t jerr;
     json_t *m = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (m == NULL)
-        return cfx_error_set(err, CFX_EPARSE, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                             jerr.text);
+        return cfx_error_set(err, CFX_EPARSE, "%s:%d:%d: %s", path, jerr.line,
+                             jerr.column, jerr.text);
     if (!json_is_object(m)) {
         json_decref(m);
-        return cfx_error_set(err, CFX_EPARSE, "%s: expected a JSON object", path);
+        return cfx_error_set(err, CFX_EPARSE, "%s: expected a JSON object",
+                             path);
     }
     *out = m;
     return 0;
@@ -92,41 +105,53 @@ static int load_manifest(const char *dir, json_t **out, cfx_error_t *err) {
 
 static int verify_files(const char *dir, json_t *files, cfx_error_t *err) {
     if (!json_is_object(files))
-        return cfx_error_set(err, CFX_EPARSE, "manifest.json: 'files' must be an object");
+        return cfx_error_set(err, CFX_EPARSE,
+                             "manifest.json: 'files' must be an object");
     if (json_object_size(files) > MAX_LISTED)
-        return cfx_error_set(err, CFX_ETOOBIG, "manifest.json: more than %d files", MAX_LISTED);
-    static const char *required[] = {"transform.json", "variables/model.safetensors"};
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "manifest.json: more than %d files", MAX_LISTED);
+    static const char *required[] = {"transform.json",
+                                     "variables/model.safetensors"};
     for (size_t i = 0; i < 2; i++)
         if (json_object_get(files, required[i]) == NULL)
-            return cfx_error_set(err, CFX_ECORRUPT, "manifest.json: '%s' is not listed in files",
+            return cfx_error_set(err, CFX_ECORRUPT,
+                                 "manifest.json: '%s' is not listed in files",
                                  required[i]);
     const char *rel;
     json_t *e;
     json_object_foreach(files, rel, e) {
-        json_t *sha = json_object_get(e, "sha256"), *size = json_object_get(e, "size");
+        json_t *sha = json_object_get(e, "sha256"),
+               *size = json_object_get(e, "size");
         if (!cfx_bundle_relpath_ok(rel) || !strcmp(rel, "manifest.json"))
-            return cfx_error_set(err, CFX_ECORRUPT, "manifest.json: bad file name '%s'", rel);
-        if (!json_is_string(sha) || json_string_length(sha) != 64 || !json_is_integer(size) ||
-            json_integer_value(size) < 0)
-            return cfx_error_set(err, CFX_EPARSE,
-                                 "manifest.json: files['%s']: expected sha256 (64 hex digits) "
-                                 "and size", rel);
+            return cfx_error_set(err, CFX_ECORRUPT,
+                                 "manifest.json: bad file name '%s'", rel);
+        if (!json_is_string(sha) || json_string_length(sha) != 64 ||
+            !json_is_integer(size) || json_integer_value(size) < 0)
+            return cfx_error_set(
+                err, CFX_EPARSE,
+                "manifest.json: files['%s']: expected sha256 (64 hex digits) "
+                "and size",
+                rel);
         char path[4096], hex[CFX_SHA256_HEX_LEN + 1];
         uint64_t found = 0;
         snprintf(path, sizeof path, "%s/%s", dir, rel);
         cfx_error_t e2;
         cfx_error_init(&e2);
-        int rc = cfx_sha256_file_hex(path, CFX_BUNDLE_MAX_FILE, hex, &found, &e2);
+        int rc =
+            cfx_sha256_file_hex(path, CFX_BUNDLE_MAX_FILE, hex, &found, &e2);
         if (rc == CFX_ENOTFOUND)
             return cfx_error_set(err, CFX_ENOTFOUND,
-                                 "%s: listed in manifest.json but missing", rel);
+                                 "%s: listed in manifest.json but missing",
+                                 rel);
         if (rc != 0)
             return cfx_error_set(err, rc, "%s", e2.msg);
         if ((json_int_t)found != json_integer_value(size))
-            return cfx_error_set(err, CFX_ECHECKSUM, "%s: size expected %lld, found %llu", rel,
-                                 (long long)json_integer_value(size), (unsigned long long)found);
+            return cfx_error_set(
+                err, CFX_ECHECKSUM, "%s: size expected %lld, found %llu", rel,
+                (long long)json_integer_value(size), (unsigned long long)found);
         if (strcasecmp(hex, json_string_value(sha)) != 0)
-            return cfx_error_set(err, CFX_ECHECKSUM, "%s: sha256 expected %s, found %s", rel,
+            return cfx_error_set(err, CFX_ECHECKSUM,
+                                 "%s: sha256 expected %s, found %s", rel,
                                  json_string_value(sha), hex);
     }
     return 0;
@@ -135,23 +160,29 @@ static int verify_files(const char *dir, json_t *files, cfx_error_t *err) {
 /* The network section of the manifest -> a zero-initialized network. */
 static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
     json_t *net = json_object_get(m, "network");
-    json_t *dense = json_object_get(net, "dense"), *cats = json_object_get(net, "categorical");
+    json_t *dense = json_object_get(net, "dense"),
+           *cats = json_object_get(net, "categorical");
     json_t *hidden = json_object_get(net, "hidden_units");
     json_t *deep_cat = json_object_get(net, "deep_categorical");
     json_t *act = json_object_get(net, "activation");
     if (!json_is_object(net) || !json_is_array(dense) || !json_is_array(cats) ||
         !json_is_array(hidden) || !json_is_boolean(deep_cat))
-        return cfx_error_set(err, CFX_EPARSE,
-                             "manifest.json: 'network' needs dense, categorical, hidden_units "
-                             "and deep_categorical");
-    if (act && (!json_is_string(act) || strcmp(json_string_value(act), "relu") != 0))
-        return cfx_error_set(err, CFX_EUNSUPPORTED,
-                             "manifest.json: network activation expected \"relu\", found %s",
-                             json_is_string(act) ? json_string_value(act) : "a non-string");
+        return cfx_error_set(
+            err, CFX_EPARSE,
+            "manifest.json: 'network' needs dense, categorical, hidden_units "
+            "and deep_categorical");
+    if (act &&
+        (!json_is_string(act) || strcmp(json_string_value(act), "relu") != 0))
+        return cfx_error_set(
+            err, CFX_EUNSUPPORTED,
+            "manifest.json: network activation expected \"relu\", found %s",
+            json_is_string(act) ? json_string_value(act) : "a non-string");
     size_t nc = json_array_size(cats), nh = json_array_size(hidden);
     if (nc > CFX_NET_MAX_WIDTH || nh < 1 || nh > CFX_NET_MAX_HIDDEN)
-        return cfx_error_set(err, CFX_EPARSE, "manifest.json: network has %zu categorical "
-                             "inputs and %zu hidden layers", nc, nh);
+        return cfx_error_set(err, CFX_EPARSE,
+                             "manifest.json: network has %zu categorical "
+                             "inputs and %zu hidden layers",
+                             nc, nh);
     const char **names = calloc(nc + 1, sizeof *names);
     int64_t *card = calloc(nc + 1, sizeof *card);
     uint8_t *deep = calloc(nc + 1, sizeof *deep);
@@ -160,17 +191,25 @@ static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
         rc = cfx_error_set(err, CFX_ENOMEM, "bundle: out of memory");
         goto out;
     }
-    cfx_net_spec_t spec = {.num_dense = json_array_size(dense), .num_categorical = nc,
-                           .cat_names = names, .cat_cardinality = card, .num_hidden = nh,
-                           .deep_categorical = json_is_true(deep_cat), .cat_deep = deep};
+    cfx_net_spec_t spec = {.num_dense = json_array_size(dense),
+                           .num_categorical = nc,
+                           .cat_names = names,
+                           .cat_cardinality = card,
+                           .num_hidden = nh,
+                           .deep_categorical = json_is_true(deep_cat),
+                           .cat_deep = deep};
     for (size_t c = 0; c < nc; c++) {
         json_t *e = json_array_get(cats, c);
-        json_t *nm = json_object_get(e, "name"), *cd = json_object_get(e, "cardinality");
+        json_t *nm = json_object_get(e, "name"),
+               *cd = json_object_get(e, "cardinality");
         json_t *dp = json_object_get(e, "deep");
-        if (!json_is_string(nm) || !json_is_integer(cd) || (dp && !json_is_boolean(dp))) {
-            rc = cfx_error_set(err, CFX_EPARSE,
-                               "manifest.json: network categorical[%zu] needs name and "
-                               "cardinality", c);
+        if (!json_is_string(nm) || !json_is_integer(cd) ||
+            (dp && !json_is_boolean(dp))) {
+            rc = cfx_error_set(
+                err, CFX_EPARSE,
+                "manifest.json: network categorical[%zu] needs name and "
+                "cardinality",
+                c);
             goto out;
         }
         names[c] = json_string_value(nm);
@@ -181,8 +220,11 @@ static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
         json_t *h = json_array_get(hidden, k);
         if (!json_is_integer(h) || json_integer_value(h) < 1 ||
             json_integer_value(h) > CFX_NET_MAX_WIDTH) {
-            rc = cfx_error_set(err, CFX_EPARSE, "manifest.json: hidden_units[%zu] is not a width "
-                               "in 1..%d", k, CFX_NET_MAX_WIDTH);
+            rc =
+                cfx_error_set(err, CFX_EPARSE,
+                              "manifest.json: hidden_units[%zu] is not a width "
+                              "in 1..%d",
+                              k, CFX_NET_MAX_WIDTH);
             goto out;
         }
         spec.hidden[k] = (size_t)json_integer_value(h);
@@ -197,41 +239,48 @@ out:
 }
 
 /* The transform graph must produce what the network reads, slot by slot. */
-static int check_transform(const cfx_transform_t *t, const cfx_net_t *n, json_t *m,
-                           cfx_error_t *err) {
+static int check_transform(const cfx_transform_t *t, const cfx_net_t *n,
+                           json_t *m, cfx_error_t *err) {
     json_t *dense = json_object_get(json_object_get(m, "network"), "dense");
     if (cfx_transform_num_dense(t) != n->num_dense ||
         cfx_transform_num_categorical(t) != n->num_categorical)
-        return cfx_error_set(err, CFX_ECORRUPT,
-                             "transform.json: %zu dense / %zu categorical outputs, the network "
-                             "in manifest.json expects %zu / %zu",
-                             cfx_transform_num_dense(t), cfx_transform_num_categorical(t),
-                             n->num_dense, n->num_categorical);
+        return cfx_error_set(
+            err, CFX_ECORRUPT,
+            "transform.json: %zu dense / %zu categorical outputs, the network "
+            "in manifest.json expects %zu / %zu",
+            cfx_transform_num_dense(t), cfx_transform_num_categorical(t),
+            n->num_dense, n->num_categorical);
     for (size_t i = 0; i < cfx_transform_num_outputs(t); i++) {
         const cfx_xf_output_t *o = cfx_transform_output(t, i);
         if (o->kind == CFX_XF_DENSE) {
             json_t *nm = json_array_get(dense, o->slot);
-            if (!json_is_string(nm) || strcmp(json_string_value(nm), o->name) != 0)
-                return cfx_error_set(err, CFX_ECORRUPT,
-                                     "transform.json: dense slot %zu is '%s', manifest.json "
-                                     "expects '%s'", o->slot, o->name,
-                                     json_is_string(nm) ? json_string_value(nm) : "?");
+            if (!json_is_string(nm) ||
+                strcmp(json_string_value(nm), o->name) != 0)
+                return cfx_error_set(
+                    err, CFX_ECORRUPT,
+                    "transform.json: dense slot %zu is '%s', manifest.json "
+                    "expects '%s'",
+                    o->slot, o->name,
+                    json_is_string(nm) ? json_string_value(nm) : "?");
         } else if (strcmp(n->cat_names[o->slot], o->name) != 0 ||
                    n->cat_cardinality[o->slot] != o->cardinality) {
-            return cfx_error_set(err, CFX_ECORRUPT,
-                                 "transform.json: categorical slot %zu is '%s' (cardinality "
-                                 "%lld), manifest.json expects '%s' (cardinality %lld)",
-                                 o->slot, o->name, (long long)o->cardinality,
-                                 n->cat_names[o->slot], (long long)n->cat_cardinality[o->slot]);
+            return cfx_error_set(
+                err, CFX_ECORRUPT,
+                "transform.json: categorical slot %zu is '%s' (cardinality "
+                "%lld), manifest.json expects '%s' (cardinality %lld)",
+                o->slot, o->name, (long long)o->cardinality,
+                n->cat_names[o->slot], (long long)n->cat_cardinality[o->slot]);
         }
     }
     return 0;
 }
 
-static void shape_str(char *buf, size_t len, size_t ndim, const int64_t *shape) {
+static void shape_str(char *buf, size_t len, size_t ndim,
+                      const int64_t *shape) {
     size_t o = (size_t)snprintf(buf, len, "[");
     for (size_t d = 0; d < ndim && o < len; d++)
-        o += (size_t)snprintf(buf + o, len - o, "%s%lld", d ? ", " : "", (long long)shape[d]);
+        o += (size_t)snprintf(buf + o, len - o, "%s%lld", d ? ", " : "",
+                              (long long)shape[d]);
     if (o < len)
         snprintf(buf + o, len - o, "]");
 }
@@ -248,7 +297,8 @@ static int load_weights(const char *dir, cfx_net_t *n, cfx_error_t *err) {
         const cfx_net_tensor_t *t = &n->tensors[i];
         const cfx_st_tensor_t *s = cfx_safetensors_find(st, t->name);
         if (s == NULL) {
-            rc = cfx_error_set(err, CFX_ECORRUPT, "%s: tensor '%s': expected, not found", file,
+            rc = cfx_error_set(err, CFX_ECORRUPT,
+                               "%s: tensor '%s': expected, not found", file,
                                t->name);
             goto out;
         }
@@ -259,7 +309,8 @@ static int load_weights(const char *dir, cfx_net_t *n, cfx_error_t *err) {
             char want[96], got[96];
             shape_str(want, sizeof want, t->ndim, t->shape);
             shape_str(got, sizeof got, s->ndim, s->shape);
-            rc = cfx_error_set(err, CFX_ECORRUPT, "%s: tensor '%s': shape expected %s, found %s",
+            rc = cfx_error_set(err, CFX_ECORRUPT,
+                               "%s: tensor '%s': shape expected %s, found %s",
                                file, t->name, want, got);
             goto out;
         }
@@ -268,9 +319,10 @@ static int load_weights(const char *dir, cfx_net_t *n, cfx_error_t *err) {
     if (st->count != n->num_tensors) {
         for (size_t i = 0; i < st->count; i++)
             if (cfx_net_find(n, st->tensors[i].name) == NULL) {
-                rc = cfx_error_set(err, CFX_ECORRUPT,
-                                   "%s: tensor '%s': found, the network has no such tensor",
-                                   file, st->tensors[i].name);
+                rc = cfx_error_set(
+                    err, CFX_ECORRUPT,
+                    "%s: tensor '%s': found, the network has no such tensor",
+                    file, st->tensors[i].name);
                 goto out;
             }
     }
@@ -292,19 +344,23 @@ int cfx_bundle_load(const char *dir, cfx_bundle_t **out, cfx_error_t *err) {
         goto out;
     json_t *fv = json_object_get(m, "format_version");
     if (!json_is_integer(fv)) {
-        rc = cfx_error_set(err, CFX_EPARSE, "manifest.json: 'format_version' is missing");
+        rc = cfx_error_set(err, CFX_EPARSE,
+                           "manifest.json: 'format_version' is missing");
         goto out;
     }
     if (json_integer_value(fv) != CFX_BUNDLE_FORMAT_VERSION) {
-        rc = cfx_error_set(err, CFX_EUNSUPPORTED,
-                           "manifest.json: format_version %lld is not supported (this build "
-                           "reads format_version %d)",
-                           (long long)json_integer_value(fv), CFX_BUNDLE_FORMAT_VERSION);
+        rc = cfx_error_set(
+            err, CFX_EUNSUPPORTED,
+            "manifest.json: format_version %lld is not supported (this build "
+            "reads format_version %d)",
+            (long long)json_integer_value(fv), CFX_BUNDLE_FORMAT_VERSION);
         goto out;
     }
     json_t *name = json_object_get(m, "model_name");
-    if (!json_is_string(name) || (b->model_name = strdup(json_string_value(name))) == NULL) {
-        rc = cfx_error_set(err, CFX_EPARSE, "manifest.json: 'model_name' is missing");
+    if (!json_is_string(name) ||
+        (b->model_name = strdup(json_string_value(name))) == NULL) {
+        rc = cfx_error_set(err, CFX_EPARSE,
+                           "manifest.json: 'model_name' is missing");
         goto out;
     }
     json_t *files = json_object_get(m, "files");
@@ -342,18 +398,20 @@ out:
 #define STACK_FLOATS 2048
 
 int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
-                                   const int32_t *cat, size_t n, float *out, cfx_error_t *err) {
+                                   const int32_t *cat, size_t n, float *out,
+                                   cfx_error_t *err) {
     const cfx_net_t *net = b->net;
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     float stack[STACK_FLOATS];
     size_t need = cfx_net_scratch_floats(net, chunk);
-    float *scratch = need <= STACK_FLOATS ? stack : malloc((need + 1) * sizeof *scratch);
+    float *scratch =
+        need <= STACK_FLOATS ? stack : malloc((need + 1) * sizeof *scratch);
     if (scratch == NULL)
         return cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
     for (size_t i = 0; i < n; i += chunk) {
         size_t B = n - i < chunk ? n - i : chunk;
-        cfx_net_forward(net, dense + i * net->num_dense, cat + i * net->num_categorical, B,
-                        out + i, scratch);
+        cfx_net_forward(net, dense + i * net->num_dense,
+                        cat + i * net->num_categorical, B, out + i, scratch);
         for (size_t k = 0; k < B; k++)
             out[i + k] = cfx_sigmoid(out[i + k]);
     }
@@ -362,8 +420,8 @@ int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
     return 0;
 }
 
-int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw, size_t n,
-                       float *out, cfx_error_t *err) {
+int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
+                       size_t n, float *out, cfx_error_t *err) {
     const cfx_net_t *net = b->net;
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     size_t nd = net->num_dense, nc = net->num_categorical;
@@ -375,7 +433,8 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw, s
     float *dense = small ? fstack : malloc((chunk * nd + 1) * sizeof *dense);
     int32_t *cat = small ? istack : malloc((chunk * nc + 1) * sizeof *cat);
     float *scratch = small ? fstack + chunk * nd
-                           : malloc((cfx_net_scratch_floats(net, chunk) + 1) * sizeof *scratch);
+                           : malloc((cfx_net_scratch_floats(net, chunk) + 1) *
+                                    sizeof *scratch);
     if (dense == NULL || cat == NULL || scratch == NULL) {
         rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
         goto out;
@@ -383,8 +442,8 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw, s
     for (size_t i = 0; i < n; i += chunk) {
         size_t B = n - i < chunk ? n - i : chunk;
         for (size_t k = 0; k < B; k++)
-            if ((rc = cfx_transform_apply(b->xf, raw[i + k], dense + k * nd, cat + k * nc,
-                                          err)) != 0) {
+            if ((rc = cfx_transform_apply(b->xf, raw[i + k], dense + k * nd,
+                                          cat + k * nc, err)) != 0) {
                 cfx_error_prefix(err, "example %zu", i + k);
                 goto out;
             }

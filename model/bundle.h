@@ -1,6 +1,6 @@
 /*
- * bundle.h: the model bundle (docs/design.md, docs/model.md), the contract between trainer,
- * evaluator, pusher and server.
+ * bundle.h: the model bundle (docs/design.md, docs/model.md), the contract
+ * between trainer, evaluator, pusher and server.
  *
  *   <version>/manifest.json               format version, model name, created
  *                                         time, signatures, sha256 + size of

@@ -40,7 +40,8 @@ struct cfx_bundle_writer {
     size_t ndirs;
 };
 
-int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out, cfx_error_t *err) {
+int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out,
+                           cfx_error_t *err) {
     *out = NULL;
     if (!cfx_file_absent_or_empty(final_dir))
         return cfx_error_set(err, CFX_EEXIST, "%s: already exists", final_dir);
@@ -72,15 +73,17 @@ int cfx_bundle_writer_open(const char *final_dir, cfx_bundle_writer_t **out, cfx
         int e = errno;
         w->tmp_dir[0] = '\0';
         cfx_bundle_writer_abort(w);
-        return cfx_error_set(err, CFX_EIO, "%s: cannot create a temporary folder beside it: %s",
-                             final_dir, strerror(e));
+        return cfx_error_set(
+            err, CFX_EIO, "%s: cannot create a temporary folder beside it: %s",
+            final_dir, strerror(e));
     }
     /* mkdtemp makes it 0700; a published bundle is read by the server's
      * own user. */
     if (chmod(w->tmp_dir, 0755) != 0) {
         int e = errno;
         cfx_bundle_writer_abort(w);
-        return cfx_error_set(err, CFX_EIO, "%s: chmod: %s", final_dir, strerror(e));
+        return cfx_error_set(err, CFX_EIO, "%s: chmod: %s", final_dir,
+                             strerror(e));
     }
     *out = w;
     return 0;
@@ -92,13 +95,15 @@ static int fsync_path(const char *path, int dir, cfx_error_t *err) {
         return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
     int rc = 0;
     if (fsync(fd) != 0)
-        rc = cfx_error_set(err, CFX_EIO, "%s: fsync: %s", path, strerror(errno));
+        rc =
+            cfx_error_set(err, CFX_EIO, "%s: fsync: %s", path, strerror(errno));
     close(fd);
     return rc;
 }
 
 /* Creates the parent folders of relpath inside the temporary directory. */
-static int make_parents(cfx_bundle_writer_t *w, const char *relpath, cfx_error_t *err) {
+static int make_parents(cfx_bundle_writer_t *w, const char *relpath,
+                        cfx_error_t *err) {
     char path[4096];
     const char *s = relpath;
     for (const char *e; (e = strchr(s, '/')) != NULL; s = e + 1) {
@@ -107,10 +112,12 @@ static int make_parents(cfx_bundle_writer_t *w, const char *relpath, cfx_error_t
         if (mkdir(path, 0755) == 0) {
             char **d = realloc(w->dirs, (w->ndirs + 1) * sizeof *d);
             if (d == NULL)
-                return cfx_error_set(err, CFX_ENOMEM, "bundle writer: out of memory");
+                return cfx_error_set(err, CFX_ENOMEM,
+                                     "bundle writer: out of memory");
             w->dirs = d;
             if ((d[w->ndirs] = strndup(relpath, rl)) == NULL)
-                return cfx_error_set(err, CFX_ENOMEM, "bundle writer: out of memory");
+                return cfx_error_set(err, CFX_ENOMEM,
+                                     "bundle writer: out of memory");
             w->ndirs++;
         } else if (errno != EEXIST) {
             return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
@@ -119,19 +126,24 @@ static int make_parents(cfx_bundle_writer_t *w, const char *relpath, cfx_error_t
     return 0;
 }
 
-static int add_impl(cfx_bundle_writer_t *w, const char *relpath, const void *data, size_t len,
-                    int record, cfx_error_t *err) {
+static int add_impl(cfx_bundle_writer_t *w, const char *relpath,
+                    const void *data, size_t len, int record,
+                    cfx_error_t *err) {
     char path[4096];
     if (!cfx_bundle_relpath_ok(relpath))
-        return cfx_error_set(err, CFX_EINVAL, "bundle: bad file name '%s'", relpath);
+        return cfx_error_set(err, CFX_EINVAL, "bundle: bad file name '%s'",
+                             relpath);
     if (len > CFX_BUNDLE_MAX_FILE)
-        return cfx_error_set(err, CFX_ETOOBIG, "bundle: %s: %zu bytes, over the limit", relpath,
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "bundle: %s: %zu bytes, over the limit", relpath,
                              len);
     if (record && w->nfiles >= MAX_FILES)
-        return cfx_error_set(err, CFX_ETOOBIG, "bundle: more than %d files", MAX_FILES);
+        return cfx_error_set(err, CFX_ETOOBIG, "bundle: more than %d files",
+                             MAX_FILES);
     for (size_t i = 0; i < w->nfiles; i++)
         if (!strcmp(w->files[i].relpath, relpath))
-            return cfx_error_set(err, CFX_EEXIST, "bundle: %s written twice", relpath);
+            return cfx_error_set(err, CFX_EEXIST, "bundle: %s written twice",
+                                 relpath);
     int rc = make_parents(w, relpath, err);
     if (rc != 0)
         return rc;
@@ -152,7 +164,8 @@ static int add_impl(cfx_bundle_writer_t *w, const char *relpath, const void *dat
         size_t nc = w->cap ? 2 * w->cap : 16;
         written_t *f = realloc(w->files, nc * sizeof *f);
         if (f == NULL)
-            return cfx_error_set(err, CFX_ENOMEM, "bundle writer: out of memory");
+            return cfx_error_set(err, CFX_ENOMEM,
+                                 "bundle writer: out of memory");
         w->files = f;
         w->cap = nc;
     }
@@ -170,15 +183,16 @@ static int add_impl(cfx_bundle_writer_t *w, const char *relpath, const void *dat
     return 0;
 }
 
-int cfx_bundle_writer_add(cfx_bundle_writer_t *w, const char *relpath, const void *data,
-                          size_t len, cfx_error_t *err) {
+int cfx_bundle_writer_add(cfx_bundle_writer_t *w, const char *relpath,
+                          const void *data, size_t len, cfx_error_t *err) {
     if (!strcmp(relpath, "manifest.json"))
-        return cfx_error_set(err, CFX_EINVAL, "bundle: manifest.json is written by commit");
+        return cfx_error_set(err, CFX_EINVAL,
+                             "bundle: manifest.json is written by commit");
     return add_impl(w, relpath, data, len, 1, err);
 }
 
-int cfx_bundle_writer_add_file(cfx_bundle_writer_t *w, const char *relpath, const char *src,
-                               cfx_error_t *err) {
+int cfx_bundle_writer_add_file(cfx_bundle_writer_t *w, const char *relpath,
+                               const char *src, cfx_error_t *err) {
     cfx_buf_t data;
     cfx_buf_init(&data);
     int rc = cfx_file_read(src, CFX_BUNDLE_MAX_FILE, &data, err);
@@ -192,10 +206,11 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_dir_depth(cfx_bundle_writer_t *w, const char *reldir, const char *src_dir,
-                         int depth, cfx_error_t *err) {
+static int add_dir_depth(cfx_bundle_writer_t *w, const char *reldir,
+                         const char *src_dir, int depth, cfx_error_t *err) {
     if (depth > MAX_DEPTH)
-        return cfx_error_set(err, CFX_ETOOBIG, "%s: folders nested too deep", src_dir);
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: folders nested too deep",
+                             src_dir);
     DIR *d = opendir(src_dir);
     if (d == NULL)
         return cfx_error_set(err, CFX_EIO, "%s: %s", src_dir, strerror(errno));
@@ -243,8 +258,8 @@ out:
     return rc;
 }
 
-int cfx_bundle_writer_add_dir(cfx_bundle_writer_t *w, const char *reldir, const char *src_dir,
-                              cfx_error_t *err) {
+int cfx_bundle_writer_add_dir(cfx_bundle_writer_t *w, const char *reldir,
+                              const char *src_dir, cfx_error_t *err) {
     return add_dir_depth(w, reldir, src_dir, 0, err);
 }
 
@@ -290,10 +305,12 @@ void cfx_bundle_writer_abort(cfx_bundle_writer_t *w) {
 }
 
 static int cmp_written(const void *a, const void *b) {
-    return strcmp(((const written_t *)a)->relpath, ((const written_t *)b)->relpath);
+    return strcmp(((const written_t *)a)->relpath,
+                  ((const written_t *)b)->relpath);
 }
 
-int cfx_bundle_writer_commit(cfx_bundle_writer_t *w, json_t *manifest, cfx_error_t *err) {
+int cfx_bundle_writer_commit(cfx_bundle_writer_t *w, json_t *manifest,
+                             cfx_error_t *err) {
     int rc = 0;
     char *text = NULL;
     json_t *files = json_object();
@@ -304,9 +321,10 @@ int cfx_bundle_writer_commit(cfx_bundle_writer_t *w, json_t *manifest, cfx_error
     if (w->nfiles > 1) /* w->files is NULL when nothing was added */
         qsort(w->files, w->nfiles, sizeof *w->files, cmp_written);
     for (size_t i = 0; i < w->nfiles; i++) {
-        json_t *e = json_pack("{s:s, s:I}", "sha256", w->files[i].sha256, "size",
-                              (json_int_t)w->files[i].size);
-        if (e == NULL || json_object_set_new(files, w->files[i].relpath, e) != 0) {
+        json_t *e = json_pack("{s:s, s:I}", "sha256", w->files[i].sha256,
+                              "size", (json_int_t)w->files[i].size);
+        if (e == NULL ||
+            json_object_set_new(files, w->files[i].relpath, e) != 0) {
             rc = cfx_error_set(err, CFX_ENOMEM, "bundle writer: out of memory");
             goto out;
         }
@@ -341,8 +359,9 @@ int cfx_bundle_writer_commit(cfx_bundle_writer_t *w, json_t *manifest, cfx_error
     if ((rc = fsync_path(w->tmp_dir, 1, err)) != 0)
         goto out;
     if (rename(w->tmp_dir, w->final_dir) != 0) {
-        rc = cfx_error_set(err, errno == EEXIST || errno == ENOTEMPTY ? CFX_EEXIST : CFX_EIO,
-                           "%s: cannot publish: %s", w->final_dir, strerror(errno));
+        rc = cfx_error_set(
+            err, errno == EEXIST || errno == ENOTEMPTY ? CFX_EEXIST : CFX_EIO,
+            "%s: cannot publish: %s", w->final_dir, strerror(errno));
         goto out;
     }
     w->tmp_dir[0] = '\0'; /* published: nothing to remove */
@@ -355,8 +374,9 @@ out:
 }
 
 static json_t *tensor_info(const char *dtype, int rank2) {
-    return rank2 ? json_pack("{s:s, s:[i,i]}", "dtype", dtype, "shape", -1, rank2)
-                 : json_pack("{s:s, s:[i]}", "dtype", dtype, "shape", -1);
+    return rank2
+               ? json_pack("{s:s, s:[i,i]}", "dtype", dtype, "shape", -1, rank2)
+               : json_pack("{s:s, s:[i]}", "dtype", dtype, "shape", -1);
 }
 
 json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
@@ -374,9 +394,12 @@ json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
         goto fail;
     for (size_t i = 0; i < cfx_transform_num_inputs(t); i++) {
         const cfx_xf_input_t *in = cfx_transform_input(t, i);
-        json_array_append_new(inputs, json_pack("{s:s, s:s}", "name", in->name, "dtype",
-                                                cfx_dtype_name(cfx_dtype_of_kind(in->kind))));
-        json_object_set_new(raw_inputs, in->name, tensor_info(cfx_dtype_name(cfx_dtype_of_kind(in->kind)), 0));
+        json_array_append_new(
+            inputs, json_pack("{s:s, s:s}", "name", in->name, "dtype",
+                              cfx_dtype_name(cfx_dtype_of_kind(in->kind))));
+        json_object_set_new(
+            raw_inputs, in->name,
+            tensor_info(cfx_dtype_name(cfx_dtype_of_kind(in->kind)), 0));
     }
     /* dense and categorical names in slot order, as the network reads them */
     for (size_t s = 0; s < cfx_transform_num_dense(t); s++)
@@ -386,40 +409,44 @@ json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
                 json_array_append_new(dense, json_string(o->name));
         }
     for (size_t c = 0; c < net->num_categorical; c++)
-        json_array_append_new(cats, json_pack("{s:s, s:I, s:b}", "name", net->cat_names[c],
-                                              "cardinality",
-                                              (json_int_t)net->cat_cardinality[c], "deep",
-                                              (int)net->cat_deep[c]));
+        json_array_append_new(
+            cats, json_pack("{s:s, s:I, s:b}", "name", net->cat_names[c],
+                            "cardinality", (json_int_t)net->cat_cardinality[c],
+                            "deep", (int)net->cat_deep[c]));
     for (size_t k = 0; k < net->num_hidden; k++)
-        json_array_append_new(hidden, json_integer((json_int_t)net->width[k + 1]));
+        json_array_append_new(hidden,
+                              json_integer((json_int_t)net->width[k + 1]));
     json_t *out1 = json_pack("{s:o}", "outputs", tensor_info("DT_FLOAT", 1));
     json_t *out2 = json_pack("{s:o}", "outputs", tensor_info("DT_FLOAT", 1));
     json_t *out3 = json_pack("{s:o}", "outputs", tensor_info("DT_FLOAT", 1));
     sigs = json_pack(
-        "{s:{s:s, s:{s:o}, s:o}, s:{s:s, s:O, s:o}, s:{s:s, s:{s:o}, s:{s:o, s:o}},"
+        "{s:{s:s, s:{s:o}, s:o}, s:{s:s, s:O, s:o}, s:{s:s, s:{s:o}, s:{s:o, "
+        "s:o}},"
         " s:{s:s, s:{s:o}, s:o}}",
-        "serving_default", "method_name", "tensorflow/serving/predict", "inputs", "examples",
-        tensor_info("DT_STRING", 0), "outputs", out1,
-        "predict_raw", "method_name", "tensorflow/serving/predict", "inputs", raw_inputs,
-        "outputs", out2,
-        "classify", "method_name", "tensorflow/serving/classify", "inputs", "inputs",
-        tensor_info("DT_STRING", 0), "outputs", "classes", tensor_info("DT_STRING", 2), "scores",
-        tensor_info("DT_FLOAT", 2),
-        "regress", "method_name", "tensorflow/serving/regress", "inputs", "inputs",
-        tensor_info("DT_STRING", 0), "outputs", out3);
+        "serving_default", "method_name", "tensorflow/serving/predict",
+        "inputs", "examples", tensor_info("DT_STRING", 0), "outputs", out1,
+        "predict_raw", "method_name", "tensorflow/serving/predict", "inputs",
+        raw_inputs, "outputs", out2, "classify", "method_name",
+        "tensorflow/serving/classify", "inputs", "inputs",
+        tensor_info("DT_STRING", 0), "outputs", "classes",
+        tensor_info("DT_STRING", 2), "scores", tensor_info("DT_FLOAT", 2),
+        "regress", "method_name", "tensorflow/serving/regress", "inputs",
+        "inputs", tensor_info("DT_STRING", 0), "outputs", out3);
     if (sigs == NULL)
         goto fail;
     const char *label = cfx_transform_label_name(t);
-    json_object_set_new(m, "format_version", json_integer(CFX_BUNDLE_FORMAT_VERSION));
+    json_object_set_new(m, "format_version",
+                        json_integer(CFX_BUNDLE_FORMAT_VERSION));
     json_object_set_new(m, "model_name", json_string(model_name));
     json_object_set_new(m, "created", json_string(created));
     json_object_set_new(m, "label", label ? json_string(label) : json_null());
     json_object_set_new(m, "inputs", inputs);
-    json_object_set_new(
-        m, "network",
-        json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:s}", "type", "wide_and_deep", "dense", dense,
-                  "categorical", cats, "hidden_units", hidden, "deep_categorical",
-                  net->deep_categorical, "activation", "relu", "output", "sigmoid"));
+    json_object_set_new(m, "network",
+                        json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:s}", "type",
+                                  "wide_and_deep", "dense", dense,
+                                  "categorical", cats, "hidden_units", hidden,
+                                  "deep_categorical", net->deep_categorical,
+                                  "activation", "relu", "output", "sigmoid"));
     json_object_set_new(m, "signatures", sigs);
     json_decref(raw_inputs);
     return m;

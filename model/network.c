@@ -48,8 +48,8 @@ void cfx_net_free(cfx_net_t *n) {
     free(n);
 }
 
-static int add_tensor(cfx_net_t *n, size_t *off, size_t ndim, int64_t d0, int64_t d1,
-                      const char *fmt, const char *arg) {
+static int add_tensor(cfx_net_t *n, size_t *off, size_t ndim, int64_t d0,
+                      int64_t d1, const char *fmt, const char *arg) {
     cfx_net_tensor_t *t = &n->tensors[n->num_tensors];
     char name[512];
     snprintf(name, sizeof name, fmt, arg);
@@ -70,20 +70,29 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
     int rc = 0;
     *out = NULL;
     if (spec->num_hidden < 1 || spec->num_hidden > CFX_NET_MAX_HIDDEN)
-        return cfx_error_set(err, CFX_EINVAL, "network: %zu hidden layers, expected 1..%d",
+        return cfx_error_set(err, CFX_EINVAL,
+                             "network: %zu hidden layers, expected 1..%d",
                              spec->num_hidden, CFX_NET_MAX_HIDDEN);
-    if (spec->num_dense > CFX_NET_MAX_WIDTH || spec->num_categorical > CFX_NET_MAX_WIDTH)
-        return cfx_error_set(err, CFX_ETOOBIG, "network: %zu dense / %zu categorical inputs, at most %d",
-                             spec->num_dense, spec->num_categorical, CFX_NET_MAX_WIDTH);
+    if (spec->num_dense > CFX_NET_MAX_WIDTH ||
+        spec->num_categorical > CFX_NET_MAX_WIDTH)
+        return cfx_error_set(
+            err, CFX_ETOOBIG,
+            "network: %zu dense / %zu categorical inputs, at most %d",
+            spec->num_dense, spec->num_categorical, CFX_NET_MAX_WIDTH);
     for (size_t k = 0; k < spec->num_hidden; k++)
         if (spec->hidden[k] < 1 || spec->hidden[k] > CFX_NET_MAX_WIDTH)
-            return cfx_error_set(err, CFX_EINVAL, "network: hidden layer %zu has width %zu, expected 1..%d",
-                                 k, spec->hidden[k], CFX_NET_MAX_WIDTH);
+            return cfx_error_set(
+                err, CFX_EINVAL,
+                "network: hidden layer %zu has width %zu, expected 1..%d", k,
+                spec->hidden[k], CFX_NET_MAX_WIDTH);
     for (size_t c = 0; c < spec->num_categorical; c++)
-        if (spec->cat_cardinality[c] < 1 || spec->cat_cardinality[c] > CFX_NET_MAX_CARDINALITY)
-            return cfx_error_set(err, CFX_EINVAL, "network: '%s' has cardinality %lld, expected 1..%d",
-                                 spec->cat_names[c], (long long)spec->cat_cardinality[c],
-                                 CFX_NET_MAX_CARDINALITY);
+        if (spec->cat_cardinality[c] < 1 ||
+            spec->cat_cardinality[c] > CFX_NET_MAX_CARDINALITY)
+            return cfx_error_set(
+                err, CFX_EINVAL,
+                "network: '%s' has cardinality %lld, expected 1..%d",
+                spec->cat_names[c], (long long)spec->cat_cardinality[c],
+                CFX_NET_MAX_CARDINALITY);
     cfx_net_t *n = calloc(1, sizeof *n);
     size_t nc = spec->num_categorical;
     if (n == NULL)
@@ -97,7 +106,8 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
     n->wide_off = calloc(nc + 1, sizeof *n->wide_off);
     n->emb_off = calloc(nc + 1, sizeof *n->emb_off);
     n->tensors = calloc(2 * spec->num_hidden + 3 + 2 * nc, sizeof *n->tensors);
-    if (!n->cat_names || !n->cat_deep || !n->cat_cardinality || !n->wide_off || !n->emb_off || !n->tensors) {
+    if (!n->cat_names || !n->cat_deep || !n->cat_cardinality || !n->wide_off ||
+        !n->emb_off || !n->tensors) {
         rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
         goto out;
     }
@@ -107,7 +117,8 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
             goto out;
         }
         n->cat_cardinality[c] = spec->cat_cardinality[c];
-        n->cat_deep[c] = spec->deep_categorical && (!spec->cat_deep || spec->cat_deep[c]);
+        n->cat_deep[c] =
+            spec->deep_categorical && (!spec->cat_deep || spec->cat_deep[c]);
         n->deep_categorical |= n->cat_deep[c];
     }
     size_t L = spec->num_hidden;
@@ -127,23 +138,26 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
         else
             snprintf(kbuf, sizeof kbuf, "logits");
         n->w_off[k] = off;
-        rc |= add_tensor(n, &off, 2, (int64_t)n->width[k], (int64_t)n->width[k + 1],
-                         "deep/%s/kernel", kbuf);
+        rc |= add_tensor(n, &off, 2, (int64_t)n->width[k],
+                         (int64_t)n->width[k + 1], "deep/%s/kernel", kbuf);
         n->b_off[k] = off;
-        rc |= add_tensor(n, &off, 1, (int64_t)n->width[k + 1], 0, "deep/%s/bias", kbuf);
+        rc |= add_tensor(n, &off, 1, (int64_t)n->width[k + 1], 0,
+                         "deep/%s/bias", kbuf);
     }
     n->wide_bias_off = off;
     rc |= add_tensor(n, &off, 1, 1, 0, "wide/linear/bias%s", "");
     n->dense_end = off;
     for (size_t c = 0; c < nc; c++) {
         n->wide_off[c] = off;
-        rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], 1, "wide/linear/%s", n->cat_names[c]);
+        rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], 1, "wide/linear/%s",
+                         n->cat_names[c]);
     }
     for (size_t c = 0; c < nc; c++)
         if (n->cat_deep[c]) {
             n->emb_off[c] = off;
-            rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], (int64_t)n->width[1],
-                             "deep/dense_0/onehot/%s", n->cat_names[c]);
+            rc |= add_tensor(n, &off, 2, n->cat_cardinality[c],
+                             (int64_t)n->width[1], "deep/dense_0/onehot/%s",
+                             n->cat_names[c]);
         }
     if (rc != 0) {
         rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
@@ -152,7 +166,8 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
     n->num_params = off;
     n->params = calloc(off, sizeof *n->params);
     if (n->params == NULL) {
-        rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory (%zu parameters)", off);
+        rc = cfx_error_set(err, CFX_ENOMEM,
+                           "network: out of memory (%zu parameters)", off);
         goto out;
     }
     *out = n;
@@ -178,8 +193,10 @@ void cfx_net_init_params(cfx_net_t *n, uint64_t *rng_state) {
                 if (!n->cat_deep[c])
                     continue;
                 float *e = n->params + n->emb_off[c];
-                for (size_t i = 0; i < (size_t)n->cat_cardinality[c] * n->width[1]; i++)
-                    e[i] = (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
+                for (size_t i = 0;
+                     i < (size_t)n->cat_cardinality[c] * n->width[1]; i++)
+                    e[i] =
+                        (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
             }
     }
 }
@@ -201,8 +218,8 @@ static inline size_t cat_index(const cfx_net_t *n, size_t c, int32_t v) {
 
 /* ---- reference ---------------------------------------------------------- */
 
-void cfx_net_forward_ref(const cfx_net_t *n, const float *dense, const int32_t *cat,
-                         size_t B, float *logits) {
+void cfx_net_forward_ref(const cfx_net_t *n, const float *dense,
+                         const int32_t *cat, size_t B, float *logits) {
     float a[CFX_NET_MAX_WIDTH], z[CFX_NET_MAX_WIDTH];
     const float *p = n->params;
     for (size_t b = 0; b < B; b++) {
@@ -221,7 +238,8 @@ void cfx_net_forward_ref(const cfx_net_t *n, const float *dense, const int32_t *
                 if (k == 0)
                     for (size_t c = 0; c < n->num_categorical; c++)
                         if (n->cat_deep[c])
-                            s += p[n->emb_off[c] + cat_index(n, c, cb[c]) * out + o];
+                            s += p[n->emb_off[c] +
+                                   cat_index(n, c, cb[c]) * out + o];
                 z[o] = s;
             }
             for (size_t o = 0; o < out; o++)
@@ -240,9 +258,10 @@ void cfx_net_forward_ref(const cfx_net_t *n, const float *dense, const int32_t *
 /* x (B, in), w (in, out), bias (out) or (B, out) when bias_stride == out
  * -> y (B, out), ReLU applied when relu. y must not alias x. */
 CFX_CLONES
-static void dense_layer(float *restrict y, const float *restrict x, const float *restrict w,
-                        const float *bias, size_t bias_stride, size_t B, size_t in,
-                        size_t out, int relu) {
+static void dense_layer(float *restrict y, const float *restrict x,
+                        const float *restrict w, const float *bias,
+                        size_t bias_stride, size_t B, size_t in, size_t out,
+                        int relu) {
     uint16_t nz[CFX_NET_MAX_WIDTH];
     float xv[CFX_NET_MAX_WIDTH];
     for (size_t b = 0; b < B; b++) {
@@ -304,7 +323,8 @@ static void dense_layer(float *restrict y, const float *restrict x, const float 
 
 /* First-layer base rows: bias + sum_c onehot_c[cat_c]  -> base (B, h0). */
 CFX_CLONES
-static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B, float *base) {
+static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B,
+                             float *base) {
     size_t h0 = n->width[1], nc = n->num_categorical;
     const float *bias = n->params + n->b_off[0];
     const float *rows[CFX_NET_MAX_WIDTH];
@@ -314,7 +334,8 @@ static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B, f
         size_t m = 0;
         for (size_t c = 0; c < nc; c++)
             if (n->cat_deep[c])
-                rows[m++] = n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
+                rows[m++] =
+                    n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
         size_t o = 0;
         for (; o + 8 <= h0; o += 8) {
             v8f a, e;
@@ -334,22 +355,23 @@ static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B, f
     }
 }
 
-static void forward(const cfx_net_t *n, const float *dense, const int32_t *cat, size_t B,
-                    float *const *acts, float *base, float *logits) {
+static void forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
+                    size_t B, float *const *acts, float *base, float *logits) {
     const float *p = n->params;
     size_t L = n->num_hidden;
     if (n->deep_categorical) {
         first_layer_base(n, cat, B, base);
-        dense_layer(acts[0], dense, p + n->w_off[0], base, n->width[1], B, n->width[0],
-                    n->width[1], 1);
+        dense_layer(acts[0], dense, p + n->w_off[0], base, n->width[1], B,
+                    n->width[0], n->width[1], 1);
     } else {
-        dense_layer(acts[0], dense, p + n->w_off[0], p + n->b_off[0], 0, B, n->width[0],
-                    n->width[1], 1);
+        dense_layer(acts[0], dense, p + n->w_off[0], p + n->b_off[0], 0, B,
+                    n->width[0], n->width[1], 1);
     }
     for (size_t k = 1; k < L; k++)
-        dense_layer(acts[k], acts[k - 1], p + n->w_off[k], p + n->b_off[k], 0, B,
-                    n->width[k], n->width[k + 1], 1);
-    dense_layer(logits, acts[L - 1], p + n->w_off[L], p + n->b_off[L], 0, B, n->width[L], 1, 0);
+        dense_layer(acts[k], acts[k - 1], p + n->w_off[k], p + n->b_off[k], 0,
+                    B, n->width[k], n->width[k + 1], 1);
+    dense_layer(logits, acts[L - 1], p + n->w_off[L], p + n->b_off[L], 0, B,
+                n->width[L], 1, 0);
     for (size_t b = 0; b < B; b++) {
         const int32_t *cb = cat + b * n->num_categorical;
         float wide = p[n->wide_bias_off];
@@ -359,13 +381,14 @@ static void forward(const cfx_net_t *n, const float *dense, const int32_t *cat, 
     }
 }
 
-void cfx_net_forward_acts(const cfx_net_t *n, const float *dense, const int32_t *cat,
-                          size_t B, float *const *acts, float *base, float *logits) {
+void cfx_net_forward_acts(const cfx_net_t *n, const float *dense,
+                          const int32_t *cat, size_t B, float *const *acts,
+                          float *base, float *logits) {
     forward(n, dense, cat, B, acts, base, logits);
 }
 
-void cfx_net_forward(const cfx_net_t *n, const float *dense, const int32_t *cat, size_t B,
-                     float *logits, float *scratch) {
+void cfx_net_forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
+                     size_t B, float *logits, float *scratch) {
     float *acts[CFX_NET_MAX_HIDDEN];
     for (size_t k = 0; k < n->num_hidden; k++)
         acts[k] = scratch + (k % 2) * B * n->max_width;

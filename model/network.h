@@ -41,9 +41,9 @@
 typedef struct cfx_net_spec {
     size_t num_dense;
     size_t num_categorical;
-    const char *const *cat_names;     /* num_categorical names */
-    const int64_t *cat_cardinality;   /* num_categorical values */
-    size_t num_hidden;                /* 1..CFX_NET_MAX_HIDDEN */
+    const char *const *cat_names;   /* num_categorical names */
+    const int64_t *cat_cardinality; /* num_categorical values */
+    size_t num_hidden;              /* 1..CFX_NET_MAX_HIDDEN */
     size_t hidden[CFX_NET_MAX_HIDDEN];
     int deep_categorical; /* one-hot categoricals into the first deep layer */
     const uint8_t *cat_deep; /* which ones (num_categorical flags); NULL =
@@ -71,7 +71,7 @@ typedef struct cfx_net {
     size_t *emb_off;  /* per categorical; where cat_deep[c] */
     size_t dense_end; /* params [0, dense_end) are the non-embedding tensors */
     size_t max_width;
-    float *params;    /* owned */
+    float *params; /* owned */
     size_t num_params;
     cfx_net_tensor_t *tensors;
     size_t num_tensors;

@@ -850,8 +850,8 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
         uint64_t idx = 0;
         for (size_t i = 0; i < op->num_cross; i++)
             idx = idx * op->cross_card[i] + (uint64_t)cats[op->cross_slot[i]];
-        *cat = (int32_t)(op->hash_buckets ? mix64(idx) % op->hash_buckets
-                                          : idx);
+        *cat =
+            (int32_t)(op->hash_buckets ? mix64(idx) % op->hash_buckets : idx);
         return 0;
     }
     const char *name = t->inputs[op->input].name;
@@ -934,8 +934,9 @@ int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
         size_t slot = t->outputs[i].slot;
         float d = 0.0f;
         int32_t c = 0;
-        int rc = apply_op(t, op, op->input == NO_INPUT ? NULL : found[op->input],
-                          categorical, &d, &c, err);
+        int rc =
+            apply_op(t, op, op->input == NO_INPUT ? NULL : found[op->input],
+                     categorical, &d, &c, err);
         if (rc < 0)
             return rc;
         if (t->outputs[i].kind == CFX_XF_DENSE)
@@ -990,8 +991,9 @@ int cfx_transform_apply_example(const cfx_transform_t *t,
         const xf_op_t *op = &t->ops[i];
         float d = 0.0f;
         int32_t c = 0;
-        int rc = apply_op(t, op, op->input == NO_INPUT ? NULL : found[op->input],
-                          cats, &d, &c, err);
+        int rc =
+            apply_op(t, op, op->input == NO_INPUT ? NULL : found[op->input],
+                     cats, &d, &c, err);
         if (rc < 0)
             return rc;
         if (t->outputs[i].kind == CFX_XF_CATEGORICAL)

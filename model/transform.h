@@ -31,7 +31,7 @@ typedef enum cfx_xf_kind {
 } cfx_xf_kind_t;
 
 typedef struct cfx_xf_output {
-    const char *name;    /* e.g. "fare_xf" */
+    const char *name; /* e.g. "fare_xf" */
     cfx_xf_kind_t kind;
     int64_t cardinality; /* CATEGORICAL: values lie in [0, cardinality) */
     size_t slot;         /* index into the dense or categorical array */
@@ -51,8 +51,7 @@ int cfx_transform_load(const char *graph_dir, cfx_transform_t **out,
 void cfx_transform_free(cfx_transform_t *t);
 
 size_t cfx_transform_num_outputs(const cfx_transform_t *t);
-const cfx_xf_output_t *cfx_transform_output(const cfx_transform_t *t,
-                                            size_t i);
+const cfx_xf_output_t *cfx_transform_output(const cfx_transform_t *t, size_t i);
 size_t cfx_transform_num_dense(const cfx_transform_t *t);
 size_t cfx_transform_num_categorical(const cfx_transform_t *t);
 

@@ -21,20 +21,25 @@ static void normalize(char *p) {
     char *w = p; /* write position; p[0] == '/' */
     const char *r = p;
     while (*r) {
-        while (*r == '/') r++;
+        while (*r == '/')
+            r++;
         const char *seg = r;
-        while (*r && *r != '/') r++;
+        while (*r && *r != '/')
+            r++;
         size_t n = (size_t)(r - seg);
-        if (n == 0 || (n == 1 && seg[0] == '.')) continue;
+        if (n == 0 || (n == 1 && seg[0] == '.'))
+            continue;
         if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-            while (w > p && *--w != '/') {}
+            while (w > p && *--w != '/') {
+            }
             continue;
         }
         *w++ = '/';
         memmove(w, seg, n);
         w += n;
     }
-    if (w == p) *w++ = '/';
+    if (w == p)
+        *w++ = '/';
     *w = 0;
 }
 
@@ -55,10 +60,12 @@ static int get_string(const char *path, json_t *root, const char *key,
                       const char **out, cfx_error_t *err) {
     json_t *v = json_object_get(root, key);
     *out = NULL;
-    if (!v || json_is_null(v)) return 0;
+    if (!v || json_is_null(v))
+        return 0;
     if (!json_is_string(v) || !json_string_length(v))
         return cfx_error_set(err, CFX_EINVAL,
-                             "%s: member '%s': expected a non-empty string", path, key);
+                             "%s: member '%s': expected a non-empty string",
+                             path, key);
     *out = json_string_value(v);
     return 0;
 }
@@ -67,8 +74,10 @@ static int resolved(cfx_pipeline_config_t *cfg, const char *rel, char **out,
                     cfx_error_t *err) {
     char buf[PATH_MAX];
     int ret = cfx_pipeline_config_resolve(cfg, rel, buf, sizeof buf, err);
-    if (ret) return ret;
-    if (!(*out = strdup(buf))) return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if (ret)
+        return ret;
+    if (!(*out = strdup(buf)))
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -84,8 +93,9 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
     if (stat(path, &sb) != 0)
         return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
     if (sb.st_size > CFX_PIPELINE_CONFIG_MAX_BYTES)
-        return cfx_error_set(err, CFX_ETOOBIG, "%s: %lld bytes, at most %u", path,
-                             (long long)sb.st_size, CFX_PIPELINE_CONFIG_MAX_BYTES);
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: %lld bytes, at most %u",
+                             path, (long long)sb.st_size,
+                             CFX_PIPELINE_CONFIG_MAX_BYTES);
     if (!realpath(path, real))
         return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
     root = json_load_file(real, JSON_REJECT_DUPLICATES, &jerr);
@@ -93,7 +103,8 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
         return cfx_error_set(err, CFX_EPARSE, "%s:%d:%d: %s", path, jerr.line,
                              jerr.column, jerr.text);
     if (!json_is_object(root)) {
-        ret = cfx_error_set(err, CFX_EPARSE, "%s: expected a JSON object", path);
+        ret =
+            cfx_error_set(err, CFX_EPARSE, "%s: expected a JSON object", path);
         goto out;
     }
     if (!(cfg->path = strdup(real)) || !(cfg->dir = strdup(real))) {
@@ -101,78 +112,95 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
         goto out;
     }
     char *slash = strrchr(cfg->dir, '/');
-    if (slash == cfg->dir) slash[1] = 0;
-    else if (slash) *slash = 0;
+    if (slash == cfg->dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
 
     /* Unknown top-level members are refused: a typo must not silently use a
      * default. */
-    static const char *const known[] = {"pipeline_name", "pipeline_root", "data",
-                                        "serving_dir",   "model_name",    "components",
-                                        "description"};
+    static const char *const known[] = {
+        "pipeline_name", "pipeline_root", "data",       "serving_dir",
+        "model_name",    "components",    "description"};
     const char *key;
     json_t *val;
     json_object_foreach(root, key, val) {
         size_t i;
         for (i = 0; i < sizeof known / sizeof known[0]; i++)
-            if (!strcmp(key, known[i])) break;
+            if (!strcmp(key, known[i]))
+                break;
         if (i == sizeof known / sizeof known[0]) {
-            ret = cfx_error_set(err, CFX_EINVAL, "%s: unknown member '%s'", path, key);
+            ret = cfx_error_set(err, CFX_EINVAL, "%s: unknown member '%s'",
+                                path, key);
             goto out;
         }
     }
-    if ((ret = get_string(path, root, "pipeline_name", &s, err))) goto out;
+    if ((ret = get_string(path, root, "pipeline_name", &s, err)))
+        goto out;
     cfg->pipeline_name = strdup(s ? s : "pipeline");
-    if ((ret = get_string(path, root, "model_name", &s, err))) goto out;
-    cfg->model_name = strdup(s ? s : cfg->pipeline_name ? cfg->pipeline_name : "model");
+    if ((ret = get_string(path, root, "model_name", &s, err)))
+        goto out;
+    cfg->model_name = strdup(s                    ? s
+                             : cfg->pipeline_name ? cfg->pipeline_name
+                                                  : "model");
     if (!cfg->pipeline_name || !cfg->model_name) {
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
     for (const char *p = cfg->model_name; *p; p++)
         if (*p == '/' || (*p == '.' && p == cfg->model_name)) {
-            ret = cfx_error_set(err, CFX_EINVAL,
-                                "%s: member 'model_name': '%s' is not a plain name", path,
-                                cfg->model_name);
+            ret = cfx_error_set(
+                err, CFX_EINVAL,
+                "%s: member 'model_name': '%s' is not a plain name", path,
+                cfg->model_name);
             goto out;
         }
     static const char *const required[] = {"pipeline_root", "data"};
     char **dest[] = {&cfg->pipeline_root, &cfg->data};
     for (int i = 0; i < 2; i++) {
-        if ((ret = get_string(path, root, required[i], &s, err))) goto out;
+        if ((ret = get_string(path, root, required[i], &s, err)))
+            goto out;
         if (!s) {
-            ret = cfx_error_set(err, CFX_EINVAL, "%s: member '%s' is required", path,
-                                required[i]);
+            ret = cfx_error_set(err, CFX_EINVAL, "%s: member '%s' is required",
+                                path, required[i]);
             goto out;
         }
-        if ((ret = resolved(cfg, s, dest[i], err))) goto out;
+        if ((ret = resolved(cfg, s, dest[i], err)))
+            goto out;
     }
-    if ((ret = get_string(path, root, "serving_dir", &s, err))) goto out;
-    if (s && (ret = resolved(cfg, s, &cfg->serving_dir, err))) goto out;
+    if ((ret = get_string(path, root, "serving_dir", &s, err)))
+        goto out;
+    if (s && (ret = resolved(cfg, s, &cfg->serving_dir, err)))
+        goto out;
 
     json_t *comps = json_object_get(root, "components");
     if (comps && !json_is_object(comps)) {
-        ret = cfx_error_set(err, CFX_EINVAL, "%s: member 'components': expected an object",
-                            path);
+        ret =
+            cfx_error_set(err, CFX_EINVAL,
+                          "%s: member 'components': expected an object", path);
         goto out;
     }
     json_object_foreach(comps, key, val) {
         if (!json_is_object(val) && !json_is_false(val)) {
-            ret = cfx_error_set(err, CFX_EINVAL,
-                                "%s: components.%s: expected an object or false", path,
-                                key);
+            ret = cfx_error_set(
+                err, CFX_EINVAL,
+                "%s: components.%s: expected an object or false", path, key);
             goto out;
         }
     }
     cfg->components = comps ? json_incref(comps) : json_object();
-    if (!cfg->components) ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if (!cfg->components)
+        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
 out:
     json_decref(root);
-    if (ret) cfx_pipeline_config_free(cfg);
+    if (ret)
+        cfx_pipeline_config_free(cfg);
     return ret;
 }
 
 void cfx_pipeline_config_free(cfx_pipeline_config_t *cfg) {
-    if (!cfg) return;
+    if (!cfg)
+        return;
     free(cfg->path);
     free(cfg->dir);
     free(cfg->pipeline_name);
@@ -193,7 +221,8 @@ int cfx_pipeline_root_resolve(cfx_pipeline_config_t *cfg, const char *root,
         return 0;
     }
     int ret = cfx_pipeline_config_load(cfg, config, err);
-    if (ret < 0) return ret;
+    if (ret < 0)
+        return ret;
     *out = cfg->pipeline_root;
     return 0;
 }
@@ -201,20 +230,23 @@ int cfx_pipeline_root_resolve(cfx_pipeline_config_t *cfg, const char *root,
 void *cfx_pipeline_config_component(const cfx_pipeline_config_t *cfg,
                                     const char *component, int *disabled) {
     json_t *v = json_object_get(cfg->components, component);
-    if (disabled) *disabled = json_is_false(v);
+    if (disabled)
+        *disabled = json_is_false(v);
     return json_is_object(v) ? v : NULL;
 }
 
 const char *cfx_pipeline_config_string(const cfx_pipeline_config_t *cfg,
                                        const char *component, const char *key) {
-    json_t *v = json_object_get(cfx_pipeline_config_component(cfg, component, NULL), key);
+    json_t *v = json_object_get(
+        cfx_pipeline_config_component(cfg, component, NULL), key);
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 long long cfx_pipeline_config_int(const cfx_pipeline_config_t *cfg,
                                   const char *component, const char *key,
                                   long long def) {
-    json_t *v = json_object_get(cfx_pipeline_config_component(cfg, component, NULL), key);
+    json_t *v = json_object_get(
+        cfx_pipeline_config_component(cfg, component, NULL), key);
     return json_is_integer(v) ? (long long)json_integer_value(v) : def;
 }
 
@@ -222,7 +254,8 @@ int cfx_pipeline_config_path(const cfx_pipeline_config_t *cfg,
                              const char *component, const char *key, char *out,
                              size_t cap, cfx_error_t *err) {
     const char *s = cfx_pipeline_config_string(cfg, component, key);
-    if (!s || !s[0]) return 0;
+    if (!s || !s[0])
+        return 0;
     int ret = cfx_pipeline_config_resolve(cfg, s, out, cap, err);
     return ret ? ret : 1;
 }

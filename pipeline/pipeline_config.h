@@ -8,7 +8,8 @@
  *     "data": "data.csv",
  *     "serving_dir": "../../out/serving",
  *     "model_name": "taxi",
- *     "components": { "ExampleGen": {...}, "Transform": {"spec": "transform.json"}, ... }
+ *     "components": { "ExampleGen": {...}, "Transform": {"spec":
+ * "transform.json"}, ... }
  *   }
  *
  * Relative paths are relative to the directory of the config file and are

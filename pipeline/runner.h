@@ -31,7 +31,7 @@
 #define CFX_RUNNER_MAX_STEP_INPUTS 6
 
 /* Input sources other than an earlier step's output. */
-#define CFX_RUNNER_FROM_DATA "@data"                   /* the config's data */
+#define CFX_RUNNER_FROM_DATA "@data" /* the config's data */
 /* The latest blessed model other than this step's "model" input (list
  * "model" first): TFX's LatestBlessedModelStrategy. */
 #define CFX_RUNNER_FROM_BLESSED "@latest_blessed_model"
@@ -48,12 +48,13 @@ typedef struct cfx_runner_step {
     cfx_runner_input_spec_t inputs[CFX_RUNNER_MAX_STEP_INPUTS];
     /* Adds pipeline-wide settings to props (a json_t object) before the
      * run begins (the Pusher's push_destination). May be NULL. */
-    int (*props)(const cfx_pipeline_config_t *cfg, json_t *props, cfx_error_t *err);
+    int (*props)(const cfx_pipeline_config_t *cfg, json_t *props,
+                 cfx_error_t *err);
 } cfx_runner_step_t;
 
 typedef struct cfx_runner_options {
-    FILE *log;        /* progress and summaries; NULL: stdout */
-    int no_cache;     /* run every step even when a cached result exists */
+    FILE *log;          /* progress and summaries; NULL: stdout */
+    int no_cache;       /* run every step even when a cached result exists */
     const char *run_id; /* NULL: a new time-based id */
 } cfx_runner_options_t;
 
@@ -68,8 +69,9 @@ typedef struct cfx_runner_result {
  * gate's code (CFX_EANOMALIES, CFX_ENOTBLESSED) when the rollout stopped
  * (result says why; err too), or the failing step's error, prefixed with
  * its component. res may be NULL. */
-int cfx_runner_run(const cfx_pipeline_config_t *cfg, const cfx_runner_step_t *steps,
-                   size_t num_steps, const cfx_runner_options_t *opts,
-                   cfx_runner_result_t *res, cfx_error_t *err);
+int cfx_runner_run(const cfx_pipeline_config_t *cfg,
+                   const cfx_runner_step_t *steps, size_t num_steps,
+                   const cfx_runner_options_t *opts, cfx_runner_result_t *res,
+                   cfx_error_t *err);
 
 #endif

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/buf.h"
-#include "predict.pb-c.h"
 #include "client/h2_client.h"
 #include "client/perf_http.h"
+#include "formats/buf.h"
+#include "predict.pb-c.h"
 
 #define MAX_ANSWER (1u << 20)
 #define CALL_TIMEOUT_S 10

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/perf.h"
 #include "eval/model_identity.h"
 #include "formats/buf.h"
 #include "formats/clock.h"
@@ -30,7 +31,6 @@
 #include "model/bundle.h"
 #include "model/transform.h"
 #include "push/infra_grpc.h"
-#include "client/perf.h"
 
 #define MAX_ROWS 1000
 /* Most requests one validation replays (the rows cycle). */
@@ -304,8 +304,10 @@ static int load_test(const cfx_infra_opts_t *o, const char *name,
                            "connections or no answer",
                            (long long)ok, (long long)lost);
     if (rc) {
-        snprintf(res->reason, sizeof res->reason, "load test (%zu in flight, "
-                 "%.1f s over REST): %s", po.levels[0], po.duration, err.msg);
+        snprintf(res->reason, sizeof res->reason,
+                 "load test (%zu in flight, "
+                 "%.1f s over REST): %s",
+                 po.levels[0], po.duration, err.msg);
         return -1;
     }
     res->load_tested = 1;
@@ -378,8 +380,7 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
         free(body);
         if (hr) {
             snprintf(res->reason, sizeof res->reason,
-                     "REST request %zu (warm-up row %zu): %s", i + 1, row,
-                     why);
+                     "REST request %zu (warm-up row %zu): %s", i + 1, row, why);
             goto out;
         }
         if (status != 200) {
@@ -574,12 +575,13 @@ verdict:
     if (merr.code)
         snprintf(res->reason, sizeof res->reason, "%s", merr.msg);
     if (res->blessed) {
-        int l = snprintf(res->summary, sizeof res->summary,
-                 "INFRA_BLESSED: cfx-serve loaded the model in %.2f s and "
-                 "answered %zu/%zu warm-up requests over REST and %zu/%zu "
-                 "over gRPC like the offline prediction (max |diff| %.3g)",
-                 res->load_seconds, res->ok, res->requests, res->grpc_ok,
-                 res->grpc_port > 0 ? res->requests : 0, res->max_abs_diff);
+        int l =
+            snprintf(res->summary, sizeof res->summary,
+                     "INFRA_BLESSED: cfx-serve loaded the model in %.2f s and "
+                     "answered %zu/%zu warm-up requests over REST and %zu/%zu "
+                     "over gRPC like the offline prediction (max |diff| %.3g)",
+                     res->load_seconds, res->ok, res->requests, res->grpc_ok,
+                     res->grpc_port > 0 ? res->requests : 0, res->max_abs_diff);
         if (res->load_tested && l > 0 && (size_t)l < sizeof res->summary)
             snprintf(res->summary + l, sizeof res->summary - (size_t)l,
                      "; load check %s held: %.0f req/s, p50 %.3g ms, p99 "

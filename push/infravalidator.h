@@ -7,11 +7,12 @@
  * model base path holding only the candidate (a link named 1), waits until
  * GET /v1/models/<name> reports AVAILABLE, replays the bundle's warm-up rows
  * (assets.extra/warmup.jsonl) over REST, one request each, cycling through
- * the rows until max_requests were sent (signature predict_raw), compares every answer with the offline prediction
- * (cfx_bundle_predict on the same row) within a tolerance, then sends the
- * same rows as serialized tf.Examples through gRPC Predict (signature
- * serving_default, push/infra_grpc.h) and compares again, stops the
- * server (SIGTERM, SIGKILL after a grace period) and writes
+ * the rows until max_requests were sent (signature predict_raw), compares every
+ * answer with the offline prediction (cfx_bundle_predict on the same row)
+ * within a tolerance, then sends the same rows as serialized tf.Examples
+ * through gRPC Predict (signature serving_default, push/infra_grpc.h) and
+ * compares again, stops the server (SIGTERM, SIGKILL after a grace period) and
+ * writes
  *
  *   <output>/INFRA_BLESSED or INFRA_NOT_BLESSED (empty), reason (text) and
  *   model.json (the model's identity, eval/model_identity.h)
@@ -45,8 +46,8 @@ typedef struct cfx_infra_opts {
      * e.g. "p99<50ms,errors<=0"; a missed check is INFRA_NOT_BLESSED.
      * The report goes to <output>/load.json. NULL: no load test. */
     const char *load_check;
-    double load_seconds;      /* 0: 2 */
-    size_t load_concurrency;  /* 0: 4 requests in flight */
+    double load_seconds;     /* 0: 2 */
+    size_t load_concurrency; /* 0: 4 requests in flight */
 } cfx_infra_opts_t;
 
 typedef struct cfx_infra_result {
@@ -56,7 +57,7 @@ typedef struct cfx_infra_result {
     double max_abs_diff;
     double load_seconds;
     int rest_port, grpc_port;
-    int load_tested;                 /* the load test ran and passed */
+    int load_tested; /* the load test ran and passed */
     double load_rps, load_p50_ms, load_p99_ms;
     char reason[2048];
     char summary[512];

@@ -97,8 +97,8 @@ int cfx_pusher_clean(const char *base, cfx_error_t *err) {
             continue;
         snprintf(p, sizeof p, "%s/%s", base, e->d_name);
         if ((ret = cfx_file_remove_tree(p, err))) {
-            cfx_error_prefix(err, "%s: cannot remove a crashed push's leftovers",
-                             p);
+            cfx_error_prefix(err,
+                             "%s: cannot remove a crashed push's leftovers", p);
             break;
         }
         removed++;
@@ -116,8 +116,7 @@ typedef struct copy_sink {
     const char *dst;
 } copy_sink_t;
 
-static int copy_chunk(void *ud, const void *data, size_t n,
-                      cfx_error_t *err) {
+static int copy_chunk(void *ud, const void *data, size_t n, cfx_error_t *err) {
     const copy_sink_t *s = ud;
     if (cfx_file_write_all(s->fd, data, n) != 0)
         return cfx_error_set(err, CFX_EIO, "%s: write: %s", s->dst,

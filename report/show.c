@@ -28,8 +28,9 @@ int cfx_show(const char *path, const char *kind, FILE *out, cfx_error_t *err) {
         snprintf(names + w, sizeof names - w, "%s%s", i ? ", " : "", k[i].name);
     }
     if (kind)
-        return cfx_error_set(err, CFX_EINVAL, "unknown kind '%s' (known: %s)", kind,
-                             names);
+        return cfx_error_set(err, CFX_EINVAL, "unknown kind '%s' (known: %s)",
+                             kind, names);
     return cfx_error_set(err, CFX_EUNSUPPORTED,
-                         "%s: not an artifact cfx can show (known: %s)", path, names);
+                         "%s: not an artifact cfx can show (known: %s)", path,
+                         names);
 }

@@ -32,7 +32,8 @@ const cfx_show_kind_t *cfx_show_kinds(size_t *n);
  * one of the names to force a renderer. */
 int cfx_show(const char *path, const char *kind, FILE *out, cfx_error_t *err);
 
-/* --- the renderers (show_<kind>.c) ------------------------------------------- */
+/* --- the renderers (show_<kind>.c) -------------------------------------------
+ */
 
 int cfx_show_statistics_detect(const char *path);
 int cfx_show_statistics(const char *path, FILE *out, cfx_error_t *err);
@@ -41,7 +42,8 @@ int cfx_show_schema(const char *path, FILE *out, cfx_error_t *err);
 int cfx_show_anomalies_detect(const char *path);
 int cfx_show_anomalies(const char *path, FILE *out, cfx_error_t *err);
 
-/* --- helpers for renderers (show_table.c) ----------------------------------- */
+/* --- helpers for renderers (show_table.c) -----------------------------------
+ */
 
 /* A text table: cells are added row by row, left to right; printed with
  * columns padded to their widest cell. Caller-owned struct. */
@@ -70,8 +72,8 @@ int cfx_show_has_split_file(const char *path, const char *file);
 int cfx_show_is_file(const char *path, const char *file);
 
 /* Renders one split's `file` (path) under the split name (may be ""). */
-typedef int (*cfx_show_split_fn)(const char *split, const char *path,
-                                 FILE *out, cfx_error_t *err);
+typedef int (*cfx_show_split_fn)(const char *split, const char *path, FILE *out,
+                                 cfx_error_t *err);
 /* Calls render for each split of an artifact given as path: the file
  * itself or a folder holding it (one split, named after its Split-<name>
  * folder, else ""), or an artifact folder with Split-<name>/<file> ("train"

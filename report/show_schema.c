@@ -22,27 +22,36 @@ int cfx_show_schema_detect(const char *path) {
 }
 
 static const char *type_name(const cfx_schema_feature_t *f) {
-    if (!f->has_type) return "-";
+    if (!f->has_type)
+        return "-";
     switch (f->type) {
-    case PB(FEATURE_TYPE__BYTES): return "BYTES";
-    case PB(FEATURE_TYPE__INT): return "INT";
-    case PB(FEATURE_TYPE__FLOAT): return "FLOAT";
-    case PB(FEATURE_TYPE__STRUCT): return "STRUCT";
-    default: return "-";
+    case PB(FEATURE_TYPE__BYTES):
+        return "BYTES";
+    case PB(FEATURE_TYPE__INT):
+        return "INT";
+    case PB(FEATURE_TYPE__FLOAT):
+        return "FLOAT";
+    case PB(FEATURE_TYPE__STRUCT):
+        return "STRUCT";
+    default:
+        return "-";
     }
 }
 
 static void presence(const cfx_schema_feature_t *f, char *out, size_t n) {
-    if (f->presence_constraints_case != PB(FEATURE__PRESENCE_CONSTRAINTS_PRESENCE) ||
+    if (f->presence_constraints_case !=
+            PB(FEATURE__PRESENCE_CONSTRAINTS_PRESENCE) ||
         !f->presence) {
         snprintf(out, n, "optional");
         return;
     }
     const Tensorflow__Metadata__V0__FeaturePresence *p = f->presence;
-    if (p->has_min_fraction && p->min_fraction >= 1.0) snprintf(out, n, "required");
+    if (p->has_min_fraction && p->min_fraction >= 1.0)
+        snprintf(out, n, "required");
     else if (p->has_min_fraction && p->min_fraction > 0)
         snprintf(out, n, "optional (≥ %.4g%%)", 100 * p->min_fraction);
-    else snprintf(out, n, "optional");
+    else
+        snprintf(out, n, "optional");
 }
 
 static void valency(const cfx_schema_feature_t *f, char *out, size_t n) {
@@ -55,16 +64,20 @@ static void valency(const cfx_schema_feature_t *f, char *out, size_t n) {
         for (size_t i = 0; i < f->shape->n_dim && w < n; i++)
             w += (size_t)snprintf(out + w, n - w, "%s%lld", i ? ", " : "",
                                   (long long)f->shape->dim[i]->size);
-        if (w < n) snprintf(out + w, n - w, "]");
+        if (w < n)
+            snprintf(out + w, n - w, "]");
         return;
     }
-    if (f->shape_type_case == PB(FEATURE__SHAPE_TYPE_VALUE_COUNT) && f->value_count) {
+    if (f->shape_type_case == PB(FEATURE__SHAPE_TYPE_VALUE_COUNT) &&
+        f->value_count) {
         const Tensorflow__Metadata__V0__ValueCount *v = f->value_count;
-        if (v->has_min && v->has_max && v->min == 1 && v->max == 1) snprintf(out, n, "single");
+        if (v->has_min && v->has_max && v->min == 1 && v->max == 1)
+            snprintf(out, n, "single");
         else if (v->has_max)
-            snprintf(out, n, "[%lld, %lld]", (long long)(v->has_min ? v->min : 0),
-                     (long long)v->max);
-        else snprintf(out, n, "[%lld, -]", (long long)(v->has_min ? v->min : 0));
+            snprintf(out, n, "[%lld, %lld]",
+                     (long long)(v->has_min ? v->min : 0), (long long)v->max);
+        else
+            snprintf(out, n, "[%lld, -]", (long long)(v->has_min ? v->min : 0));
         return;
     }
     snprintf(out, n, "-");
@@ -72,8 +85,12 @@ static void valency(const cfx_schema_feature_t *f, char *out, size_t n) {
 
 static void domain(const cfx_schema_feature_t *f, char *out, size_t n) {
     switch (f->domain_info_case) {
-    case PB(FEATURE__DOMAIN_INFO_DOMAIN): snprintf(out, n, "'%s'", f->domain); break;
-    case PB(FEATURE__DOMAIN_INFO_BOOL_DOMAIN): snprintf(out, n, "bool"); break;
+    case PB(FEATURE__DOMAIN_INFO_DOMAIN):
+        snprintf(out, n, "'%s'", f->domain);
+        break;
+    case PB(FEATURE__DOMAIN_INFO_BOOL_DOMAIN):
+        snprintf(out, n, "bool");
+        break;
     case PB(FEATURE__DOMAIN_INFO_STRING_DOMAIN):
         snprintf(out, n, "%zu values (inline)", f->string_domain->n_value);
         break;
@@ -81,8 +98,10 @@ static void domain(const cfx_schema_feature_t *f, char *out, size_t n) {
         const Tensorflow__Metadata__V0__IntDomain *d = f->int_domain;
         if (d->has_min || d->has_max) {
             char lo[32] = "-", hi[32] = "-";
-            if (d->has_min) snprintf(lo, sizeof lo, "%lld", (long long)d->min);
-            if (d->has_max) snprintf(hi, sizeof hi, "%lld", (long long)d->max);
+            if (d->has_min)
+                snprintf(lo, sizeof lo, "%lld", (long long)d->min);
+            if (d->has_max)
+                snprintf(hi, sizeof hi, "%lld", (long long)d->max);
             snprintf(out, n, "int [%s, %s]", lo, hi);
         } else {
             snprintf(out, n, "int");
@@ -92,30 +111,39 @@ static void domain(const cfx_schema_feature_t *f, char *out, size_t n) {
     case PB(FEATURE__DOMAIN_INFO_FLOAT_DOMAIN): {
         const Tensorflow__Metadata__V0__FloatDomain *d = f->float_domain;
         char lo[32] = "-", hi[32] = "-";
-        if (d->has_min) snprintf(lo, sizeof lo, "%.6g", (double)d->min);
-        if (d->has_max) snprintf(hi, sizeof hi, "%.6g", (double)d->max);
+        if (d->has_min)
+            snprintf(lo, sizeof lo, "%.6g", (double)d->min);
+        if (d->has_max)
+            snprintf(hi, sizeof hi, "%.6g", (double)d->max);
         snprintf(out, n, "float [%s, %s]", lo, hi);
         break;
     }
-    case PB(FEATURE__DOMAIN_INFO__NOT_SET): snprintf(out, n, "-"); break;
+    case PB(FEATURE__DOMAIN_INFO__NOT_SET):
+        snprintf(out, n, "-");
+        break;
     default: {
         /* Semantic and struct domains: their field name says enough. */
-        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
-            &tensorflow__metadata__v0__feature__descriptor, f->domain_info_case);
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field(
+                &tensorflow__metadata__v0__feature__descriptor,
+                f->domain_info_case);
         snprintf(out, n, "%s", fd ? fd->name : "?");
     }
     }
 }
 
 static int is_deprecated(const cfx_schema_feature_t *f) {
-    if (!f->has_lifecycle_stage) return 0;
+    if (!f->has_lifecycle_stage)
+        return 0;
     switch (f->lifecycle_stage) {
     case PB(LIFECYCLE_STAGE__PLANNED):
     case PB(LIFECYCLE_STAGE__ALPHA):
     case PB(LIFECYCLE_STAGE__DEPRECATED):
     case PB(LIFECYCLE_STAGE__DEBUG_ONLY):
-    case PB(LIFECYCLE_STAGE__DISABLED): return 1;
-    default: return 0;
+    case PB(LIFECYCLE_STAGE__DISABLED):
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -127,13 +155,15 @@ int cfx_show_schema(const char *path, FILE *out, cfx_error_t *err) {
     }
     cfx_schema_t *s = NULL;
     int rc = cfx_schema_read_text(path, &s, err);
-    if (rc < 0) return rc;
-    fprintf(out, "Schema %s: %zu features, %zu string domains\n\n", path, s->n_feature,
-            s->n_string_domain);
+    if (rc < 0)
+        return rc;
+    fprintf(out, "Schema %s: %zu features, %zu string domains\n\n", path,
+            s->n_feature, s->n_string_domain);
     cfx_show_table_t t;
     cfx_show_table_init(&t, 5);
     const char *h[] = {"feature", "type", "presence", "valency", "domain"};
-    for (size_t i = 0; i < 5 && rc == 0; i++) rc = cfx_show_table_cell(&t, "%s", h[i]);
+    for (size_t i = 0; i < 5 && rc == 0; i++)
+        rc = cfx_show_table_cell(&t, "%s", h[i]);
     for (size_t i = 0; i < s->n_feature && rc == 0; i++) {
         const cfx_schema_feature_t *f = s->feature[i];
         char pr[64], va[64], dom[300];
@@ -142,12 +172,17 @@ int cfx_show_schema(const char *path, FILE *out, cfx_error_t *err) {
         domain(f, dom, sizeof dom);
         rc = cfx_show_table_cell(&t, "%s%s", f->name ? f->name : "?",
                                  is_deprecated(f) ? " (deprecated)" : "");
-        if (!rc) rc = cfx_show_table_cell(&t, "%s", type_name(f));
-        if (!rc) rc = cfx_show_table_cell(&t, "%s", pr);
-        if (!rc) rc = cfx_show_table_cell(&t, "%s", va);
-        if (!rc) rc = cfx_show_table_cell(&t, "%s", dom);
+        if (!rc)
+            rc = cfx_show_table_cell(&t, "%s", type_name(f));
+        if (!rc)
+            rc = cfx_show_table_cell(&t, "%s", pr);
+        if (!rc)
+            rc = cfx_show_table_cell(&t, "%s", va);
+        if (!rc)
+            rc = cfx_show_table_cell(&t, "%s", dom);
     }
-    if (rc == 0) rc = cfx_show_table_print(&t, out);
+    if (rc == 0)
+        rc = cfx_show_table_print(&t, out);
     cfx_show_table_free(&t);
     for (size_t i = 0; i < s->n_string_domain && rc == 0; i++) {
         const Tensorflow__Metadata__V0__StringDomain *d = s->string_domain[i];
@@ -165,7 +200,8 @@ int cfx_show_schema(const char *path, FILE *out, cfx_error_t *err) {
         }
         fputc('\n', out);
     }
-    if (rc < 0) cfx_error_set(err, rc, "%s: rendering failed", path);
+    if (rc < 0)
+        cfx_error_set(err, rc, "%s: rendering failed", path);
     cfx_schema_free(s);
     return rc;
 }

@@ -26,7 +26,8 @@ void cfx_show_table_init(cfx_show_table_t *t, size_t n_cols) {
 }
 
 void cfx_show_table_free(cfx_show_table_t *t) {
-    for (size_t i = 0; i < t->n_cells; i++) free(t->cells[i]);
+    for (size_t i = 0; i < t->n_cells; i++)
+        free(t->cells[i]);
     free(t->cells);
     memset(t, 0, sizeof *t);
 }
@@ -40,20 +41,24 @@ int cfx_show_table_cell(cfx_show_table_t *t, const char *fmt, ...) {
     if (k > MAX_CELL) {
         /* Cut at a code point boundary, then mark the cut. */
         size_t w = MAX_CELL;
-        while (w > 0 && ((unsigned char)buf[w] & 0xC0) == 0x80) w--;
+        while (w > 0 && ((unsigned char)buf[w] & 0xC0) == 0x80)
+            w--;
         memcpy(buf + w, "\xe2\x80\xa6", 4);
     }
     for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\t') *p = ' ';
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
     if (t->n_cells == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         char **nc = realloc(t->cells, cap * sizeof *nc);
-        if (!nc) return CFX_ENOMEM;
+        if (!nc)
+            return CFX_ENOMEM;
         t->cells = nc;
         t->cap = cap;
     }
     char *c = strdup(buf);
-    if (!c) return CFX_ENOMEM;
+    if (!c)
+        return CFX_ENOMEM;
     t->cells[t->n_cells++] = c;
     return 0;
 }
@@ -61,29 +66,35 @@ int cfx_show_table_cell(cfx_show_table_t *t, const char *fmt, ...) {
 size_t cfx_show_width(const char *s) {
     size_t w = 0;
     for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) w++;
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            w++;
     return w;
 }
 
 int cfx_show_table_print(const cfx_show_table_t *t, FILE *out) {
-    if (t->n_cols == 0 || t->n_cells == 0) return 0;
+    if (t->n_cols == 0 || t->n_cells == 0)
+        return 0;
     size_t widths[32] = {0};
     size_t nc = t->n_cols < 32 ? t->n_cols : 32;
     for (size_t i = 0; i < t->n_cells; i++) {
         size_t c = i % t->n_cols;
         if (c < nc) {
             size_t w = cfx_show_width(t->cells[i]);
-            if (w > widths[c]) widths[c] = w;
+            if (w > widths[c])
+                widths[c] = w;
         }
     }
     size_t total = 0;
-    for (size_t c = 0; c < nc; c++) total += widths[c] + (c ? 2 : 0);
+    for (size_t c = 0; c < nc; c++)
+        total += widths[c] + (c ? 2 : 0);
     for (size_t i = 0; i < t->n_cells; i++) {
         size_t c = i % t->n_cols;
-        if (c >= nc) continue;
+        if (c >= nc)
+            continue;
         size_t pad = widths[c] - cfx_show_width(t->cells[i]);
         int last = c + 1 == nc || i + 1 == t->n_cells;
-        if (c) fputs("  ", out);
+        if (c)
+            fputs("  ", out);
         if (t->right_align & (1u << c))
             fprintf(out, "%*s%s", (int)pad, "", t->cells[i]);
         else if (last)
@@ -93,7 +104,8 @@ int cfx_show_table_print(const cfx_show_table_t *t, FILE *out) {
         if (last) {
             fputc('\n', out);
             if (i + 1 == t->n_cols) {
-                for (size_t k = 0; k < total; k++) fputs("\xe2\x94\x80", out); /* ─ */
+                for (size_t k = 0; k < total; k++)
+                    fputs("\xe2\x94\x80", out); /* ─ */
                 fputc('\n', out);
             }
         }
@@ -101,17 +113,26 @@ int cfx_show_table_print(const cfx_show_table_t *t, FILE *out) {
     return ferror(out) ? CFX_EIO : 0;
 }
 
-static const char *const eighths[] = {"", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d",
-                                      "\xe2\x96\x8c", "\xe2\x96\x8b", "\xe2\x96\x8a",
+static const char *const eighths[] = {"",
+                                      "\xe2\x96\x8f",
+                                      "\xe2\x96\x8e",
+                                      "\xe2\x96\x8d",
+                                      "\xe2\x96\x8c",
+                                      "\xe2\x96\x8b",
+                                      "\xe2\x96\x8a",
                                       "\xe2\x96\x89"};
 
 void cfx_show_bar(double fraction, size_t width, char *out, size_t n) {
-    if (n == 0) return;
+    if (n == 0)
+        return;
     out[0] = 0;
-    if (!(fraction > 0)) return;
-    if (fraction > 1) fraction = 1;
+    if (!(fraction > 0))
+        return;
+    if (fraction > 1)
+        fraction = 1;
     size_t units = (size_t)llround(fraction * (double)width * 8);
-    if (units == 0) units = 1; /* something visible for any non-zero share */
+    if (units == 0)
+        units = 1; /* something visible for any non-zero share */
     size_t w = 0;
     for (size_t i = 0; i < units / 8 && w + 4 < n; i++) {
         memcpy(out + w, "\xe2\x96\x88", 3); /* █ */
@@ -125,12 +146,13 @@ void cfx_show_bar(double fraction, size_t width, char *out, size_t n) {
 }
 
 void cfx_show_spark(const double *v, size_t n, char *out, size_t out_n) {
-    static const char *const blocks[] = {"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83",
-                                         "\xe2\x96\x84", "\xe2\x96\x85", "\xe2\x96\x86",
-                                         "\xe2\x96\x87", "\xe2\x96\x88"};
+    static const char *const blocks[] = {
+        "\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
+        "\xe2\x96\x85", "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88"};
     double max = 0;
     for (size_t i = 0; i < n; i++)
-        if (v[i] > max) max = v[i];
+        if (v[i] > max)
+            max = v[i];
     size_t w = 0;
     for (size_t i = 0; i < n && w + 4 < out_n; i++) {
         if (!(v[i] > 0) || !(max > 0)) {
@@ -138,16 +160,20 @@ void cfx_show_spark(const double *v, size_t n, char *out, size_t out_n) {
             continue;
         }
         int level = (int)ceil(v[i] / max * 8) - 1;
-        if (level < 0) level = 0;
-        if (level > 7) level = 7;
+        if (level < 0)
+            level = 0;
+        if (level > 7)
+            level = 7;
         memcpy(out + w, blocks[level], 3);
         w += 3;
     }
-    if (out_n) out[w < out_n ? w : out_n - 1] = 0;
+    if (out_n)
+        out[w < out_n ? w : out_n - 1] = 0;
 }
 
 int cfx_show_is_file(const char *path, const char *file) {
-    if (!cfx_file_is_regular(path)) return 0;
+    if (!cfx_file_is_regular(path))
+        return 0;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     return !strcmp(base, file);
@@ -158,18 +184,22 @@ int cfx_show_each_split(const char *path, const char *file,
     char p[PATH_MAX];
     struct stat st;
     int is_file = cfx_show_is_file(path, file);
-    if (is_file || (snprintf(p, sizeof p, "%s/%s", path, file) < (int)sizeof p &&
-                    stat(p, &st) == 0)) {
+    if (is_file ||
+        (snprintf(p, sizeof p, "%s/%s", path, file) < (int)sizeof p &&
+         stat(p, &st) == 0)) {
         /* One split: name it after its Split-<name> directory. */
         char copy[PATH_MAX];
         snprintf(copy, sizeof copy, "%s", path);
         if (is_file) {
             char *slash = strrchr(copy, '/');
-            if (slash) *slash = 0;
-            else snprintf(copy, sizeof copy, ".");
+            if (slash)
+                *slash = 0;
+            else
+                snprintf(copy, sizeof copy, ".");
         }
         const char *base = basename(copy);
-        return render(strncmp(base, "Split-", 6) ? "" : base + 6, path, out, err);
+        return render(strncmp(base, "Split-", 6) ? "" : base + 6, path, out,
+                      err);
     }
     char **names = NULL;
     size_t n = 0;
@@ -184,17 +214,21 @@ int cfx_show_each_split(const char *path, const char *file,
 
 int cfx_show_has_split_file(const char *path, const char *file) {
     char p[PATH_MAX];
-    if (cfx_show_is_file(path, file)) return 1;
+    if (cfx_show_is_file(path, file))
+        return 1;
     if (snprintf(p, sizeof p, "%s/%s", path, file) < (int)sizeof p &&
         cfx_file_is_regular(p))
         return 1;
     DIR *d = opendir(path);
-    if (!d) return 0;
+    if (!d)
+        return 0;
     struct dirent *e;
     int found = 0;
     while (!found && (e = readdir(d))) {
-        if (strncmp(e->d_name, "Split-", 6)) continue;
-        if (snprintf(p, sizeof p, "%s/%s/%s", path, e->d_name, file) < (int)sizeof p &&
+        if (strncmp(e->d_name, "Split-", 6))
+            continue;
+        if (snprintf(p, sizeof p, "%s/%s/%s", path, e->d_name, file) <
+                (int)sizeof p &&
             cfx_file_is_regular(p))
             found = 1;
     }

@@ -29,10 +29,11 @@
 
 #define CONFIG_FILE_MAX (16u << 20)
 
-void cfx_model_list_init(cfx_model_list_t *l) { memset(l, 0, sizeof(*l)); }
+void cfx_model_list_init(cfx_model_list_t *l) {
+    memset(l, 0, sizeof(*l));
+}
 
-static void model_config_free(cfx_model_config_t *c)
-{
+static void model_config_free(cfx_model_config_t *c) {
     free(c->name);
     free(c->base_path);
     free(c->versions);
@@ -42,8 +43,7 @@ static void model_config_free(cfx_model_config_t *c)
     memset(c, 0, sizeof(*c));
 }
 
-void cfx_model_list_free(cfx_model_list_t *l)
-{
+void cfx_model_list_free(cfx_model_list_t *l) {
     if (!l)
         return;
     for (size_t i = 0; i < l->n; i++)
@@ -52,8 +52,8 @@ void cfx_model_list_free(cfx_model_list_t *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int model_config_copy(cfx_model_config_t *d, const cfx_model_config_t *s)
-{
+static int model_config_copy(cfx_model_config_t *d,
+                             const cfx_model_config_t *s) {
     memset(d, 0, sizeof(*d));
     d->name = strdup(s->name);
     d->base_path = strdup(s->base_path);
@@ -86,8 +86,7 @@ oom:
     return CFX_ENOMEM;
 }
 
-int cfx_model_list_copy(cfx_model_list_t *dst, const cfx_model_list_t *src)
-{
+int cfx_model_list_copy(cfx_model_list_t *dst, const cfx_model_list_t *src) {
     cfx_model_list_init(dst);
     if (!src->n)
         return 0;
@@ -105,14 +104,12 @@ int cfx_model_list_copy(cfx_model_list_t *dst, const cfx_model_list_t *src)
     return 0;
 }
 
-static int base_path_ok(const char *p)
-{
+static int base_path_ok(const char *p) {
     return p[0] == '/' || strstr(p, "://") != NULL;
 }
 
 int cfx_model_list_single(cfx_model_list_t *l, const char *name,
-                          const char *base_path, cfx_error_t *err)
-{
+                          const char *base_path, cfx_error_t *err) {
     cfx_model_list_init(l);
     if (!name || !*name)
         return cfx_error_set(err, CFX_EINVAL, "--model_name must be set");
@@ -142,8 +139,7 @@ int cfx_model_list_single(cfx_model_list_t *l, const char *name,
 }
 
 int cfx_model_list_from_proto(cfx_model_list_t *l, const void *msg,
-                              cfx_error_t *err)
-{
+                              cfx_error_t *err) {
     const Tensorflow__Serving__ModelServerConfig *cfg = msg;
     int rc = 0;
     cfx_model_list_init(l);
@@ -267,14 +263,14 @@ out:
     return rc;
 }
 
-int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text,
-                              size_t len, const char *where, cfx_error_t *err)
-{
+int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text, size_t len,
+                              const char *where, cfx_error_t *err) {
     cfx_model_list_init(l);
 #ifdef CFX_HAVE_PBCODEC
     ProtobufCMessage *msg = NULL;
-    int rc = cfx_pb_text_parse(&tensorflow__serving__model_server_config__descriptor,
-                               text, len, &msg, err);
+    int rc =
+        cfx_pb_text_parse(&tensorflow__serving__model_server_config__descriptor,
+                          text, len, &msg, err);
     if (rc)
         return cfx_error_prefix(err, "%s", where);
     rc = cfx_model_list_from_proto(l, msg, err);
@@ -291,8 +287,7 @@ int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text,
 }
 
 int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
-                             cfx_error_t *err)
-{
+                             cfx_error_t *err) {
     cfx_model_list_init(l);
     cfx_buf_t text;
     cfx_buf_init(&text);
@@ -304,10 +299,10 @@ int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
     return rc;
 }
 
-/* ---- flags ---------------------------------------------------------------- */
+/* ---- flags ----------------------------------------------------------------
+ */
 
-void cfx_serve_flags_init(cfx_serve_flags_t *f)
-{
+void cfx_serve_flags_init(cfx_serve_flags_t *f) {
     memset(f, 0, sizeof(*f));
     f->port = 8500;
     f->rest_api_port = 8501;
@@ -321,8 +316,7 @@ void cfx_serve_flags_init(cfx_serve_flags_t *f)
     f->request_read_timeout_seconds = 10;
 }
 
-void cfx_serve_flags_free(cfx_serve_flags_t *f)
-{
+void cfx_serve_flags_free(cfx_serve_flags_t *f) {
     if (!f)
         return;
     free(f->model_name);
@@ -334,8 +328,7 @@ void cfx_serve_flags_free(cfx_serve_flags_t *f)
     memset(f, 0, sizeof(*f));
 }
 
-const char *cfx_serve_flags_usage(void)
-{
+const char *cfx_serve_flags_usage(void) {
     return "usage: cfx-serve [flags]\n"
            "  --port=8500                    gRPC port (0: any free port)\n"
            "  --rest_api_port=8501           REST port (0: any free port, "
@@ -365,8 +358,7 @@ const char *cfx_serve_flags_usage(void)
 }
 
 static int parse_long(const char *flag, const char *v, long lo, long hi,
-                      long *out, cfx_error_t *err)
-{
+                      long *out, cfx_error_t *err) {
     char *end = NULL;
     errno = 0;
     long x = strtol(v, &end, 10);
@@ -380,8 +372,7 @@ static int parse_long(const char *flag, const char *v, long lo, long hi,
 }
 
 static int parse_bool(const char *flag, const char *v, int *out,
-                      cfx_error_t *err)
-{
+                      cfx_error_t *err) {
     if (!strcmp(v, "true") || !strcmp(v, "1")) {
         *out = 1;
         return 0;
@@ -397,20 +388,30 @@ static int parse_bool(const char *flag, const char *v, int *out,
 /* tensorflow_model_server flags accepted so that existing command lines
  * keep working, without effect here (TF's thread pools, batching, GPU and
  * retry knobs; docs/serving.md). */
-static int ignored_flag(const char *name)
-{
+static int ignored_flag(const char *name) {
     static const char *const names[] = {
-        "enable_batching", "batching_parameters_file",
-        "grpc_channel_arguments", "grpc_max_threads",
-        "enable_grpc_healthcheck_service", "num_load_threads",
-        "num_unload_threads", "max_num_load_retries",
-        "load_retry_interval_micros", "num_request_iterations_for_warmup",
-        "tensorflow_session_parallelism", "tensorflow_intra_op_parallelism",
-        "tensorflow_inter_op_parallelism", "per_process_gpu_memory_fraction",
-        "saved_model_tags", "platform_config_file", "xla_cpu_compilation_enabled",
-        "enable_profiler", "flush_filesystem_caches",
+        "enable_batching",
+        "batching_parameters_file",
+        "grpc_channel_arguments",
+        "grpc_max_threads",
+        "enable_grpc_healthcheck_service",
+        "num_load_threads",
+        "num_unload_threads",
+        "max_num_load_retries",
+        "load_retry_interval_micros",
+        "num_request_iterations_for_warmup",
+        "tensorflow_session_parallelism",
+        "tensorflow_intra_op_parallelism",
+        "tensorflow_inter_op_parallelism",
+        "per_process_gpu_memory_fraction",
+        "saved_model_tags",
+        "platform_config_file",
+        "xla_cpu_compilation_enabled",
+        "enable_profiler",
+        "flush_filesystem_caches",
         "remove_unused_fields_from_bundle_metagraph",
-        "prefer_tflite_model", "use_tflite_model",
+        "prefer_tflite_model",
+        "use_tflite_model",
         "enable_signature_method_name_check"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(name, names[i]))
@@ -418,8 +419,7 @@ static int ignored_flag(const char *name)
     return 0;
 }
 
-static int is_bool_flag(const char *name)
-{
+static int is_bool_flag(const char *name) {
     return !strcmp(name, "enable_model_warmup") ||
            !strcmp(name, "rest_api_enable_cors_support") ||
            !strcmp(name, "enable_batching") ||
@@ -427,21 +427,19 @@ static int is_bool_flag(const char *name)
            !strcmp(name, "allow_version_labels_for_unavailable_models");
 }
 
-static int set_str(char **dst, const char *v)
-{
+static int set_str(char **dst, const char *v) {
     free(*dst);
     *dst = strdup(v);
     return *dst ? 0 : CFX_ENOMEM;
 }
 
-static int read_monitoring(cfx_serve_flags_t *f, cfx_error_t *err)
-{
+static int read_monitoring(cfx_serve_flags_t *f, cfx_error_t *err) {
 #ifdef CFX_HAVE_PBCODEC
     ProtobufCMessage *msg = NULL;
     cfx_buf_t text;
     cfx_buf_init(&text);
-    int rc = cfx_file_read(f->monitoring_config_file, CONFIG_FILE_MAX, &text,
-                           err);
+    int rc =
+        cfx_file_read(f->monitoring_config_file, CONFIG_FILE_MAX, &text, err);
     if (rc)
         goto out;
     rc = cfx_pb_text_parse(&tensorflow__serving__monitoring_config__descriptor,
@@ -472,14 +470,13 @@ out:
 }
 
 int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
-                          cfx_error_t *err)
-{
+                          cfx_error_t *err) {
     int rc = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0)
-            return cfx_error_set(err, CFX_EINVAL,
-                                 "unexpected argument \"%s\"", a);
+            return cfx_error_set(err, CFX_EINVAL, "unexpected argument \"%s\"",
+                                 a);
         a += 2;
         char name[64];
         const char *eq = strchr(a, '=');
@@ -496,7 +493,8 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
                                  cfx_serve_flags_usage());
         } else if (is_bool_flag(name) &&
                    (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2) ||
-                    (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false")))) {
+                    (strcmp(argv[i + 1], "true") &&
+                     strcmp(argv[i + 1], "false")))) {
             val = "true"; /* a bare boolean flag */
         } else if (i + 1 < argc) {
             val = argv[++i];
@@ -558,8 +556,9 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
         } else if (!strcmp(name, "rest_api_enable_cors_support")) {
             rc = parse_bool(name, val, &f->rest_api_enable_cors_support, err);
         } else if (ignored_flag(name)) {
-            fprintf(stderr, "cfx-serve: --%s=%s is a tensorflow_model_server "
-                            "flag cfx-serve does not use; ignored\n",
+            fprintf(stderr,
+                    "cfx-serve: --%s=%s is a tensorflow_model_server "
+                    "flag cfx-serve does not use; ignored\n",
                     name, val);
         } else {
             return cfx_error_set(err, CFX_EINVAL, "unknown flag --%s", name);
@@ -582,8 +581,7 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
 }
 
 int cfx_serve_flags_models(const cfx_serve_flags_t *f, cfx_model_list_t *l,
-                           cfx_error_t *err)
-{
+                           cfx_error_t *err) {
     if (f->model_config_file && *f->model_config_file)
         return cfx_model_list_load_file(l, f->model_config_file, err);
     return cfx_model_list_single(l, f->model_name ? f->model_name : "default",

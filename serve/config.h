@@ -57,8 +57,8 @@ int cfx_model_list_single(cfx_model_list_t *l, const char *name,
 
 /* Parses a text-format ModelServerConfig (model_config_list only) from
  * text[len]; `where` names the source in errors. */
-int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text,
-                              size_t len, const char *where, cfx_error_t *err);
+int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text, size_t len,
+                              const char *where, cfx_error_t *err);
 /* Reads and parses the file at path (bounded to 16 MiB). */
 int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
                              cfx_error_t *err);
@@ -80,16 +80,16 @@ typedef struct cfx_serve_flags {
     int rest_api_timeout_in_ms;              /* 30000 */
     int enable_model_warmup;                 /* 1 */
     char *monitoring_config_file;
-    int num_threads;                         /* 0 = number of CPUs */
-    size_t max_body_bytes;                   /* 100 MiB, uncompressed too */
-    size_t max_header_bytes;                 /* 64 KiB */
-    int max_connections;                     /* 10000 */
-    int idle_timeout_seconds;                /* 60 */
+    int num_threads;          /* 0 = number of CPUs */
+    size_t max_body_bytes;    /* 100 MiB, uncompressed too */
+    size_t max_header_bytes;  /* 64 KiB */
+    int max_connections;      /* 10000 */
+    int idle_timeout_seconds; /* 60 */
     int allow_version_labels_for_unavailable_models; /* 0 */
-    int request_read_timeout_seconds;        /* 10: a request's head and
-                                                body must arrive within */
-    char *access_log;                        /* NULL = off, "-" = stderr */
-    int rest_api_enable_cors_support;        /* 0 */
+    int request_read_timeout_seconds;                /* 10: a request's head and
+                                                        body must arrive within */
+    char *access_log;                 /* NULL = off, "-" = stderr */
+    int rest_api_enable_cors_support; /* 0 */
     /* From the monitoring config: Prometheus path, NULL when disabled. */
     char *prometheus_path;
 } cfx_serve_flags_t;

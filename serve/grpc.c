@@ -4,9 +4,9 @@
  * request stream into one unary call of a method of grpc_methods.c.
  *
  * Status mapping (what a gRPC client sees): framing problems INTERNAL,
- * an unsupported grpc-encoding UNIMPLEMENTED, oversize RESOURCE_EXHAUSTED, unknown method
- * UNIMPLEMENTED, expired deadline DEADLINE_EXCEEDED; everything else comes
- * from the method (TF Serving's codes and messages).
+ * an unsupported grpc-encoding UNIMPLEMENTED, oversize RESOURCE_EXHAUSTED,
+ * unknown method UNIMPLEMENTED, expired deadline DEADLINE_EXCEEDED; everything
+ * else comes from the method (TF Serving's codes and messages).
  */
 #include "serve/grpc.h"
 
@@ -62,15 +62,14 @@ struct cfx_grpc_ctx {
     uint64_t next_serial;
     size_t n_deferred; /* answers still to come: keep the context alive */
     int draining;
-    cfx_arena_t arena; /* per-request scratch, reset after each answer */
-    cfx_buf_t resp;    /* 5-byte prefix + response message */
-    cfx_buf_t msgbuf;  /* encoded grpc-message */
+    cfx_arena_t arena;  /* per-request scratch, reset after each answer */
+    cfx_buf_t resp;     /* 5-byte prefix + response message */
+    cfx_buf_t msgbuf;   /* encoded grpc-message */
     cfx_buf_t inflated; /* a compressed request, inflated */
     cfx_grpc_pool_t pool;
 };
 
-int cfx_grpc_fail(cfx_grpc_call_t *call, int tf_code, const char *fmt, ...)
-{
+int cfx_grpc_fail(cfx_grpc_call_t *call, int tf_code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(call->err.msg, sizeof(call->err.msg), fmt, ap);
@@ -80,8 +79,7 @@ int cfx_grpc_fail(cfx_grpc_call_t *call, int tf_code, const char *fmt, ...)
     return tf_code;
 }
 
-int cfx_grpc_reply(cfx_grpc_call_t *call, const ProtobufCMessage *msg)
-{
+int cfx_grpc_reply(cfx_grpc_call_t *call, const ProtobufCMessage *msg) {
     size_t n = protobuf_c_message_get_packed_size(msg);
     if (n > INT32_MAX || cfx_buf_reserve(call->resp, n) != 0)
         return cfx_grpc_fail(call, 13, "response of %zu bytes", n);
@@ -90,8 +88,7 @@ int cfx_grpc_reply(cfx_grpc_call_t *call, const ProtobufCMessage *msg)
     return 0;
 }
 
-int cfx_grpc_parse_timeout(const char *v, uint64_t *ns)
-{
+int cfx_grpc_parse_timeout(const char *v, uint64_t *ns) {
     size_t len = strlen(v);
     *ns = 0;
     if (len < 2 || len > 9)
@@ -104,13 +101,26 @@ int cfx_grpc_parse_timeout(const char *v, uint64_t *ns)
     }
     uint64_t unit;
     switch (v[len - 1]) {
-    case 'H': unit = 3600ull * 1000000000ull; break;
-    case 'M': unit = 60ull * 1000000000ull; break;
-    case 'S': unit = 1000000000ull; break;
-    case 'm': unit = 1000000ull; break;
-    case 'u': unit = 1000ull; break;
-    case 'n': unit = 1ull; break;
-    default: return CFX_EINVAL;
+    case 'H':
+        unit = 3600ull * 1000000000ull;
+        break;
+    case 'M':
+        unit = 60ull * 1000000000ull;
+        break;
+    case 'S':
+        unit = 1000000000ull;
+        break;
+    case 'm':
+        unit = 1000000ull;
+        break;
+    case 'u':
+        unit = 1000ull;
+        break;
+    case 'n':
+        unit = 1ull;
+        break;
+    default:
+        return CFX_EINVAL;
     }
     /* Capped at 2^62 ns (146 years) so "now + timeout" cannot wrap. */
     const uint64_t cap = 1ull << 62;
@@ -118,8 +128,7 @@ int cfx_grpc_parse_timeout(const char *v, uint64_t *ns)
     return 0;
 }
 
-int cfx_grpc_encode_message(const char *msg, cfx_buf_t *out)
-{
+int cfx_grpc_encode_message(const char *msg, cfx_buf_t *out) {
     static const char hex[] = "0123456789ABCDEF";
     static const char trunc[] = "...TRUNCATED";
     size_t len = strlen(msg);
@@ -142,8 +151,7 @@ int cfx_grpc_encode_message(const char *msg, cfx_buf_t *out)
 
 int cfx_grpc_unframe(const uint8_t *body, size_t len, const uint8_t **msg,
                      size_t *msg_len, int *compressed, int *tf_code,
-                     cfx_error_t *err)
-{
+                     cfx_error_t *err) {
     *msg = NULL;
     *msg_len = 0;
     *compressed = 0;
@@ -177,8 +185,7 @@ int cfx_grpc_unframe(const uint8_t *body, size_t len, const uint8_t **msg,
 
 int cfx_grpc_inflate(const char *encoding, const uint8_t *in, size_t len,
                      size_t max, cfx_buf_t *out, int *tf_code,
-                     cfx_error_t *err)
-{
+                     cfx_error_t *err) {
     int gzip = !strcmp(encoding, "gzip");
     if (!gzip && strcmp(encoding, "deflate") != 0) {
         *tf_code = encoding[0] && strcmp(encoding, "identity") ? 12 : 13;
@@ -236,11 +243,11 @@ int cfx_grpc_inflate(const char *encoding, const uint8_t *in, size_t len,
     return rc;
 }
 
-/* --- answering --------------------------------------------------------------- */
+/* --- answering ---------------------------------------------------------------
+ */
 
-static void answer_error(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st,
-                         int tf_code, const char *msg)
-{
+static void answer_error(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st, int tf_code,
+                         const char *msg) {
     char code[16];
     snprintf(code, sizeof(code), "%d", tf_code);
     if (cfx_grpc_encode_message(msg, &ctx->msgbuf) != 0)
@@ -256,8 +263,7 @@ static void answer_error(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st,
     cfx_h2_respond(st, hdrs, 3, NULL, 0, tr, ctx->msgbuf.len ? 2 : 1);
 }
 
-static void answer_ok(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st)
-{
+static void answer_ok(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st) {
     size_t n = ctx->resp.len - 5;
     uint8_t *p = ctx->resp.data;
     p[0] = 0;
@@ -272,16 +278,14 @@ static void answer_ok(cfx_grpc_ctx_t *ctx, cfx_h2_stream_t *st)
     cfx_h2_respond(st, hdrs, 3, ctx->resp.data, ctx->resp.len, tr, 1);
 }
 
-static int content_type_ok(const char *ct)
-{
+static int content_type_ok(const char *ct) {
     if (strncmp(ct, "application/grpc", 16) != 0)
         return 0;
     return ct[16] == '\0' || ct[16] == '+' || ct[16] == ';';
 }
 
 static void on_request(void *ud, cfx_h2_stream_t *st,
-                       const cfx_h2_request_t *req)
-{
+                       const cfx_h2_request_t *req) {
     grpc_conn_t *gc = ud;
     cfx_grpc_ctx_t *ctx = gc->ctx;
     cfx_grpc_call_t call;
@@ -380,10 +384,10 @@ done:
     }
 }
 
-/* --- deferred answers ---------------------------------------------------------- */
+/* --- deferred answers
+ * ---------------------------------------------------------- */
 
-cfx_grpc_deferred_t *cfx_grpc_defer(cfx_grpc_call_t *call)
-{
+cfx_grpc_deferred_t *cfx_grpc_defer(cfx_grpc_call_t *call) {
     call_priv_t *p = call->priv;
     cfx_grpc_deferred_t *d = calloc(1, sizeof(*d));
     if (!d || !p) {
@@ -399,14 +403,14 @@ cfx_grpc_deferred_t *cfx_grpc_defer(cfx_grpc_call_t *call)
     return d;
 }
 
-struct event_base *cfx_grpc_deferred_base(const cfx_grpc_deferred_t *d)
-{
+struct event_base *cfx_grpc_deferred_base(const cfx_grpc_deferred_t *d) {
     return d->ctx->base;
 }
 
 static void ctx_destroy(cfx_grpc_ctx_t *ctx);
 
-/* --- deadlines of requests still arriving ------------------------------------ */
+/* --- deadlines of requests still arriving ------------------------------------
+ */
 
 #define EXPIRY_PERIOD_US 50000
 
@@ -417,8 +421,7 @@ typedef struct expired {
 } expired_t;
 
 static void expire_stream(void *arg, cfx_h2_stream_t *st,
-                          const cfx_h2_request_t *req)
-{
+                          const cfx_h2_request_t *req) {
     expired_t *x = arg;
     uint64_t t;
     if (x->n == sizeof(x->ids) / sizeof(x->ids[0]) || !req->grpc_timeout[0] ||
@@ -430,8 +433,7 @@ static void expire_stream(void *arg, cfx_h2_stream_t *st,
     }
 }
 
-static void expiry_cb(evutil_socket_t fd, short what, void *arg)
-{
+static void expiry_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     cfx_grpc_ctx_t *ctx = arg;
@@ -453,8 +455,7 @@ static void expiry_cb(evutil_socket_t fd, short what, void *arg)
 
 void cfx_grpc_deferred_finish(cfx_grpc_deferred_t *d, int tf_code,
                               const char *message,
-                              const ProtobufCMessage *resp)
-{
+                              const ProtobufCMessage *resp) {
     cfx_grpc_ctx_t *ctx = d->ctx;
     grpc_conn_t *gc = ctx->conns;
     while (gc && gc->serial != d->serial)
@@ -486,10 +487,10 @@ void cfx_grpc_deferred_finish(cfx_grpc_deferred_t *d, int tf_code,
         ctx_destroy(ctx);
 }
 
-/* --- connections --------------------------------------------------------------- */
+/* --- connections
+ * --------------------------------------------------------------- */
 
-static void ctx_destroy(cfx_grpc_ctx_t *ctx)
-{
+static void ctx_destroy(cfx_grpc_ctx_t *ctx) {
     if (ctx->listener)
         evconnlistener_free(ctx->listener);
     if (ctx->expiry)
@@ -502,8 +503,7 @@ static void ctx_destroy(cfx_grpc_ctx_t *ctx)
     free(ctx);
 }
 
-static void conn_unlink(grpc_conn_t *gc)
-{
+static void conn_unlink(grpc_conn_t *gc) {
     cfx_grpc_ctx_t *ctx = gc->ctx;
     if (gc->prev)
         gc->prev->next = gc->next;
@@ -515,8 +515,7 @@ static void conn_unlink(grpc_conn_t *gc)
     free(gc);
 }
 
-static void on_close(void *ud, cfx_h2_conn_t *c)
-{
+static void on_close(void *ud, cfx_h2_conn_t *c) {
     (void)c;
     grpc_conn_t *gc = ud;
     cfx_grpc_ctx_t *ctx = gc->ctx;
@@ -526,8 +525,7 @@ static void on_close(void *ud, cfx_h2_conn_t *c)
 }
 
 int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
-                       cfx_error_t *err)
-{
+                       cfx_error_t *err) {
     int one = 1;
     evutil_make_socket_nonblocking(fd);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -560,8 +558,7 @@ int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-                      struct sockaddr *sa, int salen, void *arg)
-{
+                      struct sockaddr *sa, int salen, void *arg) {
     (void)l;
     (void)sa;
     (void)salen;
@@ -578,8 +575,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 int cfx_grpc_ctx_new(struct event_base *base, cfx_server_t *srv,
                      const cfx_grpc_options_t *opts, cfx_grpc_ctx_t **out,
-                     cfx_error_t *err)
-{
+                     cfx_error_t *err) {
     cfx_grpc_ctx_t *ctx = calloc(1, sizeof(*ctx));
     *out = NULL;
     if (!ctx)
@@ -608,8 +604,7 @@ int cfx_grpc_ctx_new(struct event_base *base, cfx_server_t *srv,
 }
 
 int cfx_grpc_ctx_listen(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
-                        cfx_error_t *err)
-{
+                        cfx_error_t *err) {
     evutil_make_socket_nonblocking(fd);
     ctx->listener = evconnlistener_new(ctx->base, on_accept, ctx,
                                        LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -619,8 +614,7 @@ int cfx_grpc_ctx_listen(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
     return 0;
 }
 
-void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx)
-{
+void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx) {
     if (ctx->draining)
         return;
     ctx->draining = 1;
@@ -649,8 +643,7 @@ void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx)
     }
 }
 
-void cfx_grpc_ctx_free(cfx_grpc_ctx_t *ctx)
-{
+void cfx_grpc_ctx_free(cfx_grpc_ctx_t *ctx) {
     if (!ctx)
         return;
     while (ctx->conns) {
@@ -661,20 +654,17 @@ void cfx_grpc_ctx_free(cfx_grpc_ctx_t *ctx)
     ctx_destroy(ctx);
 }
 
-size_t cfx_grpc_ctx_connections(const cfx_grpc_ctx_t *ctx)
-{
+size_t cfx_grpc_ctx_connections(const cfx_grpc_ctx_t *ctx) {
     return ctx->n_conns;
 }
 
-static void on_drain(struct event_base *base, void *arg)
-{
+static void on_drain(struct event_base *base, void *arg) {
     (void)base;
     cfx_grpc_ctx_drain(arg);
 }
 
 int cfx_grpc_attach(cfx_server_t *srv, struct event_base *base,
-                    evutil_socket_t listen_fd, cfx_error_t *err)
-{
+                    evutil_socket_t listen_fd, cfx_error_t *err) {
     cfx_grpc_ctx_t *ctx = NULL;
     cfx_grpc_options_t opts = {100u << 20, 128};
     if (srv && srv->opts.max_body_bytes)

@@ -87,13 +87,13 @@ void cfx_grpc_pool_free(cfx_grpc_pool_t *p);
 
 /* One RPC being answered. */
 typedef struct cfx_grpc_call {
-    cfx_server_t *srv;   /* may be NULL */
-    cfx_arena_t *arena;  /* per-request scratch, reset after the answer */
-    cfx_buf_t *resp;     /* the serialized response message goes here */
+    cfx_server_t *srv;     /* may be NULL */
+    cfx_arena_t *arena;    /* per-request scratch, reset after the answer */
+    cfx_buf_t *resp;       /* the serialized response message goes here */
     cfx_grpc_pool_t *pool; /* the worker's example pool */
-    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
-    int tf_code;         /* tensorflow.error.Code of the answer */
-    cfx_error_t err;     /* message when tf_code != 0 */
+    uint64_t deadline_ns;  /* CLOCK_MONOTONIC; 0 = none */
+    int tf_code;           /* tensorflow.error.Code of the answer */
+    cfx_error_t err;       /* message when tf_code != 0 */
     /* For metrics: model named by the request ("" if none). */
     char model[128];
     /* Set by cfx_grpc_defer: the answer comes later. */
@@ -107,8 +107,8 @@ typedef int (*cfx_grpc_handler_fn)(cfx_grpc_call_t *call, const uint8_t *req,
                                    size_t len);
 
 typedef struct cfx_grpc_method {
-    const char *path;    /* "/tensorflow.serving.PredictionService/Predict" */
-    const char *api;     /* metrics API label ("Predict"), NULL = no metric */
+    const char *path; /* "/tensorflow.serving.PredictionService/Predict" */
+    const char *api;  /* metrics API label ("Predict"), NULL = no metric */
     cfx_grpc_handler_fn handler;
 } cfx_grpc_method_t;
 

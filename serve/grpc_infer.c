@@ -20,8 +20,8 @@
 /* Runs classify over ex[n] into a ClassificationResult in the arena. */
 static int classify_result(cfx_grpc_call_t *call, const cfx_servable_t *s,
                            const cfx_signature_t *sig, cfx_example_t *ex,
-                           size_t n, Tensorflow__Serving__ClassificationResult **out)
-{
+                           size_t n,
+                           Tensorflow__Serving__ClassificationResult **out) {
     const size_t k = CFX_SERVICE_NUM_CLASSES;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -33,7 +33,8 @@ static int classify_result(cfx_grpc_call_t *call, const cfx_servable_t *s,
         cfx_arena_alloc(call->arena, n * sizeof(*cls));
     Tensorflow__Serving__Classifications **clsp =
         cfx_arena_alloc(call->arena, n * sizeof(*clsp));
-    Tensorflow__Serving__Class *c = cfx_arena_alloc(call->arena, n * k * sizeof(*c));
+    Tensorflow__Serving__Class *c =
+        cfx_arena_alloc(call->arena, n * k * sizeof(*c));
     Tensorflow__Serving__Class **cp =
         cfx_arena_alloc(call->arena, n * k * sizeof(*cp));
     if (!exp || !scores || !res || !cls || !clsp || !c || !cp)
@@ -65,15 +66,16 @@ static int classify_result(cfx_grpc_call_t *call, const cfx_servable_t *s,
 
 static int regress_result(cfx_grpc_call_t *call, const cfx_servable_t *s,
                           const cfx_signature_t *sig, cfx_example_t *ex,
-                          size_t n, Tensorflow__Serving__RegressionResult **out)
-{
+                          size_t n,
+                          Tensorflow__Serving__RegressionResult **out) {
     cfx_error_t err;
     cfx_error_init(&err);
     const cfx_example_t **exp = cfx_arena_alloc(call->arena, n * sizeof(*exp));
     float *v = cfx_arena_alloc(call->arena, n * sizeof(float));
     Tensorflow__Serving__RegressionResult *res =
         cfx_arena_alloc(call->arena, sizeof(*res));
-    Tensorflow__Serving__Regression *r = cfx_arena_alloc(call->arena, n * sizeof(*r));
+    Tensorflow__Serving__Regression *r =
+        cfx_arena_alloc(call->arena, n * sizeof(*r));
     Tensorflow__Serving__Regression **rp =
         cfx_arena_alloc(call->arena, n * sizeof(*rp));
     if (!exp || !v || !res || !r || !rp)
@@ -99,8 +101,7 @@ static int regress_result(cfx_grpc_call_t *call, const cfx_servable_t *s,
 static int prepare(cfx_grpc_call_t *call,
                    const Tensorflow__Serving__ModelSpec *spec,
                    const Tensorflow__Serving__Input *in, cfx_servable_t **s,
-                   const cfx_signature_t **sig, cfx_example_t **ex, size_t *n)
-{
+                   const cfx_signature_t **sig, cfx_example_t **ex, size_t *n) {
     cfx_error_t err;
     cfx_error_init(&err);
     int rc = cfx_grpc_acquire(call, spec, s);
@@ -120,15 +121,13 @@ static int prepare(cfx_grpc_call_t *call,
 static int reply_with_spec(cfx_grpc_call_t *call, const cfx_servable_t *s,
                            const cfx_signature_t *sig,
                            Tensorflow__Serving__ModelSpec **spec,
-                           const ProtobufCMessage *msg)
-{
+                           const ProtobufCMessage *msg) {
     *spec = cfx_grpc_spec(call, s, sig->key);
     return *spec ? cfx_grpc_reply(call, msg)
                  : cfx_grpc_fail(call, 8, "out of memory");
 }
 
-int cfx_grpc_classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
-{
+int cfx_grpc_classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     cfx_servable_t *s = NULL;
     const cfx_signature_t *sig;
     cfx_example_t *ex;
@@ -149,8 +148,7 @@ int cfx_grpc_classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
     return rc;
 }
 
-int cfx_grpc_regress(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
-{
+int cfx_grpc_regress(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     cfx_servable_t *s = NULL;
     const cfx_signature_t *sig;
     cfx_example_t *ex;
@@ -171,15 +169,13 @@ int cfx_grpc_regress(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
 }
 
 /* The signature a task names (its model_spec is set): "" is serving_default. */
-static const char *task_signature(const Tensorflow__Serving__InferenceTask *t)
-{
+static const char *task_signature(const Tensorflow__Serving__InferenceTask *t) {
     return t->model_spec->signature_name[0] ? t->model_spec->signature_name
                                             : "serving_default";
 }
 
 int cfx_grpc_multi_inference(cfx_grpc_call_t *call, const uint8_t *req,
-                             size_t len)
-{
+                             size_t len) {
     cfx_servable_t *s = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -205,13 +201,13 @@ int cfx_grpc_multi_inference(cfx_grpc_call_t *call, const uint8_t *req,
         const char *si = task_signature(t);
         for (size_t j = 0; j < i; j++) {
             if (strcmp(si, task_signature(r->tasks[j])) == 0)
-                return cfx_grpc_fail(call, 3,
-                                     "Duplicate evaluation of signature: %s",
-                                     si);
+                return cfx_grpc_fail(
+                    call, 3, "Duplicate evaluation of signature: %s", si);
         }
         if (strcmp(t->method_name, CFX_METHOD_CLASSIFY) != 0 &&
             strcmp(t->method_name, CFX_METHOD_REGRESS) != 0)
-            return cfx_grpc_fail(call, 12, "Unsupported signature method_name: %s",
+            return cfx_grpc_fail(call, 12,
+                                 "Unsupported signature method_name: %s",
                                  t->method_name);
     }
     cfx_example_t *ex;

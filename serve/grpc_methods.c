@@ -12,23 +12,21 @@
 #include "health.pb-c.h"
 #include "wrappers.pb-c.h"
 
-/* --- decoding into the arena ------------------------------------------------- */
+/* --- decoding into the arena -------------------------------------------------
+ */
 
-static void *arena_alloc(void *data, size_t size)
-{
+static void *arena_alloc(void *data, size_t size) {
     return cfx_arena_alloc(data, size ? size : 1);
 }
 
-static void arena_free(void *data, void *p)
-{
+static void arena_free(void *data, void *p) {
     (void)data;
     (void)p; /* released with the arena after the answer */
 }
 
 void *cfx_grpc_unpack(cfx_grpc_call_t *call,
                       const ProtobufCMessageDescriptor *d, const uint8_t *req,
-                      size_t len)
-{
+                      size_t len) {
     ProtobufCAllocator a = {arena_alloc, arena_free, call->arena};
     ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, len, req);
     if (!m)
@@ -38,8 +36,7 @@ void *cfx_grpc_unpack(cfx_grpc_call_t *call,
 }
 
 int cfx_grpc_fail_err(cfx_grpc_call_t *call, int cfx_rc,
-                      const cfx_error_t *err)
-{
+                      const cfx_error_t *err) {
     int code = cfx_service_tf_code(cfx_rc);
     if (code == 0)
         code = 13;
@@ -49,8 +46,7 @@ int cfx_grpc_fail_err(cfx_grpc_call_t *call, int cfx_rc,
 
 int cfx_grpc_acquire(cfx_grpc_call_t *call,
                      const Tensorflow__Serving__ModelSpec *spec,
-                     cfx_servable_t **out)
-{
+                     cfx_servable_t **out) {
     *out = NULL;
     if (!spec)
         return cfx_grpc_fail(call, 3, "Missing ModelSpec");
@@ -77,8 +73,7 @@ int cfx_grpc_acquire(cfx_grpc_call_t *call,
 
 Tensorflow__Serving__ModelSpec *cfx_grpc_spec(cfx_grpc_call_t *call,
                                               const cfx_servable_t *s,
-                                              const char *signature)
-{
+                                              const char *signature) {
     Tensorflow__Serving__ModelSpec *spec =
         cfx_arena_alloc(call->arena, sizeof(*spec));
     Google__Protobuf__Int64Value *v = cfx_arena_alloc(call->arena, sizeof(*v));
@@ -95,10 +90,10 @@ Tensorflow__Serving__ModelSpec *cfx_grpc_spec(cfx_grpc_call_t *call,
     return spec;
 }
 
-/* --- example pool ------------------------------------------------------------- */
+/* --- example pool
+ * ------------------------------------------------------------- */
 
-cfx_example_t *cfx_grpc_examples(cfx_grpc_call_t *call, size_t n)
-{
+cfx_example_t *cfx_grpc_examples(cfx_grpc_call_t *call, size_t n) {
     cfx_grpc_pool_t *p = call->pool;
     if (n > p->cap) {
         cfx_example_t *ex = realloc(p->ex, n * sizeof(*ex));
@@ -114,8 +109,7 @@ cfx_example_t *cfx_grpc_examples(cfx_grpc_call_t *call, size_t n)
     return p->ex;
 }
 
-void cfx_grpc_pool_free(cfx_grpc_pool_t *p)
-{
+void cfx_grpc_pool_free(cfx_grpc_pool_t *p) {
     for (size_t i = 0; i < p->cap; i++)
         cfx_example_free(&p->ex[i]);
     free(p->ex);
@@ -123,13 +117,14 @@ void cfx_grpc_pool_free(cfx_grpc_pool_t *p)
     p->cap = 0;
 }
 
-/* --- Input -> raw examples --------------------------------------------------- */
+/* --- Input -> raw examples ---------------------------------------------------
+ */
 
 #define MAX_FEATURES 4096 /* per tf.Example of an Input */
 
-static int example_from_proto(cfx_grpc_call_t *call, const Tensorflow__Example *in,
-                              cfx_example_t *out)
-{
+static int example_from_proto(cfx_grpc_call_t *call,
+                              const Tensorflow__Example *in,
+                              cfx_example_t *out) {
     cfx_example_reset(out);
     if (!in || !in->features)
         return 0;
@@ -144,7 +139,8 @@ static int example_from_proto(cfx_grpc_call_t *call, const Tensorflow__Example *
             rc = cfx_example_add_none(out, e->key);
         } else if (f->kind_case == TENSORFLOW__FEATURE__KIND_BYTES_LIST) {
             size_t n = f->bytes_list->n_value;
-            cfx_bytes_t *b = cfx_arena_alloc(call->arena, (n ? n : 1) * sizeof(*b));
+            cfx_bytes_t *b =
+                cfx_arena_alloc(call->arena, (n ? n : 1) * sizeof(*b));
             if (!b)
                 return CFX_ENOMEM;
             for (size_t j = 0; j < n; j++) {
@@ -167,8 +163,7 @@ static int example_from_proto(cfx_grpc_call_t *call, const Tensorflow__Example *
 
 int cfx_grpc_input_examples(cfx_grpc_call_t *call,
                             const Tensorflow__Serving__Input *in,
-                            cfx_example_t **out, size_t *n)
-{
+                            cfx_example_t **out, size_t *n) {
     int rc = 0;
     Tensorflow__Example **exs = NULL;
     const Tensorflow__Example *context = NULL;
@@ -222,8 +217,10 @@ int cfx_grpc_input_examples(cfx_grpc_call_t *call,
     goto out;
 fail:
     if (rc == CFX_ETOOBIG)
-        rc = cfx_grpc_fail(call, 3, "a tf.Example of the input has more than %d "
-                                    "features", MAX_FEATURES);
+        rc = cfx_grpc_fail(call, 3,
+                           "a tf.Example of the input has more than %d "
+                           "features",
+                           MAX_FEATURES);
     else if (rc == CFX_ENOMEM)
         rc = cfx_grpc_fail(call, 8, "out of memory");
     else
@@ -235,18 +232,20 @@ out:
     return rc;
 }
 
-/* --- Health ------------------------------------------------------------------- */
+/* --- Health
+ * ------------------------------------------------------------------- */
 
-static int health_check(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
-{
-    Grpc__Health__V1__HealthCheckRequest *r =
-        cfx_grpc_unpack(call, &grpc__health__v1__health_check_request__descriptor,
-                        req, len);
+static int health_check(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
+    Grpc__Health__V1__HealthCheckRequest *r = cfx_grpc_unpack(
+        call, &grpc__health__v1__health_check_request__descriptor, req, len);
     if (!r)
         return call->tf_code;
     static const char *const known[] = {
-        "", "tensorflow.serving.PredictionService",
-        "tensorflow.serving.ModelService", "PredictionService", "ModelService",
+        "",
+        "tensorflow.serving.PredictionService",
+        "tensorflow.serving.ModelService",
+        "PredictionService",
+        "ModelService",
     };
     int found = 0;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -258,12 +257,14 @@ static int health_check(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
     int ready = !call->srv || !call->srv->manager ||
                 (!call->srv->draining && cfx_manager_ready(call->srv->manager));
     resp.status =
-        ready ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-              : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+        ready
+            ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+            : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
     return cfx_grpc_reply(call, &resp.base);
 }
 
-/* --- table ------------------------------------------------------------------- */
+/* --- table -------------------------------------------------------------------
+ */
 
 static const cfx_grpc_method_t methods[] = {
     {"/tensorflow.serving.PredictionService/Predict", "Predict",
@@ -283,8 +284,7 @@ static const cfx_grpc_method_t methods[] = {
     {"/grpc.health.v1.Health/Check", NULL, health_check},
 };
 
-const cfx_grpc_method_t *cfx_grpc_method_find(const char *path)
-{
+const cfx_grpc_method_t *cfx_grpc_method_find(const char *path) {
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         if (strcmp(path, methods[i].path) == 0)
             return &methods[i];

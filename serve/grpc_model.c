@@ -21,16 +21,16 @@
 #include "model_management.pb-c.h"
 #include "serve/grpc_methods.h"
 
-#define SIGNATURE_DEF_MAP_URL \
+#define SIGNATURE_DEF_MAP_URL                                                  \
     "type.googleapis.com/tensorflow.serving.SignatureDefMap"
 
 static Tensorflow__TensorInfo *tensor_info(cfx_arena_t *a,
-                                           const cfx_tensor_spec_t *spec)
-{
+                                           const cfx_tensor_spec_t *spec) {
     Tensorflow__TensorInfo *ti = cfx_arena_alloc(a, sizeof(*ti));
     Tensorflow__TensorShapeProto *sh = cfx_arena_alloc(a, sizeof(*sh));
     Tensorflow__TensorShapeProto__Dim *d = cfx_arena_alloc(a, 2 * sizeof(*d));
-    Tensorflow__TensorShapeProto__Dim **dp = cfx_arena_alloc(a, 2 * sizeof(*dp));
+    Tensorflow__TensorShapeProto__Dim **dp =
+        cfx_arena_alloc(a, 2 * sizeof(*dp));
     if (!ti || !sh || !d || !dp)
         return NULL;
     tensorflow__tensor_info__init(ti);
@@ -52,8 +52,7 @@ static Tensorflow__TensorInfo *tensor_info(cfx_arena_t *a,
 
 /* SignatureDef.inputs / outputs entries share one layout. */
 static int tensor_map(cfx_arena_t *a, const cfx_tensor_spec_t *specs, size_t n,
-                      Tensorflow__SignatureDef__InputsEntry ***out)
-{
+                      Tensorflow__SignatureDef__InputsEntry ***out) {
     Tensorflow__SignatureDef__InputsEntry **e =
         cfx_arena_alloc(a, (n + 1) * sizeof(*e));
     if (!e)
@@ -73,8 +72,7 @@ static int tensor_map(cfx_arena_t *a, const cfx_tensor_spec_t *specs, size_t n,
 }
 
 int cfx_grpc_get_model_metadata(cfx_grpc_call_t *call, const uint8_t *req,
-                                size_t len)
-{
+                                size_t len) {
     cfx_servable_t *s = NULL;
     int rc;
     cfx_arena_t *a = call->arena;
@@ -112,9 +110,9 @@ int cfx_grpc_get_model_metadata(cfx_grpc_call_t *call, const uint8_t *req,
         tensorflow__serving__signature_def_map__signature_def_entry__init(e);
         tensorflow__signature_def__init(sd);
         if (tensor_map(a, sig->inputs, sig->n_inputs, &sd->inputs) != 0 ||
-            tensor_map(a, sig->outputs, sig->n_outputs,
-                       (Tensorflow__SignatureDef__InputsEntry ***)&sd->outputs) !=
-                0)
+            tensor_map(
+                a, sig->outputs, sig->n_outputs,
+                (Tensorflow__SignatureDef__InputsEntry ***)&sd->outputs) != 0)
             goto oom;
         sd->n_inputs = sig->n_inputs;
         sd->n_outputs = sig->n_outputs;
@@ -156,8 +154,7 @@ out:
 }
 
 int cfx_grpc_get_model_status(cfx_grpc_call_t *call, const uint8_t *req,
-                              size_t len)
-{
+                              size_t len) {
     cfx_version_status_t *st = NULL;
     size_t n = 0;
     cfx_error_t err;
@@ -198,7 +195,8 @@ int cfx_grpc_get_model_status(cfx_grpc_call_t *call, const uint8_t *req,
         tensorflow__serving__model_version_status__init(&vs[i]);
         tensorflow__serving__status_proto__init(&sp[i]);
         vs[i].version = st[i].version;
-        vs[i].state = (Tensorflow__Serving__ModelVersionStatus__State)st[i].state;
+        vs[i].state =
+            (Tensorflow__Serving__ModelVersionStatus__State)st[i].state;
         sp[i].error_code = (Tensorflow__Error__Code)st[i].error_code;
         sp[i].error_message = st[i].error_message;
         vs[i].status = &sp[i];
@@ -222,22 +220,22 @@ typedef struct reload_job {
     cfx_error_t err;
 } reload_job_t;
 
-static void reload_answer(evutil_socket_t fd, short what, void *arg)
-{
+static void reload_answer(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     reload_job_t *job = arg;
-    Tensorflow__Serving__StatusProto sp = TENSORFLOW__SERVING__STATUS_PROTO__INIT;
+    Tensorflow__Serving__StatusProto sp =
+        TENSORFLOW__SERVING__STATUS_PROTO__INIT;
     Tensorflow__Serving__ReloadConfigResponse resp =
         TENSORFLOW__SERVING__RELOAD_CONFIG_RESPONSE__INIT;
     resp.status = &sp;
-    cfx_grpc_deferred_finish(job->answer, job->tf_code, job->err.msg, &resp.base);
+    cfx_grpc_deferred_finish(job->answer, job->tf_code, job->err.msg,
+                             &resp.base);
     cfx_model_list_free(&job->list);
     free(job);
 }
 
-static void *reload_thread(void *arg)
-{
+static void *reload_thread(void *arg) {
     reload_job_t *job = arg;
     int rc = cfx_manager_reload(job->manager, &job->list, &job->err);
     job->tf_code = rc ? cfx_service_tf_code(rc) : 0;
@@ -251,8 +249,7 @@ static void *reload_thread(void *arg)
 }
 
 int cfx_grpc_reload_config(cfx_grpc_call_t *call, const uint8_t *req,
-                           size_t len)
-{
+                           size_t len) {
     cfx_error_t err;
     cfx_error_init(&err);
     int rc;
@@ -264,8 +261,9 @@ int cfx_grpc_reload_config(cfx_grpc_call_t *call, const uint8_t *req,
         return call->tf_code;
     if (!call->srv || !call->srv->manager)
         return cfx_grpc_fail(call, 14, "no model manager");
-    if (!r->config || r->config->config_case !=
-                          TENSORFLOW__SERVING__MODEL_SERVER_CONFIG__CONFIG_MODEL_CONFIG_LIST)
+    if (!r->config ||
+        r->config->config_case !=
+            TENSORFLOW__SERVING__MODEL_SERVER_CONFIG__CONFIG_MODEL_CONFIG_LIST)
         return cfx_grpc_fail(call, 3,
                              "ServerCore::ReloadConfig: only model_config_list "
                              "configs are supported");

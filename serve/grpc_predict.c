@@ -30,24 +30,21 @@
 
 /* The request tensor for alias (the last entry wins, as in a map). */
 static const Tensorflow__TensorProto *
-find_input(const Tensorflow__Serving__PredictRequest *r, const char *alias)
-{
+find_input(const Tensorflow__Serving__PredictRequest *r, const char *alias) {
     for (size_t i = r->n_inputs; i-- > 0;)
         if (r->inputs[i]->key && strcmp(r->inputs[i]->key, alias) == 0)
             return r->inputs[i]->value;
     return NULL;
 }
 
-static int sig_has_input(const cfx_signature_t *sig, const char *alias)
-{
+static int sig_has_input(const cfx_signature_t *sig, const char *alias) {
     for (size_t i = 0; i < sig->n_inputs; i++)
         if (strcmp(sig->inputs[i].name, alias) == 0)
             return 1;
     return 0;
 }
 
-static void join(char *dst, size_t cap, const char *s)
-{
+static void join(char *dst, size_t cap, const char *s) {
     size_t l = strlen(dst);
     if (l + 1 < cap)
         snprintf(dst + l, cap - l, "%s%s", l ? "," : "", s);
@@ -55,8 +52,7 @@ static void join(char *dst, size_t cap, const char *s)
 
 static int check_inputs(cfx_grpc_call_t *call,
                         const Tensorflow__Serving__PredictRequest *r,
-                        const cfx_signature_t *sig)
-{
+                        const cfx_signature_t *sig) {
     char sent[256] = "", want[256] = "", extra[256] = "", missing[256] = "";
     size_t distinct = 0;
     /* The duplicate scan below is quadratic: bound it first. */
@@ -92,8 +88,7 @@ static int check_inputs(cfx_grpc_call_t *call,
 /* Output i of sig is wanted (no filter, or named in it). */
 static int check_filter(cfx_grpc_call_t *call,
                         const Tensorflow__Serving__PredictRequest *r,
-                        const cfx_signature_t *sig, int *wanted)
-{
+                        const cfx_signature_t *sig, int *wanted) {
     char set[256] = "";
     for (size_t i = 0; i < sig->n_outputs; i++) {
         wanted[i] = r->n_output_filter == 0;
@@ -118,8 +113,7 @@ static int check_filter(cfx_grpc_call_t *call,
     return 0;
 }
 
-static size_t batch_of(const cfx_tensor_t *t)
-{
+static size_t batch_of(const cfx_tensor_t *t) {
     return t->rank == 0 ? 1 : (size_t)t->dims[0];
 }
 
@@ -127,8 +121,7 @@ static size_t batch_of(const cfx_tensor_t *t)
 static int serialized_examples(cfx_grpc_call_t *call,
                                const Tensorflow__Serving__PredictRequest *r,
                                const cfx_signature_t *sig, cfx_example_t **out,
-                               size_t *n)
-{
+                               size_t *n) {
     cfx_tensor_t t;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -171,10 +164,9 @@ static int serialized_examples(cfx_grpc_call_t *call,
 static int raw_examples(cfx_grpc_call_t *call,
                         const Tensorflow__Serving__PredictRequest *r,
                         const cfx_signature_t *sig, cfx_example_t **out,
-                        size_t *n)
-{
-    cfx_tensor_t *t = cfx_arena_alloc(call->arena,
-                                      (sig->n_inputs + 1) * sizeof(*t));
+                        size_t *n) {
+    cfx_tensor_t *t =
+        cfx_arena_alloc(call->arena, (sig->n_inputs + 1) * sizeof(*t));
     cfx_error_t err;
     cfx_error_init(&err);
     if (!t)
@@ -231,8 +223,8 @@ static int raw_examples(cfx_grpc_call_t *call,
             }
             if (rc != 0)
                 return cfx_grpc_fail(call, rc == CFX_ENOMEM ? 8 : 3,
-                                     "input %s: cannot build example %zu",
-                                     name, i);
+                                     "input %s: cannot build example %zu", name,
+                                     i);
         }
     }
     *out = ex;
@@ -240,8 +232,7 @@ static int raw_examples(cfx_grpc_call_t *call,
     return 0;
 }
 
-int cfx_grpc_predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
-{
+int cfx_grpc_predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     cfx_servable_t *s = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -258,7 +249,8 @@ int cfx_grpc_predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
         rc = cfx_grpc_fail_err(call, rc, &err);
         goto out;
     }
-    int *wanted = cfx_arena_alloc(call->arena, (sig->n_outputs + 1) * sizeof(int));
+    int *wanted =
+        cfx_arena_alloc(call->arena, (sig->n_outputs + 1) * sizeof(int));
     if (!wanted) {
         rc = cfx_grpc_fail(call, 8, "out of memory");
         goto out;
@@ -276,9 +268,10 @@ int cfx_grpc_predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len)
     if (call->srv && call->srv->metrics)
         cfx_metrics_record_examples(call->srv->metrics, call->model, n);
 
-    const cfx_example_t **exp = cfx_arena_alloc(call->arena, (n + 1) * sizeof(*exp));
-    float *vals = cfx_arena_alloc(call->arena,
-                                  (n + 1) * CFX_SERVICE_NUM_CLASSES * sizeof(float));
+    const cfx_example_t **exp =
+        cfx_arena_alloc(call->arena, (n + 1) * sizeof(*exp));
+    float *vals = cfx_arena_alloc(
+        call->arena, (n + 1) * CFX_SERVICE_NUM_CLASSES * sizeof(float));
     cfx_bytes_t *labels = cfx_arena_alloc(
         call->arena, (n + 1) * CFX_SERVICE_NUM_CLASSES * sizeof(cfx_bytes_t));
     if (!exp || !vals || !labels) {

@@ -9,48 +9,61 @@
 #include "formats/dtype.h"
 
 /* Element size in tensor_content; 0 for types without a raw form here. */
-static size_t content_size(int dtype)
-{
+static size_t content_size(int dtype) {
     switch (dtype) {
-    case CFX_DT_FLOAT: case CFX_DT_INT32: case CFX_DT_UINT32: return 4;
-    case CFX_DT_DOUBLE: case CFX_DT_INT64: case CFX_DT_UINT64: return 8;
-    case CFX_DT_INT16: return 2;
-    case CFX_DT_UINT8: case CFX_DT_INT8: case CFX_DT_BOOL: return 1;
-    default: return 0;
+    case CFX_DT_FLOAT:
+    case CFX_DT_INT32:
+    case CFX_DT_UINT32:
+        return 4;
+    case CFX_DT_DOUBLE:
+    case CFX_DT_INT64:
+    case CFX_DT_UINT64:
+        return 8;
+    case CFX_DT_INT16:
+        return 2;
+    case CFX_DT_UINT8:
+    case CFX_DT_INT8:
+    case CFX_DT_BOOL:
+        return 1;
+    default:
+        return 0;
     }
 }
 
-static uint64_t le_load(const uint8_t *p, size_t size)
-{
+static uint64_t le_load(const uint8_t *p, size_t size) {
     uint64_t v = 0;
     for (size_t i = 0; i < size; i++)
         v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
-static void le_store(uint8_t *p, uint64_t v, size_t size)
-{
+static void le_store(uint8_t *p, uint64_t v, size_t size) {
     for (size_t i = 0; i < size; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Raw little-endian element -> int64, sign-extended per dtype. */
-static int64_t int_from_raw(int dtype, uint64_t raw)
-{
+static int64_t int_from_raw(int dtype, uint64_t raw) {
     switch (dtype) {
-    case CFX_DT_INT32: return (int32_t)(uint32_t)raw;
-    case CFX_DT_INT16: return (int16_t)(uint16_t)raw;
-    case CFX_DT_INT8: return (int8_t)(uint8_t)raw;
-    case CFX_DT_UINT8: return (uint8_t)raw;
-    case CFX_DT_BOOL: return raw != 0;
-    case CFX_DT_UINT32: return (uint32_t)raw;
-    default: return (int64_t)raw; /* INT64, UINT64 (wraps above INT64_MAX) */
+    case CFX_DT_INT32:
+        return (int32_t)(uint32_t)raw;
+    case CFX_DT_INT16:
+        return (int16_t)(uint16_t)raw;
+    case CFX_DT_INT8:
+        return (int8_t)(uint8_t)raw;
+    case CFX_DT_UINT8:
+        return (uint8_t)raw;
+    case CFX_DT_BOOL:
+        return raw != 0;
+    case CFX_DT_UINT32:
+        return (uint32_t)raw;
+    default:
+        return (int64_t)raw; /* INT64, UINT64 (wraps above INT64_MAX) */
     }
 }
 
 static int decode_content(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
-                          cfx_error_t *err)
-{
+                          cfx_error_t *err) {
     size_t es = content_size(t->dtype);
     if (es == 0)
         return cfx_error_set(err, CFX_EINVAL,
@@ -70,9 +83,14 @@ static int decode_content(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
             memcpy(&t->v.f32[i], &u, 4);
             break;
         }
-        case CFX_TENSOR_F64: memcpy(&t->v.f64[i], &raw, 8); break;
-        case CFX_TENSOR_I64: t->v.i64[i] = int_from_raw(t->dtype, raw); break;
-        case CFX_TENSOR_STR: break;
+        case CFX_TENSOR_F64:
+            memcpy(&t->v.f64[i], &raw, 8);
+            break;
+        case CFX_TENSOR_I64:
+            t->v.i64[i] = int_from_raw(t->dtype, raw);
+            break;
+        case CFX_TENSOR_STR:
+            break;
         }
     }
     return 0;
@@ -81,35 +99,59 @@ static int decode_content(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
 static const uint8_t empty[1] = {0};
 
 /* Number of values in the dtype's *_val field. */
-static size_t val_count(const Tensorflow__TensorProto *tp, int dtype)
-{
+static size_t val_count(const Tensorflow__TensorProto *tp, int dtype) {
     switch (dtype) {
-    case CFX_DT_FLOAT: return tp->n_float_val;
-    case CFX_DT_DOUBLE: return tp->n_double_val;
-    case CFX_DT_INT32: case CFX_DT_INT16: case CFX_DT_INT8:
-    case CFX_DT_UINT8: return tp->n_int_val;
-    case CFX_DT_INT64: return tp->n_int64_val;
-    case CFX_DT_BOOL: return tp->n_bool_val;
-    case CFX_DT_STRING: return tp->n_string_val;
-    case CFX_DT_UINT32: return tp->n_uint32_val;
-    case CFX_DT_UINT64: return tp->n_uint64_val;
-    default: return 0;
+    case CFX_DT_FLOAT:
+        return tp->n_float_val;
+    case CFX_DT_DOUBLE:
+        return tp->n_double_val;
+    case CFX_DT_INT32:
+    case CFX_DT_INT16:
+    case CFX_DT_INT8:
+    case CFX_DT_UINT8:
+        return tp->n_int_val;
+    case CFX_DT_INT64:
+        return tp->n_int64_val;
+    case CFX_DT_BOOL:
+        return tp->n_bool_val;
+    case CFX_DT_STRING:
+        return tp->n_string_val;
+    case CFX_DT_UINT32:
+        return tp->n_uint32_val;
+    case CFX_DT_UINT64:
+        return tp->n_uint64_val;
+    default:
+        return 0;
     }
 }
 
 static void set_from_val(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
-                         size_t dst, size_t src)
-{
+                         size_t dst, size_t src) {
     switch (t->dtype) {
-    case CFX_DT_FLOAT: t->v.f32[dst] = tp->float_val[src]; break;
-    case CFX_DT_DOUBLE: t->v.f64[dst] = tp->double_val[src]; break;
-    case CFX_DT_INT32: case CFX_DT_INT16: case CFX_DT_INT8: case CFX_DT_UINT8:
+    case CFX_DT_FLOAT:
+        t->v.f32[dst] = tp->float_val[src];
+        break;
+    case CFX_DT_DOUBLE:
+        t->v.f64[dst] = tp->double_val[src];
+        break;
+    case CFX_DT_INT32:
+    case CFX_DT_INT16:
+    case CFX_DT_INT8:
+    case CFX_DT_UINT8:
         t->v.i64[dst] = tp->int_val[src];
         break;
-    case CFX_DT_INT64: t->v.i64[dst] = tp->int64_val[src]; break;
-    case CFX_DT_BOOL: t->v.i64[dst] = tp->bool_val[src] != 0; break;
-    case CFX_DT_UINT32: t->v.i64[dst] = tp->uint32_val[src]; break;
-    case CFX_DT_UINT64: t->v.i64[dst] = (int64_t)tp->uint64_val[src]; break;
+    case CFX_DT_INT64:
+        t->v.i64[dst] = tp->int64_val[src];
+        break;
+    case CFX_DT_BOOL:
+        t->v.i64[dst] = tp->bool_val[src] != 0;
+        break;
+    case CFX_DT_UINT32:
+        t->v.i64[dst] = tp->uint32_val[src];
+        break;
+    case CFX_DT_UINT64:
+        t->v.i64[dst] = (int64_t)tp->uint64_val[src];
+        break;
     case CFX_DT_STRING:
         /* Never a NULL pointer, even for "" (callers memcpy from it). */
         t->v.str[dst].data =
@@ -121,17 +163,31 @@ static void set_from_val(const Tensorflow__TensorProto *tp, cfx_tensor_t *t,
 
 int cfx_grpc_tensor_decode(const Tensorflow__TensorProto *tp,
                            size_t max_elements, cfx_arena_t *arena,
-                           cfx_tensor_t *t, cfx_error_t *err)
-{
+                           cfx_tensor_t *t, cfx_error_t *err) {
     memset(t, 0, sizeof(*t));
     t->dtype = tp->dtype;
     size_t es;
     switch (tp->dtype) {
-    case CFX_DT_FLOAT: t->cls = CFX_TENSOR_F32; es = sizeof(float); break;
-    case CFX_DT_DOUBLE: t->cls = CFX_TENSOR_F64; es = sizeof(double); break;
-    case CFX_DT_STRING: t->cls = CFX_TENSOR_STR; es = sizeof(cfx_bytes_t); break;
-    case CFX_DT_INT32: case CFX_DT_UINT8: case CFX_DT_INT16: case CFX_DT_INT8:
-    case CFX_DT_INT64: case CFX_DT_BOOL: case CFX_DT_UINT32: case CFX_DT_UINT64:
+    case CFX_DT_FLOAT:
+        t->cls = CFX_TENSOR_F32;
+        es = sizeof(float);
+        break;
+    case CFX_DT_DOUBLE:
+        t->cls = CFX_TENSOR_F64;
+        es = sizeof(double);
+        break;
+    case CFX_DT_STRING:
+        t->cls = CFX_TENSOR_STR;
+        es = sizeof(cfx_bytes_t);
+        break;
+    case CFX_DT_INT32:
+    case CFX_DT_UINT8:
+    case CFX_DT_INT16:
+    case CFX_DT_INT8:
+    case CFX_DT_INT64:
+    case CFX_DT_BOOL:
+    case CFX_DT_UINT32:
+    case CFX_DT_UINT64:
         t->cls = CFX_TENSOR_I64;
         es = sizeof(int64_t);
         break;
@@ -143,7 +199,8 @@ int cfx_grpc_tensor_decode(const Tensorflow__TensorProto *tp,
     t->n = 1;
     if (sh) {
         if (sh->unknown_rank)
-            return cfx_error_set(err, CFX_EINVAL, "tensor shape has unknown rank");
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "tensor shape has unknown rank");
         if (sh->n_dim > CFX_TENSOR_MAX_RANK)
             return cfx_error_set(err, CFX_EINVAL, "tensor rank %zu exceeds %d",
                                  sh->n_dim, CFX_TENSOR_MAX_RANK);
@@ -163,8 +220,8 @@ int cfx_grpc_tensor_decode(const Tensorflow__TensorProto *tp,
         }
     }
     if (t->n > max_elements)
-        return cfx_error_set(err, CFX_ETOOBIG, "tensor has more than %zu elements",
-                             max_elements);
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "tensor has more than %zu elements", max_elements);
     void *vals = cfx_arena_alloc(arena, t->n ? t->n * es : 1);
     if (!vals)
         return cfx_error_set(err, CFX_ENOMEM, "tensor values");
@@ -187,10 +244,8 @@ int cfx_grpc_tensor_decode(const Tensorflow__TensorProto *tp,
 }
 
 int cfx_grpc_tensor_encode(Tensorflow__TensorProto *tp, int dtype,
-                           const int64_t *dims, size_t rank,
-                           const void *values, size_t n, int as_content,
-                           cfx_arena_t *arena)
-{
+                           const int64_t *dims, size_t rank, const void *values,
+                           size_t n, int as_content, cfx_arena_t *arena) {
     tensorflow__tensor_proto__init(tp);
     Tensorflow__TensorShapeProto *sh = cfx_arena_alloc(arena, sizeof(*sh));
     Tensorflow__TensorShapeProto__Dim **dp =

@@ -68,8 +68,7 @@ int cfx_grpc_tensor_decode(const Tensorflow__TensorProto *tp,
  * as_content, which writes little-endian bytes into tensor_content
  * (numeric only). The shape and any copies live in arena. */
 int cfx_grpc_tensor_encode(Tensorflow__TensorProto *tp, int dtype,
-                           const int64_t *dims, size_t rank,
-                           const void *values, size_t n, int as_content,
-                           cfx_arena_t *arena);
+                           const int64_t *dims, size_t rank, const void *values,
+                           size_t n, int as_content, cfx_arena_t *arena);
 
 #endif

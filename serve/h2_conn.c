@@ -55,16 +55,14 @@ struct cfx_h2_conn {
     cfx_h2_stream_t *streams; /* nghttp2_session_del does not close them */
 };
 
-void cfx_h2_config_default(cfx_h2_config_t *cfg)
-{
+void cfx_h2_config_default(cfx_h2_config_t *cfg) {
     cfg->max_body = (4u << 20) + 5;
     cfg->max_concurrent_streams = 128;
     cfg->initial_window = 1u << 20;
     cfg->connection_window = 16u << 20;
 }
 
-nghttp2_nv cfx_h2_nv(const char *name, const char *value)
-{
+nghttp2_nv cfx_h2_nv(const char *name, const char *value) {
     nghttp2_nv nv;
     nv.name = (uint8_t *)(uintptr_t)name;
     nv.value = (uint8_t *)(uintptr_t)value;
@@ -74,8 +72,7 @@ nghttp2_nv cfx_h2_nv(const char *name, const char *value)
     return nv;
 }
 
-static void stream_free(cfx_h2_stream_t *st)
-{
+static void stream_free(cfx_h2_stream_t *st) {
     if (!st)
         return;
     if (st->prev)
@@ -92,8 +89,7 @@ static void stream_free(cfx_h2_stream_t *st)
     free(st);
 }
 
-static void fill_request(const cfx_h2_stream_t *st, cfx_h2_request_t *req)
-{
+static void fill_request(const cfx_h2_stream_t *st, cfx_h2_request_t *req) {
     req->method = st->hdr[H_METHOD] ? st->hdr[H_METHOD] : "";
     req->path = st->hdr[H_PATH] ? st->hdr[H_PATH] : "";
     req->content_type = st->hdr[H_CTYPE] ? st->hdr[H_CTYPE] : "";
@@ -106,11 +102,11 @@ static void fill_request(const cfx_h2_stream_t *st, cfx_h2_request_t *req)
     req->start_ns = st->start_ns;
 }
 
-/* --- nghttp2 callbacks ----------------------------------------------------- */
+/* --- nghttp2 callbacks -----------------------------------------------------
+ */
 
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame,
-                            void *user)
-{
+                            void *user) {
     cfx_h2_conn_t *c = user;
     if (frame->hd.type != NGHTTP2_HEADERS ||
         frame->headers.cat != NGHTTP2_HCAT_REQUEST)
@@ -134,10 +130,8 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame,
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *frame,
-                     const uint8_t *name, size_t namelen,
-                     const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *user)
-{
+                     const uint8_t *name, size_t namelen, const uint8_t *value,
+                     size_t valuelen, uint8_t flags, void *user) {
     (void)flags;
     (void)user;
     if (frame->hd.type != NGHTTP2_HEADERS ||
@@ -164,8 +158,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame,
 }
 
 static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
-                         const uint8_t *data, size_t len, void *user)
-{
+                         const uint8_t *data, size_t len, void *user) {
     (void)flags;
     cfx_h2_conn_t *c = user;
     cfx_h2_stream_t *st = nghttp2_session_get_stream_user_data(s, stream_id);
@@ -183,8 +176,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
 }
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
-                         void *user)
-{
+                         void *user) {
     cfx_h2_conn_t *c = user;
     if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS)
         return 0;
@@ -204,8 +196,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
 }
 
 static int on_stream_close(nghttp2_session *s, int32_t stream_id,
-                           uint32_t error_code, void *user)
-{
+                           uint32_t error_code, void *user) {
     (void)error_code;
     (void)user;
     cfx_h2_stream_t *st = nghttp2_session_get_stream_user_data(s, stream_id);
@@ -218,8 +209,7 @@ static int on_stream_close(nghttp2_session *s, int32_t stream_id,
 
 static ssize_t body_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
                          size_t length, uint32_t *data_flags,
-                         nghttp2_data_source *source, void *user)
-{
+                         nghttp2_data_source *source, void *user) {
     (void)user;
     cfx_h2_stream_t *st = source->ptr;
     size_t left = st->resp_len - st->resp_off;
@@ -239,10 +229,10 @@ static ssize_t body_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
     return (ssize_t)n;
 }
 
-/* --- public ---------------------------------------------------------------- */
+/* --- public ----------------------------------------------------------------
+ */
 
-static int copy_nvs(const nghttp2_nv *in, size_t n, nghttp2_nv **out)
-{
+static int copy_nvs(const nghttp2_nv *in, size_t n, nghttp2_nv **out) {
     size_t total = n * sizeof(nghttp2_nv);
     for (size_t i = 0; i < n; i++)
         total += in[i].namelen + in[i].valuelen;
@@ -265,8 +255,7 @@ static int copy_nvs(const nghttp2_nv *in, size_t n, nghttp2_nv **out)
 
 int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
                    const uint8_t *body, size_t len, const nghttp2_nv *trailers,
-                   size_t ntrailers)
-{
+                   size_t ntrailers) {
     nghttp2_session *s = st->conn->session;
     if (st->responded)
         return CFX_ESTATE;
@@ -306,8 +295,7 @@ int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
 }
 
 /* Moves what nghttp2 wants to send into the bufferevent. */
-static int conn_flush(cfx_h2_conn_t *c)
-{
+static int conn_flush(cfx_h2_conn_t *c) {
     for (;;) {
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(c->session, &data);
@@ -323,8 +311,7 @@ static int conn_flush(cfx_h2_conn_t *c)
 
 /* Closes when nghttp2 is done (or the connection is dead) and everything
  * written has left. Returns 1 when the connection was freed. */
-static int conn_maybe_close(cfx_h2_conn_t *c)
-{
+static int conn_maybe_close(cfx_h2_conn_t *c) {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     int done = c->dead || (!nghttp2_session_want_read(c->session) &&
                            !nghttp2_session_want_write(c->session));
@@ -336,8 +323,7 @@ static int conn_maybe_close(cfx_h2_conn_t *c)
     return 1;
 }
 
-static void conn_read(struct bufferevent *bev, void *arg)
-{
+static void conn_read(struct bufferevent *bev, void *arg) {
     cfx_h2_conn_t *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t n;
@@ -360,8 +346,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
     conn_maybe_close(c);
 }
 
-static void conn_write(struct bufferevent *bev, void *arg)
-{
+static void conn_write(struct bufferevent *bev, void *arg) {
     (void)bev;
     cfx_h2_conn_t *c = arg;
     if (!c->dead && conn_flush(c) != 0)
@@ -369,8 +354,7 @@ static void conn_write(struct bufferevent *bev, void *arg)
     conn_maybe_close(c);
 }
 
-static void conn_event(struct bufferevent *bev, short what, void *arg)
-{
+static void conn_event(struct bufferevent *bev, short what, void *arg) {
     (void)bev;
     cfx_h2_conn_t *c = arg;
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
@@ -383,9 +367,8 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 }
 
 int cfx_h2_conn_new(struct bufferevent *bev, const cfx_h2_config_t *cfg,
-                    const cfx_h2_callbacks_t *cb, void *ud,
-                    cfx_h2_conn_t **out, cfx_error_t *err)
-{
+                    const cfx_h2_callbacks_t *cb, void *ud, cfx_h2_conn_t **out,
+                    cfx_error_t *err) {
     int rc = 0;
     nghttp2_session_callbacks *cbs = NULL;
     cfx_h2_conn_t *c = calloc(1, sizeof(*c));
@@ -421,9 +404,9 @@ int cfx_h2_conn_new(struct bufferevent *bev, const cfx_h2_config_t *cfg,
     };
     if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv,
                                 sizeof(iv) / sizeof(iv[0])) != 0 ||
-        nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0,
-                                              (int32_t)cfg->connection_window) !=
-            0) {
+        nghttp2_session_set_local_window_size(
+            c->session, NGHTTP2_FLAG_NONE, 0,
+            (int32_t)cfg->connection_window) != 0) {
         rc = cfx_error_set(err, CFX_EINTERNAL, "h2: settings");
         goto out;
     }
@@ -445,8 +428,7 @@ out:
     return rc;
 }
 
-void cfx_h2_conn_free(cfx_h2_conn_t *c)
-{
+void cfx_h2_conn_free(cfx_h2_conn_t *c) {
     if (!c)
         return;
     /* Streams still open are freed from the connection's list. */
@@ -459,20 +441,17 @@ void cfx_h2_conn_free(cfx_h2_conn_t *c)
     free(c);
 }
 
-int32_t cfx_h2_stream_id(const cfx_h2_stream_t *st)
-{
+int32_t cfx_h2_stream_id(const cfx_h2_stream_t *st) {
     return st->id;
 }
 
-cfx_h2_stream_t *cfx_h2_conn_stream(cfx_h2_conn_t *c, int32_t id)
-{
+cfx_h2_stream_t *cfx_h2_conn_stream(cfx_h2_conn_t *c, int32_t id) {
     cfx_h2_stream_t *st = nghttp2_session_get_stream_user_data(c->session, id);
     /* A stream already answered is not waiting for anything. */
     return st && !st->responded ? st : NULL;
 }
 
-int cfx_h2_conn_send(cfx_h2_conn_t *c)
-{
+int cfx_h2_conn_send(cfx_h2_conn_t *c) {
     if (c->dead)
         return CFX_EIO;
     if (conn_flush(c) != 0) {
@@ -482,8 +461,7 @@ int cfx_h2_conn_send(cfx_h2_conn_t *c)
     return 0;
 }
 
-int cfx_h2_conn_reset(cfx_h2_conn_t *c, int32_t id, uint32_t code)
-{
+int cfx_h2_conn_reset(cfx_h2_conn_t *c, int32_t id, uint32_t code) {
     return nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, id, code) ==
                    0
                ? 0
@@ -493,8 +471,7 @@ int cfx_h2_conn_reset(cfx_h2_conn_t *c, int32_t id, uint32_t code)
 void cfx_h2_conn_each_incomplete(cfx_h2_conn_t *c,
                                  void (*fn)(void *arg, cfx_h2_stream_t *st,
                                             const cfx_h2_request_t *req),
-                                 void *arg)
-{
+                                 void *arg) {
     cfx_h2_stream_t *st = c->streams;
     while (st) {
         cfx_h2_stream_t *next = st->next;
@@ -509,8 +486,7 @@ void cfx_h2_conn_each_incomplete(cfx_h2_conn_t *c,
     }
 }
 
-void cfx_h2_conn_shutdown(cfx_h2_conn_t *c)
-{
+void cfx_h2_conn_shutdown(cfx_h2_conn_t *c) {
     if (c->dead)
         return;
     nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,

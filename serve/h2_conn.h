@@ -39,8 +39,8 @@ typedef struct cfx_h2_request {
     const char *grpc_encoding; /* grpc-encoding */
     const uint8_t *body;       /* whole request body; may be NULL if empty */
     size_t body_len;
-    int body_too_big;          /* more than max_body bytes were sent */
-    uint64_t start_ns;         /* CLOCK_MONOTONIC when HEADERS arrived */
+    int body_too_big;  /* more than max_body bytes were sent */
+    uint64_t start_ns; /* CLOCK_MONOTONIC when HEADERS arrived */
 } cfx_h2_request_t;
 
 typedef struct cfx_h2_config {
@@ -69,8 +69,8 @@ typedef struct cfx_h2_callbacks {
 /* Takes over bev (freed with the connection). cfg and cb are copied; ud is
  * passed to the callbacks. Sends the server SETTINGS at once. */
 int cfx_h2_conn_new(struct bufferevent *bev, const cfx_h2_config_t *cfg,
-                    const cfx_h2_callbacks_t *cb, void *ud,
-                    cfx_h2_conn_t **out, cfx_error_t *err);
+                    const cfx_h2_callbacks_t *cb, void *ud, cfx_h2_conn_t **out,
+                    cfx_error_t *err);
 /* Frees at once without calling on_close. NULL is fine. */
 void cfx_h2_conn_free(cfx_h2_conn_t *c);
 

@@ -69,17 +69,17 @@ typedef struct cfx_http1_conn {
     size_t in_off; /* first byte not consumed */
     cfx_buf_t out;
     size_t out_off;
-    cfx_buf_t head; /* copy of the current request head, parsed in place */
-    int closing;   /* close once the output is written */
-    int reading;   /* rev is armed */
-    int counted;   /* counted against max_connections */
-    int rejected;  /* over the connection limit: 503 and close */
-    int continued; /* "100 Continue" sent for the current request */
+    cfx_buf_t head;  /* copy of the current request head, parsed in place */
+    int closing;     /* close once the output is written */
+    int reading;     /* rev is armed */
+    int counted;     /* counted against max_connections */
+    int rejected;    /* over the connection limit: 503 and close */
+    int continued;   /* "100 Continue" sent for the current request */
     int keepalive10; /* the current request is HTTP/1.0 with keep-alive */
     int timing;      /* tev is armed */
     int in_chunked;  /* a chunked body is being received (chunked->req) */
     chunked_req_t *chunked; /* NULL until the first chunked request */
-    unsigned long served; /* requests handled, to see when one ends */
+    unsigned long served;   /* requests handled, to see when one ends */
     char peer[INET6_ADDRSTRLEN];
     struct cfx_http1_conn *prev, *next;
 } conn_t;
@@ -93,55 +93,72 @@ struct cfx_http1 {
     void *arg;
     conn_t *conns; /* doubly linked */
     int draining;
-    struct timeval idle; /* {0,0}: none */
+    struct timeval idle;      /* {0,0}: none */
     struct timeval req_limit; /* {0,0}: none */
     time_t date_at;
     char date[40]; /* "Date: ...\r\n", refreshed once a second */
     int freeing;   /* the loop will not run again: close sockets now */
 };
 
-static const char *reason(int status)
-{
+static const char *reason(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 499: return "Client Closed Request";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 499:
+        return "Client Closed Request";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Error";
     }
 }
 
-static const char *date_line(cfx_http1_t *h)
-{
+static const char *date_line(cfx_http1_t *h) {
     time_t now = time(NULL);
     if (now != h->date_at) {
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(h->date, sizeof(h->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n",
-                 &tm);
+        strftime(h->date, sizeof(h->date),
+                 "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
         h->date_at = now;
     }
     return h->date;
 }
 
-/* ---- connections ---------------------------------------------------------- */
+/* ---- connections ----------------------------------------------------------
+ */
 
-static void close_cb(evutil_socket_t fd, short what, void *arg)
-{
+static void close_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     evutil_closesocket((evutil_socket_t)(intptr_t)arg);
@@ -158,8 +175,7 @@ static void close_cb(evutil_socket_t fd, short what, void *arg)
  * end of file) and the number is released 10 ms later, after the change
  * (a much shorter timer would spin the loop on libevent's coarse clock).
  */
-static void close_socket_later(cfx_http1_t *h, evutil_socket_t fd)
-{
+static void close_socket_later(cfx_http1_t *h, evutil_socket_t fd) {
     static const struct timeval later = {0, 10000};
     shutdown(fd, SHUT_RDWR);
     if (h->freeing || event_base_once(h->base, -1, EV_TIMEOUT, close_cb,
@@ -167,8 +183,7 @@ static void close_socket_later(cfx_http1_t *h, evutil_socket_t fd)
         evutil_closesocket(fd);
 }
 
-static void conn_close(conn_t *c)
-{
+static void conn_close(conn_t *c) {
     cfx_http1_t *h = c->h;
     if (c->prev)
         c->prev->next = c->next;
@@ -193,8 +208,7 @@ static void conn_close(conn_t *c)
     free(c);
 }
 
-static void set_reading(conn_t *c, int on)
-{
+static void set_reading(conn_t *c, int on) {
     if (on && !c->reading)
         event_add(c->rev, c->h->idle.tv_sec ? &c->h->idle : NULL);
     else if (!on && c->reading)
@@ -203,8 +217,7 @@ static void set_reading(conn_t *c, int on)
 }
 
 /* Writes what is pending; 0, or -1 when the connection was closed. */
-static int flush(conn_t *c)
-{
+static int flush(conn_t *c) {
     while (c->out_off < c->out.len) {
         ssize_t n = send(c->fd, c->out.data + c->out_off,
                          c->out.len - c->out_off, MSG_NOSIGNAL);
@@ -233,8 +246,7 @@ static int flush(conn_t *c)
 }
 
 static void append_head(conn_t *c, int status, const char *ctype, size_t len,
-                        const char *extra, int close)
-{
+                        const char *extra, int close) {
     cfx_buf_printf(&c->out, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n",
                    status, reason(status), date_line(c->h), len);
     if (ctype)
@@ -249,8 +261,7 @@ static void append_head(conn_t *c, int status, const char *ctype, size_t len,
 }
 
 /* An answer the server gives by itself (bad syntax, limits). */
-static void reply_plain(conn_t *c, int status, const char *text, int close)
-{
+static void reply_plain(conn_t *c, int status, const char *text, int close) {
     append_head(c, status, "text/plain", strlen(text), NULL, close);
     cfx_buf_append(&c->out, text, strlen(text));
     if (close)
@@ -259,8 +270,7 @@ static void reply_plain(conn_t *c, int status, const char *text, int close)
 
 void cfx_http1_reply(cfx_http1_req_t *req, int status, const char *ctype,
                      const char *extra_headers, const void *body, size_t len,
-                     int close)
-{
+                     int close) {
     conn_t *c = req->conn;
     if (req->replied)
         return;
@@ -273,16 +283,14 @@ void cfx_http1_reply(cfx_http1_req_t *req, int status, const char *ctype,
         c->closing = 1;
 }
 
-const char *cfx_http1_header(const cfx_http1_req_t *req, const char *name)
-{
+const char *cfx_http1_header(const cfx_http1_req_t *req, const char *name) {
     for (size_t i = 0; i < req->nheaders; i++)
         if (strcasecmp(req->hname[i], name) == 0)
             return req->hvalue[i];
     return NULL;
 }
 
-static int is_token(const char *s)
-{
+static int is_token(const char *s) {
     if (!*s)
         return 0;
     for (; *s; s++)
@@ -292,8 +300,7 @@ static int is_token(const char *s)
     return 1;
 }
 
-static char *trim(char *s)
-{
+static char *trim(char *s) {
     while (*s == ' ' || *s == '\t')
         s++;
     char *e = s + strlen(s);
@@ -303,8 +310,7 @@ static char *trim(char *s)
 }
 
 /* Sends "100 Continue" while req's body is incomplete, once, if asked. */
-static void maybe_continue(conn_t *c, const cfx_http1_req_t *req)
-{
+static void maybe_continue(conn_t *c, const cfx_http1_req_t *req) {
     const char *expect = cfx_http1_header(req, "Expect");
     if (expect && !strcasecmp(expect, "100-continue") && !c->continued) {
         cfx_buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -313,8 +319,7 @@ static void maybe_continue(conn_t *c, const cfx_http1_req_t *req)
 }
 
 /* Hands a complete request (body set) to the handler. */
-static void dispatch(conn_t *c, cfx_http1_req_t *req, int http10)
-{
+static void dispatch(conn_t *c, cfx_http1_req_t *req, int http10) {
     cfx_http1_t *h = c->h;
     const char *conn_hdr = cfx_http1_header(req, "Connection");
     int close = http10 ? !(conn_hdr && !strcasecmp(conn_hdr, "keep-alive"))
@@ -331,8 +336,7 @@ static void dispatch(conn_t *c, cfx_http1_req_t *req, int http10)
 }
 
 /* Equal, ignoring case, to the n bytes at s. */
-static int token_is(const char *s, size_t n, const char *word)
-{
+static int token_is(const char *s, size_t n, const char *word) {
     return strlen(word) == n && strncasecmp(s, word, n) == 0;
 }
 
@@ -343,8 +347,7 @@ static int token_is(const char *s, size_t n, const char *word)
  * list); empty list elements are skipped.
  */
 static int check_transfer_encoding(const cfx_http1_req_t *req, int http10,
-                                   const char **why)
-{
+                                   const char **why) {
     if (http10) {
         *why = "Transfer-Encoding in an HTTP/1.0 request\n";
         return 400;
@@ -389,16 +392,15 @@ static int check_transfer_encoding(const cfx_http1_req_t *req, int http10,
 
 /* Receives the chunked body of c->chunked->req from the input; returns as
  * process_one. */
-static int process_chunked(conn_t *c)
-{
+static int process_chunked(conn_t *c) {
     static const uint8_t empty[1];
     chunked_req_t *k = c->chunked;
     size_t used = 0;
     cfx_error_t err;
     cfx_error_init(&err);
-    int rc = cfx_http1_chunked_decode(&k->dec, c->in.data + c->in_off,
-                                      c->in.len - c->in_off, &k->body, &used,
-                                      &err);
+    int rc =
+        cfx_http1_chunked_decode(&k->dec, c->in.data + c->in_off,
+                                 c->in.len - c->in_off, &k->body, &used, &err);
     c->in_off += used;
     if (rc < 0) {
         /* The framing is lost: nothing after this can be read. */
@@ -424,8 +426,7 @@ static int process_chunked(conn_t *c)
 /* req's head (head_len bytes of input) says Transfer-Encoding: check it,
  * consume the head and start receiving the body; returns as process_one. */
 static int start_chunked(conn_t *c, const cfx_http1_req_t *req, int http10,
-                         size_t head_len)
-{
+                         size_t head_len) {
     const char *why = NULL;
     int status = check_transfer_encoding(req, http10, &why);
     if (status) {
@@ -456,8 +457,7 @@ static int start_chunked(conn_t *c, const cfx_http1_req_t *req, int http10,
  * when one was consumed (call again), 0 when more bytes are needed, -1
  * when the connection is done (closing).
  */
-static int process_one(conn_t *c)
-{
+static int process_one(conn_t *c) {
     cfx_http1_t *h = c->h;
     if (c->in_chunked)
         return process_chunked(c);
@@ -578,8 +578,7 @@ static int process_one(conn_t *c)
 /* Arms the request read deadline when a request has begun (restarted
  * when one ended and the next began in the same input), disarms it when
  * the input is empty and no chunked body is under way. */
-static void request_timer(conn_t *c, unsigned long served_before)
-{
+static void request_timer(conn_t *c, unsigned long served_before) {
     if (!c->tev)
         return;
     if ((c->in.len > c->in_off || c->in_chunked) && !c->closing) {
@@ -594,8 +593,7 @@ static void request_timer(conn_t *c, unsigned long served_before)
 }
 
 /* Processes every complete request in the input; -1 when closed. */
-static int process(conn_t *c)
-{
+static int process(conn_t *c) {
     unsigned long served_before = c->served;
     while (process_one(c) == 1 && !c->closing) {
     }
@@ -610,8 +608,7 @@ static int process(conn_t *c)
 }
 
 /* The request read deadline passed: 408, then close. */
-static void on_request_timeout(evutil_socket_t fd, short what, void *arg)
-{
+static void on_request_timeout(evutil_socket_t fd, short what, void *arg) {
     conn_t *c = arg;
     (void)fd;
     (void)what;
@@ -623,8 +620,7 @@ static void on_request_timeout(evutil_socket_t fd, short what, void *arg)
     flush(c);
 }
 
-static void on_write(evutil_socket_t fd, short what, void *arg)
-{
+static void on_write(evutil_socket_t fd, short what, void *arg) {
     conn_t *c = arg;
     (void)fd;
     (void)what;
@@ -636,8 +632,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
-{
+static void on_read(evutil_socket_t fd, short what, void *arg) {
     conn_t *c = arg;
     if (what & EV_TIMEOUT) {
         conn_close(c);
@@ -683,8 +678,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void on_accept(evutil_socket_t lfd, short what, void *arg)
-{
+static void on_accept(evutil_socket_t lfd, short what, void *arg) {
     cfx_http1_t *h = arg;
     (void)what;
     for (int k = 0; k < 64; k++) {
@@ -708,8 +702,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         cfx_buf_init(&c->head);
         snprintf(c->peer, sizeof(c->peer), "-");
         if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-                      c->peer, sizeof(c->peer));
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer,
+                      sizeof(c->peer));
         else if (ss.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
                       c->peer, sizeof(c->peer));
@@ -737,10 +731,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 }
 
 int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
-                  const cfx_http1_options_t *opts,
-                  cfx_http1_handler_fn handler, void *arg, cfx_http1_t **out,
-                  cfx_error_t *err)
-{
+                  const cfx_http1_options_t *opts, cfx_http1_handler_fn handler,
+                  void *arg, cfx_http1_t **out, cfx_error_t *err) {
     *out = NULL;
     cfx_http1_t *h = calloc(1, sizeof(*h));
     if (!h) {
@@ -752,7 +744,8 @@ int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
     h->opts = *opts;
     h->handler = handler;
     h->arg = arg;
-    h->idle.tv_sec = opts->idle_timeout_seconds > 0 ? opts->idle_timeout_seconds : 0;
+    h->idle.tv_sec =
+        opts->idle_timeout_seconds > 0 ? opts->idle_timeout_seconds : 0;
     h->req_limit.tv_sec = opts->request_read_timeout_seconds > 0
                               ? opts->request_read_timeout_seconds
                               : 0;
@@ -766,8 +759,7 @@ int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
     return 0;
 }
 
-void cfx_http1_stop_accepting(cfx_http1_t *h)
-{
+void cfx_http1_stop_accepting(cfx_http1_t *h) {
     if (!h || h->draining)
         return;
     h->draining = 1;
@@ -795,8 +787,7 @@ void cfx_http1_stop_accepting(cfx_http1_t *h)
     }
 }
 
-void cfx_http1_free(cfx_http1_t *h)
-{
+void cfx_http1_free(cfx_http1_t *h) {
     if (!h)
         return;
     h->freeing = 1;

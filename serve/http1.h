@@ -72,16 +72,15 @@ typedef struct cfx_http1_options {
     int request_read_timeout_seconds; /* from a request's first byte to its
                                          last: beyond it 408 and close;
                                          0: no limit */
-    long max_connections;    /* beyond it: requests come with over_limit */
+    long max_connections;     /* beyond it: requests come with over_limit */
     atomic_long *connections; /* shared counter, may be NULL */
 } cfx_http1_options_t;
 
 /* Serves listen_fd (a bound, listening, non-blocking socket; owned from
  * now on) on base. */
 int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
-                  const cfx_http1_options_t *opts,
-                  cfx_http1_handler_fn handler, void *arg, cfx_http1_t **out,
-                  cfx_error_t *err);
+                  const cfx_http1_options_t *opts, cfx_http1_handler_fn handler,
+                  void *arg, cfx_http1_t **out, cfx_error_t *err);
 /* Drain: closes the listening socket, closes idle connections, and makes
  * every later answer close its connection; a request partly received may
  * still arrive and be answered. */

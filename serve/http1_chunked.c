@@ -17,37 +17,33 @@
 #include "serve/http1_chunked.h"
 
 enum {
-    S_SIZE,        /* hex digits of a chunk size */
-    S_SIZE_WS,     /* spaces/tabs after the size */
-    S_EXT,         /* chunk extensions, up to the CR */
-    S_SIZE_LF,     /* the LF ending a size line */
-    S_DATA,        /* chunk data */
-    S_DATA_CR,     /* the CRLF after chunk data */
+    S_SIZE,    /* hex digits of a chunk size */
+    S_SIZE_WS, /* spaces/tabs after the size */
+    S_EXT,     /* chunk extensions, up to the CR */
+    S_SIZE_LF, /* the LF ending a size line */
+    S_DATA,    /* chunk data */
+    S_DATA_CR, /* the CRLF after chunk data */
     S_DATA_LF,
-    S_TRAILER,     /* start of a trailer line, or the final CRLF */
+    S_TRAILER, /* start of a trailer line, or the final CRLF */
     S_TRAILER_NAME,
     S_TRAILER_VALUE,
     S_TRAILER_LF,
-    S_END_LF,      /* the LF of the final CRLF */
+    S_END_LF, /* the LF of the final CRLF */
     S_DONE,
     S_FAILED,
 };
 
 void cfx_http1_chunked_init(cfx_http1_chunked_t *d, size_t max_body,
-                            size_t max_trailer)
-{
-    *d = (cfx_http1_chunked_t){.max_body = max_body,
-                               .max_trailer = max_trailer,
-                               .state = S_SIZE};
+                            size_t max_trailer) {
+    *d = (cfx_http1_chunked_t){
+        .max_body = max_body, .max_trailer = max_trailer, .state = S_SIZE};
 }
 
-int cfx_http1_chunked_status(const cfx_http1_chunked_t *d)
-{
+int cfx_http1_chunked_status(const cfx_http1_chunked_t *d) {
     return d->status;
 }
 
-static int hexval(uint8_t ch)
-{
+static int hexval(uint8_t ch) {
     if (ch >= '0' && ch <= '9')
         return ch - '0';
     if (ch >= 'a' && ch <= 'f')
@@ -58,14 +54,25 @@ static int hexval(uint8_t ch)
 }
 
 /* tchar of RFC 9110 §5.6.2. */
-static int is_tchar(uint8_t ch)
-{
+static int is_tchar(uint8_t ch) {
     if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
         (ch >= 'A' && ch <= 'Z'))
         return 1;
     switch (ch) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
     case '~':
         return 1;
     default:
@@ -74,26 +81,23 @@ static int is_tchar(uint8_t ch)
 }
 
 /* Field and extension text: visible, space, tab, obs-text; no CTLs. */
-static int is_text(uint8_t ch)
-{
+static int is_text(uint8_t ch) {
     return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
 }
 
-static int fail(cfx_http1_chunked_t *d, int status, int code,
-                cfx_error_t *err, size_t at, const char *what, uint8_t ch)
-{
+static int fail(cfx_http1_chunked_t *d, int status, int code, cfx_error_t *err,
+                size_t at, const char *what, uint8_t ch) {
     d->state = S_FAILED;
     d->status = status;
     if (ch)
-        return cfx_error_set(err, code, "chunked body, byte %zu: %s (got 0x%02x)",
-                             at, what, ch);
+        return cfx_error_set(
+            err, code, "chunked body, byte %zu: %s (got 0x%02x)", at, what, ch);
     return cfx_error_set(err, code, "chunked body, byte %zu: %s", at, what);
 }
 
 int cfx_http1_chunked_decode(cfx_http1_chunked_t *d, const uint8_t *in,
                              size_t len, cfx_buf_t *body, size_t *used,
-                             cfx_error_t *err)
-{
+                             cfx_error_t *err) {
     size_t i = 0;
     *used = 0;
     if (d->state == S_FAILED)
@@ -232,8 +236,7 @@ int cfx_http1_chunked_decode(cfx_http1_chunked_t *d, const uint8_t *in,
             d->state = S_DONE;
             break;
         default:
-            return fail(d, 500, CFX_EINTERNAL, err, at, "bad decoder state",
-                        0);
+            return fail(d, 500, CFX_EINTERNAL, err, at, "bad decoder state", 0);
         }
         /* Only framing bytes get here: bound the size line or the trailer
          * section they belong to. */

@@ -16,8 +16,7 @@
 
 #define MAX_LIST 1000000 /* values in one feature list */
 
-int cfx_json_put_float(cfx_buf_t *b, float v)
-{
+int cfx_json_put_float(cfx_buf_t *b, float v) {
     char s[48];
     if (isnan(v))
         return cfx_buf_append(b, "NaN", 3);
@@ -35,8 +34,7 @@ int cfx_json_put_float(cfx_buf_t *b, float v)
     return cfx_buf_append(b, s, (size_t)n);
 }
 
-int cfx_json_put_string(cfx_buf_t *b, const char *s, size_t len)
-{
+int cfx_json_put_string(cfx_buf_t *b, const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     int rc = cfx_buf_reserve(b, len + 2);
     if (rc)
@@ -64,22 +62,26 @@ int cfx_json_put_string(cfx_buf_t *b, const char *s, size_t len)
     return rc ? rc : cfx_buf_putc(b, '"');
 }
 
-const char *cfx_json_type_name(const json_t *v)
-{
+const char *cfx_json_type_name(const json_t *v) {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "Object";
-    case JSON_ARRAY: return "Array";
-    case JSON_STRING: return "String";
+    case JSON_OBJECT:
+        return "Object";
+    case JSON_ARRAY:
+        return "Array";
+    case JSON_STRING:
+        return "String";
     case JSON_INTEGER:
-    case JSON_REAL: return "Number";
+    case JSON_REAL:
+        return "Number";
     case JSON_TRUE:
-    case JSON_FALSE: return "Boolean";
-    default: return "Null";
+    case JSON_FALSE:
+        return "Boolean";
+    default:
+        return "Null";
     }
 }
 
-int cfx_json_b64_value(const json_t *v, cfx_buf_t *out, cfx_error_t *err)
-{
+int cfx_json_b64_value(const json_t *v, cfx_buf_t *out, cfx_error_t *err) {
     if (!json_is_object(v) || json_object_size(v) != 1)
         return 0;
     const json_t *s = json_object_get(v, "b64");
@@ -98,10 +100,8 @@ int cfx_json_b64_value(const json_t *v, cfx_buf_t *out, cfx_error_t *err)
 }
 
 /* Kind of one scalar by the classify rules; 0 when not a scalar. */
-static cfx_kind_t scalar_kind(const json_t *v)
-{
-    if (json_is_string(v) || (json_is_object(v) &&
-                              json_object_size(v) == 1 &&
+static cfx_kind_t scalar_kind(const json_t *v) {
+    if (json_is_string(v) || (json_is_object(v) && json_object_size(v) == 1 &&
                               json_object_get(v, "b64")))
         return CFX_KIND_BYTES;
     if (json_is_integer(v) || json_is_boolean(v))
@@ -115,8 +115,7 @@ static cfx_kind_t scalar_kind(const json_t *v)
 #define SMALL_LIST 16 /* values kept on the stack (one row is usually 1) */
 
 static int add_values(cfx_example_t *ex, const char *name, cfx_kind_t kind,
-                      const json_t *const *items, size_t n, cfx_error_t *err)
-{
+                      const json_t *const *items, size_t n, cfx_error_t *err) {
     int rc = 0;
     cfx_buf_t blob; /* decoded b64 values */
     cfx_buf_init(&blob);
@@ -130,8 +129,7 @@ static int add_values(cfx_example_t *ex, const char *name, cfx_kind_t kind,
     size_t *off = small_off;
     if (n > MAX_LIST)
         return cfx_error_set(err, CFX_ETOOBIG,
-                             "feature %s: more than %d values", name,
-                             MAX_LIST);
+                             "feature %s: more than %d values", name, MAX_LIST);
     if (n > SMALL_LIST) {
         vals = malloc(n * sizeof(cfx_bytes_t)); /* the largest element */
         off = kind == CFX_KIND_BYTES ? malloc(n * sizeof(*off)) : NULL;
@@ -166,8 +164,8 @@ static int add_values(cfx_example_t *ex, const char *name, cfx_kind_t kind,
             const json_t *b = json_object_get(items[i], "b64");
             off[i] = blob.len;
             if (!json_is_string(b) ||
-                cfx_base64_decode(json_string_value(b),
-                                  json_string_length(b), &blob, NULL))
+                cfx_base64_decode(json_string_value(b), json_string_length(b),
+                                  &blob, NULL))
                 rc = cfx_error_set(err, CFX_EINVAL,
                                    "feature %s: Unable to base64 decode the "
                                    "'b64' value",
@@ -193,8 +191,7 @@ out:
 
 /* items/n of v: itself when scalar, its elements when a list. */
 static int as_items(const json_t *v, const json_t *const **items, size_t *n,
-                    const json_t **one)
-{
+                    const json_t **one) {
     if (json_is_array(v)) {
         *n = json_array_size(v);
         *items = NULL;
@@ -207,8 +204,7 @@ static int as_items(const json_t *v, const json_t *const **items, size_t *n,
 }
 
 int cfx_json_add_feature(cfx_example_t *ex, const char *name, const json_t *v,
-                         cfx_error_t *err)
-{
+                         cfx_error_t *err) {
     const json_t *one;
     const json_t *const *items;
     size_t n;
@@ -249,16 +245,14 @@ out:
 }
 
 int cfx_json_object_to_example(const json_t *obj, cfx_example_t *ex,
-                               cfx_error_t *err)
-{
+                               cfx_error_t *err) {
     const char *key;
     json_t *val;
     if (!json_is_object(obj))
         return cfx_error_set(err, CFX_EINVAL,
                              "Example must be a JSON object, got Type: %s",
                              cfx_json_type_name(obj));
-    json_object_foreach((json_t *)obj, key, val)
-    {
+    json_object_foreach((json_t *)obj, key, val) {
         int rc = cfx_json_add_feature(ex, key, val, err);
         if (rc)
             return rc;
@@ -267,8 +261,7 @@ int cfx_json_object_to_example(const json_t *obj, cfx_example_t *ex,
 }
 
 int cfx_json_add_typed(cfx_example_t *ex, const char *name, int dtype,
-                       const json_t *v, cfx_error_t *err)
-{
+                       const json_t *v, cfx_error_t *err) {
     const json_t *one;
     const json_t *const *items;
     size_t n;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LAT_BUCKETS 33 /* 10 * 1.8^k µs, k = 0..32, then +Inf */
-#define CNT_BUCKETS 15 /* 1, 2, 4, ... 2^14 examples, then +Inf */
+#define LAT_BUCKETS 33  /* 10 * 1.8^k µs, k = 0..32, then +Inf */
+#define CNT_BUCKETS 15  /* 1, 2, 4, ... 2^14 examples, then +Inf */
 #define MAX_SERIES 4096 /* bounded: label values come from requests */
 
 typedef enum metric_id {
@@ -61,19 +61,29 @@ struct cfx_metrics {
     double cnt_bounds[CNT_BUCKETS];
 };
 
-static const char *tf_code_names[] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-    "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+static const char *tf_code_names[] = {"OK",
+                                      "CANCELLED",
+                                      "UNKNOWN",
+                                      "INVALID_ARGUMENT",
+                                      "DEADLINE_EXCEEDED",
+                                      "NOT_FOUND",
+                                      "ALREADY_EXISTS",
+                                      "PERMISSION_DENIED",
+                                      "RESOURCE_EXHAUSTED",
+                                      "FAILED_PRECONDITION",
+                                      "ABORTED",
+                                      "OUT_OF_RANGE",
+                                      "UNIMPLEMENTED",
+                                      "INTERNAL",
+                                      "UNAVAILABLE",
+                                      "DATA_LOSS",
+                                      "UNAUTHENTICATED"};
 
-static const char *code_name(int c)
-{
+static const char *code_name(int c) {
     return c >= 0 && c <= 16 ? tf_code_names[c] : "UNKNOWN";
 }
 
-int cfx_metrics_new(cfx_metrics_t **out)
-{
+int cfx_metrics_new(cfx_metrics_t **out) {
     *out = NULL;
     cfx_metrics_t *m = calloc(1, sizeof(*m));
     if (!m)
@@ -89,8 +99,7 @@ int cfx_metrics_new(cfx_metrics_t **out)
     return 0;
 }
 
-void cfx_metrics_free(cfx_metrics_t *m)
-{
+void cfx_metrics_free(cfx_metrics_t *m) {
     if (!m)
         return;
     for (size_t i = 0; i < m->n; i++)
@@ -102,8 +111,7 @@ void cfx_metrics_free(cfx_metrics_t *m)
 
 /* Appends name="value" with Prometheus escaping to a fixed buffer. */
 static void put_label(char *dst, size_t cap, size_t *len, const char *name,
-                      const char *value)
-{
+                      const char *value) {
     size_t l = *len;
     const char *p;
     if (l && l + 1 < cap)
@@ -134,8 +142,7 @@ static void put_label(char *dst, size_t cap, size_t *len, const char *name,
 
 /* Finds or creates a series; called with mu held. NULL when full. */
 static series_t *series_get(cfx_metrics_t *m, metric_id_t id,
-                            const char *labels)
-{
+                            const char *labels) {
     for (size_t i = 0; i < m->n; i++)
         if (m->series[i].id == id && strcmp(m->series[i].labels, labels) == 0)
             return &m->series[i];
@@ -159,8 +166,7 @@ static series_t *series_get(cfx_metrics_t *m, metric_id_t id,
     return s;
 }
 
-static void observe(series_t *s, const double *bounds, int nb, double v)
-{
+static void observe(series_t *s, const double *bounds, int nb, double v) {
     int i = 0;
     while (i < nb && v > bounds[i])
         i++;
@@ -171,8 +177,7 @@ static void observe(series_t *s, const double *bounds, int nb, double v)
 
 void cfx_metrics_record(cfx_metrics_t *m, const char *model, const char *api,
                         const char *entrypoint, int tf_code,
-                        uint64_t latency_us)
-{
+                        uint64_t latency_us) {
     char l1[512], l2[512];
     size_t n1 = 0, n2 = 0;
     if (!m)
@@ -194,8 +199,8 @@ void cfx_metrics_record(cfx_metrics_t *m, const char *model, const char *api,
     pthread_mutex_unlock(&m->mu);
 }
 
-void cfx_metrics_record_examples(cfx_metrics_t *m, const char *model, size_t n)
-{
+void cfx_metrics_record_examples(cfx_metrics_t *m, const char *model,
+                                 size_t n) {
     char l[512];
     size_t len = 0;
     if (!m)
@@ -212,8 +217,7 @@ void cfx_metrics_record_examples(cfx_metrics_t *m, const char *model, size_t n)
 }
 
 void cfx_metrics_record_load(cfx_metrics_t *m, const char *model_path,
-                             int tf_code, uint64_t latency_us)
-{
+                             int tf_code, uint64_t latency_us) {
     char l1[1024], l2[1024];
     size_t n1 = 0, n2 = 0;
     if (!m)
@@ -234,8 +238,7 @@ void cfx_metrics_record_load(cfx_metrics_t *m, const char *model_path,
 }
 
 static int render_hist(cfx_buf_t *out, const char *name, const series_t *s,
-                       const double *bounds, int nb)
-{
+                       const double *bounds, int nb) {
     uint64_t cum = 0;
     int rc = 0;
     for (int i = 0; i < nb && !rc; i++) {
@@ -254,8 +257,7 @@ static int render_hist(cfx_buf_t *out, const char *name, const series_t *s,
     return rc;
 }
 
-int cfx_metrics_render(cfx_metrics_t *m, cfx_buf_t *out)
-{
+int cfx_metrics_render(cfx_metrics_t *m, cfx_buf_t *out) {
     int rc = 0;
     pthread_mutex_lock(&m->mu);
     for (int id = 0; id < M_COUNT && !rc; id++) {
@@ -276,11 +278,10 @@ int cfx_metrics_render(cfx_metrics_t *m, cfx_buf_t *out)
                 rc = cfx_buf_printf(out, "%s{%s} %llu\n", metric_info[id].name,
                                     s->labels, (unsigned long long)s->count);
             else
-                rc = render_hist(out, metric_info[id].name, s,
-                                 id == M_EXAMPLE_COUNTS ? m->cnt_bounds
-                                                        : m->lat_bounds,
-                                 id == M_EXAMPLE_COUNTS ? CNT_BUCKETS
-                                                        : LAT_BUCKETS);
+                rc = render_hist(
+                    out, metric_info[id].name, s,
+                    id == M_EXAMPLE_COUNTS ? m->cnt_bounds : m->lat_bounds,
+                    id == M_EXAMPLE_COUNTS ? CNT_BUCKETS : LAT_BUCKETS);
         }
     }
     pthread_mutex_unlock(&m->mu);

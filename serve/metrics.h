@@ -29,8 +29,7 @@ void cfx_metrics_record(cfx_metrics_t *m, const char *model, const char *api,
                         const char *entrypoint, int tf_code,
                         uint64_t latency_us);
 /* Number of examples in one Predict/Classify/Regress request. */
-void cfx_metrics_record_examples(cfx_metrics_t *m, const char *model,
-                                 size_t n);
+void cfx_metrics_record_examples(cfx_metrics_t *m, const char *model, size_t n);
 /* A bundle load attempt (model_path, status) and its latency in µs. */
 void cfx_metrics_record_load(cfx_metrics_t *m, const char *model_path,
                              int tf_code, uint64_t latency_us);

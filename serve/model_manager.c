@@ -37,8 +37,8 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,10 +74,10 @@ typedef struct model {
     cfx_model_config_t cfg; /* owned copy */
     version_entry_t *v;     /* sorted by version, descending */
     size_t nv, capv;
-    int wd;                 /* inotify watch, -1 when none */
-    int scanned;            /* one full scan done */
-    uint64_t warned_us;     /* last "no versions" / "could not list" log,
-                               0 when the last scan found versions */
+    int wd;             /* inotify watch, -1 when none */
+    int scanned;        /* one full scan done */
+    uint64_t warned_us; /* last "no versions" / "could not list" log,
+                           0 when the last scan found versions */
     /* The labels requests see: cfg.labels once every label of a config
      * (startup or reload) named an AVAILABLE version; owned copies. */
     cfx_version_label_t *active;
@@ -111,37 +111,40 @@ struct cfx_manager {
     int loader_running;
 };
 
-const char *cfx_version_state_name(cfx_version_state_t s)
-{
+const char *cfx_version_state_name(cfx_version_state_t s) {
     switch (s) {
-    case CFX_STATE_START: return "START";
-    case CFX_STATE_LOADING: return "LOADING";
-    case CFX_STATE_AVAILABLE: return "AVAILABLE";
-    case CFX_STATE_UNLOADING: return "UNLOADING";
-    case CFX_STATE_END: return "END";
-    default: return "UNKNOWN";
+    case CFX_STATE_START:
+        return "START";
+    case CFX_STATE_LOADING:
+        return "LOADING";
+    case CFX_STATE_AVAILABLE:
+        return "AVAILABLE";
+    case CFX_STATE_UNLOADING:
+        return "UNLOADING";
+    case CFX_STATE_END:
+        return "END";
+    default:
+        return "UNKNOWN";
     }
 }
 
-/* ---- servables ------------------------------------------------------------ */
+/* ---- servables ------------------------------------------------------------
+ */
 
-static void servable_destroy(cfx_servable_t *s)
-{
+static void servable_destroy(cfx_servable_t *s) {
     cfx_sigtab_free(s->sigtab);
     cfx_bundle_free(s->bundle);
     free(s->model_name);
     free(s);
 }
 
-static void wake(cfx_manager_t *m)
-{
+static void wake(cfx_manager_t *m) {
     uint64_t one = 1;
     ssize_t w = write(m->wake_fd, &one, sizeof(one));
     (void)w;
 }
 
-void cfx_servable_release(cfx_servable_t *s)
-{
+void cfx_servable_release(cfx_servable_t *s) {
     if (!s)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
@@ -154,22 +157,20 @@ void cfx_servable_release(cfx_servable_t *s)
     wake(m);
 }
 
-const cfx_bundle_t *cfx_servable_bundle(const cfx_servable_t *s)
-{
+const cfx_bundle_t *cfx_servable_bundle(const cfx_servable_t *s) {
     return s->bundle;
 }
-int64_t cfx_servable_version(const cfx_servable_t *s) { return s->version; }
-const char *cfx_servable_model_name(const cfx_servable_t *s)
-{
+int64_t cfx_servable_version(const cfx_servable_t *s) {
+    return s->version;
+}
+const char *cfx_servable_model_name(const cfx_servable_t *s) {
     return s->model_name;
 }
-const struct cfx_sigtab *cfx_servable_sigtab(const cfx_servable_t *s)
-{
+const struct cfx_sigtab *cfx_servable_sigtab(const cfx_servable_t *s) {
     return s->sigtab;
 }
 
-static void drain_free_list(cfx_manager_t *m)
-{
+static void drain_free_list(cfx_manager_t *m) {
     pthread_mutex_lock(&m->mu);
     cfx_servable_t *l = m->free_list;
     m->free_list = NULL;
@@ -177,8 +178,9 @@ static void drain_free_list(cfx_manager_t *m)
     int freed = l != NULL;
     while (l) {
         cfx_servable_t *next = l->next_free;
-        fprintf(stderr, "cfx-serve: Done unloading servable version {name: %s "
-                        "version: %" PRId64 "}\n",
+        fprintf(stderr,
+                "cfx-serve: Done unloading servable version {name: %s "
+                "version: %" PRId64 "}\n",
                 l->model_name, l->version);
         servable_destroy(l);
         l = next;
@@ -189,10 +191,10 @@ static void drain_free_list(cfx_manager_t *m)
         malloc_trim(0);
 }
 
-/* ---- models --------------------------------------------------------------- */
+/* ---- models ---------------------------------------------------------------
+ */
 
-static void model_free(model_t *md)
-{
+static void model_free(model_t *md) {
     if (!md)
         return;
     for (size_t i = 0; i < md->nv; i++)
@@ -210,8 +212,7 @@ static void model_free(model_t *md)
     free(md);
 }
 
-static model_t *model_new(const cfx_model_config_t *cfg)
-{
+static model_t *model_new(const cfx_model_config_t *cfg) {
     model_t *md = calloc(1, sizeof(*md));
     if (!md)
         return NULL;
@@ -226,16 +227,14 @@ static model_t *model_new(const cfx_model_config_t *cfg)
     return md;
 }
 
-static model_t *find_model(cfx_manager_t *m, const char *name)
-{
+static model_t *find_model(cfx_manager_t *m, const char *name) {
     for (size_t i = 0; i < m->nmodels; i++)
         if (strcmp(m->models[i]->cfg.name, name) == 0)
             return m->models[i];
     return NULL;
 }
 
-static version_entry_t *find_entry(model_t *md, int64_t v)
-{
+static version_entry_t *find_entry(model_t *md, int64_t v) {
     for (size_t i = 0; i < md->nv; i++)
         if (md->v[i].version == v)
             return &md->v[i];
@@ -243,8 +242,7 @@ static version_entry_t *find_entry(model_t *md, int64_t v)
 }
 
 /* Inserts (write lock held) keeping descending order; NULL on ENOMEM. */
-static version_entry_t *add_entry(model_t *md, int64_t v)
-{
+static version_entry_t *add_entry(model_t *md, int64_t v) {
     if (md->nv == md->capv) {
         size_t cap = md->capv ? md->capv * 2 : 8;
         version_entry_t *n = realloc(md->v, cap * sizeof(*n));
@@ -265,8 +263,7 @@ static version_entry_t *add_entry(model_t *md, int64_t v)
 }
 
 /* Drops the oldest END entries beyond MAX_STATUS_ENTRIES (write lock). */
-static void trim_entries(model_t *md)
-{
+static void trim_entries(model_t *md) {
     while (md->nv > MAX_STATUS_ENTRIES) {
         size_t i = md->nv;
         while (i > 0 && md->v[i - 1].state != CFX_STATE_END)
@@ -278,12 +275,12 @@ static void trim_entries(model_t *md)
     }
 }
 
-/* ---- public: lifecycle ---------------------------------------------------- */
+/* ---- public: lifecycle ----------------------------------------------------
+ */
 
 int cfx_manager_new(const cfx_manager_options_t *opts,
                     const cfx_model_list_t *models, cfx_manager_t **out,
-                    cfx_error_t *err)
-{
+                    cfx_error_t *err) {
     *out = NULL;
     cfx_manager_t *m = calloc(1, sizeof(*m));
     if (!m)
@@ -325,8 +322,7 @@ int cfx_manager_new(const cfx_manager_options_t *opts,
     return 0;
 }
 
-void cfx_manager_free(cfx_manager_t *m)
-{
+void cfx_manager_free(cfx_manager_t *m) {
     if (!m)
         return;
     if (m->loader_running) {
@@ -355,11 +351,11 @@ void cfx_manager_free(cfx_manager_t *m)
     free(m);
 }
 
-/* ---- the loader ----------------------------------------------------------- */
+/* ---- the loader -----------------------------------------------------------
+ */
 
 /* "123" -> 123; only digits, fits int64. */
-static int parse_version(const char *s, int64_t *out)
-{
+static int parse_version(const char *s, int64_t *out) {
     int64_t v = 0;
     if (!*s)
         return 0;
@@ -374,16 +370,14 @@ static int parse_version(const char *s, int64_t *out)
     return 1;
 }
 
-static int cmp_desc(const void *a, const void *b)
-{
+static int cmp_desc(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
 /* Numeric version directories of base_path, descending. -1 when the base
  * path can't be listed (then nothing is unloaded). */
-static int list_versions(const char *base, int64_t **out, size_t *n)
-{
+static int list_versions(const char *base, int64_t **out, size_t *n) {
     *out = NULL;
     *n = 0;
     /* open + fdopendir rather than opendir: the descriptor is then created
@@ -424,8 +418,7 @@ static int list_versions(const char *base, int64_t **out, size_t *n)
 }
 
 static int is_aspired(const model_t *md, const int64_t *vs, size_t n,
-                      int64_t v)
-{
+                      int64_t v) {
     const cfx_model_config_t *c = &md->cfg;
     size_t rank = 0;
     int present = 0;
@@ -439,25 +432,25 @@ static int is_aspired(const model_t *md, const int64_t *vs, size_t n,
     if (!present)
         return 0;
     switch (c->policy) {
-    case CFX_POLICY_ALL: return 1;
+    case CFX_POLICY_ALL:
+        return 1;
     case CFX_POLICY_SPECIFIC:
         for (size_t i = 0; i < c->n_versions; i++)
             if (c->versions[i] == v)
                 return 1;
         return 0;
-    default: return rank < c->num_versions;
+    default:
+        return rank < c->num_versions;
     }
 }
 
-static void version_dir(const model_t *md, int64_t v, char *buf, size_t cap)
-{
+static void version_dir(const model_t *md, int64_t v, char *buf, size_t cap) {
     snprintf(buf, cap, "%s/%" PRId64, md->cfg.base_path, v);
 }
 
 /* Loads one version (no lock held) into a servable. */
 static int load_servable(cfx_manager_t *m, const model_t *md, int64_t v,
-                         cfx_servable_t **out, cfx_error_t *err)
-{
+                         cfx_servable_t **out, cfx_error_t *err) {
     char dir[4096];
     int rc = 0;
     *out = NULL;
@@ -488,8 +481,9 @@ static int load_servable(cfx_manager_t *m, const model_t *md, int64_t v,
             goto out;
         }
         if (n)
-            fprintf(stderr, "cfx-serve: Finished reading warmup data for model "
-                            "at %s. Number of warmup records read: %zu.\n",
+            fprintf(stderr,
+                    "cfx-serve: Finished reading warmup data for model "
+                    "at %s. Number of warmup records read: %zu.\n",
                     dir, n);
     }
 out:
@@ -504,8 +498,7 @@ out:
     return 0;
 }
 
-static int dir_changed(const version_entry_t *e, const struct stat *st)
-{
+static int dir_changed(const version_entry_t *e, const struct stat *st) {
     return e->dev != st->st_dev || e->ino != st->st_ino ||
            e->mtime.tv_sec != st->st_mtim.tv_sec ||
            e->mtime.tv_nsec != st->st_mtim.tv_nsec;
@@ -515,8 +508,7 @@ static int dir_changed(const version_entry_t *e, const struct stat *st)
  * every poll. Scans also follow inotify events (a push creating its hidden
  * temporary folder is one), so the warning is held to one per poll
  * interval (loader thread). */
-static int should_warn(cfx_manager_t *m, model_t *md)
-{
+static int should_warn(cfx_manager_t *m, model_t *md) {
     int every = m->opts.file_system_poll_wait_seconds;
     uint64_t now = cfx_clock_mono_us();
     if (md->warned_us && every > 0 &&
@@ -528,8 +520,7 @@ static int should_warn(cfx_manager_t *m, model_t *md)
 
 /* One model: load what is aspired and new, then unload what is no longer
  * aspired when that keeps availability. */
-static void scan_model(cfx_manager_t *m, model_t *md)
-{
+static void scan_model(cfx_manager_t *m, model_t *md) {
     int64_t *vs = NULL;
     size_t n = 0;
     if (m->inotify_fd >= 0 && md->wd < 0)
@@ -540,14 +531,16 @@ static void scan_model(cfx_manager_t *m, model_t *md)
         int e = errno;
         if (should_warn(m, md)) {
             if (e == ENOENT)
-                fprintf(stderr, "cfx-serve: FileSystemStoragePathSource "
-                                "encountered a filesystem access error: Could "
-                                "not find base path %s for servable %s\n",
+                fprintf(stderr,
+                        "cfx-serve: FileSystemStoragePathSource "
+                        "encountered a filesystem access error: Could "
+                        "not find base path %s for servable %s\n",
                         md->cfg.base_path, md->cfg.name);
             else
-                fprintf(stderr, "cfx-serve: FileSystemStoragePathSource "
-                                "encountered a filesystem access error: could "
-                                "not list base path %s for servable %s: %s\n",
+                fprintf(stderr,
+                        "cfx-serve: FileSystemStoragePathSource "
+                        "encountered a filesystem access error: could "
+                        "not list base path %s for servable %s: %s\n",
                         md->cfg.base_path, md->cfg.name, strerror(e));
         }
         /* A deleted base path leaves a dead watch behind: drop it so the
@@ -561,9 +554,10 @@ static void scan_model(cfx_manager_t *m, model_t *md)
     }
     if (n == 0) {
         if (should_warn(m, md))
-            fprintf(stderr, "cfx-serve: No versions of servable %s found under "
-                            "base path %s. Did you forget to name your leaf "
-                            "directory as a number (eg. '/1/')?\n",
+            fprintf(stderr,
+                    "cfx-serve: No versions of servable %s found under "
+                    "base path %s. Did you forget to name your leaf "
+                    "directory as a number (eg. '/1/')?\n",
                     md->cfg.name, md->cfg.base_path);
     } else {
         md->warned_us = 0;
@@ -599,8 +593,9 @@ static void scan_model(cfx_manager_t *m, model_t *md)
         pthread_rwlock_unlock(&m->rw);
         if (!e)
             continue;
-        fprintf(stderr, "cfx-serve: Loading servable version {name: %s "
-                        "version: %" PRId64 "}\n",
+        fprintf(stderr,
+                "cfx-serve: Loading servable version {name: %s "
+                "version: %" PRId64 "}\n",
                 md->cfg.name, v);
         cfx_error_t err;
         cfx_error_init(&err);
@@ -624,12 +619,14 @@ static void scan_model(cfx_manager_t *m, model_t *md)
         }
         pthread_rwlock_unlock(&m->rw);
         if (rc)
-            fprintf(stderr, "cfx-serve: Loading servable: {name: %s version: "
-                            "%" PRId64 "} failed: %s\n",
+            fprintf(stderr,
+                    "cfx-serve: Loading servable: {name: %s version: "
+                    "%" PRId64 "} failed: %s\n",
                     md->cfg.name, v, err.msg);
         else
-            fprintf(stderr, "cfx-serve: Successfully loaded servable version "
-                            "{name: %s version: %" PRId64 "}\n",
+            fprintf(stderr,
+                    "cfx-serve: Successfully loaded servable version "
+                    "{name: %s version: %" PRId64 "}\n",
                     md->cfg.name, v);
     }
 
@@ -675,8 +672,9 @@ static void scan_model(cfx_manager_t *m, model_t *md)
     md->scanned = 1;
     pthread_rwlock_unlock(&m->rw);
     for (size_t i = 0; i < ndrop; i++) {
-        fprintf(stderr, "cfx-serve: Unloading servable version {name: %s "
-                        "version: %" PRId64 "}\n",
+        fprintf(stderr,
+                "cfx-serve: Unloading servable version {name: %s "
+                "version: %" PRId64 "}\n",
                 drop[i]->model_name, drop[i]->version);
         cfx_servable_release(drop[i]);
     }
@@ -684,8 +682,7 @@ static void scan_model(cfx_manager_t *m, model_t *md)
 }
 
 /* Swaps in a pending model list (loader thread). */
-static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l)
-{
+static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l) {
     model_t **nm = calloc(l->n ? l->n : 1, sizeof(*nm));
     if (!nm)
         return;
@@ -731,8 +728,7 @@ static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l)
  * whole label map is refused with FAILED_PRECONDITION and the labels in
  * force stay (the rest of the reload, policies and models, is applied).
  * --allow_version_labels_for_unavailable_models lifts the check. */
-static void apply_labels(cfx_manager_t *m)
-{
+static void apply_labels(cfx_manager_t *m) {
     int rc = 0;
     char msg[CFX_ERROR_MSG_MAX];
     msg[0] = 0;
@@ -793,9 +789,7 @@ static void apply_labels(cfx_manager_t *m)
 /* After a pass (loader thread): how many models have neither an
  * AVAILABLE version nor a failed one (no version yet, or a base path that
  * does not exist yet), and how many have only failed ones. */
-static void count_unsettled(cfx_manager_t *m, size_t *waiting,
-                            size_t *failed)
-{
+static void count_unsettled(cfx_manager_t *m, size_t *waiting, size_t *failed) {
     *waiting = *failed = 0;
     pthread_rwlock_rdlock(&m->rw);
     for (size_t i = 0; i < m->nmodels; i++) {
@@ -813,15 +807,13 @@ static void count_unsettled(cfx_manager_t *m, size_t *waiting,
     pthread_rwlock_unlock(&m->rw);
 }
 
-static void drain_fd(int fd)
-{
+static void drain_fd(int fd) {
     char buf[4096];
     while (read(fd, buf, sizeof(buf)) > 0) {
     }
 }
 
-static void *loader_main(void *arg)
-{
+static void *loader_main(void *arg) {
     cfx_manager_t *m = arg;
     int first = 1;
     /* A config's labels are checked after its first pass and again after
@@ -897,8 +889,7 @@ static void *loader_main(void *arg)
     return NULL;
 }
 
-int cfx_manager_start(cfx_manager_t *m, cfx_error_t *err)
-{
+int cfx_manager_start(cfx_manager_t *m, cfx_error_t *err) {
     int rc = pthread_create(&m->loader, NULL, loader_main, m);
     if (rc)
         return cfx_error_set(err, CFX_EINTERNAL, "pthread_create: %s",
@@ -908,8 +899,7 @@ int cfx_manager_start(cfx_manager_t *m, cfx_error_t *err)
 }
 
 /* After a pass: an error listing models without an AVAILABLE version. */
-static int unavailable_error(cfx_manager_t *m, cfx_error_t *err)
-{
+static int unavailable_error(cfx_manager_t *m, cfx_error_t *err) {
     char buf[CFX_ERROR_MSG_MAX];
     size_t len = 0;
     int bad = 0;
@@ -952,8 +942,7 @@ static int unavailable_error(cfx_manager_t *m, cfx_error_t *err)
 }
 
 /* After a pass of a new config: the models' error, else the labels'. */
-static int config_error(cfx_manager_t *m, cfx_error_t *err)
-{
+static int config_error(cfx_manager_t *m, cfx_error_t *err) {
     int rc = unavailable_error(m, err);
     if (rc)
         return rc;
@@ -965,8 +954,7 @@ static int config_error(cfx_manager_t *m, cfx_error_t *err)
 }
 
 int cfx_manager_wait_initial(cfx_manager_t *m, int timeout_ms,
-                             cfx_error_t *err)
-{
+                             cfx_error_t *err) {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     if (timeout_ms > 0) {
@@ -986,10 +974,10 @@ int cfx_manager_wait_initial(cfx_manager_t *m, int timeout_ms,
     pthread_mutex_lock(&m->mu);
     while (!m->stop &&
            (m->generation == 0 || (polls && m->n_waiting && !m->n_failed))) {
-        int w = timeout_ms < 0    ? pthread_cond_wait(&m->cv, &m->mu)
-                : timeout_ms == 0 ? ETIMEDOUT
-                                  : pthread_cond_timedwait(&m->cv, &m->mu,
-                                                           &until);
+        int w = timeout_ms < 0 ? pthread_cond_wait(&m->cv, &m->mu)
+                : timeout_ms == 0
+                    ? ETIMEDOUT
+                    : pthread_cond_timedwait(&m->cv, &m->mu, &until);
         if (w == ETIMEDOUT) {
             pthread_mutex_unlock(&m->mu);
             return cfx_error_set(err, CFX_ETIMEOUT,
@@ -1001,8 +989,7 @@ int cfx_manager_wait_initial(cfx_manager_t *m, int timeout_ms,
 }
 
 int cfx_manager_reload(cfx_manager_t *m, const cfx_model_list_t *models,
-                       cfx_error_t *err)
-{
+                       cfx_error_t *err) {
     cfx_model_list_t *copy = malloc(sizeof(*copy));
     if (!copy || cfx_model_list_copy(copy, models)) {
         free(copy);
@@ -1024,8 +1011,7 @@ int cfx_manager_reload(cfx_manager_t *m, const cfx_model_list_t *models,
     return config_error(m, err);
 }
 
-void cfx_manager_rescan(cfx_manager_t *m)
-{
+void cfx_manager_rescan(cfx_manager_t *m) {
     pthread_mutex_lock(&m->mu);
     m->rescan = 1;
     pthread_mutex_unlock(&m->mu);
@@ -1033,8 +1019,7 @@ void cfx_manager_rescan(cfx_manager_t *m)
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
-static int put_label(cfx_buf_t *out, const char *s)
-{
+static int put_label(cfx_buf_t *out, const char *s) {
     int rc = 0;
     for (; *s && !rc; s++) {
         if (*s == '\\' || *s == '"')
@@ -1047,13 +1032,11 @@ static int put_label(cfx_buf_t *out, const char *s)
     return rc;
 }
 
-int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out)
-{
+int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out) {
     int rc = cfx_buf_printf(
-        out,
-        "# HELP :cfx:serving:loaded_versions The number of AVAILABLE "
-        "versions of a model.\n"
-        "# TYPE :cfx:serving:loaded_versions gauge\n");
+        out, "# HELP :cfx:serving:loaded_versions The number of AVAILABLE "
+             "versions of a model.\n"
+             "# TYPE :cfx:serving:loaded_versions gauge\n");
     pthread_rwlock_rdlock(&m->rw);
     for (size_t i = 0; i < m->nmodels && !rc; i++) {
         size_t avail = 0;
@@ -1067,10 +1050,9 @@ int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out)
     }
     if (!rc)
         rc = cfx_buf_printf(
-            out,
-            "# HELP :cfx:serving:model_version_state 1 for the state each "
-            "known model version is in.\n"
-            "# TYPE :cfx:serving:model_version_state gauge\n");
+            out, "# HELP :cfx:serving:model_version_state 1 for the state each "
+                 "known model version is in.\n"
+                 "# TYPE :cfx:serving:model_version_state gauge\n");
     for (size_t i = 0; i < m->nmodels && !rc; i++)
         for (size_t j = 0; j < m->models[i]->nv && !rc; j++) {
             const version_entry_t *e = &m->models[i]->v[j];
@@ -1090,8 +1072,7 @@ int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out)
     return rc;
 }
 
-int cfx_manager_ready(cfx_manager_t *m)
-{
+int cfx_manager_ready(cfx_manager_t *m) {
     int ready = 1;
     pthread_rwlock_rdlock(&m->rw);
     for (size_t i = 0; i < m->nmodels && ready; i++) {
@@ -1104,12 +1085,12 @@ int cfx_manager_ready(cfx_manager_t *m)
     return ready;
 }
 
-/* ---- requests ------------------------------------------------------------- */
+/* ---- requests -------------------------------------------------------------
+ */
 
 int cfx_manager_acquire(cfx_manager_t *m, const char *model_name,
                         int64_t version, const char *label,
-                        cfx_servable_t **out, cfx_error_t *err)
-{
+                        cfx_servable_t **out, cfx_error_t *err) {
     int rc = 0;
     *out = NULL;
     pthread_rwlock_rdlock(&m->rw);
@@ -1123,9 +1104,9 @@ int cfx_manager_acquire(cfx_manager_t *m, const char *model_name,
                 break;
             }
         if (!found) {
-            rc = cfx_error_set(err, CFX_EINVAL,
-                               "Unrecognized servable version label: %s",
-                               label);
+            rc =
+                cfx_error_set(err, CFX_EINVAL,
+                              "Unrecognized servable version label: %s", label);
             goto out;
         }
     }
@@ -1158,8 +1139,7 @@ out:
 
 int cfx_manager_status(cfx_manager_t *m, const char *model_name,
                        int64_t version, cfx_version_status_t **out, size_t *n,
-                       cfx_error_t *err)
-{
+                       cfx_error_t *err) {
     int rc = 0;
     *out = NULL;
     *n = 0;
@@ -1175,8 +1155,7 @@ int cfx_manager_status(cfx_manager_t *m, const char *model_name,
                                model_name);
         else
             rc = cfx_error_set(err, CFX_ENOTFOUND,
-                               "Could not find version %" PRId64
-                               " of model %s",
+                               "Could not find version %" PRId64 " of model %s",
                                version, model_name);
         goto out;
     }

@@ -55,8 +55,8 @@ struct cfx_metrics;
 
 typedef struct cfx_manager_options {
     int file_system_poll_wait_seconds; /* 1; 0 = once; < 0 never */
-    int enable_model_warmup;           /* replay warmup.jsonl before AVAILABLE */
-    struct cfx_metrics *metrics;       /* may be NULL; not owned */
+    int enable_model_warmup;     /* replay warmup.jsonl before AVAILABLE */
+    struct cfx_metrics *metrics; /* may be NULL; not owned */
     int allow_version_labels_for_unavailable_models; /* 0: a label must
                                                         name an AVAILABLE
                                                         version */
@@ -134,7 +134,7 @@ const struct cfx_sigtab *cfx_servable_sigtab(const cfx_servable_t *s);
  *         "Could not find version 7 of model m".
  */
 int cfx_manager_status(cfx_manager_t *m, const char *model_name,
-                       int64_t version, cfx_version_status_t **out,
-                       size_t *n, cfx_error_t *err);
+                       int64_t version, cfx_version_status_t **out, size_t *n,
+                       cfx_error_t *err);
 
 #endif

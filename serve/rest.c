@@ -48,8 +48,8 @@ struct cfx_rest {
     cfx_server_t *srv;
     struct event_base *base;
     cfx_http1_t *http;
-    cfx_buf_t out;   /* response scratch, reused */
-    cfx_buf_t body;  /* inflated request body scratch */
+    cfx_buf_t out;  /* response scratch, reused */
+    cfx_buf_t body; /* inflated request body scratch */
     cfx_buf_t tmp;
     cfx_example_t *pool; /* examples reused across requests (batch_t) */
     const cfx_example_t **pool_ptr;
@@ -59,7 +59,8 @@ struct cfx_rest {
 /* Connections across all workers, for --max_connections. */
 static atomic_long g_connections;
 
-/* ---- responses ------------------------------------------------------------ */
+/* ---- responses ------------------------------------------------------------
+ */
 
 typedef struct reqctx {
     cfx_rest_t *r;
@@ -70,8 +71,7 @@ typedef struct reqctx {
     int status_sent;
 } reqctx_t;
 
-static void access_log(reqctx_t *c, int http)
-{
+static void access_log(reqctx_t *c, int http) {
     const char *path = c->r->srv->opts.access_log;
     static FILE *f;
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -90,12 +90,12 @@ static void access_log(reqctx_t *c, int http)
 }
 
 /* --rest_api_enable_cors_support */
-static const char CORS_HEADERS[] = "Access-Control-Allow-Origin: *\r\n"
-                                   "Access-Control-Allow-Methods: POST, GET\r\n"
-                                   "Access-Control-Allow-Headers: Content-Type\r\n";
+static const char CORS_HEADERS[] =
+    "Access-Control-Allow-Origin: *\r\n"
+    "Access-Control-Allow-Methods: POST, GET\r\n"
+    "Access-Control-Allow-Headers: Content-Type\r\n";
 
-static void send_buf(reqctx_t *c, int http, const char *ctype)
-{
+static void send_buf(reqctx_t *c, int http, const char *ctype) {
     cfx_http1_reply(c->req, http, ctype,
                     c->r->srv->opts.rest_api_enable_cors_support ? CORS_HEADERS
                                                                  : NULL,
@@ -104,52 +104,48 @@ static void send_buf(reqctx_t *c, int http, const char *ctype)
 }
 
 /* Sends {"error": msg} with the HTTP status of tf_code; records metrics. */
-static void send_error(reqctx_t *c, int tf_code, const char *msg)
-{
+static void send_error(reqctx_t *c, int tf_code, const char *msg) {
     cfx_buf_t *o = &c->r->out;
     cfx_buf_reset(o);
     cfx_buf_append(o, "{ \"error\": ", 11);
     cfx_json_put_string(o, msg, strlen(msg));
     cfx_buf_append(o, " }", 2);
     if (c->api)
-        cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
-                           c->api, "REST", tf_code,
-                           cfx_clock_mono_us() - c->t0);
+        cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "", c->api,
+                           "REST", tf_code, cfx_clock_mono_us() - c->t0);
     send_buf(c, cfx_service_http_status(tf_code), "application/json");
 }
 
-static void send_cfx_error(reqctx_t *c, int rc, const cfx_error_t *err)
-{
+static void send_cfx_error(reqctx_t *c, int rc, const cfx_error_t *err) {
     send_error(c, cfx_service_tf_code(rc),
                err->msg[0] ? err->msg : cfx_err_str(rc));
 }
 
-static void send_ok(reqctx_t *c)
-{
+static void send_ok(reqctx_t *c) {
     /* --rest_api_timeout_in_ms bounds the run, as TF Serving's session-run
      * timeout: an answer that took longer is not sent. */
-    uint64_t limit_us = (uint64_t)c->r->srv->opts.rest_api_timeout_in_ms * 1000u;
+    uint64_t limit_us =
+        (uint64_t)c->r->srv->opts.rest_api_timeout_in_ms * 1000u;
     if (limit_us && cfx_clock_mono_us() - c->t0 > limit_us) {
         send_error(c, 4, "Deadline Exceeded");
         return;
     }
     if (c->api)
-        cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "",
-                           c->api, "REST", 0, cfx_clock_mono_us() - c->t0);
+        cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "", c->api,
+                           "REST", 0, cfx_clock_mono_us() - c->t0);
     send_buf(c, 200, "application/json");
 }
 
-/* ---- request bodies ------------------------------------------------------- */
+/* ---- request bodies -------------------------------------------------------
+ */
 
-static int is_gzip(const cfx_http1_req_t *req)
-{
+static int is_gzip(const cfx_http1_req_t *req) {
     const char *ce = cfx_http1_header(req, "Content-Encoding");
     return ce && !strcasecmp(ce, "gzip");
 }
 
 /* The body as a JSON document; errors are answered here (returns NULL). */
-static json_t *read_json(reqctx_t *c)
-{
+static json_t *read_json(reqctx_t *c) {
     size_t len = c->req->body_len;
     const char *data = (const char *)c->req->body;
     cfx_rest_t *r = c->r;
@@ -219,23 +215,24 @@ static json_t *read_json(reqctx_t *c)
     }
     if (!json_is_object(doc)) {
         json_decref(doc);
-        send_error(c, 3, "JSON Parse error: The document root must be an "
-                         "object");
+        send_error(c, 3,
+                   "JSON Parse error: The document root must be an "
+                   "object");
         return NULL;
     }
     return doc;
 }
 
-/* ---- status and metadata -------------------------------------------------- */
+/* ---- status and metadata --------------------------------------------------
+ */
 
-static void handle_status(reqctx_t *c, const route_t *rt)
-{
+static void handle_status(reqctx_t *c, const route_t *rt) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_version_status_t *vs = NULL;
     size_t n = 0;
-    int rc = cfx_manager_status(c->r->srv->manager, rt->name, rt->version,
-                                &vs, &n, &err);
+    int rc = cfx_manager_status(c->r->srv->manager, rt->name, rt->version, &vs,
+                                &n, &err);
     if (rc) {
         send_cfx_error(c, rc, &err);
         return;
@@ -261,8 +258,7 @@ static void handle_status(reqctx_t *c, const route_t *rt)
     send_ok(c);
 }
 
-static void put_tensor_info(cfx_buf_t *o, const cfx_tensor_spec_t *t)
-{
+static void put_tensor_info(cfx_buf_t *o, const cfx_tensor_spec_t *t) {
     cfx_buf_printf(o, "\"");
     cfx_buf_append(o, t->name, strlen(t->name));
     cfx_buf_printf(o, "\": {\"dtype\": \"%s\", \"tensor_shape\": {\"dim\": [",
@@ -275,8 +271,7 @@ static void put_tensor_info(cfx_buf_t *o, const cfx_tensor_spec_t *t)
     cfx_buf_printf(o, "}");
 }
 
-static void handle_metadata(reqctx_t *c, const route_t *rt)
-{
+static void handle_metadata(reqctx_t *c, const route_t *rt) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_servable_t *s = NULL;
@@ -297,8 +292,7 @@ static void handle_metadata(reqctx_t *c, const route_t *rt)
     size_t ns = cfx_service_num_signatures(s);
     for (size_t i = 0; i < ns; i++) {
         const cfx_signature_t *sig = cfx_service_signature_at(s, i);
-        cfx_buf_printf(o, "%s\n\"%s\": {\"inputs\": {", i ? "," : "",
-                       sig->key);
+        cfx_buf_printf(o, "%s\n\"%s\": {\"inputs\": {", i ? "," : "", sig->key);
         for (size_t k = 0; k < sig->n_inputs; k++) {
             if (k)
                 cfx_buf_printf(o, ", ");
@@ -318,7 +312,8 @@ static void handle_metadata(reqctx_t *c, const route_t *rt)
     send_ok(c);
 }
 
-/* ---- inference ------------------------------------------------------------ */
+/* ---- inference ------------------------------------------------------------
+ */
 
 /* The examples of one request: views into the worker's pool, which keeps
  * the examples (and their arenas) between requests so a request of usual
@@ -333,8 +328,7 @@ typedef struct batch {
     size_t n;
 } batch_t;
 
-static void pool_release(cfx_rest_t *r)
-{
+static void pool_release(cfx_rest_t *r) {
     for (size_t i = 0; i < r->pool_cap; i++)
         cfx_example_free(&r->pool[i]);
     free(r->pool);
@@ -344,8 +338,7 @@ static void pool_release(cfx_rest_t *r)
     r->pool_cap = 0;
 }
 
-static int batch_init(batch_t *b, cfx_rest_t *r, size_t n)
-{
+static int batch_init(batch_t *b, cfx_rest_t *r, size_t n) {
     b->n = 0;
     if (n > r->pool_cap) {
         cfx_example_t *ex = realloc(r->pool, n * sizeof(*ex));
@@ -371,16 +364,14 @@ static int batch_init(batch_t *b, cfx_rest_t *r, size_t n)
     return 0;
 }
 
-static void batch_free(batch_t *b)
-{
+static void batch_free(batch_t *b) {
     if (b->r && b->r->pool_cap > POOL_KEEP)
         pool_release(b->r);
 }
 
 /* A serialized tf.Example given as a JSON string or b64 object. */
 static int decode_serialized(cfx_rest_t *r, const json_t *v, cfx_example_t *ex,
-                             cfx_error_t *err)
-{
+                             cfx_error_t *err) {
     int b = cfx_json_b64_value(v, &r->tmp, err);
     if (b < 0)
         return b;
@@ -402,8 +393,8 @@ static int decode_serialized(cfx_rest_t *r, const json_t *v, cfx_example_t *ex,
         char printable[65];
         size_t shown = len > 64 ? 64 : len;
         for (size_t j = 0; j < shown; j++)
-            printable[j] = data[j] >= 0x20 && data[j] < 0x7f ? (char)data[j]
-                                                              : '.';
+            printable[j] =
+                data[j] >= 0x20 && data[j] < 0x7f ? (char)data[j] : '.';
         printable[shown] = '\0';
         char why[CFX_ERROR_MSG_MAX];
         snprintf(why, sizeof(why), "%s", err->msg);
@@ -419,8 +410,7 @@ static int decode_serialized(cfx_rest_t *r, const json_t *v, cfx_example_t *ex,
 }
 
 static const cfx_tensor_spec_t *find_input(const cfx_signature_t *sig,
-                                           const char *name)
-{
+                                           const char *name) {
     for (size_t i = 0; i < sig->n_inputs; i++)
         if (strcmp(sig->inputs[i].name, name) == 0)
             return &sig->inputs[i];
@@ -432,8 +422,7 @@ static const cfx_tensor_spec_t *find_input(const cfx_signature_t *sig,
  * rank, refused as TF Serving refuses a tensor that does not fit the
  * signature. */
 static int check_scalar(const cfx_tensor_spec_t *in, const json_t *v,
-                        const char *where, size_t i, cfx_error_t *err)
-{
+                        const char *where, size_t i, cfx_error_t *err) {
     if (!json_is_array(v) || in->rank != 1)
         return 0;
     return cfx_error_set(err, CFX_EINVAL,
@@ -447,8 +436,7 @@ static int check_scalar(const cfx_tensor_spec_t *in, const json_t *v,
 /* Fills b from a predict request body; returns 0 or a cfx error. */
 static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
                           const json_t *instances, const json_t *inputs,
-                          batch_t *b, cfx_error_t *err)
-{
+                          batch_t *b, cfx_error_t *err) {
     int rc = 0;
     int serialized = sig->kind != CFX_SIG_PREDICT_RAW;
     if (instances) {
@@ -490,8 +478,7 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
                                        i, cfx_json_type_name(el));
                     break;
                 }
-                json_object_foreach((json_t *)el, key, val)
-                {
+                json_object_foreach((json_t *)el, key, val) {
                     const cfx_tensor_spec_t *in = find_input(sig, key);
                     if (!in) {
                         rc = cfx_error_set(err, CFX_EINVAL,
@@ -505,8 +492,8 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
                     }
                     if ((rc = check_scalar(in, val, "instances", i, err)))
                         break;
-                    rc = cfx_json_add_typed(&b->ex[i], key, in->dtype, val,
-                                            err);
+                    rc =
+                        cfx_json_add_typed(&b->ex[i], key, in->dtype, val, err);
                     if (rc)
                         break;
                 }
@@ -533,9 +520,8 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
         if (batch_init(b, r, n))
             return cfx_error_set(err, CFX_ENOMEM, "out of memory");
         for (size_t i = 0; i < n && !rc; i++)
-            rc = decode_serialized(r, json_is_array(v) ? json_array_get(v, i)
-                                                       : v,
-                                   &b->ex[i], err);
+            rc = decode_serialized(
+                r, json_is_array(v) ? json_array_get(v, i) : v, &b->ex[i], err);
         return rc;
     }
     if (!json_is_object(inputs))
@@ -545,8 +531,7 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
     size_t n = 0;
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)inputs, key, val)
-    {
+    json_object_foreach((json_t *)inputs, key, val) {
         if (!find_input(sig, key))
             continue; /* extra keys are ignored, as in TF Serving */
         size_t k = json_is_array(val) ? json_array_size(val) : 1;
@@ -564,14 +549,12 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
                              CFX_SERVICE_MAX_BATCH);
     if (batch_init(b, r, n))
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-    json_object_foreach((json_t *)inputs, key, val)
-    {
+    json_object_foreach((json_t *)inputs, key, val) {
         const cfx_tensor_spec_t *in = find_input(sig, key);
         if (!in)
             continue;
         for (size_t i = 0; i < n && !rc; i++) {
-            const json_t *x = json_is_array(val) ? json_array_get(val, i)
-                                                 : val;
+            const json_t *x = json_is_array(val) ? json_array_get(val, i) : val;
             rc = check_scalar(in, x, "inputs", i, err);
             if (!rc)
                 rc = cfx_json_add_typed(&b->ex[i], key, in->dtype, x, err);
@@ -584,8 +567,7 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
 
 /* Runs sig over b; scores[n*2] for classify, else p[n] in scores. */
 static int run_sig(const cfx_servable_t *s, const cfx_signature_t *sig,
-                   const batch_t *b, float *scores, cfx_error_t *err)
-{
+                   const batch_t *b, float *scores, cfx_error_t *err) {
     if (sig->kind == CFX_SIG_CLASSIFY)
         return cfx_service_classify(s, sig, b->ptr, b->n, scores, err);
     if (sig->kind == CFX_SIG_REGRESS)
@@ -595,8 +577,7 @@ static int run_sig(const cfx_servable_t *s, const cfx_signature_t *sig,
 
 /* One output value of row i. */
 static void put_output(cfx_buf_t *o, const cfx_signature_t *sig, size_t k,
-                       const float *scores, size_t i)
-{
+                       const float *scores, size_t i) {
     if (sig->kind == CFX_SIG_CLASSIFY) {
         if (k == 0) {
             cfx_buf_printf(o, "[\"%s\", \"%s\"]", cfx_service_class_label(0),
@@ -615,8 +596,7 @@ static void put_output(cfx_buf_t *o, const cfx_signature_t *sig, size_t k,
     cfx_buf_putc(o, ']');
 }
 
-static const json_t *signature_name(reqctx_t *c, const json_t *doc)
-{
+static const json_t *signature_name(reqctx_t *c, const json_t *doc) {
     const json_t *sn = json_object_get(doc, "signature_name");
     if (sn && !json_is_string(sn)) {
         send_error(c, 3, "'signature_name' key must be a string value.");
@@ -625,8 +605,7 @@ static const json_t *signature_name(reqctx_t *c, const json_t *doc)
     return sn;
 }
 
-static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc)
-{
+static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_servable_t *s = NULL;
@@ -655,8 +634,9 @@ static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc)
         goto out;
     }
     if (instances && inputs) {
-        send_error(c, 3, "Not allowed to set both 'inputs' and 'instances' "
-                         "keys.");
+        send_error(c, 3,
+                   "Not allowed to set both 'inputs' and 'instances' "
+                   "keys.");
         goto out;
     }
     if (!instances && !inputs) {
@@ -724,8 +704,7 @@ out:
 }
 
 static void handle_classify_regress(reqctx_t *c, const route_t *rt,
-                                    const json_t *doc)
-{
+                                    const json_t *doc) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_servable_t *s = NULL;
@@ -747,8 +726,8 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
     }
     /* Without signature_name the model's classify/regress signature is
      * used (TF Serving would try serving_default, a predict signature). */
-    const char *key = sn ? json_string_value(sn)
-                         : (classify ? "classify" : "regress");
+    const char *key =
+        sn ? json_string_value(sn) : (classify ? "classify" : "regress");
     const cfx_signature_t *sig = NULL;
     if (cfx_service_signature(s, key, &sig, &err)) {
         snprintf(msg, sizeof(msg),
@@ -761,8 +740,9 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
     const json_t *examples = json_object_get(doc, "examples");
     const json_t *context = json_object_get(doc, "context");
     if (!examples) {
-        send_error(c, 3, "Invalid argument: JSON Value: key 'examples' is "
-                         "expected and was not found");
+        send_error(c, 3,
+                   "Invalid argument: JSON Value: key 'examples' is "
+                   "expected and was not found");
         goto out;
     }
     if (!json_is_array(examples) || json_array_size(examples) == 0) {
@@ -786,8 +766,7 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
         cfx_example_t *dst = context ? &one : &b.ex[i];
         if (context)
             cfx_example_reset(&one);
-        rc = cfx_json_object_to_example(json_array_get(examples, i), dst,
-                                        &err);
+        rc = cfx_json_object_to_example(json_array_get(examples, i), dst, &err);
         if (!rc && context)
             rc = cfx_service_merge_context(&b.ex[i], &one, &ctx);
         if (rc) {
@@ -835,11 +814,11 @@ out:
     cfx_servable_release(s);
 }
 
-/* ---- dispatch ------------------------------------------------------------- */
+/* ---- dispatch -------------------------------------------------------------
+ */
 
 static void send_text(reqctx_t *c, int http, const char *ctype,
-                      const char *body)
-{
+                      const char *body) {
     cfx_buf_reset(&c->r->out);
     cfx_buf_append(&c->r->out, body, strlen(body));
     send_buf(c, http, ctype);
@@ -849,8 +828,7 @@ static const char NOT_FOUND_HTML[] =
     "<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n"
     "<H1>Not Found</H1>\n</BODY></HTML>\n";
 
-static void on_request(cfx_http1_req_t *req, void *arg)
-{
+static void on_request(cfx_http1_req_t *req, void *arg) {
     cfx_rest_t *r = arg;
     reqctx_t c = {r, req, cfx_clock_mono_us(), NULL, NULL, 0};
     char path[2048];
@@ -938,8 +916,8 @@ static void on_request(cfx_http1_req_t *req, void *arg)
 }
 
 int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
-                 evutil_socket_t listen_fd, cfx_rest_t **out, cfx_error_t *err)
-{
+                 evutil_socket_t listen_fd, cfx_rest_t **out,
+                 cfx_error_t *err) {
     *out = NULL;
     cfx_rest_t *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -955,8 +933,7 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
         .max_body_bytes = srv->opts.max_body_bytes,
         .max_header_bytes = srv->opts.max_header_bytes,
         .idle_timeout_seconds = srv->opts.idle_timeout_seconds,
-        .request_read_timeout_seconds =
-            srv->opts.request_read_timeout_seconds,
+        .request_read_timeout_seconds = srv->opts.request_read_timeout_seconds,
         .max_connections = srv->opts.max_connections,
         .connections = &g_connections,
     };
@@ -969,14 +946,12 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
     return 0;
 }
 
-void cfx_rest_stop_accepting(cfx_rest_t *r)
-{
+void cfx_rest_stop_accepting(cfx_rest_t *r) {
     if (r)
         cfx_http1_stop_accepting(r->http);
 }
 
-void cfx_rest_free(cfx_rest_t *r)
-{
+void cfx_rest_free(cfx_rest_t *r) {
     if (!r)
         return;
     cfx_http1_free(r->http);

@@ -22,8 +22,7 @@ typedef struct cfx_rest cfx_rest_t;
 /* Serves REST on listen_fd (a bound, listening socket; ownership passes to
  * the returned object). */
 int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
-                 evutil_socket_t listen_fd, cfx_rest_t **out,
-                 cfx_error_t *err);
+                 evutil_socket_t listen_fd, cfx_rest_t **out, cfx_error_t *err);
 /* Stops accepting (closes the listening socket); open connections finish
  * their requests, answered with "Connection: close". */
 void cfx_rest_stop_accepting(cfx_rest_t *r);

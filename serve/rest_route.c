@@ -10,8 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int prefix_ci(const char *s, const char *p, const char **rest)
-{
+static int prefix_ci(const char *s, const char *p, const char **rest) {
     size_t n = strlen(p);
     if (strncasecmp(s, p, n) != 0)
         return 0;
@@ -20,8 +19,7 @@ static int prefix_ci(const char *s, const char *p, const char **rest)
 }
 
 /* Copies a `[^/:]+` segment, URL-decoded; returns chars consumed or 0. */
-static size_t segment(const char *s, char *dst, size_t cap)
-{
+static size_t segment(const char *s, char *dst, size_t cap) {
     size_t n = strcspn(s, "/:");
     if (n == 0 || n >= cap)
         return 0;
@@ -40,8 +38,7 @@ static size_t segment(const char *s, char *dst, size_t cap)
 }
 
 int cfx_rest_route_parse(const char *path, int post, cfx_rest_route_t *rt,
-                         char *msg, size_t msgcap)
-{
+                         char *msg, size_t msgcap) {
     const char *p;
     memset(rt, 0, sizeof(*rt));
     rt->version = -1;

@@ -2,7 +2,8 @@
  * rest_route.h: TF Serving's REST paths (docs/serving.md), as its
  * regexes match them:
  *   GET  /v1/models/{name}[/versions/{n}|/labels/{label}][/metadata]
- *   POST /v1/models/{name}[/versions/{n}|/labels/{label}]:(predict|classify|regress)
+ *   POST
+ * /v1/models/{name}[/versions/{n}|/labels/{label}]:(predict|classify|regress)
  * Case-insensitive; {name} and {label} are `[^/:]+`, URL-decoded; {n} is
  * `\d+` as int64.
  *
@@ -32,9 +33,10 @@ typedef struct cfx_rest_route {
 
 enum {
     CFX_ROUTE_OK = 0,
-    CFX_ROUTE_MALFORMED = 1,     /* 400 "Malformed request: METHOD PATH" */
-    CFX_ROUTE_MISSING_NAME = 2,  /* 400 "Missing model name in request." */
-    CFX_ROUTE_BAD_VERSION = 3,   /* 400, msg holds "Failed to convert version: ..." */
+    CFX_ROUTE_MALFORMED = 1,    /* 400 "Malformed request: METHOD PATH" */
+    CFX_ROUTE_MISSING_NAME = 2, /* 400 "Missing model name in request." */
+    CFX_ROUTE_BAD_VERSION =
+        3, /* 400, msg holds "Failed to convert version: ..." */
 };
 
 /* Parses path (no query) for a GET (post = 0) or POST (post = 1). Returns

@@ -63,8 +63,7 @@ struct cfx_server_priv {
     size_t nw;
 };
 
-int cfx_server_sd_notify(const char *msg)
-{
+int cfx_server_sd_notify(const char *msg) {
     const char *path = getenv("NOTIFY_SOCKET");
     if (!path || !*path)
         return 0;
@@ -81,15 +80,14 @@ int cfx_server_sd_notify(const char *msg)
     if (fd < 0)
         return CFX_EIO;
     socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-    ssize_t n = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
-                       (struct sockaddr *)&sa, sl);
+    ssize_t n =
+        sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, sl);
     close(fd);
     return n < 0 ? CFX_EIO : 0;
 }
 
 int cfx_server_new(cfx_serve_flags_t *opts, cfx_server_t **out,
-                   cfx_error_t *err)
-{
+                   cfx_error_t *err) {
     int rc = 0;
     cfx_model_list_t models;
     cfx_model_list_init(&models);
@@ -127,8 +125,7 @@ out:
     return 0;
 }
 
-void cfx_server_free(cfx_server_t *srv)
-{
+void cfx_server_free(cfx_server_t *srv) {
     if (!srv)
         return;
     cfx_manager_free(srv->manager);
@@ -140,15 +137,13 @@ void cfx_server_free(cfx_server_t *srv)
     free(srv);
 }
 
-void cfx_server_stop(cfx_server_t *srv)
-{
+void cfx_server_stop(cfx_server_t *srv) {
     (void)srv;
     kill(getpid(), SIGTERM);
 }
 
 int cfx_server_on_drain(cfx_server_t *srv, struct event_base *base,
-                        cfx_server_drain_fn fn, void *arg)
-{
+                        cfx_server_drain_fn fn, void *arg) {
     for (size_t i = 0; i < srv->priv->nw; i++) {
         worker_t *w = &srv->priv->w[i];
         if (w->base != base)
@@ -168,8 +163,7 @@ int cfx_server_on_drain(cfx_server_t *srv, struct event_base *base,
  * dual-stack when possible, else IPv4. Returns the socket with *r the
  * result of bind() (errno set when it failed), or -1 with errno set when
  * no socket could be made. */
-static int bind_any(int port, int type_flags, int reuseport, int *r)
-{
+static int bind_any(int port, int type_flags, int reuseport, int *r) {
     int one = 1;
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
     int v6 = fd >= 0;
@@ -203,8 +197,7 @@ static int bind_any(int port, int type_flags, int reuseport, int *r)
 /* A listening TCP socket on port (0: any), IPv6 dual-stack when possible,
  * else IPv4; SO_REUSEPORT so each worker gets its own accept queue. */
 static int listen_on(int port, int *bound_port, evutil_socket_t *out,
-                     cfx_error_t *err)
-{
+                     cfx_error_t *err) {
     int r;
     int fd = bind_any(port, SOCK_NONBLOCK, 1, &r);
     if (fd < 0)
@@ -218,9 +211,9 @@ static int listen_on(int port, int *bound_port, evutil_socket_t *out,
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     getsockname(fd, (struct sockaddr *)&ss, &sl);
-    *bound_port = ntohs(ss.ss_family == AF_INET6
-                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                            : ((struct sockaddr_in *)&ss)->sin_port);
+    *bound_port =
+        ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                       : ((struct sockaddr_in *)&ss)->sin_port);
     *out = fd;
     return 0;
 }
@@ -231,8 +224,7 @@ static int listen_on(int port, int *bound_port, evutil_socket_t *out,
  * split connections between the two processes. A probe bound with
  * SO_REUSEADDR but without SO_REUSEPORT gets EADDRINUSE from an active
  * listener, while connections in TIME_WAIT do not stop it. */
-static int probe_port(const char *what, int port, cfx_error_t *err)
-{
+static int probe_port(const char *what, int port, cfx_error_t *err) {
     if (port <= 0)
         return 0; /* any free port */
     int r;
@@ -248,15 +240,13 @@ static int probe_port(const char *what, int port, cfx_error_t *err)
     return 0;
 }
 
-static void drain_grace_done(evutil_socket_t fd, short what, void *arg)
-{
+static void drain_grace_done(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     event_base_loopbreak(arg);
 }
 
-static void on_drain(evutil_socket_t fd, short what, void *arg)
-{
+static void on_drain(evutil_socket_t fd, short what, void *arg) {
     worker_t *w = arg;
     (void)fd;
     (void)what;
@@ -267,21 +257,18 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
     event_base_once(w->base, -1, EV_TIMEOUT, drain_grace_done, w->base, &tv);
 }
 
-static void *worker_main(void *arg)
-{
+static void *worker_main(void *arg) {
     worker_t *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
 
-static int ncpus(void)
-{
+static int ncpus(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
 
-static void reload_config(cfx_server_t *srv)
-{
+static void reload_config(cfx_server_t *srv) {
     cfx_error_t err;
     cfx_error_init(&err);
     if (!srv->opts.model_config_file) {
@@ -300,8 +287,7 @@ static void reload_config(cfx_server_t *srv)
                 srv->opts.model_config_file);
 }
 
-static int open_workers(cfx_server_t *srv, cfx_error_t *err)
-{
+static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
     int rc = 0;
     size_t nw = srv->opts.num_threads > 0 ? (size_t)srv->opts.num_threads
                                           : (size_t)ncpus();
@@ -356,18 +342,17 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err)
     fprintf(stderr, "cfx-serve: Running gRPC ModelServer at 0.0.0.0:%d ...\n",
             grpc_port);
 #else
-    fprintf(stderr, "cfx-serve: gRPC not built; --port=%d unused\n",
-            grpc_port);
+    fprintf(stderr, "cfx-serve: gRPC not built; --port=%d unused\n", grpc_port);
 #endif
     if (srv->opts.rest_api_port >= 0)
-        fprintf(stderr, "cfx-serve: Exporting HTTP/REST API at:localhost:%d "
-                        "...\n",
+        fprintf(stderr,
+                "cfx-serve: Exporting HTTP/REST API at:localhost:%d "
+                "...\n",
                 rest_port);
     return 0;
 }
 
-static void close_workers(cfx_server_t *srv)
-{
+static void close_workers(cfx_server_t *srv) {
     for (size_t i = 0; i < srv->priv->nw; i++) {
         worker_t *w = &srv->priv->w[i];
         if (w->started)
@@ -391,8 +376,7 @@ static void close_workers(cfx_server_t *srv)
  * AVAILABLE or one failed, with no time limit, so a server deployed before
  * the first push waits for it. SIGTERM/SIGINT end the wait (*stopped = 1);
  * a SIGHUP stays pending for the serving loop. */
-static int wait_models(cfx_server_t *srv, int *stopped, cfx_error_t *err)
-{
+static int wait_models(cfx_server_t *srv, int *stopped, cfx_error_t *err) {
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -411,8 +395,7 @@ static int wait_models(cfx_server_t *srv, int *stopped, cfx_error_t *err)
     }
 }
 
-int cfx_server_run(cfx_server_t *srv, cfx_error_t *err)
-{
+int cfx_server_run(cfx_server_t *srv, cfx_error_t *err) {
     int rc = 0;
     sigset_t set;
     sigemptyset(&set);

@@ -36,12 +36,12 @@
 typedef struct cfx_server_priv cfx_server_priv_t;
 
 typedef struct cfx_server {
-    cfx_serve_flags_t opts;  /* owned; parsed flags */
-    cfx_manager_t *manager;  /* owned */
-    cfx_metrics_t *metrics;  /* owned */
-    int grpc_port;           /* bound ports (after cfx_server_run opened them) */
+    cfx_serve_flags_t opts; /* owned; parsed flags */
+    cfx_manager_t *manager; /* owned */
+    cfx_metrics_t *metrics; /* owned */
+    int grpc_port;          /* bound ports (after cfx_server_run opened them) */
     int rest_port;
-    _Atomic int draining;    /* 1 once SIGTERM is being handled */
+    _Atomic int draining; /* 1 once SIGTERM is being handled */
     cfx_server_priv_t *priv;
 } cfx_server_t;
 

@@ -34,8 +34,8 @@ static const cfx_tensor_spec_t classify_out[] = {
     {"classes", "classes:0", CFX_DT_STRING, 2, {-1, 2}},
     {"scores", "scores:0", CFX_DT_FLOAT, 2, {-1, 2}}};
 
-int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out, cfx_error_t *err)
-{
+int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out,
+                   cfx_error_t *err) {
     *out = NULL;
     const cfx_transform_t *t = cfx_bundle_transform(b);
     size_t ni = t ? cfx_transform_num_inputs(t) : 0;
@@ -62,24 +62,35 @@ int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out, cfx_error_t *err)
         s->rank = 1;
         s->dims[0] = -1;
     }
-    st->sigs[0] = (cfx_signature_t){"serving_default", CFX_METHOD_PREDICT,
-                                    CFX_SIG_PREDICT_EXAMPLES, examples_in, 1,
-                                    prob_out, 1};
-    st->sigs[1] = (cfx_signature_t){"predict_raw", CFX_METHOD_PREDICT,
-                                    CFX_SIG_PREDICT_RAW, st->raw_inputs, ni,
-                                    prob_out, 1};
-    st->sigs[2] = (cfx_signature_t){"classify", CFX_METHOD_CLASSIFY,
-                                    CFX_SIG_CLASSIFY, inputs_in, 1,
-                                    classify_out, 2};
-    st->sigs[3] = (cfx_signature_t){"regress", CFX_METHOD_REGRESS,
-                                    CFX_SIG_REGRESS, inputs_in, 1, prob_out,
+    st->sigs[0] = (cfx_signature_t){"serving_default",
+                                    CFX_METHOD_PREDICT,
+                                    CFX_SIG_PREDICT_EXAMPLES,
+                                    examples_in,
+                                    1,
+                                    prob_out,
                                     1};
+    st->sigs[1] = (cfx_signature_t){"predict_raw",
+                                    CFX_METHOD_PREDICT,
+                                    CFX_SIG_PREDICT_RAW,
+                                    st->raw_inputs,
+                                    ni,
+                                    prob_out,
+                                    1};
+    st->sigs[2] = (cfx_signature_t){"classify",
+                                    CFX_METHOD_CLASSIFY,
+                                    CFX_SIG_CLASSIFY,
+                                    inputs_in,
+                                    1,
+                                    classify_out,
+                                    2};
+    st->sigs[3] = (cfx_signature_t){
+        "regress", CFX_METHOD_REGRESS, CFX_SIG_REGRESS, inputs_in, 1, prob_out,
+        1};
     *out = st;
     return 0;
 }
 
-void cfx_sigtab_free(cfx_sigtab_t *t)
-{
+void cfx_sigtab_free(cfx_sigtab_t *t) {
     if (!t)
         return;
     free(t->raw_inputs);
@@ -87,21 +98,18 @@ void cfx_sigtab_free(cfx_sigtab_t *t)
     free(t);
 }
 
-size_t cfx_service_num_signatures(const cfx_servable_t *s)
-{
+size_t cfx_service_num_signatures(const cfx_servable_t *s) {
     (void)s;
     return NUM_SIGS;
 }
 
 const cfx_signature_t *cfx_service_signature_at(const cfx_servable_t *s,
-                                                size_t i)
-{
+                                                size_t i) {
     return i < NUM_SIGS ? &cfx_servable_sigtab(s)->sigs[i] : NULL;
 }
 
 int cfx_service_signature(const cfx_servable_t *s, const char *key,
-                          const cfx_signature_t **out, cfx_error_t *err)
-{
+                          const cfx_signature_t **out, cfx_error_t *err) {
     *out = NULL;
     if (!key || !*key)
         key = "serving_default";
@@ -118,8 +126,7 @@ int cfx_service_signature(const cfx_servable_t *s, const char *key,
 /* A copy of ex with int64 features widened to float where the graph reads
  * a float; NULL result (and 0) when ex needs no change. */
 static int widen(const cfx_transform_t *t, const cfx_example_t *ex,
-                 cfx_example_t **out)
-{
+                 cfx_example_t **out) {
     *out = NULL;
     size_t ni = cfx_transform_num_inputs(t);
     int need = 0;
@@ -171,14 +178,13 @@ static int widen(const cfx_transform_t *t, const cfx_example_t *ex,
 }
 
 static int run(const cfx_servable_t *s, const cfx_example_t *const *ex,
-               size_t n, float *out, cfx_error_t *err)
-{
+               size_t n, float *out, cfx_error_t *err) {
     if (n == 0)
         return cfx_error_set(err, CFX_EINVAL, "Input is empty.");
     if (n > CFX_SERVICE_MAX_BATCH)
         return cfx_error_set(err, CFX_ETOOBIG,
-                             "batch of %zu examples exceeds the limit of %d",
-                             n, CFX_SERVICE_MAX_BATCH);
+                             "batch of %zu examples exceeds the limit of %d", n,
+                             CFX_SERVICE_MAX_BATCH);
     const cfx_bundle_t *b = cfx_servable_bundle(s);
     const cfx_transform_t *t = cfx_bundle_transform(b);
     const cfx_example_t **use = NULL;
@@ -222,8 +228,7 @@ out:
 
 int cfx_service_predict(const cfx_servable_t *s, const cfx_signature_t *sig,
                         const cfx_example_t *const *ex, size_t n, float *out,
-                        cfx_error_t *err)
-{
+                        cfx_error_t *err) {
     if (strcmp(sig->method_name, CFX_METHOD_PREDICT) != 0)
         return cfx_error_set(err, CFX_EINVAL,
                              "Expected prediction signature method_name to be "
@@ -232,12 +237,13 @@ int cfx_service_predict(const cfx_servable_t *s, const cfx_signature_t *sig,
     return run(s, ex, n, out, err);
 }
 
-const char *cfx_service_class_label(size_t i) { return i ? "1" : "0"; }
+const char *cfx_service_class_label(size_t i) {
+    return i ? "1" : "0";
+}
 
 int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,
                          const cfx_example_t *const *ex, size_t n,
-                         float *scores, cfx_error_t *err)
-{
+                         float *scores, cfx_error_t *err) {
     if (sig->kind != CFX_SIG_CLASSIFY)
         return cfx_error_set(err, CFX_EINVAL,
                              "Expected classification signature method_name "
@@ -257,8 +263,7 @@ int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,
 
 int cfx_service_regress(const cfx_servable_t *s, const cfx_signature_t *sig,
                         const cfx_example_t *const *ex, size_t n, float *out,
-                        cfx_error_t *err)
-{
+                        cfx_error_t *err) {
     if (sig->kind != CFX_SIG_REGRESS)
         return cfx_error_set(err, CFX_EINVAL,
                              "Expected regression signature method_name to be "
@@ -268,8 +273,7 @@ int cfx_service_regress(const cfx_servable_t *s, const cfx_signature_t *sig,
 }
 
 int cfx_service_merge_context(cfx_example_t *dst, const cfx_example_t *ex,
-                              const cfx_example_t *context)
-{
+                              const cfx_example_t *context) {
     const cfx_example_t *src[2] = {ex, context};
     int rc = 0;
     for (int k = 0; k < 2 && !rc; k++) {
@@ -284,13 +288,14 @@ int cfx_service_merge_context(cfx_example_t *dst, const cfx_example_t *ex,
                 rc = cfx_example_add_int64(dst, f->name, f->v.ints, f->count);
                 break;
             case CFX_KIND_FLOAT:
-                rc = cfx_example_add_float(dst, f->name, f->v.floats,
-                                           f->count);
+                rc = cfx_example_add_float(dst, f->name, f->v.floats, f->count);
                 break;
             case CFX_KIND_BYTES:
                 rc = cfx_example_add_bytes(dst, f->name, f->v.bytes, f->count);
                 break;
-            default: rc = cfx_example_add_none(dst, f->name); break;
+            default:
+                rc = cfx_example_add_none(dst, f->name);
+                break;
             }
         }
     }
@@ -299,8 +304,7 @@ int cfx_service_merge_context(cfx_example_t *dst, const cfx_example_t *ex,
 
 /* One warmup line: a raw feature object, or {"instances": [objects]}. */
 static int warmup_line(const cfx_servable_t *s, const cfx_signature_t *raw,
-                       const json_t *doc, cfx_error_t *err)
-{
+                       const json_t *doc, cfx_error_t *err) {
     const json_t *inst = json_object_get(doc, "instances");
     size_t n = inst ? json_array_size(inst) : 1;
     int rc = 0;
@@ -345,8 +349,7 @@ out:
     return rc;
 }
 
-int cfx_service_warmup(const cfx_servable_t *s, size_t *n, cfx_error_t *err)
-{
+int cfx_service_warmup(const cfx_servable_t *s, size_t *n, cfx_error_t *err) {
     *n = 0;
     const char *path = cfx_bundle_warmup_path(cfx_servable_bundle(s));
     if (!path)
@@ -368,8 +371,9 @@ int cfx_service_warmup(const cfx_servable_t *s, size_t *n, cfx_error_t *err)
         lineno++;
         size_t len = strlen(line);
         if (len == WARMUP_LINE_MAX - 1 && line[len - 1] != '\n') {
-            rc = cfx_error_set(err, CFX_ETOOBIG, "%s:%zu: line longer than %u "
-                                                 "bytes",
+            rc = cfx_error_set(err, CFX_ETOOBIG,
+                               "%s:%zu: line longer than %u "
+                               "bytes",
                                path, lineno, WARMUP_LINE_MAX);
             break;
         }
@@ -404,44 +408,65 @@ int cfx_service_warmup(const cfx_servable_t *s, size_t *n, cfx_error_t *err)
     return rc;
 }
 
-int cfx_service_tf_code(int e)
-{
+int cfx_service_tf_code(int e) {
     switch (e) {
-    case CFX_OK: return 0;
-    case CFX_ECANCELLED: return 1;
+    case CFX_OK:
+        return 0;
+    case CFX_ECANCELLED:
+        return 1;
     case CFX_EPARSE:
-    case CFX_EINVAL: return 3;
-    case CFX_ETIMEOUT: return 4;
-    case CFX_ENOTFOUND: return 5;
-    case CFX_EEXIST: return 6;
+    case CFX_EINVAL:
+        return 3;
+    case CFX_ETIMEOUT:
+        return 4;
+    case CFX_ENOTFOUND:
+        return 5;
+    case CFX_EEXIST:
+        return 6;
     case CFX_ENOMEM:
-    case CFX_ETOOBIG: return 8;
+    case CFX_ETOOBIG:
+        return 8;
     case CFX_ESTATE:
     case CFX_EANOMALIES:
-    case CFX_ENOTBLESSED: return 9;
-    case CFX_EUNSUPPORTED: return 12;
-    case CFX_EINTERNAL: return 13;
-    case CFX_EUNAVAILABLE: return 14;
+    case CFX_ENOTBLESSED:
+        return 9;
+    case CFX_EUNSUPPORTED:
+        return 12;
+    case CFX_EINTERNAL:
+        return 13;
+    case CFX_EUNAVAILABLE:
+        return 14;
     case CFX_ECORRUPT:
     case CFX_ETRUNCATED:
-    case CFX_ECHECKSUM: return 15;
-    default: return 2;
+    case CFX_ECHECKSUM:
+        return 15;
+    default:
+        return 2;
     }
 }
 
-const char *cfx_service_tf_code_name(int c)
-{
-    static const char *names[] = {
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-        "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-        "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
-        "DATA_LOSS", "UNAUTHENTICATED"};
+const char *cfx_service_tf_code_name(int c) {
+    static const char *names[] = {"OK",
+                                  "CANCELLED",
+                                  "UNKNOWN",
+                                  "INVALID_ARGUMENT",
+                                  "DEADLINE_EXCEEDED",
+                                  "NOT_FOUND",
+                                  "ALREADY_EXISTS",
+                                  "PERMISSION_DENIED",
+                                  "RESOURCE_EXHAUSTED",
+                                  "FAILED_PRECONDITION",
+                                  "ABORTED",
+                                  "OUT_OF_RANGE",
+                                  "UNIMPLEMENTED",
+                                  "INTERNAL",
+                                  "UNAVAILABLE",
+                                  "DATA_LOSS",
+                                  "UNAUTHENTICATED"};
     return c >= 0 && c <= 16 ? names[c] : "UNKNOWN";
 }
 
-int cfx_service_http_status(int c)
-{
+int cfx_service_http_status(int c) {
     static const int http[] = {200, 499, 500, 400, 504, 404, 409, 403, 429,
                                400, 409, 400, 501, 500, 503, 500, 401};
     return c >= 0 && c <= 16 ? http[c] : 500;

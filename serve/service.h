@@ -41,7 +41,7 @@ typedef enum cfx_sig_kind {
 #define CFX_METHOD_REGRESS "tensorflow/serving/regress"
 
 typedef struct cfx_tensor_spec {
-    const char *name;  /* alias, e.g. "examples", "trip_miles" */
+    const char *name;   /* alias, e.g. "examples", "trip_miles" */
     const char *tensor; /* TensorInfo.name, e.g. "examples:0" */
     int dtype;          /* CFX_DT_* */
     int rank;           /* 1 or 2 */
@@ -60,8 +60,7 @@ typedef struct cfx_signature {
 
 /* The signature table of one bundle, built once at load by the manager. */
 typedef struct cfx_sigtab cfx_sigtab_t;
-int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out,
-                   cfx_error_t *err);
+int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out, cfx_error_t *err);
 void cfx_sigtab_free(cfx_sigtab_t *t);
 
 /* Replays the bundle's assets.extra/warmup.jsonl (one JSON object of raw

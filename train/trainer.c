@@ -27,9 +27,9 @@ typedef struct touched_row {
 
 struct cfx_trainer_ws {
     size_t max_batch;
-    float *grad;  /* num_params */
+    float *grad; /* num_params */
     float *acts[CFX_NET_MAX_HIDDEN];
-    float *base;  /* (B, h0) */
+    float *base;    /* (B, h0) */
     float *d0, *d1; /* (B, max_width) gradient ping-pong */
     float *logits, *probs, *dlogit;
     uint32_t *row_stamp; /* per embedding row: last batch that touched it */
@@ -58,8 +58,8 @@ void cfx_trainer_ws_free(cfx_trainer_ws_t *ws) {
     free(ws);
 }
 
-int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch, cfx_trainer_ws_t **out,
-                       cfx_error_t *err) {
+int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch,
+                       cfx_trainer_ws_t **out, cfx_error_t *err) {
     *out = NULL;
     cfx_trainer_ws_t *ws = calloc(1, sizeof *ws);
     if (ws == NULL)
@@ -67,7 +67,8 @@ int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch, cfx_trainer_ws_t **
     ws->max_batch = max_batch;
     int ok = (ws->grad = calloc(n->num_params, sizeof(float))) != NULL;
     for (size_t k = 0; k < n->num_hidden; k++)
-        ok &= (ws->acts[k] = malloc(max_batch * n->width[k + 1] * sizeof(float))) != NULL;
+        ok &= (ws->acts[k] =
+                   malloc(max_batch * n->width[k + 1] * sizeof(float))) != NULL;
     ok &= (ws->base = malloc(max_batch * n->width[1] * sizeof(float))) != NULL;
     ok &= (ws->d0 = malloc(max_batch * n->max_width * sizeof(float))) != NULL;
     ok &= (ws->d1 = malloc(max_batch * n->max_width * sizeof(float))) != NULL;
@@ -88,21 +89,28 @@ int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch, cfx_trainer_ws_t **
         }
         ws->rows_total = nrows_total;
         ws->rows_cap = 2 * max_batch * n->num_categorical + 1;
-        ok &= (ws->row_stamp = calloc(nrows_total + 1, sizeof(uint32_t))) != NULL;
+        ok &=
+            (ws->row_stamp = calloc(nrows_total + 1, sizeof(uint32_t))) != NULL;
         ok &= (ws->rows = malloc(ws->rows_cap * sizeof *ws->rows)) != NULL;
     }
     if (!ok) {
         cfx_trainer_ws_free(ws);
-        return cfx_error_set(err, CFX_ENOMEM, "trainer: out of memory for the workspace");
+        return cfx_error_set(err, CFX_ENOMEM,
+                             "trainer: out of memory for the workspace");
     }
     *out = ws;
     return 0;
 }
 
-float *cfx_trainer_ws_grad(cfx_trainer_ws_t *ws) { return ws->grad; }
-const float *cfx_trainer_ws_probs(const cfx_trainer_ws_t *ws) { return ws->probs; }
+float *cfx_trainer_ws_grad(cfx_trainer_ws_t *ws) {
+    return ws->grad;
+}
+const float *cfx_trainer_ws_probs(const cfx_trainer_ws_t *ws) {
+    return ws->probs;
+}
 
-static void touch(cfx_trainer_ws_t *ws, size_t table, size_t row, size_t off, size_t len) {
+static void touch(cfx_trainer_ws_t *ws, size_t table, size_t row, size_t off,
+                  size_t len) {
     uint32_t *s = &ws->row_stamp[ws->table_row0[table] + row];
     if (*s == ws->stamp)
         return;
@@ -118,7 +126,8 @@ static inline size_t cat_index(const cfx_net_t *n, size_t c, int32_t v) {
 
 /* y[0..len) += a * x[0..len) */
 CFX_CLONES
-static void axpy(float *restrict y, const float *restrict x, float a, size_t len) {
+static void axpy(float *restrict y, const float *restrict x, float a,
+                 size_t len) {
     size_t o = 0;
     for (; o + 8 <= len; o += 8) {
         v8f yv, xv;
@@ -152,8 +161,9 @@ static float dot(const float *restrict a, const float *restrict b, size_t len) {
 /* Given dz (B, out) of a layer with input x (B, in) and kernel w (in, out):
  * gw += x^T dz, gb += sum_b dz; dx (B, in) = dz w^T masked by x > 0 when
  * dx != NULL (x is a ReLU output). */
-static void dense_backward(const float *x, const float *w, const float *dz, size_t B,
-                           size_t in, size_t out, float *gw, float *gb, float *dx) {
+static void dense_backward(const float *x, const float *w, const float *dz,
+                           size_t B, size_t in, size_t out, float *gw,
+                           float *gb, float *dx) {
     for (size_t b = 0; b < B; b++) {
         const float *xr = x + b * in, *dzr = dz + b * out;
         axpy(gb, dzr, 1.0f, out);
@@ -165,13 +175,15 @@ static void dense_backward(const float *x, const float *w, const float *dz, size
             }
             axpy(gw + i * out, dzr, xr[i], out);
             if (dx)
-                dx[b * in + i] = xr[i] > 0.0f ? dot(w + i * out, dzr, out) : 0.0f;
+                dx[b * in + i] =
+                    xr[i] > 0.0f ? dot(w + i * out, dzr, out) : 0.0f;
         }
     }
 }
 
-double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense, const int32_t *cat,
-                             const float *label, size_t B, cfx_trainer_ws_t *ws) {
+double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
+                             const int32_t *cat, const float *label, size_t B,
+                             cfx_trainer_ws_t *ws) {
     size_t L = n->num_hidden, nc = n->num_categorical;
     const float *p = n->params;
     float *g = ws->grad;
@@ -202,8 +214,8 @@ double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense, const int32
     }
     /* deep: logits layer, then hidden layers down to the first */
     float *dz = ws->d0, *dx = ws->d1;
-    dense_backward(ws->acts[L - 1], p + n->w_off[L], ws->dlogit, B, n->width[L], 1,
-                   g + n->w_off[L], g + n->b_off[L], dz);
+    dense_backward(ws->acts[L - 1], p + n->w_off[L], ws->dlogit, B, n->width[L],
+                   1, g + n->w_off[L], g + n->b_off[L], dz);
     for (size_t k = L; k-- > 0;) {
         const float *x = k > 0 ? ws->acts[k - 1] : dense;
         dense_backward(x, p + n->w_off[k], dz, B, n->width[k], n->width[k + 1],
@@ -237,8 +249,8 @@ typedef struct adam {
 
 CFX_CLONES
 static void adam_range(float *restrict p, float *restrict g, float *restrict m,
-                       float *restrict v, size_t len, float lr_t, float b1, float b2,
-                       float eps) {
+                       float *restrict v, size_t len, float lr_t, float b1,
+                       float b2, float eps) {
     for (size_t i = 0; i < len; i++) {
         float gi = g[i];
         m[i] = b1 * m[i] + (1 - b1) * gi;
@@ -251,19 +263,22 @@ static void adam_range(float *restrict p, float *restrict g, float *restrict m,
 /* One step; zeroes the gradient it consumed. */
 static void adam_step(adam_t *a, cfx_net_t *n, cfx_trainer_ws_t *ws) {
     a->t++;
-    double lr_t = a->lr * sqrt(1 - pow(a->b2, (double)a->t)) / (1 - pow(a->b1, (double)a->t));
-    adam_range(n->params, ws->grad, a->m, a->v, n->dense_end, (float)lr_t, (float)a->b1,
-               (float)a->b2, (float)a->eps);
+    double lr_t = a->lr * sqrt(1 - pow(a->b2, (double)a->t)) /
+                  (1 - pow(a->b1, (double)a->t));
+    adam_range(n->params, ws->grad, a->m, a->v, n->dense_end, (float)lr_t,
+               (float)a->b1, (float)a->b2, (float)a->eps);
     for (size_t r = 0; r < ws->nrows; r++) {
         size_t o = ws->rows[r].off;
-        adam_range(n->params + o, ws->grad + o, a->m + o, a->v + o, ws->rows[r].len,
-                   (float)lr_t, (float)a->b1, (float)a->b2, (float)a->eps);
+        adam_range(n->params + o, ws->grad + o, a->m + o, a->v + o,
+                   ws->rows[r].len, (float)lr_t, (float)a->b1, (float)a->b2,
+                   (float)a->eps);
     }
 }
 
 /* ---- datasets ------------------------------------------------------------ */
 
-void cfx_dataset_init(cfx_dataset_t *ds, size_t num_dense, size_t num_categorical) {
+void cfx_dataset_init(cfx_dataset_t *ds, size_t num_dense,
+                      size_t num_categorical) {
     memset(ds, 0, sizeof *ds);
     ds->num_dense = num_dense;
     ds->num_categorical = num_categorical;
@@ -287,7 +302,8 @@ static int grow(void **p, size_t n, size_t elem) {
     return 0;
 }
 
-int cfx_dataset_push(cfx_dataset_t *ds, const float *dense, const int32_t *cat, float label) {
+int cfx_dataset_push(cfx_dataset_t *ds, const float *dense, const int32_t *cat,
+                     float label) {
     if (ds->n >= CFX_DATASET_MAX_ROWS)
         return CFX_ETOOBIG;
     if (ds->n == 0) {
@@ -296,13 +312,17 @@ int cfx_dataset_push(cfx_dataset_t *ds, const float *dense, const int32_t *cat, 
         ds->label = malloc(2 * sizeof *ds->label);
         if (!ds->dense || !ds->cat || !ds->label)
             return CFX_ENOMEM;
-    } else if (grow((void **)&ds->dense, ds->n, (ds->num_dense + 1) * sizeof *ds->dense) ||
-               grow((void **)&ds->cat, ds->n, (ds->num_categorical + 1) * sizeof *ds->cat) ||
+    } else if (grow((void **)&ds->dense, ds->n,
+                    (ds->num_dense + 1) * sizeof *ds->dense) ||
+               grow((void **)&ds->cat, ds->n,
+                    (ds->num_categorical + 1) * sizeof *ds->cat) ||
                grow((void **)&ds->label, ds->n, sizeof *ds->label)) {
         return CFX_ENOMEM;
     }
-    memcpy(ds->dense + ds->n * ds->num_dense, dense, ds->num_dense * sizeof *dense);
-    memcpy(ds->cat + ds->n * ds->num_categorical, cat, ds->num_categorical * sizeof *cat);
+    memcpy(ds->dense + ds->n * ds->num_dense, dense,
+           ds->num_dense * sizeof *dense);
+    memcpy(ds->cat + ds->n * ds->num_categorical, cat,
+           ds->num_categorical * sizeof *cat);
     ds->label[ds->n] = label;
     ds->n++;
     return 0;
@@ -350,7 +370,8 @@ static double auc_of(const float *p, const float *label, size_t n) {
     return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg);
 }
 
-void cfx_train_metrics_compute(const float *p, const float *label, size_t n, cfx_train_metrics_t *m) {
+void cfx_train_metrics_compute(const float *p, const float *label, size_t n,
+                               cfx_train_metrics_t *m) {
     double loss = 0;
     size_t correct = 0;
     for (size_t i = 0; i < n; i++) {
@@ -364,8 +385,9 @@ void cfx_train_metrics_compute(const float *p, const float *label, size_t n, cfx
     m->auc = auc_of(p, label, n);
 }
 
-int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds, size_t max_rows,
-                         cfx_train_metrics_t *m, cfx_error_t *err) {
+int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds,
+                         size_t max_rows, cfx_train_metrics_t *m,
+                         cfx_error_t *err) {
     size_t rows = max_rows && max_rows < ds->n ? max_rows : ds->n;
     enum { CHUNK = 256 };
     float *p = malloc((rows + 1) * sizeof *p);
@@ -377,8 +399,8 @@ int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds, size_t max
     }
     for (size_t i = 0; i < rows; i += CHUNK) {
         size_t B = rows - i < CHUNK ? rows - i : CHUNK;
-        cfx_net_forward(n, ds->dense + i * ds->num_dense, ds->cat + i * ds->num_categorical, B,
-                        p + i, scratch);
+        cfx_net_forward(n, ds->dense + i * ds->num_dense,
+                        ds->cat + i * ds->num_categorical, B, p + i, scratch);
         for (size_t b = 0; b < B; b++)
             p[i + b] = cfx_sigmoid(p[i + b]);
     }
@@ -399,22 +421,29 @@ static void shuffle(size_t *order, size_t n, uint64_t *rng) {
     }
 }
 
-int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dataset_t *train,
-                    const cfx_dataset_t *eval, cfx_trainer_log_fn log, void *log_ctx,
-                    FILE *progress, cfx_train_metrics_t *final_eval, cfx_error_t *err) {
+int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
+                    const cfx_dataset_t *train, const cfx_dataset_t *eval,
+                    cfx_trainer_log_fn log, void *log_ctx, FILE *progress,
+                    cfx_train_metrics_t *final_eval, cfx_error_t *err) {
     int rc = 0;
     cfx_trainer_ws_t *ws = NULL;
     size_t *order = NULL;
     float *bd = NULL, *bl = NULL, *wp = NULL, *wl = NULL;
     int32_t *bc = NULL;
-    adam_t adam = {.lr = cfg->learning_rate, .b1 = cfg->beta_1, .b2 = cfg->beta_2,
+    adam_t adam = {.lr = cfg->learning_rate,
+                   .b1 = cfg->beta_1,
+                   .b2 = cfg->beta_2,
                    .eps = cfg->epsilon};
     if (train->n == 0)
-        return cfx_error_set(err, CFX_EINVAL, "train: the train split has no rows");
-    if (train->num_dense != n->num_dense || train->num_categorical != n->num_categorical)
-        return cfx_error_set(err, CFX_EINVAL, "train: data has %zu dense / %zu categorical "
-                             "features, the network %zu / %zu", train->num_dense,
-                             train->num_categorical, n->num_dense, n->num_categorical);
+        return cfx_error_set(err, CFX_EINVAL,
+                             "train: the train split has no rows");
+    if (train->num_dense != n->num_dense ||
+        train->num_categorical != n->num_categorical)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "train: data has %zu dense / %zu categorical "
+                             "features, the network %zu / %zu",
+                             train->num_dense, train->num_categorical,
+                             n->num_dense, n->num_categorical);
     size_t B = cfg->batch_size < train->n ? cfg->batch_size : train->n;
     size_t nd = n->num_dense, nc = n->num_categorical;
     size_t window = cfg->log_every_steps * B;
@@ -452,9 +481,10 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dat
         }
         double loss = cfx_trainer_loss_grad(n, bd, bc, bl, B, ws);
         if (!isfinite(loss)) {
-            rc = cfx_error_set(err, CFX_EINTERNAL,
-                               "train: loss became %g at step %zu (lower learning_rate?)", loss,
-                               step);
+            rc = cfx_error_set(
+                err, CFX_EINTERNAL,
+                "train: loss became %g at step %zu (lower learning_rate?)",
+                loss, step);
             goto out;
         }
         adam_step(&adam, n, ws);
@@ -465,15 +495,18 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dat
         if (step % cfg->log_every_steps == 0 || step == cfg->train_steps) {
             cfx_train_metrics_t m;
             cfx_train_metrics_compute(wp, wl, wn, &m);
-            m.loss = wloss / (double)(wn / B); /* mean batch loss before each step */
+            m.loss =
+                wloss / (double)(wn / B); /* mean batch loss before each step */
             if (log && (rc = log(log_ctx, "train", step, &m, err)) != 0)
                 goto out;
             wn = 0;
             wloss = 0;
         }
-        if (eval && eval->n && (step % cfg->eval_every_steps == 0 || step == cfg->train_steps)) {
+        if (eval && eval->n &&
+            (step % cfg->eval_every_steps == 0 || step == cfg->train_steps)) {
             cfx_train_metrics_t m;
-            if ((rc = cfx_trainer_evaluate(n, eval, cfg->eval_steps * B, &m, err)) != 0)
+            if ((rc = cfx_trainer_evaluate(n, eval, cfg->eval_steps * B, &m,
+                                           err)) != 0)
                 goto out;
             if (log && (rc = log(log_ctx, "eval", step, &m, err)) != 0)
                 goto out;
@@ -481,12 +514,14 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg, const cfx_dat
                 *final_eval = m;
         }
         double t = cfx_clock_mono_s() - t0;
-        if (progress && (t - last_progress >= 0.2 || step == cfg->train_steps)) {
+        if (progress &&
+            (t - last_progress >= 0.2 || step == cfg->train_steps)) {
             last_progress = t;
             double rate = (double)(step * B) / (t > 0 ? t : 1e-9);
             double eta = (double)((cfg->train_steps - step) * B) / rate;
-            fprintf(progress, "\rstep %zu/%zu  loss %.4f  %.0f examples/s  ETA %.1fs   ", step,
-                    cfg->train_steps, loss, rate, eta);
+            fprintf(progress,
+                    "\rstep %zu/%zu  loss %.4f  %.0f examples/s  ETA %.1fs   ",
+                    step, cfg->train_steps, loss, rate, eta);
             if (step == cfg->train_steps)
                 fprintf(progress, "\n");
             fflush(progress);

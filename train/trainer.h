@@ -34,7 +34,8 @@ typedef struct cfx_dataset {
 
 #define CFX_DATASET_MAX_ROWS 50000000u
 
-void cfx_dataset_init(cfx_dataset_t *ds, size_t num_dense, size_t num_categorical);
+void cfx_dataset_init(cfx_dataset_t *ds, size_t num_dense,
+                      size_t num_categorical);
 /* Appends one row; 0 or CFX_ENOMEM / CFX_ETOOBIG. */
 int cfx_dataset_push(cfx_dataset_t *ds, const float *dense, const int32_t *cat,
                      float label);
@@ -57,7 +58,7 @@ typedef struct cfx_train_metrics {
 
 /* Metrics of predictions p[n] (probabilities) against labels[n]. */
 void cfx_train_metrics_compute(const float *p, const float *label, size_t n,
-                         cfx_train_metrics_t *m);
+                               cfx_train_metrics_t *m);
 
 /* Workspace for gradients of batches up to max_batch. */
 typedef struct cfx_trainer_ws cfx_trainer_ws_t;
@@ -78,13 +79,15 @@ double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
 
 /* Metrics of n over ds (at most max_rows rows, 0 = all). */
 int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds,
-                         size_t max_rows, cfx_train_metrics_t *m, cfx_error_t *err);
+                         size_t max_rows, cfx_train_metrics_t *m,
+                         cfx_error_t *err);
 
 /* Called every log_every_steps with training-window metrics and every
  * eval_every_steps (and at the end) with eval metrics; split is "train" or
  * "eval". A non-zero return stops training with that code. */
 typedef int (*cfx_trainer_log_fn)(void *ctx, const char *split, size_t step,
-                                  const cfx_train_metrics_t *m, cfx_error_t *err);
+                                  const cfx_train_metrics_t *m,
+                                  cfx_error_t *err);
 
 /* Initialises n's parameters from cfg->seed and trains it on train.
  * progress (may be NULL) gets a one-line progress display; eval (may be

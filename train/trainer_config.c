@@ -31,33 +31,37 @@ void cfx_trainer_config_default(cfx_trainer_config_t *cfg) {
     cfg->seed = 42;
 }
 
-static int get_size(const char *path, const char *key, json_t *v, size_t lo, size_t hi,
-                    size_t *out, cfx_error_t *err) {
+static int get_size(const char *path, const char *key, json_t *v, size_t lo,
+                    size_t hi, size_t *out, cfx_error_t *err) {
     if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)lo ||
         json_integer_value(v) > (json_int_t)hi)
-        return cfx_error_set(err, CFX_EINVAL, "%s: '%s': expected an integer in [%zu, %zu]", path,
-                             key, lo, hi);
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: '%s': expected an integer in [%zu, %zu]",
+                             path, key, lo, hi);
     *out = (size_t)json_integer_value(v);
     return 0;
 }
 
-static int get_double(const char *path, const char *key, json_t *v, double lo, double hi,
-                      double *out, cfx_error_t *err) {
-    if (!json_is_number(v) || !(json_number_value(v) >= lo && json_number_value(v) <= hi))
-        return cfx_error_set(err, CFX_EINVAL, "%s: '%s': expected a number in [%g, %g]", path, key,
-                             lo, hi);
+static int get_double(const char *path, const char *key, json_t *v, double lo,
+                      double hi, double *out, cfx_error_t *err) {
+    if (!json_is_number(v) ||
+        !(json_number_value(v) >= lo && json_number_value(v) <= hi))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: '%s': expected a number in [%g, %g]", path,
+                             key, lo, hi);
     *out = json_number_value(v);
     return 0;
 }
 
-int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg, cfx_error_t *err) {
+int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
+                            cfx_error_t *err) {
     int rc = 0;
     cfx_trainer_config_default(cfg);
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return cfx_error_set(err, CFX_EPARSE, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                             jerr.text);
+        return cfx_error_set(err, CFX_EPARSE, "%s:%d:%d: %s", path, jerr.line,
+                             jerr.column, jerr.text);
     if (!json_is_object(root)) {
         rc = cfx_error_set(err, CFX_EPARSE, "%s: expected a JSON object", path);
         goto out;
@@ -71,11 +75,13 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg, cfx_err
         if (!strcmp(key, "model_name")) {
             if (!json_is_string(v) || json_string_length(v) == 0 ||
                 json_string_length(v) >= sizeof cfg->model_name) {
-                rc = cfx_error_set(err, CFX_EINVAL, "%s: 'model_name': expected a non-empty string",
-                                   path);
+                rc = cfx_error_set(
+                    err, CFX_EINVAL,
+                    "%s: 'model_name': expected a non-empty string", path);
                 goto out;
             }
-            snprintf(cfg->model_name, sizeof cfg->model_name, "%s", json_string_value(v));
+            snprintf(cfg->model_name, sizeof cfg->model_name, "%s",
+                     json_string_value(v));
         } else if (!strcmp(key, "first_dnn_layer_size")) {
             rc = get_size(path, key, v, 1, CFX_NET_MAX_WIDTH, &first, err);
             have_first = 1;
@@ -88,14 +94,15 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg, cfx_err
         } else if (!strcmp(key, "hidden_units")) {
             if (!json_is_array(v) || json_array_size(v) < 1 ||
                 json_array_size(v) > CFX_NET_MAX_HIDDEN) {
-                rc = cfx_error_set(err, CFX_EINVAL, "%s: 'hidden_units': expected 1..%d widths",
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "%s: 'hidden_units': expected 1..%d widths",
                                    path, CFX_NET_MAX_HIDDEN);
                 goto out;
             }
             cfg->num_hidden = json_array_size(v);
             for (size_t i = 0; i < cfg->num_hidden && rc == 0; i++)
-                rc = get_size(path, key, json_array_get(v, i), 1, CFX_NET_MAX_WIDTH,
-                              &cfg->hidden[i], err);
+                rc = get_size(path, key, json_array_get(v, i), 1,
+                              CFX_NET_MAX_WIDTH, &cfg->hidden[i], err);
             have_units = 1;
         } else if (!strcmp(key, "deep_categorical")) {
             if (json_is_array(v) && json_array_size(v) >= 1 &&
@@ -107,20 +114,24 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg, cfx_err
                     if (!json_is_string(s) || json_string_length(s) == 0 ||
                         json_string_length(s) >= sizeof cfg->deep_features[i]) {
                         rc = cfx_error_set(err, CFX_EINVAL,
-                                           "%s: 'deep_categorical'[%zu]: expected an output name",
+                                           "%s: 'deep_categorical'[%zu]: "
+                                           "expected an output name",
                                            path, i);
                         goto out;
                     }
-                    snprintf(cfg->deep_features[i], sizeof cfg->deep_features[i], "%s",
+                    snprintf(cfg->deep_features[i],
+                             sizeof cfg->deep_features[i], "%s",
                              json_string_value(s));
                 }
             } else if (json_is_boolean(v)) {
                 cfg->deep_categorical = json_is_true(v);
                 cfg->num_deep_features = 0;
             } else {
-                rc = cfx_error_set(err, CFX_EINVAL,
-                                   "%s: 'deep_categorical': expected true, false or a list of "
-                                   "1..%d output names", path, CFX_TRAINER_MAX_DEEP);
+                rc = cfx_error_set(
+                    err, CFX_EINVAL,
+                    "%s: 'deep_categorical': expected true, false or a list of "
+                    "1..%d output names",
+                    path, CFX_TRAINER_MAX_DEEP);
                 goto out;
             }
         } else if (!strcmp(key, "learning_rate")) {
@@ -138,23 +149,28 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg, cfx_err
         } else if (!strcmp(key, "eval_steps")) {
             rc = get_size(path, key, v, 1, MAX_STEPS, &cfg->eval_steps, err);
         } else if (!strcmp(key, "log_every_steps")) {
-            rc = get_size(path, key, v, 1, MAX_STEPS, &cfg->log_every_steps, err);
+            rc = get_size(path, key, v, 1, MAX_STEPS, &cfg->log_every_steps,
+                          err);
         } else if (!strcmp(key, "eval_every_steps")) {
-            rc = get_size(path, key, v, 1, MAX_STEPS, &cfg->eval_every_steps, err);
+            rc = get_size(path, key, v, 1, MAX_STEPS, &cfg->eval_every_steps,
+                          err);
         } else if (!strcmp(key, "seed")) {
             size_t s = 0;
             rc = get_size(path, key, v, 0, (size_t)INT64_MAX, &s, err);
             cfg->seed = s;
         } else {
-            rc = cfx_error_set(err, CFX_EINVAL, "%s: unknown key '%s'", path, key);
+            rc = cfx_error_set(err, CFX_EINVAL, "%s: unknown key '%s'", path,
+                               key);
         }
         if (rc != 0)
             goto out;
     }
     if (have_units && (have_first || have_layers || have_decay)) {
         rc = cfx_error_set(err, CFX_EINVAL,
-                           "%s: give either 'hidden_units' or first_dnn_layer_size/num_dnn_layers/"
-                           "dnn_decay_factor, not both", path);
+                           "%s: give either 'hidden_units' or "
+                           "first_dnn_layer_size/num_dnn_layers/"
+                           "dnn_decay_factor, not both",
+                           path);
         goto out;
     }
     if (have_first || have_layers || have_decay) {

@@ -7,11 +7,10 @@
  *     "dnn_decay_factor": 0.7,          hidden widths max(2, int(100*0.7^i)) =
  *                                       100, 70, 48, 34 in double, as TFX
  *     "hidden_units": [100, 70, 48, 34], alternative to the three above
- *     "deep_categorical": true,         one-hot categoricals into the deep part:
- *                                       true (all), false (none) or a list of
- *                                       output names, e.g. ["payment_type_xf"]
- *     "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
- *     "batch_size": 40, "train_steps": 10000, "eval_steps": 5000,
+ *     "deep_categorical": true,         one-hot categoricals into the deep
+ * part: true (all), false (none) or a list of output names, e.g.
+ * ["payment_type_xf"] "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
+ * "epsilon": 1e-7, "batch_size": 40, "train_steps": 10000, "eval_steps": 5000,
  *     "log_every_steps": 100, "eval_every_steps": 1000, "seed": 42
  *   }
  *

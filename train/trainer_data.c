@@ -16,18 +16,22 @@ static int one_value(const cfx_example_t *ex, const char *name, cfx_kind_t kind,
                      const cfx_feature_t **out, cfx_error_t *err) {
     const cfx_feature_t *f = cfx_example_find(ex, name);
     if (f == NULL)
-        return cfx_error_set(err, CFX_ENOTFOUND, "feature '%s' is missing", name);
+        return cfx_error_set(err, CFX_ENOTFOUND, "feature '%s' is missing",
+                             name);
     if (f->kind != kind || f->count != 1)
-        return cfx_error_set(err, CFX_EINVAL, "feature '%s': expected one %s value, found %zu %s",
-                             name, cfx_dtype_kind_name(kind), f->count,
-                             f->kind == CFX_KIND_NONE ? "untyped"
-                                                      : cfx_dtype_kind_name(f->kind));
+        return cfx_error_set(
+            err, CFX_EINVAL,
+            "feature '%s': expected one %s value, found %zu %s", name,
+            cfx_dtype_kind_name(kind), f->count,
+            f->kind == CFX_KIND_NONE ? "untyped"
+                                     : cfx_dtype_kind_name(f->kind));
     *out = f;
     return 0;
 }
 
-static int decode_row(const cfx_transform_t *t, const cfx_example_t *ex, const char *label_name,
-                      float *dense, int32_t *cat, float *label, cfx_error_t *err) {
+static int decode_row(const cfx_transform_t *t, const cfx_example_t *ex,
+                      const char *label_name, float *dense, int32_t *cat,
+                      float *label, cfx_error_t *err) {
     int rc;
     const cfx_feature_t *f;
     for (size_t i = 0; i < cfx_transform_num_outputs(t); i++) {
@@ -41,9 +45,10 @@ static int decode_row(const cfx_transform_t *t, const cfx_example_t *ex, const c
                 return rc;
             int64_t v = f->v.ints[0];
             if (v < 0 || v >= o->cardinality)
-                return cfx_error_set(err, CFX_EINVAL,
-                                     "feature '%s': value %lld outside [0, %lld)", o->name,
-                                     (long long)v, (long long)o->cardinality);
+                return cfx_error_set(
+                    err, CFX_EINVAL,
+                    "feature '%s': value %lld outside [0, %lld)", o->name,
+                    (long long)v, (long long)o->cardinality);
             cat[o->slot] = (int32_t)v;
         }
     }
@@ -53,8 +58,8 @@ static int decode_row(const cfx_transform_t *t, const cfx_example_t *ex, const c
     return 0;
 }
 
-int cfx_dataset_load(const char *split_dir, const cfx_transform_t *t, cfx_dataset_t *ds,
-                     cfx_error_t *err) {
+int cfx_dataset_load(const char *split_dir, const cfx_transform_t *t,
+                     cfx_dataset_t *ds, cfx_error_t *err) {
     int rc = 0;
     char **files = NULL;
     size_t nfiles = 0;
@@ -62,12 +67,15 @@ int cfx_dataset_load(const char *split_dir, const cfx_transform_t *t, cfx_datase
     cfx_example_t ex;
     float *dense = NULL;
     int32_t *cat = NULL;
-    size_t nd = cfx_transform_num_dense(t), nc = cfx_transform_num_categorical(t);
+    size_t nd = cfx_transform_num_dense(t),
+           nc = cfx_transform_num_categorical(t);
     const char *label_name = cfx_transform_label_name(t);
     cfx_dataset_init(ds, nd, nc);
     cfx_example_init(&ex);
     if (label_name == NULL)
-        return cfx_error_set(err, CFX_EINVAL, "%s: the transform graph defines no label", split_dir);
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: the transform graph defines no label",
+                             split_dir);
     dense = calloc(nd + 1, sizeof *dense);
     cat = calloc(nc + 1, sizeof *cat);
     if (!dense || !cat) {
@@ -94,14 +102,16 @@ int cfx_dataset_load(const char *split_dir, const cfx_transform_t *t, cfx_datase
                 goto out;
             float label = 0;
             if ((rc = cfx_example_decode(&ex, data, len, err)) != 0 ||
-                (rc = decode_row(t, &ex, label_name, dense, cat, &label, err)) != 0) {
-                cfx_error_prefix(err, "%s: record %zu (offset %llu)", files[fi], rec,
-                                 (unsigned long long)off);
+                (rc = decode_row(t, &ex, label_name, dense, cat, &label,
+                                 err)) != 0) {
+                cfx_error_prefix(err, "%s: record %zu (offset %llu)", files[fi],
+                                 rec, (unsigned long long)off);
                 goto out;
             }
             if ((rc = cfx_dataset_push(ds, dense, cat, label)) != 0) {
-                rc = cfx_error_set(err, rc, "%s: record %zu: %s", files[fi], rec,
-                                   rc == CFX_ETOOBIG ? "too many rows" : "out of memory");
+                rc = cfx_error_set(
+                    err, rc, "%s: record %zu: %s", files[fi], rec,
+                    rc == CFX_ETOOBIG ? "too many rows" : "out of memory");
                 goto out;
             }
         }

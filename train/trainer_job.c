@@ -62,7 +62,8 @@ static json_t *value_json(const cfx_feature_t *f, size_t i) {
     }
 }
 
-int cfx_trainer_warmup_line(const cfx_transform_t *t, const cfx_example_t *raw, cfx_buf_t *out) {
+int cfx_trainer_warmup_line(const cfx_transform_t *t, const cfx_example_t *raw,
+                            cfx_buf_t *out) {
     json_t *o = json_object();
     if (o == NULL)
         return CFX_ENOMEM;
@@ -81,7 +82,8 @@ int cfx_trainer_warmup_line(const cfx_transform_t *t, const cfx_example_t *raw, 
         }
         json_object_set_new(o, in->name, v);
     }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                JSON_REAL_PRECISION(9));
     json_decref(o);
     if (s == NULL)
         return CFX_ENOMEM;
@@ -93,8 +95,8 @@ int cfx_trainer_warmup_line(const cfx_transform_t *t, const cfx_example_t *raw, 
 }
 
 /* Up to CFX_WARMUP_ROWS lines from the eval split of the raw examples. */
-static int build_warmup(const char *raw_dir, const cfx_transform_t *t, cfx_buf_t *out,
-                        size_t *rows, cfx_error_t *err) {
+static int build_warmup(const char *raw_dir, const cfx_transform_t *t,
+                        cfx_buf_t *out, size_t *rows, cfx_error_t *err) {
     char **files = NULL;
     size_t nfiles = 0;
     cfx_example_t ex;
@@ -141,9 +143,10 @@ static int mkdir_one(const char *p, cfx_error_t *err) {
     return 0;
 }
 
-static int write_bundle(const cfx_train_job_t *job, const cfx_trainer_config_t *cfg,
-                        const cfx_net_t *net, const cfx_transform_t *t,
-                        cfx_train_result_t *res, cfx_error_t *err) {
+static int write_bundle(const cfx_train_job_t *job,
+                        const cfx_trainer_config_t *cfg, const cfx_net_t *net,
+                        const cfx_transform_t *t, cfx_train_result_t *res,
+                        cfx_error_t *err) {
     int rc = 0;
     char path[4096], model_dir[4096];
     cfx_bundle_writer_t *w = NULL;
@@ -162,16 +165,20 @@ static int write_bundle(const cfx_train_job_t *job, const cfx_trainer_config_t *
     if ((rc = cfx_bundle_writer_open(model_dir, &w, err)) != 0)
         goto out;
     /* raw input schema: TFX keeps it at transform_graph/metadata/ */
-    snprintf(path, sizeof path, "%s/metadata/schema.pbtxt", job->transform_graph_dir);
+    snprintf(path, sizeof path, "%s/metadata/schema.pbtxt",
+             job->transform_graph_dir);
     if (!cfx_file_is_regular(path))
-        snprintf(path, sizeof path, "%s/schema.pbtxt", job->transform_graph_dir);
-    if (cfx_file_is_regular(path) && (rc = cfx_bundle_writer_add_file(w, "schema.pbtxt", path, err)) != 0)
+        snprintf(path, sizeof path, "%s/schema.pbtxt",
+                 job->transform_graph_dir);
+    if (cfx_file_is_regular(path) &&
+        (rc = cfx_bundle_writer_add_file(w, "schema.pbtxt", path, err)) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/transform.json", job->transform_graph_dir);
     if ((rc = cfx_bundle_writer_add_file(w, "transform.json", path, err)) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/assets", job->transform_graph_dir);
-    if (cfx_file_is_dir(path) && (rc = cfx_bundle_writer_add_dir(w, "assets", path, err)) != 0)
+    if (cfx_file_is_dir(path) &&
+        (rc = cfx_bundle_writer_add_dir(w, "assets", path, err)) != 0)
         goto out;
     for (size_t i = 0; i < net->num_tensors; i++) {
         const cfx_net_tensor_t *nt = &net->tensors[i];
@@ -182,17 +189,19 @@ static int write_bundle(const cfx_train_job_t *job, const cfx_trainer_config_t *
         ts[i].data = net->params + nt->offset;
     }
     cfx_st_meta_t meta[] = {{"format", "cfx"}, {"model_name", cfg->model_name}};
-    if ((rc = cfx_safetensors_encode(ts, net->num_tensors, meta, 2, &buf, err)) != 0 ||
-        (rc = cfx_bundle_writer_add(w, "variables/model.safetensors", buf.data, buf.len, err)) !=
-            0)
+    if ((rc = cfx_safetensors_encode(ts, net->num_tensors, meta, 2, &buf,
+                                     err)) != 0 ||
+        (rc = cfx_bundle_writer_add(w, "variables/model.safetensors", buf.data,
+                                    buf.len, err)) != 0)
         goto out;
     if (job->raw_examples_dir) {
         cfx_buf_reset(&buf);
-        if ((rc = build_warmup(job->raw_examples_dir, t, &buf, &res->warmup_rows, err)) != 0)
+        if ((rc = build_warmup(job->raw_examples_dir, t, &buf,
+                               &res->warmup_rows, err)) != 0)
             goto out;
         if (res->warmup_rows &&
-            (rc = cfx_bundle_writer_add(w, "assets.extra/warmup.jsonl", buf.data, buf.len,
-                                        err)) != 0)
+            (rc = cfx_bundle_writer_add(w, "assets.extra/warmup.jsonl",
+                                        buf.data, buf.len, err)) != 0)
             goto out;
     }
     manifest = cfx_bundle_manifest_new(cfg->model_name, net, t);
@@ -203,9 +212,10 @@ static int write_bundle(const cfx_train_job_t *job, const cfx_trainer_config_t *
     json_t *training = json_pack(
         "{s:I, s:I, s:f, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:I}}", "train_steps",
         (json_int_t)cfg->train_steps, "batch_size", (json_int_t)cfg->batch_size,
-        "learning_rate", cfg->learning_rate, "seed", (json_int_t)cfg->seed, "train_rows",
-        (json_int_t)res->train_rows, "eval_rows", (json_int_t)res->eval_rows, "eval", "loss",
-        res->eval.loss, "accuracy", res->eval.accuracy, "auc", res->eval.auc, "examples",
+        "learning_rate", cfg->learning_rate, "seed", (json_int_t)cfg->seed,
+        "train_rows", (json_int_t)res->train_rows, "eval_rows",
+        (json_int_t)res->eval_rows, "eval", "loss", res->eval.loss, "accuracy",
+        res->eval.accuracy, "auc", res->eval.auc, "examples",
         (json_int_t)res->eval.count);
     json_object_set_new(manifest, "training", training);
     rc = cfx_bundle_writer_commit(w, manifest, err);
@@ -219,7 +229,8 @@ out:
     return rc;
 }
 
-int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_error_t *err) {
+int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
+                    cfx_error_t *err) {
     int rc = 0;
     cfx_trainer_config_t cfg;
     cfx_transform_t *t = NULL;
@@ -247,7 +258,8 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
     if ((rc = cfx_dataset_load(path, t, &train, err)) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/Split-eval", job->examples_dir);
-    if (cfx_file_is_dir(path) && (rc = cfx_dataset_load(path, t, &eval, err)) != 0)
+    if (cfx_file_is_dir(path) &&
+        (rc = cfx_dataset_load(path, t, &eval, err)) != 0)
         goto out;
     res->train_rows = train.n;
     res->eval_rows = eval.n;
@@ -269,19 +281,25 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
     }
     for (size_t i = 0; i < cfg.num_deep_features; i++) {
         long k = cfx_transform_find_output(t, cfg.deep_features[i]);
-        const cfx_xf_output_t *o = k >= 0 ? cfx_transform_output(t, (size_t)k) : NULL;
+        const cfx_xf_output_t *o =
+            k >= 0 ? cfx_transform_output(t, (size_t)k) : NULL;
         if (o == NULL || o->kind != CFX_XF_CATEGORICAL) {
-            rc = cfx_error_set(err, CFX_EINVAL,
-                               "%s: deep_categorical: '%s' is not a categorical output of the "
-                               "transform graph", job->config_path ? job->config_path : "config",
-                               cfg.deep_features[i]);
+            rc = cfx_error_set(
+                err, CFX_EINVAL,
+                "%s: deep_categorical: '%s' is not a categorical output of the "
+                "transform graph",
+                job->config_path ? job->config_path : "config",
+                cfg.deep_features[i]);
             goto out;
         }
         deep[o->slot] = 1;
     }
-    cfx_net_spec_t spec = {.num_dense = cfx_transform_num_dense(t), .num_categorical = nc,
-                           .cat_names = names, .cat_cardinality = card,
-                           .num_hidden = cfg.num_hidden, .deep_categorical = cfg.deep_categorical,
+    cfx_net_spec_t spec = {.num_dense = cfx_transform_num_dense(t),
+                           .num_categorical = nc,
+                           .cat_names = names,
+                           .cat_cardinality = card,
+                           .num_hidden = cfg.num_hidden,
+                           .deep_categorical = cfg.deep_categorical,
                            .cat_deep = deep};
     memcpy(spec.hidden, cfg.hidden, sizeof spec.hidden);
     if ((rc = cfx_net_new(&spec, &net, err)) != 0)
@@ -292,7 +310,8 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
         snprintf(path, sizeof path, "%s", job->model_dir);
     else
         snprintf(path, sizeof path, "%s/model", job->output_dir);
-    if (!cfx_file_absent_or_empty(path)) { /* checked before training, again when publishing */
+    if (!cfx_file_absent_or_empty(
+            path)) { /* checked before training, again when publishing */
         rc = cfx_error_set(err, CFX_EEXIST, "%s: already exists", path);
         goto out;
     }
@@ -303,8 +322,9 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res, cfx_err
     if ((rc = cfx_train_log_open(path, &log, err)) != 0)
         goto out;
     double t0 = cfx_clock_mono_s();
-    rc = cfx_trainer_fit(net, &cfg, &train, eval.n ? &eval : NULL, cfx_train_log_scalars, log,
-                         job->progress, &res->eval, err);
+    rc = cfx_trainer_fit(net, &cfg, &train, eval.n ? &eval : NULL,
+                         cfx_train_log_scalars, log, job->progress, &res->eval,
+                         err);
     res->train_seconds = cfx_clock_mono_s() - t0;
     if (rc != 0)
         goto out;

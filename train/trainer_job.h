@@ -19,14 +19,18 @@
 #define CFX_WARMUP_ROWS 10
 
 typedef struct cfx_train_job {
-    const char *examples_dir;        /* transformed_examples: Split-train/, Split-eval/ */
-    const char *transform_graph_dir; /* transform.json, assets/, metadata/schema.pbtxt */
+    const char
+        *examples_dir; /* transformed_examples: Split-train/, Split-eval/ */
+    const char *transform_graph_dir; /* transform.json, assets/,
+                                        metadata/schema.pbtxt */
     const char *config_path;         /* trainer JSON; NULL = defaults */
-    const char *output_dir;          /* created when missing; model/ must not exist */
-    const char *raw_examples_dir;    /* examplegen output for warmup rows; may be NULL */
-    FILE *progress;                  /* may be NULL */
-    const char *model_dir;           /* NULL: <output_dir>/model; may be an empty folder */
-    const char *logs_dir;            /* NULL: <output_dir>/logs */
+    const char *output_dir; /* created when missing; model/ must not exist */
+    const char
+        *raw_examples_dir; /* examplegen output for warmup rows; may be NULL */
+    FILE *progress;        /* may be NULL */
+    const char
+        *model_dir;       /* NULL: <output_dir>/model; may be an empty folder */
+    const char *logs_dir; /* NULL: <output_dir>/logs */
 } cfx_train_job_t;
 
 typedef struct cfx_train_result {

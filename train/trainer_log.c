@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "event.pb-c.h"
-#include "formats/file.h"
 #include "formats/buf.h"
+#include "formats/file.h"
 #include "formats/tfrecord.h"
 
 struct cfx_train_log {
@@ -32,8 +32,9 @@ static double wall_now(void) {
     return (double)tv.tv_sec + tv.tv_usec * 1e-6;
 }
 
-int cfx_train_log_encode_event(double wall_time, long long step, const char *const *tags,
-                               const float *values, size_t n, cfx_buf_t *out) {
+int cfx_train_log_encode_event(double wall_time, long long step,
+                               const char *const *tags, const float *values,
+                               size_t n, cfx_buf_t *out) {
     Tensorflow__Event ev = TENSORFLOW__EVENT__INIT;
     Tensorflow__Summary sum = TENSORFLOW__SUMMARY__INIT;
     Tensorflow__Summary__Value vals[8];
@@ -67,8 +68,9 @@ int cfx_train_log_encode_event(double wall_time, long long step, const char *con
     return 0;
 }
 
-static int open_events(const char *dir, const char *split, cfx_tfrecord_writer_t **w,
-                       cfx_buf_t *buf, cfx_error_t *err) {
+static int open_events(const char *dir, const char *split,
+                       cfx_tfrecord_writer_t **w, cfx_buf_t *buf,
+                       cfx_error_t *err) {
     char path[4096], host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';
@@ -87,7 +89,8 @@ static int open_events(const char *dir, const char *split, cfx_tfrecord_writer_t
     return cfx_tfrecord_write(*w, buf->data, buf->len, err);
 }
 
-int cfx_train_log_open(const char *logs_dir, cfx_train_log_t **out, cfx_error_t *err) {
+int cfx_train_log_open(const char *logs_dir, cfx_train_log_t **out,
+                       cfx_error_t *err) {
     *out = NULL;
     cfx_train_log_t *l = calloc(1, sizeof *l);
     if (l == NULL)
@@ -101,7 +104,8 @@ int cfx_train_log_open(const char *logs_dir, cfx_train_log_t **out, cfx_error_t 
     snprintf(l->csv_path, sizeof l->csv_path, "%s/metrics.csv", logs_dir);
     l->csv = fopen(l->csv_path, "w");
     if (l->csv == NULL) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: %s", l->csv_path, strerror(errno));
+        rc =
+            cfx_error_set(err, CFX_EIO, "%s: %s", l->csv_path, strerror(errno));
         goto fail;
     }
     fprintf(l->csv, "split,step,wall_time,loss,accuracy,auc,examples\n");
@@ -117,21 +121,22 @@ fail:
     return rc;
 }
 
-int cfx_train_log_scalars(void *ctx, const char *split, size_t step, const cfx_train_metrics_t *m,
-                          cfx_error_t *err) {
+int cfx_train_log_scalars(void *ctx, const char *split, size_t step,
+                          const cfx_train_metrics_t *m, cfx_error_t *err) {
     cfx_train_log_t *l = ctx;
     static const char *const tags[] = {"loss", "accuracy", "auc"};
     float vals[3] = {(float)m->loss, (float)m->accuracy, (float)m->auc};
     double now = wall_now();
     cfx_buf_reset(&l->buf);
-    if (cfx_train_log_encode_event(now, (long long)step, tags, vals, 3, &l->buf) != 0)
+    if (cfx_train_log_encode_event(now, (long long)step, tags, vals, 3,
+                                   &l->buf) != 0)
         return cfx_error_set(err, CFX_ENOMEM, "train log: out of memory");
-    int rc = cfx_tfrecord_write(strcmp(split, "eval") ? l->train : l->eval, l->buf.data,
-                                l->buf.len, err);
+    int rc = cfx_tfrecord_write(strcmp(split, "eval") ? l->train : l->eval,
+                                l->buf.data, l->buf.len, err);
     if (rc != 0)
         return rc;
-    if (fprintf(l->csv, "%s,%zu,%.3f,%.6f,%.6f,%.6f,%zu\n", split, step, now, m->loss,
-                m->accuracy, m->auc, m->count) < 0)
+    if (fprintf(l->csv, "%s,%zu,%.3f,%.6f,%.6f,%.6f,%zu\n", split, step, now,
+                m->loss, m->accuracy, m->auc, m->count) < 0)
         return cfx_error_set(err, CFX_EIO, "%s: write failed", l->csv_path);
     return 0;
 }
@@ -142,12 +147,15 @@ int cfx_train_log_close(cfx_train_log_t *l, cfx_error_t *err) {
     int rc = 0, r;
     if ((r = cfx_tfrecord_writer_close(l->train, err)) != 0)
         rc = r;
-    if ((r = cfx_tfrecord_writer_close(l->eval, rc ? NULL : err)) != 0 && rc == 0)
+    if ((r = cfx_tfrecord_writer_close(l->eval, rc ? NULL : err)) != 0 &&
+        rc == 0)
         rc = r;
     if ((fflush(l->csv) != 0 || fsync(fileno(l->csv)) != 0) && rc == 0)
-        rc = cfx_error_set(err, CFX_EIO, "%s: %s", l->csv_path, strerror(errno));
+        rc =
+            cfx_error_set(err, CFX_EIO, "%s: %s", l->csv_path, strerror(errno));
     if (fclose(l->csv) != 0 && rc == 0)
-        rc = cfx_error_set(err, CFX_EIO, "%s: %s", l->csv_path, strerror(errno));
+        rc =
+            cfx_error_set(err, CFX_EIO, "%s: %s", l->csv_path, strerror(errno));
     cfx_buf_free(&l->buf);
     free(l);
     return rc;

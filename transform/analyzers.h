@@ -3,8 +3,8 @@
  * (TFT's analyzers): moments for z-scores, token counts for vocabularies,
  * quantile boundaries for bucketize.
  *
- * Every analyzer is mergeable (docs/design.md): run one per shard, merge them in
- * any order, then finalize; merging gives the same result as one analyzer
+ * Every analyzer is mergeable (docs/design.md): run one per shard, merge them
+ * in any order, then finalize; merging gives the same result as one analyzer
  * over the concatenated input (moments up to floating-point rounding).
  *
  * Bucket boundaries are exact quantiles while the distinct values fit a
@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/err.h"
 #include "data/quantiles.h"
+#include "formats/err.h"
 
 /* ---- moments: count, mean and sum of squared deviations (Welford; Chan et
  * al.'s pairwise update for merge). */

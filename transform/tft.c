@@ -33,9 +33,9 @@
 #include "formats/pbcodec.h"
 #include "formats/tfrecord.h"
 #include "model/transform.h"
+#include "schema.pb-c.h"
 #include "transform/analyzers.h"
 #include "transform/tft_spec.h"
-#include "schema.pb-c.h"
 
 #define MAX_SPLITS 64
 #define MAX_VOCAB_DISTINCT ((size_t)16 << 20)
@@ -234,9 +234,10 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
             if (a->kind == CFX_KIND_NONE)
                 a->kind = f->kind;
             else if (a->kind != f->kind)
-                return cfx_error_set(
-                    err, CFX_EINVAL, "feature '%s': kind %s, earlier %s",
-                    s->input, cfx_dtype_kind_name(f->kind), cfx_dtype_kind_name(a->kind));
+                return cfx_error_set(err, CFX_EINVAL,
+                                     "feature '%s': kind %s, earlier %s",
+                                     s->input, cfx_dtype_kind_name(f->kind),
+                                     cfx_dtype_kind_name(a->kind));
         }
         int rc = 0;
         switch (s->op) {
@@ -287,7 +288,8 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
                     return cfx_error_set(err, CFX_EINVAL,
                                          "feature '%s' (output '%s'): "
                                          "expected int64, got %s",
-                                         s->input, s->name, cfx_dtype_kind_name(f->kind));
+                                         s->input, s->name,
+                                         cfx_dtype_kind_name(f->kind));
                 v = f->v.ints[0];
             }
             if (v > a->max_value)
@@ -327,9 +329,8 @@ static cfx_kind_t input_kind(const analyzer_t *a) {
 
 /* The graph entry of cross output i: the outputs it reads (earlier ones,
  * whose cardinalities res already holds) and its cardinality. */
-static int cross_graph(const cfx_tft_spec_t *spec,
-                       cfx_tft_result_t *res, size_t i, json_t *o,
-                       cfx_error_t *err) {
+static int cross_graph(const cfx_tft_spec_t *spec, cfx_tft_result_t *res,
+                       size_t i, json_t *o, cfx_error_t *err) {
     const cfx_xf_spec_output_t *s = &spec->outputs[i];
     json_t *arr = json_array();
     int bad = !arr || set_new(o, "name", json_string(s->name)) < 0;
@@ -356,7 +357,8 @@ static int cross_graph(const cfx_tft_spec_t *spec,
                              "%" PRId64 " values; set \"hash_bucket_size\"",
                              s->name, CFX_XF_SPEC_MAX_CARDINALITY);
     int64_t card = s->hash_bucket_size ? s->hash_bucket_size : (int64_t)product;
-    bad |= set_new(o, "hash_bucket_size", json_integer(s->hash_bucket_size)) < 0;
+    bad |=
+        set_new(o, "hash_bucket_size", json_integer(s->hash_bucket_size)) < 0;
     bad |= set_new(o, "cardinality", json_integer(card)) < 0;
     res->outputs[i].op = "cross";
     res->outputs[i].cardinality = card;
@@ -409,8 +411,8 @@ static int fill_vocab_missing(analyzer_t *an, size_t n, const schema_t *schema,
                      ? cfx_vocab_counter_add(&a->vocab, "0", 1, a->missing, err)
                      : cfx_vocab_counter_add(&a->vocab, "", 0, a->missing, err);
         if (rc < 0)
-            return cfx_error_prefix(err, "feature '%s' (output '%s')",
-                                    s->input, s->name);
+            return cfx_error_prefix(err, "feature '%s' (output '%s')", s->input,
+                                    s->name);
     }
     return 0;
 }
@@ -468,8 +470,8 @@ static int build_graph(const cfx_tft_spec_t *spec, analyzer_t *an,
             json_t *in = json_object();
             bad |= !in || json_array_append_new(inputs, in) < 0;
             bad |= set_new(in, "name", json_string(s->input)) < 0;
-            bad |=
-                set_new(in, "kind", json_string(cfx_dtype_kind_name(input_kind(a)))) < 0;
+            bad |= set_new(in, "kind",
+                           json_string(cfx_dtype_kind_name(input_kind(a)))) < 0;
         }
         bad |= set_new(o, "name", json_string(s->name)) < 0;
         bad |= set_new(o, "op", json_string(cfx_xf_op_name(s->op))) < 0;
@@ -846,8 +848,8 @@ void cfx_tft_result_free(cfx_tft_result_t *r) {
     memset(r, 0, sizeof *r);
 }
 
-int cfx_tft_run(const cfx_tft_options_t *opts,
-                      cfx_tft_result_t *result, cfx_error_t *err) {
+int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
+                cfx_error_t *err) {
     int rc = 0;
     cfx_tft_spec_t spec;
     cfx_tft_result_t res;

@@ -69,8 +69,8 @@ typedef struct cfx_tft_result {
 
 /* Runs the component. result (may be NULL) is filled on success and must
  * be released with cfx_tft_result_free. */
-int cfx_tft_run(const cfx_tft_options_t *opts,
-                      cfx_tft_result_t *result, cfx_error_t *err);
+int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
+                cfx_error_t *err);
 void cfx_tft_result_free(cfx_tft_result_t *r);
 
 #endif

@@ -15,9 +15,8 @@
 
 #define SPEC_MAX_BYTES (16u * 1024 * 1024)
 
-static const char *const op_names[] = {"z_score",  "vocabulary",
-                                       "bucketize", "identity",
-                                       "cross",    "log_z_score"};
+static const char *const op_names[] = {"z_score",  "vocabulary", "bucketize",
+                                       "identity", "cross",      "log_z_score"};
 
 const char *cfx_xf_op_name(cfx_xf_op_t op) {
     if ((size_t)op < sizeof op_names / sizeof op_names[0])
@@ -257,8 +256,8 @@ static int parse_label(json_t *o, cfx_xf_spec_label_t *l, const char *where,
 }
 
 /* Each output a cross reads must come before it and be categorical. */
-static int check_cross(const cfx_tft_spec_t *spec, size_t i,
-                       const char *where, cfx_error_t *err) {
+static int check_cross(const cfx_tft_spec_t *spec, size_t i, const char *where,
+                       cfx_error_t *err) {
     const cfx_xf_spec_output_t *c = &spec->outputs[i];
     for (size_t k = 0; k < c->num_cross_inputs; k++) {
         size_t j = 0;
@@ -280,7 +279,7 @@ static int check_cross(const cfx_tft_spec_t *spec, size_t i,
 }
 
 int cfx_tft_spec_parse(const char *text, size_t len, const char *origin,
-                             cfx_tft_spec_t *spec, cfx_error_t *err) {
+                       cfx_tft_spec_t *spec, cfx_error_t *err) {
     memset(spec, 0, sizeof *spec);
     json_error_t je;
     int rc = 0;

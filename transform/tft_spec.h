@@ -35,7 +35,7 @@ typedef enum cfx_xf_op {
     CFX_XF_OP_VOCABULARY = 1,
     CFX_XF_OP_BUCKETIZE = 2,
     CFX_XF_OP_IDENTITY = 3,
-    CFX_XF_OP_CROSS = 4,     /* categorical outputs crossed, no analyzer */
+    CFX_XF_OP_CROSS = 4,       /* categorical outputs crossed, no analyzer */
     CFX_XF_OP_LOG_Z_SCORE = 5, /* z-score of log1p(max(x, 0)) */
 } cfx_xf_op_t;
 
@@ -83,10 +83,9 @@ const char *cfx_xf_op_name(cfx_xf_op_t op);
 
 /* Parses the JSON text (len bytes); origin names it in errors. */
 int cfx_tft_spec_parse(const char *text, size_t len, const char *origin,
-                             cfx_tft_spec_t *spec, cfx_error_t *err);
+                       cfx_tft_spec_t *spec, cfx_error_t *err);
 /* Reads and parses a spec file (at most 16 MiB). */
-int cfx_tft_spec_load(const char *path, cfx_tft_spec_t *spec,
-                            cfx_error_t *err);
+int cfx_tft_spec_load(const char *path, cfx_tft_spec_t *spec, cfx_error_t *err);
 void cfx_tft_spec_free(cfx_tft_spec_t *spec);
 
 #endif

@@ -12,8 +12,7 @@
 #include "client/perf.h"
 #include "client/perf_hist.h"
 
-static void assert_rel(uint64_t got, double want, double tol)
-{
+static void assert_rel(uint64_t got, double want, double tol) {
     double d = (double)got - want;
     if (d < 0)
         d = -d;
@@ -24,8 +23,7 @@ static void assert_rel(uint64_t got, double want, double tol)
 
 /* 1..100000 ns once each: the exact q-quantile is q * 100000; buckets are
  * 1/64 of a power of two wide, so the reported middle is within 1/128. */
-static void test_hist_quantiles(void **state)
-{
+static void test_hist_quantiles(void **state) {
     (void)state;
     static cfx_hist_t h;
     cfx_hist_init(&h);
@@ -49,8 +47,7 @@ static void test_hist_quantiles(void **state)
     assert_int_equal(cfx_hist_quantile(&h, 1.0), UINT64_MAX / 2);
 }
 
-static void test_hist_merge(void **state)
-{
+static void test_hist_merge(void **state) {
     (void)state;
     static cfx_hist_t a, b, all;
     cfx_hist_init(&a);
@@ -73,8 +70,7 @@ static void test_hist_merge(void **state)
  * So p50 = 50 us (rank 9), p75 = 6 ms (rank 14), p90 = 9 ms (rank 17),
  * max 10 ms, mean
  * (9 * 0.05 + 2 + 3 + ... + 10) / 18 = 54.45 / 18 = 3.025 ms. */
-static void test_hist_correct(void **state)
-{
+static void test_hist_correct(void **state) {
     (void)state;
     static cfx_hist_t h, c;
     cfx_hist_init(&h);
@@ -107,8 +103,7 @@ static void test_hist_correct(void **state)
     assert_memory_equal(&c, &h, sizeof(c));
 }
 
-static void test_parse(void **state)
-{
+static void test_parse(void **state) {
     (void)state;
     cfx_perf_opts_t o;
     cfx_error_t err;
@@ -127,8 +122,10 @@ static void test_parse(void **state)
     assert_int_not_equal(cfx_perf_parse_levels(&o, "0", &err), 0);
     assert_int_not_equal(cfx_perf_parse_levels(&o, "4:2:x2", &err), 0);
 
-    assert_int_equal(cfx_perf_parse_checks(&o, "p99<2ms,rps>=1000,errors<=0,"
-                                               "p50<300us", &err),
+    assert_int_equal(cfx_perf_parse_checks(&o,
+                                           "p99<2ms,rps>=1000,errors<=0,"
+                                           "p50<300us",
+                                           &err),
                      0);
     assert_int_equal(o.n_checks, 4);
     assert_string_equal(o.checks[0].metric, "p99");
@@ -145,7 +142,8 @@ static void test_parse(void **state)
     assert_int_not_equal(cfx_perf_parse_checks(&o, "", &err), 0);
     assert_int_not_equal(cfx_perf_parse_checks(&o, ",", &err), 0);
 
-    assert_int_equal(cfx_perf_parse_target(&o, "grpc://localhost:8500", &err), 0);
+    assert_int_equal(cfx_perf_parse_target(&o, "grpc://localhost:8500", &err),
+                     0);
     assert_int_equal(o.proto, CFX_PERF_GRPC);
     assert_string_equal(o.host, "localhost");
     assert_int_equal(o.port, 8500);
@@ -155,8 +153,7 @@ static void test_parse(void **state)
     assert_int_not_equal(cfx_perf_parse_target(&o, "rest://x:0", &err), 0);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_quantiles),
         cmocka_unit_test(test_hist_merge),

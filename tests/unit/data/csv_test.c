@@ -49,13 +49,12 @@ static void expect_cell(const cfx_csv_row_t *row, size_t i, const char *s) {
 
 static void test_quotes_and_lines(void **state) {
     (void)state;
-    const char *p = WRITE("q.csv",
-                          " a,b ,c\r\n"
-                          "1,\"x,y\",\"he said \"\"hi\"\"\"\r\n"
-                          "\n"
-                          "2,\"multi\nline\ncell\",plain\"quote\n"
-                          "3,\"ab\"cd,\n"
-                          "4,,\"\"");
+    const char *p = WRITE("q.csv", " a,b ,c\r\n"
+                                   "1,\"x,y\",\"he said \"\"hi\"\"\"\r\n"
+                                   "\n"
+                                   "2,\"multi\nline\ncell\",plain\"quote\n"
+                                   "3,\"ab\"cd,\n"
+                                   "4,,\"\"");
     cfx_csv_reader_t *r;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -93,15 +92,14 @@ static void test_quotes_and_lines(void **state) {
 
 static void test_bad_rows(void **state) {
     (void)state;
-    const char *p = WRITE("bad.csv",
-                          "a,b\n"
-                          "1,2\n"
-                          "1,2,3\n"
-                          "\"x\ny\",\xff\xfe\n"
-                          "5,6\n"
-                          "\xc3,\xa9\n" /* halves of one character */
-                          "7,\"open\n"
-                          "never closed\n");
+    const char *p = WRITE("bad.csv", "a,b\n"
+                                     "1,2\n"
+                                     "1,2,3\n"
+                                     "\"x\ny\",\xff\xfe\n"
+                                     "5,6\n"
+                                     "\xc3,\xa9\n" /* halves of one character */
+                                     "7,\"open\n"
+                                     "never closed\n");
     cfx_csv_reader_t *r;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -135,8 +133,7 @@ static void test_header_errors(void **state) {
     assert_non_null(strstr(err.msg, "empty.csv:1: empty file"));
     assert_int_equal(cfx_csv_open(WRITE("blank.csv", "  \n1,2\n"), &r, &err),
                      CFX_EPARSE);
-    assert_int_equal(cfx_csv_open(WRITE("dup.csv", "a,b,a\n1,2,3\n"), &r,
-                                  &err),
+    assert_int_equal(cfx_csv_open(WRITE("dup.csv", "a,b,a\n1,2,3\n"), &r, &err),
                      CFX_EPARSE);
     assert_non_null(strstr(err.msg, "'a' appears twice"));
     assert_int_equal(cfx_csv_open(WRITE("hole.csv", "a,,b\n"), &r, &err),
@@ -144,9 +141,8 @@ static void test_header_errors(void **state) {
     assert_int_equal(cfx_csv_open("/nonexistent/x.csv", &r, &err),
                      CFX_ENOTFOUND);
     /* header only: opens, no rows */
-    assert_int_equal(cfx_csv_open(WRITE("h.csv", "\xef\xbb\xbfx,y\n"), &r,
-                                  &err),
-                     0);
+    assert_int_equal(
+        cfx_csv_open(WRITE("h.csv", "\xef\xbb\xbfx,y\n"), &r, &err), 0);
     assert_string_equal(cfx_csv_column(r, 0), "x"); /* BOM dropped */
     cfx_csv_row_t row;
     assert_int_equal(cfx_csv_next(r, &row, &err), 0);
@@ -265,7 +261,8 @@ static void test_fast_path_matches_strtod(void **state) {
         st ^= st << 13;
         st ^= st >> 7;
         st ^= st << 17;
-        int digits = 1 + (int)(st % 17), point = (int)((st >> 8) % (digits + 1));
+        int digits = 1 + (int)(st % 17),
+            point = (int)((st >> 8) % (digits + 1));
         int e = (int)((st >> 16) % 61) - 30, use_e = (int)((st >> 24) % 3 == 0);
         size_t k = 0;
         if ((st >> 30) & 1)
@@ -291,11 +288,12 @@ static void test_utf8(void **state) {
     (void)state;
     size_t bad = 0;
     assert_true(cfx_utf8_valid("plain ascii text, long enough", 29, &bad));
-    assert_true(cfx_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, &bad));
+    assert_true(
+        cfx_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, &bad));
     assert_false(cfx_utf8_valid("ab\xc0\xaf", 4, &bad)); /* overlong */
     assert_int_equal(bad, 2);
-    assert_false(cfx_utf8_valid("\xed\xa0\x80", 3, &bad)); /* surrogate */
-    assert_false(cfx_utf8_valid("\xf4\x90\x80\x80", 4, &bad)); /* > U+10FFFF */
+    assert_false(cfx_utf8_valid("\xed\xa0\x80", 3, &bad));      /* surrogate */
+    assert_false(cfx_utf8_valid("\xf4\x90\x80\x80", 4, &bad));  /* > U+10FFFF */
     assert_false(cfx_utf8_valid("abcdefgh\xe2\x82", 10, &bad)); /* cut */
     assert_int_equal(bad, 8);
 }

@@ -25,7 +25,8 @@ static fns_t *str_feature(const char **labels, const double *counts, size_t n) {
     fns_t *f = calloc(1, sizeof *f);
     tensorflow__metadata__v0__feature_name_statistics__init(f);
     f->type = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING;
-    f->stats_case = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS;
+    f->stats_case =
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS;
     f->string_stats = calloc(1, sizeof *f->string_stats);
     tensorflow__metadata__v0__string_statistics__init(f->string_stats);
     Tensorflow__Metadata__V0__RankHistogram *rh = calloc(1, sizeof *rh);
@@ -43,9 +44,10 @@ static fns_t *str_feature(const char **labels, const double *counts, size_t n) {
     return f;
 }
 
-static Tensorflow__Metadata__V0__Histogram *histogram(const double *lo, const double *hi,
-                                                     const double *c, size_t n,
-                                                     uint64_t num_nan) {
+static Tensorflow__Metadata__V0__Histogram *histogram(const double *lo,
+                                                      const double *hi,
+                                                      const double *c, size_t n,
+                                                      uint64_t num_nan) {
     Tensorflow__Metadata__V0__Histogram *h = calloc(1, sizeof *h);
     tensorflow__metadata__v0__histogram__init(h);
     h->num_nan = num_nan;
@@ -100,10 +102,12 @@ static void test_normalized_abs_difference(void **state) {
     fns_t *a2 = str_feature(la, ca2, 2);
     double v;
     const char *maxv;
-    assert_int_equal(cfx_drift_normalized_abs_difference(a, b, &v, &maxv, NULL), 0);
+    assert_int_equal(cfx_drift_normalized_abs_difference(a, b, &v, &maxv, NULL),
+                     0);
     assert_true(fabs(v - 0.25) < TOL);
     assert_string_equal(maxv, "c");
-    assert_int_equal(cfx_drift_normalized_abs_difference(a2, a, &v, &maxv, NULL), 0);
+    assert_int_equal(
+        cfx_drift_normalized_abs_difference(a2, a, &v, &maxv, NULL), 0);
     assert_true(fabs(v - 27.0 / 44.0) < TOL);
     assert_string_equal(maxv, "a");
     free_msg(a);
@@ -137,7 +141,8 @@ static void test_jsd_categorical(void **state) {
     double bad[] = {0, 1};
     cfx_error_t e;
     cfx_error_init(&e);
-    assert_int_equal(cfx_drift_jsd_counts(la, bad, 2, lb, cb, 3, &v, &e), CFX_EINVAL);
+    assert_int_equal(cfx_drift_jsd_counts(la, bad, 2, lb, cb, 3, &v, &e),
+                     CFX_EINVAL);
     free_msg(a);
     free_msg(b);
     free_msg(c);
@@ -187,22 +192,31 @@ static void test_jsd_points_inf_nan(void **state) {
     Tensorflow__Metadata__V0__Histogram *hs[] = {h1, h2};
     for (int i = 0; i < 2; i++) {
         tensorflow__metadata__v0__feature_name_statistics__init(fs[i]);
-        fs[i]->type = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__FLOAT;
-        fs[i]->stats_case = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_NUM_STATS;
+        fs[i]->type =
+            TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__FLOAT;
+        fs[i]->stats_case =
+            TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_NUM_STATS;
         fs[i]->num_stats = calloc(1, sizeof *fs[i]->num_stats);
         tensorflow__metadata__v0__numeric_statistics__init(fs[i]->num_stats);
         fs[i]->num_stats->histograms = calloc(1, sizeof(void *));
         fs[i]->num_stats->histograms[0] = hs[i];
         fs[i]->num_stats->n_histograms = 1;
     }
-    assert_int_equal(cfx_drift_jsd(a, b, TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__STANDARD,
-                                   &v, NULL), 0);
+    assert_int_equal(
+        cfx_drift_jsd(
+            a, b, TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__STANDARD,
+            &v, NULL),
+        0);
     assert_true(fabs(v - 0.7126417936566767) < TOL);
     /* No QUANTILES histogram: cannot compare. */
     cfx_error_t e;
     cfx_error_init(&e);
-    assert_int_equal(cfx_drift_jsd(a, b, TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__QUANTILES,
-                                   &v, &e), CFX_EINVAL);
+    assert_int_equal(
+        cfx_drift_jsd(
+            a, b,
+            TENSORFLOW__METADATA__V0__HISTOGRAM__HISTOGRAM_TYPE__QUANTILES, &v,
+            &e),
+        CFX_EINVAL);
     free_msg(a);
     free_msg(b);
 }

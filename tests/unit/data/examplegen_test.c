@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
+#include "data/examplegen.h"
 #include "formats/example.h"
 #include "formats/tfrecord.h"
-#include "data/examplegen.h"
 #include "test_util.h"
 
 static char tmpdir[256];
@@ -59,9 +59,8 @@ static void test_parse_splits(void **state) {
     size_t n;
     cfx_error_t err;
     cfx_error_init(&err);
-    assert_int_equal(cfx_examplegen_parse_splits("train:8,eval:1,test:1", s,
-                                                 &n, &err),
-                     0);
+    assert_int_equal(
+        cfx_examplegen_parse_splits("train:8,eval:1,test:1", s, &n, &err), 0);
     assert_int_equal(n, 3);
     assert_string_equal(s[2].name, "test");
     assert_int_equal(s[0].buckets, 8);
@@ -69,8 +68,7 @@ static void test_parse_splits(void **state) {
                      CFX_EINVAL);
     assert_int_equal(cfx_examplegen_parse_splits("a:0", s, &n, &err),
                      CFX_EINVAL);
-    assert_int_equal(cfx_examplegen_parse_splits("a", s, &n, &err),
-                     CFX_EINVAL);
+    assert_int_equal(cfx_examplegen_parse_splits("a", s, &n, &err), CFX_EINVAL);
     assert_int_equal(cfx_examplegen_parse_splits("a/b:1", s, &n, &err),
                      CFX_EINVAL);
     assert_int_equal(cfx_examplegen_parse_splits("a:1,", s, &n, &err),
@@ -162,12 +160,12 @@ static void test_types_and_empty_cells(void **state) {
     snprintf(csv, sizeof csv, "%s/t.csv", tmpdir);
     snprintf(out, sizeof out, "%s/out1", tmpdir);
     cfx_test_write_file(csv, "id,i,f,s,none,big\n"
-                    "1, 7 ,1,x,,1\n"
-                    "2,,2.5,\"multi\nline\",,99999999999999999999\n"
-                    "3,1_000,,,,2\n");
+                             "1, 7 ,1,x,,1\n"
+                             "2,,2.5,\"multi\nline\",,99999999999999999999\n"
+                             "3,1_000,,,,2\n");
     cfx_split_spec_t all = {"all", 1};
-    cfx_examplegen_options_t o = {.splits = &all, .num_splits = 1,
-                                  .num_shards = 2};
+    cfx_examplegen_options_t o = {
+        .splits = &all, .num_splits = 1, .num_shards = 2};
     cfx_examplegen_result_t res;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -175,8 +173,8 @@ static void test_types_and_empty_cells(void **state) {
         fail_msg("%s", err.msg);
     assert_int_equal(res.rows, 3);
     assert_int_equal(res.split_rows[0], 3);
-    static const cfx_csv_type_t want[6] = {CFX_CSV_INT, CFX_CSV_INT,
-                                           CFX_CSV_FLOAT, CFX_CSV_STRING,
+    static const cfx_csv_type_t want[6] = {CFX_CSV_INT,     CFX_CSV_INT,
+                                           CFX_CSV_FLOAT,   CFX_CSV_STRING,
                                            CFX_CSV_UNKNOWN, CFX_CSV_STRING};
     assert_int_equal(res.num_columns, 6);
     for (int i = 0; i < 6; i++)

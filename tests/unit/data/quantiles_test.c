@@ -158,9 +158,9 @@ static void expect_buckets(const cfx_hist_bucket_t *got, size_t n,
     for (size_t i = 0; i < n; i++)
         if (got[i].low != want[i].low || got[i].high != want[i].high ||
             fabs(got[i].count - want[i].count) > 1e-12)
-            fail_msg("bucket %zu: [%g, %g] %g, want [%g, %g] %g", i,
-                     got[i].low, got[i].high, got[i].count, want[i].low,
-                     want[i].high, want[i].count);
+            fail_msg("bucket %zu: [%g, %g] %g, want [%g, %g] %g", i, got[i].low,
+                     got[i].high, got[i].count, want[i].low, want[i].high,
+                     want[i].count);
 }
 
 /* Worked by hand from TFDV's quantiles_util rules (docs/statistics.md). */
@@ -180,8 +180,8 @@ static void test_standard_histogram(void **state) {
     expect_buckets(out, n, w1, 3);
 
     /* values 1,2,3,4,+inf: bounds 1,1,2,2,3,3,4,4,inf,inf,inf; cum i/2 */
-    static const double b2[11] = {1, 1, 2, 2, 3, 3, 4, 4, INFINITY, INFINITY,
-                                  INFINITY};
+    static const double b2[11] = {1, 1, 2,        2,        3,       3,
+                                  4, 4, INFINITY, INFINITY, INFINITY};
     double c2[11];
     for (int i = 0; i <= 10; i++)
         c2[i] = i * 0.5;

@@ -22,12 +22,13 @@ static inline fx_ds_t *fx_ds_new(uint64_t num_examples) {
 }
 
 static inline void fx_ds_free(fx_ds_t *d) {
-    if (d) protobuf_c_message_free_unpacked(&d->base, NULL);
+    if (d)
+        protobuf_c_message_free_unpacked(&d->base, NULL);
 }
 
-static inline Tensorflow__Metadata__V0__CommonStatistics *fx_common(
-    uint64_t non_missing, uint64_t missing, uint64_t min_nv, uint64_t max_nv,
-    uint64_t tot) {
+static inline Tensorflow__Metadata__V0__CommonStatistics *
+fx_common(uint64_t non_missing, uint64_t missing, uint64_t min_nv,
+          uint64_t max_nv, uint64_t tot) {
     Tensorflow__Metadata__V0__CommonStatistics *c = calloc(1, sizeof *c);
     tensorflow__metadata__v0__common_statistics__init(c);
     c->num_non_missing = non_missing;
@@ -43,13 +44,15 @@ static inline fx_fs_t *fx_add(fx_ds_t *d, const char *name, int type) {
     fx_fs_t *f = calloc(1, sizeof *f);
     tensorflow__metadata__v0__feature_name_statistics__init(f);
     f->type = type;
-    f->field_id_case = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__FIELD_ID_PATH;
+    f->field_id_case =
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__FIELD_ID_PATH;
     f->path = calloc(1, sizeof *f->path);
     tensorflow__metadata__v0__path__init(f->path);
     f->path->step = calloc(1, sizeof(char *));
     f->path->step[0] = strdup(name);
     f->path->n_step = 1;
-    d->features = realloc(d->features, (d->n_features + 1) * sizeof *d->features);
+    d->features =
+        realloc(d->features, (d->n_features + 1) * sizeof *d->features);
     d->features[d->n_features++] = f;
     return f;
 }
@@ -60,7 +63,8 @@ static inline fx_fs_t *fx_add_num(fx_ds_t *d, const char *name, int type,
                                   uint64_t min_nv, uint64_t max_nv, double min,
                                   double max) {
     fx_fs_t *f = fx_add(d, name, type);
-    f->stats_case = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_NUM_STATS;
+    f->stats_case =
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_NUM_STATS;
     f->num_stats = calloc(1, sizeof *f->num_stats);
     tensorflow__metadata__v0__numeric_statistics__init(f->num_stats);
     f->num_stats->common_stats =
@@ -72,17 +76,21 @@ static inline fx_fs_t *fx_add_num(fx_ds_t *d, const char *name, int type,
 
 /* A STRING feature with a rank histogram (labels[i], counts[i]);
  * tot_num_values = sum of counts, unique = n. */
-static inline fx_fs_t *fx_add_str(fx_ds_t *d, const char *name, uint64_t non_missing,
-                                  uint64_t missing, uint64_t min_nv, uint64_t max_nv,
-                                  const char *const *labels, const double *counts,
-                                  size_t n) {
-    fx_fs_t *f = fx_add(d, name,
-                        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING);
-    f->stats_case = TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS;
+static inline fx_fs_t *fx_add_str(fx_ds_t *d, const char *name,
+                                  uint64_t non_missing, uint64_t missing,
+                                  uint64_t min_nv, uint64_t max_nv,
+                                  const char *const *labels,
+                                  const double *counts, size_t n) {
+    fx_fs_t *f =
+        fx_add(d, name,
+               TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING);
+    f->stats_case =
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__STATS_STRING_STATS;
     f->string_stats = calloc(1, sizeof *f->string_stats);
     tensorflow__metadata__v0__string_statistics__init(f->string_stats);
     double tot = 0;
-    for (size_t i = 0; i < n; i++) tot += counts[i];
+    for (size_t i = 0; i < n; i++)
+        tot += counts[i];
     f->string_stats->common_stats =
         fx_common(non_missing, missing, min_nv, max_nv, (uint64_t)tot);
     f->string_stats->unique = n;

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/schema_infer.h"
 #include "formats/buf.h"
 #include "formats/pbcodec.h"
-#include "data/schema_infer.h"
 #include "schema_fixture.h"
 #include "test_util.h"
 
@@ -37,7 +37,8 @@ static fx_ds_t *train_stats(void) {
     const char *zip[] = {"60601", " 7", "-3"};
     double zc[] = {5, 3, 2};
     fx_add_str(d, "zip", 10, 0, 1, 1, zip, zc, 3);
-    fx_add(d, "nothing", TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING)
+    fx_add(d, "nothing",
+           TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING)
         ->num_stats = NULL;
     fx_add_num(d, "trip_seconds", FX_INT, 10, 0, 1, 3, 0, 5400);
     return d;
@@ -67,12 +68,15 @@ static void test_infer_rules(void **state) {
     assert_int_equal(company->type, PB(FEATURE_TYPE__BYTES));
     assert_false(company->presence->has_min_fraction);
     assert_int_equal(company->presence->min_count, 1);
-    assert_int_equal(company->shape_type_case, PB(FEATURE__SHAPE_TYPE_VALUE_COUNT));
+    assert_int_equal(company->shape_type_case,
+                     PB(FEATURE__SHAPE_TYPE_VALUE_COUNT));
     assert_int_equal(company->value_count->min, 1);
     assert_int_equal(company->value_count->max, 1);
-    assert_int_equal(company->domain_info_case, PB(FEATURE__DOMAIN_INFO_DOMAIN));
+    assert_int_equal(company->domain_info_case,
+                     PB(FEATURE__DOMAIN_INFO_DOMAIN));
     assert_string_equal(company->domain, "company");
-    Tensorflow__Metadata__V0__StringDomain *sd = cfx_schema_string_domain(s, "company");
+    Tensorflow__Metadata__V0__StringDomain *sd =
+        cfx_schema_string_domain(s, "company");
     assert_non_null(sd);
     assert_int_equal(sd->n_value, 3);
     assert_string_equal(sd->value[0], "Blue");
@@ -86,17 +90,20 @@ static void test_infer_rules(void **state) {
 
     cfx_schema_feature_t *tips = cfx_schema_find(s, "tips");
     assert_int_equal(tips->type, PB(FEATURE_TYPE__INT));
-    assert_int_equal(tips->domain_info_case, PB(FEATURE__DOMAIN_INFO_BOOL_DOMAIN));
+    assert_int_equal(tips->domain_info_case,
+                     PB(FEATURE__DOMAIN_INFO_BOOL_DOMAIN));
 
     cfx_schema_feature_t *zip = cfx_schema_find(s, "zip");
-    assert_int_equal(zip->domain_info_case, PB(FEATURE__DOMAIN_INFO_INT_DOMAIN));
+    assert_int_equal(zip->domain_info_case,
+                     PB(FEATURE__DOMAIN_INFO_INT_DOMAIN));
     assert_false(zip->int_domain->has_min);
 
     /* Never present: min_count 0 and nothing else. */
     cfx_schema_feature_t *nothing = cfx_schema_find(s, "nothing");
     assert_int_equal(nothing->presence->min_count, 0);
     assert_false(nothing->presence->has_min_fraction);
-    assert_int_equal(nothing->shape_type_case, PB(FEATURE__SHAPE_TYPE__NOT_SET));
+    assert_int_equal(nothing->shape_type_case,
+                     PB(FEATURE__SHAPE_TYPE__NOT_SET));
 
     /* Variable valency: value_count min 1 only; max 5400 > 1: no bool. */
     cfx_schema_feature_t *ts = cfx_schema_find(s, "trip_seconds");
@@ -111,7 +118,8 @@ static void test_infer_rules(void **state) {
     opt.infer_feature_shape = 0;
     assert_int_equal(cfx_schema_infer(d, &opt, &s, NULL), 0);
     fare = cfx_schema_find(s, "fare");
-    assert_int_equal(fare->shape_type_case, PB(FEATURE__SHAPE_TYPE_VALUE_COUNT));
+    assert_int_equal(fare->shape_type_case,
+                     PB(FEATURE__SHAPE_TYPE_VALUE_COUNT));
     assert_int_equal(fare->value_count->min, 1);
     assert_int_equal(fare->value_count->max, 1);
     cfx_schema_free(s);
@@ -177,10 +185,12 @@ static void test_update(void **state) {
     fx_add_num(eval, "new_col", FX_INT, 10, 0, 1, 1, 3, 7);
     assert_int_equal(cfx_schema_update(s, eval, &opt, NULL), 0);
 
-    Tensorflow__Metadata__V0__StringDomain *sd = cfx_schema_string_domain(s, "company");
+    Tensorflow__Metadata__V0__StringDomain *sd =
+        cfx_schema_string_domain(s, "company");
     assert_int_equal(sd->n_value, 5);
     const char *want[] = {"Blue", "Chosen", "Flash", "Acme", "Zed"};
-    for (int i = 0; i < 5; i++) assert_string_equal(sd->value[i], want[i]);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(sd->value[i], want[i]);
 
     cfx_schema_feature_t *fare = cfx_schema_find(s, "fare");
     assert_int_equal(fare->shape_type_case, PB(FEATURE__SHAPE_TYPE__NOT_SET));
@@ -203,7 +213,8 @@ static void print_text(const cfx_schema_t *s, cfx_buf_t *b) {
     cfx_error_t e;
     cfx_error_init(&e);
     int rc = cfx_pb_text_print(&s->base, b, &e);
-    if (rc) fprintf(stderr, "print: %s\n", e.msg);
+    if (rc)
+        fprintf(stderr, "print: %s\n", e.msg);
     assert_int_equal(rc, 0);
 }
 
@@ -238,7 +249,8 @@ static void test_text_round_trip(void **state) {
     /* Hand edit: widen fare's presence, drop a domain value. */
     const char *edited =
         "# reviewed by hand\n"
-        "feature { name: \"fare\" type: FLOAT presence { min_fraction: 0.5 } }\n"
+        "feature { name: \"fare\" type: FLOAT presence { min_fraction: 0.5 } "
+        "}\n"
         "feature { name: \"company\" type: BYTES domain: \"company\" }\n"
         "string_domain { name: \"company\" value: [\"Blue\", \"Flash\"] }\n";
     cfx_test_write_file(path, edited);

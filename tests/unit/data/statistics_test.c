@@ -45,7 +45,8 @@ static void add_fixture(cfx_stats_acc_t *s, int from, int to) {
         float gv[3] = {INFINITY, 1.0f, -INFINITY};
         if (e < 3)
             assert_int_equal(cfx_example_add_float(&ex, "g", &gv[e], 1), 0);
-        cfx_bytes_t a = {(const uint8_t *)"a", 1}, b = {(const uint8_t *)"b", 1},
+        cfx_bytes_t a = {(const uint8_t *)"a", 1},
+                    b = {(const uint8_t *)"b", 1},
                     c = {(const uint8_t *)"c", 1};
         cfx_bytes_t sv[6][2] = {{b}, {a}, {b}, {a, c}, {a}, {a}};
         static const size_t sn[6] = {1, 1, 1, 2, 0, 0};
@@ -66,19 +67,22 @@ static list_t *encode_decode(const cfx_stats_acc_t *s) {
     cfx_error_init(&err);
     if (cfx_stats_acc_encode(s, &buf, &err) < 0)
         fail_msg("%s", err.msg);
-    list_t *l = tensorflow__metadata__v0__dataset_feature_statistics_list__unpack(
-        NULL, buf.len, buf.data);
+    list_t *l =
+        tensorflow__metadata__v0__dataset_feature_statistics_list__unpack(
+            NULL, buf.len, buf.data);
     assert_non_null(l);
     cfx_buf_free(&buf);
     return l;
 }
 
 static const feat_t *find(const list_t *l, const char *name) {
-    const Tensorflow__Metadata__V0__DatasetFeatureStatistics *d = l->datasets[0];
+    const Tensorflow__Metadata__V0__DatasetFeatureStatistics *d =
+        l->datasets[0];
     for (size_t i = 0; i < d->n_features; i++) {
         const feat_t *f = d->features[i];
-        assert_int_equal(f->field_id_case,
-                         TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__FIELD_ID_PATH);
+        assert_int_equal(
+            f->field_id_case,
+            TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__FIELD_ID_PATH);
         if (f->path->n_step == 1 && !strcmp(f->path->step[0], name))
             return f;
     }
@@ -118,7 +122,8 @@ static void check_fixture(const list_t *l) {
 
     /* i */
     const feat_t *f = find(l, "i");
-    assert_int_equal(f->type, TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__INT);
+    assert_int_equal(
+        f->type, TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__INT);
     const Tensorflow__Metadata__V0__NumericStatistics *ns = f->num_stats;
     const Tensorflow__Metadata__V0__CommonStatistics *cs = ns->common_stats;
     assert_int_equal(cs->num_non_missing, 5);
@@ -161,7 +166,9 @@ static void check_fixture(const list_t *l) {
 
     /* f: non-NaN values .5 2 0 -2.5 .5 */
     f = find(l, "f");
-    assert_int_equal(f->type, TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__FLOAT);
+    assert_int_equal(
+        f->type,
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__FLOAT);
     ns = f->num_stats;
     assert_int_equal(ns->common_stats->num_non_missing, 6);
     assert_int_equal(ns->common_stats->tot_num_values, 6);
@@ -182,14 +189,17 @@ static void check_fixture(const list_t *l) {
     near(ns->max, INFINITY, "g max");
     near(ns->median, 1, "g median");
     {
-        double lo[3] = {-INFINITY, 1, INFINITY}, hi[3] = {-INFINITY, 1, INFINITY};
+        double lo[3] = {-INFINITY, 1, INFINITY},
+               hi[3] = {-INFINITY, 1, INFINITY};
         double c[3] = {.999, 1.001, 1};
         expect_hist(ns->histograms[0], 0, lo, hi, c, 3, "g standard");
     }
 
     /* s */
     f = find(l, "s");
-    assert_int_equal(f->type, TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING);
+    assert_int_equal(
+        f->type,
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING);
     const Tensorflow__Metadata__V0__StringStatistics *ss = f->string_stats;
     assert_int_equal(ss->common_stats->num_non_missing, 5);
     assert_int_equal(ss->common_stats->num_missing, 1);
@@ -213,7 +223,9 @@ static void check_fixture(const list_t *l) {
 
     /* n: never a value: STRING with common stats only */
     f = find(l, "n");
-    assert_int_equal(f->type, TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING);
+    assert_int_equal(
+        f->type,
+        TENSORFLOW__METADATA__V0__FEATURE_NAME_STATISTICS__TYPE__STRING);
     ss = f->string_stats;
     assert_int_equal(ss->common_stats->num_non_missing, 0);
     assert_int_equal(ss->common_stats->num_missing, 6);
@@ -230,8 +242,8 @@ static void test_fixture(void **state) {
     assert_int_equal(cfx_stats_acc_num_examples(s), 6);
     list_t *l = encode_decode(s);
     check_fixture(l);
-    tensorflow__metadata__v0__dataset_feature_statistics_list__free_unpacked(l,
-                                                                             NULL);
+    tensorflow__metadata__v0__dataset_feature_statistics_list__free_unpacked(
+        l, NULL);
     cfx_stats_acc_free(s);
 }
 
@@ -249,8 +261,8 @@ static void test_merge(void **state) {
     assert_int_equal(cfx_stats_merge(c, b, &err), 0);
     list_t *l = encode_decode(c);
     check_fixture(l);
-    tensorflow__metadata__v0__dataset_feature_statistics_list__free_unpacked(l,
-                                                                             NULL);
+    tensorflow__metadata__v0__dataset_feature_statistics_list__free_unpacked(
+        l, NULL);
     /* merging an empty accumulator changes nothing */
     cfx_stats_acc_t *e = cfx_stats_acc_new(NULL);
     assert_int_equal(cfx_stats_merge(c, e, &err), 0);
@@ -309,7 +321,8 @@ static void test_state_roundtrip(void **state) {
         cfx_error_t err;
         cfx_error_init(&err);
         assert_int_equal(cfx_stats_acc_save(s, &st, &err), 0);
-        if (cfx_stats_acc_load(budget ? &o : NULL, st.data, st.len, &t, &err) < 0)
+        if (cfx_stats_acc_load(budget ? &o : NULL, st.data, st.len, &t, &err) <
+            0)
             fail_msg("%s", err.msg);
         encode_bytes(s, &a);
         encode_bytes(t, &b);
@@ -371,8 +384,8 @@ static void test_distinct_limit(void **state) {
     assert_int_equal(f->n_custom_stats, 1);
     assert_string_equal(f->custom_stats[0]->name, "untracked_values");
     near(f->custom_stats[0]->num, 3, "untracked");
-    tensorflow__metadata__v0__dataset_feature_statistics_list__free_unpacked(l,
-                                                                             NULL);
+    tensorflow__metadata__v0__dataset_feature_statistics_list__free_unpacked(
+        l, NULL);
     cfx_example_free(&ex);
     cfx_stats_acc_free(s);
     cfx_stats_acc_free(t);

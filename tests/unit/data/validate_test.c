@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/pbcodec.h"
 #include "data/validate.h"
+#include "formats/pbcodec.h"
 #include "schema_fixture.h"
 
 #define PB(x) TENSORFLOW__METADATA__V0__##x
@@ -48,7 +48,8 @@ static cfx_schema_t *train_schema(void) {
 
 static const info_t *find_info(const cfx_anomalies_t *a, const char *name) {
     for (size_t i = 0; i < a->n_anomaly_info; i++)
-        if (!strcmp(a->anomaly_info[i]->key, name)) return a->anomaly_info[i]->value;
+        if (!strcmp(a->anomaly_info[i]->key, name))
+            return a->anomaly_info[i]->value;
     return NULL;
 }
 
@@ -117,7 +118,8 @@ static void test_invalid_utf8(void **state) {
     /* The same values, all valid: no anomaly. */
     f->string_stats->invalid_utf8_count = 0;
     assert_int_equal(cfx_validate_statistics(d, s, NULL, &a, NULL), 0);
-    assert_int_equal(cfx_anomalies_count(a), 1); /* __BYTES_VALUE__ is off-domain */
+    assert_int_equal(cfx_anomalies_count(a),
+                     1); /* __BYTES_VALUE__ is off-domain */
     assert_int_equal(find_info(a, "company")->reason[0]->type,
                      AT(ENUM_TYPE_UNEXPECTED_STRING_VALUES));
     cfx_anomalies_free(a);
@@ -140,10 +142,12 @@ static void test_schema_anomalies(void **state) {
 
     const info_t *i = find_info(a, "company");
     assert_int_equal(i->n_reason, 1);
-    assert_int_equal(i->reason[0]->type, AT(ENUM_TYPE_UNEXPECTED_STRING_VALUES));
+    assert_int_equal(i->reason[0]->type,
+                     AT(ENUM_TYPE_UNEXPECTED_STRING_VALUES));
     assert_string_equal(i->short_description, "Unexpected string values");
-    assert_string_equal(i->description,
-                        "Examples contain values missing from the schema: C (~16%). ");
+    assert_string_equal(
+        i->description,
+        "Examples contain values missing from the schema: C (~16%). ");
     assert_int_equal(i->severity, SEV(ERROR));
     assert_string_equal(i->path->step[0], "company");
 
@@ -154,7 +158,8 @@ static void test_schema_anomalies(void **state) {
     i = find_info(a, "fare");
     assert_int_equal(i->n_reason, 1);
     assert_int_equal(i->reason[0]->type, AT(UNEXPECTED_DATA_TYPE));
-    assert_string_equal(i->description, "Expected data of type: FLOAT but got STRING");
+    assert_string_equal(i->description,
+                        "Expected data of type: FLOAT but got STRING");
 
     i = find_info(a, "tips");
     assert_int_equal(i->reason[0]->type, AT(SCHEMA_MISSING_COLUMN));
@@ -172,7 +177,8 @@ static void test_schema_anomalies(void **state) {
 
     /* A deprecated feature is not reported missing. */
     cfx_schema_find(s, "tips")->has_lifecycle_stage = 1;
-    cfx_schema_find(s, "tips")->lifecycle_stage = PB(LIFECYCLE_STAGE__DEPRECATED);
+    cfx_schema_find(s, "tips")->lifecycle_stage =
+        PB(LIFECYCLE_STAGE__DEPRECATED);
     assert_int_equal(cfx_validate_statistics(d, s, NULL, &a, NULL), 0);
     assert_null(find_info(a, "tips"));
     assert_int_equal(a->n_anomaly_info, 3);
@@ -209,13 +215,15 @@ static void test_presence_and_valency(void **state) {
     assert_int_equal(i->n_reason, 2);
     assert_int_equal(i->reason[0]->type, AT(INVALID_FEATURE_SHAPE));
     assert_int_equal(i->reason[1]->type, AT(FEATURE_TYPE_LOW_FRACTION_PRESENT));
-    assert_string_equal(i->reason[1]->description,
-                        "The feature was present in fewer examples than expected: "
-                        "minimum fraction = 1.000000, actual = 0.833333");
+    assert_string_equal(
+        i->reason[1]->description,
+        "The feature was present in fewer examples than expected: "
+        "minimum fraction = 1.000000, actual = 0.833333");
     assert_string_equal(i->short_description, "Multiple errors");
     /* The long description joins the reasons with a space. */
-    assert_non_null(strstr(i->description, "nested level) or its value lengths vary. "
-                                           "The feature was present"));
+    assert_non_null(strstr(i->description,
+                           "nested level) or its value lengths vary. "
+                           "The feature was present"));
 
     i = find_info(a, "company");
     assert_int_equal(i->n_reason, 1);
@@ -232,8 +240,10 @@ static void test_domain_mass_and_ranges(void **state) {
     fx_ds_t *d = drifted_eval();
     /* 2/12 = 0.1667 off the domain: tolerated with min_domain_mass 0.8. */
     cfx_schema_feature_t *c = cfx_schema_find(s, "company");
-    c->distribution_constraints = calloc(1, sizeof *c->distribution_constraints);
-    tensorflow__metadata__v0__distribution_constraints__init(c->distribution_constraints);
+    c->distribution_constraints =
+        calloc(1, sizeof *c->distribution_constraints);
+    tensorflow__metadata__v0__distribution_constraints__init(
+        c->distribution_constraints);
     c->distribution_constraints->has_min_domain_mass = 1;
     c->distribution_constraints->min_domain_mass = 0.8;
     cfx_anomalies_t *a = NULL;
@@ -263,9 +273,11 @@ static void test_domain_mass_and_ranges(void **state) {
     const info_t *i = find_info(a, "n");
     assert_int_equal(i->n_reason, 2);
     assert_int_equal(i->reason[0]->type, AT(INT_TYPE_SMALL_INT));
-    assert_string_equal(i->reason[0]->description, "Unexpectedly small value: -1.");
+    assert_string_equal(i->reason[0]->description,
+                        "Unexpectedly small value: -1.");
     assert_int_equal(i->reason[1]->type, AT(INT_TYPE_BIG_INT));
-    assert_string_equal(i->reason[1]->description, "Unexpectedly large value: 12.");
+    assert_string_equal(i->reason[1]->description,
+                        "Unexpectedly large value: 12.");
     cfx_anomalies_free(a);
     fx_ds_free(d2);
     cfx_schema_free(s2);
@@ -331,12 +343,14 @@ static void test_drift_and_skew(void **state) {
 
     cfx_schema_feature_t *c = cfx_schema_find(s, "company");
     c->drift_comparator = comparator();
-    c->drift_comparator->infinity_norm = calloc(1, sizeof(Tensorflow__Metadata__V0__InfinityNorm));
-    tensorflow__metadata__v0__infinity_norm__init(c->drift_comparator->infinity_norm);
+    c->drift_comparator->infinity_norm =
+        calloc(1, sizeof(Tensorflow__Metadata__V0__InfinityNorm));
+    tensorflow__metadata__v0__infinity_norm__init(
+        c->drift_comparator->infinity_norm);
     c->drift_comparator->infinity_norm->has_threshold = 1;
     c->drift_comparator->infinity_norm->threshold = 0.05;
-    c->drift_comparator->normalized_abs_difference =
-        calloc(1, sizeof(Tensorflow__Metadata__V0__NormalizedAbsoluteDifference));
+    c->drift_comparator->normalized_abs_difference = calloc(
+        1, sizeof(Tensorflow__Metadata__V0__NormalizedAbsoluteDifference));
     tensorflow__metadata__v0__normalized_absolute_difference__init(
         c->drift_comparator->normalized_abs_difference);
     c->drift_comparator->normalized_abs_difference->has_threshold = 1;
@@ -351,8 +365,10 @@ static void test_drift_and_skew(void **state) {
     /* tips compared against serving, which lacks it. */
     cfx_schema_feature_t *t = cfx_schema_find(s, "tips");
     t->skew_comparator = comparator();
-    t->skew_comparator->infinity_norm = calloc(1, sizeof(Tensorflow__Metadata__V0__InfinityNorm));
-    tensorflow__metadata__v0__infinity_norm__init(t->skew_comparator->infinity_norm);
+    t->skew_comparator->infinity_norm =
+        calloc(1, sizeof(Tensorflow__Metadata__V0__InfinityNorm));
+    tensorflow__metadata__v0__infinity_norm__init(
+        t->skew_comparator->infinity_norm);
     t->skew_comparator->infinity_norm->has_threshold = 1;
     t->skew_comparator->infinity_norm->threshold = 0.1;
 
@@ -374,15 +390,18 @@ static void test_drift_and_skew(void **state) {
     assert_int_equal(i->reason[0]->type, AT(COMPARATOR_L_INFTY_HIGH));
     assert_string_equal(i->reason[0]->short_description,
                         "High Linfty distance between current and previous");
-    assert_string_equal(i->reason[0]->description,
-                        "The Linfty distance between current and previous is 0.1 (up to "
-                        "six significant digits), above the threshold 0.05. The feature "
-                        "value with maximum difference is: B");
-    assert_int_equal(i->reason[1]->type, AT(COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH));
-    assert_string_equal(i->reason[1]->description,
-                        "The approximate Jensen-Shannon divergence between training and "
-                        "serving is 0.0186218 (up to six significant digits), above the "
-                        "threshold 0.01.");
+    assert_string_equal(
+        i->reason[0]->description,
+        "The Linfty distance between current and previous is 0.1 (up to "
+        "six significant digits), above the threshold 0.05. The feature "
+        "value with maximum difference is: B");
+    assert_int_equal(i->reason[1]->type,
+                     AT(COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH));
+    assert_string_equal(
+        i->reason[1]->description,
+        "The approximate Jensen-Shannon divergence between training and "
+        "serving is 0.0186218 (up to six significant digits), above the "
+        "threshold 0.01.");
     i = find_info(a, "tips");
     assert_int_equal(i->reason[0]->type, AT(COMPARATOR_CONTROL_DATA_MISSING));
     assert_string_equal(i->short_description, "serving data missing");
@@ -392,15 +411,17 @@ static void test_drift_and_skew(void **state) {
     Tensorflow__Metadata__V0__DriftSkewInfo *dsi = a->drift_skew_info[0];
     assert_string_equal(dsi->path->step[0], "company");
     assert_int_equal(dsi->n_drift_measurements, 2);
-    assert_int_equal(dsi->drift_measurements[0]->type,
-                     TENSORFLOW__METADATA__V0__DRIFT_SKEW_INFO__MEASUREMENT__TYPE__L_INFTY);
+    assert_int_equal(
+        dsi->drift_measurements[0]->type,
+        TENSORFLOW__METADATA__V0__DRIFT_SKEW_INFO__MEASUREMENT__TYPE__L_INFTY);
     assert_true(fabs(dsi->drift_measurements[0]->value - 0.1) < 1e-12);
     assert_int_equal(
         dsi->drift_measurements[1]->type,
         TENSORFLOW__METADATA__V0__DRIFT_SKEW_INFO__MEASUREMENT__TYPE__NORMALIZED_ABSOLUTE_DIFFERENCE);
     assert_true(fabs(dsi->drift_measurements[1]->value - 0.05) < 1e-12);
     assert_int_equal(dsi->n_skew_measurements, 1);
-    assert_true(fabs(dsi->skew_measurements[0]->value - 0.018621763074265267) < 1e-12);
+    assert_true(fabs(dsi->skew_measurements[0]->value - 0.018621763074265267) <
+                1e-12);
     assert_true(dsi->skew_measurements[0]->threshold == 0.01);
     cfx_anomalies_free(a);
 
@@ -422,7 +443,8 @@ static void test_dataset_constraints(void **state) {
     assert_int_equal(cfx_validate_statistics(d, s, NULL, &a, NULL), 0);
     assert_int_equal(a->n_anomaly_info, 0);
     assert_non_null(a->dataset_anomaly_info);
-    assert_int_equal(a->dataset_anomaly_info->reason[0]->type, AT(DATASET_LOW_NUM_EXAMPLES));
+    assert_int_equal(a->dataset_anomaly_info->reason[0]->type,
+                     AT(DATASET_LOW_NUM_EXAMPLES));
     assert_null(a->dataset_anomaly_info->path);
     assert_int_equal(cfx_anomalies_count(a), 1);
     cfx_anomalies_free(a);
@@ -436,18 +458,22 @@ static void test_dataset_constraints(void **state) {
 static void test_tfdv_schema_extras(void **state) {
     (void)state;
     const char *text =
-        "feature { name: \"img\" type: BYTES image_domain { max_image_byte_size: 9 }\n"
+        "feature { name: \"img\" type: BYTES image_domain { "
+        "max_image_byte_size: 9 }\n"
         "          presence { min_count: 1 } }\n"
-        "feature { name: \"s\" type: BYTES struct_domain { feature { name: \"x\" } } }\n"
-        "feature { name: \"t\" type: INT time_domain { integer_format: UNIX_SECONDS } }\n"
+        "feature { name: \"s\" type: BYTES struct_domain { feature { name: "
+        "\"x\" } } }\n"
+        "feature { name: \"t\" type: INT time_domain { integer_format: "
+        "UNIX_SECONDS } }\n"
         "sparse_feature { name: \"sp\" index_feature { name: \"i\" }\n"
         "                 value_feature { name: \"v\" } }\n";
     ProtobufCMessage *m = NULL;
     cfx_error_t e;
     cfx_error_init(&e);
-    int rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor, text,
-                               strlen(text), &m, &e);
-    if (rc) fprintf(stderr, "%s\n", e.msg);
+    int rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
+                               text, strlen(text), &m, &e);
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
     assert_int_equal(rc, 0);
     cfx_schema_t *s = (cfx_schema_t *)m;
     assert_int_equal(s->n_sparse_feature, 1);
@@ -463,7 +489,8 @@ static void test_tfdv_schema_extras(void **state) {
     assert_int_equal(cfx_validate_statistics(d, s, NULL, &a, NULL), 0);
     assert_int_equal(a->n_anomaly_info, 1);
     assert_string_equal(a->anomaly_info[0]->key, "s");
-    assert_int_equal(a->anomaly_info[0]->value->reason[0]->type, AT(DOMAIN_INVALID_FOR_TYPE));
+    assert_int_equal(a->anomaly_info[0]->value->reason[0]->type,
+                     AT(DOMAIN_INVALID_FOR_TYPE));
     cfx_anomalies_free(a);
     fx_ds_free(d);
     cfx_schema_free(s);
@@ -505,8 +532,9 @@ static void test_environments(void **state) {
     const info_t *i = find_info(a, "tips");
     assert_non_null(i);
     assert_int_equal(i->reason[0]->type, AT(SCHEMA_NEW_COLUMN));
-    assert_string_equal(i->description, "New column tips found in data but not in the "
-                                        "environment SERVING in the schema.");
+    assert_string_equal(i->description,
+                        "New column tips found in data but not in the "
+                        "environment SERVING in the schema.");
     cfx_anomalies_free(a);
     fx_ds_free(train);
     fx_ds_free(serving);

@@ -11,8 +11,12 @@
 #include "formats/base64.h"
 
 static const char *const vec[][2] = {
-    {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},
-    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
     {"foobar", "Zm9vYmFy"},
 };
 
@@ -30,7 +34,8 @@ static void test_rfc4648_vectors(void **state) {
         if (b.len)
             assert_memory_equal(b.data, vec[i][1], b.len);
         cfx_buf_reset(&b);
-        assert_int_equal(cfx_base64_decode(vec[i][1], strlen(vec[i][1]), &b, &err), 0);
+        assert_int_equal(
+            cfx_base64_decode(vec[i][1], strlen(vec[i][1]), &b, &err), 0);
         assert_int_equal(b.len, n);
         if (n)
             assert_memory_equal(b.data, vec[i][0], n);

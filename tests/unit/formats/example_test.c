@@ -79,7 +79,8 @@ static void test_decode_known_record(void **state) {
     cfx_tfrecord_reader_free(r);
 }
 
-/* Compares our decoded example with protobuf-c's unpacking of the same bytes. */
+/* Compares our decoded example with protobuf-c's unpacking of the same bytes.
+ */
 static void same_as_protobuf_c(const cfx_example_t *ex, const uint8_t *d,
                                size_t len) {
     Tensorflow__Example *pe = tensorflow__example__unpack(NULL, len, d);
@@ -99,7 +100,8 @@ static void same_as_protobuf_c(const cfx_example_t *ex, const uint8_t *d,
         if (f->kind == CFX_KIND_BYTES) {
             assert_int_equal(f->count, v->bytes_list->n_value);
             for (size_t j = 0; j < f->count; j++) {
-                assert_int_equal(f->v.bytes[j].len, v->bytes_list->value[j].len);
+                assert_int_equal(f->v.bytes[j].len,
+                                 v->bytes_list->value[j].len);
                 assert_memory_equal(f->v.bytes[j].data,
                                     v->bytes_list->value[j].data,
                                     f->v.bytes[j].len);
@@ -224,8 +226,8 @@ static void test_encode_matches_protobuf_c(void **state) {
     fv[5].int64_list = &eil;
     fv[6].kind_case = TENSORFLOW__FEATURE__KIND_INT64_LIST;
     fv[6].int64_list = &il;
-    const char *keys[7] = {"B", "a", "ab", "empty_bytes", "empty_floats",
-                           "empty_ints", "zeta"};
+    const char *keys[7] = {
+        "B", "a", "ab", "empty_bytes", "empty_floats", "empty_ints", "zeta"};
     Tensorflow__Features__FeatureEntry ent[7], *entp[7];
     for (int i = 0; i < 7; i++) {
         tensorflow__features__feature_entry__init(&ent[i]);
@@ -282,12 +284,12 @@ static void test_decode_wire_variants(void **state) {
      *  unknown field 9} */
     const uint8_t w[] = {
         0x0a, 0x2b,                               /* features, 43 bytes */
-        0x0a, 0x0f, 0x0a, 0x01, 'x', 0x12, 0x0a,  /* entry x, Feature(10) */
+        0x0a, 0x0f, 0x0a, 0x01, 'x',  0x12, 0x0a, /* entry x, Feature(10) */
         0x1a, 0x08, 0x08, 0x05, 0x0a, 0x02, 0x06, /* int64_list(8): 5, [6, */
         0x07, 0x10, 0x01,                         /* 7], field 2 = 1 */
-        0x0a, 0x0c, 0x0a, 0x01, 'y', 0x12, 0x07,  /* entry y, Feature(7) */
+        0x0a, 0x0c, 0x0a, 0x01, 'y',  0x12, 0x07, /* entry y, Feature(7) */
         0x12, 0x05, 0x0d, 0x00, 0x00, 0x80, 0x3f, /* float_list: 1.0f */
-        0x0a, 0x0a, 0x0a, 0x01, 'x', 0x12, 0x05,  /* entry x again */
+        0x0a, 0x0a, 0x0a, 0x01, 'x',  0x12, 0x05, /* entry x again */
         0x0a, 0x03, 0x0a, 0x01, 'q',              /* bytes_list: "q" */
         0x48, 0x01,                               /* Example field 9 */
     };
@@ -319,7 +321,7 @@ static void test_decode_wire_variants(void **state) {
     cfx_buf_t out;
     cfx_buf_init(&out);
     assert_int_equal(cfx_example_encode(&ex, &out), 0);
-    const uint8_t want[] = {0x0a, 0x0e, 0x0a, 0x0c, 0x0a, 0x01, 'x', 0x12,
+    const uint8_t want[] = {0x0a, 0x0e, 0x0a, 0x0c, 0x0a, 0x01, 'x',  0x12,
                             0x07, 0x1a, 0x05, 0x0a, 0x03, 0x05, 0x06, 0x07};
     assert_int_equal(out.len, sizeof want);
     assert_memory_equal(out.data, want, sizeof want);
@@ -335,11 +337,12 @@ static void test_decode_errors(void **state) {
     cfx_error_init(&err);
     /* Length past the end. */
     const uint8_t a[] = {0x0a, 0x05, 0x0a, 0x01};
-    assert_int_equal(cfx_example_decode(&ex, a, sizeof a, &err), CFX_ETRUNCATED);
+    assert_int_equal(cfx_example_decode(&ex, a, sizeof a, &err),
+                     CFX_ETRUNCATED);
     assert_non_null(strstr(err.msg, "byte"));
     /* Packed float list of 2 bytes, inside feature "f". */
-    const uint8_t b[] = {0x0a, 0x0d, 0x0a, 0x0b, 0x0a, 0x01, 'f', 0x12, 0x06,
-                         0x12, 0x04, 0x0a, 0x02, 0x00, 0x00};
+    const uint8_t b[] = {0x0a, 0x0d, 0x0a, 0x0b, 0x0a, 0x01, 'f', 0x12,
+                         0x06, 0x12, 0x04, 0x0a, 0x02, 0x00, 0x00};
     assert_int_equal(cfx_example_decode(&ex, b, sizeof b, &err), CFX_ECORRUPT);
     assert_non_null(strstr(err.msg, "'f'"));
     /* Group wire type. */

@@ -1,4 +1,6 @@
 /* file_test.c: bounded reads, atomic replacement and tree removal. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,8 +160,7 @@ typedef struct sink {
     size_t seen, calls, stop_at;
 } sink_t;
 
-static int sink_chunk(void *ud, const void *data, size_t n,
-                      cfx_error_t *err) {
+static int sink_chunk(void *ud, const void *data, size_t n, cfx_error_t *err) {
     sink_t *s = ud;
     assert_true(n > 0);
     assert_memory_equal(data, s->want + s->seen, n);

@@ -191,7 +191,8 @@ static void expect_text(const ProtobufCMessage *m, const char *want) {
     assert_int_equal(cfx_pb_text_print(m, &b, &err), 0);
     assert_int_equal(cfx_buf_cstr(&b), 0);
     if (strcmp((char *)b.data, want) != 0)
-        fail_msg("text differs:\n--- got\n%s--- want\n%s", (char *)b.data, want);
+        fail_msg("text differs:\n--- got\n%s--- want\n%s", (char *)b.data,
+                 want);
     cfx_buf_free(&b);
 }
 
@@ -211,8 +212,8 @@ static void expect_json(const ProtobufCMessage *m, int flags,
 
 static void test_text_all_types(void **state) {
     (void)state;
-    ProtobufCMessage *m = parse_text_ok(&cfx__test__all_types__descriptor,
-                                        all_input);
+    ProtobufCMessage *m =
+        parse_text_ok(&cfx__test__all_types__descriptor, all_input);
     Cfx__Test__AllTypes *a = (Cfx__Test__AllTypes *)m;
     assert_true(a->f_double == 0.1);
     assert_int_equal(a->f_int64, INT64_MIN);
@@ -227,8 +228,8 @@ static void test_text_all_types(void **state) {
     assert_int_equal(a->w_int64->value, 99);
     expect_text(m, all_text);
     /* Printing what we print is a fixed point, and the same wire bytes. */
-    ProtobufCMessage *m2 = parse_text_ok(&cfx__test__all_types__descriptor,
-                                         all_text);
+    ProtobufCMessage *m2 =
+        parse_text_ok(&cfx__test__all_types__descriptor, all_text);
     expect_text(m2, all_text);
     size_t n1 = protobuf_c_message_get_packed_size(m);
     size_t n2 = protobuf_c_message_get_packed_size(m2);
@@ -251,12 +252,12 @@ static void test_text_all_types(void **state) {
 
 static void test_json_all_types(void **state) {
     (void)state;
-    ProtobufCMessage *m = parse_text_ok(&cfx__test__all_types__descriptor,
-                                        all_input);
+    ProtobufCMessage *m =
+        parse_text_ok(&cfx__test__all_types__descriptor, all_input);
     expect_json(m, 0, all_json);
     /* JSON back to the message gives the same text. */
-    ProtobufCMessage *j = parse_json_ok(&cfx__test__all_types__descriptor,
-                                        all_json);
+    ProtobufCMessage *j =
+        parse_json_ok(&cfx__test__all_types__descriptor, all_json);
     expect_text(j, all_text);
     expect_json(j, 0, all_json);
     protobuf_c_message_free_unpacked(j, NULL);
@@ -270,8 +271,10 @@ static void test_json_all_types(void **state) {
                           &b, &err),
         0);
     cfx_buf_cstr(&b);
-    assert_non_null(strstr((char *)b.data, "\n  \"f_nested\": {\n    \"name\": \"n1\",\n"));
-    assert_non_null(strstr((char *)b.data, "\"m_int_msg\": {\n    \"-5\": {\n"));
+    assert_non_null(
+        strstr((char *)b.data, "\n  \"f_nested\": {\n    \"name\": \"n1\",\n"));
+    assert_non_null(
+        strstr((char *)b.data, "\"m_int_msg\": {\n    \"-5\": {\n"));
     j = parse_json_ok(&cfx__test__all_types__descriptor, (char *)b.data);
     expect_text(j, all_text);
     protobuf_c_message_free_unpacked(j, NULL);
@@ -286,7 +289,8 @@ static void test_json_parse_variants(void **state) {
         "{\"f_int32\": 5, \"fInt64\": 6, \"fUint64\": 7.0, \"fSint32\": \"-8\","
         " \"fDouble\": \"NaN\", \"fFloat\": \"-Infinity\", \"fEnum\": 2,"
         " \"fString\": null, \"fBytes\": \"_-8\", \"wInt64\": \"12\","
-        " \"cNested\": {\"n\": 1}, \"rFloat\": [1e-45, 3.4028234663852886e38]}");
+        " \"cNested\": {\"n\": 1}, \"rFloat\": [1e-45, "
+        "3.4028234663852886e38]}");
     Cfx__Test__AllTypes *a = (Cfx__Test__AllTypes *)m;
     assert_int_equal(a->f_int32, 5);
     assert_int_equal(a->f_int64, 6);
@@ -328,8 +332,9 @@ static void test_json_parse_variants(void **state) {
     expect_json(m, 0, "{\"mStrInt\":{\"a\":0},\"mIntMsg\":{\"3\":{}}}");
     protobuf_c_message_free_unpacked(m, NULL);
     /* JSON text is UTF-8: a string field holding other bytes is refused. */
-    m = parse_text_ok(&cfx__test__all_types__descriptor,
-                      "r_string: 'ok' r_string: '\\303\\251' r_string: '\\377'");
+    m = parse_text_ok(
+        &cfx__test__all_types__descriptor,
+        "r_string: 'ok' r_string: '\\303\\251' r_string: '\\377'");
     {
         cfx_buf_t b;
         cfx_buf_init(&b);
@@ -429,11 +434,13 @@ static void test_json_errors(void **state) {
                       "unknown field \"bogus\" in cfx.test.AllTypes");
     expect_json_error("{\"fInt32\": 1", "1:12:");
     expect_json_error("{\"fBytes\":\"***\"}", "fBytes: base64: invalid");
-    expect_json_error("{\"fInt32\": 2147483648}", "fInt32: integer out of range");
+    expect_json_error("{\"fInt32\": 2147483648}",
+                      "fInt32: integer out of range");
     expect_json_error("{\"fUint64\": \"-1\"}", "out of range");
     expect_json_error("{\"fInt32\": 1.5}", "expected an integer");
-    expect_json_error("{\"fEnum\": \"PURPLE\"}",
-                      "fEnum: \"PURPLE\" is not a value of enum cfx.test.Color");
+    expect_json_error(
+        "{\"fEnum\": \"PURPLE\"}",
+        "fEnum: \"PURPLE\" is not a value of enum cfx.test.Color");
     expect_json_error("{\"cInt64\": 1, \"cString\": \"x\"}", "same oneof");
     expect_json_error("{\"mStrInt\": {\"a\": \"z\"}}",
                       "mStrInt[\"a\"]: expected an integer");
@@ -446,8 +453,8 @@ static void test_json_errors(void **state) {
 
 static void test_proto2_presence(void **state) {
     (void)state;
-    ProtobufCMessage *m = parse_text_ok(&cfx__test__proto2__descriptor,
-                                        "id: 'x'");
+    ProtobufCMessage *m =
+        parse_text_ok(&cfx__test__proto2__descriptor, "id: 'x'");
     Cfx__Test__Proto2 *p = (Cfx__Test__Proto2 *)m;
     assert_int_equal(p->has_count, 0);
     assert_int_equal(p->count, 7); /* default */
@@ -494,41 +501,41 @@ static void test_model_server_config(void **state) {
         "  }\n"
         "  config { name: 'other' base_path: '/srv/models/other' }\n"
         "}\n";
-    ProtobufCMessage *m =
-        parse_text_ok(&tensorflow__serving__model_server_config__descriptor, cfg);
+    ProtobufCMessage *m = parse_text_ok(
+        &tensorflow__serving__model_server_config__descriptor, cfg);
     Tensorflow__Serving__ModelServerConfig *c =
         (Tensorflow__Serving__ModelServerConfig *)m;
-    assert_int_equal(c->config_case,
-                     TENSORFLOW__SERVING__MODEL_SERVER_CONFIG__CONFIG_MODEL_CONFIG_LIST);
+    assert_int_equal(
+        c->config_case,
+        TENSORFLOW__SERVING__MODEL_SERVER_CONFIG__CONFIG_MODEL_CONFIG_LIST);
     assert_int_equal(c->model_config_list->n_config, 2);
     assert_string_equal(c->model_config_list->config[1]->base_path,
                         "/srv/models/other");
-    expect_text(m,
-                "model_config_list {\n"
-                "  config {\n"
-                "    name: \"taxi\"\n"
-                "    base_path: \"/srv/models/taxi\"\n"
-                "    model_platform: \"tensorflow\"\n"
-                "    model_version_policy {\n"
-                "      specific {\n"
-                "        versions: 1\n"
-                "        versions: 2\n"
-                "      }\n"
-                "    }\n"
-                "    version_labels {\n"
-                "      key: \"canary\"\n"
-                "      value: 2\n"
-                "    }\n"
-                "    version_labels {\n"
-                "      key: \"stable\"\n"
-                "      value: 1\n"
-                "    }\n"
-                "  }\n"
-                "  config {\n"
-                "    name: \"other\"\n"
-                "    base_path: \"/srv/models/other\"\n"
-                "  }\n"
-                "}\n");
+    expect_text(m, "model_config_list {\n"
+                   "  config {\n"
+                   "    name: \"taxi\"\n"
+                   "    base_path: \"/srv/models/taxi\"\n"
+                   "    model_platform: \"tensorflow\"\n"
+                   "    model_version_policy {\n"
+                   "      specific {\n"
+                   "        versions: 1\n"
+                   "        versions: 2\n"
+                   "      }\n"
+                   "    }\n"
+                   "    version_labels {\n"
+                   "      key: \"canary\"\n"
+                   "      value: 2\n"
+                   "    }\n"
+                   "    version_labels {\n"
+                   "      key: \"stable\"\n"
+                   "      value: 1\n"
+                   "    }\n"
+                   "  }\n"
+                   "  config {\n"
+                   "    name: \"other\"\n"
+                   "    base_path: \"/srv/models/other\"\n"
+                   "  }\n"
+                   "}\n");
     expect_json(m, CFX_PB_JSON_ORIGINAL_NAMES,
                 "{\"model_config_list\":{\"config\":[{\"name\":\"taxi\","
                 "\"base_path\":\"/srv/models/taxi\",\"model_platform\":"
@@ -542,31 +549,30 @@ static void test_model_server_config(void **state) {
 static void test_schema_pbtxt(void **state) {
     (void)state;
     /* As TFDV writes a schema (proto2, enums by name, oneofs). */
-    const char *txt =
-        "feature {\n"
-        "  name: \"fare\"\n"
-        "  type: FLOAT\n"
-        "  presence {\n"
-        "    min_fraction: 1.0\n"
-        "    min_count: 1\n"
-        "  }\n"
-        "  shape {\n"
-        "    dim {\n"
-        "      size: 1\n"
-        "    }\n"
-        "  }\n"
-        "}\n"
-        "feature {\n"
-        "  name: \"payment_type\"\n"
-        "  type: BYTES\n"
-        "  domain: \"payment_type\"\n"
-        "}\n"
-        "string_domain {\n"
-        "  name: \"payment_type\"\n"
-        "  value: \"Cash\"\n"
-        "  value: \"Credit Card\"\n"
-        "}\n"
-        "default_environment: \"TRAINING\"\n";
+    const char *txt = "feature {\n"
+                      "  name: \"fare\"\n"
+                      "  type: FLOAT\n"
+                      "  presence {\n"
+                      "    min_fraction: 1.0\n"
+                      "    min_count: 1\n"
+                      "  }\n"
+                      "  shape {\n"
+                      "    dim {\n"
+                      "      size: 1\n"
+                      "    }\n"
+                      "  }\n"
+                      "}\n"
+                      "feature {\n"
+                      "  name: \"payment_type\"\n"
+                      "  type: BYTES\n"
+                      "  domain: \"payment_type\"\n"
+                      "}\n"
+                      "string_domain {\n"
+                      "  name: \"payment_type\"\n"
+                      "  value: \"Cash\"\n"
+                      "  value: \"Credit Card\"\n"
+                      "}\n"
+                      "default_environment: \"TRAINING\"\n";
     ProtobufCMessage *m =
         parse_text_ok(&tensorflow__metadata__v0__schema__descriptor, txt);
     Tensorflow__Metadata__V0__Schema *s = (Tensorflow__Metadata__V0__Schema *)m;

@@ -23,12 +23,16 @@ static void test_vectors(void **state) {
     (void)state;
     char h[65];
     hex_of("", 0, h);
-    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(
+        h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     hex_of("abc", 3, h);
-    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    assert_string_equal(
+        h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two =
+        "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     hex_of(two, strlen(two), h);
-    assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    assert_string_equal(
+        h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void test_streaming(void **state) {
@@ -47,7 +51,8 @@ static void test_streaming(void **state) {
     assert_int_equal(cfx_sha256_final(&s, d), 0);
     char h[65];
     cfx_sha256_hex(d, h);
-    assert_string_equal(h, "f4096a131e7e6ebfa7a512b5c299e13b065df34d15624ee1202ab394cc4d7e90");
+    assert_string_equal(
+        h, "f4096a131e7e6ebfa7a512b5c299e13b065df34d15624ee1202ab394cc4d7e90");
     assert_int_equal(cfx_sha256_final(&s, d), CFX_ESTATE); /* already freed */
 }
 
@@ -69,7 +74,8 @@ static void test_file(void **state) {
     char h[65];
     cfx_sha256_hex(d, h);
     assert_int_equal(size, 18582);
-    assert_string_equal(h, "5560a25ed081494ddd0778263d5d7199e5ddf01236cf04d4882f7cbfe10a69ff");
+    assert_string_equal(
+        h, "5560a25ed081494ddd0778263d5d7199e5ddf01236cf04d4882f7cbfe10a69ff");
     snprintf(path, sizeof path, "%s/no-such-file", src);
     assert_int_equal(cfx_sha256_file(path, d, &size, &err), CFX_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no-such-file"));
@@ -93,7 +99,8 @@ static void test_file_hex(void **state) {
     if (cfx_sha256_file_hex(path, 18582, h, &size, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(size, 18582);
-    assert_string_equal(h, "5560a25ed081494ddd0778263d5d7199e5ddf01236cf04d4882f7cbfe10a69ff");
+    assert_string_equal(
+        h, "5560a25ed081494ddd0778263d5d7199e5ddf01236cf04d4882f7cbfe10a69ff");
     assert_int_equal(cfx_sha256_file_hex(path, 18581, h, &size, &err),
                      CFX_ETOOBIG);
     assert_string_equal(h, "");

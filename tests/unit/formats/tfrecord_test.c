@@ -110,16 +110,19 @@ static void test_list_split(void **state) {
     cfx_error_init(&err);
     char **files;
     size_t n;
-    assert_int_equal(cfx_tfrecord_list_split(artifact, "eval", &files, &n, &err),
-                     0);
+    assert_int_equal(
+        cfx_tfrecord_list_split(artifact, "eval", &files, &n, &err), 0);
     assert_int_equal(n, 12);
-    assert_non_null(strstr(files[0], "/Split-eval/data_tfrecord-00000-of-00012.gz"));
+    assert_non_null(
+        strstr(files[0], "/Split-eval/data_tfrecord-00000-of-00012.gz"));
     cfx_path_list_free(files);
     /* The split folder itself: no Split-eval below it, its own files. */
     snprintf(split, sizeof split, "%s/Split-train", artifact);
-    assert_int_equal(cfx_tfrecord_list_split(split, "eval", &files, &n, &err), 0);
+    assert_int_equal(cfx_tfrecord_list_split(split, "eval", &files, &n, &err),
+                     0);
     assert_int_equal(n, 12);
-    assert_non_null(strstr(files[11], "/Split-train/data_tfrecord-00011-of-00012.gz"));
+    assert_non_null(
+        strstr(files[11], "/Split-train/data_tfrecord-00011-of-00012.gz"));
     cfx_path_list_free(files);
 }
 
@@ -231,10 +234,13 @@ static const char py_check[] =
     "    off = n = 0\n"
     "    while off < len(d):\n"
     "        (ln,) = struct.unpack_from('<Q', d, off)\n"
-    "        assert struct.unpack_from('<I', d, off + 8)[0] == mask(crc(d[off:off + 8]))\n"
+    "        assert struct.unpack_from('<I', d, off + 8)[0] == "
+    "mask(crc(d[off:off + 8]))\n"
     "        data = d[off + 12:off + 12 + ln]\n"
-    "        assert len(data) == ln and data[:3] == bytes([(i * 31 + n * 7) & 255 for i in range(min(3, ln))])\n"
-    "        assert struct.unpack_from('<I', d, off + 12 + ln)[0] == mask(crc(data))\n"
+    "        assert len(data) == ln and data[:3] == bytes([(i * 31 + n * 7) & "
+    "255 for i in range(min(3, ln))])\n"
+    "        assert struct.unpack_from('<I', d, off + 12 + ln)[0] == "
+    "mask(crc(data))\n"
     "        off += 16 + ln\n"
     "        n += 1\n"
     "    print(n)\n";
@@ -267,7 +273,8 @@ static void test_python_reads_ours(void **state) {
     size_t got = fread(out, 1, sizeof out - 1, pp);
     int status = pclose(pp);
     if (status != 0)
-        fail_msg("python check failed (status %d): %.*s", status, (int)got, out);
+        fail_msg("python check failed (status %d): %.*s", status, (int)got,
+                 out);
     assert_string_equal(out, "25\n25\n");
 }
 
@@ -304,7 +311,8 @@ static void test_concatenated_gzip(void **state) {
 
 /* Three records of 10 bytes: offsets 0, 26, 52. Damages byte `at` (or
  * truncates to `at` when trunc) and expects `code` at record offset 26. */
-static void expect_damage(size_t at, int trunc, int code, const char *offset_text) {
+static void expect_damage(size_t at, int trunc, int code,
+                          const char *offset_text) {
     char path[512];
     tmp_path(path, sizeof path, "bad.tfrecord");
     cfx_tfrecord_writer_t *w;
@@ -331,17 +339,18 @@ static void expect_damage(size_t at, int trunc, int code, const char *offset_tex
     int rc = cfx_tfrecord_read(r, &d, &len, &err);
     if (rc != code)
         fail_msg("damage at %zu: got %d (%s), want %d", at, rc, err.msg, code);
-    if (strstr(err.msg, offset_text) == NULL || strstr(err.msg, "bad.tfrecord") == NULL)
+    if (strstr(err.msg, offset_text) == NULL ||
+        strstr(err.msg, "bad.tfrecord") == NULL)
         fail_msg("message lacks file/offset: %s", err.msg);
     cfx_tfrecord_reader_free(r);
 }
 
 static void test_corruption(void **state) {
     (void)state;
-    expect_damage(26 + 0, 0, CFX_ECORRUPT, "offset 26");  /* length byte */
-    expect_damage(26 + 9, 0, CFX_ECORRUPT, "offset 26");  /* length CRC */
-    expect_damage(26 + 15, 0, CFX_ECHECKSUM, "offset 26"); /* data byte */
-    expect_damage(26 + 23, 0, CFX_ECHECKSUM, "offset 26"); /* data CRC */
+    expect_damage(26 + 0, 0, CFX_ECORRUPT, "offset 26");    /* length byte */
+    expect_damage(26 + 9, 0, CFX_ECORRUPT, "offset 26");    /* length CRC */
+    expect_damage(26 + 15, 0, CFX_ECHECKSUM, "offset 26");  /* data byte */
+    expect_damage(26 + 23, 0, CFX_ECHECKSUM, "offset 26");  /* data CRC */
     expect_damage(26 + 20, 1, CFX_ETRUNCATED, "offset 26"); /* in data */
     expect_damage(26 + 5, 1, CFX_ETRUNCATED, "offset 26");  /* in header */
 }

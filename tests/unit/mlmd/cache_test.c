@@ -33,7 +33,8 @@ static int teardown(void **state) {
 #define OK(call)                                                               \
     do {                                                                       \
         int rc_ = (call);                                                      \
-        if (rc_) fprintf(stderr, "%s: %s\n", #call, err.msg);                  \
+        if (rc_)                                                               \
+            fprintf(stderr, "%s: %s\n", #call, err.msg);                       \
         assert_int_equal(rc_, 0);                                              \
     } while (0)
 
@@ -50,14 +51,17 @@ static void key_of(const char *component, const char *props,
 
 /* A complete run with one output "out"; use_cache: look up first.
  * Returns the output artifact id; *hit and *exec report what happened. */
-static int64_t produce(const char *props, int use_cache, int *hit, int64_t *exec) {
+static int64_t produce(const char *props, int use_cache, int *hit,
+                       int64_t *exec) {
     cfx_error_t err;
     cfx_component_run_t run;
     cfx_error_init(&err);
     OK(cfx_component_begin(&run, root, "Gen", props, NULL, 0, &err));
     *hit = 0;
-    if (use_cache) OK(cfx_component_cached(&run, hit, &err));
-    if (!*hit) assert_non_null(cfx_component_output_dir(&run, "out", &err));
+    if (use_cache)
+        OK(cfx_component_cached(&run, hit, &err));
+    if (!*hit)
+        assert_non_null(cfx_component_output_dir(&run, "out", &err));
     OK(cfx_component_finish(&run, 1, &err));
     int64_t id = cfx_component_output_id(&run, "out");
     *exec = run.execution_id;
@@ -89,20 +93,24 @@ static void test_key_covers(void **state) {
     cfx_metadata_t *md;
     int64_t e1, e2;
     OK(cfx_metadata_open_root(&md, root, &err));
-    OK(cfx_metadata_put_artifact(md, "Examples", "/d/1", CFX_MD_ARTIFACT_LIVE, &e1, &err));
-    OK(cfx_metadata_put_artifact(md, "Examples", "/d/1", CFX_MD_ARTIFACT_LIVE, &e2, &err));
+    OK(cfx_metadata_put_artifact(md, "Examples", "/d/1", CFX_MD_ARTIFACT_LIVE,
+                                 &e1, &err));
+    OK(cfx_metadata_put_artifact(md, "Examples", "/d/1", CFX_MD_ARTIFACT_LIVE,
+                                 &e2, &err));
     cfx_component_input_t in1[] = {{"examples", e1, NULL, NULL}};
     cfx_component_input_t in2[] = {{"examples", e2, NULL, NULL}};
     key_of("Stats", "{}", in1, 1, a);
     key_of("Stats", "{}", in2, 1, b);
     assert_string_not_equal(a, b); /* same uri, another artifact */
     cfx_md_value_t v = {.kind = CFX_MD_STRING, .s = "split:s,num_files:1"};
-    OK(cfx_metadata_set_artifact_property(md, e1, "input_fingerprint", 1, &v, &err));
+    OK(cfx_metadata_set_artifact_property(md, e1, "input_fingerprint", 1, &v,
+                                          &err));
     key_of("Stats", "{}", in1, 1, b);
     assert_string_not_equal(a, b);
     memcpy(a, b, 65);
     v.s = "split:s,num_files:2";
-    OK(cfx_metadata_set_artifact_property(md, e1, "input_fingerprint", 1, &v, &err));
+    OK(cfx_metadata_set_artifact_property(md, e1, "input_fingerprint", 1, &v,
+                                          &err));
     key_of("Stats", "{}", in1, 1, b);
     assert_string_not_equal(a, b);
     /* the input key is part of it too */
@@ -135,7 +143,8 @@ static void test_hit_rules(void **state) {
     cfx_metadata_t *md;
     cfx_md_value_t v;
     OK(cfx_metadata_open_root(&md, root, &err));
-    OK(cfx_metadata_get_execution_property(md, x4, "cached_from", &v, NULL, 0, &err));
+    OK(cfx_metadata_get_execution_property(md, x4, "cached_from", &v, NULL, 0,
+                                           &err));
     assert_int_equal(v.i, x3);
     /* An output no longer LIVE is not reused: the older run's is. */
     OK(cfx_metadata_set_artifact_state(md, o2, CFX_MD_ARTIFACT_DELETED, &err));

@@ -2,7 +2,8 @@
  * component_test.c: recording component runs — output layout, states,
  * events, cache hits and misses, failure cleanup, standalone mode, the cache
  * key and fingerprint helpers against values computed with Python's hashlib,
- * and a component spec run as a standalone command does (cfx_component_run_cli).
+ * and a component spec run as a standalone command does
+ * (cfx_component_run_cli).
  */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
@@ -45,19 +46,22 @@ static int exists(const char *p) {
 #define OK(call)                                                               \
     do {                                                                       \
         int rc_ = (call);                                                      \
-        if (rc_) fprintf(stderr, "%s: %s\n", #call, err.msg);                  \
+        if (rc_)                                                               \
+            fprintf(stderr, "%s: %s\n", #call, err.msg);                       \
         assert_int_equal(rc_, 0);                                              \
     } while (0)
 
 /* Runs a fake ExampleGen over csv; returns its examples artifact id. */
-static int64_t run_examplegen(const char *csv, int *hit_out, int64_t *exec_out) {
+static int64_t run_examplegen(const char *csv, int *hit_out,
+                              int64_t *exec_out) {
     cfx_error_t err;
     cfx_component_run_t run;
     char fp[512], props[1024];
     cfx_error_init(&err);
-    OK(cfx_component_input_fingerprint(csv, "single_split", fp, sizeof fp, &err));
-    snprintf(props, sizeof props, "{\"input_base\":\"%s\",\"input_fingerprint\":\"%s\"}",
-             csv, fp);
+    OK(cfx_component_input_fingerprint(csv, "single_split", fp, sizeof fp,
+                                       &err));
+    snprintf(props, sizeof props,
+             "{\"input_base\":\"%s\",\"input_fingerprint\":\"%s\"}", csv, fp);
     OK(cfx_component_begin(&run, root, "ExampleGen", props, NULL, 0, &err));
     int hit = 0;
     OK(cfx_component_cached(&run, &hit, &err));
@@ -74,13 +78,16 @@ static int64_t run_examplegen(const char *csv, int *hit_out, int64_t *exec_out) 
         OK(cfx_component_set_property(&run, "examples", "split_names",
                                       "[\"train\",\"eval\"]", &err));
         OK(cfx_component_set_property(&run, "examples", "span", "0", &err));
-        OK(cfx_component_set_string(&run, "examples", "input_fingerprint", 1, fp, &err));
+        OK(cfx_component_set_string(&run, "examples", "input_fingerprint", 1,
+                                    fp, &err));
     }
     OK(cfx_component_finish(&run, 1, &err));
     int64_t id = cfx_component_output_id(&run, "examples");
     assert_true(id > 0);
-    if (hit_out) *hit_out = hit;
-    if (exec_out) *exec_out = run.execution_id;
+    if (hit_out)
+        *hit_out = hit;
+    if (exec_out)
+        *exec_out = run.execution_id;
     cfx_component_run_free(&run);
     return id;
 }
@@ -90,15 +97,17 @@ static int64_t run_stats(int64_t examples, int *hit_out, int64_t *exec_out) {
     cfx_component_run_t run;
     cfx_error_init(&err);
     cfx_component_input_t in[] = {{"examples", examples, NULL, NULL}};
-    OK(cfx_component_begin(&run, root, "StatisticsGen", "{\"num_top_values\":20}", in, 1,
-                           &err));
+    OK(cfx_component_begin(&run, root, "StatisticsGen",
+                           "{\"num_top_values\":20}", in, 1, &err));
     int hit = 0;
     OK(cfx_component_cached(&run, &hit, &err));
-    if (!hit) assert_non_null(cfx_component_output_dir(&run, "statistics", &err));
+    if (!hit)
+        assert_non_null(cfx_component_output_dir(&run, "statistics", &err));
     OK(cfx_component_finish(&run, 1, &err));
     int64_t id = cfx_component_output_id(&run, "statistics");
     *hit_out = hit;
-    if (exec_out) *exec_out = run.execution_id;
+    if (exec_out)
+        *exec_out = run.execution_id;
     cfx_component_run_free(&run);
     return id;
 }
@@ -138,18 +147,22 @@ static void test_run_and_cache(void **state) {
     assert_int_equal(ex.state, CFX_MD_EXECUTION_CACHED);
     cfx_md_value_t v;
     char buf[600];
-    OK(cfx_metadata_get_execution_property(md, e2, "cached_from", &v, buf, sizeof buf, &err));
+    OK(cfx_metadata_get_execution_property(md, e2, "cached_from", &v, buf,
+                                           sizeof buf, &err));
     assert_int_equal(v.i, e1);
-    OK(cfx_metadata_get_execution_property(md, e1, "input_base", &v, buf, sizeof buf, &err));
+    OK(cfx_metadata_get_execution_property(md, e1, "input_base", &v, buf,
+                                           sizeof buf, &err));
     assert_string_equal(v.s, csv);
     cfx_md_artifact_t a;
     OK(cfx_metadata_get_artifact(md, ex1, &a, &err));
     assert_int_equal(a.state, CFX_MD_ARTIFACT_LIVE);
     assert_string_equal(a.type, "Examples");
-    OK(cfx_metadata_get_artifact_property(md, ex1, "split_names", &v, buf, sizeof buf, &err));
+    OK(cfx_metadata_get_artifact_property(md, ex1, "split_names", &v, buf,
+                                          sizeof buf, &err));
     assert_int_equal(v.kind, CFX_MD_STRING);
     assert_string_equal(v.s, "[\"train\",\"eval\"]");
-    OK(cfx_metadata_get_artifact_property(md, ex1, "span", &v, buf, sizeof buf, &err));
+    OK(cfx_metadata_get_artifact_property(md, ex1, "span", &v, buf, sizeof buf,
+                                          &err));
     assert_int_equal(v.kind, CFX_MD_INT);
     assert_int_equal(v.i, 0);
     OK(cfx_metadata_get_artifact(md, st1, &a, &err));
@@ -186,7 +199,8 @@ static void test_failure_cleans_up(void **state) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_component_run_t run;
-    OK(cfx_component_begin(&run, root, "Trainer", "{\"steps\":5}", NULL, 0, &err));
+    OK(cfx_component_begin(&run, root, "Trainer", "{\"steps\":5}", NULL, 0,
+                           &err));
     const char *dir = cfx_component_output_dir(&run, "model", &err);
     assert_non_null(dir);
     char path[512];
@@ -211,7 +225,8 @@ static void test_failure_cleans_up(void **state) {
     cfx_metadata_close(md);
 
     /* A failed run is never a cache hit; a run freed without finish fails. */
-    OK(cfx_component_begin(&run, root, "Trainer", "{\"steps\":5}", NULL, 0, &err));
+    OK(cfx_component_begin(&run, root, "Trainer", "{\"steps\":5}", NULL, 0,
+                           &err));
     int hit = 1;
     OK(cfx_component_cached(&run, &hit, &err));
     assert_false(hit);
@@ -223,17 +238,20 @@ static void test_failure_cleans_up(void **state) {
     cfx_metadata_close(md);
 
     /* Bad exec properties are refused, naming the component. */
-    assert_int_equal(cfx_component_begin(&run, root, "Trainer", "[1,2]", NULL, 0, &err),
-                     CFX_EPARSE);
+    assert_int_equal(
+        cfx_component_begin(&run, root, "Trainer", "[1,2]", NULL, 0, &err),
+        CFX_EPARSE);
     assert_non_null(strstr(err.msg, "Trainer"));
     cfx_component_run_free(&run);
-    assert_int_equal(cfx_component_begin(&run, root, "Trainer", "{", NULL, 0, &err),
-                     CFX_EPARSE);
+    assert_int_equal(
+        cfx_component_begin(&run, root, "Trainer", "{", NULL, 0, &err),
+        CFX_EPARSE);
     cfx_component_run_free(&run);
     /* Unknown input id. */
     cfx_component_input_t in[] = {{"examples", 12345, NULL, NULL}};
-    assert_int_equal(cfx_component_begin(&run, root, "Trainer", NULL, in, 1, &err),
-                     CFX_ENOTFOUND);
+    assert_int_equal(
+        cfx_component_begin(&run, root, "Trainer", NULL, in, 1, &err),
+        CFX_ENOTFOUND);
     assert_non_null(strstr(err.msg, "input 'examples'"));
     cfx_component_run_free(&run);
 }
@@ -264,15 +282,20 @@ static void test_cache_key_and_output_at(void **state) {
     cfx_component_run_t run;
     /* hashlib.sha256(b'cfx-component-cache-v1\0Foo\0exec_properties\0'
      *                b'{"a":"x","b":1}\0').hexdigest() */
-    OK(cfx_component_begin(&run, root, "Foo", "{\"b\":1,\"a\":\"x\"}", NULL, 0, &err));
-    assert_string_equal(run.cache_key,
-                        "a5e9791927a33eed03c1aa11fdb42bc6cf08bf8fdda643603b07dacb2a90f2f5");
+    OK(cfx_component_begin(&run, root, "Foo", "{\"b\":1,\"a\":\"x\"}", NULL, 0,
+                           &err));
+    assert_string_equal(
+        run.cache_key,
+        "a5e9791927a33eed03c1aa11fdb42bc6cf08bf8fdda643603b07dacb2a90f2f5");
     /* An output at a chosen uri, with an input given by uri (registered as
      * an external artifact). */
-    OK(cfx_component_output_at(&run, "pushed_model", NULL, "/srv/models/taxi/17/", &err));
-    assert_string_equal(cfx_component_output_uri(&run, "pushed_model"), "/srv/models/taxi/17");
-    assert_int_equal(cfx_component_output_at(&run, "pushed_model", NULL, "/x", &err),
-                     CFX_EEXIST);
+    OK(cfx_component_output_at(&run, "pushed_model", NULL,
+                               "/srv/models/taxi/17/", &err));
+    assert_string_equal(cfx_component_output_uri(&run, "pushed_model"),
+                        "/srv/models/taxi/17");
+    assert_int_equal(
+        cfx_component_output_at(&run, "pushed_model", NULL, "/x", &err),
+        CFX_EEXIST);
     OK(cfx_component_finish(&run, 1, &err));
     int64_t pm = cfx_component_output_id(&run, "pushed_model");
     cfx_component_run_free(&run);
@@ -310,8 +333,9 @@ static void test_helpers(void **state) {
     snprintf(p, sizeof p, "%s/abc", root);
     cfx_test_write_file(p, "abc");
     OK(cfx_component_file_digest(p, out, &err));
-    assert_string_equal(out,
-                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_string_equal(
+        out,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     /* Directory: two files of 3 and 5 bytes, mtimes 1000 and 3000:
      * xor 1000^3000 = 2128, sum 4000. */
     char d[512];
@@ -325,13 +349,15 @@ static void test_helpers(void **state) {
     cfx_test_write_file(p, "12345");
     ut.modtime = 3000;
     utime(p, &ut);
-    OK(cfx_component_input_fingerprint(d, "single_split", out, sizeof out, &err));
+    OK(cfx_component_input_fingerprint(d, "single_split", out, sizeof out,
+                                       &err));
     assert_string_equal(out, "split:single_split,num_files:2,total_bytes:8,"
                              "xor_checksum:2128,sum_checksum:4000");
     OK(cfx_component_input_fingerprint(p, "train", out, sizeof out, &err));
     assert_string_equal(out, "split:train,num_files:1,total_bytes:5,"
                              "xor_checksum:3000,sum_checksum:3000");
-    assert_int_equal(cfx_component_input_fingerprint(p, "train", out, 10, &err), CFX_ETOOBIG);
+    assert_int_equal(cfx_component_input_fingerprint(p, "train", out, 10, &err),
+                     CFX_ETOOBIG);
     snprintf(p, sizeof p, "%s/none", root);
     assert_int_equal(cfx_component_file_digest(p, out, &err), CFX_EIO);
     assert_non_null(strstr(err.msg, "none"));
@@ -340,7 +366,9 @@ static void test_helpers(void **state) {
 static int count_state(void *ud, const cfx_md_execution_t *e) {
     int *n = ud;
     n[0]++;
-    if (e->state == CFX_MD_EXECUTION_COMPLETE || e->state == CFX_MD_EXECUTION_CACHED) n[1]++;
+    if (e->state == CFX_MD_EXECUTION_COMPLETE ||
+        e->state == CFX_MD_EXECUTION_CACHED)
+        n[1]++;
     return 0;
 }
 
@@ -361,12 +389,15 @@ static void test_concurrent_processes(void **state) {
                 char props[64];
                 int hit = 0;
                 cfx_error_init(&err);
-                snprintf(props, sizeof props, "{\"k\":%d}", i % 5); /* some hits */
-                bad = cfx_component_begin(&run, root, "Gen", props, NULL, 0, &err) ||
+                snprintf(props, sizeof props, "{\"k\":%d}",
+                         i % 5); /* some hits */
+                bad = cfx_component_begin(&run, root, "Gen", props, NULL, 0,
+                                          &err) ||
                       cfx_component_cached(&run, &hit, &err) ||
                       (!hit && !cfx_component_output_dir(&run, "out", &err)) ||
                       cfx_component_finish(&run, 1, &err);
-                if (bad) fprintf(stderr, "process %d run %d: %s\n", p, i, err.msg);
+                if (bad)
+                    fprintf(stderr, "process %d run %d: %s\n", p, i, err.msg);
                 cfx_component_run_free(&run);
             }
             _exit(bad);
@@ -392,15 +423,19 @@ static void test_concurrent_processes(void **state) {
 static int echo_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
                      cfx_error_t *err) {
     const char *dir = cfx_component_exec_output_dir(ctx, "out", err);
-    if (!dir) return err->code;
+    if (!dir)
+        return err->code;
     const char *text = cfx_component_prop_string(ctx, "text");
-    if (!text) return cfx_error_set(err, CFX_EINVAL, "no text");
+    if (!text)
+        return cfx_error_set(err, CFX_EINVAL, "no text");
     char p[512];
     int rc = cfx_file_mkdirs(dir, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     snprintf(p, sizeof p, "%s/copy.txt", dir);
     cfx_test_write_file(p, text);
-    snprintf(summary, cap, "%s from %s", text, cfx_component_input_uri(ctx->run, "in"));
+    snprintf(summary, cap, "%s from %s", text,
+             cfx_component_input_uri(ctx->run, "in"));
     return cfx_component_set_int(ctx->run, "out", "n", 1,
                                  cfx_component_prop_int(ctx, "n", -1), err);
 }
@@ -425,9 +460,13 @@ static void test_spec_run_cli(void **state) {
     snprintf(p, sizeof p, "%s/given", root);
     cfx_component_input_t in[] = {{"in", 0, root, "given/file.txt"}};
     cfx_component_output_path_t out[] = {{"out", p}};
-    cfx_component_cli_t cli = {.props = props, .inputs = in, .n_inputs = 1,
-                               .outputs = out, .n_outputs = 1};
-    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary, &err));
+    cfx_component_cli_t cli = {.props = props,
+                               .inputs = in,
+                               .n_inputs = 1,
+                               .outputs = out,
+                               .n_outputs = 1};
+    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary,
+                             &err));
     assert_string_equal(summary, "hello from given/file.txt");
     assert_string_equal(cfx_component_output_uri(&run, "out"), p);
     assert_int_equal(cfx_component_input_id(&run, "in"), 0);
@@ -443,15 +482,16 @@ static void test_spec_run_cli(void **state) {
     snprintf(rec, sizeof rec, "%s/rec", root);
     cli.root = rec;
     cli.n_outputs = 0;
-    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary, &err));
+    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary,
+                             &err));
     snprintf(p, sizeof p, "%s/Echo/out/%lld", rec, (long long)run.execution_id);
     assert_string_equal(cfx_component_output_uri(&run, "out"), p);
     assert_string_equal(cfx_component_input_uri(&run, "in"), "given/file.txt");
     assert_string_equal(run.inputs[0].artifact.uri, root);
     assert_int_equal(cfx_component_output_int(&run, "out", "n", -1), 7);
     cfx_md_value_t v;
-    OK(cfx_metadata_get_execution_property(run.store, run.execution_id, "text", &v, buf,
-                                           sizeof buf, &err));
+    OK(cfx_metadata_get_execution_property(run.store, run.execution_id, "text",
+                                           &v, buf, sizeof buf, &err));
     assert_string_equal(v.s, "hello");
     cfx_component_run_free(&run);
     snprintf(p, sizeof p, "%s/Echo/out/1/copy.txt", rec);
@@ -461,7 +501,8 @@ static void test_spec_run_cli(void **state) {
     snprintf(p, sizeof p, "%s/elsewhere", root);
     out[0].path = p;
     cli.n_outputs = 1;
-    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary, &err));
+    OK(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary,
+                             &err));
     assert_string_equal(cfx_component_output_uri(&run, "out"), p);
     assert_int_equal(cfx_component_output_int(&run, "out", "n", -1), 7);
     cfx_component_run_free(&run);
@@ -469,8 +510,8 @@ static void test_spec_run_cli(void **state) {
     /* A failing exec: its error, the execution FAILED, the dir removed. */
     json_object_del(props, "text");
     cli.n_outputs = 0;
-    assert_int_equal(cfx_component_run_cli(&run, &echo_spec, &cli, summary, sizeof summary,
-                                           &err),
+    assert_int_equal(cfx_component_run_cli(&run, &echo_spec, &cli, summary,
+                                           sizeof summary, &err),
                      CFX_EINVAL);
     assert_string_equal(err.msg, "no text");
     cfx_md_execution_t e;
@@ -482,8 +523,8 @@ static void test_spec_run_cli(void **state) {
 
     /* A spec without exec is not in this build. */
     static const cfx_component_spec_t absent = {.name = "Absent"};
-    assert_int_equal(cfx_component_run_cli(&run, &absent, &cli, summary, sizeof summary,
-                                           &err),
+    assert_int_equal(cfx_component_run_cli(&run, &absent, &cli, summary,
+                                           sizeof summary, &err),
                      CFX_EUNSUPPORTED);
     assert_string_equal(err.msg, "Absent: not available in this build");
     cfx_component_run_free(&run);
@@ -493,11 +534,14 @@ static void test_spec_run_cli(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_and_cache, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failure_cleans_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_cleans_up, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_standalone, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cache_key_and_output_at, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_key_and_output_at, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_processes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_spec_run_cli, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,7 +35,8 @@ static cfx_metadata_t *open_store(void) {
     cfx_error_t err;
     cfx_error_init(&err);
     int rc = cfx_metadata_open_root(&md, tmpdir, &err);
-    if (rc) fprintf(stderr, "%s\n", err.msg);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(rc, 0);
     return md;
 }
@@ -61,28 +62,32 @@ static void test_schema(void **state) {
     cfx_metadata_close(md);
     assert_int_equal(sql_int("SELECT schema_version FROM MLMDEnv"), 10);
     /* All MLMD tables exist. */
-    assert_int_equal(sql_int("SELECT count(*) FROM sqlite_master WHERE type='table'"
-                             " AND name IN ('Type','ParentType','TypeProperty',"
-                             "'Artifact','ArtifactProperty','Execution',"
-                             "'ExecutionProperty','Context','ContextProperty',"
-                             "'ParentContext','Event','EventPath','Association',"
-                             "'Attribution','MLMDEnv')"),
-                     15);
+    assert_int_equal(
+        sql_int("SELECT count(*) FROM sqlite_master WHERE type='table'"
+                " AND name IN ('Type','ParentType','TypeProperty',"
+                "'Artifact','ArtifactProperty','Execution',"
+                "'ExecutionProperty','Context','ContextProperty',"
+                "'ParentContext','Event','EventPath','Association',"
+                "'Attribution','MLMDEnv')"),
+        15);
     char path[512];
     sqlite3 *db;
     sqlite3_stmt *st;
     snprintf(path, sizeof path, "%s/metadata.sqlite", tmpdir);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), 0);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), 0);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
     /* A store of another schema version is refused. */
-    assert_int_equal(sqlite3_exec(db, "UPDATE MLMDEnv SET schema_version=7", 0, 0, 0), 0);
+    assert_int_equal(
+        sqlite3_exec(db, "UPDATE MLMDEnv SET schema_version=7", 0, 0, 0), 0);
     sqlite3_close(db);
     cfx_error_t err;
     cfx_error_init(&err);
-    assert_int_equal(cfx_metadata_open_root(&md, tmpdir, &err), CFX_EUNSUPPORTED);
+    assert_int_equal(cfx_metadata_open_root(&md, tmpdir, &err),
+                     CFX_EUNSUPPORTED);
     assert_null(md);
     assert_non_null(strstr(err.msg, "schema_version 7"));
 }
@@ -93,75 +98,105 @@ static void test_artifacts_and_properties(void **state) {
     cfx_error_t err;
     cfx_error_init(&err);
     int64_t t1, t2, a, b;
-    assert_int_equal(cfx_metadata_put_type(md, CFX_MD_ARTIFACT_TYPE, "Examples", &t1, &err), 0);
-    assert_int_equal(cfx_metadata_put_type(md, CFX_MD_ARTIFACT_TYPE, "Examples", &t2, &err), 0);
+    assert_int_equal(
+        cfx_metadata_put_type(md, CFX_MD_ARTIFACT_TYPE, "Examples", &t1, &err),
+        0);
+    assert_int_equal(
+        cfx_metadata_put_type(md, CFX_MD_ARTIFACT_TYPE, "Examples", &t2, &err),
+        0);
     assert_int_equal(t1, t2);
-    assert_int_equal(cfx_metadata_put_artifact(md, "Examples", "/r/ExampleGen/examples/1/",
-                                               CFX_MD_ARTIFACT_PENDING, &a, &err), 0);
-    assert_int_equal(cfx_metadata_put_artifact(md, "Schema", "/r/SchemaGen/schema/3",
-                                               CFX_MD_ARTIFACT_LIVE, &b, &err), 0);
+    assert_int_equal(
+        cfx_metadata_put_artifact(md, "Examples", "/r/ExampleGen/examples/1/",
+                                  CFX_MD_ARTIFACT_PENDING, &a, &err),
+        0);
+    assert_int_equal(cfx_metadata_put_artifact(md, "Schema",
+                                               "/r/SchemaGen/schema/3",
+                                               CFX_MD_ARTIFACT_LIVE, &b, &err),
+                     0);
     assert_true(b > a);
 
     cfx_md_artifact_t art;
     assert_int_equal(cfx_metadata_get_artifact(md, a, &art, &err), 0);
     assert_string_equal(art.type, "Examples");
-    assert_string_equal(art.uri, "/r/ExampleGen/examples/1"); /* trailing / dropped */
+    assert_string_equal(art.uri,
+                        "/r/ExampleGen/examples/1"); /* trailing / dropped */
     assert_int_equal(art.state, CFX_MD_ARTIFACT_PENDING);
     assert_true(art.create_time_ms > 1600000000000LL);
 
-    assert_int_equal(cfx_metadata_set_artifact_state(md, a, CFX_MD_ARTIFACT_LIVE, &err), 0);
-    assert_int_equal(cfx_metadata_find_artifact_by_uri(md, "/r/ExampleGen/examples/1//",
-                                                       &art, &err), 0);
+    assert_int_equal(
+        cfx_metadata_set_artifact_state(md, a, CFX_MD_ARTIFACT_LIVE, &err), 0);
+    assert_int_equal(cfx_metadata_find_artifact_by_uri(
+                         md, "/r/ExampleGen/examples/1//", &art, &err),
+                     0);
     assert_int_equal(art.id, a);
     assert_int_equal(art.state, CFX_MD_ARTIFACT_LIVE);
     assert_int_equal(cfx_metadata_find_artifact_by_uri(md, "/nope", &art, &err),
                      CFX_ENOTFOUND);
-    assert_int_equal(cfx_metadata_set_artifact_state(md, 999, 2, &err), CFX_ENOTFOUND);
+    assert_int_equal(cfx_metadata_set_artifact_state(md, 999, 2, &err),
+                     CFX_ENOTFOUND);
 
     cfx_md_value_t v = {.kind = CFX_MD_STRING, .s = "[\"train\",\"eval\"]"};
-    assert_int_equal(cfx_metadata_set_artifact_property(md, a, "split_names", 0, &v, &err), 0);
+    assert_int_equal(
+        cfx_metadata_set_artifact_property(md, a, "split_names", 0, &v, &err),
+        0);
     v = (cfx_md_value_t){.kind = CFX_MD_INT, .i = -42};
-    assert_int_equal(cfx_metadata_set_artifact_property(md, a, "span", 0, &v, &err), 0);
+    assert_int_equal(
+        cfx_metadata_set_artifact_property(md, a, "span", 0, &v, &err), 0);
     v = (cfx_md_value_t){.kind = CFX_MD_DOUBLE, .d = 0.25};
-    assert_int_equal(cfx_metadata_set_artifact_property(md, a, "rate", 1, &v, &err), 0);
+    assert_int_equal(
+        cfx_metadata_set_artifact_property(md, a, "rate", 1, &v, &err), 0);
     v = (cfx_md_value_t){.kind = CFX_MD_INT, .i = 7};
-    assert_int_equal(cfx_metadata_set_artifact_property(md, a, "span", 0, &v, &err), 0);
+    assert_int_equal(
+        cfx_metadata_set_artifact_property(md, a, "span", 0, &v, &err), 0);
 
     char buf[64];
-    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "split_names", &v, buf,
-                                                        sizeof buf, &err), 0);
+    assert_int_equal(cfx_metadata_get_artifact_property(
+                         md, a, "split_names", &v, buf, sizeof buf, &err),
+                     0);
     assert_int_equal(v.kind, CFX_MD_STRING);
     assert_string_equal(v.s, "[\"train\",\"eval\"]");
-    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "span", &v, buf, sizeof buf,
-                                                        &err), 0);
+    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "span", &v, buf,
+                                                        sizeof buf, &err),
+                     0);
     assert_int_equal(v.kind, CFX_MD_INT);
     assert_int_equal(v.i, 7); /* replaced, not duplicated */
-    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "rate", &v, buf, sizeof buf,
-                                                        &err), 0);
+    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "rate", &v, buf,
+                                                        sizeof buf, &err),
+                     0);
     assert_int_equal(v.kind, CFX_MD_DOUBLE);
     assert_true(v.d == 0.25);
-    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "split_names", &v, buf, 4,
-                                                        &err), CFX_ETOOBIG);
-    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "missing", &v, buf,
-                                                        sizeof buf, &err), CFX_ENOTFOUND);
+    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "split_names",
+                                                        &v, buf, 4, &err),
+                     CFX_ETOOBIG);
+    assert_int_equal(cfx_metadata_get_artifact_property(md, a, "missing", &v,
+                                                        buf, sizeof buf, &err),
+                     CFX_ENOTFOUND);
     assert_non_null(strstr(err.msg, "missing"));
     cfx_metadata_close(md);
 
-    /* Raw rows: the MLMD layout (non-custom properties declared by the type). */
-    assert_int_equal(sql_int("SELECT count(*) FROM ArtifactProperty WHERE name='span'"
-                             " AND is_custom_property=0 AND int_value=7"), 1);
-    assert_int_equal(sql_int("SELECT count(*) FROM ArtifactProperty WHERE name='rate'"
-                             " AND is_custom_property=1"), 1);
-    assert_int_equal(sql_int("SELECT count(*) FROM TypeProperty WHERE name='span'"), 1);
-    assert_int_equal(sql_int("SELECT type_kind FROM Type WHERE name='Schema'"), 1);
+    /* Raw rows: the MLMD layout (non-custom properties declared by the type).
+     */
+    assert_int_equal(
+        sql_int("SELECT count(*) FROM ArtifactProperty WHERE name='span'"
+                " AND is_custom_property=0 AND int_value=7"),
+        1);
+    assert_int_equal(
+        sql_int("SELECT count(*) FROM ArtifactProperty WHERE name='rate'"
+                " AND is_custom_property=1"),
+        1);
+    assert_int_equal(
+        sql_int("SELECT count(*) FROM TypeProperty WHERE name='span'"), 1);
+    assert_int_equal(sql_int("SELECT type_kind FROM Type WHERE name='Schema'"),
+                     1);
 
     /* Bounds. */
     md = open_store();
     char *big = malloc(CFX_MD_URI_MAX + 10);
     memset(big, 'a', CFX_MD_URI_MAX + 9);
     big[CFX_MD_URI_MAX + 9] = 0;
-    assert_int_equal(cfx_metadata_put_artifact(md, "Examples", big, 1, &a, &err),
-                     CFX_ETOOBIG);
+    assert_int_equal(
+        cfx_metadata_put_artifact(md, "Examples", big, 1, &a, &err),
+        CFX_ETOOBIG);
     free(big);
     cfx_metadata_close(md);
 }
@@ -191,50 +226,75 @@ static void test_executions_events_contexts(void **state) {
     cfx_error_t err;
     cfx_error_init(&err);
     int64_t e1, e2, a, m, c1, c2, c3;
-    assert_int_equal(cfx_metadata_put_execution(md, "Trainer", CFX_MD_EXECUTION_RUNNING, &e1, &err), 0);
-    assert_int_equal(cfx_metadata_put_execution(md, "Trainer", CFX_MD_EXECUTION_RUNNING, &e2, &err), 0);
-    assert_int_equal(cfx_metadata_set_execution_state(md, e1, CFX_MD_EXECUTION_COMPLETE, &err), 0);
+    assert_int_equal(cfx_metadata_put_execution(
+                         md, "Trainer", CFX_MD_EXECUTION_RUNNING, &e1, &err),
+                     0);
+    assert_int_equal(cfx_metadata_put_execution(
+                         md, "Trainer", CFX_MD_EXECUTION_RUNNING, &e2, &err),
+                     0);
+    assert_int_equal(cfx_metadata_set_execution_state(
+                         md, e1, CFX_MD_EXECUTION_COMPLETE, &err),
+                     0);
     cfx_md_execution_t ex;
     assert_int_equal(cfx_metadata_get_execution(md, e1, &ex, &err), 0);
     assert_string_equal(ex.type, "Trainer");
     assert_int_equal(ex.state, CFX_MD_EXECUTION_COMPLETE);
     assert_string_equal(cfx_md_execution_state_name(ex.state), "COMPLETE");
 
-    assert_int_equal(cfx_metadata_put_artifact(md, "Examples", "/e", 2, &a, &err), 0);
-    assert_int_equal(cfx_metadata_put_artifact(md, "Model", "/m", 2, &m, &err), 0);
-    assert_int_equal(cfx_metadata_put_event(md, a, e1, CFX_MD_EVENT_INPUT, "examples", 1, &err), 0);
-    assert_int_equal(cfx_metadata_put_event(md, m, e1, CFX_MD_EVENT_OUTPUT, "model", 0, &err), 0);
+    assert_int_equal(
+        cfx_metadata_put_artifact(md, "Examples", "/e", 2, &a, &err), 0);
+    assert_int_equal(cfx_metadata_put_artifact(md, "Model", "/m", 2, &m, &err),
+                     0);
+    assert_int_equal(cfx_metadata_put_event(md, a, e1, CFX_MD_EVENT_INPUT,
+                                            "examples", 1, &err),
+                     0);
+    assert_int_equal(cfx_metadata_put_event(md, m, e1, CFX_MD_EVENT_OUTPUT,
+                                            "model", 0, &err),
+                     0);
     /* Idempotent: the same event twice is one event. */
-    assert_int_equal(cfx_metadata_put_event(md, m, e1, CFX_MD_EVENT_OUTPUT, "model", 0, &err), 0);
+    assert_int_equal(cfx_metadata_put_event(md, m, e1, CFX_MD_EVENT_OUTPUT,
+                                            "model", 0, &err),
+                     0);
     int n = 0;
-    assert_int_equal(cfx_metadata_list_events(md, e1, -1, count_events, &n, &err), 0);
+    assert_int_equal(
+        cfx_metadata_list_events(md, e1, -1, count_events, &n, &err), 0);
     assert_int_equal(n, 2);
     n = 0;
-    assert_int_equal(cfx_metadata_list_events(md, -1, m, count_events, &n, &err), 0);
+    assert_int_equal(
+        cfx_metadata_list_events(md, -1, m, count_events, &n, &err), 0);
     assert_int_equal(n, 1);
 
-    assert_int_equal(cfx_metadata_put_context(md, "pipeline", "taxi", &c1, &err), 0);
-    assert_int_equal(cfx_metadata_put_context(md, "pipeline", "taxi", &c2, &err), 0);
+    assert_int_equal(
+        cfx_metadata_put_context(md, "pipeline", "taxi", &c1, &err), 0);
+    assert_int_equal(
+        cfx_metadata_put_context(md, "pipeline", "taxi", &c2, &err), 0);
     assert_int_equal(c1, c2);
-    assert_int_equal(cfx_metadata_put_context(md, "node", "taxi.Trainer", &c3, &err), 0);
+    assert_int_equal(
+        cfx_metadata_put_context(md, "node", "taxi.Trainer", &c3, &err), 0);
     assert_true(c3 != c1);
-    assert_int_equal(cfx_metadata_find_context(md, "node", "nope", &c2, &err), CFX_ENOTFOUND);
+    assert_int_equal(cfx_metadata_find_context(md, "node", "nope", &c2, &err),
+                     CFX_ENOTFOUND);
     assert_int_equal(cfx_metadata_associate(md, c1, e1, &err), 0);
     assert_int_equal(cfx_metadata_associate(md, c1, e2, &err), 0);
     assert_int_equal(cfx_metadata_associate(md, c1, e2, &err), 0);
     int64_t newest = 0;
-    assert_int_equal(cfx_metadata_list_context_executions(md, c1, first_exec, &newest, &err), 1);
+    assert_int_equal(
+        cfx_metadata_list_context_executions(md, c1, first_exec, &newest, &err),
+        1);
     assert_int_equal(newest, e2);
 
     /* Transactions: a rollback leaves nothing. */
     assert_int_equal(cfx_metadata_begin(md, &err), 0);
     assert_int_equal(cfx_metadata_begin(md, &err), 0); /* nested */
     int64_t gone;
-    assert_int_equal(cfx_metadata_put_artifact(md, "Examples", "/gone", 2, &gone, &err), 0);
-    assert_int_equal(cfx_metadata_commit(md, &err), 0); /* inner: no effect yet */
+    assert_int_equal(
+        cfx_metadata_put_artifact(md, "Examples", "/gone", 2, &gone, &err), 0);
+    assert_int_equal(cfx_metadata_commit(md, &err),
+                     0); /* inner: no effect yet */
     cfx_metadata_rollback(md);
     cfx_md_artifact_t art;
-    assert_int_equal(cfx_metadata_get_artifact(md, gone, &art, &err), CFX_ENOTFOUND);
+    assert_int_equal(cfx_metadata_get_artifact(md, gone, &art, &err),
+                     CFX_ENOTFOUND);
     cfx_metadata_close(md);
     assert_int_equal(sql_int("SELECT count(*) FROM Association"), 2);
     assert_int_equal(sql_int("SELECT count(*) FROM EventPath"), 4);
@@ -243,7 +303,8 @@ static void test_executions_events_contexts(void **state) {
 static int64_t add(cfx_metadata_t *md, const char *type, int state) {
     cfx_error_t err;
     int64_t id;
-    assert_int_equal(cfx_metadata_put_artifact(md, type, "/x", state, &id, &err), 0);
+    assert_int_equal(
+        cfx_metadata_put_artifact(md, type, "/x", state, &id, &err), 0);
     return id;
 }
 
@@ -251,9 +312,12 @@ static void bless(cfx_metadata_t *md, int64_t model, int blessed, int state) {
     cfx_error_t err;
     int64_t b = add(md, "ModelBlessing", state);
     cfx_md_value_t v = {.kind = CFX_MD_INT, .i = blessed};
-    assert_int_equal(cfx_metadata_set_artifact_property(md, b, "blessed", 1, &v, &err), 0);
+    assert_int_equal(
+        cfx_metadata_set_artifact_property(md, b, "blessed", 1, &v, &err), 0);
     v.i = model;
-    assert_int_equal(cfx_metadata_set_artifact_property(md, b, "current_model_id", 1, &v, &err), 0);
+    assert_int_equal(cfx_metadata_set_artifact_property(
+                         md, b, "current_model_id", 1, &v, &err),
+                     0);
 }
 
 static void test_latest_blessed_model(void **state) {
@@ -262,52 +326,70 @@ static void test_latest_blessed_model(void **state) {
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_md_artifact_t model, blessing;
-    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, &blessing, &err),
-                     CFX_ENOTFOUND);
+    assert_int_equal(
+        cfx_metadata_latest_blessed_model(md, &model, &blessing, &err),
+        CFX_ENOTFOUND);
     int64_t m1 = add(md, "Model", CFX_MD_ARTIFACT_LIVE);
     int64_t m2 = add(md, "Model", CFX_MD_ARTIFACT_LIVE);
     int64_t m3 = add(md, "Model", CFX_MD_ARTIFACT_LIVE);
     int64_t m4 = add(md, "Model", CFX_MD_ARTIFACT_LIVE);
-    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, NULL, &err), CFX_ENOTFOUND);
+    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, NULL, &err),
+                     CFX_ENOTFOUND);
     bless(md, m1, 1, CFX_MD_ARTIFACT_LIVE);
     bless(md, m2, 1, CFX_MD_ARTIFACT_ABANDONED); /* not LIVE: ignored */
     bless(md, m3, 0, CFX_MD_ARTIFACT_LIVE);      /* NOT_BLESSED */
-    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
+    assert_int_equal(
+        cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
     assert_int_equal(model.id, m1);
     assert_string_equal(blessing.type, "ModelBlessing");
     bless(md, m4, 1, CFX_MD_ARTIFACT_LIVE);
-    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
+    assert_int_equal(
+        cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
     assert_int_equal(model.id, m4);
     /* the candidate is never its own baseline */
-    assert_int_equal(cfx_metadata_latest_blessed_model_excluding(md, m4, &model, NULL, &err), 0);
+    assert_int_equal(
+        cfx_metadata_latest_blessed_model_excluding(md, m4, &model, NULL, &err),
+        0);
     assert_int_equal(model.id, m1);
-    assert_int_equal(cfx_metadata_latest_blessed_model_excluding(md, m3, &model, NULL, &err), 0);
+    assert_int_equal(
+        cfx_metadata_latest_blessed_model_excluding(md, m3, &model, NULL, &err),
+        0);
     assert_int_equal(model.id, m4);
-    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
+    assert_int_equal(
+        cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
     cfx_md_value_t v;
-    assert_int_equal(cfx_metadata_get_artifact_property(md, blessing.id, "current_model_id",
-                                                        &v, NULL, 0, &err), 0);
+    assert_int_equal(cfx_metadata_get_artifact_property(md, blessing.id,
+                                                        "current_model_id", &v,
+                                                        NULL, 0, &err),
+                     0);
     assert_int_equal(v.i, m4);
     /* latest_artifact: newest LIVE of a type. */
     cfx_md_artifact_t a;
     assert_int_equal(cfx_metadata_latest_artifact(md, "Model", &a, &err), 0);
     assert_int_equal(a.id, m4);
-    assert_int_equal(cfx_metadata_set_artifact_state(md, m4, CFX_MD_ARTIFACT_DELETED, &err), 0);
+    assert_int_equal(
+        cfx_metadata_set_artifact_state(md, m4, CFX_MD_ARTIFACT_DELETED, &err),
+        0);
     assert_int_equal(cfx_metadata_latest_artifact(md, "Model", &a, &err), 0);
     assert_int_equal(a.id, m3);
     /* A model no longer LIVE is not a baseline. */
-    assert_int_equal(cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
+    assert_int_equal(
+        cfx_metadata_latest_blessed_model(md, &model, &blessing, &err), 0);
     assert_int_equal(model.id, m1);
-    assert_int_equal(cfx_metadata_latest_artifact(md, "Nothing", &a, &err), CFX_ENOTFOUND);
+    assert_int_equal(cfx_metadata_latest_artifact(md, "Nothing", &a, &err),
+                     CFX_ENOTFOUND);
     cfx_metadata_close(md);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_artifacts_and_properties, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_executions_events_contexts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_latest_blessed_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_artifacts_and_properties, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_executions_events_contexts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_latest_blessed_model, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

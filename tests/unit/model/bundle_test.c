@@ -35,17 +35,21 @@ static void write_graph(const char *dir) {
     snprintf(p, sizeof p, "%s/assets/color_xf.txt", dir);
     cfx_test_write_file(p, "red\nblue\n");
     snprintf(p, sizeof p, "%s/transform.json", dir);
-    cfx_test_write_file(p,
-               "{\"format_version\": 1,\n"
-               " \"inputs\": [{\"name\": \"x\", \"kind\": \"float\"},\n"
-               "            {\"name\": \"color\", \"kind\": \"bytes\"},\n"
-               "            {\"name\": \"h\", \"kind\": \"int64\"}],\n"
-               " \"outputs\": [\n"
-               "  {\"name\": \"x_xf\", \"op\": \"z_score\", \"input\": \"x\", \"mean\": 1, \"var\": 4},\n"
-               "  {\"name\": \"color_xf\", \"op\": \"vocabulary\", \"input\": \"color\",\n"
-               "   \"vocabulary_file\": \"color_xf.txt\", \"vocab_size\": 2, \"num_oov_buckets\": 1},\n"
-               "  {\"name\": \"h_xf\", \"op\": \"identity\", \"input\": \"h\", \"cardinality\": 3,\n"
-               "   \"default_value\": 0}]}\n");
+    cfx_test_write_file(
+        p, "{\"format_version\": 1,\n"
+           " \"inputs\": [{\"name\": \"x\", \"kind\": \"float\"},\n"
+           "            {\"name\": \"color\", \"kind\": \"bytes\"},\n"
+           "            {\"name\": \"h\", \"kind\": \"int64\"}],\n"
+           " \"outputs\": [\n"
+           "  {\"name\": \"x_xf\", \"op\": \"z_score\", \"input\": \"x\", "
+           "\"mean\": 1, \"var\": 4},\n"
+           "  {\"name\": \"color_xf\", \"op\": \"vocabulary\", \"input\": "
+           "\"color\",\n"
+           "   \"vocabulary_file\": \"color_xf.txt\", \"vocab_size\": 2, "
+           "\"num_oov_buckets\": 1},\n"
+           "  {\"name\": \"h_xf\", \"op\": \"identity\", \"input\": \"h\", "
+           "\"cardinality\": 3,\n"
+           "   \"default_value\": 0}]}\n");
 }
 
 /* W0 = [1, -1], b0 = 0; logits kernel [2, 3], bias 0.5; wide bias -1,
@@ -62,8 +66,12 @@ static cfx_net_t *make_net(const cfx_transform_t *t) {
             card[o->slot] = o->cardinality;
         }
     }
-    cfx_net_spec_t s = {.num_dense = 1, .num_categorical = 2, .cat_names = names,
-                        .cat_cardinality = card, .num_hidden = 1, .hidden = {2}};
+    cfx_net_spec_t s = {.num_dense = 1,
+                        .num_categorical = 2,
+                        .cat_names = names,
+                        .cat_cardinality = card,
+                        .num_hidden = 1,
+                        .hidden = {2}};
     cfx_net_t *n = NULL;
     assert_int_equal(cfx_net_new(&s, &n, NULL), 0);
     float *p = n->params;
@@ -78,14 +86,15 @@ static cfx_net_t *make_net(const cfx_transform_t *t) {
     return n;
 }
 
-static void encode_weights(const cfx_net_t *n, cfx_buf_t *buf, const char *bad_name,
-                           int64_t bad_dim) {
+static void encode_weights(const cfx_net_t *n, cfx_buf_t *buf,
+                           const char *bad_name, int64_t bad_dim) {
     cfx_st_tensor_t ts[16];
     float zeros[64] = {0};
     assert_true(n->num_tensors <= 16);
     for (size_t i = 0; i < n->num_tensors; i++) {
         const cfx_net_tensor_t *nt = &n->tensors[i];
-        ts[i] = (cfx_st_tensor_t){.name = nt->name, .ndim = nt->ndim,
+        ts[i] = (cfx_st_tensor_t){.name = nt->name,
+                                  .ndim = nt->ndim,
                                   .shape = {nt->shape[0], nt->shape[1]},
                                   .data = n->params + nt->offset};
         if (bad_name && !strcmp(nt->name, bad_name)) {
@@ -93,11 +102,13 @@ static void encode_weights(const cfx_net_t *n, cfx_buf_t *buf, const char *bad_n
             ts[i].data = zeros;
         }
     }
-    assert_int_equal(cfx_safetensors_encode(ts, n->num_tensors, NULL, 0, buf, NULL), 0);
+    assert_int_equal(
+        cfx_safetensors_encode(ts, n->num_tensors, NULL, 0, buf, NULL), 0);
 }
 
 /* Writes <root>/<name> as a bundle of the tiny graph and network. */
-static void write_bundle(const char *name, const char *bad_tensor, int64_t bad_dim) {
+static void write_bundle(const char *name, const char *bad_tensor,
+                         int64_t bad_dim) {
     char graph[300], dir[300];
     snprintf(graph, sizeof graph, "%s/graph", root);
     write_graph(graph);
@@ -112,14 +123,16 @@ static void write_bundle(const char *name, const char *bad_tensor, int64_t bad_d
     assert_int_equal(cfx_bundle_writer_open(dir, &w, &err), 0);
     char p[700];
     snprintf(p, sizeof p, "%s/transform.json", graph);
-    assert_int_equal(cfx_bundle_writer_add_file(w, "transform.json", p, &err), 0);
+    assert_int_equal(cfx_bundle_writer_add_file(w, "transform.json", p, &err),
+                     0);
     snprintf(p, sizeof p, "%s/assets", graph);
     assert_int_equal(cfx_bundle_writer_add_dir(w, "assets", p, &err), 0);
     cfx_buf_t buf;
     cfx_buf_init(&buf);
     encode_weights(n, &buf, bad_tensor, bad_dim);
-    assert_int_equal(cfx_bundle_writer_add(w, "variables/model.safetensors", buf.data, buf.len,
-                                           &err), 0);
+    assert_int_equal(cfx_bundle_writer_add(w, "variables/model.safetensors",
+                                           buf.data, buf.len, &err),
+                     0);
     cfx_buf_free(&buf);
     json_t *m = cfx_bundle_manifest_new("tiny", n, t);
     assert_non_null(m);
@@ -149,8 +162,8 @@ static void expect_refused(const char *name, int code, const char *needle) {
     cfx_error_init(&err);
     int rc = cfx_bundle_load(dir, &b, &err);
     if (rc != code || strstr(err.msg, needle) == NULL)
-        fail_msg("%s: expected %s with \"%s\", got %s: %s", name, cfx_err_name(code), needle,
-                 cfx_err_name(rc), err.msg);
+        fail_msg("%s: expected %s with \"%s\", got %s: %s", name,
+                 cfx_err_name(code), needle, cfx_err_name(rc), err.msg);
     assert_null(b);
 }
 
@@ -193,7 +206,8 @@ static void test_load_and_predict(void **state) {
     assert_float_equal(p[1], 1.0 / (1.0 + exp(-1.0)), 1e-6);
     float dense[2] = {1, -0.5f}, q[2];
     int32_t cat[4] = {1, 2, 2, 0};
-    assert_int_equal(cfx_bundle_predict_transformed(b, dense, cat, 2, q, &err), 0);
+    assert_int_equal(cfx_bundle_predict_transformed(b, dense, cat, 2, q, &err),
+                     0);
     assert_memory_equal(p, q, sizeof p);
     cfx_example_free(&ex);
     cfx_example_free(&ex2);
@@ -275,7 +289,8 @@ static void test_flipped_byte(void **state) {
     fseek(f, -3, SEEK_END);
     fputc(c ^ 0x10, f);
     fclose(f);
-    expect_refused("flipped", CFX_ECHECKSUM, "variables/model.safetensors: sha256 expected ");
+    expect_refused("flipped", CFX_ECHECKSUM,
+                   "variables/model.safetensors: sha256 expected ");
     expect_refused("flipped", CFX_ECHECKSUM, ", found ");
 }
 
@@ -285,7 +300,8 @@ static void test_wrong_shape(void **state) {
      * the manifest needs [1, 2] */
     write_bundle("shape", "deep/dense_0/kernel", 3);
     expect_refused("shape", CFX_ECORRUPT,
-                   "variables/model.safetensors: tensor 'deep/dense_0/kernel': shape expected "
+                   "variables/model.safetensors: tensor 'deep/dense_0/kernel': "
+                   "shape expected "
                    "[1, 2], found [1, 3]");
 }
 
@@ -299,19 +315,22 @@ static void test_unknown_version(void **state) {
     json_object_set_new(m, "format_version", json_integer(7));
     assert_int_equal(json_dump_file(m, p, 0), 0);
     json_decref(m);
-    expect_refused("version", CFX_EUNSUPPORTED,
-                   "manifest.json: format_version 7 is not supported (this build reads "
-                   "format_version 1)");
+    expect_refused(
+        "version", CFX_EUNSUPPORTED,
+        "manifest.json: format_version 7 is not supported (this build reads "
+        "format_version 1)");
 }
 
 /* The file names a bundle may hold: the writer and the loader share the
  * rule, so a manifest can never point outside its folder. */
 static void test_relpath_rule(void **state) {
     (void)state;
-    static const char *const ok[] = {"transform.json", "variables/model.safetensors",
-                                     "assets.extra/warmup.jsonl", "a/.b/c..d", "..."};
-    static const char *const bad[] = {"", "/etc/passwd", "../x", "a/../b", "a/./b",
-                                      ".", "..", "a//b", "a/", "./a"};
+    static const char *const ok[] = {
+        "transform.json", "variables/model.safetensors",
+        "assets.extra/warmup.jsonl", "a/.b/c..d", "..."};
+    static const char *const bad[] = {"",      "/etc/passwd", "../x", "a/../b",
+                                      "a/./b", ".",           "..",   "a//b",
+                                      "a/",    "./a"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         assert_int_equal(cfx_bundle_relpath_ok(ok[i]), 1);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -15,9 +15,13 @@
 
 static cfx_net_t *make_net(size_t nd, size_t nc, const int64_t *card, size_t nh,
                            const size_t *hidden, int deep_cat) {
-    static const char *names[] = {"a_xf", "b_xf", "c_xf", "d_xf", "e_xf", "f_xf"};
-    cfx_net_spec_t s = {.num_dense = nd, .num_categorical = nc, .cat_names = names,
-                        .cat_cardinality = card, .num_hidden = nh,
+    static const char *names[] = {"a_xf", "b_xf", "c_xf",
+                                  "d_xf", "e_xf", "f_xf"};
+    cfx_net_spec_t s = {.num_dense = nd,
+                        .num_categorical = nc,
+                        .cat_names = names,
+                        .cat_cardinality = card,
+                        .num_hidden = nh,
                         .deep_categorical = deep_cat};
     for (size_t k = 0; k < nh; k++)
         s.hidden[k] = hidden[k];
@@ -76,7 +80,8 @@ static void test_golden(void **state) {
 }
 
 static void check_agree(size_t nd, size_t nc, const int64_t *card, size_t nh,
-                        const size_t *hidden, int deep_cat, size_t B, uint64_t seed) {
+                        const size_t *hidden, int deep_cat, size_t B,
+                        uint64_t seed) {
     cfx_net_t *n = make_net(nd, nc, card, nh, hidden, deep_cat);
     uint64_t rng = seed;
     cfx_net_init_params(n, &rng);
@@ -92,7 +97,8 @@ static void check_agree(size_t nd, size_t nc, const int64_t *card, size_t nh,
         x[i] = 3 * (2 * cfx_rng_uniform(&rng) - 1);
     for (size_t b = 0; b < B; b++)
         for (size_t j = 0; j < nc; j++)
-            c[b * nc + j] = (int32_t)(cfx_rng_next(&rng) % (uint64_t)(card[j] + 2)) - 1;
+            c[b * nc + j] =
+                (int32_t)(cfx_rng_next(&rng) % (uint64_t)(card[j] + 2)) - 1;
     cfx_net_forward_ref(n, x, c, B, ref);
     cfx_net_forward(n, x, c, B, fast, scratch);
     double maxdiff = 0;
@@ -102,7 +108,8 @@ static void check_agree(size_t nd, size_t nc, const int64_t *card, size_t nh,
             maxdiff = d;
     }
     if (maxdiff > 1e-5)
-        fail_msg("nd=%zu nc=%zu B=%zu: largest relative difference %g", nd, nc, B, maxdiff);
+        fail_msg("nd=%zu nc=%zu B=%zu: largest relative difference %g", nd, nc,
+                 B, maxdiff);
     free(x);
     free(c);
     free(ref);
@@ -131,8 +138,12 @@ static void test_rejects_bad_spec(void **state) {
     (void)state;
     const char *names[] = {"a"};
     int64_t card[] = {0};
-    cfx_net_spec_t s = {.num_dense = 1, .num_categorical = 1, .cat_names = names,
-                        .cat_cardinality = card, .num_hidden = 1, .hidden = {4}};
+    cfx_net_spec_t s = {.num_dense = 1,
+                        .num_categorical = 1,
+                        .cat_names = names,
+                        .cat_cardinality = card,
+                        .num_hidden = 1,
+                        .hidden = {4}};
     cfx_net_t *n = NULL;
     cfx_error_t err;
     cfx_error_init(&err);

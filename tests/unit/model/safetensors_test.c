@@ -35,7 +35,8 @@ static void test_round_trip(void **state) {
     assert_int_equal(buf.len, 8 + hl + 8 * 4);
     assert_int_equal(buf.data[8], '{');
     cfx_safetensors_t *st = NULL;
-    assert_int_equal(cfx_safetensors_parse(buf.data, buf.len, "mem", &st, &err), 0);
+    assert_int_equal(cfx_safetensors_parse(buf.data, buf.len, "mem", &st, &err),
+                     0);
     assert_int_equal(st->count, 3);
     const cfx_st_tensor_t *t = cfx_safetensors_find(st, "deep/dense_0/kernel");
     assert_non_null(t);
@@ -61,7 +62,8 @@ static void test_exact_bytes(void **state) {
     cfx_buf_t buf;
     cfx_buf_init(&buf);
     assert_int_equal(cfx_safetensors_encode(&t, 1, NULL, 0, &buf, NULL), 0);
-    const char *json = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    const char *json =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
     assert_int_equal(strlen(json), 54);
     assert_int_equal(buf.len, 8 + 56 + 4);
     assert_int_equal(buf.data[0], 56);
@@ -75,13 +77,16 @@ static void test_exact_bytes(void **state) {
     cfx_buf_free(&buf);
 }
 
-static void expect_refused(const char *file, size_t len, int code, const char *needle) {
+static void expect_refused(const char *file, size_t len, int code,
+                           const char *needle) {
     cfx_safetensors_t *st = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
-    int rc = cfx_safetensors_parse((const uint8_t *)file, len, "t.safetensors", &st, &err);
+    int rc = cfx_safetensors_parse((const uint8_t *)file, len, "t.safetensors",
+                                   &st, &err);
     if (rc != code || strstr(err.msg, needle) == NULL)
-        fail_msg("expected %d with '%s', got %d: %s", code, needle, rc, err.msg);
+        fail_msg("expected %d with '%s', got %d: %s", code, needle, rc,
+                 err.msg);
     assert_null(st);
 }
 
@@ -92,12 +97,16 @@ static void test_refusals(void **state) {
     /* header size beyond the file */
     memcpy(f, "\xff\0\0\0\0\0\0\0{}", 10);
     expect_refused(f, 10, CFX_ECORRUPT, "exceeds the file");
-#define HDR(s) (snprintf(f + 8, sizeof f - 8, "%s", s), f[0] = (char)strlen(s), \
-                memset(f + 1, 0, 7), 8 + strlen(s))
-    size_t n = HDR("{\"a\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[0,2]}}");
-    expect_refused(f, n + 2, CFX_EUNSUPPORTED, "tensor 'a': dtype expected F32, found F16");
+#define HDR(s)                                                                 \
+    (snprintf(f + 8, sizeof f - 8, "%s", s), f[0] = (char)strlen(s),           \
+     memset(f + 1, 0, 7), 8 + strlen(s))
+    size_t n =
+        HDR("{\"a\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[0,2]}}");
+    expect_refused(f, n + 2, CFX_EUNSUPPORTED,
+                   "tensor 'a': dtype expected F32, found F16");
     n = HDR("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}");
-    expect_refused(f, n + 4, CFX_ECORRUPT, "tensor 'a': data_offsets [0, 4] do not hold 2");
+    expect_refused(f, n + 4, CFX_ECORRUPT,
+                   "tensor 'a': data_offsets [0, 4] do not hold 2");
     n = HDR("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
     expect_refused(f, n + 2, CFX_ECORRUPT, "tensor 'a'"); /* data cut short */
     expect_refused(f, n + 8, CFX_ECORRUPT, "8 data bytes, tensors cover 4");

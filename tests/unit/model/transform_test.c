@@ -21,8 +21,8 @@
 #include "formats/tfrecord.h"
 #include "model/fingerprint.h"
 #include "model/transform.h"
-#include "transform/tft.h"
 #include "test_util.h"
+#include "transform/tft.h"
 
 /* ---- Fingerprint64 ------------------------------------------------------ */
 
@@ -239,9 +239,9 @@ static void test_apply_by_hand(void **state) {
         assert_int_equal(cfx_transform_apply(t, &ex, d2, c2, &err), 0);
         int32_t want = i == 2 ? 1 : i == 3 ? 2 : -1;
         if (want < 0)
-            want = (int32_t)(3 + cfx_fingerprint64(decimal[i],
-                                                   strlen(decimal[i])) %
-                                     3);
+            want = (int32_t)(3 +
+                             cfx_fingerprint64(decimal[i], strlen(decimal[i])) %
+                                 3);
         assert_int_equal(c2[2], want);
     }
     /* A missing-everything example is all fills. */

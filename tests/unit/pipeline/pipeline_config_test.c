@@ -22,10 +22,12 @@ static char dir[256];
 
 static int setup(void **state) {
     (void)state;
-    if (cfx_test_tmpdir_make(dir, sizeof dir, "cfx-pconf")) return -1;
+    if (cfx_test_tmpdir_make(dir, sizeof dir, "cfx-pconf"))
+        return -1;
     /* the loader resolves the config's real path: compare with that */
     char real[PATH_MAX];
-    if (!realpath(dir, real) || strlen(real) >= sizeof dir) return -1;
+    if (!realpath(dir, real) || strlen(real) >= sizeof dir)
+        return -1;
     strcpy(dir, real);
     return 0;
 }
@@ -43,10 +45,12 @@ static void test_no_config(void **state) {
     cfx_error_init(&err);
     cfx_pipeline_config_t cfg = {0};
     const char *out = "unset";
-    assert_int_equal(cfx_pipeline_root_resolve(&cfg, "some/root", NULL, &out, &err), 0);
+    assert_int_equal(
+        cfx_pipeline_root_resolve(&cfg, "some/root", NULL, &out, &err), 0);
     assert_string_equal(out, "some/root");
     assert_null(cfg.pipeline_root);
-    assert_int_equal(cfx_pipeline_root_resolve(&cfg, NULL, NULL, &out, &err), 0);
+    assert_int_equal(cfx_pipeline_root_resolve(&cfg, NULL, NULL, &out, &err),
+                     0);
     assert_null(out);
 }
 
@@ -66,7 +70,8 @@ static void test_config(void **state) {
     cfx_pipeline_config_t cfg = {0};
     const char *out = NULL;
     int rc = cfx_pipeline_root_resolve(&cfg, "ignored", path, &out, &err);
-    if (rc) fprintf(stderr, "%s\n", err.msg);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(rc, 0);
     assert_string_equal(out, want);
     assert_ptr_equal(out, cfg.pipeline_root);
@@ -82,7 +87,8 @@ static void test_bad_config(void **state) {
     cfx_error_init(&err);
     cfx_pipeline_config_t cfg = {0};
     const char *out = "unset";
-    assert_int_equal(cfx_pipeline_root_resolve(&cfg, "r", path, &out, &err), CFX_EIO);
+    assert_int_equal(cfx_pipeline_root_resolve(&cfg, "r", path, &out, &err),
+                     CFX_EIO);
     assert_null(out);
     assert_non_null(strstr(err.msg, "missing.json"));
     assert_null(cfg.pipeline_root);
@@ -92,7 +98,8 @@ static void test_bad_config(void **state) {
     assert_non_null(f);
     fputs("{\"pipeline_root\": \"r\"}\n", f);
     fclose(f);
-    assert_int_equal(cfx_pipeline_root_resolve(&cfg, "r", path, &out, &err), CFX_EINVAL);
+    assert_int_equal(cfx_pipeline_root_resolve(&cfg, "r", path, &out, &err),
+                     CFX_EINVAL);
     assert_null(out);
     assert_non_null(strstr(err.msg, "'data' is required"));
 }

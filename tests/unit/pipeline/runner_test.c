@@ -27,7 +27,8 @@ static char baseline_seen[512];
 
 static int setup(void **state) {
     (void)state;
-    if (cfx_test_tmpdir_make(dir, sizeof dir, "cfx-runner")) return -1;
+    if (cfx_test_tmpdir_make(dir, sizeof dir, "cfx-runner"))
+        return -1;
     cfx_test_write_file_in(dir, "data.csv", "a\n1\n");
     cfx_test_write_file_in(dir, "trainer.json", "{\"steps\": 1}");
     trainer_calls = evaluator_calls = 0;
@@ -45,7 +46,8 @@ static int trainer_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
                         cfx_error_t *err) {
     trainer_calls++;
     const char *d = cfx_component_output_dir(ctx->run, "model", err);
-    if (!d) return err->code;
+    if (!d)
+        return err->code;
     assert_non_null(cfx_component_input_uri(ctx->run, "input")); /* the data */
     snprintf(summary, cap, "trained #%d", trainer_calls);
     return 0;
@@ -57,8 +59,10 @@ static int evaluator_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
     evaluator_calls++;
     const char *b = cfx_component_input_uri(run, "baseline_model");
     snprintf(baseline_seen, sizeof baseline_seen, "%s", b ? b : "");
-    if (!cfx_component_output_dir(run, "blessing", err)) return err->code;
-    int rc = cfx_component_set_int(run, "blessing", "blessed", 1, bless_next, err);
+    if (!cfx_component_output_dir(run, "blessing", err))
+        return err->code;
+    int rc =
+        cfx_component_set_int(run, "blessing", "blessed", 1, bless_next, err);
     if (!rc)
         rc = cfx_component_set_int(run, "blessing", "current_model_id", 1,
                                    cfx_component_input_id(run, "model"), err);
@@ -76,7 +80,8 @@ static int failing_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
 static int bless_gate(cfx_component_ctx_t *ctx, char *reason, size_t cap,
                       cfx_error_t *err) {
     (void)err;
-    if (cfx_component_output_int(ctx->run, "blessing", "blessed", -1) == 1) return 0;
+    if (cfx_component_output_int(ctx->run, "blessing", "blessed", -1) == 1)
+        return 0;
     snprintf(reason, cap, "not blessed");
     return CFX_ENOTBLESSED;
 }
@@ -87,12 +92,14 @@ static const cfx_component_spec_t evaluator_spec = {
     .name = "Evaluator", .exec = evaluator_exec, .gate = bless_gate};
 /* A component missing from this build: a spec without exec. */
 static const cfx_component_spec_t pusher_spec = {.name = "Pusher"};
-static const cfx_component_spec_t failing_spec = {.name = "ExampleGen", .exec = failing_exec};
+static const cfx_component_spec_t failing_spec = {.name = "ExampleGen",
+                                                  .exec = failing_exec};
 
 static const cfx_runner_step_t steps[] = {
     {&trainer_spec, {{"input", CFX_RUNNER_FROM_DATA, NULL, 0}}, NULL},
     {&evaluator_spec,
-     {{"model", "Trainer", "model", 0}, {"baseline_model", CFX_RUNNER_FROM_BLESSED, NULL, 1}},
+     {{"model", "Trainer", "model", 0},
+      {"baseline_model", CFX_RUNNER_FROM_BLESSED, NULL, 1}},
      NULL},
     {&pusher_spec, {{"model", "Trainer", "model", 0}}, NULL},
 };
@@ -103,13 +110,15 @@ static int load(cfx_pipeline_config_t *cfg, const char *json) {
     char p[512];
     snprintf(p, sizeof p, "%s/p.json", dir);
     int rc = cfx_pipeline_config_load(cfg, p, &err);
-    if (rc) fprintf(stderr, "%s\n", err.msg);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
     return rc;
 }
 
 static const char *cfg_json =
     "{\"pipeline_root\": \"./x/../root\", \"data\": \"data.csv\","
-    " \"components\": {\"Trainer\": {\"config\": \"trainer.json\"}, \"Pusher\": false}}";
+    " \"components\": {\"Trainer\": {\"config\": \"trainer.json\"}, "
+    "\"Pusher\": false}}";
 
 static void test_run_cache_and_gates(void **state) {
     (void)state;
@@ -142,7 +151,8 @@ static void test_run_cache_and_gates(void **state) {
      * the first (blessed) model as its baseline, so it reruns too. */
     cfx_test_write_file_in(dir, "trainer.json", "{\"steps\": 2}");
     bless_next = 0;
-    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), CFX_ENOTBLESSED);
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err),
+                     CFX_ENOTBLESSED);
     assert_true(res.stopped);
     assert_string_equal(res.stop_reason, "Evaluator: not blessed");
     assert_int_equal(trainer_calls, 2);
@@ -151,7 +161,8 @@ static void test_run_cache_and_gates(void **state) {
     assert_string_equal(baseline_seen, want);
 
     /* The gate reads the store: a cached not-blessed result stops again. */
-    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), CFX_ENOTBLESSED);
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err),
+                     CFX_ENOTBLESSED);
     assert_int_equal(res.steps_cached, 2);
     assert_int_equal(evaluator_calls, 2);
 
@@ -165,17 +176,21 @@ static void test_run_cache_and_gates(void **state) {
 
     /* A component missing from the build stops the run, naming it. */
     opts.no_cache = 0;
-    assert_int_equal(load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\","
-                                " \"components\": {\"Trainer\": {\"config\": \"trainer.json\"}}}"),
-                     0);
-    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), CFX_EUNSUPPORTED);
+    assert_int_equal(
+        load(&cfg,
+             "{\"pipeline_root\": \"root\", \"data\": \"data.csv\","
+             " \"components\": {\"Trainer\": {\"config\": \"trainer.json\"}}}"),
+        0);
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err),
+                     CFX_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "Pusher: not available in this build"));
     cfx_pipeline_config_free(&cfg);
 
     /* Disabling the producer skips its consumers. */
-    assert_int_equal(load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\","
-                                " \"components\": {\"Trainer\": false}}"),
-                     0);
+    assert_int_equal(
+        load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\","
+                   " \"components\": {\"Trainer\": false}}"),
+        0);
     assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), 0);
     assert_int_equal(res.steps_skipped, 3);
     cfx_pipeline_config_free(&cfg);
@@ -192,9 +207,12 @@ static void test_failure(void **state) {
     cfx_error_t err;
     FILE *log = fopen("/dev/null", "w");
     cfx_runner_options_t opts = {.log = log};
-    assert_int_equal(load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\"}"), 0);
-    assert_int_equal(cfx_runner_run(&cfg, bad, 1, &opts, &res, &err), CFX_EPARSE);
-    assert_string_equal(err.msg, "ExampleGen (execution 1): bad input at line 3");
+    assert_int_equal(
+        load(&cfg, "{\"pipeline_root\": \"root\", \"data\": \"data.csv\"}"), 0);
+    assert_int_equal(cfx_runner_run(&cfg, bad, 1, &opts, &res, &err),
+                     CFX_EPARSE);
+    assert_string_equal(err.msg,
+                        "ExampleGen (execution 1): bad input at line 3");
     assert_false(res.stopped);
     char p[512];
     struct stat sb;
@@ -214,11 +232,15 @@ static void test_config_errors(void **state) {
         const char *json, *msg;
     } cases[] = {
         {"{\"data\": \"d\"}", "member 'pipeline_root' is required"},
-        {"{\"pipeline_root\": 3, \"data\": \"d\"}", "member 'pipeline_root': expected a non-empty string"},
-        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"model_name\": \"a/b\"}", "is not a plain name"},
-        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"components\": {\"Trainer\": 1}}",
+        {"{\"pipeline_root\": 3, \"data\": \"d\"}",
+         "member 'pipeline_root': expected a non-empty string"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"model_name\": \"a/b\"}",
+         "is not a plain name"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"components\": "
+         "{\"Trainer\": 1}}",
          "components.Trainer: expected an object or false"},
-        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"extra\": 1}", "unknown member 'extra'"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"extra\": 1}",
+         "unknown member 'extra'"},
         {"{\"pipeline_root\": \"r\",\n \"data\": }", "p.json:2:"},
         {"[]", "expected a JSON object"},
     };
@@ -226,13 +248,16 @@ static void test_config_errors(void **state) {
         cfx_test_write_file_in(dir, "p.json", cases[i].json);
         cfx_error_init(&err);
         assert_int_not_equal(cfx_pipeline_config_load(&cfg, p, &err), 0);
-        if (!strstr(err.msg, cases[i].msg)) fprintf(stderr, "case %zu: %s\n", i, err.msg);
+        if (!strstr(err.msg, cases[i].msg))
+            fprintf(stderr, "case %zu: %s\n", i, err.msg);
         assert_non_null(strstr(err.msg, cases[i].msg));
         assert_null(cfg.path);
     }
     /* Absolute paths pass; "..", "." and "//" are collapsed. */
-    cfx_test_write_file_in(dir, "p.json", "{\"pipeline_root\": \"/a//b/./c/../d/\", \"data\": \"../x/./y\","
-                         " \"serving_dir\": \"s\"}");
+    cfx_test_write_file_in(
+        dir, "p.json",
+        "{\"pipeline_root\": \"/a//b/./c/../d/\", \"data\": \"../x/./y\","
+        " \"serving_dir\": \"s\"}");
     assert_int_equal(cfx_pipeline_config_load(&cfg, p, &err), 0);
     assert_string_equal(cfg.pipeline_root, "/a/b/d");
     char want[512];
@@ -245,7 +270,8 @@ static void test_config_errors(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_run_cache_and_gates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_cache_and_gates, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
     };

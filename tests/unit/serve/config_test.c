@@ -15,13 +15,20 @@
 #include "serve/config.h"
 #include "serve/service.h"
 
-static void test_flags(void **state)
-{
+static void test_flags(void **state) {
     (void)state;
-    char *argv[] = {"cfx-serve", "--port=9000", "--rest_api_port", "9001",
-                    "--model_name=taxi", "--model_base_path", "/srv/taxi",
-                    "--enable_model_warmup=false", "--num_threads", "3",
-                    "--max_body_bytes=1000", "--access_log=-"};
+    char *argv[] = {"cfx-serve",
+                    "--port=9000",
+                    "--rest_api_port",
+                    "9001",
+                    "--model_name=taxi",
+                    "--model_base_path",
+                    "/srv/taxi",
+                    "--enable_model_warmup=false",
+                    "--num_threads",
+                    "3",
+                    "--max_body_bytes=1000",
+                    "--access_log=-"};
     cfx_serve_flags_t f;
     cfx_serve_flags_init(&f);
     cfx_error_t err;
@@ -60,14 +67,22 @@ static void test_flags(void **state)
     assert_int_equal(cfx_serve_flags_parse(&f, 1, bad3, &err), CFX_EINVAL);
     assert_non_null(strstr(err.msg, "are empty"));
     cfx_serve_flags_free(&f);
-    char *bad4[] = {"x", "--model_base_path=/a", "--port=8", "--rest_api_port=8"};
+    char *bad4[] = {"x", "--model_base_path=/a", "--port=8",
+                    "--rest_api_port=8"};
     cfx_serve_flags_init(&f);
     assert_int_equal(cfx_serve_flags_parse(&f, 4, bad4, &err), CFX_EINVAL);
     cfx_serve_flags_free(&f);
     /* TF Serving flags cfx-serve ignores, bare booleans */
-    char *tf[] = {"x", "--model_base_path=/a", "--enable_batching",
-                  "--rest_api_enable_cors_support", "--num_load_threads", "4",
-                  "--enable_model_warmup", "false", "--port", "7"};
+    char *tf[] = {"x",
+                  "--model_base_path=/a",
+                  "--enable_batching",
+                  "--rest_api_enable_cors_support",
+                  "--num_load_threads",
+                  "4",
+                  "--enable_model_warmup",
+                  "false",
+                  "--port",
+                  "7"};
     cfx_serve_flags_init(&f);
     assert_int_equal(cfx_serve_flags_parse(&f, 10, tf, &err), 0);
     assert_int_equal(f.rest_api_enable_cors_support, 1);
@@ -98,14 +113,13 @@ static const char CONFIG[] =
     "  }\n"
     "}\n";
 
-static void test_text_config(void **state)
-{
+static void test_text_config(void **state) {
     (void)state;
     cfx_model_list_t l;
     cfx_error_t err;
     cfx_error_init(&err);
-    int rc = cfx_model_list_parse_text(&l, CONFIG, sizeof(CONFIG) - 1, "t",
-                                       &err);
+    int rc =
+        cfx_model_list_parse_text(&l, CONFIG, sizeof(CONFIG) - 1, "t", &err);
     if (rc)
         fail_msg("%s", err.msg);
     assert_int_equal(l.n, 3);
@@ -149,8 +163,7 @@ static void test_text_config(void **state)
     }
 }
 
-static void test_codes(void **state)
-{
+static void test_codes(void **state) {
     (void)state;
     /* TF Serving's table (docs/serving.md). */
     static const int http[17] = {200, 499, 500, 400, 504, 404, 409, 403, 429,
@@ -165,8 +178,7 @@ static void test_codes(void **state)
     assert_int_equal(cfx_service_tf_code(CFX_EUNAVAILABLE), 14);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_text_config),

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "serve/grpc.h"
 #include "client/h2_client.h"
+#include "serve/grpc.h"
 
 #define HEALTH "/grpc.health.v1.Health/Check"
 
@@ -40,16 +40,15 @@ typedef struct fixture {
     cfx_h2c_t *client;
     int closed;
     size_t done;
-    size_t chain;      /* calls still to submit from on_done */
-    size_t chain_ok;   /* chained calls answered with status 0 */
+    size_t chain;       /* calls still to submit from on_done */
+    size_t chain_ok;    /* chained calls answered with status 0 */
     uint64_t last_sent; /* sent_ns of the last chained answer */
-    int sent_order_ok; /* each chained call left after the one before */
+    int sent_order_ok;  /* each chained call left after the one before */
 } fixture_t;
 
 static const uint8_t EMPTY_MSG[] = {0, 0, 0, 0, 0};
 
-static void on_done(void *ud, const cfx_h2c_result_t *r)
-{
+static void on_done(void *ud, const cfx_h2c_result_t *r) {
     fixture_t *f = ud;
     result_t *res = r->req_ud;
     res->done = 1;
@@ -77,21 +76,19 @@ static void on_done(void *ud, const cfx_h2c_result_t *r)
         result_t *n = &next[f->chain % 2];
         memset(n, 0, sizeof(*n));
         n->chained = 1;
-        assert_true(cfx_h2c_submit(f->client, "test", HEALTH, NULL, 0, EMPTY_MSG,
-                                   sizeof(EMPTY_MSG), 1, n) > 0);
+        assert_true(cfx_h2c_submit(f->client, "test", HEALTH, NULL, 0,
+                                   EMPTY_MSG, sizeof(EMPTY_MSG), 1, n) > 0);
     }
 }
 
-static void on_close(void *ud, cfx_h2c_t *c)
-{
+static void on_close(void *ud, cfx_h2c_t *c) {
     (void)c;
     fixture_t *f = ud;
     f->closed = 1;
     f->client = NULL;
 }
 
-static int setup_limit(void **state, size_t max_recv)
-{
+static int setup_limit(void **state, size_t max_recv) {
     static fixture_t f;
     memset(&f, 0, sizeof(f));
     int sv[2];
@@ -104,25 +101,21 @@ static int setup_limit(void **state, size_t max_recv)
     assert_int_equal(cfx_grpc_ctx_new(f.base, NULL, &opts, &f.ctx, &err), 0);
     assert_int_equal(cfx_grpc_ctx_adopt(f.ctx, sv[0], &err), 0);
     cfx_h2c_callbacks_t cb = {on_done, on_close};
-    assert_int_equal(cfx_h2c_new(f.base, sv[1], &cb, &f, 1 << 20, &f.client,
-                                 &err),
-                     0);
+    assert_int_equal(
+        cfx_h2c_new(f.base, sv[1], &cb, &f, 1 << 20, &f.client, &err), 0);
     *state = &f;
     return 0;
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     return setup_limit(state, 8u << 20);
 }
 
-static int setup_small(void **state)
-{
+static int setup_small(void **state) {
     return setup_limit(state, 1024);
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     fixture_t *f = *state;
     cfx_h2c_free(f->client);
     cfx_grpc_ctx_free(f->ctx);
@@ -131,23 +124,20 @@ static int teardown(void **state)
 }
 
 /* Runs the loop until `want` requests finished (bounded). */
-static void run_until(fixture_t *f, size_t want)
-{
+static void run_until(fixture_t *f, size_t want) {
     for (int i = 0; i < 100000 && f->done < want; i++)
         event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 }
 
 static int32_t call(fixture_t *f, const char *path, const uint8_t *body,
-                    size_t len, result_t *res)
-{
+                    size_t len, result_t *res) {
     memset(res, 0, sizeof(*res));
     return cfx_h2c_submit(f->client, "test", path, NULL, 0, body, len, 1, res);
 }
 
 /* HealthCheckRequest{} -> HealthCheckResponse{status: SERVING}: the body
  * is prefix 00 00000002 then field 1 varint 1 (08 01). */
-static void test_health(void **state)
-{
+static void test_health(void **state) {
     fixture_t *f = *state;
     static const uint8_t req[] = {0, 0, 0, 0, 0};
     result_t r;
@@ -166,8 +156,7 @@ static void test_health(void **state)
     assert_int_equal(r.grpc_status, 5);
 }
 
-static void test_errors(void **state)
-{
+static void test_errors(void **state) {
     fixture_t *f = *state;
     result_t r[7];
     static const uint8_t empty[] = {0, 0, 0, 0, 0};
@@ -203,8 +192,7 @@ static void test_errors(void **state)
 /* HealthCheckRequest{} gzip-compressed (Python gzip.compress(b"",
  * mtime=0)) with grpc-encoding gzip is answered; an unknown encoding is
  * UNIMPLEMENTED. */
-static void test_compressed(void **state)
-{
+static void test_compressed(void **state) {
     fixture_t *f = *state;
     static const uint8_t req[] = {1,    0,    0,    0,    20,   0x1f, 0x8b,
                                   0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
@@ -229,8 +217,7 @@ static void test_compressed(void **state)
 }
 
 /* 100 calls in flight on one connection, all answered. */
-static void test_concurrent_streams(void **state)
-{
+static void test_concurrent_streams(void **state) {
     fixture_t *f = *state;
     static result_t r[100];
     static const uint8_t empty[] = {0, 0, 0, 0, 0};
@@ -246,8 +233,7 @@ static void test_concurrent_streams(void **state)
 /* Each answer's callback submits the next call (as `cfx perf` refills a
  * connection): 300 calls in a chain, none stalls, each leaves after the
  * one before it was answered. */
-static void test_chained_from_answer(void **state)
-{
+static void test_chained_from_answer(void **state) {
     fixture_t *f = *state;
     result_t first;
     f->chain = 300;
@@ -262,8 +248,7 @@ static void test_chained_from_answer(void **state)
 
 /* A stream the client resets halfway (headers and part of the body sent,
  * no END_STREAM) is dropped; the next call is answered. */
-static void test_client_reset(void **state)
-{
+static void test_client_reset(void **state) {
     fixture_t *f = *state;
     result_t half, after;
     static const uint8_t part[] = {0, 0, 0, 0, 9, 0x0a};
@@ -289,8 +274,7 @@ static void test_client_reset(void **state)
 }
 
 /* Receive limit 1024 bytes: a 2000-byte message is RESOURCE_EXHAUSTED. */
-static void test_oversize(void **state)
-{
+static void test_oversize(void **state) {
     fixture_t *f = *state;
     static uint8_t big[5 + 2000];
     memset(big, 0, sizeof(big));
@@ -305,8 +289,7 @@ static void test_oversize(void **state)
 /* A 3 MiB message is three times the 1 MiB stream window: it arrives only
  * if the server sends WINDOW_UPDATEs. Zero bytes are not a valid protobuf
  * (field number 0), so the answer is INVALID_ARGUMENT, not a hang. */
-static void test_flow_control(void **state)
-{
+static void test_flow_control(void **state) {
     fixture_t *f = *state;
     size_t n = 3u << 20;
     uint8_t *big = calloc(1, n + 5);
@@ -324,16 +307,15 @@ static void test_flow_control(void **state)
 }
 
 /* grpc-timeout of 1 ns has expired by the time the call is complete. */
-static void test_deadline(void **state)
-{
+static void test_deadline(void **state) {
     fixture_t *f = *state;
     static const uint8_t empty[] = {0, 0, 0, 0, 0};
     nghttp2_nv nv = {(uint8_t *)"grpc-timeout", (uint8_t *)"1n", 12, 2,
                      NGHTTP2_NV_FLAG_NONE};
     result_t r;
     memset(&r, 0, sizeof(r));
-    assert_true(cfx_h2c_submit(f->client, "test", HEALTH, &nv, 1, empty, 5, 1,
-                               &r) > 0);
+    assert_true(
+        cfx_h2c_submit(f->client, "test", HEALTH, &nv, 1, empty, 5, 1, &r) > 0);
     run_until(f, 1);
     assert_int_equal(r.grpc_status, 4);
     nghttp2_nv bad = {(uint8_t *)"grpc-timeout", (uint8_t *)"soon", 12, 4,
@@ -346,8 +328,7 @@ static void test_deadline(void **state)
 
 /* A request whose body stops arriving gets DEADLINE_EXCEEDED when its
  * grpc-timeout (100 ms) passes, then RST_STREAM(NO_ERROR). */
-static void test_deadline_mid_body(void **state)
-{
+static void test_deadline_mid_body(void **state) {
     fixture_t *f = *state;
     static const uint8_t part[] = {0, 0, 0, 0, 9, 0x0a};
     nghttp2_nv nv = {(uint8_t *)"grpc-timeout", (uint8_t *)"100m", 12, 4,
@@ -374,8 +355,7 @@ static void test_deadline_mid_body(void **state)
 
 /* Drain: GOAWAY reaches the client, the connection closes, the context
  * frees itself (ASan checks the memory). */
-static void test_drain(void **state)
-{
+static void test_drain(void **state) {
     fixture_t *f = *state;
     static const uint8_t empty[] = {0, 0, 0, 0, 0};
     result_t r;
@@ -389,8 +369,7 @@ static void test_drain(void **state)
     assert_true(f->closed);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

@@ -1,8 +1,8 @@
 /* grpc_tensor_test.c: TensorProto decoding/encoding (serve/grpc_tensor.c)
  * and the gRPC wire helpers of serve/grpc.c (timeout, grpc-message,
- * message prefix, gzip/deflate messages). Request bytes are written out by hand from the protobuf
- * wire format (tag = field << 3 | wire type), not produced by protobuf-c,
- * so the decoder is checked against an independent encoding. */
+ * message prefix, gzip/deflate messages). Request bytes are written out by hand
+ * from the protobuf wire format (tag = field << 3 | wire type), not produced by
+ * protobuf-c, so the decoder is checked against an independent encoding. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +17,8 @@
 #include "tensor.pb-c.h"
 
 static int decode(const uint8_t *b, size_t n, size_t max, cfx_arena_t *a,
-                  cfx_tensor_t *t, cfx_error_t *err)
-{
-    Tensorflow__TensorProto *tp =
-        tensorflow__tensor_proto__unpack(NULL, n, b);
+                  cfx_tensor_t *t, cfx_error_t *err) {
+    Tensorflow__TensorProto *tp = tensorflow__tensor_proto__unpack(NULL, n, b);
     assert_non_null(tp);
     int rc = cfx_grpc_tensor_decode(tp, max, a, t, err);
     /* Values that point into the message (strings) are checked by the
@@ -38,8 +36,7 @@ static int decode(const uint8_t *b, size_t n, size_t max, cfx_arena_t *a,
 
 /* DT_FLOAT [2,2] in tensor_content: 1.5, -2, 3.25, 0 as little-endian
  * IEEE-754 (0x3fc00000, 0xc0000000, 0x40500000, 0). */
-static void test_float_content(void **state)
-{
+static void test_float_content(void **state) {
     (void)state;
     static const uint8_t b[] = {
         0x08, 0x01,                                                 /* dtype */
@@ -62,8 +59,7 @@ static void test_float_content(void **state)
 
 /* DT_INT64 [4], int64_val packed {7, 9}: TF repeats the last value. The
  * same values unpacked (wire type 0) decode identically. */
-static void test_int64_repeat_last(void **state)
-{
+static void test_int64_repeat_last(void **state) {
     (void)state;
     static const uint8_t packed[] = {0x08, 0x09, 0x12, 0x04, 0x12, 0x02,
                                      0x08, 0x04, 0x52, 0x02, 0x07, 0x09};
@@ -89,12 +85,11 @@ static void test_int64_repeat_last(void **state)
 }
 
 /* DT_INT32 [2] content ff ff ff ff 02 00 00 00 -> -1, 2 (sign extended). */
-static void test_int32_content_sign(void **state)
-{
+static void test_int32_content_sign(void **state) {
     (void)state;
-    static const uint8_t b[] = {0x08, 0x03, 0x12, 0x04, 0x12, 0x02, 0x08,
-                                0x02, 0x22, 0x08, 0xff, 0xff, 0xff, 0xff,
-                                0x02, 0x00, 0x00, 0x00};
+    static const uint8_t b[] = {0x08, 0x03, 0x12, 0x04, 0x12, 0x02,
+                                0x08, 0x02, 0x22, 0x08, 0xff, 0xff,
+                                0xff, 0xff, 0x02, 0x00, 0x00, 0x00};
     cfx_arena_t a;
     cfx_arena_init(&a);
     cfx_tensor_t t;
@@ -108,8 +103,7 @@ static void test_int32_content_sign(void **state)
 
 /* DT_STRING [3], string_val "a", "bc" -> a, bc, bc. A scalar (no shape)
  * with no values is one empty string. */
-static void test_strings(void **state)
-{
+static void test_strings(void **state) {
     (void)state;
     static const uint8_t b[] = {0x08, 0x07, 0x12, 0x04, 0x12, 0x02, 0x08, 0x03,
                                 0x42, 0x01, 0x61, 0x42, 0x02, 0x62, 0x63};
@@ -131,8 +125,7 @@ static void test_strings(void **state)
     cfx_arena_free(&a);
 }
 
-static void test_errors(void **state)
-{
+static void test_errors(void **state) {
     (void)state;
     cfx_arena_t a;
     cfx_arena_init(&a);
@@ -140,11 +133,11 @@ static void test_errors(void **state)
     cfx_error_t err;
     cfx_error_init(&err);
     /* Content of 3 bytes for DT_FLOAT [1]. */
-    static const uint8_t short_content[] = {0x08, 0x01, 0x12, 0x04, 0x12, 0x02,
-                                            0x08, 0x01, 0x22, 0x03, 0, 0, 0};
-    assert_int_equal(decode(short_content, sizeof(short_content), 100, &a, &t,
-                            &err),
-                     CFX_EINVAL);
+    static const uint8_t short_content[] = {
+        0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x01, 0x22, 0x03, 0, 0, 0};
+    assert_int_equal(
+        decode(short_content, sizeof(short_content), 100, &a, &t, &err),
+        CFX_EINVAL);
     assert_non_null(strstr(err.msg, "tensor_content has 3 bytes"));
     /* Three int64 values for shape [2]. */
     static const uint8_t too_many[] = {0x08, 0x09, 0x12, 0x04, 0x12, 0x02, 0x08,
@@ -158,9 +151,9 @@ static void test_errors(void **state)
     assert_int_equal(decode(huge, sizeof(huge), 1000000, &a, &t, &err),
                      CFX_ETOOBIG);
     /* Dimension -1 (ten-byte varint). */
-    static const uint8_t neg[] = {0x08, 0x01, 0x12, 0x0d, 0x12, 0x0b, 0x08,
-                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                  0xff, 0xff, 0x01};
+    static const uint8_t neg[] = {0x08, 0x01, 0x12, 0x0d, 0x12, 0x0b,
+                                  0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xff, 0x01};
     assert_int_equal(decode(neg, sizeof(neg), 100, &a, &t, &err), CFX_EINVAL);
     assert_non_null(strstr(err.msg, "-1"));
     /* DT_RESOURCE (20) is not a value type. */
@@ -171,8 +164,7 @@ static void test_errors(void **state)
 
 /* Encoding: float_val packs as field 5 wire type 2; as_content writes
  * little-endian bytes; both decode back to the same values. */
-static void test_encode_roundtrip(void **state)
-{
+static void test_encode_roundtrip(void **state) {
     (void)state;
     cfx_arena_t a;
     cfx_arena_init(&a);
@@ -207,8 +199,7 @@ static void test_encode_roundtrip(void **state)
     cfx_arena_free(&a);
 }
 
-static void test_timeout(void **state)
-{
+static void test_timeout(void **state) {
     (void)state;
     uint64_t ns;
     assert_int_equal(cfx_grpc_parse_timeout("100m", &ns), 0);
@@ -228,8 +219,7 @@ static void test_timeout(void **state)
     assert_int_equal(cfx_grpc_parse_timeout("1.5S", &ns), CFX_EINVAL);
 }
 
-static void test_message_encoding(void **state)
-{
+static void test_message_encoding(void **state) {
     (void)state;
     cfx_buf_t b;
     cfx_buf_init(&b);
@@ -244,8 +234,7 @@ static void test_message_encoding(void **state)
     cfx_buf_free(&b);
 }
 
-static void test_unframe(void **state)
-{
+static void test_unframe(void **state) {
     (void)state;
     const uint8_t *m;
     size_t n;
@@ -268,7 +257,8 @@ static void test_unframe(void **state)
         cfx_grpc_unframe(longer, sizeof(longer), &m, &n, &z, &code, &err), 0);
     assert_int_equal(code, 13);
     static const uint8_t flag2[] = {2, 0, 0, 0, 0};
-    assert_int_not_equal(cfx_grpc_unframe(flag2, 5, &m, &n, &z, &code, &err), 0);
+    assert_int_not_equal(cfx_grpc_unframe(flag2, 5, &m, &n, &z, &code, &err),
+                         0);
     assert_int_equal(code, 13);
     static const uint8_t gz[] = {1, 0, 0, 0, 2, 0x08, 0x01};
     assert_int_equal(cfx_grpc_unframe(gz, sizeof(gz), &m, &n, &z, &code, &err),
@@ -278,13 +268,11 @@ static void test_unframe(void **state)
 
 /* Compressed bytes written by Python's gzip.compress(mtime=0) and
  * zlib.compress when this test was written. */
-static void test_inflate(void **state)
-{
+static void test_inflate(void **state) {
     (void)state;
-    static const uint8_t gz_0801[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00,
-                                      0x00, 0x02, 0x03, 0xe3, 0x60, 0x04, 0x00,
-                                      0x61, 0xa8, 0x07, 0xfe, 0x02, 0x00, 0x00,
-                                      0x00};
+    static const uint8_t gz_0801[] = {
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xe3,
+        0x60, 0x04, 0x00, 0x61, 0xa8, 0x07, 0xfe, 0x02, 0x00, 0x00, 0x00};
     static const uint8_t zl_0801[] = {0x78, 0x9c, 0xe3, 0x60, 0x04,
                                       0x00, 0x00, 0x13, 0x00, 0x0a};
     /* 5000 zero bytes */
@@ -317,9 +305,8 @@ static void test_inflate(void **state)
                                           4999, &out, &code, &err),
                          0);
     assert_int_equal(code, 8);
-    assert_int_not_equal(cfx_grpc_inflate("gzip", gz_0801, 15, 100, &out,
-                                          &code, &err),
-                         0);
+    assert_int_not_equal(
+        cfx_grpc_inflate("gzip", gz_0801, 15, 100, &out, &code, &err), 0);
     assert_int_equal(code, 13);
     assert_int_not_equal(cfx_grpc_inflate("gzip", zl_0801, sizeof(zl_0801), 100,
                                           &out, &code, &err),
@@ -329,15 +316,14 @@ static void test_inflate(void **state)
                                           100, &out, &code, &err),
                          0);
     assert_int_equal(code, 12);
-    assert_int_not_equal(cfx_grpc_inflate("", zl_0801, sizeof(zl_0801), 100,
-                                          &out, &code, &err),
-                         0);
+    assert_int_not_equal(
+        cfx_grpc_inflate("", zl_0801, sizeof(zl_0801), 100, &out, &code, &err),
+        0);
     assert_int_equal(code, 13);
     cfx_buf_free(&out);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_float_content),
         cmocka_unit_test(test_int64_repeat_last),

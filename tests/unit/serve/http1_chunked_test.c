@@ -30,10 +30,8 @@ static const char NEXT[] = "GET / HTTP/1.1\r\n\r\n";
 
 /* Feeds s in pieces of at most `step` bytes (0: whole); returns the last
  * result; *consumed: bytes used in all. */
-static int feed(cfx_http1_chunked_t *d, const char *s, size_t len,
-                size_t step, cfx_buf_t *body, size_t *consumed,
-                cfx_error_t *err)
-{
+static int feed(cfx_http1_chunked_t *d, const char *s, size_t len, size_t step,
+                cfx_buf_t *body, size_t *consumed, cfx_error_t *err) {
     size_t off = 0;
     int rc = 0;
     *consumed = 0;
@@ -51,8 +49,7 @@ static int feed(cfx_http1_chunked_t *d, const char *s, size_t len,
     return rc;
 }
 
-static void test_wiki_whole_and_pipelined(void **state)
-{
+static void test_wiki_whole_and_pipelined(void **state) {
     (void)state;
     char in[256];
     snprintf(in, sizeof(in), "%s%s", WIKI, NEXT);
@@ -74,8 +71,7 @@ static void test_wiki_whole_and_pipelined(void **state)
     cfx_buf_free(&body);
 }
 
-static void test_wiki_every_split(void **state)
-{
+static void test_wiki_every_split(void **state) {
     (void)state;
     size_t len = strlen(WIKI);
     /* Two pieces split at every offset, then one byte at a time. */
@@ -87,15 +83,15 @@ static void test_wiki_every_split(void **state)
         cfx_error_init(&err);
         cfx_http1_chunked_init(&d, 1024, 1024);
         size_t u1 = 0, u2 = 0;
-        int rc = cfx_http1_chunked_decode(&d, (const uint8_t *)WIKI, cut,
-                                          &body, &u1, &err);
+        int rc = cfx_http1_chunked_decode(&d, (const uint8_t *)WIKI, cut, &body,
+                                          &u1, &err);
         assert_int_equal(rc, cut == len ? 1 : 0);
         assert_int_equal(u1, cut);
         if (cut < len)
-            assert_int_equal(cfx_http1_chunked_decode(
-                                 &d, (const uint8_t *)WIKI + cut, len - cut,
-                                 &body, &u2, &err),
-                             1);
+            assert_int_equal(
+                cfx_http1_chunked_decode(&d, (const uint8_t *)WIKI + cut,
+                                         len - cut, &body, &u2, &err),
+                1);
         assert_int_equal(u1 + u2, len);
         assert_int_equal(body.len, strlen(WIKI_BODY));
         assert_memory_equal(body.data, WIKI_BODY, body.len);
@@ -114,8 +110,7 @@ static void test_wiki_every_split(void **state)
     cfx_buf_free(&body);
 }
 
-static void test_hex_forms(void **state)
-{
+static void test_hex_forms(void **state) {
     (void)state;
     static const struct {
         const char *size;
@@ -142,8 +137,7 @@ static void test_hex_forms(void **state)
     }
 }
 
-static void test_empty_body(void **state)
-{
+static void test_empty_body(void **state) {
     (void)state;
     cfx_http1_chunked_t d;
     cfx_buf_t body;
@@ -164,8 +158,7 @@ static void test_empty_body(void **state)
     cfx_buf_free(&body);
 }
 
-static void test_errors(void **state)
-{
+static void test_errors(void **state) {
     (void)state;
     static const struct {
         const char *in;
@@ -220,8 +213,8 @@ static void test_errors(void **state)
                           &used, &err);
             if (rc != cases[i].code ||
                 cfx_http1_chunked_status(&d) != cases[i].status)
-                fail_msg("case %zu step %zu: rc %d status %d (%s)", i, step,
-                         rc, cfx_http1_chunked_status(&d), err.msg);
+                fail_msg("case %zu step %zu: rc %d status %d (%s)", i, step, rc,
+                         cfx_http1_chunked_status(&d), err.msg);
             assert_non_null(strstr(err.msg, "chunked body"));
             /* A failed decoder stays failed. */
             size_t u;
@@ -233,8 +226,7 @@ static void test_errors(void **state)
     }
 }
 
-static void test_error_names_the_byte(void **state)
-{
+static void test_error_names_the_byte(void **state) {
     (void)state;
     cfx_http1_chunked_t d;
     cfx_buf_t body;
@@ -252,8 +244,7 @@ static void test_error_names_the_byte(void **state)
     cfx_buf_free(&body);
 }
 
-static void test_limit(void **state)
-{
+static void test_limit(void **state) {
     (void)state;
     /* Two chunks of 512 fill a 1024 limit exactly; one more byte is 413,
      * caught on the size line before any of its data arrives. */
@@ -288,8 +279,7 @@ static void test_limit(void **state)
     cfx_buf_free(&body);
 }
 
-static void test_line_and_trailer_bounds(void **state)
-{
+static void test_line_and_trailer_bounds(void **state) {
     (void)state;
     cfx_http1_chunked_t d;
     cfx_buf_t body;
@@ -315,9 +305,8 @@ static void test_line_and_trailer_bounds(void **state)
     memcpy(line, "1;", 2);
     memcpy(line + CFX_HTTP1_CHUNK_LINE_MAX - 2, "\r\nx\r\n0\r\n\r\n", 10);
     cfx_http1_chunked_init(&d, 1024, 1024);
-    assert_int_equal(feed(&d, line, CFX_HTTP1_CHUNK_LINE_MAX + 8, 0, &body,
-                          &used, &err),
-                     1);
+    assert_int_equal(
+        feed(&d, line, CFX_HTTP1_CHUNK_LINE_MAX + 8, 0, &body, &used, &err), 1);
     assert_int_equal(body.len, 1);
     /* Trailer section: "X: 12345\r\n\r\n" is 12 bytes. */
     const char *tr = "0\r\nX: 12345\r\n\r\n";
@@ -331,8 +320,7 @@ static void test_line_and_trailer_bounds(void **state)
 }
 
 /* xorshift64: one seed, one sequence. */
-static uint64_t rnd(uint64_t *s)
-{
+static uint64_t rnd(uint64_t *s) {
     *s ^= *s << 13;
     *s ^= *s >> 7;
     *s ^= *s << 17;
@@ -342,8 +330,7 @@ static uint64_t rnd(uint64_t *s)
 /* A random chunked encoding of body[0, len) into out (cap bytes); its
  * length. */
 static size_t encode_random(uint64_t *seed, const uint8_t *body, size_t len,
-                            uint8_t *out, size_t cap)
-{
+                            uint8_t *out, size_t cap) {
     size_t n = 0, i = 0;
     while (i <= len) {
         size_t c = i == len ? 0 : 1 + rnd(seed) % 700;
@@ -372,8 +359,7 @@ static size_t encode_random(uint64_t *seed, const uint8_t *body, size_t len,
     return n + 2;
 }
 
-static void test_random(void **state)
-{
+static void test_random(void **state) {
     (void)state;
     enum { BODY_MAX = 3000, ENC_MAX = 20000 };
     static uint8_t body[BODY_MAX], enc[ENC_MAX + 8];
@@ -426,8 +412,7 @@ static void test_random(void **state)
     cfx_buf_free(&out);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wiki_whole_and_pipelined),
         cmocka_unit_test(test_wiki_every_split),

@@ -33,8 +33,7 @@ typedef struct fixture {
 } fixture_t;
 
 /* Echo: "<method> <target> <body>". */
-static void echo(cfx_http1_req_t *req, void *arg)
-{
+static void echo(cfx_http1_req_t *req, void *arg) {
     fixture_t *f = arg;
     char buf[8192];
     f->calls++;
@@ -44,8 +43,8 @@ static void echo(cfx_http1_req_t *req, void *arg)
     }
     int n = snprintf(buf, sizeof(buf), "%s %s ", req->method, req->target);
     size_t len = (size_t)n;
-    size_t take = req->body_len < sizeof(buf) - len ? req->body_len
-                                                    : sizeof(buf) - len;
+    size_t take =
+        req->body_len < sizeof(buf) - len ? req->body_len : sizeof(buf) - len;
     memcpy(buf + len, req->body, take);
     len += take;
     const char *x = cfx_http1_header(req, "X-Close");
@@ -53,8 +52,7 @@ static void echo(cfx_http1_req_t *req, void *arg)
                     x != NULL);
 }
 
-static int setup_with(void **state, long max_conns)
-{
+static int setup_with(void **state, long max_conns) {
     fixture_t *f = calloc(1, sizeof(*f));
     f->base = event_base_new();
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -79,11 +77,14 @@ static int setup_with(void **state, long max_conns)
     return 0;
 }
 
-static int setup(void **state) { return setup_with(state, 100); }
-static int setup_limited(void **state) { return setup_with(state, 1); }
+static int setup(void **state) {
+    return setup_with(state, 100);
+}
+static int setup_limited(void **state) {
+    return setup_with(state, 1);
+}
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     fixture_t *f = *state;
     cfx_http1_free(f->h);
     event_base_free(f->base);
@@ -91,8 +92,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static int client(fixture_t *f)
-{
+static int client(fixture_t *f) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
@@ -105,15 +105,13 @@ static int client(fixture_t *f)
     return fd;
 }
 
-static void spin(fixture_t *f)
-{
+static void spin(fixture_t *f) {
     for (int i = 0; i < 4; i++)
         event_base_loop(f->base, EVLOOP_NONBLOCK);
 }
 
 /* Reads what the server wrote (after letting it run); sets *closed. */
-static size_t drain(fixture_t *f, int fd, char *out, size_t cap, int *closed)
-{
+static size_t drain(fixture_t *f, int fd, char *out, size_t cap, int *closed) {
     size_t len = 0;
     *closed = 0;
     for (int round = 0; round < 50; round++) {
@@ -132,8 +130,7 @@ static size_t drain(fixture_t *f, int fd, char *out, size_t cap, int *closed)
     return len;
 }
 
-static void send_all(int fd, const char *p, size_t n)
-{
+static void send_all(int fd, const char *p, size_t n) {
     while (n) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EAGAIN)
@@ -149,8 +146,7 @@ static const char PIPE3[] =
     "GET /b?q=1 HTTP/1.1\r\nHost: x\r\n\r\n"
     "\r\nPOST /c HTTP/1.1\r\ncontent-length: 3\r\nX-Other:  v  \r\n\r\nxyz";
 
-static void test_pipelined_random_splits(void **state)
-{
+static void test_pipelined_random_splits(void **state) {
     fixture_t *f = *state;
     uint64_t rng = 42;
     for (int it = 0; it < 200; it++) {
@@ -177,8 +173,8 @@ static void test_pipelined_random_splits(void **state)
         const char *b = strstr(out, "GET /b?q=1 ");
         const char *c = strstr(out, "POST /c xyz");
         if (!a || !b || !c || !(a < b && b < c))
-            fail_msg("iteration %d: responses out of order or missing:\n%s",
-                     it, out);
+            fail_msg("iteration %d: responses out of order or missing:\n%s", it,
+                     out);
         assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
         assert_non_null(strstr(out, "X-Test: 1\r\n"));
         (void)closed;
@@ -188,8 +184,7 @@ static void test_pipelined_random_splits(void **state)
     assert_int_equal(atomic_load(&f->conns), 0);
 }
 
-static void test_continue_and_http10(void **state)
-{
+static void test_continue_and_http10(void **state) {
     fixture_t *f = *state;
     char out[4096];
     int closed;
@@ -238,8 +233,7 @@ static void test_continue_and_http10(void **state)
     close(fd);
 }
 
-static void test_errors(void **state)
-{
+static void test_errors(void **state) {
     fixture_t *f = *state;
     static const struct {
         const char *req;
@@ -291,8 +285,7 @@ static void test_errors(void **state)
     assert_int_equal(atomic_load(&f->conns), 0);
 }
 
-static void test_garbage(void **state)
-{
+static void test_garbage(void **state) {
     fixture_t *f = *state;
     uint64_t rng = 7;
     char buf[512], out[4096];
@@ -316,8 +309,7 @@ static void test_garbage(void **state)
     assert_int_equal(atomic_load(&f->conns), 0);
 }
 
-static void test_limit_and_drain(void **state)
-{
+static void test_limit_and_drain(void **state) {
     fixture_t *f = *state; /* max_connections = 1 */
     char out[4096];
     int closed;
@@ -340,8 +332,7 @@ static void test_limit_and_drain(void **state)
     assert_int_equal(atomic_load(&f->conns), 0);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipelined_random_splits, setup,
                                         teardown),

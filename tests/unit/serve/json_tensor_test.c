@@ -19,8 +19,7 @@
 #include "serve/json_tensor.h"
 #include "serve/service.h"
 
-static void check_float(float v, const char *want)
-{
+static void check_float(float v, const char *want) {
     cfx_buf_t b;
     cfx_buf_init(&b);
     assert_int_equal(cfx_json_put_float(&b, v), 0);
@@ -31,8 +30,7 @@ static void check_float(float v, const char *want)
     cfx_buf_free(&b);
 }
 
-static void test_float_format(void **state)
-{
+static void test_float_format(void **state) {
     (void)state;
     check_float(0.5f, "0.5");
     check_float(1.0f, "1.0");
@@ -49,8 +47,7 @@ static void test_float_format(void **state)
     check_float(-INFINITY, "-Infinity");
 }
 
-static void test_string_escape(void **state)
-{
+static void test_string_escape(void **state) {
     (void)state;
     cfx_buf_t b;
     cfx_buf_init(&b);
@@ -61,8 +58,7 @@ static void test_string_escape(void **state)
     cfx_buf_free(&b);
 }
 
-static void test_b64(void **state)
-{
+static void test_b64(void **state) {
     (void)state;
     cfx_buf_t b;
     cfx_buf_init(&b);
@@ -84,8 +80,7 @@ static void test_b64(void **state)
 }
 
 /* {"b64": ...} follows TF Serving's padding rule: none, or exact. */
-static void test_b64_value_padding(void **state)
-{
+static void test_b64_value_padding(void **state) {
     (void)state;
     static const struct {
         const char *json;
@@ -124,8 +119,7 @@ static void test_b64_value_padding(void **state)
     cfx_buf_free(&b);
 }
 
-static void test_example_mapping(void **state)
-{
+static void test_example_mapping(void **state) {
     (void)state;
     json_error_t je;
     json_t *doc = json_loads("{\"i\": 1, \"f\": 1.0, \"s\": \"x\", "
@@ -176,8 +170,7 @@ static void test_example_mapping(void **state)
     cfx_example_free(&ex);
 }
 
-static void test_typed(void **state)
-{
+static void test_typed(void **state) {
     (void)state;
     cfx_example_t ex;
     cfx_example_init(&ex);
@@ -195,16 +188,14 @@ static void test_typed(void **state)
                                  "expected type: int64 (input c)");
     assert_int_equal(cfx_json_add_typed(&ex, "d", CFX_DT_FLOAT, str, &err),
                      CFX_EINVAL);
-    assert_int_equal(cfx_json_add_typed(&ex, "e", CFX_DT_STRING, str, &err),
-                     0);
+    assert_int_equal(cfx_json_add_typed(&ex, "e", CFX_DT_STRING, str, &err), 0);
     json_decref(one);
     json_decref(real);
     json_decref(str);
     cfx_example_free(&ex);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_float_format),
         cmocka_unit_test(test_string_escape),

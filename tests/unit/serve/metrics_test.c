@@ -14,14 +14,12 @@
 
 #include "serve/metrics.h"
 
-static void want(const char *text, const char *line)
-{
+static void want(const char *text, const char *line) {
     if (!strstr(text, line))
         fail_msg("missing line: %s\n--- got:\n%s", line, text);
 }
 
-static void test_render(void **state)
-{
+static void test_render(void **state) {
     (void)state;
     cfx_metrics_t *m = NULL;
     assert_int_equal(cfx_metrics_new(&m), 0);
@@ -73,8 +71,9 @@ static void test_render(void **state)
              ":tensorflow:serving:request_latency_bucket{%s,le=\"+Inf\"} 3\n",
              lab);
     want(t, line);
-    snprintf(line, sizeof(line), ":tensorflow:serving:request_latency_sum{%s} "
-                                 "135\n",
+    snprintf(line, sizeof(line),
+             ":tensorflow:serving:request_latency_sum{%s} "
+             "135\n",
              lab);
     want(t, line);
     snprintf(line, sizeof(line),
@@ -88,15 +87,15 @@ static void test_render(void **state)
             "le=\"4\"} 2\n");
     /* 33 finite buckets + Inf per latency series. */
     size_t nb = 0;
-    for (const char *p = t; (p = strstr(p, "request_latency_bucket{model_name=\"taxi\"")); p++)
+    for (const char *p = t;
+         (p = strstr(p, "request_latency_bucket{model_name=\"taxi\"")); p++)
         nb++;
     assert_int_equal(nb, 34);
     cfx_buf_free(&b);
     cfx_metrics_free(m);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_render)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,8 +17,12 @@
 static cfx_net_t *small_net(int deep_cat) {
     static const char *names[] = {"u_xf", "v_xf"};
     static const int64_t card[] = {4, 3};
-    cfx_net_spec_t s = {.num_dense = 3, .num_categorical = 2, .cat_names = names,
-                        .cat_cardinality = card, .num_hidden = 2, .hidden = {9, 5},
+    cfx_net_spec_t s = {.num_dense = 3,
+                        .num_categorical = 2,
+                        .cat_names = names,
+                        .cat_cardinality = card,
+                        .num_hidden = 2,
+                        .hidden = {9, 5},
                         .deep_categorical = deep_cat};
     cfx_net_t *n = NULL;
     cfx_error_t err;
@@ -27,8 +31,8 @@ static cfx_net_t *small_net(int deep_cat) {
     return n;
 }
 
-static double loss_only(cfx_net_t *n, const float *x, const int32_t *c, const float *y,
-                        size_t B, cfx_trainer_ws_t *ws) {
+static double loss_only(cfx_net_t *n, const float *x, const int32_t *c,
+                        const float *y, size_t B, cfx_trainer_ws_t *ws) {
     double l = cfx_trainer_loss_grad(n, x, c, y, B, ws);
     memset(cfx_trainer_ws_grad(ws), 0, n->num_params * sizeof(float));
     return l;
@@ -78,8 +82,10 @@ static void gradient_check(int deep_cat) {
             worst_i = i;
         }
     }
-    print_message("deep_categorical=%d: %zu params (%zu with a gradient), largest relative "
-                  "difference %.3g at %zu\n", deep_cat, n->num_params, nonzero, worst, worst_i);
+    print_message("deep_categorical=%d: %zu params (%zu with a gradient), "
+                  "largest relative "
+                  "difference %.3g at %zu\n",
+                  deep_cat, n->num_params, nonzero, worst, worst_i);
     assert_true(nonzero > n->num_params / 2);
     free(g);
     cfx_trainer_ws_free(ws);
@@ -113,7 +119,8 @@ static void test_metrics(void **state) {
     /* ties count half: (0.5, 0.5) with labels (0, 1) -> 0.5 */
     float pt[] = {0.5f, 0.5f, 0.2f}, yt[] = {0, 1, 0};
     cfx_train_metrics_compute(pt, yt, 3, &m);
-    assert_float_equal(m.auc, 0.75, 1e-12); /* pairs: (.5 vs .5)=.5, (.5 vs .2)=1 */
+    assert_float_equal(m.auc, 0.75,
+                       1e-12); /* pairs: (.5 vs .5)=.5, (.5 vs .2)=1 */
 }
 
 /* label = 1 when x0 + (u == 2) - 0.5 x1 > 0.3, learned from 3000 rows. */
@@ -132,8 +139,8 @@ static void make_data(cfx_dataset_t *ds, size_t n, uint64_t seed) {
     }
 }
 
-static void train_once(cfx_net_t *n, const cfx_dataset_t *tr, const cfx_dataset_t *ev,
-                       cfx_train_metrics_t *m) {
+static void train_once(cfx_net_t *n, const cfx_dataset_t *tr,
+                       const cfx_dataset_t *ev, cfx_train_metrics_t *m) {
     cfx_trainer_config_t cfg;
     cfx_trainer_config_default(&cfg);
     cfg.train_steps = 1500;
@@ -142,7 +149,8 @@ static void train_once(cfx_net_t *n, const cfx_dataset_t *tr, const cfx_dataset_
     cfg.eval_every_steps = 1500;
     cfx_error_t err;
     cfx_error_init(&err);
-    assert_int_equal(cfx_trainer_fit(n, &cfg, tr, ev, NULL, NULL, NULL, m, &err), 0);
+    assert_int_equal(
+        cfx_trainer_fit(n, &cfg, tr, ev, NULL, NULL, NULL, m, &err), 0);
 }
 
 static void test_learns_and_is_deterministic(void **state) {
@@ -154,8 +162,8 @@ static void test_learns_and_is_deterministic(void **state) {
     cfx_train_metrics_t ma, mb;
     train_once(a, &tr, &ev, &ma);
     train_once(b, &tr, &ev, &mb);
-    print_message("synthetic eval: loss %.4f accuracy %.4f auc %.4f\n", ma.loss, ma.accuracy,
-                  ma.auc);
+    print_message("synthetic eval: loss %.4f accuracy %.4f auc %.4f\n", ma.loss,
+                  ma.accuracy, ma.auc);
     assert_true(ma.auc > 0.97);
     assert_true(ma.accuracy > 0.9);
     assert_int_equal(ma.count, 1000);
@@ -166,7 +174,8 @@ static void test_learns_and_is_deterministic(void **state) {
     cfx_dataset_free(&ev);
 }
 
-static int load_config_text(const char *text, cfx_trainer_config_t *cfg, cfx_error_t *err) {
+static int load_config_text(const char *text, cfx_trainer_config_t *cfg,
+                            cfx_error_t *err) {
     char path[] = "/tmp/cfx-trainer-config-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -184,11 +193,13 @@ static void test_config(void **state) {
     cfx_trainer_config_t cfg;
     cfx_error_t err;
     cfx_error_init(&err);
-    assert_int_equal(load_config_text("{\"first_dnn_layer_size\": 100, \"num_dnn_layers\": 4,"
-                                      " \"dnn_decay_factor\": 0.7, \"deep_categorical\":"
-                                      " [\"a_xf\", \"b_xf\"], \"batch_size\": 8}",
-                                      &cfg, &err),
-                     0);
+    assert_int_equal(
+        load_config_text(
+            "{\"first_dnn_layer_size\": 100, \"num_dnn_layers\": 4,"
+            " \"dnn_decay_factor\": 0.7, \"deep_categorical\":"
+            " [\"a_xf\", \"b_xf\"], \"batch_size\": 8}",
+            &cfg, &err),
+        0);
     assert_int_equal(cfg.num_hidden, 4);
     size_t want[] = {100, 70, 48, 34};
     for (int i = 0; i < 4; i++)
@@ -197,13 +208,19 @@ static void test_config(void **state) {
     assert_string_equal(cfg.deep_features[1], "b_xf");
     assert_int_equal(cfg.batch_size, 8);
     assert_int_equal(cfg.train_steps, 10000); /* default kept */
-    assert_int_equal(load_config_text("{\"train_step\": 5}", &cfg, &err), CFX_EINVAL);
+    assert_int_equal(load_config_text("{\"train_step\": 5}", &cfg, &err),
+                     CFX_EINVAL);
     assert_non_null(strstr(err.msg, "unknown key 'train_step'"));
-    assert_int_equal(load_config_text("{\"batch_size\": 0}", &cfg, &err), CFX_EINVAL);
-    assert_non_null(strstr(err.msg, "'batch_size': expected an integer in [1, "));
-    assert_int_equal(load_config_text("{\"hidden_units\": [8], \"num_dnn_layers\": 2}", &cfg,
-                                      &err), CFX_EINVAL);
-    assert_int_equal(load_config_text("{\"seed\": 1,}", &cfg, &err), CFX_EPARSE);
+    assert_int_equal(load_config_text("{\"batch_size\": 0}", &cfg, &err),
+                     CFX_EINVAL);
+    assert_non_null(
+        strstr(err.msg, "'batch_size': expected an integer in [1, "));
+    assert_int_equal(
+        load_config_text("{\"hidden_units\": [8], \"num_dnn_layers\": 2}", &cfg,
+                         &err),
+        CFX_EINVAL);
+    assert_int_equal(load_config_text("{\"seed\": 1,}", &cfg, &err),
+                     CFX_EPARSE);
 }
 
 int main(void) {

@@ -79,9 +79,8 @@ static void test_defaults_and_constant_threshold(void **state) {
     /* no label at all */
     const char *nolabel = "{\"outputs\": [{\"name\": \"z\", \"op\": "
                           "\"z_score\", \"input\": \"x\"}]}";
-    assert_int_equal(cfx_tft_spec_parse(nolabel, strlen(nolabel),
-                                              "t.json", &spec, &err),
-                     0);
+    assert_int_equal(
+        cfx_tft_spec_parse(nolabel, strlen(nolabel), "t.json", &spec, &err), 0);
     assert_null(spec.label.name);
     cfx_tft_spec_free(&spec);
 }
@@ -90,8 +89,7 @@ static void refused(const char *text, const char *needle) {
     cfx_tft_spec_t spec;
     cfx_error_t err;
     cfx_error_init(&err);
-    int rc =
-        cfx_tft_spec_parse(text, strlen(text), "spec.json", &spec, &err);
+    int rc = cfx_tft_spec_parse(text, strlen(text), "spec.json", &spec, &err);
     if (rc >= 0)
         fail_msg("accepted: %s", text);
     assert_int_equal(rc, CFX_EPARSE);
@@ -180,8 +178,9 @@ static void test_cross_and_log(void **state) {
     assert_string_equal(cfx_xf_op_name(spec.outputs[4].op), "cross");
     cfx_tft_spec_free(&spec);
 
-#define HB "{\"name\": \"h\", \"op\": \"identity\", \"input\": \"hour\"}," \
-           "{\"name\": \"z\", \"op\": \"z_score\", \"input\": \"x\"},"
+#define HB                                                                     \
+    "{\"name\": \"h\", \"op\": \"identity\", \"input\": \"hour\"},"            \
+    "{\"name\": \"z\", \"op\": \"z_score\", \"input\": \"x\"},"
     refused("{\"outputs\": [" HB "{\"name\": \"c\", \"op\": \"cross\", "
             "\"inputs\": [\"h\", \"z\"]}]}",
             "spec.json: outputs[2] ('c'): inputs[1] 'z' is not categorical");
