@@ -1,12 +1,12 @@
 /* cmd_evaluate.c: `cfx evaluate` — the Evaluator component
  * (eval/evaluator.h): metrics per slice, thresholds, blessing. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "args.h"
 #include "eval/evaluator.h"
 #include "eval/evaluator_component.h"
 #include "mlmd/component.h"
@@ -71,49 +71,24 @@ out:
 }
 
 int cfx_cmd_evaluate(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"examples", required_argument, NULL, 'e'},
-        {"config", required_argument, NULL, 'c'},
-        {"output", required_argument, NULL, 'o'},
-        {"baseline", required_argument, NULL, 'b'},
-        {"pipeline-root", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *model = NULL, *examples = NULL, *config = NULL, *output = NULL,
                *baseline = NULL, *root = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            model = optarg;
-            break;
-        case 'e':
-            examples = optarg;
-            break;
-        case 'c':
-            config = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'b':
-            baseline = optarg;
-            break;
-        case 'R':
-            root = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model || !examples || !config || !(output || root) || optind != argc) {
+    const cfx_opt_t options[] = {
+        {"model", CFX_OPT_STRING, &model, 0, 0, 0},
+        {"examples", CFX_OPT_STRING, &examples, 0, 0, 0},
+        {"config", CFX_OPT_STRING, &config, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &output, 0, 0, 0},
+        {"baseline", CFX_OPT_STRING, &baseline, 0, 0, 0},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("evaluate", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    if (!model || !examples || !config || !(output || root) || n_pos) {
         usage(stderr);
         return 2;
     }

@@ -1,10 +1,10 @@
 /* cmd_examplegen.c: `cfx examplegen` — CSV to tf.Example TFRecord splits. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "data/components.h"
 #include "data/examplegen.h"
 #include "formats/clock.h"
@@ -29,16 +29,6 @@ static void usage(FILE *f) {
 }
 
 int cfx_cmd_examplegen(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"input", required_argument, NULL, 'i'},
-        {"output", required_argument, NULL, 'o'},
-        {"split", required_argument, NULL, 's'},
-        {"num-shards", required_argument, NULL, 'n'},
-        {"skip-bad-rows", no_argument, NULL, 'k'},
-        {"pipeline-root", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *input = NULL, *output = NULL, *root = NULL, *split = NULL;
     cfx_split_spec_t splits[CFX_EXAMPLEGEN_MAX_SPLITS];
     cfx_examplegen_options_t opts = {0};
@@ -46,51 +36,31 @@ int cfx_cmd_examplegen(int argc, char **argv) {
     memset(&res, 0, sizeof res);
     cfx_error_t err;
     cfx_error_init(&err);
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'i':
-            input = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 's':
-            if (cfx_examplegen_parse_splits(optarg, splits, &opts.num_splits,
-                                            &err) < 0) {
-                fprintf(stderr, "cfx examplegen: %s\n", err.msg);
-                return 2;
-            }
-            split = optarg;
-            break;
-        case 'n': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > CFX_EXAMPLEGEN_MAX_SHARDS) {
-                fprintf(stderr,
-                        "cfx examplegen: --num-shards '%s': expected 1..%d\n",
-                        optarg, CFX_EXAMPLEGEN_MAX_SHARDS);
-                return 2;
-            }
-            opts.num_shards = (unsigned)n;
-            break;
-        }
-        case 'k':
-            opts.skip_bad_rows = 1;
-            break;
-        case 'R':
-            root = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    long shards = 0;
+    int skip = 0;
+    const cfx_opt_t options[] = {
+        {"input", CFX_OPT_STRING, &input, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &output, 0, 0, 0},
+        {"split", CFX_OPT_STRING, &split, 0, 0, 0},
+        {"num-shards", CFX_OPT_LONG, &shards, 1, CFX_EXAMPLEGEN_MAX_SHARDS, 0},
+        {"skip-bad-rows", CFX_OPT_FLAG, &skip, 0, 0, 1},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("examplegen", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    if (split && cfx_examplegen_parse_splits(split, splits, &opts.num_splits,
+                                             &err) < 0) {
+        fprintf(stderr, "cfx examplegen: %s\n", err.msg);
+        return 2;
     }
-    if (!input || (!output && !root) || optind != argc) {
+    opts.num_shards = (unsigned)shards;
+    opts.skip_bad_rows = skip;
+    if (!input || (!output && !root) || n_pos) {
         usage(stderr);
         return 2;
     }

@@ -1,6 +1,5 @@
 /* cmd_infravalidate.c: `cfx infravalidate` — the InfraValidator component
  * (push/infravalidator.h): the candidate in a real cfx-serve. */
-#include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "client/perf.h"
 #include "push/infravalidator.h"
 #include "push/infravalidator_component.h"
@@ -52,94 +52,46 @@ static void usage(FILE *f) {
 }
 
 int cfx_cmd_infravalidate(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"output", required_argument, NULL, 'o'},
-        {"serve-binary", required_argument, NULL, 's'},
-        {"num-requests", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'},
-        {"pipeline-root", required_argument, NULL, 'R'},
-        {"load-check", required_argument, NULL, 'L'},
-        {"load-seconds", required_argument, NULL, 'S'},
-        {"load-concurrency", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     cfx_infra_opts_t o = {0};
     const char *root = NULL;
     int have_requests = 0, have_timeout = 0;
     char serve[PATH_MAX];
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            o.model_dir = optarg;
-            break;
-        case 'o':
-            o.output_dir = optarg;
-            break;
-        case 's':
-            o.serve_binary = optarg;
-            break;
-        case 'n':
-            o.max_requests = (size_t)strtoul(optarg, NULL, 10);
-            have_requests = 1;
-            break;
-        case 't':
-            o.load_timeout_s = atof(optarg);
-            have_timeout = 1;
-            break;
-        case 'R':
-            root = optarg;
-            break;
-        case 'L': {
-            cfx_perf_opts_t po;
-            cfx_error_t perr;
-            cfx_error_init(&perr);
-            cfx_perf_opts_init(&po);
-            if (cfx_perf_parse_checks(&po, optarg, &perr)) {
-                fprintf(stderr, "cfx infravalidate: --load-check: %s\n",
-                        perr.msg);
-                return 2;
-            }
-            o.load_check = optarg;
-            break;
-        }
-        case 'S': {
-            char *end;
-            o.load_seconds = strtod(optarg, &end);
-            if (*end || !(o.load_seconds > 0) || o.load_seconds > 3600) {
-                fprintf(stderr,
-                        "cfx infravalidate: --load-seconds %s: expected "
-                        "0 < S <= 3600\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        }
-        case 'C': {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*end || v == 0 || v > 1024) {
-                fprintf(stderr,
-                        "cfx infravalidate: --load-concurrency %s: "
-                        "expected 1..1024\n",
-                        optarg);
-                return 2;
-            }
-            o.load_concurrency = v;
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
+    long requests = -1, concurrency = 0;
+    const cfx_opt_t options[] = {
+        {"model", CFX_OPT_STRING, &o.model_dir, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &o.output_dir, 0, 0, 0},
+        {"serve-binary", CFX_OPT_STRING, &o.serve_binary, 0, 0, 0},
+        {"num-requests", CFX_OPT_LONG, &requests, 0, 1e9, 0},
+        {"timeout", CFX_OPT_DOUBLE, &o.load_timeout_s, 0, 86400, 0},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {"load-check", CFX_OPT_STRING, &o.load_check, 0, 0, 0},
+        {"load-seconds", CFX_OPT_DOUBLE, &o.load_seconds, 0, 3600, 0},
+        {"load-concurrency", CFX_OPT_LONG, &concurrency, 1, 1024, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("infravalidate", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    have_requests = requests >= 0;
+    have_timeout = o.load_timeout_s > 0;
+    if (have_requests)
+        o.max_requests = (size_t)requests;
+    o.load_concurrency = (size_t)concurrency;
+    if (o.load_check) {
+        cfx_perf_opts_t po;
+        cfx_error_t perr;
+        cfx_error_init(&perr);
+        cfx_perf_opts_init(&po);
+        if (cfx_perf_parse_checks(&po, o.load_check, &perr)) {
+            fprintf(stderr, "cfx infravalidate: --load-check: %s\n", perr.msg);
+            cfx_args_free(&args);
             return 2;
         }
     }
-    if (!o.model_dir || !(o.output_dir || root) || optind != argc) {
+    cfx_args_free(&args);
+    if (!o.model_dir || !(o.output_dir || root) || n_pos) {
         usage(stderr);
         return 2;
     }

@@ -1,8 +1,8 @@
 /* cmd_lineage.c: `cfx lineage` — where a pushed model version came from. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "args.h"
 #include "mlmd/lineage.h"
 #include "pipeline/pipeline_config.h"
 
@@ -18,29 +18,19 @@ static void usage(FILE *f) {
 }
 
 int cfx_cmd_lineage(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"pipeline-root", required_argument, NULL, 'r'},
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *root = getenv("CFX_PIPELINE_ROOT"), *config = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == 'r')
-            root = optarg;
-        else if (c == 'c')
-            config = optarg;
-        else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if ((!root && !config) || optind != argc - 1) {
+    const cfx_opt_t options[] = {
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {"config", CFX_OPT_STRING, &config, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("lineage", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    const char *what = args.n_pos == 1 ? args.pos[0] : NULL;
+    cfx_args_free(&args);
+    if ((!root && !config) || !what) {
         usage(stderr);
         return 2;
     }
@@ -51,7 +41,7 @@ int cfx_cmd_lineage(int argc, char **argv) {
         fprintf(stderr, "cfx lineage: %s\n", err.msg);
         return 1;
     }
-    int rc = cfx_lineage_print(stdout, root, argv[optind], &err);
+    int rc = cfx_lineage_print(stdout, root, what, &err);
     cfx_pipeline_config_free(&cfg);
     if (rc < 0) {
         fprintf(stderr, "cfx lineage: %s\n", err.msg);

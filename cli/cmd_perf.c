@@ -1,11 +1,11 @@
 /* cmd_perf.c: `cfx perf`, a load generator for TF Serving-compatible
  * endpoints (serve/perf.h). Argument parsing only. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "client/perf.h"
 
 static void usage(FILE *f) {
@@ -61,151 +61,111 @@ static void usage(FILE *f) {
         "Exit status: 0 ok, 1 a check failed or the run failed, 2 usage.\n");
 }
 
+/* The settings given as text: each parsed by the library, in the order a
+ * user would read them. */
+static int perf_settings(cfx_perf_opts_t *o, const char *target,
+                         const char *api, const char *levels,
+                         const char *warmup, const char *format,
+                         const cfx_opt_list_t *checks, cfx_error_t *err) {
+    int rc = 0;
+    char *end;
+    if (target && (rc = cfx_perf_parse_target(o, target, err)))
+        return rc;
+    if (api) {
+        if (!strcmp(api, "predict"))
+            o->api = CFX_PERF_PREDICT;
+        else if (!strcmp(api, "classify"))
+            o->api = CFX_PERF_CLASSIFY;
+        else if (!strcmp(api, "regress"))
+            o->api = CFX_PERF_REGRESS;
+        else
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "--api %s: expected predict, classify or "
+                                 "regress",
+                                 api);
+    }
+    if (levels && (rc = cfx_perf_parse_levels(o, levels, err)))
+        return rc;
+    if (warmup) {
+        o->warmup = strtod(warmup, &end);
+        if (!warmup[0] || *end || !(o->warmup >= 0))
+            return cfx_error_set(err, CFX_EINVAL, "--warmup %s: expected >= 0",
+                                 warmup);
+    }
+    if (format) {
+        if (!strcmp(format, "text"))
+            o->format = CFX_PERF_TEXT;
+        else if (!strcmp(format, "csv"))
+            o->format = CFX_PERF_CSV;
+        else if (!strcmp(format, "json"))
+            o->format = CFX_PERF_JSON;
+        else
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "--format %s: expected text, csv or json",
+                                 format);
+    }
+    for (size_t i = 0; i < checks->n; i++)
+        if ((rc = cfx_perf_parse_checks(o, checks->items[i], err)))
+            return rc;
+    return 0;
+}
+
 int cfx_cmd_perf(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"target", required_argument, NULL, 't'},
-        {"model", required_argument, NULL, 'm'},
-        {"signature", required_argument, NULL, 's'},
-        {"api", required_argument, NULL, 'a'},
-        {"data", required_argument, NULL, 'd'},
-        {"batch", required_argument, NULL, 'b'},
-        {"concurrency", required_argument, NULL, 'c'},
-        {"rate", required_argument, NULL, 'r'},
-        {"duration", required_argument, NULL, 'D'},
-        {"requests", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'},
-        {"threads", required_argument, NULL, 'T'},
-        {"connections", required_argument, NULL, 'C'},
-        {"format", required_argument, NULL, 'f'},
-        {"check", required_argument, NULL, 'k'},
-        {"no-progress", no_argument, NULL, 'P'},
-        {"co-correct", no_argument, NULL, 'O'},
-        {"dump-request", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     cfx_perf_opts_t o;
     cfx_error_t err;
     cfx_error_init(&err);
     cfx_perf_opts_init(&o);
     o.progress = isatty(2);
-    int have_target = 0, c, rc = 0;
-    char *end;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            rc = cfx_perf_parse_target(&o, optarg, &err);
-            have_target = 1;
-            break;
-        case 'm':
-            o.model = optarg;
-            break;
-        case 's':
-            o.signature = optarg;
-            break;
-        case 'a':
-            if (!strcmp(optarg, "predict"))
-                o.api = CFX_PERF_PREDICT;
-            else if (!strcmp(optarg, "classify"))
-                o.api = CFX_PERF_CLASSIFY;
-            else if (!strcmp(optarg, "regress"))
-                o.api = CFX_PERF_REGRESS;
-            else
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--api %s: expected predict, "
-                                   "classify or regress",
-                                   optarg);
-            break;
-        case 'd':
-            o.data = optarg;
-            break;
-        case 'b':
-            o.batch = strtoul(optarg, &end, 10);
-            if (*end || o.batch == 0 || o.batch > 100000)
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--batch %s: expected 1..100000", optarg);
-            break;
-        case 'c':
-            rc = cfx_perf_parse_levels(&o, optarg, &err);
-            break;
-        case 'r':
-            o.rate = strtod(optarg, &end);
-            if (*end || !(o.rate > 0))
-                rc = cfx_error_set(&err, CFX_EINVAL, "--rate %s: expected > 0",
-                                   optarg);
-            break;
-        case 'D':
-            o.duration = strtod(optarg, &end);
-            if (*end || !(o.duration > 0))
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--duration %s: expected > 0", optarg);
-            break;
-        case 'n':
-            o.requests = strtoull(optarg, &end, 10);
-            if (*end || o.requests == 0)
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--requests %s: expected > 0", optarg);
-            break;
-        case 'w':
-            o.warmup = strtod(optarg, &end);
-            if (*end || o.warmup < 0)
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--warmup %s: expected >= 0", optarg);
-            break;
-        case 'T':
-            o.threads = atoi(optarg);
-            if (o.threads < 1 || o.threads > 256)
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--threads %s: expected 1..256", optarg);
-            break;
-        case 'C':
-            o.connections = atoi(optarg);
-            if (o.connections < 1 || o.connections > 100000)
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--connections %s: expected "
-                                   "1..100000",
-                                   optarg);
-            break;
-        case 'f':
-            if (!strcmp(optarg, "text"))
-                o.format = CFX_PERF_TEXT;
-            else if (!strcmp(optarg, "csv"))
-                o.format = CFX_PERF_CSV;
-            else if (!strcmp(optarg, "json"))
-                o.format = CFX_PERF_JSON;
-            else
-                rc = cfx_error_set(&err, CFX_EINVAL,
-                                   "--format %s: expected text, "
-                                   "csv or json",
-                                   optarg);
-            break;
-        case 'k':
-            rc = cfx_perf_parse_checks(&o, optarg, &err);
-            break;
-        case 'P':
-            o.progress = 0;
-            break;
-        case 'O':
-            o.co_correct = 1;
-            break;
-        case 'R':
-            o.dump_request = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-        if (rc) {
-            fprintf(stderr, "cfx perf: %s\n", err.msg);
-            return 2;
-        }
+    int have_target = 0, rc = 0;
+    const char *target = NULL, *api = NULL, *levels = NULL, *warmup = NULL,
+               *format = NULL, *check[64];
+    cfx_opt_list_t checks = {check, sizeof check / sizeof check[0], 0};
+    long batch = 0, requests = 0, threads = 0, connections = 0;
+    const cfx_opt_t options[] = {
+        {"target", CFX_OPT_STRING, &target, 0, 0, 0},
+        {"model", CFX_OPT_STRING, &o.model, 0, 0, 0},
+        {"signature", CFX_OPT_STRING, &o.signature, 0, 0, 0},
+        {"api", CFX_OPT_STRING, &api, 0, 0, 0},
+        {"data", CFX_OPT_STRING, &o.data, 0, 0, 0},
+        {"batch", CFX_OPT_LONG, &batch, 1, 100000, 0},
+        {"concurrency", CFX_OPT_STRING, &levels, 0, 0, 0},
+        {"rate", CFX_OPT_DOUBLE, &o.rate, 0, 1e12, 0},
+        {"duration", CFX_OPT_DOUBLE, &o.duration, 0, 1e9, 0},
+        {"requests", CFX_OPT_LONG, &requests, 1, 1e15, 0},
+        {"warmup", CFX_OPT_STRING, &warmup, 0, 0, 0},
+        {"threads", CFX_OPT_LONG, &threads, 1, 256, 0},
+        {"connections", CFX_OPT_LONG, &connections, 1, 100000, 0},
+        {"format", CFX_OPT_STRING, &format, 0, 0, 0},
+        {"check", CFX_OPT_LIST, &checks, 0, 0, 0},
+        {"no-progress", CFX_OPT_FLAG, &o.progress, 0, 0, 0},
+        {"co-correct", CFX_OPT_FLAG, &o.co_correct, 0, 0, 1},
+        {"dump-request", CFX_OPT_STRING, &o.dump_request, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("perf", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    rc = perf_settings(&o, target, api, levels, warmup, format, &checks, &err);
+    if (!rc) {
+        if (batch)
+            o.batch = (size_t)batch;
+        if (requests)
+            o.requests = (unsigned long long)requests;
+        if (threads)
+            o.threads = (int)threads;
+        if (connections)
+            o.connections = (int)connections;
     }
-    if (!have_target || optind != argc ||
-        (!o.url_path[0] && (!o.model || !o.data))) {
+    if (rc) {
+        fprintf(stderr, "cfx perf: %s\n", err.msg);
+        return 2;
+    }
+    have_target = target != NULL;
+    cfx_args_free(&args);
+    if (!have_target || n_pos || (!o.url_path[0] && (!o.model || !o.data))) {
         usage(stderr);
         return 2;
     }

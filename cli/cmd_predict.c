@@ -1,13 +1,13 @@
 /* cmd_predict.c: `cfx predict` — batch predictions from a bundle
  * (pipeline/batch_predict.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "eval/batch_predict.h"
 
 static void usage(FILE *f) {
@@ -33,50 +33,25 @@ static void usage(FILE *f) {
 }
 
 int cfx_cmd_predict(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"bundle", required_argument, NULL, 'b'},
-        {"input", required_argument, NULL, 'i'},
-        {"output", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},
-        {"transformed", no_argument, NULL, 't'},
-        {"benchmark", required_argument, NULL, 'B'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     cfx_predict_job_t job = {.out = stdout, .diag = stderr};
     const char *output = NULL, *format = NULL;
     double bench_s = 0;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'b':
-            job.bundle_dir = optarg;
-            break;
-        case 'i':
-            job.input = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 't':
-            job.transformed = 1;
-            break;
-        case 'B':
-            bench_s = atof(optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!job.bundle_dir || !job.input || optind != argc ||
+    const cfx_opt_t options[] = {
+        {"bundle", CFX_OPT_STRING, &job.bundle_dir, 0, 0, 0},
+        {"input", CFX_OPT_STRING, &job.input, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &output, 0, 0, 0},
+        {"format", CFX_OPT_STRING, &format, 0, 0, 0},
+        {"transformed", CFX_OPT_FLAG, &job.transformed, 0, 0, 1},
+        {"benchmark", CFX_OPT_DOUBLE, &bench_s, 0, 86400, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("predict", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    if (!job.bundle_dir || !job.input || n_pos ||
         (format && strcmp(format, "csv") && strcmp(format, "jsonl"))) {
         usage(stderr);
         return 2;

@@ -1,12 +1,12 @@
 /* cmd_push.c: `cfx push` — the Pusher component (push/pusher.h): checks
  * the blessings, publishes the next version atomically, records the
  * PushedModel. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "push/pusher_component.h"
 
 /* Exit status when a blessing is missing or negative. */
@@ -35,45 +35,23 @@ static void usage(FILE *f) {
 }
 
 int cfx_cmd_push(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"blessing", required_argument, NULL, 'b'},
-        {"infra-blessing", required_argument, NULL, 'i'},
-        {"to", required_argument, NULL, 't'},
-        {"pipeline-root", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *model = NULL, *blessing = NULL, *infra = NULL, *base = NULL,
                *root = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            model = optarg;
-            break;
-        case 'b':
-            blessing = optarg;
-            break;
-        case 'i':
-            infra = optarg;
-            break;
-        case 't':
-            base = optarg;
-            break;
-        case 'R':
-            root = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model || !blessing || !base || optind != argc) {
+    const cfx_opt_t options[] = {
+        {"model", CFX_OPT_STRING, &model, 0, 0, 0},
+        {"blessing", CFX_OPT_STRING, &blessing, 0, 0, 0},
+        {"infra-blessing", CFX_OPT_STRING, &infra, 0, 0, 0},
+        {"to", CFX_OPT_STRING, &base, 0, 0, 0},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("push", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    if (!model || !blessing || !base || n_pos) {
         usage(stderr);
         return 2;
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "data/components.h"
 #include "data/schema_infer.h"
 
@@ -26,51 +27,31 @@ static void usage(FILE *f) {
         "Exit status: 0 written, 1 error, 2 usage.\n");
 }
 
-/* "--name VALUE" or "--name=VALUE"; returns the value or NULL. */
-static const char *flag_value(int argc, char **argv, int *i, const char *name) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n))
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] == 0 && *i + 1 < argc)
-        return argv[++*i];
-    return NULL;
-}
-
 int cfx_cmd_schema(int argc, char **argv) {
     const char *stats = NULL, *output = NULL, *root = NULL;
     cfx_schema_options_t opt = {.infer_feature_shape = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--infer-feature-shape")) {
-            opt.infer_feature_shape = 1;
-        } else if (!strcmp(argv[i], "--no-infer-feature-shape")) {
-            opt.infer_feature_shape = 0;
-        } else if ((v = flag_value(argc, argv, &i, "--statistics"))) {
-            stats = v;
-        } else if ((v = flag_value(argc, argv, &i, "--output"))) {
-            output = v;
-        } else if ((v = flag_value(argc, argv, &i, "--pipeline-root"))) {
-            root = v;
-        } else {
-            fprintf(stderr, "cfx schema: unknown or incomplete argument '%s'\n",
-                    argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!stats || (!output && !root)) {
-        fprintf(
-            stderr,
-            "cfx schema: --statistics and --output (or --pipeline-root) are "
-            "required\n");
-        usage(stderr);
-        return 2;
-    }
+    const cfx_opt_t opts[] = {
+        {"infer-feature-shape", CFX_OPT_FLAG, &opt.infer_feature_shape, 0, 0,
+         1},
+        {"no-infer-feature-shape", CFX_OPT_FLAG, &opt.infer_feature_shape, 0, 0,
+         0},
+        {"statistics", CFX_OPT_STRING, &stats, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &output, 0, 0, 0},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("schema", argc, argv, opts, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    if (n_pos)
+        return cfx_args_usage_error("schema", usage, "unexpected argument");
+    if (!stats || (!output && !root))
+        return cfx_args_usage_error(
+            "schema", usage,
+            "--statistics and --output (or --pipeline-root) are required");
     cfx_error_t err;
     cfx_error_init(&err);
     /* the settings of cfx_schemagen_component (data/components.h) */

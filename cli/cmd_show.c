@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "report/show.h"
 #include "report/show_eval.h"
 
@@ -22,24 +23,20 @@ static void usage(FILE *f) {
 
 int cfx_cmd_show(int argc, char **argv) {
     const char *path = NULL, *kind = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
-            kind = argv[++i];
-        } else if (!strncmp(argv[i], "--kind=", 7)) {
-            kind = argv[i] + 7;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "cfx show: unknown argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "cfx show: one PATH only\n");
-            return 2;
-        }
+    const cfx_opt_t options[] = {
+        {"kind", CFX_OPT_STRING, &kind, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("show", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    path = n_pos ? args.pos[0] : NULL;
+    cfx_args_free(&args);
+    if (n_pos > 1) {
+        fprintf(stderr, "cfx show: one PATH only\n");
+        return 2;
     }
     if (!path) {
         usage(stderr);
@@ -47,7 +44,7 @@ int cfx_cmd_show(int argc, char **argv) {
     }
     cfx_error_t err;
     cfx_error_init(&err);
-    /* evaluations render from eval/ (a library above pipeline/) */
+    /* evaluations render from report/show_eval.c */
     int is_eval =
         kind ? !strcmp(kind, "evaluation") : cfx_show_eval_detect(path);
     if ((is_eval ? cfx_show_eval(path, stdout, &err)

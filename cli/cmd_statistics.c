@@ -1,9 +1,9 @@
 /* cmd_statistics.c: `cfx statistics` — TFDV-compatible statistics per split. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "args.h"
 #include "data/components.h"
 #include "data/statistics.h"
 #include "formats/clock.h"
@@ -39,103 +39,52 @@ static void usage(FILE *f) {
 }
 
 int cfx_cmd_statistics(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"examples", required_argument, NULL, 'e'},
-        {"output", required_argument, NULL, 'o'},
-        {"threads", required_argument, NULL, 't'},
-        {"quantiles-budget", required_argument, NULL, 'q'},
-        {"pipeline-root", required_argument, NULL, 'R'},
-        {"part", required_argument, NULL, 'p'},
-        {"max-distinct-strings", required_argument, NULL, 'D'},
-        {"merge", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *examples = NULL, *output = NULL, *root = NULL;
+    const char *examples = NULL, *output = NULL, *root = NULL, *part_arg = NULL;
     cfx_stats_options_t opts = {0};
     const char *merge[256];
-    size_t nmerge = 0;
+    cfx_opt_list_t merges = {merge, sizeof merge / sizeof merge[0], 0};
+    long threads = 0, budget = 0, distinct = 0;
     unsigned part = 0, nparts = 0;
     cfx_error_t err;
     cfx_error_init(&err);
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        char *end;
-        long v;
-        switch (c) {
-        case 'e':
-            examples = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 't':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 16) {
-                fprintf(stderr, "cfx statistics: --threads '%s': 1..16\n",
-                        optarg);
-                return 2;
-            }
-            opts.threads = (unsigned)v;
-            break;
-        case 'q':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > (1L << 26)) {
-                fprintf(stderr,
-                        "cfx statistics: --quantiles-budget '%s': 1..%ld\n",
-                        optarg, 1L << 26);
-                return 2;
-            }
-            opts.quantiles_budget = (size_t)v;
-            break;
-        case 'R':
-            root = optarg;
-            break;
-        case 'D':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > (1L << 30)) {
-                fprintf(stderr,
-                        "cfx statistics: --max-distinct-strings '%s': 1..%ld\n",
-                        optarg, 1L << 30);
-                return 2;
-            }
-            opts.max_distinct_strings = (size_t)v;
-            break;
-        case 'p': {
-            unsigned i, n;
-            char tail;
-            if (sscanf(optarg, "%u/%u%c", &i, &n, &tail) != 2 || n == 0 ||
-                n > 65536 || i >= n) {
-                fprintf(stderr,
-                        "cfx statistics: --part '%s': expected I/N "
-                        "with 0 <= I < N\n",
-                        optarg);
-                return 2;
-            }
-            part = i;
-            nparts = n;
-            break;
-        }
-        case 'm':
-            if (nmerge == sizeof merge / sizeof merge[0]) {
-                fprintf(stderr, "cfx statistics: at most %zu --merge\n",
-                        sizeof merge / sizeof merge[0]);
-                return 2;
-            }
-            merge[nmerge++] = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
+    const cfx_opt_t options[] = {
+        {"examples", CFX_OPT_STRING, &examples, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &output, 0, 0, 0},
+        {"threads", CFX_OPT_LONG, &threads, 1, 16, 0},
+        {"quantiles-budget", CFX_OPT_LONG, &budget, 1, 1L << 26, 0},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {"part", CFX_OPT_STRING, &part_arg, 0, 0, 0},
+        {"max-distinct-strings", CFX_OPT_LONG, &distinct, 1, 1L << 30, 0},
+        {"merge", CFX_OPT_LIST, &merges, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("statistics", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    opts.threads = (unsigned)threads;
+    opts.quantiles_budget = (size_t)budget;
+    opts.max_distinct_strings = (size_t)distinct;
+    size_t nmerge = merges.n;
+    if (part_arg) {
+        unsigned i, n;
+        char tail;
+        if (sscanf(part_arg, "%u/%u%c", &i, &n, &tail) != 2 || n == 0 ||
+            n > 65536 || i >= n) {
+            fprintf(stderr,
+                    "cfx statistics: --part '%s': expected I/N "
+                    "with 0 <= I < N\n",
+                    part_arg);
             return 2;
         }
+        part = i;
+        nparts = n;
     }
     if (nmerge || nparts) {
-        if (!output || root || optind != argc ||
-            (nmerge && (nparts || examples)) || (nparts && !examples)) {
+        if (!output || root || n_pos || (nmerge && (nparts || examples)) ||
+            (nparts && !examples)) {
             usage(stderr);
             return 2;
         }
@@ -152,7 +101,7 @@ int cfx_cmd_statistics(int argc, char **argv) {
                nmerge ? "merged" : "partial state");
         return 0;
     }
-    if (!examples || (!output && !root) || optind != argc) {
+    if (!examples || (!output && !root) || n_pos) {
         usage(stderr);
         return 2;
     }

@@ -1,10 +1,10 @@
 /* cmd_train.c: `cfx train` — the Trainer component (train/trainer_component.h).
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "train/trainer_component.h"
 #include "train/trainer_job.h"
 
@@ -31,54 +31,29 @@ static void usage(FILE *f) {
 }
 
 int cfx_cmd_train(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"examples", required_argument, NULL, 'e'},
-        {"transform-graph", required_argument, NULL, 't'},
-        {"config", required_argument, NULL, 'c'},
-        {"output", required_argument, NULL, 'o'},
-        {"raw-examples", required_argument, NULL, 'r'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"pipeline-root", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     cfx_train_job_t job = {.progress = stderr};
     const char *root = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'e':
-            job.examples_dir = optarg;
-            break;
-        case 't':
-            job.transform_graph_dir = optarg;
-            break;
-        case 'c':
-            job.config_path = optarg;
-            break;
-        case 'o':
-            job.output_dir = optarg;
-            break;
-        case 'r':
-            job.raw_examples_dir = optarg;
-            break;
-        case 'q':
-            job.progress = NULL;
-            break;
-        case 'R':
-            root = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    int quiet = 0;
+    const cfx_opt_t options[] = {
+        {"examples", CFX_OPT_STRING, &job.examples_dir, 0, 0, 0},
+        {"transform-graph", CFX_OPT_STRING, &job.transform_graph_dir, 0, 0, 0},
+        {"config", CFX_OPT_STRING, &job.config_path, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &job.output_dir, 0, 0, 0},
+        {"raw-examples", CFX_OPT_STRING, &job.raw_examples_dir, 0, 0, 0},
+        {"quiet", CFX_OPT_FLAG, &quiet, 0, 0, 1},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("train", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    if (quiet)
+        job.progress = NULL;
+    cfx_args_free(&args);
     if (!job.examples_dir || !job.transform_graph_dir || !job.output_dir ||
-        optind != argc) {
+        n_pos) {
         usage(stderr);
         return 2;
     }

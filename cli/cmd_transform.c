@@ -1,6 +1,5 @@
 /* cmd_transform.c: `cfx transform` — analyzers over train, the transform
  * graph, and transformed examples for every split. */
-#include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -8,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "formats/clock.h"
 #include "transform/tft.h"
 #include "transform/tft_component.h"
@@ -80,16 +80,6 @@ static json_t *settings(const cfx_tft_options_t *opts, const char *root,
 }
 
 int cfx_cmd_transform(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"examples", required_argument, NULL, 'e'},
-        {"schema", required_argument, NULL, 's'},
-        {"spec", required_argument, NULL, 'p'},
-        {"output", required_argument, NULL, 'o'},
-        {"max-quantile-values", required_argument, NULL, 'q'},
-        {"pipeline-root", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     cfx_tft_options_t opts;
     memset(&opts, 0, sizeof opts);
     cfx_tft_result_t res;
@@ -97,48 +87,25 @@ int cfx_cmd_transform(int argc, char **argv) {
     const char *root = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'e':
-            opts.examples_dir = optarg;
-            break;
-        case 's':
-            opts.schema_path = optarg;
-            break;
-        case 'p':
-            opts.spec_path = optarg;
-            break;
-        case 'o':
-            opts.output_dir = optarg;
-            break;
-        case 'q': {
-            char *end;
-            long long n = strtoll(optarg, &end, 10);
-            if (*end || n < 1 || n > (1ll << 32)) {
-                fprintf(stderr,
-                        "cfx transform: --max-quantile-values '%s': expected "
-                        "1..2^32\n",
-                        optarg);
-                return 2;
-            }
-            opts.max_quantile_values = (size_t)n;
-            break;
-        }
-        case 'R':
-            root = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    long maxq = 0;
+    const cfx_opt_t options[] = {
+        {"examples", CFX_OPT_STRING, &opts.examples_dir, 0, 0, 0},
+        {"schema", CFX_OPT_STRING, &opts.schema_path, 0, 0, 0},
+        {"spec", CFX_OPT_STRING, &opts.spec_path, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &opts.output_dir, 0, 0, 0},
+        {"max-quantile-values", CFX_OPT_LONG, &maxq, 1, 4294967296.0, 0},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("transform", argc, argv, options, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    opts.max_quantile_values = (size_t)maxq;
+    cfx_args_free(&args);
     if (!opts.examples_dir || !opts.spec_path || (!opts.output_dir && !root) ||
-        optind != argc) {
+        n_pos) {
         usage(stderr);
         return 2;
     }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "data/components.h"
 #include "data/validate.h"
 
@@ -39,56 +40,36 @@ static void usage(FILE *f) {
         CFX_VALIDATE_EXIT_ANOMALIES);
 }
 
-static const char *flag_value(int argc, char **argv, int *i, const char *name) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n))
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] == 0 && *i + 1 < argc)
-        return argv[++*i];
-    return NULL;
-}
-
 int cfx_cmd_validate(int argc, char **argv) {
     cfx_validate_run_options_t ro;
     memset(&ro, 0, sizeof ro);
     const char *root = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((v = flag_value(argc, argv, &i, "--statistics"))) {
-            ro.statistics_dir = v;
-        } else if ((v = flag_value(argc, argv, &i, "--schema"))) {
-            ro.schema_path = v;
-        } else if ((v = flag_value(argc, argv, &i, "--output"))) {
-            ro.output_dir = v;
-        } else if ((v = flag_value(argc, argv, &i, "--previous-statistics"))) {
-            ro.previous_statistics_dir = v;
-        } else if ((v = flag_value(argc, argv, &i, "--serving-statistics"))) {
-            ro.serving_statistics_dir = v;
-        } else if ((v = flag_value(argc, argv, &i, "--validation-config"))) {
-            ro.validation_config_path = v;
-        } else if ((v = flag_value(argc, argv, &i, "--environment"))) {
-            ro.environment = v;
-        } else if ((v = flag_value(argc, argv, &i, "--pipeline-root"))) {
-            root = v;
-        } else {
-            fprintf(stderr,
-                    "cfx validate: unknown or incomplete argument '%s'\n",
-                    argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!ro.statistics_dir || !ro.schema_path || (!ro.output_dir && !root)) {
-        fprintf(stderr, "cfx validate: --statistics, --schema and --output (or "
-                        "--pipeline-root) are required\n");
-        usage(stderr);
-        return 2;
-    }
+    const cfx_opt_t opts[] = {
+        {"statistics", CFX_OPT_STRING, &ro.statistics_dir, 0, 0, 0},
+        {"schema", CFX_OPT_STRING, &ro.schema_path, 0, 0, 0},
+        {"output", CFX_OPT_STRING, &ro.output_dir, 0, 0, 0},
+        {"previous-statistics", CFX_OPT_STRING, &ro.previous_statistics_dir, 0,
+         0, 0},
+        {"serving-statistics", CFX_OPT_STRING, &ro.serving_statistics_dir, 0, 0,
+         0},
+        {"validation-config", CFX_OPT_STRING, &ro.validation_config_path, 0, 0,
+         0},
+        {"environment", CFX_OPT_STRING, &ro.environment, 0, 0, 0},
+        {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {NULL, 0, NULL, 0, 0, 0},
+    };
+    cfx_args_t args;
+    int ex = cfx_args_parse("validate", argc, argv, opts, usage, &args);
+    if (ex >= 0)
+        return ex;
+    size_t n_pos = args.n_pos;
+    cfx_args_free(&args);
+    if (n_pos)
+        return cfx_args_usage_error("validate", usage, "unexpected argument");
+    if (!ro.statistics_dir || !ro.schema_path || (!ro.output_dir && !root))
+        return cfx_args_usage_error("validate", usage,
+                                    "--statistics, --schema and --output (or "
+                                    "--pipeline-root) are required");
     cfx_error_t err;
     cfx_error_init(&err);
     /* The schema artifact is the directory holding the file. */
