@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "component_cmd.h"
 #include "data/components.h"
 #include "data/examplegen.h"
 #include "formats/clock.h"
@@ -88,19 +89,13 @@ int cfx_cmd_examplegen(int argc, char **argv) {
                                .progress = stderr,
                                .result = &res};
     cfx_component_run_t run;
-    char summary[512];
-    double t0 = cfx_clock_mono_s();
-    int rc = cfx_component_run_cli(&run, &cfx_examplegen_component, &cli,
-                                   summary, sizeof summary, &err);
-    double secs = cfx_clock_mono_s() - t0;
-    json_decref(props);
-    if (rc < 0) {
-        fprintf(stderr, "cfx examplegen: %s\n", err.msg);
+    double secs;
+    if (cfx_cmd_run_spec("examplegen", &cfx_examplegen_component, &cli, &run,
+                         &secs)) {
         if (res.bad_rows)
             fprintf(stderr, "cfx examplegen: %llu bad rows seen\n",
                     (unsigned long long)res.bad_rows);
         cfx_examplegen_result_free(&res);
-        cfx_component_run_free(&run);
         return 1;
     }
     if (!output)

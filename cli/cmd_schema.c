@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "component_cmd.h"
 #include "data/components.h"
 #include "data/schema_infer.h"
 
@@ -72,15 +73,8 @@ int cfx_cmd_schema(int argc, char **argv) {
                                .n_outputs = 1,
                                .result = &n};
     cfx_component_run_t run;
-    char summary[512];
-    int rc = cfx_component_run_cli(&run, &cfx_schemagen_component, &cli,
-                                   summary, sizeof summary, &err);
-    json_decref(props);
-    if (rc < 0) {
-        fprintf(stderr, "cfx schema: %s\n", err.msg);
-        cfx_component_run_free(&run);
+    if (cfx_cmd_run_spec("schema", &cfx_schemagen_component, &cli, &run, NULL))
         return 1;
-    }
     if (!output)
         output = cfx_component_output_uri(&run, "schema");
     printf("schema: %zu features -> %s/schema.pbtxt\n", n, output);

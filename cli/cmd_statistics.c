@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "args.h"
+#include "component_cmd.h"
 #include "data/components.h"
 #include "data/statistics.h"
 #include "formats/clock.h"
@@ -133,17 +134,10 @@ int cfx_cmd_statistics(int argc, char **argv) {
                                .n_outputs = 1,
                                .result = &nsplits};
     cfx_component_run_t run;
-    char summary[512];
-    double t0 = cfx_clock_mono_s();
-    int rc = cfx_component_run_cli(&run, &cfx_statisticsgen_component, &cli,
-                                   summary, sizeof summary, &err);
-    double secs = cfx_clock_mono_s() - t0;
-    json_decref(props);
-    if (rc < 0) {
-        fprintf(stderr, "cfx statistics: %s\n", err.msg);
-        cfx_component_run_free(&run);
+    double secs;
+    if (cfx_cmd_run_spec("statistics", &cfx_statisticsgen_component, &cli, &run,
+                         &secs))
         return 1;
-    }
     if (!output)
         output = cfx_component_output_uri(&run, "statistics");
     printf("statistics: %zu splits -> %s in %.2f s\n", nsplits, output, secs);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "component_cmd.h"
 #include "train/trainer_component.h"
 #include "train/trainer_job.h"
 
@@ -97,15 +98,9 @@ int cfx_cmd_train(int argc, char **argv) {
                                .progress = job.progress,
                                .result = &res};
     cfx_component_run_t run;
-    char summary[512];
-    int rc = cfx_component_run_cli(&run, &cfx_trainer_component, &cli, summary,
-                                   sizeof summary, &err);
-    cfx_component_run_free(&run);
-    json_decref(props);
-    if (rc != 0) {
-        fprintf(stderr, "cfx train: %s\n", err.msg);
+    if (cfx_cmd_run_spec("train", &cfx_trainer_component, &cli, &run, NULL))
         return 1;
-    }
+    cfx_component_run_free(&run);
     printf("trained on %zu rows in %.2f s; eval on %zu rows: loss %.4f "
            "accuracy %.4f auc %.4f\n",
            res.train_rows, res.train_seconds, res.eval.count, res.eval.loss,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "component_cmd.h"
 #include "formats/clock.h"
 #include "transform/tft.h"
 #include "transform/tft_component.h"
@@ -139,16 +140,10 @@ int cfx_cmd_transform(int argc, char **argv) {
                                .n_outputs = 2,
                                .result = &res};
     cfx_component_run_t run;
-    char summary[512];
-    double t0 = cfx_clock_mono_s();
-    int rc = cfx_component_run_cli(&run, &cfx_transform_component, &cli,
-                                   summary, sizeof summary, &err);
-    double secs = cfx_clock_mono_s() - t0;
-    json_decref(props);
-    if (rc < 0) {
-        fprintf(stderr, "cfx transform: %s\n", err.msg);
+    double secs;
+    if (cfx_cmd_run_spec("transform", &cfx_transform_component, &cli, &run,
+                         &secs)) {
         cfx_tft_result_free(&res);
-        cfx_component_run_free(&run);
         return 1;
     }
     opts.graph_dir = cfx_component_output_uri(&run, "transform_graph");

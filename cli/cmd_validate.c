@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "component_cmd.h"
 #include "data/components.h"
 #include "data/validate.h"
 
@@ -115,15 +116,9 @@ int cfx_cmd_validate(int argc, char **argv) {
                                .n_outputs = 1,
                                .result = &sum};
     cfx_component_run_t run;
-    char summary[512];
-    int rc = cfx_component_run_cli(&run, &cfx_example_validator_component, &cli,
-                                   summary, sizeof summary, &err);
-    json_decref(props);
-    if (rc < 0) {
-        fprintf(stderr, "cfx validate: %s\n", err.msg);
-        cfx_component_run_free(&run);
+    if (cfx_cmd_run_spec("validate", &cfx_example_validator_component, &cli,
+                         &run, NULL))
         return 1;
-    }
     if (!ro.output_dir)
         ro.output_dir = cfx_component_output_uri(&run, "anomalies");
     printf("validate: %zu split%s, %zu with anomalies (%zu anomal%s) -> %s\n",
