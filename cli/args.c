@@ -138,3 +138,17 @@ void cfx_args_free(cfx_args_t *args) {
     args->pos = NULL;
     args->n_pos = 0;
 }
+
+int cfx_args_parse_options(const char *cmd, int argc, char **argv,
+                           const cfx_opt_t *opts, void (*usage)(FILE *)) {
+    cfx_args_t args;
+    int ex = cfx_args_parse(cmd, argc, argv, opts, usage, &args);
+    if (ex >= 0)
+        return ex;
+    if (args.n_pos) {
+        fprintf(stderr, "cfx %s: unexpected argument '%s'\n", cmd, args.pos[0]);
+        ex = cfx_args_usage_error(cmd, usage, NULL);
+    }
+    cfx_args_free(&args);
+    return ex;
+}

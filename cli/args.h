@@ -54,6 +54,12 @@ int cfx_args_parse(const char *cmd, int argc, char **argv,
                    cfx_args_t *args);
 void cfx_args_free(cfx_args_t *args);
 
+/* For a command without positional arguments: as cfx_args_parse, and a
+ * positional argument is a usage error. Returns -1 to go on, else the exit
+ * status. */
+int cfx_args_parse_options(const char *cmd, int argc, char **argv,
+                           const cfx_opt_t *opts, void (*usage)(FILE *));
+
 /* The standard refusal of a command's combination of arguments: prints
  * "cfx <cmd>: <what>" (when what is not NULL) and the usage on stderr;
  * returns 2. */

@@ -82,13 +82,10 @@ int cfx_cmd_evaluate(int argc, char **argv) {
         {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("evaluate", argc, argv, options, usage, &args);
+    int ex = cfx_args_parse_options("evaluate", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
-    cfx_args_free(&args);
-    if (!model || !examples || !config || !(output || root) || n_pos) {
+    if (!model || !examples || !config || !(output || root)) {
         usage(stderr);
         return 2;
     }

@@ -48,12 +48,9 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("examplegen", argc, argv, options, usage, &args);
+    int ex = cfx_args_parse_options("examplegen", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
-    cfx_args_free(&args);
     if (split && cfx_examplegen_parse_splits(split, splits, &opts.num_splits,
                                              &err) < 0) {
         fprintf(stderr, "cfx examplegen: %s\n", err.msg);
@@ -61,7 +58,7 @@ int cfx_cmd_examplegen(int argc, char **argv) {
     }
     opts.num_shards = (unsigned)shards;
     opts.skip_bad_rows = skip;
-    if (!input || (!output && !root) || n_pos) {
+    if (!input || (!output && !root)) {
         usage(stderr);
         return 2;
     }

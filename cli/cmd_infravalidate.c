@@ -69,11 +69,10 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
         {"load-concurrency", CFX_OPT_LONG, &concurrency, 1, 1024, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("infravalidate", argc, argv, options, usage, &args);
+    int ex =
+        cfx_args_parse_options("infravalidate", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
     have_requests = requests >= 0;
     have_timeout = o.load_timeout_s > 0;
     if (have_requests)
@@ -86,12 +85,10 @@ int cfx_cmd_infravalidate(int argc, char **argv) {
         cfx_perf_opts_init(&po);
         if (cfx_perf_parse_checks(&po, o.load_check, &perr)) {
             fprintf(stderr, "cfx infravalidate: --load-check: %s\n", perr.msg);
-            cfx_args_free(&args);
             return 2;
         }
     }
-    cfx_args_free(&args);
-    if (!o.model_dir || !(o.output_dir || root) || n_pos) {
+    if (!o.model_dir || !(o.output_dir || root)) {
         usage(stderr);
         return 2;
     }

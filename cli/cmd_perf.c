@@ -142,12 +142,9 @@ int cfx_cmd_perf(int argc, char **argv) {
         {"dump-request", CFX_OPT_STRING, &o.dump_request, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("perf", argc, argv, options, usage, &args);
+    int ex = cfx_args_parse_options("perf", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
-    cfx_args_free(&args);
     rc = perf_settings(&o, target, api, levels, warmup, format, &checks, &err);
     if (!rc) {
         if (batch)
@@ -164,8 +161,7 @@ int cfx_cmd_perf(int argc, char **argv) {
         return 2;
     }
     have_target = target != NULL;
-    cfx_args_free(&args);
-    if (!have_target || n_pos || (!o.url_path[0] && (!o.model || !o.data))) {
+    if (!have_target || (!o.url_path[0] && (!o.model || !o.data))) {
         usage(stderr);
         return 2;
     }

@@ -45,13 +45,10 @@ int cfx_cmd_predict(int argc, char **argv) {
         {"benchmark", CFX_OPT_DOUBLE, &bench_s, 0, 86400, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("predict", argc, argv, options, usage, &args);
+    int ex = cfx_args_parse_options("predict", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
-    cfx_args_free(&args);
-    if (!job.bundle_dir || !job.input || n_pos ||
+    if (!job.bundle_dir || !job.input ||
         (format && strcmp(format, "csv") && strcmp(format, "jsonl"))) {
         usage(stderr);
         return 2;

@@ -41,14 +41,9 @@ int cfx_cmd_schema(int argc, char **argv) {
         {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("schema", argc, argv, opts, usage, &args);
+    int ex = cfx_args_parse_options("schema", argc, argv, opts, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
-    cfx_args_free(&args);
-    if (n_pos)
-        return cfx_args_usage_error("schema", usage, "unexpected argument");
     if (!stats || (!output && !root))
         return cfx_args_usage_error(
             "schema", usage,

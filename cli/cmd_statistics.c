@@ -59,12 +59,9 @@ int cfx_cmd_statistics(int argc, char **argv) {
         {"merge", CFX_OPT_LIST, &merges, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("statistics", argc, argv, options, usage, &args);
+    int ex = cfx_args_parse_options("statistics", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
-    cfx_args_free(&args);
     opts.threads = (unsigned)threads;
     opts.quantiles_budget = (size_t)budget;
     opts.max_distinct_strings = (size_t)distinct;
@@ -84,7 +81,7 @@ int cfx_cmd_statistics(int argc, char **argv) {
         nparts = n;
     }
     if (nmerge || nparts) {
-        if (!output || root || n_pos || (nmerge && (nparts || examples)) ||
+        if (!output || root || (nmerge && (nparts || examples)) ||
             (nparts && !examples)) {
             usage(stderr);
             return 2;
@@ -102,7 +99,7 @@ int cfx_cmd_statistics(int argc, char **argv) {
                nmerge ? "merged" : "partial state");
         return 0;
     }
-    if (!examples || (!output && !root) || n_pos) {
+    if (!examples || (!output && !root)) {
         usage(stderr);
         return 2;
     }

@@ -45,16 +45,12 @@ int cfx_cmd_train(int argc, char **argv) {
         {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("train", argc, argv, options, usage, &args);
+    int ex = cfx_args_parse_options("train", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
     if (quiet)
         job.progress = NULL;
-    cfx_args_free(&args);
-    if (!job.examples_dir || !job.transform_graph_dir || !job.output_dir ||
-        n_pos) {
+    if (!job.examples_dir || !job.transform_graph_dir || !job.output_dir) {
         usage(stderr);
         return 2;
     }

@@ -98,15 +98,11 @@ int cfx_cmd_transform(int argc, char **argv) {
         {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("transform", argc, argv, options, usage, &args);
+    int ex = cfx_args_parse_options("transform", argc, argv, options, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
     opts.max_quantile_values = (size_t)maxq;
-    cfx_args_free(&args);
-    if (!opts.examples_dir || !opts.spec_path || (!opts.output_dir && !root) ||
-        n_pos) {
+    if (!opts.examples_dir || !opts.spec_path || (!opts.output_dir && !root)) {
         usage(stderr);
         return 2;
     }

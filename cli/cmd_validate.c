@@ -59,14 +59,9 @@ int cfx_cmd_validate(int argc, char **argv) {
         {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
-    cfx_args_t args;
-    int ex = cfx_args_parse("validate", argc, argv, opts, usage, &args);
+    int ex = cfx_args_parse_options("validate", argc, argv, opts, usage);
     if (ex >= 0)
         return ex;
-    size_t n_pos = args.n_pos;
-    cfx_args_free(&args);
-    if (n_pos)
-        return cfx_args_usage_error("validate", usage, "unexpected argument");
     if (!ro.statistics_dir || !ro.schema_path || (!ro.output_dir && !root))
         return cfx_args_usage_error("validate", usage,
                                     "--statistics, --schema and --output (or "
