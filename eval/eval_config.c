@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "formats/file.h"
+#include "formats/suggest.h"
 
 /* Member paths for messages (p is a char[256] in scope); a path cut short
  * is still a fine message. */
@@ -48,27 +49,24 @@ const char *cfx_eval_metric_key(const char *class_name) {
     return NULL;
 }
 
-/* Refuses members of o not in the NULL-terminated list allowed. */
+/* Refuses members of o not in the NULL-terminated list allowed, naming the
+ * closest allowed one. */
 static int only_members(const json_t *o, const char *const *allowed,
                         const char *name, const char *path, cfx_error_t *err) {
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        int ok = 0;
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = !strcmp(allowed[i], k);
-        if (!ok)
-            return cfx_error_set(err, CFX_EPARSE, "%s: %s: unknown member '%s'",
-                                 name, path, k);
-    }
-    return 0;
+    return cfx_suggest_check_keys(o, allowed, CFX_EPARSE, "member", name, path,
+                                  err);
 }
 
 /* A number, or a wrapper {"value": number}. */
 static int get_double(const json_t *v, double *out, const char *name,
                       const char *path, cfx_error_t *err) {
-    if (json_is_object(v))
+    static const char *const wrapper[] = {"value", NULL};
+    int ret;
+    if (json_is_object(v)) {
+        if ((ret = only_members(v, wrapper, name, path, err)))
+            return ret;
         v = json_object_get(v, "value");
+    }
     if (!json_is_number(v))
         return cfx_error_set(err, CFX_EPARSE, "%s: %s: expected a number", name,
                              path);
@@ -231,6 +229,16 @@ static int parse_threshold(const json_t *o, cfx_threshold_t *t,
     return 0;
 }
 
+static int unknown_metric(const char *key, const char *name, const char *path,
+                          cfx_error_t *err) {
+    char hint[160];
+    return cfx_error_set(err, CFX_EINVAL,
+                         "%s: %s: no threshold can apply to metric '%s'%s",
+                         name, path, key,
+                         cfx_suggest_hint(hint, sizeof hint, key,
+                                          cfx_slice_metrics_keys, (size_t)-1));
+}
+
 static int add_metric(cfx_eval_config_t *c, const char *key, const char *name,
                       cfx_error_t *err) {
     for (size_t i = 0; i < c->num_metrics; i++)
@@ -246,9 +254,7 @@ static int add_metric(cfx_eval_config_t *c, const char *key, const char *name,
 static int add_threshold(cfx_eval_config_t *c, const char *key, const json_t *o,
                          const char *name, const char *path, cfx_error_t *err) {
     if (!cfx_slice_metrics_known(key))
-        return cfx_error_set(err, CFX_EINVAL,
-                             "%s: %s: no threshold can apply to metric '%s'",
-                             name, path, key);
+        return unknown_metric(key, name, path, err);
     if (c->num_thresholds >= CFX_EVAL_MAX_METRICS)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: more than %d thresholds",
                              name, CFX_EVAL_MAX_METRICS);
@@ -275,9 +281,7 @@ static int add_slice_threshold(cfx_eval_config_t *c, const char *key,
     cfx_threshold_t t;
     int ret;
     if (!cfx_slice_metrics_known(key))
-        return cfx_error_set(err, CFX_EINVAL,
-                             "%s: %s: no threshold can apply to metric '%s'",
-                             name, path, key);
+        return unknown_metric(key, name, path, err);
     if (!json_is_object(o))
         return cfx_error_set(err, CFX_EPARSE, "%s: %s: expected an object",
                              name, path);
@@ -378,10 +382,17 @@ static int parse_metric(cfx_eval_config_t *c, const json_t *m, const char *name,
                              "%s: %s.class_name: expected a string", name,
                              path);
     const char *key = cfx_eval_metric_key(json_string_value(cn));
-    if (!key)
-        return cfx_error_set(err, CFX_EUNSUPPORTED,
-                             "%s: %s.class_name: unknown metric '%s'", name,
-                             path, json_string_value(cn));
+    if (!key) {
+        const char *classes[sizeof metric_classes / sizeof metric_classes[0]];
+        char hint[160];
+        for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+            classes[i] = metric_classes[i].class_name;
+        return cfx_error_set(
+            err, CFX_EUNSUPPORTED, "%s: %s.class_name: unknown metric '%s'%s",
+            name, path, json_string_value(cn),
+            cfx_suggest_hint(hint, sizeof hint, json_string_value(cn), classes,
+                             sizeof classes / sizeof classes[0]));
+    }
     PATHF("%s.config", path);
     if ((ret = metric_config(json_object_get(m, "config"), &cfg, name, p, err)))
         return ret;

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/suggest.h"
+
 /* Collapses "//", "/./" and "dir/.." in an absolute path, in place
  * (lexically: the path need not exist). */
 static void normalize(char *p) {
@@ -81,6 +83,63 @@ static int resolved(cfx_pipeline_config_t *cfg, const char *rel, char **out,
     return 0;
 }
 
+/* The settings each component reads from its section (docs/pipeline.md),
+ * in the order of the pipeline; what a step adds itself (ExampleGen's
+ * input fingerprint, the Pusher's push_destination, the "<key>_sha256"
+ * digests) is not a setting. */
+static const struct {
+    const char *component;
+    const char *settings[8];
+} component_settings[] = {
+    {"ExampleGen", {"splits", "num_shards", "skip_bad_rows", NULL}},
+    {"StatisticsGen",
+     {"threads", "quantiles_budget", "max_distinct_strings", NULL}},
+    {"SchemaGen", {"schema", "infer_feature_shape", NULL}},
+    {"ExampleValidator",
+     {"validation_config", "stop_on_anomalies", "environment", NULL}},
+    {"Transform", {"spec", "max_quantile_values", NULL}},
+    {"Trainer", {"config", NULL}},
+    {"Evaluator", {"config", NULL}},
+    {"InfraValidator",
+     {"num_requests", "load_timeout_s", "serve_binary", "load_check",
+      "load_seconds", "load_concurrency", NULL}},
+    {"Pusher", {NULL}},
+};
+#define NUM_COMPONENTS                                                         \
+    (sizeof component_settings / sizeof component_settings[0])
+
+const char *const *cfx_pipeline_config_settings(const char *component) {
+    for (size_t i = 0; i < NUM_COMPONENTS; i++)
+        if (!strcmp(component_settings[i].component, component))
+            return component_settings[i].settings;
+    return NULL;
+}
+
+/* components.<name>: a known component, an object of its settings or
+ * false. */
+static int check_component(const char *path, const char *name, json_t *val,
+                           cfx_error_t *err) {
+    const char *const *settings = cfx_pipeline_config_settings(name);
+    if (!settings) {
+        const char *names[NUM_COMPONENTS];
+        char hint[160];
+        for (size_t i = 0; i < NUM_COMPONENTS; i++)
+            names[i] = component_settings[i].component;
+        cfx_suggest_hint(hint, sizeof hint, name, names, NUM_COMPONENTS);
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: components: unknown component '%s'%s", path,
+                             name, hint);
+    }
+    if (!json_is_object(val) && !json_is_false(val))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: components.%s: expected an object or false",
+                             path, name);
+    char where[96];
+    snprintf(where, sizeof where, "components.%s", name);
+    return cfx_suggest_check_keys(val, settings, CFX_EINVAL, "setting", path,
+                                  where, err);
+}
+
 int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
                              cfx_error_t *err) {
     json_t *root = NULL;
@@ -117,24 +176,15 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
     else if (slash)
         *slash = 0;
 
-    /* Unknown top-level members are refused: a typo must not silently use a
-     * default. */
+    /* Unknown members are refused, at the top level and in every
+     * component's section: a typo must not silently use a default (a
+     * misspelt stop_on_anomalies would switch the anomaly gate off). */
     static const char *const known[] = {
-        "pipeline_name", "pipeline_root", "data",       "serving_dir",
-        "model_name",    "components",    "description"};
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        size_t i;
-        for (i = 0; i < sizeof known / sizeof known[0]; i++)
-            if (!strcmp(key, known[i]))
-                break;
-        if (i == sizeof known / sizeof known[0]) {
-            ret = cfx_error_set(err, CFX_EINVAL, "%s: unknown member '%s'",
-                                path, key);
-            goto out;
-        }
-    }
+        "pipeline_name", "pipeline_root", "data",        "serving_dir",
+        "model_name",    "components",    "description", NULL};
+    if ((ret = cfx_suggest_check_keys(root, known, CFX_EINVAL, "member", path,
+                                      NULL, err)))
+        goto out;
     if ((ret = get_string(path, root, "pipeline_name", &s, err)))
         goto out;
     cfg->pipeline_name = strdup(s ? s : "pipeline");
@@ -180,13 +230,11 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
                           "%s: member 'components': expected an object", path);
         goto out;
     }
+    const char *key;
+    json_t *val;
     json_object_foreach(comps, key, val) {
-        if (!json_is_object(val) && !json_is_false(val)) {
-            ret = cfx_error_set(
-                err, CFX_EINVAL,
-                "%s: components.%s: expected an object or false", path, key);
+        if ((ret = check_component(path, key, val, err)))
             goto out;
-        }
     }
     cfg->components = comps ? json_incref(comps) : json_object();
     if (!cfg->components)

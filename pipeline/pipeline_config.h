@@ -16,6 +16,8 @@
  * resolved to absolute ones at load time, so the run does not depend on the
  * working directory. Each "components" member is that component's settings
  * (see docs/pipeline.md); a component whose member is `false` is skipped.
+ * An unknown member, component or setting is refused with the closest
+ * valid name ("did you mean 'stop_on_anomalies'?").
  *
  * Threads: a loaded config is read-only; any thread may read it.
  */
@@ -52,6 +54,11 @@ void cfx_pipeline_config_free(cfx_pipeline_config_t *cfg);
 int cfx_pipeline_root_resolve(cfx_pipeline_config_t *cfg, const char *root,
                               const char *config, const char **out,
                               cfx_error_t *err);
+
+/* The settings a component's section may hold (a NULL-terminated list),
+ * NULL for a name that is no component of `cfx run`. Loading refuses any
+ * other member of a section, naming the closest valid one. */
+const char *const *cfx_pipeline_config_settings(const char *component);
 
 /* The settings object of a component (a borrowed json_t *), NULL when
  * absent; *disabled is set when the member is `false`. */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "formats/suggest.h"
+
 #define MAX_STEPS 100000000u
 #define MAX_BATCH 65536u
 
@@ -159,8 +161,27 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
             rc = get_size(path, key, v, 0, (size_t)INT64_MAX, &s, err);
             cfg->seed = s;
         } else {
-            rc = cfx_error_set(err, CFX_EINVAL, "%s: unknown key '%s'", path,
-                               key);
+            static const char *const known[] = {"model_name",
+                                                "first_dnn_layer_size",
+                                                "num_dnn_layers",
+                                                "dnn_decay_factor",
+                                                "hidden_units",
+                                                "deep_categorical",
+                                                "learning_rate",
+                                                "beta_1",
+                                                "beta_2",
+                                                "epsilon",
+                                                "batch_size",
+                                                "train_steps",
+                                                "eval_steps",
+                                                "log_every_steps",
+                                                "eval_every_steps",
+                                                "seed",
+                                                NULL};
+            char hint[160];
+            rc = cfx_error_set(
+                err, CFX_EINVAL, "%s: unknown key '%s'%s", path, key,
+                cfx_suggest_hint(hint, sizeof hint, key, known, (size_t)-1));
         }
         if (rc != 0)
             goto out;

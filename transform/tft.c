@@ -31,6 +31,7 @@
 #include "formats/example.h"
 #include "formats/file.h"
 #include "formats/pbcodec.h"
+#include "formats/suggest.h"
 #include "formats/tfrecord.h"
 #include "model/transform.h"
 #include "schema.pb-c.h"
@@ -214,15 +215,166 @@ out:
     return rc;
 }
 
+/* ---- inputs checked before any work ------------------------------------ */
+
+/* Where each input of the spec is named, for messages: "outputs[i]
+ * ('name')", "label" or "label.threshold". */
+typedef int (*input_fn)(void *ud, const char *input, const char *where,
+                        cfx_error_t *err);
+
+static int for_each_input(const cfx_tft_spec_t *spec, input_fn fn, void *ud,
+                          cfx_error_t *err) {
+    char where[1200];
+    int rc;
+    for (size_t i = 0; i < spec->num_outputs; i++) {
+        const cfx_xf_spec_output_t *o = &spec->outputs[i];
+        if (!o->input)
+            continue; /* a cross reads outputs, checked by the spec */
+        snprintf(where, sizeof where, "outputs[%zu] ('%s')", i, o->name);
+        if ((rc = fn(ud, o->input, where, err)) < 0)
+            return rc;
+    }
+    if (spec->label.name) {
+        snprintf(where, sizeof where, "label ('%s')", spec->label.name);
+        if ((rc = fn(ud, spec->label.input, where, err)) < 0)
+            return rc;
+        if (spec->label.threshold_input &&
+            (rc = fn(ud, spec->label.threshold_input, "label.threshold", err)) <
+                0)
+            return rc;
+    }
+    return 0;
+}
+
+typedef struct schema_check {
+    const schema_t *schema;
+    const char *spec_path, *schema_path;
+} schema_check_t;
+
+/* Every raw feature the spec reads must be a feature of the schema (as in
+ * TFT, where the preprocessing_fn sees only the schema's features): a
+ * misspelt input would otherwise be an all-missing column, i.e. a constant
+ * feature or a constant label. */
+static int input_in_schema(void *ud, const char *input, const char *where,
+                           cfx_error_t *err) {
+    const schema_check_t *c = ud;
+    const schema_t *s = c->schema;
+    for (size_t i = 0; i < s->n_feature; i++)
+        if (s->feature[i]->name && !strcmp(s->feature[i]->name, input))
+            return 0;
+    const char **names = calloc(s->n_feature + 1, sizeof *names);
+    if (!names)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_feature; i++)
+        names[i] = s->feature[i]->name ? s->feature[i]->name : "";
+    char hint[160];
+    cfx_suggest_hint(hint, sizeof hint, input, names, s->n_feature);
+    free(names);
+    return cfx_error_set(err, CFX_EINVAL,
+                         "%s: %s: input '%s' is not a feature of the schema "
+                         "%s%s",
+                         c->spec_path, where, input, c->schema_path, hint);
+}
+
+/* Without a schema: the raw features train has, seen while analyzing. */
+typedef struct seen_features {
+    char **names;
+    size_t n, cap;
+} seen_features_t;
+
+static int seen_add(seen_features_t *f, const cfx_example_t *ex,
+                    cfx_error_t *err) {
+    for (size_t i = 0; i < ex->count; i++) {
+        const char *name = ex->features[i].name;
+        size_t k = 0;
+        while (k < f->n && strcmp(f->names[k], name))
+            k++;
+        if (k < f->n)
+            continue;
+        if (f->n == f->cap) {
+            size_t cap = f->cap ? 2 * f->cap : 32;
+            char **v = realloc(f->names, cap * sizeof *v);
+            if (!v)
+                return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            f->names = v;
+            f->cap = cap;
+        }
+        if (!(f->names[f->n] = strdup(name)))
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        f->n++;
+    }
+    return 0;
+}
+
+static void seen_free(seen_features_t *f) {
+    free_strings(f->names, f->n);
+    memset(f, 0, sizeof *f);
+}
+
+typedef struct train_check {
+    const seen_features_t *seen;
+    const char *spec_path, *train_dir;
+} train_check_t;
+
+static int input_in_train(void *ud, const char *input, const char *where,
+                          cfx_error_t *err) {
+    const train_check_t *c = ud;
+    for (size_t i = 0; i < c->seen->n; i++)
+        if (!strcmp(c->seen->names[i], input))
+            return 0;
+    char hint[160];
+    cfx_suggest_hint(hint, sizeof hint, input,
+                     (const char *const *)c->seen->names, c->seen->n);
+    return cfx_error_set(err, CFX_EINVAL,
+                         "%s: %s: input '%s' is a feature of no example in "
+                         "%s%s",
+                         c->spec_path, where, input, c->train_dir, hint);
+}
+
+/* "op": "identity" labels: the column is the class, so each value must be
+ * 0 or 1 (anything else would silently become class 1). */
+static int check_class_label(const cfx_xf_spec_label_t *l,
+                             const char *spec_path, const cfx_example_t *ex,
+                             cfx_error_t *err) {
+    if (!l->name || !l->is_class)
+        return 0;
+    const cfx_feature_t *f = cfx_example_find(ex, l->input);
+    if (!f || f->kind == CFX_KIND_NONE || f->count == 0)
+        return 0; /* missing: filled with 0 */
+    if (f->kind == CFX_KIND_BYTES)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: label ('%s'): \"op\": \"identity\" over "
+                             "'%s', a bytes column: a class must be 0 or 1",
+                             spec_path, l->name, l->input);
+    double v = f->kind == CFX_KIND_FLOAT ? (double)f->v.floats[0]
+                                         : (double)f->v.ints[0];
+    if (v == 0.0 || v == 1.0 || isnan(v))
+        return 0;
+    return cfx_error_set(err, CFX_EINVAL,
+                         "%s: label ('%s'): \"op\": \"identity\" takes "
+                         "column '%s' as the class (0 or 1), but a row holds "
+                         "%g: a column of more values must be made binary on "
+                         "purpose, with \"op\": \"greater_than\" and a "
+                         "threshold",
+                         spec_path, l->name, l->input, v);
+}
+
 /* ---- phase 1: analyzers ------------------------------------------------- */
 
 typedef struct analyze_ctx {
     analyzer_t *an;
     size_t n;
+    const cfx_xf_spec_label_t *label;
+    const char *spec_path;
+    seen_features_t *seen; /* NULL with a schema */
 } analyze_ctx_t;
 
 static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     analyze_ctx_t *ctx = vctx;
+    int lrc;
+    if ((lrc = check_class_label(ctx->label, ctx->spec_path, ex, err)) < 0 ||
+        (ctx->seen && (lrc = seen_add(ctx->seen, ex, err)) < 0))
+        return lrc;
     for (size_t i = 0; i < ctx->n; i++) {
         analyzer_t *a = &ctx->an[i];
         const cfx_xf_spec_output_t *s = a->spec;
@@ -760,13 +912,18 @@ typedef struct write_ctx {
     cfx_example_t out;
     cfx_buf_t buf;
     cfx_tft_result_t *res; /* counts when non-NULL (train) */
+    const cfx_xf_spec_label_t *label;
+    const char *spec_path;
     float *dense;
     int32_t *cat;
 } write_ctx_t;
 
 static int write_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     write_ctx_t *c = vctx;
-    int rc = cfx_transform_apply_example(c->t, ex, &c->out, err);
+    int rc = check_class_label(c->label, c->spec_path, ex, err);
+    if (rc < 0)
+        return rc;
+    rc = cfx_transform_apply_example(c->t, ex, &c->out, err);
     if (rc < 0)
         return rc;
     cfx_buf_reset(&c->buf);
@@ -787,7 +944,8 @@ static int write_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     return 0;
 }
 
-static int write_split(const cfx_transform_t *t, const char *examples_dir,
+static int write_split(const cfx_transform_t *t, const cfx_tft_spec_t *spec,
+                       const char *spec_path, const char *examples_dir,
                        const char *xf_dir, const char *split,
                        cfx_tft_result_t *counts, uint64_t *n,
                        cfx_error_t *err) {
@@ -796,6 +954,8 @@ static int write_split(const cfx_transform_t *t, const char *examples_dir,
     write_ctx_t c;
     memset(&c, 0, sizeof c);
     c.t = t;
+    c.label = &spec->label;
+    c.spec_path = spec_path;
     c.res = counts;
     cfx_example_init(&c.out);
     cfx_buf_init(&c.buf);
@@ -859,6 +1019,8 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
          *schema = NULL;
     schema_t *raw_schema = NULL;
     cfx_buf_t schema_text;
+    seen_features_t seen;
+    memset(&seen, 0, sizeof seen);
     cfx_buf_init(&schema_text);
     memset(&spec, 0, sizeof spec);
     memset(&res, 0, sizeof res);
@@ -869,6 +1031,10 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
         goto out;
     if (opts->schema_path && (rc = load_schema(opts->schema_path, &schema_text,
                                                &raw_schema, err)) < 0)
+        goto out;
+    schema_check_t sc = {raw_schema, opts->spec_path, opts->schema_path};
+    if (raw_schema &&
+        (rc = for_each_input(&spec, input_in_schema, &sc, err)) < 0)
         goto out;
     if ((rc = list_splits(opts->examples_dir, &res.split_names, &res.num_splits,
                           err)) < 0)
@@ -918,10 +1084,15 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
     }
 
     /* Phase 1: analyzers over train. */
-    analyze_ctx_t actx = {an, spec.num_outputs};
+    analyze_ctx_t actx = {an, spec.num_outputs, &spec.label, opts->spec_path,
+                          raw_schema ? NULL : &seen};
     uint64_t ntrain = 0;
     if ((rc = for_each_example(train_dir, analyze_one, &actx, &ntrain, err)) <
         0)
+        goto out;
+    train_check_t tc = {&seen, opts->spec_path, train_dir};
+    if (!raw_schema &&
+        (rc = for_each_input(&spec, input_in_train, &tc, err)) < 0)
         goto out;
 
     /* Phase 2: the graph. */
@@ -960,8 +1131,9 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
         goto out;
     }
     for (size_t i = 0; i < res.num_splits; i++) {
-        rc = write_split(t, opts->examples_dir, xf_dir, res.split_names[i],
-                         i == train ? &res : NULL, &res.split_examples[i], err);
+        rc = write_split(t, &spec, opts->spec_path, opts->examples_dir, xf_dir,
+                         res.split_names[i], i == train ? &res : NULL,
+                         &res.split_examples[i], err);
         if (rc < 0)
             goto out;
     }
@@ -987,5 +1159,6 @@ out:
     if (raw_schema)
         protobuf_c_message_free_unpacked(&raw_schema->base, NULL);
     cfx_buf_free(&schema_text);
+    seen_free(&seen);
     return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "formats/buf.h"
 #include "formats/file.h"
+#include "formats/suggest.h"
 
 #define SPEC_MAX_BYTES (16u * 1024 * 1024)
 
@@ -33,25 +34,12 @@ static int op_parse(const char *s, cfx_xf_op_t *op) {
     return -1;
 }
 
-static int key_allowed(const char *key, const char *const *allowed) {
-    for (; *allowed; allowed++)
-        if (!strcmp(key, *allowed))
-            return 1;
-    return 0;
-}
-
-/* Every key of obj must be in allowed (NULL-terminated). */
+/* Every key of obj must be in allowed (NULL-terminated); where names the
+ * file and the object. */
 static int check_keys(json_t *obj, const char *const *allowed,
                       const char *where, cfx_error_t *err) {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v) {
-        (void)v;
-        if (!key_allowed(key, allowed))
-            return cfx_error_set(err, CFX_EPARSE, "%s: unknown key '%s'", where,
-                                 key);
-    }
-    return 0;
+    return cfx_suggest_check_keys(obj, allowed, CFX_EPARSE, "key", where, NULL,
+                                  err);
 }
 
 static int get_string(json_t *obj, const char *key, int required, char **out,
@@ -221,23 +209,34 @@ static int parse_label(json_t *o, cfx_xf_spec_label_t *l, const char *where,
                        cfx_error_t *err) {
     static const char *const keys[] = {"name",      "op",        "input",
                                        "threshold", "nan_value", NULL};
+    static const char *const class_keys[] = {"name", "op", "input", "nan_value",
+                                             NULL};
     static const char *const tkeys[] = {"input", "scale", NULL};
     if (!json_is_object(o))
         return cfx_error_set(err, CFX_EPARSE, "%s: must be an object", where);
     int rc;
-    if ((rc = check_keys(o, keys, where, err)) < 0 ||
+    json_t *op = json_object_get(o, "op");
+    if (json_is_string(op) && !strcmp(json_string_value(op), "identity"))
+        l->is_class = 1;
+    else if (!json_is_string(op) ||
+             strcmp(json_string_value(op), "greater_than"))
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s: \"op\" must be \"greater_than\" (the label "
+                             "is input > threshold) or \"identity\" (the "
+                             "input is the class, 0 or 1)",
+                             where);
+    if ((rc = check_keys(o, l->is_class ? class_keys : keys, where, err)) < 0 ||
         (rc = get_string(o, "name", 1, &l->name, where, err)) < 0 ||
         (rc = get_string(o, "input", 1, &l->input, where, err)) < 0)
         return rc;
-    json_t *op = json_object_get(o, "op");
-    if (!json_is_string(op) || strcmp(json_string_value(op), "greater_than"))
-        return cfx_error_set(err, CFX_EPARSE,
-                             "%s: \"op\" must be \"greater_than\"", where);
     json_t *t = json_object_get(o, "threshold");
     l->threshold_scale = 1.0;
     l->threshold_const = 0.0;
     l->nan_value = 0.0;
-    if (json_is_number(t)) {
+    if (l->is_class) {
+        /* a class of 0 or 1 is itself > 0.5: the graph's one label op */
+        l->threshold_const = 0.5;
+    } else if (json_is_number(t)) {
         l->threshold_const = json_number_value(t);
     } else if (json_is_object(t)) {
         char w[1200];

@@ -17,8 +17,10 @@
  *              "threshold": {"input": "fare", "scale": 0.2},
  *              "nan_value": 0}}
  *
- * "threshold" may also be a plain number. Unknown keys are errors (a typo
- * must not silently change a model). See docs/transform.md.
+ * "threshold" may also be a plain number. A label column that already is
+ * the class (0 or 1) is {"name": ..., "op": "identity", "input": ...}.
+ * Unknown keys are errors naming the closest valid key (a typo must not
+ * silently change a model). See docs/transform.md.
  *
  * Caller-owned struct (_load/_free); not shared between threads.
  */
@@ -70,6 +72,10 @@ typedef struct cfx_xf_spec_label {
     double threshold_scale; /* threshold = scale * threshold_input */
     double threshold_const;
     double nan_value; /* label when either side is NaN */
+    /* "op": "identity": the input is the class itself and must hold only 0
+     * and 1 (checked on every split); written to the graph as input > 0.5,
+     * the graph's one label op. 0: "greater_than", binary on purpose. */
+    int is_class;
 } cfx_xf_spec_label_t;
 
 typedef struct cfx_tft_spec {

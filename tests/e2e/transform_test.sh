@@ -18,8 +18,15 @@ spec="$CFX_SOURCE_DIR/examples/taxi/transform.json"
     --output "$work/ex" >"$work/examplegen.log" ||
     fail "examplegen: $(cat "$work/examplegen.log")"
 # pickup_census_tract is empty in every train row: only the schema says
-# it is an int, so TFT's fill makes it 0 and its vocabulary ["0"]
-printf 'feature { name: "fare" type: FLOAT }\nfeature { name: "pickup_census_tract" type: INT }\n' >"$work/schema.pbtxt"
+# it is an int, so TFT's fill makes it 0 and its vocabulary ["0"]. Every
+# input the spec reads must be in the schema (as in TFT).
+for f in fare:FLOAT pickup_census_tract:INT trip_miles:FLOAT trip_seconds:INT \
+    payment_type:BYTES company:BYTES pickup_latitude:FLOAT pickup_longitude:FLOAT \
+    dropoff_latitude:FLOAT dropoff_longitude:FLOAT trip_start_hour:INT \
+    trip_start_day:INT trip_start_month:INT pickup_community_area:INT \
+    dropoff_community_area:INT dropoff_census_tract:INT tips:FLOAT; do
+    printf 'feature { name: "%s" type: %s }\n' "${f%%:*}" "${f##*:}"
+done >"$work/schema.pbtxt"
 "$CFX" transform --examples "$work/ex" --schema "$work/schema.pbtxt" \
     --spec "$spec" --output "$work/xf" >"$work/transform.log" ||
     fail "transform: $(cat "$work/transform.log")"
@@ -364,7 +371,7 @@ EOF
 
 # 3c. an identity cardinality from the raw schema's int_domain; a schema
 #     that does not parse is refused with its line and column
-printf 'feature {\n  name: "trip_start_hour"\n  type: INT\n  int_domain { min: 0 max: 29 }\n}\n' >"$work/dom.pbtxt"
+printf 'feature {\n  name: "trip_start_hour"\n  type: INT\n  int_domain { min: 0 max: 29 }\n}\nfeature {\n  name: "trip_start_day"\n  type: INT\n}\n' >"$work/dom.pbtxt"
 printf '{"outputs": [{"name": "h", "op": "identity", "input": "trip_start_hour"}, {"name": "d", "op": "identity", "input": "trip_start_day"}]}' >"$work/id.json"
 "$CFX" transform --examples "$work/ex" --schema "$work/dom.pbtxt" --spec "$work/id.json" \
     --output "$work/id" >"$work/id.log" || fail "identity spec: $(cat "$work/id.log")"

@@ -278,11 +278,21 @@ static void test_config_refusals(void **state) {
         CFX_EUNSUPPORTED,
         "metrics_specs[0].metrics[0].class_name: unknown metric 'Bogus'");
     refused("{\"slicing_spec\": []}", CFX_EPARSE,
-            "unknown member 'slicing_spec'");
+            "(top level): unknown member 'slicing_spec' (did you mean "
+            "'slicing_specs'?)");
     refused("{\"metrics_specs\": [{\"metrics\": [{\"class_name\": \"AUC\", "
             "\"threshold\": "
             "{\"value_threshold\": {\"lower_bund\": 0.9}}}]}]}",
-            CFX_EPARSE, "unknown member 'lower_bund'");
+            CFX_EPARSE,
+            "metrics_specs[0].metrics[0].threshold.value_threshold: unknown "
+            "member 'lower_bund' (did you mean 'lower_bound'?)");
+    refused("{\"metrics_specs\": [{\"metrics\": [{\"class_name\": \"Auc\"}]}]}",
+            CFX_EUNSUPPORTED, "unknown metric 'Auc' (did you mean 'AUC'?)");
+    refused("{\"metrics_specs\": [{\"thresholds\": {\"acu\": "
+            "{\"value_threshold\": {\"lower_bound\": 0.5}}}}]}",
+            CFX_EINVAL,
+            "metrics_specs[0].thresholds.acu: no threshold can apply to "
+            "metric 'acu' (did you mean 'auc'?)");
     refused(
         "{\"metrics_specs\": [{\"metrics\": [{\"class_name\": \"AUC\", "
         "\"threshold\": "

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/components.h"
 #include "pipeline/pipeline_config.h"
 #include "test_util.h"
 
@@ -104,11 +105,85 @@ static void test_bad_config(void **state) {
     assert_non_null(strstr(err.msg, "'data' is required"));
 }
 
+/* A misspelt setting, component or member is refused naming the file, the
+ * key path and the closest valid name; the example configs load. */
+static void test_unknown_keys(void **state) {
+    (void)state;
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"components\": "
+         "{\"ExampleValidator\": {\"stop_on_anomalys\": true}}}",
+         "bad.json: components.ExampleValidator: unknown setting "
+         "'stop_on_anomalys' (did you mean 'stop_on_anomalies'?)"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"components\": "
+         "{\"Trainr\": {\"config\": \"t.json\"}}}",
+         "bad.json: components: unknown component 'Trainr' (did you mean "
+         "'Trainer'?)"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"servin_dir\": "
+         "\"s\"}",
+         "bad.json: unknown member 'servin_dir' (did you mean "
+         "'serving_dir'?)"},
+        {"{\"pipeline_root\": \"r\", \"data\": \"d\", \"components\": "
+         "{\"Pusher\": {\"push_destination\": \"/x\"}}}",
+         "bad.json: components.Pusher: unknown setting 'push_destination'"},
+    };
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/bad.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cfx_error_t err;
+        cfx_error_init(&err);
+        cfx_pipeline_config_t cfg;
+        cfx_test_write_file(path, cases[i].json);
+        assert_int_equal(cfx_pipeline_config_load(&cfg, path, &err),
+                         CFX_EINVAL);
+        if (!strstr(err.msg, cases[i].msg))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, err.msg,
+                     cases[i].msg);
+    }
+    const char *src = getenv("CFX_SOURCE_DIR");
+    static const char *const examples[] = {"taxi", "breast_cancer"};
+    for (size_t i = 0; i < 2; i++) {
+        cfx_error_t err;
+        cfx_error_init(&err);
+        cfx_pipeline_config_t cfg;
+        snprintf(path, sizeof path, "%s/examples/%s/pipeline.json",
+                 src ? src : ".", examples[i]);
+        if (cfx_pipeline_config_load(&cfg, path, &err))
+            fail_msg("%s", err.msg);
+        cfx_pipeline_config_free(&cfg);
+    }
+}
+
+/* Every step of `cfx run` has its settings listed, and the settings a spec
+ * resolves as files are among them. */
+static void test_settings_cover_steps(void **state) {
+    (void)state;
+    for (size_t i = 0; i < cfx_pipeline_num_steps; i++) {
+        const cfx_component_spec_t *spec = cfx_pipeline_steps[i].spec;
+        const char *const *settings = cfx_pipeline_config_settings(spec->name);
+        if (!settings)
+            fail_msg("%s: no settings listed", spec->name);
+        for (size_t p = 0; p < CFX_COMPONENT_SPEC_MAX_PATHS && spec->paths[p];
+             p++) {
+            size_t k = 0;
+            while (settings[k] && strcmp(settings[k], spec->paths[p]))
+                k++;
+            if (!settings[k])
+                fail_msg("%s: file setting '%s' not listed", spec->name,
+                         spec->paths[p]);
+        }
+    }
+    assert_null(cfx_pipeline_config_settings("NoSuchComponent"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_config),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
+        cmocka_unit_test(test_settings_cover_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

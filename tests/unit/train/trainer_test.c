@@ -210,7 +210,8 @@ static void test_config(void **state) {
     assert_int_equal(cfg.train_steps, 10000); /* default kept */
     assert_int_equal(load_config_text("{\"train_step\": 5}", &cfg, &err),
                      CFX_EINVAL);
-    assert_non_null(strstr(err.msg, "unknown key 'train_step'"));
+    assert_non_null(strstr(err.msg, "unknown key 'train_step' (did you mean "
+                                    "'train_steps'?)"));
     assert_int_equal(load_config_text("{\"batch_size\": 0}", &cfg, &err),
                      CFX_EINVAL);
     assert_non_null(

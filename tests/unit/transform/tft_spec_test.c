@@ -143,6 +143,18 @@ static void test_refusals(void **state) {
             "\"input\": \"y\", \"threshold\": {\"input\": \"f\", \"scal\": "
             "2}}}",
             "label.threshold: unknown key 'scal'");
+    refused("{\"outputs\": [{\"name\": \"v\", \"op\": \"vocabulary\", "
+            "\"input\": \"x\", \"top_kk\": 5}]}",
+            "spec.json: outputs[0] ('v'): unknown key 'top_kk' (did you mean "
+            "'top_k'?)");
+    refused("{\"outputs\": [{\"name\": \"a\", \"op\": \"z_score\", \"input\": "
+            "\"x\"}], \"lable\": {}}",
+            "spec.json: unknown key 'lable' (did you mean 'label'?)");
+    /* an identity label is the class itself: no threshold to give */
+    refused("{\"outputs\": [{\"name\": \"a\", \"op\": \"z_score\", \"input\": "
+            "\"x\"}], \"label\": {\"name\": \"l\", \"op\": \"identity\", "
+            "\"input\": \"y\", \"threshold\": 1}}",
+            "spec.json: label: unknown key 'threshold'");
     refused("{\"outputs\": [{\"name\": \"a\", \"op\": \"z_score\", \"input\": "
             "\"x\", \"input\": \"y\"}]}",
             "spec.json:1:");
@@ -211,12 +223,32 @@ static void test_cross_and_log(void **state) {
 #undef HB
 }
 
+/* "op": "identity": the input is the class, written as input > 0.5. */
+static void test_identity_label(void **state) {
+    (void)state;
+    const char *t = "{\"outputs\": [{\"name\": \"a\", \"op\": \"z_score\", "
+                    "\"input\": \"x\"}], \"label\": {\"name\": \"l\", \"op\": "
+                    "\"identity\", \"input\": \"y\", \"nan_value\": 1}}";
+    cfx_tft_spec_t spec;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_tft_spec_parse(t, strlen(t), "spec.json", &spec, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_true(spec.label.is_class);
+    assert_string_equal(spec.label.input, "y");
+    assert_null(spec.label.threshold_input);
+    assert_true(spec.label.threshold_const == 0.5);
+    assert_true(spec.label.nan_value == 1.0);
+    cfx_tft_spec_free(&spec);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_taxi_spec),
         cmocka_unit_test(test_defaults_and_constant_threshold),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_cross_and_log),
+        cmocka_unit_test(test_identity_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
