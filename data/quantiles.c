@@ -584,15 +584,17 @@ size_t cfx_hist_quantiles(const double *bounds, const double *cum, size_t n,
 }
 
 /* Fraction of bin b inside [lo, hi]; *precedes / *follows when b lies
- * wholly before / after it. */
+ * wholly before / after it. A point bin (a run of equal values) on an edge
+ * belongs to the bucket it opens: buckets are [lo, hi), the last one
+ * [lo, hi], as in the histograms TFX writes (docs/statistics.md). */
 static double overlap(const cfx_hist_bucket_t *b, double lo, double hi,
-                      int first, int *precedes, int *follows) {
+                      int last, int *precedes, int *follows) {
     *precedes = *follows = 0;
-    if (b->high == b->low && b->low == lo) {
-        if (first)
+    if (b->high == b->low) {
+        if (b->low == lo)
             return 1.0;
-        *precedes = 1;
-        return 0.0;
+        if (b->low == hi && !last)
+            return 0.0;
     }
     if (b->high < lo) {
         *precedes = 1;
@@ -681,7 +683,7 @@ size_t cfx_hist_standard(const double *bounds, const double *cum, size_t n,
         double lo = edges[i], hi = edges[i + 1], count = 0;
         for (size_t k = start; k < nq; k++) {
             int pre, fol;
-            double ov = overlap(&qh[k], lo, hi, i == 0, &pre, &fol);
+            double ov = overlap(&qh[k], lo, hi, i + 2 == ne, &pre, &fol);
             if (fol)
                 break;
             if (pre)

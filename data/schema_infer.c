@@ -458,6 +458,21 @@ void cfx_schema_split_names_free(char **names, size_t n) {
     free(names);
 }
 
+/* Schemas written before the flag was dropped end with the line
+ * `generate_legacy_feature_spec: false`. The open-source tensorflow_metadata
+ * schema has no such field and TFDV reads it as false, so a top-level line
+ * saying exactly that is turned into a comment; `true` stays an unknown
+ * field (docs/validation.md). */
+static void blank_legacy_flag(char *text, size_t len) {
+    static const char flag[] = "generate_legacy_feature_spec: false";
+    size_t n = sizeof flag - 1;
+    for (size_t i = 0; i + n <= len; i++) {
+        if ((i == 0 || text[i - 1] == '\n') && memcmp(text + i, flag, n) == 0 &&
+            (i + n == len || text[i + n] == '\n' || text[i + n] == '\r'))
+            text[i] = '#';
+    }
+}
+
 int cfx_schema_read_text(const char *path, cfx_schema_t **out,
                          cfx_error_t *err) {
     *out = NULL;
@@ -466,6 +481,7 @@ int cfx_schema_read_text(const char *path, cfx_schema_t **out,
     int rc = cfx_schema_read_file(path, &b, err);
     if (rc < 0)
         goto out;
+    blank_legacy_flag((char *)b.data, b.len);
     ProtobufCMessage *m = NULL;
     rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
                            (const char *)b.data, b.len, &m, err);
@@ -486,6 +502,13 @@ int cfx_schema_write_text(const char *path, const cfx_schema_t *s,
     int rc = cfx_pb_text_print(&s->base, &b, err);
     if (rc < 0) {
         cfx_error_prefix(err, "%s", path);
+        goto out;
+    }
+    /* TFX ends its schema.pbtxt with the legacy flag commented out (the
+     * open-source schema proto has no such field). */
+    static const char legacy[] = "# generate_legacy_feature_spec: false\n";
+    if ((rc = cfx_buf_append(&b, legacy, sizeof legacy - 1)) < 0) {
+        cfx_error_set(err, rc, "%s: out of memory", path);
         goto out;
     }
     rc = cfx_schema_write_file(path, b.data, b.len, err);
@@ -527,9 +550,6 @@ int cfx_schema_gen(const char *stats_dir, const char *out_dir,
         cfx_stats_free(list);
         list = NULL;
     }
-    /* TFX writes the deprecated flag explicitly as false. */
-    schema->has_generate_legacy_feature_spec = 1;
-    schema->generate_legacy_feature_spec = 0;
     if ((rc = cfx_file_mkdirs(out_dir, err)) < 0)
         goto out;
     if (snprintf(path, sizeof path, "%s/schema.pbtxt", out_dir) >=

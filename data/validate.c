@@ -809,9 +809,8 @@ static int check_feature(pass_t *p, cfx_schema_feature_t *feat,
             (c->min_num_values == c->max_num_values && c->min_num_values)
                 ? (int64_t)c->min_num_values
                 : -1;
-        int legacy = p->schema->has_generate_legacy_feature_spec &&
-                     p->schema->generate_legacy_feature_spec;
-        int has_missing = !legacy && c->num_missing != 0;
+        /* generate_legacy_feature_spec is false in open-source TFDV. */
+        int has_missing = c->num_missing != 0;
         if (actual <= 0 || has_missing) {
             add_reason(
                 rs, AT(INVALID_FEATURE_SHAPE), "Feature shape dropped",

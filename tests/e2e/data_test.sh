@@ -149,8 +149,11 @@ def standard_hist(a, nb):
     for e in range(len(edges) - 1):
         l, h, total = edges[e], edges[e + 1], 0.0
         for bl, bh, bw in bins:
+            # a point bin on an edge opens its bucket: [l, h), last [l, h]
             if bh == bl == l:
-                f = 1.0 if e == 0 else 0.0
+                f = 1.0
+            elif bh == bl == h and e + 2 < len(edges):
+                f = 0.0
             elif bh < l or bl > h:
                 f = 0.0
             elif l <= bl and h >= bh:

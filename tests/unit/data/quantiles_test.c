@@ -186,8 +186,9 @@ static void test_standard_histogram(void **state) {
     for (int i = 0; i <= 10; i++)
         c2[i] = i * 0.5;
     n = cfx_hist_standard(b2, c2, 11, 1, 4, 3, 1, out, &rc);
+    /* buckets [1, 2) [2, 3) [3, 4], as numpy.histogram counts 1,2,3,4 */
     static const cfx_hist_bucket_t w2[] = {
-        {1, 2, 1.5}, {2, 3, 1.0}, {3, 4, 1.5}, {INFINITY, INFINITY, 1}};
+        {1, 2, 1.0}, {2, 3, 1.0}, {3, 4, 2.0}, {INFINITY, INFINITY, 1}};
     expect_buckets(out, n, w2, 4);
 
     /* one distinct value: a single bucket */

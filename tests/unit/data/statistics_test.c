@@ -153,8 +153,10 @@ static void check_fixture(const list_t *l) {
             lo[k] = 1 + k * 0.4;
             hi[k] = k == 9 ? 5 : 1 + (k + 1) * 0.4;
         }
-        double c[10] = {.997, .002, .997, .002, .997,
-                        .002, .002, .997, .002, 1.002};
+        /* an edge value (3 at 3.0) opens its bucket: [lo, hi), the last
+         * one closed */
+        double c[10] = {.997, .002, .997, .002, .002,
+                        .997, .002, .997, .002, 1.002};
         expect_hist(ns->histograms[0], 0, lo, hi, c, 10, "i standard");
     }
     {
