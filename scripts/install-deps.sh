@@ -6,6 +6,7 @@ PKGS=(
   build-essential cmake pkg-config git
   clang clang-format libclang-rt-dev   # CI's second compiler, format check, libFuzzer
   protobuf-c-compiler libprotobuf-c-dev
+  protobuf-compiler                    # protoc --decode: tfmd_conformance_test.sh
   libevent-dev libnghttp2-dev libjansson-dev libcsv-dev
   libsqlite3-dev sqlite3 zlib1g-dev libssl-dev libfarmhash-dev
   libcmocka-dev
