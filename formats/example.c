@@ -29,25 +29,52 @@ void cfx_example_init(cfx_example_t *ex) {
     ex->count = 0;
     ex->cap = 0;
     ex->sorted = 0;
+    ex->shared = NULL;
     cfx_arena_init(&ex->arena);
+}
+
+void cfx_example_init_in(cfx_example_t *ex, cfx_arena_t *arena) {
+    cfx_example_init(ex);
+    ex->shared = arena;
 }
 
 void cfx_example_reset(cfx_example_t *ex) {
     ex->count = 0;
     ex->sorted = 0;
+    if (ex->shared) {
+        /* The array lives in the caller's arena, which may be reset next. */
+        ex->features = NULL;
+        ex->cap = 0;
+    }
     cfx_arena_reset(&ex->arena);
 }
 
 void cfx_example_free(cfx_example_t *ex) {
-    free(ex->features);
+    if (!ex->shared)
+        free(ex->features);
     cfx_arena_free(&ex->arena);
     cfx_example_init(ex);
 }
 
+/* Where names and values go: the caller's arena, else the example's own. */
+static inline cfx_arena_t *values(cfx_example_t *ex) {
+    return ex->shared ? ex->shared : &ex->arena;
+}
+
 static cfx_feature_t *push_feature(cfx_example_t *ex) {
     if (ex->count == ex->cap) {
-        size_t cap = ex->cap ? ex->cap * 2 : 32;
-        cfx_feature_t *p = realloc(ex->features, cap * sizeof *p);
+        cfx_feature_t *p;
+        size_t cap;
+        if (ex->shared) {
+            /* Small first: a batch may hold many tiny examples. */
+            cap = ex->cap ? ex->cap * 2 : 4;
+            p = cfx_arena_alloc(ex->shared, cap * sizeof *p);
+            if (p && ex->count)
+                memcpy(p, ex->features, ex->count * sizeof *p);
+        } else {
+            cap = ex->cap ? ex->cap * 2 : 32;
+            p = realloc(ex->features, cap * sizeof *p);
+        }
         if (p == NULL)
             return NULL;
         ex->features = p;
@@ -159,7 +186,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
         const uint8_t *s = l.p + 2;
         size_t k = l.p[1];
         if (kind == CFX_KIND_BYTES) {
-            cfx_bytes_t *arr = cfx_arena_alloc(&ex->arena, sizeof *arr + k + 1);
+            cfx_bytes_t *arr = cfx_arena_alloc(values(ex), sizeof *arr + k + 1);
             if (arr == NULL)
                 return cfx_error_set(err, CFX_ENOMEM,
                                      "tf.Example: out of memory");
@@ -174,7 +201,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
             return 0;
         }
         if (kind == CFX_KIND_FLOAT && k % 4 == 0) {
-            float *arr = cfx_arena_alloc(&ex->arena, k);
+            float *arr = cfx_arena_alloc(values(ex), k);
             if (arr == NULL)
                 return cfx_error_set(err, CFX_ENOMEM,
                                      "tf.Example: out of memory");
@@ -188,7 +215,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
             size_t cnt = 0;
             for (size_t i = 0; i < k; i++)
                 cnt += s[i] < 0x80;
-            int64_t *arr = cfx_arena_alloc(&ex->arena, cnt * sizeof *arr);
+            int64_t *arr = cfx_arena_alloc(values(ex), cnt * sizeof *arr);
             if (arr == NULL)
                 return cfx_error_set(err, CFX_ENOMEM,
                                      "tf.Example: out of memory");
@@ -259,8 +286,8 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
     /* Pass 2: fill, after the old values when merging. */
     size_t cnt = old + n;
     if (kind == CFX_KIND_BYTES) {
-        cfx_bytes_t *arr = cfx_arena_alloc(&ex->arena, cnt * sizeof *arr);
-        uint8_t *data = cfx_arena_alloc(&ex->arena, total);
+        cfx_bytes_t *arr = cfx_arena_alloc(values(ex), cnt * sizeof *arr);
+        uint8_t *data = cfx_arena_alloc(values(ex), total);
         if (arr == NULL || data == NULL)
             return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
         if (old)
@@ -285,7 +312,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
         }
         f->v.bytes = arr;
     } else if (kind == CFX_KIND_FLOAT) {
-        float *arr = cfx_arena_alloc(&ex->arena, cnt * sizeof *arr);
+        float *arr = cfx_arena_alloc(values(ex), cnt * sizeof *arr);
         if (arr == NULL)
             return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
         if (old)
@@ -310,7 +337,7 @@ static int dec_list(cfx_example_t *ex, cfx_feature_t *f, cfx_kind_t kind,
         }
         f->v.floats = arr;
     } else {
-        int64_t *arr = cfx_arena_alloc(&ex->arena, cnt * sizeof *arr);
+        int64_t *arr = cfx_arena_alloc(values(ex), cnt * sizeof *arr);
         if (arr == NULL)
             return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
         if (old)
@@ -372,8 +399,64 @@ static unsigned name_bit(const uint8_t *k, size_t n) {
     return (unsigned)((n * 31u + (n ? k[0] * 7u + k[n - 1] : 0u)) & 63u);
 }
 
+/* Up to this many features a duplicate name is looked for by a scan as
+ * each entry is decoded; past it, by one sort once the example is read. */
+#define SCAN_MAX 32
+
+typedef struct {
+    const cfx_feature_t *f;
+    size_t pos;
+} named_pos_t;
+
+static int cmp_named_pos(const void *a, const void *b) {
+    const named_pos_t *x = a, *y = b;
+    size_t n =
+        x->f->name_len < y->f->name_len ? x->f->name_len : y->f->name_len;
+    int c = memcmp(x->f->name, y->f->name, n);
+    if (c)
+        return c;
+    if (x->f->name_len != y->f->name_len)
+        return x->f->name_len < y->f->name_len ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Merges duplicate names as protobuf map decoding does: the first
+ * position keeps the last value. O(n log n) whatever the names are. */
+static int dedup_sorted(cfx_example_t *ex) {
+    size_t n = ex->count;
+    named_pos_t *idx = malloc(n * sizeof *idx);
+    unsigned char *dead = calloc(n, 1);
+    if (idx == NULL || dead == NULL) {
+        free(idx);
+        free(dead);
+        return CFX_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        idx[i].f = &ex->features[i];
+        idx[i].pos = i;
+    }
+    qsort(idx, n, sizeof *idx, cmp_named_pos);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && idx[j].f->name_len == idx[i].f->name_len &&
+               memcmp(idx[j].f->name, idx[i].f->name, idx[i].f->name_len) == 0)
+            dead[idx[j++].pos] = 1;
+        if (j - i > 1)
+            ex->features[idx[i].pos] = ex->features[idx[j - 1].pos];
+        i = j;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!dead[i])
+            ex->features[k++] = ex->features[i];
+    ex->count = k;
+    free(idx);
+    free(dead);
+    return 0;
+}
+
 /* One map entry {key=1, value=2}. */
-static int dec_entry(cfx_example_t *ex, rd_t r, uint64_t *bloom,
+static int dec_entry(cfx_example_t *ex, rd_t r, uint64_t *bloom, int *late_dups,
                      cfx_error_t *err) {
     const uint8_t *key = NULL;
     size_t key_len = 0;
@@ -408,10 +491,15 @@ static int dec_entry(cfx_example_t *ex, rd_t r, uint64_t *bloom,
                              "tf.Example byte %zu: feature name contains a "
                              "NUL byte",
                              (size_t)(key - r.base));
-    /* A later duplicate key replaces the value in place. */
+    /* A later duplicate key replaces the value in place: found here by a
+     * scan while the example is small, by dedup_sorted once decoding ends
+     * for a large one (a scan per feature would make decoding quadratic in
+     * the number of features). */
     cfx_feature_t *f = NULL;
     uint64_t bit = (uint64_t)1 << name_bit(key, key_len);
-    if (*bloom & bit) {
+    if ((*bloom & bit) && ex->count >= SCAN_MAX)
+        *late_dups = 1;
+    else if (*bloom & bit) {
         for (size_t i = 0; i < ex->count; i++) {
             cfx_feature_t *g = &ex->features[i];
             if (g->name_len == key_len && memcmp(g->name, key, key_len) == 0) {
@@ -421,7 +509,7 @@ static int dec_entry(cfx_example_t *ex, rd_t r, uint64_t *bloom,
         }
     }
     if (f == NULL) {
-        char *name = cfx_arena_strndup(&ex->arena, (const char *)key, key_len);
+        char *name = cfx_arena_strndup(values(ex), (const char *)key, key_len);
         if (name == NULL || (f = push_feature(ex)) == NULL)
             return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
         f->name = name;
@@ -440,6 +528,7 @@ int cfx_example_decode(cfx_example_t *ex, const uint8_t *buf, size_t len,
     cfx_example_reset(ex);
     rd_t r = {buf, buf + len, buf};
     uint64_t bloom = 0;
+    int late_dups = 0;
     while (r.p < r.end) {
         uint64_t tag;
         int rc = rd_varint(&r, &tag);
@@ -459,7 +548,7 @@ int cfx_example_decode(cfx_example_t *ex, const uint8_t *buf, size_t len,
                     if ((rc = rd_sub(&feats, &entry)))
                         return dec_err(err, rc, &feats, "feature map entry",
                                        NULL);
-                    if ((rc = dec_entry(ex, entry, &bloom, err)))
+                    if ((rc = dec_entry(ex, entry, &bloom, &late_dups, err)))
                         return rc;
                 } else if ((rc = skip_field(&feats, wt))) {
                     return dec_err(err, rc, &feats, "Features", NULL);
@@ -469,6 +558,8 @@ int cfx_example_decode(cfx_example_t *ex, const uint8_t *buf, size_t len,
             return dec_err(err, rc, &r, "Example", NULL);
         }
     }
+    if (late_dups && dedup_sorted(ex) != 0)
+        return cfx_error_set(err, CFX_ENOMEM, "tf.Example: out of memory");
     return 0;
 }
 
@@ -662,7 +753,7 @@ const cfx_feature_t *cfx_example_find(const cfx_example_t *ex,
 static cfx_feature_t *add(cfx_example_t *ex, const char *name, cfx_kind_t kind,
                           size_t n) {
     size_t len = strlen(name);
-    char *copy = cfx_arena_strndup(&ex->arena, name, len);
+    char *copy = cfx_arena_strndup(values(ex), name, len);
     if (copy == NULL)
         return NULL;
     cfx_feature_t *f = push_feature(ex);
@@ -681,7 +772,7 @@ int cfx_example_add_none(cfx_example_t *ex, const char *name) {
 
 int cfx_example_add_int64(cfx_example_t *ex, const char *name, const int64_t *v,
                           size_t n) {
-    int64_t *copy = cfx_arena_alloc(&ex->arena, n * sizeof *copy);
+    int64_t *copy = cfx_arena_alloc(values(ex), n * sizeof *copy);
     if (copy == NULL)
         return CFX_ENOMEM;
     if (n)
@@ -695,7 +786,7 @@ int cfx_example_add_int64(cfx_example_t *ex, const char *name, const int64_t *v,
 
 int cfx_example_add_float(cfx_example_t *ex, const char *name, const float *v,
                           size_t n) {
-    float *copy = cfx_arena_alloc(&ex->arena, n * sizeof *copy);
+    float *copy = cfx_arena_alloc(values(ex), n * sizeof *copy);
     if (copy == NULL)
         return CFX_ENOMEM;
     if (n)
@@ -712,8 +803,8 @@ int cfx_example_add_bytes(cfx_example_t *ex, const char *name,
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += v[i].len + 1;
-    cfx_bytes_t *arr = cfx_arena_alloc(&ex->arena, n * sizeof *arr);
-    uint8_t *data = cfx_arena_alloc(&ex->arena, total);
+    cfx_bytes_t *arr = cfx_arena_alloc(values(ex), n * sizeof *arr);
+    uint8_t *data = cfx_arena_alloc(values(ex), total);
     if (arr == NULL || data == NULL)
         return CFX_ENOMEM;
     for (size_t i = 0; i < n; i++) {

@@ -56,9 +56,15 @@ typedef struct cfx_example {
     size_t cap;
     int sorted; /* set by cfx_example_sort, cleared by adds and decode */
     cfx_arena_t arena;
+    cfx_arena_t *shared; /* see cfx_example_init_in; NULL otherwise */
 } cfx_example_t;
 
 void cfx_example_init(cfx_example_t *ex);
+/* An example whose names, values and feature array are allocated in the
+ * caller's arena rather than its own (a request's many small examples
+ * then cost no block each). The arena must outlive every use of ex; reset
+ * ex before the arena is reset, free releases nothing of the arena. */
+void cfx_example_init_in(cfx_example_t *ex, cfx_arena_t *arena);
 /* Drops every feature, keeps memory for reuse. */
 void cfx_example_reset(cfx_example_t *ex);
 void cfx_example_free(cfx_example_t *ex);

@@ -311,6 +311,7 @@ void cfx_serve_flags_init(cfx_serve_flags_t *f) {
     f->enable_model_warmup = 1;
     f->max_body_bytes = 100u << 20;
     f->max_header_bytes = 64u << 10;
+    f->max_inflight_bytes = (size_t)1 << 30;
     f->max_connections = 10000;
     f->idle_timeout_seconds = 60;
     f->request_read_timeout_seconds = 10;
@@ -344,6 +345,9 @@ const char *cfx_serve_flags_usage(void) {
            "  --max_body_bytes=104857600     request body limit "
            "(uncompressed)\n"
            "  --max_header_bytes=65536\n"
+           "  --max_inflight_bytes=1073741824  request memory budget; "
+           "429 / RESOURCE_EXHAUSTED\n"
+           "                                 beyond it (0: no limit)\n"
            "  --max_connections=10000\n"
            "  --idle_timeout_seconds=60\n"
            "  --request_read_timeout_seconds=10  whole request (head and "
@@ -534,6 +538,9 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
         } else if (!strcmp(name, "max_body_bytes")) {
             if (!(rc = parse_long(name, val, 1, 1L << 40, &x, err)))
                 f->max_body_bytes = (size_t)x;
+        } else if (!strcmp(name, "max_inflight_bytes")) {
+            if (!(rc = parse_long(name, val, 0, 1L << 50, &x, err)))
+                f->max_inflight_bytes = (size_t)x;
         } else if (!strcmp(name, "max_header_bytes")) {
             if (!(rc = parse_long(name, val, 256, 1L << 24, &x, err)))
                 f->max_header_bytes = (size_t)x;

@@ -80,6 +80,8 @@ typedef struct cfx_serve_flags {
     int rest_api_timeout_in_ms;              /* 30000 */
     int enable_model_warmup;                 /* 1 */
     char *monitoring_config_file;
+    /* Request memory budget, 1 GiB; 0 = no limit (serve/service.h). */
+    size_t max_inflight_bytes;
     int num_threads;          /* 0 = number of CPUs */
     size_t max_body_bytes;    /* 100 MiB, uncompressed too */
     size_t max_header_bytes;  /* 64 KiB */

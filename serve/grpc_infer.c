@@ -127,7 +127,7 @@ static int reply_with_spec(cfx_grpc_call_t *call, const cfx_servable_t *s,
                  : cfx_grpc_fail(call, 8, "out of memory");
 }
 
-int cfx_grpc_classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
+static int classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     cfx_servable_t *s = NULL;
     const cfx_signature_t *sig;
     cfx_example_t *ex;
@@ -148,7 +148,7 @@ int cfx_grpc_classify(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     return rc;
 }
 
-int cfx_grpc_regress(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
+static int regress(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     cfx_servable_t *s = NULL;
     const cfx_signature_t *sig;
     cfx_example_t *ex;
@@ -174,8 +174,8 @@ static const char *task_signature(const Tensorflow__Serving__InferenceTask *t) {
                                             : "serving_default";
 }
 
-int cfx_grpc_multi_inference(cfx_grpc_call_t *call, const uint8_t *req,
-                             size_t len) {
+static int multi_inference(cfx_grpc_call_t *call, const uint8_t *req,
+                           size_t len) {
     cfx_servable_t *s = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -268,3 +268,18 @@ out:
     cfx_servable_release(s);
     return rc;
 }
+
+/* The entry points: each request charged to --max_inflight_bytes while it
+ * is decoded and answered. */
+#define ADMITTED(fn, entry)                                                    \
+    int entry(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {         \
+        size_t charge = 0;                                                     \
+        int rc = cfx_grpc_admit(call, len, &charge);                           \
+        if (rc == 0)                                                           \
+            rc = fn(call, req, len);                                           \
+        cfx_service_release(charge);                                           \
+        return rc;                                                             \
+    }
+ADMITTED(classify, cfx_grpc_classify)
+ADMITTED(regress, cfx_grpc_regress)
+ADMITTED(multi_inference, cfx_grpc_multi_inference)

@@ -44,6 +44,15 @@ int cfx_grpc_fail_err(cfx_grpc_call_t *call, int cfx_rc,
                          err && err->msg[0] ? err->msg : cfx_err_str(cfx_rc));
 }
 
+int cfx_grpc_admit(cfx_grpc_call_t *call, size_t len, size_t *charge) {
+    cfx_error_t err;
+    cfx_error_init(&err);
+    size_t limit = call->srv ? call->srv->opts.max_inflight_bytes : 0;
+    if (cfx_service_admit(limit, len, charge, &err))
+        return cfx_grpc_fail(call, 8, "%s", err.msg);
+    return 0;
+}
+
 int cfx_grpc_acquire(cfx_grpc_call_t *call,
                      const Tensorflow__Serving__ModelSpec *spec,
                      cfx_servable_t **out) {

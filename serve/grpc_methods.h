@@ -32,6 +32,11 @@ void *cfx_grpc_unpack(cfx_grpc_call_t *call,
 int cfx_grpc_fail_err(cfx_grpc_call_t *call, int cfx_rc,
                       const cfx_error_t *err);
 
+/* Admits a request of len bytes against --max_inflight_bytes
+ * (cfx_service_admit): 0, or RESOURCE_EXHAUSTED set on call. *charge is
+ * for cfx_service_release once the answer is built. */
+int cfx_grpc_admit(cfx_grpc_call_t *call, size_t len, size_t *charge);
+
 /* Resolves spec (name, version or label) to a servable reference; records
  * the model name for metrics. Missing spec: INVALID_ARGUMENT "Missing
  * ModelSpec"; no server: UNAVAILABLE. */

@@ -232,7 +232,7 @@ static int raw_examples(cfx_grpc_call_t *call,
     return 0;
 }
 
-int cfx_grpc_predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
+static int predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     cfx_servable_t *s = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -352,5 +352,14 @@ int cfx_grpc_predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
     rc = cfx_grpc_reply(call, &resp.base);
 out:
     cfx_servable_release(s);
+    return rc;
+}
+
+int cfx_grpc_predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
+    size_t charge = 0;
+    int rc = cfx_grpc_admit(call, len, &charge);
+    if (rc == 0)
+        rc = predict(call, req, len);
+    cfx_service_release(charge);
     return rc;
 }

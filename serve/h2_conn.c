@@ -11,6 +11,7 @@
  */
 #include "serve/h2_conn.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,7 @@ struct cfx_h2_stream {
     size_t resp_len, resp_off;
     nghttp2_nv *trailers; /* one malloc block: nv array then strings */
     size_t ntrailers;
+    size_t held; /* bytes of body + answer charged to the queue bounds */
     cfx_h2_stream_t *prev, *next; /* the connection's open streams */
 };
 
@@ -53,13 +55,42 @@ struct cfx_h2_conn {
     void *ud;
     int dead; /* protocol error or peer gone: close once output flushed */
     cfx_h2_stream_t *streams; /* nghttp2_session_del does not close them */
+    size_t held;              /* sum of the streams' held bytes */
 };
+
+/* Bytes held by every connection of the process (max_queued_total). */
+static atomic_size_t g_held;
+
+/* Charges n more bytes to st, or returns -1 past a bound. */
+static int hold(cfx_h2_stream_t *st, size_t n) {
+    cfx_h2_conn_t *c = st->conn;
+    if (n > c->cfg.max_queued_per_conn - c->held)
+        return -1;
+    size_t cur = atomic_load(&g_held);
+    do {
+        if (n > c->cfg.max_queued_total || cur > c->cfg.max_queued_total - n)
+            return -1;
+    } while (!atomic_compare_exchange_weak(&g_held, &cur, cur + n));
+    c->held += n;
+    st->held += n;
+    return 0;
+}
+
+static void unhold(cfx_h2_stream_t *st, size_t n) {
+    if (n > st->held)
+        n = st->held;
+    st->held -= n;
+    st->conn->held -= n;
+    atomic_fetch_sub(&g_held, n);
+}
 
 void cfx_h2_config_default(cfx_h2_config_t *cfg) {
     cfg->max_body = (4u << 20) + 5;
     cfg->max_concurrent_streams = 128;
     cfg->initial_window = 1u << 20;
     cfg->connection_window = 16u << 20;
+    cfg->max_queued_per_conn = (size_t)16 << 20;
+    cfg->max_queued_total = (size_t)256 << 20;
 }
 
 nghttp2_nv cfx_h2_nv(const char *name, const char *value) {
@@ -81,6 +112,7 @@ static void stream_free(cfx_h2_stream_t *st) {
         st->conn->streams = st->next;
     if (st->next)
         st->next->prev = st->prev;
+    unhold(st, st->held);
     for (int i = 0; i < H_COUNT; i++)
         free(st->hdr[i]);
     cfx_buf_free(&st->body);
@@ -167,7 +199,18 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
     if (len > c->cfg.max_body - st->body.len) {
         /* Keep reading (flow control stays open) but drop the bytes. */
         st->body_too_big = 1;
+        unhold(st, st->held);
         cfx_buf_free(&st->body);
+        return 0;
+    }
+    if (hold(st, len) != 0) {
+        /* Too many bodies being received at once: this one goes. */
+        st->body_too_big = 1;
+        st->dispatched = 1;
+        unhold(st, st->held);
+        cfx_buf_free(&st->body);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id,
+                                  NGHTTP2_ENHANCE_YOUR_CALM);
         return 0;
     }
     if (cfx_buf_append(&st->body, data, len) != 0)
@@ -190,8 +233,16 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
     cfx_h2_request_t req;
     fill_request(st, &req);
     c->cb.on_request(c->ud, st, &req);
-    /* The request body is no longer needed. */
-    cfx_buf_free(&st->body);
+    /* The request body is no longer needed. The stream may be gone: an
+     * answer past the queue bounds resets it at once. */
+    st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (st) {
+        if (!st->responded)
+            unhold(st, st->held);
+        else if (st->held > st->resp_len - st->resp_off)
+            unhold(st, st->held - (st->resp_len - st->resp_off));
+        cfx_buf_free(&st->body);
+    }
     return 0;
 }
 
@@ -217,6 +268,7 @@ static ssize_t body_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
     if (n)
         memcpy(buf, st->resp + st->resp_off, n);
     st->resp_off += n;
+    unhold(st, n);
     if (st->resp_off == st->resp_len) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         if (st->ntrailers) {
@@ -274,6 +326,16 @@ int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
                    : CFX_EINTERNAL;
     }
     if (len) {
+        /* The body held so far gives way to the answer. */
+        unhold(st, st->held);
+        if (hold(st, len) != 0) {
+            /* The peer does not take what it asked for: refuse to hold
+             * more for it. */
+            return nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id,
+                                             NGHTTP2_ENHANCE_YOUR_CALM) == 0
+                       ? 0
+                       : CFX_EINTERNAL;
+        }
         st->resp = malloc(len);
         if (!st->resp)
             return CFX_ENOMEM;
@@ -294,9 +356,15 @@ int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
                : CFX_EINTERNAL;
 }
 
+/* Output handed to the socket's buffer at most: past it, nghttp2 keeps
+ * the rest (charged to the queue bounds) until the peer reads and the
+ * write callback asks for more. */
+#define OUT_HIGH ((size_t)1 << 20)
+
 /* Moves what nghttp2 wants to send into the bufferevent. */
 static int conn_flush(cfx_h2_conn_t *c) {
-    for (;;) {
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    while (evbuffer_get_length(out) < OUT_HIGH) {
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(c->session, &data);
         if (n < 0)

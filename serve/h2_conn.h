@@ -48,10 +48,18 @@ typedef struct cfx_h2_config {
     uint32_t max_concurrent_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS */
     uint32_t initial_window;         /* per-stream receive window */
     uint32_t connection_window;      /* connection receive window */
+    /* Bounds on what a client can make the server hold (docs/serving.md
+     * "Limits"): bytes of request bodies being received plus answers not
+     * yet taken by the peer (flow control, or a peer not reading its
+     * socket), per connection and over every connection of the process.
+     * A body or an answer past a bound resets its stream
+     * (RST_STREAM ENHANCE_YOUR_CALM). */
+    size_t max_queued_per_conn;
+    size_t max_queued_total; /* shared by every connection */
 } cfx_h2_config_t;
 
 /* 4 MiB + 5 bytes body, 128 streams, 1 MiB stream / 16 MiB connection
- * windows. */
+ * windows, 16 MiB queued per connection, 256 MiB in all. */
 void cfx_h2_config_default(cfx_h2_config_t *cfg);
 
 typedef struct cfx_h2_callbacks {

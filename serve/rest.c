@@ -51,7 +51,8 @@ struct cfx_rest {
     cfx_buf_t out;  /* response scratch, reused */
     cfx_buf_t body; /* inflated request body scratch */
     cfx_buf_t tmp;
-    cfx_example_t *pool; /* examples reused across requests (batch_t) */
+    cfx_example_t *pool;     /* examples reused across requests (batch_t) */
+    cfx_arena_t batch_arena; /* a big batch's examples, reset after it */
     const cfx_example_t **pool_ptr;
     size_t pool_cap;
 };
@@ -317,8 +318,10 @@ static void handle_metadata(reqctx_t *c, const route_t *rt) {
 
 /* The examples of one request: views into the worker's pool, which keeps
  * the examples (and their arenas) between requests so a request of usual
- * size allocates nothing for them; a pool grown past POOL_KEEP examples by
- * a big batch is released after it. */
+ * size allocates nothing for them. A batch of more than POOL_KEEP examples
+ * is allocated for the request alone, every example in one arena (an own
+ * arena per example would cost a block per example: hundreds of bytes of
+ * request could pin a page each), and all of it is released after it. */
 #define POOL_KEEP 256
 
 typedef struct batch {
@@ -326,6 +329,7 @@ typedef struct batch {
     cfx_example_t *ex;
     const cfx_example_t **ptr;
     size_t n;
+    int own; /* ex and ptr are this request's, in r->batch_arena */
 } batch_t;
 
 static void pool_release(cfx_rest_t *r) {
@@ -340,6 +344,24 @@ static void pool_release(cfx_rest_t *r) {
 
 static int batch_init(batch_t *b, cfx_rest_t *r, size_t n) {
     b->n = 0;
+    b->own = 0;
+    if (n > POOL_KEEP) {
+        cfx_arena_t *a = &r->batch_arena;
+        b->ex = cfx_arena_alloc(a, n * sizeof(*b->ex));
+        b->ptr = cfx_arena_alloc(a, n * sizeof(*b->ptr));
+        if (!b->ex || !b->ptr) {
+            cfx_arena_reset(a);
+            return CFX_ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            cfx_example_init_in(&b->ex[i], a);
+            b->ptr[i] = &b->ex[i];
+        }
+        b->r = r;
+        b->n = n;
+        b->own = 1;
+        return 0;
+    }
     if (n > r->pool_cap) {
         cfx_example_t *ex = realloc(r->pool, n * sizeof(*ex));
         if (!ex)
@@ -365,8 +387,12 @@ static int batch_init(batch_t *b, cfx_rest_t *r, size_t n) {
 }
 
 static void batch_free(batch_t *b) {
-    if (b->r && b->r->pool_cap > POOL_KEEP)
-        pool_release(b->r);
+    if (b->r && b->own) {
+        for (size_t i = 0; i < b->n; i++)
+            cfx_example_free(&b->ex[i]);
+        cfx_arena_reset(&b->r->batch_arena);
+        b->own = 0;
+    }
 }
 
 /* A serialized tf.Example given as a JSON string or b64 object. */
@@ -828,6 +854,9 @@ static const char NOT_FOUND_HTML[] =
     "<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n"
     "<H1>Not Found</H1>\n</BODY></HTML>\n";
 
+/* Response and body scratch up to this size is kept between requests. */
+#define OUT_KEEP ((size_t)1 << 20)
+
 static void on_request(cfx_http1_req_t *req, void *arg) {
     cfx_rest_t *r = arg;
     reqctx_t c = {r, req, cfx_clock_mono_us(), NULL, NULL, 0};
@@ -905,14 +934,28 @@ static void on_request(cfx_http1_req_t *req, void *arg) {
         handle_metadata(&c, &rt);
         return;
     }
-    json_t *doc = read_json(&c);
-    if (!doc)
+    size_t charge = 0;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_service_admit(r->srv->opts.max_inflight_bytes, req->body_len,
+                          &charge, &err)) {
+        send_error(&c, 8, err.msg); /* 429 */
         return;
-    if (rt.kind == R_PREDICT)
-        handle_predict(&c, &rt, doc);
-    else
-        handle_classify_regress(&c, &rt, doc);
-    json_decref(doc);
+    }
+    json_t *doc = read_json(&c);
+    if (doc) {
+        if (rt.kind == R_PREDICT)
+            handle_predict(&c, &rt, doc);
+        else
+            handle_classify_regress(&c, &rt, doc);
+        json_decref(doc);
+    }
+    /* Scratch grown by a big request goes with it. */
+    if (r->out.cap > OUT_KEEP)
+        cfx_buf_free(&r->out);
+    if (r->body.cap > OUT_KEEP)
+        cfx_buf_free(&r->body);
+    cfx_service_release(charge);
 }
 
 int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
@@ -929,6 +972,7 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
     cfx_buf_init(&r->out);
     cfx_buf_init(&r->body);
     cfx_buf_init(&r->tmp);
+    cfx_arena_init(&r->batch_arena);
     cfx_http1_options_t ho = {
         .max_body_bytes = srv->opts.max_body_bytes,
         .max_header_bytes = srv->opts.max_header_bytes,
@@ -956,6 +1000,7 @@ void cfx_rest_free(cfx_rest_t *r) {
         return;
     cfx_http1_free(r->http);
     pool_release(r);
+    cfx_arena_free(&r->batch_arena);
     cfx_buf_free(&r->out);
     cfx_buf_free(&r->body);
     cfx_buf_free(&r->tmp);

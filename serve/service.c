@@ -9,9 +9,13 @@
  */
 #include "serve/service.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "serve/json_tensor.h"
 
@@ -124,9 +128,10 @@ int cfx_service_signature(const cfx_servable_t *s, const char *key,
 }
 
 /* A copy of ex with int64 features widened to float where the graph reads
- * a float; NULL result (and 0) when ex needs no change. */
+ * a float, allocated in arena (the request's: one block for every copy);
+ * NULL result (and 0) when ex needs no change. */
 static int widen(const cfx_transform_t *t, const cfx_example_t *ex,
-                 cfx_example_t **out) {
+                 cfx_arena_t *arena, cfx_example_t **out) {
     *out = NULL;
     size_t ni = cfx_transform_num_inputs(t);
     int need = 0;
@@ -137,10 +142,10 @@ static int widen(const cfx_transform_t *t, const cfx_example_t *ex,
     }
     if (!need)
         return 0;
-    cfx_example_t *c = malloc(sizeof(*c));
+    cfx_example_t *c = cfx_arena_alloc(arena, sizeof(*c));
     if (!c)
         return CFX_ENOMEM;
-    cfx_example_init(c);
+    cfx_example_init_in(c, arena);
     int rc = 0;
     for (size_t i = 0; i < ex->count && !rc; i++) {
         const cfx_feature_t *f = &ex->features[i];
@@ -170,7 +175,6 @@ static int widen(const cfx_transform_t *t, const cfx_example_t *ex,
     }
     if (rc) {
         cfx_example_free(c);
-        free(c);
         return rc;
     }
     *out = c;
@@ -188,39 +192,30 @@ static int run(const cfx_servable_t *s, const cfx_example_t *const *ex,
     const cfx_bundle_t *b = cfx_servable_bundle(s);
     const cfx_transform_t *t = cfx_bundle_transform(b);
     const cfx_example_t **use = NULL;
-    cfx_example_t **owned = NULL;
+    cfx_arena_t arena; /* the widened copies, freed as one */
+    cfx_arena_init(&arena);
     int rc = 0;
     for (size_t i = 0; i < n && t; i++) {
         cfx_example_t *w = NULL;
-        if ((rc = widen(t, ex[i], &w)) != 0)
+        if ((rc = widen(t, ex[i], &arena, &w)) != 0)
             goto out;
         if (!w)
             continue;
         if (!use) {
             use = malloc(n * sizeof(*use));
-            owned = calloc(n, sizeof(*owned));
-            if (!use || !owned) {
-                cfx_example_free(w);
-                free(w);
+            if (!use) {
                 rc = CFX_ENOMEM;
                 goto out;
             }
             memcpy(use, ex, n * sizeof(*use));
         }
-        owned[i] = w;
         use[i] = w;
     }
     rc = cfx_bundle_predict(b, use ? use : (const cfx_example_t **)ex, n, out,
                             err);
 out:
-    if (owned)
-        for (size_t i = 0; i < n; i++)
-            if (owned[i]) {
-                cfx_example_free(owned[i]);
-                free(owned[i]);
-            }
-    free(owned);
     free(use);
+    cfx_arena_free(&arena);
     if (rc == CFX_ENOMEM)
         cfx_error_set(err, rc, "out of memory");
     return rc;
@@ -272,16 +267,39 @@ int cfx_service_regress(const cfx_servable_t *s, const cfx_signature_t *sig,
     return run(s, ex, n, out, err);
 }
 
+static int cmp_feature_name(const void *a, const void *b) {
+    const cfx_feature_t *x = *(const cfx_feature_t *const *)a;
+    const cfx_feature_t *y = *(const cfx_feature_t *const *)b;
+    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, n);
+    if (c)
+        return c;
+    return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
 int cfx_service_merge_context(cfx_example_t *dst, const cfx_example_t *ex,
                               const cfx_example_t *context) {
     const cfx_example_t *src[2] = {ex, context};
+    /* ex's names sorted, so that merging stays O(n log n) in the features
+     * of both (a scan of ex per context feature would be quadratic). */
+    const cfx_feature_t **names = NULL;
+    size_t nnames = ex ? ex->count : 0;
     int rc = 0;
+    if (context && nnames) {
+        names = malloc(nnames * sizeof(*names));
+        if (!names)
+            return CFX_ENOMEM;
+        for (size_t i = 0; i < nnames; i++)
+            names[i] = &ex->features[i];
+        qsort(names, nnames, sizeof(*names), cmp_feature_name);
+    }
     for (int k = 0; k < 2 && !rc; k++) {
         if (!src[k])
             continue;
         for (size_t i = 0; i < src[k]->count && !rc; i++) {
             const cfx_feature_t *f = &src[k]->features[i];
-            if (k == 1 && cfx_example_find(ex, f->name))
+            if (k == 1 && names &&
+                bsearch(&f, names, nnames, sizeof(*names), cmp_feature_name))
                 continue;
             switch (f->kind) {
             case CFX_KIND_INT64:
@@ -299,6 +317,7 @@ int cfx_service_merge_context(cfx_example_t *dst, const cfx_example_t *ex,
             }
         }
     }
+    free(names);
     return rc;
 }
 
@@ -406,6 +425,53 @@ int cfx_service_warmup(const cfx_servable_t *s, size_t *n, cfx_error_t *err) {
     free(line);
     fclose(f);
     return rc;
+}
+
+/* ---- the request memory budget -------------------------------------------
+ */
+
+static atomic_size_t g_inflight;
+
+/* Charges from this size up give their memory back to the system when
+ * released: the heap of a worker that served one huge batch would
+ * otherwise stay at its peak. */
+#define TRIM_FROM ((size_t)16 << 20)
+
+int cfx_service_admit(size_t limit, size_t request_bytes, size_t *charge,
+                      cfx_error_t *err) {
+    size_t c = request_bytes > SIZE_MAX / CFX_SERVICE_COST_FACTOR
+                   ? SIZE_MAX / 2
+                   : request_bytes * CFX_SERVICE_COST_FACTOR;
+    if (c == 0)
+        c = 1;
+    *charge = 0;
+    size_t cur = atomic_load(&g_inflight);
+    for (;;) {
+        if (limit && cur && (cur > limit || c > limit - cur))
+            return cfx_error_set(
+                err, CFX_ETOOBIG,
+                "server busy: %zu bytes of requests in flight, this one "
+                "needs %zu more, over the limit of %zu (--max_inflight_bytes)",
+                cur, c, limit);
+        if (atomic_compare_exchange_weak(&g_inflight, &cur, cur + c))
+            break;
+    }
+    *charge = c;
+    return 0;
+}
+
+void cfx_service_release(size_t charge) {
+    if (!charge)
+        return;
+    atomic_fetch_sub(&g_inflight, charge);
+#ifdef __GLIBC__
+    if (charge >= TRIM_FROM)
+        malloc_trim(0);
+#endif
+}
+
+size_t cfx_service_inflight_bytes(void) {
+    return atomic_load(&g_inflight);
 }
 
 int cfx_service_tf_code(int e) {

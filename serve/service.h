@@ -114,6 +114,25 @@ int cfx_service_merge_context(cfx_example_t *dst, const cfx_example_t *ex,
  * CFX_ETOOBIG (RESOURCE_EXHAUSTED). */
 #define CFX_SERVICE_MAX_BATCH 100000
 
+/* The server-wide budget of request memory (--max_inflight_bytes,
+ * docs/serving.md "Limits"). A request is charged CFX_SERVICE_COST_FACTOR
+ * times its body length (what parsing, the examples and the answer cost,
+ * measured for the worst case of many tiny JSON examples) from admission
+ * until it is answered. Admission fails with CFX_ETOOBIG (gRPC
+ * RESOURCE_EXHAUSTED, REST 429) when the charge would take the bytes in
+ * flight past limit, unless nothing else is in flight (a single request is
+ * bounded by --max_body_bytes instead). limit 0 admits everything (and
+ * still counts). *charge gets what cfx_service_release must return.
+ * Thread-safe (one atomic counter). */
+#define CFX_SERVICE_COST_FACTOR 64
+int cfx_service_admit(size_t limit, size_t request_bytes, size_t *charge,
+                      cfx_error_t *err);
+/* Returns a charge; after a large one, hands freed memory back to the
+ * system. */
+void cfx_service_release(size_t charge);
+/* Bytes charged now (tests, metrics). */
+size_t cfx_service_inflight_bytes(void);
+
 /* cfx error code -> tensorflow.error.Code (0 OK ... 16 UNAUTHENTICATED). */
 int cfx_service_tf_code(int cfx_err);
 /* tensorflow.error.Code -> "OK", "INVALID_ARGUMENT", ... */

@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""hostile_client.py: the hostile clients of serve_hostile_test.sh.
+
+usage: hostile_client.py bigexample PORT MODEL NFEAT
+         one gRPC Predict holding a single tf.Example with NFEAT int64
+         features; prints "<grpc status code> <seconds>"
+       hostile_client.py classify_body N
+         a REST :classify body of N tiny examples, on stdout
+       hostile_client.py zerowindow PORT MODEL NSTREAMS BATCH SECONDS
+         raw HTTP/2 over a socket: SETTINGS_INITIAL_WINDOW_SIZE=0, then
+         NSTREAMS gRPC Classify calls of BATCH empty examples each (large
+         answers), never reading and never sending WINDOW_UPDATE; keeps the
+         connection open SECONDS, then reads what came for a second and
+         prints "<bytes sent> <answers begun> <streams reset with
+         ENHANCE_YOUR_CALM>"
+Requests are protobuf wire bytes built with grpc_client.py's encoder.
+"""
+import socket
+import struct
+import sys
+import time
+
+from grpc_client import Client, PS, example, ld, model_spec, tensor_strings
+
+
+def bigexample(port, model, nfeat):
+    ex = example({"f%d" % i: ("int", [i]) for i in range(nfeat)})
+    req = ld(1, model_spec(model)) + ld(2, ld(1, "examples") + ld(2, tensor_strings([ex])))
+    c = Client(port)
+    t0 = time.monotonic()
+    code, details, _ = c.call(PS + "Predict", req)
+    print(code, "%.3f" % (time.monotonic() - t0), details[:80].replace("\n", " "))
+
+
+def classify_body(n):
+    sys.stdout.write('{"examples": [' + ",".join(['{"a":1}'] * n) + "]}")
+
+
+# --- raw HTTP/2 --------------------------------------------------------------
+
+
+def frame(ftype, flags, stream, payload):
+    return (struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) +
+            struct.pack(">I", stream) + payload)
+
+
+def literal(name, value):
+    """HPACK literal header field without indexing, new name, no Huffman."""
+    name, value = name.encode(), value.encode()
+    assert len(name) < 127 and len(value) < 127
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def zerowindow(port, model, nstreams, batch, seconds):
+    s = socket.create_connection(("127.0.0.1", port))
+    # A tiny receive buffer: what the server writes piles up on its side.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    out += frame(4, 0, 0, struct.pack(">HI", 4, 0))  # INITIAL_WINDOW_SIZE=0
+    ex_list = ld(1, b"".join(ld(1, b"") for _ in range(batch)))
+    msg = ld(1, model_spec(model, signature="classify")) + ld(2, ex_list)
+    body = b"\x00" + struct.pack(">I", len(msg)) + msg
+    hdrs = (literal(":method", "POST") + literal(":scheme", "http") +
+            literal(":path", PS + "Classify") +
+            literal(":authority", "localhost") +
+            literal("content-type", "application/grpc") +
+            literal("te", "trailers"))
+    sent = 0
+    s.sendall(out)
+    sent += len(out)
+    for i in range(nstreams):
+        sid = 2 * i + 1
+        buf = frame(1, 4, sid, hdrs)  # HEADERS, END_HEADERS
+        for off in range(0, len(body), 16384):
+            last = off + 16384 >= len(body)
+            buf += frame(0, 1 if last else 0, sid, body[off:off + 16384])
+        try:
+            s.sendall(buf)
+        except OSError:
+            break
+        sent += len(buf)
+    time.sleep(seconds)
+    # Now read what the server could send without window: HEADERS of the
+    # answers it holds, RST_STREAM for those it refused to hold.
+    s.settimeout(1.0)
+    data = b""
+    try:
+        while True:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            data += d
+    except OSError:
+        pass
+    s.close()
+    headers = calm = 0
+    i = 0
+    while i + 9 <= len(data):
+        n = int.from_bytes(data[i:i + 3], "big")
+        ftype, sid = data[i + 3], int.from_bytes(data[i + 5:i + 9], "big")
+        if ftype == 1 and sid:
+            headers += 1
+        elif ftype == 3 and n == 4 and data[i + 9:i + 13] == b"\0\0\0\x0b":
+            calm += 1  # ENHANCE_YOUR_CALM
+        i += 9 + n
+    print(sent, headers, calm)
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "bigexample":
+        bigexample(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    elif cmd == "classify_body":
+        classify_body(int(sys.argv[2]))
+    elif cmd == "zerowindow":
+        zerowindow(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
+                   int(sys.argv[5]), float(sys.argv[6]))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
