@@ -306,7 +306,9 @@ static json_t *slice_key_json(const cfx_slicing_spec_t *spec,
     return o;
 }
 
+/* o: the options given; eo: as applied (no baseline once dropped). */
 static int write_evaluation(const cfx_evaluator_opts_t *o,
+                            const cfx_evaluator_opts_t *eo,
                             const cfx_eval_config_t *applied, slices_t *s,
                             const order_t *ord, cfx_evaluator_result_t *res,
                             cfx_error_t *err) {
@@ -315,8 +317,12 @@ static int write_evaluation(const cfx_evaluator_opts_t *o,
     size_t n = s->table.n;
     json_object_set_new(doc, "model", json_string(o->model_dir));
     json_object_set_new(doc, "baseline",
-                        o->baseline_dir ? json_string(o->baseline_dir)
-                                        : json_null());
+                        eo->baseline_dir ? json_string(eo->baseline_dir)
+                                         : json_null());
+    if (res->baseline_dropped[0])
+        json_object_set_new(doc, "baseline_dropped",
+                            json_pack("{s:s,s:s}", "model", o->baseline_dir,
+                                      "reason", res->baseline_dropped));
     json_object_set_new(doc, "example_count",
                         json_integer((json_int_t)res->num_examples));
     for (size_t k = 0; k < n; k++) {
@@ -364,6 +370,10 @@ static int write_evaluation(const cfx_evaluator_opts_t *o,
     json_object_set_new(v, "thresholds_checked",
                         json_integer((json_int_t)res->num_checked));
     json_object_set_new(v, "baseline", json_boolean(res->has_baseline));
+    if (res->baseline_dropped[0])
+        json_object_set_new(v, "baseline_dropped",
+                            json_pack("{s:s,s:s}", "model", o->baseline_dir,
+                                      "reason", res->baseline_dropped));
     for (char *line = res->reason; *line;) {
         char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
@@ -581,7 +591,24 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
     if (!applied)
         return cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
     *applied = *o->config;
-    if (!o->baseline_dir)
+    /* eo: the options as applied (baseline_dir NULL once dropped) */
+    cfx_evaluator_opts_t eo = *o;
+    if (o->baseline_dir) {
+        if (o->baseline_refused) {
+            snprintf(res->baseline_dropped, sizeof res->baseline_dropped, "%s",
+                     o->baseline_refused);
+        } else if ((ret = cfx_model_identity_comparable(
+                        o->model_dir, o->baseline_dir, applied->signature_name,
+                        res->baseline_dropped, sizeof res->baseline_dropped,
+                        err)) < 0) {
+            cfx_error_prefix(err, "comparing baseline %s with candidate %s",
+                             o->baseline_dir, o->model_dir);
+            goto out;
+        }
+        if (res->baseline_dropped[0])
+            eo.baseline_dir = NULL;
+    }
+    if (!eo.baseline_dir)
         cfx_eval_config_drop_change_thresholds(applied);
     if ((ret = cfx_bundle_load(o->model_dir, &cand, err)))
         goto out;
@@ -600,8 +627,8 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
             applied->label_key, label);
         goto out;
     }
-    if (o->baseline_dir &&
-        (ret = cfx_bundle_load(o->baseline_dir, &base, err))) {
+    if (eo.baseline_dir &&
+        (ret = cfx_bundle_load(eo.baseline_dir, &base, err))) {
         cfx_error_prefix(err, "baseline");
         goto out;
     }
@@ -630,7 +657,7 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
                sizeof applied->slicing_specs[0]);
         applied->num_slicing_specs++;
     }
-    cfx_evaluator_opts_t o2 = *o;
+    cfx_evaluator_opts_t o2 = eo;
     o2.config = applied;
     if ((ret = read_examples(&o2, cand, base, &s, &res->num_examples, err)))
         goto out;
@@ -690,7 +717,13 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
                      "%s(%zu more in the blessing reason)", shown ? "; " : "",
                      total - shown);
     }
-    if ((ret = write_evaluation(o, applied, &s, ord, res, err)))
+    if (res->baseline_dropped[0]) {
+        size_t n = strlen(res->summary);
+        snprintf(res->summary + n, sizeof res->summary - n,
+                 " (baseline %s not compared: %s)", o->baseline_dir,
+                 res->baseline_dropped);
+    }
+    if ((ret = write_evaluation(o, &eo, applied, &s, ord, res, err)))
         goto out;
     if (res->blessed >= 0 &&
         (ret = cfx_model_identity_write_verdict(

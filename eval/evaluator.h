@@ -23,7 +23,10 @@
  * threshold compares with the baseline's same slice.
  *
  * With no baseline, change thresholds are dropped (TFX); with no threshold
- * at all, no blessing file is written (TFX) and blessed is -1.
+ * at all, no blessing file is written (TFX) and blessed is -1. A baseline
+ * with another label, signature or pipeline than the candidate's is not
+ * compared: it is dropped with its reason (baseline_dropped), never used
+ * for a change threshold.
  *
  * Threads: one run per thread; bundles are loaded per run.
  */
@@ -45,6 +48,9 @@ typedef struct cfx_evaluator_opts {
     const cfx_eval_config_t *config;
     const char *evaluation_dir; /* created when absent */
     const char *blessing_dir;   /* created when absent */
+    /* NULL, or why baseline_dir may not be compared with the candidate as
+     * its caller found it (another pipeline, from the metadata store). */
+    const char *baseline_refused;
 } cfx_evaluator_opts_t;
 
 typedef struct cfx_evaluator_result {
@@ -56,6 +62,12 @@ typedef struct cfx_evaluator_result {
     char reason[4096];  /* failed bounds, one per line */
     char passed[2048];  /* passed bounds, "; "-separated */
     char summary[1024]; /* one line for a person */
+    /* Non-empty when the baseline given was not compared: why (another
+     * label, signature or pipeline: cfx_model_identity_comparable, or the
+     * caller's baseline_refused). The run then goes on as with no
+     * baseline, and metrics.json, validations.json and the summary say
+     * so. */
+    char baseline_dropped[512];
 } cfx_evaluator_result_t;
 
 int cfx_evaluator_run(const cfx_evaluator_opts_t *o,

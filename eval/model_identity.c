@@ -152,3 +152,102 @@ out:
     cfx_buf_free(&text);
     return ret;
 }
+
+/* A bundle's manifest.json and transform.json, parsed. */
+static int load_bundle_json(const char *dir, const char *file, json_t **out,
+                            cfx_error_t *err) {
+    char path[PATH_MAX];
+    cfx_buf_t text;
+    json_error_t je;
+    *out = NULL;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path)
+        return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", dir);
+    cfx_buf_init(&text);
+    int ret = cfx_file_read(path, 64u << 20, &text, err);
+    if (ret == 0 &&
+        !(*out = json_loadb((const char *)text.data, text.len, 0, &je)))
+        ret = cfx_error_set(err, CFX_EPARSE, "%s:%d:%d: %s", path, je.line,
+                            je.column, je.text);
+    cfx_buf_free(&text);
+    return ret;
+}
+
+/* The label of a transform graph for a person: "tips_xf = tips > 0.2 *
+ * fare". */
+static void label_text(const json_t *l, char *out, size_t cap) {
+    if (!l) {
+        snprintf(out, cap, "none");
+        return;
+    }
+    const char *name = json_string_value(json_object_get(l, "name"));
+    const char *in = json_string_value(json_object_get(l, "input"));
+    const char *tin = json_string_value(json_object_get(l, "threshold_input"));
+    double scale = json_number_value(json_object_get(l, "threshold_scale"));
+    double t = json_number_value(json_object_get(l, "threshold"));
+    if (tin)
+        snprintf(out, cap, "'%s' = %s > %g * %s", name ? name : "?",
+                 in ? in : "?", scale, tin);
+    else
+        snprintf(out, cap, "'%s' = %s > %g", name ? name : "?", in ? in : "?",
+                 t);
+}
+
+int cfx_model_identity_comparable(const char *model_dir,
+                                  const char *baseline_dir,
+                                  const char *signature_name, char *why,
+                                  size_t cap, cfx_error_t *err) {
+    json_t *cm = NULL, *bm = NULL, *cg = NULL, *bg = NULL;
+    int ret;
+    why[0] = 0;
+    if ((ret = load_bundle_json(model_dir, "manifest.json", &cm, err)) ||
+        (ret = load_bundle_json(baseline_dir, "manifest.json", &bm, err)) ||
+        (ret = load_bundle_json(model_dir, "transform.json", &cg, err)) ||
+        (ret = load_bundle_json(baseline_dir, "transform.json", &bg, err)))
+        goto out;
+    const json_t *cl = json_object_get(cg, "label"),
+                 *bl = json_object_get(bg, "label");
+    if (!cl || !bl || !json_equal((json_t *)cl, (json_t *)bl)) {
+        char a[256], b[256];
+        label_text(cl, a, sizeof a);
+        label_text(bl, b, sizeof b);
+        snprintf(why, cap,
+                 "another label: the candidate's is %s, the baseline's %s", a,
+                 b);
+        ret = 1;
+        goto out;
+    }
+    const json_t *cs = json_object_get(json_object_get(cm, "signatures"),
+                                       signature_name),
+                 *bs = json_object_get(json_object_get(bm, "signatures"),
+                                       signature_name);
+    if (!cs || !bs || !json_equal((json_t *)cs, (json_t *)bs)) {
+        snprintf(why, cap,
+                 "another signature: '%s' is %s in the candidate, %s in the "
+                 "baseline",
+                 signature_name, cs ? "present" : "absent",
+                 !bs  ? "absent"
+                 : cs ? "different"
+                      : "present");
+        ret = 1;
+        goto out;
+    }
+    const char *cp = json_string_value(
+        json_object_get(json_object_get(cm, "training"), "pipeline"));
+    const char *bp = json_string_value(
+        json_object_get(json_object_get(bm, "training"), "pipeline"));
+    if (cp && bp && strcmp(cp, bp)) {
+        snprintf(why, cap,
+                 "another pipeline: the candidate was trained by pipeline "
+                 "'%s', the baseline by '%s'",
+                 cp, bp);
+        ret = 1;
+        goto out;
+    }
+    ret = 0;
+out:
+    json_decref(cm);
+    json_decref(bm);
+    json_decref(cg);
+    json_decref(bg);
+    return ret;
+}

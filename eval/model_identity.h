@@ -51,4 +51,17 @@ int cfx_model_identity_write_verdict(const char *blessing_dir,
 int cfx_model_identity_check(const char *blessing_dir, const char *model_dir,
                              cfx_error_t *err);
 
+/* Whether baseline_dir may stand in comparison with the candidate
+ * model_dir: 0 when it may; 1 with why (cap bytes, one line naming both
+ * values) when the two answer different questions, so their metrics must
+ * not be compared: another label (the "label" of each bundle's
+ * transform.json, name and definition), another signature (the manifest's
+ * signatures[signature_name]), or another pipeline (the manifest's
+ * training.pipeline, when both record one). A negative code when a file
+ * cannot be read. */
+int cfx_model_identity_comparable(const char *model_dir,
+                                  const char *baseline_dir,
+                                  const char *signature_name, char *why,
+                                  size_t cap, cfx_error_t *err);
+
 #endif

@@ -12,8 +12,20 @@
  * Switch policy (TF Serving's AvailabilityPreservingPolicy, §3.4): load
  * the aspired versions first, highest first; unload versions no longer
  * aspired only when an aspired version is AVAILABLE (or none is aspired).
- * A version that failed to load is not retried until its directory
- * changes (a new inode or mtime, i.e. a new atomic publish).
+ * A version that failed to load is retried when its files change (a
+ * fingerprint of every entry's stat and of the manifest's bytes, taken
+ * before each attempt, differs) and otherwise after a backoff that starts
+ * at one second and doubles up to a minute, so a copy that was not atomic
+ * (manifest first, weights later inside a subfolder) is loaded once it is
+ * complete without anything touching the version directory.
+ *
+ * The model store (TF Serving unloads everything when its storage
+ * flickers, its issue #1480): a base path that cannot be listed (missing,
+ * not a directory, EACCES, EIO, a read error mid-listing), or that lists
+ * no version directory while some version is AVAILABLE, is an outage:
+ * nothing unloads, and the outage is logged once when it starts, once per
+ * change of kind, and once when it ends. Only a readable listing with at
+ * least one version retires the versions it no longer names.
  *
  * Startup (TF Serving's ServerCore::Create): after each pass the loader
  * counts the models still waiting for a first version (none yet, or no
@@ -43,11 +55,17 @@
 #include <unistd.h>
 
 #include "formats/clock.h"
+#include "formats/file.h"
+#include "formats/sha256.h"
 #include "serve/metrics.h"
 #include "serve/service.h"
 
 #define MAX_VERSIONS_LISTED 4096 /* bound on numeric children per scan */
 #define MAX_STATUS_ENTRIES 64    /* END entries kept for the status API */
+#define FP_MAX_ENTRIES 4096      /* bound on entries a fingerprint walks */
+#define FP_MAX_DEPTH 8           /* ... and on its folder depth */
+#define FP_MAX_MANIFEST (16u << 20)
+#define STORE_EMPTY (-1) /* model_t.store_err: listed, no version */
 
 struct cfx_servable {
     atomic_int refs;
@@ -65,9 +83,13 @@ typedef struct version_entry {
     int error_code;
     char error_message[512];
     cfx_servable_t *servable; /* manager's reference while AVAILABLE */
-    dev_t dev;                /* directory identity at the last load */
-    ino_t ino;
-    struct timespec mtime;
+    /* Retries (loader thread only; failures is also rendered, under the
+     * read lock): the fingerprint of the version's files taken before the
+     * last attempt, the consecutive failed attempts, and when the backoff
+     * allows the next one (monotonic µs). */
+    uint8_t fp[CFX_SHA256_LEN];
+    int failures;
+    uint64_t retry_at_us;
 } version_entry_t;
 
 typedef struct model {
@@ -78,6 +100,15 @@ typedef struct model {
     int scanned;        /* one full scan done */
     uint64_t warned_us; /* last "no versions" / "could not list" log,
                            0 when the last scan found versions */
+    /* The store as the last scan found it (written by the loader under
+     * the write lock): 0 listed with versions, STORE_EMPTY listed without,
+     * else the errno of the listing; whether that is an outage (versions
+     * kept serving); how many outages began. */
+    int store_err;
+    int store_outage;
+    uint64_t outages;
+    dev_t watch_dev; /* the base path directory wd watches */
+    ino_t watch_ino;
     /* The labels requests see: cfg.labels once every label of a config
      * (startup or reload) named an AVAILABLE version; owned copies. */
     cfx_version_label_t *active;
@@ -375,11 +406,14 @@ static int cmp_desc(const void *a, const void *b) {
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* Numeric version directories of base_path, descending. -1 when the base
- * path can't be listed (then nothing is unloaded). */
+/* Numeric version directories of base_path, descending; past
+ * MAX_VERSIONS_LISTED, the highest ones. -1 with errno set when the base
+ * path can't be listed completely (then nothing is unloaded): a listing
+ * cut short by a read error or by memory must not retire versions. */
 static int list_versions(const char *base, int64_t **out, size_t *n) {
     *out = NULL;
     *n = 0;
+    int rc = 0;
     /* open + fdopendir rather than opendir: the descriptor is then created
      * by an intercepted open(), which keeps ThreadSanitizer's descriptor
      * tracking right when a number just closed by a worker is reused. */
@@ -391,27 +425,52 @@ static int list_versions(const char *base, int64_t **out, size_t *n) {
         close(fd);
         return -1;
     }
-    size_t cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    size_t cap = 0, lowest = 0; /* lowest: index of the smallest when full */
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e) {
+            rc = errno ? -1 : 0;
+            break;
+        }
         int64_t v;
         if (e->d_name[0] == '.' || !parse_version(e->d_name, &v))
             continue;
         if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN &&
             e->d_type != DT_LNK)
             continue;
-        if (*n >= MAX_VERSIONS_LISTED)
-            break;
+        if (*n >= MAX_VERSIONS_LISTED) {
+            if (v > (*out)[lowest]) {
+                (*out)[lowest] = v;
+                for (size_t i = 0; i < *n; i++)
+                    if ((*out)[i] < (*out)[lowest])
+                        lowest = i;
+            }
+            continue;
+        }
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             int64_t *p = realloc(*out, cap * sizeof(*p));
-            if (!p)
+            if (!p) {
+                errno = ENOMEM;
+                rc = -1;
                 break;
+            }
             *out = p;
         }
+        if (*n && v < (*out)[lowest])
+            lowest = *n;
         (*out)[(*n)++] = v;
     }
+    int saved = errno;
     closedir(d);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        errno = saved;
+        return -1;
+    }
     if (*n)
         qsort(*out, *n, sizeof(**out), cmp_desc);
     return 0;
@@ -498,11 +557,135 @@ out:
     return 0;
 }
 
-static int dir_changed(const version_entry_t *e, const struct stat *st) {
-    return e->dev != st->st_dev || e->ino != st->st_ino ||
-           e->mtime.tv_sec != st->st_mtim.tv_sec ||
-           e->mtime.tv_nsec != st->st_mtim.tv_nsec;
+/* ---- retries: fingerprints and backoff ------------------------------------
+ */
+
+/* One entry's identity: what any write, truncation, rename or chmod
+ * changes (ctime moves with each of them, even when mtime is set back). */
+static void fp_add_stat(cfx_sha256_t *h, const char *rel,
+                        const struct stat *st) {
+    struct {
+        uint64_t dev, ino, mode, size;
+        int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+    } rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.dev = (uint64_t)st->st_dev;
+    rec.ino = (uint64_t)st->st_ino;
+    rec.mode = (uint64_t)st->st_mode;
+    rec.size = (uint64_t)st->st_size;
+    rec.mtime_s = (int64_t)st->st_mtim.tv_sec;
+    rec.mtime_ns = (int64_t)st->st_mtim.tv_nsec;
+    rec.ctime_s = (int64_t)st->st_ctim.tv_sec;
+    rec.ctime_ns = (int64_t)st->st_ctim.tv_nsec;
+    cfx_sha256_update(h, rel, strlen(rel) + 1);
+    cfx_sha256_update(h, &rec, sizeof(rec));
 }
+
+/* Adds every entry below the folder path[0..len) to h, depth first in
+ * directory order, each named relative to the first root_len bytes;
+ * bounded by FP_MAX_ENTRIES and FP_MAX_DEPTH (a loop of links ends). */
+static void fp_add_dir(cfx_sha256_t *h, char *path, size_t len, size_t cap,
+                       size_t root_len, int depth, size_t *entries) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        cfx_sha256_update(h, &e, sizeof(e));
+        return;
+    }
+    struct dirent *de;
+    while (*entries < FP_MAX_ENTRIES && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        size_t nl = strlen(de->d_name);
+        if (len + 1 + nl >= cap)
+            continue;
+        (*entries)++;
+        path[len] = '/';
+        memcpy(path + len + 1, de->d_name, nl + 1);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            int e = errno;
+            cfx_sha256_update(h, path + root_len, strlen(path + root_len) + 1);
+            cfx_sha256_update(h, &e, sizeof(e));
+        } else {
+            fp_add_stat(h, path + root_len, &st);
+            if (S_ISDIR(st.st_mode) && depth < FP_MAX_DEPTH)
+                fp_add_dir(h, path, len + 1 + nl, cap, root_len, depth + 1,
+                           entries);
+        }
+        path[len] = 0;
+    }
+    closedir(d);
+}
+
+static int fp_chunk(void *ud, const void *data, size_t n, cfx_error_t *err) {
+    (void)err;
+    return cfx_sha256_update(ud, data, n);
+}
+
+/* The fingerprint of the version directory dir (loader thread): the stat
+ * of the folder and of every entry below it, plus the manifest's bytes (a
+ * manifest rewritten in place within one timestamp tick still differs).
+ * All zeros when the hash could not even start, which reads as a change
+ * once it can. */
+static void version_fingerprint(const char *dir, uint8_t out[CFX_SHA256_LEN]) {
+    memset(out, 0, CFX_SHA256_LEN);
+    char path[4096];
+    size_t len = strlen(dir);
+    cfx_sha256_t h;
+    if (len + sizeof("/manifest.json") > sizeof(path) || cfx_sha256_init(&h))
+        return;
+    memcpy(path, dir, len + 1);
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        fp_add_stat(&h, "", &st);
+    size_t entries = 0;
+    fp_add_dir(&h, path, len, sizeof(path), len, 0, &entries);
+    memcpy(path + len, "/manifest.json", sizeof("/manifest.json"));
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int rc =
+        cfx_file_read_chunks(path, FP_MAX_MANIFEST, fp_chunk, &h, NULL, &err);
+    cfx_sha256_update(&h, &rc, sizeof(rc));
+    if (cfx_sha256_final(&h, out))
+        memset(out, 0, CFX_SHA256_LEN);
+}
+
+/* The backoff after the failures-th failed load in a row, in ms: the
+ * first delay doubled per failure, at most the largest. */
+static uint64_t retry_delay_ms(const cfx_manager_t *m, int failures) {
+    uint64_t d = m->opts.load_retry_initial_ms > 0
+                     ? (uint64_t)m->opts.load_retry_initial_ms
+                     : 1000;
+    uint64_t most = m->opts.load_retry_max_ms > 0
+                        ? (uint64_t)m->opts.load_retry_max_ms
+                        : 60000;
+    for (int i = 1; i < failures && d < most; i++)
+        d *= 2;
+    return d < most ? d : most;
+}
+
+/* µs from now until the next backoff retry of any model, UINT64_MAX when
+ * none is pending (loader thread). A deadline already past was either
+ * taken by the scan just done or belongs to a version no longer aspired,
+ * which the next aspiring scan retries at once; it sets no timer. */
+static uint64_t next_retry_in_us(cfx_manager_t *m) {
+    uint64_t now = cfx_clock_mono_us(), best = UINT64_MAX;
+    for (size_t i = 0; i < m->nmodels; i++)
+        for (size_t j = 0; j < m->models[i]->nv; j++) {
+            const version_entry_t *e = &m->models[i]->v[j];
+            if (e->state == CFX_STATE_END && e->error_code &&
+                e->retry_at_us > now && e->retry_at_us - now < best)
+                best = e->retry_at_us - now;
+        }
+    return best;
+}
+
+/* ---- the model store ------------------------------------------------------
+ */
 
 /* TF Serving logs a base path without versions, or one it cannot list, on
  * every poll. Scans also follow inotify events (a push creating its hidden
@@ -518,52 +701,122 @@ static int should_warn(cfx_manager_t *m, model_t *md) {
     return 1;
 }
 
-/* One model: load what is aspired and new, then unload what is no longer
- * aspired when that keeps availability. */
-static void scan_model(cfx_manager_t *m, model_t *md) {
-    int64_t *vs = NULL;
-    size_t n = 0;
-    if (m->inotify_fd >= 0 && md->wd < 0)
+/* Watches md's base path, again when the folder there was replaced (moved
+ * away and made anew: the old watch follows the old folder). */
+static void watch_base(cfx_manager_t *m, model_t *md) {
+    if (m->inotify_fd < 0)
+        return;
+    struct stat st;
+    int ok = stat(md->cfg.base_path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (md->wd >= 0 &&
+        (!ok || st.st_dev != md->watch_dev || st.st_ino != md->watch_ino)) {
+        inotify_rm_watch(m->inotify_fd, md->wd);
+        md->wd = -1;
+    }
+    if (ok && md->wd < 0) {
         md->wd = inotify_add_watch(m->inotify_fd, md->cfg.base_path,
                                    IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                                       IN_DELETE | IN_ONLYDIR);
-    if (list_versions(md->cfg.base_path, &vs, &n) < 0) {
-        int e = errno;
-        if (should_warn(m, md)) {
-            if (e == ENOENT)
-                fprintf(stderr,
-                        "cfx-serve: FileSystemStoragePathSource "
-                        "encountered a filesystem access error: Could "
-                        "not find base path %s for servable %s\n",
-                        md->cfg.base_path, md->cfg.name);
-            else
-                fprintf(stderr,
-                        "cfx-serve: FileSystemStoragePathSource "
-                        "encountered a filesystem access error: could "
-                        "not list base path %s for servable %s: %s\n",
-                        md->cfg.base_path, md->cfg.name, strerror(e));
-        }
-        /* A deleted base path leaves a dead watch behind: drop it so the
-         * path is watched again once it exists (polling covers the gap). */
-        if (m->inotify_fd >= 0 && md->wd >= 0) {
-            inotify_rm_watch(m->inotify_fd, md->wd);
-            md->wd = -1;
-        }
-        md->scanned = 1;
-        return; /* keep serving what is loaded (a storage outage) */
+                                       IN_DELETE | IN_DELETE_SELF |
+                                       IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR);
+        md->watch_dev = st.st_dev;
+        md->watch_ino = st.st_ino;
     }
-    if (n == 0) {
-        if (should_warn(m, md))
+}
+
+/* Records what this scan found of md's store (loader thread): err is 0
+ * for a listing with n > 0 versions, STORE_EMPTY for a readable listing
+ * without one, else the errno of a failed listing. Returns 1 when that is
+ * an outage (the store unavailable while versions are served): then
+ * nothing may unload. Outages are logged when they begin, change kind and
+ * end; a model with nothing served yet gets TF Serving's warning per poll
+ * instead (a server deployed before the first push). */
+static int store_seen(cfx_manager_t *m, model_t *md, int err, size_t n) {
+    size_t served = 0;
+    int64_t latest = -1;
+    for (size_t i = 0; i < md->nv; i++) /* the loader is the only writer */
+        if (md->v[i].state == CFX_STATE_AVAILABLE) {
+            served++;
+            if (md->v[i].version > latest)
+                latest = md->v[i].version;
+        }
+    int outage = err != 0 && served > 0;
+    if (outage && (!md->store_outage || md->store_err != err)) {
+        if (err == STORE_EMPTY)
+            fprintf(stderr,
+                    "cfx-serve: Model store outage for servable %s: base "
+                    "path %s lists no version directory; keeping %zu "
+                    "served version(s) (latest %" PRId64 ") until it lists "
+                    "versions again\n",
+                    md->cfg.name, md->cfg.base_path, served, latest);
+        else
+            fprintf(stderr,
+                    "cfx-serve: Model store outage for servable %s: cannot "
+                    "list base path %s: %s; keeping %zu served version(s) "
+                    "(latest %" PRId64 ") until it lists versions again\n",
+                    md->cfg.name, md->cfg.base_path, strerror(err), served,
+                    latest);
+    } else if (!outage && md->store_outage && err == 0) {
+        fprintf(stderr,
+                "cfx-serve: Model store of servable %s is back: base path "
+                "%s lists %zu version(s)\n",
+                md->cfg.name, md->cfg.base_path, n);
+    }
+    if (!served && err != 0 && should_warn(m, md)) {
+        if (err == STORE_EMPTY)
             fprintf(stderr,
                     "cfx-serve: No versions of servable %s found under "
                     "base path %s. Did you forget to name your leaf "
                     "directory as a number (eg. '/1/')?\n",
                     md->cfg.name, md->cfg.base_path);
-    } else {
+        else if (err == ENOENT)
+            fprintf(stderr,
+                    "cfx-serve: FileSystemStoragePathSource "
+                    "encountered a filesystem access error: Could "
+                    "not find base path %s for servable %s\n",
+                    md->cfg.base_path, md->cfg.name);
+        else
+            fprintf(stderr,
+                    "cfx-serve: FileSystemStoragePathSource "
+                    "encountered a filesystem access error: could "
+                    "not list base path %s for servable %s: %s\n",
+                    md->cfg.base_path, md->cfg.name, strerror(err));
+    }
+    if (err == 0)
         md->warned_us = 0;
+    pthread_rwlock_wrlock(&m->rw);
+    if (outage && !md->store_outage)
+        md->outages++;
+    md->store_outage = outage;
+    md->store_err = err;
+    pthread_rwlock_unlock(&m->rw);
+    return outage;
+}
+
+/* ---- one scan -------------------------------------------------------------
+ */
+
+/* One model: load what is aspired and new (or failed and due for a retry),
+ * then unload what is no longer aspired when that keeps availability. */
+static void scan_model(cfx_manager_t *m, model_t *md) {
+    int64_t *vs = NULL;
+    size_t n = 0;
+    int polls = m->opts.file_system_poll_wait_seconds > 0;
+    watch_base(m, md);
+    int err = 0;
+    if (list_versions(md->cfg.base_path, &vs, &n) < 0)
+        err = errno ? errno : EIO;
+    else if (n == 0)
+        err = STORE_EMPTY;
+    /* An unreadable store leaves everything as it is; so does an empty
+     * one while versions are served (keep serving what is loaded). */
+    if (store_seen(m, md, err, n) || err > 0) {
+        md->scanned = 1;
+        free(vs);
+        return;
     }
 
-    /* Load aspired versions that are new (highest first). */
+    /* Load aspired versions that are new or due for a retry (highest
+     * first). */
     for (size_t i = 0; i < n; i++) {
         int64_t v = vs[i];
         if (!is_aspired(md, vs, n, v))
@@ -575,12 +828,25 @@ static void scan_model(cfx_manager_t *m, model_t *md) {
             continue;
         pthread_rwlock_rdlock(&m->rw);
         version_entry_t *e = find_entry(md, v);
-        int skip = e && (e->state == CFX_STATE_AVAILABLE ||
-                         (e->state == CFX_STATE_END && e->error_code != 0 &&
-                          !dir_changed(e, &st)));
+        int available = e && e->state == CFX_STATE_AVAILABLE;
+        int failed = e && e->state == CFX_STATE_END && e->error_code != 0;
         pthread_rwlock_unlock(&m->rw);
-        if (skip)
+        if (available)
             continue;
+        uint8_t fp[CFX_SHA256_LEN];
+        version_fingerprint(dir, fp);
+        int changed = 0;
+        char why[64] = "";
+        if (failed) {
+            changed = memcmp(fp, e->fp, sizeof(fp)) != 0;
+            if (!changed && !(polls && cfx_clock_mono_us() >= e->retry_at_us))
+                continue;
+            if (changed)
+                snprintf(why, sizeof(why), " (retry: its files changed)");
+            else
+                snprintf(why, sizeof(why), " (retry after %g s)",
+                         (double)retry_delay_ms(m, e->failures) / 1000.0);
+        }
         pthread_rwlock_wrlock(&m->rw);
         e = find_entry(md, v);
         if (!e)
@@ -595,39 +861,51 @@ static void scan_model(cfx_manager_t *m, model_t *md) {
             continue;
         fprintf(stderr,
                 "cfx-serve: Loading servable version {name: %s "
-                "version: %" PRId64 "}\n",
-                md->cfg.name, v);
-        cfx_error_t err;
-        cfx_error_init(&err);
+                "version: %" PRId64 "}%s\n",
+                md->cfg.name, v, why);
+        cfx_error_t lerr;
+        cfx_error_init(&lerr);
         cfx_servable_t *s = NULL;
-        int rc = load_servable(m, md, v, &s, &err);
+        int rc = load_servable(m, md, v, &s, &lerr);
         pthread_rwlock_wrlock(&m->rw);
         e = find_entry(md, v);
-        e->dev = st.st_dev;
-        e->ino = st.st_ino;
-        e->mtime = st.st_mtim;
+        memcpy(e->fp, fp, sizeof(fp));
         if (rc) {
             e->state = CFX_STATE_END;
             e->error_code = cfx_service_tf_code(rc);
             if (e->error_code == 0)
                 e->error_code = 2;
             snprintf(e->error_message, sizeof(e->error_message), "%.500s",
-                     err.msg[0] ? err.msg : cfx_err_str(rc));
+                     lerr.msg[0] ? lerr.msg : cfx_err_str(rc));
+            e->failures = changed ? 1 : e->failures + 1;
+            e->retry_at_us =
+                cfx_clock_mono_us() + retry_delay_ms(m, e->failures) * 1000u;
         } else {
             e->state = CFX_STATE_AVAILABLE;
             e->servable = s;
+            e->failures = 0;
+            e->retry_at_us = 0;
         }
+        int failures = e->failures;
         pthread_rwlock_unlock(&m->rw);
-        if (rc)
+        if (rc) {
             fprintf(stderr,
                     "cfx-serve: Loading servable: {name: %s version: "
                     "%" PRId64 "} failed: %s\n",
-                    md->cfg.name, v, err.msg);
-        else
+                    md->cfg.name, v, lerr.msg);
+            if (polls)
+                fprintf(stderr,
+                        "cfx-serve: Will retry servable version {name: %s "
+                        "version: %" PRId64 "} in %g s (failure %d in a "
+                        "row), or once its files change\n",
+                        md->cfg.name, v,
+                        (double)retry_delay_ms(m, failures) / 1000.0, failures);
+        } else {
             fprintf(stderr,
                     "cfx-serve: Successfully loaded servable version "
                     "{name: %s version: %" PRId64 "}\n",
                     md->cfg.name, v);
+        }
     }
 
     /* Unload: only when an aspired version is ready or none is aspired. */
@@ -702,6 +980,10 @@ static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l) {
             fresh->n_active = old->n_active;
             old->active = NULL;
             old->n_active = 0;
+            fresh->store_err = old->store_err;
+            fresh->store_outage = old->store_outage;
+            fresh->outages = old->outages;
+            fresh->warned_us = old->warned_us;
         }
         nm[i] = fresh;
     }
@@ -866,9 +1148,18 @@ static void *loader_main(void *arg) {
 
         struct pollfd pfd[2] = {{m->wake_fd, POLLIN, 0},
                                 {m->inotify_fd, POLLIN, 0}};
-        int timeout = m->opts.file_system_poll_wait_seconds > 0
-                          ? m->opts.file_system_poll_wait_seconds * 1000
-                          : -1;
+        int timeout = -1;
+        if (m->opts.file_system_poll_wait_seconds > 0) {
+            /* The poll interval, or sooner when a failed load's backoff
+             * ends first (rounded up: waking early would just wait
+             * again). */
+            uint64_t ms =
+                (uint64_t)m->opts.file_system_poll_wait_seconds * 1000u;
+            uint64_t retry = next_retry_in_us(m);
+            if (retry != UINT64_MAX && (retry + 999) / 1000 < ms)
+                ms = (retry + 999) / 1000;
+            timeout = (int)ms;
+        }
         int r = poll(pfd, m->inotify_fd >= 0 ? 2 : 1, timeout);
         if (r == 0) { /* the poll interval elapsed */
             pthread_mutex_lock(&m->mu);
@@ -969,7 +1260,8 @@ int cfx_manager_wait_initial(cfx_manager_t *m, int timeout_ms,
      * without a version can never get one: report it after the first
      * pass instead of hanging (TF Serving hangs, its issue #1519). A
      * failed load ends the wait at once, even while another model still
-     * waits: it stays failed until a restart. */
+     * waits, as TF Serving's startup does; retries with backoff serve a
+     * server that is up (the caller exits on this error). */
     int polls = m->opts.file_system_poll_wait_seconds > 0;
     pthread_mutex_lock(&m->mu);
     while (!m->stop &&
@@ -1067,6 +1359,54 @@ int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out) {
                                     "1\n",
                                     e->version,
                                     cfx_version_state_name(e->state));
+        }
+    if (!rc)
+        rc = cfx_buf_printf(
+            out, "# HELP :cfx:serving:model_store_outage 1 while a model's "
+                 "base path cannot be listed or lists no version and its "
+                 "loaded versions are kept serving.\n"
+                 "# TYPE :cfx:serving:model_store_outage gauge\n");
+    for (size_t i = 0; i < m->nmodels && !rc; i++) {
+        rc = cfx_buf_printf(out,
+                            ":cfx:serving:model_store_outage{model_name=\"");
+        if (!rc)
+            rc = put_label(out, m->models[i]->cfg.name);
+        if (!rc)
+            rc = cfx_buf_printf(out, "\"} %d\n", m->models[i]->store_outage);
+    }
+    if (!rc)
+        rc = cfx_buf_printf(
+            out, "# HELP :cfx:serving:model_store_outages_total Model store "
+                 "outages ridden out (each began while versions were "
+                 "served).\n"
+                 "# TYPE :cfx:serving:model_store_outages_total counter\n");
+    for (size_t i = 0; i < m->nmodels && !rc; i++) {
+        rc = cfx_buf_printf(
+            out, ":cfx:serving:model_store_outages_total{model_name=\"");
+        if (!rc)
+            rc = put_label(out, m->models[i]->cfg.name);
+        if (!rc)
+            rc =
+                cfx_buf_printf(out, "\"} %" PRIu64 "\n", m->models[i]->outages);
+    }
+    if (!rc)
+        rc = cfx_buf_printf(
+            out, "# HELP :cfx:serving:model_version_load_failures Failed "
+                 "loads in a row of a version not AVAILABLE (since its files "
+                 "last changed).\n"
+                 "# TYPE :cfx:serving:model_version_load_failures gauge\n");
+    for (size_t i = 0; i < m->nmodels && !rc; i++)
+        for (size_t j = 0; j < m->models[i]->nv && !rc; j++) {
+            const version_entry_t *e = &m->models[i]->v[j];
+            if (e->state == CFX_STATE_AVAILABLE || !e->failures)
+                continue;
+            rc = cfx_buf_printf(
+                out, ":cfx:serving:model_version_load_failures{model_name=\"");
+            if (!rc)
+                rc = put_label(out, m->models[i]->cfg.name);
+            if (!rc)
+                rc = cfx_buf_printf(out, "\",version=\"%" PRId64 "\"} %d\n",
+                                    e->version, e->failures);
         }
     pthread_rwlock_unlock(&m->rw);
     return rc;

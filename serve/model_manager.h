@@ -11,6 +11,14 @@
  * New versions are noticed through inotify on base_path, with polling as
  * the fallback. Nothing is loaded or freed on a request thread.
  *
+ * The model store (docs/serving.md, "The model store"): a base path that
+ * cannot be listed, or that lists no version directory while a version is
+ * served, is a storage outage, not a retirement: nothing unloads, the
+ * outage is logged once per change and shown in the Prometheus gauges.
+ * A version missing from a readable listing that still has versions was
+ * removed, and unloads as before. A version whose load failed is retried
+ * when its files change and otherwise with exponential backoff.
+ *
  * A servable is immutable and reference-counted: requests acquire one,
  * use it without any lock, and release it; the last release of an
  * unloaded version hands it to the loader thread to free.
@@ -60,6 +68,12 @@ typedef struct cfx_manager_options {
     int allow_version_labels_for_unavailable_models; /* 0: a label must
                                                         name an AVAILABLE
                                                         version */
+    /* Backoff between retries of a failed load whose files did not
+     * change: the first delay, doubled after each failure up to the
+     * second, in ms; 0 means 1000 and 60000. Retries need polling
+     * (file_system_poll_wait_seconds > 0). */
+    int load_retry_initial_ms;
+    int load_retry_max_ms;
 } cfx_manager_options_t;
 
 /* Takes a copy of models. */
@@ -102,7 +116,12 @@ int cfx_manager_ready(cfx_manager_t *m);
 /* Appends the Prometheus gauges of the served versions to out:
  *   :cfx:serving:loaded_versions{model_name} = AVAILABLE versions
  *   :cfx:serving:model_version_state{model_name,version,state} = 1
- * (one series per version the manager knows, in its current state). */
+ * (one series per version the manager knows, in its current state);
+ *   :cfx:serving:model_store_outage{model_name} = 1 while the base path
+ *       is unavailable and versions are kept serving, else 0
+ *   :cfx:serving:model_store_outages_total{model_name} (counter)
+ *   :cfx:serving:model_version_load_failures{model_name,version} = the
+ *       consecutive failed loads of a version not AVAILABLE (only > 0). */
 int cfx_manager_render_versions(cfx_manager_t *m, cfx_buf_t *out);
 
 /*

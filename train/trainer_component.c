@@ -31,6 +31,7 @@ static int trainer_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
         .progress = ctx->progress,
         .model_dir = model,
         .logs_dir = logs,
+        .pipeline_name = cfx_component_store(run) ? run->pipeline_name : NULL,
     };
     if ((ret = cfx_trainer_run(&job, res, err)))
         return ret;

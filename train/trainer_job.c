@@ -217,6 +217,9 @@ static int write_bundle(const cfx_train_job_t *job,
         (json_int_t)res->eval_rows, "eval", "loss", res->eval.loss, "accuracy",
         res->eval.accuracy, "auc", res->eval.auc, "examples",
         (json_int_t)res->eval.count);
+    if (training && job->pipeline_name)
+        json_object_set_new(training, "pipeline",
+                            json_string(job->pipeline_name));
     json_object_set_new(manifest, "training", training);
     rc = cfx_bundle_writer_commit(w, manifest, err);
     w = NULL;

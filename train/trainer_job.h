@@ -31,6 +31,10 @@ typedef struct cfx_train_job {
     const char
         *model_dir;       /* NULL: <output_dir>/model; may be an empty folder */
     const char *logs_dir; /* NULL: <output_dir>/logs */
+    /* The pipeline the run belongs to, recorded in the manifest as
+     * training.pipeline (the Evaluator compares only models of one
+     * pipeline); NULL when the run is not recorded. */
+    const char *pipeline_name;
 } cfx_train_job_t;
 
 typedef struct cfx_train_result {

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# model_store_test.sh: the model store semantics of cfx-serve
+# (docs/serving.md, "The model store"), under a continuous curl loop of
+# :predict requests that must all answer 200:
+#   (a) the base path moved away and made anew, empty: the served version
+#       stays AVAILABLE, the outage is logged once per change (not per
+#       poll) and shown by :cfx:serving:model_store_outage; the version put
+#       back and a new one published: the new one is served;
+#   (b) the base path replaced by a regular file, then by a dangling
+#       symbolic link (root reads through chmod 000, so unreadable is made
+#       this way): still served; the folder put back ends the outage;
+#   (c) a version copied manifest first, its weights 2 s later into the
+#       existing variables/ folder (the version folder itself untouched):
+#       it fails while incomplete and is AVAILABLE within 3 s of the copy;
+#   (d) a version with one flipped byte in its weights (bad sha256, same
+#       size) is retried with backoff: retries logged 1, 2 and 4 s apart;
+#       once its weights are fixed in place it is AVAILABLE within 3 s.
+set -eEuo pipefail
+FAIL_LOG_LINES=40
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+
+taxi_data
+taxi_train "$T/train" 100 10 5
+BUNDLE="$T/train/model"
+
+B="$T/models/taxi"
+mkdir -p "$B"
+publish() { # VERSION: a copy in a hidden folder, then one rename into place
+    cp -r "$BUNDLE" "$B/.tmp-$1"
+    mv "$B/.tmp-$1" "$B/$1"
+}
+publish 1
+
+echo 'prometheus_config { enable: true path: "/metrics" }' >"$T/monitoring.txt"
+"$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 --model_name=taxi \
+    --model_base_path="$B" --file_system_poll_wait_seconds=1 \
+    --monitoring_config_file="$T/monitoring.txt" >"$T/serve.log" 2>&1 &
+SPID=$!
+PIDS+=("$SPID")
+PORT=
+for _ in $(seq 1 200); do
+    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
+    [ -n "$PORT" ] && break
+    kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited"
+    sleep 0.05
+done
+[ -n "$PORT" ] || fail "no REST port"
+U="http://127.0.0.1:$PORT"
+
+ROW=$(sed -n 1p "$B/1/assets.extra/warmup.jsonl")
+echo "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}" >"$T/body.json"
+curl -sf --data-binary @"$T/body.json" "$U/v1/models/taxi:predict" >/dev/null || fail "first predict"
+
+# The request loop: one status code per line until $T/stop exists.
+(
+    while [ ! -e "$T/stop" ]; do
+        curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
+            --data-binary @"$T/body.json" "$U/v1/models/taxi:predict" >>"$T/codes" || echo "curl-error" >>"$T/codes"
+    done
+) &
+LPID=$!
+PIDS+=("$LPID")
+codes_ok() { # WHEN: every request so far answered 200
+    local bad
+    bad=$(grep -vcx 200 "$T/codes" || true)
+    [ "$bad" = 0 ] || fail "$1: $bad request(s) not answered 200: $(sort "$T/codes" | uniq -c | tr '\n' ' ')"
+}
+
+served() { curl -s "$U/v1/models/taxi/metadata" | sed -n 's/.*"version": "\([0-9]*\)".*/\1/p' | head -1; }
+state_of() { curl -s "$U/v1/models/taxi/versions/$1" | sed -n 's/.*"state": "\([A-Z]*\)".*/\1/p'; }
+metric() { curl -s "$U/metrics" | sed -n "s/^:cfx:serving:$1{model_name=\"taxi\"${2:-}} //p"; }
+count() { grep -c -- "$1" "$T/serve.log" || true; }
+wait_served() { # VERSION SECONDS: waits until metadata names VERSION; prints the wait
+    local t0 t1
+    t0=$(date +%s%N)
+    for _ in $(seq 1 $(($2 * 20))); do
+        [ "$(served)" = "$1" ] && { t1=$(date +%s%N); echo "$(((t1 - t0) / 1000000)) ms"; return 0; }
+        sleep 0.05
+    done
+    fail "version $1 not served within $2 s (status: $(curl -s "$U/v1/models/taxi"))"
+}
+OUTAGE='Model store outage for servable taxi'
+BACK='Model store of servable taxi is back'
+
+# --- (a) moved away and made anew, empty ----------------------------------------
+sleep 1
+mv "$B" "$T/away-a"
+mkdir "$B"
+sleep 2.5 # two polls at least
+[ "$(state_of 1)" = AVAILABLE ] || fail "(a) version 1 not AVAILABLE: $(curl -s "$U/v1/models/taxi")"
+[ "$(served)" = 1 ] || fail "(a) version 1 not served"
+[ "$(metric model_store_outage)" = 1 ] || fail "(a) outage gauge: $(metric model_store_outage)"
+N1=$(count "$OUTAGE")
+grep -q "$OUTAGE: base path $B lists no version directory; keeping 1 served version(s) (latest 1)" "$T/serve.log" ||
+    fail "(a) the empty base path is not logged"
+[ "$N1" -ge 1 ] && [ "$N1" -le 2 ] || fail "(a) outage logged $N1 times, want 1 (2 if the move was seen before the mkdir)"
+sleep 2.5
+[ "$(count "$OUTAGE")" = "$N1" ] || fail "(a) the outage is logged again while it lasts"
+codes_ok "(a) during the outage"
+mv "$T/away-a/1" "$B/1"
+for _ in $(seq 1 60); do [ "$(metric model_store_outage)" = 0 ] && break; sleep 0.05; done
+[ "$(metric model_store_outage)" = 0 ] || fail "(a) outage gauge still set once version 1 is back"
+[ "$(count "$BACK")" = 1 ] || fail "(a) the end of the outage is not logged once"
+[ "$(count 'Loading servable version {name: taxi version: 1}')" = 1 ] || fail "(a) version 1 was loaded again"
+publish 2
+echo "(a) version 2 published into the new base path served after $(wait_served 2 5)"
+[ "$(state_of 1)" = END ] || fail "(a) version 1 not retired by version 2"
+codes_ok "(a)"
+echo "(a) base path moved away and made anew: OK ($(wc -l <"$T/codes") requests, all 200)"
+
+# --- (b) a regular file, then a dangling link -----------------------------------
+mv "$B" "$T/away-b"
+printf 'not a folder\n' >"$B"
+for _ in $(seq 1 60); do grep -q "$OUTAGE: cannot list base path $B: Not a directory" "$T/serve.log" && break; sleep 0.05; done
+grep -q "$OUTAGE: cannot list base path $B: Not a directory" "$T/serve.log" || fail "(b) a file as base path is not logged"
+sleep 1.5
+[ "$(served)" = 2 ] && [ "$(state_of 2)" = AVAILABLE ] || fail "(b) version 2 not served with a file as base path"
+rm "$B"
+ln -s "$T/nowhere" "$B"
+for _ in $(seq 1 60); do grep -q "$OUTAGE: cannot list base path $B: No such file or directory" "$T/serve.log" && break; sleep 0.05; done
+grep -q "$OUTAGE: cannot list base path $B: No such file or directory" "$T/serve.log" || fail "(b) a dangling link is not logged"
+sleep 1.5
+[ "$(served)" = 2 ] && [ "$(state_of 2)" = AVAILABLE ] || fail "(b) version 2 not served with a dangling link"
+[ "$(metric model_store_outage)" = 1 ] || fail "(b) outage gauge not set"
+rm "$B"
+mv "$T/away-b" "$B"
+for _ in $(seq 1 60); do [ "$(count "$BACK")" = 2 ] && break; sleep 0.05; done
+[ "$(count "$BACK")" = 2 ] || fail "(b) the end of the outage is not logged"
+[ "$(metric model_store_outages_total)" = 2 ] || fail "(b) outages_total: $(metric model_store_outages_total), want 2"
+[ "$(count 'Unloading servable version {name: taxi version: 2}')" = 0 ] || fail "(b) version 2 was unloaded"
+codes_ok "(b)"
+echo "(b) base path a file, then a dangling link: OK"
+
+# --- (c) manifest first, the weights later ---------------------------------------
+mkdir "$B/3"
+cp "$BUNDLE/manifest.json" "$B/3/"
+sleep 0.3
+(cd "$BUNDLE" && find . -mindepth 1 -type d -exec mkdir -p "$B/3/{}" \;)
+(cd "$BUNDLE" && find . -type f ! -name manifest.json ! -path ./variables/model.safetensors -exec cp {} "$B/3/{}" \;)
+sleep 2
+end_with() { # VERSION TEXT: waits up to 2 s for END with TEXT in the status (a retry shows LOADING)
+    for _ in $(seq 1 40); do
+        curl -s "$U/v1/models/taxi/versions/$1" >"$T/st.json"
+        grep -q '"state": "END"' "$T/st.json" && grep -q "$2" "$T/st.json" && return 0
+        sleep 0.05
+    done
+    fail "version $1 is not END with '$2': $(cat "$T/st.json")"
+}
+end_with 3 'variables/model.safetensors'
+[ "$(served)" = 2 ] || fail "(c) version 2 must keep serving"
+STAMP=$(stat -c '%Y.%y %i' "$B/3")
+cp "$BUNDLE/variables/model.safetensors" "$B/3/variables/"
+MS=$(wait_served 3 3)
+[ "$(stat -c '%Y.%y %i' "$B/3")" = "$STAMP" ] || fail "(c) the version folder itself changed"
+codes_ok "(c)"
+echo "(c) manifest-first copy: AVAILABLE $MS after its weights landed, the version folder untouched: OK"
+
+# --- (d) a corrupt version retried with backoff, then fixed ------------------------
+cp -r "$BUNDLE" "$T/corrupt"
+W="$T/corrupt/variables/model.safetensors"
+OFF=$(($(stat -c %s "$W") - 4))
+B4=$(dd if="$W" bs=1 skip="$OFF" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+printf "\\$(printf '%03o' $(((B4 + 1) % 256)))" | dd of="$W" bs=1 seek="$OFF" conv=notrunc 2>/dev/null
+cmp -s "$W" "$BUNDLE/variables/model.safetensors" && fail "(d) the weights were not changed"
+cp -r "$T/corrupt" "$B/.tmp-4"
+mv "$B/.tmp-4" "$B/4"
+LOADING4='Loading servable version {name: taxi version: 4}'
+TIMES=()
+SEEN=0
+for _ in $(seq 1 300); do # up to 15 s: attempts at 0, 1, 3 and 7 s
+    N=$(count "$LOADING4")
+    if [ "$N" -gt "$SEEN" ]; then
+        [ "$((N - SEEN))" = 1 ] || fail "(d) $((N - SEEN)) attempts within 50 ms"
+        TIMES+=("$(date +%s.%N)")
+        SEEN=$N
+    fi
+    [ "$SEEN" -ge 4 ] && break
+    sleep 0.05
+done
+[ "$SEEN" -ge 4 ] || fail "(d) $SEEN load attempts of version 4 in 15 s, want 4"
+$PY - "${TIMES[@]}" <<'PYEOF' || fail "(d) retries not 1, 2, 4 s apart"
+import sys
+t = [float(x) for x in sys.argv[1:5]]
+gaps = [b - a for a, b in zip(t, t[1:])]
+print("(d) gaps between attempts: " + ", ".join("%.2f s" % g for g in gaps))
+# A retry never comes before its backoff ends (0.25 s for this loop seeing
+# one attempt late and the next early); it comes within 1 s after it (a
+# 2-core machine under test load).
+for g, want in zip(gaps, (1, 2, 4)):
+    assert want - 0.25 <= g <= want + 1.0, (gaps, want)
+PYEOF
+for d in 1 2 4; do
+    grep -q "Will retry servable version {name: taxi version: 4} in $d s" "$T/serve.log" || fail "(d) no 'retry in $d s' line"
+done
+grep -q "$LOADING4 (retry after 4 s)" "$T/serve.log" || fail "(d) the third retry is not logged as one"
+end_with 4 'DATA_LOSS'
+[ "$(metric model_version_load_failures ',version="4"')" -ge 4 ] || fail "(d) load_failures gauge: $(metric model_version_load_failures ',version="4"')"
+[ "$(served)" = 3 ] || fail "(d) version 3 must keep serving"
+cp "$BUNDLE/variables/model.safetensors" "$B/4/variables/model.safetensors"
+echo "(d) the fixed version 4 served after $(wait_served 4 3)"
+codes_ok "(d)"
+
+touch "$T/stop"
+wait "$LPID" || true
+codes_ok "at the end"
+NREQ=$(wc -l <"$T/codes")
+[ "$NREQ" -gt 100 ] || fail "too few requests in the loop: $NREQ"
+kill -TERM "$SPID"
+RC=0
+wait "$SPID" || RC=$?
+[ "$RC" = 0 ] || fail "exit status $RC after SIGTERM"
+echo "model_store_test: OK ($NREQ requests, all 200)"
