@@ -19,6 +19,8 @@
 #include "formats/buf.h"
 #include "formats/file.h"
 #include "model_server_config.pb-c.h"
+#include "serve/auth.h"
+#include "ssl_config.pb-c.h"
 
 #if defined(__has_include)
 #if __has_include("formats/pbcodec.h")
@@ -315,6 +317,14 @@ void cfx_serve_flags_init(cfx_serve_flags_t *f) {
     f->max_connections = 10000;
     f->idle_timeout_seconds = 60;
     f->request_read_timeout_seconds = 10;
+    f->first_byte_timeout_seconds = 5;
+}
+
+static void ssl_config_free(cfx_ssl_config_t *s) {
+    free(s->server_key);
+    free(s->server_cert);
+    free(s->custom_ca);
+    memset(s, 0, sizeof(*s));
 }
 
 void cfx_serve_flags_free(cfx_serve_flags_t *f) {
@@ -326,6 +336,16 @@ void cfx_serve_flags_free(cfx_serve_flags_t *f) {
     free(f->monitoring_config_file);
     free(f->access_log);
     free(f->prometheus_path);
+    free(f->grpc_bind_address);
+    free(f->rest_api_bind_address);
+    free(f->grpc_socket_path);
+    free(f->admin_token_file);
+    free(f->admin_token);
+    free(f->inference_token_file);
+    free(f->inference_token);
+    free(f->user);
+    free(f->ssl_config_file);
+    ssl_config_free(&f->ssl);
     memset(f, 0, sizeof(*f));
 }
 
@@ -357,6 +377,26 @@ const char *cfx_serve_flags_usage(void) {
            "stderr)\n"
            "  --rest_api_enable_cors_support=false\n"
            "  --allow_version_labels_for_unavailable_models=false\n"
+           "Exposure and access (docs/serving.md, Security):\n"
+           "  --grpc_bind_address=ADDR       gRPC listen address (default: "
+           "all)\n"
+           "  --rest_api_bind_address=ADDR   REST listen address (default: "
+           "all)\n"
+           "  --grpc_socket_path=PATH        gRPC on a unix socket too (mode "
+           "0600)\n"
+           "  --enable_admin_rpc=false       allow HandleReloadConfigRequest "
+           "(authenticated)\n"
+           "  --admin_token_file=FILE        bearer token for the admin RPC\n"
+           "  --inference_token_file=FILE    bearer token for every other "
+           "request\n"
+           "  --ssl_config_file=FILE         TF Serving SSLConfig text "
+           "proto\n"
+           "  --user=NAME                    drop root to NAME after "
+           "binding\n"
+           "  --first_byte_timeout_seconds=5 close connections silent this "
+           "long\n"
+           "  --max_connections_per_client=0 REST connections per address "
+           "(0: any)\n"
            "Other tensorflow_model_server flags (batching, thread pools, "
            "retries, GPU)\nare accepted and ignored with a warning.\n";
 }
@@ -396,6 +436,7 @@ static int ignored_flag(const char *name) {
     static const char *const names[] = {
         "enable_batching",
         "batching_parameters_file",
+        "enable_per_model_batching_parameters",
         "grpc_channel_arguments",
         "grpc_max_threads",
         "enable_grpc_healthcheck_service",
@@ -405,18 +446,27 @@ static int ignored_flag(const char *name) {
         "load_retry_interval_micros",
         "num_request_iterations_for_warmup",
         "tensorflow_session_parallelism",
+        "tensorflow_session_config_file",
         "tensorflow_intra_op_parallelism",
         "tensorflow_inter_op_parallelism",
         "per_process_gpu_memory_fraction",
         "saved_model_tags",
         "platform_config_file",
         "xla_cpu_compilation_enabled",
+        "xla_gpu_compilation_enabled",
         "enable_profiler",
         "flush_filesystem_caches",
         "remove_unused_fields_from_bundle_metagraph",
         "prefer_tflite_model",
         "use_tflite_model",
-        "enable_signature_method_name_check"};
+        "num_tflite_pools",
+        "num_tflite_interpreters_per_pool",
+        "enable_signature_method_name_check",
+        "enable_serialization_as_tensor_content",
+        "thread_pool_factory_config_file",
+        "mixed_precision",
+        "skip_initialize_tpu",
+        "use_alts_credentials"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(name, names[i]))
             return 1;
@@ -424,11 +474,29 @@ static int ignored_flag(const char *name) {
 }
 
 static int is_bool_flag(const char *name) {
-    return !strcmp(name, "enable_model_warmup") ||
-           !strcmp(name, "rest_api_enable_cors_support") ||
-           !strcmp(name, "enable_batching") ||
-           !strcmp(name, "enable_grpc_healthcheck_service") ||
-           !strcmp(name, "allow_version_labels_for_unavailable_models");
+    static const char *const names[] = {
+        "enable_model_warmup",
+        "rest_api_enable_cors_support",
+        "enable_batching",
+        "enable_per_model_batching_parameters",
+        "enable_grpc_healthcheck_service",
+        "allow_version_labels_for_unavailable_models",
+        "enable_admin_rpc",
+        "flush_filesystem_caches",
+        "use_alts_credentials",
+        "prefer_tflite_model",
+        "use_tflite_model",
+        "enable_profiler",
+        "skip_initialize_tpu",
+        "remove_unused_fields_from_bundle_metagraph",
+        "enable_signature_method_name_check",
+        "xla_cpu_compilation_enabled",
+        "xla_gpu_compilation_enabled",
+        "enable_serialization_as_tensor_content"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(name, names[i]))
+            return 1;
+    return 0;
 }
 
 static int set_str(char **dst, const char *v) {
@@ -471,6 +539,91 @@ out:
                          "%s: protobuf text format codec not built",
                          f->monitoring_config_file);
 #endif
+}
+
+/* --ssl_config_file: TF Serving's SSLConfig, kept for the TLS layer. */
+static int read_ssl_config(cfx_serve_flags_t *f, cfx_error_t *err) {
+#ifdef CFX_HAVE_PBCODEC
+    ProtobufCMessage *msg = NULL;
+    cfx_buf_t text;
+    cfx_buf_init(&text);
+    int rc = cfx_file_read(f->ssl_config_file, CONFIG_FILE_MAX, &text, err);
+    if (rc)
+        goto out;
+    rc = cfx_pb_text_parse(&tensorflow__serving__sslconfig__descriptor,
+                           (const char *)text.data, text.len, &msg, err);
+    if (rc) {
+        cfx_error_prefix(err, "%s", f->ssl_config_file);
+        goto out;
+    }
+    const Tensorflow__Serving__SSLConfig *sc =
+        (const Tensorflow__Serving__SSLConfig *)msg;
+    ssl_config_free(&f->ssl);
+    if (!sc->server_key[0] || !sc->server_cert[0]) {
+        rc = cfx_error_set(err, CFX_EINVAL,
+                           "%s: server_key and server_cert (PEM text) are "
+                           "both required",
+                           f->ssl_config_file);
+        goto out;
+    }
+    if (sc->client_verify && !sc->custom_ca[0]) {
+        rc = cfx_error_set(err, CFX_EINVAL,
+                           "%s: client_verify needs custom_ca (the PEM of the "
+                           "CA that signs client certificates)",
+                           f->ssl_config_file);
+        goto out;
+    }
+    f->ssl.server_key = strdup(sc->server_key);
+    f->ssl.server_cert = strdup(sc->server_cert);
+    f->ssl.custom_ca = sc->custom_ca[0] ? strdup(sc->custom_ca) : NULL;
+    f->ssl.client_verify = sc->client_verify;
+    if (!f->ssl.server_key || !f->ssl.server_cert ||
+        (sc->custom_ca[0] && !f->ssl.custom_ca)) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    f->have_ssl = 1;
+out:
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, NULL);
+    cfx_buf_free(&text);
+    return rc;
+#else
+    return cfx_error_set(err, CFX_EUNSUPPORTED,
+                         "%s: protobuf text format codec not built",
+                         f->ssl_config_file);
+#endif
+}
+
+/* Checks that flags which only make sense together are given together, and
+ * reads the files they name (tokens, SSL config). */
+static int finish_security_flags(cfx_serve_flags_t *f, cfx_error_t *err) {
+    int rc;
+    if (f->ssl_config_file && (rc = read_ssl_config(f, err)))
+        return rc;
+    if (f->admin_token_file &&
+        (rc = cfx_auth_read_token(f->admin_token_file, &f->admin_token, err)))
+        return rc;
+    if (f->inference_token_file &&
+        (rc = cfx_auth_read_token(f->inference_token_file, &f->inference_token,
+                                  err)))
+        return rc;
+    if (f->admin_token_file && !f->enable_admin_rpc)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "--admin_token_file is set but the admin API is "
+                             "off (add --enable_admin_rpc)");
+    if (f->enable_admin_rpc && !f->admin_token && !f->grpc_socket_path &&
+        !(f->have_ssl && f->ssl.client_verify))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "--enable_admin_rpc needs a way to authenticate "
+                             "the caller: --admin_token_file, "
+                             "--grpc_socket_path, or an --ssl_config_file "
+                             "with client_verify");
+    if (f->grpc_socket_path && !*f->grpc_socket_path) {
+        free(f->grpc_socket_path);
+        f->grpc_socket_path = NULL;
+    }
+    return 0;
 }
 
 int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
@@ -562,6 +715,30 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
             rc = set_str(&f->access_log, val);
         } else if (!strcmp(name, "rest_api_enable_cors_support")) {
             rc = parse_bool(name, val, &f->rest_api_enable_cors_support, err);
+        } else if (!strcmp(name, "grpc_bind_address")) {
+            rc = set_str(&f->grpc_bind_address, val);
+        } else if (!strcmp(name, "rest_api_bind_address")) {
+            rc = set_str(&f->rest_api_bind_address, val);
+        } else if (!strcmp(name, "grpc_socket_path")) {
+            rc = set_str(&f->grpc_socket_path, val);
+        } else if (!strcmp(name, "enable_admin_rpc")) {
+            rc = parse_bool(name, val, &f->enable_admin_rpc, err);
+        } else if (!strcmp(name, "admin_token_file")) {
+            rc = set_str(&f->admin_token_file, val);
+        } else if (!strcmp(name, "inference_token_file")) {
+            rc = set_str(&f->inference_token_file, val);
+        } else if (!strcmp(name, "ssl_config_file")) {
+            rc = set_str(&f->ssl_config_file, val);
+        } else if (!strcmp(name, "user")) {
+            rc = set_str(&f->user, val);
+        } else if (!strcmp(name, "first_byte_timeout_seconds")) {
+            if (!(rc = parse_long(name, val, 1, 3600, &x, err)))
+                f->first_byte_timeout_seconds = (int)x;
+        } else if (!strcmp(name, "max_connections_per_client")) {
+            if (!(rc = parse_long(name, val, 0, 1000000, &x, err)))
+                f->max_connections_per_client = (int)x;
+        } else if (!strcmp(name, "version")) {
+            /* Handled by the main before parsing; harmless here. */
         } else if (ignored_flag(name)) {
             fprintf(stderr,
                     "cfx-serve: --%s=%s is a tensorflow_model_server "
@@ -582,9 +759,10 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
         return cfx_error_set(err, CFX_EINVAL,
                              "Both server_options.model_base_path and "
                              "server_options.model_config_file are empty!");
-    if (f->monitoring_config_file)
-        return read_monitoring(f, err);
-    return 0;
+    if (f->monitoring_config_file && *f->monitoring_config_file &&
+        (rc = read_monitoring(f, err)))
+        return rc;
+    return finish_security_flags(f, err);
 }
 
 int cfx_serve_flags_models(const cfx_serve_flags_t *f, cfx_model_list_t *l,

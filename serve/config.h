@@ -69,6 +69,17 @@ int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
 int cfx_model_list_from_proto(cfx_model_list_t *l, const void *msg,
                               cfx_error_t *err);
 
+/* tensorflow.serving.SSLConfig (--ssl_config_file). As in TF Serving the
+ * fields carry the PEM text itself, not file names. Served by the TLS
+ * layer; cfx-serve refuses to start with it when that layer is not
+ * built. */
+typedef struct cfx_ssl_config {
+    char *server_key;  /* PEM private key, owned */
+    char *server_cert; /* PEM certificate chain, owned */
+    char *custom_ca;   /* PEM CA bundle for client certificates, or NULL */
+    int client_verify; /* require and verify a client certificate */
+} cfx_ssl_config_t;
+
 typedef struct cfx_serve_flags {
     int port;          /* gRPC; 8500; 0 = any free port */
     int rest_api_port; /* 8501; 0 = any free port; < 0 = off */
@@ -94,14 +105,33 @@ typedef struct cfx_serve_flags {
     int rest_api_enable_cors_support; /* 0 */
     /* From the monitoring config: Prometheus path, NULL when disabled. */
     char *prometheus_path;
+    /* Exposure and access (docs/serving.md, "Security"). */
+    char *grpc_bind_address;     /* NULL: every interface, as TF Serving */
+    char *rest_api_bind_address; /* NULL: every interface */
+    char *grpc_socket_path;      /* gRPC on this unix socket too; NULL: none */
+    int enable_admin_rpc;        /* 0: HandleReloadConfigRequest refused */
+    char *admin_token_file;      /* bearer token for the admin surface */
+    char *admin_token;           /* its content (read at parse), or NULL */
+    char *inference_token_file;  /* bearer token for everything else */
+    char *inference_token;       /* its content, or NULL: no inference auth */
+    char *user;                  /* drop to this user after binding */
+    int first_byte_timeout_seconds; /* 5: a connection silent this long
+                                       after accept is closed */
+    int max_connections_per_client; /* 0: no limit (REST, per address) */
+    char *ssl_config_file;          /* TF Serving's SSLConfig text proto */
+    cfx_ssl_config_t ssl;           /* parsed from it (have_ssl) */
+    int have_ssl;
 } cfx_serve_flags_t;
 
 /* Sets the defaults above. */
 void cfx_serve_flags_init(cfx_serve_flags_t *f);
 void cfx_serve_flags_free(cfx_serve_flags_t *f);
 /* Parses argv[1..argc-1]; unknown flags and bad values are errors naming
- * the flag. Reads --monitoring_config_file. Does not read the model
- * config file (see cfx_serve_flags_models). */
+ * the flag; tensorflow_model_server flags without a meaning here are
+ * accepted with a one-line warning on stderr. Reads
+ * --monitoring_config_file, --ssl_config_file and the token files (before
+ * any privilege drop). Does not read the model config file (see
+ * cfx_serve_flags_models). */
 int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
                           cfx_error_t *err);
 /* The model list the flags describe (config file or single model). */

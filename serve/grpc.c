@@ -25,6 +25,7 @@
 #include <zlib.h>
 
 #include "formats/clock.h"
+#include "serve/auth.h"
 #include "serve/h2_conn.h"
 
 #define GRPC_MESSAGE_MAX 1024
@@ -33,7 +34,10 @@
 typedef struct grpc_conn {
     cfx_grpc_ctx_t *ctx;
     cfx_h2_conn_t *h2;
-    uint64_t serial; /* tells a deferred answer its connection is alive */
+    int local;         /* accepted on the unix socket (--grpc_socket_path) */
+    int peer_verified; /* TLS verified a client certificate: the TLS layer
+                          sets it after its handshake (serve/auth.h) */
+    uint64_t serial;   /* tells a deferred answer its connection is alive */
     struct grpc_conn *prev, *next;
 } grpc_conn_t;
 
@@ -296,6 +300,9 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
     call.pool = &ctx->pool;
     call_priv_t priv = {gc, st};
     call.priv = &priv;
+    call.authorization = req->authorization;
+    call.local = gc->local;
+    call.peer_verified = gc->peer_verified;
     cfx_error_init(&call.err);
     const cfx_grpc_method_t *m = NULL;
 
@@ -323,6 +330,16 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
     if (!m) {
         cfx_grpc_fail(&call, 12, "Method not found: %s", req->path);
         goto out;
+    }
+    if (ctx->srv && strncmp(req->path, "/grpc.health.v1.", 16) != 0) {
+        cfx_auth_peer_t who = {call.authorization, call.local,
+                               call.peer_verified};
+        int code = cfx_auth_inference(&ctx->srv->opts, &who, call.err.msg,
+                                      sizeof(call.err.msg));
+        if (code) {
+            cfx_grpc_fail(&call, code, "%s", call.err.msg);
+            goto out;
+        }
     }
     if (req->body_too_big) {
         cfx_grpc_fail(&call, 8,
@@ -571,6 +588,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     }
     if (cfx_grpc_ctx_adopt(ctx, fd, &err) != 0)
         fprintf(stderr, "cfx-serve: grpc: %s\n", err.msg);
+    else if (sa && sa->sa_family == AF_UNIX)
+        ctx->conns->local = 1; /* adopt put it first */
 }
 
 int cfx_grpc_ctx_new(struct event_base *base, cfx_server_t *srv,

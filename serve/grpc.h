@@ -96,6 +96,12 @@ typedef struct cfx_grpc_call {
     cfx_error_t err;       /* message when tf_code != 0 */
     /* For metrics: model named by the request ("" if none). */
     char model[128];
+    /* Who is calling (serve/auth.h): the authorization metadata (NULL when
+     * absent), whether the call came over the unix socket, whether the
+     * connection's TLS layer verified a client certificate. */
+    const char *authorization;
+    int local;
+    int peer_verified;
     /* Set by cfx_grpc_defer: the answer comes later. */
     int deferred;
     void *priv; /* the endpoint's bookkeeping for this call */

@@ -19,6 +19,7 @@
 #include "get_model_metadata.pb-c.h"
 #include "get_model_status.pb-c.h"
 #include "model_management.pb-c.h"
+#include "serve/auth.h"
 #include "serve/grpc_methods.h"
 
 #define SIGNATURE_DEF_MAP_URL                                                  \
@@ -254,6 +255,17 @@ int cfx_grpc_reload_config(cfx_grpc_call_t *call, const uint8_t *req,
     cfx_error_init(&err);
     int rc;
     reload_job_t *job = NULL;
+    /* The admin surface: refused unless enabled, then only for an
+     * authenticated caller (serve/auth.h), before the request is even
+     * decoded. */
+    if (call->srv) {
+        cfx_auth_peer_t who = {call->authorization, call->local,
+                               call->peer_verified};
+        char why[256];
+        int code = cfx_auth_admin(&call->srv->opts, &who, why, sizeof(why));
+        if (code)
+            return cfx_grpc_fail(call, code, "%s", why);
+    }
     Tensorflow__Serving__ReloadConfigRequest *r = cfx_grpc_unpack(
         call, &tensorflow__serving__reload_config_request__descriptor, req,
         len);

@@ -23,10 +23,20 @@
 #include "formats/buf.h"
 #include "formats/clock.h"
 
-enum { H_METHOD, H_PATH, H_CTYPE, H_TE, H_TIMEOUT, H_ENCODING, H_COUNT };
+enum {
+    H_METHOD,
+    H_PATH,
+    H_CTYPE,
+    H_TE,
+    H_TIMEOUT,
+    H_ENCODING,
+    H_AUTHORIZATION,
+    H_COUNT
+};
 
 static const char *const header_names[H_COUNT] = {
-    ":method", ":path", "content-type", "te", "grpc-timeout", "grpc-encoding",
+    ":method",      ":path",         "content-type",  "te",
+    "grpc-timeout", "grpc-encoding", "authorization",
 };
 
 struct cfx_h2_stream {
@@ -128,6 +138,7 @@ static void fill_request(const cfx_h2_stream_t *st, cfx_h2_request_t *req) {
     req->te = st->hdr[H_TE] ? st->hdr[H_TE] : "";
     req->grpc_timeout = st->hdr[H_TIMEOUT] ? st->hdr[H_TIMEOUT] : "";
     req->grpc_encoding = st->hdr[H_ENCODING] ? st->hdr[H_ENCODING] : "";
+    req->authorization = st->hdr[H_AUTHORIZATION];
     req->body = st->body.data;
     req->body_len = st->body.len;
     req->body_too_big = st->body_too_big;

@@ -37,6 +37,7 @@ typedef struct cfx_h2_request {
     const char *te;            /* te */
     const char *grpc_timeout;  /* grpc-timeout */
     const char *grpc_encoding; /* grpc-encoding */
+    const char *authorization; /* authorization, NULL when absent */
     const uint8_t *body;       /* whole request body; may be NULL if empty */
     size_t body_len;
     int body_too_big;  /* more than max_body bytes were sent */

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,13 @@ typedef struct cfx_http1_conn {
     int in_chunked;  /* a chunked body is being received (chunked->req) */
     chunked_req_t *chunked; /* NULL until the first chunked request */
     unsigned long served;   /* requests handled, to see when one ends */
+    int first;              /* nothing received yet: the read event runs
+                               with the first-byte timeout */
+    int peer_counted;       /* counted in the per-address table */
+    int peer_verified;      /* TLS: a client certificate was verified;
+                               the TLS layer sets it after its handshake,
+                               requests carry it (cfx_http1_req_t) */
+    uint8_t addr[16];       /* client address, IPv4 as ::ffff:a.b.c.d */
     char peer[INET6_ADDRSTRLEN];
     struct cfx_http1_conn *prev, *next;
 } conn_t;
@@ -91,10 +99,12 @@ struct cfx_http1 {
     cfx_http1_options_t opts;
     cfx_http1_handler_fn handler;
     void *arg;
-    conn_t *conns; /* doubly linked */
+    conn_t *conns; /* doubly linked, newest first */
+    conn_t *tail;  /* the oldest */
     int draining;
-    struct timeval idle;      /* {0,0}: none */
-    struct timeval req_limit; /* {0,0}: none */
+    struct timeval idle;       /* {0,0}: none */
+    struct timeval req_limit;  /* {0,0}: none */
+    struct timeval first_byte; /* {0,0}: the idle timeout applies */
     time_t date_at;
     char date[40]; /* "Date: ...\r\n", refreshed once a second */
     int freeing;   /* the loop will not run again: close sockets now */
@@ -155,6 +165,64 @@ static const char *date_line(cfx_http1_t *h) {
     return h->date;
 }
 
+/* ---- connections per client address --------------------------------------
+ *
+ * One table for the process (every worker's instances share it, as they
+ * share the connection counter): accept and close only, under a mutex,
+ * and only when a per-client limit is set. An entry lives while its
+ * address has a connection, so the table is bounded by max_connections.
+ */
+
+typedef struct peer_count {
+    uint8_t addr[16];
+    long n;
+    struct peer_count *next;
+} peer_count_t;
+
+#define PEER_BUCKETS 4096
+static pthread_mutex_t g_peers_mu = PTHREAD_MUTEX_INITIALIZER;
+static peer_count_t *g_peers[PEER_BUCKETS];
+
+static size_t peer_bucket(const uint8_t a[16]) {
+    uint32_t x = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < 16; i++)
+        x = (x ^ a[i]) * 16777619u;
+    return x % PEER_BUCKETS;
+}
+
+/* Counts a connection from a; 0 when that would exceed max. */
+static int peer_acquire(const uint8_t a[16], long max) {
+    int ok = 0;
+    pthread_mutex_lock(&g_peers_mu);
+    peer_count_t **slot = &g_peers[peer_bucket(a)], *e = *slot;
+    while (e && memcmp(e->addr, a, 16) != 0)
+        e = e->next;
+    if (!e && (e = calloc(1, sizeof(*e))) != NULL) {
+        memcpy(e->addr, a, 16);
+        e->next = *slot;
+        *slot = e;
+    }
+    if (e && e->n < max) {
+        e->n++;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&g_peers_mu);
+    return ok;
+}
+
+static void peer_release(const uint8_t a[16]) {
+    pthread_mutex_lock(&g_peers_mu);
+    peer_count_t **slot = &g_peers[peer_bucket(a)];
+    while (*slot && memcmp((*slot)->addr, a, 16) != 0)
+        slot = &(*slot)->next;
+    if (*slot && --(*slot)->n <= 0) {
+        peer_count_t *e = *slot;
+        *slot = e->next;
+        free(e);
+    }
+    pthread_mutex_unlock(&g_peers_mu);
+}
+
 /* ---- connections ----------------------------------------------------------
  */
 
@@ -191,8 +259,12 @@ static void conn_close(conn_t *c) {
         h->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (h->tail == c)
+        h->tail = c->prev;
     if (c->counted && h->opts.connections)
         atomic_fetch_sub(h->opts.connections, 1);
+    if (c->peer_counted)
+        peer_release(c->addr);
     event_free(c->rev);
     event_free(c->wev);
     if (c->tev)
@@ -290,14 +362,75 @@ const char *cfx_http1_header(const cfx_http1_req_t *req, const char *name) {
     return NULL;
 }
 
+/* tchar of RFC 9110 §5.6.2. */
+static int is_tchar(unsigned char ch) {
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+        (ch >= '0' && ch <= '9'))
+        return 1;
+    switch (ch) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int is_token(const char *s) {
     if (!*s)
         return 0;
     for (; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-              *s == '-' || *s == '_'))
+        if (!is_tchar((unsigned char)*s))
             return 0;
     return 1;
+}
+
+/* A field value (RFC 9110 §5.5): VCHAR, obs-text, SP and HTAB only; so no
+ * NUL, no bare CR or LF, no other control character. */
+static int is_field_value(const char *s) {
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* A request-target: visible ASCII only (RFC 9112 §3.2). */
+static int is_target(const char *s) {
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Content-Length = 1*DIGIT (RFC 9110 §8.6); *v; 0 when malformed or
+ * beyond 19 digits. */
+static int parse_content_length(const char *s, unsigned long long *v) {
+    size_t n = 0;
+    unsigned long long x = 0;
+    for (; s[n]; n++) {
+        if (s[n] < '0' || s[n] > '9' || n == 19)
+            return 0;
+        x = x * 10 + (unsigned long long)(s[n] - '0');
+    }
+    *v = x;
+    return n > 0;
 }
 
 static char *trim(char *s) {
@@ -488,6 +621,12 @@ static int process_one(conn_t *c) {
     memset(&req, 0, sizeof(req));
     req.conn = c;
     req.peer = c->peer;
+    req.peer_verified = c->peer_verified;
+    /* A NUL would end the in-place parse early and hide what follows. */
+    if (memchr(start, 0, head_len)) {
+        reply_plain(c, 400, "NUL byte in the request head\n", 1);
+        return -1;
+    }
     /* Parse a copy of the head (NUL-terminating in place), so the input
      * stays intact while the body is still arriving. */
     cfx_buf_reset(&c->head);
@@ -511,7 +650,8 @@ static int process_one(conn_t *c) {
     *sp1 = 0;
     *sp2 = 0;
     const char *version = sp2 + 1;
-    if (!is_token(method) || !*target) {
+    if (!is_token(method) || !is_target(target) ||
+        strncmp(version, "HTTP/", 5) != 0 || !is_token(version + 5)) {
         reply_plain(c, 400, "malformed request line\n", 1);
         return -1;
     }
@@ -522,39 +662,72 @@ static int process_one(conn_t *c) {
     }
     req.method = method;
     req.target = target;
-    /* Header lines. */
+    /* Header lines (RFC 9112 §5): every deviation is a 400 and a close,
+     * since a front proxy may have framed the request differently. */
+    const char *cl = NULL;
+    int n_host = 0;
     char *p = line_end ? line_end + 2 : end;
     while (p < end) {
         char *eol = strstr(p, "\r\n");
         if (eol)
             *eol = 0;
+        if (*p == ' ' || *p == '\t') {
+            reply_plain(c, 400,
+                        "obs-fold (a header line starting with "
+                        "whitespace) is not accepted\n",
+                        1);
+            return -1;
+        }
         char *colon = strchr(p, ':');
-        if (!colon || colon == p || req.nheaders == CFX_HTTP1_MAX_HEADERS) {
-            reply_plain(c, colon ? 431 : 400,
-                        colon ? "too many header fields\n"
-                              : "malformed header field\n",
+        if (!colon || colon == p) {
+            reply_plain(c, 400, "malformed header field\n", 1);
+            return -1;
+        }
+        if (req.nheaders == CFX_HTTP1_MAX_HEADERS) {
+            reply_plain(c, 431, "too many header fields\n", 1);
+            return -1;
+        }
+        if (colon[-1] == ' ' || colon[-1] == '\t') {
+            reply_plain(c, 400,
+                        "whitespace between a header field name and "
+                        "its colon\n",
                         1);
             return -1;
         }
         *colon = 0;
         if (!is_token(p)) {
-            reply_plain(c, 400, "malformed header field\n", 1);
+            reply_plain(c, 400, "invalid character in a header field name\n",
+                        1);
+            return -1;
+        }
+        char *value = trim(colon + 1);
+        if (!is_field_value(value)) {
+            reply_plain(c, 400, "invalid character in a header field value\n",
+                        1);
+            return -1;
+        }
+        if ((*p == 'c' || *p == 'C') && !strcasecmp(p, "Content-Length")) {
+            if (cl) {
+                reply_plain(c, 400, "repeated Content-Length\n", 1);
+                return -1;
+            }
+            cl = value;
+        } else if ((*p == 'h' || *p == 'H') && !strcasecmp(p, "Host") &&
+                   ++n_host > 1) {
+            reply_plain(c, 400, "repeated Host\n", 1);
             return -1;
         }
         req.hname[req.nheaders] = p;
-        req.hvalue[req.nheaders] = trim(colon + 1);
+        req.hvalue[req.nheaders] = value;
         req.nheaders++;
         p = eol ? eol + 2 : end;
     }
     if (cfx_http1_header(&req, "Transfer-Encoding"))
         return start_chunked(c, &req, http10, head_len);
     size_t body_len = 0;
-    const char *cl = cfx_http1_header(&req, "Content-Length");
     if (cl) {
-        char *e = NULL;
-        errno = 0;
-        unsigned long long v = strtoull(cl, &e, 10);
-        if (errno || e == cl || *e || cl[0] == '-' || cl[0] == '+') {
+        unsigned long long v = 0;
+        if (!parse_content_length(cl, &v)) {
             reply_plain(c, 400, "bad Content-Length\n", 1);
             return -1;
         }
@@ -632,6 +805,21 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
+/* The connection sent something: from now on its read event runs with the
+ * idle timeout, not the first-byte one (an event_add of a pending event
+ * only moves its timer). Both read paths (plain and TLS) call it. */
+static void first_byte_seen(conn_t *c) {
+    if (!c->first)
+        return;
+    c->first = 0;
+    if (c->h->idle.tv_sec) {
+        event_add(c->rev, &c->h->idle);
+    } else {
+        event_del(c->rev);
+        event_add(c->rev, NULL);
+    }
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg) {
     conn_t *c = arg;
     if (what & EV_TIMEOUT) {
@@ -647,6 +835,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         size_t space = c->in.cap - c->in.len;
         ssize_t n = recv(fd, c->in.data + c->in.len, space, 0);
         if (n > 0) {
+            first_byte_seen(c);
             c->in.len += (size_t)n;
             if ((size_t)n < space)
                 break;
@@ -678,6 +867,32 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
+/* The oldest connection of h that has not sent a complete request (none
+ * dispatched, none being answered), or NULL: what a new connection
+ * displaces at the connection limit. */
+static conn_t *oldest_unproven(cfx_http1_t *h) {
+    for (conn_t *c = h->tail; c; c = c->prev)
+        if (c->served == 0 && !c->closing && c->out.len == c->out_off)
+            return c;
+    return NULL;
+}
+
+/* ss's address as 16 bytes (IPv4 mapped into IPv6), for the per-client
+ * count; 0 for a family without one. */
+static int addr_key(const struct sockaddr_storage *ss, uint8_t out[16]) {
+    memset(out, 0, 16);
+    if (ss->ss_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+        return 1;
+    }
+    if (ss->ss_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+        return 1;
+    }
+    return 0;
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg) {
     cfx_http1_t *h = arg;
     (void)what;
@@ -688,12 +903,26 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return; /* EAGAIN, or another worker took it */
+        uint8_t addr[16];
+        int per_client =
+            h->opts.max_connections_per_client > 0 && addr_key(&ss, addr);
+        if (per_client &&
+            !peer_acquire(addr, h->opts.max_connections_per_client)) {
+            close(fd); /* this address holds its share already */
+            continue;
+        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         conn_t *c = calloc(1, sizeof(*c));
         if (!c) {
+            if (per_client)
+                peer_release(addr);
             close(fd);
             continue;
+        }
+        if (per_client) {
+            memcpy(c->addr, addr, 16);
+            c->peer_counted = 1;
         }
         c->h = h;
         c->fd = fd;
@@ -710,8 +939,15 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         if (h->opts.connections) {
             long n = atomic_fetch_add(h->opts.connections, 1) + 1;
             c->counted = 1;
-            if (h->opts.max_connections > 0 && n > h->opts.max_connections)
-                c->rejected = 1;
+            if (h->opts.max_connections > 0 && n > h->opts.max_connections) {
+                /* Displace a connection that never proved itself; refuse
+                 * (503) only when this worker holds none. */
+                conn_t *old = oldest_unproven(h);
+                if (old)
+                    conn_close(old);
+                else
+                    c->rejected = 1;
+            }
         }
         c->rev = event_new(h->base, fd, EV_READ | EV_PERSIST, on_read, c);
         c->wev = event_new(h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
@@ -720,12 +956,17 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         c->next = h->conns;
         if (h->conns)
             h->conns->prev = c;
+        else
+            h->tail = c;
         h->conns = c;
         if (!c->rev || !c->wev || (h->req_limit.tv_sec && !c->tev)) {
             conn_close(c);
             continue;
         }
-        event_add(c->rev, h->idle.tv_sec ? &h->idle : NULL);
+        c->first = 1;
+        event_add(c->rev, h->first_byte.tv_sec ? &h->first_byte
+                          : h->idle.tv_sec     ? &h->idle
+                                               : NULL);
         c->reading = 1;
     }
 }
@@ -749,6 +990,9 @@ int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
     h->req_limit.tv_sec = opts->request_read_timeout_seconds > 0
                               ? opts->request_read_timeout_seconds
                               : 0;
+    h->first_byte.tv_sec = opts->first_byte_timeout_seconds > 0
+                               ? opts->first_byte_timeout_seconds
+                               : 0;
     evutil_make_socket_nonblocking(listen_fd);
     h->lev = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, h);
     if (!h->lev || event_add(h->lev, NULL) != 0) {

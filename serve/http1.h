@@ -12,6 +12,30 @@
  * a write and a share of epoll_wait; a write event is armed only when the
  * socket is full.
  *
+ * Strict framing (RFC 9112 §5, §6): a request head with a repeated
+ * Content-Length, Content-Length beside Transfer-Encoding, whitespace
+ * between a field name and its colon, an obs-fold continuation line, a
+ * field name outside tchar, a field value byte outside VCHAR / obs-text /
+ * SP / HTAB (a NUL, a bare CR or LF), or a repeated Host gets 400 and the
+ * connection closes: two parsers never disagree on where a request ends.
+ *
+ * Connection accounting: a connection that sends nothing within
+ * first_byte_timeout_seconds of its accept is closed; at most
+ * max_connections_per_client connections per client address (across all
+ * instances of the process; beyond it a new one is closed at once); at the
+ * global max_connections a new connection closes the oldest connection of
+ * its worker that has not yet sent a complete request, so a flood of idle
+ * connections cannot lock a real client out (503 only when the worker
+ * holds none).
+ *
+ * TLS (options.ssl, serve/tls.h): the same server over SSL_read and
+ * SSL_write, with a non-blocking handshake driven by the connection's own
+ * events; ALPN selects "http/1.1". A plain-text request on a TLS port gets
+ * a plain-text 400 and a close; any other failed handshake just closes.
+ * After the handshake, requests carry peer_verified (a client certificate
+ * that verified against custom_ca). A plain port's code path is the one
+ * it had before TLS.
+ *
  * Not supported: transfer codings other than chunked (501), HTTP/2 (that
  * is the gRPC port), TLS.
  *
@@ -39,9 +63,12 @@ typedef struct cfx_http1_req {
     const char *target; /* the request-target as sent ("/v1/models/m?x") */
     const uint8_t *body;
     size_t body_len;
-    const char *peer; /* client address, "-" when unknown */
-    int over_limit;   /* the connection is over max_connections: answer
-                         503 (it closes after the answer) */
+    const char *peer;  /* client address, "-" when unknown */
+    int over_limit;    /* the connection is over max_connections: answer
+                          503 (it closes after the answer) */
+    int peer_verified; /* the connection's TLS layer verified a client
+                          certificate (set by the TLS code on the
+                          connection, see conn_t.peer_verified) */
     /* private */
     struct cfx_http1_conn *conn;
     const char *hname[CFX_HTTP1_MAX_HEADERS];
@@ -72,8 +99,12 @@ typedef struct cfx_http1_options {
     int request_read_timeout_seconds; /* from a request's first byte to its
                                          last: beyond it 408 and close;
                                          0: no limit */
-    long max_connections;     /* beyond it: requests come with over_limit */
+    long max_connections;     /* beyond it: the oldest connection without a
+                                 complete request is closed, or requests
+                                 come with over_limit */
     atomic_long *connections; /* shared counter, may be NULL */
+    int first_byte_timeout_seconds; /* 0: the idle timeout applies */
+    int max_connections_per_client; /* 0: no limit */
 } cfx_http1_options_t;
 
 /* Serves listen_fd (a bound, listening, non-blocking socket; owned from

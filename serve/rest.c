@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "formats/clock.h"
+#include "serve/auth.h"
 #include "serve/http1.h"
 #include "serve/json_tensor.h"
 #include "serve/rest_route.h"
@@ -884,6 +885,12 @@ static void on_request(cfx_http1_req_t *req, void *arg) {
             send_text(&c, 503, "application/json", "{\"ready\": false}\n");
         return;
     }
+    cfx_auth_peer_t who = {cfx_http1_header(req, "Authorization"), 0,
+                           req->peer_verified};
+    if (cfx_auth_inference(&r->srv->opts, &who, msg, sizeof(msg))) {
+        send_error(&c, 16, msg); /* 401; health checks above stay open */
+        return;
+    }
     if (r->srv->opts.prometheus_path &&
         !strcmp(path, r->srv->opts.prometheus_path) && is_get) {
         cfx_buf_reset(&r->out);
@@ -980,6 +987,8 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
         .request_read_timeout_seconds = srv->opts.request_read_timeout_seconds,
         .max_connections = srv->opts.max_connections,
         .connections = &g_connections,
+        .first_byte_timeout_seconds = srv->opts.first_byte_timeout_seconds,
+        .max_connections_per_client = srv->opts.max_connections_per_client,
     };
     int rc = cfx_http1_new(base, listen_fd, &ho, on_request, r, &r->http, err);
     if (rc) {

@@ -14,10 +14,14 @@
  */
 #include "serve/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/thread.h>
+#include <grp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,12 @@
 #if __has_include("serve/grpc.h")
 #include "serve/grpc.h"
 #define CFX_HAVE_GRPC 1
+#endif
+#endif
+
+#if defined(__has_include)
+#if __has_include("serve/tls.h")
+#define CFX_HAVE_TLS 1
 #endif
 #endif
 
@@ -61,6 +71,8 @@ typedef struct worker {
 struct cfx_server_priv {
     worker_t *w;
     size_t nw;
+    evutil_socket_t unix_fd; /* --grpc_socket_path, shared by the workers */
+    int unix_bound;          /* the socket file is ours to remove */
 };
 
 int cfx_server_sd_notify(const char *msg) {
@@ -100,10 +112,21 @@ int cfx_server_new(cfx_serve_flags_t *opts, cfx_server_t **out,
     srv->opts = *opts;
     memset(opts, 0, sizeof(*opts));
     srv->priv = calloc(1, sizeof(*srv->priv));
+    if (srv->priv)
+        srv->priv->unix_fd = -1;
     if (!srv->priv || cfx_metrics_new(&srv->metrics)) {
         rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
+#ifndef CFX_HAVE_TLS
+    if (srv->opts.have_ssl) {
+        rc = cfx_error_set(err, CFX_EUNSUPPORTED,
+                           "--ssl_config_file=%s: TLS not available in this "
+                           "build of cfx-serve",
+                           srv->opts.ssl_config_file);
+        goto out;
+    }
+#endif
     if ((rc = cfx_serve_flags_models(&srv->opts, &models, err)))
         goto out;
     cfx_manager_options_t mo = {
@@ -158,13 +181,63 @@ int cfx_server_on_drain(cfx_server_t *srv, struct event_base *base,
     return CFX_ENOTFOUND;
 }
 
+/* A numeric address (IPv4 or IPv6, brackets allowed) into ss; 0 or -1. */
+static int parse_bind_address(const char *addr, int port,
+                              struct sockaddr_storage *ss, socklen_t *len) {
+    char host[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(addr);
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+        addr++;
+        n -= 2;
+    }
+    if (n >= sizeof(host))
+        return -1;
+    memcpy(host, addr, n);
+    host[n] = 0;
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*a4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*a6);
+        return 0;
+    }
+    return -1;
+}
+
 /* A TCP socket (type_flags: extra socket() type flags) with SO_REUSEADDR,
- * and SO_REUSEPORT when reuseport, bound to port on every address: IPv6
- * dual-stack when possible, else IPv4. Returns the socket with *r the
- * result of bind() (errno set when it failed), or -1 with errno set when
- * no socket could be made. */
-static int bind_any(int port, int type_flags, int reuseport, int *r) {
+ * and SO_REUSEPORT when reuseport, bound to port on addr (a numeric
+ * address) or, when addr is NULL, on every address: IPv6 dual-stack when
+ * possible, else IPv4. Returns the socket with *r the result of bind()
+ * (errno set when it failed), or -1 with errno set when no socket could be
+ * made. */
+static int bind_any(const char *addr, int port, int type_flags, int reuseport,
+                    int *r) {
     int one = 1;
+    if (addr) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        if (parse_bind_address(addr, port, &ss, &sl) != 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        int fd =
+            socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
+        if (fd < 0)
+            return -1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        *r = bind(fd, (struct sockaddr *)&ss, sl);
+        return fd;
+    }
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
     int v6 = fd >= 0;
     if (!v6)
@@ -196,12 +269,13 @@ static int bind_any(int port, int type_flags, int reuseport, int *r) {
 
 /* A listening TCP socket on port (0: any), IPv6 dual-stack when possible,
  * else IPv4; SO_REUSEPORT so each worker gets its own accept queue. */
-static int listen_on(int port, int *bound_port, evutil_socket_t *out,
-                     cfx_error_t *err) {
+static int listen_on(const char *addr, int port, int *bound_port,
+                     evutil_socket_t *out, cfx_error_t *err) {
     int r;
-    int fd = bind_any(port, SOCK_NONBLOCK, 1, &r);
+    int fd = bind_any(addr, port, SOCK_NONBLOCK, 1, &r);
     if (fd < 0)
-        return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
+        return cfx_error_set(err, CFX_EIO, "socket on %s: %s",
+                             addr ? addr : "every address", strerror(errno));
     if (r != 0 || listen(fd, 1024) != 0) {
         int e = errno;
         close(fd);
@@ -224,19 +298,71 @@ static int listen_on(int port, int *bound_port, evutil_socket_t *out,
  * split connections between the two processes. A probe bound with
  * SO_REUSEADDR but without SO_REUSEPORT gets EADDRINUSE from an active
  * listener, while connections in TIME_WAIT do not stop it. */
-static int probe_port(const char *what, int port, cfx_error_t *err) {
-    if (port <= 0)
-        return 0; /* any free port */
+static int probe_port(const char *what, const char *addr, int port,
+                      cfx_error_t *err) {
     int r;
-    int fd = bind_any(port, 0, 0, &r);
+    int fd = bind_any(addr, port > 0 ? port : 0, 0, 0, &r);
     if (fd < 0)
-        return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s bind address \"%s\": %s (expected a numeric "
+                             "IPv4 or IPv6 address)",
+                             what, addr ? addr : "", strerror(errno));
     int e = errno;
     close(fd);
     if (r != 0)
         return cfx_error_set(err, CFX_EIO,
-                             "Failed to bind %s server to 0.0.0.0 port %d: %s",
-                             what, port, strerror(e));
+                             "Failed to bind %s server to %s port %d: %s", what,
+                             addr ? addr : "0.0.0.0", port, strerror(e));
+    return 0;
+}
+
+/* The gRPC unix socket at path, mode 0600 from its creation (umask around
+ * bind), a stale socket file from an earlier run replaced; any other file
+ * there is an error. */
+static int listen_unix(const char *path, evutil_socket_t *out,
+                       cfx_error_t *err) {
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "--grpc_socket_path=%s: longer than %zu bytes",
+                             path, sizeof(sa.sun_path) - 1);
+    memcpy(sa.sun_path, path, strlen(path));
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return cfx_error_set(err, CFX_EEXIST,
+                                 "--grpc_socket_path=%s: exists and is not a "
+                                 "socket",
+                                 path);
+        /* A live server there answers connect: refuse to take its place. */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 &&
+                   connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live)
+            return cfx_error_set(err, CFX_EIO,
+                                 "--grpc_socket_path=%s: another server "
+                                 "listens there",
+                                 path);
+        unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return cfx_error_set(err, CFX_EIO, "socket: %s", strerror(errno));
+    mode_t old = umask(0177);
+    int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int e = errno;
+    umask(old);
+    if (r != 0 || listen(fd, 1024) != 0) {
+        e = r != 0 ? e : errno;
+        close(fd);
+        return cfx_error_set(err, CFX_EIO, "--grpc_socket_path=%s: %s", path,
+                             strerror(e));
+    }
+    *out = fd;
     return 0;
 }
 
@@ -298,11 +424,20 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     srv->priv->nw = nw;
     int rest_port = srv->opts.rest_api_port, grpc_port = srv->opts.port;
-    if (rest_port >= 0 && (rc = probe_port("HTTP/REST", rest_port, err)))
+    const char *rest_addr = srv->opts.rest_api_bind_address;
+    const char *grpc_addr = srv->opts.grpc_bind_address;
+    if (rest_port >= 0 &&
+        (rc = probe_port("HTTP/REST", rest_addr, rest_port, err)))
         return rc;
 #ifdef CFX_HAVE_GRPC
-    if ((rc = probe_port("gRPC", grpc_port, err)))
+    if ((rc = probe_port("gRPC", grpc_addr, grpc_port, err)))
         return rc;
+    if (srv->opts.grpc_socket_path) {
+        if ((rc = listen_unix(srv->opts.grpc_socket_path, &srv->priv->unix_fd,
+                              err)))
+            return rc;
+        srv->priv->unix_bound = 1;
+    }
 #endif
     for (size_t i = 0; i < nw; i++) {
         worker_t *w = &srv->priv->w[i];
@@ -322,7 +457,8 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
         if (!w->drain_ev)
             return cfx_error_set(err, CFX_ENOMEM, "event_new failed");
         if (rest_port >= 0) {
-            if ((rc = listen_on(rest_port, &rest_port, &w->rest_fd, err)))
+            if ((rc = listen_on(rest_addr, rest_port, &rest_port, &w->rest_fd,
+                                err)))
                 return cfx_error_prefix(err, "REST");
             rc = cfx_rest_new(srv, w->base, w->rest_fd, &w->rest, err);
             if (rc)
@@ -330,17 +466,30 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
             w->rest_fd = -1; /* owned by the REST server now */
         }
 #ifdef CFX_HAVE_GRPC
-        if ((rc = listen_on(grpc_port, &grpc_port, &w->grpc_fd, err)))
+        if ((rc =
+                 listen_on(grpc_addr, grpc_port, &grpc_port, &w->grpc_fd, err)))
             return cfx_error_prefix(err, "gRPC");
         if ((rc = cfx_grpc_attach(srv, w->base, w->grpc_fd, err)))
+            return rc;
+        /* Every worker accepts on the one unix socket too. */
+        if (srv->priv->unix_fd >= 0 &&
+            (rc = cfx_grpc_attach(srv, w->base, srv->priv->unix_fd, err)))
             return rc;
 #endif
     }
     srv->rest_port = rest_port;
     srv->grpc_port = grpc_port;
 #ifdef CFX_HAVE_GRPC
-    fprintf(stderr, "cfx-serve: Running gRPC ModelServer at 0.0.0.0:%d ...\n",
-            grpc_port);
+    if (grpc_addr && strchr(grpc_addr, ':') && grpc_addr[0] != '[')
+        fprintf(stderr, "cfx-serve: Running gRPC ModelServer at [%s]:%d ...\n",
+                grpc_addr, grpc_port);
+    else
+        fprintf(stderr, "cfx-serve: Running gRPC ModelServer at %s:%d ...\n",
+                grpc_addr ? grpc_addr : "0.0.0.0", grpc_port);
+    if (srv->opts.grpc_socket_path)
+        fprintf(stderr,
+                "cfx-serve: Running gRPC ModelServer at UNIX socket %s ...\n",
+                srv->opts.grpc_socket_path);
 #else
     fprintf(stderr, "cfx-serve: gRPC not built; --port=%d unused\n", grpc_port);
 #endif
@@ -370,6 +519,71 @@ static void close_workers(cfx_server_t *srv) {
         if (w->grpc_fd >= 0)
             close(w->grpc_fd);
     }
+    if (srv->priv->unix_fd >= 0) {
+        close(srv->priv->unix_fd);
+        srv->priv->unix_fd = -1;
+    }
+    if (srv->priv->unix_bound) {
+        unlink(srv->opts.grpc_socket_path);
+        srv->priv->unix_bound = 0;
+    }
+}
+
+/* Running as root: say so, and with --user drop to that user for good
+ * (supplementary groups, then gid, then uid, as nginx does) once every
+ * socket is bound; the unix socket is handed to the user first. Fails
+ * when the drop did not stick (setuid(0) must then fail). */
+static int drop_privileges(cfx_server_t *srv, cfx_error_t *err) {
+    const char *user = srv->opts.user;
+    if (geteuid() != 0) {
+        if (!user)
+            return 0;
+        struct passwd *pw = getpwnam(user);
+        if (pw && pw->pw_uid == geteuid())
+            return 0; /* already that user */
+        return cfx_error_set(err, CFX_EINVAL,
+                             "--user=%s: cfx-serve is not running as root, "
+                             "it cannot switch users",
+                             user);
+    }
+    if (!user) {
+        fprintf(stderr,
+                "cfx-serve: WARNING: running as root. A flaw in request "
+                "handling would\n"
+                "cfx-serve: WARNING: give an attacker the whole machine; "
+                "start it as an\n"
+                "cfx-serve: WARNING: unprivileged user, or pass "
+                "--user=NAME to drop root\n"
+                "cfx-serve: WARNING: once the ports are bound "
+                "(docs/serving.md, Security).\n");
+        return 0;
+    }
+    struct passwd *pw = getpwnam(user);
+    if (!pw)
+        return cfx_error_set(err, CFX_ENOTFOUND, "--user=%s: no such user",
+                             user);
+    if (pw->pw_uid == 0)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "--user=%s: that user is root; name an "
+                             "unprivileged one",
+                             user);
+    if (srv->priv->unix_bound &&
+        chown(srv->opts.grpc_socket_path, pw->pw_uid, pw->pw_gid) != 0)
+        return cfx_error_set(err, CFX_EIO, "--grpc_socket_path=%s: chown: %s",
+                             srv->opts.grpc_socket_path, strerror(errno));
+    /* glibc applies these to every thread of the process. */
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0)
+        return cfx_error_set(err, CFX_EIO, "--user=%s: dropping root: %s", user,
+                             strerror(errno));
+    if (setuid(0) == 0 || seteuid(0) == 0 || getuid() == 0 || geteuid() == 0)
+        return cfx_error_set(err, CFX_EINTERNAL,
+                             "--user=%s: root could be regained after the "
+                             "drop; refusing to serve",
+                             user);
+    fprintf(stderr, "cfx-serve: dropped root; running as %s (uid %u gid %u)\n",
+            user, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+    return 0;
 }
 
 /* TF Serving's ServerCore::Create: no port opens until every model is
@@ -418,6 +632,8 @@ int cfx_server_run(cfx_server_t *srv, cfx_error_t *err) {
         return 0;
     }
     if ((rc = open_workers(srv, err)))
+        goto out;
+    if ((rc = drop_privileges(srv, err)))
         goto out;
     for (size_t i = 0; i < srv->priv->nw; i++) {
         worker_t *w = &srv->priv->w[i];

@@ -2,8 +2,11 @@
  * http1_test.c: serve/http1.c over real loopback sockets: pipelined
  * requests split at every kind of boundary (seeded random chunking),
  * Expect: 100-continue, HTTP/1.0, the limits (413, 431), malformed heads
- * (400, 501, 505), random garbage (no crash, no hang), the connection
- * limit, and drain.
+ * (400, 501, 505), the strict framing rules of RFC 9112 (repeated
+ * Content-Length, whitespace before a colon, obs-fold, bytes outside
+ * tchar / field-value: 400 and close), random garbage (no crash, no hang),
+ * the connection limit (an idle connection is displaced, a proven one is
+ * not), the first-byte timeout, the per-client limit, and drain.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -52,7 +56,8 @@ static void echo(cfx_http1_req_t *req, void *arg) {
                     x != NULL);
 }
 
-static int setup_with(void **state, long max_conns) {
+static int setup_full(void **state, long max_conns, int first_byte,
+                      int per_client) {
     fixture_t *f = calloc(1, sizeof(*f));
     f->base = event_base_new();
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -69,7 +74,9 @@ static int setup_with(void **state, long max_conns) {
                              .max_header_bytes = 2048,
                              .idle_timeout_seconds = 30,
                              .max_connections = max_conns,
-                             .connections = &f->conns};
+                             .connections = &f->conns,
+                             .first_byte_timeout_seconds = first_byte,
+                             .max_connections_per_client = per_client};
     cfx_error_t err;
     cfx_error_init(&err);
     assert_int_equal(cfx_http1_new(f->base, fd, &o, echo, f, &f->h, &err), 0);
@@ -78,10 +85,16 @@ static int setup_with(void **state, long max_conns) {
 }
 
 static int setup(void **state) {
-    return setup_with(state, 100);
+    return setup_full(state, 100, 0, 0);
 }
 static int setup_limited(void **state) {
-    return setup_with(state, 1);
+    return setup_full(state, 1, 0, 0);
+}
+static int setup_first_byte(void **state) {
+    return setup_full(state, 100, 1, 0);
+}
+static int setup_per_client(void **state) {
+    return setup_full(state, 100, 0, 2);
 }
 
 static int teardown(void **state) {
@@ -258,6 +271,41 @@ static void test_errors(void **state) {
         {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
          "0\r\n\r\n",
          "HTTP/1.1 501 "},
+        /* RFC 9112 §6.3: a repeated Content-Length, equal or not, in two
+         * lines or as a list, is a framing two parsers may read apart. */
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n"
+         "\r\nhello!",
+         "HTTP/1.1 400 "},
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n"
+         "\r\nhello",
+         "HTTP/1.1 400 "},
+        {"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello",
+         "HTTP/1.1 400 "},
+        {"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello", "HTTP/1.1 400 "},
+        {"POST / HTTP/1.1\r\nContent-Length: \r\n\r\n", "HTTP/1.1 400 "},
+        {"POST / HTTP/1.1\r\nContent-Length: 3\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         "HTTP/1.1 400 "},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         "HTTP/1.1 400 "},
+        /* §5.1: no whitespace between the name and the colon. */
+        {"POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\nhello", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", "HTTP/1.1 400 "},
+        /* §5.2: obs-fold. */
+        {"GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nX-A: one\r\n\ttwo: 2\r\n\r\n", "HTTP/1.1 400 "},
+        /* Names are tokens (tchar); values VCHAR / obs-text / SP / HTAB. */
+        {"GET / HTTP/1.1\r\nX(A): 1\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nX@A: 1\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nX\x01A: 1\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nX-A: a\x01b\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nX-A: a\nContent-Length: 5\r\n\r\nhello",
+         "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET /\x01 HTTP/1.1\r\n\r\n", "HTTP/1.1 400 "},
+        {"GET / HTTP/1.1\nX: y\r\n\r\n", "HTTP/1.1 400 "},
     };
     char out[4096];
     int closed;
@@ -271,6 +319,15 @@ static void test_errors(void **state) {
         assert_int_equal(closed, 1);
         close(fd);
     }
+    /* A NUL would end an in-place parse early and hide the next line. */
+    static const char nul[] = "POST / HTTP/1.1\r\nX-A: a\0\r\n"
+                              "Content-Length: 5\r\n\r\nhello";
+    int fd0 = client(f);
+    send_all(fd0, nul, sizeof(nul) - 1);
+    drain(f, fd0, out, sizeof(out), &closed);
+    assert_memory_equal(out, "HTTP/1.1 400 ", 13);
+    assert_int_equal(closed, 1);
+    close(fd0);
     /* A head over max_header_bytes (2048), with or without its end. */
     char big[3000];
     memset(big, 'a', sizeof(big));
@@ -283,6 +340,26 @@ static void test_errors(void **state) {
     spin(f);
     assert_int_equal(f->calls, 0);
     assert_int_equal(atomic_load(&f->conns), 0);
+}
+
+/* What the strict rules still accept: every tchar in a name, obs-text,
+ * HTAB and inner spaces in a value, one Content-Length. */
+static void test_strict_accepts(void **state) {
+    fixture_t *f = *state;
+    char out[4096];
+    int closed;
+    static const char ok[] =
+        "POST /ok HTTP/1.1\r\nHost: x\r\nX-B3.Trace_Id!#$%&'*+^`|~9: v\r\n"
+        "X-Text: caf\xc3\xa9 \t au lait\r\nContent-Length: 2\r\n\r\nhi";
+    int fd = client(f);
+    send_all(fd, ok, sizeof(ok) - 1);
+    drain(f, fd, out, sizeof(out), &closed);
+    assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(out, "POST /ok hi"));
+    assert_int_equal(closed, 0);
+    close(fd);
+    spin(f);
+    assert_int_equal(f->calls, 1);
 }
 
 static void test_garbage(void **state) {
@@ -313,10 +390,21 @@ static void test_limit_and_drain(void **state) {
     fixture_t *f = *state; /* max_connections = 1 */
     char out[4096];
     int closed;
-    int a = client(f), b = client(f);
+    /* An idle connection (no complete request yet) is displaced by a new
+     * one at the limit. */
+    int idle = client(f);
+    spin(f);
+    int a = client(f);
+    spin(f);
+    drain(f, idle, out, sizeof(out), &closed);
+    assert_int_equal(closed, 1);
+    close(idle);
+    /* A connection that completed a request is not: the newcomer gets
+     * 503. */
     send_all(a, "GET /1 HTTP/1.1\r\n\r\n", 19);
     drain(f, a, out, sizeof(out), &closed);
     assert_non_null(strstr(out, "200 OK"));
+    int b = client(f);
     send_all(b, "GET /2 HTTP/1.1\r\n\r\n", 19);
     drain(f, b, out, sizeof(out), &closed);
     assert_non_null(strstr(out, "HTTP/1.1 503 "));
@@ -332,6 +420,71 @@ static void test_limit_and_drain(void **state) {
     assert_int_equal(atomic_load(&f->conns), 0);
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs the loop for secs, then reports whether fd was closed by the
+ * server (end of file). */
+static int closed_after(fixture_t *f, int fd, double secs) {
+    double until = now_s() + secs;
+    char b[256];
+    while (now_s() < until) {
+        event_base_loop(f->base, EVLOOP_NONBLOCK);
+        ssize_t n = recv(fd, b, sizeof(b), 0);
+        if (n == 0)
+            return 1;
+        usleep(5000);
+    }
+    return 0;
+}
+
+static void test_first_byte_timeout(void **state) {
+    fixture_t *f = *state; /* first byte within 1 s, idle 30 s */
+    int silent = client(f), talker = client(f);
+    spin(f);
+    send_all(talker, "G", 1); /* one byte: past the first-byte rule */
+    double t0 = now_s();
+    assert_int_equal(closed_after(f, silent, 3.0), 1);
+    double took = now_s() - t0;
+    if (took < 0.9 || took > 2.5)
+        fail_msg("silent connection closed after %.2f s, want about 1 s", took);
+    assert_int_equal(closed_after(f, talker, 0.5), 0); /* still open */
+    send_all(talker, "ET /t HTTP/1.1\r\n\r\n", 19);
+    char out[1024];
+    int closed;
+    drain(f, talker, out, sizeof(out), &closed);
+    assert_non_null(strstr(out, "GET /t "));
+    close(silent);
+    close(talker);
+    spin(f);
+    assert_int_equal(atomic_load(&f->conns), 0);
+}
+
+static void test_per_client_limit(void **state) {
+    fixture_t *f = *state; /* 2 connections per address */
+    int a = client(f), b = client(f);
+    spin(f);
+    int c = client(f); /* the third from 127.0.0.1: closed at once */
+    assert_int_equal(closed_after(f, c, 1.0), 1);
+    close(c);
+    assert_int_equal(closed_after(f, a, 0.1), 0);
+    close(a); /* a slot frees: a new connection is served */
+    spin(f);
+    int d = client(f);
+    send_all(d, "GET /d HTTP/1.1\r\n\r\n", 19);
+    char out[1024];
+    int closed;
+    drain(f, d, out, sizeof(out), &closed);
+    assert_non_null(strstr(out, "GET /d "));
+    close(b);
+    close(d);
+    spin(f);
+    assert_int_equal(atomic_load(&f->conns), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipelined_random_splits, setup,
@@ -339,7 +492,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_continue_and_http10, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strict_accepts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_byte_timeout,
+                                        setup_first_byte, teardown),
+        cmocka_unit_test_setup_teardown(test_per_client_limit, setup_per_client,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_limit_and_drain, setup_limited,
                                         teardown),
     };
