@@ -8,7 +8,7 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler                    # protoc --decode: tfmd_conformance_test.sh
   libevent-dev libnghttp2-dev libjansson-dev libcsv-dev
-  libsqlite3-dev sqlite3 zlib1g-dev libssl-dev openssl libfarmhash-dev
+  libsqlite3-dev sqlite3 zlib1g-dev libssl-dev libfarmhash-dev
   libcmocka-dev
   curl wrk nghttp2-client nginx-light python3 python3-grpcio python3-numpy
   openssl                              # the command: serve_tls_test.sh's certificates

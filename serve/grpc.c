@@ -20,13 +20,16 @@
 #include <time.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
 
 #include <zlib.h>
 
 #include "formats/clock.h"
 #include "serve/auth.h"
 #include "serve/h2_conn.h"
+#include "serve/tls.h"
 
 #define GRPC_MESSAGE_MAX 1024
 #define ACCEPT_ENCODING "identity,gzip,deflate"
@@ -38,6 +41,7 @@ typedef struct grpc_conn {
     int peer_verified; /* TLS verified a client certificate: the TLS layer
                           sets it after its handshake (serve/auth.h) */
     uint64_t serial;   /* tells a deferred answer its connection is alive */
+    SSL *ssl;          /* TLS: owned by the connection's bufferevent */
     struct grpc_conn *prev, *next;
 } grpc_conn_t;
 
@@ -59,6 +63,7 @@ struct cfx_grpc_ctx {
     cfx_server_t *srv;
     cfx_grpc_options_t opts;
     cfx_h2_config_t h2cfg;
+    cfx_tls_t *tls; /* NULL: plain TCP */
     struct evconnlistener *listener;
     struct event *expiry; /* answers requests whose deadline passes mid-body */
     grpc_conn_t *conns;
@@ -302,6 +307,8 @@ static void on_request(void *ud, cfx_h2_stream_t *st,
     call.priv = &priv;
     call.authorization = req->authorization;
     call.local = gc->local;
+    if (gc->ssl && !gc->peer_verified) /* a request: the handshake is done */
+        gc->peer_verified = cfx_tls_peer_verified(gc->ssl);
     call.peer_verified = gc->peer_verified;
     cfx_error_init(&call.err);
     const cfx_grpc_method_t *m = NULL;
@@ -517,6 +524,7 @@ static void ctx_destroy(cfx_grpc_ctx_t *ctx) {
     cfx_buf_free(&ctx->msgbuf);
     cfx_buf_free(&ctx->inflated);
     cfx_grpc_pool_free(&ctx->pool);
+    cfx_tls_free(ctx->tls);
     free(ctx);
 }
 
@@ -546,8 +554,30 @@ int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
     int one = 1;
     evutil_make_socket_nonblocking(fd);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct bufferevent *bev =
-        bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = NULL;
+    SSL *ssl = NULL;
+    if (ctx->tls) {
+        /* libevent's OpenSSL bufferevent runs the handshake and the
+         * WANT_READ / WANT_WRITE retries under the same bufferevent
+         * interface h2_conn.c already drives; it owns ssl and fd from
+         * here (on failure, under memory exhaustion only, both may
+         * leak rather than be freed twice). */
+        ssl = cfx_tls_conn_new(ctx->tls);
+        if (ssl)
+            bev = bufferevent_openssl_socket_new(ctx->base, fd, ssl,
+                                                 BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
+        if (!bev) {
+            ERR_clear_error();
+            if (!ssl)
+                evutil_closesocket(fd);
+            return cfx_error_set(err, CFX_ENOMEM, "grpc: TLS bufferevent");
+        }
+        /* A client that closes without close_notify has just left. */
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
     if (!bev) {
         evutil_closesocket(fd);
         return cfx_error_set(err, CFX_ENOMEM, "grpc: bufferevent");
@@ -559,6 +589,7 @@ int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
     }
     gc->ctx = ctx;
     gc->serial = ++ctx->next_serial;
+    gc->ssl = ssl;
     cfx_h2_callbacks_t cb = {on_request, on_close};
     int rc = cfx_h2_conn_new(bev, &ctx->h2cfg, &cb, gc, &gc->h2, err);
     if (rc != 0) {
@@ -612,6 +643,14 @@ int cfx_grpc_ctx_new(struct event_base *base, cfx_server_t *srv,
     cfx_buf_init(&ctx->resp);
     cfx_buf_init(&ctx->msgbuf);
     cfx_buf_init(&ctx->inflated);
+    if (ctx->opts.ssl) {
+        int rc = cfx_tls_new(ctx->opts.ssl, ctx->opts.ssl_where,
+                             CFX_TLS_ALPN_H2, &ctx->tls, err);
+        if (rc) {
+            ctx_destroy(ctx);
+            return rc;
+        }
+    }
     ctx->expiry = event_new(base, -1, EV_PERSIST, expiry_cb, ctx);
     struct timeval period = {0, EXPIRY_PERIOD_US};
     if (!ctx->expiry || event_add(ctx->expiry, &period) != 0) {
@@ -685,9 +724,14 @@ static void on_drain(struct event_base *base, void *arg) {
 int cfx_grpc_attach(cfx_server_t *srv, struct event_base *base,
                     evutil_socket_t listen_fd, cfx_error_t *err) {
     cfx_grpc_ctx_t *ctx = NULL;
-    cfx_grpc_options_t opts = {100u << 20, 128};
+    cfx_grpc_options_t opts = {.max_recv_message = 100u << 20,
+                               .max_concurrent_streams = 128};
     if (srv && srv->opts.max_body_bytes)
         opts.max_recv_message = srv->opts.max_body_bytes;
+    if (srv && srv->opts.have_ssl) {
+        opts.ssl = &srv->opts.ssl;
+        opts.ssl_where = srv->opts.ssl_config_file;
+    }
     int rc = cfx_grpc_ctx_new(base, srv, &opts, &ctx, err);
     if (rc != 0)
         return rc;

@@ -55,6 +55,10 @@ typedef struct cfx_grpc_ctx cfx_grpc_ctx_t;
 typedef struct cfx_grpc_options {
     size_t max_recv_message; /* bytes; default 100 MiB */
     uint32_t max_concurrent_streams;
+    /* TLS on every connection (serve/tls.h, ALPN "h2") when not NULL;
+     * ssl_where names the config file in errors. Not owned. */
+    const struct cfx_ssl_config *ssl;
+    const char *ssl_where;
 } cfx_grpc_options_t;
 
 /* srv may be NULL (tests): then only Health/Check answers SERVING and the

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 
 #include "formats/buf.h"
 #include "serve/http1_chunked.h"
+#include "serve/tls.h"
 
 #define READ_CHUNK 16384
 #define OUT_HIGH_WATER (1u << 20) /* stop reading while this much is unsent */
@@ -58,6 +60,17 @@ typedef struct chunked_req {
     cfx_buf_t body; /* decoded so far */
     int http10;
 } chunked_req_t;
+
+/* The TLS side of a connection on a TLS port (the TLS section below). */
+typedef struct tls_conn {
+    SSL *ssl;
+    int handshaken;
+    int read_wants_write; /* SSL_read or the handshake waits for the socket
+                             to take bytes: the write event resumes it */
+    int write_wants_read; /* SSL_write waits for bytes from the peer: the
+                             read event resumes it */
+    int failed;           /* a fatal TLS error: no close_notify */
+} tls_conn_t;
 
 typedef struct cfx_http1_conn {
     cfx_http1_t *h;
@@ -80,6 +93,7 @@ typedef struct cfx_http1_conn {
     int timing;      /* tev is armed */
     int in_chunked;  /* a chunked body is being received (chunked->req) */
     chunked_req_t *chunked; /* NULL until the first chunked request */
+    tls_conn_t *tls;        /* NULL on a plain port */
     unsigned long served;   /* requests handled, to see when one ends */
     int first;              /* nothing received yet: the read event runs
                                with the first-byte timeout */
@@ -99,8 +113,9 @@ struct cfx_http1 {
     cfx_http1_options_t opts;
     cfx_http1_handler_fn handler;
     void *arg;
-    conn_t *conns; /* doubly linked, newest first */
-    conn_t *tail;  /* the oldest */
+    cfx_tls_t *tls; /* NULL: plain TCP */
+    conn_t *conns;  /* doubly linked, newest first */
+    conn_t *tail;   /* the oldest */
     int draining;
     struct timeval idle;       /* {0,0}: none */
     struct timeval req_limit;  /* {0,0}: none */
@@ -251,6 +266,18 @@ static void close_socket_later(cfx_http1_t *h, evutil_socket_t fd) {
         evutil_closesocket(fd);
 }
 
+/* Ends the TLS session: close_notify when the session is sound (one
+ * non-blocking try; the socket closes right after either way). */
+static void tls_conn_free(tls_conn_t *t) {
+    if (t->ssl) {
+        if (t->handshaken && !t->failed)
+            SSL_shutdown(t->ssl);
+        SSL_free(t->ssl);
+        ERR_clear_error();
+    }
+    free(t);
+}
+
 static void conn_close(conn_t *c) {
     cfx_http1_t *h = c->h;
     if (c->prev)
@@ -269,6 +296,8 @@ static void conn_close(conn_t *c) {
     event_free(c->wev);
     if (c->tev)
         event_free(c->tev);
+    if (c->tls)
+        tls_conn_free(c->tls);
     close_socket_later(h, c->fd);
     cfx_buf_free(&c->in);
     cfx_buf_free(&c->out);
@@ -288,8 +317,54 @@ static void set_reading(conn_t *c, int on) {
     c->reading = on;
 }
 
+/* A fatal TLS error (or a peer gone): close without close_notify. */
+static void tls_fail(conn_t *c) {
+    c->tls->failed = 1;
+    ERR_clear_error();
+    conn_close(c);
+}
+
+/* flush over TLS: SSL_write takes what send() would (partial writes on,
+ * and the output buffer may move between retries, which only append). */
+static int flush_tls(conn_t *c) {
+    tls_conn_t *t = c->tls;
+    while (c->out_off < c->out.len) {
+        size_t len = c->out.len - c->out_off;
+        int n = SSL_write(t->ssl, c->out.data + c->out_off,
+                          len > (1u << 30) ? (1 << 30) : (int)len);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(t->ssl, n);
+        if (e == SSL_ERROR_WANT_WRITE) {
+            event_add(c->wev, NULL);
+            if (c->out.len - c->out_off > OUT_HIGH_WATER)
+                set_reading(c, 0);
+            return 0;
+        }
+        if (e == SSL_ERROR_WANT_READ) {
+            t->write_wants_read = 1;
+            set_reading(c, 1);
+            return 0;
+        }
+        tls_fail(c);
+        return -1;
+    }
+    c->out.len = c->out_off = 0;
+    if (!t->read_wants_write)
+        event_del(c->wev);
+    if (c->closing) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
 /* Writes what is pending; 0, or -1 when the connection was closed. */
 static int flush(conn_t *c) {
+    if (c->tls)
+        return flush_tls(c);
     while (c->out_off < c->out.len) {
         ssize_t n = send(c->fd, c->out.data + c->out_off,
                          c->out.len - c->out_off, MSG_NOSIGNAL);
@@ -785,6 +860,10 @@ static void on_request_timeout(evutil_socket_t fd, short what, void *arg) {
     conn_t *c = arg;
     (void)fd;
     (void)what;
+    if (c->tls && !c->tls->handshaken) {
+        conn_close(c); /* no handshake within the limit: nothing to say */
+        return;
+    }
     c->timing = 0;
     set_reading(c, 0);
     c->in.len = c->in_off = 0;
@@ -865,6 +944,180 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         set_reading(c, 0);
         flush(c);
     }
+}
+
+/* ---- TLS -------------------------------------------------------------------
+ *
+ * A connection on a TLS port runs the same request code; only its reads
+ * and writes differ, and it has its own event callbacks, so a plain
+ * connection pays one pointer test in flush. The handshake is driven
+ * from the read event (SSL_do_handshake until it completes); a read that
+ * needs the socket writable (SSL_ERROR_WANT_WRITE) waits on the write
+ * event, a write that needs bytes from the peer on the read event. With
+ * read-ahead OpenSSL may hold decrypted or raw bytes the socket no longer
+ * signals, so a read cut short by the input bound, or resumed after
+ * output back-pressure, makes the read event active itself.
+ */
+
+/* 1 when the handshake is complete, 0 when it waits for the socket, -1
+ * when it failed (the connection is closed). A client that sent plain
+ * HTTP gets a plain-text 400 first. */
+static int tls_handshake(conn_t *c) {
+    tls_conn_t *t = c->tls;
+    ERR_clear_error();
+    int r = SSL_do_handshake(t->ssl);
+    if (r == 1) {
+        t->handshaken = 1;
+        c->peer_verified = cfx_tls_peer_verified(t->ssl);
+        return 1;
+    }
+    int e = SSL_get_error(t->ssl, r);
+    if (e == SSL_ERROR_WANT_READ)
+        return 0;
+    if (e == SSL_ERROR_WANT_WRITE) {
+        t->read_wants_write = 1;
+        event_add(c->wev, NULL);
+        return 0;
+    }
+    if (e == SSL_ERROR_SSL && cfx_tls_error_is_plain_http()) {
+        /* OpenSSL sent nothing yet: the socket still speaks plain text. */
+        static const char text[] =
+            "this port speaks HTTPS: use https:// (the plain HTTP request "
+            "was refused)\n";
+        char msg[256];
+        int n = snprintf(msg, sizeof(msg),
+                         "HTTP/1.1 400 Bad Request\r\nContent-Type: "
+                         "text/plain\r\nContent-Length: %zu\r\n"
+                         "Connection: close\r\n\r\n%s",
+                         sizeof(text) - 1, text);
+        if (n > 0 && (size_t)n < sizeof(msg) &&
+            send(c->fd, msg, (size_t)n, MSG_NOSIGNAL) < 0) {
+            /* best effort: the connection closes either way */
+        }
+    }
+    tls_fail(c);
+    return -1;
+}
+
+/* on_read over TLS. */
+static void tls_read(conn_t *c) {
+    tls_conn_t *t = c->tls;
+    first_byte_seen(c); /* handshake bytes count (serve/http1.h) */
+    if (!t->handshaken && tls_handshake(c) <= 0)
+        return;
+    int eof = 0, more = 0;
+    for (;;) {
+        if (cfx_buf_reserve(&c->in, READ_CHUNK)) {
+            conn_close(c);
+            return;
+        }
+        size_t space = c->in.cap - c->in.len;
+        int n = SSL_read(t->ssl, c->in.data + c->in.len,
+                         space > (1u << 30) ? (1 << 30) : (int)space);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            /* Bounded as on_read. */
+            if (c->in.len > c->h->opts.max_header_bytes +
+                                c->h->opts.max_body_bytes + READ_CHUNK) {
+                more = 1;
+                break;
+            }
+            continue;
+        }
+        int e = SSL_get_error(t->ssl, n);
+        if (e == SSL_ERROR_WANT_READ)
+            break;
+        if (e == SSL_ERROR_WANT_WRITE) {
+            t->read_wants_write = 1;
+            event_add(c->wev, NULL);
+            break;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            eof = 1;
+            break;
+        }
+        tls_fail(c);
+        return;
+    }
+    if (process(c) < 0)
+        return;
+    if (eof) {
+        c->closing = 1;
+        set_reading(c, 0);
+        flush(c);
+    } else if (more && c->reading) {
+        event_active(c->rev, EV_READ, 0);
+    }
+}
+
+static void on_read_tls(evutil_socket_t fd, short what, void *arg) {
+    conn_t *c = arg;
+    (void)fd;
+    if (what & EV_TIMEOUT) {
+        conn_close(c);
+        return;
+    }
+    if (c->first) {
+        /* Bytes arrived: the idle timeout from now, as on_read. */
+        c->first = 0;
+        if (c->h->idle.tv_sec) {
+            event_add(c->rev, &c->h->idle);
+        } else {
+            event_del(c->rev);
+            event_add(c->rev, NULL);
+        }
+    }
+    if (c->tls->write_wants_read) {
+        c->tls->write_wants_read = 0;
+        if (flush(c) < 0)
+            return;
+    }
+    tls_read(c);
+}
+
+static void on_write_tls(evutil_socket_t fd, short what, void *arg) {
+    conn_t *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->tls->read_wants_write) {
+        c->tls->read_wants_write = 0;
+        if (c->out.len == c->out_off)
+            event_del(c->wev);
+        tls_read(c); /* flushes what is pending too */
+        return;
+    }
+    if (flush(c) < 0)
+        return;
+    if (c->out.len == 0 && !c->reading) {
+        set_reading(c, 1);
+        if (process(c) < 0)
+            return;
+        if (c->reading && SSL_has_pending(c->tls->ssl))
+            event_active(c->rev, EV_READ, 0);
+    }
+}
+
+/* Gives a new connection of a TLS port its SSL; the handshake must end
+ * within the request read limit. 0, or -1 (the caller closes). */
+static int tls_conn_start(conn_t *c) {
+    c->tls = calloc(1, sizeof(*c->tls));
+    if (!c->tls)
+        return -1;
+    c->tls->ssl = cfx_tls_conn_new(c->h->tls);
+    if (!c->tls->ssl || SSL_set_fd(c->tls->ssl, c->fd) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    SSL_set_mode(c->tls->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* Whole socket reads, not a record header and then its body: the read
+     * paths above look for bytes OpenSSL holds (SSL_has_pending). */
+    SSL_set_read_ahead(c->tls->ssl, 1);
+    if (c->tev) {
+        event_add(c->tev, &c->h->req_limit);
+        c->timing = 1;
+    }
+    return 0;
 }
 
 /* The oldest connection of h that has not sent a complete request (none
@@ -949,8 +1202,10 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
                     c->rejected = 1;
             }
         }
-        c->rev = event_new(h->base, fd, EV_READ | EV_PERSIST, on_read, c);
-        c->wev = event_new(h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+        c->rev = event_new(h->base, fd, EV_READ | EV_PERSIST,
+                           h->tls ? on_read_tls : on_read, c);
+        c->wev = event_new(h->base, fd, EV_WRITE | EV_PERSIST,
+                           h->tls ? on_write_tls : on_write, c);
         if (h->req_limit.tv_sec)
             c->tev = evtimer_new(h->base, on_request_timeout, c);
         c->next = h->conns;
@@ -959,7 +1214,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         else
             h->tail = c;
         h->conns = c;
-        if (!c->rev || !c->wev || (h->req_limit.tv_sec && !c->tev)) {
+        if (!c->rev || !c->wev || (h->req_limit.tv_sec && !c->tev) ||
+            (h->tls && tls_conn_start(c) != 0)) {
             conn_close(c);
             continue;
         }
@@ -993,6 +1249,14 @@ int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
     h->first_byte.tv_sec = opts->first_byte_timeout_seconds > 0
                                ? opts->first_byte_timeout_seconds
                                : 0;
+    if (opts->ssl) {
+        int rc = cfx_tls_new(opts->ssl, opts->ssl_where, CFX_TLS_ALPN_HTTP1,
+                             &h->tls, err);
+        if (rc) {
+            cfx_http1_free(h);
+            return rc;
+        }
+    }
     evutil_make_socket_nonblocking(listen_fd);
     h->lev = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, h);
     if (!h->lev || event_add(h->lev, NULL) != 0) {
@@ -1041,5 +1305,6 @@ void cfx_http1_free(cfx_http1_t *h) {
         event_free(h->lev);
     if (h->listen_fd >= 0)
         evutil_closesocket(h->listen_fd);
+    cfx_tls_free(h->tls);
     free(h);
 }

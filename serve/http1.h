@@ -37,7 +37,7 @@
  * it had before TLS.
  *
  * Not supported: transfer codings other than chunked (501), HTTP/2 (that
- * is the gRPC port), TLS.
+ * is the gRPC port).
  *
  * Thread-safety: one cfx_http1_t per event base, used only on that base's
  * thread; the connection counter may be shared between instances.
@@ -105,6 +105,10 @@ typedef struct cfx_http1_options {
     atomic_long *connections; /* shared counter, may be NULL */
     int first_byte_timeout_seconds; /* 0: the idle timeout applies */
     int max_connections_per_client; /* 0: no limit */
+    /* TLS on this port (serve/tls.h) when not NULL: the SSLConfig, read
+     * when the server is made; ssl_where names its file in errors. */
+    const struct cfx_ssl_config *ssl;
+    const char *ssl_where;
 } cfx_http1_options_t;
 
 /* Serves listen_fd (a bound, listening, non-blocking socket; owned from

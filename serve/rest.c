@@ -989,6 +989,8 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
         .connections = &g_connections,
         .first_byte_timeout_seconds = srv->opts.first_byte_timeout_seconds,
         .max_connections_per_client = srv->opts.max_connections_per_client,
+        .ssl = srv->opts.have_ssl ? &srv->opts.ssl : NULL,
+        .ssl_where = srv->opts.ssl_config_file,
     };
     int rc = cfx_http1_new(base, listen_fd, &ho, on_request, r, &r->http, err);
     if (rc) {

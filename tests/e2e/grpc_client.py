@@ -12,9 +12,11 @@ usage: grpc_client.py PORT MODEL ROWS.csv EXPECTED.csv [BASE_PATH]
   reproduces); every call must get a status and the server must stay up.
   ROWS.csv      raw taxi rows with a header (the rows `cfx predict` read)
   EXPECTED.csv  `cfx predict` output for them (probability,class per row)
+env: CFX_GRPC_CA (and CFX_GRPC_CERT, CFX_GRPC_KEY): call over TLS (mutual).
 Prints one line per check; exits 1 on the first failure.
 """
 import csv
+import os
 import struct
 import sys
 
@@ -172,7 +174,21 @@ def check(cond, what):
 
 class Client:
     def __init__(self, port):
-        self.channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+        # TLS when CFX_GRPC_CA names the CA (PEM) of the server's
+        # certificate, which is made for "localhost"; mutual TLS when
+        # CFX_GRPC_CERT and CFX_GRPC_KEY name a client certificate and key.
+        ca = os.environ.get("CFX_GRPC_CA")
+        if not ca:
+            self.channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+            return
+
+        def pem(var):
+            path = os.environ.get(var)
+            return open(path, "rb").read() if path else None
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=pem("CFX_GRPC_CA"), private_key=pem("CFX_GRPC_KEY"),
+            certificate_chain=pem("CFX_GRPC_CERT"))
+        self.channel = grpc.secure_channel("localhost:%d" % port, creds)
 
     def call(self, method, req, compression=None):
         """-> (status code int, details, response bytes)"""

@@ -97,7 +97,8 @@ static int setup_limit(void **state, size_t max_recv) {
     assert_non_null(f.base);
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_grpc_options_t opts = {max_recv, 128};
+    cfx_grpc_options_t opts = {.max_recv_message = max_recv,
+                               .max_concurrent_streams = 128};
     assert_int_equal(cfx_grpc_ctx_new(f.base, NULL, &opts, &f.ctx, &err), 0);
     assert_int_equal(cfx_grpc_ctx_adopt(f.ctx, sv[0], &err), 0);
     cfx_h2c_callbacks_t cb = {on_done, on_close};
