@@ -13,6 +13,9 @@
 #   mTLS: with client_verify, curl and grpcio without a client certificate,
 #         or with one from the unknown CA, fail the handshake; with the
 #         CA's client certificate they work.
+#   Optional certificates (custom_ca, no client_verify) with
+#         --inference_token_file: a verified client certificate stands in
+#         for the token on both ports, one from the unknown CA does not.
 #   Hostile: plain HTTP on the TLS REST port gets a plain 400, plain gRPC
 #         on the TLS gRPC port fails, garbage and a truncated ClientHello
 #         are dropped; after each the server answers normally.
@@ -283,6 +286,50 @@ for what, key, cert in (("no client certificate", None, None),
     print("ok   gRPC with %s: %s" % (what, code))
 EOF
 stop mtls
+
+echo "== optional client certificates: a verified one stands in for the token"
+# custom_ca without client_verify: a certificate is asked for, not required;
+# with --inference_token_file a verified certificate passes without the token
+# (docs/serving.md, Security), an unverified one does not.
+{ cat "$T/tls.conf"; pem_field custom_ca "$C/ca.pem"; } >"$T/optional.conf"
+(umask 077; echo "s3cret-token-for-tls-test" >"$T/inference.token")
+start optional --ssl_config_file="$T/optional.conf" --inference_token_file="$T/inference.token"
+OR=$RPORT OG=$GPORT
+cp "$T/optional.log" "$T/serve.log"
+status_code() { "${CURL[@]}" -o "$T/a" -w '%{http_code}' "$@" "https://localhost:$OR/v1/models/taxi"; }
+CODE=$(status_code) || fail "curl without a certificate (optional)"
+[ "$CODE" = 401 ] || fail "no certificate, no token: HTTP $CODE $(cat "$T/a")"
+CODE=$(status_code --cert "$C/client.pem" --key "$C/client.key") || fail "curl with the client certificate (optional)"
+[ "$CODE" = 200 ] || fail "verified certificate, no token: HTTP $CODE $(cat "$T/a")"
+CODE=$(status_code --cert "$C/rogue.pem" --key "$C/rogue.key") || fail "curl with the rogue certificate (optional)"
+[ "$CODE" = 401 ] || fail "unverified certificate, no token: HTTP $CODE $(cat "$T/a")"
+CODE=$(status_code -H "Authorization: Bearer s3cret-token-for-tls-test") || fail "curl with the token"
+[ "$CODE" = 200 ] || fail "token, no certificate: HTTP $CODE $(cat "$T/a")"
+echo "ok   REST: no credentials 401, verified certificate 200, other CA's certificate 401, token 200"
+"$PY" - "$OG" "$C" <<'EOF' || fail "gRPC with an optional client certificate"
+import grpc, sys
+port, c = sys.argv[1], sys.argv[2]
+ca = open(c + "/ca.pem", "rb").read()
+status = b"\x0a\x06\x0a\x04taxi"  # GetModelStatusRequest{model_spec{name: "taxi"}}
+for what, key, cert, want in (("no certificate", None, None, grpc.StatusCode.UNAUTHENTICATED),
+                              ("another CA's certificate", "rogue.key", "rogue.pem",
+                               grpc.StatusCode.UNAUTHENTICATED),
+                              ("the CA's certificate", "client.key", "client.pem", grpc.StatusCode.OK)):
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=ca,
+        private_key=open(c + "/" + key, "rb").read() if key else None,
+        certificate_chain=open(c + "/" + cert, "rb").read() if cert else None)
+    ch = grpc.secure_channel("localhost:%s" % port, creds)
+    try:
+        ch.unary_unary("/tensorflow.serving.ModelService/GetModelStatus")(status, timeout=10)
+        code = grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        code = e.code()
+    ch.close()
+    assert code == want, "%s: %s, want %s" % (what, code, want)
+    print("ok   gRPC GetModelStatus with %s: %s" % (what, code))
+EOF
+stop optional
 
 echo "== bad SSL configs are refused at start"
 # refused NAME CONFIG EXPECTED...: cfx-serve must exit non-zero naming them
