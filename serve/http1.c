@@ -328,6 +328,7 @@ static void tls_fail(conn_t *c) {
  * and the output buffer may move between retries, which only append). */
 static int flush_tls(conn_t *c) {
     tls_conn_t *t = c->tls;
+    ERR_clear_error(); /* SSL_get_error reads this thread's queue */
     while (c->out_off < c->out.len) {
         size_t len = c->out.len - c->out_off;
         int n = SSL_write(t->ssl, c->out.data + c->out_off,
@@ -1006,6 +1007,7 @@ static void tls_read(conn_t *c) {
     if (!t->handshaken && tls_handshake(c) <= 0)
         return;
     int eof = 0, more = 0;
+    ERR_clear_error(); /* SSL_get_error reads this thread's queue */
     for (;;) {
         if (cfx_buf_reserve(&c->in, READ_CHUNK)) {
             conn_close(c);
