@@ -438,30 +438,22 @@ const char *cfx_http1_header(const cfx_http1_req_t *req, const char *name) {
     return NULL;
 }
 
-/* tchar of RFC 9110 §5.6.2. */
-static int is_tchar(unsigned char ch) {
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-        (ch >= '0' && ch <= '9'))
-        return 1;
-    switch (ch) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return 1;
-    default:
-        return 0;
+/* Byte classes of the head parser, one table lookup per byte: tchar (RFC
+ * 9110 §5.6.2) for names and methods; field-value bytes (§5.5: VCHAR,
+ * obs-text, SP, HTAB; so no NUL, no bare CR or LF, no other control
+ * character). Filled once, before any connection (cfx_http1_new). */
+enum { C_TCHAR = 1, C_VALUE = 2 };
+static uint8_t byte_class[256];
+static pthread_once_t byte_class_once = PTHREAD_ONCE_INIT;
+
+static void byte_class_init(void) {
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    for (int ch = 0; ch < 256; ch++) {
+        int t = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                (ch >= '0' && ch <= '9') ||
+                (ch && memchr(extra, ch, sizeof(extra) - 1));
+        int v = ch >= 0x20 ? ch != 0x7f : ch == '\t';
+        byte_class[ch] = (uint8_t)((t ? C_TCHAR : 0) | (v ? C_VALUE : 0));
     }
 }
 
@@ -469,19 +461,15 @@ static int is_token(const char *s) {
     if (!*s)
         return 0;
     for (; *s; s++)
-        if (!is_tchar((unsigned char)*s))
+        if (!(byte_class[(unsigned char)*s] & C_TCHAR))
             return 0;
     return 1;
 }
 
-/* A field value (RFC 9110 §5.5): VCHAR, obs-text, SP and HTAB only; so no
- * NUL, no bare CR or LF, no other control character. */
 static int is_field_value(const char *s) {
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+    for (; *s; s++)
+        if (!(byte_class[(unsigned char)*s] & C_VALUE))
             return 0;
-    }
     return 1;
 }
 
@@ -1233,6 +1221,7 @@ int cfx_http1_new(struct event_base *base, evutil_socket_t listen_fd,
                   const cfx_http1_options_t *opts, cfx_http1_handler_fn handler,
                   void *arg, cfx_http1_t **out, cfx_error_t *err) {
     *out = NULL;
+    pthread_once(&byte_class_once, byte_class_init);
     cfx_http1_t *h = calloc(1, sizeof(*h));
     if (!h) {
         evutil_closesocket(listen_fd);

@@ -885,8 +885,9 @@ static void on_request(cfx_http1_req_t *req, void *arg) {
             send_text(&c, 503, "application/json", "{\"ready\": false}\n");
         return;
     }
-    cfx_auth_peer_t who = {cfx_http1_header(req, "Authorization"), 0,
-                           req->peer_verified};
+    cfx_auth_peer_t who = {NULL, 0, req->peer_verified};
+    if (r->srv->opts.inference_token)
+        who.authorization = cfx_http1_header(req, "Authorization");
     if (cfx_auth_inference(&r->srv->opts, &who, msg, sizeof(msg))) {
         send_error(&c, 16, msg); /* 401; health checks above stay open */
         return;

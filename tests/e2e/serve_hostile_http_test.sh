@@ -241,7 +241,7 @@ hostile() { "$PY" "$T/hostile.py" "$@"; }
 
 # --- 1, 2, 3a: default server, TF Serving flags that do nothing here ------------
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -ge 6000 ] || fail "need 6000 descriptors for the idle flood, have $(ulimit -n)"
+[ "$(ulimit -n)" -ge 3000 ] || fail "need 3000 descriptors per process for the idle flood, have $(ulimit -n)"
 echo "== TF Serving flags accepted with a warning"
 start a --max_connections=1000 --first_byte_timeout_seconds=2 \
     --enable_batching --per_process_gpu_memory_fraction=0.5 --grpc_max_threads=8 \
