@@ -11,10 +11,12 @@
 #       this way): still served; the folder put back ends the outage;
 #   (c) a version copied manifest first, its weights 2 s later into the
 #       existing variables/ folder (the version folder itself untouched):
-#       it fails while incomplete and is AVAILABLE within 3 s of the copy;
+#       it fails while incomplete and is AVAILABLE within 5 s of the copy
+#       (one poll, 1 s, and a load; the rest is slack for a loaded machine);
 #   (d) a version with one flipped byte in its weights (bad sha256, same
-#       size) is retried with backoff: retries logged 1, 2 and 4 s apart;
-#       once its weights are fixed in place it is AVAILABLE within 3 s.
+#       size) is retried with backoff: the log shows waits of 1, 2 and 4 s,
+#       none of them cut short; once its weights are fixed in place it is
+#       AVAILABLE within 5 s.
 set -eEuo pipefail
 FAIL_LOG_LINES=40
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
@@ -150,7 +152,7 @@ end_with 3 'variables/model.safetensors'
 [ "$(served)" = 2 ] || fail "(c) version 2 must keep serving"
 STAMP=$(stat -c '%Y.%y %i' "$B/3")
 cp "$BUNDLE/variables/model.safetensors" "$B/3/variables/"
-MS=$(wait_served 3 3)
+MS=$(wait_served 3 5)
 [ "$(stat -c '%Y.%y %i' "$B/3")" = "$STAMP" ] || fail "(c) the version folder itself changed"
 codes_ok "(c)"
 echo "(c) manifest-first copy: AVAILABLE $MS after its weights landed, the version folder untouched: OK"
@@ -167,37 +169,40 @@ mv "$B/.tmp-4" "$B/4"
 LOADING4='Loading servable version {name: taxi version: 4}'
 TIMES=()
 SEEN=0
-for _ in $(seq 1 300); do # up to 15 s: attempts at 0, 1, 3 and 7 s
+for _ in $(seq 1 600); do # up to 30 s: attempts at 0, 1, 3 and 7 s
     N=$(count "$LOADING4")
     if [ "$N" -gt "$SEEN" ]; then
-        [ "$((N - SEEN))" = 1 ] || fail "(d) $((N - SEEN)) attempts within 50 ms"
         TIMES+=("$(date +%s.%N)")
         SEEN=$N
     fi
     [ "$SEEN" -ge 4 ] && break
     sleep 0.05
 done
-[ "$SEEN" -ge 4 ] || fail "(d) $SEEN load attempts of version 4 in 15 s, want 4"
-$PY - "${TIMES[@]}" <<'PYEOF' || fail "(d) retries not 1, 2, 4 s apart"
+[ "$SEEN" -ge 4 ] || fail "(d) $SEEN load attempts of version 4 in 30 s, want 4"
+# The schedule, from the server's own lines: each failure announces the
+# next delay, each retry names the delay it waited, and none was caused by
+# a file change.
+grep -o "Will retry servable version {name: taxi version: 4} in [0-9.]* s\|$LOADING4 (retry[^)]*)" "$T/serve.log" |
+    head -6 | sed 's/.* in \([0-9.]*\) s$/wait \1/; s/.*(retry after \([0-9.]*\) s)$/waited \1/' | tr '\n' ' ' >"$T/schedule"
+[ "$(cat "$T/schedule")" = "wait 1 waited 1 wait 2 waited 2 wait 4 waited 4 " ] ||
+    fail "(d) retry schedule: $(cat "$T/schedule"), want waits of 1, 2, 4 s"
+# Seen from here, the retries are not early: the first four attempts span
+# at least 1 + 2 + 4 s. This loop may notice an attempt late on a loaded
+# machine (0.5 s of slack). No upper bound: on a loaded 2-core machine (the
+# ASan suite runs wrk beside this test) the nice-10 loader can lag seconds.
+$PY - "${TIMES[@]}" <<'PYEOF' || fail "(d) retries came sooner than their backoff"
 import sys
 t = [float(x) for x in sys.argv[1:5]]
 gaps = [b - a for a, b in zip(t, t[1:])]
 print("(d) gaps between attempts: " + ", ".join("%.2f s" % g for g in gaps))
-# A retry never comes before its backoff ends (0.25 s for this loop seeing
-# one attempt late and the next early); it comes within 1 s after it (a
-# 2-core machine under test load).
-for g, want in zip(gaps, (1, 2, 4)):
-    assert want - 0.25 <= g <= want + 1.0, (gaps, want)
+assert t[3] - t[0] >= 7 - 0.5, gaps
+assert t[3] - t[1] >= 6 - 0.5, gaps
 PYEOF
-for d in 1 2 4; do
-    grep -q "Will retry servable version {name: taxi version: 4} in $d s" "$T/serve.log" || fail "(d) no 'retry in $d s' line"
-done
-grep -q "$LOADING4 (retry after 4 s)" "$T/serve.log" || fail "(d) the third retry is not logged as one"
 end_with 4 'DATA_LOSS'
 [ "$(metric model_version_load_failures ',version="4"')" -ge 4 ] || fail "(d) load_failures gauge: $(metric model_version_load_failures ',version="4"')"
 [ "$(served)" = 3 ] || fail "(d) version 3 must keep serving"
 cp "$BUNDLE/variables/model.safetensors" "$B/4/variables/model.safetensors"
-echo "(d) the fixed version 4 served after $(wait_served 4 3)"
+echo "(d) the fixed version 4 served after $(wait_served 4 5)"
 codes_ok "(d)"
 
 touch "$T/stop"
