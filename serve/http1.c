@@ -1012,6 +1012,11 @@ static void tls_read(conn_t *c) {
                 more = 1;
                 break;
             }
+            /* Nothing held back: the socket is drained (read-ahead took
+             * what it had) or its level-triggered event comes again, so
+             * skip the read that would only say EAGAIN. */
+            if (!SSL_has_pending(t->ssl))
+                break;
             continue;
         }
         int e = SSL_get_error(t->ssl, n);
