@@ -1,12 +1,26 @@
 /*
- * csv.c: streaming CSV reader (semantics in csv.h).
+ * csv.c: streaming CSV reader (semantics in csv.h) over libcsv.
  *
- * The file is read in 1 MiB chunks; each record is unquoted into one
- * growable buffer (bounded by CFX_CSV_MAX_RECORD) and the cells point into
- * it, so a row costs no allocation once the buffers have warmed up.
- * Lines are counted at the byte level: '\n', '\r\n' and a lone '\r' each
- * end one line, inside quotes too, so the line of an error is what an
- * editor shows.
+ * The header line is split here (no quote handling, as TFX does); the
+ * records go through libcsv's csv_parse, which calls back per cell (the
+ * cell's bytes are copied into one growable record buffer, bounded by
+ * CFX_CSV_MAX_RECORD, and the cells point into it) and per record.
+ *
+ * The file is read in 1 MiB chunks and handed to csv_parse one physical
+ * line at a time, so the line where a record starts is known: '\n',
+ * '\r\n' and a lone '\r' each end one line, inside quotes too, so the line
+ * of an error is what an editor shows. A record can only end at a line
+ * end, so each call completes at most one record.
+ *
+ * libcsv is configured to match Python's csv module (excel dialect,
+ * strict=False): no whitespace is trimmed (the space function says no to
+ * every byte), and text after the closing quote of a quoted cell is
+ * appended to the cell unquoted. libcsv on its own would keep that quote
+ * and the cell open; a line is therefore also cut after each '"', and
+ * when the parser stands just after a quote inside a quoted cell and the
+ * next byte is not ',', '"' or a line end, the cell is switched to
+ * unquoted (the quote dropped) through the parser's public state
+ * (struct csv_parser in <csv.h>).
  */
 #include "data/csv.h"
 
@@ -15,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <csv.h>
 
 #define CHUNK (1u << 20)
 
@@ -39,6 +55,16 @@ struct cfx_csv_reader {
     size_t rec_len, rec_cap;
     cell_span_t *spans;
     cfx_csv_cell_t *cells;
+    /* libcsv */
+    struct csv_parser parser;
+    int parser_ready;
+    int row_open;        /* a record has begun and not ended */
+    int row_done;        /* the record callback ran */
+    int after_quote;     /* the last byte handed to libcsv was '"' */
+    size_t ncells;       /* cells of the current record */
+    size_t row_bytes;    /* bytes of the current record handed to libcsv */
+    uint64_t start_line; /* line where the current record starts */
+    int cb_err;          /* error code from a callback */
 };
 
 static int fill(cfx_csv_reader_t *r, cfx_error_t *err) {
@@ -231,6 +257,13 @@ static int read_header(cfx_csv_reader_t *r, cfx_error_t *err) {
     return 0;
 }
 
+/* libcsv trims the bytes this accepts around unquoted cells; Python's csv
+ * module trims nothing. */
+static int no_space(unsigned char c) {
+    (void)c;
+    return 0;
+}
+
 int cfx_csv_open(const char *path, cfx_csv_reader_t **out, cfx_error_t *err) {
     int rc = 0;
     *out = NULL;
@@ -252,6 +285,15 @@ int cfx_csv_open(const char *path, cfx_csv_reader_t **out, cfx_error_t *err) {
     }
     r->line = 1;
     rc = read_header(r, err);
+    if (rc == 0) {
+        if (csv_init(&r->parser, 0) != 0) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "%s: reader", path);
+            goto out;
+        }
+        r->parser_ready = 1;
+        csv_set_space_func(&r->parser, no_space);
+        csv_set_blk_size(&r->parser, 64 * 1024);
+    }
 out:
     if (rc < 0) {
         cfx_csv_close(r);
@@ -274,6 +316,8 @@ void cfx_csv_close(cfx_csv_reader_t *r) {
     free(r->cells);
     free(r->rec);
     free(r->buf);
+    if (r->parser_ready)
+        csv_free(&r->parser);
     free(r->path);
     free(r);
 }
@@ -290,172 +334,159 @@ uint64_t cfx_csv_offset(const cfx_csv_reader_t *r) {
     return r->offset;
 }
 
-enum { START_RECORD, START_FIELD, IN_FIELD, IN_QUOTED, QUOTE_IN_QUOTED };
-
-static inline int rec_put(cfx_csv_reader_t *r, uint8_t c, uint64_t line,
-                          cfx_error_t *err) {
-    if (r->rec_len == r->rec_cap) {
-        if (r->rec_cap >= CFX_CSV_MAX_RECORD)
-            return cfx_error_set(
-                err, CFX_ETOOBIG, "%s:%llu: record longer than %u bytes",
-                r->path, (unsigned long long)line, CFX_CSV_MAX_RECORD);
-        size_t cap = r->rec_cap ? r->rec_cap * 2 : 4096;
-        if (cap > CFX_CSV_MAX_RECORD)
-            cap = CFX_CSV_MAX_RECORD;
+/* libcsv's cell callback: the cell's bytes are copied into the record
+ * buffer (libcsv reuses its own). Cells past the header's count are only
+ * counted. */
+static void on_cell(void *data, size_t len, void *ctx) {
+    cfx_csv_reader_t *r = ctx;
+    size_t k = r->ncells++;
+    if (k >= r->ncols || r->cb_err)
+        return;
+    if (r->rec_len + len > r->rec_cap) {
+        size_t cap = r->rec_cap ? r->rec_cap : 4096;
+        while (cap < r->rec_len + len)
+            cap *= 2;
         uint8_t *p = realloc(r->rec, cap);
-        if (!p)
-            return cfx_error_set(err, CFX_ENOMEM, "%s: record buffer", r->path);
+        if (!p) {
+            r->cb_err = CFX_ENOMEM;
+            return;
+        }
         r->rec = p;
         r->rec_cap = cap;
     }
-    r->rec[r->rec_len++] = c;
+    if (len)
+        memcpy(r->rec + r->rec_len, data, len);
+    r->spans[k].off = r->rec_len;
+    r->spans[k].len = len;
+    r->rec_len += len;
+}
+
+static void on_row(int c, void *ctx) {
+    (void)c;
+    cfx_csv_reader_t *r = ctx;
+    r->row_done = 1;
+    r->row_open = 0;
+}
+
+/* Hands [p, p + n) to libcsv; it holds at most one line end, at its end. */
+static int feed(cfx_csv_reader_t *r, const uint8_t *p, size_t n,
+                cfx_error_t *err) {
+    struct csv_parser *cp = &r->parser;
+    if (r->after_quote && cp->pstate == 3 /* FIELD_MIGHT_HAVE_ENDED */ &&
+        cp->spaces == 0 && p[0] != ',' && p[0] != '"' && p[0] != '\n' &&
+        p[0] != '\r') {
+        /* Python: after a closing quote the cell goes on unquoted */
+        cp->entry_pos--; /* the quote libcsv kept */
+        cp->quoted = 0;
+        cp->pstate = 2; /* FIELD_BEGUN */
+    }
+    if (!r->row_open) {
+        size_t k = 0;
+        while (k < n && (p[k] == '\n' || p[k] == '\r'))
+            k++;
+        if (k < n) {
+            r->row_open = 1;
+            r->start_line = r->line;
+            r->ncells = 0;
+            r->rec_len = 0;
+            r->row_bytes = 0;
+        }
+    }
+    if (r->row_open) {
+        r->row_bytes += n;
+        if (r->row_bytes > CFX_CSV_MAX_RECORD)
+            return cfx_error_set(
+                err, CFX_ETOOBIG, "%s:%llu: record longer than %u bytes",
+                r->path, (unsigned long long)r->start_line, CFX_CSV_MAX_RECORD);
+    }
+    if (csv_parse(cp, p, n, on_cell, on_row, r) != n)
+        return cfx_error_set(err, CFX_ENOMEM, "%s:%llu: %s", r->path,
+                             (unsigned long long)r->start_line,
+                             csv_strerror(csv_error(cp)));
+    if (r->cb_err)
+        return cfx_error_set(err, r->cb_err, "%s: record buffer", r->path);
+    r->after_quote = p[n - 1] == '"';
+    /* line counting: '\r\n' is one line end */
+    uint8_t last = p[n - 1];
+    if (last == '\r' || (last == '\n' && !(n == 1 && r->prev_cr)))
+        r->line++;
+    r->prev_cr = last == '\r';
+    r->offset += n;
     return 0;
 }
 
-int cfx_csv_next(cfx_csv_reader_t *r, cfx_csv_row_t *row, cfx_error_t *err) {
-    int rc;
-    uint8_t c;
-    int state = START_RECORD;
-    size_t ncells = 0, cell_start = 0;
-    uint64_t start_line = r->line;
-    r->rec_len = 0;
-
-#define END_CELL()                                                             \
-    do {                                                                       \
-        if (ncells <= r->ncols) {                                              \
-            r->spans[ncells].off = cell_start;                                 \
-            r->spans[ncells].len = r->rec_len - cell_start;                    \
-        }                                                                      \
-        ncells++;                                                              \
-        cell_start = r->rec_len;                                               \
-    } while (0)
-
-    for (;;) {
-        int g;
-        /* fast path: the plain bytes of an unquoted cell, copied at once
-         * (no line breaks among them, so line counting is unaffected) */
-        if (state == IN_FIELD && r->pos < r->len) {
-            size_t j = r->pos;
-            while (j < r->len) {
-                c = r->buf[j];
-                if (c == ',' || c == '\n' || c == '\r')
-                    break;
-                j++;
-            }
-            size_t n = j - r->pos;
-            if (n) {
-                if (r->rec_len + n > r->rec_cap) {
-                    /* grow through rec_put, which enforces the limit */
-                    for (size_t k = r->pos; k < j; k++)
-                        if ((rc = rec_put(r, r->buf[k], start_line, err)) < 0)
-                            return rc;
-                } else {
-                    memcpy(r->rec + r->rec_len, r->buf + r->pos, n);
-                    r->rec_len += n;
-                }
-                r->pos = j;
-                r->offset += n;
-                r->prev_cr = 0;
-            }
-        }
-        g = getbyte(r, &c, err);
-        if (g < 0)
-            return g;
-        if (g == 0)
-            break;
-        switch (state) {
-        case START_RECORD:
-            if (c == '\n' || c == '\r') {
-                start_line = r->line; /* blank line: skipped */
-                continue;
-            }
-            /* fall through */
-        case START_FIELD:
-            if (c == '"') {
-                state = IN_QUOTED;
-            } else if (c == ',') {
-                END_CELL();
-                state = START_FIELD;
-            } else if (c == '\n' || c == '\r') {
-                END_CELL();
-                goto record;
-            } else {
-                if ((rc = rec_put(r, c, start_line, err)) < 0)
-                    return rc;
-                state = IN_FIELD;
-            }
-            break;
-        case IN_FIELD:
-            if (c == ',') {
-                END_CELL();
-                state = START_FIELD;
-            } else if (c == '\n' || c == '\r') {
-                END_CELL();
-                goto record;
-            } else if ((rc = rec_put(r, c, start_line, err)) < 0) {
-                return rc;
-            }
-            break;
-        case IN_QUOTED:
-            if (c == '"')
-                state = QUOTE_IN_QUOTED;
-            else if ((rc = rec_put(r, c, start_line, err)) < 0)
-                return rc;
-            break;
-        case QUOTE_IN_QUOTED:
-            if (c == '"') {
-                if ((rc = rec_put(r, c, start_line, err)) < 0)
-                    return rc;
-                state = IN_QUOTED;
-            } else if (c == ',') {
-                END_CELL();
-                state = START_FIELD;
-            } else if (c == '\n' || c == '\r') {
-                END_CELL();
-                goto record;
-            } else {
-                if ((rc = rec_put(r, c, start_line, err)) < 0)
-                    return rc;
-                state = IN_FIELD;
-            }
-            break;
-        }
-    }
-    /* end of file */
-    if (state == START_RECORD)
-        return 0;
-    if (state == IN_QUOTED)
-        return cfx_error_set(err, CFX_EPARSE,
-                             "%s:%llu: quoted cell not closed before end of "
-                             "file",
-                             r->path, (unsigned long long)start_line);
-    END_CELL();
-record:
-#undef END_CELL
-    if (ncells != r->ncols)
+/* Checks and returns the record libcsv has just completed. */
+static int finish_row(cfx_csv_reader_t *r, cfx_csv_row_t *row,
+                      cfx_error_t *err) {
+    if (r->ncells != r->ncols)
         return cfx_error_set(err, CFX_EPARSE,
                              "%s:%llu: expected %zu cells (as in the header), "
                              "got %zu",
-                             r->path, (unsigned long long)start_line, r->ncols,
-                             ncells);
+                             r->path, (unsigned long long)r->start_line,
+                             r->ncols, r->ncells);
     /* cell by cell: two halves of a character in adjacent cells are each
      * invalid although their concatenation is not */
-    for (size_t col = 0; col < ncells; col++) {
+    for (size_t col = 0; col < r->ncells; col++) {
         size_t bad;
         if (!cfx_utf8_valid((const char *)r->rec + r->spans[col].off,
                             r->spans[col].len, &bad))
             return cfx_error_set(err, CFX_EPARSE,
                                  "%s:%llu: column '%s': invalid UTF-8 at "
                                  "byte %zu of the cell",
-                                 r->path, (unsigned long long)start_line,
+                                 r->path, (unsigned long long)r->start_line,
                                  r->cols[col], bad + 1);
     }
-    for (size_t i = 0; i < ncells; i++) {
+    for (size_t i = 0; i < r->ncells; i++) {
         r->cells[i].data = (const char *)r->rec + r->spans[i].off;
         r->cells[i].len = r->spans[i].len;
     }
     row->cells = r->cells;
-    row->count = ncells;
-    row->line = start_line;
+    row->count = r->ncells;
+    row->line = r->start_line;
     return 1;
+}
+
+int cfx_csv_next(cfx_csv_reader_t *r, cfx_csv_row_t *row, cfx_error_t *err) {
+    int rc;
+    r->row_done = 0;
+    for (;;) {
+        if (r->pos == r->len) {
+            rc = fill(r, err);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                break;
+        }
+        /* up to and including the next line end or quote */
+        const uint8_t *p = r->buf + r->pos;
+        size_t n = r->len - r->pos, k = 0;
+        while (k < n && p[k] != '\n' && p[k] != '\r' && p[k] != '"')
+            k++;
+        if (k < n)
+            k++;
+        r->pos += k;
+        if ((rc = feed(r, p, k, err)) < 0)
+            return rc;
+        if (r->row_done)
+            return finish_row(r, row, err);
+    }
+    /* end of file */
+    if (!r->row_open)
+        return 0;
+    struct csv_parser *cp = &r->parser;
+    if (cp->pstate == 2 /* FIELD_BEGUN */ && cp->quoted) {
+        r->row_open = 0;
+        csv_fini(cp, NULL, NULL, NULL);
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s:%llu: quoted cell not closed before end of "
+                             "file",
+                             r->path, (unsigned long long)r->start_line);
+    }
+    csv_fini(cp, on_cell, on_row, r);
+    r->row_open = 0;
+    if (r->cb_err)
+        return cfx_error_set(err, r->cb_err, "%s: record buffer", r->path);
+    if (!r->row_done)
+        return 0;
+    return finish_row(r, row, err);
 }

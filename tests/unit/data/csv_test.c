@@ -167,6 +167,48 @@ static void test_header_errors(void **state) {
     cfx_csv_close(r);
 }
 
+/* Python's csv module where libcsv alone differs: nothing trimmed, text
+ * after a closing quote appended unquoted, also when the closing quote is
+ * the last byte of a 1 MiB read. Expected cells from CPython's
+ * csv.reader on the same bytes. */
+static void test_python_quote_rules(void **state) {
+    (void)state;
+    const char *p = WRITE("py.csv", "a,b\n"
+                                    "\"x\" ,  y  \n"
+                                    "\"p\"q\"r\",\"\"\"\"\n");
+    cfx_csv_reader_t *r;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_int_equal(cfx_csv_open(p, &r, &err), 0);
+    cfx_csv_row_t row;
+    assert_int_equal(cfx_csv_next(r, &row, &err), 1);
+    expect_cell(&row, 0, "x ");
+    expect_cell(&row, 1, "  y  ");
+    assert_int_equal(cfx_csv_next(r, &row, &err), 1);
+    assert_int_equal(row.line, 3);
+    expect_cell(&row, 0, "pq\"r\"");
+    expect_cell(&row, 1, "\"");
+    assert_int_equal(cfx_csv_next(r, &row, &err), 0);
+    cfx_csv_close(r);
+
+    /* "www...w"z,1 with the closing quote at byte 1048576 */
+    size_t n = (size_t)1 << 20, len = n + 4;
+    char *big = malloc(len);
+    assert_non_null(big);
+    memcpy(big, "a,b\n\"", 5);
+    memset(big + 5, 'w', n - 6);
+    memcpy(big + n - 1, "\"z,1\n", 5);
+    p = write_csv("edge.csv", big, len);
+    free(big);
+    assert_int_equal(cfx_csv_open(p, &r, &err), 0);
+    assert_int_equal(cfx_csv_next(r, &row, &err), 1);
+    assert_int_equal(row.cells[0].len, 1048571);
+    assert_memory_equal(row.cells[0].data + 1048568, "wwz", 3);
+    expect_cell(&row, 1, "1");
+    assert_int_equal(cfx_csv_next(r, &row, &err), 0);
+    cfx_csv_close(r);
+}
+
 static void test_record_limit(void **state) {
     (void)state;
     size_t n = CFX_CSV_MAX_RECORD + 100;
@@ -303,6 +345,7 @@ int main(void) {
         cmocka_unit_test(test_quotes_and_lines),
         cmocka_unit_test(test_bad_rows),
         cmocka_unit_test(test_header_errors),
+        cmocka_unit_test(test_python_quote_rules),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_python_number_rules),
         cmocka_unit_test(test_fast_path_matches_strtod),
