@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
@@ -37,11 +38,13 @@
 typedef struct grpc_conn {
     cfx_grpc_ctx_t *ctx;
     cfx_h2_conn_t *h2;
-    int local;         /* accepted on the unix socket (--grpc_socket_path) */
-    int peer_verified; /* TLS verified a client certificate: the TLS layer
-                          sets it after its handshake (serve/auth.h) */
-    uint64_t serial;   /* tells a deferred answer its connection is alive */
-    SSL *ssl;          /* TLS: owned by the connection's bufferevent */
+    int local;     /* accepted on the unix socket (--grpc_socket_path) */
+    int got_bytes; /* the peer has sent something */
+    struct event *first_ev; /* --first_byte_timeout_seconds, until then */
+    int peer_verified;      /* TLS verified a client certificate: the TLS layer
+                               sets it after its handshake (serve/auth.h) */
+    uint64_t serial; /* tells a deferred answer its connection is alive */
+    SSL *ssl;        /* TLS: owned by the connection's bufferevent */
     struct grpc_conn *prev, *next;
 } grpc_conn_t;
 
@@ -530,6 +533,8 @@ static void ctx_destroy(cfx_grpc_ctx_t *ctx) {
 
 static void conn_unlink(grpc_conn_t *gc) {
     cfx_grpc_ctx_t *ctx = gc->ctx;
+    if (gc->first_ev)
+        event_free(gc->first_ev);
     if (gc->prev)
         gc->prev->next = gc->next;
     else
@@ -544,6 +549,35 @@ static void on_close(void *ud, cfx_h2_conn_t *c) {
     (void)c;
     grpc_conn_t *gc = ud;
     cfx_grpc_ctx_t *ctx = gc->ctx;
+    conn_unlink(gc);
+    if (ctx->draining && ctx->n_conns == 0 && ctx->n_deferred == 0)
+        ctx_destroy(ctx);
+}
+
+/* The first-byte rule of the REST port (serve/http1.h), here too: a
+ * connection whose peer sends nothing within --first_byte_timeout_seconds
+ * is closed, so silent connections cannot pile up. Bytes are seen as they
+ * land in the connection's input buffer (decrypted, on a TLS port), before
+ * HTTP/2 reads them; a real client sends its preface at once. */
+static void on_input_added(struct evbuffer *buf,
+                           const struct evbuffer_cb_info *info, void *arg) {
+    (void)buf;
+    grpc_conn_t *gc = arg;
+    if (info->n_added == 0 || gc->got_bytes)
+        return;
+    gc->got_bytes = 1;
+    if (gc->first_ev)
+        event_del(gc->first_ev);
+}
+
+static void on_first_byte_timeout(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    grpc_conn_t *gc = arg;
+    cfx_grpc_ctx_t *ctx = gc->ctx;
+    if (gc->got_bytes)
+        return;
+    cfx_h2_conn_free(gc->h2); /* no stream: nothing is owed */
     conn_unlink(gc);
     if (ctx->draining && ctx->n_conns == 0 && ctx->n_deferred == 0)
         ctx_destroy(ctx);
@@ -602,6 +636,14 @@ int cfx_grpc_ctx_adopt(cfx_grpc_ctx_t *ctx, evutil_socket_t fd,
         ctx->conns->prev = gc;
     ctx->conns = gc;
     ctx->n_conns++;
+    int secs = ctx->srv ? ctx->srv->opts.first_byte_timeout_seconds : 0;
+    if (secs > 0) {
+        struct timeval tv = {secs, 0};
+        gc->first_ev = evtimer_new(ctx->base, on_first_byte_timeout, gc);
+        if (gc->first_ev)
+            evtimer_add(gc->first_ev, &tv);
+        evbuffer_add_cb(bufferevent_get_input(bev), on_input_added, gc);
+    }
     return 0;
 }
 

@@ -9,7 +9,8 @@
 #    connection closed, and a normal request answered right after.
 # 2. 2,500 idle connections (more than --max_connections) do not lock a
 #    normal client out for longer than the first-byte timeout, and the
-#    silent ones are closed by it.
+#    silent ones are closed by it; 1,000 silent gRPC connections are
+#    closed by it too, while a gRPC call goes through.
 # 3. The admin RPC (HandleReloadConfigRequest): PERMISSION_DENIED by
 #    default even with a token; with --enable_admin_rpc UNAUTHENTICATED
 #    without or with a wrong token, accepted with the token, and accepted
@@ -193,6 +194,36 @@ def cmd_flood(port, n, body_path, limit):
     print("ok  all %d silent connections closed by the server" % closed)
 
 
+def cmd_grpcflood(port, n, limit):
+    """n silent connections to the gRPC port: a gRPC call still works, and
+    the server closes them all after the first-byte timeout."""
+    socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    t0 = time.monotonic()
+    got = call("127.0.0.1:%d" % port, MS + "GetModelStatus",
+               ld(1, model_spec("taxi")))
+    if got != "OK":
+        sys.exit("gRPC call behind %d silent connections: %s" % (n, got))
+    print("ok  gRPC call answered in %.3f s behind %d silent connections"
+          % (time.monotonic() - t0, n))
+    time.sleep(limit + 0.5)
+    closed = 0
+    for s in socks:
+        s.settimeout(0.05)
+        try:  # the server's SETTINGS come first, then end of stream
+            while True:
+                if s.recv(65536) == b"":
+                    closed += 1
+                    break
+        except (ConnectionResetError, BrokenPipeError):
+            closed += 1
+        except (socket.timeout, OSError):
+            pass
+        s.close()
+    if closed < n:
+        sys.exit("only %d of %d silent gRPC connections closed" % (closed, n))
+    print("ok  all %d silent gRPC connections closed by the server" % closed)
+
+
 def reload_request(base):
     cfg = ld(1, ld(1, ld(1, "taxi") + ld(2, base) + ld(4, "tensorflow")))
     return ld(1, cfg)
@@ -232,6 +263,8 @@ if __name__ == "__main__":
         cmd_http(int(a[1]), a[2])
     elif a[0] == "flood":
         cmd_flood(int(a[1]), int(a[2]), a[3], float(a[4]))
+    elif a[0] == "grpcflood":
+        cmd_grpcflood(int(a[1]), int(a[2]), float(a[3]))
     elif a[0] == "grpc":
         tok = a[4] if len(a) > 4 and a[4] != "-" else None
         cmd_grpc(a[1], a[2], a[3], tok, a[5] if len(a) > 5 else None)
@@ -257,6 +290,8 @@ echo "== hostile framing"
 hostile http "$RPORT" "$T/predict.json"
 echo "== idle flood: 2500 silent connections, --max_connections=1000, first byte within 2 s"
 hostile flood "$RPORT" 2500 "$T/predict.json" 2.0
+echo "== 1000 silent gRPC connections, first byte within 2 s"
+hostile grpcflood "$GPORT" 1000 2.0
 echo "== admin RPC off by default"
 echo "s3cret-token" >"$T/admin.token"
 chmod 600 "$T/admin.token"
