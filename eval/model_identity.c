@@ -175,7 +175,7 @@ static int load_bundle_json(const char *dir, const char *file, json_t **out,
 /* The label of a transform graph for a person: "tips_xf = tips > 0.2 *
  * fare". */
 static void label_text(const json_t *l, char *out, size_t cap) {
-    if (!l) {
+    if (!json_is_object(l)) {
         snprintf(out, cap, "none");
         return;
     }
