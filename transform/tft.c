@@ -276,38 +276,63 @@ static int input_in_schema(void *ud, const char *input, const char *where,
                          c->spec_path, where, input, c->schema_path, hint);
 }
 
-/* Without a schema: the raw features train has, seen while analyzing. */
+/* Without a schema: which inputs of the spec some train example has
+ * (found[i] for inputs[i], borrowed from the spec), and the feature names
+ * of the first train example for suggestions (bounded by that example). */
 typedef struct seen_features {
+    const char **inputs;
+    int *found;
+    size_t n_inputs, n_missing;
     char **names;
-    size_t n, cap;
+    size_t n_names;
+    int have_names;
 } seen_features_t;
+
+static int seen_want(void *ud, const char *input, const char *where,
+                     cfx_error_t *err) {
+    seen_features_t *f = ud;
+    (void)where;
+    for (size_t i = 0; i < f->n_inputs; i++)
+        if (!strcmp(f->inputs[i], input))
+            return 0;
+    const char **v = realloc(f->inputs, (f->n_inputs + 1) * sizeof *v);
+    if (!v)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    f->inputs = v;
+    int *fd = realloc(f->found, (f->n_inputs + 1) * sizeof *fd);
+    if (!fd)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    f->found = fd;
+    f->inputs[f->n_inputs] = input;
+    f->found[f->n_inputs++] = 0;
+    f->n_missing++;
+    return 0;
+}
 
 static int seen_add(seen_features_t *f, const cfx_example_t *ex,
                     cfx_error_t *err) {
-    for (size_t i = 0; i < ex->count; i++) {
-        const char *name = ex->features[i].name;
-        size_t k = 0;
-        while (k < f->n && strcmp(f->names[k], name))
-            k++;
-        if (k < f->n)
-            continue;
-        if (f->n == f->cap) {
-            size_t cap = f->cap ? 2 * f->cap : 32;
-            char **v = realloc(f->names, cap * sizeof *v);
-            if (!v)
-                return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-            f->names = v;
-            f->cap = cap;
-        }
-        if (!(f->names[f->n] = strdup(name)))
+    if (!f->have_names) {
+        f->have_names = 1;
+        if (ex->count && !(f->names = calloc(ex->count, sizeof *f->names)))
             return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        f->n++;
+        for (size_t i = 0; i < ex->count; i++) {
+            if (!(f->names[i] = strdup(ex->features[i].name)))
+                return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            f->n_names = i + 1;
+        }
     }
+    for (size_t i = 0; f->n_missing && i < f->n_inputs; i++)
+        if (!f->found[i] && cfx_example_find(ex, f->inputs[i])) {
+            f->found[i] = 1;
+            f->n_missing--;
+        }
     return 0;
 }
 
 static void seen_free(seen_features_t *f) {
-    free_strings(f->names, f->n);
+    free_strings(f->names, f->n_names);
+    free(f->inputs);
+    free(f->found);
     memset(f, 0, sizeof *f);
 }
 
@@ -319,12 +344,12 @@ typedef struct train_check {
 static int input_in_train(void *ud, const char *input, const char *where,
                           cfx_error_t *err) {
     const train_check_t *c = ud;
-    for (size_t i = 0; i < c->seen->n; i++)
-        if (!strcmp(c->seen->names[i], input))
+    for (size_t i = 0; i < c->seen->n_inputs; i++)
+        if (c->seen->found[i] && !strcmp(c->seen->inputs[i], input))
             return 0;
     char hint[160];
     cfx_suggest_hint(hint, sizeof hint, input,
-                     (const char *const *)c->seen->names, c->seen->n);
+                     (const char *const *)c->seen->names, c->seen->n_names);
     return cfx_error_set(err, CFX_EINVAL,
                          "%s: %s: input '%s' is a feature of no example in "
                          "%s%s",
@@ -1033,8 +1058,8 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
                                                &raw_schema, err)) < 0)
         goto out;
     schema_check_t sc = {raw_schema, opts->spec_path, opts->schema_path};
-    if (raw_schema &&
-        (rc = for_each_input(&spec, input_in_schema, &sc, err)) < 0)
+    if ((rc = raw_schema ? for_each_input(&spec, input_in_schema, &sc, err)
+                         : for_each_input(&spec, seen_want, &seen, err)) < 0)
         goto out;
     if ((rc = list_splits(opts->examples_dir, &res.split_names, &res.num_splits,
                           err)) < 0)
