@@ -819,7 +819,8 @@ int cfx_stats_acc_encode(const cfx_stats_acc_t *s, cfx_buf_t *out,
     Tensorflow__Metadata__V0__DatasetFeatureStatistics *dsp = &ds;
     if (!sorted)
         goto out;
-    memcpy(sorted, s->feats, s->nfeats * sizeof *sorted);
+    if (s->nfeats) /* feats is NULL in a state with no features */
+        memcpy(sorted, s->feats, s->nfeats * sizeof *sorted);
     qsort(sorted, s->nfeats, sizeof *sorted, cmp_feat);
     list.datasets = &dsp;
     list.n_datasets = 1;
