@@ -71,14 +71,23 @@ struct cfx_h2_conn {
 /* Bytes held by every connection of the process (max_queued_total). */
 static atomic_size_t g_held;
 
-/* Charges n more bytes to st, or returns -1 past a bound. */
-static int hold(cfx_h2_stream_t *st, size_t n) {
+/* Charges n more bytes to st, or returns -1 past a bound. A request body
+ * may take the connection's (and the process's) held bytes up to max_body
+ * when that is larger than the bounds, so that one request of the largest
+ * size allowed always fits; an answer only up to the bounds. */
+static int hold(cfx_h2_stream_t *st, size_t n, int body) {
     cfx_h2_conn_t *c = st->conn;
-    if (n > c->cfg.max_queued_per_conn - c->held)
+    size_t conn_max = c->cfg.max_queued_per_conn;
+    size_t total_max = c->cfg.max_queued_total;
+    if (body && conn_max < c->cfg.max_body)
+        conn_max = c->cfg.max_body;
+    if (body && total_max < c->cfg.max_body)
+        total_max = c->cfg.max_body;
+    if (c->held > conn_max || n > conn_max - c->held)
         return -1;
     size_t cur = atomic_load(&g_held);
     do {
-        if (n > c->cfg.max_queued_total || cur > c->cfg.max_queued_total - n)
+        if (n > total_max || cur > total_max - n)
             return -1;
     } while (!atomic_compare_exchange_weak(&g_held, &cur, cur + n));
     c->held += n;
@@ -214,7 +223,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
         cfx_buf_free(&st->body);
         return 0;
     }
-    if (hold(st, len) != 0) {
+    if (hold(st, len, 1) != 0) {
         /* Too many bodies being received at once: this one goes. */
         st->body_too_big = 1;
         st->dispatched = 1;
@@ -339,7 +348,7 @@ int cfx_h2_respond(cfx_h2_stream_t *st, const nghttp2_nv *hdrs, size_t nhdrs,
     if (len) {
         /* The body held so far gives way to the answer. */
         unhold(st, st->held);
-        if (hold(st, len) != 0) {
+        if (hold(st, len, 0) != 0) {
             /* The peer does not take what it asked for: refuse to hold
              * more for it. */
             return nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id,

@@ -54,7 +54,8 @@ typedef struct cfx_h2_config {
      * yet taken by the peer (flow control, or a peer not reading its
      * socket), per connection and over every connection of the process.
      * A body or an answer past a bound resets its stream
-     * (RST_STREAM ENHANCE_YOUR_CALM). */
+     * (RST_STREAM ENHANCE_YOUR_CALM). A request body may go up to
+     * max_body even where that is more. */
     size_t max_queued_per_conn;
     size_t max_queued_total; /* shared by every connection */
 } cfx_h2_config_t;

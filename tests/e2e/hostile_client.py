@@ -4,6 +4,9 @@
 usage: hostile_client.py bigexample PORT MODEL NFEAT
          one gRPC Predict holding a single tf.Example with NFEAT int64
          features; prints "<grpc status code> <seconds>"
+       hostile_client.py classify_calls PORT MODEL N TRIES DELAY
+         a gRPC Classify of N empty examples, sent TRIES times DELAY
+         seconds apart; prints each "<grpc status code> <details>"
        hostile_client.py classify_body N
          a REST :classify body of N tiny examples, on stdout
        hostile_client.py zerowindow PORT MODEL NSTREAMS BATCH SECONDS
@@ -20,16 +23,32 @@ import struct
 import sys
 import time
 
-from grpc_client import Client, PS, example, ld, model_spec, tensor_strings
+from grpc_client import Client, PS, ld, model_spec, tensor_strings, varint
 
 
 def bigexample(port, model, nfeat):
-    ex = example({"f%d" % i: ("int", [i]) for i in range(nfeat)})
+    # tf.Example {features {feature {key: "f<i>" value {int64_list {value:
+    # i}}}}}, built in one join (grpc_client.example concatenates).
+    ex = ld(1, b"".join(
+        ld(1, ld(1, "f%d" % i) + ld(2, ld(3, ld(1, varint(i)))))
+        for i in range(nfeat)))
     req = ld(1, model_spec(model)) + ld(2, ld(1, "examples") + ld(2, tensor_strings([ex])))
     c = Client(port)
     t0 = time.monotonic()
     code, details, _ = c.call(PS + "Predict", req)
     print(code, "%.3f" % (time.monotonic() - t0), details[:80].replace("\n", " "))
+
+
+def classify_calls(port, model, n, tries, delay):
+    """gRPC Classify of n empty examples, sent tries times delay s apart
+    (built once); prints each status code."""
+    ex_list = ld(1, b"".join(ld(1, b"") for _ in range(n)))
+    req = ld(1, model_spec(model, signature="classify")) + ld(2, ex_list)
+    c = Client(port)
+    for _ in range(tries):
+        code, details, _ = c.call(PS + "Classify", req)
+        print(code, details[:300].replace("\n", " "), flush=True)
+        time.sleep(delay)
 
 
 def classify_body(n):
@@ -110,6 +129,9 @@ def main():
     cmd = sys.argv[1]
     if cmd == "bigexample":
         bigexample(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    elif cmd == "classify_calls":
+        classify_calls(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
+                       int(sys.argv[5]), float(sys.argv[6]))
     elif cmd == "classify_body":
         classify_body(int(sys.argv[2]))
     elif cmd == "zerowindow":
