@@ -23,6 +23,7 @@
 
 #include "formats/file.h"
 #include "formats/sha256.h"
+#include "mlmd/recovery.h"
 
 /* The TFX artifact type of each output key (component "" = any). */
 static const struct {
@@ -213,18 +214,11 @@ static int resolve_input(cfx_component_run_t *run,
     char abs[CFX_MD_URI_MAX];
     if ((ret = absolute_uri(in->uri, abs, sizeof abs, err)))
         return ret;
-    ret =
-        cfx_metadata_find_artifact_by_uri(run->store, abs, &rec->artifact, err);
-    if (ret == CFX_ENOTFOUND) {
-        /* A file from outside the pipeline (the CSV, a config): registered
-         * once so lineage can name it. */
-        int64_t id;
-        if ((ret =
-                 cfx_metadata_put_artifact(run->store, "ExternalArtifact", abs,
-                                           CFX_MD_ARTIFACT_LIVE, &id, err)))
-            return ret;
-        ret = cfx_metadata_get_artifact(run->store, id, &rec->artifact, err);
-    }
+    /* A file from outside the pipeline (the CSV, a config) is registered
+     * once so lineage can name it; processes starting together share it. */
+    ret = cfx_metadata_find_or_put_artifact(run->store, "ExternalArtifact", abs,
+                                            CFX_MD_ARTIFACT_LIVE,
+                                            &rec->artifact, NULL, err);
     if (ret)
         return cfx_error_prefix(err, "%s: input '%s'", run->component, in->key);
     return 0;
@@ -315,11 +309,15 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
         run->root[--rl] = 0;
 
     if (opts->store) {
-        run->store = opts->store;
+        run->store = opts->store; /* its lender recovers (runner.c) */
     } else {
         if ((ret = cfx_metadata_open_root(&run->store, run->root, err)))
             goto out;
         run->owns_store = 1;
+        /* what killed runs left behind goes before this run adds to it */
+        if ((ret =
+                 cfx_recovery_run(run->store, run->root, opts->log, NULL, err)))
+            goto out;
     }
     if (opts->pipeline_name) {
         if ((ret = copy_bounded(run->pipeline_name, sizeof run->pipeline_name,
@@ -352,7 +350,8 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
                                           CFX_MD_EXECUTION_RUNNING,
                                           &run->execution_id, err)))
         goto out;
-    if ((ret = store_exec_properties(run, props, err)))
+    if ((ret = cfx_recovery_record_owner(run->store, run->execution_id, err)) ||
+        (ret = store_exec_properties(run, props, err)))
         goto out;
     cfx_md_value_t v = {.kind = CFX_MD_STRING, .s = run->cache_key};
     if ((ret = cfx_metadata_set_execution_property(
@@ -450,6 +449,13 @@ static int add_output(cfx_component_run_t *run, const char *key,
             cfx_metadata_rollback(run->store);
             goto fail;
         }
+    /* so that recovery finds what a run killed now was writing */
+    if ((ret = cfx_metadata_put_event(
+             run->store, o->artifact_id, run->execution_id,
+             CFX_MD_EVENT_PENDING_OUTPUT, o->key, 0, err))) {
+        cfx_metadata_rollback(run->store);
+        goto fail;
+    }
     if ((ret = cfx_metadata_commit(run->store, err)))
         goto fail;
     o->created_dir = created_dir;
@@ -932,6 +938,19 @@ int cfx_component_finish(cfx_component_run_t *run, int ok, cfx_error_t *err) {
         return 0;
     }
     return abandon(run, err);
+}
+
+int cfx_component_fail(cfx_component_run_t *run, const char *reason,
+                       cfx_error_t *err) {
+    if (run->root && run->execution_id && !run->finished && !run->cached &&
+        reason && reason[0]) {
+        cfx_md_value_t v = {.kind = CFX_MD_STRING, .s = reason};
+        cfx_error_t ignore; /* the failure itself is what matters */
+        cfx_error_init(&ignore);
+        cfx_metadata_set_execution_property(
+            run->store, run->execution_id, CFX_RECOVERY_REASON, 1, &v, &ignore);
+    }
+    return cfx_component_finish(run, 0, err);
 }
 
 void cfx_component_run_free(cfx_component_run_t *run) {

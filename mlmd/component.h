@@ -30,6 +30,10 @@
  * command's --output), else NULL.
  *
  * Layout: outputs live at `<root>/<Component>/<output key>/<execution id>/`.
+ * A run that opens its own store (no store lent in the options) first
+ * recovers the executions that killed runs left RUNNING in it
+ * (mlmd/recovery.h); every run records its owner there for the next one.
+ *
  * Execution type name = component name; contexts: `pipeline` (name =
  * pipeline name, default the root's base name), `pipeline_run` (run id,
  * default a new time-based id) and `node` (`<pipeline>.<Component>`), and an
@@ -114,6 +118,9 @@ typedef struct cfx_component_opts {
                                   closed); NULL: the run opens its own */
     const char *pipeline_name; /* NULL: base name of root */
     const char *run_id;        /* NULL: a new time-based id */
+    /* Where a run that opens its own store reports the executions it
+     * recovered (mlmd/recovery.h); NULL: quiet. */
+    FILE *log;
 } cfx_component_opts_t;
 
 /* Starts a run (see the top of this file). exec_properties_json may be NULL
@@ -219,6 +226,10 @@ long long cfx_component_output_int(cfx_component_run_t *run, const char *key,
  * removed, execution FAILED. Idempotent; run_free calls it with ok = 0 when
  * it was never called. */
 int cfx_component_finish(cfx_component_run_t *run, int ok, cfx_error_t *err);
+/* finish(run, 0) that first records why (custom execution property
+ * failure_reason, shown by `cfx ls`). */
+int cfx_component_fail(cfx_component_run_t *run, const char *reason,
+                       cfx_error_t *err);
 void cfx_component_run_free(cfx_component_run_t *run);
 
 /* The run's store (NULL when standalone), e.g. for

@@ -64,8 +64,9 @@ int cfx_component_run_cli(cfx_component_run_t *run,
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
-    if ((ret = cfx_component_begin(run, cli->root, spec->name, text,
-                                   cli->inputs, cli->n_inputs, err)))
+    cfx_component_opts_t opts = {.log = cli->progress};
+    if ((ret = cfx_component_begin_ex(run, cli->root, &opts, spec->name, text,
+                                      cli->inputs, cli->n_inputs, err)))
         goto out;
     for (size_t i = 0; i < cli->n_outputs; i++)
         if (cli->outputs[i].path &&
@@ -80,7 +81,8 @@ int cfx_component_run_cli(cfx_component_run_t *run,
 done:;
     cfx_error_t ferr;
     cfx_error_init(&ferr);
-    int fret = cfx_component_finish(run, ret == 0, &ferr);
+    int fret = ret ? cfx_component_fail(run, err->msg, &ferr)
+                   : cfx_component_finish(run, 1, &ferr);
     if (!ret && fret) {
         *err = ferr;
         ret = fret;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "mlmd/metadata.h"
+#include "mlmd/recovery.h"
 
 /* Deepest provenance chain printed (a pipeline is ~10 steps deep). */
 #define LINEAGE_MAX_DEPTH 32
@@ -124,6 +125,26 @@ static int print_execution(void *ud, const cfx_md_execution_t *e) {
     fprintf(s->out, "%6lld  %-16s %-9s %s %8.3fs  %s\n", (long long)e->id,
             e->type, cfx_md_execution_state_name(e->state), start,
             (double)(e->update_time_ms - e->create_time_ms) / 1000.0, from);
+    /* why it failed; whether a RUNNING one still runs (mlmd/recovery.h) */
+    char why[CFX_ERROR_MSG_MAX];
+    if (e->state == CFX_MD_EXECUTION_FAILED &&
+        cfx_metadata_get_execution_property(s->md, e->id, CFX_RECOVERY_REASON,
+                                            &v, why, sizeof why,
+                                            &ignore) == 0 &&
+        v.kind == CFX_MD_STRING)
+        fprintf(s->out, "        reason: %s\n", why);
+    if (e->state == CFX_MD_EXECUTION_RUNNING) {
+        cfx_owner_state_t o =
+            cfx_recovery_owner_state(s->md, e->id, why, sizeof why);
+        if (o == CFX_OWNER_DEAD)
+            fprintf(s->out,
+                    "        left behind: owner %s (the next run marks it "
+                    "FAILED)\n",
+                    why);
+        else
+            fprintf(s->out, "        %s %s\n",
+                    o == CFX_OWNER_ALIVE ? "running in" : "owner", why);
+    }
     s->n++;
     return 0;
 }

@@ -7,10 +7,17 @@
  * Context, ContextProperty, ParentContext, Event, EventPath, Association,
  * Attribution, MLMDEnv. Times are milliseconds since the epoch.
  *
- * Concurrency: WAL journal (readers never block the writer), a busy timeout
- * so concurrent writers wait instead of failing, synchronous=NORMAL (a
- * crash may lose the last commits, never corrupt the file). Multi-statement
- * writes run in one BEGIN IMMEDIATE transaction.
+ * Concurrency (docs/metadata.md): any number of processes may use one
+ * store. WAL journal (readers never block the writer), synchronous=NORMAL
+ * (a crash may lose the last commits, never corrupt the file), and every
+ * write transaction takes the write lock up front (BEGIN IMMEDIATE), so a
+ * transaction never has to upgrade a read lock, which SQLite refuses with
+ * SQLITE_BUSY at once. A writer waits for the lock: the busy handler for
+ * most waits, and an explicit retry with randomised exponential backoff for
+ * the places where SQLite answers SQLITE_BUSY without calling the handler
+ * (the switch to WAL of a new file, a first statement racing WAL recovery or
+ * another process's schema creation). Both wait at most BUSY_TIMEOUT_MS.
+ * Opening does not write when the schema is already there.
  */
 #include "mlmd/metadata.h"
 
@@ -21,15 +28,26 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "formats/clock.h"
 
 #define SCHEMA_VERSION 10
-#define BUSY_TIMEOUT_MS 10000
+/* How long one statement or transaction waits for the store's lock (ms):
+ * transactions last milliseconds, so only a writer stopped while holding the
+ * lock makes another wait this long. */
+#define BUSY_TIMEOUT_MS 120000
+/* Backoff of the explicit retries: first and longest sleep (us). */
+#define RETRY_FIRST_US 500
+#define RETRY_MAX_US 50000
 
 struct cfx_metadata {
     sqlite3 *db;
     char *path;
     int tx_depth;
     int tx_failed;
+    unsigned seed;          /* jitter of the waits for the lock */
+    uint64_t busy_since_ns; /* start of the busy handler's current wait */
 };
 
 static const char *const schema_sql =
@@ -130,15 +148,99 @@ static int code_of(int rc) {
     }
 }
 
+static int is_busy(int rc) {
+    return (rc & 0xff) == SQLITE_BUSY;
+}
+
 static int db_fail(cfx_metadata_t *md, int rc, cfx_error_t *err,
                    const char *what) {
+    if (is_busy(rc))
+        return cfx_error_set(err, code_of(rc),
+                             "%s: %s: %s (gave up after %d s waiting for "
+                             "another process's write)",
+                             md->path, what, sqlite3_errmsg(md->db),
+                             BUSY_TIMEOUT_MS / 1000);
     return cfx_error_set(err, code_of(rc), "%s: %s: %s", md->path, what,
                          sqlite3_errmsg(md->db));
 }
 
+/* One wait of an explicit retry: sleeps a random time in [d/2, d] with d
+ * doubling from RETRY_FIRST_US to RETRY_MAX_US (processes that collided
+ * once do not collide again in step). Returns 0 once BUSY_TIMEOUT_MS have
+ * passed since the first wait of *deadline_ns (0: not started). */
+static int retry_wait(cfx_metadata_t *md, uint64_t *deadline_ns,
+                      unsigned *delay_us) {
+    uint64_t now = cfx_clock_mono_ns();
+    if (!*deadline_ns) {
+        *deadline_ns = now + (uint64_t)BUSY_TIMEOUT_MS * 1000000u;
+        *delay_us = RETRY_FIRST_US;
+    } else if (now >= *deadline_ns) {
+        return 0;
+    }
+    unsigned d =
+        *delay_us / 2 + (unsigned)rand_r(&md->seed) % (*delay_us / 2 + 1);
+    struct timespec ts = {0, (long)d * 1000};
+    nanosleep(&ts, NULL);
+    if (*delay_us < RETRY_MAX_US)
+        *delay_us = *delay_us * 2 > RETRY_MAX_US ? RETRY_MAX_US : *delay_us * 2;
+    return 1;
+}
+
+/* The busy handler: SQLite calls it while another connection holds the
+ * lock it needs, count = 0, 1, ... for one wait. Short randomised sleeps
+ * (SQLite's own handler sleeps up to 100 ms at a time, long next to
+ * transactions of a millisecond or two); 0 gives up. */
+static int busy_handler(void *ud, int count) {
+    cfx_metadata_t *md = ud;
+    uint64_t now = cfx_clock_mono_ns();
+    if (count == 0)
+        md->busy_since_ns = now;
+    else if (now - md->busy_since_ns >= (uint64_t)BUSY_TIMEOUT_MS * 1000000u)
+        return 0;
+    unsigned cap = count < 10 ? 200u << (count / 2) : 5000u; /* us */
+    unsigned d = cap / 2 + (unsigned)rand_r(&md->seed) % (cap / 2 + 1);
+    struct timespec ts = {0, (long)d * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+/* sqlite3_step, retrying a statement's first step while it is refused with
+ * SQLITE_BUSY: a first step has read nothing yet, so running it again is
+ * safe, and it is where SQLite takes its locks. */
+static int step(cfx_metadata_t *md, sqlite3_stmt *st) {
+    int fresh = !sqlite3_stmt_busy(st);
+    int rc = sqlite3_step(st);
+    uint64_t deadline = 0;
+    unsigned delay = 0;
+    while (fresh && is_busy(rc) && retry_wait(md, &deadline, &delay)) {
+        sqlite3_reset(st);
+        rc = sqlite3_step(st);
+    }
+    return rc;
+}
+
+/* sqlite3_exec of a statement without rows (BEGIN, COMMIT), retried while
+ * SQLITE_BUSY. A COMMIT refused so leaves the transaction open (SQLite's
+ * documented behaviour), so it may be retried too. */
+static int exec_retry(cfx_metadata_t *md, const char *sql) {
+    uint64_t deadline = 0;
+    unsigned delay = 0;
+    int rc;
+    while (is_busy(rc = sqlite3_exec(md->db, sql, NULL, NULL, NULL)) &&
+           retry_wait(md, &deadline, &delay))
+        ;
+    return rc;
+}
+
 static int prep(cfx_metadata_t *md, const char *sql, sqlite3_stmt **st,
                 cfx_error_t *err) {
-    int rc = sqlite3_prepare_v2(md->db, sql, -1, st, NULL);
+    uint64_t deadline = 0;
+    unsigned delay = 0;
+    int rc;
+    /* preparing reads the schema, which needs a read lock */
+    while (is_busy(rc = sqlite3_prepare_v2(md->db, sql, -1, st, NULL)) &&
+           retry_wait(md, &deadline, &delay))
+        ;
     if (rc != SQLITE_OK)
         return db_fail(md, rc, err, "prepare");
     return 0;
@@ -156,7 +258,7 @@ static int check_len(const char *s, size_t max, const char *what,
 /* Runs a statement that returns no rows; finalizes it. */
 static int step_done(cfx_metadata_t *md, sqlite3_stmt *st, cfx_error_t *err,
                      const char *what) {
-    int rc = sqlite3_step(st);
+    int rc = step(md, st);
     int ret = 0;
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         ret = db_fail(md, rc, err, what);
@@ -168,7 +270,7 @@ int cfx_metadata_begin(cfx_metadata_t *md, cfx_error_t *err) {
     if (md->tx_depth++ > 0)
         return 0;
     md->tx_failed = 0;
-    int rc = sqlite3_exec(md->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = exec_retry(md, "BEGIN IMMEDIATE");
     if (rc != SQLITE_OK) {
         md->tx_depth = 0;
         return db_fail(md, rc, err, "begin transaction");
@@ -188,7 +290,7 @@ int cfx_metadata_commit(cfx_metadata_t *md, cfx_error_t *err) {
                              "%s: transaction rolled back by an inner failure",
                              md->path);
     }
-    int rc = sqlite3_exec(md->db, "COMMIT", NULL, NULL, NULL);
+    int rc = exec_retry(md, "COMMIT");
     if (rc != SQLITE_OK) {
         int ret = db_fail(md, rc, err, "commit");
         sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
@@ -207,8 +309,38 @@ void cfx_metadata_rollback(cfx_metadata_t *md) {
     sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The schema version of a store whose tables exist, read without taking
+ * the write lock: 1 with *version set, 0 when the tables are not (all)
+ * there yet (a new file, or one another process is creating). */
+static int read_schema_version(cfx_metadata_t *md, int *version) {
+    sqlite3_stmt *st = NULL;
+    cfx_error_t ignore;
+    int found = 0;
+    if (prep(md, "SELECT schema_version FROM MLMDEnv", &st, &ignore))
+        return 0; /* no such table: created below */
+    if (step(md, st) == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int check_version(cfx_metadata_t *md, int v, cfx_error_t *err) {
+    if (v != SCHEMA_VERSION)
+        return cfx_error_set(err, CFX_EUNSUPPORTED,
+                             "%s: schema_version %d, this cfx reads %d",
+                             md->path, v, SCHEMA_VERSION);
+    return 0;
+}
+
 static int init_schema(cfx_metadata_t *md, cfx_error_t *err) {
     char *msg = NULL;
+    int v;
+    if (read_schema_version(md, &v))
+        return check_version(md, v, err); /* the common case: no write */
+    /* Creating: under the write lock, so of several processes creating one
+     * store the first makes the tables and the others find them. */
     int ret = cfx_metadata_begin(md, err);
     if (ret)
         return ret;
@@ -223,16 +355,12 @@ static int init_schema(cfx_metadata_t *md, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
     if ((ret = prep(md, "SELECT schema_version FROM MLMDEnv", &st, err)))
         goto fail;
-    rc = sqlite3_step(st);
+    rc = step(md, st);
     if (rc == SQLITE_ROW) {
-        int v = sqlite3_column_int(st, 0);
+        v = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
-        if (v != SCHEMA_VERSION) {
-            ret = cfx_error_set(err, CFX_EUNSUPPORTED,
-                                "%s: schema_version %d, this cfx reads %d",
-                                md->path, v, SCHEMA_VERSION);
+        if ((ret = check_version(md, v, err)))
             goto fail;
-        }
     } else {
         sqlite3_finalize(st);
         if ((ret = prep(md, "INSERT INTO MLMDEnv(schema_version) VALUES (?)",
@@ -248,6 +376,34 @@ fail:
     return ret;
 }
 
+/* WAL mode, set once per file and kept in it. Switching a new file needs an
+ * exclusive lock, and SQLite refuses a switch that finds the file busy with
+ * SQLITE_BUSY without calling the busy handler: step() retries it. A file
+ * system without shared memory keeps the rollback journal, which is slower
+ * for concurrent readers but just as correct. */
+static int set_journal(cfx_metadata_t *md, cfx_error_t *err) {
+    sqlite3_stmt *st = NULL;
+    int ret = prep(md, "PRAGMA journal_mode=WAL", &st, err);
+    if (ret)
+        return ret;
+    int rc = step(md, st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = db_fail(md, rc, err, "journal_mode=WAL");
+    sqlite3_finalize(st);
+    if (ret)
+        return ret;
+    char *msg = NULL;
+    rc = sqlite3_exec(md->db,
+                      "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;",
+                      NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        ret = cfx_error_set(err, code_of(rc), "%s: %s", md->path,
+                            msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+    }
+    return ret;
+}
+
 int cfx_metadata_open(cfx_metadata_t **out, const char *path,
                       cfx_error_t *err) {
     *out = NULL;
@@ -257,6 +413,7 @@ int cfx_metadata_open(cfx_metadata_t **out, const char *path,
         ret = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
         goto out;
     }
+    md->seed = (unsigned)getpid() ^ (unsigned)cfx_clock_mono_ns();
     int rc = sqlite3_open_v2(
         path, &md->db,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -266,19 +423,8 @@ int cfx_metadata_open(cfx_metadata_t **out, const char *path,
                           md->db ? sqlite3_errmsg(md->db) : sqlite3_errstr(rc));
         goto out;
     }
-    sqlite3_busy_timeout(md->db, BUSY_TIMEOUT_MS);
-    char *msg = NULL;
-    rc = sqlite3_exec(md->db,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                      "PRAGMA foreign_keys=OFF;",
-                      NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        ret = cfx_error_set(err, code_of(rc), "%s: %s", path,
-                            msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        goto out;
-    }
-    if ((ret = init_schema(md, err)))
+    sqlite3_busy_handler(md->db, busy_handler, md);
+    if ((ret = set_journal(md, err)) || (ret = init_schema(md, err)))
         goto out;
     *out = md;
     md = NULL;
@@ -342,7 +488,7 @@ int cfx_metadata_put_type(cfx_metadata_t *md, int kind, const char *name,
         return ret;
     sqlite3_bind_int(st, 1, kind);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    int rc = step(md, st);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -365,7 +511,7 @@ int cfx_metadata_put_type(cfx_metadata_t *md, int kind, const char *name,
         return ret;
     sqlite3_bind_int(st, 1, kind);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
+    rc = step(md, st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
     else
@@ -469,7 +615,7 @@ int cfx_metadata_set_artifact_state(cfx_metadata_t *md, int64_t id, int state,
 static int one_artifact(cfx_metadata_t *md, sqlite3_stmt *st,
                         cfx_md_artifact_t *out, cfx_error_t *err,
                         const char *what) {
-    int rc = sqlite3_step(st);
+    int rc = step(md, st);
     int ret = 0;
     if (rc == SQLITE_ROW)
         read_artifact(st, out);
@@ -510,6 +656,33 @@ int cfx_metadata_find_artifact_by_uri(cfx_metadata_t *md, const char *uri,
     char what[CFX_MD_URI_MAX + 16];
     snprintf(what, sizeof what, "at '%s'", u);
     return one_artifact(md, st, out, err, what);
+}
+
+int cfx_metadata_find_or_put_artifact(cfx_metadata_t *md, const char *type,
+                                      const char *uri, int state,
+                                      cfx_md_artifact_t *out, int *created,
+                                      cfx_error_t *err) {
+    int64_t id;
+    if (created)
+        *created = 0;
+    /* under the write lock: a second process registering the same uri
+     * waits, then finds the first one's artifact */
+    int ret = cfx_metadata_begin(md, err);
+    if (ret)
+        return ret;
+    ret = cfx_metadata_find_artifact_by_uri(md, uri, out, err);
+    if (ret == CFX_ENOTFOUND) {
+        cfx_error_init(err);
+        if (!(ret = cfx_metadata_put_artifact(md, type, uri, state, &id, err)))
+            ret = cfx_metadata_get_artifact(md, id, out, err);
+        if (!ret && created)
+            *created = 1;
+    }
+    if (ret) {
+        cfx_metadata_rollback(md);
+        return ret;
+    }
+    return cfx_metadata_commit(md, err);
 }
 
 int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
@@ -613,7 +786,7 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
         return ret;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    int rc = step(md, st);
     if (rc == SQLITE_DONE) {
         ret = cfx_error_set(err, CFX_ENOTFOUND,
                             "%s: %s %lld has no property '%s'", md->path,
@@ -660,7 +833,7 @@ static int list_properties(cfx_metadata_t *md, const prop_table_t *t,
     if (ret)
         return ret;
     sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step(md, st)) == SQLITE_ROW) {
         cfx_md_value_t v = {0};
         if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
             v.kind = CFX_MD_INT;
@@ -774,6 +947,28 @@ int cfx_metadata_set_execution_state(cfx_metadata_t *md, int64_t id, int state,
                      id, state, "execution", err);
 }
 
+int cfx_metadata_replace_execution_state(cfx_metadata_t *md, int64_t id,
+                                         int expected, int state, int *changed,
+                                         cfx_error_t *err) {
+    sqlite3_stmt *st = NULL;
+    *changed = 0;
+    int ret = prep(md,
+                   "UPDATE Execution SET last_known_state=?,"
+                   " last_update_time_since_epoch=? WHERE id=? AND"
+                   " last_known_state=?",
+                   &st, err);
+    if (ret)
+        return ret;
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_int64(st, 2, cfx_metadata_now_ms());
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int(st, 4, expected);
+    if ((ret = step_done(md, st, err, "execution")))
+        return ret;
+    *changed = sqlite3_changes(md->db) == 1;
+    return 0;
+}
+
 int cfx_metadata_get_execution(cfx_metadata_t *md, int64_t id,
                                cfx_md_execution_t *out, cfx_error_t *err) {
     sqlite3_stmt *st = NULL;
@@ -781,7 +976,7 @@ int cfx_metadata_get_execution(cfx_metadata_t *md, int64_t id,
     if (ret)
         return ret;
     sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
+    int rc = step(md, st);
     if (rc == SQLITE_ROW)
         read_execution(st, out);
     else if (rc == SQLITE_DONE)
@@ -806,7 +1001,7 @@ int cfx_metadata_find_context(cfx_metadata_t *md, const char *type,
         return ret;
     sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    int rc = step(md, st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
     else if (rc == SQLITE_DONE)
@@ -892,6 +1087,23 @@ int cfx_metadata_put_event(cfx_metadata_t *md, int64_t artifact_id,
         return ret;
     if ((ret = cfx_metadata_begin(md, err)))
         return ret;
+    if (type == CFX_MD_EVENT_OUTPUT) {
+        /* the pending output is published: its event becomes OUTPUT */
+        if ((ret = prep(md,
+                        "UPDATE Event SET type=?, milliseconds_since_epoch=?"
+                        " WHERE artifact_id=? AND execution_id=? AND type=?",
+                        &st, err)))
+            goto fail;
+        sqlite3_bind_int(st, 1, CFX_MD_EVENT_OUTPUT);
+        sqlite3_bind_int64(st, 2, cfx_metadata_now_ms());
+        sqlite3_bind_int64(st, 3, artifact_id);
+        sqlite3_bind_int64(st, 4, execution_id);
+        sqlite3_bind_int(st, 5, CFX_MD_EVENT_PENDING_OUTPUT);
+        if ((ret = step_done(md, st, err, "Event")))
+            goto fail;
+        if (sqlite3_changes(md->db) == 1)
+            return cfx_metadata_commit(md, err);
+    }
     if ((ret =
              prep(md,
                   "INSERT OR IGNORE INTO Event(artifact_id, execution_id, type,"
@@ -936,7 +1148,7 @@ static int list_artifacts_stmt(cfx_metadata_t *md, sqlite3_stmt *st,
         sqlite3_finalize(st);
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step(md, st)) == SQLITE_ROW) {
         read_artifact(st, a);
         if ((ret = cb(ud, a)))
             break;
@@ -968,7 +1180,7 @@ static int list_executions_stmt(cfx_metadata_t *md, sqlite3_stmt *st,
                                 cfx_error_t *err) {
     cfx_md_execution_t e;
     int ret = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step(md, st)) == SQLITE_ROW) {
         read_execution(st, &e);
         if ((ret = cb(ud, &e)))
             break;
@@ -985,6 +1197,19 @@ int cfx_metadata_list_executions(cfx_metadata_t *md, cfx_md_execution_cb cb,
     int ret = prep(md, EXECUTION_COLS "ORDER BY e.id", &st, err);
     if (ret)
         return ret;
+    return list_executions_stmt(md, st, cb, ud, err);
+}
+
+int cfx_metadata_list_executions_in_state(cfx_metadata_t *md, int state,
+                                          cfx_md_execution_cb cb, void *ud,
+                                          cfx_error_t *err) {
+    sqlite3_stmt *st = NULL;
+    int ret =
+        prep(md, EXECUTION_COLS "WHERE e.last_known_state=? ORDER BY e.id", &st,
+             err);
+    if (ret)
+        return ret;
+    sqlite3_bind_int(st, 1, state);
     return list_executions_stmt(md, st, cb, ud, err);
 }
 
@@ -1021,7 +1246,7 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
     sqlite3_bind_int64(st, 1, execution_id);
     sqlite3_bind_int64(st, 2, artifact_id);
     cfx_md_event_t ev;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step(md, st)) == SQLITE_ROW) {
         memset(&ev, 0, sizeof ev);
         ev.artifact_id = sqlite3_column_int64(st, 0);
         ev.execution_id = sqlite3_column_int64(st, 1);
@@ -1093,7 +1318,7 @@ int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
     if (ret)
         return ret;
     sqlite3_bind_int64(st, 1, exclude_model_id);
-    int rc = sqlite3_step(st);
+    int rc = step(md, st);
     int64_t mid = 0, bid = 0;
     if (rc == SQLITE_ROW) {
         mid = sqlite3_column_int64(st, 0);

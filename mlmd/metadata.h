@@ -7,10 +7,12 @@
  * shared database can replace the file when several machines run pipelines
  * (docs/design.md) by providing another implementation of these functions.
  * The SQLite implementation (metadata.c) uses the MLMD table names and the
- * state/kind/event numbers of ML Metadata (schema_version 10), WAL mode and a
- * busy timeout, so several processes may write one store at once; each public
- * call that writes is one transaction unless the caller wraps several in
- * cfx_metadata_begin/commit.
+ * state/kind/event numbers of ML Metadata (schema_version 10). Any number of
+ * processes may read and write one store at once (docs/metadata.md,
+ * Concurrency): a call waits for another process's write instead of
+ * failing, for up to two minutes. Each public call that writes is one
+ * transaction unless the caller wraps several in cfx_metadata_begin/commit,
+ * which takes the write lock at begin.
  *
  * Most callers do not use this directly: components record themselves with
  * pipeline/component.h. Readers (cfx ls, cfx lineage, the evaluator's
@@ -63,12 +65,14 @@ enum {
     CFX_MD_EXECUTION_CANCELED = 6,
 };
 
-/* Event.type (MLMD numbers; TFX uses INPUT and OUTPUT). */
+/* Event.type (MLMD numbers; TFX uses INPUT and OUTPUT). A run records
+ * PENDING_OUTPUT when it places an output, OUTPUT when it publishes it. */
 enum {
     CFX_MD_EVENT_DECLARED_OUTPUT = 1,
     CFX_MD_EVENT_DECLARED_INPUT = 2,
     CFX_MD_EVENT_INPUT = 3,
     CFX_MD_EVENT_OUTPUT = 4,
+    CFX_MD_EVENT_PENDING_OUTPUT = 7,
 };
 
 /* Property value kinds (MLMD PropertyType numbers for INT/DOUBLE/STRING). */
@@ -148,6 +152,14 @@ int cfx_metadata_get_artifact(cfx_metadata_t *md, int64_t id,
  * state; CFX_ENOTFOUND when none. */
 int cfx_metadata_find_artifact_by_uri(cfx_metadata_t *md, const char *uri,
                                       cfx_md_artifact_t *out, cfx_error_t *err);
+/* The newest artifact with this uri (any type, as find_artifact_by_uri);
+ * when there is none, registers one of this type and state first. One write
+ * transaction: two processes registering one uri at once get the same
+ * artifact. *created (may be NULL) says whether this call registered it. */
+int cfx_metadata_find_or_put_artifact(cfx_metadata_t *md, const char *type,
+                                      const char *uri, int state,
+                                      cfx_md_artifact_t *out, int *created,
+                                      cfx_error_t *err);
 /* The newest artifact (highest id) whose string property (custom or not)
  * `name` equals value; CFX_ENOTFOUND when none. */
 int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
@@ -181,6 +193,11 @@ int cfx_metadata_put_execution(cfx_metadata_t *md, const char *type, int state,
                                int64_t *id, cfx_error_t *err);
 int cfx_metadata_set_execution_state(cfx_metadata_t *md, int64_t id, int state,
                                      cfx_error_t *err);
+/* Sets the state only when it still is `expected` (one statement, so of
+ * several processes doing it at once exactly one sees *changed == 1). */
+int cfx_metadata_replace_execution_state(cfx_metadata_t *md, int64_t id,
+                                         int expected, int state, int *changed,
+                                         cfx_error_t *err);
 int cfx_metadata_get_execution(cfx_metadata_t *md, int64_t id,
                                cfx_md_execution_t *out, cfx_error_t *err);
 int cfx_metadata_set_execution_property(cfx_metadata_t *md, int64_t id,
@@ -208,7 +225,9 @@ int cfx_metadata_attribute(cfx_metadata_t *md, int64_t context_id,
                            int64_t artifact_id, cfx_error_t *err);
 
 /* --- events --------------------------------------------------------------- */
-/* An event with path [key, index] (TFX's convention). */
+/* An event with path [key, index] (TFX's convention). An OUTPUT event of an
+ * artifact and execution that have a PENDING_OUTPUT event replaces it (the
+ * output is published; the path recorded with the pending event stays). */
 int cfx_metadata_put_event(cfx_metadata_t *md, int64_t artifact_id,
                            int64_t execution_id, int type, const char *key,
                            int64_t index, cfx_error_t *err);
@@ -226,6 +245,10 @@ int cfx_metadata_list_artifacts(cfx_metadata_t *md, const char *type,
 /* All executions by ascending id. */
 int cfx_metadata_list_executions(cfx_metadata_t *md, cfx_md_execution_cb cb,
                                  void *ud, cfx_error_t *err);
+/* Executions in one state (CFX_MD_EXECUTION_*) by ascending id. */
+int cfx_metadata_list_executions_in_state(cfx_metadata_t *md, int state,
+                                          cfx_md_execution_cb cb, void *ud,
+                                          cfx_error_t *err);
 /* Executions associated with a context, newest (highest id) first. */
 int cfx_metadata_list_context_executions(cfx_metadata_t *md, int64_t context_id,
                                          cfx_md_execution_cb cb, void *ud,

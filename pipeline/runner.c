@@ -21,6 +21,7 @@
 
 #include "formats/clock.h"
 #include "formats/file.h"
+#include "mlmd/recovery.h"
 
 #define MAX_PRODUCED (CFX_RUNNER_MAX_STEPS * CFX_COMPONENT_MAX_OUTPUTS)
 
@@ -284,7 +285,8 @@ static int run_step(cfx_runner_t *r, const cfx_runner_step_t *s,
         ok = ret == 0;
         cfx_error_t ferr;
         cfx_error_init(&ferr);
-        int fret = cfx_component_finish(run, ok, &ferr);
+        int fret = ok ? cfx_component_finish(run, 1, &ferr)
+                      : cfx_component_fail(run, err->msg, &ferr);
         if (ret) {
             cfx_error_prefix(err, "%s (execution %lld)", name,
                              (long long)run->execution_id);
@@ -360,6 +362,13 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg,
         goto out;
     fprintf(r->log, "pipeline %s, run %s\nroot %s\n\n", cfg->pipeline_name,
             r->run_id, cfg->pipeline_root);
+    /* executions a killed run left RUNNING, and their partial outputs */
+    size_t recovered = 0;
+    if ((ret = cfx_recovery_run(r->store, cfg->pipeline_root, r->log,
+                                &recovered, err)))
+        goto out;
+    if (recovered)
+        fputc('\n', r->log);
     for (size_t i = 0; i < num_steps && !ret; i++)
         ret = run_step(r, &steps[i], opts, res, err);
     res->seconds = cfx_clock_mono_s() - t0;

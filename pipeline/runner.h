@@ -14,6 +14,12 @@
  * gate (anomalies of severity ERROR, a model not blessed) reads only what
  * the store holds, so it answers the same for a step served from the cache.
  *
+ * Before the first step the runner recovers what killed runs left in the
+ * store (mlmd/recovery.h): executions still RUNNING whose process is gone
+ * become FAILED and their partial outputs are removed, one line each in the
+ * log. A run may share its pipeline root with other runs going on at the
+ * same time (docs/pipeline.md, Concurrency and crashes).
+ *
  * Threads: one run per thread; the store handle is the run's own.
  */
 #ifndef CFX_PIPELINE_RUNNER_H

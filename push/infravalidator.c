@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -167,15 +168,23 @@ out:
     return ret;
 }
 
+/* The server under test is this process's child and dies with it: the
+ * kernel sends it SIGKILL when the thread that forked it ends, however that
+ * ends (SIGKILL included), so a killed validation never leaves a server
+ * running (docs/push.md). It listens on ports the kernel picks. */
 static pid_t start_server(const char *bin, const char *name, const char *base,
                           const char *log) {
     char a1[PATH_MAX + 32], a2[512];
     snprintf(a1, sizeof a1, "--model_base_path=%s", base);
     snprintf(a2, sizeof a2, "--model_name=%s", name);
     char *argv[] = {(char *)bin, "--port=0", "--rest_api_port=0", a2, a1, NULL};
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    /* the parent may have died before prctl: then nobody would signal */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {
         dup2(fd, 1);
@@ -205,19 +214,34 @@ static void stop_server(pid_t pid) {
     waitpid(pid, &st, 0);
 }
 
-/* Reads the ports from the server's log; 1 when both are known. */
+/* The port of the address after `prefix` in the server's log ("...at
+ * HOST:PORT ..."): the number after the address's last ':', whatever the
+ * host is printed as; 0 when absent. */
+static int logged_port(const char *text, const char *prefix) {
+    const char *p = strstr(text, prefix);
+    if (!p)
+        return 0;
+    p += strlen(prefix);
+    size_t n = strcspn(p, " \n");
+    const char *colon = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == ':')
+            colon = p + i;
+    return colon ? atoi(colon + 1) : 0;
+}
+
+/* Reads the ports from the server's log; 1 when the REST one is known. */
 static int read_ports(const char *log, int *rest, int *grpc) {
     cfx_buf_t b;
     cfx_buf_init(&b);
     if (cfx_file_read(log, 1 << 20, &b, NULL) == 0 && b.data) {
-        const char *r = strstr((const char *)b.data,
-                               "Exporting HTTP/REST API at:localhost:");
-        const char *g = strstr((const char *)b.data,
-                               "Running gRPC ModelServer at 0.0.0.0:");
-        if (r)
-            *rest = atoi(r + strlen("Exporting HTTP/REST API at:localhost:"));
-        if (g)
-            *grpc = atoi(g + strlen("Running gRPC ModelServer at 0.0.0.0:"));
+        const char *t = (const char *)b.data;
+        int r = logged_port(t, "Exporting HTTP/REST API at:");
+        int g = logged_port(t, "Running gRPC ModelServer at ");
+        if (r > 0)
+            *rest = r;
+        if (g > 0)
+            *grpc = g;
     }
     cfx_buf_free(&b);
     return *rest > 0;

@@ -372,51 +372,87 @@ static int count_state(void *ud, const cfx_md_execution_t *e) {
     return 0;
 }
 
-/* Four processes recording runs into one store at once: WAL and the busy
- * timeout make every write wait its turn instead of failing. */
+static int count_external(void *ud, const cfx_md_artifact_t *a) {
+    (void)a;
+    ++*(int *)ud;
+    return 0;
+}
+
+/* One process of test_concurrent_processes: waits until the gate opens,
+ * then records RUNS runs of "Gen" reading the same external file; exits 0
+ * when every call succeeded. */
+static void concurrent_child(const char *r, int gate, int p, const char *csv) {
+    enum { RUNS = 6 };
+    char c;
+    int bad = 0;
+    if (read(gate, &c, 1) != 0) /* EOF: the parent let everyone go */
+        _exit(3);
+    for (int i = 0; i < RUNS && !bad; i++) {
+        cfx_error_t err;
+        cfx_component_run_t run;
+        cfx_component_input_t in[] = {{"input", 0, csv, NULL}};
+        char props[64];
+        int hit = 0;
+        cfx_error_init(&err);
+        snprintf(props, sizeof props, "{\"k\":%d}", i % 3); /* some hits */
+        bad = cfx_component_begin(&run, r, "Gen", props, in, 1, &err) ||
+              cfx_component_cached(&run, &hit, &err) ||
+              (!hit && !cfx_component_output_dir(&run, "out", &err)) ||
+              cfx_component_finish(&run, 1, &err);
+        if (bad)
+            fprintf(stderr, "process %d run %d: %s\n", p, i, err.msg);
+        cfx_component_run_free(&run);
+    }
+    _exit(bad);
+}
+
+/* PROCS processes released at the same instant on one pipeline root, each
+ * recording runs: none may fail for locking. Rounds alternate a new root
+ * (every process races to create the file, switch it to WAL and make the
+ * tables) and a root that already has a history; every process registers
+ * the same external input, and they must all get one artifact. */
 static void test_concurrent_processes(void **state) {
     (void)state;
-    enum { PROCS = 4, RUNS = 25 };
-    pid_t pids[PROCS];
-    for (int p = 0; p < PROCS; p++) {
-        pids[p] = fork();
-        assert_true(pids[p] >= 0);
-        if (pids[p] == 0) {
-            int bad = 0;
-            for (int i = 0; i < RUNS && !bad; i++) {
-                cfx_error_t err;
-                cfx_component_run_t run;
-                char props[64];
-                int hit = 0;
-                cfx_error_init(&err);
-                snprintf(props, sizeof props, "{\"k\":%d}",
-                         i % 5); /* some hits */
-                bad = cfx_component_begin(&run, root, "Gen", props, NULL, 0,
-                                          &err) ||
-                      cfx_component_cached(&run, &hit, &err) ||
-                      (!hit && !cfx_component_output_dir(&run, "out", &err)) ||
-                      cfx_component_finish(&run, 1, &err);
-                if (bad)
-                    fprintf(stderr, "process %d run %d: %s\n", p, i, err.msg);
-                cfx_component_run_free(&run);
+    enum { PROCS = 8, ROUNDS = 6, RUNS = 6 };
+    char csv[300];
+    snprintf(csv, sizeof csv, "%s/data.csv", root);
+    cfx_test_write_file(csv, "a,b\n1,2\n");
+    for (int round = 0; round < ROUNDS; round++) {
+        char r[320];
+        pid_t pids[PROCS];
+        int gate[2];
+        /* even rounds: a new root; odd rounds: the previous one again */
+        snprintf(r, sizeof r, "%s/root%d", root, round / 2);
+        assert_int_equal(pipe(gate), 0);
+        for (int p = 0; p < PROCS; p++) {
+            pids[p] = fork();
+            assert_true(pids[p] >= 0);
+            if (pids[p] == 0) {
+                close(gate[1]);
+                concurrent_child(r, gate[0], p, csv);
             }
-            _exit(bad);
         }
+        close(gate[0]);
+        close(gate[1]); /* go */
+        for (int p = 0; p < PROCS; p++) {
+            int st = 0;
+            assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
+            assert_true(WIFEXITED(st));
+            assert_int_equal(WEXITSTATUS(st), 0);
+        }
+        cfx_error_t err;
+        cfx_metadata_t *md;
+        int n[2] = {0, 0}, ext = 0;
+        OK(cfx_metadata_open_root(&md, r, &err));
+        OK(cfx_metadata_list_executions(md, count_state, n, &err));
+        OK(cfx_metadata_list_artifacts(md, "ExternalArtifact", count_external,
+                                       &ext, &err));
+        cfx_metadata_close(md);
+        int runs = (round % 2 + 1) * PROCS * RUNS;
+        assert_int_equal(n[0], runs);
+        assert_int_equal(n[1], runs); /* every one COMPLETE or CACHED */
+        assert_int_equal(ext, 1);
     }
-    for (int p = 0; p < PROCS; p++) {
-        int st = 0;
-        assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
-        assert_true(WIFEXITED(st));
-        assert_int_equal(WEXITSTATUS(st), 0);
-    }
-    cfx_error_t err;
-    cfx_metadata_t *md;
-    int n[2] = {0, 0};
-    OK(cfx_metadata_open_root(&md, root, &err));
-    OK(cfx_metadata_list_executions(md, count_state, n, &err));
-    cfx_metadata_close(md);
-    assert_int_equal(n[0], PROCS * RUNS);
-    assert_int_equal(n[1], PROCS * RUNS);
 }
 
 /* A spec: copies its "text" setting into <out>/copy.txt and records "n". */

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "mlmd/metadata.h"
 #include "test_util.h"
@@ -381,6 +383,154 @@ static void test_latest_blessed_model(void **state) {
     cfx_metadata_close(md);
 }
 
+static int count_cb(void *ud, const cfx_md_execution_t *e) {
+    (void)e;
+    ++*(int *)ud;
+    return 0;
+}
+
+/* Registration by uri is idempotent; a state changes only from the state
+ * expected; a published output's PENDING_OUTPUT event becomes OUTPUT. */
+static void test_find_or_put_and_states(void **state) {
+    (void)state;
+    cfx_metadata_t *md = open_store();
+    cfx_error_t err;
+    cfx_md_artifact_t a, b;
+    int created = -1, changed = -1, n = 0;
+    cfx_error_init(&err);
+    assert_int_equal(cfx_metadata_find_or_put_artifact(
+                         md, "ExternalArtifact", "/data/x.csv",
+                         CFX_MD_ARTIFACT_LIVE, &a, &created, &err),
+                     0);
+    assert_int_equal(created, 1);
+    assert_string_equal(a.type, "ExternalArtifact");
+    assert_int_equal(a.state, CFX_MD_ARTIFACT_LIVE);
+    /* the same uri (trailing '/' ignored), any type asked: the same one */
+    assert_int_equal(cfx_metadata_find_or_put_artifact(
+                         md, "Other", "/data/x.csv/", 1, &b, &created, &err),
+                     0);
+    assert_int_equal(created, 0);
+    assert_int_equal(b.id, a.id);
+    assert_string_equal(b.type, "ExternalArtifact");
+    assert_int_equal(sql_int("SELECT count(*) FROM Artifact"), 1);
+
+    int64_t e1, e2, art;
+    assert_int_equal(cfx_metadata_put_execution(
+                         md, "Gen", CFX_MD_EXECUTION_RUNNING, &e1, &err),
+                     0);
+    assert_int_equal(cfx_metadata_put_execution(
+                         md, "Gen", CFX_MD_EXECUTION_COMPLETE, &e2, &err),
+                     0);
+    assert_int_equal(cfx_metadata_list_executions_in_state(
+                         md, CFX_MD_EXECUTION_RUNNING, count_cb, &n, &err),
+                     0);
+    assert_int_equal(n, 1);
+    /* e2 is not RUNNING: untouched */
+    assert_int_equal(cfx_metadata_replace_execution_state(
+                         md, e2, CFX_MD_EXECUTION_RUNNING,
+                         CFX_MD_EXECUTION_FAILED, &changed, &err),
+                     0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(cfx_metadata_replace_execution_state(
+                         md, e1, CFX_MD_EXECUTION_RUNNING,
+                         CFX_MD_EXECUTION_FAILED, &changed, &err),
+                     0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(cfx_metadata_replace_execution_state(
+                         md, e1, CFX_MD_EXECUTION_RUNNING,
+                         CFX_MD_EXECUTION_CANCELED, &changed, &err),
+                     0);
+    assert_int_equal(changed, 0); /* the second of two recoverers */
+    assert_int_equal(sql_int("SELECT last_known_state FROM Execution WHERE "
+                             "id=1"),
+                     CFX_MD_EXECUTION_FAILED);
+    assert_int_equal(sql_int("SELECT last_known_state FROM Execution WHERE "
+                             "id=2"),
+                     CFX_MD_EXECUTION_COMPLETE);
+
+    assert_int_equal(
+        cfx_metadata_put_artifact(md, "Examples", "/out", 1, &art, &err), 0);
+    assert_int_equal(cfx_metadata_put_event(md, art, e2,
+                                            CFX_MD_EVENT_PENDING_OUTPUT,
+                                            "examples", 0, &err),
+                     0);
+    assert_int_equal(sql_int("SELECT type FROM Event"), 7);
+    assert_int_equal(cfx_metadata_put_event(md, art, e2, CFX_MD_EVENT_OUTPUT,
+                                            "examples", 0, &err),
+                     0);
+    /* one event, now OUTPUT, its path kept */
+    assert_int_equal(sql_int("SELECT count(*) FROM Event"), 1);
+    assert_int_equal(sql_int("SELECT type FROM Event"), 4);
+    assert_int_equal(sql_int("SELECT count(*) FROM EventPath"), 2);
+    cfx_metadata_close(md);
+}
+
+/* PROCS processes released at the same instant on a store that does not
+ * exist yet, ROUNDS times: each creates or opens it (the WAL switch of a
+ * new file is refused at once while another process holds it; opening
+ * retries), registers the same uri and records an execution. None may fail;
+ * they all get one artifact. */
+static void test_concurrent_open(void **state) {
+    (void)state;
+    enum { PROCS = 16, ROUNDS = 20 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char root[320];
+        pid_t pids[PROCS];
+        int gate[2];
+        snprintf(root, sizeof root, "%s/r%d", tmpdir, round);
+        assert_int_equal(pipe(gate), 0);
+        for (int p = 0; p < PROCS; p++) {
+            pids[p] = fork();
+            assert_true(pids[p] >= 0);
+            if (pids[p] != 0)
+                continue;
+            char c;
+            close(gate[1]);
+            if (read(gate[0], &c, 1) != 0)
+                _exit(3);
+            cfx_error_t err;
+            cfx_metadata_t *md = NULL;
+            cfx_md_artifact_t a;
+            int64_t id;
+            cfx_error_init(&err);
+            int rc = cfx_metadata_open_root(&md, root, &err);
+            if (!rc)
+                rc = cfx_metadata_find_or_put_artifact(
+                    md, "ExternalArtifact", "/shared/data.csv",
+                    CFX_MD_ARTIFACT_LIVE, &a, NULL, &err);
+            if (!rc)
+                rc = cfx_metadata_put_execution(
+                    md, "Gen", CFX_MD_EXECUTION_COMPLETE, &id, &err);
+            if (rc)
+                fprintf(stderr, "round %d process %d: %s\n", round, p, err.msg);
+            cfx_metadata_close(md);
+            _exit(rc != 0);
+        }
+        close(gate[0]);
+        close(gate[1]); /* go */
+        for (int p = 0; p < PROCS; p++) {
+            int st = 0;
+            assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
+            assert_true(WIFEXITED(st));
+            assert_int_equal(WEXITSTATUS(st), 0);
+        }
+        cfx_metadata_t *md = NULL;
+        cfx_error_t err;
+        cfx_error_init(&err);
+        assert_int_equal(cfx_metadata_open_root(&md, root, &err), 0);
+        int n = 0;
+        assert_int_equal(cfx_metadata_list_executions(md, count_cb, &n, &err),
+                         0);
+        assert_int_equal(n, PROCS);
+        cfx_md_artifact_t a;
+        assert_int_equal(
+            cfx_metadata_find_artifact_by_uri(md, "/shared/data.csv", &a, &err),
+            0);
+        assert_int_equal(a.id, 1); /* the first registration, and only it */
+        cfx_metadata_close(md);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
@@ -390,6 +540,9 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_latest_blessed_model, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_find_or_put_and_states, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
