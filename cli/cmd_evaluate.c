@@ -145,9 +145,13 @@ int cfx_cmd_evaluate(int argc, char **argv) {
                  cfx_component_output_uri(&run, "blessing"));
     }
     printf("%s\n", res->summary);
+    /* a baseline that answers another question was dropped (the summary
+     * says why) */
+    const char *how = !baseline                  ? ", no baseline"
+                      : res->baseline_dropped[0] ? ", baseline not compared: "
+                                                 : ", baseline ";
     printf("%zu examples, %zu slices%s%s; evaluation: %s, blessing: %s\n",
-           res->num_examples, res->num_slices,
-           baseline ? ", baseline " : ", no baseline", baseline ? baseline : "",
+           res->num_examples, res->num_slices, how, baseline ? baseline : "",
            eval_dir, bless_dir);
     rc = res->blessed == 0 ? EXIT_NOT_BLESSED : 0;
     goto out;
