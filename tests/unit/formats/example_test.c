@@ -329,6 +329,65 @@ static void test_decode_wire_variants(void **state) {
     cfx_example_free(&ex);
 }
 
+/* Appends a map entry {key: name, value: int64_list {value: v}} (names
+ * and values small enough for one-byte lengths and varints). */
+static size_t put_entry(uint8_t *p, const char *name, uint8_t v) {
+    size_t n = strlen(name);
+    uint8_t *q = p;
+    *q++ = 0x0a;
+    *q++ = (uint8_t)(n + 9);
+    *q++ = 0x0a;
+    *q++ = (uint8_t)n;
+    memcpy(q, name, n);
+    q += n;
+    const uint8_t feat[] = {0x12, 0x05, 0x1a, 0x03, 0x0a, 0x01, v};
+    memcpy(q, feat, sizeof feat);
+    return (size_t)(q + sizeof feat - p);
+}
+
+/* Past 32 features duplicates are merged by a sort at the end: the same
+ * result as the scan (first position, last value), own arena or shared. */
+static void test_decode_many_duplicates(void **state) {
+    (void)state;
+    uint8_t w[2048];
+    size_t n = 3; /* 0x0a, 2-byte length, filled below */
+    char name[8];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "f%d", i);
+        n += put_entry(w + n, name, (uint8_t)i);
+    }
+    n += put_entry(w + n, "f3", 100);  /* an early name, seen by the scan */
+    n += put_entry(w + n, "f35", 101); /* a late one: the sort */
+    n += put_entry(w + n, "f3", 102);
+    w[0] = 0x0a;
+    w[1] = (uint8_t)(((n - 3) & 0x7f) | 0x80);
+    w[2] = (uint8_t)((n - 3) >> 7);
+    cfx_arena_t arena;
+    cfx_arena_init(&arena);
+    for (int shared = 0; shared < 2; shared++) {
+        cfx_example_t ex;
+        if (shared)
+            cfx_example_init_in(&ex, &arena);
+        else
+            cfx_example_init(&ex);
+        cfx_error_t err;
+        cfx_error_init(&err);
+        if (cfx_example_decode(&ex, w, n, &err))
+            fail_msg("%s", err.msg);
+        assert_int_equal(ex.count, 40);
+        for (int i = 0; i < 40; i++) {
+            snprintf(name, sizeof name, "f%d", i);
+            assert_string_equal(ex.features[i].name, name);
+            assert_int_equal(ex.features[i].count, 1);
+            int64_t want = i == 3 ? 102 : i == 35 ? 101 : i;
+            assert_int_equal(ex.features[i].v.ints[0], want);
+        }
+        assert_int_equal(cfx_example_find(&ex, "f35")->v.ints[0], 101);
+        cfx_example_free(&ex);
+    }
+    cfx_arena_free(&arena);
+}
+
 static void test_decode_errors(void **state) {
     (void)state;
     cfx_example_t ex;
@@ -370,6 +429,7 @@ int main(void) {
         cmocka_unit_test(test_conformance_round_trip),
         cmocka_unit_test(test_encode_matches_protobuf_c),
         cmocka_unit_test(test_decode_wire_variants),
+        cmocka_unit_test(test_decode_many_duplicates),
         cmocka_unit_test(test_decode_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
