@@ -299,26 +299,37 @@ static int remove_outputs(const char *root, const char *component, int64_t id,
     return ret ? ret : removed;
 }
 
-/* RUNNING -> FAILED with the reason, PENDING outputs ABANDONED; *marked
- * says whether this call changed the state. */
-static int mark_failed(cfx_metadata_t *md, int64_t id, const char *reason,
-                       int *marked, cfx_error_t *err) {
+/* Under the write lock: RUNNING -> FAILED with the reason, the partial
+ * outputs removed (*removed counts them), PENDING outputs ABANDONED;
+ * *marked says whether this call did it. The lock orders this against the
+ * owner's own last transaction: an owner that finished and exited just
+ * after it was judged has made its execution COMPLETE, the state change
+ * finds it so and nothing is removed. Killed half-way, the transaction
+ * rolls back and the next recovery removes what is left. */
+static int mark_failed(cfx_metadata_t *md, const char *root,
+                       const cfx_md_execution_t *e, const char *reason,
+                       int *marked, int *removed, cfx_error_t *err) {
     pending_t *p = calloc(1, sizeof *p);
     int ret;
     *marked = 0;
+    *removed = 0;
     if (!p)
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     if ((ret = cfx_metadata_begin(md, err)))
         goto out;
     if ((ret = cfx_metadata_replace_execution_state(
-             md, id, CFX_MD_EXECUTION_RUNNING, CFX_MD_EXECUTION_FAILED, marked,
-             err)))
+             md, e->id, CFX_MD_EXECUTION_RUNNING, CFX_MD_EXECUTION_FAILED,
+             marked, err)))
         goto fail;
-    if (!*marked) /* another process recovered it first */
+    if (!*marked) /* finished meanwhile, or another process recovered it */
         goto commit;
-    if ((ret = set_str(md, id, CFX_RECOVERY_REASON, reason, err)) ||
-        (ret = cfx_metadata_list_events(md, id, -1, collect_pending, p, err)) <
-            0)
+    if ((*removed = remove_outputs(root, e->type, e->id, err)) < 0) {
+        ret = *removed;
+        goto fail;
+    }
+    if ((ret = set_str(md, e->id, CFX_RECOVERY_REASON, reason, err)) ||
+        (ret = cfx_metadata_list_events(md, e->id, -1, collect_pending, p,
+                                        err)) < 0)
         goto fail;
     for (size_t i = 0; i < p->n; i++) {
         cfx_md_artifact_t *a = malloc(sizeof *a);
@@ -336,6 +347,8 @@ static int mark_failed(cfx_metadata_t *md, int64_t id, const char *reason,
     }
 commit:
     ret = cfx_metadata_commit(md, err);
+    if (ret)
+        *marked = 0;
     goto out;
 fail:
     cfx_metadata_rollback(md);
@@ -361,17 +374,13 @@ int cfx_recovery_run(cfx_metadata_t *md, const char *root, FILE *log,
             continue;
         if ((ret = cfx_metadata_get_execution(md, r.ids[i], &e, err)))
             break;
-        int removed = remove_outputs(root, e.type, e.id, err);
-        if (removed < 0) {
-            ret = cfx_error_prefix(err, "recovering execution %lld",
-                                   (long long)e.id);
-            break;
-        }
         snprintf(reason, sizeof reason,
                  "left RUNNING by a process that died: %s", why);
-        int marked = 0;
-        if ((ret = mark_failed(md, e.id, reason, &marked, err)))
+        int marked = 0, removed = 0;
+        if ((ret = mark_failed(md, root, &e, reason, &marked, &removed, err))) {
+            cfx_error_prefix(err, "recovering execution %lld", (long long)e.id);
             break;
+        }
         if (!marked)
             continue;
         n++;

@@ -26,14 +26,16 @@
  * left alone: deleting a live run's outputs would be worse than a stale
  * RUNNING line.
  *
- * Recovering an execution whose owner is dead: its output folders made by
+ * Recovering an execution whose owner is dead is one write transaction:
+ * the execution goes from RUNNING to FAILED with the custom property
+ * failure_reason saying why, its output folders made by
  * cfx_component_output_dir (`<root>/<Component>/<key>/<id>/`) and the
  * bundle writer's temporary folders beside them (`.<id>.tmp-*`, where any
- * temporary folder of the run lives) are removed first, then, in one
- * transaction, the execution goes from RUNNING to FAILED with the custom
- * property failure_reason saying why, and its PENDING outputs become
- * ABANDONED. Removing first makes it safe to be killed in between: the
- * next recovery finds it still RUNNING and does it again. Several
+ * temporary folder of the run lives) are removed, and its PENDING outputs
+ * become ABANDONED. Holding the write lock orders it after the owner's own
+ * last transaction (an owner that completed and exited just after being
+ * judged is found COMPLETE, and nothing is removed); killed half-way, the
+ * transaction rolls back and the next recovery removes the rest. Several
  * processes recovering at once agree through the state change: exactly one
  * marks it and reports it.
  *
