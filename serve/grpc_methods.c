@@ -102,7 +102,20 @@ Tensorflow__Serving__ModelSpec *cfx_grpc_spec(cfx_grpc_call_t *call,
 /* --- example pool
  * ------------------------------------------------------------- */
 
+/* Up to this many examples come from the worker's pool; a bigger batch
+ * is allocated in the call's arena, every example sharing it, so that
+ * many tiny examples cost no arena block each and all of it goes when the
+ * call's arena is reset. */
+#define POOL_KEEP 256
+
 cfx_example_t *cfx_grpc_examples(cfx_grpc_call_t *call, size_t n) {
+    if (n > POOL_KEEP) {
+        cfx_example_t *ex = cfx_arena_alloc(call->arena, n * sizeof(*ex));
+        if (ex)
+            for (size_t i = 0; i < n; i++)
+                cfx_example_init_in(&ex[i], call->arena);
+        return ex;
+    }
     cfx_grpc_pool_t *p = call->pool;
     if (n > p->cap) {
         cfx_example_t *ex = realloc(p->ex, n * sizeof(*ex));

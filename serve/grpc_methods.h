@@ -49,7 +49,8 @@ Tensorflow__Serving__ModelSpec *cfx_grpc_spec(cfx_grpc_call_t *call,
                                               const cfx_servable_t *s,
                                               const char *signature);
 
-/* n examples, reset, from the worker's reusable pool. */
+/* n examples, reset: from the worker's reusable pool, or for a big batch
+ * in the call's arena (valid until the call's answer is sent). */
 cfx_example_t *cfx_grpc_examples(cfx_grpc_call_t *call, size_t n);
 
 /* Converts an Input (example_list or example_list_with_context) into raw
