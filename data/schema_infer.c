@@ -473,24 +473,27 @@ static void blank_legacy_flag(char *text, size_t len) {
     }
 }
 
+int cfx_schema_parse_text(char *text, size_t len, const char *path,
+                          cfx_schema_t **out, cfx_error_t *err) {
+    *out = NULL;
+    blank_legacy_flag(text, len);
+    ProtobufCMessage *m = NULL;
+    int rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
+                               text ? text : "", len, &m, err);
+    if (rc < 0)
+        return cfx_error_prefix(err, "%s", path);
+    *out = (cfx_schema_t *)m;
+    return 0;
+}
+
 int cfx_schema_read_text(const char *path, cfx_schema_t **out,
                          cfx_error_t *err) {
     *out = NULL;
     cfx_buf_t b;
     cfx_buf_init(&b);
     int rc = cfx_schema_read_file(path, &b, err);
-    if (rc < 0)
-        goto out;
-    blank_legacy_flag((char *)b.data, b.len);
-    ProtobufCMessage *m = NULL;
-    rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
-                           (const char *)b.data, b.len, &m, err);
-    if (rc < 0) {
-        cfx_error_prefix(err, "%s", path);
-        goto out;
-    }
-    *out = (cfx_schema_t *)m;
-out:
+    if (rc == 0)
+        rc = cfx_schema_parse_text((char *)b.data, b.len, path, out, err);
     cfx_buf_free(&b);
     return rc;
 }

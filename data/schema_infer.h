@@ -77,6 +77,12 @@ int cfx_schema_split_names(const char *dir, const char *file, char ***names,
                            size_t *n, cfx_error_t *err);
 void cfx_schema_split_names_free(char **names, size_t n);
 
+/* Parses schema.pbtxt text read from path (named in errors) as
+ * cfx_schema_read_text does; a legacy top-level
+ * `generate_legacy_feature_spec: false` line in text is turned into a
+ * comment in place. */
+int cfx_schema_parse_text(char *text, size_t len, const char *path,
+                          cfx_schema_t **out, cfx_error_t *err);
 /* schema.pbtxt (protobuf text format) in and out. Writing is byte-for-byte
  * deterministic and atomic (temporary file + rename). */
 int cfx_schema_read_text(const char *path, cfx_schema_t **out,

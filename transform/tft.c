@@ -104,14 +104,7 @@ static int load_schema(const char *path, cfx_buf_t *text, schema_t **out,
     int rc = cfx_file_read(path, SCHEMA_MAX_BYTES, text, err);
     if (rc < 0)
         return rc;
-    ProtobufCMessage *m = NULL;
-    rc = cfx_pb_text_parse(&tensorflow__metadata__v0__schema__descriptor,
-                           text->data ? (const char *)text->data : "",
-                           text->len, &m, err);
-    if (rc < 0)
-        return cfx_error_prefix(err, "%s", path);
-    *out = (schema_t *)m;
-    return 0;
+    return cfx_schema_parse_text((char *)text->data, text->len, path, out, err);
 }
 
 /* Cardinality of an int feature from its schema int_domain (inline or

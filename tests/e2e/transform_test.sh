@@ -415,4 +415,11 @@ states = db.execute("SELECT t.name, e.last_known_state FROM Execution e JOIN Typ
 assert states == [("Transform", 3)], states  # 3 = COMPLETE
 EOF
 [ -f "$work/root/Transform/transform_graph/1/transform.json" ] || fail "no graph in the pipeline root"
+# A schema written before the legacy flag became a comment (its last line
+# `generate_legacy_feature_spec: false`, not a field of tensorflow_metadata's
+# Schema) still reads.
+{ cat "$work/schema.pbtxt"; echo "generate_legacy_feature_spec: false"; } >"$work/legacy.pbtxt"
+"$CFX" transform --examples "$work/ex" --schema "$work/legacy.pbtxt" \
+    --spec "$CFX_SOURCE_DIR/examples/taxi/transform.json" --output "$work/tl" \
+    >"$work/tl.log" 2>&1 || fail "transform with a legacy schema: $(cat "$work/tl.log")"
 echo "transform e2e: OK"
