@@ -12,10 +12,10 @@ usage: hostile_client.py bigexample PORT MODEL NFEAT
        hostile_client.py zerowindow PORT MODEL NSTREAMS BATCH SECONDS
          raw HTTP/2 over a socket: SETTINGS_INITIAL_WINDOW_SIZE=0, then
          NSTREAMS gRPC Classify calls of BATCH empty examples each (large
-         answers), never reading and never sending WINDOW_UPDATE; keeps the
-         connection open SECONDS, then reads what came for a second and
-         prints "<bytes sent> <answers begun> <streams reset with
-         ENHANCE_YOUR_CALM>"
+         answers), never sending WINDOW_UPDATE, so no answer's DATA can
+         come; reads frames until every call has begun its answer or been
+         reset, or SECONDS passed; prints "<bytes sent> <answers begun>
+         <streams reset with ENHANCE_YOUR_CALM>"
 Requests are protobuf wire bytes built with grpc_client.py's encoder.
 """
 import socket
@@ -72,8 +72,6 @@ def literal(name, value):
 
 def zerowindow(port, model, nstreams, batch, seconds):
     s = socket.create_connection(("127.0.0.1", port))
-    # A tiny receive buffer: what the server writes piles up on its side.
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
     out += frame(4, 0, 0, struct.pack(">HI", 4, 0))  # INITIAL_WINDOW_SIZE=0
     ex_list = ld(1, b"".join(ld(1, b"") for _ in range(batch)))
@@ -98,30 +96,35 @@ def zerowindow(port, model, nstreams, batch, seconds):
         except OSError:
             break
         sent += len(buf)
-    time.sleep(seconds)
-    # Now read what the server could send without window: HEADERS of the
-    # answers it holds, RST_STREAM for those it refused to hold.
-    s.settimeout(1.0)
+    # Read (never a WINDOW_UPDATE) until every call has either begun its
+    # answer (HEADERS; its DATA waits for a window that never opens) or
+    # been reset (RST_STREAM), or seconds have passed.
+    s.settimeout(0.5)
     data = b""
-    try:
-        while True:
-            d = s.recv(1 << 16)
-            if not d:
-                break
-            data += d
-    except OSError:
-        pass
-    s.close()
     headers = calm = 0
     i = 0
-    while i + 9 <= len(data):
-        n = int.from_bytes(data[i:i + 3], "big")
-        ftype, sid = data[i + 3], int.from_bytes(data[i + 5:i + 9], "big")
-        if ftype == 1 and sid:
-            headers += 1
-        elif ftype == 3 and n == 4 and data[i + 9:i + 13] == b"\0\0\0\x0b":
-            calm += 1  # ENHANCE_YOUR_CALM
-        i += 9 + n
+    deadline = time.monotonic() + seconds
+    while headers + calm < nstreams and time.monotonic() < deadline:
+        try:
+            d = s.recv(1 << 16)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not d:
+            break
+        data += d
+        while i + 9 <= len(data):
+            n = int.from_bytes(data[i:i + 3], "big")
+            if i + 9 + n > len(data):
+                break
+            ftype, sid = data[i + 3], int.from_bytes(data[i + 5:i + 9], "big")
+            if ftype == 1 and sid:
+                headers += 1
+            elif ftype == 3 and n == 4 and data[i + 9:i + 13] == b"\0\0\0\x0b":
+                calm += 1  # ENHANCE_YOUR_CALM
+            i += 9 + n
+    s.close()
     print(sent, headers, calm)
 
 
