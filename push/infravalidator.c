@@ -171,13 +171,21 @@ out:
 /* The server under test is this process's child and dies with it: the
  * kernel sends it SIGKILL when the thread that forked it ends, however that
  * ends (SIGKILL included), so a killed validation never leaves a server
- * running (docs/push.md). It listens on ports the kernel picks. */
+ * running (docs/push.md). It listens on ports the kernel picks, on the
+ * loopback interface only: a candidate model is nobody else's business. */
 static pid_t start_server(const char *bin, const char *name, const char *base,
                           const char *log) {
     char a1[PATH_MAX + 32], a2[512];
     snprintf(a1, sizeof a1, "--model_base_path=%s", base);
     snprintf(a2, sizeof a2, "--model_name=%s", name);
-    char *argv[] = {(char *)bin, "--port=0", "--rest_api_port=0", a2, a1, NULL};
+    char *argv[] = {(char *)bin,
+                    "--port=0",
+                    "--rest_api_port=0",
+                    "--grpc_bind_address=127.0.0.1",
+                    "--rest_api_bind_address=127.0.0.1",
+                    a2,
+                    a1,
+                    NULL};
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0)

@@ -13,6 +13,7 @@ PKGS=(
   curl wrk nghttp2-client nginx-light python3 python3-grpcio python3-numpy
   openssl                              # the command: serve_tls_test.sh's certificates
   systemd
+  procps iproute2                      # pgrep, ss: crash_test.sh
 )
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
