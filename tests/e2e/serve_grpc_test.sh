@@ -55,8 +55,13 @@ cp -r "$T/train/model" "$T/models/taxi/1"
     fail "cfx predict"
 
 echo "== cfx-serve"
+# The admin RPC (HandleReloadConfigRequest) is off unless enabled, and then
+# needs the admin token (docs/serving.md, "Security").
+(umask 077; echo "grpc-test-admin-token" >"$T/admin.token")
+export CFX_ADMIN_TOKEN=grpc-test-admin-token
 "$CFX_SERVE" --port=0 --rest_api_port=0 --model_name=taxi \
-    --model_base_path="$T/models/taxi" --num_threads=2 2>"$T/serve.log" &
+    --model_base_path="$T/models/taxi" --num_threads=2 \
+    --enable_admin_rpc --admin_token_file="$T/admin.token" 2>"$T/serve.log" &
 SERVER=$!
 PORT=
 for _ in $(seq 1 300); do
@@ -173,7 +178,8 @@ def reload(labels):
     ch = grpc.insecure_channel("127.0.0.1:" + port)
     call = ch.unary_unary("/tensorflow.serving.ModelService/HandleReloadConfigRequest")
     try:
-        call(req, timeout=20)
+        call(req, timeout=20, metadata=[("authorization",
+                                         "Bearer grpc-test-admin-token")])
         return grpc.StatusCode.OK, ""
     except grpc.RpcError as e:
         return e.code(), e.details()
