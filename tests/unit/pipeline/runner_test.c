@@ -12,10 +12,13 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pipeline/runner.h"
 #include "test_util.h"
@@ -218,8 +221,71 @@ static void test_failure(void **state) {
     struct stat sb;
     snprintf(p, sizeof p, "%s/root/ExampleGen/out/1", dir);
     assert_int_not_equal(stat(p, &sb), 0); /* removed */
+    /* the reason is on the execution, for cfx ls */
+    cfx_metadata_t *md;
+    cfx_md_value_t v;
+    char buf[256];
+    snprintf(p, sizeof p, "%s/root", dir);
+    assert_int_equal(cfx_metadata_open_root(&md, p, &err), 0);
+    assert_int_equal(cfx_metadata_get_execution_property(
+                         md, 1, "failure_reason", &v, buf, sizeof buf, &err),
+                     0);
+    assert_string_equal(v.s, "bad input at line 3");
+    cfx_metadata_close(md);
     cfx_pipeline_config_free(&cfg);
     fclose(log);
+}
+
+/* A run killed in its Trainer (a child that SIGKILLs itself with its output
+ * folder half-written): the next run recovers it before its first step,
+ * says so, and trains again. */
+static void test_recovers_killed_run(void **state) {
+    (void)state;
+    cfx_pipeline_config_t cfg;
+    cfx_runner_result_t res;
+    cfx_error_t err;
+    char root[512], p[600], log_text[4096] = "";
+    struct stat sb;
+    snprintf(root, sizeof root, "%s/root", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        cfx_component_run_t run;
+        cfx_error_init(&err);
+        if (cfx_component_begin(&run, root, "Trainer", "{}", NULL, 0, &err) ||
+            !cfx_component_output_dir(&run, "model", &err))
+            _exit(2);
+        snprintf(p, sizeof p, "%s/half.bin", run.outputs[0].uri);
+        cfx_test_write_file(p, "half");
+        kill(getpid(), SIGKILL);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    snprintf(p, sizeof p, "%s/Trainer/model/1/half.bin", root);
+    assert_int_equal(stat(p, &sb), 0);
+
+    FILE *log = fmemopen(log_text, sizeof log_text, "w");
+    cfx_runner_options_t opts = {.log = log};
+    assert_int_equal(load(&cfg, cfg_json), 0);
+    assert_int_equal(cfx_runner_run(&cfg, steps, 3, &opts, &res, &err), 0);
+    fclose(log);
+    snprintf(p, sizeof p,
+             "recovered execution 1 (Trainer): owner pid %d on host ",
+             (int)pid);
+    assert_non_null(strstr(log_text, p));
+    assert_non_null(strstr(log_text, "marked FAILED, 1 partial output "
+                                     "removed"));
+    snprintf(p, sizeof p, "%s/Trainer/model/1", root);
+    assert_int_not_equal(stat(p, &sb), 0);
+    assert_int_equal(trainer_calls, 1);
+    cfx_metadata_t *md;
+    cfx_md_execution_t e;
+    assert_int_equal(cfx_metadata_open_root(&md, root, &err), 0);
+    assert_int_equal(cfx_metadata_get_execution(md, 1, &e, &err), 0);
+    assert_int_equal(e.state, CFX_MD_EXECUTION_FAILED);
+    cfx_metadata_close(md);
+    cfx_pipeline_config_free(&cfg);
 }
 
 static void test_config_errors(void **state) {
@@ -273,6 +339,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_run_cache_and_gates, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovers_killed_run, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
