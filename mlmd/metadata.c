@@ -916,7 +916,7 @@ static void read_execution(sqlite3_stmt *st, cfx_md_execution_t *e) {
 
 int cfx_metadata_put_execution(cfx_metadata_t *md, const char *type, int state,
                                int64_t *id, cfx_error_t *err) {
-    int64_t type_id;
+    int64_t type_id = 0;
     sqlite3_stmt *st = NULL;
     int ret =
         cfx_metadata_put_type(md, CFX_MD_EXECUTION_TYPE, type, &type_id, err);
