@@ -1,5 +1,5 @@
 /* cmd_perf.c: `cfx perf`, a load generator for TF Serving-compatible
- * endpoints (serve/perf.h). Argument parsing only. */
+ * endpoints (client/perf.h). Argument parsing only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* cmd_predict.c: `cfx predict` — batch predictions from a bundle
- * (pipeline/batch_predict.h). */
+ * (eval/batch_predict.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * cmd_show.c: `cfx show` — renders an artifact (statistics, schema,
- * anomalies, ...) for a person; the kinds live in pipeline/show.c.
+ * anomalies, ...) for a person; the kinds live in report/show.c.
  */
 #include <stdio.h>
 #include <string.h>

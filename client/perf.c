@@ -424,7 +424,7 @@ static void grpc_done(void *ud, const cfx_h2c_result_t *r) {
     /* Open loop: from the due time (coordinated omission corrected).
      * Closed loop: from when the request actually left, as wrk and h2load
      * measure; requests refilled while a batch of answers is read leave
-     * together on the next writable event (serve/h2_client.c). */
+     * together on the next writable event (client/h2_client.c). */
     uint64_t due = (uint64_t)(uintptr_t)r->req_ud;
     uint64_t start = w->o->rate > 0 || r->sent_ns == 0 || r->sent_ns < due
                          ? due

@@ -8,7 +8,7 @@
  * of the concatenated inputs, so shards can be summarised by different
  * threads, processes or machines and combined in one step. Everything but
  * the quantiles is exact; quantiles are exact while a feature has at most
- * `quantiles_budget` distinct values (pipeline/quantiles.h), then a KLL
+ * `quantiles_budget` distinct values (data/quantiles.h), then a KLL
  * sketch.
  *
  * What is computed (defaults as TFDV's StatsOptions): per feature the

@@ -15,7 +15,7 @@
  * which takes the write lock at begin.
  *
  * Most callers do not use this directly: components record themselves with
- * pipeline/component.h. Readers (cfx ls, cfx lineage, the evaluator's
+ * mlmd/component.h. Readers (cfx ls, cfx lineage, the evaluator's
  * baseline resolver) use the list/get/resolver calls below.
  *
  * Threads: a cfx_metadata_t belongs to one thread at a time (open one per

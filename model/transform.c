@@ -8,7 +8,7 @@
  * boundaries are searched by bisection, raw inputs are found through a
  * name table. An apply touches only the stack: no allocation per call.
  *
- * transform.json (written by pipeline/transform.c, docs/transform.md):
+ * transform.json (written by transform/tft.c, docs/transform.md):
  *   {"format_version": 1,
  *    "inputs": [{"name": "fare", "kind": "float"}, ...],
  *    "outputs": [
@@ -889,7 +889,7 @@ static int apply_op(const cfx_transform_t *t, const xf_op_t *op,
     case OP_VOCABULARY:
         if (!present) {
             /* TFT's fill: 0 for an int64 input (the token "0"), "" (OOV)
-             * for bytes; as pipeline/transform.c counts it */
+             * for bytes; as transform/tft.c counts it */
             if (t->inputs[op->input].kind == CFX_KIND_INT64)
                 *cat = (int32_t)vocab_lookup(&op->vocab, "0", 1);
             else

@@ -1,6 +1,6 @@
 /*
  * infra_grpc.c: gRPC Predict replay for infra validation (infra_grpc.h),
- * over serve/h2_client.h on a private event base, one call at a time.
+ * over client/h2_client.h on a private event base, one call at a time.
  */
 #include "push/infra_grpc.h"
 

@@ -1,6 +1,6 @@
 /*
  * show_eval.c: renders an evaluation for a person (show_eval.h), with the
- * table helpers of pipeline/show.h.
+ * table helpers of report/show.h.
  */
 #include "report/show_eval.h"
 

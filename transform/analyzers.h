@@ -71,7 +71,7 @@ int cfx_vocab_counter_top(const cfx_vocab_counter_t *c, int64_t top_k,
                           cfx_vocab_entry_t **out, size_t *n, cfx_error_t *err);
 
 /* ---- bucket boundaries: quantiles of the non-NaN values, over the
- * project's mergeable quantile summary (pipeline/quantiles.h). Exact while
+ * project's mergeable quantile summary (data/quantiles.h). Exact while
  * the distinct values fit the budget (about 32 bytes each), then a KLL
  * sketch whose rank error is below CFX_QUANTILES_KLL_EPS (TFT's own
  * quantiles are approximate with epsilon 0.01): memory never grows with

@@ -2,7 +2,7 @@
  * transform.h: the Transform component (TFX Transform, docs/transform.md).
  *
  * Reads Examples (<examples>/Split-<s>/ TFRecord.gz of tf.Example) and a
- * transform spec (pipeline/transform_spec.h); runs the analyzers over
+ * transform spec (transform/tft_spec.h); runs the analyzers over
  * Split-train only (one streaming pass: moments, vocabulary counts,
  * quantiles exact within a budget, identity ranges); writes
  *

@@ -1,6 +1,6 @@
 /* grpc_perf_test.c: the pieces of `cfx perf` that need no server: the
- * log-bucketed histogram (serve/perf_hist.c) against exact quantiles of
- * known inputs, and the option parsers of serve/perf.c. */
+ * log-bucketed histogram (client/perf_hist.c) against exact quantiles of
+ * known inputs, and the option parsers of client/perf.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

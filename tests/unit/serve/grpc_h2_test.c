@@ -1,6 +1,6 @@
 /* grpc_h2_test.c: the gRPC endpoint (serve/grpc.c over serve/h2_conn.c)
  * in process: a server context with no model manager and the HTTP/2
- * client of serve/h2_client.c on the two ends of a socketpair, one event
+ * client of client/h2_client.c on the two ends of a socketpair, one event
  * base. Checks answers, status codes of malformed calls, many concurrent
  * streams, a client RST_STREAM, an oversize message, an expired deadline,
  * a chain of calls each submitted from the answer before it, and the
