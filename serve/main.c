@@ -1,5 +1,6 @@
 /*
- * cfx_serve.c: main() of cfx-serve, the model server. Parses the
+ * main.c: main() of cfx-serve, the model server (built into the cfx-serve
+ * program, not into the serve library). Parses the
  * tensorflow_model_server flags and runs the server library; everything
  * else lives in serve/.
  */
