@@ -60,7 +60,7 @@ head -n 2 "$ROOT/examples/taxi/data.csv" >"$T/row.csv"
 
 # --- servers ----------------------------------------------------------------
 nginx_start
-serve_start --port=0 --rest_api_port=0
+serve_start --port=0 --rest_api_port=auto
 serve_wait both
 nginx_check
 

@@ -31,7 +31,7 @@ taxi_bundle 500
 
 # --- servers ----------------------------------------------------------------
 nginx_start h2
-serve_start --port=0 --rest_api_port=-1
+serve_start --port=0 --rest_api_port=0
 serve_wait grpc
 
 # One raw row (predict_raw, dtypes from the server's own metadata), as a

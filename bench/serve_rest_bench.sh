@@ -41,7 +41,7 @@ BODY="{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
 
 # --- servers ----------------------------------------------------------------
 nginx_start
-serve_start --port=0 --rest_api_port=0
+serve_start --port=0 --rest_api_port=auto
 serve_wait rest
 CPORT=$RPORT
 nginx_check

@@ -93,11 +93,11 @@ N
 PIDS+=($!)
 
 # --- cfx-serve: plain, then TLS ----------------------------------------------------
-serve_start --port=0 --rest_api_port=0
+serve_start --port=0 --rest_api_port=auto
 serve_wait both
 CR=$RPORT CG=$GPORT
 mv "$T/serve.log" "$T/plain.log"
-serve_start --port=0 --rest_api_port=0 --ssl_config_file="$T/ssl.conf"
+serve_start --port=0 --rest_api_port=auto --ssl_config_file="$T/ssl.conf"
 serve_wait both
 SR=$RPORT SG=$GPORT
 

@@ -180,7 +180,7 @@ static pid_t start_server(const char *bin, const char *name, const char *base,
     snprintf(a2, sizeof a2, "--model_name=%s", name);
     char *argv[] = {(char *)bin,
                     "--port=0",
-                    "--rest_api_port=0",
+                    "--rest_api_port=auto",
                     "--grpc_bind_address=127.0.0.1",
                     "--rest_api_bind_address=127.0.0.1",
                     a2,

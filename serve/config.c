@@ -352,8 +352,8 @@ void cfx_serve_flags_free(cfx_serve_flags_t *f) {
 const char *cfx_serve_flags_usage(void) {
     return "usage: cfx-serve [flags]\n"
            "  --port=8500                    gRPC port (0: any free port)\n"
-           "  --rest_api_port=8501           REST port (0: any free port, "
-           "-1: off)\n"
+           "  --rest_api_port=8501           REST port (0: off, as TF "
+           "Serving; auto: any free port)\n"
            "  --model_name=NAME --model_base_path=/abs/path\n"
            "  --model_config_file=FILE       text ModelServerConfig (wins)\n"
            "  --model_config_file_poll_wait_seconds=0\n"
@@ -663,8 +663,11 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
             if (!(rc = parse_long(name, val, 0, 65535, &x, err)))
                 f->port = (int)x;
         } else if (!strcmp(name, "rest_api_port")) {
-            if (!(rc = parse_long(name, val, -1, 65535, &x, err)))
-                f->rest_api_port = (int)x;
+            /* TF Serving: 0 turns REST off; "auto" (ours) picks a free port */
+            if (!strcmp(val, "auto"))
+                f->rest_api_port = 0;
+            else if (!(rc = parse_long(name, val, -1, 65535, &x, err)))
+                f->rest_api_port = x <= 0 ? -1 : (int)x;
         } else if (!strcmp(name, "model_name")) {
             rc = set_str(&f->model_name, val);
         } else if (!strcmp(name, "model_base_path")) {

@@ -82,7 +82,8 @@ typedef struct cfx_ssl_config {
 
 typedef struct cfx_serve_flags {
     int port;          /* gRPC; 8500; 0 = any free port */
-    int rest_api_port; /* 8501; 0 = any free port; < 0 = off */
+    int rest_api_port; /* 8501; 0 = any free port (flag "auto"); < 0 = off
+                          (flag 0, as TF Serving) */
     char *model_name;
     char *model_base_path;
     char *model_config_file;

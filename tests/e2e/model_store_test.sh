@@ -34,7 +34,7 @@ publish() { # VERSION: a copy in a hidden folder, then one rename into place
 publish 1
 
 echo 'prometheus_config { enable: true path: "/metrics" }' >"$T/monitoring.txt"
-"$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 --model_name=taxi \
+"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
     --model_base_path="$B" --file_system_poll_wait_seconds=1 \
     --monitoring_config_file="$T/monitoring.txt" >"$T/serve.log" 2>&1 &
 SPID=$!

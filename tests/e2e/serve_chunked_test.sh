@@ -27,7 +27,7 @@ ROW2=$(sed -n 2p "$WARM")
 # --- start ---------------------------------------------------------------------
 # A small body limit to reach it cheaply; a short request read limit for
 # the trickled body; an idle timeout longer than both.
-"$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 --model_name=taxi \
+"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
     --model_base_path="$T/models/taxi" --max_body_bytes=65536 \
     --request_read_timeout_seconds=2 --idle_timeout_seconds=30 >"$T/serve.log" 2>&1 &
 SPID=$!

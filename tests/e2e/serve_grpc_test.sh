@@ -59,7 +59,7 @@ echo "== cfx-serve"
 # needs the admin token (docs/serving.md, "Security").
 (umask 077; echo "grpc-test-admin-token" >"$T/admin.token")
 export CFX_ADMIN_TOKEN=grpc-test-admin-token
-"$CFX_SERVE" --port=0 --rest_api_port=0 --model_name=taxi \
+"$CFX_SERVE" --port=0 --rest_api_port=auto --model_name=taxi \
     --model_base_path="$T/models/taxi" --num_threads=2 \
     --enable_admin_rpc --admin_token_file="$T/admin.token" 2>"$T/serve.log" &
 SERVER=$!

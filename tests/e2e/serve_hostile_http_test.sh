@@ -40,7 +40,7 @@ chmod -R a+rX "$T" # readable by the unprivileged user of part 5
 start() {
     local name=$1
     shift
-    "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 --model_name=taxi \
+    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
         --model_base_path="$T/models/taxi" "$@" >"$T/$name.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
@@ -369,7 +369,7 @@ expect_fail() { # expect_fail WHAT PATTERN ARGS...: cfx-serve must exit non-zero
     local what=$1 pat=$2
     shift 2
     local rc=0
-    timeout 20 "$CFX_SERVE" --port=0 --rest_api_port=0 "$@" >"$T/x.log" 2>&1 || rc=$?
+    timeout 20 "$CFX_SERVE" --port=0 --rest_api_port=auto "$@" >"$T/x.log" 2>&1 || rc=$?
     [ "$rc" != 0 ] || fail "$what: started"
     grep -q -- "$pat" "$T/x.log" || fail "$what: no \"$pat\" in: $(cat "$T/x.log")"
     echo "ok  $what: $(grep -m1 -- "$pat" "$T/x.log")"

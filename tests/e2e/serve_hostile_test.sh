@@ -57,7 +57,7 @@ start_server() { # args...; sets RPORT, GPORT, SPID
     [ -n "$SPID" ] && { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true; }
     : >"$T/serve.log"
     ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=16" \
-        "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 --model_name=taxi \
+        "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
         --model_base_path="$T/models/taxi" "$@" >"$T/serve.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")

@@ -49,7 +49,7 @@ notified() { # MESSAGE: waits until the fake systemd got it
 }
 start_server() { # args...; sets PORT, SPID
     [ -f "$T/serve.log" ] && mv "$T/serve.log" "$T/serve.log.old" # never read a stale port
-    "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 "$@" >"$T/serve.log" 2>&1 &
+    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 "$@" >"$T/serve.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
     PORT=
@@ -69,7 +69,7 @@ notified READY=1
 # --- a second server on the same ports refuses to start ----------------------------
 GPORT=$(sed -n 's/.*Running gRPC ModelServer at 0.0.0.0:\([0-9]*\).*/\1/p' "$T/serve.log")
 [ -n "$GPORT" ] || fail "no gRPC port in the log"
-for ports in "--rest_api_port=$PORT --port=0" "--rest_api_port=0 --port=$GPORT"; do
+for ports in "--rest_api_port=$PORT --port=0" "--rest_api_port=auto --port=$GPORT"; do
     RC=0
     # shellcheck disable=SC2086 # two flags
     NOTIFY_SOCKET= "$CFX_SERVE" $ports --num_threads=1 --model_name=taxi \
@@ -491,7 +491,7 @@ model_config_list {
 }
 C
 RC=0
-"$CFX_SERVE" --port=0 --rest_api_port=0 --model_config_file="$T/labels.config" >"$T/bad.log" 2>&1 || RC=$?
+"$CFX_SERVE" --port=0 --rest_api_port=auto --model_config_file="$T/labels.config" >"$T/bad.log" 2>&1 || RC=$?
 [ "$RC" = 255 ] || fail "startup with a label on a missing version: exit $RC, want 255"
 grep -q 'Failed to start server. Error: Request to assign label to version 5 of model taxi, which is not currently available for inference' \
     "$T/bad.log" || fail "label startup message: $(cat "$T/bad.log")"
@@ -503,11 +503,11 @@ mkdir -p "$T/bad/m"
 cp -r "$T/models/taxi/1" "$T/bad/m/3"
 printf 'x' >>"$T/bad/m/3/variables/model.safetensors"
 RC=0
-"$CFX_SERVE" --port=0 --rest_api_port=0 --model_name=m --model_base_path="$T/bad/m" >"$T/bad.log" 2>&1 || RC=$?
+"$CFX_SERVE" --port=0 --rest_api_port=auto --model_name=m --model_base_path="$T/bad/m" >"$T/bad.log" 2>&1 || RC=$?
 [ "$RC" != 0 ] || fail "startup with a corrupt bundle must fail"
 grep -q 'Failed to start server. Error: .*1 model(s) did not become available: {{name: m version: 3} due to error' "$T/bad.log" \
     || fail "startup failure message: $(cat "$T/bad.log")"
 RC=0
-"$CFX_SERVE" --rest_api_port=0 >"$T/bad.log" 2>&1 || RC=$?
+"$CFX_SERVE" --rest_api_port=auto >"$T/bad.log" 2>&1 || RC=$?
 [ "$RC" = 2 ] || fail "missing base path flag must be a usage error (got $RC)"
 echo "serve_rest_test: OK"

@@ -78,7 +78,7 @@ pem_field() { # FIELD FILE
 start() {
     local name=$1
     shift
-    "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=2 --model_name=taxi \
+    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
         --model_base_path="$T/models/taxi" "$@" >"$T/$name.log" 2>&1 &
     local pid=$!
     SERVERS+=("$pid")
@@ -337,7 +337,7 @@ refused() {
     local name=$1 conf=$2
     shift 2
     local rc=0
-    "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=1 --model_name=taxi \
+    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=1 --model_name=taxi \
         --model_base_path="$T/models/taxi" --ssl_config_file="$conf" >"$T/$name.log" 2>&1 &
     local pid=$!
     SERVERS+=("$pid")

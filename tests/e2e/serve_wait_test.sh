@@ -55,7 +55,7 @@ start() { # args...: a server in the background, SPID, log in $T/serve.log
     [ -f "$T/serve.log" ] && mv "$T/serve.log" "$T/serve.log.old"
     : >"$T/notify.log"
     STARTED=$(date +%s.%N)
-    "$CFX_SERVE" --port=0 --rest_api_port=0 --num_threads=1 \
+    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=1 \
         --file_system_poll_wait_seconds=1 "$@" >"$T/serve.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
@@ -244,7 +244,7 @@ echo "broken first version: OK"
 
 # --- no later poll: fail at once rather than hang ---------------------------------
 RC=0
-timeout 10 "$CFX_SERVE" --port=0 --rest_api_port=0 --model_name=taxi \
+timeout 10 "$CFX_SERVE" --port=0 --rest_api_port=auto --model_name=taxi \
     --model_base_path="$T/c/taxi" --file_system_poll_wait_seconds=0 >"$T/once.log" 2>&1 || RC=$?
 [ "$RC" = 255 ] || fail "poll once on an empty base path: exit $RC, want 255: $(cat "$T/once.log")"
 grep -q "did not become available: {{name: taxi} due to error: no version found under $T/c/taxi}" "$T/once.log" ||
