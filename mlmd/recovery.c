@@ -255,16 +255,20 @@ static int safe_name(const char *s) {
     return s[0] && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '/');
 }
 
-/* Removes `<root>/<component>/<key>/<id>` and `.<id>.tmp-*` beside it for
- * every key folder; returns how many entries went (or a negative code). */
+/* Removes `<root>/<component>/<key>/<id>` and the temporary folders beside
+ * it (`<id>.tmp-*`, as ExampleGen and StatisticsGen name theirs, and
+ * `.<id>.tmp-*`, as the bundle writer does) for every key folder; returns
+ * how many entries went (or a negative code). */
 static int remove_outputs(const char *root, const char *component, int64_t id,
                           cfx_error_t *err) {
-    char dir[PATH_MAX], path[PATH_MAX], name[32], tmp_prefix[40];
+    char dir[PATH_MAX], path[PATH_MAX], name[32], tmp_prefix[40],
+        hidden_prefix[40];
     int removed = 0, ret = 0;
     if (!safe_name(component))
         return 0;
     snprintf(name, sizeof name, "%lld", (long long)id);
-    snprintf(tmp_prefix, sizeof tmp_prefix, ".%lld.tmp-", (long long)id);
+    snprintf(tmp_prefix, sizeof tmp_prefix, "%lld.tmp-", (long long)id);
+    snprintf(hidden_prefix, sizeof hidden_prefix, ".%lld.tmp-", (long long)id);
     if ((size_t)snprintf(dir, sizeof dir, "%s/%s", root, component) >=
         sizeof dir)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", root);
@@ -285,7 +289,8 @@ static int remove_outputs(const char *root, const char *component, int64_t id,
         struct dirent *e;
         while (!ret && (e = readdir(k))) {
             if (strcmp(e->d_name, name) &&
-                strncmp(e->d_name, tmp_prefix, strlen(tmp_prefix)))
+                strncmp(e->d_name, tmp_prefix, strlen(tmp_prefix)) &&
+                strncmp(e->d_name, hidden_prefix, strlen(hidden_prefix)))
                 continue;
             if ((size_t)snprintf(path, sizeof path, "%s/%s", kdir, e->d_name) >=
                 sizeof path)

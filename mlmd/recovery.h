@@ -30,10 +30,11 @@
  * the execution goes from RUNNING to FAILED with the custom property
  * failure_reason saying why, its output folders made by
  * cfx_component_output_dir (`<root>/<Component>/<key>/<id>/`) and the
- * bundle writer's temporary folders beside them (`.<id>.tmp-*`, where any
- * temporary folder of the run lives) are removed, and its PENDING outputs
- * become ABANDONED. Holding the write lock orders it after the owner's own
- * last transaction (an owner that completed and exited just after being
+ * temporary folders beside them (`<id>.tmp-*` of ExampleGen and
+ * StatisticsGen, `.<id>.tmp-*` of the bundle writer; the other temporary
+ * folders of a run live inside its outputs) are removed, and its PENDING
+ * outputs become ABANDONED. Holding the write lock orders it after the owner's
+ * own last transaction (an owner that completed and exited just after being
  * judged is found COMPLETE, and nothing is removed); killed half-way, the
  * transaction rolls back and the next recovery removes the rest. Several
  * processes recovering at once agree through the state change: exactly one

@@ -82,6 +82,10 @@ static void child_run(int fd, char how) {
              (long long)run.execution_id);
     if (mkdir(p, 0755) != 0)
         _exit(2);
+    snprintf(p, sizeof p, "%s/Gen/out/%lld.tmp-def456", root,
+             (long long)run.execution_id);
+    if (mkdir(p, 0755) != 0)
+        _exit(2);
     if (write(fd, &run.execution_id, sizeof run.execution_id) !=
         (ssize_t)sizeof run.execution_id)
         _exit(2);
@@ -139,7 +143,7 @@ static void set_prop(cfx_metadata_t *md, int64_t id, const char *name,
 static void test_killed_run_recovered(void **state) {
     (void)state;
     int64_t id;
-    char out[600], tmp[600], why[512], buf[512], log[4096] = "";
+    char out[600], tmp[600], tmp2[600], why[512], buf[512], log[4096] = "";
     cfx_error_t err;
     cfx_error_init(&err);
     pid_t pid = start_child('k', &id);
@@ -147,8 +151,11 @@ static void test_killed_run_recovered(void **state) {
     snprintf(out, sizeof out, "%s/Gen/out/%lld", root, (long long)id);
     snprintf(tmp, sizeof tmp, "%s/Gen/out/.%lld.tmp-abc123", root,
              (long long)id);
+    snprintf(tmp2, sizeof tmp2, "%s/Gen/out/%lld.tmp-def456", root,
+             (long long)id);
     assert_true(exists(out));
     assert_true(exists(tmp));
+    assert_true(exists(tmp2));
 
     cfx_metadata_t *md = open_store();
     assert_int_equal(exec_state(md, id), CFX_MD_EXECUTION_RUNNING);
@@ -172,9 +179,10 @@ static void test_killed_run_recovered(void **state) {
     assert_int_equal(exec_state(md, id), CFX_MD_EXECUTION_FAILED);
     assert_false(exists(out));
     assert_false(exists(tmp));
+    assert_false(exists(tmp2));
     snprintf(buf, sizeof buf, "recovered execution %lld (Gen)", (long long)id);
     assert_non_null(strstr(log, buf));
-    assert_non_null(strstr(log, "2 partial outputs removed"));
+    assert_non_null(strstr(log, "3 partial outputs removed"));
     OK(cfx_metadata_get_execution_property(md, id, CFX_RECOVERY_REASON, &v, buf,
                                            sizeof buf, &err));
     assert_non_null(strstr(v.s, "left RUNNING by a process that died"));
