@@ -3,7 +3,7 @@
  * bundle loads and answers in the real server before it is pushed.
  *
  * It starts the cfx-serve binary on free loopback ports (--port=0
- * --rest_api_port=0; the ports are read back from the server's log) with a
+ * --rest_api_port=auto; the ports are read back from the server's log) with a
  * model base path holding only the candidate (a link named 1), waits until
  * GET /v1/models/<name> reports AVAILABLE, replays the bundle's warm-up rows
  * (assets.extra/warmup.jsonl) over REST, one request each, cycling through
