@@ -10,7 +10,8 @@ static void usage(FILE *f) {
     fprintf(
         f,
         "usage: cfx ls [--pipeline-root ROOT | --config PIPELINE_CONFIG]\n\n"
-        "Lists what ran (executions: id, component, state, start, duration)\n"
+        "Lists what ran (executions: id, component, state, start, duration;\n"
+        "why a FAILED one failed; whether a RUNNING one's process still runs)\n"
         "and what it made (artifacts: id, type, uri, state, key properties)\n"
         "from ROOT/metadata.sqlite. ROOT: the pipeline_root of "
         "PIPELINE_CONFIG,\n"
