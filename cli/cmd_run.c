@@ -24,6 +24,8 @@ static void usage(FILE *f) {
         "says, recording each in <pipeline_root>/metadata.sqlite and reusing "
         "a\n"
         "cached execution when its inputs and configuration are unchanged.\n"
+        "Executions a killed run left RUNNING are first marked FAILED and\n"
+        "their partial outputs removed.\n"
         "Exit status: 0 done, %d rollout stopped (data anomalies, model not\n"
         "blessed), 1 failure, 2 usage.\n",
         EXIT_STOPPED);
