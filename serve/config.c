@@ -18,16 +18,10 @@
 
 #include "formats/buf.h"
 #include "formats/file.h"
+#include "formats/pbcodec.h"
 #include "model_server_config.pb-c.h"
 #include "serve/auth.h"
 #include "ssl_config.pb-c.h"
-
-#if defined(__has_include)
-#if __has_include("formats/pbcodec.h")
-#include "formats/pbcodec.h"
-#define CFX_HAVE_PBCODEC 1
-#endif
-#endif
 
 #define CONFIG_FILE_MAX (16u << 20)
 
@@ -268,7 +262,6 @@ out:
 int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text, size_t len,
                               const char *where, cfx_error_t *err) {
     cfx_model_list_init(l);
-#ifdef CFX_HAVE_PBCODEC
     ProtobufCMessage *msg = NULL;
     int rc =
         cfx_pb_text_parse(&tensorflow__serving__model_server_config__descriptor,
@@ -280,12 +273,6 @@ int cfx_model_list_parse_text(cfx_model_list_t *l, const char *text, size_t len,
     if (rc)
         return cfx_error_prefix(err, "%s", where);
     return 0;
-#else
-    (void)text;
-    (void)len;
-    return cfx_error_set(err, CFX_EUNSUPPORTED,
-                         "%s: protobuf text format codec not built", where);
-#endif
 }
 
 int cfx_model_list_load_file(cfx_model_list_t *l, const char *path,
@@ -506,7 +493,6 @@ static int set_str(char **dst, const char *v) {
 }
 
 static int read_monitoring(cfx_serve_flags_t *f, cfx_error_t *err) {
-#ifdef CFX_HAVE_PBCODEC
     ProtobufCMessage *msg = NULL;
     cfx_buf_t text;
     cfx_buf_init(&text);
@@ -534,16 +520,10 @@ out:
         protobuf_c_message_free_unpacked(msg, NULL);
     cfx_buf_free(&text);
     return rc;
-#else
-    return cfx_error_set(err, CFX_EUNSUPPORTED,
-                         "%s: protobuf text format codec not built",
-                         f->monitoring_config_file);
-#endif
 }
 
 /* --ssl_config_file: TF Serving's SSLConfig, kept for the TLS layer. */
 static int read_ssl_config(cfx_serve_flags_t *f, cfx_error_t *err) {
-#ifdef CFX_HAVE_PBCODEC
     ProtobufCMessage *msg = NULL;
     cfx_buf_t text;
     cfx_buf_init(&text);
@@ -588,11 +568,6 @@ out:
         protobuf_c_message_free_unpacked(msg, NULL);
     cfx_buf_free(&text);
     return rc;
-#else
-    return cfx_error_set(err, CFX_EUNSUPPORTED,
-                         "%s: protobuf text format codec not built",
-                         f->ssl_config_file);
-#endif
 }
 
 /* Checks that flags which only make sense together are given together, and

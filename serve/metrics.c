@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve/service.h"
+
 #define LAT_BUCKETS 33  /* 10 * 1.8^k µs, k = 0..32, then +Inf */
 #define CNT_BUCKETS 15  /* 1, 2, 4, ... 2^14 examples, then +Inf */
 #define MAX_SERIES 4096 /* bounded: label values come from requests */
@@ -60,28 +62,6 @@ struct cfx_metrics {
     double lat_bounds[LAT_BUCKETS];
     double cnt_bounds[CNT_BUCKETS];
 };
-
-static const char *tf_code_names[] = {"OK",
-                                      "CANCELLED",
-                                      "UNKNOWN",
-                                      "INVALID_ARGUMENT",
-                                      "DEADLINE_EXCEEDED",
-                                      "NOT_FOUND",
-                                      "ALREADY_EXISTS",
-                                      "PERMISSION_DENIED",
-                                      "RESOURCE_EXHAUSTED",
-                                      "FAILED_PRECONDITION",
-                                      "ABORTED",
-                                      "OUT_OF_RANGE",
-                                      "UNIMPLEMENTED",
-                                      "INTERNAL",
-                                      "UNAVAILABLE",
-                                      "DATA_LOSS",
-                                      "UNAUTHENTICATED"};
-
-static const char *code_name(int c) {
-    return c >= 0 && c <= 16 ? tf_code_names[c] : "UNKNOWN";
-}
 
 int cfx_metrics_new(cfx_metrics_t **out) {
     *out = NULL;
@@ -183,7 +163,7 @@ void cfx_metrics_record(cfx_metrics_t *m, const char *model, const char *api,
     if (!m)
         return;
     put_label(l1, sizeof(l1), &n1, "model_name", model);
-    put_label(l1, sizeof(l1), &n1, "status", code_name(tf_code));
+    put_label(l1, sizeof(l1), &n1, "status", cfx_service_tf_code_name(tf_code));
     put_label(l2, sizeof(l2), &n2, "model_name", model);
     put_label(l2, sizeof(l2), &n2, "API", api);
     put_label(l2, sizeof(l2), &n2, "entrypoint", entrypoint);
@@ -223,7 +203,7 @@ void cfx_metrics_record_load(cfx_metrics_t *m, const char *model_path,
     if (!m)
         return;
     put_label(l1, sizeof(l1), &n1, "model_path", model_path);
-    put_label(l1, sizeof(l1), &n1, "status", code_name(tf_code));
+    put_label(l1, sizeof(l1), &n1, "status", cfx_service_tf_code_name(tf_code));
     put_label(l2, sizeof(l2), &n2, "model_path", model_path);
     pthread_mutex_lock(&m->mu);
     series_t *s = series_get(m, M_LOAD_ATTEMPT, l1);

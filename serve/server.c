@@ -31,20 +31,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "serve/rest.h"
-
-#if defined(__has_include)
-#if __has_include("serve/grpc.h")
 #include "serve/grpc.h"
-#define CFX_HAVE_GRPC 1
-#endif
-#endif
-
-#if defined(__has_include)
-#if __has_include("serve/tls.h")
-#define CFX_HAVE_TLS 1
-#endif
-#endif
+#include "serve/rest.h"
 
 #define MAX_WORKERS 256
 #define MAX_DRAIN_HOOKS 16
@@ -118,15 +106,6 @@ int cfx_server_new(cfx_serve_flags_t *opts, cfx_server_t **out,
         rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
-#ifndef CFX_HAVE_TLS
-    if (srv->opts.have_ssl) {
-        rc = cfx_error_set(err, CFX_EUNSUPPORTED,
-                           "--ssl_config_file=%s: TLS not available in this "
-                           "build of cfx-serve",
-                           srv->opts.ssl_config_file);
-        goto out;
-    }
-#endif
     if ((rc = cfx_serve_flags_models(&srv->opts, &models, err)))
         goto out;
     cfx_manager_options_t mo = {
@@ -429,7 +408,6 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
     if (rest_port >= 0 &&
         (rc = probe_port("HTTP/REST", rest_addr, rest_port, err)))
         return rc;
-#ifdef CFX_HAVE_GRPC
     if ((rc = probe_port("gRPC", grpc_addr, grpc_port, err)))
         return rc;
     if (srv->opts.grpc_socket_path) {
@@ -438,7 +416,6 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
             return rc;
         srv->priv->unix_bound = 1;
     }
-#endif
     for (size_t i = 0; i < nw; i++) {
         worker_t *w = &srv->priv->w[i];
         w->srv = srv;
@@ -465,7 +442,6 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
                 return rc;
             w->rest_fd = -1; /* owned by the REST server now */
         }
-#ifdef CFX_HAVE_GRPC
         if ((rc =
                  listen_on(grpc_addr, grpc_port, &grpc_port, &w->grpc_fd, err)))
             return cfx_error_prefix(err, "gRPC");
@@ -475,11 +451,9 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
         if (srv->priv->unix_fd >= 0 &&
             (rc = cfx_grpc_attach(srv, w->base, srv->priv->unix_fd, err)))
             return rc;
-#endif
     }
     srv->rest_port = rest_port;
     srv->grpc_port = grpc_port;
-#ifdef CFX_HAVE_GRPC
     if (grpc_addr && strchr(grpc_addr, ':') && grpc_addr[0] != '[')
         fprintf(stderr, "cfx-serve: Running gRPC ModelServer at [%s]:%d ...\n",
                 grpc_addr, grpc_port);
@@ -490,9 +464,6 @@ static int open_workers(cfx_server_t *srv, cfx_error_t *err) {
         fprintf(stderr,
                 "cfx-serve: Running gRPC ModelServer at UNIX socket %s ...\n",
                 srv->opts.grpc_socket_path);
-#else
-    fprintf(stderr, "cfx-serve: gRPC not built; --port=%d unused\n", grpc_port);
-#endif
     if (srv->opts.rest_api_port >= 0)
         fprintf(stderr,
                 "cfx-serve: Exporting HTTP/REST API at:localhost:%d "
