@@ -6,30 +6,14 @@
  * Properties: no crash on any input; a refusal says why.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+
+#include "input_file.h"
 
 #include "train/trainer_config.h"
 
-static char path[64];
-
-static void write_input(const uint8_t *data, size_t size) {
-    if (!path[0]) {
-        strcpy(path, "/tmp/cfx-fuzz-trainer-XXXXXX");
-        int fd = mkstemp(path);
-        if (fd < 0)
-            abort();
-        close(fd);
-    }
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-        abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    write_input(data, size);
+    const char *path = fuzz_input_file(data, size);
     cfx_trainer_config_t cfg;
     cfx_error_t err;
     cfx_error_init(&err);
