@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cfx_test_tmpdir_make(char *dir, size_t cap, const char *prefix) {
@@ -70,4 +71,9 @@ uint8_t *cfx_test_read_file(const char *path, size_t *n) {
     p[sz] = 0;
     *n = (size_t)sz;
     return p;
+}
+
+int cfx_test_exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
 }

@@ -35,4 +35,31 @@ void cfx_test_write_bytes(const char *path, const void *p, size_t n);
  * it with free(). */
 uint8_t *cfx_test_read_file(const char *path, size_t *n);
 
+/* 1 when path exists (any kind of file), else 0. */
+int cfx_test_exists(const char *path);
+
+/* Defines `static char NAME[SIZE]` and the cmocka fixtures setup() and
+ * teardown() that make it a fresh temporary directory (PREFIX-XXXXXX) and
+ * remove it again. */
+#define CFX_TEST_TMPDIR_FIXTURE(NAME, SIZE, PREFIX)                            \
+    static char NAME[SIZE];                                                    \
+    static int setup(void **state) {                                           \
+        (void)state;                                                           \
+        return cfx_test_tmpdir_make(NAME, sizeof NAME, PREFIX);                \
+    }                                                                          \
+    static int teardown(void **state) {                                        \
+        (void)state;                                                           \
+        cfx_test_rm_rf(NAME);                                                  \
+        return 0;                                                              \
+    }
+
+/* Asserts that CALL returns 0, printing ERR.msg (a cfx_error_t) when not. */
+#define CFX_TEST_OK(CALL, ERR)                                                 \
+    do {                                                                       \
+        int rc_ = (CALL);                                                      \
+        if (rc_)                                                               \
+            fprintf(stderr, "%s: %s\n", #CALL, (ERR).msg);                     \
+        assert_int_equal(rc_, 0);                                              \
+    } while (0)
+
 #endif

@@ -17,26 +17,9 @@
 #include "mlmd/component.h"
 #include "test_util.h"
 
-static char root[256];
+CFX_TEST_TMPDIR_FIXTURE(root, 256, "cfx-cache")
 
-static int setup(void **state) {
-    (void)state;
-    return cfx_test_tmpdir_make(root, sizeof root, "cfx-cache");
-}
-
-static int teardown(void **state) {
-    (void)state;
-    cfx_test_rm_rf(root);
-    return 0;
-}
-
-#define OK(call)                                                               \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_)                                                               \
-            fprintf(stderr, "%s: %s\n", #call, err.msg);                       \
-        assert_int_equal(rc_, 0);                                              \
-    } while (0)
+#define OK(call) CFX_TEST_OK(call, err)
 
 /* The cache key of a run that is begun and abandoned. */
 static void key_of(const char *component, const char *props,

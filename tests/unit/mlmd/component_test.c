@@ -25,31 +25,9 @@
 #include "mlmd/component.h"
 #include "test_util.h"
 
-static char root[256];
+CFX_TEST_TMPDIR_FIXTURE(root, 256, "cfx-comp")
 
-static int setup(void **state) {
-    (void)state;
-    return cfx_test_tmpdir_make(root, sizeof root, "cfx-comp");
-}
-
-static int teardown(void **state) {
-    (void)state;
-    cfx_test_rm_rf(root);
-    return 0;
-}
-
-static int exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-#define OK(call)                                                               \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_)                                                               \
-            fprintf(stderr, "%s: %s\n", #call, err.msg);                       \
-        assert_int_equal(rc_, 0);                                              \
-    } while (0)
+#define OK(call) CFX_TEST_OK(call, err)
 
 /* Runs a fake ExampleGen over csv; returns its examples artifact id. */
 static int64_t run_examplegen(const char *csv, int *hit_out,
@@ -72,7 +50,7 @@ static int64_t run_examplegen(const char *csv, int *hit_out,
         snprintf(want, sizeof want, "%s/ExampleGen/examples/%lld", root,
                  (long long)run.execution_id);
         assert_string_equal(dir, want);
-        assert_true(exists(dir));
+        assert_true(cfx_test_exists(dir));
         snprintf(f, sizeof f, "%s/data.txt", dir);
         cfx_test_write_file(f, "examples");
         OK(cfx_component_set_property(&run, "examples", "split_names",
@@ -207,12 +185,12 @@ static void test_failure_cleans_up(void **state) {
     snprintf(path, sizeof path, "%s", dir);
     /* Asking twice gives the same dir. */
     assert_ptr_equal(cfx_component_output_dir(&run, "model", &err), dir);
-    assert_true(exists(path));
+    assert_true(cfx_test_exists(path));
     int64_t mid = cfx_component_output_id(&run, "model");
     int64_t eid = run.execution_id;
     OK(cfx_component_finish(&run, 0, &err));
     cfx_component_run_free(&run);
-    assert_false(exists(path));
+    assert_false(cfx_test_exists(path));
 
     cfx_metadata_t *md;
     OK(cfx_metadata_open_root(&md, root, &err));
@@ -272,7 +250,7 @@ static void test_standalone(void **state) {
     cfx_component_run_free(&run);
     char p[512];
     snprintf(p, sizeof p, "%s/metadata.sqlite", root);
-    assert_false(exists(p));
+    assert_false(cfx_test_exists(p));
 }
 
 static void test_cache_key_and_output_at(void **state) {
@@ -509,9 +487,9 @@ static void test_spec_run_cli(void **state) {
     assert_int_equal(cfx_component_output_int(&run, "out", "n", -1), -1);
     cfx_component_run_free(&run);
     snprintf(p, sizeof p, "%s/given/copy.txt", root);
-    assert_true(exists(p));
+    assert_true(cfx_test_exists(p));
     snprintf(p, sizeof p, "%s/metadata.sqlite", root);
-    assert_false(exists(p));
+    assert_false(cfx_test_exists(p));
 
     /* Recorded, no --output: in the root; settings stored on the execution;
      * the input is read where given, recorded as its artifact. */
@@ -531,7 +509,7 @@ static void test_spec_run_cli(void **state) {
     assert_string_equal(v.s, "hello");
     cfx_component_run_free(&run);
     snprintf(p, sizeof p, "%s/Echo/out/1/copy.txt", rec);
-    assert_true(exists(p));
+    assert_true(cfx_test_exists(p));
 
     /* Recorded with --output: registered at that path. */
     snprintf(p, sizeof p, "%s/elsewhere", root);
@@ -554,7 +532,7 @@ static void test_spec_run_cli(void **state) {
     OK(cfx_metadata_get_execution(run.store, run.execution_id, &e, &err));
     assert_int_equal(e.state, CFX_MD_EXECUTION_FAILED);
     snprintf(p, sizeof p, "%s/Echo/out/%lld", rec, (long long)run.execution_id);
-    assert_false(exists(p));
+    assert_false(cfx_test_exists(p));
     cfx_component_run_free(&run);
 
     /* A spec without exec is not in this build. */

@@ -26,31 +26,9 @@
 #include "mlmd/recovery.h"
 #include "test_util.h"
 
-static char root[256];
+CFX_TEST_TMPDIR_FIXTURE(root, 256, "cfx-recovery")
 
-static int setup(void **state) {
-    (void)state;
-    return cfx_test_tmpdir_make(root, sizeof root, "cfx-recovery");
-}
-
-static int teardown(void **state) {
-    (void)state;
-    cfx_test_rm_rf(root);
-    return 0;
-}
-
-static int exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-#define OK(call)                                                               \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_)                                                               \
-            fprintf(stderr, "%s: %s\n", #call, err.msg);                       \
-        assert_int_equal(rc_, 0);                                              \
-    } while (0)
+#define OK(call) CFX_TEST_OK(call, err)
 
 /* A child that begins a "Gen" run, places output "out" (a file in it and a
  * temporary folder beside it, as the bundle writer makes), reports the
@@ -153,9 +131,9 @@ static void test_killed_run_recovered(void **state) {
              (long long)id);
     snprintf(tmp2, sizeof tmp2, "%s/Gen/out/%lld.tmp-def456", root,
              (long long)id);
-    assert_true(exists(out));
-    assert_true(exists(tmp));
-    assert_true(exists(tmp2));
+    assert_true(cfx_test_exists(out));
+    assert_true(cfx_test_exists(tmp));
+    assert_true(cfx_test_exists(tmp2));
 
     cfx_metadata_t *md = open_store();
     assert_int_equal(exec_state(md, id), CFX_MD_EXECUTION_RUNNING);
@@ -177,9 +155,9 @@ static void test_killed_run_recovered(void **state) {
     fclose(f);
     assert_int_equal(n, 1);
     assert_int_equal(exec_state(md, id), CFX_MD_EXECUTION_FAILED);
-    assert_false(exists(out));
-    assert_false(exists(tmp));
-    assert_false(exists(tmp2));
+    assert_false(cfx_test_exists(out));
+    assert_false(cfx_test_exists(tmp));
+    assert_false(cfx_test_exists(tmp2));
     snprintf(buf, sizeof buf, "recovered execution %lld (Gen)", (long long)id);
     assert_non_null(strstr(log, buf));
     assert_non_null(strstr(log, "3 partial outputs removed"));
@@ -223,7 +201,8 @@ static void test_zombie_and_live_owner(void **state) {
     assert_int_equal(exec_state(md, zid), CFX_MD_EXECUTION_FAILED);
     assert_int_equal(exec_state(md, lid), CFX_MD_EXECUTION_RUNNING);
     snprintf(out, sizeof out, "%s/Gen/out/%lld/part.txt", root, (long long)lid);
-    assert_true(exists(out)); /* a live run's output is never touched */
+    assert_true(
+        cfx_test_exists(out)); /* a live run's output is never touched */
 
     kill(live, SIGKILL);
     reap(live);
@@ -231,7 +210,7 @@ static void test_zombie_and_live_owner(void **state) {
     OK(cfx_recovery_run(md, root, NULL, &n, &err));
     assert_int_equal(n, 1);
     assert_int_equal(exec_state(md, lid), CFX_MD_EXECUTION_FAILED);
-    assert_false(exists(out));
+    assert_false(cfx_test_exists(out));
     cfx_metadata_close(md);
 }
 
