@@ -14,6 +14,12 @@ PKGS=(
   openssl                              # the command: serve_tls_test.sh's certificates
   systemd
   procps iproute2                      # pgrep, ss: crash_test.sh
+  libxgboost-dev                       # the gbt model type (XGBoost's C API)
+  libcurl4-openssl-dev                 # the s3:// model repository (SigV4)
+  libpq-dev postgresql                 # the PostgreSQL metadata backend
+  chromium                             # reports and the status page, headless
+  python3-sklearn python3-pandas       # reference models: bench/ and e2e
+  dpkg-dev file                        # CPack's .deb (dpkg-shlibdeps)
 )
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -25,4 +31,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update
   $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# kubectl (offline checks of deploy/): Debian's kubernetes-client, unless a
+# kubectl is already installed (its file would conflict).
+if ! command -v kubectl >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y --no-install-recommends kubernetes-client
+fi
+# npm (for s3rver, the S3 test server): Debian's package, unless a node
+# that brings its own npm is already installed.
+if ! command -v npm >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y --no-install-recommends npm
 fi

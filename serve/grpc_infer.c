@@ -5,7 +5,7 @@
  *
  * The signature must have the matching method_name (service.h checks it:
  * "Expected classification signature method_name to be ..."); classify
- * answers both classes, labels from cfx_service_class_label.
+ * answers every class of the model (cfx_service_num_classes), with its label.
  * MultiInference follows TF Serving: at least one task, every task the
  * same model, no signature twice, method_name classify or regress.
  */
@@ -22,7 +22,7 @@ static int classify_result(cfx_grpc_call_t *call, const cfx_servable_t *s,
                            const cfx_signature_t *sig, cfx_example_t *ex,
                            size_t n,
                            Tensorflow__Serving__ClassificationResult **out) {
-    const size_t k = CFX_SERVICE_NUM_CLASSES;
+    const size_t k = cfx_service_num_classes(s);
     cfx_error_t err;
     cfx_error_init(&err);
     const cfx_example_t **exp = cfx_arena_alloc(call->arena, n * sizeof(*exp));
@@ -50,7 +50,7 @@ static int classify_result(cfx_grpc_call_t *call, const cfx_servable_t *s,
         for (size_t j = 0; j < k; j++) {
             Tensorflow__Serving__Class *one = &c[i * k + j];
             tensorflow__serving__class__init(one);
-            one->label = (char *)(uintptr_t)cfx_service_class_label(j);
+            one->label = (char *)(uintptr_t)cfx_service_class_label(s, j);
             one->score = scores[i * k + j];
             cp[i * k + j] = one;
         }

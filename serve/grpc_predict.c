@@ -270,10 +270,14 @@ static int predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
 
     const cfx_example_t **exp =
         cfx_arena_alloc(call->arena, (n + 1) * sizeof(*exp));
-    float *vals = cfx_arena_alloc(
-        call->arena, (n + 1) * CFX_SERVICE_NUM_CLASSES * sizeof(float));
-    cfx_bytes_t *labels = cfx_arena_alloc(
-        call->arena, (n + 1) * CFX_SERVICE_NUM_CLASSES * sizeof(cfx_bytes_t));
+    const size_t nc = cfx_service_num_classes(s);
+    const size_t width = sig->kind == CFX_SIG_CLASSIFY ? nc
+                         : sig->kind == CFX_SIG_REGRESS
+                             ? 1
+                             : cfx_service_output_width(s);
+    float *vals = cfx_arena_alloc(call->arena, (n + 1) * width * sizeof(float));
+    cfx_bytes_t *labels =
+        cfx_arena_alloc(call->arena, (n + 1) * nc * sizeof(cfx_bytes_t));
     if (!exp || !vals || !labels) {
         rc = cfx_grpc_fail(call, 8, "out of memory");
         goto out;
@@ -297,8 +301,8 @@ static int predict(cfx_grpc_call_t *call, const uint8_t *req, size_t len) {
             goto out;
         }
     }
-    for (size_t i = 0; i < n * CFX_SERVICE_NUM_CLASSES; i++) {
-        const char *l = cfx_service_class_label(i % CFX_SERVICE_NUM_CLASSES);
+    for (size_t i = 0; i < n * nc; i++) {
+        const char *l = cfx_service_class_label(s, i % nc);
         labels[i].data = (const uint8_t *)l;
         labels[i].len = strlen(l);
     }

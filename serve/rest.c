@@ -592,7 +592,8 @@ static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
     return rc;
 }
 
-/* Runs sig over b; scores[n*2] for classify, else p[n] in scores. */
+/* Runs sig over b; scores[n*k] for classify (k classes), else
+ * scores[n*width] (cfx_service_output_width). */
 static int run_sig(const cfx_servable_t *s, const cfx_signature_t *sig,
                    const batch_t *b, float *scores, cfx_error_t *err) {
     if (sig->kind == CFX_SIG_CLASSIFY)
@@ -603,24 +604,41 @@ static int run_sig(const cfx_servable_t *s, const cfx_signature_t *sig,
 }
 
 /* One output value of row i. */
-static void put_output(cfx_buf_t *o, const cfx_signature_t *sig, size_t k,
+static void put_output(cfx_buf_t *o, const cfx_servable_t *s,
+                       const cfx_signature_t *sig, size_t k,
                        const float *scores, size_t i) {
     if (sig->kind == CFX_SIG_CLASSIFY) {
-        if (k == 0) {
-            cfx_buf_printf(o, "[\"%s\", \"%s\"]", cfx_service_class_label(0),
-                           cfx_service_class_label(1));
-        } else {
-            cfx_buf_putc(o, '[');
-            cfx_json_put_float(o, scores[2 * i]);
-            cfx_buf_append(o, ", ", 2);
-            cfx_json_put_float(o, scores[2 * i + 1]);
-            cfx_buf_putc(o, ']');
+        size_t nc = cfx_service_num_classes(s);
+        cfx_buf_putc(o, '[');
+        for (size_t j = 0; j < nc; j++) {
+            if (j)
+                cfx_buf_append(o, ", ", 2);
+            if (k == 0)
+                cfx_buf_printf(o, "\"%s\"", cfx_service_class_label(s, j));
+            else
+                cfx_json_put_float(o, scores[nc * i + j]);
         }
+        cfx_buf_putc(o, ']');
         return;
     }
+    size_t w = sig->kind == CFX_SIG_REGRESS ? 1 : cfx_service_output_width(s);
     cfx_buf_putc(o, '[');
-    cfx_json_put_float(o, scores[i]);
+    for (size_t j = 0; j < w; j++) {
+        if (j)
+            cfx_buf_append(o, ", ", 2);
+        cfx_json_put_float(o, scores[w * i + j]);
+    }
     cfx_buf_putc(o, ']');
+}
+
+/* Floats per example that run_sig writes. */
+static size_t answer_width(const cfx_servable_t *s,
+                           const cfx_signature_t *sig) {
+    if (sig->kind == CFX_SIG_CLASSIFY)
+        return cfx_service_num_classes(s);
+    if (sig->kind == CFX_SIG_REGRESS)
+        return 1;
+    return cfx_service_output_width(s);
 }
 
 static const json_t *signature_name(reqctx_t *c, const json_t *doc) {
@@ -672,7 +690,7 @@ static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc) {
     }
     rc = predict_inputs(c->r, sig, instances, inputs, &b, &err);
     if (!rc) {
-        scores = malloc(b.n * 2 * sizeof(*scores));
+        scores = malloc(b.n * answer_width(s, sig) * sizeof(*scores));
         if (!scores)
             rc = cfx_error_set(&err, CFX_ENOMEM, "out of memory");
     }
@@ -691,14 +709,14 @@ static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc) {
             if (i)
                 cfx_buf_append(o, ", ", 2);
             if (sig->n_outputs == 1) {
-                put_output(o, sig, 0, scores, i);
+                put_output(o, s, sig, 0, scores, i);
                 continue;
             }
             cfx_buf_putc(o, '{');
             for (size_t k = 0; k < sig->n_outputs; k++) {
                 cfx_buf_printf(o, "%s\"%s\": ", k ? ", " : "",
                                sig->outputs[k].name);
-                put_output(o, sig, k, scores, i);
+                put_output(o, s, sig, k, scores, i);
             }
             cfx_buf_putc(o, '}');
         }
@@ -715,7 +733,7 @@ static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc) {
             for (size_t i = 0; i < b.n; i++) {
                 if (i)
                     cfx_buf_append(o, ", ", 2);
-                put_output(o, sig, k, scores, i);
+                put_output(o, s, sig, k, scores, i);
             }
             cfx_buf_putc(o, ']');
         }
@@ -803,7 +821,7 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
             goto out;
         }
     }
-    scores = malloc(n * 2 * sizeof(*scores));
+    scores = malloc(n * answer_width(s, sig) * sizeof(*scores));
     if (!scores) {
         send_error(c, 8, "out of memory");
         goto out;
@@ -822,11 +840,15 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
         if (i)
             cfx_buf_append(o, ", ", 2);
         if (classify) {
-            cfx_buf_printf(o, "[[\"%s\", ", cfx_service_class_label(0));
-            cfx_json_put_float(o, scores[2 * i]);
-            cfx_buf_printf(o, "], [\"%s\", ", cfx_service_class_label(1));
-            cfx_json_put_float(o, scores[2 * i + 1]);
-            cfx_buf_append(o, "]]", 2);
+            size_t nc = cfx_service_num_classes(s);
+            cfx_buf_putc(o, '[');
+            for (size_t j = 0; j < nc; j++) {
+                cfx_buf_printf(o, "%s[\"%s\", ", j ? ", " : "",
+                               cfx_service_class_label(s, j));
+                cfx_json_put_float(o, scores[nc * i + j]);
+                cfx_buf_putc(o, ']');
+            }
+            cfx_buf_putc(o, ']');
         } else {
             cfx_json_put_float(o, scores[i]);
         }

@@ -232,8 +232,19 @@ int cfx_service_predict(const cfx_servable_t *s, const cfx_signature_t *sig,
     return run(s, ex, n, out, err);
 }
 
-const char *cfx_service_class_label(size_t i) {
-    return i ? "1" : "0";
+size_t cfx_service_num_classes(const cfx_servable_t *s) {
+    (void)s;
+    return 2;
+}
+
+const char *cfx_service_class_label(const cfx_servable_t *s, size_t j) {
+    (void)s;
+    return j ? "1" : "0";
+}
+
+size_t cfx_service_output_width(const cfx_servable_t *s) {
+    (void)s;
+    return 1;
 }
 
 int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,

@@ -83,21 +83,31 @@ const cfx_signature_t *cfx_service_signature_at(const cfx_servable_t *s,
 int cfx_service_signature(const cfx_servable_t *s, const char *key,
                           const cfx_signature_t **out, cfx_error_t *err);
 
-/* Predict: probability of the positive class for n raw examples:
- * out[n] (the "outputs" tensor [n,1]). sig must be a predict signature. */
+/* Predict: for n raw examples, cfx_service_output_width(s) floats each,
+ * row-major in out[n*width] (the "outputs" tensor [n,width]): the
+ * probability of the positive class (binary), the predicted value
+ * (regression), or one probability per class (multi-class). sig must be a
+ * predict signature. */
 int cfx_service_predict(const cfx_servable_t *s, const cfx_signature_t *sig,
                         const cfx_example_t *const *ex, size_t n, float *out,
                         cfx_error_t *err);
 
 /* Classify: sig must be a classify signature (else CFX_EINVAL "Expected
  * classification signature method_name to be tensorflow/serving/classify.
- * Was: ..."). scores[n*2] = {P(class "0"), P(class "1")} per example;
- * the class labels are cfx_service_class_label(0/1). */
+ * Was: ..."). scores[n*k], k = cfx_service_num_classes(s): per example the
+ * score of every class, in the order of cfx_service_class_label(s, j). */
 int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,
                          const cfx_example_t *const *ex, size_t n,
                          float *scores, cfx_error_t *err);
-const char *cfx_service_class_label(size_t i);
-#define CFX_SERVICE_NUM_CLASSES 2
+/* The classes of a servable's classify answer (2 for a binary model) and
+ * the label string of class j < cfx_service_num_classes(s); the strings
+ * live as long as the servable reference. */
+size_t cfx_service_num_classes(const cfx_servable_t *s);
+const char *cfx_service_class_label(const cfx_servable_t *s, size_t j);
+/* Floats per example in a predict answer's "outputs" row. */
+size_t cfx_service_output_width(const cfx_servable_t *s);
+/* The most classes a classify answer may have (bounds answer memory). */
+#define CFX_SERVICE_MAX_CLASSES 4096
 
 /* Regress: out[n]; sig must be a regress signature. */
 int cfx_service_regress(const cfx_servable_t *s, const cfx_signature_t *sig,
