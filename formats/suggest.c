@@ -70,7 +70,19 @@ int cfx_suggest_check_keys(const json_t *obj, const char *const *allowed,
         return 0;
     json_object_foreach((json_t *)obj, key, v) {
         size_t i = 0;
-        (void)v;
+        if (!strcmp(key, "comment")) {
+            /* A note for the reader, accepted in every object (cfx init
+             * writes why it made each choice there); never read. */
+            if (json_is_string(v))
+                continue;
+            if (where && where[0])
+                return cfx_error_set(err, code,
+                                     "%s: %s: 'comment' must be a "
+                                     "string",
+                                     file, where);
+            return cfx_error_set(err, code, "%s: 'comment' must be a string",
+                                 file);
+        }
         while (allowed[i] && strcmp(allowed[i], key))
             i++;
         if (allowed[i])

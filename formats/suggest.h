@@ -39,6 +39,8 @@ const char *cfx_suggest_hint(char *buf, size_t cap, const char *word,
  * NULL-terminated list): code with "<file>: <where>: unknown <noun>
  * '<key>'" and the hint, noun being what the file calls them ("key",
  * "member"); where may be NULL or "" (then "<file>: unknown <noun> ...").
+ * A member "comment" is allowed in every object when its value is a
+ * string (a note for the reader, never read; another value is refused).
  * Returns 0 when every key is allowed (and for a non-object). */
 int cfx_suggest_check_keys(const json_t *obj, const char *const *allowed,
                            int code, const char *noun, const char *file,

@@ -74,7 +74,12 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v) {
-        if (!strcmp(key, "model_name")) {
+        if (!strcmp(key, "comment")) {
+            /* a note for the reader (cfx init writes why it chose) */
+            if (!json_is_string(v))
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "%s: 'comment': expected a string", path);
+        } else if (!strcmp(key, "model_name")) {
             if (!json_is_string(v) || json_string_length(v) == 0 ||
                 json_string_length(v) >= sizeof cfg->model_name) {
                 rc = cfx_error_set(
@@ -161,7 +166,8 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
             rc = get_size(path, key, v, 0, (size_t)INT64_MAX, &s, err);
             cfg->seed = s;
         } else {
-            static const char *const known[] = {"model_name",
+            static const char *const known[] = {"comment",
+                                                "model_name",
                                                 "first_dnn_layer_size",
                                                 "num_dnn_layers",
                                                 "dnn_decay_factor",

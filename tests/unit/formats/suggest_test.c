@@ -83,11 +83,33 @@ static void test_check_keys(void **state) {
     json_decref(bad);
 }
 
+/* "comment" is a string note allowed in every object; any other value of
+ * it is refused. */
+static void test_check_keys_comment(void **state) {
+    (void)state;
+    static const char *const allowed[] = {"spec", NULL};
+    json_t *ok = json_pack("{s:s,s:s}", "spec", "t.json", "comment", "why");
+    json_t *bad = json_pack("{s:s,s:i}", "spec", "t.json", "comment", 5);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_int_equal(cfx_suggest_check_keys(ok, allowed, CFX_EINVAL, "setting",
+                                            "p.json", "outputs[0]", &err),
+                     0);
+    assert_int_equal(cfx_suggest_check_keys(bad, allowed, CFX_EINVAL, "setting",
+                                            "p.json", "outputs[0]", &err),
+                     CFX_EINVAL);
+    assert_string_equal(err.msg,
+                        "p.json: outputs[0]: 'comment' must be a string");
+    json_decref(ok);
+    json_decref(bad);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_distance),
         cmocka_unit_test(test_closest),
         cmocka_unit_test(test_check_keys),
+        cmocka_unit_test(test_check_keys_comment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
