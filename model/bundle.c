@@ -32,12 +32,14 @@ struct cfx_bundle {
     char *warmup_path; /* NULL when none */
     cfx_transform_t *xf;
     cfx_net_t *net;
+    cfx_head_t head; /* task, classes; binary when the manifest has none */
 };
 
 void cfx_bundle_free(cfx_bundle_t *b) {
     if (b == NULL)
         return;
     cfx_net_free(b->net);
+    cfx_head_free(&b->head);
     if (b->xf)
         cfx_transform_free(b->xf);
     free(b->dir);
@@ -60,6 +62,21 @@ const char *cfx_bundle_warmup_path(const cfx_bundle_t *b) {
 }
 const cfx_net_t *cfx_bundle_network(const cfx_bundle_t *b) {
     return b->net;
+}
+const cfx_head_t *cfx_bundle_head(const cfx_bundle_t *b) {
+    return &b->head;
+}
+cfx_task_t cfx_bundle_task(const cfx_bundle_t *b) {
+    return b->head.task;
+}
+size_t cfx_bundle_num_classes(const cfx_bundle_t *b) {
+    return b->head.num_classes;
+}
+const char *cfx_bundle_class_label(const cfx_bundle_t *b, size_t j) {
+    return j < b->head.num_classes ? b->head.class_labels[j] : NULL;
+}
+size_t cfx_bundle_output_width(const cfx_bundle_t *b) {
+    return cfx_head_output_width(&b->head);
 }
 
 int cfx_bundle_relpath_ok(const char *p) {
@@ -191,13 +208,24 @@ static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
         rc = cfx_error_set(err, CFX_ENOMEM, "bundle: out of memory");
         goto out;
     }
+    json_t *nout = json_object_get(net, "num_outputs");
+    if (nout && (!json_is_integer(nout) || json_integer_value(nout) < 1 ||
+                 json_integer_value(nout) > CFX_TASK_MAX_CLASSES)) {
+        rc = cfx_error_set(err, CFX_EPARSE,
+                           "manifest.json: network num_outputs is not an "
+                           "integer in 1..%d",
+                           CFX_TASK_MAX_CLASSES);
+        goto out;
+    }
     cfx_net_spec_t spec = {.num_dense = json_array_size(dense),
                            .num_categorical = nc,
                            .cat_names = names,
                            .cat_cardinality = card,
                            .num_hidden = nh,
                            .deep_categorical = json_is_true(deep_cat),
-                           .cat_deep = deep};
+                           .cat_deep = deep,
+                           .num_outputs =
+                               nout ? (size_t)json_integer_value(nout) : 1};
     for (size_t c = 0; c < nc; c++) {
         json_t *e = json_array_get(cats, c);
         json_t *nm = json_object_get(e, "name"),
@@ -272,6 +300,31 @@ static int check_transform(const cfx_transform_t *t, const cfx_net_t *n,
                 n->cat_names[o->slot], (long long)n->cat_cardinality[o->slot]);
         }
     }
+    return 0;
+}
+
+/* The manifest's head (none: binary), which must give the network one
+ * logit per class of a multi-class task, else one, and agree with the
+ * transform graph's label on the task and the classes. */
+static int load_head(json_t *m, cfx_bundle_t *b, cfx_error_t *err) {
+    int rc = cfx_head_from_json(json_object_get(m, "head"),
+                                "manifest.json: head", &b->head, err);
+    if (rc != 0)
+        return rc;
+    const cfx_head_t *lh = cfx_transform_label_head(b->xf);
+    if (lh && !cfx_head_same_classes(lh, &b->head))
+        return cfx_error_set(
+            err, CFX_ECORRUPT,
+            "manifest.json: head is task %s with %zu classes, transform.json's "
+            "label is task %s with %zu classes (or other class labels)",
+            cfx_task_name(b->head.task), b->head.num_classes,
+            cfx_task_name(lh->task), lh->num_classes);
+    if (b->net && b->net->num_outputs != cfx_head_num_logits(&b->head))
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "manifest.json: network num_outputs expected "
+                             "%zu for task %s, found %zu",
+                             cfx_head_num_logits(&b->head),
+                             cfx_task_name(b->head.task), b->net->num_outputs);
     return 0;
 }
 
@@ -370,6 +423,8 @@ int cfx_bundle_load(const char *dir, cfx_bundle_t **out, cfx_error_t *err) {
         goto out;
     if ((rc = cfx_transform_load(dir, &b->xf, err)) != 0)
         goto out;
+    if ((rc = load_head(m, b, err)) != 0)
+        goto out;
     if ((rc = check_transform(b->xf, b->net, m, err)) != 0)
         goto out;
     if ((rc = load_weights(dir, b->net, err)) != 0)
@@ -408,12 +463,13 @@ int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
         need <= STACK_FLOATS ? stack : malloc((need + 1) * sizeof *scratch);
     if (scratch == NULL)
         return cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
+    size_t W = cfx_head_output_width(&b->head);
     for (size_t i = 0; i < n; i += chunk) {
         size_t B = n - i < chunk ? n - i : chunk;
         cfx_net_forward(net, dense + i * net->num_dense,
-                        cat + i * net->num_categorical, B, out + i, scratch);
-        for (size_t k = 0; k < B; k++)
-            out[i + k] = cfx_sigmoid(out[i + k]);
+                        cat + i * net->num_categorical, B, out + i * W,
+                        scratch);
+        cfx_head_apply(&b->head, out + i * W, B, out + i * W);
     }
     if (scratch != stack)
         free(scratch);
@@ -425,6 +481,7 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
     const cfx_net_t *net = b->net;
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     size_t nd = net->num_dense, nc = net->num_categorical;
+    size_t W = cfx_head_output_width(&b->head);
     int rc = 0;
     float fstack[STACK_FLOATS];
     int32_t istack[STACK_FLOATS / 4];
@@ -447,9 +504,8 @@ int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
                 cfx_error_prefix(err, "example %zu", i + k);
                 goto out;
             }
-        cfx_net_forward(net, dense, cat, B, out + i, scratch);
-        for (size_t k = 0; k < B; k++)
-            out[i + k] = cfx_sigmoid(out[i + k]);
+        cfx_net_forward(net, dense, cat, B, out + i * W, scratch);
+        cfx_head_apply(&b->head, out + i * W, B, out + i * W);
     }
 out:
     if (!small) {

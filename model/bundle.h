@@ -11,7 +11,10 @@
  *   <version>/assets.extra/warmup.jsonl   real raw requests (one JSON object
  *                                         of raw features per line)
  *
- * Signatures (TF Serving names; what cfx-serve exposes):
+ * Signatures (TF Serving names; what cfx-serve exposes), shown for a
+ * binary head; a multi-class head of N classes has "outputs" [-1,N] and
+ * classify's [-1,N] and no regress, a regression head no classify
+ * (bundle_writer.h, cfx_bundle_manifest_set_head):
  *   serving_default  tensorflow/serving/predict, input "examples" (DT_STRING,
  *                    serialized tf.Example, as TFX's serving signature) ->
  *                    "outputs" (DT_FLOAT [-1,1], probability of class 1)
@@ -37,6 +40,7 @@
 
 #include "formats/err.h"
 #include "formats/example.h"
+#include "model/task.h"
 #include "model/transform.h"
 
 #define CFX_BUNDLE_FORMAT_VERSION 1
@@ -50,7 +54,9 @@ const char *cfx_bundle_model_name(const cfx_bundle_t *b);
 const char *cfx_bundle_dir(const cfx_bundle_t *b);
 const cfx_transform_t *cfx_bundle_transform(const cfx_bundle_t *b);
 
-/* Probability of the positive class for n raw examples; out[n]. Reentrant. */
+/* Predictions for n raw examples, out[n * cfx_bundle_output_width(b)]:
+ * binary P(class 1), multiclass N probabilities per example, regression the
+ * value. Reentrant. */
 int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
                        size_t n, float *out, cfx_error_t *err);
 
@@ -68,7 +74,18 @@ struct cfx_net;
 /* The loaded network (model/network.h); owned by the bundle. */
 const struct cfx_net *cfx_bundle_network(const cfx_bundle_t *b);
 
-/* Probability of class 1 for n already-transformed rows: dense (n,
+/* What the model predicts (model/task.h): the head recorded in the
+ * manifest ("head"; a manifest without one is binary with classes "0" and
+ * "1"). num_classes is 2 for binary, N for multiclass, 0 for regression;
+ * class_label(j) is NULL past the last class; output_width is the floats
+ * of one prediction (N for multiclass, else 1). */
+const cfx_head_t *cfx_bundle_head(const cfx_bundle_t *b);
+cfx_task_t cfx_bundle_task(const cfx_bundle_t *b);
+size_t cfx_bundle_num_classes(const cfx_bundle_t *b);
+const char *cfx_bundle_class_label(const cfx_bundle_t *b, size_t j);
+size_t cfx_bundle_output_width(const cfx_bundle_t *b);
+
+/* Predictions (as cfx_bundle_predict) for n already-transformed rows: dense (n,
  * num_dense) and categorical (n, num_categorical) in the transform's slot
  * order, as the transformed examples hold them. Reentrant. */
 int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,

@@ -459,3 +459,62 @@ fail:
     json_decref(hidden);
     return NULL;
 }
+
+int cfx_bundle_manifest_set_head(json_t *m, const cfx_head_t *head) {
+    size_t K = cfx_head_output_width(head);
+    json_t *raw_inputs = NULL, *sigs = json_object();
+    json_t *old = json_object_get(m, "signatures");
+    json_t *raw =
+        json_object_get(json_object_get(old, "predict_raw"), "inputs");
+    int bad = !sigs || !raw;
+    if (!bad)
+        raw_inputs = json_deep_copy(raw);
+    bad |= !raw_inputs;
+    int w = head->task == CFX_TASK_MULTICLASS ? (int)K : 1;
+    bad |= json_object_set_new(
+               sigs, "serving_default",
+               json_pack("{s:s, s:{s:o}, s:{s:o}}", "method_name",
+                         "tensorflow/serving/predict", "inputs", "examples",
+                         tensor_info("DT_STRING", 0), "outputs", "outputs",
+                         tensor_info("DT_FLOAT", w))) < 0;
+    bad |= json_object_set_new(sigs, "predict_raw",
+                               json_pack("{s:s, s:o, s:{s:o}}", "method_name",
+                                         "tensorflow/serving/predict", "inputs",
+                                         raw_inputs, "outputs", "outputs",
+                                         tensor_info("DT_FLOAT", w))) < 0;
+    raw_inputs = NULL;
+    if (head->task != CFX_TASK_REGRESSION) {
+        int nc = (int)head->num_classes;
+        bad |= json_object_set_new(
+                   sigs, "classify",
+                   json_pack("{s:s, s:{s:o}, s:{s:o, s:o}}", "method_name",
+                             "tensorflow/serving/classify", "inputs", "inputs",
+                             tensor_info("DT_STRING", 0), "outputs", "classes",
+                             tensor_info("DT_STRING", nc), "scores",
+                             tensor_info("DT_FLOAT", nc))) < 0;
+    }
+    if (head->task != CFX_TASK_MULTICLASS)
+        bad |= json_object_set_new(
+                   sigs, "regress",
+                   json_pack("{s:s, s:{s:o}, s:{s:o}}", "method_name",
+                             "tensorflow/serving/regress", "inputs", "inputs",
+                             tensor_info("DT_STRING", 0), "outputs", "outputs",
+                             tensor_info("DT_FLOAT", 1))) < 0;
+    if (bad) {
+        json_decref(sigs);
+        return CFX_ENOMEM;
+    }
+    json_object_set_new(m, "signatures", sigs);
+    json_t *net = json_object_get(m, "network");
+    if (json_is_object(net)) {
+        static const char *const outputs[] = {"sigmoid", "softmax", "linear"};
+        bad |= json_object_set_new(
+                   net, "num_outputs",
+                   json_integer((json_int_t)cfx_head_num_logits(head))) < 0;
+        bad |= json_object_set_new(net, "output",
+                                   json_string(outputs[head->task])) < 0;
+    }
+    json_t *h = cfx_head_to_json(head);
+    bad |= !h || json_object_set_new(m, "head", h) < 0;
+    return bad ? CFX_ENOMEM : 0;
+}

@@ -19,6 +19,7 @@
 
 #include "formats/err.h"
 #include "model/network.h"
+#include "model/task.h"
 #include "model/transform.h"
 
 /* Largest file a bundle may hold (writer and loader). */
@@ -58,5 +59,14 @@ void cfx_bundle_writer_abort(cfx_bundle_writer_t *w);
  * memory. */
 json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
                                 const cfx_transform_t *t);
+
+/* Records head (task, classes, label standardisation) in manifest as
+ * "head", the network section's "num_outputs" and "output" (sigmoid,
+ * softmax, linear; when the manifest has a network section), and makes the
+ * signatures the task's, as TF Estimator heads export them: binary
+ * predict + classify (2 classes) + regress; multiclass predict ("outputs"
+ * [-1, N]) + classify ("classes", "scores" [-1, N]); regression predict +
+ * regress. 0 or CFX_ENOMEM. */
+int cfx_bundle_manifest_set_head(json_t *manifest, const cfx_head_t *head);
 
 #endif

@@ -93,6 +93,11 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
                 "network: '%s' has cardinality %lld, expected 1..%d",
                 spec->cat_names[c], (long long)spec->cat_cardinality[c],
                 CFX_NET_MAX_CARDINALITY);
+    size_t K = spec->num_outputs ? spec->num_outputs : 1;
+    if (K > CFX_NET_MAX_WIDTH)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "network: %zu outputs, at most %d", K,
+                             CFX_NET_MAX_WIDTH);
     cfx_net_t *n = calloc(1, sizeof *n);
     size_t nc = spec->num_categorical;
     if (n == NULL)
@@ -100,6 +105,7 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
     n->num_dense = spec->num_dense;
     n->num_categorical = nc;
     n->num_hidden = spec->num_hidden;
+    n->num_outputs = K;
     n->cat_names = calloc(nc + 1, sizeof *n->cat_names);
     n->cat_deep = calloc(nc + 1, sizeof *n->cat_deep);
     n->cat_cardinality = calloc(nc + 1, sizeof *n->cat_cardinality);
@@ -129,7 +135,7 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
         if (spec->hidden[k] > n->max_width)
             n->max_width = spec->hidden[k];
     }
-    n->width[L + 1] = 1;
+    n->width[L + 1] = K;
     size_t off = 0;
     char kbuf[32];
     for (size_t k = 0; k <= L; k++) {
@@ -145,12 +151,12 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
                          "deep/%s/bias", kbuf);
     }
     n->wide_bias_off = off;
-    rc |= add_tensor(n, &off, 1, 1, 0, "wide/linear/bias%s", "");
+    rc |= add_tensor(n, &off, 1, (int64_t)K, 0, "wide/linear/bias%s", "");
     n->dense_end = off;
     for (size_t c = 0; c < nc; c++) {
         n->wide_off[c] = off;
-        rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], 1, "wide/linear/%s",
-                         n->cat_names[c]);
+        rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], (int64_t)K,
+                         "wide/linear/%s", n->cat_names[c]);
     }
     for (size_t c = 0; c < nc; c++)
         if (n->cat_deep[c]) {
@@ -246,10 +252,13 @@ void cfx_net_forward_ref(const cfx_net_t *n, const float *dense,
                 a[o] = (k < n->num_hidden && z[o] < 0) ? 0 : z[o];
             in = out;
         }
-        float wide = p[n->wide_bias_off];
-        for (size_t c = 0; c < n->num_categorical; c++)
-            wide += p[n->wide_off[c] + cat_index(n, c, cb[c])];
-        logits[b] = a[0] + wide;
+        size_t K = n->num_outputs;
+        for (size_t k = 0; k < K; k++) {
+            float wide = p[n->wide_bias_off + k];
+            for (size_t c = 0; c < n->num_categorical; c++)
+                wide += p[n->wide_off[c] + cat_index(n, c, cb[c]) * K + k];
+            logits[b * K + k] = a[k] + wide;
+        }
     }
 }
 
@@ -370,14 +379,17 @@ static void forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
     for (size_t k = 1; k < L; k++)
         dense_layer(acts[k], acts[k - 1], p + n->w_off[k], p + n->b_off[k], 0,
                     B, n->width[k], n->width[k + 1], 1);
+    size_t K = n->num_outputs;
     dense_layer(logits, acts[L - 1], p + n->w_off[L], p + n->b_off[L], 0, B,
-                n->width[L], 1, 0);
+                n->width[L], K, 0);
     for (size_t b = 0; b < B; b++) {
         const int32_t *cb = cat + b * n->num_categorical;
-        float wide = p[n->wide_bias_off];
-        for (size_t c = 0; c < n->num_categorical; c++)
-            wide += p[n->wide_off[c] + cat_index(n, c, cb[c])];
-        logits[b] += wide;
+        for (size_t k = 0; k < K; k++) {
+            float wide = p[n->wide_bias_off + k];
+            for (size_t c = 0; c < n->num_categorical; c++)
+                wide += p[n->wide_off[c] + cat_index(n, c, cb[c]) * K + k];
+            logits[b * K + k] += wide;
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 /*
- * network.h: the wide & deep binary classifier (forward pass), shared by the
- * trainer, the evaluator, `cfx predict` and cfx-serve.
+ * network.h: the wide & deep network (forward pass), shared by the
+ * trainer, the evaluator, `cfx predict` and cfx-serve. It computes K logits
+ * per example (K = num_outputs: 1 for a binary or regression head, N for N
+ * classes); the head (model/task.h) turns them into predictions.
  *
  *   wide  = wide/linear/bias + sum_c wide/linear/<c>[cat_c]        (one-hot of
  *           every categorical transform output into a linear logit,
@@ -8,13 +10,13 @@
  *   deep  = ReLU MLP over the dense outputs; the first layer may also take
  *           the one-hot of chosen categorical outputs (cat_deep), again as
  *           an embedding sum (deep/dense_0/onehot/<c>, [cardinality, h0])
- *   logit = wide + deep                      p = sigmoid(logit)
+ *   logits = wide + deep   (K values)   binary: p = sigmoid(logit)
  *
  * Tensors (safetensors names; kernels are [in, out] as Keras stores them):
  *   deep/dense_<k>/kernel, deep/dense_<k>/bias      k = 0..num_hidden-1
- *   deep/logits/kernel [h_last, 1], deep/logits/bias [1]
- *   wide/linear/bias [1]
- *   wide/linear/<c> [cardinality, 1]
+ *   deep/logits/kernel [h_last, K], deep/logits/bias [K]
+ *   wide/linear/bias [K]
+ *   wide/linear/<c> [cardinality, K]
  *   deep/dense_0/onehot/<c> [cardinality, h0]        (cat_deep[c] only)
  * All parameters live in one float block (params) in that order; the
  * non-embedding tensors come first, [0, dense_end).
@@ -48,6 +50,7 @@ typedef struct cfx_net_spec {
     int deep_categorical; /* one-hot categoricals into the first deep layer */
     const uint8_t *cat_deep; /* which ones (num_categorical flags); NULL =
                               * all when deep_categorical */
+    size_t num_outputs;      /* logits per example, K; 0 means 1 */
 } cfx_net_spec_t;
 
 typedef struct cfx_net_tensor {
@@ -60,11 +63,12 @@ typedef struct cfx_net_tensor {
 
 typedef struct cfx_net {
     size_t num_dense, num_categorical, num_hidden;
+    size_t num_outputs;   /* K, logits per example */
     int deep_categorical; /* any cat_deep set */
     uint8_t *cat_deep;
     char **cat_names;
     int64_t *cat_cardinality;
-    size_t width[CFX_NET_MAX_HIDDEN + 2]; /* width[0] = num_dense, ..., 1 */
+    size_t width[CFX_NET_MAX_HIDDEN + 2]; /* width[0] = num_dense, ..., K */
     size_t w_off[CFX_NET_MAX_HIDDEN + 1], b_off[CFX_NET_MAX_HIDDEN + 1];
     size_t wide_bias_off;
     size_t *wide_off; /* per categorical */
@@ -94,7 +98,7 @@ const cfx_net_tensor_t *cfx_net_find(const cfx_net_t *n, const char *name);
 /* Scratch floats a forward pass over a batch of B needs. */
 size_t cfx_net_scratch_floats(const cfx_net_t *n, size_t B);
 
-/* dense (B, num_dense), cat (B, num_categorical) -> logits (B).
+/* dense (B, num_dense), cat (B, num_categorical) -> logits (B, K).
  * The optimized kernel; scratch has cfx_net_scratch_floats(n, B) floats. */
 void cfx_net_forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
                      size_t B, float *logits, float *scratch);

@@ -49,6 +49,7 @@
 #include "formats/dtype.h"
 #include "formats/file.h"
 #include "model/fingerprint.h"
+#include "model/task.h"
 
 #define GRAPH_JSON_MAX (64u * 1024 * 1024)
 #define VOCAB_FILE_MAX (256u * 1024 * 1024)
@@ -90,13 +91,20 @@ typedef struct xf_op {
     uint64_t hash_buckets;
 } xf_op_t;
 
+/* How the label is made: "greater_than" (a derived binary class),
+ * "class" (the column's value looked up in the label vocabulary: binary or
+ * multiclass) or "value" (the column's number: regression). */
+enum label_op { LABEL_GREATER_THAN, LABEL_CLASS, LABEL_VALUE };
+
 typedef struct label {
     char *name; /* NULL: no label */
+    enum label_op op;
     size_t input;
     size_t threshold_input; /* NO_INPUT: threshold is constant */
     float scale;
     float constant;
     float nan_value;
+    cfx_head_t head; /* task and class labels */
 } label_t;
 
 struct cfx_transform {
@@ -569,6 +577,58 @@ static int load_output(cfx_transform_t *t, size_t k, json_t *o,
     return 0;
 }
 
+/* "op": "class": "task" binary or multiclass, "label_vocabulary" the class
+ * label strings in class order. */
+static int load_class_label(cfx_transform_t *t, json_t *o, const char *where,
+                            cfx_error_t *err) {
+    const char *task;
+    cfx_task_t tk;
+    int rc;
+    if ((rc = json_str(o, "task", &task, where, err)) < 0)
+        return rc;
+    if (cfx_task_parse(task, &tk) < 0 || tk == CFX_TASK_REGRESSION)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "%s: \"task\" of a class label must be "
+                             "\"binary\" or \"multiclass\", not '%s'",
+                             where, task);
+    json_t *v = json_object_get(o, "label_vocabulary");
+    if (!json_is_array(v) || json_array_size(v) < 2 ||
+        json_array_size(v) > CFX_TASK_MAX_CLASSES)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "%s: \"label_vocabulary\" must be an array of 2 "
+                             "to %d strings",
+                             where, CFX_TASK_MAX_CLASSES);
+    size_t k = json_array_size(v);
+    const char **labels = calloc(k, sizeof *labels);
+    if (!labels)
+        return cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", where);
+    for (size_t j = 0; j < k; j++) {
+        json_t *s = json_array_get(v, j);
+        labels[j] = json_is_string(s) ? json_string_value(s) : NULL;
+        if (!labels[j] || json_string_length(s) > CFX_TASK_MAX_LABEL_LEN ||
+            strlen(labels[j]) != json_string_length(s)) {
+            free(labels);
+            return cfx_error_set(err, CFX_ECORRUPT,
+                                 "%s: label_vocabulary[%zu] must be a string "
+                                 "of at most %d bytes",
+                                 where, j, CFX_TASK_MAX_LABEL_LEN);
+        }
+        for (size_t i = 0; i < j; i++)
+            if (!strcmp(labels[i], labels[j])) {
+                free(labels);
+                return cfx_error_set(err, CFX_ECORRUPT,
+                                     "%s: label_vocabulary[%zu] '%s' is "
+                                     "listed twice",
+                                     where, j, json_string_value(s));
+            }
+    }
+    rc = cfx_head_init(&t->label.head, tk, k, labels, err);
+    free(labels);
+    if (rc < 0)
+        cfx_error_prefix(err, "%s", where);
+    return rc;
+}
+
 static int load_label(cfx_transform_t *t, json_t *o, const char *where,
                       cfx_error_t *err) {
     const char *name, *opname, *input;
@@ -579,9 +639,32 @@ static int load_label(cfx_transform_t *t, json_t *o, const char *where,
         (rc = json_str(o, "op", &opname, where, err)) < 0 ||
         (rc = json_str(o, "input", &input, where, err)) < 0)
         return rc;
+    t->label.threshold_input = NO_INPUT;
+    if (!strcmp(opname, "class") || !strcmp(opname, "value")) {
+        if (!strcmp(opname, "class")) {
+            t->label.op = LABEL_CLASS;
+            rc = load_class_label(t, o, where, err);
+        } else {
+            t->label.op = LABEL_VALUE;
+            rc = cfx_head_init(&t->label.head, CFX_TASK_REGRESSION, 0, NULL,
+                               err);
+        }
+        if (rc < 0 ||
+            (rc = input_add(t, input,
+                            t->label.op == LABEL_CLASS ? CFX_KIND_BYTES
+                                                       : CFX_KIND_FLOAT,
+                            &t->label.input, where, err)) < 0)
+            return rc;
+        if (!(t->label.name = strdup(name)))
+            return cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", where);
+        return 0;
+    }
     if (strcmp(opname, "greater_than"))
         return cfx_error_set(err, CFX_EUNSUPPORTED, "%s: unknown label op '%s'",
                              where, opname);
+    t->label.op = LABEL_GREATER_THAN;
+    if ((rc = cfx_head_init_binary(&t->label.head, err)) < 0)
+        return rc;
     double scale = 1, constant = 0, nan_value = 0;
     if ((rc = json_num(o, "threshold_scale", &scale, where, err)) < 0 ||
         (rc = json_num(o, "threshold", &constant, where, err)) < 0 ||
@@ -590,7 +673,6 @@ static int load_label(cfx_transform_t *t, json_t *o, const char *where,
     if ((rc = input_add(t, input, CFX_KIND_FLOAT, &t->label.input, where,
                         err)) < 0)
         return rc;
-    t->label.threshold_input = NO_INPUT;
     json_t *ti = json_object_get(o, "threshold_input");
     if (ti && !json_is_null(ti)) {
         const char *tin;
@@ -740,6 +822,7 @@ void cfx_transform_free(cfx_transform_t *t) {
     free(t->name_table);
     free(t->name_hash);
     free(t->label.name);
+    cfx_head_free(&t->label.head);
     free(t);
 }
 
@@ -772,6 +855,10 @@ const cfx_xf_input_t *cfx_transform_input(const cfx_transform_t *t, size_t i) {
 
 const char *cfx_transform_label_name(const cfx_transform_t *t) {
     return t->label.name;
+}
+
+const cfx_head_t *cfx_transform_label_head(const cfx_transform_t *t) {
+    return t->label.name ? &t->label.head : NULL;
 }
 
 long cfx_transform_find_output(const cfx_transform_t *t, const char *name) {
@@ -947,11 +1034,75 @@ int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
     return 0;
 }
 
+/* The text of a class label value as the label vocabulary holds it: the
+ * bytes, or an integer in decimal (a float holding an integer counts as
+ * one); s has room for 32 bytes. */
+static int class_text(const cfx_feature_t *f, const char *name, char *s,
+                      const char **p, size_t *n, cfx_error_t *err) {
+    if (f->kind == CFX_KIND_BYTES) {
+        *p = (const char *)f->v.bytes[0].data;
+        *n = f->v.bytes[0].len;
+        return 0;
+    }
+    if (f->kind == CFX_KIND_INT64) {
+        *n = (size_t)snprintf(s, 32, "%" PRId64, f->v.ints[0]);
+        *p = s;
+        return 0;
+    }
+    double x = f->v.floats[0];
+    if (!(x == floor(x) && fabs(x) < 9007199254740992.0))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "label '%s': %g is not a class (a class label "
+                             "is a string or an integer)",
+                             name, x);
+    *n = (size_t)snprintf(s, 32, "%lld", (long long)x);
+    *p = s;
+    return 0;
+}
+
 static int label_of(const cfx_transform_t *t, const cfx_feature_t **found,
                     float *label, cfx_error_t *err) {
     const label_t *l = &t->label;
+    const cfx_feature_t *f = found[l->input];
+    const char *name = t->inputs[l->input].name;
+    if (l->op != LABEL_GREATER_THAN) {
+        if (!f || f->count == 0 || f->kind == CFX_KIND_NONE)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "label '%s' is missing (every example needs "
+                                 "its label)",
+                                 name);
+        if (l->op == LABEL_VALUE) {
+            float x;
+            int rc = numeric(f, name, &x, err);
+            if (rc < 0)
+                return rc;
+            if (!isfinite(x))
+                return cfx_error_set(err, CFX_EINVAL,
+                                     "label '%s': %g is not a finite number",
+                                     name, x);
+            *label = x;
+            return 0;
+        }
+        char s[32];
+        const char *p = s;
+        size_t n = 0;
+        int rc = class_text(f, name, s, &p, &n, err);
+        if (rc < 0)
+            return rc;
+        for (size_t j = 0; j < l->head.num_classes; j++)
+            if (strlen(l->head.class_labels[j]) == n &&
+                !memcmp(l->head.class_labels[j], p, n)) {
+                *label = (float)j;
+                return 0;
+            }
+        return cfx_error_set(err, CFX_EINVAL,
+                             "label '%s': value \"%.*s\" is not in the label "
+                             "vocabulary (%zu classes seen in train)",
+                             name, (int)(n > 200 ? 200 : n), p,
+                             l->head.num_classes);
+    }
     float x, th = l->constant;
-    int rc = numeric(found[l->input], t->inputs[l->input].name, &x, err);
+    int rc = numeric(f, name, &x, err);
     if (rc < 0)
         return rc;
     if (l->threshold_input != NO_INPUT) {
@@ -1012,8 +1163,13 @@ int cfx_transform_apply_example(const cfx_transform_t *t,
         int rc = label_of(t, found, &l, err);
         if (rc < 0)
             return rc;
-        int64_t v = (int64_t)l;
-        if ((rc = cfx_example_add_int64(out, t->label.name, &v, 1)) < 0)
+        if (t->label.op == LABEL_VALUE) {
+            rc = cfx_example_add_float(out, t->label.name, &l, 1);
+        } else {
+            int64_t v = (int64_t)l;
+            rc = cfx_example_add_int64(out, t->label.name, &v, 1);
+        }
+        if (rc < 0)
             return cfx_error_set(err, rc, "transformed example: out of memory");
     }
     return 0;

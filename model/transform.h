@@ -24,6 +24,7 @@
 
 #include "formats/err.h"
 #include "formats/example.h"
+#include "model/task.h"
 
 typedef enum cfx_xf_kind {
     CFX_XF_DENSE = 0,
@@ -70,8 +71,11 @@ const char *cfx_transform_label_name(const cfx_transform_t *t);
 int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
                         float *dense, int32_t *categorical, cfx_error_t *err);
 
-/* The label of a raw example (0 or 1 for the taxi spec); CFX_ENOTFOUND
- * when the graph defines no label. */
+/* The label of a raw example: the class index (0 or 1 for a binary
+ * label such as the taxi spec's, 0..N-1 for a multi-class one: the raw value
+ * looked up in the label vocabulary) or the regression value; CFX_ENOTFOUND
+ * when the graph defines no label. A class or value label that is missing,
+ * not in the vocabulary or not finite is CFX_EINVAL naming the column. */
 int cfx_transform_label(const cfx_transform_t *t, const cfx_example_t *raw,
                         float *label, cfx_error_t *err);
 
@@ -79,6 +83,17 @@ int cfx_transform_label(const cfx_transform_t *t, const cfx_example_t *raw,
 
 /* Most raw inputs a graph may read (outputs and label together). */
 #define CFX_XF_MAX_INPUTS 1024
+
+/* The label's task and class labels (label_mean 0, label_std 1), NULL when
+ * the graph defines no label. transform.json's label is one of
+ *   {"name", "op": "greater_than", "input", "threshold_input",
+ *    "threshold_scale", "threshold", "nan_value"}       binary, "0" and "1"
+ *   {"name", "op": "class", "task": "binary"|"multiclass", "input",
+ *    "label_vocabulary": ["a", "b", ...]}   the raw value's text (bytes, or
+ *                                           an integer in decimal) -> index
+ *   {"name", "op": "value", "task": "regression", "input"}
+ * The transformed example holds a class as int64, a value as float. */
+const cfx_head_t *cfx_transform_label_head(const cfx_transform_t *t);
 
 /* Index of the output called name, or -1. */
 long cfx_transform_find_output(const cfx_transform_t *t, const char *name);

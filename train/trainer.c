@@ -38,6 +38,7 @@ struct cfx_trainer_ws {
     uint32_t stamp;
     touched_row_t *rows;
     size_t nrows, rows_cap;
+    cfx_trainer_loss_t loss; /* the head's task and loss */
 };
 
 void cfx_trainer_ws_free(cfx_trainer_ws_t *ws) {
@@ -72,9 +73,11 @@ int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch,
     ok &= (ws->base = malloc(max_batch * n->width[1] * sizeof(float))) != NULL;
     ok &= (ws->d0 = malloc(max_batch * n->max_width * sizeof(float))) != NULL;
     ok &= (ws->d1 = malloc(max_batch * n->max_width * sizeof(float))) != NULL;
-    ok &= (ws->logits = malloc(max_batch * sizeof(float))) != NULL;
-    ok &= (ws->probs = malloc(max_batch * sizeof(float))) != NULL;
-    ok &= (ws->dlogit = malloc(max_batch * sizeof(float))) != NULL;
+    size_t K = n->num_outputs;
+    ok &= (ws->logits = malloc(max_batch * K * sizeof(float))) != NULL;
+    ok &= (ws->probs = malloc(max_batch * K * sizeof(float))) != NULL;
+    ok &= (ws->dlogit = malloc(max_batch * K * sizeof(float))) != NULL;
+    cfx_trainer_loss_default(&ws->loss);
     size_t ntables = 2 * n->num_categorical, nrows_total = 0;
     ok &= (ws->table_row0 = calloc(ntables + 1, sizeof(size_t))) != NULL;
     if (ok) {
@@ -100,6 +103,18 @@ int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch,
     }
     *out = ws;
     return 0;
+}
+
+void cfx_trainer_loss_default(cfx_trainer_loss_t *l) {
+    memset(l, 0, sizeof *l);
+    l->task = CFX_TASK_BINARY;
+    l->label_std = 1.0;
+    l->huber_delta = 1.0;
+}
+
+void cfx_trainer_ws_set_loss(cfx_trainer_ws_t *ws,
+                             const cfx_trainer_loss_t *loss) {
+    ws->loss = *loss;
 }
 
 float *cfx_trainer_ws_grad(cfx_trainer_ws_t *ws) {
@@ -190,12 +205,53 @@ double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
     cfx_net_forward_acts(n, dense, cat, B, ws->acts, ws->base, ws->logits);
     double loss = 0;
     float inv_b = 1.0f / (float)B;
-    for (size_t b = 0; b < B; b++) {
-        float z = ws->logits[b], y = label[b];
-        /* max(z, 0) - z y + log(1 + exp(-|z|)) */
-        loss += (z > 0 ? z : 0) - z * y + log1pf(expf(-fabsf(z)));
-        ws->probs[b] = cfx_sigmoid(z);
-        ws->dlogit[b] = (ws->probs[b] - y) * inv_b;
+    size_t K = n->num_outputs;
+    const cfx_trainer_loss_t *lf = &ws->loss;
+    if (lf->task == CFX_TASK_MULTICLASS) {
+        /* softmax cross-entropy: log sum exp(z) - z_y; d/dz = p - onehot */
+        for (size_t b = 0; b < B; b++) {
+            const float *z = ws->logits + b * K;
+            float *p = ws->probs + b * K, *d = ws->dlogit + b * K;
+            float mx = z[0], sum = 0;
+            for (size_t k = 1; k < K; k++)
+                mx = z[k] > mx ? z[k] : mx;
+            for (size_t k = 0; k < K; k++)
+                sum += (p[k] = expf(z[k] - mx));
+            size_t y = (size_t)label[b];
+            y = y < K ? y : 0;
+            loss += (double)(logf(sum) + mx - z[y]);
+            for (size_t k = 0; k < K; k++) {
+                p[k] /= sum;
+                d[k] = (p[k] - (k == y ? 1.0f : 0.0f)) * inv_b;
+            }
+        }
+    } else if (lf->task == CFX_TASK_REGRESSION) {
+        /* on the standardised label y' = (y - mean) / std: squared error
+         * r^2, or Huber with delta / std (delta is in label units) */
+        float mean = (float)lf->label_mean, sd = (float)lf->label_std;
+        float delta = (float)(lf->huber_delta / lf->label_std);
+        for (size_t b = 0; b < B; b++) {
+            float z = ws->logits[b], r = z - (label[b] - mean) / sd;
+            ws->probs[b] = mean + sd * z;
+            if (lf->huber && fabsf(r) > delta) {
+                loss += (double)(delta * (fabsf(r) - 0.5f * delta));
+                ws->dlogit[b] = (r > 0 ? delta : -delta) * inv_b;
+            } else if (lf->huber) {
+                loss += 0.5 * (double)r * (double)r;
+                ws->dlogit[b] = r * inv_b;
+            } else {
+                loss += (double)r * (double)r;
+                ws->dlogit[b] = 2.0f * r * inv_b;
+            }
+        }
+    } else {
+        for (size_t b = 0; b < B; b++) {
+            float z = ws->logits[b], y = label[b];
+            /* max(z, 0) - z y + log(1 + exp(-|z|)) */
+            loss += (z > 0 ? z : 0) - z * y + log1pf(expf(-fabsf(z)));
+            ws->probs[b] = cfx_sigmoid(z);
+            ws->dlogit[b] = (ws->probs[b] - y) * inv_b;
+        }
     }
     ws->stamp++;
     if (ws->stamp == 0) { /* wrapped: forget every stamp */
@@ -205,17 +261,20 @@ double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
     ws->nrows = 0;
     /* wide */
     for (size_t b = 0; b < B; b++) {
-        g[n->wide_bias_off] += ws->dlogit[b];
+        const float *d = ws->dlogit + b * K;
+        for (size_t k = 0; k < K; k++)
+            g[n->wide_bias_off + k] += d[k];
         for (size_t c = 0; c < nc; c++) {
             size_t r = cat_index(n, c, cat[b * nc + c]);
-            g[n->wide_off[c] + r] += ws->dlogit[b];
-            touch(ws, c, r, n->wide_off[c] + r, 1);
+            for (size_t k = 0; k < K; k++)
+                g[n->wide_off[c] + r * K + k] += d[k];
+            touch(ws, c, r, n->wide_off[c] + r * K, K);
         }
     }
     /* deep: logits layer, then hidden layers down to the first */
     float *dz = ws->d0, *dx = ws->d1;
     dense_backward(ws->acts[L - 1], p + n->w_off[L], ws->dlogit, B, n->width[L],
-                   1, g + n->w_off[L], g + n->b_off[L], dz);
+                   K, g + n->w_off[L], g + n->b_off[L], dz);
     for (size_t k = L; k-- > 0;) {
         const float *x = k > 0 ? ws->acts[k - 1] : dense;
         dense_backward(x, p + n->w_off[k], dz, B, n->width[k], n->width[k + 1],
@@ -385,26 +444,70 @@ void cfx_train_metrics_compute(const float *p, const float *label, size_t n,
     m->auc = auc_of(p, label, n);
 }
 
+void cfx_train_metrics_compute_task(cfx_task_t task, size_t K, const float *p,
+                                    const float *label, size_t n,
+                                    cfx_train_metrics_t *m) {
+    if (task == CFX_TASK_BINARY) {
+        cfx_train_metrics_compute(p, label, n, m);
+        return;
+    }
+    double loss = 0;
+    size_t correct = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (task == CFX_TASK_REGRESSION) {
+            double r = (double)p[i] - (double)label[i];
+            loss += r * r;
+            continue;
+        }
+        const float *q = p + i * K;
+        size_t y = (size_t)label[i], best = 0;
+        for (size_t k = 1; k < K; k++)
+            if (q[k] > q[best])
+                best = k;
+        correct += best == y;
+        double py = y < K ? (double)q[y] : 0.0;
+        loss -= log(py < 1e-7 ? 1e-7 : py);
+    }
+    m->count = n;
+    m->loss = n ? loss / (double)n : NAN;
+    m->accuracy =
+        task == CFX_TASK_MULTICLASS && n ? (double)correct / (double)n : NAN;
+    m->auc = NAN;
+}
+
 int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds,
                          size_t max_rows, cfx_train_metrics_t *m,
                          cfx_error_t *err) {
+    cfx_trainer_loss_t l;
+    cfx_trainer_loss_default(&l);
+    return cfx_trainer_evaluate_loss(n, &l, ds, max_rows, m, err);
+}
+
+int cfx_trainer_evaluate_loss(const cfx_net_t *n, const cfx_trainer_loss_t *l,
+                              const cfx_dataset_t *ds, size_t max_rows,
+                              cfx_train_metrics_t *m, cfx_error_t *err) {
     size_t rows = max_rows && max_rows < ds->n ? max_rows : ds->n;
+    size_t K = n->num_outputs;
     enum { CHUNK = 256 };
-    float *p = malloc((rows + 1) * sizeof *p);
+    float *p = malloc((rows * K + 1) * sizeof *p);
     float *scratch = malloc(cfx_net_scratch_floats(n, CHUNK) * sizeof *scratch);
     if (p == NULL || scratch == NULL) {
         free(p);
         free(scratch);
         return cfx_error_set(err, CFX_ENOMEM, "evaluate: out of memory");
     }
+    cfx_head_t h = {.task = l->task,
+                    .num_classes = K,
+                    .label_mean = l->label_mean,
+                    .label_std = l->label_std};
     for (size_t i = 0; i < rows; i += CHUNK) {
         size_t B = rows - i < CHUNK ? rows - i : CHUNK;
         cfx_net_forward(n, ds->dense + i * ds->num_dense,
-                        ds->cat + i * ds->num_categorical, B, p + i, scratch);
-        for (size_t b = 0; b < B; b++)
-            p[i + b] = cfx_sigmoid(p[i + b]);
+                        ds->cat + i * ds->num_categorical, B, p + i * K,
+                        scratch);
+        cfx_head_apply(&h, p + i * K, B, p + i * K);
     }
-    cfx_train_metrics_compute(p, ds->label, rows, m);
+    cfx_train_metrics_compute_task(l->task, K, p, ds->label, rows, m);
     free(p);
     free(scratch);
     return 0;
@@ -445,19 +548,20 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
                              train->num_dense, train->num_categorical,
                              n->num_dense, n->num_categorical);
     size_t B = cfg->batch_size < train->n ? cfg->batch_size : train->n;
-    size_t nd = n->num_dense, nc = n->num_categorical;
+    size_t nd = n->num_dense, nc = n->num_categorical, K = n->num_outputs;
     size_t window = cfg->log_every_steps * B;
     uint64_t rng = cfg->seed;
     cfx_net_init_params(n, &rng);
     if ((rc = cfx_trainer_ws_new(n, B, &ws, err)) != 0)
         goto out;
+    cfx_trainer_ws_set_loss(ws, &cfg->loss);
     adam.m = calloc(n->num_params, sizeof(float));
     adam.v = calloc(n->num_params, sizeof(float));
     order = malloc(train->n * sizeof *order);
     bd = malloc((B * nd + 1) * sizeof *bd);
     bc = malloc((B * nc + 1) * sizeof *bc);
     bl = malloc(B * sizeof *bl);
-    wp = malloc(window * sizeof *wp);
+    wp = malloc(window * K * sizeof *wp);
     wl = malloc(window * sizeof *wl);
     if (!adam.m || !adam.v || !order || !bd || !bc || !bl || !wp || !wl) {
         rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
@@ -488,15 +592,18 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
             goto out;
         }
         adam_step(&adam, n, ws);
-        memcpy(wp + wn, cfx_trainer_ws_probs(ws), B * sizeof *wp);
+        memcpy(wp + wn * K, cfx_trainer_ws_probs(ws), B * K * sizeof *wp);
         memcpy(wl + wn, bl, B * sizeof *wl);
         wn += B;
         wloss += loss;
         if (step % cfg->log_every_steps == 0 || step == cfg->train_steps) {
             cfx_train_metrics_t m;
-            cfx_train_metrics_compute(wp, wl, wn, &m);
-            m.loss =
-                wloss / (double)(wn / B); /* mean batch loss before each step */
+            cfx_train_metrics_compute_task(cfg->loss.task, K, wp, wl, wn, &m);
+            if (cfg->loss.task != CFX_TASK_REGRESSION) /* its loss is in
+                                                          label units */
+                m.loss =
+                    wloss /
+                    (double)(wn / B); /* mean batch loss before each step */
             if (log && (rc = log(log_ctx, "train", step, &m, err)) != 0)
                 goto out;
             wn = 0;
@@ -505,8 +612,8 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
         if (eval && eval->n &&
             (step % cfg->eval_every_steps == 0 || step == cfg->train_steps)) {
             cfx_train_metrics_t m;
-            if ((rc = cfx_trainer_evaluate(n, eval, cfg->eval_steps * B, &m,
-                                           err)) != 0)
+            if ((rc = cfx_trainer_evaluate_loss(
+                     n, &cfg->loss, eval, cfg->eval_steps * B, &m, err)) != 0)
                 goto out;
             if (log && (rc = log(log_ctx, "eval", step, &m, err)) != 0)
                 goto out;

@@ -50,15 +50,22 @@ int cfx_dataset_load(const char *split_dir, const cfx_transform_t *t,
                      cfx_dataset_t *ds, cfx_error_t *err);
 
 typedef struct cfx_train_metrics {
-    double loss;     /* mean sigmoid cross-entropy */
-    double accuracy; /* p > 0.5 counts as class 1 */
-    double auc;      /* exact ROC AUC, ties counted half */
+    double loss;     /* mean cross-entropy; regression: mean squared error */
+    double accuracy; /* p > 0.5 counts as class 1; multiclass arg max */
+    double auc;      /* exact ROC AUC, ties counted half; binary only */
     size_t count;
 } cfx_train_metrics_t;
 
 /* Metrics of predictions p[n] (probabilities) against labels[n]. */
 void cfx_train_metrics_compute(const float *p, const float *label, size_t n,
                                cfx_train_metrics_t *m);
+/* The same per task: binary as above; multiclass p (n, K) probabilities,
+ * loss the mean cross-entropy, accuracy of the arg max, auc NaN;
+ * regression p[n] values, loss the mean squared error (label units),
+ * accuracy and auc NaN. */
+void cfx_train_metrics_compute_task(cfx_task_t task, size_t K, const float *p,
+                                    const float *label, size_t n,
+                                    cfx_train_metrics_t *m);
 
 /* Workspace for gradients of batches up to max_batch. */
 typedef struct cfx_trainer_ws cfx_trainer_ws_t;
@@ -67,20 +74,30 @@ int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch,
 void cfx_trainer_ws_free(cfx_trainer_ws_t *ws);
 /* The gradient (num_params floats, same layout as n->params). */
 float *cfx_trainer_ws_grad(cfx_trainer_ws_t *ws);
-/* Probabilities of the last cfx_trainer_loss_grad batch. */
+/* Predictions of the last cfx_trainer_loss_grad batch: (B, K)
+ * probabilities, or (B) regression values in label units. */
 const float *cfx_trainer_ws_probs(const cfx_trainer_ws_t *ws);
+/* The head's task and loss for cfx_trainer_loss_grad (default binary). */
+void cfx_trainer_ws_set_loss(cfx_trainer_ws_t *ws,
+                             const cfx_trainer_loss_t *loss);
 
-/* Mean sigmoid cross-entropy of a batch; adds its gradient into the
+/* Mean loss of a batch (sigmoid or softmax cross-entropy, squared error or
+ * Huber on the standardised label, as the workspace's loss says; the label
+ * is the class index or the value); adds its gradient into the
  * workspace gradient (the caller zeroes it; the embedding rows touched are
  * remembered for the sparse Adam step). */
 double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
                              const int32_t *cat, const float *label, size_t B,
                              cfx_trainer_ws_t *ws);
 
-/* Metrics of n over ds (at most max_rows rows, 0 = all). */
+/* Metrics of n over ds (at most max_rows rows, 0 = all); binary. */
 int cfx_trainer_evaluate(const cfx_net_t *n, const cfx_dataset_t *ds,
                          size_t max_rows, cfx_train_metrics_t *m,
                          cfx_error_t *err);
+/* The same for the head and loss l. */
+int cfx_trainer_evaluate_loss(const cfx_net_t *n, const cfx_trainer_loss_t *l,
+                              const cfx_dataset_t *ds, size_t max_rows,
+                              cfx_train_metrics_t *m, cfx_error_t *err);
 
 /* Called every log_every_steps with training-window metrics and every
  * eval_every_steps (and at the end) with eval metrics; split is "train" or

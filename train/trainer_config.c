@@ -31,6 +31,7 @@ void cfx_trainer_config_default(cfx_trainer_config_t *cfg) {
     cfg->log_every_steps = 100;
     cfg->eval_every_steps = 1000;
     cfg->seed = 42;
+    cfx_trainer_loss_default(&cfg->loss);
 }
 
 static int get_size(const char *path, const char *key, json_t *v, size_t lo,
@@ -165,6 +166,21 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
             size_t s = 0;
             rc = get_size(path, key, v, 0, (size_t)INT64_MAX, &s, err);
             cfg->seed = s;
+        } else if (!strcmp(key, "loss")) {
+            if (json_is_string(v) &&
+                !strcmp(json_string_value(v), "squared_error"))
+                cfg->loss.huber = 0;
+            else if (json_is_string(v) &&
+                     !strcmp(json_string_value(v), "huber"))
+                cfg->loss.huber = 1;
+            else
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "%s: 'loss': expected \"squared_error\" or "
+                                   "\"huber\" (a regression's loss)",
+                                   path);
+        } else if (!strcmp(key, "huber_delta")) {
+            rc = get_double(path, key, v, 1e-12, 1e12, &cfg->loss.huber_delta,
+                            err);
         } else {
             static const char *const known[] = {"comment",
                                                 "model_name",
@@ -183,6 +199,8 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                                                 "log_every_steps",
                                                 "eval_every_steps",
                                                 "seed",
+                                                "loss",
+                                                "huber_delta",
                                                 NULL};
             char hint[160];
             rc = cfx_error_set(

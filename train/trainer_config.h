@@ -11,7 +11,9 @@
  * part: true (all), false (none) or a list of output names, e.g.
  * ["payment_type_xf"] "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
  * "epsilon": 1e-7, "batch_size": 40, "train_steps": 10000, "eval_steps": 5000,
- *     "log_every_steps": 100, "eval_every_steps": 1000, "seed": 42
+ *     "log_every_steps": 100, "eval_every_steps": 1000, "seed": 42,
+ *     "loss": "squared_error",          regression only: or "huber"
+ *     "huber_delta": 1.0                Huber's delta, in label units
  *   }
  *
  * Every key is optional (defaults are the values above); an unknown key or
@@ -26,8 +28,25 @@
 
 #include "formats/err.h"
 #include "model/network.h"
+#include "model/task.h"
 
 #define CFX_TRAINER_MAX_DEEP 64
+
+/* The head's task and loss: binary sigmoid cross-entropy, multiclass
+ * softmax cross-entropy, regression squared error (Keras'
+ * MeanSquaredError) or Huber on the label standardised with label_mean and
+ * label_std (huber_delta in label units). The task, classes and
+ * standardisation come from the transform graph's label and the train
+ * split, not from the JSON; "loss" and "huber_delta" do. */
+typedef struct cfx_trainer_loss {
+    cfx_task_t task;
+    double label_mean, label_std;
+    int huber; /* regression: 0 squared_error, 1 huber */
+    double huber_delta;
+} cfx_trainer_loss_t;
+
+/* Binary, mean 0, std 1, squared error, delta 1. */
+void cfx_trainer_loss_default(cfx_trainer_loss_t *l);
 
 typedef struct cfx_trainer_config {
     char model_name[128];
@@ -43,6 +62,7 @@ typedef struct cfx_trainer_config {
     size_t log_every_steps;
     size_t eval_every_steps;
     uint64_t seed;
+    cfx_trainer_loss_t loss; /* "loss", "huber_delta"; task set by the job */
 } cfx_trainer_config_t;
 
 void cfx_trainer_config_default(cfx_trainer_config_t *cfg);

@@ -5,6 +5,7 @@
  */
 #include "train/trainer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,8 +53,27 @@ static int decode_row(const cfx_transform_t *t, const cfx_example_t *ex,
             cat[o->slot] = (int32_t)v;
         }
     }
+    const cfx_head_t *h = cfx_transform_label_head(t);
+    if (h->task == CFX_TASK_REGRESSION) {
+        if ((rc = one_value(ex, label_name, CFX_KIND_FLOAT, &f, err)) != 0)
+            return rc;
+        *label = f->v.floats[0];
+        if (!isfinite(*label))
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "label '%s': %g is not a finite number",
+                                 label_name, (double)*label);
+        return 0;
+    }
     if ((rc = one_value(ex, label_name, CFX_KIND_INT64, &f, err)) != 0)
         return rc;
+    if (h->task == CFX_TASK_MULTICLASS) {
+        if (f->v.ints[0] < 0 || f->v.ints[0] >= (int64_t)h->num_classes)
+            return cfx_error_set(
+                err, CFX_EINVAL, "label '%s': class %lld outside [0, %zu)",
+                label_name, (long long)f->v.ints[0], h->num_classes);
+        *label = (float)f->v.ints[0];
+        return 0;
+    }
     *label = f->v.ints[0] != 0 ? 1.0f : 0.0f;
     return 0;
 }

@@ -143,10 +143,47 @@ static int mkdir_one(const char *p, cfx_error_t *err) {
     return 0;
 }
 
+/* The head from the transform graph's label (task and classes); for a
+ * regression the train split's label mean and standard deviation, which
+ * the network is trained to predict in units of (docs/model.md). */
+static int label_loss(const cfx_transform_t *t, const cfx_dataset_t *train,
+                      cfx_trainer_loss_t *loss, cfx_head_t *head,
+                      cfx_error_t *err) {
+    if (!cfx_transform_label_head(t))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "train: the transform graph defines no label");
+    int rc = cfx_head_copy(head, cfx_transform_label_head(t), err);
+    if (rc != 0)
+        return rc;
+    loss->task = head->task;
+    loss->label_mean = 0.0;
+    loss->label_std = 1.0;
+    if (head->task == CFX_TASK_REGRESSION && train->n > 0) {
+        double sum = 0, sq = 0;
+        for (size_t i = 0; i < train->n; i++)
+            sum += train->label[i];
+        double mean = sum / (double)train->n;
+        for (size_t i = 0; i < train->n; i++)
+            sq += ((double)train->label[i] - mean) *
+                  ((double)train->label[i] - mean);
+        double sd = sqrt(sq / (double)train->n);
+        loss->label_mean = mean;
+        loss->label_std = sd > 1e-12 ? sd : 1.0;
+    }
+    head->label_mean = loss->label_mean;
+    head->label_std = loss->label_std;
+    return 0;
+}
+
+/* A metric for the manifest: null when not defined (NaN). */
+static json_t *metric_json(double v) {
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
 static int write_bundle(const cfx_train_job_t *job,
                         const cfx_trainer_config_t *cfg, const cfx_net_t *net,
-                        const cfx_transform_t *t, cfx_train_result_t *res,
-                        cfx_error_t *err) {
+                        const cfx_transform_t *t, const cfx_head_t *head,
+                        cfx_train_result_t *res, cfx_error_t *err) {
     int rc = 0;
     char path[4096], model_dir[4096];
     cfx_bundle_writer_t *w = NULL;
@@ -205,18 +242,18 @@ static int write_bundle(const cfx_train_job_t *job,
             goto out;
     }
     manifest = cfx_bundle_manifest_new(cfg->model_name, net, t);
-    if (manifest == NULL) {
+    if (manifest == NULL || cfx_bundle_manifest_set_head(manifest, head) < 0) {
         rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
         goto out;
     }
     json_t *training = json_pack(
-        "{s:I, s:I, s:f, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:I}}", "train_steps",
+        "{s:I, s:I, s:f, s:I, s:I, s:I, s:{s:o, s:o, s:o, s:I}}", "train_steps",
         (json_int_t)cfg->train_steps, "batch_size", (json_int_t)cfg->batch_size,
         "learning_rate", cfg->learning_rate, "seed", (json_int_t)cfg->seed,
         "train_rows", (json_int_t)res->train_rows, "eval_rows",
-        (json_int_t)res->eval_rows, "eval", "loss", res->eval.loss, "accuracy",
-        res->eval.accuracy, "auc", res->eval.auc, "examples",
-        (json_int_t)res->eval.count);
+        (json_int_t)res->eval_rows, "eval", "loss", metric_json(res->eval.loss),
+        "accuracy", metric_json(res->eval.accuracy), "auc",
+        metric_json(res->eval.auc), "examples", (json_int_t)res->eval.count);
     if (training && job->pipeline_name)
         json_object_set_new(training, "pipeline",
                             json_string(job->pipeline_name));
@@ -244,6 +281,8 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     int64_t *card = NULL;
     uint8_t *deep = NULL;
     char path[4096];
+    cfx_head_t head;
+    memset(&head, 0, sizeof head);
     memset(res, 0, sizeof *res);
     cfx_dataset_init(&train, 0, 0);
     cfx_dataset_init(&eval, 0, 0);
@@ -297,13 +336,16 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
         }
         deep[o->slot] = 1;
     }
+    if ((rc = label_loss(t, &train, &cfg.loss, &head, err)) != 0)
+        goto out;
     cfx_net_spec_t spec = {.num_dense = cfx_transform_num_dense(t),
                            .num_categorical = nc,
                            .cat_names = names,
                            .cat_cardinality = card,
                            .num_hidden = cfg.num_hidden,
                            .deep_categorical = cfg.deep_categorical,
-                           .cat_deep = deep};
+                           .cat_deep = deep,
+                           .num_outputs = cfx_head_num_logits(&head)};
     memcpy(spec.hidden, cfg.hidden, sizeof spec.hidden);
     if ((rc = cfx_net_new(&spec, &net, err)) != 0)
         goto out;
@@ -335,8 +377,9 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     log = NULL;
     if (rc != 0)
         goto out;
-    rc = write_bundle(job, &cfg, net, t, res, err);
+    rc = write_bundle(job, &cfg, net, t, &head, res, err);
 out:
+    cfx_head_free(&head);
     if (log)
         cfx_train_log_close(log, NULL);
     cfx_dataset_free(&train);

@@ -377,6 +377,183 @@ static int check_class_label(const cfx_xf_spec_label_t *l,
                          spec_path, l->name, l->input, v);
 }
 
+/* A label column taken as it is ("task" without "op"): the distinct class
+ * texts of the train split (bounded by CFX_TASK_MAX_CLASSES), or the check
+ * that every regression label is a finite number. */
+typedef struct label_classes {
+    char **text;
+    size_t n;
+    int all_int; /* every value an integer: numeric order */
+} label_classes_t;
+
+static void label_classes_free(label_classes_t *c) {
+    for (size_t j = 0; j < c->n; j++)
+        free(c->text[j]);
+    free(c->text);
+    memset(c, 0, sizeof *c);
+}
+
+/* The label of ex as text (bytes, or an integer in decimal; a float must
+ * hold an integer) into s[32] or pointing into ex. */
+static int class_text_of(const cfx_xf_spec_label_t *l, const cfx_feature_t *f,
+                         char *s, const char **p, size_t *n, int *is_int,
+                         cfx_error_t *err) {
+    *is_int = 1;
+    if (f->kind == CFX_KIND_BYTES) {
+        *p = (const char *)f->v.bytes[0].data;
+        *n = f->v.bytes[0].len;
+        char *end = NULL;
+        char tmp[32];
+        if (*n == 0 || *n >= sizeof tmp) {
+            *is_int = 0;
+        } else {
+            memcpy(tmp, *p, *n);
+            tmp[*n] = '\0';
+            errno = 0;
+            (void)strtoll(tmp, &end, 10);
+            *is_int = errno == 0 && end && *end == '\0';
+        }
+        return 0;
+    }
+    if (f->kind == CFX_KIND_INT64) {
+        *n = (size_t)snprintf(s, 32, "%" PRId64, f->v.ints[0]);
+        *p = s;
+        return 0;
+    }
+    double x = f->v.floats[0];
+    if (!(x == floor(x) && fabs(x) < 9007199254740992.0))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "label ('%s'): column '%s' holds %g, not a class "
+                             "(a class is a string or an integer; a numeric "
+                             "target is \"task\": \"regression\")",
+                             l->name, l->input, x);
+    *n = (size_t)snprintf(s, 32, "%lld", (long long)x);
+    *p = s;
+    return 0;
+}
+
+static int check_column_label(const cfx_xf_spec_label_t *l,
+                              label_classes_t *classes, const char *spec_path,
+                              const cfx_example_t *ex, cfx_error_t *err) {
+    if (!l->name || !l->is_column)
+        return 0;
+    const cfx_feature_t *f = cfx_example_find(ex, l->input);
+    if (!f || f->kind == CFX_KIND_NONE || f->count == 0)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: label ('%s'): column '%s' is missing (every "
+                             "example needs its label)",
+                             spec_path, l->name, l->input);
+    if (l->task == CFX_TASK_REGRESSION) {
+        if (f->kind == CFX_KIND_BYTES)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "%s: label ('%s'): column '%s' holds bytes, "
+                                 "a regression label must be a number",
+                                 spec_path, l->name, l->input);
+        double x = f->kind == CFX_KIND_FLOAT ? (double)f->v.floats[0]
+                                             : (double)f->v.ints[0];
+        if (!isfinite(x))
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "%s: label ('%s'): column '%s' holds %g, not "
+                                 "a finite number",
+                                 spec_path, l->name, l->input, x);
+        return 0;
+    }
+    char s[32];
+    const char *p = s;
+    size_t n = 0;
+    int is_int = 0, rc;
+    if ((rc = class_text_of(l, f, s, &p, &n, &is_int, err)) < 0) {
+        cfx_error_prefix(err, "%s", spec_path);
+        return rc;
+    }
+    if (l->vocab) {
+        for (size_t j = 0; j < l->vocab_size; j++)
+            if (strlen(l->vocab[j]) == n && !memcmp(l->vocab[j], p, n))
+                return 0;
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: label ('%s'): value \"%.*s\" of column '%s' "
+                             "is not in \"label_vocabulary\"",
+                             spec_path, l->name, (int)(n > 200 ? 200 : n), p,
+                             l->input);
+    }
+    if (!classes)
+        return 0;
+    for (size_t j = 0; j < classes->n; j++)
+        if (strlen(classes->text[j]) == n && !memcmp(classes->text[j], p, n))
+            return 0;
+    if (n == 0 || memchr(p, '\n', n) || memchr(p, '\0', n) ||
+        n > CFX_TASK_MAX_LABEL_LEN)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: label ('%s'): a value of column '%s' is "
+                             "empty, longer than %d bytes or holds a newline "
+                             "or NUL",
+                             spec_path, l->name, l->input,
+                             CFX_TASK_MAX_LABEL_LEN);
+    if (classes->n >= CFX_TASK_MAX_CLASSES)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: label ('%s'): column '%s' has more than %d "
+                             "distinct values in train: too many classes (a "
+                             "numeric target is \"task\": \"regression\")",
+                             spec_path, l->name, l->input,
+                             CFX_TASK_MAX_CLASSES);
+    char **v = realloc(classes->text, (classes->n + 1) * sizeof *v);
+    if (!v)
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    classes->text = v;
+    if (!(v[classes->n] = strndup(p, n)))
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    if (classes->n == 0)
+        classes->all_int = 1;
+    classes->all_int &= is_int;
+    classes->n++;
+    return 0;
+}
+
+static int cmp_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_int_text(const void *a, const void *b) {
+    long long x = strtoll(*(char *const *)a, NULL, 10),
+              y = strtoll(*(char *const *)b, NULL, 10);
+    return x < y ? -1 : x > y;
+}
+
+/* The label vocabulary: the spec's, or the train split's classes in
+ * order; a binary task needs exactly two. */
+static int label_vocabulary(const cfx_xf_spec_label_t *l,
+                            label_classes_t *classes, const char *spec_path,
+                            cfx_error_t *err) {
+    if (l->vocab) {
+        label_classes_free(classes);
+        if (!(classes->text = calloc(l->vocab_size, sizeof *classes->text)))
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        for (size_t j = 0; j < l->vocab_size; j++) {
+            if (!(classes->text[j] = strdup(l->vocab[j])))
+                return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            classes->n = j + 1;
+        }
+        return 0;
+    }
+    qsort(classes->text, classes->n, sizeof *classes->text,
+          classes->all_int ? cmp_int_text : cmp_text);
+    size_t want_lo = 2, want_hi = l->task == CFX_TASK_BINARY
+                                      ? 2
+                                      : (size_t)CFX_TASK_MAX_CLASSES;
+    if (classes->n < want_lo || classes->n > want_hi)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: label ('%s'): task %s needs %s classes, "
+                             "column '%s' has %zu distinct values in train%s",
+                             spec_path, l->name, cfx_task_name(l->task),
+                             l->task == CFX_TASK_BINARY ? "exactly 2"
+                                                        : "at least 2",
+                             l->input, classes->n,
+                             l->task == CFX_TASK_BINARY && classes->n > 2
+                                 ? " (use \"task\": \"multiclass\")"
+                                 : "");
+    return 0;
+}
+
 /* ---- phase 1: analyzers ------------------------------------------------- */
 
 typedef struct analyze_ctx {
@@ -385,12 +562,15 @@ typedef struct analyze_ctx {
     const cfx_xf_spec_label_t *label;
     const char *spec_path;
     seen_features_t *seen; /* NULL with a schema */
+    label_classes_t *classes;
 } analyze_ctx_t;
 
 static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     analyze_ctx_t *ctx = vctx;
     int lrc;
     if ((lrc = check_class_label(ctx->label, ctx->spec_path, ex, err)) < 0 ||
+        (lrc = check_column_label(ctx->label, ctx->classes, ctx->spec_path, ex,
+                                  err)) < 0 ||
         (ctx->seen && (lrc = seen_add(ctx->seen, ex, err)) < 0))
         return lrc;
     for (size_t i = 0; i < ctx->n; i++) {
@@ -588,8 +768,9 @@ static int fill_vocab_missing(analyzer_t *an, size_t n, const schema_t *schema,
 }
 
 static int build_graph(const cfx_tft_spec_t *spec, analyzer_t *an,
-                       const schema_t *schema, const char *graph_dir,
-                       cfx_tft_result_t *res, cfx_error_t *err) {
+                       const schema_t *schema, const label_classes_t *classes,
+                       const char *graph_dir, cfx_tft_result_t *res,
+                       cfx_error_t *err) {
     int rc = 0;
     json_t *root = json_object(), *inputs = json_array(),
            *outputs = json_array();
@@ -774,7 +955,24 @@ static int build_graph(const cfx_tft_spec_t *spec, analyzer_t *an,
     bad |= json_object_set(root, "inputs", inputs) < 0;
     bad |= json_object_set(root, "outputs", outputs) < 0;
     const cfx_xf_spec_label_t *l = &spec->label;
-    if (l->name) {
+    if (l->name && l->is_column) {
+        json_t *lo = json_object(), *voc = json_array();
+        bad |= set_new(root, "label", lo) < 0;
+        bad |= set_new(lo, "name", json_string(l->name)) < 0;
+        bad |=
+            set_new(lo, "op",
+                    json_string(l->task == CFX_TASK_REGRESSION ? "value"
+                                                               : "class")) < 0;
+        bad |= set_new(lo, "task", json_string(cfx_task_name(l->task))) < 0;
+        bad |= set_new(lo, "input", json_string(l->input)) < 0;
+        for (size_t j = 0; voc && j < classes->n; j++)
+            bad |=
+                json_array_append_new(voc, json_string(classes->text[j])) < 0;
+        if (l->task != CFX_TASK_REGRESSION)
+            bad |= set_new(lo, "label_vocabulary", voc) < 0;
+        else
+            json_decref(voc);
+    } else if (l->name) {
         json_t *lo = json_object();
         bad |= set_new(root, "label", lo) < 0;
         bad |= set_new(lo, "name", json_string(l->name)) < 0;
@@ -870,7 +1068,10 @@ static int write_transformed_metadata(const char *graph_dir,
         f->shape = &shape;
         if (i == res->num_outputs) { /* the label */
             f->name = spec->label.name;
-            f->type = TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT;
+            f->type =
+                spec->label.is_column && spec->label.task == CFX_TASK_REGRESSION
+                    ? TENSORFLOW__METADATA__V0__FEATURE_TYPE__FLOAT
+                    : TENSORFLOW__METADATA__V0__FEATURE_TYPE__INT;
             continue;
         }
         const cfx_tft_output_summary_t *o = &res->outputs[i];
@@ -939,7 +1140,8 @@ typedef struct write_ctx {
 static int write_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     write_ctx_t *c = vctx;
     int rc = check_class_label(c->label, c->spec_path, ex, err);
-    if (rc < 0)
+    if (rc < 0 ||
+        (rc = check_column_label(c->label, NULL, c->spec_path, ex, err)) < 0)
         return rc;
     rc = cfx_transform_apply_example(c->t, ex, &c->out, err);
     if (rc < 0)
@@ -1038,7 +1240,9 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
     schema_t *raw_schema = NULL;
     cfx_buf_t schema_text;
     seen_features_t seen;
+    label_classes_t classes;
     memset(&seen, 0, sizeof seen);
+    memset(&classes, 0, sizeof classes);
     cfx_buf_init(&schema_text);
     memset(&spec, 0, sizeof spec);
     memset(&res, 0, sizeof res);
@@ -1102,8 +1306,12 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
     }
 
     /* Phase 1: analyzers over train. */
-    analyze_ctx_t actx = {an, spec.num_outputs, &spec.label, opts->spec_path,
-                          raw_schema ? NULL : &seen};
+    analyze_ctx_t actx = {an,
+                          spec.num_outputs,
+                          &spec.label,
+                          opts->spec_path,
+                          raw_schema ? NULL : &seen,
+                          &classes};
     uint64_t ntrain = 0;
     if ((rc = for_each_example(train_dir, analyze_one, &actx, &ntrain, err)) <
         0)
@@ -1116,7 +1324,13 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
     /* Phase 2: the graph. */
     if ((rc = fill_vocab_missing(an, spec.num_outputs, raw_schema, err)) < 0)
         goto out;
-    if ((rc = build_graph(&spec, an, raw_schema, graph_dir, &res, err)) < 0)
+    if (spec.label.name && spec.label.is_column &&
+        spec.label.task != CFX_TASK_REGRESSION &&
+        (rc = label_vocabulary(&spec.label, &classes, opts->spec_path, err)) <
+            0)
+        goto out;
+    if ((rc = build_graph(&spec, an, raw_schema, &classes, graph_dir, &res,
+                          err)) < 0)
         goto out;
     if (opts->schema_path) {
         meta = path_join(graph_dir, "metadata");
@@ -1178,5 +1392,6 @@ out:
         protobuf_c_message_free_unpacked(&raw_schema->base, NULL);
     cfx_buf_free(&schema_text);
     seen_free(&seen);
+    label_classes_free(&classes);
     return rc;
 }

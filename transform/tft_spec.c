@@ -205,6 +205,66 @@ static int parse_output(json_t *o, cfx_xf_spec_output_t *out, const char *where,
     return cfx_error_set(err, CFX_EINTERNAL, "%s: bad op", w);
 }
 
+/* {"name", "input", "task", "label_vocabulary"}: the column is the label. */
+static int parse_column_label(json_t *o, cfx_xf_spec_label_t *l,
+                              const char *where, cfx_error_t *err) {
+    static const char *const keys[] = {"name", "input", "task",
+                                       "label_vocabulary", NULL};
+    int rc;
+    l->is_column = 1;
+    json_t *task = json_object_get(o, "task");
+    if (!json_is_string(task) ||
+        cfx_task_parse(json_string_value(task), &l->task) < 0)
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s: \"task\" must be \"binary\", "
+                             "\"multiclass\" or \"regression\"",
+                             where);
+    if ((rc = check_keys(o, keys, where, err)) < 0 ||
+        (rc = get_string(o, "name", 1, &l->name, where, err)) < 0 ||
+        (rc = get_string(o, "input", 1, &l->input, where, err)) < 0)
+        return rc;
+    json_t *v = json_object_get(o, "label_vocabulary");
+    if (!v)
+        return 0;
+    size_t want = l->task == CFX_TASK_BINARY ? 2 : 0;
+    if (l->task == CFX_TASK_REGRESSION)
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s: \"label_vocabulary\" is for a class task, "
+                             "not regression",
+                             where);
+    if (!json_is_array(v) || json_array_size(v) < 2 ||
+        json_array_size(v) > CFX_TASK_MAX_CLASSES ||
+        (want && json_array_size(v) != want))
+        return cfx_error_set(err, CFX_EPARSE,
+                             "%s: \"label_vocabulary\" must be an array of %s "
+                             "strings",
+                             where, want ? "2" : "2 to 1000");
+    if (!(l->vocab = calloc(json_array_size(v), sizeof *l->vocab)))
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    for (size_t j = 0; j < json_array_size(v); j++) {
+        json_t *s = json_array_get(v, j);
+        if (!json_is_string(s) || json_string_length(s) == 0 ||
+            json_string_length(s) > CFX_TASK_MAX_LABEL_LEN ||
+            strlen(json_string_value(s)) != json_string_length(s) ||
+            strchr(json_string_value(s), '\n'))
+            return cfx_error_set(err, CFX_EPARSE,
+                                 "%s: label_vocabulary[%zu] must be a "
+                                 "non-empty string of at most %d bytes "
+                                 "without NUL or newline",
+                                 where, j, CFX_TASK_MAX_LABEL_LEN);
+        for (size_t i = 0; i < j; i++)
+            if (!strcmp(l->vocab[i], json_string_value(s)))
+                return cfx_error_set(err, CFX_EPARSE,
+                                     "%s: label_vocabulary[%zu] '%s' is "
+                                     "listed twice",
+                                     where, j, json_string_value(s));
+        if (!(l->vocab[j] = strdup(json_string_value(s))))
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        l->vocab_size = j + 1;
+    }
+    return 0;
+}
+
 static int parse_label(json_t *o, cfx_xf_spec_label_t *l, const char *where,
                        cfx_error_t *err) {
     static const char *const keys[] = {"name",      "op",        "input",
@@ -215,7 +275,10 @@ static int parse_label(json_t *o, cfx_xf_spec_label_t *l, const char *where,
     if (!json_is_object(o))
         return cfx_error_set(err, CFX_EPARSE, "%s: must be an object", where);
     int rc;
+    l->task = CFX_TASK_BINARY;
     json_t *op = json_object_get(o, "op");
+    if (!op && json_object_get(o, "task"))
+        return parse_column_label(o, l, where, err);
     if (json_is_string(op) && !strcmp(json_string_value(op), "identity"))
         l->is_class = 1;
     else if (!json_is_string(op) ||
@@ -223,7 +286,9 @@ static int parse_label(json_t *o, cfx_xf_spec_label_t *l, const char *where,
         return cfx_error_set(err, CFX_EPARSE,
                              "%s: \"op\" must be \"greater_than\" (the label "
                              "is input > threshold) or \"identity\" (the "
-                             "input is the class, 0 or 1)",
+                             "input is the class, 0 or 1); or give \"task\" "
+                             "(binary, multiclass, regression) and no \"op\" "
+                             "to take the column as the label",
                              where);
     if ((rc = check_keys(o, l->is_class ? class_keys : keys, where, err)) < 0 ||
         (rc = get_string(o, "name", 1, &l->name, where, err)) < 0 ||
@@ -371,5 +436,8 @@ void cfx_tft_spec_free(cfx_tft_spec_t *spec) {
     free(spec->label.name);
     free(spec->label.input);
     free(spec->label.threshold_input);
+    for (size_t j = 0; j < spec->label.vocab_size; j++)
+        free(spec->label.vocab[j]);
+    free(spec->label.vocab);
     memset(spec, 0, sizeof *spec);
 }

@@ -19,6 +19,13 @@
  *
  * "threshold" may also be a plain number. A label column that already is
  * the class (0 or 1) is {"name": ..., "op": "identity", "input": ...}.
+ * A label column taken as it is names its task instead of an op:
+ *   {"name": "species_xf", "input": "species", "task": "multiclass"}
+ *   {"name": "y_xf", "input": "y", "task": "regression"}
+ *   {"name": "c_xf", "input": "c", "task": "binary"}    exactly two classes
+ * A class task may list its classes ("label_vocabulary": ["a", "b", ...]);
+ * otherwise they are the distinct values of the train split, in numeric
+ * order when all are integers, else in byte order.
  * Unknown keys are errors naming the closest valid key (a typo must not
  * silently change a model). See docs/transform.md.
  *
@@ -31,6 +38,7 @@
 #include <stdint.h>
 
 #include "formats/err.h"
+#include "model/task.h"
 
 typedef enum cfx_xf_op {
     CFX_XF_OP_Z_SCORE = 0,
@@ -76,6 +84,12 @@ typedef struct cfx_xf_spec_label {
      * and 1 (checked on every split); written to the graph as input > 0.5,
      * the graph's one label op. 0: "greater_than", binary on purpose. */
     int is_class;
+    /* 1: "task" without "op": the column itself is the label (a class
+     * looked up in the label vocabulary, or a regression value) */
+    int is_column;
+    cfx_task_t task; /* binary for "greater_than" and "identity" */
+    char **vocab;    /* "label_vocabulary" (NULL: from the train split) */
+    size_t vocab_size;
 } cfx_xf_spec_label_t;
 
 typedef struct cfx_tft_spec {
