@@ -26,6 +26,7 @@ static const command_t commands[] = {
 static const struct {
     const char *name, *what;
 } summaries[] = {
+    {"init", "a pipeline for a new CSV: task, transforms, model, configs"},
     {"examplegen", "CSV to tf.Example TFRecord splits (TFX CsvExampleGen)"},
     {"statistics", "statistics per split (TFDV, FeatureStats.pb)"},
     {"schema", "infer schema.pbtxt from statistics (TFDV)"},
