@@ -5,6 +5,7 @@
 #include "eval/batch_predict.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 typedef struct batch {
     cfx_example_t ex[BATCH];
     const cfx_example_t *ptr[BATCH];
-    float p[BATCH];
+    float *p; /* BATCH * output width */
     size_t n;
 } batch_t;
 
@@ -64,25 +65,93 @@ typedef struct predict_ctx {
     int header; /* the CSV header is written */
 } predict_ctx_t;
 
-/* The CSV header, once: before the first row, or alone at the end. */
-static int header_once(const cfx_predict_job_t *job, int *done) {
+/* s as a CSV field (RFC 4180: quoted when it holds a comma, a quote or a
+ * line break, quotes doubled). */
+static int put_csv_field(FILE *out, const char *s) {
+    if (!strpbrk(s, ",\"\r\n"))
+        return fputs(s, out) < 0 ? -1 : 0;
+    if (fputc('"', out) == EOF)
+        return -1;
+    for (; *s; s++)
+        if ((*s == '"' && fputc('"', out) == EOF) || fputc(*s, out) == EOF)
+            return -1;
+    return fputc('"', out) == EOF ? -1 : 0;
+}
+
+/* s as a JSON string. */
+static int put_json_string(FILE *out, const char *s) {
+    json_t *j = json_string(s);
+    char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    int r = d && fputs(d, out) >= 0 ? 0 : -1;
+    free(d);
+    json_decref(j);
+    return r;
+}
+
+/* The CSV header, once: before the first row, or alone at the end.
+ * binary "probability,class"; multiclass one "probability:<label>" column
+ * per class, then "class" (the label of the most probable one); regression
+ * "value". */
+static int header_once(const cfx_predict_job_t *job, const cfx_bundle_t *b,
+                       int *done) {
     if (*done || job->jsonl)
         return 0;
     *done = 1;
-    return fprintf(job->out, "probability,class\n") < 0 ? CFX_EIO : 0;
+    cfx_task_t task = cfx_bundle_task(b);
+    if (task == CFX_TASK_BINARY)
+        return fprintf(job->out, "probability,class\n") < 0 ? CFX_EIO : 0;
+    if (task == CFX_TASK_REGRESSION)
+        return fprintf(job->out, "value\n") < 0 ? CFX_EIO : 0;
+    char name[CFX_TASK_MAX_LABEL_LEN + 16];
+    for (size_t j = 0; j < cfx_bundle_num_classes(b); j++) {
+        snprintf(name, sizeof name, "probability:%s",
+                 cfx_bundle_class_label(b, j));
+        if (put_csv_field(job->out, name) < 0 || fputc(',', job->out) == EOF)
+            return CFX_EIO;
+    }
+    return fprintf(job->out, "class\n") < 0 ? CFX_EIO : 0;
 }
 
-static int emit(const cfx_predict_job_t *job, int *header, const float *p,
-                size_t n) {
+static int emit(const cfx_predict_job_t *job, const cfx_bundle_t *b,
+                int *header, const float *p, size_t n) {
     FILE *out = job->out;
     int jsonl = job->jsonl;
-    if (n > 0 && header_once(job, header) != 0)
+    if (n > 0 && header_once(job, b, header) != 0)
         return CFX_EIO;
+    cfx_task_t task = cfx_bundle_task(b);
+    size_t K = cfx_bundle_output_width(b);
     for (size_t i = 0; i < n; i++) {
-        int cls = p[i] > 0.5f;
-        int r = jsonl ? fprintf(out, "{\"probability\":%.9g,\"class\":%d}\n",
+        int r;
+        if (task == CFX_TASK_BINARY) {
+            int cls = p[i] > 0.5f;
+            r = jsonl ? fprintf(out, "{\"probability\":%.9g,\"class\":%d}\n",
                                 (double)p[i], cls)
                       : fprintf(out, "%.9g,%d\n", (double)p[i], cls);
+        } else if (task == CFX_TASK_REGRESSION) {
+            r = jsonl ? fprintf(out, "{\"value\":%.9g}\n", (double)p[i])
+                      : fprintf(out, "%.9g\n", (double)p[i]);
+        } else {
+            const float *q = p + i * K;
+            size_t best = 0;
+            for (size_t k = 1; k < K; k++)
+                if (q[k] > q[best])
+                    best = k;
+            r = jsonl ? fputs("{\"probabilities\":[", out) : 0;
+            for (size_t k = 0; k < K && r >= 0; k++)
+                r = fprintf(out,
+                            jsonl && k ? ",%.9g"
+                            : jsonl    ? "%.9g"
+                                       : "%.9g,",
+                            (double)q[k]);
+            if (r >= 0 && jsonl)
+                r = fputs("],\"class\":", out);
+            const char *label = cfx_bundle_class_label(b, best);
+            if (r >= 0)
+                r = jsonl ? put_json_string(out, label)
+                          : put_csv_field(out, label);
+            if (r >= 0)
+                r = fputs(jsonl ? "}\n" : "\n", out);
+        }
         if (r < 0)
             return CFX_EIO;
     }
@@ -97,7 +166,7 @@ static int flush_batch(const cfx_bundle_t *b, batch_t *bt,
     int rc = cfx_bundle_predict(b, bt->ptr, bt->n, bt->p, err);
     if (rc != 0)
         return rc;
-    if (emit(job, header, bt->p, bt->n) != 0)
+    if (emit(job, b, header, bt->p, bt->n) != 0)
         return cfx_error_set(err, CFX_EIO, "predict: writing the output: %s",
                              strerror(errno));
     *rows += bt->n;
@@ -301,13 +370,14 @@ static int predict_transformed(const cfx_bundle_t *b,
     int rc = cfx_dataset_load(job->input, cfx_bundle_transform(b), &ds, err);
     if (rc != 0)
         return rc;
-    p = malloc((ds.n + 1) * sizeof *p);
+    p = malloc((ds.n + 1) * cfx_bundle_output_width(b) * sizeof *p);
     int header = 0;
     if (p == NULL)
         rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
     else if ((rc = cfx_bundle_predict_transformed(b, ds.dense, ds.cat, ds.n, p,
                                                   err)) == 0) {
-        if (emit(job, &header, p, ds.n) != 0 || header_once(job, &header) != 0)
+        if (emit(job, b, &header, p, ds.n) != 0 ||
+            header_once(job, b, &header) != 0)
             rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s",
                                strerror(errno));
         else
@@ -337,6 +407,11 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows,
         goto out;
     }
     bt = calloc(1, sizeof *bt);
+    if (bt &&
+        !(bt->p = malloc(BATCH * cfx_bundle_output_width(b) * sizeof *bt->p))) {
+        free(bt);
+        bt = NULL;
+    }
     if (bt == NULL) {
         rc = cfx_error_set(err, CFX_ENOMEM, "predict: out of memory");
         goto out;
@@ -350,13 +425,14 @@ int cfx_predict_run(const cfx_predict_job_t *job, size_t *rows,
              : read_csv(b, job->input, &sk, job->diag, err);
     if (rc == 0)
         rc = flush_batch(b, bt, job, &pc.header, rows, err);
-    if (rc == 0 && header_once(job, &pc.header) != 0)
+    if (rc == 0 && header_once(job, b, &pc.header) != 0)
         rc = cfx_error_set(err, CFX_EIO, "predict: writing the output: %s",
                            strerror(errno));
 out:
     if (bt) {
         for (size_t i = 0; i < BATCH; i++)
             cfx_example_free(&bt->ex[i]);
+        free(bt->p);
         free(bt);
     }
     cfx_bundle_free(b);
@@ -409,7 +485,7 @@ static int ref_predict(const cfx_bundle_t *b, const cfx_example_t *ex,
     if (rc != 0)
         return rc;
     cfx_net_forward_ref(cfx_bundle_network(b), dense, cat, 1, p);
-    *p = cfx_sigmoid(*p);
+    cfx_head_apply(cfx_bundle_head(b), p, 1, p);
     return 0;
 }
 
@@ -423,8 +499,9 @@ static int bench_network(const cfx_bundle_t *b, const char *input,
         return rc;
     const cfx_net_t *net = cfx_bundle_network(b);
     size_t nd = ds.num_dense, nc = ds.num_categorical, done;
-    float *p = malloc((ds.n + 1) * sizeof *p),
-          *q = malloc((ds.n + 1) * sizeof *q);
+    size_t W = cfx_bundle_output_width(b);
+    float *p = malloc((ds.n + 1) * W * sizeof *p),
+          *q = malloc((ds.n + 1) * W * sizeof *q);
     double t0, t;
     if (p == NULL || q == NULL || ds.n == 0) {
         rc = cfx_error_set(err, ds.n ? CFX_ENOMEM : CFX_EINVAL, "bench: %s",
@@ -437,8 +514,8 @@ static int bench_network(const cfx_bundle_t *b, const char *input,
     do {
         for (size_t i = 0; i < ds.n; i++)
             if ((rc = cfx_bundle_predict_transformed(b, ds.dense + i * nd,
-                                                     ds.cat + i * nc, 1, &p[i],
-                                                     err)) != 0)
+                                                     ds.cat + i * nc, 1,
+                                                     p + i * W, err)) != 0)
                 goto out;
         done += ds.n;
     } while ((t = cpu_s() - t0) < min_seconds);
@@ -457,14 +534,14 @@ static int bench_network(const cfx_bundle_t *b, const char *input,
     do {
         for (size_t i = 0; i < ds.n; i++) {
             cfx_net_forward_ref(net, ds.dense + i * nd, ds.cat + i * nc, 1,
-                                &q[i]);
-            q[i] = cfx_sigmoid(q[i]);
+                                q + i * W);
+            cfx_head_apply(cfx_bundle_head(b), q + i * W, 1, q + i * W);
         }
         done += ds.n;
     } while ((t = cpu_s() - t0) < min_seconds);
     out->ref_single_us = t / (double)done * 1e6;
     out->ref_per_s = (double)done / t;
-    for (size_t i = 0; i < ds.n; i++) {
+    for (size_t i = 0; i < ds.n * W; i++) {
         double d = fabs((double)p[i] - q[i]);
         if (d > out->max_abs_diff)
             out->max_abs_diff = d;
@@ -508,9 +585,10 @@ int cfx_predict_bench(const char *bundle_dir, const char *input,
         goto out;
     }
     const cfx_net_t *net = cfx_bundle_network(b);
+    size_t W = cfx_bundle_output_width(b);
     br.ptr = malloc(br.n * sizeof *br.ptr);
-    p = malloc(br.n * sizeof *p);
-    q = malloc(br.n * sizeof *q);
+    p = malloc(br.n * W * sizeof *p);
+    q = malloc(br.n * W * sizeof *q);
     dense = malloc((net->num_dense + 1) * sizeof *dense);
     cat = malloc((net->num_categorical + 1) * sizeof *cat);
     if (!br.ptr || !p || !q || !dense || !cat) {
@@ -527,7 +605,8 @@ int cfx_predict_bench(const char *bundle_dir, const char *input,
     t0 = cpu_s();
     do {
         for (size_t i = 0; i < br.n; i++)
-            if ((rc = cfx_bundle_predict(b, &br.ptr[i], 1, &p[i], err)) != 0)
+            if ((rc = cfx_bundle_predict(b, &br.ptr[i], 1, p + i * W, err)) !=
+                0)
                 goto out;
         done += br.n;
     } while ((t = cpu_s() - t0) < min_seconds);
@@ -538,7 +617,8 @@ int cfx_predict_bench(const char *bundle_dir, const char *input,
     do {
         for (size_t i = 0; i < br.n; i += 256) {
             size_t n = br.n - i < 256 ? br.n - i : 256;
-            if ((rc = cfx_bundle_predict(b, br.ptr + i, n, p + i, err)) != 0)
+            if ((rc = cfx_bundle_predict(b, br.ptr + i, n, p + i * W, err)) !=
+                0)
                 goto out;
         }
         done += br.n;
@@ -549,13 +629,14 @@ int cfx_predict_bench(const char *bundle_dir, const char *input,
     t0 = cpu_s();
     do {
         for (size_t i = 0; i < br.n; i++)
-            if ((rc = ref_predict(b, br.ptr[i], dense, cat, &q[i], err)) != 0)
+            if ((rc = ref_predict(b, br.ptr[i], dense, cat, q + i * W, err)) !=
+                0)
                 goto out;
         done += br.n;
     } while ((t = cpu_s() - t0) < min_seconds);
     out->ref_single_us = t / (double)done * 1e6;
     out->ref_per_s = (double)done / t;
-    for (size_t i = 0; i < br.n; i++) {
+    for (size_t i = 0; i < br.n * W; i++) {
         double d = fabs((double)p[i] - q[i]);
         if (d > out->max_abs_diff)
             out->max_abs_diff = d;

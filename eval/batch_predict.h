@@ -10,8 +10,15 @@
  *     Split-<name>/ folder);
  *   - with transformed = 1, a folder of transformed examples (the rows the
  *     trainer saw), run through the network only.
- * Output: CSV "probability,class" or JSON lines {"probability":p,"class":c},
- * one per input row in input order; class is p > 0.5. The CSV header is
+ * Output: one line per input row in input order, by the bundle's task:
+ *   binary      CSV "probability,class" or JSON lines
+ *               {"probability":p,"class":c}; class is p > 0.5
+ *   multiclass  CSV "probability:<label>" per class then "class" (the label
+ *               of the most probable class; fields quoted as RFC 4180 says)
+ *               or {"probabilities":[p0,...],"class":"<label>"}
+ *   regression  CSV "value" or {"value":v}
+ * Numbers are written with 9 significant digits (a float32 exactly). The
+ * CSV header is
  * written with the first predicted batch (or at the end when there are no
  * rows), so an input refused before any prediction leaves nothing in out.
  *

@@ -2,10 +2,12 @@
  * service.c: Predict / Classify / Regress over a servable, the signature
  * table, warmup replay and the error-code mapping (see service.h).
  *
- * All four signatures run the same bundle forward pass (transform graph +
- * network) on raw examples; they differ in how inputs arrive and how the
- * probability is presented. An int64 feature sent where the graph reads a
- * float (JSON `1` vs `1.0`) is widened rather than refused.
+ * Every signature runs the same bundle forward pass (transform graph +
+ * model + head) on raw examples; they differ in how inputs arrive and how
+ * the prediction is presented (a binary model's probability becomes two
+ * class scores; a multi-class model's N probabilities are its scores). An int64
+ * feature sent where the graph reads a float (JSON `1` vs `1.0`) is widened
+ * rather than refused.
  */
 #include "serve/service.h"
 
@@ -19,24 +21,27 @@
 
 #include "serve/json_tensor.h"
 
-#define NUM_SIGS 4
+#define MAX_SIGS 4
 #define WARMUP_LINE_MAX (1u << 20)
 
+/* A bundle's signatures follow its task (model/bundle.h): binary
+ * serving_default, predict_raw, classify (2 classes), regress; multiclass
+ * the two predicts ("outputs" [-1,N]) and classify ([-1,N]); regression
+ * the two predicts and regress. */
 struct cfx_sigtab {
-    cfx_signature_t sigs[NUM_SIGS];
-    cfx_tensor_spec_t *raw_inputs; /* predict_raw's, owned */
-    char *names;                   /* "<input>:0" strings, owned */
+    cfx_signature_t sigs[MAX_SIGS];
+    size_t n_sigs;
+    cfx_tensor_spec_t pred_out[1];     /* "outputs" [-1, width] */
+    cfx_tensor_spec_t classify_out[2]; /* "classes", "scores" [-1, k] */
+    cfx_tensor_spec_t regress_out[1];  /* "outputs" [-1, 1] */
+    cfx_tensor_spec_t *raw_inputs;     /* predict_raw's, owned */
+    char *names;                       /* "<input>:0" strings, owned */
 };
 
 static const cfx_tensor_spec_t examples_in[] = {
     {"examples", "input_example_tensor:0", CFX_DT_STRING, 1, {-1, 0}}};
 static const cfx_tensor_spec_t inputs_in[] = {
     {"inputs", "input_example_tensor:0", CFX_DT_STRING, 1, {-1, 0}}};
-static const cfx_tensor_spec_t prob_out[] = {
-    {"outputs", "probabilities:0", CFX_DT_FLOAT, 2, {-1, 1}}};
-static const cfx_tensor_spec_t classify_out[] = {
-    {"classes", "classes:0", CFX_DT_STRING, 2, {-1, 2}},
-    {"scores", "scores:0", CFX_DT_FLOAT, 2, {-1, 2}}};
 
 int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out,
                    cfx_error_t *err) {
@@ -66,30 +71,57 @@ int cfx_sigtab_new(const cfx_bundle_t *b, cfx_sigtab_t **out,
         s->rank = 1;
         s->dims[0] = -1;
     }
-    st->sigs[0] = (cfx_signature_t){"serving_default",
-                                    CFX_METHOD_PREDICT,
-                                    CFX_SIG_PREDICT_EXAMPLES,
-                                    examples_in,
-                                    1,
-                                    prob_out,
-                                    1};
-    st->sigs[1] = (cfx_signature_t){"predict_raw",
-                                    CFX_METHOD_PREDICT,
-                                    CFX_SIG_PREDICT_RAW,
-                                    st->raw_inputs,
-                                    ni,
-                                    prob_out,
-                                    1};
-    st->sigs[2] = (cfx_signature_t){"classify",
-                                    CFX_METHOD_CLASSIFY,
-                                    CFX_SIG_CLASSIFY,
-                                    inputs_in,
-                                    1,
-                                    classify_out,
-                                    2};
-    st->sigs[3] = (cfx_signature_t){
-        "regress", CFX_METHOD_REGRESS, CFX_SIG_REGRESS, inputs_in, 1, prob_out,
-        1};
+    cfx_task_t task = cfx_bundle_task(b);
+    int64_t width = (int64_t)cfx_bundle_output_width(b);
+    int64_t k = (int64_t)cfx_bundle_num_classes(b);
+    st->pred_out[0] = (cfx_tensor_spec_t){
+        "outputs",
+        task == CFX_TASK_REGRESSION ? "predictions:0" : "probabilities:0",
+        CFX_DT_FLOAT,
+        2,
+        {-1, width}};
+    st->classify_out[0] =
+        (cfx_tensor_spec_t){"classes", "classes:0", CFX_DT_STRING, 2, {-1, k}};
+    st->classify_out[1] =
+        (cfx_tensor_spec_t){"scores", "scores:0", CFX_DT_FLOAT, 2, {-1, k}};
+    st->regress_out[0] = (cfx_tensor_spec_t){
+        "outputs",
+        task == CFX_TASK_REGRESSION ? "predictions:0" : "probabilities:0",
+        CFX_DT_FLOAT,
+        2,
+        {-1, 1}};
+    size_t n = 0;
+    st->sigs[n++] = (cfx_signature_t){"serving_default",
+                                      CFX_METHOD_PREDICT,
+                                      CFX_SIG_PREDICT_EXAMPLES,
+                                      examples_in,
+                                      1,
+                                      st->pred_out,
+                                      1};
+    st->sigs[n++] = (cfx_signature_t){"predict_raw",
+                                      CFX_METHOD_PREDICT,
+                                      CFX_SIG_PREDICT_RAW,
+                                      st->raw_inputs,
+                                      ni,
+                                      st->pred_out,
+                                      1};
+    if (task != CFX_TASK_REGRESSION)
+        st->sigs[n++] = (cfx_signature_t){"classify",
+                                          CFX_METHOD_CLASSIFY,
+                                          CFX_SIG_CLASSIFY,
+                                          inputs_in,
+                                          1,
+                                          st->classify_out,
+                                          2};
+    if (task != CFX_TASK_MULTICLASS)
+        st->sigs[n++] = (cfx_signature_t){"regress",
+                                          CFX_METHOD_REGRESS,
+                                          CFX_SIG_REGRESS,
+                                          inputs_in,
+                                          1,
+                                          st->regress_out,
+                                          1};
+    st->n_sigs = n;
     *out = st;
     return 0;
 }
@@ -103,13 +135,13 @@ void cfx_sigtab_free(cfx_sigtab_t *t) {
 }
 
 size_t cfx_service_num_signatures(const cfx_servable_t *s) {
-    (void)s;
-    return NUM_SIGS;
+    return cfx_servable_sigtab(s)->n_sigs;
 }
 
 const cfx_signature_t *cfx_service_signature_at(const cfx_servable_t *s,
                                                 size_t i) {
-    return i < NUM_SIGS ? &cfx_servable_sigtab(s)->sigs[i] : NULL;
+    const cfx_sigtab_t *t = cfx_servable_sigtab(s);
+    return i < t->n_sigs ? &t->sigs[i] : NULL;
 }
 
 int cfx_service_signature(const cfx_servable_t *s, const char *key,
@@ -118,7 +150,7 @@ int cfx_service_signature(const cfx_servable_t *s, const char *key,
     if (!key || !*key)
         key = "serving_default";
     const cfx_sigtab_t *t = cfx_servable_sigtab(s);
-    for (size_t i = 0; i < NUM_SIGS; i++)
+    for (size_t i = 0; i < t->n_sigs; i++)
         if (strcmp(t->sigs[i].key, key) == 0) {
             *out = &t->sigs[i];
             return 0;
@@ -233,18 +265,15 @@ int cfx_service_predict(const cfx_servable_t *s, const cfx_signature_t *sig,
 }
 
 size_t cfx_service_num_classes(const cfx_servable_t *s) {
-    (void)s;
-    return 2;
+    return cfx_bundle_num_classes(cfx_servable_bundle(s));
 }
 
 const char *cfx_service_class_label(const cfx_servable_t *s, size_t j) {
-    (void)s;
-    return j ? "1" : "0";
+    return cfx_bundle_class_label(cfx_servable_bundle(s), j);
 }
 
 size_t cfx_service_output_width(const cfx_servable_t *s) {
-    (void)s;
-    return 1;
+    return cfx_bundle_output_width(cfx_servable_bundle(s));
 }
 
 int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,
@@ -255,6 +284,12 @@ int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,
                              "Expected classification signature method_name "
                              "to be %s. Was: %s",
                              CFX_METHOD_CLASSIFY, sig->method_name);
+    cfx_task_t task = cfx_bundle_task(cfx_servable_bundle(s));
+    if (task == CFX_TASK_MULTICLASS) /* one probability per class */
+        return run(s, ex, n, scores, err);
+    if (task != CFX_TASK_BINARY)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "a regression model does not classify");
     /* p[i] in the second half of scores, then spread into pairs. */
     int rc = run(s, ex, n, scores + n, err);
     if (rc)
@@ -275,6 +310,9 @@ int cfx_service_regress(const cfx_servable_t *s, const cfx_signature_t *sig,
                              "Expected regression signature method_name to be "
                              "%s. Was: %s",
                              CFX_METHOD_REGRESS, sig->method_name);
+    if (cfx_bundle_output_width(cfx_servable_bundle(s)) != 1)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "a multi-class model does not regress");
     return run(s, ex, n, out, err);
 }
 
@@ -344,7 +382,7 @@ static int warmup_line(const cfx_servable_t *s, const cfx_signature_t *raw,
                              "expected a JSON object of raw features");
     cfx_example_t *ex = calloc(n, sizeof(*ex));
     const cfx_example_t **ptr = calloc(n, sizeof(*ptr));
-    float *out = calloc(n, sizeof(*out));
+    float *out = calloc(n * cfx_service_output_width(s), sizeof(*out));
     if (!ex || !ptr || !out) {
         rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;

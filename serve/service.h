@@ -4,15 +4,18 @@
  * signature table exposed for metadata and the mapping of cfx error codes
  * to tensorflow.error.Code and HTTP statuses.
  *
- * Every bundle exposes the signatures of model/bundle.h:
+ * Every bundle exposes the signatures of model/bundle.h for its task
+ * (W = cfx_service_output_width, K = cfx_service_num_classes):
  *   serving_default  tensorflow/serving/predict  "examples" DT_STRING [-1]
- *                    (serialized tf.Example) -> "outputs" DT_FLOAT [-1,1]
+ *                    (serialized tf.Example) -> "outputs" DT_FLOAT [-1,W]
  *   predict_raw      tensorflow/serving/predict  one input per raw feature
  *                    (DT_INT64 / DT_FLOAT / DT_STRING [-1]) -> "outputs"
  *   classify         tensorflow/serving/classify "inputs" DT_STRING [-1] ->
- *                    "classes" DT_STRING [-1,2], "scores" DT_FLOAT [-1,2]
+ *                    "classes" DT_STRING [-1,K], "scores" DT_FLOAT [-1,K]
+ *                    (binary and multiclass models only)
  *   regress          tensorflow/serving/regress  "inputs" DT_STRING [-1] ->
- *                    "outputs" DT_FLOAT [-1,1]
+ *                    "outputs" DT_FLOAT [-1,1] (binary: P(class 1);
+ *                    regression: the value; not for multiclass)
  * Protocol code decodes its inputs into raw cfx_example_t (serialized
  * tf.Example, JSON rows or columns) and calls the functions below.
  *
@@ -70,8 +73,8 @@ void cfx_sigtab_free(cfx_sigtab_t *t);
 int cfx_service_warmup(const cfx_servable_t *s, size_t *n, cfx_error_t *err);
 #define CFX_WARMUP_MAX_RECORDS 1000
 
-/* Signatures of a servable, in the order of the table above; the pointers
- * live as long as the servable reference. */
+/* Signatures of a servable (2 to 4), in the order of the table above; the
+ * pointers live as long as the servable reference. */
 size_t cfx_service_num_signatures(const cfx_servable_t *s);
 const cfx_signature_t *cfx_service_signature_at(const cfx_servable_t *s,
                                                 size_t i);
@@ -99,7 +102,8 @@ int cfx_service_predict(const cfx_servable_t *s, const cfx_signature_t *sig,
 int cfx_service_classify(const cfx_servable_t *s, const cfx_signature_t *sig,
                          const cfx_example_t *const *ex, size_t n,
                          float *scores, cfx_error_t *err);
-/* The classes of a servable's classify answer (2 for a binary model) and
+/* The classes of a servable's classify answer (2 for a binary model, N for
+ * a multi-class one, 0 for a regression) and
  * the label string of class j < cfx_service_num_classes(s); the strings
  * live as long as the servable reference. */
 size_t cfx_service_num_classes(const cfx_servable_t *s);
@@ -109,7 +113,8 @@ size_t cfx_service_output_width(const cfx_servable_t *s);
 /* The most classes a classify answer may have (bounds answer memory). */
 #define CFX_SERVICE_MAX_CLASSES 4096
 
-/* Regress: out[n]; sig must be a regress signature. */
+/* Regress: out[n] (binary: P(class 1); regression: the value); sig must be
+ * a regress signature. */
 int cfx_service_regress(const cfx_servable_t *s, const cfx_signature_t *sig,
                         const cfx_example_t *const *ex, size_t n, float *out,
                         cfx_error_t *err);
