@@ -21,6 +21,7 @@
 #include "formats/sha256.h"
 #include "model/bundle_writer.h"
 #include "model/network.h"
+#include "model/trees.h"
 
 #define MAX_MANIFEST (4u * 1024 * 1024)
 #define MAX_LISTED 100000
@@ -31,14 +32,16 @@ struct cfx_bundle {
     char *model_name;
     char *warmup_path; /* NULL when none */
     cfx_transform_t *xf;
-    cfx_net_t *net;
-    cfx_head_t head; /* task, classes; binary when the manifest has none */
+    cfx_net_t *net;     /* NULL for a trees bundle */
+    cfx_trees_t *trees; /* the gbt model type (model/trees.h), else NULL */
+    cfx_head_t head;    /* task, classes; binary when the manifest has none */
 };
 
 void cfx_bundle_free(cfx_bundle_t *b) {
     if (b == NULL)
         return;
     cfx_net_free(b->net);
+    cfx_trees_free(b->trees);
     cfx_head_free(&b->head);
     if (b->xf)
         cfx_transform_free(b->xf);
@@ -62,6 +65,9 @@ const char *cfx_bundle_warmup_path(const cfx_bundle_t *b) {
 }
 const cfx_net_t *cfx_bundle_network(const cfx_bundle_t *b) {
     return b->net;
+}
+const cfx_trees_t *cfx_bundle_trees(const cfx_bundle_t *b) {
+    return b->trees;
 }
 const cfx_head_t *cfx_bundle_head(const cfx_bundle_t *b) {
     return &b->head;
@@ -120,15 +126,15 @@ static int load_manifest(const char *dir, json_t **out, cfx_error_t *err) {
     return 0;
 }
 
-static int verify_files(const char *dir, json_t *files, cfx_error_t *err) {
+static int verify_files(const char *dir, json_t *files, const char *weights,
+                        cfx_error_t *err) {
     if (!json_is_object(files))
         return cfx_error_set(err, CFX_EPARSE,
                              "manifest.json: 'files' must be an object");
     if (json_object_size(files) > MAX_LISTED)
         return cfx_error_set(err, CFX_ETOOBIG,
                              "manifest.json: more than %d files", MAX_LISTED);
-    static const char *required[] = {"transform.json",
-                                     "variables/model.safetensors"};
+    const char *required[] = {"transform.json", weights};
     for (size_t i = 0; i < 2; i++)
         if (json_object_get(files, required[i]) == NULL)
             return cfx_error_set(err, CFX_ECORRUPT,
@@ -417,18 +423,38 @@ int cfx_bundle_load(const char *dir, cfx_bundle_t **out, cfx_error_t *err) {
         goto out;
     }
     json_t *files = json_object_get(m, "files");
-    if ((rc = verify_files(dir, files, err)) != 0)
+    json_t *trees = json_object_get(m, "trees");
+    if ((rc = verify_files(
+             dir, files, trees ? CFX_TREES_FILE : "variables/model.safetensors",
+             err)) != 0)
         goto out;
-    if ((rc = build_network(m, &b->net, err)) != 0)
-        goto out;
-    if ((rc = cfx_transform_load(dir, &b->xf, err)) != 0)
-        goto out;
-    if ((rc = load_head(m, b, err)) != 0)
-        goto out;
-    if ((rc = check_transform(b->xf, b->net, m, err)) != 0)
-        goto out;
-    if ((rc = load_weights(dir, b->net, err)) != 0)
-        goto out;
+    if (trees) { /* the gbt model type: the manifest has no network */
+        if ((rc = cfx_transform_load(dir, &b->xf, err)) != 0 ||
+            (rc = load_head(m, b, err)) != 0 ||
+            (rc = cfx_trees_load_bundle(dir, trees, b->xf, &b->trees, err)) !=
+                0)
+            goto out;
+        if (cfx_trees_num_outputs(b->trees) != cfx_head_num_logits(&b->head)) {
+            rc = cfx_error_set(err, CFX_ECORRUPT,
+                               "%s: %zu outputs per example, the head (task "
+                               "%s) expects %zu",
+                               CFX_TREES_FILE, cfx_trees_num_outputs(b->trees),
+                               cfx_task_name(b->head.task),
+                               cfx_head_num_logits(&b->head));
+            goto out;
+        }
+    } else {
+        if ((rc = build_network(m, &b->net, err)) != 0)
+            goto out;
+        if ((rc = cfx_transform_load(dir, &b->xf, err)) != 0)
+            goto out;
+        if ((rc = load_head(m, b, err)) != 0)
+            goto out;
+        if ((rc = check_transform(b->xf, b->net, m, err)) != 0)
+            goto out;
+        if ((rc = load_weights(dir, b->net, err)) != 0)
+            goto out;
+    }
     if (json_object_get(files, "assets.extra/warmup.jsonl")) {
         size_t l = strlen(dir) + 32;
         if ((b->warmup_path = malloc(l)) == NULL) {
@@ -455,6 +481,11 @@ out:
 int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
                                    const int32_t *cat, size_t n, float *out,
                                    cfx_error_t *err) {
+    if (b->trees) { /* margins (n, K), then the head in place */
+        cfx_trees_predict(b->trees, dense, cat, n, out);
+        cfx_head_apply(&b->head, out, n, out);
+        return 0;
+    }
     const cfx_net_t *net = b->net;
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     float stack[STACK_FLOATS];
@@ -478,6 +509,12 @@ int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
 
 int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
                        size_t n, float *out, cfx_error_t *err) {
+    if (b->trees) {
+        int rc = cfx_trees_predict_raw(b->trees, b->xf, raw, n, out, err);
+        if (rc == 0)
+            cfx_head_apply(&b->head, out, n, out);
+        return rc;
+    }
     const cfx_net_t *net = b->net;
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     size_t nd = net->num_dense, nc = net->num_categorical;

@@ -71,8 +71,14 @@ int cfx_bundle_relpath_ok(const char *p);
 /* ---- extensions (compatible additions) ---------------------------------- */
 
 struct cfx_net;
-/* The loaded network (model/network.h); owned by the bundle. */
+/* The loaded network (model/network.h); owned by the bundle; NULL for a
+ * trees bundle. */
 const struct cfx_net *cfx_bundle_network(const cfx_bundle_t *b);
+
+struct cfx_trees;
+/* The loaded trees of a gbt bundle (model/trees.h), owned by the bundle;
+ * NULL for a network bundle, whose cfx_bundle_network is then non-NULL. */
+const struct cfx_trees *cfx_bundle_trees(const cfx_bundle_t *b);
 
 /* What the model predicts (model/task.h): the head recorded in the
  * manifest ("head"; a manifest without one is binary with classes "0" and

@@ -408,12 +408,12 @@ json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
             if (o->kind == CFX_XF_DENSE && o->slot == s)
                 json_array_append_new(dense, json_string(o->name));
         }
-    for (size_t c = 0; c < net->num_categorical; c++)
+    for (size_t c = 0; net && c < net->num_categorical; c++)
         json_array_append_new(
             cats, json_pack("{s:s, s:I, s:b}", "name", net->cat_names[c],
                             "cardinality", (json_int_t)net->cat_cardinality[c],
                             "deep", (int)net->cat_deep[c]));
-    for (size_t k = 0; k < net->num_hidden; k++)
+    for (size_t k = 0; net && k < net->num_hidden; k++)
         json_array_append_new(hidden,
                               json_integer((json_int_t)net->width[k + 1]));
     json_t *out1 = json_pack("{s:o}", "outputs", tensor_info("DT_FLOAT", 1));
@@ -441,12 +441,18 @@ json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
     json_object_set_new(m, "created", json_string(created));
     json_object_set_new(m, "label", label ? json_string(label) : json_null());
     json_object_set_new(m, "inputs", inputs);
-    json_object_set_new(m, "network",
-                        json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:s}", "type",
-                                  "wide_and_deep", "dense", dense,
-                                  "categorical", cats, "hidden_units", hidden,
-                                  "deep_categorical", net->deep_categorical,
-                                  "activation", "relu", "output", "sigmoid"));
+    if (net == NULL) { /* another model type adds its own section */
+        json_decref(dense);
+        json_decref(cats);
+        json_decref(hidden);
+    } else
+        json_object_set_new(m, "network",
+                            json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:s}",
+                                      "type", "wide_and_deep", "dense", dense,
+                                      "categorical", cats, "hidden_units",
+                                      hidden, "deep_categorical",
+                                      net->deep_categorical, "activation",
+                                      "relu", "output", "sigmoid"));
     json_object_set_new(m, "signatures", sigs);
     json_decref(raw_inputs);
     return m;

@@ -55,8 +55,9 @@ void cfx_bundle_writer_abort(cfx_bundle_writer_t *w);
 /* The manifest of a bundle holding net and transform t: format_version,
  * model_name, created (UTC, RFC 3339), label, inputs (the raw feature spec:
  * [{"name", "dtype": "DT_INT64"|"DT_FLOAT"|"DT_STRING"}]), network (what
- * cfx_bundle_load rebuilds) and signatures. New reference, NULL when out of
- * memory. */
+ * cfx_bundle_load rebuilds; none when net is NULL, for a model type that
+ * records its own section, such as "trees") and signatures. New reference,
+ * NULL when out of memory. */
 json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
                                 const cfx_transform_t *t);
 

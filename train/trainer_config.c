@@ -32,6 +32,7 @@ void cfx_trainer_config_default(cfx_trainer_config_t *cfg) {
     cfg->eval_every_steps = 1000;
     cfg->seed = 42;
     cfx_trainer_loss_default(&cfg->loss);
+    cfx_gbt_config_default(&cfg->gbt);
 }
 
 static int get_size(const char *path, const char *key, json_t *v, size_t lo,
@@ -178,6 +179,17 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                                    "%s: 'loss': expected \"squared_error\" or "
                                    "\"huber\" (a regression's loss)",
                                    path);
+        } else if (!strcmp(key, "model")) {
+            const char *mv = json_string_value(v);
+            if (mv && (!strcmp(mv, "wide_deep") || !strcmp(mv, "gbt")))
+                cfg->model_gbt = !strcmp(mv, "gbt");
+            else
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "%s: 'model': expected \"wide_deep\" or "
+                                   "\"gbt\"",
+                                   path);
+        } else if (!strcmp(key, "gbt")) {
+            rc = cfx_gbt_config_parse(v, path, &cfg->gbt, err);
         } else if (!strcmp(key, "huber_delta")) {
             rc = get_double(path, key, v, 1e-12, 1e12, &cfg->loss.huber_delta,
                             err);
@@ -201,6 +213,8 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                                                 "seed",
                                                 "loss",
                                                 "huber_delta",
+                                                "model",
+                                                "gbt",
                                                 NULL};
             char hint[160];
             rc = cfx_error_set(

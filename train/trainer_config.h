@@ -29,6 +29,7 @@
 #include "formats/err.h"
 #include "model/network.h"
 #include "model/task.h"
+#include "train/gbt_config.h"
 
 #define CFX_TRAINER_MAX_DEEP 64
 
@@ -63,6 +64,8 @@ typedef struct cfx_trainer_config {
     size_t eval_every_steps;
     uint64_t seed;
     cfx_trainer_loss_t loss; /* "loss", "huber_delta"; task set by the job */
+    int model_gbt;           /* "model": "wide_deep" (0) or "gbt" (1) */
+    cfx_gbt_config_t gbt;    /* "gbt": train/gbt_config.h */
 } cfx_trainer_config_t;
 
 void cfx_trainer_config_default(cfx_trainer_config_t *cfg);

@@ -20,6 +20,7 @@
 #include "formats/safetensors.h"
 #include "formats/tfrecord.h"
 #include "model/bundle_writer.h"
+#include "train/gbt.h"
 #include "train/trainer_log.h"
 
 static json_t *bytes_json(const cfx_bytes_t *b) {
@@ -183,13 +184,14 @@ static json_t *metric_json(double v) {
 static int write_bundle(const cfx_train_job_t *job,
                         const cfx_trainer_config_t *cfg, const cfx_net_t *net,
                         const cfx_transform_t *t, const cfx_head_t *head,
+                        json_t *trees, const cfx_gbt_result_t *gres,
                         cfx_train_result_t *res, cfx_error_t *err) {
     int rc = 0;
     char path[4096], model_dir[4096];
     cfx_bundle_writer_t *w = NULL;
     json_t *manifest = NULL;
     cfx_buf_t buf;
-    cfx_st_tensor_t *ts = calloc(net->num_tensors + 1, sizeof *ts);
+    cfx_st_tensor_t *ts = calloc(net ? net->num_tensors + 1 : 1, sizeof *ts);
     cfx_buf_init(&buf);
     if (ts == NULL) {
         rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
@@ -217,7 +219,7 @@ static int write_bundle(const cfx_train_job_t *job,
     if (cfx_file_is_dir(path) &&
         (rc = cfx_bundle_writer_add_dir(w, "assets", path, err)) != 0)
         goto out;
-    for (size_t i = 0; i < net->num_tensors; i++) {
+    for (size_t i = 0; net && i < net->num_tensors; i++) {
         const cfx_net_tensor_t *nt = &net->tensors[i];
         ts[i].name = nt->name;
         ts[i].ndim = nt->ndim;
@@ -226,10 +228,10 @@ static int write_bundle(const cfx_train_job_t *job,
         ts[i].data = net->params + nt->offset;
     }
     cfx_st_meta_t meta[] = {{"format", "cfx"}, {"model_name", cfg->model_name}};
-    if ((rc = cfx_safetensors_encode(ts, net->num_tensors, meta, 2, &buf,
-                                     err)) != 0 ||
-        (rc = cfx_bundle_writer_add(w, "variables/model.safetensors", buf.data,
-                                    buf.len, err)) != 0)
+    if (net && ((rc = cfx_safetensors_encode(ts, net->num_tensors, meta, 2,
+                                             &buf, err)) != 0 ||
+                (rc = cfx_bundle_writer_add(w, "variables/model.safetensors",
+                                            buf.data, buf.len, err)) != 0))
         goto out;
     if (job->raw_examples_dir) {
         cfx_buf_reset(&buf);
@@ -246,6 +248,8 @@ static int write_bundle(const cfx_train_job_t *job,
         rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
         goto out;
     }
+    if (trees && (rc = cfx_gbt_bundle_add(w, manifest, trees, gres, err)) != 0)
+        goto out;
     json_t *training = json_pack(
         "{s:I, s:I, s:f, s:I, s:I, s:I, s:{s:o, s:o, s:o, s:I}}", "train_steps",
         (json_int_t)cfg->train_steps, "batch_size", (json_int_t)cfg->batch_size,
@@ -283,6 +287,9 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     char path[4096];
     cfx_head_t head;
     memset(&head, 0, sizeof head);
+    json_t *trees = NULL; /* the gbt model type's cfx-trees JSON */
+    cfx_gbt_result_t gres;
+    memset(&gres, 0, sizeof gres);
     memset(res, 0, sizeof *res);
     cfx_dataset_init(&train, 0, 0);
     cfx_dataset_init(&eval, 0, 0);
@@ -338,6 +345,10 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     }
     if ((rc = label_loss(t, &train, &cfg.loss, &head, err)) != 0)
         goto out;
+    if (cfg.model_gbt) { /* trees predict the value itself (train/gbt.h) */
+        head.label_mean = 0.0;
+        head.label_std = 1.0;
+    }
     cfx_net_spec_t spec = {.num_dense = cfx_transform_num_dense(t),
                            .num_categorical = nc,
                            .cat_names = names,
@@ -367,9 +378,14 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     if ((rc = cfx_train_log_open(path, &log, err)) != 0)
         goto out;
     double t0 = cfx_clock_mono_s();
-    rc = cfx_trainer_fit(net, &cfg, &train, eval.n ? &eval : NULL,
-                         cfx_train_log_scalars, log, job->progress, &res->eval,
-                         err);
+    if (cfg.model_gbt)
+        rc = cfx_gbt_fit(&cfg, t, &head, &train, eval.n ? &eval : NULL,
+                         cfx_train_log_scalars, log, job->progress, &trees,
+                         &gres, &res->eval, err);
+    else
+        rc = cfx_trainer_fit(net, &cfg, &train, eval.n ? &eval : NULL,
+                             cfx_train_log_scalars, log, job->progress,
+                             &res->eval, err);
     res->train_seconds = cfx_clock_mono_s() - t0;
     if (rc != 0)
         goto out;
@@ -377,8 +393,10 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     log = NULL;
     if (rc != 0)
         goto out;
-    rc = write_bundle(job, &cfg, net, t, &head, res, err);
+    rc = write_bundle(job, &cfg, trees ? NULL : net, t, &head, trees, &gres,
+                      res, err);
 out:
+    json_decref(trees);
     cfx_head_free(&head);
     if (log)
         cfx_train_log_close(log, NULL);
