@@ -7,12 +7,15 @@
  * (docs/your-own-data.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -23,6 +26,7 @@
 #include "data/stats_io.h"
 #include "formats/file.h"
 #include "formats/suggest.h"
+#include "train/trainer_config.h"
 
 /* The split ExampleGen makes in the generated pipeline; the choices look at
  * its train rows only, as the Transform's analyzers do. */
@@ -186,26 +190,59 @@ static json_t *transform_doc(const feature_t *feats, size_t n,
                      "outputs", outs, "label", lab);
 }
 
+/* The trainer configuration of `model`; reason becomes its comment. */
 static json_t *trainer_doc(const char *name, cfx_init_task_t task,
-                           cfx_init_model_t model, const char *model_reason,
+                           cfx_init_model_t model, const char *reason,
                            uint64_t train_rows) {
     size_t steps = cfx_init_train_steps(train_rows, INIT_BATCH);
-    char why[1024];
-    snprintf(why, sizeof why,
-             "%s. Batch %d, %zu steps: 50 passes over the %llu train rows "
-             "(at least 1000 steps, at most 20000).%s",
-             model_reason, INIT_BATCH, steps, (unsigned long long)train_rows,
-             task == CFX_INIT_TASK_REGRESSION
-                 ? " Squared error on the standardised label."
-                 : "");
+    size_t units[2];
+    size_t nu = cfx_init_hidden_units(train_rows, units);
+    char why[2048];
+    if (model == CFX_INIT_MODEL_GBT)
+        snprintf(why, sizeof why,
+                 "%s. Trees as scikit-learn's HistGradientBoosting sets them "
+                 "by default: learning rate 0.1, 100 rounds, %s.",
+                 reason,
+                 task == CFX_INIT_TASK_REGRESSION
+                     ? "leaves of at least 20 rows (min_child_weight 20 on "
+                       "squared error), no L2"
+                     : "depth at most 6");
+    else
+        snprintf(why, sizeof why,
+                 "%s. Hidden units %s for %llu train rows (a wider network "
+                 "overfits small data); Adam at 0.003, batch %d, %zu steps: "
+                 "50 passes over the train rows, at least 2000 and at most "
+                 "20000 steps.%s",
+                 reason,
+                 nu == 1          ? "[16]"
+                 : units[0] == 32 ? "[32, 16]"
+                                  : "[64, 32]",
+                 (unsigned long long)train_rows, INIT_BATCH, steps,
+                 task == CFX_INIT_TASK_REGRESSION
+                     ? " Squared error on the standardised label."
+                     : "");
     json_t *t = json_pack("{s:s,s:s}", "comment", why, "model_name", name);
     if (model == CFX_INIT_MODEL_GBT) {
         json_object_set_new(t, "model", json_string("gbt"));
-    } else {
-        json_object_set_new(t, "hidden_units", json_pack("[i,i]", 64, 32));
-        json_object_set_new(t, "deep_categorical", json_true());
-        json_object_set_new(t, "learning_rate", json_real(0.003));
+        json_t *g = json_pack("{s:f,s:i,s:i}", "learning_rate", 0.1,
+                              "num_rounds", 100, "max_depth", 6);
+        if (task == CFX_INIT_TASK_REGRESSION) {
+            json_object_set_new(g, "min_child_weight", json_real(20));
+            json_object_set_new(g, "l2", json_real(0));
+        }
+        /* HistGradientBoosting stops early above 10000 rows only */
+        json_object_set_new(g, "early_stopping_rounds",
+                            json_integer(train_rows > 10000 ? 10 : 0));
+        json_object_set_new(t, "gbt", g);
+        json_object_set_new(t, "seed", json_integer(42));
+        return t;
     }
+    json_t *hu = json_array();
+    for (size_t i = 0; i < nu; i++)
+        json_array_append_new(hu, json_integer((json_int_t)units[i]));
+    json_object_set_new(t, "hidden_units", hu);
+    json_object_set_new(t, "deep_categorical", json_true());
+    json_object_set_new(t, "learning_rate", json_real(0.003));
     json_object_set_new(t, "batch_size", json_integer(INIT_BATCH));
     json_object_set_new(t, "train_steps", json_integer((json_int_t)steps));
     json_object_set_new(t, "eval_steps", json_integer(100));
@@ -214,6 +251,169 @@ static json_t *trainer_doc(const char *name, cfx_init_task_t task,
                         json_integer((json_int_t)(steps / 10)));
     json_object_set_new(t, "seed", json_integer(42));
     return t;
+}
+
+/* 1 when this build's trainer reads "model": "gbt". */
+static int have_gbt(const char *tmp) {
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s/probe.json", tmp) >= (int)sizeof p)
+        return 0;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    static const char probe[] = "{\"model\": \"gbt\"}\n";
+    if (cfx_file_write_atomic(p, probe, sizeof probe - 1, &err) < 0)
+        return 0;
+    cfx_trainer_config_t cfg;
+    int ok = cfx_trainer_config_load(p, &cfg, &err) == 0;
+    unlink(p);
+    return ok;
+}
+
+/* Runs this program with args (args[0] "cfx"), its output appended to
+ * log; the exit status, or -1 when it did not exit. */
+static int run_self(const char *log, char *const *args) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The Overall value of metric in an evaluation's metrics.json; NaN when
+ * absent. */
+static double overall_metric(const char *path, const char *metric) {
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    double v = NAN;
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(root, "slices"), i, sl) {
+        const char *name = json_string_value(json_object_get(sl, "slice"));
+        json_t *m = json_object_get(json_object_get(sl, "metrics"), metric);
+        if (name && !strcmp(name, "Overall") && json_is_number(m))
+            v = json_number_value(m);
+    }
+    json_decref(root);
+    return v;
+}
+
+/* Trains each model on half of the train split and evaluates it on the
+ * other half (ExampleGen's hash buckets: with 6 buckets, 0-1 and 3-4 are
+ * exactly the train rows of the pipeline's train:2,eval:1, so its eval
+ * rows take no part), and picks the better by the task's metric.
+ * *model keeps the default when a candidate cannot be validated. */
+static void select_model(const char *csv, const char *outdir, const char *tmp,
+                         const char *name, cfx_init_task_t task,
+                         uint64_t train_rows, cfx_init_model_t *model,
+                         char *reason, size_t cap) {
+    char sel[PATH_MAX], log[PATH_MAX], ex[PATH_MAX], xf[PATH_MAX],
+        spec[PATH_MAX], schema[PATH_MAX], evalcfg[PATH_MAX];
+    snprintf(sel, sizeof sel, "%.4000s/select", tmp);
+    snprintf(log, sizeof log, "%.4000s/log.txt", sel);
+    snprintf(ex, sizeof ex, "%.4000s/examples", sel);
+    snprintf(xf, sizeof xf, "%.4000s/transform", sel);
+    snprintf(spec, sizeof spec, "%.4000s/transform.json", outdir);
+    snprintf(evalcfg, sizeof evalcfg, "%.4000s/eval.json", outdir);
+    snprintf(schema, sizeof schema, "%.4000s/schema/schema.pbtxt", tmp);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_file_mkdirs(sel, &err) < 0)
+        return;
+    char *eg[] = {"cfx",
+                  "examplegen",
+                  "--input",
+                  (char *)csv,
+                  "--output",
+                  ex,
+                  "--split",
+                  "train:2,heldout_a:1,eval:2,heldout_b:1",
+                  "--num-shards",
+                  "1",
+                  NULL};
+    char *tr[] = {"cfx",      "transform", "--examples", ex,     "--spec", spec,
+                  "--output", xf,          "--schema",   schema, NULL};
+    if (run_self(log, eg) != 0 || run_self(log, tr) != 0) {
+        snprintf(reason + strlen(reason), cap - strlen(reason),
+                 " (validation did not run: see cfx examplegen/transform)");
+        return;
+    }
+    const cfx_init_model_t cands[] = {CFX_INIT_MODEL_WIDE_DEEP,
+                                      CFX_INIT_MODEL_GBT};
+    static const char *const cand_names[] = {"wide_deep", "gbt"};
+    double score[2] = {NAN, NAN};
+    const char *metric = cfx_init_select_metric(task);
+    for (int c = 0; c < 2; c++) {
+        char cfg[PATH_MAX], out[PATH_MAX], evo[PATH_MAX], exs[PATH_MAX],
+            graph[PATH_MAX], bundle[PATH_MAX], metrics[PATH_MAX];
+        snprintf(cfg, sizeof cfg, "%.4000s/trainer_%s.json", sel,
+                 cand_names[c]);
+        snprintf(out, sizeof out, "%.4000s/train_%s", sel, cand_names[c]);
+        snprintf(evo, sizeof evo, "%.4000s/eval_%s", sel, cand_names[c]);
+        snprintf(exs, sizeof exs, "%.4000s/transformed_examples", xf);
+        snprintf(graph, sizeof graph, "%.4000s/transform_graph", xf);
+        snprintf(bundle, sizeof bundle, "%.4000s/model", out);
+        snprintf(metrics, sizeof metrics, "%.4000s/evaluation/metrics.json",
+                 evo);
+        /* half the rows: the configuration as the pipeline would train it
+         * on that many */
+        json_t *doc =
+            trainer_doc(name, task, cands[c], "validation", train_rows / 2);
+        int ok = doc && json_dump_file(doc, cfg, 0) == 0;
+        json_decref(doc);
+        char *trn[] = {
+            "cfx",      "train", "--examples", exs, "--transform-graph", graph,
+            "--config", cfg,     "--output",   out, "--quiet",           NULL};
+        char *evl[] = {"cfx",        "evaluate", "--model",  bundle,
+                       "--examples", ex,         "--config", evalcfg,
+                       "--output",   evo,        NULL};
+        if (!ok || run_self(log, trn) != 0)
+            continue;
+        int rc = run_self(log, evl);
+        if (rc == 0 || rc == 4)
+            score[c] = overall_metric(metrics, metric);
+    }
+    char sc[2][32];
+    for (int c = 0; c < 2; c++)
+        snprintf(sc[c], sizeof sc[c], isnan(score[c]) ? "failed" : "%.4f",
+                 score[c]);
+    if (isnan(score[0]) && isnan(score[1])) {
+        /* what the commands said, for the person to act on */
+        fflush(stdout);
+        FILE *f = fopen(log, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof line, f))
+            fputs(line, stderr);
+        if (f)
+            fclose(f);
+        snprintf(reason + strlen(reason), cap - strlen(reason),
+                 " (validation failed for both models: their output is "
+                 "above)");
+        return;
+    }
+    *model = cfx_init_better(task, score[0], score[1])
+                 ? CFX_INIT_MODEL_GBT
+                 : CFX_INIT_MODEL_WIDE_DEEP;
+    snprintf(reason, cap,
+             "%s: validated on the train split alone, each model trained on "
+             "one half of its rows (by ExampleGen's hash) and measured on the "
+             "other: %s wide_deep %s, gbt %s (%s is better)",
+             cand_names[*model], metric, sc[0], sc[1],
+             task == CFX_INIT_TASK_REGRESSION ? "lower" : "higher");
 }
 
 /* A metric with a change threshold against the baseline (the last blessed
@@ -324,8 +524,8 @@ static json_t *pipeline_doc(const char *name, const char *data_rel,
 /* Everything after the arguments; tmp is the work folder (removed by the
  * caller). */
 static int init(const char *csv, const char *label, cfx_init_task_t asked,
-                const char *outdir, const char *name, const char *tmp,
-                cfx_error_t *err) {
+                const char *model_s, const char *outdir, const char *name,
+                const char *tmp, cfx_error_t *err) {
     char examples[PATH_MAX], stats[PATH_MAX], schema[PATH_MAX], p[PATH_MAX];
     cfx_split_spec_t splits[CFX_EXAMPLEGEN_MAX_SPLITS];
     cfx_examplegen_options_t eo = {.splits = splits, .num_shards = 1};
@@ -462,10 +662,22 @@ static int init(const char *csv, const char *label, cfx_init_task_t asked,
                            csv);
         goto out;
     }
-    char model_reason[CFX_INIT_REASON_MAX];
+    int gbt = have_gbt(tmp);
+    char model_reason[1024];
     cfx_init_model_t model =
-        cfx_init_choose_model(task, 0, model_reason, sizeof model_reason);
-    printf("\nmodel:\n  %s\n", model_reason);
+        cfx_init_choose_model(task, gbt, model_reason, sizeof model_reason);
+    if (model_s && !strcmp(model_s, "gbt") && !gbt) {
+        rc = cfx_error_set(err, CFX_EUNSUPPORTED,
+                           "--model gbt: this build has no gradient-boosted "
+                           "trees");
+        goto out;
+    }
+    if (model_s && strcmp(model_s, "auto")) {
+        model = strcmp(model_s, "gbt") ? CFX_INIT_MODEL_WIDE_DEEP
+                                       : CFX_INIT_MODEL_GBT;
+        snprintf(model_reason, sizeof model_reason, "%s, as asked (--model)",
+                 model_s);
+    }
 
     char real_out[PATH_MAX], real_csv[PATH_MAX], data_rel[PATH_MAX];
     if (!realpath(outdir, real_out) || !realpath(csv, real_csv)) {
@@ -478,11 +690,13 @@ static int init(const char *csv, const char *label, cfx_init_task_t asked,
     docs[0] = pipeline_doc(name, data_rel, task, label);
     docs[1] = transform_doc(feats, res.num_columns, label, label_out, task,
                             task_reason);
-    docs[2] = trainer_doc(name, task, model, model_reason, res.split_rows[0]);
+    docs[2] = NULL;
     docs[3] = eval_doc(feats, res.num_columns, label_out, task);
     static const char *const files[] = {"pipeline.json", "transform.json",
                                         "trainer.json", "eval.json"};
     for (int i = 0; i < 4; i++) {
+        if (i == 2)
+            continue; /* trainer.json once the model is chosen */
         if (!docs[i]) {
             rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
             goto out;
@@ -490,6 +704,19 @@ static int init(const char *csv, const char *label, cfx_init_task_t asked,
         if ((rc = write_json(outdir, files[i], docs[i], err)) < 0)
             goto out;
     }
+    if (gbt && (!model_s || !strcmp(model_s, "auto"))) {
+        printf("\nmodel: validating wide_deep and gbt on the train split...\n");
+        select_model(csv, outdir, tmp, name, task, res.split_rows[0], &model,
+                     model_reason, sizeof model_reason);
+    }
+    printf("\nmodel:\n  %s\n", model_reason);
+    if (!(docs[2] = trainer_doc(name, task, model, model_reason,
+                                res.split_rows[0]))) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = write_json(outdir, "trainer.json", docs[2], err)) < 0)
+        goto out;
     printf("\nwrote %s/{pipeline,transform,trainer,eval}.json\n"
            "\nrun it:\n  cfx run %s/pipeline.json\n"
            "then serve the pushed model:\n"
@@ -507,7 +734,7 @@ out:
 
 int cfx_cmd_init(int argc, char **argv) {
     const char *csv = NULL, *label = NULL, *task_s = "auto", *outdir = NULL,
-               *name_s = NULL;
+               *name_s = NULL, *model_s = "auto";
     int force = 0;
     const cfx_opt_t opts[] = {
         {"csv", CFX_OPT_STRING, &csv, 0, 0, 0},
@@ -515,6 +742,7 @@ int cfx_cmd_init(int argc, char **argv) {
         {"task", CFX_OPT_STRING, &task_s, 0, 0, 0},
         {"output", CFX_OPT_STRING, &outdir, 0, 0, 0},
         {"name", CFX_OPT_STRING, &name_s, 0, 0, 0},
+        {"model", CFX_OPT_STRING, &model_s, 0, 0, 0},
         {"force", CFX_OPT_FLAG, &force, 0, 0, 1},
         {NULL, 0, NULL, 0, 0, 0},
     };
@@ -533,6 +761,10 @@ int cfx_cmd_init(int argc, char **argv) {
                  task_s);
         return cfx_args_usage_error("init", usage, what);
     }
+    if (strcmp(model_s, "auto") && strcmp(model_s, "wide_deep") &&
+        strcmp(model_s, "gbt"))
+        return cfx_args_usage_error("init", usage,
+                                    "--model: expected auto, wide_deep or gbt");
     char name[128];
     if (name_s) {
         plain_name(name_s, name, sizeof name);
@@ -581,7 +813,7 @@ int cfx_cmd_init(int argc, char **argv) {
         fprintf(stderr, "cfx init: %s: %s\n", tmp, strerror(errno));
         return 1;
     }
-    int rc = init(csv, label, task, outdir, name, tmp, &err);
+    int rc = init(csv, label, task, model_s, outdir, name, tmp, &err);
     cfx_error_t err2;
     cfx_error_init(&err2);
     if (cfx_file_remove_tree(tmp, &err2) < 0)

@@ -462,9 +462,38 @@ size_t cfx_init_train_steps(uint64_t n, size_t b) {
         b = 1;
     uint64_t per_epoch = (n + b - 1) / b;
     uint64_t steps = per_epoch * 50;
-    if (steps < 1000)
-        steps = 1000;
+    if (steps < 2000)
+        steps = 2000;
     if (steps > 20000)
         steps = 20000;
     return (size_t)steps;
+}
+
+size_t cfx_init_hidden_units(uint64_t n, size_t *units) {
+    if (n < 1000) {
+        units[0] = 16;
+        return 1;
+    }
+    units[0] = n < 10000 ? 32 : 64;
+    units[1] = units[0] / 2;
+    return 2;
+}
+
+const char *cfx_init_select_metric(cfx_init_task_t task) {
+    switch (task) {
+    case CFX_INIT_TASK_REGRESSION:
+        return "mean_squared_error";
+    case CFX_INIT_TASK_MULTICLASS:
+        return "sparse_categorical_accuracy";
+    default:
+        return "auc";
+    }
+}
+
+int cfx_init_better(cfx_init_task_t task, double a, double b) {
+    if (isnan(b))
+        return 0;
+    if (isnan(a))
+        return 1;
+    return task == CFX_INIT_TASK_REGRESSION ? b < a : b > a;
 }

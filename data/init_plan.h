@@ -121,7 +121,19 @@ cfx_init_model_t cfx_init_choose_model(cfx_init_task_t task, int have_gbt,
                                        char *reason, size_t cap);
 
 /* Training steps for n train rows at batch size b: 50 epochs, at least
- * 1000 and at most 20000 steps. */
+ * 2000 and at most 20000 steps. */
 size_t cfx_init_train_steps(uint64_t n, size_t b);
+
+/* Hidden layer widths of the network for n train rows, into units (room
+ * for 2); returns how many. Small data overfits a wide network: [16]
+ * below 1000 rows, [32, 16] below 10000, [64, 32] from there. */
+size_t cfx_init_hidden_units(uint64_t n, size_t *units);
+
+/* The validation metric of each task: "auc" (binary),
+ * "sparse_categorical_accuracy" (multiclass), "mean_squared_error"
+ * (regression), as the evaluator's metrics.json names them; and whether
+ * b beats a on it (strictly: a tie keeps a). */
+const char *cfx_init_select_metric(cfx_init_task_t task);
+int cfx_init_better(cfx_init_task_t task, double a, double b);
 
 #endif

@@ -1,6 +1,7 @@
 /* init_plan_test.c: the choices of `cfx init` (data/init_plan.h) on column
  * profiles written by hand, and the distinct-value count over a TFRecord
  * file of examples built here (expected counts counted by hand). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -204,10 +205,28 @@ static void test_model_and_steps(void **state) {
         cfx_init_choose_model(CFX_INIT_TASK_MULTICLASS, 1, why, sizeof why),
         CFX_INIT_MODEL_WIDE_DEEP);
     /* 100 rows, batch 32: 4 steps an epoch, 200 for 50 epochs: the floor */
-    assert_int_equal(cfx_init_train_steps(100, 32), 1000);
+    assert_int_equal(cfx_init_train_steps(100, 32), 2000);
     /* 10,000 rows: 313 steps an epoch, x 50 */
     assert_int_equal(cfx_init_train_steps(10000, 32), 15650);
     assert_int_equal(cfx_init_train_steps(1000000, 32), 20000);
+    size_t u[2];
+    assert_int_equal(cfx_init_hidden_units(999, u), 1);
+    assert_int_equal(u[0], 16);
+    assert_int_equal(cfx_init_hidden_units(1000, u), 2);
+    assert_int_equal(u[0], 32);
+    assert_int_equal(u[1], 16);
+    assert_int_equal(cfx_init_hidden_units(10000, u), 2);
+    assert_int_equal(u[0], 64);
+    /* regression: lower error wins; classes: higher accuracy / AUC; a tie
+     * or a NaN challenger keeps the first */
+    assert_true(cfx_init_better(CFX_INIT_TASK_REGRESSION, 3000, 2900));
+    assert_false(cfx_init_better(CFX_INIT_TASK_REGRESSION, 3000, 3000));
+    assert_true(cfx_init_better(CFX_INIT_TASK_MULTICLASS, 0.94, 0.96));
+    assert_false(cfx_init_better(CFX_INIT_TASK_BINARY, 0.9, 0.8));
+    assert_false(cfx_init_better(CFX_INIT_TASK_BINARY, 0.9, NAN));
+    assert_true(cfx_init_better(CFX_INIT_TASK_BINARY, NAN, 0.5));
+    assert_string_equal(cfx_init_select_metric(CFX_INIT_TASK_MULTICLASS),
+                        "sparse_categorical_accuracy");
 }
 
 static void write_examples(const char *path) {
