@@ -39,6 +39,12 @@ static const struct {
     {"MeanLabel", "mean_label"},
     {"MeanPrediction", "mean_prediction"},
     {"ConfusionMatrixAtThresholds", "confusion_matrix_at_thresholds"},
+    {"SparseCategoricalAccuracy", "sparse_categorical_accuracy"},
+    {"SparseCategoricalCrossentropy", "sparse_categorical_crossentropy"},
+    {"MultiClassConfusionMatrixPlot", "multi_class_confusion_matrix_plot"},
+    {"MeanSquaredError", "mean_squared_error"},
+    {"MeanAbsoluteError", "mean_absolute_error"},
+    {"RootMeanSquaredError", "root_mean_squared_error"},
 };
 
 const char *cfx_eval_metric_key(const char *class_name) {
@@ -401,6 +407,37 @@ static int parse_metric(cfx_eval_config_t *c, const json_t *m, const char *name,
         if (json_is_string(curve) && !strcmp(json_string_value(curve), "PR"))
             key = "auc_precision_recall";
     }
+    /* Precision / Recall of one class (TFMA's class_id) or of the top k
+     * classes (top_k): the key gets TFMA's sub key, "precision/classId:1" */
+    char sub[CFX_METRIC_NAME_MAX];
+    const json_t *cid = cfg ? json_object_get(cfg, "class_id") : NULL;
+    const json_t *tk = cfg ? json_object_get(cfg, "top_k") : NULL;
+    if ((cid || tk) && strcmp(key, "precision") && strcmp(key, "recall")) {
+        ret = cfx_error_set(err, CFX_EUNSUPPORTED,
+                            "%s: %s: class_id and top_k apply to Precision "
+                            "and Recall only",
+                            name, p);
+        goto out;
+    }
+    if (cid || tk) {
+        const json_t *v = cid ? cid : tk;
+        json_int_t lo = cid ? 0 : 1,
+                   hi = cid ? CFX_METRICS_MAX_CLASS_METRICS - 1
+                            : CFX_METRICS_MAX_TOP_K;
+        if ((cid && tk) || !json_is_integer(v) || json_integer_value(v) < lo ||
+            json_integer_value(v) > hi) {
+            ret = cfx_error_set(err, CFX_EINVAL,
+                                "%s: %s: give class_id (an integer in [0, "
+                                "%d]) or top_k (an integer in [1, %d]), not "
+                                "both",
+                                name, p, CFX_METRICS_MAX_CLASS_METRICS - 1,
+                                CFX_METRICS_MAX_TOP_K);
+            goto out;
+        }
+        snprintf(sub, sizeof sub, "%s/%s:%lld", key, cid ? "classId" : "topK",
+                 (long long)json_integer_value(v));
+        key = sub;
+    }
     if (!strcmp(key, "confusion_matrix_at_thresholds")) {
         const json_t *ts = cfg ? json_object_get(cfg, "thresholds") : NULL;
         if (!json_is_array(ts) || json_array_size(ts) == 0) {
@@ -733,7 +770,21 @@ char *cfx_eval_config_to_json(const cfx_eval_config_t *c) {
              j++)
             if (!strcmp(metric_classes[j].key, c->metrics[i]))
                 cls = metric_classes[j].class_name;
+        const char *slash = strchr(c->metrics[i], '/');
+        if (slash)
+            cls = !strncmp(c->metrics[i], "precision", 9) ? "Precision"
+                                                          : "Recall";
         json_t *m = json_pack("{s:s}", "class_name", cls);
+        if (slash) {
+            const char *colon = strchr(slash, ':');
+            long long v = colon ? strtoll(colon + 1, NULL, 10) : 0;
+            json_object_set_new(m, "config",
+                                json_pack("{s:I}",
+                                          !strncmp(slash + 1, "classId", 7)
+                                              ? "class_id"
+                                              : "top_k",
+                                          (json_int_t)v));
+        }
         if (!strcmp(c->metrics[i], "confusion_matrix_at_thresholds")) {
             json_t *ts = json_array();
             for (size_t j = 0; j < c->num_confusion; j++)

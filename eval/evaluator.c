@@ -34,13 +34,16 @@ typedef struct slices {
     uint64_t examples;            /* examples sliced so far */
     size_t cap;
     int with_base;
+    cfx_task_t task; /* the candidate's (a baseline has the same head) */
+    size_t width;    /* floats per prediction */
 } slices_t;
 
 typedef struct adder {
     slices_t *s;
     size_t spec;
     uint64_t example; /* its number, from 1 */
-    float pred, base_pred, label;
+    const float *pred, *base_pred;
+    float label;
     cfx_error_t *err;
 } adder_t;
 
@@ -77,6 +80,8 @@ static int add_to_slice(void *ud, const char *name) {
         for (size_t i = s->cap; i < cap; i++) {
             cfx_slice_acc_init(&s->cand[i]);
             cfx_slice_acc_init(&s->base[i]);
+            cfx_slice_acc_set_task(&s->cand[i], s->task, s->width);
+            cfx_slice_acc_set_task(&s->base[i], s->task, s->width);
             s->last[i] = 0;
         }
         s->cap = cap;
@@ -88,10 +93,10 @@ static int add_to_slice(void *ud, const char *name) {
     if (s->last[idx] == a->example)
         return 0;
     s->last[idx] = a->example;
-    if ((ret = cfx_slice_acc_add(&s->cand[idx], a->pred, a->label, a->err)))
+    if ((ret = cfx_slice_acc_add_row(&s->cand[idx], a->pred, a->label, a->err)))
         return ret;
-    if (s->with_base && (ret = cfx_slice_acc_add(&s->base[idx], a->base_pred,
-                                                 a->label, a->err)))
+    if (s->with_base && (ret = cfx_slice_acc_add_row(
+                             &s->base[idx], a->base_pred, a->label, a->err)))
         return ret;
     return 0;
 }
@@ -114,25 +119,33 @@ static int flush_batch(const cfx_evaluator_opts_t *o, const cfx_bundle_t *cand,
                        const float *labels, size_t n, slices_t *s,
                        cfx_error_t *err) {
     const cfx_example_t *ptr[BATCH];
-    float p[BATCH], bp[BATCH];
+    size_t W = s->width;
+    float *p = malloc(2 * BATCH * W * sizeof *p), *bp = p + BATCH * W;
+    if (!p)
+        return cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
     for (size_t i = 0; i < n; i++)
         ptr[i] = &ex[i];
     int ret = cfx_bundle_predict(cand, ptr, n, p, err);
-    if (ret)
+    if (ret) {
+        free(p);
         return cfx_error_prefix(err, "candidate %s", o->model_dir);
-    if (base && (ret = cfx_bundle_predict(base, ptr, n, bp, err)))
+    }
+    if (base && (ret = cfx_bundle_predict(base, ptr, n, bp, err))) {
+        free(p);
         return cfx_error_prefix(err, "baseline %s", o->baseline_dir);
-    for (size_t i = 0; i < n; i++) {
-        adder_t a = {s,         0,  ++s->examples, p[i], base ? bp[i] : 0,
+    }
+    for (size_t i = 0; i < n && !ret; i++) {
+        adder_t a = {s,         0,  ++s->examples, p + i * W, bp + i * W,
                      labels[i], err};
         for (size_t k = 0; k < o->config->num_slicing_specs; k++) {
             a.spec = k;
             if ((ret = cfx_slicing_keys(&o->config->slicing_specs[k], &ex[i],
                                         add_to_slice, &a, err)))
-                return ret;
+                break;
         }
     }
-    return 0;
+    free(p);
+    return ret;
 }
 
 /* The folder of eval records: <dir>/Split-eval when present, else dir. */
@@ -217,13 +230,50 @@ static json_t *num(double v) {
     return isnan(v) || isinf(v) ? json_null() : json_real(v);
 }
 
-static json_t *metrics_json(const cfx_slice_metrics_t *m) {
+/* The scalar metrics of m's task: the task's keys, per class of a
+ * multi-class slice "precision/classId:<k>" and "recall/classId:<k>", and
+ * every configured sub key (top k). */
+static int each_key(const cfx_slice_metrics_t *m,
+                    const cfx_eval_config_t *applied,
+                    void (*fn)(void *ud, const char *key), void *ud) {
+    const char *const *keys = cfx_slice_metrics_task_keys(m->task);
+    for (size_t i = 0; keys[i]; i++)
+        fn(ud, keys[i]);
+    if (m->task != CFX_TASK_MULTICLASS)
+        return 0;
+    char key[CFX_METRIC_NAME_MAX];
+    for (size_t k = 0; k < m->num_classes && k < CFX_METRICS_MAX_CLASS_METRICS;
+         k++)
+        for (int r = 0; r < 2; r++) {
+            snprintf(key, sizeof key, "%s/classId:%zu",
+                     r ? "recall" : "precision", k);
+            fn(ud, key);
+        }
+    for (size_t i = 0; i < applied->num_metrics; i++)
+        if (strstr(applied->metrics[i], "/topK:"))
+            fn(ud, applied->metrics[i]);
+    return 0;
+}
+
+typedef struct key_json {
+    json_t *o;
+    const cfx_slice_metrics_t *m, *b; /* b: the diff m - b when not NULL */
+} key_json_t;
+
+static void put_key(void *ud, const char *key) {
+    key_json_t *k = ud;
+    double v = cfx_slice_metrics_get(k->m, key);
+    if (k->b)
+        v -= cfx_slice_metrics_get(k->b, key);
+    json_object_set_new(k->o, key, num(v));
+}
+
+static json_t *metrics_json(const cfx_slice_metrics_t *m,
+                            const cfx_eval_config_t *applied) {
     json_t *o = json_object();
-    for (size_t i = 0; cfx_slice_metrics_keys[i]; i++)
-        json_object_set_new(
-            o, cfx_slice_metrics_keys[i],
-            num(cfx_slice_metrics_get(m, cfx_slice_metrics_keys[i])));
-    if (m->num_confusion) {
+    key_json_t kj = {o, m, NULL};
+    each_key(m, applied, put_key, &kj);
+    if (m->num_confusion && m->task == CFX_TASK_BINARY) {
         json_t *a = json_array();
         for (size_t i = 0; i < m->num_confusion; i++) {
             const cfx_confusion_t *c = &m->confusion[i];
@@ -238,6 +288,39 @@ static json_t *metrics_json(const cfx_slice_metrics_t *m) {
         json_object_set_new(o, "confusion_matrix_at_thresholds", a);
     }
     return o;
+}
+
+/* TFMA's MultiClassConfusionMatrixPlot of a multi-class slice at its
+ * default threshold 0 (the predicted class is the arg max), in the JSON
+ * form of MultiClassConfusionMatrixAtThresholds: the entries that occur. */
+static json_t *confusion_plot_json(const cfx_slice_acc_t *a) {
+    size_t K = a->width;
+    double *counts = malloc(K * K * sizeof *counts);
+    json_t *entries = json_array();
+    if (!counts || !entries) {
+        free(counts);
+        json_decref(entries);
+        return NULL;
+    }
+    cfx_slice_confusion(a, counts);
+    for (size_t y = 0; y < K; y++)
+        for (size_t q = 0; q < K; q++)
+            if (counts[y * K + q] > 0)
+                json_array_append_new(
+                    entries,
+                    json_pack("{s:I,s:I,s:f}", "actual_class_id", (json_int_t)y,
+                              "predicted_class_id", (json_int_t)q,
+                              "num_weighted_examples", counts[y * K + q]));
+    free(counts);
+    return json_pack("{s:[{s:f,s:o}]}", "matrices", "threshold", 0.0, "entries",
+                     entries);
+}
+
+static int wants_plot(const cfx_eval_config_t *c) {
+    for (size_t i = 0; i < c->num_metrics; i++)
+        if (!strcmp(c->metrics[i], "multi_class_confusion_matrix_plot"))
+            return 1;
+    return 0;
 }
 
 typedef struct order {
@@ -340,7 +423,12 @@ static int write_evaluation(const cfx_evaluator_opts_t *o,
         json_object_set_new(e, "slice_key",
                             slice_key_json(&applied->slicing_specs[s->spec[i]],
                                            s->table.names[i]));
-        json_object_set_new(e, "metrics", metrics_json(&m));
+        json_object_set_new(e, "metrics", metrics_json(&m, applied));
+        if (s->task == CFX_TASK_MULTICLASS && wants_plot(applied))
+            json_object_set_new(e, "plots",
+                                json_pack("{s:o*}",
+                                          "multi_class_confusion_matrix_plot",
+                                          confusion_plot_json(&s->cand[i])));
         if (s->with_base) {
             if ((ret = cfx_slice_metrics_compute(
                      &s->base[i], applied->confusion, applied->num_confusion,
@@ -348,14 +436,11 @@ static int write_evaluation(const cfx_evaluator_opts_t *o,
                 json_decref(e);
                 goto out;
             }
-            json_object_set_new(e, "baseline_metrics", metrics_json(&b));
+            json_object_set_new(e, "baseline_metrics",
+                                metrics_json(&b, applied));
             json_t *d = json_object();
-            for (size_t j = 0; cfx_slice_metrics_keys[j]; j++) {
-                const char *key = cfx_slice_metrics_keys[j];
-                json_object_set_new(d, key,
-                                    num(cfx_slice_metrics_get(&m, key) -
-                                        cfx_slice_metrics_get(&b, key)));
-            }
+            key_json_t kj = {d, &m, &b};
+            each_key(&m, applied, put_key, &kj);
             json_object_set_new(e, "diff", d);
         }
         json_array_append_new(arr, e);
@@ -632,6 +717,22 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
         cfx_error_prefix(err, "baseline");
         goto out;
     }
+    s.task = cfx_bundle_task(cand);
+    s.width = cfx_bundle_output_width(cand);
+    if (base &&
+        !cfx_head_same_classes(cfx_bundle_head(cand), cfx_bundle_head(base))) {
+        /* another task or other classes: nothing to compare */
+        snprintf(
+            res->baseline_dropped, sizeof res->baseline_dropped,
+            "its task (%s, %zu classes) or class labels differ from the "
+            "candidate's (%s, %zu classes)",
+            cfx_task_name(cfx_bundle_task(base)), cfx_bundle_num_classes(base),
+            cfx_task_name(cfx_bundle_task(cand)), cfx_bundle_num_classes(cand));
+        cfx_bundle_free(base);
+        base = NULL;
+        eo.baseline_dir = NULL;
+        cfx_eval_config_drop_change_thresholds(applied);
+    }
     s.with_base = base != NULL;
     res->has_baseline = base != NULL;
     if ((ret = cfx_file_mkdirs(o->evaluation_dir, err)) ||
@@ -686,7 +787,20 @@ int cfx_evaluator_run(const cfx_evaluator_opts_t *o,
     res->blessed = res->num_checked == 0 && res->num_failed == 0
                        ? -1
                        : res->num_failed == 0;
-    if (res->blessed == -1) {
+    if (res->blessed == -1 && s.task == CFX_TASK_MULTICLASS) {
+        snprintf(res->summary, sizeof res->summary,
+                 "NO BLESSING: no threshold configured "
+                 "(sparse_categorical_accuracy %.4f, "
+                 "sparse_categorical_crossentropy %.4f)",
+                 res->overall.sparse_categorical_accuracy,
+                 res->overall.sparse_categorical_crossentropy);
+    } else if (res->blessed == -1 && s.task == CFX_TASK_REGRESSION) {
+        snprintf(res->summary, sizeof res->summary,
+                 "NO BLESSING: no threshold configured "
+                 "(root_mean_squared_error %.6g, mean_absolute_error %.6g)",
+                 res->overall.root_mean_squared_error,
+                 res->overall.mean_absolute_error);
+    } else if (res->blessed == -1) {
         snprintf(res->summary, sizeof res->summary,
                  "NO BLESSING: no threshold configured (auc %.4f, "
                  "binary_accuracy %.4f)",
