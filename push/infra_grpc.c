@@ -92,9 +92,10 @@ static int request(const char *model, const cfx_buf_t *ex, cfx_buf_t *out) {
     return 0;
 }
 
-/* The first value of output "outputs" of a PredictResponse message. */
-static int answer_value(const uint8_t *body, size_t len, double *v, char *why,
-                        size_t cap) {
+/* The w values of output "outputs" of a PredictResponse message (one
+ * example's row). */
+static int answer_values(const uint8_t *body, size_t len, double *v, size_t w,
+                         char *why, size_t cap) {
     if (len < 5) {
         snprintf(why, cap, "answer of %zu bytes, no gRPC message", len);
         return -1;
@@ -118,26 +119,29 @@ static int answer_value(const uint8_t *body, size_t len, double *v, char *why,
         const Tensorflow__TensorProto *t = r->outputs[i]->value;
         if (strcmp(r->outputs[i]->key, "outputs") || !t)
             continue;
-        if (t->n_float_val) {
-            *v = t->float_val[0];
+        if (t->n_float_val >= w) {
+            for (size_t k = 0; k < w; k++)
+                v[k] = t->float_val[k];
             ret = 0;
-        } else if (t->tensor_content.len >= 4) {
-            float f;
-            memcpy(&f, t->tensor_content.data, 4);
-            *v = f;
+        } else if (t->tensor_content.len >= 4 * w) {
+            for (size_t k = 0; k < w; k++) {
+                float f;
+                memcpy(&f, t->tensor_content.data + 4 * k, 4);
+                v[k] = f;
+            }
             ret = 0;
         }
     }
     if (ret)
-        snprintf(why, cap, "no float in output 'outputs'");
+        snprintf(why, cap, "no %zu floats in output 'outputs'", w);
     tensorflow__serving__predict_response__free_unpacked(r, NULL);
     return ret;
 }
 
 int cfx_infra_grpc_replay(int port, const char *model_name,
                           const cfx_example_t *ex, const float *offline,
-                          size_t n, double tol, size_t *ok, double *max_diff,
-                          char *why, size_t cap) {
+                          size_t width, size_t n, double tol, size_t *ok,
+                          double *max_diff, char *why, size_t cap) {
     call_t c;
     cfx_h2c_t *h = NULL;
     cfx_buf_t msg, ser;
@@ -195,23 +199,26 @@ int cfx_infra_grpc_replay(int port, const char *model_name,
                      c.rst ? ", stream reset" : "");
             goto out;
         }
-        double v;
+        double v[CFX_INFRA_MAX_WIDTH];
         char w[200];
-        if (answer_value(c.body, c.body_len, &v, w, sizeof w)) {
+        if (width > CFX_INFRA_MAX_WIDTH ||
+            answer_values(c.body, c.body_len, v, width, w, sizeof w)) {
             snprintf(why, cap, "gRPC request %zu (warm-up row %zu): %s", i + 1,
-                     i + 1, w);
+                     i + 1,
+                     width > CFX_INFRA_MAX_WIDTH ? "too many outputs" : w);
             goto out;
         }
-        double d = fabs(v - (double)offline[i]);
-        if (d > *max_diff)
-            *max_diff = d;
-        if (!(d <= tol)) {
-            snprintf(why, cap,
-                     "gRPC request %zu (warm-up row %zu): served %.9g, offline "
-                     "%.9g, |diff| %.3g > "
-                     "%.3g",
-                     i + 1, i + 1, v, (double)offline[i], d, tol);
-            goto out;
+        for (size_t k = 0; k < width; k++) {
+            double off = (double)offline[i * width + k], d = fabs(v[k] - off);
+            if (d > *max_diff)
+                *max_diff = d;
+            if (!(d <= tol * (fabs(off) > 1 ? fabs(off) : 1))) {
+                snprintf(why, cap,
+                         "gRPC request %zu (warm-up row %zu): served %.9g, "
+                         "offline %.9g (output %zu), |diff| %.3g > %.3g",
+                         i + 1, i + 1, v[k], off, k, d, tol);
+                goto out;
+            }
         }
         (*ok)++;
     }

@@ -13,13 +13,18 @@
 
 #include "formats/example.h"
 
+/* Most floats of one prediction compared (a multi-class model's classes). */
+#define CFX_INFRA_MAX_WIDTH 1000
+
 /* Replays n examples against 127.0.0.1:port for model_name and compares
- * output "outputs" with offline[i] within tol. Returns 0 when every call
- * succeeded and matched (*ok = n), -1 with why (cap bytes) naming the
- * request otherwise. *max_diff gets the largest |served - offline|. */
+ * output "outputs" (width floats per example: 1, or N class
+ * probabilities) with offline[i * width ..] within tol, relative past
+ * magnitude 1 (a regression value). Returns 0 when every call succeeded
+ * and matched (*ok = n), -1 with why (cap bytes) naming the request
+ * otherwise. *max_diff gets the largest |served - offline|. */
 int cfx_infra_grpc_replay(int port, const char *model_name,
                           const cfx_example_t *ex, const float *offline,
-                          size_t n, double tol, size_t *ok, double *max_diff,
-                          char *why, size_t cap);
+                          size_t width, size_t n, double tol, size_t *ok,
+                          double *max_diff, char *why, size_t cap);
 
 #endif

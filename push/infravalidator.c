@@ -348,7 +348,7 @@ static int load_test(const cfx_infra_opts_t *o, const char *name,
 
 static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
                    pid_t pid, json_t *rows, const cfx_example_t *ex,
-                   const float *offline, const char *warm,
+                   const float *offline, size_t width, const char *warm,
                    cfx_infra_result_t *res) {
     double t0 = cfx_clock_mono_s(),
            timeout = o->load_timeout_s > 0 ? o->load_timeout_s : 60;
@@ -423,36 +423,46 @@ static void replay(const cfx_infra_opts_t *o, const char *name, const char *log,
         }
         json_error_t je;
         json_t *doc = json_loads((const char *)resp.data, 0, &je);
-        json_t *p = json_array_get(json_object_get(doc, "predictions"), 0);
-        if (json_is_array(p))
-            p = json_array_get(p, 0);
-        if (!json_is_number(p)) {
+        /* one row: [v] or [p_0, ..., p_N-1] (or a bare number) */
+        json_t *row_p = json_array_get(json_object_get(doc, "predictions"), 0);
+        int bad = json_is_array(row_p) ? json_array_size(row_p) != width
+                                       : !json_is_number(row_p) || width != 1;
+        for (size_t k = 0; !bad && k < width; k++) {
+            json_t *p = json_is_array(row_p) ? json_array_get(row_p, k) : row_p;
+            if (!json_is_number(p)) {
+                bad = 1;
+                break;
+            }
+            double served = json_number_value(p),
+                   off = (double)offline[i * width + k], d = fabs(served - off);
+            if (d > res->max_abs_diff)
+                res->max_abs_diff = d;
+            if (!(d <= tol * (fabs(off) > 1 ? fabs(off) : 1))) {
+                snprintf(res->reason, sizeof res->reason,
+                         "REST request %zu (warm-up row %zu): served %.9g, "
+                         "offline %.9g (output %zu), |diff| %.3g > %.3g",
+                         i + 1, row, served, off, k, d, tol);
+                json_decref(doc);
+                goto out;
+            }
+        }
+        if (bad) {
             snprintf(res->reason, sizeof res->reason,
-                     "REST request %zu: no prediction in the answer: %.300s",
-                     i + 1, (const char *)resp.data);
+                     "REST request %zu: no prediction of %zu values in the "
+                     "answer: %.300s",
+                     i + 1, width, (const char *)resp.data);
             json_decref(doc);
             goto out;
         }
-        double served = json_number_value(p),
-               d = fabs(served - (double)offline[i]);
         json_decref(doc);
-        if (d > res->max_abs_diff)
-            res->max_abs_diff = d;
-        if (!(d <= tol)) {
-            snprintf(res->reason, sizeof res->reason,
-                     "REST request %zu (warm-up row %zu): served %.9g, offline "
-                     "%.9g, "
-                     "|diff| %.3g > %.3g",
-                     i + 1, row, served, (double)offline[i], d, tol);
-            goto out;
-        }
         res->ok++;
     }
     /* the same rows as serialized tf.Examples through gRPC Predict */
     if (res->grpc_port > 0 &&
-        cfx_infra_grpc_replay(res->grpc_port, name, ex, offline, res->requests,
-                              tol, &res->grpc_ok, &res->max_abs_diff,
-                              res->reason, sizeof res->reason) != 0)
+        cfx_infra_grpc_replay(res->grpc_port, name, ex, offline, width,
+                              res->requests, tol, &res->grpc_ok,
+                              &res->max_abs_diff, res->reason,
+                              sizeof res->reason) != 0)
         goto out;
     if (o->load_check && load_test(o, name, warm, pid, res) != 0)
         goto out;
@@ -535,7 +545,7 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
         nreq = MAX_REQUESTS;
     ex = calloc(nreq, sizeof *ex);
     ptr = calloc(nreq, sizeof *ptr);
-    offline = calloc(nreq, sizeof *offline);
+    offline = calloc(nreq * cfx_bundle_output_width(b), sizeof *offline);
     if (!ex || !ptr || !offline) {
         ret = cfx_error_set(err, CFX_ENOMEM, "infra validation: out of memory");
         goto out;
@@ -598,8 +608,8 @@ int cfx_infravalidator_run(const cfx_infra_opts_t *o, cfx_infra_result_t *res,
                                    models, log)) < 0) {
         snprintf(res->reason, sizeof res->reason, "fork: %s", strerror(errno));
     } else {
-        replay(o, cfx_bundle_model_name(b), log, pid, rows, ex, offline, warm,
-               res);
+        replay(o, cfx_bundle_model_name(b), log, pid, rows, ex, offline,
+               cfx_bundle_output_width(b), warm, res);
         stop_server(pid);
         pid = -1;
     }
