@@ -484,7 +484,7 @@ static int ref_predict(const cfx_bundle_t *b, const cfx_example_t *ex,
     int rc = cfx_transform_apply(cfx_bundle_transform(b), ex, dense, cat, err);
     if (rc != 0)
         return rc;
-    cfx_net_forward_ref(cfx_bundle_network(b), dense, cat, 1, p);
+    cfx_bundle_forward_ref(b, dense, cat, 1, p);
     cfx_head_apply(cfx_bundle_head(b), p, 1, p);
     return 0;
 }
@@ -497,7 +497,6 @@ static int bench_network(const cfx_bundle_t *b, const char *input,
     int rc = cfx_dataset_load(input, cfx_bundle_transform(b), &ds, err);
     if (rc != 0)
         return rc;
-    const cfx_net_t *net = cfx_bundle_network(b);
     size_t nd = ds.num_dense, nc = ds.num_categorical, done;
     size_t W = cfx_bundle_output_width(b);
     float *p = malloc((ds.n + 1) * W * sizeof *p),
@@ -533,8 +532,8 @@ static int bench_network(const cfx_bundle_t *b, const char *input,
     t0 = cpu_s();
     do {
         for (size_t i = 0; i < ds.n; i++) {
-            cfx_net_forward_ref(net, ds.dense + i * nd, ds.cat + i * nc, 1,
-                                q + i * W);
+            cfx_bundle_forward_ref(b, ds.dense + i * nd, ds.cat + i * nc, 1,
+                                   q + i * W);
             cfx_head_apply(cfx_bundle_head(b), q + i * W, 1, q + i * W);
         }
         done += ds.n;
@@ -584,13 +583,13 @@ int cfx_predict_bench(const char *bundle_dir, const char *input,
         rc = cfx_error_set(err, CFX_EINVAL, "%s: no rows", input);
         goto out;
     }
-    const cfx_net_t *net = cfx_bundle_network(b);
+    const cfx_transform_t *xf = cfx_bundle_transform(b);
     size_t W = cfx_bundle_output_width(b);
     br.ptr = malloc(br.n * sizeof *br.ptr);
     p = malloc(br.n * W * sizeof *p);
     q = malloc(br.n * W * sizeof *q);
-    dense = malloc((net->num_dense + 1) * sizeof *dense);
-    cat = malloc((net->num_categorical + 1) * sizeof *cat);
+    dense = malloc((cfx_transform_num_dense(xf) + 1) * sizeof *dense);
+    cat = malloc((cfx_transform_num_categorical(xf) + 1) * sizeof *cat);
     if (!br.ptr || !p || !q || !dense || !cat) {
         rc = cfx_error_set(err, CFX_ENOMEM, "bench: out of memory");
         goto out;

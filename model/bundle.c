@@ -507,6 +507,14 @@ int cfx_bundle_predict_transformed(const cfx_bundle_t *b, const float *dense,
     return 0;
 }
 
+void cfx_bundle_forward_ref(const cfx_bundle_t *b, const float *dense,
+                            const int32_t *cat, size_t n, float *logits) {
+    if (b->trees)
+        cfx_trees_predict_ref(b->trees, dense, cat, n, logits);
+    else
+        cfx_net_forward_ref(b->net, dense, cat, n, logits);
+}
+
 int cfx_bundle_predict(const cfx_bundle_t *b, const cfx_example_t *const *raw,
                        size_t n, float *out, cfx_error_t *err) {
     if (b->trees) {

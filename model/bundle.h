@@ -80,6 +80,12 @@ struct cfx_trees;
  * NULL for a network bundle, whose cfx_bundle_network is then non-NULL. */
 const struct cfx_trees *cfx_bundle_trees(const cfx_bundle_t *b);
 
+/* The plain reference of the bundle's model (cfx_net_forward_ref or
+ * cfx_trees_predict_ref): transformed rows -> logits (n, num_logits), before
+ * the head; for checking the optimised path. */
+void cfx_bundle_forward_ref(const cfx_bundle_t *b, const float *dense,
+                            const int32_t *cat, size_t n, float *logits);
+
 /* What the model predicts (model/task.h): the head recorded in the
  * manifest ("head"; a manifest without one is binary with classes "0" and
  * "1"). num_classes is 2 for binary, N for multiclass, 0 for regression;

@@ -434,6 +434,18 @@ void cfx_trees_predict(const cfx_trees_t *tr, const float *dense,
         free(x);
 }
 
+void cfx_trees_predict_rows(const cfx_trees_t *tr, const float *x, size_t B,
+                            float *margins) {
+    size_t nf = tr->num_features, no = tr->num_outputs;
+    for (size_t b = 0; b < B; b++) {
+        const float *r = x + b * nf;
+        float *m = margins + b * no;
+        memcpy(m, tr->base, no * sizeof *m);
+        for (size_t t = 0; t < tr->num_trees; t++)
+            m[tr->output[t]] += walk(tr->nodes, tr->root[t], r);
+    }
+}
+
 /* The textbook walk over the listed arrays, reading each feature where it
  * lives. */
 static float feature_ref(const cfx_trees_t *tr, const float *dense,

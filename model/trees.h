@@ -81,6 +81,11 @@ size_t cfx_trees_max_depth(const cfx_trees_t *tr);
 void cfx_trees_predict(const cfx_trees_t *tr, const float *dense,
                        const int32_t *cat, size_t B, float *margins);
 
+/* The same over rows already laid out as features: x (B, num_dense +
+ * num_categorical), categorical indices as floats. */
+void cfx_trees_predict_rows(const cfx_trees_t *tr, const float *x, size_t B,
+                            float *margins);
+
 /* The same from the arrays as trees.json lists them, one node at a time:
  * the plain reference the fast evaluator is tested against. */
 void cfx_trees_predict_ref(const cfx_trees_t *tr, const float *dense,

@@ -345,16 +345,29 @@ int cfx_gbt_fit(const cfx_trainer_config_t *cfg, const cfx_transform_t *t,
                 void *log_ctx, FILE *progress, json_t **trees_out,
                 cfx_gbt_result_t *res, cfx_train_metrics_t *final_eval,
                 cfx_error_t *err) {
+    return cfx_gbt_fit_booster(cfg, t, head, train, eval, log, log_ctx,
+                               progress, trees_out, NULL, res, final_eval, err);
+}
+
+int cfx_gbt_fit_booster(const cfx_trainer_config_t *cfg,
+                        const cfx_transform_t *t, const cfx_head_t *head,
+                        const cfx_dataset_t *train, const cfx_dataset_t *eval,
+                        cfx_trainer_log_fn log, void *log_ctx, FILE *progress,
+                        json_t **trees_out, void **booster_out,
+                        cfx_gbt_result_t *res, cfx_train_metrics_t *final_eval,
+                        cfx_error_t *err) {
     const cfx_gbt_config_t *g = &cfg->gbt;
     int rc = 0;
     DMatrixHandle dfit = NULL, dvalid = NULL, deval = NULL;
     BoosterHandle b = NULL, kept = NULL;
     uint8_t *valid = NULL;
     cfx_trees_t *tr = NULL;
-    float *p = NULL;
+    float *p = NULL, *x = NULL;
     const char *dump = NULL;
     bst_ulong dump_len = 0;
     *trees_out = NULL;
+    if (booster_out)
+        *booster_out = NULL;
     memset(res, 0, sizeof *res);
     res->valid_loss = NAN;
     cfx_head_t h = *head; /* trees predict the value itself */
@@ -508,11 +521,18 @@ int cfx_gbt_fit(const cfx_trainer_config_t *cfg, const cfx_transform_t *t,
     res->num_nodes = cfx_trees_num_nodes(tr);
     if (deval) {
         /* the final eval metrics from cfx's evaluator, as served */
-        if ((p = malloc((eval->n * K + 1) * sizeof *p)) == NULL) {
+        size_t nd = eval->num_dense, nc = eval->num_categorical;
+        if ((p = malloc((eval->n * K + 1) * sizeof *p)) == NULL ||
+            (x = malloc((eval->n * (nd + nc) + 1) * sizeof *x)) == NULL) {
             rc = cfx_error_set(err, CFX_ENOMEM, "gbt: out of memory");
             goto out;
         }
-        cfx_trees_predict(tr, eval->dense, eval->cat, eval->n, p);
+        for (size_t i = 0; i < eval->n; i++) {
+            memcpy(x + i * (nd + nc), eval->dense + i * nd, nd * sizeof *x);
+            for (size_t c = 0; c < nc; c++)
+                x[i * (nd + nc) + nd + c] = (float)eval->cat[i * nc + c];
+        }
+        cfx_trees_predict_rows(tr, x, eval->n, p);
         cfx_head_apply(&h, p, eval->n, p);
         cfx_train_metrics_t m;
         cfx_train_metrics_compute_task(h.task, K, p, eval->label, eval->n, &m);
@@ -521,6 +541,13 @@ int cfx_gbt_fit(const cfx_trainer_config_t *cfg, const cfx_transform_t *t,
         if (log && (rc = log(log_ctx, "eval", res->kept_rounds, &m, err)) != 0)
             goto out;
     }
+    if (booster_out) { /* the caller's now */
+        *booster_out = kept ? kept : b;
+        if (kept)
+            kept = NULL;
+        else
+            b = NULL;
+    }
 out:
     if (rc != 0) {
         json_decref(*trees_out);
@@ -528,6 +555,7 @@ out:
     }
     cfx_trees_free(tr);
     free(p);
+    free(x);
     free(valid);
     if (kept)
         XGBoosterFree(kept);
