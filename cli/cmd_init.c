@@ -352,10 +352,14 @@ static void select_model(const char *csv, const char *outdir, const char *tmp,
                  " (validation did not run: see cfx examplegen/transform)");
         return;
     }
-    const cfx_init_model_t cands[] = {CFX_INIT_MODEL_WIDE_DEEP,
-                                      CFX_INIT_MODEL_GBT};
-    static const char *const cand_names[] = {"wide_deep", "gbt"};
-    double score[2] = {NAN, NAN};
+    /* the default first: the other model must beat it clearly */
+    const cfx_init_model_t cands[] = {*model, *model == CFX_INIT_MODEL_GBT
+                                                  ? CFX_INIT_MODEL_WIDE_DEEP
+                                                  : CFX_INIT_MODEL_GBT};
+    const char *cand_names[2];
+    for (int c = 0; c < 2; c++)
+        cand_names[c] = cands[c] == CFX_INIT_MODEL_GBT ? "gbt" : "wide_deep";
+    double score[2] = {NAN, NAN}, nval = 0;
     const char *metric = cfx_init_select_metric(task);
     for (int c = 0; c < 2; c++) {
         char cfg[PATH_MAX], out[PATH_MAX], evo[PATH_MAX], exs[PATH_MAX],
@@ -384,8 +388,10 @@ static void select_model(const char *csv, const char *outdir, const char *tmp,
         if (!ok || run_self(log, trn) != 0)
             continue;
         int rc = run_self(log, evl);
-        if (rc == 0 || rc == 4)
+        if (rc == 0 || rc == 4) {
             score[c] = overall_metric(metrics, metric);
+            nval = overall_metric(metrics, "example_count");
+        }
     }
     char sc[2][32];
     for (int c = 0; c < 2; c++)
@@ -405,72 +411,93 @@ static void select_model(const char *csv, const char *outdir, const char *tmp,
                  "above)");
         return;
     }
-    *model = cfx_init_better(task, score[0], score[1])
-                 ? CFX_INIT_MODEL_GBT
-                 : CFX_INIT_MODEL_WIDE_DEEP;
+    int sw = cfx_init_clearly_better(task, score[0], score[1], nval);
+    *model = cands[sw];
     snprintf(reason, cap,
              "%s: validated on the train split alone, each model trained on "
              "one half of its rows (by ExampleGen's hash) and measured on the "
-             "other: %s wide_deep %s, gbt %s (%s is better)",
-             cand_names[*model], metric, sc[0], sc[1],
-             task == CFX_INIT_TASK_REGRESSION ? "lower" : "higher");
+             "other %.0f: %s %s %s, %s %s (%s is better); the default %s %s "
+             "unless the other is better by more than one standard error of "
+             "its estimate",
+             cand_names[sw], nval, metric, cand_names[0], sc[0], cand_names[1],
+             sc[1], task == CFX_INIT_TASK_REGRESSION ? "lower" : "higher",
+             cand_names[0], sw ? "lost" : "stays");
 }
 
-/* A metric with a change threshold against the baseline (the last blessed
- * model): the first model has no baseline and is blessed, a later one must
- * not be worse by more than `tol` (key "absolute" or "relative"). */
-static json_t *gated(const char *class_name, const char *direction,
-                     const char *key, double tol) {
+/* A metric gated twice: a value bound (key "lower_bound" or
+ * "upper_bound") any working model passes, and a change threshold against
+ * the baseline (the last blessed model; dropped for the first model, which
+ * has none): a later model must not be worse by more than `tol` (key
+ * "absolute" or "relative"). */
+static json_t *gated(const char *class_name, const char *bound_key,
+                     double bound, const char *direction, const char *key,
+                     double tol) {
     json_t *chg =
         json_pack("{s:s,s:f}", "direction", direction, key,
                   !strcmp(direction, "HIGHER_IS_BETTER") ? -tol : tol);
-    return json_pack("{s:s,s:[{s:[{}],s:{s:o}}]}", "class_name", class_name,
-                     "per_slice_thresholds", "slicing_specs", "threshold",
+    return json_pack("{s:s,s:[{s:[{}],s:{s:{s:f},s:o}}]}", "class_name",
+                     class_name, "per_slice_thresholds", "slicing_specs",
+                     "threshold", "value_threshold", bound_key, bound,
                      "change_threshold", chg);
 }
 
+/* n_classes: multiclass; label_var: the train label's population variance
+ * (regression). */
 static json_t *eval_doc(const feature_t *feats, size_t n, const char *label_out,
-                        cfx_init_task_t task) {
+                        cfx_init_task_t task, uint64_t n_classes,
+                        double label_var) {
     json_t *metrics = json_array();
-    const char *why;
+    char why[768];
     json_array_append_new(metrics,
                           json_pack("{s:s}", "class_name", "ExampleCount"));
     if (task == CFX_INIT_TASK_REGRESSION) {
-        why = "Blessing: a change threshold only, so the first model (no "
-              "baseline yet) is blessed and a later one is blessed when its "
-              "mean squared error is at most 1% above the last blessed "
-              "model's. No value bound: what a good error is depends on the "
-              "units of the label; add one once you know.";
-        json_array_append_new(
-            metrics,
-            gated("MeanSquaredError", "LOWER_IS_BETTER", "relative", 0.01));
+        double bound = 2 * label_var;
+        snprintf(why, sizeof why,
+                 "Blessing: the mean squared error at most %.6g, twice the "
+                 "train label's variance (%.6g, the error of always "
+                 "predicting the mean): any working model passes, a broken "
+                 "one does not; and at most 1%% above the last blessed "
+                 "model's (no baseline for the first model). Tighten the "
+                 "bound once you know what good is on this data.",
+                 bound, label_var);
+        json_array_append_new(metrics,
+                              gated("MeanSquaredError", "upper_bound", bound,
+                                    "LOWER_IS_BETTER", "relative", 0.01));
         const char *more[] = {"MeanAbsoluteError", "RootMeanSquaredError",
                               "MeanPrediction", "MeanLabel"};
         for (size_t i = 0; i < 4; i++)
             json_array_append_new(metrics,
                                   json_pack("{s:s}", "class_name", more[i]));
     } else if (task == CFX_INIT_TASK_MULTICLASS) {
-        why = "Blessing: a change threshold only, so the first model (no "
-              "baseline yet) is blessed and a later one is blessed when its "
-              "accuracy is at most 0.01 below the last blessed model's. No "
-              "value bound: add one once you know what good is on this data.";
-        json_array_append_new(metrics,
-                              gated("SparseCategoricalAccuracy",
-                                    "HIGHER_IS_BETTER", "absolute", 0.01));
+        double bound = 1.0 / (double)(n_classes ? n_classes : 1);
+        snprintf(why, sizeof why,
+                 "Blessing: accuracy at least %.6g (1/%llu, a uniform random "
+                 "guess; the majority class alone scores at least that): any "
+                 "working model passes, a broken one does not; and at most "
+                 "0.01 below the last blessed model's (no baseline for the "
+                 "first model). Tighten the bound once you know what good is "
+                 "on this data.",
+                 bound, (unsigned long long)n_classes);
+        json_array_append_new(
+            metrics, gated("SparseCategoricalAccuracy", "lower_bound", bound,
+                           "HIGHER_IS_BETTER", "absolute", 0.01));
         const char *more[] = {"SparseCategoricalCrossentropy",
                               "MultiClassConfusionMatrixPlot"};
         for (size_t i = 0; i < 2; i++)
             json_array_append_new(metrics,
                                   json_pack("{s:s}", "class_name", more[i]));
     } else {
-        why = "Blessing: a change threshold only, so the first model (no "
-              "baseline yet) is blessed and a later one is blessed when its "
-              "AUC is at most 0.01 below the last blessed model's. No value "
-              "bound: add one once you know what good is on this data.";
+        snprintf(why, sizeof why,
+                 "Blessing: AUC at least 0.5 (a random ranking): any working "
+                 "model passes, a broken one does not; and at most 0.01 "
+                 "below the last blessed model's (no baseline for the first "
+                 "model). Tighten the bound once you know what good is on "
+                 "this data.");
         json_array_append_new(
             metrics, json_pack("{s:s}", "class_name", "BinaryAccuracy"));
-        json_array_append_new(
-            metrics, gated("AUC", "HIGHER_IS_BETTER", "absolute", 0.01));
+        json_array_append_new(metrics,
+                              gated("AUC", "lower_bound", 0.5,
+                                    "HIGHER_IS_BETTER", "absolute", 0.01));
         const char *more[] = {
             "AUCPrecisionRecall", "Precision", "Recall",
             "BinaryCrossentropy", "MeanLabel", "MeanPrediction"};
@@ -691,7 +718,9 @@ static int init(const char *csv, const char *label, cfx_init_task_t asked,
     docs[1] = transform_doc(feats, res.num_columns, label, label_out, task,
                             task_reason);
     docs[2] = NULL;
-    docs[3] = eval_doc(feats, res.num_columns, label_out, task);
+    const cfx_init_column_t *lc = &feats[label_i].col;
+    docs[3] = eval_doc(feats, res.num_columns, label_out, task, lc->distinct,
+                       lc->std_dev * lc->std_dev);
     static const char *const files[] = {"pipeline.json", "transform.json",
                                         "trainer.json", "eval.json"};
     for (int i = 0; i < 4; i++) {

@@ -490,10 +490,16 @@ const char *cfx_init_select_metric(cfx_init_task_t task) {
     }
 }
 
-int cfx_init_better(cfx_init_task_t task, double a, double b) {
+int cfx_init_clearly_better(cfx_init_task_t task, double a, double b,
+                            double n) {
     if (isnan(b))
         return 0;
     if (isnan(a))
         return 1;
-    return task == CFX_INIT_TASK_REGRESSION ? b < a : b > a;
+    if (!(n >= 1))
+        n = 1;
+    if (task == CFX_INIT_TASK_REGRESSION)
+        return b < a - a * sqrt(2.0 / n);
+    double p = a < 0 ? 0 : a > 1 ? 1 : a;
+    return b > a + sqrt(p * (1 - p) / n);
 }

@@ -131,9 +131,14 @@ size_t cfx_init_hidden_units(uint64_t n, size_t *units);
 
 /* The validation metric of each task: "auc" (binary),
  * "sparse_categorical_accuracy" (multiclass), "mean_squared_error"
- * (regression), as the evaluator's metrics.json names them; and whether
- * b beats a on it (strictly: a tie keeps a). */
+ * (regression), as the evaluator's metrics.json names them. */
 const char *cfx_init_select_metric(cfx_init_task_t task);
-int cfx_init_better(cfx_init_task_t task, double a, double b);
+
+/* 1 when challenger b beats the default a on n validation rows by more
+ * than one standard error of a's estimate (a fraction p: sqrt(p (1 - p) /
+ * n); a mean squared error m: m sqrt(2 / n)), so that the noise of a small
+ * validation set does not overturn the default; 0 otherwise (a tie, a NaN
+ * b). A NaN a (the default failed) gives 1 when b is a number. */
+int cfx_init_clearly_better(cfx_init_task_t task, double a, double b, double n);
 
 #endif

@@ -217,14 +217,23 @@ static void test_model_and_steps(void **state) {
     assert_int_equal(u[1], 16);
     assert_int_equal(cfx_init_hidden_units(10000, u), 2);
     assert_int_equal(u[0], 64);
-    /* regression: lower error wins; classes: higher accuracy / AUC; a tie
-     * or a NaN challenger keeps the first */
-    assert_true(cfx_init_better(CFX_INIT_TASK_REGRESSION, 3000, 2900));
-    assert_false(cfx_init_better(CFX_INIT_TASK_REGRESSION, 3000, 3000));
-    assert_true(cfx_init_better(CFX_INIT_TASK_MULTICLASS, 0.94, 0.96));
-    assert_false(cfx_init_better(CFX_INIT_TASK_BINARY, 0.9, 0.8));
-    assert_false(cfx_init_better(CFX_INIT_TASK_BINARY, 0.9, NAN));
-    assert_true(cfx_init_better(CFX_INIT_TASK_BINARY, NAN, 0.5));
+    /* regression: lower error wins by more than m sqrt(2/n): 3000 on 200
+     * rows needs below 3000 - 300 */
+    assert_true(
+        cfx_init_clearly_better(CFX_INIT_TASK_REGRESSION, 3000, 2690, 200));
+    assert_false(
+        cfx_init_clearly_better(CFX_INIT_TASK_REGRESSION, 3000, 2710, 200));
+    /* classes: accuracy 0.9 on 100 rows, SE 0.03: 0.94 wins, 0.92 not */
+    assert_true(
+        cfx_init_clearly_better(CFX_INIT_TASK_MULTICLASS, 0.9, 0.94, 100));
+    assert_false(
+        cfx_init_clearly_better(CFX_INIT_TASK_MULTICLASS, 0.9, 0.92, 100));
+    assert_false(cfx_init_clearly_better(CFX_INIT_TASK_BINARY, 0.9, 0.8, 100));
+    assert_false(cfx_init_clearly_better(CFX_INIT_TASK_BINARY, 0.9, NAN, 100));
+    assert_true(cfx_init_clearly_better(CFX_INIT_TASK_BINARY, NAN, 0.5, 100));
+    /* a perfect default cannot be beaten */
+    assert_false(
+        cfx_init_clearly_better(CFX_INIT_TASK_MULTICLASS, 1.0, 1.0, 100));
     assert_string_equal(cfx_init_select_metric(CFX_INIT_TASK_MULTICLASS),
                         "sparse_categorical_accuracy");
 }
