@@ -406,14 +406,17 @@ void cfx_init_choose_transform(const cfx_init_column_t *c, cfx_init_xf_t *out) {
     }
     double skew =
         c->std_dev > 0 ? 3.0 * (c->mean - c->median) / c->std_dev : 0.0;
+    /* log1p helps values that span orders of magnitude, not a skewed
+     * cluster far from 0 (latitudes): the largest at least 10 x the median */
     if (c->min >= 0 && c->std_dev > 0 && skew >= CFX_INIT_SKEW_LOG &&
-        c->max > 0) {
+        c->max > 0 && c->max >= 10 * c->median) {
         out->op = CFX_INIT_OP_LOG_Z_SCORE;
         say(out->reason, sizeof out->reason,
             "log_z_score: non-negative and right-skewed (mean %.4g above "
-            "median %.4g, skewness 3(mean-median)/std = %.2g >= %.2g): log1p "
-            "spreads the bulk of the values before the z-score",
-            c->mean, c->median, skew, CFX_INIT_SKEW_LOG);
+            "median %.4g, skewness 3(mean-median)/std = %.2g >= %.2g, largest "
+            "%.4g at least 10 x the median): log1p spreads the bulk of the "
+            "values before the z-score",
+            c->mean, c->median, skew, CFX_INIT_SKEW_LOG, c->max);
     } else {
         out->op = CFX_INIT_OP_Z_SCORE;
         say(out->reason, sizeof out->reason,

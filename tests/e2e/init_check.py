@@ -92,7 +92,7 @@ def quality(examples, label, task, pred_path, metrics_path):
         cols = []
         for k in feats:
             if kinds[k] == 1:
-                vocab = sorted({value(r[k]) for r in tr if k in r})
+                vocab = sorted({value(r[k]) for r in tr if k in r} - {None})
                 for v in vocab:
                     cols.append([1.0 if k in r and value(r[k]) == v else 0.0 for r in rows])
             else:

@@ -155,8 +155,13 @@ static void test_transforms(void **state) {
     c.mean = 12;
     c.median = 8;
     c.std_dev = 20;
+    c.max = 300;
     cfx_init_choose_transform(&c, &xf);
     assert_int_equal(xf.op, CFX_INIT_OP_LOG_Z_SCORE);
+    c.max = 79; /* below 10 x the median: no orders of magnitude to spread */
+    cfx_init_choose_transform(&c, &xf);
+    assert_int_equal(xf.op, CFX_INIT_OP_Z_SCORE);
+    c.max = 300;
     c.median = 8.1; /* 0.585 */
     cfx_init_choose_transform(&c, &xf);
     assert_int_equal(xf.op, CFX_INIT_OP_Z_SCORE);
