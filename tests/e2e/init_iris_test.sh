@@ -14,4 +14,16 @@ grep -q "multiclass: the label is a string column with 3 distinct values" "$T/in
 for f in sepal_length sepal_width petal_length petal_width; do
     grep -Eq "^  $f +z_score: " "$T/init.txt" || fail "$f is not a z-score"
 done
+
+echo "== mistakes are refused with what to do"
+rc=0; "$CFX" init --csv "$T/iris.csv" --label specis --output "$T/x" 2>"$T/err.txt" || rc=$?
+[ $rc -eq 1 ] && grep -q "no column 'specis' (did you mean 'species'?)" "$T/err.txt" ||
+    fail "misspelt label: exit $rc, $(cat "$T/err.txt")"
+rc=0; "$CFX" init --csv "$T/iris.csv" --label species --task regression --output "$T/x" \
+    >/dev/null 2>"$T/err.txt" || rc=$?
+[ $rc -eq 1 ] && grep -q "label column 'species' is a string column, not a number" "$T/err.txt" ||
+    fail "--task regression of strings: exit $rc, $(cat "$T/err.txt")"
+rc=0; "$CFX" init --csv "$T/iris.csv" --label species --output "$T/iris" 2>"$T/err.txt" || rc=$?
+[ $rc -eq 1 ] && grep -q "pipeline.json exists (--force to overwrite" "$T/err.txt" ||
+    fail "a second init over the first: exit $rc, $(cat "$T/err.txt")"
 echo "PASS"
