@@ -152,6 +152,60 @@ EOF
     SERVER=
 }
 
+# The label vocabulary from the train split: integers in numeric order,
+# strings in byte order; and the errors that name the column and value.
+label_checks() {
+    local d=$T/labels
+    mkdir -p "$d"
+    echo "== label vocabularies and label errors"
+    "$PY" - "$d" <<'EOF'
+import sys
+d = sys.argv[1]
+with open(d + "/int.csv", "w") as f:
+    f.write("x,k\n")
+    for i in range(60):
+        f.write("%d,%d\n" % (i, (9, 10, 100)[i % 3]))
+with open(d + "/three.csv", "w") as f:
+    f.write("x,c\n")
+    for i in range(60):
+        f.write("%d,%s\n" % (i, ("b", "a", "B")[i % 3]))
+with open(d + "/gap.csv", "w") as f:
+    f.write("x,y\n")
+    for i in range(60):
+        f.write("%d,%s\n" % (i, "" if i % 20 == 7 else str(i * 0.5)))
+EOF
+    for f in int three gap; do
+        "$CFX" examplegen --input "$d/$f.csv" --output "$d/$f" >/dev/null 2>&1 ||
+            fail "examplegen $f"
+    done
+    spec() {
+        echo "{\"outputs\": [{\"name\": \"x_xf\", \"op\": \"z_score\", \"input\": \"x\"}],
+               \"label\": {\"name\": \"l_xf\", \"input\": \"$1\", \"task\": \"$2\"}}" >"$d/spec.json"
+    }
+    spec k multiclass
+    "$CFX" transform --examples "$d/int" --spec "$d/spec.json" --output "$d/int_xf" >/dev/null ||
+        fail "transform of integer classes"
+    "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1]))["label"]["label_vocabulary"]; assert v == ["9", "10", "100"], v' \
+        "$d/int_xf/transform_graph/transform.json" || fail "integer classes not in numeric order"
+    spec c multiclass
+    "$CFX" transform --examples "$d/three" --spec "$d/spec.json" --output "$d/three_xf" >/dev/null ||
+        fail "transform of string classes"
+    "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1]))["label"]["label_vocabulary"]; assert v == ["B", "a", "b"], v' \
+        "$d/three_xf/transform_graph/transform.json" || fail "string classes not in byte order"
+    spec c binary
+    if "$CFX" transform --examples "$d/three" --spec "$d/spec.json" --output "$d/bin_xf" >"$d/log" 2>&1; then
+        fail "a binary task over three classes was accepted"
+    fi
+    grep -q "exactly 2" "$d/log" || fail "binary over three classes: $(cat "$d/log")"
+    spec y regression
+    if "$CFX" transform --examples "$d/gap" --spec "$d/spec.json" --output "$d/gap_xf" >"$d/log" 2>&1; then
+        fail "a missing regression label was accepted"
+    fi
+    grep -q "column 'y' is missing" "$d/log" || fail "missing label: $(cat "$d/log")"
+    echo "ok   label vocabularies in order; binary of three classes and a missing label refused"
+}
+
+label_checks
 one_task iris species multiclass SparseCategoricalAccuracy lower_bound 0.9 1500 0.01
 one_task diabetes progression regression RootMeanSquaredError upper_bound 70 1500 0.003
 echo "PASS"
