@@ -393,6 +393,21 @@ void cfx_init_choose_transform(const cfx_init_column_t *c, cfx_init_xf_t *out) {
             d, out->num_oov_buckets, out->num_oov_buckets > 1 ? "s" : "");
         return;
     }
+    /* Unique integers in a dense range (a hash split keeps about 2/3 of
+     * the rows: the train values span about 1.5 x their count) are row
+     * numbers: they order the file, they say nothing of a new row. */
+    if (c->kind == CFX_INIT_KIND_INT && c->present >= 20 &&
+        c->present == c->rows &&
+        (c->distinct == c->present || (c->distinct > CFX_INIT_DISTINCT_CAP &&
+                                       c->present > CFX_INIT_DISTINCT_CAP)) &&
+        c->max - c->min + 1 <= 2.0 * (double)c->present) {
+        out->op = CFX_INIT_OP_SKIP;
+        say(out->reason, sizeof out->reason,
+            "left out: a different integer in every train row, all within "
+            "%.0f..%.0f, a row number rather than a measurement",
+            c->min, c->max);
+        return;
+    }
     if (c->kind == CFX_INIT_KIND_INT &&
         c->distinct <= CFX_INIT_MAX_INT_CATEGORIES) {
         out->op = CFX_INIT_OP_VOCABULARY;

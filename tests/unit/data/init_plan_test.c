@@ -177,6 +177,20 @@ static void test_transforms(void **state) {
     c.distinct = CFX_INIT_MAX_INT_CATEGORIES + 1;
     cfx_init_choose_transform(&c, &xf);
     assert_int_equal(xf.op, CFX_INIT_OP_Z_SCORE);
+    /* a row number: unique integers over a dense range (97 of 1..150) */
+    c = col("Id", CFX_INIT_KIND_INT, 97, 97);
+    c.min = 1;
+    c.max = 150;
+    cfx_init_choose_transform(&c, &xf);
+    assert_int_equal(xf.op, CFX_INIT_OP_SKIP);
+    assert_non_null(strstr(xf.reason, "row number"));
+    c.max = 1000; /* sparse: unique measurements (prices, say) */
+    cfx_init_choose_transform(&c, &xf);
+    assert_int_equal(xf.op, CFX_INIT_OP_Z_SCORE);
+    c.max = 150;
+    c.distinct = 90; /* repeats: not an id */
+    cfx_init_choose_transform(&c, &xf);
+    assert_int_equal(xf.op, CFX_INIT_OP_Z_SCORE);
     /* strings: a category, or an identifier */
     c = col("company", CFX_INIT_KIND_STRING, 1000, 150);
     cfx_init_choose_transform(&c, &xf);
