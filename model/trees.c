@@ -7,6 +7,9 @@
  * two children of a node sit side by side: a node is 12 bytes (threshold or
  * leaf value, feature with the default-left and leaf flags, left child),
  * the right child is left + 1, so a step is one load and a compare.
+ * Shallow ensembles (the usual boosted trees, depth 3 to 6) also get the
+ * complete layout: implicit children, a fixed number of steps per tree, so
+ * the walk has no data-dependent branch and several trees' loads overlap.
  */
 #include "model/trees.h"
 
@@ -23,6 +26,18 @@
 #define FEATURE_MASK 0x3fffffffu
 #define STACK_FEATURES 512
 
+/* The complete layout (trees.h): every tree padded to depth D, a leaf above
+ * depth D repeated below itself, so a walk is exactly D steps of implicit
+ * indexing (children 2i+1, 2i+2) and several trees walk side by side. */
+#define COMPLETE_MAX_DEPTH 10
+#define COMPLETE_MAX_NODES (1u << 22)
+#define INTERLEAVE 8
+
+typedef struct cnode {
+    float value;   /* threshold */
+    uint32_t feat; /* feature | DEFAULT_LEFT_BIT */
+} cnode_t;
+
 typedef struct node {
     float value;   /* threshold, or the leaf value */
     uint32_t feat; /* feature | DEFAULT_LEFT_BIT | LEAF_BIT */
@@ -36,6 +51,9 @@ struct cfx_trees {
     uint32_t *root;   /* per tree, into nodes */
     uint32_t *output; /* per tree */
     node_t *nodes;
+    size_t cdepth;   /* D of the complete layout; cnodes NULL when unused */
+    cnode_t *cnodes; /* num_trees x (2^D - 1) */
+    float *cleaves;  /* num_trees x 2^D */
     /* the arrays as trees.json lists them, tree t from src_off[t] */
     size_t *src_off;
     uint32_t *src_feature;
@@ -51,6 +69,8 @@ void cfx_trees_free(cfx_trees_t *tr) {
     free(tr->root);
     free(tr->output);
     free(tr->nodes);
+    free(tr->cnodes);
+    free(tr->cleaves);
     free(tr->src_off);
     free(tr->src_feature);
     free(tr->src_value);
@@ -239,6 +259,53 @@ static int layout_tree(cfx_trees_t *tr, size_t ti, size_t at, uint32_t *queue,
     return 0;
 }
 
+/* Source node s of tree t at position pos, depth d of the complete
+ * layout. */
+static void fill_complete(cfx_trees_t *tr, size_t t, size_t s, size_t pos,
+                          size_t d) {
+    size_t D = tr->cdepth, ni = ((size_t)1 << D) - 1, off = tr->src_off[t];
+    if (d == D) {
+        tr->cleaves[t * (ni + 1) + pos - ni] = tr->src_value[off + s];
+        return;
+    }
+    cnode_t *c = &tr->cnodes[t * ni + pos];
+    if (tr->src_left[off + s] < 0) { /* a leaf above D: both ways reach it */
+        c->value = 0;
+        c->feat = 0;
+        fill_complete(tr, t, s, 2 * pos + 1, d + 1);
+        fill_complete(tr, t, s, 2 * pos + 2, d + 1);
+        return;
+    }
+    c->value = tr->src_value[off + s];
+    c->feat = tr->src_feature[off + s] |
+              (tr->src_default_left[off + s] ? DEFAULT_LEFT_BIT : 0);
+    fill_complete(tr, t, (size_t)tr->src_left[off + s], 2 * pos + 1, d + 1);
+    fill_complete(tr, t, (size_t)tr->src_right[off + s], 2 * pos + 2, d + 1);
+}
+
+/* The complete layout when the trees are shallow enough; else none (the
+ * flat walk serves). */
+static int build_complete(cfx_trees_t *tr) {
+    size_t D = tr->max_depth;
+    if (D > COMPLETE_MAX_DEPTH || tr->num_trees > COMPLETE_MAX_NODES >> (D + 1))
+        return 0;
+    tr->cdepth = D;
+    tr->cnodes =
+        calloc(tr->num_trees * (((size_t)1 << D) - 1) + 1, sizeof *tr->cnodes);
+    tr->cleaves =
+        calloc(tr->num_trees * ((size_t)1 << D) + 1, sizeof *tr->cleaves);
+    if (tr->cnodes == NULL || tr->cleaves == NULL) {
+        free(tr->cnodes);
+        free(tr->cleaves);
+        tr->cnodes = NULL;
+        tr->cleaves = NULL;
+        return CFX_ENOMEM;
+    }
+    for (size_t t = 0; t < tr->num_trees; t++)
+        fill_complete(tr, t, 0, 0, 0);
+    return 0;
+}
+
 int cfx_trees_from_json(json_t *root, const char *where,
                         const cfx_transform_t *t, cfx_trees_t **out,
                         cfx_error_t *err) {
@@ -359,6 +426,10 @@ int cfx_trees_from_json(json_t *root, const char *where,
             goto out;
         tr->root[i] = (uint32_t)tr->src_off[i];
     }
+    if (build_complete(tr) != 0) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", where);
+        goto out;
+    }
     *out = tr;
     tr = NULL;
 out:
@@ -400,6 +471,45 @@ static inline float walk(const node_t *nodes, uint32_t root, const float *x) {
     return nd->value;
 }
 
+/* 1 when x goes right at c: x >= threshold, or NaN with default right;
+ * no branch. */
+static inline uint32_t go_right(const cnode_t *c, float v) {
+    return (uint32_t)(!(v < c->value)) &
+           ((uint32_t)(v == v) | (uint32_t) !(c->feat & DEFAULT_LEFT_BIT));
+}
+
+/* Every tree over one row x in the complete layout, INTERLEAVE trees at a
+ * time; leaves added in tree order (as the reference does). */
+static void walk_complete(const cfx_trees_t *tr, const float *x, float *m) {
+    size_t D = tr->cdepth, ni = ((size_t)1 << D) - 1, nl = ni + 1;
+    size_t T = tr->num_trees, t = 0;
+    const cnode_t *cn = tr->cnodes;
+    const float *cl = tr->cleaves;
+    memcpy(m, tr->base, tr->num_outputs * sizeof *m);
+    for (; t + INTERLEAVE <= T; t += INTERLEAVE) {
+        uint32_t i[INTERLEAVE] = {0};
+        for (size_t d = 0; d < D; d++)
+            for (size_t j = 0; j < INTERLEAVE; j++) {
+                const cnode_t *c = &cn[(t + j) * ni + i[j]];
+                i[j] = 2 * i[j] + 1 + go_right(c, x[c->feat & FEATURE_MASK]);
+            }
+        if (tr->num_outputs == 1)
+            for (size_t j = 0; j < INTERLEAVE; j++)
+                m[0] += cl[(t + j) * nl + i[j] - ni];
+        else
+            for (size_t j = 0; j < INTERLEAVE; j++)
+                m[tr->output[t + j]] += cl[(t + j) * nl + i[j] - ni];
+    }
+    for (; t < T; t++) {
+        uint32_t i = 0;
+        for (size_t d = 0; d < D; d++) {
+            const cnode_t *c = &cn[t * ni + i];
+            i = 2 * i + 1 + go_right(c, x[c->feat & FEATURE_MASK]);
+        }
+        m[tr->output[t]] += cl[t * nl + i - ni];
+    }
+}
+
 static void gather(const cfx_trees_t *tr, const float *dense,
                    const int32_t *cat, float *x) {
     memcpy(x, dense, tr->num_dense * sizeof *x);
@@ -419,7 +529,9 @@ void cfx_trees_predict(const cfx_trees_t *tr, const float *dense,
     for (size_t b = 0; b < B; b++) {
         gather(tr, dense + b * tr->num_dense, cat + b * tr->num_categorical, x);
         float *m = margins + b * no;
-        if (no == 1) {
+        if (tr->cnodes) {
+            walk_complete(tr, x, m);
+        } else if (no == 1) {
             float s = tr->base[0];
             for (size_t t = 0; t < tr->num_trees; t++)
                 s += walk(tr->nodes, tr->root[t], x);
@@ -440,6 +552,10 @@ void cfx_trees_predict_rows(const cfx_trees_t *tr, const float *x, size_t B,
     for (size_t b = 0; b < B; b++) {
         const float *r = x + b * nf;
         float *m = margins + b * no;
+        if (tr->cnodes) {
+            walk_complete(tr, r, m);
+            continue;
+        }
         memcpy(m, tr->base, no * sizeof *m);
         for (size_t t = 0; t < tr->num_trees; t++)
             m[tr->output[t]] += walk(tr->nodes, tr->root[t], r);

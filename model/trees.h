@@ -76,8 +76,12 @@ size_t cfx_trees_num_categorical(const cfx_trees_t *tr);
 size_t cfx_trees_max_depth(const cfx_trees_t *tr);
 
 /* dense (B, num_dense), cat (B, num_categorical) -> margins (B,
- * num_outputs). The fast evaluator: nodes of all trees in one flat array,
- * each node's children side by side. */
+ * num_outputs). The fast evaluator: when no tree is deeper than 10 splits,
+ * every tree padded to the deepest one's depth D (a shallower leaf repeated
+ * below itself) and walked D steps without a branch, 8 trees side by side;
+ * else nodes of all trees in one flat array, each node's children side by
+ * side. Leaves are added in tree order, as the reference does, so both
+ * give the same floats. */
 void cfx_trees_predict(const cfx_trees_t *tr, const float *dense,
                        const int32_t *cat, size_t B, float *margins);
 

@@ -339,6 +339,43 @@ static int set_param(BoosterHandle b, const char *k, const char *fmt,
     return XGBoosterSetParam(b, k, s);
 }
 
+/* The booster's parameters (gbt_config.h, the objective of the head). */
+static int configure(BoosterHandle b, const cfx_trainer_config_t *cfg,
+                     const cfx_head_t *hp, size_t K, double mean,
+                     const char *objective, const char *metric,
+                     cfx_error_t *err) {
+    const cfx_gbt_config_t *g = &cfg->gbt;
+    cfx_head_t h = *hp;
+    int rc = 0;
+    XGB(XGBoosterSetParam(b, "verbosity", "0"), "verbosity");
+    XGB(XGBoosterSetParam(b, "booster", "gbtree"), "booster");
+    XGB(XGBoosterSetParam(b, "tree_method", "hist"), "tree_method");
+    XGB(XGBoosterSetParam(b, "objective", objective), "objective");
+    XGB(XGBoosterSetParam(b, "eval_metric", metric), "eval_metric");
+    if (h.task == CFX_TASK_MULTICLASS)
+        XGB(set_param(b, "num_class", "%.0f", (double)K), "num_class");
+    if (h.task == CFX_TASK_REGRESSION && cfg->loss.huber)
+        XGB(set_param(b, "huber_slope", "%.17g", cfg->loss.huber_delta),
+            "huber_slope");
+    XGB(set_param(b, "base_score", "%.17g", mean), "base_score");
+    XGB(set_param(b, "eta", "%.17g", g->learning_rate), "eta");
+    XGB(set_param(b, "max_depth", "%.0f", (double)g->max_depth), "max_depth");
+    XGB(set_param(b, "min_child_weight", "%.17g", g->min_child_weight),
+        "min_child_weight");
+    XGB(set_param(b, "lambda", "%.17g", g->l2), "lambda");
+    XGB(set_param(b, "alpha", "%.17g", g->l1), "alpha");
+    XGB(set_param(b, "gamma", "%.17g", g->gamma), "gamma");
+    XGB(set_param(b, "subsample", "%.17g", g->subsample), "subsample");
+    XGB(set_param(b, "colsample_bytree", "%.17g", g->colsample_bytree),
+        "colsample_bytree");
+    XGB(set_param(b, "max_bin", "%.0f", (double)g->max_bin), "max_bin");
+    XGB(set_param(b, "nthread", "%.0f", (double)g->nthread), "nthread");
+    XGB(set_param(b, "seed", "%.0f", (double)(cfg->seed % 2147483647u)),
+        "seed");
+out:
+    return rc;
+}
+
 int cfx_gbt_fit(const cfx_trainer_config_t *cfg, const cfx_transform_t *t,
                 const cfx_head_t *head, const cfx_dataset_t *train,
                 const cfx_dataset_t *eval, cfx_trainer_log_fn log,
@@ -358,8 +395,8 @@ int cfx_gbt_fit_booster(const cfx_trainer_config_t *cfg,
                         cfx_error_t *err) {
     const cfx_gbt_config_t *g = &cfg->gbt;
     int rc = 0;
-    DMatrixHandle dfit = NULL, dvalid = NULL, deval = NULL;
-    BoosterHandle b = NULL, kept = NULL;
+    DMatrixHandle dfit = NULL, dvalid = NULL, deval = NULL, dall = NULL;
+    BoosterHandle b = NULL, kept = NULL, refit = NULL;
     uint8_t *valid = NULL;
     cfx_trees_t *tr = NULL;
     float *p = NULL, *x = NULL;
@@ -429,31 +466,8 @@ int cfx_gbt_fit_booster(const cfx_trainer_config_t *cfg,
             cfg->loss.huber ? "reg:pseudohubererror" : "reg:squarederror";
         metric = cfg->loss.huber ? "mphe" : "rmse";
     }
-    XGB(XGBoosterSetParam(b, "verbosity", "0"), "verbosity");
-    XGB(XGBoosterSetParam(b, "booster", "gbtree"), "booster");
-    XGB(XGBoosterSetParam(b, "tree_method", "hist"), "tree_method");
-    XGB(XGBoosterSetParam(b, "objective", objective), "objective");
-    XGB(XGBoosterSetParam(b, "eval_metric", metric), "eval_metric");
-    if (h.task == CFX_TASK_MULTICLASS)
-        XGB(set_param(b, "num_class", "%.0f", (double)K), "num_class");
-    if (h.task == CFX_TASK_REGRESSION && cfg->loss.huber)
-        XGB(set_param(b, "huber_slope", "%.17g", cfg->loss.huber_delta),
-            "huber_slope");
-    XGB(set_param(b, "base_score", "%.17g", mean), "base_score");
-    XGB(set_param(b, "eta", "%.17g", g->learning_rate), "eta");
-    XGB(set_param(b, "max_depth", "%.0f", (double)g->max_depth), "max_depth");
-    XGB(set_param(b, "min_child_weight", "%.17g", g->min_child_weight),
-        "min_child_weight");
-    XGB(set_param(b, "lambda", "%.17g", g->l2), "lambda");
-    XGB(set_param(b, "alpha", "%.17g", g->l1), "alpha");
-    XGB(set_param(b, "gamma", "%.17g", g->gamma), "gamma");
-    XGB(set_param(b, "subsample", "%.17g", g->subsample), "subsample");
-    XGB(set_param(b, "colsample_bytree", "%.17g", g->colsample_bytree),
-        "colsample_bytree");
-    XGB(set_param(b, "max_bin", "%.0f", (double)g->max_bin), "max_bin");
-    XGB(set_param(b, "nthread", "%.0f", (double)g->nthread), "nthread");
-    XGB(set_param(b, "seed", "%.0f", (double)(cfg->seed % 2147483647u)),
-        "seed");
+    if ((rc = configure(b, cfg, &h, K, mean, objective, metric, err)) != 0)
+        goto out;
     double best = INFINITY, t0 = cfx_clock_mono_s(), last_progress = -1;
     size_t best_round = 0, r;
     for (r = 0; r < g->num_rounds; r++) {
@@ -507,11 +521,32 @@ int cfx_gbt_fit_booster(const cfx_trainer_config_t *cfg,
     res->rounds = r;
     res->kept_rounds = best_round + 1;
     res->valid_loss = dvalid ? best : NAN;
-    if (res->kept_rounds < res->rounds)
+    if (g->refit && dvalid) {
+        /* as many rounds per row on all train rows as the slice chose */
+        size_t R = (size_t)ceil((double)res->kept_rounds * (double)train->n /
+                                (double)res->fit_rows);
+        size_t nall = 0;
+        if ((rc = make_dmatrix(train, NULL, 0, &dall, &nall, err)) != 0)
+            goto out;
+        DMatrixHandle c2[2] = {dall, deval};
+        XGB(XGBoosterCreate(c2, deval ? 2 : 1, &refit), "creating the booster");
+        if ((rc = configure(refit, cfg, &h, K, mean, objective, metric, err)) !=
+            0)
+            goto out;
+        for (size_t i = 0; i < R; i++)
+            XGB(XGBoosterUpdateOneIter(refit, (int)i, dall), "boosting");
+        res->refit_rounds = R;
+        if (progress)
+            fprintf(progress, "refit on all %zu train rows: %zu rounds\n",
+                    train->n, R);
+    }
+    if (!refit && res->kept_rounds < res->rounds)
         XGB(XGBoosterSlice(b, 0, (int)res->kept_rounds, 1, &kept),
             "keeping the best round");
-    XGB(XGBoosterSaveModelToBuffer(kept ? kept : b, "{\"format\": \"json\"}",
-                                   &dump_len, &dump),
+    XGB(XGBoosterSaveModelToBuffer(refit  ? refit
+                                   : kept ? kept
+                                          : b,
+                                   "{\"format\": \"json\"}", &dump_len, &dump),
         "saving the model");
     if ((rc = cfx_gbt_from_xgboost_json(dump, (size_t)dump_len, t, trees_out,
                                         err)) != 0 ||
@@ -538,15 +573,22 @@ int cfx_gbt_fit_booster(const cfx_trainer_config_t *cfg,
         cfx_train_metrics_compute_task(h.task, K, p, eval->label, eval->n, &m);
         if (final_eval)
             *final_eval = m;
-        if (log && (rc = log(log_ctx, "eval", res->kept_rounds, &m, err)) != 0)
+        if (log && (rc = log(log_ctx, "eval",
+                             refit ? res->refit_rounds : res->kept_rounds, &m,
+                             err)) != 0)
             goto out;
     }
     if (booster_out) { /* the caller's now */
-        *booster_out = kept ? kept : b;
-        if (kept)
+        if (refit) {
+            *booster_out = refit;
+            refit = NULL;
+        } else if (kept) {
+            *booster_out = kept;
             kept = NULL;
-        else
+        } else {
+            *booster_out = b;
             b = NULL;
+        }
     }
 out:
     if (rc != 0) {
@@ -559,6 +601,10 @@ out:
     free(valid);
     if (kept)
         XGBoosterFree(kept);
+    if (refit)
+        XGBoosterFree(refit);
+    if (dall)
+        XGDMatrixFree(dall);
     if (b)
         XGBoosterFree(b);
     if (dfit)

@@ -13,7 +13,9 @@
  * With early_stopping_rounds, validation_fraction of the train rows
  * (chosen by a hash of the seed and the row number) are held out, training
  * stops when their loss has not improved for that many rounds, and the
- * trees of the best round are kept. The eval split is only reported, never
+ * trees of the best round are kept; with "refit" the model is then
+ * trained again on all train rows for the same number of rounds per row
+ * (kept_rounds x train rows / fit rows). The eval split is only reported, never
  * used to choose.
  *
  * Runs on the calling thread (XGBoost's own threads: nthread).
@@ -31,8 +33,10 @@
 #include "train/trainer.h"
 
 typedef struct cfx_gbt_result {
-    size_t rounds;      /* rounds trained */
-    size_t kept_rounds; /* rounds whose trees the model keeps */
+    size_t rounds;       /* rounds trained */
+    size_t kept_rounds;  /* the best round on the validation slice */
+    size_t refit_rounds; /* with refit: rounds retrained on all train rows
+                            (0 without) */
     size_t fit_rows, valid_rows;
     double valid_loss; /* best validation loss (XGBoost's eval metric),
                           NaN without early stopping */
@@ -50,6 +54,18 @@ int cfx_gbt_fit(const cfx_trainer_config_t *cfg, const cfx_transform_t *t,
                 void *log_ctx, FILE *progress, json_t **trees_out,
                 cfx_gbt_result_t *res, cfx_train_metrics_t *final_eval,
                 cfx_error_t *err);
+
+/* The same, also handing over XGBoost's booster of the kept rounds
+ * (*booster_out, a BoosterHandle the caller frees with XGBoosterFree; may be
+ * NULL): for tests and benches that compare cfx's evaluator with XGBoost's
+ * predictor. */
+int cfx_gbt_fit_booster(const cfx_trainer_config_t *cfg,
+                        const cfx_transform_t *t, const cfx_head_t *head,
+                        const cfx_dataset_t *train, const cfx_dataset_t *eval,
+                        cfx_trainer_log_fn log, void *log_ctx, FILE *progress,
+                        json_t **trees_out, void **booster_out,
+                        cfx_gbt_result_t *res, cfx_train_metrics_t *final_eval,
+                        cfx_error_t *err);
 
 /* XGBoost's JSON model (XGBoosterSaveModelToBuffer, format "json"; gbtree
  * booster, numerical splits) -> cfx-trees JSON (new reference). Feature

@@ -26,7 +26,7 @@ void cfx_gbt_config_default(cfx_gbt_config_t *c) {
 
 typedef struct key {
     const char *name;
-    int integer; /* else a number */
+    int integer; /* else a number; 2: a boolean */
     double lo, hi;
     size_t off;
 } key_t_;
@@ -47,6 +47,7 @@ static const key_t_ keys[] = {
     {"validation_fraction", 0, 0.01, 0.5, SZ(validation_fraction)},
     {"log_every_rounds", 1, 1, 100000, SZ(log_every_rounds)},
     {"nthread", 1, 1, 256, SZ(nthread)},
+    {"refit", 2, 0, 1, SZ(refit)},
 };
 #undef SZ
 
@@ -75,6 +76,14 @@ int cfx_gbt_config_parse(json_t *obj, const char *path, cfx_gbt_config_t *c,
                 cfx_suggest_hint(hint, sizeof hint, name, known, (size_t)-1));
         }
         double x = json_number_value(v);
+        if (k->integer == 2) {
+            if (!json_is_boolean(v))
+                return cfx_error_set(err, CFX_EINVAL,
+                                     "%s: 'gbt'.'%s': expected true or false",
+                                     path, name);
+            *(int *)(void *)((char *)c + k->off) = json_is_true(v);
+            continue;
+        }
         if (k->integer ? !json_is_integer(v) : !json_is_number(v))
             x = -1e300;
         if (!(x >= k->lo && x <= k->hi))

@@ -1,7 +1,7 @@
 /* trees_test.c: the tree format and evaluator (model/trees.h): a
  * hand-computed ensemble (splits, default directions for NaN, two outputs),
- * the fast evaluator against the reference walk on random trees, and the
- * format's refusals. */
+ * the fast evaluator (complete layout for shallow trees, the flat walk for a
+ * deep one) against the reference walk, and the format's refusals. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,6 +159,52 @@ static void test_fast_matches_reference(void **state) {
     json_decref(root);
 }
 
+/* A chain 12 splits deep (past the complete layout's depth: the flat walk
+ * serves): split k sends x < k to a leaf of value k, else on. */
+static void test_deep_tree(void **state) {
+    (void)state;
+    json_t *f = json_array(), *v = json_array(), *l = json_array(),
+           *r = json_array(), *d = json_array();
+    for (int k = 0; k < 12; k++) {
+        json_array_append_new(f, json_integer(0));
+        json_array_append_new(v, json_real(k));
+        json_array_append_new(l, json_integer(2 * k + 1));
+        json_array_append_new(r, json_integer(2 * k + 2));
+        json_array_append_new(d, json_integer(k == 3));
+        json_array_append_new(f, json_integer(0));
+        json_array_append_new(v, json_real(k));
+        json_array_append_new(l, json_integer(-1));
+        json_array_append_new(r, json_integer(-1));
+        json_array_append_new(d, json_integer(0));
+    }
+    json_array_append_new(f, json_integer(0));
+    json_array_append_new(v, json_real(100));
+    json_array_append_new(l, json_integer(-1));
+    json_array_append_new(r, json_integer(-1));
+    json_array_append_new(d, json_integer(0));
+    json_t *root = json_pack(
+        "{s:s, s:i, s:[s], s:i, s:[f], s:[{s:i, s:o, s:o, s:o, s:o, s:o}]}",
+        "format", "cfx-trees", "version", 1, "features", "x", "num_outputs", 1,
+        "base_margin", 0.5, "trees", "output", 0, "feature", f, "value", v,
+        "left", l, "right", r, "default_left", d);
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_trees_t *tr = NULL;
+    CFX_TEST_OK(cfx_trees_from_json(root, "deep", NULL, &tr, &err), err);
+    assert_int_equal(cfx_trees_max_depth(tr), 12);
+    /* NaN: right at splits 0..2, left at split 3 (its default) */
+    float x[] = {5.5f, -1, 11.5f, 1e9f, NAN}, m[5], ref[5];
+    float want[] = {6.5f, 0.5f, 100.5f, 100.5f, 3.5f};
+    cfx_trees_predict(tr, x, NULL, 5, m);
+    cfx_trees_predict_ref(tr, x, NULL, 5, ref);
+    for (int i = 0; i < 5; i++) {
+        assert_float_equal(m[i], want[i], 0);
+        assert_float_equal(ref[i], want[i], 0);
+    }
+    cfx_trees_free(tr);
+    json_decref(root);
+}
+
 static void refused(const char *trees, const char *want) {
     char text[2048];
     snprintf(text, sizeof text,
@@ -219,6 +265,7 @@ int main(void) {
         cmocka_unit_test(test_hand_computed),
         cmocka_unit_test(test_two_outputs),
         cmocka_unit_test(test_fast_matches_reference),
+        cmocka_unit_test(test_deep_tree),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

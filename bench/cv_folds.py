@@ -1,0 +1,38 @@
+#!/usr/bin/python3
+"""cv_folds.py: K-fold cross-validation folders from a Split-train/ folder
+of TFRecord files, for choosing a trainer config on train rows only.
+
+    bench/cv_folds.py SPLIT_TRAIN_DIR OUT_DIR [K]      (K = 5)
+
+Writes OUT_DIR/fold<k>/Split-train/ (the rows of the other folds) and
+OUT_DIR/fold<k>/Split-eval/ (fold k) for k = 0..K-1. A row's fold is the
+first 8 bytes of the SHA-256 of its serialized record modulo K. Records
+are copied byte for byte, CRCs included, so the files read exactly as the
+originals do; gzip in, gzip out.
+"""
+import glob, gzip, hashlib, os, struct, sys
+
+src, out = sys.argv[1], sys.argv[2]
+k = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+
+def framed(path):
+    data = gzip.open(path).read() if path.endswith('.gz') else open(path, 'rb').read()
+    i = 0
+    while i < len(data):
+        (n,) = struct.unpack('<Q', data[i:i + 8])
+        yield data[i:i + 16 + n], data[i + 12:i + 12 + n]
+        i += 16 + n
+
+folds = [[] for _ in range(k)]
+for p in sorted(glob.glob(os.path.join(src, '*'))):
+    for rec, payload in framed(p):
+        f = int.from_bytes(hashlib.sha256(payload).digest()[:8], 'little') % k
+        folds[f].append(rec)
+for f in range(k):
+    for split, rows in (('Split-eval', folds[f]),
+                        ('Split-train', [r for g in range(k) if g != f for r in folds[g]])):
+        d = os.path.join(out, 'fold%d' % f, split)
+        os.makedirs(d, exist_ok=True)
+        with gzip.open(os.path.join(d, 'part-00000.gz'), 'wb', compresslevel=1) as w:
+            w.write(b''.join(rows))
+print(' '.join(str(len(x)) for x in folds))
