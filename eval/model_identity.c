@@ -173,7 +173,8 @@ static int load_bundle_json(const char *dir, const char *file, json_t **out,
 }
 
 /* The label of a transform graph for a person: "tips_xf = tips > 0.2 *
- * fare". */
+ * fare", "'species_xf' = species (multiclass, 3 classes)", "'y_xf' = y
+ * (regression)". */
 static void label_text(const json_t *l, char *out, size_t cap) {
     if (!json_is_object(l)) {
         snprintf(out, cap, "none");
@@ -181,6 +182,17 @@ static void label_text(const json_t *l, char *out, size_t cap) {
     }
     const char *name = json_string_value(json_object_get(l, "name"));
     const char *in = json_string_value(json_object_get(l, "input"));
+    const char *task = json_string_value(json_object_get(l, "task"));
+    if (task) {
+        const json_t *v = json_object_get(l, "label_vocabulary");
+        if (json_is_array(v))
+            snprintf(out, cap, "'%s' = %s (%s, %zu classes)", name ? name : "?",
+                     in ? in : "?", task, json_array_size(v));
+        else
+            snprintf(out, cap, "'%s' = %s (%s)", name ? name : "?",
+                     in ? in : "?", task);
+        return;
+    }
     const char *tin = json_string_value(json_object_get(l, "threshold_input"));
     double scale = json_number_value(json_object_get(l, "threshold_scale"));
     double t = json_number_value(json_object_get(l, "threshold"));

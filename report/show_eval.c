@@ -181,15 +181,42 @@ int cfx_show_eval(const char *path, FILE *out, cfx_error_t *err) {
         (long long)json_integer_value(json_object_get(doc, "example_count")),
         json_array_size(slices));
     int with_base = json_is_string(base);
-    static const char *const head[] = {
+    /* the columns of the model's task, told by its metric keys */
+    static const char *const bin_head[] = {
         "slice",     "examples", "accuracy", "auc",         "auc_pr",
         "precision", "recall",   "log_loss", "calibration", "auc vs base"};
-    static const char *const keys[] = {
+    static const char *const bin_keys[] = {
         "binary_accuracy", "auc",    "auc_precision_recall",
         "precision",       "recall", "binary_crossentropy",
-        "calibration"};
+        "calibration",     "auc"};
+    static const char *const multi_head[] = {
+        "slice",     "examples", "accuracy",        "log_loss",
+        "precision", "recall",   "accuracy vs base"};
+    static const char *const multi_keys[] = {
+        "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
+        "precision", "recall", "sparse_categorical_accuracy"};
+    static const char *const reg_head[] = {
+        "slice",      "examples",        "rmse",        "mae",
+        "mean_label", "mean_prediction", "rmse vs base"};
+    static const char *const reg_keys[] = {
+        "root_mean_squared_error", "mean_absolute_error", "mean_label",
+        "mean_prediction", "root_mean_squared_error"};
+    const json_t *m0 = json_object_get(json_array_get(slices, 0), "metrics");
+    const char *const *head = bin_head, *const *keys = bin_keys;
+    size_t ncols = sizeof bin_head / sizeof bin_head[0];
+    if (json_object_get(m0, "sparse_categorical_accuracy")) {
+        head = multi_head;
+        keys = multi_keys;
+        ncols = sizeof multi_head / sizeof multi_head[0];
+    } else if (json_object_get(m0, "mean_squared_error")) {
+        head = reg_head;
+        keys = reg_keys;
+        ncols = sizeof reg_head / sizeof reg_head[0];
+    }
+    cfx_show_table_free(&t);
+    cfx_show_table_init(&t, ncols);
     t.right_align = ~1u;
-    for (size_t i = 0; i < 10; i++)
+    for (size_t i = 0; i < ncols; i++)
         cfx_show_table_cell(&t, "%s", head[i]);
     for (size_t i = 0; i < json_array_size(slices); i++) {
         const json_t *s = json_array_get(slices, i),
@@ -197,11 +224,13 @@ int cfx_show_eval(const char *path, FILE *out, cfx_error_t *err) {
         cfx_show_table_cell(&t, "%s",
                             json_string_value(json_object_get(s, "slice")));
         cell_num(&t, json_object_get(m, "example_count"), "%.0f");
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        for (size_t k = 0; k + 3 < ncols; k++)
             cell_num(&t, json_object_get(m, keys[k]), "%.4f");
         if (with_base)
-            cell_num(&t, json_object_get(json_object_get(s, "diff"), "auc"),
-                     "%+.4f");
+            cell_num(
+                &t,
+                json_object_get(json_object_get(s, "diff"), keys[ncols - 3]),
+                "%+.4f");
         else
             cfx_show_table_cell(&t, "-");
     }
