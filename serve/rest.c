@@ -614,7 +614,8 @@ static void put_output(cfx_buf_t *o, const cfx_servable_t *s,
             if (j)
                 cfx_buf_append(o, ", ", 2);
             if (k == 0)
-                cfx_buf_printf(o, "\"%s\"", cfx_service_class_label(s, j));
+                cfx_json_put_string(o, cfx_service_class_label(s, j),
+                                    strlen(cfx_service_class_label(s, j)));
             else
                 cfx_json_put_float(o, scores[nc * i + j]);
         }
@@ -843,8 +844,10 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
             size_t nc = cfx_service_num_classes(s);
             cfx_buf_putc(o, '[');
             for (size_t j = 0; j < nc; j++) {
-                cfx_buf_printf(o, "%s[\"%s\", ", j ? ", " : "",
-                               cfx_service_class_label(s, j));
+                const char *l = cfx_service_class_label(s, j);
+                cfx_buf_append(o, j ? ", [" : "[", j ? 3 : 1);
+                cfx_json_put_string(o, l, strlen(l)); /* a label is data */
+                cfx_buf_append(o, ", ", 2);
                 cfx_json_put_float(o, scores[nc * i + j]);
                 cfx_buf_putc(o, ']');
             }

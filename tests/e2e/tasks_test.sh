@@ -203,6 +203,58 @@ EOF
     fi
     grep -q "column 'y' is missing" "$d/log" || fail "missing label: $(cat "$d/log")"
     echo "ok   label vocabularies in order; binary of three classes and a missing label refused"
+    # class labels that need quoting: in cfx predict's CSV and REST's JSON
+    "$PY" - "$d" <<'EOF'
+import csv, sys
+with open(sys.argv[1] + "/odd.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["x", "c"])
+    for i in range(90):
+        w.writerow([i % 3 + 0.01 * i, ('a"b', "c\\d", "e,f")[i % 3]])
+EOF
+    "$CFX" examplegen --input "$d/odd.csv" --output "$d/odd" >/dev/null 2>&1 || fail "examplegen odd"
+    spec c multiclass
+    "$CFX" transform --examples "$d/odd" --spec "$d/spec.json" --output "$d/odd_xf" >/dev/null ||
+        fail "transform of odd labels"
+    echo '{"model_name": "odd", "hidden_units": [4], "train_steps": 50}' >"$d/odd_trainer.json"
+    "$CFX" train --examples "$d/odd_xf/transformed_examples" --transform-graph "$d/odd_xf/transform_graph" \
+        --raw-examples "$d/odd" --config "$d/odd_trainer.json" --output "$d/odd_train" --quiet \
+        >/dev/null 2>&1 || fail "train on odd labels"
+    "$CFX" predict --bundle "$d/odd_train/model" --input "$d/odd.csv" >"$d/odd_pred.csv" ||
+        fail "predict odd labels"
+    "$PY" -c 'import csv,sys; h=next(csv.reader(open(sys.argv[1]))); assert h == ["probability:a\"b", "probability:c\\d", "probability:e,f", "class"], h' \
+        "$d/odd_pred.csv" || fail "cfx predict's CSV header: $(head -1 "$d/odd_pred.csv")"
+    mkdir -p "$d/odd_models/odd"
+    cp -r "$d/odd_train/model" "$d/odd_models/odd/1"
+    "$CFX_SERVE" --port=0 --rest_api_port=auto --model_name=odd \
+        --model_base_path="$d/odd_models/odd" 2>"$T/serve.log" &
+    SERVER=$!
+    local rport=
+    for _ in $(seq 1 300); do
+        rport=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+        [ -n "$rport" ] && break
+        sleep 0.1
+    done
+    [ -n "$rport" ] || fail "cfx-serve opened no REST port"
+    E2E_DIR="$SRC/tests/e2e" "$PY" - "$rport" <<'EOF' || fail "REST classify with labels that need escaping"
+import base64, http.client, json, os, sys
+sys.path.insert(0, os.environ["E2E_DIR"])
+from grpc_client import example
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+c.request("POST", "/v1/models/odd:classify", json.dumps({"examples": [{"x": 1.0}]}))
+r = json.loads(c.getresponse().read())
+labels = [x[0] for x in r["results"][0]]
+assert labels == ['a"b', "c\\d", "e,f"], labels
+ex = base64.b64encode(example({"x": ("float", [1.0])})).decode()
+c.request("POST", "/v1/models/odd:predict",
+          json.dumps({"signature_name": "classify", "instances": [{"b64": ex}]}))
+r = json.loads(c.getresponse().read())
+assert r["predictions"][0]["classes"] == labels, r
+print("ok   labels a\"b, c\\d, e,f quoted in cfx predict's CSV and escaped in REST's JSON")
+EOF
+    kill "$SERVER"
+    wait "$SERVER" 2>/dev/null || true
+    SERVER=
 }
 
 label_checks
