@@ -120,13 +120,29 @@ static int emit(const cfx_predict_job_t *job, const cfx_bundle_t *b,
         return CFX_EIO;
     cfx_task_t task = cfx_bundle_task(b);
     size_t K = cfx_bundle_output_width(b);
+    /* a binary model of classes "0" and "1" (a derived label) writes the
+     * class as a number, as it always did */
+    int numeric_classes = task == CFX_TASK_BINARY &&
+                          !strcmp(cfx_bundle_class_label(b, 0), "0") &&
+                          !strcmp(cfx_bundle_class_label(b, 1), "1");
     for (size_t i = 0; i < n; i++) {
         int r;
-        if (task == CFX_TASK_BINARY) {
+        if (task == CFX_TASK_BINARY && numeric_classes) {
             int cls = p[i] > 0.5f;
             r = jsonl ? fprintf(out, "{\"probability\":%.9g,\"class\":%d}\n",
                                 (double)p[i], cls)
                       : fprintf(out, "%.9g,%d\n", (double)p[i], cls);
+        } else if (task == CFX_TASK_BINARY) {
+            /* classes named by the column's values: the label string */
+            const char *label = cfx_bundle_class_label(b, p[i] > 0.5f);
+            r = fprintf(out,
+                        jsonl ? "{\"probability\":%.9g,\"class\":" : "%.9g,",
+                        (double)p[i]);
+            if (r >= 0)
+                r = jsonl ? put_json_string(out, label)
+                          : put_csv_field(out, label);
+            if (r >= 0)
+                r = fputs(jsonl ? "}\n" : "\n", out);
         } else if (task == CFX_TASK_REGRESSION) {
             r = jsonl ? fprintf(out, "{\"value\":%.9g}\n", (double)p[i])
                       : fprintf(out, "%.9g\n", (double)p[i]);

@@ -12,7 +12,9 @@
  *     trainer saw), run through the network only.
  * Output: one line per input row in input order, by the bundle's task:
  *   binary      CSV "probability,class" or JSON lines
- *               {"probability":p,"class":c}; class is p > 0.5
+ *               {"probability":p,"class":c}; class is p > 0.5: 0 or 1 for
+ *               classes "0" and "1" (a derived label), else the label
+ *               string of the class (a JSON string)
  *   multiclass  CSV "probability:<label>" per class then "class" (the label
  *               of the most probable class; fields quoted as RFC 4180 says)
  *               or {"probabilities":[p0,...],"class":"<label>"}
