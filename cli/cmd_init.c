@@ -37,35 +37,38 @@
 #define INIT_MAX_SLICES 3
 
 static void usage(FILE *f) {
-    fprintf(
-        f,
+    static const char text[] =
         "usage: cfx init --csv FILE --label COLUMN --output DIR\n"
-        "                [--task auto|binary|multiclass|regression] "
-        "[--name NAME]\n"
-        "                [--force]\n"
+        "                [--task auto|binary|multiclass|regression]\n"
+        "                [--model auto|wide_deep|gbt] [--name NAME] [--force]\n"
         "\n"
-        "Reads FILE (ExampleGen, StatisticsGen, SchemaGen on a temporary "
-        "copy),\n"
-        "chooses the task from the label column (--task auto, the default):\n"
-        "a string label, or an integer one with at most 20 distinct values, "
-        "is\n"
-        "classes (binary with 2, else multiclass); a float label, or an "
-        "integer\n"
-        "one with more values, is regression. Chooses a transform for every\n"
-        "other column from its train statistics (z_score; log_z_score for\n"
-        "skewed non-negative numbers; vocabulary for strings and integers "
-        "with\n"
-        "at most 10 values; quantile buckets besides a z-score when there are\n"
-        "at least 100 train rows per bucket; identifiers and constants left\n"
-        "out) and writes DIR/pipeline.json, transform.json, trainer.json and\n"
-        "eval.json, each choice with a \"comment\" saying why. The reasons "
-        "are\n"
-        "printed, then the command that runs the pipeline:\n"
+        "Reads FILE (ExampleGen, StatisticsGen, SchemaGen into a temporary\n"
+        "folder) and looks at its train rows. Chooses the task from the label\n"
+        "column (--task auto, the default): strings, or integers with at most\n"
+        "20 distinct values, are classes (binary with 2, else multiclass);\n"
+        "floats, or integers with more values, are regression. Chooses a\n"
+        "transform for every other column from its statistics: z_score;\n"
+        "log_z_score for skewed non-negative numbers spanning orders of\n"
+        "magnitude; vocabulary for strings and for integers with at most 10\n"
+        "values; quantile buckets beside a z-score when every bucket gets at\n"
+        "least 100 train rows; identifiers, row numbers and constants left\n"
+        "out. Chooses the model: wide_deep for classes, gbt for a number,\n"
+        "unless the other is clearly better when both are trained on half of\n"
+        "the train rows and evaluated on the other half (--model auto, the\n"
+        "default, when the build has gbt). Writes DIR/pipeline.json,\n"
+        "transform.json, trainer.json and eval.json, each choice with a\n"
+        "\"comment\" saying why, prints the reasons, then the command that\n"
+        "runs the pipeline:\n"
         "  cfx run DIR/pipeline.json\n"
         "\n"
+        "--task     the task, instead of the choice (when the column allows)\n"
+        "--model    wide_deep or gbt, instead of the choice\n"
         "--name     model and pipeline name (default: DIR's last component)\n"
         "--force    overwrite configuration files already in DIR\n"
-        "Exit status: 0 written, 1 error, 2 usage.\n");
+        "docs/your-own-data.md has the rules. Exit status: 0 written, 1 "
+        "error,\n"
+        "2 usage.\n";
+    fputs(text, f);
 }
 
 /* A model name: letters, digits, '_', '-', '.' (not first). */
