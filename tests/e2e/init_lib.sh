@@ -17,6 +17,12 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
 CHECK="$CFX_SOURCE_DIR/tests/e2e/init_check.py"
+SPID=
+on_exit() { # stop the server gently (lib.sh kills what is left)
+    [ -n "$SPID" ] || return 0
+    kill -TERM "$SPID" 2>/dev/null || true
+    wait "$SPID" 2>/dev/null || true
+}
 
 init_e2e() {
     local name=$1 label=$2 task=$3 D="$T/$1"
@@ -85,7 +91,8 @@ EOF
     echo "== cfx-serve: REST (curl) and gRPC answers equal cfx predict"
     "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name="$name" \
         --model_base_path="$D/serving/$name" >"$T/serve.log" 2>&1 &
-    PIDS+=($!)
+    SPID=$!
+    PIDS+=("$SPID")
     local port="" gport="" code
     for _ in $(seq 1 400); do
         port=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")

@@ -4,9 +4,9 @@
 # (tests/e2e/init_lib.sh): the class label strings are the integers' decimal
 # form ("0", "1", "2") in every answer, every column a z-score (malic acid
 # is right-skewed but spans no order of magnitude), test accuracy >= 0.95
-# and at most
-# one eval row below scikit-learn's multinomial logistic regression on the
-# same split, and REST and gRPC answers equal to `cfx predict`.
+# and at most one eval row below scikit-learn's multinomial logistic
+# regression on the same split, and REST and gRPC answers equal to
+# `cfx predict`.
 set -eEuo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/init_lib.sh"
 
