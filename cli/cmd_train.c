@@ -1,6 +1,7 @@
 /* cmd_train.c: `cfx train` — the Trainer component (train/trainer_component.h).
  */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,10 +98,14 @@ int cfx_cmd_train(int argc, char **argv) {
     if (cfx_cmd_run_spec("train", &cfx_trainer_component, &cli, &run, NULL))
         return 1;
     cfx_component_run_free(&run);
-    printf("trained on %zu rows in %.2f s; eval on %zu rows: loss %.4f "
-           "accuracy %.4f auc %.4f\n",
-           res.train_rows, res.train_seconds, res.eval.count, res.eval.loss,
-           res.eval.accuracy, res.eval.auc);
+    /* accuracy and AUC only where the task has them */
+    printf("trained on %zu rows in %.2f s; eval on %zu rows: loss %.4f",
+           res.train_rows, res.train_seconds, res.eval.count, res.eval.loss);
+    if (!isnan(res.eval.accuracy))
+        printf(" accuracy %.4f", res.eval.accuracy);
+    if (!isnan(res.eval.auc))
+        printf(" auc %.4f", res.eval.auc);
+    printf("\n");
     printf("model: %s/model (%zu warmup rows)\nlogs: %s/logs\n", job.output_dir,
            res.warmup_rows, job.output_dir);
     if (job.raw_examples_dir && res.warmup_rows == 0)

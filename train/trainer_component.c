@@ -5,6 +5,7 @@
  */
 #include "train/trainer_component.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,12 +36,17 @@ static int trainer_exec(cfx_component_ctx_t *ctx, char *summary, size_t cap,
     };
     if ((ret = cfx_trainer_run(&job, res, err)))
         return ret;
+    /* the metrics the task has: AUC for a binary model, accuracy for
+     * classes (a regression's loss is its mean squared error) */
+    char auc[32] = "", acc[32] = "";
+    if (!isnan(res->eval.auc))
+        snprintf(auc, sizeof auc, "AUC %.4f, ", res->eval.auc);
+    if (!isnan(res->eval.accuracy))
+        snprintf(acc, sizeof acc, "accuracy %.4f, ", res->eval.accuracy);
     snprintf(summary, cap,
-             "trained on %zu rows in %.1f s; eval %zu rows: AUC %.4f, accuracy "
-             "%.4f, "
-             "loss %.4f",
-             res->train_rows, res->train_seconds, res->eval_rows, res->eval.auc,
-             res->eval.accuracy, res->eval.loss);
+             "trained on %zu rows in %.1f s; eval %zu rows: %s%sloss %.4f",
+             res->train_rows, res->train_seconds, res->eval_rows, auc, acc,
+             res->eval.loss);
     return 0;
 }
 
