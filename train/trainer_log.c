@@ -124,11 +124,20 @@ fail:
 int cfx_train_log_scalars(void *ctx, const char *split, size_t step,
                           const cfx_train_metrics_t *m, cfx_error_t *err) {
     cfx_train_log_t *l = ctx;
-    static const char *const tags[] = {"loss", "accuracy", "auc"};
-    float vals[3] = {(float)m->loss, (float)m->accuracy, (float)m->auc};
+    static const char *const all_tags[] = {"loss", "accuracy", "auc"};
+    double all[3] = {m->loss, m->accuracy, m->auc};
+    /* only the metrics the task has (no AUC for classes or a regression) */
+    const char *tags[3];
+    float vals[3];
+    size_t n = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (i == 0 || !isnan(all[i])) {
+            tags[n] = all_tags[i];
+            vals[n++] = (float)all[i];
+        }
     double now = wall_now();
     cfx_buf_reset(&l->buf);
-    if (cfx_train_log_encode_event(now, (long long)step, tags, vals, 3,
+    if (cfx_train_log_encode_event(now, (long long)step, tags, vals, n,
                                    &l->buf) != 0)
         return cfx_error_set(err, CFX_ENOMEM, "train log: out of memory");
     int rc = cfx_tfrecord_write(strcmp(split, "eval") ? l->train : l->eval,
