@@ -131,6 +131,29 @@ EOF
     head -n 41 "$data" >"$d/rows.csv"
     "$CFX" predict --bundle "$d/train/model" --input "$d/rows.csv" --format jsonl \
         >"$d/expected.jsonl" || fail "cfx predict"
+    if [ "$task" = multiclass ]; then
+        # a manifest whose head disagrees with the graph or the network is
+        # refused (the manifest is not in its own checksum list)
+        for edit in vocab outputs; do
+            rm -rf "$d/bad_model"
+            cp -r "$d/train/model" "$d/bad_model"
+            "$PY" - "$d/bad_model/manifest.json" "$edit" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+if sys.argv[2] == "vocab":
+    m["head"]["label_vocabulary"][0] = "rosa"
+else:
+    m["network"]["num_outputs"] = 2
+json.dump(m, open(sys.argv[1], "w"))
+EOF
+            if "$CFX" predict --bundle "$d/bad_model" --input "$d/rows.csv" >/dev/null 2>"$d/log"; then
+                fail "a bundle with a wrong head ($edit) loaded"
+            fi
+            grep -q "manifest.json: .*\(head is task multiclass\|num_outputs expected 3\)" "$d/log" ||
+                fail "wrong head ($edit): $(cat "$d/log")"
+        done
+        echo "ok   a head that disagrees with the label or the network is refused"
+    fi
     mkdir -p "$d/models/$name"
     cp -r "$d/train/model" "$d/models/$name/1"
     "$CFX_SERVE" --port=0 --rest_api_port=auto --model_name="$name" \
