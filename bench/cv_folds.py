@@ -5,12 +5,13 @@ of TFRecord files, for choosing a trainer config on train rows only.
     bench/cv_folds.py SPLIT_TRAIN_DIR OUT_DIR [K]      (K = 5)
 
 Writes OUT_DIR/fold<k>/Split-train/ (the rows of the other folds) and
-OUT_DIR/fold<k>/Split-eval/ (fold k) for k = 0..K-1. A row's fold is the
-first 8 bytes of the SHA-256 of its serialized record modulo K. Records
+OUT_DIR/fold<k>/Split-eval/ (fold k) for k = 0..K-1. Row i (in file
+name order, then record order) is in fold i mod K, so two transforms of the
+same split (the same rows in the same order) get the same folds. Records
 are copied byte for byte, CRCs included, so the files read exactly as the
 originals do; gzip in, gzip out.
 """
-import glob, gzip, hashlib, os, struct, sys
+import glob, gzip, os, struct, sys
 
 src, out = sys.argv[1], sys.argv[2]
 k = int(sys.argv[3]) if len(sys.argv) > 3 else 5
@@ -24,10 +25,11 @@ def framed(path):
         i += 16 + n
 
 folds = [[] for _ in range(k)]
+i = 0
 for p in sorted(glob.glob(os.path.join(src, '*'))):
-    for rec, payload in framed(p):
-        f = int.from_bytes(hashlib.sha256(payload).digest()[:8], 'little') % k
-        folds[f].append(rec)
+    for rec, _ in framed(p):
+        folds[i % k].append(rec)
+        i += 1
 for f in range(k):
     for split, rows in (('Split-eval', folds[f]),
                         ('Split-train', [r for g in range(k) if g != f for r in folds[g]])):

@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""quality_compare.py: cfx's taxi models against scikit-learn on the same
+train/eval split, reporting AUC, log loss, accuracy and ECE per model
+(bench/quality_compare.sh prepares its inputs; Debian's python3-sklearn).
+
+    quality_compare.py EXAMPLES TRANSFORMED NAME=PREDICTIONS.csv...
+
+EXAMPLES is `cfx examplegen`'s output (raw Split-train/, Split-eval/: the
+hash-based split of docs/data.md), TRANSFORMED the `cfx transform` output's
+transformed_examples/ of the same rows, in the same order. The label of
+every model, cfx's and scikit-learn's, is the transform's (tips_xf, as cfx
+trains and evaluates on). Each NAME=FILE is a `cfx predict --transformed`
+CSV over TRANSFORMED/Split-eval (first column the probability).
+
+scikit-learn, on the raw features (14 numeric, NaN where missing; company
+and payment_type as categories), fitted on train only:
+  - HistGradientBoostingClassifier, its hyper-parameters chosen by 5-fold
+    cross-validated log loss on train over a grid around learning rate
+    0.05, 150 iterations, 7 leaves, 40 rows per leaf, L2 1.0;
+  - LogisticRegression on standardised numerics (NaN as the train median)
+    and one-hot categories, C chosen the same way.
+The eval split is used only to report.
+
+ECE: 10 equal-width probability bins, sum over bins of (rows in bin / rows)
+* |mean probability - positive rate|.
+"""
+import glob, gzip, os, struct, sys
+import numpy as np
+
+EX, XF = sys.argv[1], sys.argv[2]
+PRED = [a.split('=', 1) for a in sys.argv[3:]]
+
+
+def records(path):
+    data = gzip.open(path).read() if path.endswith('.gz') else open(path, 'rb').read()
+    i = 0
+    while i < len(data):
+        (n,) = struct.unpack('<Q', data[i:i + 8])
+        yield data[i + 12:i + 12 + n]
+        i += 16 + n
+
+
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        r |= (c & 0x7f) << s
+        s += 7
+        if c < 0x80:
+            return r, i
+
+
+def fields(buf):
+    i = 0
+    while i < len(buf):
+        k, i = varint(buf, i)
+        fn, wt = k >> 3, k & 7
+        if wt == 2:
+            n, i = varint(buf, i)
+            yield fn, wt, buf[i:i + n]
+            i += n
+        elif wt == 0:
+            v, i = varint(buf, i)
+            yield fn, wt, v
+        elif wt == 5:
+            yield fn, wt, buf[i:i + 4]
+            i += 4
+        elif wt == 1:
+            yield fn, wt, buf[i:i + 8]
+            i += 8
+
+
+def example(b):
+    """tf.Example -> {name: first value or None}."""
+    out = {}
+    for _, _, feats in fields(b):
+        for _, _, entry in fields(feats):
+            key, val = None, b''
+            for fn, _, x in fields(entry):
+                if fn == 1:
+                    key = x.decode()
+                else:
+                    val = x
+            vals = []
+            for kind, _, lst in fields(val):
+                for _, wt, x in fields(lst):
+                    if kind == 1:
+                        vals.append(x.decode('utf-8', 'replace'))
+                    elif kind == 2:
+                        vals += list(struct.unpack('<%df' % (len(x) // 4), x)) if wt == 2 \
+                            else [struct.unpack('<f', x)[0]]
+                    elif kind == 3:
+                        if wt == 2:
+                            j = 0
+                            while j < len(x):
+                                v, j = varint(x, j)
+                                vals.append(v - (1 << 64) if v >= 1 << 63 else v)
+                        else:
+                            vals.append(x - (1 << 64) if x >= 1 << 63 else x)
+            out[key] = vals[0] if vals else None
+    return out
+
+
+def load(root, split):
+    rows = []
+    for p in sorted(glob.glob(os.path.join(root, 'Split-' + split, '*'))):
+        rows += [example(r) for r in records(p)]
+    return rows
+
+
+NUM = ['fare', 'trip_miles', 'trip_seconds', 'trip_start_hour', 'trip_start_day',
+       'trip_start_month', 'trip_start_timestamp', 'pickup_latitude', 'pickup_longitude',
+       'dropoff_latitude', 'dropoff_longitude', 'pickup_community_area',
+       'dropoff_community_area', 'dropoff_census_tract']
+CAT = ['payment_type', 'company']
+
+raw_tr, raw_ev = load(EX, 'train'), load(EX, 'eval')
+xf_tr, xf_ev = load(XF, 'train'), load(XF, 'eval')
+assert len(raw_tr) == len(xf_tr) and len(raw_ev) == len(xf_ev), 'split sizes differ'
+y_tr = np.array([r['tips_xf'] for r in xf_tr])
+y_ev = np.array([r['tips_xf'] for r in xf_ev])
+# the raw and transformed rows are the same rows in the same order: fare_xf
+# is a z-score of the (0-filled) fare
+for raw, xf in ((raw_tr, xf_tr), (raw_ev, xf_ev)):
+    a = np.array([r['fare'] or 0.0 for r in raw])
+    b = np.array([r['fare_xf'] for r in xf])
+    assert np.corrcoef(a, b)[0, 1] > 0.9999, 'raw and transformed rows are not aligned'
+cats = {c: sorted({r[c] or '' for r in raw_tr}) for c in CAT}
+
+
+def matrix(rows):
+    m = []
+    for r in rows:
+        v = [np.nan if r[c] is None else float(r[c]) for c in NUM]
+        v += [float(cats[c].index(r[c] or '')) if (r[c] or '') in cats[c] else np.nan
+              for c in CAT]
+        m.append(v)
+    return np.array(m)
+
+
+X_tr, X_ev = matrix(raw_tr), matrix(raw_ev)
+
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+cv = KFold(5, shuffle=True, random_state=0)
+is_cat = [False] * len(NUM) + [True] * len(CAT)
+hgb = GridSearchCV(
+    HistGradientBoostingClassifier(categorical_features=is_cat, random_state=0),
+    {'learning_rate': [0.03, 0.05, 0.1], 'max_iter': [100, 150, 250],
+     'max_leaf_nodes': [7, 15], 'min_samples_leaf': [20, 40],
+     'l2_regularization': [1.0]},
+    scoring='neg_log_loss', cv=cv, n_jobs=1).fit(X_tr, y_tr)
+print('HGB chosen by 5-fold CV on train:', hgb.best_params_,
+      'cv log loss %.4f' % -hgb.best_score_)
+
+onehot = ['trip_start_hour', 'trip_start_day', 'trip_start_month',
+          'pickup_community_area', 'dropoff_community_area']
+num_i = [i for i, c in enumerate(NUM) if c not in onehot]
+cat_i = [NUM.index(c) for c in onehot] + [len(NUM) + i for i in range(len(CAT))]
+pre = ColumnTransformer([
+    ('num', make_pipeline(SimpleImputer(strategy='median'), StandardScaler()), num_i),
+    ('cat', make_pipeline(SimpleImputer(strategy='constant', fill_value=-1),
+                          OneHotEncoder(handle_unknown='ignore')), cat_i)])
+lr = GridSearchCV(make_pipeline(pre, LogisticRegression(max_iter=2000)),
+                  {'logisticregression__C': [0.1, 1.0, 10.0]},
+                  scoring='neg_log_loss', cv=cv, n_jobs=1).fit(X_tr, y_tr)
+print('LogisticRegression chosen by 5-fold CV on train:', lr.best_params_,
+      'cv log loss %.4f' % -lr.best_score_)
+
+
+def ece(p, y, bins=10):
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    e = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            e += m.mean() * abs(p[m].mean() - y[m].mean())
+    return e
+
+
+models = [(name, np.loadtxt(path, delimiter=',', skiprows=1, usecols=0, ndmin=1))
+          for name, path in PRED]
+models += [('sklearn HGB (CV-tuned)', hgb.predict_proba(X_ev)[:, 1]),
+           ('sklearn LogisticRegression', lr.predict_proba(X_ev)[:, 1])]
+print('eval split: %d rows, positive rate %.4f (train %d rows)' % (len(y_ev), y_ev.mean(), len(y_tr)))
+print('%-30s %8s %8s %8s %8s' % ('model', 'AUC', 'logloss', 'accuracy', 'ECE'))
+for name, p in models:
+    assert len(p) == len(y_ev), '%s: %d predictions for %d rows' % (name, len(p), len(y_ev))
+    pc = np.clip(p, 1e-7, 1 - 1e-7)
+    print('%-30s %8.4f %8.4f %8.4f %8.4f' % (name, roc_auc_score(y_ev, p), log_loss(y_ev, pc),
+                                             accuracy_score(y_ev, p > 0.5), ece(p, y_ev)))

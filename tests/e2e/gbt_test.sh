@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# gbt_test.sh: the gbt model type end to end on the taxi data with
+# examples/taxi/trainer.json: the bundle carries variables/trees.json and
+# no network; an independent tree walk in python3 over the transformed eval
+# rows gives cfx predict's probabilities (within 1e-6); raw rows and
+# transformed rows predict the same; cfx infravalidate finds cfx-serve's
+# REST and gRPC answers equal to the offline ones; one seed, one model; a
+# mistyped gbt key is refused naming the file and the key.
+set -euo pipefail
+: "${CFX:?}" "${CFX_SOURCE_DIR:?}"
+SRC=$CFX_SOURCE_DIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+"$CFX" examplegen --input "$SRC/examples/taxi/data.csv" --output "$T/examples" >/dev/null
+"$CFX" transform --examples "$T/examples" --spec "$SRC/examples/taxi/transform.json" \
+    --output "$T/xf" >/dev/null
+grep -q '"model": "gbt"' "$SRC/examples/taxi/trainer.json" || fail "the taxi config is not gbt"
+for r in run run2; do
+    "$CFX" train --quiet --examples "$T/xf/transformed_examples" \
+        --transform-graph "$T/xf/transform_graph" --config "$SRC/examples/taxi/trainer.json" \
+        --raw-examples "$T/examples" --output "$T/$r" > "$T/$r.out" 2> "$T/$r.err" ||
+        { cat "$T/$r.err"; fail "cfx train"; }
+done
+cmp "$T/run/model/variables/trees.json" "$T/run2/model/variables/trees.json" ||
+    fail "two runs of one config and seed gave different trees"
+M=$T/run/model
+[ -f "$M/variables/trees.json" ] || fail "bundle lacks variables/trees.json"
+[ -e "$M/variables/model.safetensors" ] && fail "a gbt bundle has network weights"
+ls "$T/run/logs/train/" | grep -q tfevents || fail "no TensorBoard events"
+grep -q '^eval,' "$T/run/logs/metrics.csv" || fail "no eval metrics in metrics.csv"
+
+"$CFX" predict --bundle "$M" --input "$T/xf/transformed_examples/Split-eval" --transformed \
+    --output "$T/p_xf.csv" 2>/dev/null
+"$CFX" predict --bundle "$M" --input "$T/examples/Split-eval" --output "$T/p_raw.csv" 2>/dev/null
+cmp "$T/p_xf.csv" "$T/p_raw.csv" || fail "raw and transformed rows predict differently"
+
+# An independent evaluator of trees.json: the manifest's files, then each
+# tree walked from its arrays (x < value goes left, NaN to default_left),
+# base_margin plus the leaves, through the sigmoid.
+"$PY" - "$M" "$T/xf/transformed_examples/Split-eval" "$T/p_xf.csv" <<'PY'
+import glob, gzip, hashlib, json, math, os, struct, sys
+m, split, pred = sys.argv[1:4]
+man = json.load(open(os.path.join(m, "manifest.json")))
+assert "network" not in man and man["trees"]["type"] == "gbt", man.get("trees")
+assert man["trees"]["file"] == "variables/trees.json"
+for rel, e in man["files"].items():
+    data = open(os.path.join(m, rel), "rb").read()
+    assert hashlib.sha256(data).hexdigest() == e["sha256"] and len(data) == e["size"], rel
+tr = json.load(open(os.path.join(m, "variables/trees.json")))
+assert tr["format"] == "cfx-trees" and tr["num_outputs"] == 1
+assert len(tr["trees"]) == man["trees"]["num_trees"]
+feats = tr["features"]
+
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]; i += 1; r |= (c & 0x7f) << s; s += 7
+        if c < 0x80: return r, i
+def fields(b):
+    i = 0
+    while i < len(b):
+        k, i = varint(b, i)
+        if k & 7 == 2:
+            n, i = varint(b, i); yield k >> 3, k & 7, b[i:i + n]; i += n
+        elif k & 7 == 0:
+            v, i = varint(b, i); yield k >> 3, 0, v
+        elif k & 7 == 5:
+            yield k >> 3, 5, b[i:i + 4]; i += 4
+        else:
+            yield k >> 3, 1, b[i:i + 8]; i += 8
+def example(b):
+    out = {}
+    for _, _, fs in fields(b):
+        for _, _, e in fields(fs):
+            name = val = None
+            for k, _, v in fields(e):
+                if k == 1: name = v.decode()
+                else: val = v
+            for kind, _, lst in fields(val):
+                for _, w, v in fields(lst):
+                    if kind == 2:
+                        out[name] = struct.unpack("<f", v[:4])[0]
+                    elif kind == 3:
+                        out[name] = float(varint(v, 0)[0] if w == 2 else v)
+    return out
+rows = []
+for p in sorted(glob.glob(os.path.join(split, "*"))):
+    d = gzip.open(p).read()
+    i = 0
+    while i < len(d):
+        (n,) = struct.unpack("<Q", d[i:i + 8]); rows.append(example(d[i + 12:i + 12 + n])); i += 16 + n
+f32 = lambda v: struct.unpack("<f", struct.pack("<f", v))[0]
+got = [float(l.split(",")[0]) for l in open(pred).read().splitlines()[1:]]
+assert len(got) == len(rows), (len(got), len(rows))
+worst = 0
+for r, g in zip(rows, got):
+    x = [r[f] for f in feats]
+    z = tr["base_margin"][0]
+    for t in tr["trees"]:
+        i = 0
+        while t["left"][i] >= 0:
+            v = x[t["feature"][i]]
+            left = bool(t["default_left"][i]) if math.isnan(v) else v < f32(t["value"][i])
+            i = t["left"][i] if left else t["right"][i]
+        z += t["value"][i]
+    worst = max(worst, abs(1 / (1 + math.exp(-z)) - g))
+assert worst < 1e-6, "cfx predict differs from the python walk by %g" % worst
+print("python tree walk agrees with cfx predict on %d rows (max |diff| %.2g)" % (len(rows), worst))
+PY
+
+"$CFX" infravalidate --model "$M" --output "$T/infra" --num-requests 20 > "$T/infra.out" 2>&1 ||
+    { cat "$T/infra.out"; fail "cfx infravalidate"; }
+[ -f "$T/infra/INFRA_BLESSED" ] || fail "not infra-blessed: $(cat "$T/infra/reason")"
+grep -q "over gRPC" "$T/infra/reason" || fail "no gRPC comparison: $(cat "$T/infra/reason")"
+
+sed 's/"max_depth"/"max_dept"/' "$SRC/examples/taxi/trainer.json" > "$T/bad.json"
+if "$CFX" train --quiet --examples "$T/xf/transformed_examples" \
+    --transform-graph "$T/xf/transform_graph" --config "$T/bad.json" --output "$T/bad" \
+    2> "$T/bad.err"; then fail "a mistyped gbt key was accepted"; fi
+grep -q "bad.json: 'gbt': unknown key 'max_dept'" "$T/bad.err" || fail "error: $(cat "$T/bad.err")"
+echo "gbt_test: ok"
