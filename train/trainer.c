@@ -551,6 +551,14 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
     size_t nd = n->num_dense, nc = n->num_categorical, K = n->num_outputs;
     size_t window = cfg->log_every_steps * B;
     uint64_t rng = cfg->seed;
+    /* early stopping (trainer_config.h): the validation slice, the best
+     * evaluation's parameters */
+    cfx_dataset_t valid;
+    float *best = NULL;
+    double best_loss = INFINITY;
+    size_t best_step = 0, since_best = 0, nfit = 0;
+    int stop = 0;
+    cfx_dataset_init(&valid, nd, nc);
     cfx_net_init_params(n, &rng);
     if ((rc = cfx_trainer_ws_new(n, B, &ws, err)) != 0)
         goto out;
@@ -567,15 +575,38 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
         rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
         goto out;
     }
-    for (size_t i = 0; i < train->n; i++)
-        order[i] = i;
-    shuffle(order, train->n, &rng);
+    for (size_t i = 0; i < train->n; i++) {
+        uint64_t h = cfg->seed ^ (0x9E3779B97F4A7C15ull * (i + 1));
+        if (cfg->validation_fraction > 0 &&
+            cfx_rng_uniform(&h) < cfg->validation_fraction) {
+            if ((rc = cfx_dataset_push(&valid, train->dense + i * nd,
+                                       train->cat + i * nc, train->label[i])) !=
+                0) {
+                rc = cfx_error_set(err, rc, "train: out of memory");
+                goto out;
+            }
+        } else {
+            order[nfit++] = i;
+        }
+    }
+    if (cfg->validation_fraction > 0 &&
+        (valid.n == 0 || nfit == 0 ||
+         (best = malloc(n->num_params * sizeof *best)) == NULL)) {
+        rc = cfx_error_set(
+            err, valid.n && nfit ? CFX_ENOMEM : CFX_EINVAL, "train: %s",
+            valid.n && nfit ? "out of memory"
+                            : "too few train rows for validation_fraction");
+        goto out;
+    }
+    if (B > nfit)
+        B = nfit;
+    shuffle(order, nfit, &rng);
     size_t pos = 0, wn = 0;
     double wloss = 0, t0 = cfx_clock_mono_s(), last_progress = 0;
     for (size_t step = 1; step <= cfg->train_steps; step++) {
         for (size_t b = 0; b < B; b++) {
-            if (pos == train->n) {
-                shuffle(order, train->n, &rng);
+            if (pos == nfit) {
+                shuffle(order, nfit, &rng);
                 pos = 0;
             }
             size_t r = order[pos++];
@@ -591,6 +622,13 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
                 loss, step);
             goto out;
         }
+        if (cfg->l2 > 0) /* L2 on kernels and biases, not embedding rows */
+            axpy(cfx_trainer_ws_grad(ws), n->params, (float)cfg->l2,
+                 n->dense_end);
+        if (cfg->lr_decay_steps)
+            adam.lr = cfg->learning_rate *
+                      pow(cfg->lr_decay_rate,
+                          (double)step / (double)cfg->lr_decay_steps);
         adam_step(&adam, n, ws);
         memcpy(wp + wn * K, cfx_trainer_ws_probs(ws), B * K * sizeof *wp);
         memcpy(wl + wn, bl, B * sizeof *wl);
@@ -620,6 +658,21 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
             if (step == cfg->train_steps && final_eval)
                 *final_eval = m;
         }
+        if (best &&
+            (step % cfg->eval_every_steps == 0 || step == cfg->train_steps)) {
+            cfx_train_metrics_t m;
+            if ((rc = cfx_trainer_evaluate_loss(n, &cfg->loss, &valid, 0, &m,
+                                                err)) != 0)
+                goto out;
+            if (m.loss < best_loss) {
+                best_loss = m.loss;
+                best_step = step;
+                since_best = 0;
+                memcpy(best, n->params, n->num_params * sizeof *best);
+            } else if (++since_best >= cfg->early_stopping_evals) {
+                stop = 1;
+            }
+        }
         double t = cfx_clock_mono_s() - t0;
         if (progress &&
             (t - last_progress >= 0.2 || step == cfg->train_steps)) {
@@ -629,12 +682,34 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
             fprintf(progress,
                     "\rstep %zu/%zu  loss %.4f  %.0f examples/s  ETA %.1fs   ",
                     step, cfg->train_steps, loss, rate, eta);
-            if (step == cfg->train_steps)
+            if (step == cfg->train_steps || stop)
                 fprintf(progress, "\n");
             fflush(progress);
         }
+        if (stop)
+            break;
+    }
+    if (best) { /* the best evaluation's parameters, and their eval */
+        memcpy(n->params, best, n->num_params * sizeof *best);
+        if (progress)
+            fprintf(progress,
+                    "kept step %zu: validation loss %.4f on %zu held-out "
+                    "train rows\n",
+                    best_step, best_loss, valid.n);
+        if (eval && eval->n) {
+            cfx_train_metrics_t m;
+            if ((rc = cfx_trainer_evaluate_loss(
+                     n, &cfg->loss, eval, cfg->eval_steps * B, &m, err)) != 0)
+                goto out;
+            if (log && (rc = log(log_ctx, "eval", best_step, &m, err)) != 0)
+                goto out;
+            if (final_eval)
+                *final_eval = m;
+        }
     }
 out:
+    cfx_dataset_free(&valid);
+    free(best);
     cfx_trainer_ws_free(ws);
     free(adam.m);
     free(adam.v);

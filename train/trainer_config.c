@@ -33,6 +33,8 @@ void cfx_trainer_config_default(cfx_trainer_config_t *cfg) {
     cfg->seed = 42;
     cfx_trainer_loss_default(&cfg->loss);
     cfx_gbt_config_default(&cfg->gbt);
+    cfg->early_stopping_evals = 5;
+    cfg->lr_decay_rate = 1.0;
 }
 
 static int get_size(const char *path, const char *key, json_t *v, size_t lo,
@@ -179,6 +181,19 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                                    "%s: 'loss': expected \"squared_error\" or "
                                    "\"huber\" (a regression's loss)",
                                    path);
+        } else if (!strcmp(key, "validation_fraction")) {
+            rc = get_double(path, key, v, 0.0, 0.5, &cfg->validation_fraction,
+                            err);
+        } else if (!strcmp(key, "early_stopping_evals")) {
+            rc = get_size(path, key, v, 1, MAX_STEPS,
+                          &cfg->early_stopping_evals, err);
+        } else if (!strcmp(key, "l2")) {
+            rc = get_double(path, key, v, 0.0, 1.0, &cfg->l2, err);
+        } else if (!strcmp(key, "lr_decay_steps")) {
+            rc =
+                get_size(path, key, v, 0, MAX_STEPS, &cfg->lr_decay_steps, err);
+        } else if (!strcmp(key, "lr_decay_rate")) {
+            rc = get_double(path, key, v, 1e-6, 1.0, &cfg->lr_decay_rate, err);
         } else if (!strcmp(key, "model")) {
             const char *mv = json_string_value(v);
             if (mv && (!strcmp(mv, "wide_deep") || !strcmp(mv, "gbt")))
@@ -215,6 +230,11 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                                                 "huber_delta",
                                                 "model",
                                                 "gbt",
+                                                "validation_fraction",
+                                                "early_stopping_evals",
+                                                "l2",
+                                                "lr_decay_steps",
+                                                "lr_decay_rate",
                                                 NULL};
             char hint[160];
             rc = cfx_error_set(

@@ -64,8 +64,21 @@ typedef struct cfx_trainer_config {
     size_t eval_every_steps;
     uint64_t seed;
     cfx_trainer_loss_t loss; /* "loss", "huber_delta"; task set by the job */
-    int model_gbt;           /* "model": "wide_deep" (0) or "gbt" (1) */
-    cfx_gbt_config_t gbt;    /* "gbt": train/gbt_config.h */
+    /* Regularisation and early stopping of the network (docs/model.md):
+     * validation_fraction of the train rows held out (by a hash of the seed
+     * and the row number; 0: none), evaluated every eval_every_steps; after
+     * early_stopping_evals evaluations without a lower loss training stops
+     * and the best evaluation's parameters are kept. l2 adds l2 * w to the
+     * gradient of every kernel and bias (not the embedding tables). The
+     * learning rate at step s is learning_rate * lr_decay_rate^(s /
+     * lr_decay_steps) (lr_decay_steps 0: constant). */
+    double validation_fraction;
+    size_t early_stopping_evals;
+    double l2;
+    size_t lr_decay_steps;
+    double lr_decay_rate;
+    int model_gbt;        /* "model": "wide_deep" (0) or "gbt" (1) */
+    cfx_gbt_config_t gbt; /* "gbt": train/gbt_config.h */
 } cfx_trainer_config_t;
 
 void cfx_trainer_config_default(cfx_trainer_config_t *cfg);
