@@ -154,7 +154,7 @@ cv = KFold(5, shuffle=True, random_state=0)
 is_cat = [False] * len(NUM) + [True] * len(CAT)
 hgb = GridSearchCV(
     HistGradientBoostingClassifier(categorical_features=is_cat, random_state=0),
-    {'learning_rate': [0.03, 0.05, 0.1], 'max_iter': [100, 150, 250],
+    {'learning_rate': [0.05, 0.1], 'max_iter': [150, 250],
      'max_leaf_nodes': [7, 15], 'min_samples_leaf': [20, 40],
      'l2_regularization': [1.0]},
     scoring='neg_log_loss', cv=cv, n_jobs=1).fit(X_tr, y_tr)

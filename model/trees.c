@@ -478,14 +478,16 @@ static inline uint32_t go_right(const cnode_t *c, float v) {
            ((uint32_t)(v == v) | (uint32_t) !(c->feat & DEFAULT_LEFT_BIT));
 }
 
-/* Every tree over one row x in the complete layout, INTERLEAVE trees at a
- * time; leaves added in tree order (as the reference does). */
-static void walk_complete(const cfx_trees_t *tr, const float *x, float *m) {
-    size_t D = tr->cdepth, ni = ((size_t)1 << D) - 1, nl = ni + 1;
+/* The single-output sum over one row x: base + every tree's leaf, in tree
+ * order (as the reference adds them), INTERLEAVE trees walking at a time.
+ * Inlined per depth D so each walk is D unrolled steps. */
+static inline __attribute__((always_inline)) float
+sum_complete(const cfx_trees_t *tr, const float *x, size_t D) {
+    size_t ni = ((size_t)1 << D) - 1, nl = ni + 1;
     size_t T = tr->num_trees, t = 0;
     const cnode_t *cn = tr->cnodes;
     const float *cl = tr->cleaves;
-    memcpy(m, tr->base, tr->num_outputs * sizeof *m);
+    float s = tr->base[0];
     for (; t + INTERLEAVE <= T; t += INTERLEAVE) {
         uint32_t i[INTERLEAVE] = {0};
         for (size_t d = 0; d < D; d++)
@@ -493,14 +495,52 @@ static void walk_complete(const cfx_trees_t *tr, const float *x, float *m) {
                 const cnode_t *c = &cn[(t + j) * ni + i[j]];
                 i[j] = 2 * i[j] + 1 + go_right(c, x[c->feat & FEATURE_MASK]);
             }
-        if (tr->num_outputs == 1)
-            for (size_t j = 0; j < INTERLEAVE; j++)
-                m[0] += cl[(t + j) * nl + i[j] - ni];
-        else
-            for (size_t j = 0; j < INTERLEAVE; j++)
-                m[tr->output[t + j]] += cl[(t + j) * nl + i[j] - ni];
+        for (size_t j = 0; j < INTERLEAVE; j++)
+            s += cl[(t + j) * nl + i[j] - ni];
     }
     for (; t < T; t++) {
+        uint32_t i = 0;
+        for (size_t d = 0; d < D; d++) {
+            const cnode_t *c = &cn[t * ni + i];
+            i = 2 * i + 1 + go_right(c, x[c->feat & FEATURE_MASK]);
+        }
+        s += cl[t * nl + i - ni];
+    }
+    return s;
+}
+
+/* Every tree over one row x in the complete layout -> m (num_outputs). */
+static void walk_complete(const cfx_trees_t *tr, const float *x, float *m) {
+    size_t D = tr->cdepth, ni = ((size_t)1 << D) - 1, nl = ni + 1;
+    if (tr->num_outputs == 1) {
+        switch (D) {
+        case 1:
+            m[0] = sum_complete(tr, x, 1);
+            return;
+        case 2:
+            m[0] = sum_complete(tr, x, 2);
+            return;
+        case 3:
+            m[0] = sum_complete(tr, x, 3);
+            return;
+        case 4:
+            m[0] = sum_complete(tr, x, 4);
+            return;
+        case 5:
+            m[0] = sum_complete(tr, x, 5);
+            return;
+        case 6:
+            m[0] = sum_complete(tr, x, 6);
+            return;
+        default:
+            m[0] = sum_complete(tr, x, D);
+            return;
+        }
+    }
+    const cnode_t *cn = tr->cnodes;
+    const float *cl = tr->cleaves;
+    memcpy(m, tr->base, tr->num_outputs * sizeof *m);
+    for (size_t t = 0; t < tr->num_trees; t++) {
         uint32_t i = 0;
         for (size_t d = 0; d < D; d++) {
             const cnode_t *c = &cn[t * ni + i];
