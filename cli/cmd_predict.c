@@ -24,14 +24,15 @@ static void usage(FILE *f) {
         "label); regression value.\n"
         "  --transformed  the input folder holds transformed examples (what "
         "the\n"
-        "                 trainer read): runs the network only\n"
+        "                 trainer read): runs the model (network or trees) "
+        "only\n"
         "  --benchmark    instead of predicting, time inference over the input "
         "rows\n"
         "                 (one per call, batches of 256, and a plain reference "
         "loop),\n"
         "                 each for SECONDS of CPU time; with --transformed, "
         "the\n"
-        "                 network alone\n");
+        "                 model alone\n");
 }
 
 int cfx_cmd_predict(int argc, char **argv) {
@@ -65,11 +66,11 @@ int cfx_cmd_predict(int argc, char **argv) {
             return 1;
         }
         printf("rows       %zu\n", r.rows);
-        const char *what = job.transformed ? "network only, " : "";
+        const char *what = job.transformed ? "model only, " : "";
         printf("single     %.3f us/example (%s1 per call)\n", r.single_us,
                what);
         printf("batched    %.0f examples/s (%s)\n", r.batched_per_s,
-               job.transformed ? "network only, every row in one call"
+               job.transformed ? "model only, every row in one call"
                                : "256 per call");
         printf("reference  %.3f us/example, %.0f examples/s (%s)\n",
                r.ref_single_us, r.ref_per_s,
