@@ -20,6 +20,7 @@ PKGS=(
   chromium                             # reports and the status page, headless
   python3-sklearn python3-pandas       # reference models: bench/ and e2e
   dpkg-dev file                        # CPack's .deb (dpkg-shlibdeps)
+  python3-yaml                         # deploy_manifests_test.sh: the manifests of deploy/
 )
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

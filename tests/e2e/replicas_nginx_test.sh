@@ -20,7 +20,8 @@ set -eEuo pipefail
 for c in nginx wrk; do
     command -v "$c" >/dev/null || { echo "replicas_nginx_test: $c not installed"; exit 1; }
 done
-if nginx -V 2>&1 | grep -q -- '--without-http_grpc_module'; then
+NGINX_V=$(nginx -V 2>&1)
+if grep -q -- '--without-http_grpc_module' <<<"$NGINX_V"; then
     echo "replicas_nginx_test: nginx built without grpc_pass"; exit 1
 fi
 FAIL_LOG_LINES=30
@@ -142,7 +143,8 @@ ROW=$(sed -n 1p "$B/1/assets.extra/warmup.jsonl")
 BODY="{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
 $PY -c 'import json,sys
 print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$BODY" >"$T/post.lua"
-curl -sf -d "$BODY" "$U/v1/models/taxi:predict" | grep -q predictions || fail "predict through nginx"
+P=$(curl -sf -d "$BODY" "$U/v1/models/taxi:predict") || fail "predict through nginx"
+grep -q predictions <<<"$P" || fail "predict through nginx: $P"
 "$CFX" perf --target "grpc://127.0.0.1:$NG" --model taxi --data "$B/1/assets.extra/warmup.jsonl" \
     --requests 20 >"$T/perf0.txt" 2>&1 || fail "gRPC through nginx: $(cat "$T/perf0.txt")"
 
@@ -181,8 +183,8 @@ restart_replica() {
         kill -0 "${SPIDS[i]}" 2>/dev/null || { cp "$T/serve$i.log" "$T/serve.log"; fail "restarted replica $i exited"; }
         sleep 0.05
     done
-    curl -s "http://127.0.0.1:${REST[i]}/v1/models/taxi" | grep -q '"version": "2"' ||
-        fail "restarted replica $i does not serve version 2"
+    ST=$(curl -s "http://127.0.0.1:${REST[i]}/v1/models/taxi")
+    grep -q '"version": "2"' <<<"$ST" || fail "restarted replica $i does not serve version 2: $ST"
 }
 
 # Replica 0 stopped gracefully (SIGTERM: it drains), then restarted.
