@@ -114,6 +114,7 @@ setpriv --reuid=cfx --regid=cfx --init-groups sh -c \
 setpriv --reuid=cfx --regid=cfx --init-groups cfx-serve --port=8500 --rest_api_port=8501 \
     --model_name=taxi --model_base_path=/srv/models/taxi >/tmp/serve.log 2>&1 &
 SPID=$!
+trap 'kill -9 "$SPID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8501/v1/ready)" = 200 ] && break
     kill -0 "$SPID" 2>/dev/null || fail "cfx-serve (user cfx) exited"
@@ -198,6 +199,7 @@ PYEOF
 cat >>"$T/runtime.sh" <<'EOF'
 fail() { echo "FAIL (runtime stage): $*" >&2; tail -20 /tmp/serve.log >&2; exit 1; }
 SPID=$(cat /tmp/serve.pid)
+trap 'kill -9 "$SPID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8501/v1/ready)" = 200 ] && break
     kill -0 "$SPID" 2>/dev/null || fail "the ENTRYPOINT exited"

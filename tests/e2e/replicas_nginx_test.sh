@@ -128,10 +128,18 @@ http {
 EOF
 } >"$N/nginx.conf"
 nginx -t -p "$N" -c "$N/nginx.conf" >"$N/t.log" 2>&1 || fail "nginx -t: $(cat "$N/t.log")"
-nginx -p "$N" -c "$N/nginx.conf" 2>>"$N/error.log" &
+nginx -p "$N" -c "$N/nginx.conf" >"$N/stdout.log" 2>>"$N/error.log" &
 NPID=$!
 PIDS+=("$NPID")
-on_exit() { kill -QUIT "$NPID" 2>/dev/null || true; }
+# SIGTERM: the master stops its workers and waits for them (a SIGKILL of
+# the master alone would leave them running).
+on_exit() {
+    kill -TERM "$NPID" 2>/dev/null || return 0
+    for _ in $(seq 1 100); do
+        kill -0 "$NPID" 2>/dev/null || return 0
+        sleep 0.05
+    done
+}
 U=http://127.0.0.1:$NR
 for _ in $(seq 1 200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/v1/ready")" = 200 ] && break
