@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # replicas_nginx_test.sh: three cfx-serve replicas reading one shared model
 # base path behind nginx (proxy_pass for REST, grpc_pass for gRPC over
-# h2c), the configuration of docs/deploy.md. Under continuous load through
+# h2c) running deploy/nginx/cfx-serve.conf (docs/deploy.md) with the
+# test's replicas and ports in place of its example addresses. Under continuous load through
 # nginx (wrk POSTing :predict over REST, `cfx perf` calling Predict over
 # gRPC):
 #   - a new version published into the base path (an atomic rename, as
@@ -72,6 +73,21 @@ N=$T/nginx
 mkdir -p "$N"
 USER_LINE=
 [ "$(id -u)" = 0 ] && USER_LINE="user root;"
+# deploy/nginx/cfx-serve.conf as shipped, its replicas and ports replaced by
+# the test's (each replacement must happen exactly where expected).
+$PY - "$CFX_SOURCE_DIR/deploy/nginx/cfx-serve.conf" "$N/cfx-serve.conf" "$NR" "$NG" \
+    "${REST[0]} ${REST[1]} ${REST[2]}" "${GRPC[0]} ${GRPC[1]} ${GRPC[2]}" <<'PYEOF' || fail "deploy/nginx/cfx-serve.conf"
+import re, sys
+src, dst, nr, ng, rest, grpc = sys.argv[1:7]
+text = open(src).read()
+rest, grpc = iter(rest.split()), iter(grpc.split())
+text, n1 = re.subn(r"server 10\.0\.0\.1[123]:8501 ", lambda m: "server 127.0.0.1:%s " % next(rest), text)
+text, n2 = re.subn(r"server 10\.0\.0\.1[123]:8500 ", lambda m: "server 127.0.0.1:%s " % next(grpc), text)
+text, n3 = re.subn(r"listen 8501;", "listen 127.0.0.1:%s;" % nr, text)
+text, n4 = re.subn(r"listen 8500 http2;", "listen 127.0.0.1:%s http2;" % ng, text)
+assert (n1, n2, n3, n4) == (3, 3, 1, 1), (n1, n2, n3, n4)
+open(dst, "w").write(text)
+PYEOF
 {
     echo "$USER_LINE"
     cat <<EOF
@@ -88,42 +104,8 @@ http {
     scgi_temp_path $N/scgi;
     log_format up '\$server_port \$status "\$upstream_addr" "\$upstream_status" \$request_time';
     access_log $N/access.log up;
-    # HTTP/2 clients (gRPC) keep their connection: nginx's default closes it
-    # (GOAWAY) after 1000 requests.
-    keepalive_requests 1000000;
 
-    upstream cfx_rest {
-        server 127.0.0.1:${REST[0]} max_fails=1 fail_timeout=2s;
-        server 127.0.0.1:${REST[1]} max_fails=1 fail_timeout=2s;
-        server 127.0.0.1:${REST[2]} max_fails=1 fail_timeout=2s;
-        keepalive 32;
-    }
-    upstream cfx_grpc {
-        server 127.0.0.1:${GRPC[0]} max_fails=1 fail_timeout=2s;
-        server 127.0.0.1:${GRPC[1]} max_fails=1 fail_timeout=2s;
-        server 127.0.0.1:${GRPC[2]} max_fails=1 fail_timeout=2s;
-        keepalive 32;
-    }
-    server {
-        listen 127.0.0.1:$NR;
-        location / {
-            proxy_pass http://cfx_rest;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_connect_timeout 1s;
-            proxy_next_upstream error timeout http_502 http_503 non_idempotent;
-            proxy_next_upstream_tries 3;
-        }
-    }
-    server {
-        listen 127.0.0.1:$NG http2;
-        location / {
-            grpc_pass grpc://cfx_grpc;
-            grpc_connect_timeout 1s;
-            grpc_next_upstream error timeout http_502 http_503 non_idempotent;
-            grpc_next_upstream_tries 3;
-        }
-    }
+    include $N/cfx-serve.conf;
 }
 EOF
 } >"$N/nginx.conf"
