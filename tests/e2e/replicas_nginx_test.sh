@@ -2,9 +2,9 @@
 # replicas_nginx_test.sh: three cfx-serve replicas reading one shared model
 # base path behind nginx (proxy_pass for REST, grpc_pass for gRPC over
 # h2c) running deploy/nginx/cfx-serve.conf (docs/deploy.md) with the
-# test's replicas and ports in place of its example addresses. Under continuous load through
-# nginx (wrk POSTing :predict over REST, `cfx perf` calling Predict over
-# gRPC):
+# test's replicas and ports in place of its example addresses. Under
+# continuous load through nginx (wrk POSTing :predict over REST, `cfx
+# perf` calling Predict over gRPC):
 #   - a new version published into the base path (an atomic rename, as
 #     `cfx push` does) is served by every replica within 5 s (each replica
 #     polled directly: /v1/models/taxi/versions/2:predict answers 200);
