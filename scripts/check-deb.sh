@@ -16,9 +16,10 @@
 #     user (no login shell) and /srv/models, /var/lib/cfx owned by it.
 #   scripts/check-deb.sh PATH/cfx_VERSION_ARCH.deb
 set -euo pipefail
-cd "$(dirname "$0")/.."
 DEB=${1:?usage: scripts/check-deb.sh PATH/cfx_VERSION_ARCH.deb}
 [ -f "$DEB" ] || { echo "check-deb: FAIL: no file $DEB" >&2; exit 1; }
+DEB=$(realpath "$DEB")
+cd "$(dirname "$0")/.."
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
