@@ -17,7 +17,8 @@
 #      (less `apt-get update`) on this root instead of bookworm-slim, then
 #      its ENTRYPOINT as its USER with MODEL_NAME=taxi and the metrics flag
 #      of its header comment: ready, predicts, /metrics. The build stage's
-#      packages all exist in the apt lists here.
+#      packages all exist in the apt lists here and include the package of
+#      every library and program the build tree's configure found.
 # Parts 2 and 3 need root, unshare and overlayfs; without them they are
 # skipped with a note (part 1 still runs).
 set -eEuo pipefail
@@ -48,6 +49,30 @@ if bash "$SRC/scripts/check-deb.sh" "$T/bad.deb" >"$T/bad.log" 2>&1; then
 fi
 grep -q 'libjansson' "$T/bad.log" || fail "check-deb failed for another reason: $(cat "$T/bad.log")"
 echo "package_test: $(basename "$DEB") passes check-deb; without libjansson4 it fails"
+
+# The build stage's packages exist in this machine's apt lists (bookworm),
+# and they hold every library and program this build tree's configure
+# found (CMakeCache: pkg-config libraries, find_library, protoc-c; cmocka
+# is for the tests only, which the image does not build).
+PKGS=$(sed -n '/AS build/,/^FROM/p' "$SRC/Containerfile" | tr '\\' ' ' |
+    sed -n '/apt-get install/,/rm -rf/p' | tr ' ' '\n' |
+    grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|update|noninteractive)$')
+for p in $PKGS; do
+    apt-cache show "$p" >/dev/null 2>&1 || fail "Containerfile build stage: no package $p"
+done
+N_FOUND=0
+while IFS='=' read -r key path; do
+    case $key in pkgcfg_lib_CMOCKA_*) continue ;; esac
+    owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "${path#/usr}" 2>/dev/null) ||
+        fail "$key: $path belongs to no package"
+    pkg=${owner%%:*}
+    pkg=${pkg%%,*}
+    grep -qxF "$pkg" <<<"$PKGS" || fail "Containerfile build stage lacks $pkg ($key: $path)"
+    N_FOUND=$((N_FOUND + 1))
+done < <(grep -E '^(pkgcfg_lib_[A-Za-z0-9_-]+|[A-Z0-9_]+_LIB|PROTOC_C):FILEPATH=/' "$CFX_BUILD_DIR/CMakeCache.txt" |
+    sed 's/:FILEPATH=/=/')
+[ "$N_FOUND" -ge 10 ] || fail "only $N_FOUND build dependencies found in $CFX_BUILD_DIR/CMakeCache.txt"
+echo "package_test: the Containerfile's build stage has the packages of all $N_FOUND build dependencies"
 
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! grep -qw overlay /proc/filesystems; then
     echo "package_test: not root, or no unshare or overlayfs: real installs skipped"
@@ -217,11 +242,4 @@ echo "runtime stage: OK (uid $(cat /tmp/user))"
 EOF
 in_copy runtime.sh || fail "the Containerfile's runtime stage in a copy of this machine"
 
-# The build stage's packages exist in this machine's apt lists (bookworm).
-PKGS=$(sed -n '/AS build/,/^FROM/p' "$SRC/Containerfile" | tr '\\' ' ' |
-    sed -n '/apt-get install/,/rm -rf/p' | tr ' ' '\n' |
-    grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|update|noninteractive)$')
-for p in $PKGS; do
-    apt-cache show "$p" >/dev/null 2>&1 || fail "Containerfile build stage: no package $p"
-done
 echo "package_test: OK"
