@@ -141,7 +141,9 @@ grep -q predictions <<<"$P" || fail "predict through nginx: $P"
     --requests 20 >"$T/perf0.txt" 2>&1 || fail "gRPC through nginx: $(cat "$T/perf0.txt")"
 
 # --- continuous load through nginx ------------------------------------------
-wrk -t1 -c6 -d"${LOAD_S}s" -s "$T/post.lua" "$U/v1/models/taxi:predict" >"$T/wrk.txt" 2>&1 &
+# wrk's --timeout 10s: on a machine shared with builds a request may wait
+# seconds for a CPU; slow is not failed (wrk's default gives up after 2 s).
+wrk -t1 -c6 -d"${LOAD_S}s" --timeout 10s -s "$T/post.lua" "$U/v1/models/taxi:predict" >"$T/wrk.txt" 2>&1 &
 WPID=$!
 "$CFX" perf --target "grpc://127.0.0.1:$NG" --model taxi --data "$B/1/assets.extra/warmup.jsonl" \
     --concurrency 4 --duration "$LOAD_S" >"$T/perf.txt" 2>&1 &
