@@ -426,10 +426,9 @@ static int perform(req_t *r, const char *method, const char *url,
     if (r->sink_rc) {
         rc = r->sink_rc;
     } else if (cc != CURLE_OK) {
-        rc = cfx_error_set(r->err, CFX_EUNAVAILABLE, "%s: %s %s://%s: %s%s%s",
+        rc = cfx_error_set(r->err, CFX_EUNAVAILABLE, "%s: %s %s://%s: %s",
                            r->what, method, s->cfg.scheme, s->cfg.endpoint,
-                           curl_easy_strerror(cc), errbuf[0] ? ": " : "",
-                           errbuf);
+                           errbuf[0] ? errbuf : curl_easy_strerror(cc));
     } else if (status < 200 || status > 299) {
         char code[128], msg[512];
         cfx_s3_xml_parse_error((const char *)r->errbody.data, r->errbody.len,
