@@ -39,20 +39,20 @@ static int bucket_char(char c) {
 int cfx_s3_url_parse(const char *url, cfx_s3_url_t *out, cfx_error_t *err) {
     memset(out, 0, sizeof(*out));
     if (!cfx_s3_is_url(url))
-        return cfx_error_set(err, CFX_EINVAL, "%s: an S3 URL starts with s3://",
-                             url);
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%.200s: an S3 URL starts with s3://", url);
     const char *b = url + 5, *slash = strchr(b, '/');
     size_t bl = slash ? (size_t)(slash - b) : strlen(b);
     if (bl < 3 || bl > 63)
         return cfx_error_set(err, CFX_EINVAL,
-                             "%s: the bucket name must have 3 to 63 "
+                             "%.200s: the bucket name must have 3 to 63 "
                              "characters",
                              url);
     for (size_t i = 0; i < bl; i++)
         if (!bucket_char(b[i]))
-            return cfx_error_set(err, CFX_EINVAL,
-                                 "%s: bad character '%c' in the bucket name",
-                                 url, b[i]);
+            return cfx_error_set(
+                err, CFX_EINVAL,
+                "%.200s: bad character '%c' in the bucket name", url, b[i]);
     memcpy(out->bucket, b, bl);
     if (!slash)
         return 0;
@@ -62,20 +62,20 @@ int cfx_s3_url_parse(const char *url, cfx_s3_url_t *out, cfx_error_t *err) {
         pl--;
     if (pl >= sizeof(out->prefix))
         return cfx_error_set(err, CFX_EINVAL,
-                             "%s: the key prefix is longer than %zu bytes", url,
-                             sizeof(out->prefix) - 1);
+                             "%.200s: the key prefix is longer than %zu bytes",
+                             url, sizeof(out->prefix) - 1);
     /* each component non-empty, not "." or "..", no control character */
     for (size_t i = 0, s = 0; i <= pl; i++) {
         if (i < pl && (unsigned char)p[i] < 0x20)
-            return cfx_error_set(err, CFX_EINVAL,
-                                 "%s: a control character in the key prefix",
-                                 url);
+            return cfx_error_set(
+                err, CFX_EINVAL,
+                "%.200s: a control character in the key prefix", url);
         if (i == pl || p[i] == '/') {
             size_t n = i - s;
             if (pl && (n == 0 || (n == 1 && p[s] == '.') ||
                        (n == 2 && p[s] == '.' && p[s + 1] == '.')))
                 return cfx_error_set(err, CFX_EINVAL,
-                                     "%s: the key prefix has an empty, '.' "
+                                     "%.200s: the key prefix has an empty, '.' "
                                      "or '..' component",
                                      url);
             s = i + 1;
