@@ -186,7 +186,8 @@ int cfx_s3_source_list(cfx_s3_source_t *src, size_t max, int64_t **out,
         k[nk].obj = &l.objects[i];
         nk++;
     }
-    qsort(k, nk, sizeof(*k), cmp_keyed);
+    if (nk)
+        qsort(k, nk, sizeof(*k), cmp_keyed);
     /* one fingerprint per version over its objects in key order; only
      * versions whose manifest.json is there are listed */
     for (size_t i = 0; i < nk;) {
