@@ -252,7 +252,7 @@ static int scan_run(scan_t *sc, void *ud) {
         } else if (starts(sc, "<!")) {
             return bad(sc, "DOCTYPE and declarations are not accepted");
         } else {
-            if (sc->depth == 0 && seen_root && sc->p[1] != '/')
+            if (sc->depth == 0 && seen_root)
                 return bad(sc, "a second root element");
             if ((rc = tag(sc, ud)))
                 return rc;
