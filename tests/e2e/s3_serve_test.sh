@@ -13,8 +13,9 @@
 #   (d) a version whose weights do not match its manifest's sha256 is
 #       refused, with a log line naming the object and both digests, and
 #       version 2 keeps serving;
-#   (e) a version uploaded without its manifest is not listed; once the
-#       manifest lands last it is served;
+#   (e) a version uploaded without its manifest is not listed (nor are
+#       bundles under 05/, 5x/ and 5.0/); once the manifest lands last it
+#       is served;
 #   (f) the store stopped: still serving, the outage logged (the store
 #       cannot be reached) and shown by :cfx:serving:model_store_outage;
 #       the store back on the same port ends the outage.
@@ -147,9 +148,16 @@ echo "(d) tampered weights refused: $(grep -F "$LINE" "$T/serve.log" | head -1 |
 # --- (e) no manifest, no version ------------------------------------------------
 (cd "$T/m1/model" && find . -type f ! -name manifest.json | sed 's|^\./||') >"$T/m1.files"
 while read -r f; do s3_put "$T/m1/model/$f" "taxi/4/$f"; done <"$T/m1.files"
+# whole bundles under names that are not plain numbers: never versions
+for d in 05 5x 5.0; do
+    while read -r f; do s3_put "$T/m1/model/$f" "taxi/$d/$f"; done <"$T/m1.files"
+    s3_put "$T/m1/model/manifest.json" "taxi/$d/manifest.json"
+done
 sleep 2.5 # two polls
 [ "$(count 'Loading servable version {name: taxi version: 4}')" = 0 ] ||
     fail "(e) a version without its manifest was loaded"
+[ "$(count 'Loading servable version {name: taxi version: 5}')" = 0 ] ||
+    fail "(e) 05, 5x or 5.0 was taken for version 5"
 [ "$(served)" = 2 ] || fail "(e) version 2 must keep serving"
 s3_put "$T/m1/model/manifest.json" taxi/4/manifest.json
 echo "(e) version 4 served $(wait_served 4 10) after its manifest, uploaded last"
