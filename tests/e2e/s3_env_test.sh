@@ -7,7 +7,8 @@
 #   - S3_USE_HTTPS=0: plain HTTP to the TLS port fails, the scheme of an
 #     S3_ENDPOINT of https://host:port wins over it and pushes;
 #   - cfx-serve with S3_VERIFY_SSL=0 serves the version over HTTPS; with the
-#     check on it starts, cannot list, says why and serves nothing;
+#     check on it starts, cannot list, says why and serves nothing; a
+#     restart loads the cached copy without downloading it again;
 #   - a malformed variable stops cfx push and cfx-serve, naming it.
 set -eEuo pipefail
 FAIL_LOG_LINES=40
@@ -101,4 +102,13 @@ ROW=$(sed -n 1p "$T/m1/model/assets.extra/warmup.jsonl")
 curl -sf --data-binary "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}" \
     "http://127.0.0.1:$PORT/v1/models/taxi:predict" >/dev/null || fail "predict over the https store"
 curl -s "http://127.0.0.1:$PORT/v1/models/taxi" | grep -q '"version": "2"' || fail "version 2 not served"
+
+# --- a restart reuses the cached copy (same manifest: no download) ----------------
+INODE=$(stat -c %i "$T"/cache/taxi-*/2)
+kill "$SPID"
+wait "$SPID" 2>/dev/null || true
+start_serve "$T/serve.log" S3_VERIFY_SSL=0
+for _ in $(seq 1 400); do grep -q 'Successfully loaded servable version {name: taxi version: 2}' "$T/serve.log" && break; sleep 0.05; done
+grep -q 'Successfully loaded servable version {name: taxi version: 2}' "$T/serve.log" || fail "restart: version 2 not loaded"
+[ "$(stat -c %i "$T"/cache/taxi-*/2)" = "$INODE" ] || fail "restart: version 2 was downloaded again"
 echo "s3_env_test: OK (served version 2 from https://127.0.0.1:$S3_PORT with S3_VERIFY_SSL=0)"
