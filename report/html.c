@@ -8,76 +8,19 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    uint32_t c;
-    size_t len;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        len = 2, c = s[0] & 0x1F;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        len = 3, c = s[0] & 0x0F;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        len = 4, c = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = c << 6 | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
-        (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
-        return 0;
-    return len;
-}
+#include "formats/buf.h"
+#include "formats/html_escape.h"
 
+/* Escaped into a buffer of its own, then written: one escaping routine
+ * for cfx (formats/html_escape.h). */
 void cfx_html_textn(FILE *out, const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        switch (c) {
-        case '&':
-            fputs("&amp;", out);
-            i++;
-            continue;
-        case '<':
-            fputs("&lt;", out);
-            i++;
-            continue;
-        case '>':
-            fputs("&gt;", out);
-            i++;
-            continue;
-        case '"':
-            fputs("&quot;", out);
-            i++;
-            continue;
-        case '\'':
-            fputs("&#39;", out);
-            i++;
-            continue;
-        default:
-            break;
-        }
-        if (c < 0x20 && c != '\n' && c != '\t') {
-            fputs("\xEF\xBF\xBD", out); /* U+FFFD: controls are not text */
-            i++;
-            continue;
-        }
-        size_t len = utf8_len(p + i, n - i);
-        if (len == 0 || c == 0x7F) {
-            fputs("\xEF\xBF\xBD", out);
-            i++;
-            continue;
-        }
-        fwrite(p + i, 1, len, out);
-        i += len;
-    }
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    if (cfx_html_escape(&b, s, n) == 0)
+        fwrite(b.data ? b.data : (const uint8_t *)"", 1, b.len, out);
+    else
+        fputs("\xEF\xBF\xBD", out); /* out of memory: no text, never raw */
+    cfx_buf_free(&b);
 }
 
 void cfx_html_text(FILE *out, const char *s) {
