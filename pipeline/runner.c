@@ -22,6 +22,7 @@
 #include "formats/clock.h"
 #include "formats/file.h"
 #include "mlmd/recovery.h"
+#include "report/report.h"
 
 #define MAX_PRODUCED (CFX_RUNNER_MAX_STEPS * CFX_COMPONENT_MAX_OUTPUTS)
 
@@ -331,6 +332,24 @@ out:
     return ret;
 }
 
+/* The run's report beside its outputs, <root>/report.html
+ * (report/report.h), whatever the run's outcome: a stopped rollout is when
+ * a person most wants to look. Its own failure only gets a line. */
+static void write_report(cfx_runner_t *r) {
+    char path[PATH_MAX];
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int n =
+        snprintf(path, sizeof path, "%s/report.html", r->cfg->pipeline_root);
+    cfx_report_opts_t o = {r->cfg->pipeline_root, path, r->run_id};
+    if (n < 0 || (size_t)n >= sizeof path)
+        fprintf(r->log, "report not written: pipeline root path too long\n");
+    else if (cfx_report_write(&o, NULL, &err) == 0)
+        fprintf(r->log, "report: %s\n", path);
+    else
+        fprintf(r->log, "report not written: %s\n", err.msg);
+}
+
 int cfx_runner_run(const cfx_pipeline_config_t *cfg,
                    const cfx_runner_step_t *steps, size_t num_steps,
                    const cfx_runner_options_t *opts, cfx_runner_result_t *res,
@@ -381,6 +400,7 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg,
     else if (res->stopped)
         fprintf(r->log, "\npipeline stopped after %.2f s: %s\n", res->seconds,
                 res->stop_reason);
+    write_report(r);
 out:
     if (r)
         cfx_metadata_close(r->store);

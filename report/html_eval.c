@@ -63,7 +63,7 @@ static void metric_cell(FILE *out, const char *key, double v) {
         fprintf(out, "<td class=\"num m-%s\" data-v=\"\">-</td>", key);
         return;
     }
-    fprintf(out, "<td class=\"num m-%s\" data-v=\"%.17g\">%.4f", key, v, v);
+    fprintf(out, "<td class=\"num m-%s\" data-v=\"%.17g\">%.6f", key, v, v);
     if (unit && v >= 0 && v <= 1)
         fprintf(out,
                 "<div class=\"bar s0\" style=\"width:%.1f%%;min-width:1px\">"

@@ -83,6 +83,7 @@ static int read_events(const char *path, split_curves_t *s, cfx_error_t *err) {
                 path, (unsigned long long)cfx_tfrecord_reader_offset(r));
             break;
         }
+        ret = 0;
         if (e->what_case == TENSORFLOW__EVENT__WHAT_SUMMARY && e->summary)
             for (size_t i = 0; i < e->summary->n_value && !ret; i++) {
                 const Tensorflow__Summary__Value *v = e->summary->value[i];

@@ -110,7 +110,7 @@ void cfx_svg_lines(FILE *out, const cfx_svg_plot_t *p,
         }
     }
     const int W = p->width, H = p->height;
-    const double L = 48, R = 10, T = 24, B = 36;
+    const double L = 48, R = 18, T = 24, B = 36;
     double pw = W - L - R, ph = H - T - B;
 #define PX(v) (L + ((v)-x0) / (x1 - x0) * pw)
 #define PY(v) (T + ph - ((v)-y0) / (y1 - y0) * ph)
