@@ -54,11 +54,12 @@ typedef struct cfx_svg_hist {
     const char *name; /* legend text: "train", "eval" */
     const cfx_svg_bucket_t *b;
     size_t n;
+    int style; /* 0: filled blue (train), 1: outlined orange (eval) */
 } cfx_svg_hist_t;
 
 /* Histograms overlaid on one x axis; each series scaled to its own total
  * (share of the split's values per bucket), so splits of different sizes
- * compare. Series 0 is drawn filled, later ones outlined. */
+ * compare. */
 void cfx_svg_histogram(FILE *out, const cfx_svg_hist_t *h, size_t n_series,
                        int width, int height);
 

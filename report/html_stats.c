@@ -219,57 +219,68 @@ static void numeric_chart(FILE *out, const splits_t *ss,
             b[n][nb] = (cfx_svg_bucket_t){hist->buckets[nb]->low_value,
                                           hist->buckets[nb]->high_value,
                                           hist->buckets[nb]->sample_count};
-        h[n] = (cfx_svg_hist_t){ss->s[k].name, b[n], nb};
+        h[n] = (cfx_svg_hist_t){ss->s[k].name, b[n], nb, k ? 1 : 0};
         n++;
     }
     cfx_svg_histogram(out, h, n, 220, 56);
 }
 
+/* A value's share of a feature's values in one split (0 when not among
+ * its top values). */
+static double share(const cfx_feature_stats_t *f, const char *v) {
+    const Tensorflow__Metadata__V0__StringStatistics *s = str_stats(f);
+    const cfx_common_stats_t *cs = f ? cfx_stats_common(f) : NULL;
+    double tot = cs ? (double)cs->tot_num_values : 0, freq = 0;
+    for (size_t j = 0; s && j < s->n_top_values; j++)
+        if (!strcmp(s->top_values[j]->value, v))
+            freq = s->top_values[j]->frequency;
+    return tot > 0 ? 100 * freq / tot : 0;
+}
+
+/* Top values as bars, one per split: the first split's TOP_SHOWN most
+ * frequent, then each other split's two most frequent not listed yet (a
+ * value new in eval shows). */
 static void string_chart(FILE *out, const splits_t *ss,
                          const cfx_feature_stats_t *const *fs) {
-    const Tensorflow__Metadata__V0__StringStatistics *s0 = NULL;
-    size_t k0 = 0;
-    for (; k0 < ss->n && !(s0 = str_stats(fs[k0])); k0++)
-        ;
-    if (!s0 || !s0->n_top_values) {
+    const char *vals[TOP_SHOWN + 2 * MAX_SPLITS];
+    size_t nv = 0;
+    uint64_t unique = 0;
+    for (size_t k = 0; k < ss->n; k++) {
+        const Tensorflow__Metadata__V0__StringStatistics *s = str_stats(fs[k]);
+        size_t added = 0, want = k == 0 ? TOP_SHOWN : 2;
+        if (s && s->unique > unique)
+            unique = s->unique;
+        for (size_t j = 0; s && j < s->n_top_values && added < want; j++) {
+            int seen = 0;
+            for (size_t i = 0; i < nv && !seen; i++)
+                seen = !strcmp(vals[i], s->top_values[j]->value);
+            if (!seen) {
+                vals[nv++] = s->top_values[j]->value;
+                added++;
+            }
+        }
+    }
+    if (nv == 0) {
         fputs("<span class=\"muted small\">no values</span>", out);
         return;
     }
     fputs("<div class=\"bars\">", out);
-    for (size_t i = 0; i < s0->n_top_values && i < TOP_SHOWN; i++) {
-        const char *v = s0->top_values[i]->value;
+    for (size_t i = 0; i < nv; i++) {
         fputs("<div class=\"barlab\"><span>", out);
-        cfx_html_text(out, v);
+        cfx_html_text(out, vals[i]);
         fputs("</span><span>", out);
-        for (size_t k = 0; k < ss->n; k++) {
-            const Tensorflow__Metadata__V0__StringStatistics *s =
-                str_stats(fs[k]);
-            const cfx_common_stats_t *cs = fs[k] ? cfx_stats_common(fs[k]) : 0;
-            double tot = cs ? (double)cs->tot_num_values : 0, freq = 0;
-            for (size_t j = 0; s && j < s->n_top_values; j++)
-                if (!strcmp(s->top_values[j]->value, v))
-                    freq = s->top_values[j]->frequency;
+        for (size_t k = 0; k < ss->n; k++)
             fprintf(out, "%s<span class=\"split%zu\">%.1f%%</span>",
-                    k ? " " : "", k < 2 ? k : 1,
-                    tot > 0 ? 100 * freq / tot : 0);
-        }
+                    k ? " " : "", k < 2 ? k : 1, share(fs[k], vals[i]));
         fputs("</span></div>", out);
-        for (size_t k = 0; k < ss->n && k < 2; k++) {
-            const Tensorflow__Metadata__V0__StringStatistics *s =
-                str_stats(fs[k]);
-            const cfx_common_stats_t *cs = fs[k] ? cfx_stats_common(fs[k]) : 0;
-            double tot = cs ? (double)cs->tot_num_values : 0, freq = 0;
-            for (size_t j = 0; s && j < s->n_top_values; j++)
-                if (!strcmp(s->top_values[j]->value, v))
-                    freq = s->top_values[j]->frequency;
-            fprintf(out, "<div class=\"bar s%zu\" style=\"width:%.1f%%\">", k,
-                    tot > 0 ? 100 * freq / tot : 0);
-            fputs("</div>", out);
-        }
+        for (size_t k = 0; k < ss->n && k < 2; k++)
+            fprintf(out,
+                    "<div class=\"bar s%zu\" style=\"width:%.1f%%\"></div>", k,
+                    share(fs[k], vals[i]));
     }
-    if (s0->unique > TOP_SHOWN)
+    if (unique > nv)
         fprintf(out, "<div class=\"muted small\">%llu more values</div>",
-                (unsigned long long)(s0->unique - TOP_SHOWN));
+                (unsigned long long)(unique - nv));
     fputs("</div>", out);
 }
 

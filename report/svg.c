@@ -65,7 +65,7 @@ void cfx_svg_histogram(FILE *out, const cfx_svg_hist_t *h, size_t n_series,
             fprintf(out,
                     "<rect class=\"h%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                     "height=\"%.1f\"><title>",
-                    s ? 1 : 0, x0, base - hgt, x1 - x0, hgt);
+                    h[s].style ? 1 : 0, x0, base - hgt, x1 - x0, hgt);
             cfx_html_textf(out, "%s [%.6g, %.6g): %.6g (%.1f%%)",
                            h[s].name ? h[s].name : "", b->low, b->high,
                            b->count, 100 * b->count / tot);
