@@ -252,7 +252,9 @@ class Browser:
                 self.events.remove(m)
                 return m
 
-    def open(self, url, timeout=None):
+    def open(self, url, timeout=None, headers=None):
+        """Opens url in a new tab and waits for its load event; headers
+        (a dict) are sent with every request of the tab."""
         timeout = timeout or self.timeout
         t = self.call("Target.createTarget", {"url": "about:blank"})
         s = self.call("Target.attachToTarget",
@@ -262,6 +264,8 @@ class Browser:
         for dom in ("Runtime.enable", "Log.enable", "Network.enable",
                     "Page.enable"):
             page.call(dom)
+        if headers:
+            page.call("Network.setExtraHTTPHeaders", {"headers": headers})
         self.events = [m for m in self.events if m.get("sessionId") != s]
         r = page.call("Page.navigate", {"url": url}, timeout)
         if r.get("errorText"):
