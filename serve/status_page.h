@@ -1,7 +1,7 @@
 /*
  * status_page.h: the page an operator opens at cfx-serve's REST port:
  * GET / (HTML, refreshing itself every 5 s) and GET /v1/status (the same
- * facts as JSON). docs/serving.md ("Status page") describes both.
+ * facts as JSON). docs/reports.md ("The status page") describes both.
  *
  * It shows the models and each version's state with its load error, the
  * load attempts and load time of each version, requests per model, API

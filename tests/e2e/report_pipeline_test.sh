@@ -199,7 +199,7 @@ with Browser() as b:
     curves = p.eval("Array.from(document.querySelectorAll('#training .curve')).map(c => c.getAttribute('data-tag'))")
     assert "loss" in curves and "auc" in curves, curves
     for sec in ("run", "statistics", "schema", "anomalies", "training", "evaluation"):
-        p.screenshot(out + "/pipeline_%s.png" % sec, selector="#" + sec, max_height=1400)
+        p.screenshot(out + "/pipeline_%s.png" % sec, selector="#" + sec, max_height=900)
     p.screenshot(out + "/pipeline_full.png")
 
     p = open_("run1")  # the first run: blessed, 9 components
@@ -215,6 +215,7 @@ with Browser() as b:
                     key=lambda d: int(d.rsplit("/", 1)[1]))[-1]
     check_evaluation(p, latest, blessed=False)
     p.screenshot(out + "/stopped_run.png")
+    p.screenshot(out + "/stopped_run_evaluation.png", selector="#evaluation", max_height=900)
 
     p = open_("statistics")
     check_statistics(p, stats_dir)

@@ -28,7 +28,9 @@ chmod 600 "$T/token"
     --model_name=taxi --model_base_path="$T/models/taxi" \
     --monitoring_config_file="$T/monitoring.txt" --inference_token_file="$T/token" \
     --file_system_poll_wait_seconds=1 >"$T/serve.log" 2>&1 &
-PIDS+=($!)
+SPID=$!
+PIDS+=("$SPID")
+on_exit() { kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null; }
 PORT=
 for _ in $(seq 1 400); do
     PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
