@@ -71,6 +71,7 @@ static const char style[] =
     "td.num{text-align:right;font-variant-numeric:tabular-nums;"
     "white-space:nowrap}"
     "td.feat{font-weight:600;max-width:260px;overflow-wrap:anywhere}"
+    "#slices-table td.feat{white-space:nowrap;max-width:none}"
     "tr.anomaly td{background:#fff1f0}tr.anomaly td.feat{color:#b42318}"
     ".badge{display:inline-block;border-radius:3px;padding:1px 6px;"
     "font-size:12px;font-weight:600}"

@@ -74,6 +74,16 @@ rc=$?
 set -e
 [ "$rc" -eq 4 ] || fail "cfx evaluate with an impossible threshold: exit $rc, want 4"
 "$CFX" report "$T/eval_nb" --output "$OUT/not_blessed.html" | grep -q "report of evaluation"
+# a baseline: a short second training of the same pipeline's data
+echo '{"model_name": "taxi", "train_steps": 200, "eval_steps": 50, "seed": 3}' > "$T/short.json"
+"$CFX" train --examples "$(ls -d "$T"/root/Transform/transformed_examples/* | head -1)" \
+    --transform-graph "$(ls -d "$T"/root/Transform/transform_graph/* | head -1)" \
+    --raw-examples "$(ls -d "$T"/root/ExampleGen/examples/* | head -1)" \
+    --config "$T/short.json" --output "$T/short" --quiet >/dev/null
+"$CFX" evaluate --model "$MODEL" --baseline "$T/short/model" \
+    --examples "$(ls -d "$T"/root/ExampleGen/examples/* | head -1)" \
+    --config "$T/eval.json" --output "$T/eval_base" >/dev/null || fail "evaluate with a baseline"
+"$CFX" report "$T/eval_base" --output "$OUT/baseline.html" | grep -q "report of evaluation"
 if "$CFX" report "$T" --output "$T/x.html" 2> "$T/err.txt"; then fail "a folder that is no artifact was reported"; fi
 grep -q "not a pipeline root or an artifact" "$T/err.txt" || fail "unclear error: $(cat "$T/err.txt")"
 
@@ -237,6 +247,20 @@ with Browser() as b:
     check_evaluation(p, t + "/eval_nb/evaluation", blessed=False)
     p = open_("schema")
     assert p.eval("document.querySelectorAll('#schema-table tbody tr').length") == len(columns)
+
+    # the baseline beside the candidate: its curves and its metrics
+    p = open_("baseline")
+    check_evaluation(p, t + "/eval_base/evaluation", blessed=True)
+    m = json.load(open(t + "/eval_base/evaluation/metrics.json"))
+    assert m["baseline"], m["baseline"]
+    assert p.eval("document.querySelectorAll('#roc svg path.line').length") == 2
+    base = p.eval("Array.from(document.querySelectorAll('#slices-table tbody tr')).map(r => parseFloat(r.querySelector('td.b-auc').getAttribute('data-v')))")
+    for shown, s in zip(base, m["slices"]):
+        want = s["baseline_metrics"]["auc"]
+        assert (want is None and shown != shown) or abs(shown - want) < 1e-12, (shown, want)
+    change = p.eval("document.querySelector('#thresholds').textContent")
+    assert "HIGHER_IS_BETTER" in change, change
+    p.screenshot(out + "/baseline.png", selector="#evaluation", max_height=900)
 print("screenshots:", sorted(os.path.basename(f) for f in glob.glob(out + "/*.png")))
 EOF2
 echo "PASS"
