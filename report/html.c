@@ -92,6 +92,7 @@ static const char style[] =
     "svg .s0{stroke:#2563eb;fill:#2563eb}svg .s1{stroke:#d97706;fill:#d97706}"
     "svg .s2{stroke:#059669;fill:#059669}svg .s3{stroke:#7c3aed;fill:#7c3aed}"
     "svg .line{fill:none;stroke-width:2}"
+    "svg text.t0{fill:#2563eb}svg text.t1{fill:#b45309}"
     "svg .h0{fill:#2563eb;fill-opacity:.55;stroke:none}"
     "svg .h1{fill:none;stroke:#d97706;stroke-width:1.5}"
     "svg .diag{stroke:#9aa5b1;stroke-dasharray:4 3}"

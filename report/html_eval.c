@@ -111,8 +111,17 @@ static void blessing_banner(FILE *out, const char *bdir, const json_t *val,
         while (r < end) {
             const char *nl = memchr(r, '\n', (size_t)(end - r));
             size_t len = nl ? (size_t)(nl - r) : (size_t)(end - r);
-            if (len) {
-                fprintf(out, "<li>%s ", blessed ? "passed:" : "FAILED:");
+            /* the passed bounds are one line, "; "-separated */
+            for (const char *b = r, *e = r + len; blessed && b < e;) {
+                const char *sep = memmem(b, (size_t)(e - b), "; ", 2);
+                size_t n = sep ? (size_t)(sep - b) : (size_t)(e - b);
+                fputs("<li>passed: ", out);
+                cfx_html_textn(out, b, n);
+                fputs("</li>", out);
+                b += n + (sep ? 2 : 0);
+            }
+            if (len && !blessed) {
+                fputs("<li>FAILED: ", out);
                 cfx_html_textn(out, r, len);
                 fputs("</li>", out);
             }

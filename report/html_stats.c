@@ -264,24 +264,52 @@ static void string_chart(FILE *out, const splits_t *ss,
         fputs("<span class=\"muted small\">no values</span>", out);
         return;
     }
-    fputs("<div class=\"bars\">", out);
+    /* an SVG like the histograms: per value its label, each split's
+     * share after it, and one bar per split (the first two) */
+    const int W = 240, ROW = 28;
+    int more = unique > nv;
+    int H = (int)nv * ROW + (more ? 14 : 2);
+    fprintf(out,
+            "<svg class=\"topvalues\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" role=\"img\">",
+            W, H, W, H);
     for (size_t i = 0; i < nv; i++) {
-        fputs("<div class=\"barlab\"><span>", out);
-        cfx_html_text(out, vals[i]);
-        fputs("</span><span>", out);
-        for (size_t k = 0; k < ss->n; k++)
-            fprintf(out, "%s<span class=\"split%zu\">%.1f%%</span>",
-                    k ? " " : "", k < 2 ? k : 1, share(fs[k], vals[i]));
-        fputs("</span></div>", out);
-        for (size_t k = 0; k < ss->n && k < 2; k++)
+        int y = (int)i * ROW;
+        fprintf(out, "<text x=\"0\" y=\"%d\">", y + 10);
+        size_t len = strlen(vals[i]);
+        /* long values are cut (whole UTF-8 characters) in the chart; the
+         * bar's title holds all of it */
+        size_t cut = len;
+        if (cut > 26) {
+            cut = 25;
+            while (cut > 0 && ((unsigned char)vals[i][cut] & 0xC0) == 0x80)
+                cut--;
+        }
+        cfx_html_textn(out, vals[i], cut);
+        if (cut < len)
+            fputs("&#8230;", out);
+        fputs("</text>", out);
+        for (size_t k = 0; k < ss->n && k < 2; k++) {
+            double sh = share(fs[k], vals[i]);
             fprintf(out,
-                    "<div class=\"bar s%zu\" style=\"width:%.1f%%\"></div>", k,
-                    share(fs[k], vals[i]));
+                    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" "
+                    "class=\"t%zu\">%.1f%%</text>",
+                    k ? W : W - 40, y + 10, k, sh);
+            fprintf(out,
+                    "<rect class=\"bar s%zu\" x=\"0\" y=\"%d\" "
+                    "width=\"%.1f\" height=\"5\"><title>",
+                    k, y + 13 + 6 * (int)k,
+                    sh / 100 * W > 1 ? sh / 100 * W : 1);
+            cfx_html_textf(out, "%s: %s %.2f%%", ss->s[k].name, vals[i], sh);
+            fputs("</title></rect>", out);
+        }
     }
-    if (unique > nv)
-        fprintf(out, "<div class=\"muted small\">%llu more values</div>",
-                (unsigned long long)(unique - nv));
-    fputs("</div>", out);
+    if (more)
+        fprintf(out,
+                "<text x=\"0\" y=\"%d\" class=\"muted\">%llu more "
+                "values</text>",
+                H - 3, (unsigned long long)(unique - nv));
+    fputs("</svg>", out);
 }
 
 int cfx_html_statistics(FILE *out, const char *stats_path,
