@@ -79,6 +79,8 @@ static const char style[] =
     ".fail{background:#fde7e6;color:#b42318}"
     ".warn{background:#fff4d6;color:#7a5200}"
     ".muted{color:#6b7785}.small{font-size:12px}"
+    ".chip{display:inline-block;background:#eef1f5;border-radius:3px;"
+    "padding:0 5px;margin:1px 0;white-space:pre-wrap}"
     ".split0{color:#2563eb}.split1{color:#d97706}"
     ".two{display:block;white-space:nowrap}"
     ".bars{min-width:220px}.bar{height:9px;margin:1px 0;border-radius:2px}"

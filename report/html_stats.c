@@ -471,13 +471,13 @@ int cfx_html_schema(FILE *out, const char *schema_path, cfx_error_t *err) {
                 "class=\"small\">",
                 d->n_value);
         for (size_t k = 0; k < d->n_value; k++) {
-            if (k)
-                fputs(", ", out);
             if (k == 200) {
                 fprintf(out, "&hellip; %zu more", d->n_value - k);
                 break;
             }
+            fputs("<span class=\"chip\">", out);
             cfx_html_text(out, d->value[k]);
+            fputs("</span> ", out);
         }
         fputs("</p>", out);
     }
