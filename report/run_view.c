@@ -201,6 +201,26 @@ static void graph(FILE *out, const cfx_run_view_t *v) {
             long p = producer(v, v->x[i].in[k].artifact_id);
             if (p < 0 || (size_t)p >= i)
                 continue;
+            if (layer[i] - layer[p] > 1) {
+                /* past other layers: down from the source into the gap
+                 * below the rows, along it, up into the target */
+                int lo = row[p] > row[i] ? row[p] : row[i];
+                double sx = 5 + layer[p] * COL_W + NODE_W / 2.0,
+                       sy = 5 + row[p] * ROW_H + NODE_H,
+                       tx = 5 + layer[i] * COL_W + NODE_W / 3.0,
+                       ty = 5 + row[i] * ROW_H + NODE_H,
+                       lane = 5 + lo * ROW_H + NODE_H + 8;
+                fprintf(out,
+                        "<path class=\"edge\" d=\"M%.1f %.1fV%.1fH%.1fV%.1f\">"
+                        "<title>",
+                        sx, sy, lane, tx, ty + 5);
+                cfx_html_text(out, v->x[i].in[k].key);
+                fprintf(out,
+                        "</title></path><path d=\"M%.1f %.1fl-4 6h8z\" "
+                        "fill=\"#8792a2\"/>",
+                        tx, ty);
+                continue;
+            }
             double x0 = 5 + layer[p] * COL_W + NODE_W,
                    y0 = 5 + row[p] * ROW_H + NODE_H / 2.0,
                    x1 = 5 + layer[i] * COL_W,
