@@ -56,9 +56,19 @@ done
 $PY - "$OUT" <<'EOF2' || fail "browser checks"
 import json, os, sys
 sys.path.insert(0, os.environ["E2E_DIR"])
-from browser import Browser
+from browser import Browser, BrowserError
 out = sys.argv[1]
 with Browser() as b:
+    # the checks can fail: a page with a request and a console error does
+    bad = out + "/bad.html"
+    open(bad, "w").write('<!DOCTYPE html><meta charset="utf-8"><link rel="icon" href="data:,">'
+                         '<img src="http://127.0.0.1:9/x.png"><script>console.error("boom")</script>')
+    try:
+        b.open("file://" + bad).check_clean()
+        raise SystemExit("browser.py let a network request and a console error pass")
+    except BrowserError as e:
+        assert "network request" in str(e) and "console.error: boom" in str(e), e
+    os.unlink(bad)
     for name in ("root", "statistics", "schema"):
         p = b.open("file://" + out + "/" + name + ".html")
         p.check_clean()
