@@ -107,10 +107,28 @@ with Browser() as b:
     by = {(r[0], r[1], r[2]): r for r in req}
     assert int(by[("taxi", "predict", "REST")][3]) == 25, by
     assert int(by[("taxi", "classify", "REST")][3]) == 7, by
+    def hist_quantile(q, model, api):
+        """Prometheus's histogram_quantile over the cumulative buckets."""
+        b = []
+        for line in prom.splitlines():
+            m = re.match(r':tensorflow:serving:request_latency_bucket\{model_name="(.*?)",API="(.*?)",'
+                         r'entrypoint="REST",le="(.*?)"\} (\S+)', line)
+            if m and m.group(1) == model and m.group(2) == api:
+                b.append((float("inf") if m.group(3) == "+Inf" else float(m.group(3)), float(m.group(4))))
+        total = b[-1][1]
+        rank, lo, below = q * total, 0.0, 0.0
+        for le, cum in b:
+            if cum >= rank:
+                return lo if le == float("inf") else lo + (le - lo) * (rank - below) / (cum - below)
+            lo, below = le, cum
     for r in req:
         p50, p90, p99 = (float(x) for x in r[6:9])
         assert 0 < p50 <= p90 <= p99, r
         assert float(r[4]) > 0, r
+        if r[1] in ("predict", "classify"):
+            for q, shown in ((0.5, p50), (0.9, p90), (0.99, p99)):
+                expect = hist_quantile(q, "taxi", r[1]) / 1000  # µs -> ms
+                assert abs(shown - expect) <= 0.0005 + 1e-3 * expect, (r[1], q, shown, expect)
     outcomes = page.eval("Array.from(document.querySelectorAll('#outcomes tr')).slice(1).map(r => Array.from(r.cells).map(c => c.textContent))")
     oc = {(r[0], r[1]): int(r[2]) for r in outcomes}
     ok = prom_value(":tensorflow:serving:request_count", model_name="taxi", status="OK")
