@@ -39,9 +39,14 @@ static int collect(void *ud, const char *split, const char *path,
     if (ss->n == MAX_SPLITS)
         return 0; /* more splits than a row can show: the first ones */
     split_t *s = &ss->s[ss->n];
+    s->list = NULL;
     int rc = cfx_stats_read_default(path, &s->list, &s->d, err);
-    if (rc < 0)
+    if (rc < 0) {
+        /* "no dataset" comes with the list read */
+        cfx_stats_free(s->list);
+        s->list = NULL;
         return rc;
+    }
     snprintf(s->name, sizeof s->name, "%s", split[0] ? split : "data");
     ss->n++;
     return 0;
