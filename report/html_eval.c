@@ -359,7 +359,8 @@ static void locate(const char *path, char *metrics_dir, char *blessing,
 
 int cfx_html_evaluation(FILE *out, const char *evaluation_path,
                         const char *blessing_path, cfx_error_t *err) {
-    char mdir[PATH_MAX], bdir[PATH_MAX], p[PATH_MAX];
+    /* p has room for any file name below mdir */
+    char mdir[PATH_MAX], bdir[PATH_MAX], p[PATH_MAX + 32];
     json_t *metrics = NULL, *val = NULL, *pl = NULL;
     cfx_eval_config_t *cfg = NULL;
     int ret = 0;
@@ -367,7 +368,7 @@ int cfx_html_evaluation(FILE *out, const char *evaluation_path,
     if (blessing_path)
         snprintf(bdir, sizeof bdir, "%s", blessing_path);
     if (bdir[0]) {
-        char b1[PATH_MAX], b2[PATH_MAX];
+        char b1[PATH_MAX + 16], b2[PATH_MAX + 16];
         snprintf(b1, sizeof b1, "%s/BLESSED", bdir);
         snprintf(b2, sizeof b2, "%s/NOT_BLESSED", bdir);
         if (!cfx_file_is_regular(b1) && !cfx_file_is_regular(b2))
