@@ -272,6 +272,29 @@ int cfx_html_run_view(FILE *out, const cfx_run_view_t *v, cfx_error_t *err) {
     fputs(" in <code>", out);
     cfx_html_text(out, v->root);
     fputs("</code>.</p>", out);
+    /* the outcome first: the Evaluator's verdict (its recorded summary,
+     * the failed bounds when not blessed) and what was pushed */
+    for (size_t i = 0; i < v->n; i++) {
+        const cfx_run_view_exec_t *x = &v->x[i];
+        int eval = !strcmp(x->e.type, "Evaluator");
+        if (!eval && strcmp(x->e.type, "Pusher"))
+            continue;
+        const char *cls = "warn";
+        if (eval && !strncmp(x->summary, "BLESSED", 7))
+            cls = "pass";
+        else if (eval && !strncmp(x->summary, "NOT_BLESSED", 11))
+            cls = "fail";
+        else if (!eval && x->e.state != CFX_MD_EXECUTION_FAILED)
+            cls = "pass";
+        fprintf(
+            out,
+            "<p class=\"verdict\" id=\"verdict-%s\"><span class=\"badge %s\">",
+            eval ? "evaluator" : "pusher", cls);
+        cfx_html_text(out, x->e.type);
+        fputs("</span> ", out);
+        cfx_html_text(out, x->summary);
+        fputs("</p>", out);
+    }
     graph(out, v);
     fputs(
         "<table id=\"executions\" class=\"sortable\"><thead><tr>"

@@ -224,6 +224,8 @@ with Browser() as b:
     latest = sorted(glob.glob(t + "/root/Evaluator/evaluation/*"),
                     key=lambda d: int(d.rsplit("/", 1)[1]))[-1]
     check_evaluation(p, latest, blessed=False)
+    verdict = page_text(p, "#verdict-evaluator")  # at the top of the page
+    assert "NOT_BLESSED" in verdict and "< lower bound 0.9999" in verdict, verdict
     p.screenshot(out + "/stopped_run.png")
     p.screenshot(out + "/stopped_run_evaluation.png", selector="#evaluation", max_height=900)
 
