@@ -22,11 +22,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "md_fixture.h"
 #include "mlmd/component.h"
 #include "mlmd/recovery.h"
 #include "test_util.h"
 
-CFX_TEST_TMPDIR_FIXTURE(root, 256, "cfx-recovery")
+MD_TEST_FIXTURE(root, 256, "cfx-recovery")
 
 #define OK(call) CFX_TEST_OK(call, err)
 
