@@ -549,6 +549,28 @@ static void test_concurrent_open(void **state) {
     }
 }
 
+/* A PostgreSQL location that cannot be reached: CFX_EUNAVAILABLE and a
+ * message naming the store without its password. */
+static void test_pg_unreachable(void **state) {
+    (void)state;
+    cfx_metadata_t *md = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_true(cfx_md_is_postgres_url("postgresql://h/db"));
+    assert_true(cfx_md_is_postgres_url("postgres://h/db"));
+    assert_false(cfx_md_is_postgres_url("/r/metadata.sqlite"));
+    int rc =
+        cfx_metadata_open(&md,
+                          "postgresql://cfx:s3cret@/nodb?host=/nonexistent-"
+                          "cfx-socket-dir&connect_timeout=2",
+                          &err);
+    assert_int_equal(rc, CFX_EUNAVAILABLE);
+    assert_null(md);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_non_null(strstr(err.msg, "postgresql://cfx:***@/nodb?host="));
+    assert_non_null(strstr(err.msg, "cannot connect"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
@@ -561,6 +583,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_find_or_put_and_states, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open, setup, teardown),
+        cmocka_unit_test(test_pg_unreachable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
