@@ -532,6 +532,11 @@ static void an_init(analyzer_t *a, const cfx_xf_spec_output_t *s,
     cfx_boundaries_analyzer_init(&a->quantiles, budget);
 }
 
+static void an_free_one(analyzer_t *a) {
+    cfx_vocab_counter_free(&a->vocab);
+    cfx_boundaries_analyzer_free(&a->quantiles);
+}
+
 static void an_free(analyzer_t *an, size_t n) {
     if (!an)
         return;
@@ -882,6 +887,59 @@ static int part_load(const char *dir, const part_header_t *want, char **files,
         return cfx_error_set(err, CFX_ECORRUPT, "%s: truncated at byte %zu",
                              path, c->off);
     *part = (unsigned)p;
+    return 0;
+}
+
+int cfx_tft_part_state_check(const void *data, size_t len, cfx_error_t *err) {
+    cursor_t c = {data, len, 0, 0};
+    const uint8_t *magic = get_raw(&c, 8);
+    if (!magic || memcmp(magic, PART_MAGIC, 8))
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "not a transform analyzer state");
+    get_raw(&c, 64); /* the spec's and schema's digests */
+    uint64_t budget = get_varint(&c), nparts = get_varint(&c);
+    uint64_t part = get_varint(&c), nfiles = get_varint(&c);
+    uint64_t nout = get_varint(&c);
+    if (!c.bad && (nparts == 0 || part >= nparts || nout > 65536))
+        c.bad = 1;
+    for (uint64_t i = 0; i < nfiles && !c.bad; i++)
+        get_raw(&c, (size_t)get_varint(&c));
+    uint64_t nin = get_varint(&c);
+    if (!c.bad)
+        get_raw(&c, nin > c.n ? c.n + 1 : (size_t)nin);
+    uint64_t nnames = get_varint(&c);
+    for (uint64_t i = 0; i < nnames && !c.bad; i++)
+        get_raw(&c, (size_t)get_varint(&c));
+    if (c.bad)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "analyzer state header truncated at byte %zu",
+                             c.off);
+    cfx_xf_spec_output_t none;
+    memset(&none, 0, sizeof none);
+    none.name = none.input = "";
+    int64_t last = -1;
+    while (c.off < c.n) {
+        size_t at = c.off;
+        uint64_t idx = get_varint(&c);
+        if (c.bad || idx >= nfiles || (int64_t)idx <= last ||
+            idx % nparts != part)
+            return cfx_error_set(err, CFX_ECORRUPT,
+                                 "byte %zu: not the state of one of the "
+                                 "part's train files",
+                                 at);
+        last = (int64_t)idx;
+        for (uint64_t o = 0; o < nout; o++) {
+            analyzer_t a;
+            an_init(&a, &none, (size_t)budget);
+            at = c.off;
+            int rc = an_load(&a, &c, err);
+            an_free_one(&a);
+            if (rc == CFX_ECORRUPT)
+                return cfx_error_set(err, rc, "byte %zu: corrupt state", at);
+            if (rc < 0)
+                return rc;
+        }
+    }
     return 0;
 }
 

@@ -89,5 +89,9 @@ void cfx_tft_result_free(cfx_tft_result_t *r);
 int cfx_tft_analyze_part(const cfx_tft_options_t *opts, unsigned part,
                          unsigned num_parts, const char *out_dir,
                          cfx_error_t *err);
+/* Checks the bytes of an analyzers.state file on their own: the header and
+ * every train file's state parse (the merge also matches them against its
+ * spec, schema and examples). 0, or CFX_ECORRUPT naming the byte offset. */
+int cfx_tft_part_state_check(const void *data, size_t len, cfx_error_t *err);
 
 #endif
