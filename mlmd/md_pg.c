@@ -7,7 +7,8 @@
  * the same lock is a transaction-level advisory lock (MD_PG_LOCK_KEY) that
  * every write transaction takes right after BEGIN and that a write
  * statement outside a transaction takes around itself (BEGIN, lock,
- * statement, COMMIT). So writes are serialised as in SQLite: "find, else
+ * statement, COMMIT, sent together in libpq's pipeline mode: one round
+ * trip). So writes are serialised as in SQLite: "find, else
  * insert" in one transaction cannot race another process's, and one lock
  * means no lock-order deadlock between writers. Transactions run at READ
  * COMMITTED on purpose: each statement reads a snapshot taken when it
@@ -23,7 +24,8 @@
  *
  * Statements: metadata.c's `?` and `?N` parameters become `$N`; values go
  * as text with their types (int8, float8, text), unbound ones as NULL (as
- * SQLite treats them). A statement runs at its first step and its rows are
+ * SQLite treats them); the inserts whose id metadata.c reads get
+ * "RETURNING id". A statement runs at its first step and its rows are
  * read whole, so a callback of a listing may run other statements on the
  * same connection (as with SQLite).
  */
@@ -56,6 +58,8 @@ struct md_conn {
     char *label;
     int in_tx;
     int64_t changes;
+    int64_t last_id; /* of the last INSERT ... RETURNING id; */
+    int have_last_id;
     unsigned seed;
 };
 
@@ -64,6 +68,7 @@ struct md_stmt {
     char *sql;
     int nparams;
     int is_write;
+    int returning; /* "RETURNING id" appended: the inserted id comes back */
     char *vals[MD_PG_MAX_PARAMS];
     Oid types[MD_PG_MAX_PARAMS];
     PGresult *res;
@@ -196,6 +201,18 @@ static int pg_exec(md_conn_t *c, const char *sql, const char *what,
     return command(c, sql, what, err, NULL);
 }
 
+/* The inserts whose id metadata.c asks for: they return it (saving the
+ * round trip of lastval()). */
+static int returns_id(const char *sql) {
+    static const char *const t[] = {"INSERT INTO Artifact(",
+                                    "INSERT INTO Execution(",
+                                    "INSERT INTO Event("};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strncmp(sql, t[i], strlen(t[i])))
+            return 1;
+    return 0;
+}
+
 static int is_write_sql(const char *sql) {
     while (*sql == ' ' || *sql == '\n' || *sql == '(')
         sql++;
@@ -208,7 +225,7 @@ static int pg_prepare(md_conn_t *c, const char *sql, md_stmt_t **out,
     *out = NULL;
     md_stmt_t *s = calloc(1, sizeof *s);
     size_t n = strlen(sql);
-    if (!s || !(s->sql = malloc(n * 3 + 1))) {
+    if (!s || !(s->sql = malloc(n * 3 + 16))) {
         free(s);
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     }
@@ -240,6 +257,8 @@ static int pg_prepare(md_conn_t *c, const char *sql, md_stmt_t **out,
         o += sprintf(o, "$%d", k);
     }
     *o = 0;
+    if ((s->returning = returns_id(sql)))
+        strcpy(o, " RETURNING id");
     s->c = c;
     s->is_write = is_write_sql(sql);
     *out = s;
@@ -285,35 +304,77 @@ static int ok_result(PGresult *res) {
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-/* A write outside a transaction: BEGIN, the lock, the statement, COMMIT,
- * all again after a serialization failure or deadlock. */
-static int run_locked(md_stmt_t *s, const char *what, cfx_error_t *err) {
+/* One try of a write outside a transaction: BEGIN, the lock, the
+ * statement and COMMIT sent together in pipeline mode, one round trip. The
+ * server skips what follows a failure up to the sync; a ROLLBACK then ends
+ * the transaction the failure left open. On success the statement's result
+ * is s->res. */
+static int run_locked_once(md_stmt_t *s, const char *what, cfx_error_t *err,
+                           int *retry) {
     md_conn_t *c = s->c;
+    PGconn *pg = c->pg;
+    static const char *const wrap[3] = {
+        "BEGIN ISOLATION LEVEL READ COMMITTED",
+        "SELECT pg_advisory_xact_lock(" MD_PG_LOCK_KEY ")", "COMMIT"};
+    static const char *const step_name[4] = {
+        "begin transaction", "waiting for the store's write lock", NULL,
+        "commit"};
+    PGresult *res[4] = {NULL, NULL, NULL, NULL};
+    int ret = 0;
+    *retry = 0;
+    if (!PQenterPipelineMode(pg))
+        return pg_fail(c, NULL, err, what);
+    if (!PQsendQueryParams(pg, wrap[0], 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryParams(pg, wrap[1], 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryParams(pg, s->sql, s->nparams, s->types,
+                           (const char *const *)s->vals, NULL, NULL, 0) ||
+        !PQsendQueryParams(pg, wrap[2], 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQpipelineSync(pg)) {
+        ret = pg_fail(c, NULL, err, what);
+        PQexitPipelineMode(pg);
+        return ret;
+    }
+    for (int q = 0; q < 4; q++) {
+        res[q] = PQgetResult(pg);
+        PGresult *more;
+        while ((more = PQgetResult(pg)) != NULL) /* each query ends with NULL */
+            PQclear(more);
+    }
+    PGresult *sync = PQgetResult(pg);
+    int synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    PQexitPipelineMode(pg);
+    for (int q = 0; q < 4 && !ret; q++) {
+        if (ok_result(res[q]))
+            continue;
+        *retry =
+            res[q] && retryable(PQresultErrorField(res[q], PG_DIAG_SQLSTATE));
+        ret = pg_fail(c, res[q], err, step_name[q] ? step_name[q] : what);
+    }
+    if (!ret && !synced)
+        ret = pg_fail(c, NULL, err, what);
+    if (!ret && strcmp(PQcmdStatus(res[3]), "COMMIT") != 0)
+        ret = cfx_error_set(err, CFX_ESTATE,
+                            "%s: commit: the transaction was rolled back",
+                            c->label);
+    if (ret)
+        command(c, "ROLLBACK", "rollback", NULL, NULL);
+    else
+        s->res = res[2], res[2] = NULL;
+    for (int q = 0; q < 4; q++)
+        PQclear(res[q]);
+    return ret;
+}
+
+/* A write outside a transaction, again after a serialization failure or
+ * deadlock. */
+static int run_locked(md_stmt_t *s, const char *what, cfx_error_t *err) {
     uint64_t deadline = 0;
     unsigned delay = 0;
     for (;;) {
-        int retry = 0, ret;
-        if ((ret = command(c, "BEGIN ISOLATION LEVEL READ COMMITTED",
-                           "begin transaction", err, NULL)))
-            return ret;
-        if (!(ret = lock_store(c, err, &retry))) {
-            PGresult *res = run_params(s);
-            if (ok_result(res)) {
-                c->in_tx = 1;
-                ret = pg_commit(c, err);
-                if (!ret) {
-                    s->res = res;
-                    return 0;
-                }
-                PQclear(res);
-                return ret;
-            }
-            retry = res && retryable(PQresultErrorField(res, PG_DIAG_SQLSTATE));
-            ret = pg_fail(c, res, err, what);
-            PQclear(res);
-        }
-        command(c, "ROLLBACK", "rollback", NULL, NULL);
-        if (!retry || !retry_wait(c, &deadline, &delay))
+        int retry = 0;
+        int ret = run_locked_once(s, what, err, &retry);
+        if (!ret || !retry || !retry_wait(s->c, &deadline, &delay))
             return ret;
         cfx_error_init(err);
     }
@@ -346,13 +407,21 @@ static int pg_step(md_stmt_t *s, const char *what, cfx_error_t *err) {
                 PQclear(s->res);
             }
         }
-        if (PQresultStatus(s->res) == PGRES_TUPLES_OK) {
+        if (s->returning) { /* a write: its rows are the ids inserted */
+            c->changes = PQntuples(s->res);
+            c->have_last_id = c->changes == 1;
+            if (c->have_last_id)
+                c->last_id = strtoll(PQgetvalue(s->res, 0, 0), NULL, 10);
+            s->nrows = 0;
+            s->row = -1;
+        } else if (PQresultStatus(s->res) == PGRES_TUPLES_OK) {
             s->nrows = PQntuples(s->res);
             s->row = -1;
         } else {
             s->nrows = 0;
             s->row = -1;
             c->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+            c->have_last_id = 0;
         }
     }
     if (s->row + 1 < s->nrows) {
@@ -405,6 +474,10 @@ static int64_t pg_changes(md_conn_t *c) {
 }
 
 static int pg_last_insert_id(md_conn_t *c, int64_t *id, cfx_error_t *err) {
+    if (c->have_last_id) {
+        *id = c->last_id;
+        return 0;
+    }
     PGresult *res = PQexec(c->pg, "SELECT lastval()");
     int ret = 0;
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
