@@ -204,9 +204,11 @@ static int prep(cfx_metadata_t *md, const char *sql, md_stmt_t **st,
     return md->be->prepare(md->c, sql, st, err);
 }
 
-/* A step: MD_ROW, MD_DONE or a negative code with err set. */
-static int step(cfx_metadata_t *md, md_stmt_t *st, cfx_error_t *err) {
-    return md->be->step(st, "query", err);
+/* A step: MD_ROW, MD_DONE or a negative code with err set ("<store>:
+ * <what>: <database's message>"). */
+static int step(cfx_metadata_t *md, md_stmt_t *st, const char *what,
+                cfx_error_t *err) {
+    return md->be->step(st, what, err);
 }
 
 /* "INSERT OR IGNORE INTO <rest>" in the store's dialect: PostgreSQL skips
@@ -283,7 +285,7 @@ static int read_schema_version(cfx_metadata_t *md, int *version) {
     cfx_error_init(&ignore);
     if (prep(md, "SELECT schema_version FROM MLMDEnv", &st, &ignore))
         return 0; /* no such table: created below */
-    if (step(md, st, &ignore) == MD_ROW) {
+    if (step(md, st, "MLMDEnv", &ignore) == MD_ROW) {
         *version = (int)md->be->column_int64(st, 0);
         found = 1;
     }
@@ -315,7 +317,7 @@ static int init_schema(cfx_metadata_t *md, cfx_error_t *err) {
     md_stmt_t *st = NULL;
     if ((ret = prep(md, "SELECT schema_version FROM MLMDEnv", &st, err)))
         goto fail;
-    int rc = step(md, st, err);
+    int rc = step(md, st, "MLMDEnv", err);
     if (rc == MD_ROW) {
         v = (int)md->be->column_int64(st, 0);
         md->be->finalize(st);
@@ -470,7 +472,7 @@ int cfx_metadata_put_type(cfx_metadata_t *md, int kind, const char *name,
         return ret;
     md->be->bind_int64(st, 1, kind);
     md->be->bind_text(st, 2, name);
-    int rc = step(md, st, err);
+    int rc = step(md, st, "Type", err);
     if (rc == MD_ROW) {
         *id = md->be->column_int64(st, 0);
         md->be->finalize(st);
@@ -495,7 +497,7 @@ int cfx_metadata_put_type(cfx_metadata_t *md, int kind, const char *name,
         return ret;
     md->be->bind_int64(st, 1, kind);
     md->be->bind_text(st, 2, name);
-    rc = step(md, st, err);
+    rc = step(md, st, "Type", err);
     if (rc == MD_ROW)
         *id = md->be->column_int64(st, 0);
     else
@@ -599,7 +601,7 @@ int cfx_metadata_set_artifact_state(cfx_metadata_t *md, int64_t id, int state,
 static int one_artifact(cfx_metadata_t *md, md_stmt_t *st,
                         cfx_md_artifact_t *out, cfx_error_t *err,
                         const char *what) {
-    int rc = step(md, st, err);
+    int rc = step(md, st, "Artifact", err);
     int ret = 0;
     if (rc == MD_ROW)
         read_artifact(md, st, out);
@@ -782,7 +784,7 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
         return ret;
     md->be->bind_int64(st, 1, id);
     md->be->bind_text(st, 2, name);
-    int rc = step(md, st, err);
+    int rc = step(md, st, t->table, err);
     if (rc == MD_DONE) {
         ret = cfx_error_set(err, CFX_ENOTFOUND,
                             "%s: %s %lld has no property '%s'", md->path,
@@ -829,7 +831,7 @@ static int list_properties(cfx_metadata_t *md, const prop_table_t *t,
     if (ret)
         return ret;
     md->be->bind_int64(st, 1, id);
-    while ((rc = step(md, st, err)) == MD_ROW) {
+    while ((rc = step(md, st, t->table, err)) == MD_ROW) {
         cfx_md_value_t v = {0};
         if (!md->be->column_null(st, 2)) {
             v.kind = CFX_MD_INT;
@@ -972,7 +974,7 @@ int cfx_metadata_get_execution(cfx_metadata_t *md, int64_t id,
     if (ret)
         return ret;
     md->be->bind_int64(st, 1, id);
-    int rc = step(md, st, err);
+    int rc = step(md, st, "Execution", err);
     if (rc == MD_ROW)
         read_execution(md, st, out);
     else if (rc == MD_DONE)
@@ -997,7 +999,7 @@ int cfx_metadata_find_context(cfx_metadata_t *md, const char *type,
         return ret;
     md->be->bind_text(st, 1, type);
     md->be->bind_text(st, 2, name);
-    int rc = step(md, st, err);
+    int rc = step(md, st, "Context", err);
     if (rc == MD_ROW)
         *id = md->be->column_int64(st, 0);
     else if (rc == MD_DONE)
@@ -1149,7 +1151,7 @@ static int list_artifacts_stmt(cfx_metadata_t *md, md_stmt_t *st,
         md->be->finalize(st);
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     }
-    while ((rc = step(md, st, err)) == MD_ROW) {
+    while ((rc = step(md, st, "Artifact", err)) == MD_ROW) {
         read_artifact(md, st, a);
         if ((ret = cb(ud, a)))
             break;
@@ -1181,7 +1183,7 @@ static int list_executions_stmt(cfx_metadata_t *md, md_stmt_t *st,
                                 cfx_error_t *err) {
     cfx_md_execution_t e;
     int ret = 0, rc;
-    while ((rc = step(md, st, err)) == MD_ROW) {
+    while ((rc = step(md, st, "Execution", err)) == MD_ROW) {
         read_execution(md, st, &e);
         if ((ret = cb(ud, &e)))
             break;
@@ -1247,7 +1249,7 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
     md->be->bind_int64(st, 1, execution_id);
     md->be->bind_int64(st, 2, artifact_id);
     cfx_md_event_t ev;
-    while ((rc = step(md, st, err)) == MD_ROW) {
+    while ((rc = step(md, st, "Event", err)) == MD_ROW) {
         memset(&ev, 0, sizeof ev);
         ev.artifact_id = md->be->column_int64(st, 0);
         ev.execution_id = md->be->column_int64(st, 1);
@@ -1319,7 +1321,7 @@ int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
     if (ret)
         return ret;
     md->be->bind_int64(st, 1, exclude_model_id);
-    int rc = step(md, st, err);
+    int rc = step(md, st, "Artifact", err);
     int64_t mid = 0, bid = 0;
     if (rc == MD_ROW) {
         mid = md->be->column_int64(st, 0);
