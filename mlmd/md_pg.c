@@ -150,6 +150,30 @@ static int command(md_conn_t *c, const char *sql, const char *what,
     return ret;
 }
 
+static int session_settings(md_conn_t *c, cfx_error_t *err) {
+    char set[128];
+    PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+    snprintf(set, sizeof set,
+             "SET client_min_messages = warning; SET lock_timeout = %d",
+             MD_LOCK_WAIT_MS);
+    return command(c, set, "session settings", err, NULL);
+}
+
+/* Outside a transaction, a connection the server dropped (a restart, an
+ * idle timeout, an administrator) is opened again: before a statement when
+ * libpq already knows it is gone, and after a statement that found it gone
+ * before the server ran anything of it (a read; a write whose BEGIN never
+ * ran), which is then sent once more. Inside a transaction the transaction
+ * is lost and the call fails. */
+static int reconnect_if_lost(md_conn_t *c, cfx_error_t *err) {
+    if (c->in_tx || PQstatus(c->pg) == CONNECTION_OK)
+        return 0;
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return pg_fail(c, NULL, err, "reconnecting");
+    return session_settings(c, err);
+}
+
 static int lock_store(md_conn_t *c, cfx_error_t *err, int *retry) {
     return command(c, "SELECT pg_advisory_xact_lock(" MD_PG_LOCK_KEY ")",
                    "waiting for the store's write lock", err, retry);
@@ -160,9 +184,9 @@ static int pg_begin(md_conn_t *c, cfx_error_t *err) {
     unsigned delay = 0;
     for (;;) {
         int retry = 0;
-        int ret = command(c, "BEGIN ISOLATION LEVEL READ COMMITTED",
-                          "begin transaction", err, NULL);
-        if (ret)
+        int ret = reconnect_if_lost(c, err);
+        if (ret || (ret = command(c, "BEGIN ISOLATION LEVEL READ COMMITTED",
+                                  "begin transaction", err, NULL)))
             return ret;
         if (!(ret = lock_store(c, err, &retry))) {
             c->in_tx = 1;
@@ -310,7 +334,7 @@ static int ok_result(PGresult *res) {
  * the transaction the failure left open. On success the statement's result
  * is s->res. */
 static int run_locked_once(md_stmt_t *s, const char *what, cfx_error_t *err,
-                           int *retry) {
+                           int *retry, int *lost) {
     md_conn_t *c = s->c;
     PGconn *pg = c->pg;
     static const char *const wrap[3] = {
@@ -321,7 +345,7 @@ static int run_locked_once(md_stmt_t *s, const char *what, cfx_error_t *err,
         "commit"};
     PGresult *res[4] = {NULL, NULL, NULL, NULL};
     int ret = 0;
-    *retry = 0;
+    *retry = *lost = 0;
     if (!PQenterPipelineMode(pg))
         return pg_fail(c, NULL, err, what);
     if (!PQsendQueryParams(pg, wrap[0], 0, NULL, NULL, NULL, NULL, 0) ||
@@ -331,6 +355,7 @@ static int run_locked_once(md_stmt_t *s, const char *what, cfx_error_t *err,
         !PQsendQueryParams(pg, wrap[2], 0, NULL, NULL, NULL, NULL, 0) ||
         !PQpipelineSync(pg)) {
         ret = pg_fail(c, NULL, err, what);
+        *lost = PQstatus(pg) == CONNECTION_BAD;
         PQexitPipelineMode(pg);
         return ret;
     }
@@ -357,9 +382,11 @@ static int run_locked_once(md_stmt_t *s, const char *what, cfx_error_t *err,
         ret = cfx_error_set(err, CFX_ESTATE,
                             "%s: commit: the transaction was rolled back",
                             c->label);
-    if (ret)
+    /* nothing ran when even BEGIN found the connection gone */
+    *lost = ret && !ok_result(res[0]) && PQstatus(pg) == CONNECTION_BAD;
+    if (ret && !*lost)
         command(c, "ROLLBACK", "rollback", NULL, NULL);
-    else
+    else if (!ret)
         s->res = res[2], res[2] = NULL;
     for (int q = 0; q < 4; q++)
         PQclear(res[q]);
@@ -371,9 +398,17 @@ static int run_locked_once(md_stmt_t *s, const char *what, cfx_error_t *err,
 static int run_locked(md_stmt_t *s, const char *what, cfx_error_t *err) {
     uint64_t deadline = 0;
     unsigned delay = 0;
+    int reconnected = 0;
     for (;;) {
-        int retry = 0;
-        int ret = run_locked_once(s, what, err, &retry);
+        int retry = 0, lost = 0;
+        int ret = run_locked_once(s, what, err, &retry, &lost);
+        if (ret && lost && !reconnected) {
+            reconnected = 1;
+            cfx_error_init(err);
+            if ((ret = reconnect_if_lost(s->c, err)))
+                return ret;
+            continue;
+        }
         if (!ret || !retry || !retry_wait(s->c, &deadline, &delay))
             return ret;
         cfx_error_init(err);
@@ -384,6 +419,9 @@ static int pg_step(md_stmt_t *s, const char *what, cfx_error_t *err) {
     md_conn_t *c = s->c;
     if (!s->ran) {
         s->ran = 1;
+        int lost = reconnect_if_lost(c, err);
+        if (lost)
+            return lost;
         if (s->is_write && !c->in_tx) {
             int ret = run_locked(s, what, err);
             if (ret)
@@ -391,10 +429,22 @@ static int pg_step(md_stmt_t *s, const char *what, cfx_error_t *err) {
         } else {
             uint64_t deadline = 0;
             unsigned delay = 0;
+            int reconnected = 0;
             for (;;) {
                 s->res = run_params(s);
                 if (ok_result(s->res))
                     break;
+                if (!c->in_tx && !s->is_write && !reconnected &&
+                    PQstatus(c->pg) == CONNECTION_BAD) {
+                    /* a read: sent again on a new connection */
+                    PQclear(s->res);
+                    s->res = NULL;
+                    reconnected = 1;
+                    int lost = reconnect_if_lost(c, err);
+                    if (lost)
+                        return lost;
+                    continue;
+                }
                 int retry =
                     !c->in_tx && s->res &&
                     retryable(PQresultErrorField(s->res, PG_DIAG_SQLSTATE));
@@ -524,12 +574,7 @@ static int pg_open(md_conn_t **out, const char *url, const char *label,
                             label, (int)n, msg);
         goto out;
     }
-    PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
-    char set[128];
-    snprintf(set, sizeof set,
-             "SET client_min_messages = warning; SET lock_timeout = %d",
-             MD_LOCK_WAIT_MS);
-    if ((ret = command(c, set, "session settings", err, NULL)))
+    if ((ret = session_settings(c, err)))
         goto out;
     *out = c;
     c = NULL;

@@ -549,6 +549,45 @@ static void test_concurrent_open(void **state) {
     }
 }
 
+/* PostgreSQL: a connection the server drops between calls (a restart, an
+ * administrator) is opened again by the next call; nothing is lost. */
+static void test_pg_reconnect(void **state) {
+    (void)state;
+    if (!md_fixture_is_pg())
+        return; /* SQLite has no connection to lose */
+    cfx_metadata_t *md = open_store();
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int64_t a, b;
+    CFX_TEST_OK(cfx_metadata_put_artifact(md, "Examples", "/r/a",
+                                          CFX_MD_ARTIFACT_LIVE, &a, &err),
+                err);
+    assert_int_equal(
+        md_fixture_pg_int("SELECT count(pg_terminate_backend(pid)) FROM"
+                          " pg_stat_activity WHERE datname = current_database()"
+                          " AND pid <> pg_backend_pid()"),
+        1);
+    CFX_TEST_OK(cfx_metadata_put_artifact(md, "Examples", "/r/b",
+                                          CFX_MD_ARTIFACT_LIVE, &b, &err),
+                err);
+    assert_true(b > a);
+    cfx_md_artifact_t art;
+    CFX_TEST_OK(cfx_metadata_find_artifact_by_uri(md, "/r/a", &art, &err), err);
+    assert_int_equal(art.id, a);
+    /* dropped again, then a write that is the call's first statement */
+    assert_int_equal(
+        md_fixture_pg_int("SELECT count(pg_terminate_backend(pid)) FROM"
+                          " pg_stat_activity WHERE datname = current_database()"
+                          " AND pid <> pg_backend_pid()"),
+        1);
+    CFX_TEST_OK(
+        cfx_metadata_set_artifact_state(md, a, CFX_MD_ARTIFACT_DELETED, &err),
+        err);
+    CFX_TEST_OK(cfx_metadata_get_artifact(md, a, &art, &err), err);
+    assert_int_equal(art.state, CFX_MD_ARTIFACT_DELETED);
+    cfx_metadata_close(md);
+}
+
 /* A PostgreSQL location that cannot be reached: CFX_EUNAVAILABLE and a
  * message naming the store without its password. */
 static void test_pg_unreachable(void **state) {
@@ -584,6 +623,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open, setup, teardown),
         cmocka_unit_test(test_pg_unreachable),
+        cmocka_unit_test_setup_teardown(test_pg_reconnect, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
