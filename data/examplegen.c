@@ -1011,6 +1011,18 @@ int cfx_examplegen_merge_parts(const char *const *part_dirs, size_t n,
         }
         split_rows[s] = next;
     }
+    uint64_t total = 0;
+    for (size_t s = 0; s < num_splits; s++)
+        total += split_rows[s];
+    json_int_t want_rows = json_integer_value(json_object_get(inv, "rows"));
+    if (want_rows < 0 || total != (uint64_t)want_rows) {
+        rc = cfx_error_set(err, CFX_ECORRUPT,
+                           "%s: the parts hold %llu examples, their CSV had "
+                           "%lld good rows",
+                           dir_of[0], (unsigned long long)total,
+                           (long long)want_rows);
+        goto out;
+    }
     for (size_t i = 0; i < nwriters; i++) {
         cfx_tfrecord_writer_t *tw = writers[i];
         writers[i] = NULL;
