@@ -520,21 +520,21 @@ static int make_tmp_out(const char *out_dir, char *out, char *tmp,
 #define PART_RECORDS "examples.tfrecord"
 
 /* What every part of one run agrees on (the manifest less the part's own
- * numbers): the CSV (path, size, modification time), the options, the
- * column types and the row counts of pass 1. */
+ * numbers): the CSV's content (SHA-256 and size: parts on other machines
+ * may read copies at other paths), the options, the column types and the
+ * row counts of pass 1. NULL with err set on failure. */
 static json_t *part_invariants(const char *csv,
                                const cfx_examplegen_options_t *o, char **names,
                                const cfx_csv_type_t *types, size_t ncols,
-                               unsigned nparts, uint64_t rows, uint64_t bad) {
-    struct stat sb;
-    char abs[4096];
+                               unsigned nparts, uint64_t rows, uint64_t bad,
+                               cfx_error_t *err) {
+    char digest[CFX_SHA256_HEX_LEN + 1];
+    uint64_t size = 0;
+    if (cfx_sha256_file_hex(csv, UINT64_MAX, digest, &size, err) < 0)
+        return NULL;
     json_t *j = json_object(), *sp = json_array(), *cols = json_array();
     if (!j || !sp || !cols)
         goto fail;
-    if (stat(csv, &sb) != 0)
-        memset(&sb, 0, sizeof sb);
-    if (!realpath(csv, abs))
-        snprintf(abs, sizeof abs, "%s", csv);
     for (size_t i = 0; i < o->num_splits; i++)
         if (json_array_append_new(
                 sp, json_pack("{s:s, s:I}", "name", o->splits[i].name,
@@ -547,12 +547,8 @@ static json_t *part_invariants(const char *csv,
             goto fail;
     if (json_object_set_new(j, "format", json_string(PART_FORMAT)) ||
         json_object_set_new(j, "version", json_integer(1)) ||
-        json_object_set_new(j, "csv", json_string(abs)) ||
-        json_object_set_new(j, "csv_size", json_integer(sb.st_size)) ||
-        json_object_set_new(
-            j, "csv_mtime_ns",
-            json_integer((json_int_t)sb.st_mtim.tv_sec * 1000000000 +
-                         sb.st_mtim.tv_nsec)) ||
+        json_object_set_new(j, "csv_sha256", json_string(digest)) ||
+        json_object_set_new(j, "csv_size", json_integer((json_int_t)size)) ||
         json_object_set_new(j, "num_parts", json_integer(nparts)) ||
         json_object_set_new(j, "num_shards", json_integer(o->num_shards)) ||
         json_object_set_new(j, "skip_bad_rows",
@@ -568,6 +564,7 @@ fail:
     json_decref(j);
     json_decref(sp);
     json_decref(cols);
+    cfx_error_set(err, CFX_ENOMEM, "part manifest: out of memory");
     return NULL;
 }
 
@@ -741,8 +738,12 @@ static int run_impl(const char *csv, const char *out_dir,
     if (rc < 0)
         goto out;
     if (nparts) {
-        json_t *m =
-            part_invariants(csv, &o, names, types, ncols, nparts, rows, bad);
+        json_t *m = part_invariants(csv, &o, names, types, ncols, nparts, rows,
+                                    bad, err);
+        if (!m) {
+            rc = err->code ? err->code : CFX_ENOMEM;
+            goto out;
+        }
         json_t *pr = json_array();
         char path[4096 + 64];
         for (size_t s = 0; pr && s < o.num_splits; s++)

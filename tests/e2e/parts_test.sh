@@ -43,6 +43,13 @@ for i in 0 1 2; do
     [ -s "$T/exp$i/part.json" ] && [ -s "$T/exp$i/Split-train/examples.tfrecord" ] ||
         fail "part $i: no manifest or records"
 done
+# part 1 as on another machine: a copy of the CSV at another path
+mkdir "$T/elsewhere" && cp "$T/data.csv" "$T/elsewhere/copy.csv"
+"$CFX" examplegen --input "$T/elsewhere/copy.csv" "${EG[@]}" --part 1/3 --output "$T/exp1b" \
+    >/dev/null 2>"$T/err" || fail "examplegen --part 1/3 of the copy: $(cat "$T/err")"
+"$CFX" examplegen --merge "$T/exp0" --merge "$T/exp1b" --merge "$T/exp2" --output "$T/exmb" \
+    >/dev/null 2>"$T/err" || fail "merge with a part of the copy: $(cat "$T/err")"
+same_tree "$T/ex" "$T/exmb" "examplegen 3 parts, one from a copy of the CSV"
 "$CFX" examplegen --merge "$T/exp2" --merge "$T/exp0" --merge "$T/exp1" --output "$T/exm" \
     >"$T/merge.txt" 2>&1 || fail "examplegen --merge: $(cat "$T/merge.txt")"
 same_tree "$T/ex" "$T/exm" "examplegen 3 parts"
