@@ -86,7 +86,8 @@ void cfx_examplegen_result_free(cfx_examplegen_result_t *result);
  * block of the good rows, the part-th of num_parts contiguous blocks, and
  * writes out_dir/Split-<name>/examples.tfrecord (plain TFRecord, input
  * order) and out_dir/part.json (the CSV's SHA-256 and size, the options,
- * the types and counts every part agrees on, and its own rows per split). result as cfx_examplegen_run's, split_rows of the part. */
+ * the types and counts every part agrees on, and its own rows per split).
+ * result as cfx_examplegen_run's, split_rows of the part. */
 int cfx_examplegen_run_part(const char *csv_path, const char *out_dir,
                             const cfx_examplegen_options_t *opts, unsigned part,
                             unsigned num_parts, cfx_examplegen_result_t *result,
