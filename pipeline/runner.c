@@ -377,6 +377,10 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg,
         cfx_component_new_run_id(r->run_id, sizeof r->run_id);
     if ((ret = cfx_file_mkdirs(cfg->pipeline_root, err)))
         goto out;
+    /* the config's store, unless --metadata named another */
+    if (cfg->metadata &&
+        (ret = cfx_metadata_set_default_location(cfg->metadata, err)))
+        goto out;
     if ((ret = cfx_metadata_open_root(&r->store, cfg->pipeline_root, err)))
         goto out;
     fprintf(r->log, "pipeline %s, run %s\nroot %s\n\n", cfg->pipeline_name,
