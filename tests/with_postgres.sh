@@ -17,7 +17,7 @@
 # PostgreSQL refuses to run as root: run as root, the server runs as the
 # unprivileged user nobody (setpriv), the directory is given to that user,
 # and the root test connects over the socket as "cfx" all the same.
-# Exit status 77 (skipped) when PostgreSQL is not installed.
+# A missing PostgreSQL is a failure (scripts/install-deps.sh installs it).
 set -u
 PGBIN=${CFX_PG_BIN:-}
 if [[ -z "$PGBIN" ]]; then
@@ -26,8 +26,8 @@ if [[ -z "$PGBIN" ]]; then
     done
 fi
 if [[ -z "$PGBIN" || ! -x "$PGBIN/initdb" ]]; then
-    echo "with_postgres.sh: PostgreSQL (initdb) not found; skipped" >&2
-    exit 77
+    echo "with_postgres.sh: PostgreSQL (initdb) not found: run scripts/install-deps.sh" >&2
+    exit 1
 fi
 
 dir=$(mktemp -d /tmp/cfx-pg.XXXXXX) || exit 1
