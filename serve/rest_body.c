@@ -232,7 +232,8 @@ static int add_vals(cfx_rest_body_t *b, cfx_example_t *ex, const char *name,
         cfx_bytes_t *v = (cfx_bytes_t *)b->vals->data;
         for (size_t k = 0; k < n; k++) {
             bref_t x = r[k];
-            v[k].data = b->blob->data + x.off;
+            v[k].data =
+                b->blob->data ? b->blob->data + x.off : (const uint8_t *)"";
             v[k].len = x.len;
         }
         rc = cfx_example_add_bytes(ex, name, v, n);
@@ -739,7 +740,8 @@ int cfx_rest_predict_finish(cfx_rest_body_t *b, const cfx_signature_t *sig,
     for (size_t i = 0; i < b->n; i++) {
         if (b->ser[2 * i] == SIZE_MAX)
             continue; /* not given: an empty example */
-        const uint8_t *data = b->blob->data + b->ser[2 * i];
+        const uint8_t *data =
+            b->blob->data ? b->blob->data + b->ser[2 * i] : (const uint8_t *)"";
         size_t len = b->ser[2 * i + 1];
         int rc = cfx_example_decode(&ex[i], data, len, err);
         if (rc == 0 || rc == CFX_ENOMEM)
