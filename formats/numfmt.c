@@ -105,6 +105,99 @@ static int float_digits(float v, char *d, int *dexp) {
     return n;
 }
 
+/* The P significant digits of d[0..nd) rounded half to even into r;
+ * *x10 grows by one when rounding carries into a new digit. */
+static void round_digits(const char *d, int nd, int P, char *r, int *x10) {
+    for (int i = 0; i < P; i++)
+        r[i] = i < nd ? d[i] : '0';
+    if (nd <= P)
+        return;
+    int up = 0;
+    if (d[P] > '5') {
+        up = 1;
+    } else if (d[P] == '5') {
+        for (int j = P + 1; j < nd && !up; j++)
+            up = d[j] != '0';
+        if (!up)
+            up = (r[P - 1] - '0') & 1;
+    }
+    if (!up)
+        return;
+    int j = P - 1;
+    while (j >= 0 && r[j] == '9')
+        r[j--] = '0';
+    if (j < 0) {
+        r[0] = '1';
+        (*x10)++;
+    } else {
+        r[j]++;
+    }
+}
+
+/* round_digits for a float whose exact value is X * 10^dexp with X below
+ * 2^128 (every float from 2^-44 up): one 128-bit division instead of the
+ * whole digit string. 0 when the float is smaller. */
+static int round_fast(float v, int P, char *r, int *x10) {
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    uint32_t frac = bits & 0x7fffffu;
+    int be = (int)((bits >> 23) & 0xff);
+    uint64_t m = be ? (frac | 0x800000u) : frac;
+    int e = be ? be - 150 : -149;
+    while (!(m & 1)) {
+        m >>= 1;
+        e++;
+    }
+    u128 x;
+    int dexp = 0;
+    if (e >= 0) {
+        x = (u128)m << e;
+    } else if (e >= -44) {
+        x = m;
+        for (int i = 0; i < -e; i++)
+            x *= 5;
+        dexp = e;
+    } else {
+        return 0;
+    }
+    /* D: the digits of x (x < 10^D), at most 39. */
+    int D = 1;
+    u128 p = 10;
+    while (D < 39 && x >= p) {
+        D++;
+        if (D < 39)
+            p *= 10;
+    }
+    uint64_t q;
+    if (D <= P) {
+        q = (uint64_t)x;
+        for (int i = D; i < P; i++)
+            q *= 10;
+    } else {
+        u128 div = 1;
+        for (int i = P; i < D; i++)
+            div *= 10;
+        u128 qq = x / div, rem = x - qq * div;
+        q = (uint64_t)qq;
+        u128 twice = rem * 2; /* rem < div <= 10^38: no overflow */
+        if (twice > div || (twice == div && (q & 1)))
+            q++;
+    }
+    *x10 = D - 1 + dexp;
+    uint64_t lim = 1;
+    for (int i = 0; i < P; i++)
+        lim *= 10;
+    if (q == lim) { /* 999..9 rounded up */
+        q /= 10;
+        (*x10)++;
+    }
+    for (int i = P - 1; i >= 0; i--) {
+        r[i] = (char)('0' + q % 10);
+        q /= 10;
+    }
+    return 1;
+}
+
 /* "%.<P>g" of a finite float; *mant / *q get the rounded P digits as an
  * integer and its power of ten (value = mant * 10^q), for the round-trip
  * test. */
@@ -121,34 +214,14 @@ static size_t gfmt(float v, int P, char *out, uint32_t *mant, int *q) {
         *q = 0;
         return (size_t)(o - out);
     }
-    char d[128];
-    int dexp;
-    int nd = float_digits(v, d, &dexp);
-    int x10 = nd - 1 + dexp; /* power of ten of the first digit */
     char r[10];
-    for (int i = 0; i < P; i++)
-        r[i] = i < nd ? d[i] : '0';
-    if (nd > P) {
-        int up = 0;
-        if (d[P] > '5') {
-            up = 1;
-        } else if (d[P] == '5') {
-            for (int j = P + 1; j < nd && !up; j++)
-                up = d[j] != '0';
-            if (!up)
-                up = (r[P - 1] - '0') & 1;
-        }
-        if (up) {
-            int j = P - 1;
-            while (j >= 0 && r[j] == '9')
-                r[j--] = '0';
-            if (j < 0) {
-                r[0] = '1';
-                x10++;
-            } else {
-                r[j]++;
-            }
-        }
+    int x10; /* power of ten of the first digit */
+    if (!round_fast(v, P, r, &x10)) {
+        char d[128];
+        int dexp;
+        int nd = float_digits(v, d, &dexp);
+        x10 = nd - 1 + dexp;
+        round_digits(d, nd, P, r, &x10);
     }
     uint32_t mv = 0;
     for (int i = 0; i < P; i++)

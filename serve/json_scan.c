@@ -322,11 +322,20 @@ static int after_value(vstate_t *v) {
 }
 
 cfx_jerr_t cfx_jscan_validate(const char *s, size_t n, size_t *end) {
+    return cfx_jscan_validate_top(s, n, end, NULL);
+}
+
+cfx_jerr_t cfx_jscan_validate_top(const char *s, size_t n, size_t *end,
+                                  cfx_jtop_t *top) {
     vstate_t v;
     memset(&v, 0, sizeof(v));
     v.s = (const unsigned char *)s;
     v.n = n;
     int st = ST_START;
+    if (top) {
+        top->n = 0;
+        top->more = 0;
+    }
     skip_ws(&v);
     while (peek(&v) != 0) {
         int c = peek(&v);
@@ -335,6 +344,12 @@ cfx_jerr_t cfx_jscan_validate(const char *s, size_t n, size_t *end) {
         case ST_KV_DELIM:
         case ST_ARR_INIT:
         case ST_ELEM_DELIM:
+            if (top && top->n && v.depth <= 2 && !top->more) {
+                if (v.depth == 1 && st == ST_KV_DELIM)
+                    top->m[top->n - 1].value = v.i;
+                else if (v.depth == 2 && st != ST_KV_DELIM && c != ']')
+                    top->m[top->n - 1].count++; /* an element begins */
+            }
             if (c == '{') {
                 v.i++;
                 if (push(&v, 1))
@@ -366,6 +381,15 @@ cfx_jerr_t cfx_jscan_validate(const char *s, size_t n, size_t *end) {
         case ST_OBJ_INIT:
         case ST_MEMBER_DELIM:
             if (c == '"') {
+                if (top && v.depth == 1 && !top->more) {
+                    if (top->n == CFX_JSCAN_TOP_MAX) {
+                        top->more = 1;
+                    } else {
+                        top->m[top->n].key = v.i;
+                        top->m[top->n].count = 0;
+                        top->n++;
+                    }
+                }
                 if (parse_string(&v))
                     goto out;
                 st = ST_MEMBER_KEY;

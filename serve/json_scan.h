@@ -60,6 +60,21 @@ const char *cfx_jscan_error_text(cfx_jerr_t e);
  * error with *end = the offset RapidJSON reports. */
 cfx_jerr_t cfx_jscan_validate(const char *s, size_t n, size_t *end);
 
+/* What validation notes on the way about a root object's members, so
+ * that they need no second scan: where each key and value starts and,
+ * for an array value, its number of elements. */
+#define CFX_JSCAN_TOP_MAX 16
+typedef struct cfx_jtop {
+    size_t n; /* members noted */
+    int more; /* the root has more than CFX_JSCAN_TOP_MAX members */
+    struct {
+        size_t key, value; /* offsets of the key's '"' and the value */
+        size_t count;      /* elements, when the value is an array */
+    } m[CFX_JSCAN_TOP_MAX];
+} cfx_jtop_t;
+cfx_jerr_t cfx_jscan_validate_top(const char *s, size_t n, size_t *end,
+                                  cfx_jtop_t *top);
+
 typedef enum cfx_jtype {
     CFX_JT_NULL,
     CFX_JT_FALSE,

@@ -19,6 +19,7 @@
 #define MAX_RANK 32 /* list nesting of one value; deeper is refused */
 
 typedef struct cfx_rest_shape {
+    size_t name_len; /* the input's name (set by cfx_rest_predict_prepare) */
     int seen;
     int rank;
     int64_t dims[MAX_RANK];
@@ -73,7 +74,8 @@ int cfx_rest_body_parse(cfx_rest_body_t *b, const char *data, size_t len,
         return cfx_error_set(err, CFX_EINVAL,
                              "JSON Parse error: The document is empty");
     size_t end;
-    cfx_jerr_t je = cfx_jscan_validate(data, len, &end);
+    cfx_jtop_t top;
+    cfx_jerr_t je = cfx_jscan_validate_top(data, len, &end, &top);
     if (je == CFX_JERR_NO_MEMORY)
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     if (je)
@@ -95,29 +97,44 @@ int cfx_rest_body_parse(cfx_rest_body_t *b, const char *data, size_t len,
         cfx_buf_free(&copy);
         return rc;
     }
+    /* The members validation noted, or (past CFX_JSCAN_TOP_MAX of them)
+     * a walk over the root. */
     const char *after;
-    const char *q = cfx_jscan_enter(root, &after);
-    while (q) {
-        const char *key;
-        size_t kl;
+    const char *q = top.more ? cfx_jscan_enter(root, &after) : NULL;
+    for (size_t i = 0; top.more ? q != NULL : i < top.n; i++) {
+        const char *key, *v;
+        size_t kl, count = SIZE_MAX;
         cfx_buf_reset(b->scratch);
-        const char *v = cfx_jscan_member(q, b->scratch, &key, &kl);
+        if (top.more) {
+            v = cfx_jscan_member(q, b->scratch, &key, &kl);
+        } else {
+            cfx_jscan_string(data + top.m[i].key, b->scratch, &key, &kl);
+            v = data + top.m[i].value;
+            count = top.m[i].count;
+        }
         const char **slot = NULL;
+        size_t *slot_n = NULL;
 #define KEY(s) (kl == sizeof(s) - 1 && key && memcmp(key, s, kl) == 0)
-        if (KEY("signature_name"))
+        if (KEY("signature_name")) {
             slot = &b->signature_name;
-        else if (KEY("instances"))
+        } else if (KEY("instances")) {
             slot = &b->instances;
-        else if (KEY("inputs"))
+            slot_n = &b->instances_n;
+        } else if (KEY("inputs")) {
             slot = &b->inputs;
-        else if (KEY("context"))
+        } else if (KEY("context")) {
             slot = &b->context;
-        else if (KEY("examples"))
+        } else if (KEY("examples")) {
             slot = &b->examples;
+            slot_n = &b->examples_n;
+        }
 #undef KEY
-        if (slot && !*slot)
+        if (slot && !*slot) {
             *slot = v;
-        if (!cfx_jscan_next(cfx_jscan_skip(v), &q))
+            if (slot_n)
+                *slot_n = count;
+        }
+        if (top.more && !cfx_jscan_next(cfx_jscan_skip(v), &q))
             break;
     }
     if (b->signature_name) {
@@ -421,7 +438,8 @@ int cfx_rest_predict_prepare(cfx_rest_body_t *b, const cfx_signature_t *sig,
                                  "JSON Value: %s Expecting 'instances' to be "
                                  "an list/array",
                                  quote(b, root));
-        n = cfx_jscan_array_size(b->instances);
+        n = b->instances_n != SIZE_MAX ? b->instances_n
+                                       : cfx_jscan_array_size(b->instances);
         if (n == 0)
             return cfx_error_set(err, CFX_EINVAL,
                                  "JSON Value: %s No values in 'instances' "
@@ -467,6 +485,8 @@ int cfx_rest_predict_prepare(cfx_rest_body_t *b, const cfx_signature_t *sig,
         b->shape_cap = sig->n_inputs;
     }
     memset(b->shape, 0, sig->n_inputs * sizeof(*b->shape));
+    for (size_t k = 0; k < sig->n_inputs; k++)
+        b->shape[k].name_len = strlen(sig->inputs[k].name);
     if (serialized_sig(sig) && n) {
         if (n > b->ser_cap) {
             free(b->ser);
@@ -481,11 +501,18 @@ int cfx_rest_predict_prepare(cfx_rest_body_t *b, const cfx_signature_t *sig,
     return 0;
 }
 
-static int find_input(const cfx_signature_t *sig, const char *key, size_t kl) {
-    for (size_t i = 0; i < sig->n_inputs; i++) {
-        const char *nm = sig->inputs[i].name;
-        if (strncmp(nm, key, kl) == 0 && nm[kl] == 0)
+/* The input named key[0..kl), or -1. Rows usually list their keys in the
+ * signature's order, so the search starts after the last match (*hint). */
+static int find_input(const cfx_rest_body_t *b, const cfx_signature_t *sig,
+                      const char *key, size_t kl, size_t *hint) {
+    size_t n = sig->n_inputs;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = (*hint + j) % n;
+        if (b->shape[i].name_len == kl &&
+            memcmp(sig->inputs[i].name, key, kl) == 0) {
+            *hint = i + 1;
             return (int)i;
+        }
     }
     return -1;
 }
@@ -509,7 +536,9 @@ static int add_instance_item(cfx_rest_body_t *b, const cfx_signature_t *sig,
         return rc;
     shape_t *first = &b->shape[k];
     if (!first->seen) {
+        size_t nl = first->name_len;
         *first = cur;
+        first->name_len = nl;
         first->size = count;
         first->seen = 1;
     } else if (first->size != count) {
@@ -588,13 +617,14 @@ static int fill_row(cfx_rest_body_t *b, const cfx_signature_t *sig,
                                      "%zu of input list",
                                      i);
             memset(seen, 0, sig->n_inputs);
+            size_t hint = 0;
             const char *m = cfx_jscan_enter(q, &after);
             while (m) {
                 const char *key;
                 size_t kl;
                 cfx_buf_reset(b->scratch);
                 const char *v = cfx_jscan_member(m, b->scratch, &key, &kl);
-                int k = key ? find_input(sig, key, kl) : -1;
+                int k = key ? find_input(b, sig, key, kl, &hint) : -1;
                 if (k < 0) {
                     char name[256];
                     snprintf(name, sizeof(name), "%.*s", (int)kl,
@@ -683,12 +713,13 @@ int cfx_rest_predict_fill(cfx_rest_body_t *b, const cfx_signature_t *sig,
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     const char *after;
     const char *q = cfx_jscan_enter(v, &after);
+    size_t hint = 0;
     while (q) {
         const char *key;
         size_t kl;
         cfx_buf_reset(b->scratch);
         const char *val = cfx_jscan_member(q, b->scratch, &key, &kl);
-        int k = key ? find_input(sig, key, kl) : -1;
+        int k = key ? find_input(b, sig, key, kl, &hint) : -1;
         if (k >= 0 && !at[k])
             at[k] = val;
         if (!cfx_jscan_next(cfx_jscan_skip(val), &q))
@@ -905,7 +936,8 @@ int cfx_rest_examples_count(cfx_rest_body_t *b, cfx_example_t *context,
                              "JSON Value: %s Expecting 'examples' value to be "
                              "an list/array",
                              quote(b, root));
-    size_t k = cfx_jscan_array_size(b->examples);
+    size_t k = b->examples_n != SIZE_MAX ? b->examples_n
+                                         : cfx_jscan_array_size(b->examples);
     if (k == 0)
         return cfx_error_set(err, CFX_EINVAL,
                              "JSON Value: %s 'examples' value is an empty "

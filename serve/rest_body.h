@@ -38,6 +38,7 @@ typedef struct cfx_rest_body {
     const char *inputs;
     const char *context;
     const char *examples;
+    size_t instances_n, examples_n; /* their elements; SIZE_MAX: unknown */
     /* Per-request scratch, kept by the caller between requests. */
     cfx_buf_t *scratch; /* decoded strings */
     cfx_buf_t *blob;    /* bytes values: strings and decoded b64 */

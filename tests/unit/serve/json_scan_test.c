@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,35 @@ static void test_deep(void **state) {
                      CFX_JERR_ARRAY_MISS_COMMA_OR_SQUARE_BRACKET);
     assert_int_equal(end, len - 1);
     free(doc);
+}
+
+static void test_top_members(void **state) {
+    (void)state;
+    const char *doc =
+        "{\"a\": [1, [2, 3], {\"x\": [4]}], \"b\" : {\"c\": [5]}, "
+        "\"d\": [], \"a\": 7}";
+    cfx_jtop_t top;
+    size_t end;
+    assert_int_equal(cfx_jscan_validate_top(doc, strlen(doc), &end, &top),
+                     CFX_JERR_NONE);
+    assert_int_equal(top.n, 4);
+    assert_false(top.more);
+    assert_int_equal(top.m[0].key, 1);
+    assert_int_equal(doc[top.m[0].value], '[');
+    assert_int_equal(top.m[0].count, 3);
+    assert_int_equal(doc[top.m[1].value], '{');
+    assert_int_equal(top.m[2].count, 0);
+    assert_int_equal(doc[top.m[3].value], '7');
+    char many[400];
+    size_t n = 0;
+    many[n++] = '{';
+    for (int i = 0; i < CFX_JSCAN_TOP_MAX + 1; i++)
+        n += (size_t)snprintf(many + n, sizeof(many) - n, "%s\"k%d\": %d",
+                              i ? ", " : "", i, i);
+    many[n++] = '}';
+    assert_int_equal(cfx_jscan_validate_top(many, n, &end, &top),
+                     CFX_JERR_NONE);
+    assert_true(top.more);
 }
 
 static void test_numbers(void **state) {
@@ -197,9 +227,9 @@ static void test_debug_string(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validate),     cmocka_unit_test(test_deep),
-        cmocka_unit_test(test_numbers),      cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_debug_string),
+        cmocka_unit_test(test_validate),    cmocka_unit_test(test_deep),
+        cmocka_unit_test(test_top_members), cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_strings),     cmocka_unit_test(test_debug_string),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
