@@ -148,35 +148,60 @@ static int round_fast(float v, int P, char *r, int *x10) {
         m >>= 1;
         e++;
     }
+    static const uint64_t p10[20] = {1ull,
+                                     10ull,
+                                     100ull,
+                                     1000ull,
+                                     10000ull,
+                                     100000ull,
+                                     1000000ull,
+                                     10000000ull,
+                                     100000000ull,
+                                     1000000000ull,
+                                     10000000000ull,
+                                     100000000000ull,
+                                     1000000000000ull,
+                                     10000000000000ull,
+                                     100000000000000ull,
+                                     1000000000000000ull,
+                                     10000000000000000ull,
+                                     100000000000000000ull,
+                                     1000000000000000000ull,
+                                     10000000000000000000ull};
     u128 x;
     int dexp = 0;
     if (e >= 0) {
         x = (u128)m << e;
     } else if (e >= -44) {
-        x = m;
-        for (int i = 0; i < -e; i++)
-            x *= 5;
+        /* m * 5^k, 5^27 being the largest power of 5 below 2^64 */
+        int k = -e;
+        uint64_t p5a = 1, p5b = 1;
+        for (int i = 0; i < (k < 27 ? k : 27); i++)
+            p5a *= 5;
+        for (int i = 27; i < k; i++)
+            p5b *= 5;
+        x = (u128)m * p5a * p5b;
         dexp = e;
     } else {
         return 0;
     }
-    /* D: the digits of x (x < 10^D), at most 39. */
-    int D = 1;
-    u128 p = 10;
-    while (D < 39 && x >= p) {
-        D++;
-        if (D < 39)
-            p *= 10;
-    }
+    /* D: the digits of x (x < 10^D); from its bit length, then one
+     * comparison. */
+    int bitlen = 128 - (x >> 64 ? __builtin_clzll((uint64_t)(x >> 64))
+                                : 64 + __builtin_clzll((uint64_t)x));
+    int D = (bitlen * 1233 >> 12) + 1; /* floor(log10(2^bitlen)) + 1 */
+    if (D > 39)
+        D = 39;
+    /* 10^(D-1) as a 128-bit number */
+    u128 lo_pow = D - 1 <= 19 ? (u128)p10[D - 1] : (u128)p10[19] * p10[D - 20];
+    if (x < lo_pow)
+        D--;
     uint64_t q;
     if (D <= P) {
-        q = (uint64_t)x;
-        for (int i = D; i < P; i++)
-            q *= 10;
+        q = (uint64_t)x * p10[P - D];
     } else {
-        u128 div = 1;
-        for (int i = P; i < D; i++)
-            div *= 10;
+        int z = D - P;
+        u128 div = z <= 19 ? (u128)p10[z] : (u128)p10[19] * p10[z - 19];
         u128 qq = x / div, rem = x - qq * div;
         q = (uint64_t)qq;
         u128 twice = rem * 2; /* rem < div <= 10^38: no overflow */
@@ -184,10 +209,7 @@ static int round_fast(float v, int P, char *r, int *x10) {
             q++;
     }
     *x10 = D - 1 + dexp;
-    uint64_t lim = 1;
-    for (int i = 0; i < P; i++)
-        lim *= 10;
-    if (q == lim) { /* 999..9 rounded up */
+    if (q == p10[P]) { /* 999..9 rounded up */
         q /= 10;
         (*x10)++;
     }

@@ -550,16 +550,23 @@ static int parse_body(reqctx_t *c, cfx_rest_body_t *b, char *key,
     return 0;
 }
 
+/* An unknown signature is answered with TF Serving's text: its REST
+ * handler's for predict, its classifier's / regressor's otherwise. */
 static int find_signature(reqctx_t *c, const cfx_servable_t *s, const char *key,
-                          const cfx_signature_t **sig) {
+                          int predict, const cfx_signature_t **sig) {
     cfx_error_t err;
     cfx_error_init(&err);
     if (cfx_service_signature(s, key, sig, &err) == 0)
         return 0;
     char msg[600];
-    snprintf(msg, sizeof(msg),
-             "Serving signature name: \"%.256s\" not found in signature def",
-             key);
+    if (predict)
+        snprintf(msg, sizeof(msg),
+                 "Serving signature name: \"%.256s\" not found in signature "
+                 "def",
+                 key);
+    else
+        snprintf(msg, sizeof(msg),
+                 "No signature was found with the name: %.256s", key);
     send_error(c, 3, msg);
     return -1;
 }
@@ -582,7 +589,7 @@ static void handle_predict(reqctx_t *c, const route_t *rt) {
         goto out;
     }
     const cfx_signature_t *sig = NULL;
-    if (find_signature(c, s, key, &sig))
+    if (find_signature(c, s, key, 1, &sig))
         goto out;
     rc = cfx_rest_predict_prepare(rb, sig, &err);
     if (!rc && batch_init(&b, r, rb->n))
@@ -645,7 +652,7 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt) {
         goto out;
     }
     const cfx_signature_t *sig = NULL;
-    if (find_signature(c, s, key, &sig))
+    if (find_signature(c, s, key, 0, &sig))
         goto out;
     size_t w = classify ? cfx_service_num_classes(s) : 1;
     scores = malloc(n * w * sizeof(*scores));

@@ -190,12 +190,13 @@ static int b64_decode(cfx_rest_body_t *b, const char *s, cfx_error_t *err) {
     return 0;
 }
 
-/* Appends the string at s to blob. */
-static int blob_string(cfx_rest_body_t *b, const char *s, cfx_error_t *err) {
+/* Appends the string at s to blob; *end gets the byte after it. */
+static int blob_string(cfx_rest_body_t *b, const char *s, const char **end,
+                       cfx_error_t *err) {
     const char *t;
     size_t tl;
     cfx_buf_reset(b->scratch);
-    cfx_jscan_string(s, b->scratch, &t, &tl);
+    *end = cfx_jscan_string(s, b->scratch, &t, &tl);
     if (!t || cfx_buf_append(b->blob, t, tl))
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     return 0;
@@ -341,9 +342,10 @@ static int leaf_done(cfx_rest_body_t *b, const sink_t *s, size_t j,
     return add_vals(b, &s->ex[j], s->name, s->kind, err);
 }
 
-/* A scalar or b64 object at p against dtype (TF's AddValueToTensor). */
+/* A scalar or b64 object at p against dtype (TF's AddValueToTensor);
+ * *end gets the byte after it. */
 static int put_leaf(cfx_rest_body_t *b, const char *p, int dtype,
-                    cfx_error_t *err) {
+                    const char **end, cfx_error_t *err) {
     cfx_jtype_t t = cfx_jscan_type(p);
     cfx_kind_t kind = cfx_dtype_to_kind(dtype);
     if (t == CFX_JT_OBJECT) {
@@ -356,6 +358,7 @@ static int put_leaf(cfx_rest_body_t *b, const char *p, int dtype,
                                  "base64 data",
                                  quote(b, p));
         size_t off = b->blob->len;
+        *end = cfx_jscan_skip(p);
         int rc = b64_decode(b, s, err);
         return rc ? rc : put_bytes(b, off, err);
     }
@@ -363,13 +366,13 @@ static int put_leaf(cfx_rest_body_t *b, const char *p, int dtype,
         if (t != CFX_JT_STRING)
             return type_error(b, p, dtype, err);
         size_t off = b->blob->len;
-        int rc = blob_string(b, p, err);
+        int rc = blob_string(b, p, end, err);
         return rc ? rc : put_bytes(b, off, err);
     }
     if (t != CFX_JT_NUMBER)
         return type_error(b, p, dtype, err);
     cfx_jnum_t num;
-    cfx_jscan_number(p, &num);
+    *end = cfx_jscan_number(p, &num);
     if (kind == CFX_KIND_INT64) {
         if (num.kind != CFX_JNUM_INT64)
             return type_error(b, p, dtype, err);
@@ -378,17 +381,17 @@ static int put_leaf(cfx_rest_body_t *b, const char *p, int dtype,
     return put_float(b, (float)cfx_jnum_double(&num), err);
 }
 
-/* TF Serving's FillTensorProto. */
+/* TF Serving's FillTensorProto; *end gets the byte after the value. */
 static int fill_tensor(cfx_rest_body_t *b, const char *p, int level,
                        const shape_t *sh, const sink_t *s, size_t *count,
-                       cfx_error_t *err) {
+                       const char **end, cfx_error_t *err) {
     if (*p != '[') {
         if (level != sh->rank)
             return cfx_error_set(err, CFX_EINVAL,
                                  "JSON Value: %s found at incorrect level: %d "
                                  "in the JSON DOM. Expected at level: %d",
                                  quote(b, p), level + 1, sh->rank);
-        int rc = put_leaf(b, p, s->dtype, err);
+        int rc = put_leaf(b, p, s->dtype, end, err);
         if (!rc)
             rc = leaf_done(b, s, *count, err);
         if (!rc)
@@ -408,12 +411,16 @@ static int fill_tensor(cfx_rest_body_t *b, const char *p, int level,
                              n, level, (long long)sh->dims[level]);
     const char *after;
     const char *q = cfx_jscan_enter(p, &after);
+    *end = after;
     while (q) {
-        int rc = fill_tensor(b, q, level + 1, sh, s, count, err);
+        const char *e;
+        int rc = fill_tensor(b, q, level + 1, sh, s, count, &e, err);
         if (rc)
             return rc;
-        if (!cfx_jscan_next(cfx_jscan_skip(q), &q))
+        if (!cfx_jscan_next(e, &q)) {
+            *end = q;
             break;
+        }
     }
     return 0;
 }
@@ -520,7 +527,8 @@ static int find_input(const cfx_rest_body_t *b, const cfx_signature_t *sig,
 /* TF Serving's AddInstanceItem for row `row`, input k. */
 static int add_instance_item(cfx_rest_body_t *b, const cfx_signature_t *sig,
                              const char *p, size_t k, size_t row,
-                             cfx_example_t *ex, cfx_error_t *err) {
+                             cfx_example_t *ex, const char **end,
+                             cfx_error_t *err) {
     const cfx_tensor_spec_t *in = &sig->inputs[k];
     shape_t cur;
     int rc = dense_shape(b, p, &cur, err);
@@ -531,7 +539,7 @@ static int add_instance_item(cfx_rest_body_t *b, const cfx_signature_t *sig,
         NULL,     0};
     size_t count = 0;
     cfx_buf_reset(b->vals);
-    rc = fill_tensor(b, p, 0, &cur, &s, &count, err);
+    rc = fill_tensor(b, p, 0, &cur, &s, &count, end, err);
     if (rc)
         return rc;
     shape_t *first = &b->shape[k];
@@ -578,7 +586,7 @@ static int add_instance_item(cfx_rest_body_t *b, const cfx_signature_t *sig,
 
 static int fill_row(cfx_rest_body_t *b, const cfx_signature_t *sig,
                     const char *q, size_t i, int objects, unsigned char *seen,
-                    cfx_example_t *ex, cfx_error_t *err);
+                    cfx_example_t *ex, const char **end, cfx_error_t *err);
 
 static int fill_rows(cfx_rest_body_t *b, const cfx_signature_t *sig,
                      cfx_example_t *ex, cfx_error_t *err) {
@@ -595,8 +603,9 @@ static int fill_rows(cfx_rest_body_t *b, const cfx_signature_t *sig,
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; q && !rc; i++) {
-        rc = fill_row(b, sig, q, i, objects, seen, ex, err);
-        if (!cfx_jscan_next(cfx_jscan_skip(q), &q))
+        const char *e;
+        rc = fill_row(b, sig, q, i, objects, seen, ex, &e, err);
+        if (rc || !cfx_jscan_next(e, &q))
             break;
     }
     free(seen);
@@ -605,7 +614,7 @@ static int fill_rows(cfx_rest_body_t *b, const cfx_signature_t *sig,
 
 static int fill_row(cfx_rest_body_t *b, const cfx_signature_t *sig,
                     const char *q, size_t i, int objects, unsigned char *seen,
-                    cfx_example_t *ex, cfx_error_t *err) {
+                    cfx_example_t *ex, const char **end, cfx_error_t *err) {
     const char *after, *s;
     {
         int is_obj = *q == '{' && !is_b64_object(q, &s);
@@ -619,6 +628,7 @@ static int fill_row(cfx_rest_body_t *b, const cfx_signature_t *sig,
             memset(seen, 0, sig->n_inputs);
             size_t hint = 0;
             const char *m = cfx_jscan_enter(q, &after);
+            *end = after;
             while (m) {
                 const char *key;
                 size_t kl;
@@ -643,15 +653,18 @@ static int fill_row(cfx_rest_body_t *b, const cfx_signature_t *sig,
                                          "INVALID_ARGUMENT: the key is given "
                                          "more than once",
                                          i, sig->inputs[k].name);
-                rc = add_instance_item(b, sig, v, (size_t)k, i, ex, err);
+                const char *e;
+                rc = add_instance_item(b, sig, v, (size_t)k, i, ex, &e, err);
                 if (rc) {
                     WRAP("Failed to process element: %zu key: %s of "
                          "'instances' list. Error: ",
                          i, sig->inputs[k].name);
                     return rc;
                 }
-                if (!cfx_jscan_next(cfx_jscan_skip(v), &m))
+                if (!cfx_jscan_next(e, &m)) {
+                    *end = m;
                     break;
+                }
             }
         } else {
             if (is_obj)
@@ -659,7 +672,7 @@ static int fill_row(cfx_rest_body_t *b, const cfx_signature_t *sig,
                                      "Expecting value/list but got object at "
                                      "item %zu of input list",
                                      i);
-            rc = add_instance_item(b, sig, q, 0, i, ex, err);
+            rc = add_instance_item(b, sig, q, 0, i, ex, end, err);
             if (rc) {
                 WRAP("Failed to process element: %zu of 'instances' list. "
                      "Error: ",
@@ -688,7 +701,8 @@ static int fill_column(cfx_rest_body_t *b, const cfx_signature_t *sig, size_t k,
                 sh->rank <= 1};
     size_t count = 0;
     cfx_buf_reset(b->vals);
-    rc = fill_tensor(b, v, 0, sh, &s, &count, err);
+    const char *e;
+    rc = fill_tensor(b, v, 0, sh, &s, &count, &e, err);
     cfx_buf_reset(b->vals);
     return rc;
 }
@@ -829,7 +843,7 @@ static int feature_value(cfx_rest_body_t *b, const char *p, const char *name,
         if ((rc = feature_kind(name, kind, CFX_KIND_BYTES, err)))
             return rc;
         off = b->blob->len;
-        rc = blob_string(b, p, err);
+        rc = blob_string(b, p, &s, err);
         return rc ? rc : put_bytes(b, off, err);
     case CFX_JT_NUMBER: {
         cfx_jnum_t num;

@@ -406,6 +406,9 @@ for path in (C, R):
     # the whole request is read before the model is looked up
     expect_error("request before model", path.replace("taxi", "foo"), '{"examples": [ { "names": [ 10, null ] } ]}', 400, "Feature: names has element with unexpected JSON type: Null")
     expect_error("unknown model", path.replace("taxi", "foo"), json.dumps({"examples": [r0]}), 404, "Servable not found for request: Latest(foo)")
+    # TF Serving's classifier / regressor text for an unknown signature
+    expect_error("unknown signature", path, json.dumps({"signature_name": "nope", "examples": [r0]}), 400,
+                 "No signature was found with the name: nope")
 
 # HttpRestApiHandlerTest.UnsupportedApiCalls and http_rest_api_util_test paths
 for method, path in (("GET", "/v1/foo"), ("POST", "/v1/foo"), ("GET", "/v1/models/debug/model_name"), ("POST", "/v1/models"),

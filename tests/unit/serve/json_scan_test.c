@@ -38,6 +38,14 @@ static void test_validate(void **state) {
     expect("{\"a\": [NaN, Infinity, -Infinity, Inf, -Inf]}", CFX_JERR_NONE, 44);
     expect("{\"a\": 1}trailing", CFX_JERR_NONE, 8); /* stops after the root */
     expect("[1]", CFX_JERR_NONE, 3);
+    /* strings longer than a word, specials at every position of one */
+    expect("{\"signature_name\":\"predict_raw\",\"instances\":[1]}",
+           CFX_JERR_NONE, 48);
+    expect("[\"0123456789abcdef\\n0123456\\\"x\"]", CFX_JERR_NONE, 32);
+    expect("[\"0123456789abcdef\x01\"]", CFX_JERR_STRING_INVALID_ENCODING, 18);
+    expect("[\"01234567\xc3\xa9\xff\x80"
+           "abcdefgh\"]",
+           CFX_JERR_NONE, 24);
     expect("5", CFX_JERR_NONE, 1);
     expect("   ", CFX_JERR_DOCUMENT_EMPTY, 3);
     expect("]", CFX_JERR_DOCUMENT_EMPTY, 0);
