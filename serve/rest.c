@@ -56,7 +56,6 @@ struct cfx_rest {
     cfx_http1_t *http;
     cfx_buf_t out;  /* response scratch, reused */
     cfx_buf_t body; /* inflated request body scratch */
-    cfx_buf_t tmp;
     cfx_buf_t scratch, blob, vals; /* request body decoding (rest_body.h) */
     cfx_rest_body_t rb;
     cfx_example_t *pool;     /* examples reused across requests (batch_t) */
@@ -842,7 +841,6 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
     r->base = base;
     cfx_buf_init(&r->out);
     cfx_buf_init(&r->body);
-    cfx_buf_init(&r->tmp);
     cfx_buf_init(&r->scratch);
     cfx_buf_init(&r->blob);
     cfx_buf_init(&r->vals);
@@ -881,7 +879,6 @@ void cfx_rest_free(cfx_rest_t *r) {
     cfx_arena_free(&r->batch_arena);
     cfx_buf_free(&r->out);
     cfx_buf_free(&r->body);
-    cfx_buf_free(&r->tmp);
     cfx_buf_free(&r->scratch);
     cfx_buf_free(&r->blob);
     cfx_buf_free(&r->vals);

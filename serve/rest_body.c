@@ -598,8 +598,10 @@ static int fill_rows(cfx_rest_body_t *b, const cfx_signature_t *sig,
                              "of objects as multiple input tensors required "
                              "as per tensorinfo_map");
     int objects = *q == '{' && !is_b64_object(q, &s);
-    unsigned char *seen = NULL; /* per input: given in this row */
-    if (objects && !(seen = calloc(sig->n_inputs, 1)))
+    unsigned char small[64];
+    unsigned char *seen = small; /* per input: given in this row */
+    if (objects && sig->n_inputs > sizeof(small) &&
+        !(seen = calloc(sig->n_inputs, 1)))
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; q && !rc; i++) {
@@ -608,7 +610,8 @@ static int fill_rows(cfx_rest_body_t *b, const cfx_signature_t *sig,
         if (rc || !cfx_jscan_next(e, &q))
             break;
     }
-    free(seen);
+    if (seen != small)
+        free(seen);
     return rc;
 }
 
