@@ -9,8 +9,8 @@
  * running), the bundle run, and the answer written into a per-worker
  * buffer in TF Serving's layout. Paths follow TF Serving's regexes
  * (case-insensitive, `[^/:]+` names, URL-decoded); anything outside /v1/
- * gets libevent's HTML 404 page; a /v1/ path that does not match, or the wrong method, gets 400
- * "Malformed request: METHOD PATH".
+ * gets libevent's HTML 404 page; a /v1/ path that does not match, or the
+ * wrong method, gets 400 "Malformed request: METHOD PATH".
  */
 #include "serve/rest.h"
 
