@@ -53,8 +53,8 @@ struct cfx_rest {
     cfx_server_t *srv;
     struct event_base *base;
     cfx_http1_t *http;
-    cfx_buf_t out;  /* response scratch, reused */
-    cfx_buf_t body; /* inflated request body scratch */
+    cfx_buf_t out;                 /* response scratch, reused */
+    cfx_buf_t body;                /* inflated request body scratch */
     cfx_buf_t scratch, blob, vals; /* request body decoding (rest_body.h) */
     cfx_rest_body_t rb;
     cfx_example_t *pool;     /* examples reused across requests (batch_t) */
