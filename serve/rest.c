@@ -540,11 +540,19 @@ static int parse_body(reqctx_t *c, cfx_rest_body_t *b, char *key,
         return -1;
     }
     /* An absent or empty signature_name means the default (TF Serving). */
-    if (!sn || !snl)
-        snprintf(key, key_cap, "%s", dflt);
-    else
-        snprintf(key, key_cap, "%.*s", (int)(snl < key_cap ? snl : key_cap),
-                 sn);
+    if (!sn || !snl) {
+        sn = dflt;
+        snl = strlen(dflt);
+    }
+    if (snl >= key_cap) /* longer than any signature key: not found */
+        snl = key_cap - 1;
+    memcpy(key, sn, snl);
+    key[snl] = 0;
+    /* A NUL inside the name (\u0000) must not cut it down to a key that
+     * exists: shown as '?', it matches none. */
+    for (char *z = memchr(key, 0, snl); z;
+         z = memchr(z, 0, snl - (size_t)(z - key)))
+        *z = '?';
     return 0;
 }
 
