@@ -524,12 +524,42 @@ static int find_input(const cfx_rest_body_t *b, const cfx_signature_t *sig,
     return -1;
 }
 
+/* AddInstanceItem's common case: a scalar where the rows so far had
+ * scalars (or this is the first row): one value, no shape to compare. */
+static int add_scalar_item(cfx_rest_body_t *b, const cfx_signature_t *sig,
+                           const char *p, size_t k, size_t row,
+                           cfx_example_t *ex, const char **end,
+                           cfx_error_t *err) {
+    const cfx_tensor_spec_t *in = &sig->inputs[k];
+    shape_t *first = &b->shape[k];
+    cfx_buf_reset(b->vals);
+    int rc = put_leaf(b, p, in->dtype, end, err);
+    if (rc)
+        return rc;
+    if (!first->seen) {
+        first->rank = 0;
+        first->size = 1;
+        first->seen = 1;
+    }
+    if (serialized_sig(sig)) {
+        bref_t *r = (bref_t *)b->vals->data;
+        b->ser[2 * row] = r->off;
+        b->ser[2 * row + 1] = r->len;
+        cfx_buf_reset(b->vals);
+        return 0;
+    }
+    return add_vals(b, &ex[row], in->name, cfx_dtype_to_kind(in->dtype), err);
+}
+
 /* TF Serving's AddInstanceItem for row `row`, input k. */
 static int add_instance_item(cfx_rest_body_t *b, const cfx_signature_t *sig,
                              const char *p, size_t k, size_t row,
                              cfx_example_t *ex, const char **end,
                              cfx_error_t *err) {
     const cfx_tensor_spec_t *in = &sig->inputs[k];
+    shape_t *first = &b->shape[k];
+    if (*p != '[' && (!first->seen || (first->rank == 0 && first->size == 1)))
+        return add_scalar_item(b, sig, p, k, row, ex, end, err);
     shape_t cur;
     int rc = dense_shape(b, p, &cur, err);
     if (rc)
@@ -542,7 +572,6 @@ static int add_instance_item(cfx_rest_body_t *b, const cfx_signature_t *sig,
     rc = fill_tensor(b, p, 0, &cur, &s, &count, end, err);
     if (rc)
         return rc;
-    shape_t *first = &b->shape[k];
     if (!first->seen) {
         size_t nl = first->name_len;
         *first = cur;
