@@ -134,6 +134,52 @@ static void round_digits(const char *d, int nd, int P, char *r, int *x10) {
     }
 }
 
+/* round_digits for the usual floats (first digit between 10^(P-13) and
+ * 10^(P-1), e.g. 1e-7 to 1e6 for 6 digits) in double arithmetic that is
+ * exact: v * 10^k with k <= 12 is m * 5^k * 2^j with m < 2^24 and
+ * 5^k < 2^28, so the product has at most 52 significant bits, and so does
+ * its fraction. 0 when v is outside that range. */
+static int round_double(float v, int P, char *r, int *x10) {
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3,  1e4,  1e5, 1e6,
+                                 1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
+    static const uint64_t lim[] = {1,         10,        100,     1000,
+                                   10000,     100000,    1000000, 10000000,
+                                   100000000, 1000000000};
+    double d = v;
+    int x = (int)((ilogb(d) * 1233) >> 12); /* floor(log10(2^e)) */
+    if (ilogb(d) < 0)
+        x = -((-ilogb(d) * 1233 + 4095) >> 12); /* rounded down */
+    for (int tries = 0; tries < 3; tries++) {
+        int k = P - 1 - x;
+        if (k < 0 || k > 12)
+            return 0;
+        double y = d * p10[k]; /* exact */
+        uint64_t q = (uint64_t)y;
+        if (q < lim[P - 1]) { /* first digit lower than guessed */
+            x--;
+            continue;
+        }
+        if (q >= lim[P]) {
+            x++;
+            continue;
+        }
+        double frac = y - (double)q; /* exact */
+        if (frac > 0.5 || (frac == 0.5 && (q & 1)))
+            q++;
+        *x10 = x;
+        if (q == lim[P]) {
+            q /= 10;
+            (*x10)++;
+        }
+        for (int i = P - 1; i >= 0; i--) {
+            r[i] = (char)('0' + q % 10);
+            q /= 10;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 /* round_digits for a float whose exact value is X * 10^dexp with X below
  * 2^128 (every float from 2^-44 up): one 128-bit division instead of the
  * whole digit string. 0 when the float is smaller. */
@@ -238,7 +284,7 @@ static size_t gfmt(float v, int P, char *out, uint32_t *mant, int *q) {
     }
     char r[10];
     int x10; /* power of ten of the first digit */
-    if (!round_fast(v, P, r, &x10)) {
+    if (!round_double(v, P, r, &x10) && !round_fast(v, P, r, &x10)) {
         char d[128];
         int dexp;
         int nd = float_digits(v, d, &dexp);

@@ -515,8 +515,13 @@ static int find_input(const cfx_rest_body_t *b, const cfx_signature_t *sig,
     size_t n = sig->n_inputs;
     for (size_t j = 0; j < n; j++) {
         size_t i = (*hint + j) % n;
-        if (b->shape[i].name_len == kl &&
-            memcmp(sig->inputs[i].name, key, kl) == 0) {
+        const char *nm = sig->inputs[i].name;
+        size_t j = 0;
+        if (b->shape[i].name_len != kl)
+            continue;
+        while (j < kl && nm[j] == key[j]) /* names are short: no call */
+            j++;
+        if (j == kl) {
             *hint = i + 1;
             return (int)i;
         }
