@@ -134,13 +134,14 @@ static void send_ok(reqctx_t *c) {
      * timeout: an answer that took longer is not sent. */
     uint64_t limit_us =
         (uint64_t)c->r->srv->opts.rest_api_timeout_in_ms * 1000u;
-    if (limit_us && cfx_clock_mono_us() - c->t0 > limit_us) {
+    uint64_t took = cfx_clock_mono_us() - c->t0;
+    if (limit_us && took > limit_us) {
         send_error(c, 4, "Deadline Exceeded");
         return;
     }
     if (c->api)
         cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "", c->api,
-                           "REST", 0, cfx_clock_mono_us() - c->t0);
+                           "REST", 0, took);
     send_buf(c, 200, "application/json");
 }
 
