@@ -7,7 +7,9 @@
 #
 # Server CPU is the on-CPU time of every thread of the server process(es)
 # (/proc/PID/task/*/schedstat: user + system, in ns) over the run, divided
-# by the requests wrk completed; nginx counts its master and workers.
+# by the requests wrk completed; nginx counts its master and workers. The
+# user / system split comes from the same threads' utime and stime (clock
+# ticks, so coarser).
 #
 # usage: bench/rest_cpu_bench.sh [BUILD_DIR] [BASE_BUILD_DIR]
 # env:   THREADS (2), CONNS (32), SECS (5), ROUNDS (3), SERVER_THREADS (2),
@@ -67,23 +69,38 @@ cpu_ns() {
     done
     echo "$sum"
 }
+# utime and stime ticks of a process and its children's threads
+ticks() {
+    local pids=("$1") t u=0 s=0 a b
+    while read -r c; do pids+=("$c"); done < <(pgrep -P "$1" || true)
+    for p in "${pids[@]}"; do
+        for t in /proc/"$p"/task/*/stat; do
+            read -r a b < <(awk '{ print $14, $15 }' "$t" 2>/dev/null || echo "0 0")
+            u=$((u + a)) s=$((s + b))
+        done
+    done
+    echo "$u $s"
+}
 reqs() { sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$1"; }
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 
 # run NAME PID URL [LUA]: one wrk run; appends "NAME us_per_req req_per_s"
 run() {
-    local name=$1 pid=$2 url=$3 lua=${4:-} c0 c1 args=()
+    local name=$1 pid=$2 url=$3 lua=${4:-} c0 c1 u0 s0 u1 s1 args=()
     [ -n "$lua" ] && args=(-s "$lua")
     c0=$(cpu_ns "$pid")
+    read -r u0 s0 < <(ticks "$pid")
     wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "${args[@]}" "$url" >"$T/wrk.txt"
     c1=$(cpu_ns "$pid")
+    read -r u1 s1 < <(ticks "$pid")
     if grep -qE 'Non-2xx|Socket errors' "$T/wrk.txt"; then
         echo "$name had errors:" >&2
         cat "$T/wrk.txt" >&2
         exit 1
     fi
     awk -v n="$name" -v c=$((c1 - c0)) -v r="$(reqs "$T/wrk.txt")" -v s="$(rps "$T/wrk.txt")" \
-        'BEGIN { printf "%s %.2f %.0f\n", n, c / 1000 / r, s }' >>"$T/res"
+        -v u=$((u1 - u0)) -v y=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%s %.2f %.0f %.2f %.2f\n", n, c / 1000 / r, s, u * 1e6 / hz / r, y * 1e6 / hz / r }' >>"$T/res"
 }
 
 echo "# wrk -t$THREADS -c$CONNS -d${SECS}s; $ROUNDS rounds, nginx and each cfx-serve alternating;" \
@@ -120,4 +137,9 @@ print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.he
             'BEGIN { printf " | %s %s us CPU/req (%.2fx nginx), %s req/s (%.2fx nginx)", n, c, c / nc, r, r / nr }')
     done
     echo "$line"
+    split="  user / system per request:"
+    for name in nginx "${NAMES[@]}"; do
+        split+=" $name $(med "$name" 4) / $(med "$name" 5) us;"
+    done
+    echo "$split"
 done
