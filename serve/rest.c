@@ -36,6 +36,7 @@
 #include "serve/rest_body.h"
 #include "serve/rest_route.h"
 #include "serve/service.h"
+#include "serve/status_page.h"
 
 enum {
     R_STATUS = CFX_ROUTE_STATUS,
@@ -775,6 +776,17 @@ static void on_request(cfx_http1_req_t *req, void *arg) {
             send_text(&c, 200, "application/json", "");
             return;
         }
+    }
+    if (is_get && (!strcmp(path, "/") || !strcmp(path, "/v1/status"))) {
+        /* the status page and its JSON twin (serve/status_page.h) */
+        int html = path[1] == 0;
+        cfx_buf_reset(&r->out);
+        if (cfx_status_page_render(r->srv, html, &r->out) == 0)
+            send_buf(&c, 200,
+                     html ? "text/html; charset=utf-8" : "application/json");
+        else
+            send_error(&c, 8, "status page: out of memory");
+        return;
     }
     if (strncmp(path, "/v1/", 4) != 0) {
         send_text(&c, 404, "text/html", NOT_FOUND_HTML);
