@@ -45,3 +45,12 @@ if ! command -v npm >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get install -y --no-install-recommends npm
 fi
+# The S3-compatible test server of tests/e2e/s3_*_test.sh: s3rver, in the
+# fork that verifies SigV4 signatures (s3rver 3.x accepts any), pinned,
+# into .deps/npm of this tree (git-ignored); tests never download it.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+S3RVER=@20minutes/s3rver@5.0.0
+if ! grep -qs '"version": "5.0.0"' "$ROOT/.deps/npm/node_modules/@20minutes/s3rver/package.json"; then
+  npm install --no-audit --no-fund --no-save --engine-strict=false \
+    --prefix "$ROOT/.deps/npm" "$S3RVER"
+fi
