@@ -6,6 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlmd/metadata.h"
+
+/* The option every command with --pipeline-root shares (args.h). */
+static const char *metadata_location;
+static const cfx_opt_t metadata_opt = {
+    "metadata", CFX_OPT_STRING, &metadata_location, 0, 0, 0};
+static const char metadata_usage[] =
+    "  --metadata LOCATION  the metadata store instead of "
+    "ROOT/metadata.sqlite:\n"
+    "                       a postgresql:// URL or a SQLite file "
+    "(default:\n"
+    "                       $" CFX_METADATA_ENV
+    ", else the root's file; docs/metadata.md)\n";
+
 static const cfx_opt_t *find_opt(const cfx_opt_t *opts, const char *name,
                                  size_t len) {
     for (const cfx_opt_t *o = opts; o->name; o++)
@@ -91,14 +105,20 @@ int cfx_args_parse(const char *cmd, int argc, char **argv,
             only_pos = 1;
             continue;
         }
+        int has_root = find_opt(opts, "pipeline-root", 13) != NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
+            if (has_root)
+                fputs(metadata_usage, stdout);
             rc = 0;
             break;
         }
         const char *name = a + 2, *eq = strchr(a, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const cfx_opt_t *o = a[1] == '-' ? find_opt(opts, name, len) : NULL;
+        if (!o && has_root && a[1] == '-' && len == 8 &&
+            !strncmp(name, "metadata", 8))
+            o = &metadata_opt;
         if (!o) {
             fprintf(stderr, "cfx %s: unrecognized option '%.*s'\n", cmd,
                     (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
@@ -126,6 +146,14 @@ int cfx_args_parse(const char *cmd, int argc, char **argv,
         if (store(cmd, o, value)) {
             usage(stderr);
             rc = 2;
+        }
+    }
+    if (rc < 0 && metadata_location) {
+        cfx_error_t err;
+        cfx_error_init(&err);
+        if (cfx_metadata_set_location(metadata_location, &err)) {
+            fprintf(stderr, "cfx %s: %s\n", cmd, err.msg);
+            rc = 1;
         }
     }
     if (rc >= 0)

@@ -9,7 +9,13 @@
  * numeric ranges, so each command only checks what needs more than one
  * option (required combinations) or a format of its own.
  *
- * Threads: no state; a table belongs to one call.
+ * A command whose table has "pipeline-root" also takes
+ * `--metadata LOCATION`, the metadata store to record in instead of
+ * ROOT/metadata.sqlite (a postgresql:// URL or a SQLite file): the parser
+ * sets it as the process's location (cfx_metadata_set_location, mlmd/
+ * metadata.h) and adds the option to the command's --help.
+ *
+ * Threads: for a program's main thread; a table belongs to one call.
  */
 #ifndef CFX_CLI_ARGS_H
 #define CFX_CLI_ARGS_H

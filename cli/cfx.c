@@ -41,6 +41,7 @@ static const struct {
     {"ls", "list the executions and artifacts of a pipeline root"},
     {"lineage", "where an artifact or pushed version came from"},
     {"show", "render an artifact (statistics, schema, anomalies, evaluation)"},
+    {"report", "one HTML page of a pipeline root or an artifact"},
     {"perf", "load generator for REST and gRPC model servers"},
     {"version", "print the version"},
 };

@@ -26,7 +26,12 @@ static void usage(FILE *f) {
         "  --skip-bad-rows  count and skip malformed rows instead of "
         "failing\n"
         "  --pipeline-root  record the run in ROOT/metadata.sqlite (output in\n"
-        "                   ROOT/ExampleGen/examples/<id>/ unless --output)\n");
+        "                   ROOT/ExampleGen/examples/<id>/ unless --output)\n"
+        "\nSplit across processes or machines (docs/data.md):\n"
+        "  cfx examplegen --input CSV --part I/N --output PART_I [options]\n"
+        "      the examples of the I-th (0-based) of N blocks of rows\n"
+        "  cfx examplegen --merge PART_0 --merge PART_1 ... --output DIR\n"
+        "      the same files as one run over the whole CSV\n");
 }
 
 int cfx_cmd_examplegen(int argc, char **argv) {
@@ -39,6 +44,8 @@ int cfx_cmd_examplegen(int argc, char **argv) {
     cfx_error_init(&err);
     long shards = 0;
     int skip = 0;
+    const char *part_arg = NULL, *merge[1024];
+    cfx_opt_list_t merges = {merge, sizeof merge / sizeof merge[0], 0};
     const cfx_opt_t options[] = {
         {"input", CFX_OPT_STRING, &input, 0, 0, 0},
         {"output", CFX_OPT_STRING, &output, 0, 0, 0},
@@ -46,6 +53,8 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         {"num-shards", CFX_OPT_LONG, &shards, 1, CFX_EXAMPLEGEN_MAX_SHARDS, 0},
         {"skip-bad-rows", CFX_OPT_FLAG, &skip, 0, 0, 1},
         {"pipeline-root", CFX_OPT_STRING, &root, 0, 0, 0},
+        {"part", CFX_OPT_STRING, &part_arg, 0, 0, 0},
+        {"merge", CFX_OPT_LIST, &merges, 0, 0, 0},
         {NULL, 0, NULL, 0, 0, 0},
     };
     int ex = cfx_args_parse_options("examplegen", argc, argv, options, usage);
@@ -58,6 +67,48 @@ int cfx_cmd_examplegen(int argc, char **argv) {
     }
     opts.num_shards = (unsigned)shards;
     opts.skip_bad_rows = skip;
+    if (split)
+        opts.splits = splits;
+    if (part_arg || merges.n) {
+        unsigned part = 0, nparts = 0;
+        char tail;
+        if (part_arg &&
+            (sscanf(part_arg, "%u/%u%c", &part, &nparts, &tail) != 2 ||
+             nparts == 0 || nparts > 65536 || part >= nparts)) {
+            fprintf(stderr,
+                    "cfx examplegen: --part '%s': expected I/N with "
+                    "0 <= I < N\n",
+                    part_arg);
+            return 2;
+        }
+        if (!output || root || (merges.n && (part_arg || input)) ||
+            (part_arg && !input))
+            return cfx_args_usage_error(
+                "examplegen", usage,
+                "--part needs --input and --output, --merge only --output "
+                "(no --pipeline-root)");
+        double t0 = cfx_clock_mono_s();
+        int prc = merges.n ? cfx_examplegen_merge_parts(merge, merges.n, output,
+                                                        &res, &err)
+                           : cfx_examplegen_run_part(input, output, &opts, part,
+                                                     nparts, &res, &err);
+        if (prc < 0) {
+            fprintf(stderr, "cfx examplegen: %s\n", err.msg);
+            cfx_examplegen_result_free(&res);
+            return 1;
+        }
+        uint64_t n = 0;
+        for (size_t s = 0; s < res.num_splits; s++)
+            n += res.split_rows[s];
+        printf("examplegen: %llu rows -> %s in %.2f s (%s)\n",
+               (unsigned long long)n, output, cfx_clock_mono_s() - t0,
+               merges.n ? "merged" : "part");
+        for (size_t s = 0; s < res.num_splits; s++)
+            printf("  Split-%s: %llu examples\n", res.splits[s].name,
+                   (unsigned long long)res.split_rows[s]);
+        cfx_examplegen_result_free(&res);
+        return 0;
+    }
     if (!input || (!output && !root)) {
         usage(stderr);
         return 2;

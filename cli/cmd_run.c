@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "mlmd/metadata.h"
 #include "pipeline/components.h"
 #include "pipeline/pipeline_config.h"
 #include "pipeline/runner.h"
@@ -16,7 +17,8 @@
 static void usage(FILE *f) {
     fprintf(
         f,
-        "usage: cfx run [--no-cache] [--run-id ID] PIPELINE_CONFIG\n\n"
+        "usage: cfx run [--no-cache] [--run-id ID] [--metadata LOCATION]\n"
+        "               PIPELINE_CONFIG\n\n"
         "Runs ExampleGen, StatisticsGen, SchemaGen, ExampleValidator, "
         "Transform,\n"
         "Trainer, Evaluator, InfraValidator and Pusher as PIPELINE_CONFIG "
@@ -26,6 +28,10 @@ static void usage(FILE *f) {
         "cached execution when its inputs and configuration are unchanged.\n"
         "Executions a killed run left RUNNING are first marked FAILED and\n"
         "their partial outputs removed.\n"
+        "--metadata LOCATION records in another store (a postgresql:// URL "
+        "or a\n"
+        "SQLite file; docs/metadata.md) than the config's \"metadata\" or\n"
+        "$CFX_METADATA or <pipeline_root>/metadata.sqlite.\n"
         "Exit status: 0 done, %d rollout stopped (data anomalies, model not\n"
         "blessed), 1 failure, 2 usage.\n",
         EXIT_STOPPED);
@@ -35,10 +41,12 @@ int cfx_cmd_run(int argc, char **argv) {
     static const struct option longopts[] = {
         {"no-cache", no_argument, NULL, 'n'},
         {"run-id", required_argument, NULL, 'r'},
+        {"metadata", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cfx_runner_options_t opts = {0};
+    const char *metadata = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -48,6 +56,9 @@ int cfx_cmd_run(int argc, char **argv) {
             break;
         case 'r':
             opts.run_id = optarg;
+            break;
+        case 'm':
+            metadata = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -65,6 +76,10 @@ int cfx_cmd_run(int argc, char **argv) {
     cfx_runner_result_t res;
     cfx_error_t err;
     cfx_error_init(&err);
+    if (metadata && cfx_metadata_set_location(metadata, &err)) {
+        fprintf(stderr, "cfx run: %s\n", err.msg);
+        return 1;
+    }
     if (cfx_pipeline_config_load(&cfg, argv[optind], &err)) {
         fprintf(stderr, "cfx run: %s\n", err.msg);
         return 1;

@@ -30,7 +30,17 @@ static void usage(FILE *f) {
             "quantiles per\n"
             "               bucketized feature (default 262144; past it a KLL "
             "sketch)\n"
-            "  --pipeline-root  record the run in ROOT/metadata.sqlite\n");
+            "  --pipeline-root  record the run in ROOT/metadata.sqlite\n"
+            "\nThe analyzers split across processes or machines "
+            "(docs/transform.md):\n"
+            "  cfx transform --examples DIR --spec FILE [--schema FILE] "
+            "--part I/N\n"
+            "                --output PART_I\n"
+            "      analyzer state of every N-th Split-train file from the "
+            "I-th (0-based)\n"
+            "  cfx transform --examples DIR --spec FILE [--schema FILE]\n"
+            "                --merge PART_0 --merge PART_1 ... --output DIR\n"
+            "      the same output as one run, from the parts' state\n");
 }
 
 static void print_result(const cfx_tft_result_t *r, double secs) {
@@ -89,7 +99,11 @@ int cfx_cmd_transform(int argc, char **argv) {
     cfx_error_t err;
     cfx_error_init(&err);
     long maxq = 0;
+    const char *part_arg = NULL, *merge[1024];
+    cfx_opt_list_t merges = {merge, sizeof merge / sizeof merge[0], 0};
     const cfx_opt_t options[] = {
+        {"part", CFX_OPT_STRING, &part_arg, 0, 0, 0},
+        {"merge", CFX_OPT_LIST, &merges, 0, 0, 0},
         {"examples", CFX_OPT_STRING, &opts.examples_dir, 0, 0, 0},
         {"schema", CFX_OPT_STRING, &opts.schema_path, 0, 0, 0},
         {"spec", CFX_OPT_STRING, &opts.spec_path, 0, 0, 0},
@@ -102,6 +116,47 @@ int cfx_cmd_transform(int argc, char **argv) {
     if (ex >= 0)
         return ex;
     opts.max_quantile_values = (size_t)maxq;
+    if (part_arg || merges.n) {
+        unsigned part = 0, nparts = 0;
+        char tail;
+        if (part_arg &&
+            (sscanf(part_arg, "%u/%u%c", &part, &nparts, &tail) != 2 ||
+             nparts == 0 || nparts > 65536 || part >= nparts)) {
+            fprintf(stderr,
+                    "cfx transform: --part '%s': expected I/N with "
+                    "0 <= I < N\n",
+                    part_arg);
+            return 2;
+        }
+        if (!opts.examples_dir || !opts.spec_path || !opts.output_dir || root ||
+            (part_arg && merges.n))
+            return cfx_args_usage_error(
+                "transform", usage,
+                "--part and --merge need --examples, --spec and --output "
+                "(no --pipeline-root), and exclude each other");
+        double t0 = cfx_clock_mono_s();
+        if (part_arg) {
+            if (cfx_tft_analyze_part(&opts, part, nparts, opts.output_dir,
+                                     &err) < 0) {
+                fprintf(stderr, "cfx transform: %s\n", err.msg);
+                return 1;
+            }
+            printf("transform: analyzers part %u/%u -> %s in %.2f s\n", part,
+                   nparts, opts.output_dir, cfx_clock_mono_s() - t0);
+            return 0;
+        }
+        opts.analyzer_parts = merge;
+        opts.num_analyzer_parts = merges.n;
+        if (cfx_tft_run(&opts, &res, &err) < 0) {
+            fprintf(stderr, "cfx transform: %s\n", err.msg);
+            return 1;
+        }
+        printf("transform: %s + %zu analyzer parts -> %s\n", opts.examples_dir,
+               merges.n, opts.output_dir);
+        print_result(&res, cfx_clock_mono_s() - t0);
+        cfx_tft_result_free(&res);
+        return 0;
+    }
     if (!opts.examples_dir || !opts.spec_path || (!opts.output_dir && !root)) {
         usage(stderr);
         return 2;

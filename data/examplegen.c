@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -362,7 +363,8 @@ static int add_cell(cfx_example_t *ex, const char *name, cfx_csv_type_t t,
 static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
                           const cfx_csv_type_t *types, char **names,
                           size_t expected_cols, const size_t *order,
-                          writer_ctx_t *w, batch_t **curp, cfx_error_t *err) {
+                          uint64_t first, uint64_t end, writer_ctx_t *w,
+                          batch_t **curp, cfx_error_t *err) {
     int rc;
     cfx_csv_reader_t *r = NULL;
     cfx_example_t ex;
@@ -384,16 +386,21 @@ static int write_examples(const char *csv, const cfx_examplegen_options_t *o,
         goto out;
     }
     cfx_csv_row_t row;
-    for (;;) {
+    /* good rows: [first, end) are built (a part's block; all in a run) */
+    for (uint64_t good = 0; good < end; good++) {
         rc = cfx_csv_next(r, &row, &skipped);
         if (rc == 0)
             break;
         if (rc < 0) {
-            if (rc == CFX_EPARSE && o->skip_bad_rows)
-                continue; /* counted and reported by pass 1 */
+            if (rc == CFX_EPARSE && o->skip_bad_rows) {
+                good--; /* counted and reported by pass 1 */
+                continue;
+            }
             *err = skipped;
             goto out;
         }
+        if (good < first)
+            continue;
         cfx_example_reset(&ex);
         for (size_t j = 0; j < ncols; j++) {
             size_t i = order[j];
@@ -446,9 +453,125 @@ out:
     return rc;
 }
 
-int cfx_examplegen_run(const char *csv, const char *out_dir,
-                       const cfx_examplegen_options_t *opts,
-                       cfx_examplegen_result_t *res, cfx_error_t *err) {
+/* fsyncs tmp's split folders and tmp, renames it to out, fsyncs out's
+ * parent; tmp[0] = 0 once renamed. */
+static int publish(char *tmp, const char *out, const cfx_split_spec_t *splits,
+                   size_t num_splits, cfx_error_t *err) {
+    for (size_t s = 0; s < num_splits; s++) {
+        char dir[4096 + 128];
+        snprintf(dir, sizeof dir, "%s/Split-%s", tmp, splits[s].name);
+        cfx_file_fsync_dir(dir, NULL);
+    }
+    cfx_file_fsync_dir(tmp, NULL);
+    if (rename(tmp, out) != 0)
+        return cfx_error_set(err, CFX_EIO, "rename %s -> %s: %s", tmp, out,
+                             strerror(errno));
+    tmp[0] = '\0';
+    char parent[4096 + 16];
+    snprintf(parent, sizeof parent, "%s", out);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        cfx_file_fsync_dir(parent, NULL);
+    } else if (!slash) {
+        cfx_file_fsync_dir(".", NULL);
+    }
+    return 0;
+}
+
+/* The output folder's name without trailing slashes into out (4096 bytes),
+ * its parent created, and a temporary sibling made into tmp (4112 bytes). */
+static int make_tmp_out(const char *out_dir, char *out, char *tmp,
+                        cfx_error_t *err) {
+    size_t ol = strlen(out_dir);
+    while (ol > 1 && out_dir[ol - 1] == '/')
+        ol--;
+    if (ol == 0 || ol >= 4096 - 64)
+        return cfx_error_set(err, CFX_EINVAL, "output directory name '%s'",
+                             out_dir);
+    memcpy(out, out_dir, ol);
+    out[ol] = '\0';
+    int rc = cfx_file_check_empty_dir(out, err);
+    if (rc < 0)
+        return rc;
+    char parent[4096];
+    memcpy(parent, out, ol + 1);
+    char *slash = strrchr(parent, '/');
+    if (slash != NULL && slash != parent) {
+        *slash = '\0';
+        if ((rc = cfx_file_mkdirs(parent, err)) < 0)
+            return rc;
+    }
+    snprintf(tmp, 4096 + 16, "%s.tmp-XXXXXX", out);
+    if (!mkdtemp(tmp)) {
+        rc = cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,
+                           strerror(errno));
+        tmp[0] = '\0';
+        return rc;
+    }
+    chmod(tmp, 0755); /* mkdtemp makes it 0700; the result is shared */
+    return 0;
+}
+
+/* ---- parts (docs/data.md, Across machines) ------------------------------ */
+
+#define PART_FORMAT "cfx-examplegen-part"
+#define PART_MANIFEST "part.json"
+#define PART_RECORDS "examples.tfrecord"
+
+/* What every part of one run agrees on (the manifest less the part's own
+ * numbers): the CSV's content (SHA-256 and size: parts on other machines
+ * may read copies at other paths), the options, the column types and the
+ * row counts of pass 1. NULL with err set on failure. */
+static json_t *part_invariants(const char *csv,
+                               const cfx_examplegen_options_t *o, char **names,
+                               const cfx_csv_type_t *types, size_t ncols,
+                               unsigned nparts, uint64_t rows, uint64_t bad,
+                               cfx_error_t *err) {
+    char digest[CFX_SHA256_HEX_LEN + 1];
+    uint64_t size = 0;
+    if (cfx_sha256_file_hex(csv, UINT64_MAX, digest, &size, err) < 0)
+        return NULL;
+    json_t *j = json_object(), *sp = json_array(), *cols = json_array();
+    if (!j || !sp || !cols)
+        goto fail;
+    for (size_t i = 0; i < o->num_splits; i++)
+        if (json_array_append_new(
+                sp, json_pack("{s:s, s:I}", "name", o->splits[i].name,
+                              "buckets", (json_int_t)o->splits[i].buckets)))
+            goto fail;
+    for (size_t i = 0; i < ncols; i++)
+        if (json_array_append_new(cols,
+                                  json_pack("{s:s, s:i}", "name", names[i],
+                                            "type", (int)types[i])))
+            goto fail;
+    if (json_object_set_new(j, "format", json_string(PART_FORMAT)) ||
+        json_object_set_new(j, "version", json_integer(1)) ||
+        json_object_set_new(j, "csv_sha256", json_string(digest)) ||
+        json_object_set_new(j, "csv_size", json_integer((json_int_t)size)) ||
+        json_object_set_new(j, "num_parts", json_integer(nparts)) ||
+        json_object_set_new(j, "num_shards", json_integer(o->num_shards)) ||
+        json_object_set_new(j, "skip_bad_rows",
+                            json_boolean(o->skip_bad_rows)) ||
+        json_object_set_new(j, "rows", json_integer((json_int_t)rows)) ||
+        json_object_set_new(j, "bad_rows", json_integer((json_int_t)bad)) ||
+        json_object_set(j, "splits", sp) || json_object_set(j, "columns", cols))
+        goto fail;
+    json_decref(sp);
+    json_decref(cols);
+    return j;
+fail:
+    json_decref(j);
+    json_decref(sp);
+    json_decref(cols);
+    cfx_error_set(err, CFX_ENOMEM, "part manifest: out of memory");
+    return NULL;
+}
+
+static int run_impl(const char *csv, const char *out_dir,
+                    const cfx_examplegen_options_t *opts, unsigned part,
+                    unsigned nparts, cfx_examplegen_result_t *res,
+                    cfx_error_t *err) {
     static const cfx_split_spec_t default_splits[2] = {{"train", 2},
                                                        {"eval", 1}};
     int rc = 0;
@@ -457,7 +580,7 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
     char **names = NULL;
     size_t ncols = 0, *order = NULL;
     char tmp[4096 + 16] = "";
-    char out[4096];
+    char out[4096] = "";
     writer_ctx_t w;
     pthread_t tid;
     int sync_inited = 0, thread_started = 0;
@@ -504,16 +627,11 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         memcpy(res->splits, o.splits, o.num_splits * sizeof *o.splits);
     }
 
-    size_t ol = strlen(out_dir);
-    while (ol > 1 && out_dir[ol - 1] == '/')
-        ol--;
-    if (ol == 0 || ol >= sizeof out - 64)
-        return cfx_error_set(err, CFX_EINVAL, "output directory name '%s'",
-                             out_dir);
-    memcpy(out, out_dir, ol);
-    out[ol] = '\0';
-    if ((rc = cfx_file_check_empty_dir(out, err)) < 0)
-        goto out;
+    if (nparts && part >= nparts)
+        return cfx_error_set(err, CFX_EINVAL, "part %u of %u", part, nparts);
+    unsigned shards_out = o.num_shards; /* of the merged output */
+    if (nparts)                         /* one plain record file per split */
+        o.num_shards = 1;
 
     /* pass 1: types */
     if ((rc = infer_types(csv, o.skip_bad_rows, o.quiet, &types, &names, &ncols,
@@ -528,25 +646,17 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         order[i] = i;
     qsort_r(order, ncols, sizeof *order, cmp_col, names);
 
+    /* a part builds its block of the good rows: [first, end) */
+    uint64_t first = 0, end = UINT64_MAX;
+    if (nparts) {
+        first = rows / nparts * part + (rows % nparts) * part / nparts;
+        end =
+            rows / nparts * (part + 1) + (rows % nparts) * (part + 1) / nparts;
+    }
+
     /* output tree under a temporary sibling; the parent may be new */
-    {
-        char parent[sizeof out];
-        memcpy(parent, out, ol + 1);
-        char *slash = strrchr(parent, '/');
-        if (slash != NULL && slash != parent) {
-            *slash = '\0';
-            if ((rc = cfx_file_mkdirs(parent, err)) < 0)
-                goto out;
-        }
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
-    if (!mkdtemp(tmp)) {
-        rc = cfx_error_set(err, CFX_EIO, "%s: cannot create: %s", tmp,
-                           strerror(errno));
-        tmp[0] = '\0';
+    if ((rc = make_tmp_out(out_dir, out, tmp, err)) < 0)
         goto out;
-    }
-    chmod(tmp, 0755); /* mkdtemp makes it 0700; the result is shared */
     w.nwriters = o.num_splits * o.num_shards;
     if (!(w.writers = calloc(w.nwriters, sizeof *w.writers))) {
         rc = cfx_error_set(err, CFX_ENOMEM, "writers");
@@ -562,8 +672,11 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         }
         for (unsigned k = 0; k < o.num_shards; k++) {
             char path[4096 + 192];
-            snprintf(path, sizeof path, "%s/data_tfrecord-%05u-of-%05u.gz", dir,
-                     k, o.num_shards);
+            if (nparts)
+                snprintf(path, sizeof path, "%s/" PART_RECORDS, dir);
+            else
+                snprintf(path, sizeof path, "%s/data_tfrecord-%05u-of-%05u.gz",
+                         dir, k, o.num_shards);
             if ((rc = cfx_tfrecord_writer_open(
                      path, &w.writers[s * o.num_shards + k], err)) < 0)
                 goto out;
@@ -591,7 +704,8 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
         goto out;
     }
     thread_started = 1;
-    rc = write_examples(csv, &o, types, names, ncols, order, &w, &cur, err);
+    rc = write_examples(csv, &o, types, names, ncols, order, first, end, &w,
+                        &cur, err);
     if (rc == 0 && cur->n) {
         batch_t *b = swap_batch(&w, cur);
         if (b)
@@ -623,29 +737,37 @@ int cfx_examplegen_run(const char *csv, const char *out_dir,
     }
     if (rc < 0)
         goto out;
-    for (size_t s = 0; s < o.num_splits; s++) {
-        char dir[4096 + 128];
-        snprintf(dir, sizeof dir, "%s/Split-%s", tmp, o.splits[s].name);
-        cfx_file_fsync_dir(dir, NULL);
-    }
-    cfx_file_fsync_dir(tmp, NULL);
-    if (rename(tmp, out) != 0) {
-        rc = cfx_error_set(err, CFX_EIO, "rename %s -> %s: %s", tmp, out,
-                           strerror(errno));
-        goto out;
-    }
-    tmp[0] = '\0';
-    {
-        char parent[4096 + 16];
-        snprintf(parent, sizeof parent, "%s", out);
-        char *slash = strrchr(parent, '/');
-        if (slash && slash != parent) {
-            *slash = '\0';
-            cfx_file_fsync_dir(parent, NULL);
-        } else if (!slash) {
-            cfx_file_fsync_dir(".", NULL);
+    if (nparts) {
+        json_t *m = part_invariants(csv, &o, names, types, ncols, nparts, rows,
+                                    bad, err);
+        if (!m) {
+            rc = err->code ? err->code : CFX_ENOMEM;
+            goto out;
+        }
+        json_t *pr = json_array();
+        char path[4096 + 64];
+        for (size_t s = 0; pr && s < o.num_splits; s++)
+            if (json_array_append_new(
+                    pr, json_integer((json_int_t)w.split_rows[s])))
+                json_decref(pr), pr = NULL;
+        snprintf(path, sizeof path, "%s/" PART_MANIFEST, tmp);
+        if (!m || !pr || json_object_set_new(m, "part", json_integer(part)) ||
+            json_object_set_new(m, "num_shards", json_integer(shards_out)) ||
+            json_object_set_new(m, "part_rows", pr)) {
+            json_decref(m);
+            rc = cfx_error_set(err, CFX_ENOMEM, "part manifest");
+            goto out;
+        }
+        pr = NULL;
+        rc = json_dump_file(m, path, JSON_INDENT(1) | JSON_SORT_KEYS);
+        json_decref(m);
+        if (rc != 0) {
+            rc = cfx_error_set(err, CFX_EIO, "%s: cannot write", path);
+            goto out;
         }
     }
+    if ((rc = publish(tmp, out, o.splits, o.num_splits, err)) < 0)
+        goto out;
 
 out:
     if (thread_started) {
@@ -689,5 +811,274 @@ out:
         free(names);
         free(types);
     }
+    return rc;
+}
+
+int cfx_examplegen_run(const char *csv, const char *out_dir,
+                       const cfx_examplegen_options_t *opts,
+                       cfx_examplegen_result_t *res, cfx_error_t *err) {
+    return run_impl(csv, out_dir, opts, 0, 0, res, err);
+}
+
+int cfx_examplegen_run_part(const char *csv, const char *out_dir,
+                            const cfx_examplegen_options_t *opts, unsigned part,
+                            unsigned num_parts, cfx_examplegen_result_t *res,
+                            cfx_error_t *err) {
+    if (num_parts == 0 || part >= num_parts)
+        return cfx_error_set(err, CFX_EINVAL, "part %u of %u", part, num_parts);
+    return run_impl(csv, out_dir, opts, part, num_parts, res, err);
+}
+
+/* Loads part_dir's manifest; the part's invariants must equal *inv (set
+ * from the first part loaded). */
+static int load_part(const char *dir, json_t **inv, json_t **parts_seen,
+                     unsigned *part, json_t **part_rows, cfx_error_t *err) {
+    char path[4096 + 64];
+    json_error_t je;
+    snprintf(path, sizeof path, "%s/" PART_MANIFEST, dir);
+    json_t *m = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!m)
+        return cfx_error_set(err, CFX_ECORRUPT, "%s:%d: %s", path, je.line,
+                             je.text);
+    json_t *jp = json_object_get(m, "part"),
+           *pr = json_object_get(m, "part_rows");
+    json_t *fmt = json_object_get(m, "format");
+    if (!json_is_string(fmt) || strcmp(json_string_value(fmt), PART_FORMAT) ||
+        !json_is_integer(jp) || !json_is_array(pr)) {
+        json_decref(m);
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "%s: not an examplegen part manifest", path);
+    }
+    *part = (unsigned)json_integer_value(jp);
+    *part_rows = json_incref(pr);
+    json_object_del(m, "part");
+    json_object_del(m, "part_rows");
+    json_int_t np = json_integer_value(json_object_get(m, "num_parts"));
+    if (!*inv) {
+        if (np < 1 || np > 65536 || json_integer_value(jp) < 0 ||
+            json_integer_value(jp) >= np) {
+            json_decref(m);
+            return cfx_error_set(err, CFX_ECORRUPT, "%s: part %lld of %lld",
+                                 path, (long long)json_integer_value(jp),
+                                 (long long)np);
+        }
+        *inv = m;
+        *parts_seen = json_object();
+    } else {
+        int same = json_equal(*inv, m);
+        json_decref(m);
+        if (!same)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "%s: a part of another run (CSV, options or "
+                                 "number of parts differ from the first "
+                                 "part's)",
+                                 path);
+    }
+    if (json_integer_value(jp) < 0 || json_integer_value(jp) >= np)
+        return cfx_error_set(err, CFX_ECORRUPT, "%s: part %lld of %lld", path,
+                             (long long)json_integer_value(jp), (long long)np);
+    char key[24];
+    snprintf(key, sizeof key, "%u", *part);
+    if (json_object_get(*parts_seen, key))
+        return cfx_error_set(err, CFX_EINVAL, "%s: part %u given twice", path,
+                             *part);
+    json_object_set_new(*parts_seen, key, json_string(dir));
+    return 0;
+}
+
+int cfx_examplegen_merge_parts(const char *const *part_dirs, size_t n,
+                               const char *out_dir,
+                               cfx_examplegen_result_t *res, cfx_error_t *err) {
+    int rc = 0;
+    json_t *inv = NULL, *seen = NULL, **rows_of = NULL;
+    const char **dir_of = NULL;
+    cfx_tfrecord_writer_t **writers = NULL;
+    cfx_tfrecord_reader_t *r = NULL;
+    size_t nwriters = 0, num_splits = 0;
+    cfx_split_spec_t splits[CFX_EXAMPLEGEN_MAX_SPLITS];
+    uint64_t split_rows[CFX_EXAMPLEGEN_MAX_SPLITS] = {0};
+    char tmp[4096 + 16] = "", out[4096] = "";
+    if (res)
+        memset(res, 0, sizeof *res);
+    if (n == 0)
+        return cfx_error_set(err, CFX_EINVAL, "no parts to merge");
+    if (!(rows_of = calloc(n, sizeof *rows_of)) ||
+        !(dir_of = calloc(n, sizeof *dir_of)))
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        unsigned part = 0;
+        json_t *pr = NULL;
+        if ((rc = load_part(part_dirs[i], &inv, &seen, &part, &pr, err)) < 0) {
+            json_decref(pr);
+            goto out;
+        }
+        if (part >= n) {
+            json_decref(pr);
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "%s: part %u, but %zu parts given", part_dirs[i],
+                               part, n);
+            goto out;
+        }
+        rows_of[part] = pr;
+        dir_of[part] = part_dirs[i];
+    }
+    json_int_t np = json_integer_value(json_object_get(inv, "num_parts"));
+    if ((size_t)np != n) {
+        rc = cfx_error_set(err, CFX_EINVAL, "%zu parts given, the run has %lld",
+                           n, (long long)np);
+        goto out;
+    }
+    json_t *sp = json_object_get(inv, "splits");
+    json_int_t shards = json_integer_value(json_object_get(inv, "num_shards"));
+    num_splits = json_array_size(sp);
+    if (num_splits == 0 || num_splits > CFX_EXAMPLEGEN_MAX_SPLITS ||
+        shards < 1 || shards > CFX_EXAMPLEGEN_MAX_SHARDS ||
+        num_splits * (size_t)shards > CFX_EXAMPLEGEN_MAX_FILES) {
+        rc = cfx_error_set(err, CFX_ECORRUPT, "%s: bad splits or num_shards",
+                           dir_of[0]);
+        goto out;
+    }
+    for (size_t s = 0; s < num_splits; s++) {
+        json_t *e = json_array_get(sp, s);
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (!name || strlen(name) >= CFX_EXAMPLEGEN_SPLIT_NAME_MAX ||
+            strchr(name, '/') || name[0] == '.') {
+            rc = cfx_error_set(err, CFX_ECORRUPT, "%s: bad split name",
+                               dir_of[0]);
+            goto out;
+        }
+        snprintf(splits[s].name, sizeof splits[s].name, "%s", name);
+        splits[s].buckets =
+            (uint32_t)json_integer_value(json_object_get(e, "buckets"));
+    }
+    if ((rc = make_tmp_out(out_dir, out, tmp, err)) < 0)
+        goto out;
+    nwriters = num_splits * (size_t)shards;
+    if (!(writers = calloc(nwriters, sizeof *writers)))
+        goto nomem;
+    for (size_t s = 0; s < num_splits; s++) {
+        char dir[4096 + 128];
+        snprintf(dir, sizeof dir, "%s/Split-%s", tmp, splits[s].name);
+        if (mkdir(dir, 0777) != 0) {
+            rc = cfx_error_set(err, CFX_EIO, "%s: mkdir: %s", dir,
+                               strerror(errno));
+            goto out;
+        }
+        for (unsigned k = 0; k < (unsigned)shards; k++) {
+            char path[4096 + 192];
+            snprintf(path, sizeof path, "%s/data_tfrecord-%05u-of-%05u.gz", dir,
+                     k, (unsigned)shards);
+            if ((rc = cfx_tfrecord_writer_open(
+                     path, &writers[s * (size_t)shards + k], err)) < 0)
+                goto out;
+        }
+    }
+    /* each split: the parts' records in part order (the CSV's order),
+     * round-robin over the shards as one run writes them */
+    for (size_t s = 0; s < num_splits; s++) {
+        uint64_t next = 0;
+        for (size_t p = 0; p < n; p++) {
+            char path[4096 + 192];
+            snprintf(path, sizeof path, "%s/Split-%s/" PART_RECORDS, dir_of[p],
+                     splits[s].name);
+            if ((rc = cfx_tfrecord_reader_open(path, &r, err)) < 0)
+                goto out;
+            uint64_t got = 0;
+            for (;;) {
+                const uint8_t *data;
+                size_t len;
+                rc = cfx_tfrecord_read(r, &data, &len, err);
+                if (rc == 0)
+                    break;
+                if (rc < 0)
+                    goto out;
+                got++;
+                if ((rc = cfx_tfrecord_write(
+                         writers[s * (size_t)shards + next++ % (size_t)shards],
+                         data, len, err)) < 0)
+                    goto out;
+            }
+            cfx_tfrecord_reader_free(r);
+            r = NULL;
+            json_t *want = json_array_get(rows_of[p], s);
+            if (!json_is_integer(want) ||
+                (uint64_t)json_integer_value(want) != got) {
+                rc = cfx_error_set(err, CFX_ECORRUPT,
+                                   "%s: %llu records, its manifest says %lld",
+                                   path, (unsigned long long)got,
+                                   (long long)json_integer_value(want));
+                goto out;
+            }
+        }
+        split_rows[s] = next;
+    }
+    uint64_t total = 0;
+    for (size_t s = 0; s < num_splits; s++)
+        total += split_rows[s];
+    json_int_t want_rows = json_integer_value(json_object_get(inv, "rows"));
+    if (want_rows < 0 || total != (uint64_t)want_rows) {
+        rc = cfx_error_set(err, CFX_ECORRUPT,
+                           "%s: the parts hold %llu examples, their CSV had "
+                           "%lld good rows",
+                           dir_of[0], (unsigned long long)total,
+                           (long long)want_rows);
+        goto out;
+    }
+    for (size_t i = 0; i < nwriters; i++) {
+        cfx_tfrecord_writer_t *tw = writers[i];
+        writers[i] = NULL;
+        if (rc == 0)
+            rc = cfx_tfrecord_writer_close(tw, err);
+        else
+            cfx_tfrecord_writer_abort(tw);
+    }
+    if (rc < 0)
+        goto out;
+    if ((rc = publish(tmp, out, splits, num_splits, err)) < 0)
+        goto out;
+    if (res) {
+        json_t *cols = json_object_get(inv, "columns");
+        size_t nc = json_array_size(cols);
+        res->rows = (uint64_t)json_integer_value(json_object_get(inv, "rows"));
+        res->bad_rows =
+            (uint64_t)json_integer_value(json_object_get(inv, "bad_rows"));
+        res->num_splits = num_splits;
+        memcpy(res->splits, splits, num_splits * sizeof *splits);
+        memcpy(res->split_rows, split_rows, sizeof split_rows);
+        res->columns = calloc(nc ? nc : 1, sizeof *res->columns);
+        res->types = calloc(nc ? nc : 1, sizeof *res->types);
+        if (!res->columns || !res->types)
+            goto nomem;
+        res->num_columns = nc;
+        for (size_t i = 0; i < nc; i++) {
+            json_t *c = json_array_get(cols, i);
+            const char *name = json_string_value(json_object_get(c, "name"));
+            if (!(res->columns[i] = strdup(name ? name : "")))
+                goto nomem;
+            res->types[i] =
+                (cfx_csv_type_t)json_integer_value(json_object_get(c, "type"));
+        }
+    }
+    goto out;
+nomem:
+    rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+out:
+    if (r)
+        cfx_tfrecord_reader_free(r);
+    if (writers) {
+        for (size_t i = 0; i < nwriters; i++)
+            if (writers[i])
+                cfx_tfrecord_writer_abort(writers[i]);
+        free(writers);
+    }
+    if (tmp[0])
+        cfx_file_remove_tree(tmp, NULL);
+    if (rows_of)
+        for (size_t i = 0; i < n; i++)
+            json_decref(rows_of[i]);
+    free(rows_of);
+    free(dir_of);
+    json_decref(inv);
+    json_decref(seen);
     return rc;
 }

@@ -81,4 +81,25 @@ int cfx_examplegen_run(const char *csv_path, const char *out_dir,
                        cfx_examplegen_result_t *result, cfx_error_t *err);
 void cfx_examplegen_result_free(cfx_examplegen_result_t *result);
 
+/* Across processes or machines (docs/data.md): part `part` of num_parts
+ * reads the whole CSV for the column types (pass 1), then builds only its
+ * block of the good rows, the part-th of num_parts contiguous blocks, and
+ * writes out_dir/Split-<name>/examples.tfrecord (plain TFRecord, input
+ * order) and out_dir/part.json (the CSV's SHA-256 and size, the options,
+ * the types and counts every part agrees on, and its own rows per split).
+ * result as cfx_examplegen_run's, split_rows of the part. */
+int cfx_examplegen_run_part(const char *csv_path, const char *out_dir,
+                            const cfx_examplegen_options_t *opts, unsigned part,
+                            unsigned num_parts, cfx_examplegen_result_t *result,
+                            cfx_error_t *err);
+/* Merges every part of one run (each exactly once, in any order) into
+ * out_dir as cfx_examplegen_run writes it: byte for byte the same files.
+ * Parts of different runs (another CSV, options or part count), a missing
+ * or repeated part, or records that do not match a manifest are refused
+ * and nothing is written. */
+int cfx_examplegen_merge_parts(const char *const *part_dirs, size_t n,
+                               const char *out_dir,
+                               cfx_examplegen_result_t *result,
+                               cfx_error_t *err);
+
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "eval/model_identity.h"
+#include "eval/plots.h"
 #include "eval/slicing.h"
 #include "formats/example.h"
 #include "formats/file.h"
@@ -389,6 +390,32 @@ static json_t *slice_key_json(const cfx_slicing_spec_t *spec,
     return o;
 }
 
+/* plots.json: the overall slice's curves (eval/plots.h), the candidate's
+ * and, with a baseline, the baseline's. */
+static int write_plots(const char *dir, const slices_t *s, cfx_error_t *err) {
+    size_t ov = s->table.n;
+    for (size_t i = 0; i < s->table.n; i++)
+        if (!strcmp(s->table.names[i], "Overall"))
+            ov = i;
+    if (ov == s->table.n)
+        return 0;
+    json_t *cand = NULL, *base = NULL;
+    int ret = cfx_slice_plots_json(&s->cand[ov], &cand, err);
+    if (!ret && s->with_base)
+        ret = cfx_slice_plots_json(&s->base[ov], &base, err);
+    if (ret) {
+        json_decref(cand);
+        return ret;
+    }
+    json_t *doc = json_pack("{s:s,s:o,s:o}", "slice", "Overall", "plots", cand,
+                            "baseline_plots", base ? base : json_null());
+    if (!doc)
+        return cfx_error_set(err, CFX_ENOMEM, "evaluator: out of memory");
+    ret = write_json(dir, "plots.json", doc, err);
+    json_decref(doc);
+    return ret;
+}
+
 /* o: the options given; eo: as applied (no baseline once dropped). */
 static int write_evaluation(const cfx_evaluator_opts_t *o,
                             const cfx_evaluator_opts_t *eo,
@@ -447,7 +474,8 @@ static int write_evaluation(const cfx_evaluator_opts_t *o,
     }
     json_object_set_new(doc, "slices", arr);
     arr = NULL;
-    if ((ret = write_json(o->evaluation_dir, "metrics.json", doc, err)))
+    if ((ret = write_json(o->evaluation_dir, "metrics.json", doc, err)) ||
+        (ret = write_plots(o->evaluation_dir, s, err)))
         goto out;
 
     json_t *v = json_object(), *fails = json_array();

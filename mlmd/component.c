@@ -357,6 +357,11 @@ int cfx_component_begin_ex(cfx_component_run_t *run, const char *root,
     if ((ret = cfx_metadata_set_execution_property(
              run->store, run->execution_id, "cache_key", 1, &v, err)))
         goto out;
+    /* where its outputs live, for recovery in a shared store */
+    v.s = run->root;
+    if ((ret = cfx_metadata_set_execution_property(
+             run->store, run->execution_id, CFX_RECOVERY_ROOT, 1, &v, err)))
+        goto out;
     snprintf(node, sizeof node, "%s.%s", run->pipeline_name, component);
     if ((ret = cfx_metadata_put_context(run->store, "pipeline",
                                         run->pipeline_name,

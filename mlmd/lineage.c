@@ -23,6 +23,9 @@ static int open_existing(cfx_metadata_t **md, const char *root,
                          cfx_error_t *err) {
     char path[PATH_MAX];
     struct stat sb;
+    const char *location = cfx_metadata_location();
+    if (location) /* a shared store (--metadata, CFX_METADATA) */
+        return cfx_metadata_open(md, location, err);
     int n = snprintf(path, sizeof path, "%s/%s", root, CFX_METADATA_FILE);
     if (n < 0 || (size_t)n >= sizeof path)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", root);

@@ -1,28 +1,24 @@
 /*
- * metadata.c: the SQLite implementation of metadata.h.
+ * metadata.c: metadata.h on a database backend (md_backend.h): SQLite, a
+ * file in the pipeline root (the default), or PostgreSQL, a server several
+ * machines share (a "postgresql://" location).
  *
- * Tables and columns follow ML Metadata's SQLite schema (version 10) so the
- * file reads like an MLMD store to a person who knows one: Type, ParentType,
+ * Tables and columns follow ML Metadata's schema (version 10) so the store
+ * reads like an MLMD store to a person who knows one: Type, ParentType,
  * TypeProperty, Artifact, ArtifactProperty, Execution, ExecutionProperty,
  * Context, ContextProperty, ParentContext, Event, EventPath, Association,
  * Attribution, MLMDEnv. Times are milliseconds since the epoch.
  *
  * Concurrency (docs/metadata.md): any number of processes may use one
- * store. WAL journal (readers never block the writer), synchronous=NORMAL
- * (a crash may lose the last commits, never corrupt the file), and every
- * write transaction takes the write lock up front (BEGIN IMMEDIATE), so a
- * transaction never has to upgrade a read lock, which SQLite refuses with
- * SQLITE_BUSY at once. A writer waits for the lock: the busy handler for
- * most waits, and an explicit retry with randomised exponential backoff for
- * the places where SQLite answers SQLITE_BUSY without calling the handler
- * (the switch to WAL of a new file, a first statement racing WAL recovery or
- * another process's schema creation). Both wait at most BUSY_TIMEOUT_MS.
- * Opening does not write when the schema is already there.
+ * store. Every write transaction holds the backend's write lock from begin
+ * to commit, and a write statement outside one takes it for itself, so
+ * writes are serialised exactly as SQLite serialises them; the backend
+ * waits for the lock (md_backend.h). Opening does not write when the
+ * schema is already there.
  */
 #include "mlmd/metadata.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,27 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "formats/clock.h"
+#include "mlmd/md_backend.h"
 
 #define SCHEMA_VERSION 10
-/* How long one statement or transaction waits for the store's lock (ms):
- * transactions last milliseconds, so only a writer stopped while holding the
- * lock makes another wait this long. */
-#define BUSY_TIMEOUT_MS 120000
-/* Backoff of the explicit retries: first and longest sleep (us). */
-#define RETRY_FIRST_US 500
-#define RETRY_MAX_US 50000
 
 struct cfx_metadata {
-    sqlite3 *db;
-    char *path;
+    const md_backend_t *be;
+    md_conn_t *c;
+    char *path; /* the location as messages name it (no password) */
     int tx_depth;
     int tx_failed;
-    unsigned seed;          /* jitter of the waits for the lock */
-    uint64_t busy_since_ns; /* start of the busy handler's current wait */
 };
 
-static const char *const schema_sql =
+static const char *const sqlite_schema_sql =
     "CREATE TABLE IF NOT EXISTS Type ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(255) NOT NULL,"
     " version VARCHAR(255), type_kind TINYINT(1) NOT NULL, description TEXT,"
@@ -123,127 +111,115 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS MLMDEnv ("
     " schema_version INTEGER PRIMARY KEY);";
 
+/* The same tables in PostgreSQL's types: BIGSERIAL ids (like SQLite's
+ * AUTOINCREMENT, never reused), BIGINT for the INT columns SQLite stores
+ * as 64-bit integers, DOUBLE PRECISION, BYTEA. Unquoted names, so they
+ * fold to lower case in the catalog and every statement names them as
+ * SQLite does. */
+static const char *const pg_schema_sql =
+    "CREATE TABLE IF NOT EXISTS Type ("
+    " id BIGSERIAL PRIMARY KEY, name VARCHAR(255) NOT NULL,"
+    " version VARCHAR(255), type_kind SMALLINT NOT NULL, description TEXT,"
+    " input_type TEXT, output_type TEXT, external_id VARCHAR(255) UNIQUE);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS idx_type_name ON Type(type_kind, name);"
+    "CREATE TABLE IF NOT EXISTS ParentType ("
+    " type_id BIGINT NOT NULL, parent_type_id BIGINT NOT NULL,"
+    " PRIMARY KEY (type_id, parent_type_id));"
+    "CREATE TABLE IF NOT EXISTS TypeProperty ("
+    " type_id BIGINT NOT NULL, name VARCHAR(255) NOT NULL, data_type INT NULL,"
+    " PRIMARY KEY (type_id, name));"
+    "CREATE TABLE IF NOT EXISTS Artifact ("
+    " id BIGSERIAL PRIMARY KEY, type_id BIGINT NOT NULL, uri TEXT,"
+    " state INT, name VARCHAR(255), external_id VARCHAR(255) UNIQUE,"
+    " create_time_since_epoch BIGINT NOT NULL DEFAULT 0,"
+    " last_update_time_since_epoch BIGINT NOT NULL DEFAULT 0,"
+    " UNIQUE(type_id, name));"
+    "CREATE INDEX IF NOT EXISTS idx_artifact_uri ON Artifact(uri);"
+    "CREATE INDEX IF NOT EXISTS idx_artifact_type ON Artifact(type_id);"
+    "CREATE TABLE IF NOT EXISTS ArtifactProperty ("
+    " artifact_id BIGINT NOT NULL, name VARCHAR(255) NOT NULL,"
+    " is_custom_property SMALLINT NOT NULL, int_value BIGINT,"
+    " double_value DOUBLE PRECISION, string_value TEXT, byte_value BYTEA,"
+    " proto_value BYTEA, bool_value BOOLEAN,"
+    " PRIMARY KEY (artifact_id, name, is_custom_property));"
+    "CREATE TABLE IF NOT EXISTS Execution ("
+    " id BIGSERIAL PRIMARY KEY, type_id BIGINT NOT NULL,"
+    " last_known_state INT, name VARCHAR(255),"
+    " external_id VARCHAR(255) UNIQUE,"
+    " create_time_since_epoch BIGINT NOT NULL DEFAULT 0,"
+    " last_update_time_since_epoch BIGINT NOT NULL DEFAULT 0,"
+    " UNIQUE(type_id, name));"
+    "CREATE TABLE IF NOT EXISTS ExecutionProperty ("
+    " execution_id BIGINT NOT NULL, name VARCHAR(255) NOT NULL,"
+    " is_custom_property SMALLINT NOT NULL, int_value BIGINT,"
+    " double_value DOUBLE PRECISION, string_value TEXT, byte_value BYTEA,"
+    " proto_value BYTEA, bool_value BOOLEAN,"
+    " PRIMARY KEY (execution_id, name, is_custom_property));"
+    "CREATE TABLE IF NOT EXISTS Context ("
+    " id BIGSERIAL PRIMARY KEY, type_id BIGINT NOT NULL,"
+    " name VARCHAR(255) NOT NULL, external_id VARCHAR(255) UNIQUE,"
+    " create_time_since_epoch BIGINT NOT NULL DEFAULT 0,"
+    " last_update_time_since_epoch BIGINT NOT NULL DEFAULT 0,"
+    " UNIQUE(type_id, name));"
+    "CREATE TABLE IF NOT EXISTS ContextProperty ("
+    " context_id BIGINT NOT NULL, name VARCHAR(255) NOT NULL,"
+    " is_custom_property SMALLINT NOT NULL, int_value BIGINT,"
+    " double_value DOUBLE PRECISION, string_value TEXT, byte_value BYTEA,"
+    " proto_value BYTEA, bool_value BOOLEAN,"
+    " PRIMARY KEY (context_id, name, is_custom_property));"
+    "CREATE TABLE IF NOT EXISTS ParentContext ("
+    " context_id BIGINT NOT NULL, parent_context_id BIGINT NOT NULL,"
+    " PRIMARY KEY (context_id, parent_context_id));"
+    "CREATE TABLE IF NOT EXISTS Event ("
+    " id BIGSERIAL PRIMARY KEY, artifact_id BIGINT NOT NULL,"
+    " execution_id BIGINT NOT NULL, type INT NOT NULL,"
+    " milliseconds_since_epoch BIGINT,"
+    " UNIQUE(artifact_id, execution_id, type));"
+    "CREATE INDEX IF NOT EXISTS idx_event_execution ON Event(execution_id);"
+    "CREATE TABLE IF NOT EXISTS EventPath ("
+    " event_id BIGINT NOT NULL, is_index_step SMALLINT NOT NULL,"
+    " step_index BIGINT, step_key TEXT);"
+    "CREATE INDEX IF NOT EXISTS idx_eventpath_event ON EventPath(event_id);"
+    "CREATE TABLE IF NOT EXISTS Association ("
+    " id BIGSERIAL PRIMARY KEY, context_id BIGINT NOT NULL,"
+    " execution_id BIGINT NOT NULL, UNIQUE(context_id, execution_id));"
+    "CREATE TABLE IF NOT EXISTS Attribution ("
+    " id BIGSERIAL PRIMARY KEY, context_id BIGINT NOT NULL,"
+    " artifact_id BIGINT NOT NULL, UNIQUE(context_id, artifact_id));"
+    "CREATE TABLE IF NOT EXISTS MLMDEnv ("
+    " schema_version INTEGER PRIMARY KEY);";
+
 int64_t cfx_metadata_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int code_of(int rc) {
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return CFX_EUNAVAILABLE;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return CFX_ECORRUPT;
-    case SQLITE_NOMEM:
-        return CFX_ENOMEM;
-    case SQLITE_TOOBIG:
-        return CFX_ETOOBIG;
-    case SQLITE_CONSTRAINT:
-        return CFX_EEXIST;
-    default:
-        return CFX_EIO;
-    }
+static int is_pg(const cfx_metadata_t *md) {
+    return md->be->dialect == MD_POSTGRES;
 }
 
-static int is_busy(int rc) {
-    return (rc & 0xff) == SQLITE_BUSY;
-}
-
-static int db_fail(cfx_metadata_t *md, int rc, cfx_error_t *err,
-                   const char *what) {
-    if (is_busy(rc))
-        return cfx_error_set(err, code_of(rc),
-                             "%s: %s: %s (gave up after %d s waiting for "
-                             "another process's write)",
-                             md->path, what, sqlite3_errmsg(md->db),
-                             BUSY_TIMEOUT_MS / 1000);
-    return cfx_error_set(err, code_of(rc), "%s: %s: %s", md->path, what,
-                         sqlite3_errmsg(md->db));
-}
-
-/* One wait of an explicit retry: sleeps a random time in [d/2, d] with d
- * doubling from RETRY_FIRST_US to RETRY_MAX_US (processes that collided
- * once do not collide again in step). Returns 0 once BUSY_TIMEOUT_MS have
- * passed since the first wait of *deadline_ns (0: not started). */
-static int retry_wait(cfx_metadata_t *md, uint64_t *deadline_ns,
-                      unsigned *delay_us) {
-    uint64_t now = cfx_clock_mono_ns();
-    if (!*deadline_ns) {
-        *deadline_ns = now + (uint64_t)BUSY_TIMEOUT_MS * 1000000u;
-        *delay_us = RETRY_FIRST_US;
-    } else if (now >= *deadline_ns) {
-        return 0;
-    }
-    unsigned d =
-        *delay_us / 2 + (unsigned)rand_r(&md->seed) % (*delay_us / 2 + 1);
-    struct timespec ts = {0, (long)d * 1000};
-    nanosleep(&ts, NULL);
-    if (*delay_us < RETRY_MAX_US)
-        *delay_us = *delay_us * 2 > RETRY_MAX_US ? RETRY_MAX_US : *delay_us * 2;
-    return 1;
-}
-
-/* The busy handler: SQLite calls it while another connection holds the
- * lock it needs, count = 0, 1, ... for one wait. Short randomised sleeps
- * (SQLite's own handler sleeps up to 100 ms at a time, long next to
- * transactions of a millisecond or two); 0 gives up. */
-static int busy_handler(void *ud, int count) {
-    cfx_metadata_t *md = ud;
-    uint64_t now = cfx_clock_mono_ns();
-    if (count == 0)
-        md->busy_since_ns = now;
-    else if (now - md->busy_since_ns >= (uint64_t)BUSY_TIMEOUT_MS * 1000000u)
-        return 0;
-    unsigned cap = count < 10 ? 200u << (count / 2) : 5000u; /* us */
-    unsigned d = cap / 2 + (unsigned)rand_r(&md->seed) % (cap / 2 + 1);
-    struct timespec ts = {0, (long)d * 1000};
-    nanosleep(&ts, NULL);
-    return 1;
-}
-
-/* sqlite3_step, retrying a statement's first step while it is refused with
- * SQLITE_BUSY: a first step has read nothing yet, so running it again is
- * safe, and it is where SQLite takes its locks. */
-static int step(cfx_metadata_t *md, sqlite3_stmt *st) {
-    int fresh = !sqlite3_stmt_busy(st);
-    int rc = sqlite3_step(st);
-    uint64_t deadline = 0;
-    unsigned delay = 0;
-    while (fresh && is_busy(rc) && retry_wait(md, &deadline, &delay)) {
-        sqlite3_reset(st);
-        rc = sqlite3_step(st);
-    }
-    return rc;
-}
-
-/* sqlite3_exec of a statement without rows (BEGIN, COMMIT), retried while
- * SQLITE_BUSY. A COMMIT refused so leaves the transaction open (SQLite's
- * documented behaviour), so it may be retried too. */
-static int exec_retry(cfx_metadata_t *md, const char *sql) {
-    uint64_t deadline = 0;
-    unsigned delay = 0;
-    int rc;
-    while (is_busy(rc = sqlite3_exec(md->db, sql, NULL, NULL, NULL)) &&
-           retry_wait(md, &deadline, &delay))
-        ;
-    return rc;
-}
-
-static int prep(cfx_metadata_t *md, const char *sql, sqlite3_stmt **st,
+static int prep(cfx_metadata_t *md, const char *sql, md_stmt_t **st,
                 cfx_error_t *err) {
-    uint64_t deadline = 0;
-    unsigned delay = 0;
-    int rc;
-    /* preparing reads the schema, which needs a read lock */
-    while (is_busy(rc = sqlite3_prepare_v2(md->db, sql, -1, st, NULL)) &&
-           retry_wait(md, &deadline, &delay))
-        ;
-    if (rc != SQLITE_OK)
-        return db_fail(md, rc, err, "prepare");
-    return 0;
+    return md->be->prepare(md->c, sql, st, err);
+}
+
+/* A step: MD_ROW, MD_DONE or a negative code with err set ("<store>:
+ * <what>: <database's message>"). */
+static int step(cfx_metadata_t *md, md_stmt_t *st, const char *what,
+                cfx_error_t *err) {
+    return md->be->step(st, what, err);
+}
+
+/* "INSERT OR IGNORE INTO <rest>" in the store's dialect: PostgreSQL skips
+ * a row that breaks a unique constraint with ON CONFLICT DO NOTHING. */
+static const char *insert_or_ignore(cfx_metadata_t *md, char *buf, size_t cap,
+                                    const char *rest) {
+    snprintf(buf, cap,
+             is_pg(md) ? "INSERT INTO %s ON CONFLICT DO NOTHING"
+                       : "INSERT OR IGNORE INTO %s",
+             rest);
+    return buf;
 }
 
 static int check_len(const char *s, size_t max, const char *what,
@@ -256,26 +232,22 @@ static int check_len(const char *s, size_t max, const char *what,
 }
 
 /* Runs a statement that returns no rows; finalizes it. */
-static int step_done(cfx_metadata_t *md, sqlite3_stmt *st, cfx_error_t *err,
+/* Runs a statement that returns no rows; finalizes it. */
+static int step_done(cfx_metadata_t *md, md_stmt_t *st, cfx_error_t *err,
                      const char *what) {
-    int rc = step(md, st);
-    int ret = 0;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        ret = db_fail(md, rc, err, what);
-    sqlite3_finalize(st);
-    return ret;
+    int rc = md->be->step(st, what, err);
+    md->be->finalize(st);
+    return rc < 0 ? rc : 0;
 }
 
 int cfx_metadata_begin(cfx_metadata_t *md, cfx_error_t *err) {
     if (md->tx_depth++ > 0)
         return 0;
     md->tx_failed = 0;
-    int rc = exec_retry(md, "BEGIN IMMEDIATE");
-    if (rc != SQLITE_OK) {
+    int ret = md->be->begin(md->c, err);
+    if (ret)
         md->tx_depth = 0;
-        return db_fail(md, rc, err, "begin transaction");
-    }
-    return 0;
+    return ret;
 }
 
 int cfx_metadata_commit(cfx_metadata_t *md, cfx_error_t *err) {
@@ -285,18 +257,12 @@ int cfx_metadata_commit(cfx_metadata_t *md, cfx_error_t *err) {
     if (--md->tx_depth > 0)
         return 0;
     if (md->tx_failed) {
-        sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
+        md->be->rollback(md->c);
         return cfx_error_set(err, CFX_ESTATE,
                              "%s: transaction rolled back by an inner failure",
                              md->path);
     }
-    int rc = exec_retry(md, "COMMIT");
-    if (rc != SQLITE_OK) {
-        int ret = db_fail(md, rc, err, "commit");
-        sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
-        return ret;
-    }
-    return 0;
+    return md->be->commit(md->c, err);
 }
 
 void cfx_metadata_rollback(cfx_metadata_t *md) {
@@ -306,23 +272,24 @@ void cfx_metadata_rollback(cfx_metadata_t *md) {
         md->tx_failed = 1;
         return;
     }
-    sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
+    md->be->rollback(md->c);
 }
 
 /* The schema version of a store whose tables exist, read without taking
  * the write lock: 1 with *version set, 0 when the tables are not (all)
- * there yet (a new file, or one another process is creating). */
+ * there yet (a new store, or one another process is creating). */
 static int read_schema_version(cfx_metadata_t *md, int *version) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     cfx_error_t ignore;
     int found = 0;
+    cfx_error_init(&ignore);
     if (prep(md, "SELECT schema_version FROM MLMDEnv", &st, &ignore))
         return 0; /* no such table: created below */
-    if (step(md, st) == SQLITE_ROW) {
-        *version = sqlite3_column_int(st, 0);
+    if (step(md, st, "MLMDEnv", &ignore) == MD_ROW) {
+        *version = (int)md->be->column_int64(st, 0);
         found = 1;
     }
-    sqlite3_finalize(st);
+    md->be->finalize(st);
     return found;
 }
 
@@ -335,7 +302,6 @@ static int check_version(cfx_metadata_t *md, int v, cfx_error_t *err) {
 }
 
 static int init_schema(cfx_metadata_t *md, cfx_error_t *err) {
-    char *msg = NULL;
     int v;
     if (read_schema_version(md, &v))
         return check_version(md, v, err); /* the common case: no write */
@@ -344,29 +310,29 @@ static int init_schema(cfx_metadata_t *md, cfx_error_t *err) {
     int ret = cfx_metadata_begin(md, err);
     if (ret)
         return ret;
-    int rc = sqlite3_exec(md->db, schema_sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        ret = cfx_error_set(err, code_of(rc), "%s: creating tables: %s",
-                            md->path, msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        cfx_metadata_rollback(md);
-        return ret;
-    }
-    sqlite3_stmt *st = NULL;
+    if ((ret =
+             md->be->exec(md->c, is_pg(md) ? pg_schema_sql : sqlite_schema_sql,
+                          "creating tables", err)))
+        goto fail;
+    md_stmt_t *st = NULL;
     if ((ret = prep(md, "SELECT schema_version FROM MLMDEnv", &st, err)))
         goto fail;
-    rc = step(md, st);
-    if (rc == SQLITE_ROW) {
-        v = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+    int rc = step(md, st, "MLMDEnv", err);
+    if (rc == MD_ROW) {
+        v = (int)md->be->column_int64(st, 0);
+        md->be->finalize(st);
         if ((ret = check_version(md, v, err)))
             goto fail;
     } else {
-        sqlite3_finalize(st);
+        md->be->finalize(st);
+        if (rc < 0) {
+            ret = rc;
+            goto fail;
+        }
         if ((ret = prep(md, "INSERT INTO MLMDEnv(schema_version) VALUES (?)",
                         &st, err)))
             goto fail;
-        sqlite3_bind_int(st, 1, SCHEMA_VERSION);
+        md->be->bind_int64(st, 1, SCHEMA_VERSION);
         if ((ret = step_done(md, st, err, "MLMDEnv")))
             goto fail;
     }
@@ -376,32 +342,27 @@ fail:
     return ret;
 }
 
-/* WAL mode, set once per file and kept in it. Switching a new file needs an
- * exclusive lock, and SQLite refuses a switch that finds the file busy with
- * SQLITE_BUSY without calling the busy handler: step() retries it. A file
- * system without shared memory keeps the rollback journal, which is slower
- * for concurrent readers but just as correct. */
-static int set_journal(cfx_metadata_t *md, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
-    int ret = prep(md, "PRAGMA journal_mode=WAL", &st, err);
-    if (ret)
-        return ret;
-    int rc = step(md, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = db_fail(md, rc, err, "journal_mode=WAL");
-    sqlite3_finalize(st);
-    if (ret)
-        return ret;
-    char *msg = NULL;
-    rc = sqlite3_exec(md->db,
-                      "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;",
-                      NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        ret = cfx_error_set(err, code_of(rc), "%s: %s", md->path,
-                            msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-    }
-    return ret;
+int cfx_md_is_postgres_url(const char *location) {
+    return !strncmp(location, "postgresql://", 13) ||
+           !strncmp(location, "postgres://", 11);
+}
+
+/* The location as messages show it: a URL without its password. */
+static char *location_label(const char *location) {
+    const char *at, *colon, *slash = strstr(location, "://");
+    if (!cfx_md_is_postgres_url(location) || !slash)
+        return strdup(location);
+    slash += 3;
+    size_t auth_end = strcspn(slash, "/?");
+    at = memchr(slash, '@', auth_end);
+    colon = at ? memchr(slash, ':', (size_t)(at - slash)) : NULL;
+    if (!colon)
+        return strdup(location);
+    size_t n = strlen(location) + 4;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%.*s:***%s", (int)(colon - location), location, at);
+    return out;
 }
 
 int cfx_metadata_open(cfx_metadata_t **out, const char *path,
@@ -409,22 +370,14 @@ int cfx_metadata_open(cfx_metadata_t **out, const char *path,
     *out = NULL;
     int ret = 0;
     cfx_metadata_t *md = calloc(1, sizeof *md);
-    if (!md || !(md->path = strdup(path))) {
-        ret = cfx_error_set(err, CFX_ENOMEM, "%s: out of memory", path);
+    if (!md || !(md->path = location_label(path))) {
+        ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
-    md->seed = (unsigned)getpid() ^ (unsigned)cfx_clock_mono_ns();
-    int rc = sqlite3_open_v2(
-        path, &md->db,
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        ret =
-            cfx_error_set(err, code_of(rc), "%s: cannot open: %s", path,
-                          md->db ? sqlite3_errmsg(md->db) : sqlite3_errstr(rc));
-        goto out;
-    }
-    sqlite3_busy_handler(md->db, busy_handler, md);
-    if ((ret = set_journal(md, err)) || (ret = init_schema(md, err)))
+    md->be = cfx_md_is_postgres_url(path) ? &cfx_md_pg_backend
+                                          : &cfx_md_sqlite_backend;
+    if ((ret = md->be->open(&md->c, path, md->path, err)) ||
+        (ret = init_schema(md, err)))
         goto out;
     *out = md;
     md = NULL;
@@ -433,9 +386,42 @@ out:
     return ret;
 }
 
+/* The process's store location: set by a flag (cfx_metadata_set_location),
+ * else by a pipeline config (cfx_metadata_set_default_location). */
+static char *g_location, *g_default_location;
+
+static int set_string(char **dst, const char *location, cfx_error_t *err) {
+    char *copy = NULL;
+    if (location && *location && !(copy = strdup(location)))
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+int cfx_metadata_set_location(const char *location, cfx_error_t *err) {
+    return set_string(&g_location, location, err);
+}
+
+int cfx_metadata_set_default_location(const char *location, cfx_error_t *err) {
+    return set_string(&g_default_location, location, err);
+}
+
+const char *cfx_metadata_location(void) {
+    if (g_location)
+        return g_location;
+    if (g_default_location)
+        return g_default_location;
+    const char *env = getenv(CFX_METADATA_ENV);
+    return env && *env ? env : NULL;
+}
+
 int cfx_metadata_open_root(cfx_metadata_t **out, const char *root,
                            cfx_error_t *err) {
     *out = NULL;
+    const char *location = cfx_metadata_location();
+    if (location)
+        return cfx_metadata_open(out, location, err);
     size_t n = strlen(root) + sizeof(CFX_METADATA_FILE) + 2;
     char *p = malloc(n);
     if (!p)
@@ -467,10 +453,8 @@ int cfx_metadata_open_root(cfx_metadata_t **out, const char *root,
 void cfx_metadata_close(cfx_metadata_t *md) {
     if (!md)
         return;
-    if (md->tx_depth > 0)
-        sqlite3_exec(md->db, "ROLLBACK", NULL, NULL, NULL);
-    if (md->db)
-        sqlite3_close(md->db);
+    if (md->c)
+        md->be->close(md->c);
     free(md->path);
     free(md);
 }
@@ -479,51 +463,53 @@ void cfx_metadata_close(cfx_metadata_t *md) {
 
 int cfx_metadata_put_type(cfx_metadata_t *md, int kind, const char *name,
                           int64_t *id, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret;
     if ((ret = check_len(name, CFX_MD_NAME_MAX, "type name", err)))
         return ret;
     if ((ret = prep(md, "SELECT id FROM Type WHERE type_kind=? AND name=?", &st,
                     err)))
         return ret;
-    sqlite3_bind_int(st, 1, kind);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = step(md, st);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+    md->be->bind_int64(st, 1, kind);
+    md->be->bind_text(st, 2, name);
+    int rc = step(md, st, "Type", err);
+    if (rc == MD_ROW) {
+        *id = md->be->column_int64(st, 0);
+        md->be->finalize(st);
         return 0;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(md, rc, err, "Type");
+    md->be->finalize(st);
+    if (rc != MD_DONE)
+        return rc;
     /* Another process may register it between our SELECT and INSERT. */
+    char sql[256];
     if ((ret = prep(md,
-                    "INSERT OR IGNORE INTO Type(name, type_kind) VALUES (?,?)",
+                    insert_or_ignore(md, sql, sizeof sql,
+                                     "Type(name, type_kind) VALUES (?,?)"),
                     &st, err)))
         return ret;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, kind);
+    md->be->bind_text(st, 1, name);
+    md->be->bind_int64(st, 2, kind);
     if ((ret = step_done(md, st, err, "Type")))
         return ret;
     if ((ret = prep(md, "SELECT id FROM Type WHERE type_kind=? AND name=?", &st,
                     err)))
         return ret;
-    sqlite3_bind_int(st, 1, kind);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    rc = step(md, st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
+    md->be->bind_int64(st, 1, kind);
+    md->be->bind_text(st, 2, name);
+    rc = step(md, st, "Type", err);
+    if (rc == MD_ROW)
+        *id = md->be->column_int64(st, 0);
     else
-        ret = db_fail(md, rc, err, "Type");
-    sqlite3_finalize(st);
+        ret = rc;
+    md->be->finalize(st);
     return ret;
 }
 
 /* --- artifacts ------------------------------------------------------------ */
 
-static void copy_text(char *dst, size_t cap, const unsigned char *src) {
-    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+static void copy_text(char *dst, size_t cap, const char *src) {
+    snprintf(dst, cap, "%s", src ? src : "");
 }
 
 #define ARTIFACT_COLS                                                          \
@@ -531,15 +517,16 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src) {
     " a.create_time_since_epoch, a.last_update_time_since_epoch"               \
     " FROM Artifact a JOIN Type t ON t.id = a.type_id "
 
-static void read_artifact(sqlite3_stmt *st, cfx_md_artifact_t *a) {
-    a->id = sqlite3_column_int64(st, 0);
-    a->type_id = sqlite3_column_int64(st, 1);
-    copy_text(a->type, sizeof a->type, sqlite3_column_text(st, 2));
-    copy_text(a->uri, sizeof a->uri, sqlite3_column_text(st, 3));
-    copy_text(a->name, sizeof a->name, sqlite3_column_text(st, 4));
-    a->state = sqlite3_column_int(st, 5);
-    a->create_time_ms = sqlite3_column_int64(st, 6);
-    a->update_time_ms = sqlite3_column_int64(st, 7);
+static void read_artifact(cfx_metadata_t *md, md_stmt_t *st,
+                          cfx_md_artifact_t *a) {
+    a->id = md->be->column_int64(st, 0);
+    a->type_id = md->be->column_int64(st, 1);
+    copy_text(a->type, sizeof a->type, md->be->column_text(st, 2));
+    copy_text(a->uri, sizeof a->uri, md->be->column_text(st, 3));
+    copy_text(a->name, sizeof a->name, md->be->column_text(st, 4));
+    a->state = (int)md->be->column_int64(st, 5);
+    a->create_time_ms = md->be->column_int64(st, 6);
+    a->update_time_ms = md->be->column_int64(st, 7);
 }
 
 /* Copies uri without trailing slashes (but keeps "/"). */
@@ -560,7 +547,7 @@ int cfx_metadata_put_artifact(cfx_metadata_t *md, const char *type,
                               const char *uri, int state, int64_t *id,
                               cfx_error_t *err) {
     int64_t type_id;
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     char u[CFX_MD_URI_MAX];
     int ret;
     if ((ret = norm_uri(uri, u, err)))
@@ -575,29 +562,28 @@ int cfx_metadata_put_artifact(cfx_metadata_t *md, const char *type,
                     &st, err)))
         return ret;
     int64_t now = cfx_metadata_now_ms();
-    sqlite3_bind_int64(st, 1, type_id);
-    sqlite3_bind_text(st, 2, u, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, state);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int64(st, 5, now);
+    md->be->bind_int64(st, 1, type_id);
+    md->be->bind_text(st, 2, u);
+    md->be->bind_int64(st, 3, state);
+    md->be->bind_int64(st, 4, now);
+    md->be->bind_int64(st, 5, now);
     if ((ret = step_done(md, st, err, "Artifact")))
         return ret;
-    *id = sqlite3_last_insert_rowid(md->db);
-    return 0;
+    return md->be->last_insert_id(md->c, id, err);
 }
 
 static int set_state(cfx_metadata_t *md, const char *sql, int64_t id, int state,
                      const char *what, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(md, sql, &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int(st, 1, state);
-    sqlite3_bind_int64(st, 2, cfx_metadata_now_ms());
-    sqlite3_bind_int64(st, 3, id);
+    md->be->bind_int64(st, 1, state);
+    md->be->bind_int64(st, 2, cfx_metadata_now_ms());
+    md->be->bind_int64(st, 3, id);
     if ((ret = step_done(md, st, err, what)))
         return ret;
-    if (sqlite3_changes(md->db) == 0)
+    if (md->be->changes(md->c) == 0)
         return cfx_error_set(err, CFX_ENOTFOUND, "%s: no %s with id %lld",
                              md->path, what, (long long)id);
     return 0;
@@ -612,29 +598,29 @@ int cfx_metadata_set_artifact_state(cfx_metadata_t *md, int64_t id, int state,
         id, state, "artifact", err);
 }
 
-static int one_artifact(cfx_metadata_t *md, sqlite3_stmt *st,
+static int one_artifact(cfx_metadata_t *md, md_stmt_t *st,
                         cfx_md_artifact_t *out, cfx_error_t *err,
                         const char *what) {
-    int rc = step(md, st);
+    int rc = step(md, st, "Artifact", err);
     int ret = 0;
-    if (rc == SQLITE_ROW)
-        read_artifact(st, out);
-    else if (rc == SQLITE_DONE)
+    if (rc == MD_ROW)
+        read_artifact(md, st, out);
+    else if (rc == MD_DONE)
         ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no artifact %s", md->path,
                             what);
     else
-        ret = db_fail(md, rc, err, "Artifact");
-    sqlite3_finalize(st);
+        ret = rc;
+    md->be->finalize(st);
     return ret;
 }
 
 int cfx_metadata_get_artifact(cfx_metadata_t *md, int64_t id,
                               cfx_md_artifact_t *out, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(md, ARTIFACT_COLS "WHERE a.id=?", &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, id);
+    md->be->bind_int64(st, 1, id);
     char what[64];
     snprintf(what, sizeof what, "with id %lld", (long long)id);
     return one_artifact(md, st, out, err, what);
@@ -643,7 +629,7 @@ int cfx_metadata_get_artifact(cfx_metadata_t *md, int64_t id,
 int cfx_metadata_find_artifact_by_uri(cfx_metadata_t *md, const char *uri,
                                       cfx_md_artifact_t *out,
                                       cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     char u[CFX_MD_URI_MAX];
     int ret = norm_uri(uri, u, err);
     if (ret)
@@ -652,7 +638,7 @@ int cfx_metadata_find_artifact_by_uri(cfx_metadata_t *md, const char *uri,
              prep(md, ARTIFACT_COLS "WHERE a.uri=? ORDER BY a.id DESC LIMIT 1",
                   &st, err)))
         return ret;
-    sqlite3_bind_text(st, 1, u, -1, SQLITE_TRANSIENT);
+    md->be->bind_text(st, 1, u);
     char what[CFX_MD_URI_MAX + 16];
     snprintf(what, sizeof what, "at '%s'", u);
     return one_artifact(md, st, out, err, what);
@@ -689,7 +675,7 @@ int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
                                            const char *value,
                                            cfx_md_artifact_t *out,
                                            cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret =
         prep(md,
              ARTIFACT_COLS "JOIN ArtifactProperty p ON p.artifact_id = a.id"
@@ -698,8 +684,8 @@ int cfx_metadata_find_artifact_by_property(cfx_metadata_t *md, const char *name,
              &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    md->be->bind_text(st, 1, name);
+    md->be->bind_text(st, 2, value);
     char what[CFX_MD_URI_MAX + CFX_MD_NAME_MAX];
     snprintf(what, sizeof what, "with %.200s = '%.2000s'", name, value);
     return one_artifact(md, st, out, err, what);
@@ -721,8 +707,8 @@ static const prop_table_t execution_props = {"ExecutionProperty",
 static int set_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
                         const char *name, int is_custom,
                         const cfx_md_value_t *v, cfx_error_t *err) {
-    char sql[256];
-    sqlite3_stmt *st = NULL;
+    char sql[512];
+    md_stmt_t *st = NULL;
     int ret;
     if ((ret = check_len(name, CFX_MD_NAME_MAX, "property name", err)))
         return ret;
@@ -735,34 +721,46 @@ static int set_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
         return ret;
     if (!is_custom) {
         /* A (non-custom) property is declared by its type (MLMD). */
-        snprintf(sql, sizeof sql,
-                 "INSERT OR IGNORE INTO TypeProperty(type_id, name, data_type)"
+        char rest[128];
+        snprintf(rest, sizeof rest,
+                 "TypeProperty(type_id, name, data_type)"
                  " SELECT type_id, ?, ? FROM %s WHERE id=?",
                  t->owner);
+        insert_or_ignore(md, sql, sizeof sql, rest);
         if ((ret = prep(md, sql, &st, err)))
             goto fail;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, (int)v->kind);
-        sqlite3_bind_int64(st, 3, id);
+        md->be->bind_text(st, 1, name);
+        md->be->bind_int64(st, 2, (int)v->kind);
+        md->be->bind_int64(st, 3, id);
         if ((ret = step_done(md, st, err, t->table)))
             goto fail;
     }
-    snprintf(
-        sql, sizeof sql,
-        "INSERT OR REPLACE INTO %s(%s, name, is_custom_property, int_value,"
-        " double_value, string_value) VALUES (?,?,?,?,?,?)",
-        t->table, t->owner_col);
+    if (is_pg(md))
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO %s(%s, name, is_custom_property, int_value,"
+                 " double_value, string_value) VALUES (?,?,?,?,?,?)"
+                 " ON CONFLICT (%s, name, is_custom_property) DO UPDATE SET"
+                 " int_value=EXCLUDED.int_value,"
+                 " double_value=EXCLUDED.double_value,"
+                 " string_value=EXCLUDED.string_value",
+                 t->table, t->owner_col, t->owner_col);
+    else
+        snprintf(
+            sql, sizeof sql,
+            "INSERT OR REPLACE INTO %s(%s, name, is_custom_property, int_value,"
+            " double_value, string_value) VALUES (?,?,?,?,?,?)",
+            t->table, t->owner_col);
     if ((ret = prep(md, sql, &st, err)))
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, is_custom ? 1 : 0);
+    md->be->bind_int64(st, 1, id);
+    md->be->bind_text(st, 2, name);
+    md->be->bind_int64(st, 3, is_custom ? 1 : 0);
     if (v->kind == CFX_MD_INT)
-        sqlite3_bind_int64(st, 4, v->i);
+        md->be->bind_int64(st, 4, v->i);
     else if (v->kind == CFX_MD_DOUBLE)
-        sqlite3_bind_double(st, 5, v->d);
+        md->be->bind_double(st, 5, v->d);
     else
-        sqlite3_bind_text(st, 6, v->s ? v->s : "", -1, SQLITE_STATIC);
+        md->be->bind_text(st, 6, v->s ? v->s : "");
     if ((ret = step_done(md, st, err, t->table)))
         goto fail;
     return cfx_metadata_commit(md, err);
@@ -775,7 +773,7 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
                         const char *name, cfx_md_value_t *v, char *buf,
                         size_t cap, cfx_error_t *err) {
     char sql[256];
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     memset(v, 0, sizeof *v);
     snprintf(sql, sizeof sql,
              "SELECT int_value, double_value, string_value FROM %s"
@@ -784,24 +782,24 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
     int ret = prep(md, sql, &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = step(md, st);
-    if (rc == SQLITE_DONE) {
+    md->be->bind_int64(st, 1, id);
+    md->be->bind_text(st, 2, name);
+    int rc = step(md, st, t->table, err);
+    if (rc == MD_DONE) {
         ret = cfx_error_set(err, CFX_ENOTFOUND,
                             "%s: %s %lld has no property '%s'", md->path,
                             t->owner, (long long)id, name);
-    } else if (rc != SQLITE_ROW) {
-        ret = db_fail(md, rc, err, t->table);
-    } else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    } else if (rc != MD_ROW) {
+        ret = rc;
+    } else if (!md->be->column_null(st, 0)) {
         v->kind = CFX_MD_INT;
-        v->i = sqlite3_column_int64(st, 0);
-    } else if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+        v->i = md->be->column_int64(st, 0);
+    } else if (!md->be->column_null(st, 1)) {
         v->kind = CFX_MD_DOUBLE;
-        v->d = sqlite3_column_double(st, 1);
+        v->d = md->be->column_double(st, 1);
     } else {
-        const unsigned char *s = sqlite3_column_text(st, 2);
-        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        const char *s = md->be->column_text(st, 2);
+        size_t n = (size_t)md->be->column_bytes(st, 2);
         v->kind = CFX_MD_STRING;
         if (!buf || n >= cap) {
             ret = cfx_error_set(
@@ -815,7 +813,7 @@ static int get_property(cfx_metadata_t *md, const prop_table_t *t, int64_t id,
             v->s = buf;
         }
     }
-    sqlite3_finalize(st);
+    md->be->finalize(st);
     return ret;
 }
 
@@ -823,7 +821,7 @@ static int list_properties(cfx_metadata_t *md, const prop_table_t *t,
                            int64_t id, cfx_md_property_cb cb, void *ud,
                            cfx_error_t *err) {
     char sql[256];
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     snprintf(
         sql, sizeof sql,
         "SELECT name, is_custom_property, int_value, double_value,"
@@ -832,28 +830,28 @@ static int list_properties(cfx_metadata_t *md, const prop_table_t *t,
     int ret = prep(md, sql, &st, err), rc;
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = step(md, st)) == SQLITE_ROW) {
+    md->be->bind_int64(st, 1, id);
+    while ((rc = step(md, st, t->table, err)) == MD_ROW) {
         cfx_md_value_t v = {0};
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+        if (!md->be->column_null(st, 2)) {
             v.kind = CFX_MD_INT;
-            v.i = sqlite3_column_int64(st, 2);
-        } else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            v.i = md->be->column_int64(st, 2);
+        } else if (!md->be->column_null(st, 3)) {
             v.kind = CFX_MD_DOUBLE;
-            v.d = sqlite3_column_double(st, 3);
+            v.d = md->be->column_double(st, 3);
         } else {
             v.kind = CFX_MD_STRING;
-            const unsigned char *s = sqlite3_column_text(st, 4);
+            const char *s = md->be->column_text(st, 4);
             v.s = s ? (const char *)s : "";
         }
-        const unsigned char *name = sqlite3_column_text(st, 0);
+        const char *name = md->be->column_text(st, 0);
         if ((ret = cb(ud, name ? (const char *)name : "",
-                      sqlite3_column_int(st, 1), &v)))
+                      (int)md->be->column_int64(st, 1), &v)))
             break;
     }
-    if (!ret && rc != SQLITE_DONE)
-        ret = db_fail(md, rc, err, t->table);
-    sqlite3_finalize(st);
+    if (!ret && rc != MD_DONE)
+        ret = rc;
+    md->be->finalize(st);
     return ret;
 }
 
@@ -904,20 +902,21 @@ int cfx_metadata_get_execution_property(cfx_metadata_t *md, int64_t id,
     " e.create_time_since_epoch, e.last_update_time_since_epoch"               \
     " FROM Execution e JOIN Type t ON t.id = e.type_id "
 
-static void read_execution(sqlite3_stmt *st, cfx_md_execution_t *e) {
-    e->id = sqlite3_column_int64(st, 0);
-    e->type_id = sqlite3_column_int64(st, 1);
-    copy_text(e->type, sizeof e->type, sqlite3_column_text(st, 2));
-    copy_text(e->name, sizeof e->name, sqlite3_column_text(st, 3));
-    e->state = sqlite3_column_int(st, 4);
-    e->create_time_ms = sqlite3_column_int64(st, 5);
-    e->update_time_ms = sqlite3_column_int64(st, 6);
+static void read_execution(cfx_metadata_t *md, md_stmt_t *st,
+                           cfx_md_execution_t *e) {
+    e->id = md->be->column_int64(st, 0);
+    e->type_id = md->be->column_int64(st, 1);
+    copy_text(e->type, sizeof e->type, md->be->column_text(st, 2));
+    copy_text(e->name, sizeof e->name, md->be->column_text(st, 3));
+    e->state = (int)md->be->column_int64(st, 4);
+    e->create_time_ms = md->be->column_int64(st, 5);
+    e->update_time_ms = md->be->column_int64(st, 6);
 }
 
 int cfx_metadata_put_execution(cfx_metadata_t *md, const char *type, int state,
                                int64_t *id, cfx_error_t *err) {
     int64_t type_id = 0;
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret =
         cfx_metadata_put_type(md, CFX_MD_EXECUTION_TYPE, type, &type_id, err);
     if (ret)
@@ -929,14 +928,13 @@ int cfx_metadata_put_execution(cfx_metadata_t *md, const char *type, int state,
                     &st, err)))
         return ret;
     int64_t now = cfx_metadata_now_ms();
-    sqlite3_bind_int64(st, 1, type_id);
-    sqlite3_bind_int(st, 2, state);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_int64(st, 4, now);
+    md->be->bind_int64(st, 1, type_id);
+    md->be->bind_int64(st, 2, state);
+    md->be->bind_int64(st, 3, now);
+    md->be->bind_int64(st, 4, now);
     if ((ret = step_done(md, st, err, "Execution")))
         return ret;
-    *id = sqlite3_last_insert_rowid(md->db);
-    return 0;
+    return md->be->last_insert_id(md->c, id, err);
 }
 
 int cfx_metadata_set_execution_state(cfx_metadata_t *md, int64_t id, int state,
@@ -950,7 +948,7 @@ int cfx_metadata_set_execution_state(cfx_metadata_t *md, int64_t id, int state,
 int cfx_metadata_replace_execution_state(cfx_metadata_t *md, int64_t id,
                                          int expected, int state, int *changed,
                                          cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     *changed = 0;
     int ret = prep(md,
                    "UPDATE Execution SET last_known_state=?,"
@@ -959,32 +957,32 @@ int cfx_metadata_replace_execution_state(cfx_metadata_t *md, int64_t id,
                    &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int(st, 1, state);
-    sqlite3_bind_int64(st, 2, cfx_metadata_now_ms());
-    sqlite3_bind_int64(st, 3, id);
-    sqlite3_bind_int(st, 4, expected);
+    md->be->bind_int64(st, 1, state);
+    md->be->bind_int64(st, 2, cfx_metadata_now_ms());
+    md->be->bind_int64(st, 3, id);
+    md->be->bind_int64(st, 4, expected);
     if ((ret = step_done(md, st, err, "execution")))
         return ret;
-    *changed = sqlite3_changes(md->db) == 1;
+    *changed = md->be->changes(md->c) == 1;
     return 0;
 }
 
 int cfx_metadata_get_execution(cfx_metadata_t *md, int64_t id,
                                cfx_md_execution_t *out, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(md, EXECUTION_COLS "WHERE e.id=?", &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = step(md, st);
-    if (rc == SQLITE_ROW)
-        read_execution(st, out);
-    else if (rc == SQLITE_DONE)
+    md->be->bind_int64(st, 1, id);
+    int rc = step(md, st, "Execution", err);
+    if (rc == MD_ROW)
+        read_execution(md, st, out);
+    else if (rc == MD_DONE)
         ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no execution with id %lld",
                             md->path, (long long)id);
     else
-        ret = db_fail(md, rc, err, "Execution");
-    sqlite3_finalize(st);
+        ret = rc;
+    md->be->finalize(st);
     return ret;
 }
 
@@ -992,88 +990,89 @@ int cfx_metadata_get_execution(cfx_metadata_t *md, int64_t id,
 
 int cfx_metadata_find_context(cfx_metadata_t *md, const char *type,
                               const char *name, int64_t *id, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(md,
                    "SELECT c.id FROM Context c JOIN Type t ON t.id = c.type_id"
                    " WHERE t.type_kind=2 AND t.name=? AND c.name=?",
                    &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = step(md, st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE)
+    md->be->bind_text(st, 1, type);
+    md->be->bind_text(st, 2, name);
+    int rc = step(md, st, "Context", err);
+    if (rc == MD_ROW)
+        *id = md->be->column_int64(st, 0);
+    else if (rc == MD_DONE)
         ret = cfx_error_set(err, CFX_ENOTFOUND, "%s: no %s context '%s'",
                             md->path, type, name);
     else
-        ret = db_fail(md, rc, err, "Context");
-    sqlite3_finalize(st);
+        ret = rc;
+    md->be->finalize(st);
     return ret;
 }
 
 int cfx_metadata_put_context(cfx_metadata_t *md, const char *type,
                              const char *name, int64_t *id, cfx_error_t *err) {
     int64_t type_id;
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret;
     if ((ret = check_len(name, CFX_MD_NAME_MAX, "context name", err)))
         return ret;
     if ((ret = cfx_metadata_put_type(md, CFX_MD_CONTEXT_TYPE, type, &type_id,
                                      err)))
         return ret;
+    char sql[256];
     if ((ret = prep(md,
-                    "INSERT OR IGNORE INTO Context(type_id, name,"
-                    " create_time_since_epoch, last_update_time_since_epoch)"
-                    " VALUES (?,?,?,?)",
+                    insert_or_ignore(
+                        md, sql, sizeof sql,
+                        "Context(type_id, name, create_time_since_epoch,"
+                        " last_update_time_since_epoch) VALUES (?,?,?,?)"),
                     &st, err)))
         return ret;
     int64_t now = cfx_metadata_now_ms();
-    sqlite3_bind_int64(st, 1, type_id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_int64(st, 4, now);
+    md->be->bind_int64(st, 1, type_id);
+    md->be->bind_text(st, 2, name);
+    md->be->bind_int64(st, 3, now);
+    md->be->bind_int64(st, 4, now);
     if ((ret = step_done(md, st, err, "Context")))
         return ret;
     return cfx_metadata_find_context(md, type, name, id, err);
 }
 
-static int link_rows(cfx_metadata_t *md, const char *sql, int64_t a, int64_t b,
+static int link_rows(cfx_metadata_t *md, const char *rest, int64_t a, int64_t b,
                      const char *what, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
-    int ret = prep(md, sql, &st, err);
+    md_stmt_t *st = NULL;
+    char sql[256];
+    int ret = prep(md, insert_or_ignore(md, sql, sizeof sql, rest), &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, b);
+    md->be->bind_int64(st, 1, a);
+    md->be->bind_int64(st, 2, b);
     return step_done(md, st, err, what);
 }
 
 int cfx_metadata_put_parent_context(cfx_metadata_t *md, int64_t child_id,
                                     int64_t parent_id, cfx_error_t *err) {
     return link_rows(md,
-                     "INSERT OR IGNORE INTO ParentContext(context_id,"
+                     "ParentContext(context_id,"
                      " parent_context_id) VALUES (?,?)",
                      child_id, parent_id, "ParentContext", err);
 }
 
 int cfx_metadata_associate(cfx_metadata_t *md, int64_t context_id,
                            int64_t execution_id, cfx_error_t *err) {
-    return link_rows(
-        md,
-        "INSERT OR IGNORE INTO Association(context_id, execution_id)"
-        " VALUES (?,?)",
-        context_id, execution_id, "Association", err);
+    return link_rows(md,
+                     "Association(context_id, execution_id)"
+                     " VALUES (?,?)",
+                     context_id, execution_id, "Association", err);
 }
 
 int cfx_metadata_attribute(cfx_metadata_t *md, int64_t context_id,
                            int64_t artifact_id, cfx_error_t *err) {
-    return link_rows(
-        md,
-        "INSERT OR IGNORE INTO Attribution(context_id, artifact_id)"
-        " VALUES (?,?)",
-        context_id, artifact_id, "Attribution", err);
+    return link_rows(md,
+                     "Attribution(context_id, artifact_id)"
+                     " VALUES (?,?)",
+                     context_id, artifact_id, "Attribution", err);
 }
 
 /* --- events --------------------------------------------------------------- */
@@ -1081,7 +1080,7 @@ int cfx_metadata_attribute(cfx_metadata_t *md, int64_t context_id,
 int cfx_metadata_put_event(cfx_metadata_t *md, int64_t artifact_id,
                            int64_t execution_id, int type, const char *key,
                            int64_t index, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret;
     if ((ret = check_len(key, CFX_MD_NAME_MAX, "event key", err)))
         return ret;
@@ -1094,40 +1093,44 @@ int cfx_metadata_put_event(cfx_metadata_t *md, int64_t artifact_id,
                         " WHERE artifact_id=? AND execution_id=? AND type=?",
                         &st, err)))
             goto fail;
-        sqlite3_bind_int(st, 1, CFX_MD_EVENT_OUTPUT);
-        sqlite3_bind_int64(st, 2, cfx_metadata_now_ms());
-        sqlite3_bind_int64(st, 3, artifact_id);
-        sqlite3_bind_int64(st, 4, execution_id);
-        sqlite3_bind_int(st, 5, CFX_MD_EVENT_PENDING_OUTPUT);
+        md->be->bind_int64(st, 1, CFX_MD_EVENT_OUTPUT);
+        md->be->bind_int64(st, 2, cfx_metadata_now_ms());
+        md->be->bind_int64(st, 3, artifact_id);
+        md->be->bind_int64(st, 4, execution_id);
+        md->be->bind_int64(st, 5, CFX_MD_EVENT_PENDING_OUTPUT);
         if ((ret = step_done(md, st, err, "Event")))
             goto fail;
-        if (sqlite3_changes(md->db) == 1)
+        if (md->be->changes(md->c) == 1)
             return cfx_metadata_commit(md, err);
     }
-    if ((ret =
-             prep(md,
-                  "INSERT OR IGNORE INTO Event(artifact_id, execution_id, type,"
-                  " milliseconds_since_epoch) VALUES (?,?,?,?)",
-                  &st, err)))
+    char sql[256];
+    if ((ret = prep(md,
+                    insert_or_ignore(md, sql, sizeof sql,
+                                     "Event(artifact_id, execution_id, type,"
+                                     " milliseconds_since_epoch)"
+                                     " VALUES (?,?,?,?)"),
+                    &st, err)))
         goto fail;
-    sqlite3_bind_int64(st, 1, artifact_id);
-    sqlite3_bind_int64(st, 2, execution_id);
-    sqlite3_bind_int(st, 3, type);
-    sqlite3_bind_int64(st, 4, cfx_metadata_now_ms());
+    md->be->bind_int64(st, 1, artifact_id);
+    md->be->bind_int64(st, 2, execution_id);
+    md->be->bind_int64(st, 3, type);
+    md->be->bind_int64(st, 4, cfx_metadata_now_ms());
     if ((ret = step_done(md, st, err, "Event")))
         goto fail;
-    if (sqlite3_changes(md->db) == 1 && key) {
-        int64_t ev = sqlite3_last_insert_rowid(md->db);
+    if (md->be->changes(md->c) == 1 && key) {
+        int64_t ev;
+        if ((ret = md->be->last_insert_id(md->c, &ev, err)))
+            goto fail;
         if ((ret =
                  prep(md,
                       "INSERT INTO EventPath(event_id, is_index_step,"
                       " step_index, step_key) VALUES (?,0,NULL,?),(?,1,?,NULL)",
                       &st, err)))
             goto fail;
-        sqlite3_bind_int64(st, 1, ev);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, ev);
-        sqlite3_bind_int64(st, 4, index);
+        md->be->bind_int64(st, 1, ev);
+        md->be->bind_text(st, 2, key);
+        md->be->bind_int64(st, 3, ev);
+        md->be->bind_int64(st, 4, index);
         if ((ret = step_done(md, st, err, "EventPath")))
             goto fail;
     }
@@ -1139,23 +1142,23 @@ fail:
 
 /* --- listing -------------------------------------------------------------- */
 
-static int list_artifacts_stmt(cfx_metadata_t *md, sqlite3_stmt *st,
+static int list_artifacts_stmt(cfx_metadata_t *md, md_stmt_t *st,
                                cfx_md_artifact_cb cb, void *ud,
                                cfx_error_t *err) {
     cfx_md_artifact_t *a = malloc(sizeof *a);
     int ret = 0, rc;
     if (!a) {
-        sqlite3_finalize(st);
+        md->be->finalize(st);
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
     }
-    while ((rc = step(md, st)) == SQLITE_ROW) {
-        read_artifact(st, a);
+    while ((rc = step(md, st, "Artifact", err)) == MD_ROW) {
+        read_artifact(md, st, a);
         if ((ret = cb(ud, a)))
             break;
     }
-    if (!ret && rc != SQLITE_DONE)
-        ret = db_fail(md, rc, err, "Artifact");
-    sqlite3_finalize(st);
+    if (!ret && rc != MD_DONE)
+        ret = rc;
+    md->be->finalize(st);
     free(a);
     return ret;
 }
@@ -1163,7 +1166,7 @@ static int list_artifacts_stmt(cfx_metadata_t *md, sqlite3_stmt *st,
 int cfx_metadata_list_artifacts(cfx_metadata_t *md, const char *type,
                                 cfx_md_artifact_cb cb, void *ud,
                                 cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(md,
                    type ? ARTIFACT_COLS "WHERE t.name=? ORDER BY a.id"
                         : ARTIFACT_COLS "ORDER BY a.id",
@@ -1171,29 +1174,29 @@ int cfx_metadata_list_artifacts(cfx_metadata_t *md, const char *type,
     if (ret)
         return ret;
     if (type)
-        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        md->be->bind_text(st, 1, type);
     return list_artifacts_stmt(md, st, cb, ud, err);
 }
 
-static int list_executions_stmt(cfx_metadata_t *md, sqlite3_stmt *st,
+static int list_executions_stmt(cfx_metadata_t *md, md_stmt_t *st,
                                 cfx_md_execution_cb cb, void *ud,
                                 cfx_error_t *err) {
     cfx_md_execution_t e;
     int ret = 0, rc;
-    while ((rc = step(md, st)) == SQLITE_ROW) {
-        read_execution(st, &e);
+    while ((rc = step(md, st, "Execution", err)) == MD_ROW) {
+        read_execution(md, st, &e);
         if ((ret = cb(ud, &e)))
             break;
     }
-    if (!ret && rc != SQLITE_DONE)
-        ret = db_fail(md, rc, err, "Execution");
-    sqlite3_finalize(st);
+    if (!ret && rc != MD_DONE)
+        ret = rc;
+    md->be->finalize(st);
     return ret;
 }
 
 int cfx_metadata_list_executions(cfx_metadata_t *md, cfx_md_execution_cb cb,
                                  void *ud, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(md, EXECUTION_COLS "ORDER BY e.id", &st, err);
     if (ret)
         return ret;
@@ -1203,34 +1206,34 @@ int cfx_metadata_list_executions(cfx_metadata_t *md, cfx_md_execution_cb cb,
 int cfx_metadata_list_executions_in_state(cfx_metadata_t *md, int state,
                                           cfx_md_execution_cb cb, void *ud,
                                           cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret =
         prep(md, EXECUTION_COLS "WHERE e.last_known_state=? ORDER BY e.id", &st,
              err);
     if (ret)
         return ret;
-    sqlite3_bind_int(st, 1, state);
+    md->be->bind_int64(st, 1, state);
     return list_executions_stmt(md, st, cb, ud, err);
 }
 
 int cfx_metadata_list_context_executions(cfx_metadata_t *md, int64_t context_id,
                                          cfx_md_execution_cb cb, void *ud,
                                          cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(md,
                    EXECUTION_COLS "JOIN Association s ON s.execution_id = e.id"
                                   " WHERE s.context_id=? ORDER BY e.id DESC",
                    &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, context_id);
+    md->be->bind_int64(st, 1, context_id);
     return list_executions_stmt(md, st, cb, ud, err);
 }
 
 int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
                              int64_t artifact_id, cfx_md_event_cb cb, void *ud,
                              cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     const char *sql =
         "SELECT v.artifact_id, v.execution_id, v.type, "
         "v.milliseconds_since_epoch,"
@@ -1243,23 +1246,23 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
     int ret = prep(md, sql, &st, err), rc;
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, execution_id);
-    sqlite3_bind_int64(st, 2, artifact_id);
+    md->be->bind_int64(st, 1, execution_id);
+    md->be->bind_int64(st, 2, artifact_id);
     cfx_md_event_t ev;
-    while ((rc = step(md, st)) == SQLITE_ROW) {
+    while ((rc = step(md, st, "Event", err)) == MD_ROW) {
         memset(&ev, 0, sizeof ev);
-        ev.artifact_id = sqlite3_column_int64(st, 0);
-        ev.execution_id = sqlite3_column_int64(st, 1);
-        ev.type = sqlite3_column_int(st, 2);
-        ev.time_ms = sqlite3_column_int64(st, 3);
-        copy_text(ev.key, sizeof ev.key, sqlite3_column_text(st, 4));
-        ev.index = sqlite3_column_int64(st, 5);
+        ev.artifact_id = md->be->column_int64(st, 0);
+        ev.execution_id = md->be->column_int64(st, 1);
+        ev.type = (int)md->be->column_int64(st, 2);
+        ev.time_ms = md->be->column_int64(st, 3);
+        copy_text(ev.key, sizeof ev.key, md->be->column_text(st, 4));
+        ev.index = md->be->column_int64(st, 5);
         if ((ret = cb(ud, &ev)))
             break;
     }
-    if (!ret && rc != SQLITE_DONE)
-        ret = db_fail(md, rc, err, "Event");
-    sqlite3_finalize(st);
+    if (!ret && rc != MD_DONE)
+        ret = rc;
+    md->be->finalize(st);
     return ret;
 }
 
@@ -1267,7 +1270,7 @@ int cfx_metadata_list_events(cfx_metadata_t *md, int64_t execution_id,
 
 int cfx_metadata_latest_artifact(cfx_metadata_t *md, const char *type,
                                  cfx_md_artifact_t *out, cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret =
         prep(md,
              ARTIFACT_COLS "WHERE t.type_kind=1 AND t.name=? AND a.state=2"
@@ -1275,7 +1278,7 @@ int cfx_metadata_latest_artifact(cfx_metadata_t *md, const char *type,
              &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    md->be->bind_text(st, 1, type);
     char what[CFX_MD_NAME_MAX + 32];
     snprintf(what, sizeof what, "of type %s is LIVE", type);
     return one_artifact(md, st, out, err, what);
@@ -1305,31 +1308,31 @@ int cfx_metadata_latest_blessed_model_excluding(cfx_metadata_t *md,
                                                 cfx_md_artifact_t *model,
                                                 cfx_md_artifact_t *blessing,
                                                 cfx_error_t *err) {
-    sqlite3_stmt *st = NULL;
+    md_stmt_t *st = NULL;
     int ret = prep(
         md,
         "SELECT mid, bid FROM (SELECT m.id AS mid, (SELECT b.id" BLESSING_OF_M
         " ORDER BY b.id DESC LIMIT 1) AS bid"
         " FROM Artifact m JOIN Type mt ON mt.id = m.type_id"
         " WHERE mt.type_kind=1 AND mt.name='Model' AND m.state=2"
-        " AND m.id != ?)"
+        " AND m.id != ?) AS candidates"
         " WHERE bid IS NOT NULL ORDER BY mid DESC LIMIT 1",
         &st, err);
     if (ret)
         return ret;
-    sqlite3_bind_int64(st, 1, exclude_model_id);
-    int rc = step(md, st);
+    md->be->bind_int64(st, 1, exclude_model_id);
+    int rc = step(md, st, "Artifact", err);
     int64_t mid = 0, bid = 0;
-    if (rc == SQLITE_ROW) {
-        mid = sqlite3_column_int64(st, 0);
-        bid = sqlite3_column_int64(st, 1);
-    } else if (rc == SQLITE_DONE) {
+    if (rc == MD_ROW) {
+        mid = md->be->column_int64(st, 0);
+        bid = md->be->column_int64(st, 1);
+    } else if (rc == MD_DONE) {
         ret =
             cfx_error_set(err, CFX_ENOTFOUND, "%s: no blessed Model", md->path);
     } else {
-        ret = db_fail(md, rc, err, "Artifact");
+        ret = rc;
     }
-    sqlite3_finalize(st);
+    md->be->finalize(st);
     if (ret)
         return ret;
     if ((ret = cfx_metadata_get_artifact(md, mid, model, err)))

@@ -1,26 +1,28 @@
 /*
- * metadata.h: the ML-Metadata-like store of a pipeline root
- * (`<root>/metadata.sqlite`), modelled on ML Metadata's data model: types,
- * artifacts, executions, contexts, events, with typed properties.
+ * metadata.h: the ML-Metadata-like store of a pipeline root, modelled on ML
+ * Metadata's data model: types, artifacts, executions, contexts, events,
+ * with typed properties.
  *
- * This header is the whole interface: no SQLite type leaks through it, so a
- * shared database can replace the file when several machines run pipelines
- * (docs/design.md) by providing another implementation of these functions.
- * The SQLite implementation (metadata.c) uses the MLMD table names and the
- * state/kind/event numbers of ML Metadata (schema_version 10). Any number of
- * processes may read and write one store at once (docs/metadata.md,
- * Concurrency): a call waits for another process's write instead of
- * failing, for up to two minutes. Each public call that writes is one
- * transaction unless the caller wraps several in cfx_metadata_begin/commit,
- * which takes the write lock at begin.
+ * This header is the whole interface: no database type leaks through it.
+ * One implementation (metadata.c) runs on two databases (md_backend.h):
+ * SQLite, the file `<root>/metadata.sqlite` (the default), or PostgreSQL,
+ * one server that pipelines on several machines share (a location
+ * "postgresql://..."; docs/metadata.md). Both use the MLMD table names and
+ * the state/kind/event numbers of ML Metadata (schema_version 10). Any
+ * number of processes may read and write one store at once
+ * (docs/metadata.md, Concurrency): a call waits for another process's
+ * write instead of failing, for up to two minutes. Each public call that
+ * writes is one transaction unless the caller wraps several in
+ * cfx_metadata_begin/commit, which takes the write lock at begin.
  *
  * Most callers do not use this directly: components record themselves with
  * mlmd/component.h. Readers (cfx ls, cfx lineage, the evaluator's
  * baseline resolver) use the list/get/resolver calls below.
  *
  * Threads: a cfx_metadata_t belongs to one thread at a time (open one per
- * thread or process; the file is shared safely). Strings handed to callbacks
- * are valid only during the callback.
+ * thread or process; the store is shared safely). Strings handed to
+ * callbacks are valid only during the callback. cfx_metadata_set_location
+ * is for a program's start, before other threads.
  */
 #ifndef CFX_MLMD_METADATA_H
 #define CFX_MLMD_METADATA_H
@@ -31,6 +33,9 @@
 
 /* File name of the store inside a pipeline root. */
 #define CFX_METADATA_FILE "metadata.sqlite"
+/* Environment variable naming the store of every pipeline root of a
+ * process (as cfx_metadata_set_location) when the program sets none. */
+#define CFX_METADATA_ENV "CFX_METADATA"
 
 /* Bounds (inputs longer than these are refused with CFX_ETOOBIG). */
 #define CFX_MD_URI_MAX 4096
@@ -120,13 +125,32 @@ typedef struct cfx_md_event {
 
 typedef struct cfx_metadata cfx_metadata_t;
 
-/* Opens (creating when absent) the store at path, e.g.
- * "<root>/metadata.sqlite". *out is set only on success; the caller owns it
- * and releases it with cfx_metadata_close. */
+/* Opens (creating the tables when absent) the store at path: a SQLite file,
+ * e.g. "<root>/metadata.sqlite", or a PostgreSQL database named by a
+ * "postgresql://" (or "postgres://") URL in libpq's syntax, e.g.
+ * "postgresql://cfx@db.example:5432/metadata" or
+ * "postgresql:///metadata?host=/run/postgresql". *out is set only on
+ * success; the caller owns it and releases it with cfx_metadata_close.
+ * Messages name the location without its password. */
 int cfx_metadata_open(cfx_metadata_t **out, const char *path, cfx_error_t *err);
-/* Opens "<root>/metadata.sqlite", creating root when absent. */
+/* Whether location names a PostgreSQL database ("postgresql://" or
+ * "postgres://"). */
+int cfx_md_is_postgres_url(const char *location);
+/* Opens the store of a pipeline root: the process's location when one is
+ * set (cfx_metadata_location), else "<root>/metadata.sqlite", creating
+ * root when absent. */
 int cfx_metadata_open_root(cfx_metadata_t **out, const char *root,
                            cfx_error_t *err);
+/* Sets the store every cfx_metadata_open_root of this process opens,
+ * whatever the root (NULL or "": unset). The command-line flag --metadata
+ * sets it. */
+int cfx_metadata_set_location(const char *location, cfx_error_t *err);
+/* The same one level down, for a pipeline config's "metadata" member: used
+ * when no location is set above. */
+int cfx_metadata_set_default_location(const char *location, cfx_error_t *err);
+/* The location set above, else the default one, else the environment's
+ * CFX_METADATA when set and not empty, else NULL (each root's own file). */
+const char *cfx_metadata_location(void);
 void cfx_metadata_close(cfx_metadata_t *md); /* NULL is fine */
 
 /* Groups several writes into one transaction (nesting is counted: only the

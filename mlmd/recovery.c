@@ -371,9 +371,21 @@ int cfx_recovery_run(cfx_metadata_t *md, const char *root, FILE *log,
         md, CFX_MD_EXECUTION_RUNNING, collect_running, &r, err);
     if (ret == CFX_ENOMEM)
         ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    size_t rl = strlen(root);
+    while (rl > 1 && root[rl - 1] == '/')
+        rl--;
     for (size_t i = 0; !ret && i < r.n; i++) {
-        char why[512], reason[640];
+        char why[512], reason[640], its_root[PATH_MAX];
         cfx_md_execution_t e;
+        cfx_md_value_t v;
+        cfx_error_t ignore;
+        /* an execution of another root (a shared store) is that root's */
+        if (cfx_metadata_get_execution_property(md, r.ids[i], CFX_RECOVERY_ROOT,
+                                                &v, its_root, sizeof its_root,
+                                                &ignore) == 0 &&
+            v.kind == CFX_MD_STRING &&
+            (strlen(v.s) != rl || strncmp(v.s, root, rl) != 0))
+            continue;
         if (cfx_recovery_owner_state(md, r.ids[i], why, sizeof why) !=
             CFX_OWNER_DEAD)
             continue;

@@ -55,6 +55,13 @@
 /* Custom execution property holding why an execution FAILED (an error
  * message, or what recovery found). */
 #define CFX_RECOVERY_REASON "failure_reason"
+/* Custom execution property holding the pipeline root whose folders hold
+ * the execution's outputs (cfx_component_begin records it). A store shared
+ * by several roots (PostgreSQL, docs/metadata.md) is recovered root by
+ * root: cfx_recovery_run leaves an execution of another root alone, for a
+ * run in that root to recover with its folders. An execution without it
+ * (recorded by an older cfx) counts as the recovering root's. */
+#define CFX_RECOVERY_ROOT "pipeline_root"
 
 /* Records the calling process as the owner of an execution (the properties
  * above). Call inside the transaction that creates it. */

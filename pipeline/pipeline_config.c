@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "formats/suggest.h"
+#include "mlmd/metadata.h"
 
 /* Collapses "//", "/./" and "dir/.." in an absolute path, in place
  * (lexically: the path need not exist). */
@@ -180,8 +181,9 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
      * component's section: a typo must not silently use a default (a
      * misspelt stop_on_anomalies would switch the anomaly gate off). */
     static const char *const known[] = {
-        "pipeline_name", "pipeline_root", "data",        "serving_dir",
-        "model_name",    "components",    "description", NULL};
+        "pipeline_name", "pipeline_root", "data",
+        "serving_dir",   "model_name",    "components",
+        "description",   "metadata",      NULL};
     if ((ret = cfx_suggest_check_keys(root, known, CFX_EINVAL, "member", path,
                                       NULL, err)))
         goto out;
@@ -222,6 +224,25 @@ int cfx_pipeline_config_load(cfx_pipeline_config_t *cfg, const char *path,
         goto out;
     if (s && (ret = resolved(cfg, s, &cfg->serving_dir, err)))
         goto out;
+    /* the metadata store: a postgresql:// URL as written, a file resolved
+     * like the paths above */
+    if ((ret = get_string(path, root, "metadata", &s, err)))
+        goto out;
+    if (s && !*s) {
+        ret = cfx_error_set(err, CFX_EINVAL,
+                            "%s: member 'metadata': empty (leave it out for "
+                            "<pipeline_root>/metadata.sqlite)",
+                            path);
+        goto out;
+    }
+    if (s && cfx_md_is_postgres_url(s)) {
+        if (!(cfg->metadata = strdup(s))) {
+            ret = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+    } else if (s && (ret = resolved(cfg, s, &cfg->metadata, err))) {
+        goto out;
+    }
 
     json_t *comps = json_object_get(root, "components");
     if (comps && !json_is_object(comps)) {
@@ -255,6 +276,7 @@ void cfx_pipeline_config_free(cfx_pipeline_config_t *cfg) {
     free(cfg->pipeline_root);
     free(cfg->data);
     free(cfg->serving_dir);
+    free(cfg->metadata);
     free(cfg->model_name);
     json_decref(cfg->components);
     memset(cfg, 0, sizeof *cfg);
@@ -270,6 +292,9 @@ int cfx_pipeline_root_resolve(cfx_pipeline_config_t *cfg, const char *root,
     }
     int ret = cfx_pipeline_config_load(cfg, config, err);
     if (ret < 0)
+        return ret;
+    if (cfg->metadata &&
+        (ret = cfx_metadata_set_default_location(cfg->metadata, err)))
         return ret;
     *out = cfg->pipeline_root;
     return 0;

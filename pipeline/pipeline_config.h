@@ -8,6 +8,7 @@
  *     "data": "data.csv",
  *     "serving_dir": "../../out/serving",
  *     "model_name": "taxi",
+ *     "metadata": "postgresql://cfx@db/metadata",   (optional)
  *     "components": { "ExampleGen": {...}, "Transform": {"spec":
  * "transform.json"}, ... }
  *   }
@@ -39,7 +40,10 @@ typedef struct cfx_pipeline_config {
     char *data;          /* absolute: a CSV file or a directory of them */
     char *serving_dir;   /* absolute; may be NULL (then nothing is pushed) */
     char *model_name;    /* default: pipeline_name */
-    void *components;    /* json_t object (may be empty), owned */
+    /* the metadata store (a postgresql:// URL, or an absolute file path);
+     * NULL: <pipeline_root>/metadata.sqlite (docs/metadata.md) */
+    char *metadata;
+    void *components; /* json_t object (may be empty), owned */
 } cfx_pipeline_config_t;
 
 /* Loads and validates path; on failure cfg is left zeroed. Errors name the
@@ -50,7 +54,9 @@ void cfx_pipeline_config_free(cfx_pipeline_config_t *cfg);
 
 /* The pipeline root a command works on: the pipeline_root of the config file
  * when config is set (loaded into cfg, which the caller frees), else root
- * (--pipeline-root, or $CFX_PIPELINE_ROOT). *out borrows from cfg or root. */
+ * (--pipeline-root, or $CFX_PIPELINE_ROOT). *out borrows from cfg or root.
+ * A config's "metadata" becomes the process's default metadata location
+ * (cfx_metadata_set_default_location). */
 int cfx_pipeline_root_resolve(cfx_pipeline_config_t *cfg, const char *root,
                               const char *config, const char **out,
                               cfx_error_t *err);

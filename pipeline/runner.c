@@ -22,6 +22,7 @@
 #include "formats/clock.h"
 #include "formats/file.h"
 #include "mlmd/recovery.h"
+#include "report/report.h"
 
 #define MAX_PRODUCED (CFX_RUNNER_MAX_STEPS * CFX_COMPONENT_MAX_OUTPUTS)
 
@@ -331,6 +332,24 @@ out:
     return ret;
 }
 
+/* The run's report beside its outputs, <root>/report.html
+ * (report/report.h), whatever the run's outcome: a stopped rollout is when
+ * a person most wants to look. Its own failure only gets a line. */
+static void write_report(cfx_runner_t *r) {
+    char path[PATH_MAX];
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int n =
+        snprintf(path, sizeof path, "%s/report.html", r->cfg->pipeline_root);
+    cfx_report_opts_t o = {r->cfg->pipeline_root, path, r->run_id};
+    if (n < 0 || (size_t)n >= sizeof path)
+        fprintf(r->log, "report not written: pipeline root path too long\n");
+    else if (cfx_report_write(&o, NULL, &err) == 0)
+        fprintf(r->log, "report: %s\n", path);
+    else
+        fprintf(r->log, "report not written: %s\n", err.msg);
+}
+
 int cfx_runner_run(const cfx_pipeline_config_t *cfg,
                    const cfx_runner_step_t *steps, size_t num_steps,
                    const cfx_runner_options_t *opts, cfx_runner_result_t *res,
@@ -358,6 +377,10 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg,
         cfx_component_new_run_id(r->run_id, sizeof r->run_id);
     if ((ret = cfx_file_mkdirs(cfg->pipeline_root, err)))
         goto out;
+    /* the config's store, unless --metadata named another */
+    if (cfg->metadata &&
+        (ret = cfx_metadata_set_default_location(cfg->metadata, err)))
+        goto out;
     if ((ret = cfx_metadata_open_root(&r->store, cfg->pipeline_root, err)))
         goto out;
     fprintf(r->log, "pipeline %s, run %s\nroot %s\n\n", cfg->pipeline_name,
@@ -381,6 +404,7 @@ int cfx_runner_run(const cfx_pipeline_config_t *cfg,
     else if (res->stopped)
         fprintf(r->log, "\npipeline stopped after %.2f s: %s\n", res->seconds,
                 res->stop_reason);
+    write_report(r);
 out:
     if (r)
         cfx_metadata_close(r->store);

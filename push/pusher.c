@@ -19,6 +19,7 @@
 
 #include "formats/file.h"
 #include "model/bundle.h"
+#include "store/s3.h"
 
 #define TMP_PREFIX ".tmp-"
 
@@ -203,6 +204,8 @@ int cfx_pusher_push(const char *model_dir, const char *base, int64_t *version,
     if ((ret = cfx_bundle_load(model_dir, &b, err)))
         return cfx_error_prefix(err, "push");
     cfx_bundle_free(b);
+    if (cfx_s3_is_url(base))
+        return cfx_pusher_push_s3(model_dir, base, version, dest, cap, err);
     if ((ret = cfx_file_mkdirs(base, err)))
         return ret;
     if ((ret = cfx_pusher_clean(base, err)) < 0)

@@ -16,7 +16,11 @@
  * names versions by UNIX time; cfx uses the next integer so versions order
  * by push even within one second (docs/push.md).
  *
- * Threads: reentrant; concurrent pushers to one base get distinct versions.
+ * An s3://bucket/prefix base is published by uploads instead
+ * (cfx_pusher_push_s3).
+ *
+ * Threads: reentrant; concurrent pushers to one local base get distinct
+ * versions.
  */
 #ifndef CFX_PUSH_PUSHER_H
 #define CFX_PUSH_PUSHER_H
@@ -38,9 +42,19 @@ int cfx_pusher_is_blessed(const char *dir, const char *yes, const char *no,
 
 /* Publishes model_dir as the next version under base (created when
  * absent). *version and dest (cap bytes, may be NULL) get the version and
- * its path. */
+ * its path. A base s3://bucket/prefix goes to cfx_pusher_push_s3. */
 int cfx_pusher_push(const char *model_dir, const char *base, int64_t *version,
                     char *dest, size_t cap, cfx_error_t *err);
+
+/* Publishes model_dir (already verified) as s3://bucket/prefix/<N+1>, N
+ * the largest version with any object there: every file the manifest
+ * lists first, manifest.json last, so a reader that lists a version by
+ * its manifest never sees it partial (docs/s3.md). The connection comes
+ * from the S3 environment (store/s3.h). One pusher per base path at a
+ * time: S3 has no rename to settle two pushes racing for one number. */
+int cfx_pusher_push_s3(const char *model_dir, const char *base,
+                       int64_t *version, char *dest, size_t cap,
+                       cfx_error_t *err);
 
 /* Removes hidden temporary folders of pushes whose process is gone; returns
  * how many were removed (or a negative code). */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "data/schema_infer.h"
 #include "formats/err.h"
 
 typedef struct cfx_show_kind {
@@ -80,5 +81,20 @@ typedef int (*cfx_show_split_fn)(const char *split, const char *path, FILE *out,
  * first, then byte order). Stops at the first error and returns it. */
 int cfx_show_each_split(const char *path, const char *file,
                         cfx_show_split_fn render, FILE *out, cfx_error_t *err);
+/* The same with any context in place of the FILE. */
+typedef int (*cfx_show_split_ud_fn)(void *ud, const char *split,
+                                    const char *path, cfx_error_t *err);
+int cfx_show_each_split_ud(const char *path, const char *file,
+                           cfx_show_split_ud_fn fn, void *ud, cfx_error_t *err);
+
+/* The columns of one schema feature as `cfx show` writes them
+ * (show_schema.c); `cfx report` shows the same words. */
+typedef struct cfx_show_schema_row {
+    const char *type; /* "INT", ... or "-" (static) */
+    char presence[64], valency[64], domain[300];
+    int deprecated;
+} cfx_show_schema_row_t;
+void cfx_show_schema_describe(const cfx_schema_feature_t *f,
+                              cfx_show_schema_row_t *r);
 
 #endif

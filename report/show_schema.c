@@ -147,6 +147,15 @@ static int is_deprecated(const cfx_schema_feature_t *f) {
     }
 }
 
+void cfx_show_schema_describe(const cfx_schema_feature_t *f,
+                              cfx_show_schema_row_t *r) {
+    r->type = type_name(f);
+    presence(f, r->presence, sizeof r->presence);
+    valency(f, r->valency, sizeof r->valency);
+    domain(f, r->domain, sizeof r->domain);
+    r->deprecated = is_deprecated(f);
+}
+
 int cfx_show_schema(const char *path, FILE *out, cfx_error_t *err) {
     char p[PATH_MAX];
     if (cfx_file_is_dir(path)) {

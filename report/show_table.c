@@ -179,8 +179,9 @@ int cfx_show_is_file(const char *path, const char *file) {
     return !strcmp(base, file);
 }
 
-int cfx_show_each_split(const char *path, const char *file,
-                        cfx_show_split_fn render, FILE *out, cfx_error_t *err) {
+int cfx_show_each_split_ud(const char *path, const char *file,
+                           cfx_show_split_ud_fn render, void *ud,
+                           cfx_error_t *err) {
     char p[PATH_MAX];
     struct stat st;
     int is_file = cfx_show_is_file(path, file);
@@ -198,7 +199,7 @@ int cfx_show_each_split(const char *path, const char *file,
                 snprintf(copy, sizeof copy, ".");
         }
         const char *base = basename(copy);
-        return render(strncmp(base, "Split-", 6) ? "" : base + 6, path, out,
+        return render(ud, strncmp(base, "Split-", 6) ? "" : base + 6, path,
                       err);
     }
     char **names = NULL;
@@ -206,10 +207,27 @@ int cfx_show_each_split(const char *path, const char *file,
     int rc = cfx_schema_split_names(path, file, &names, &n, err);
     for (size_t i = 0; i < n && rc == 0; i++) {
         snprintf(p, sizeof p, "%s/Split-%s/%s", path, names[i], file);
-        rc = render(names[i], p, out, err);
+        rc = render(ud, names[i], p, err);
     }
     cfx_schema_split_names_free(names, n);
     return rc;
+}
+
+typedef struct with_file {
+    cfx_show_split_fn render;
+    FILE *out;
+} with_file_t;
+
+static int call_with_file(void *ud, const char *split, const char *path,
+                          cfx_error_t *err) {
+    const with_file_t *w = ud;
+    return w->render(split, path, w->out, err);
+}
+
+int cfx_show_each_split(const char *path, const char *file,
+                        cfx_show_split_fn render, FILE *out, cfx_error_t *err) {
+    with_file_t w = {render, out};
+    return cfx_show_each_split_ud(path, file, call_with_file, &w, err);
 }
 
 int cfx_show_has_split_file(const char *path, const char *file) {

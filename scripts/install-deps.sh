@@ -20,6 +20,7 @@ PKGS=(
   chromium                             # reports and the status page, headless
   python3-sklearn python3-pandas       # reference models: bench/ and e2e
   dpkg-dev file                        # CPack's .deb (dpkg-shlibdeps)
+  python3-yaml                         # deploy_manifests_test.sh: the manifests of deploy/
 )
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -43,4 +44,13 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get install -y --no-install-recommends npm
+fi
+# The S3-compatible test server of tests/e2e/s3_*_test.sh: s3rver, in the
+# fork that verifies SigV4 signatures (s3rver 3.x accepts any), pinned,
+# into .deps/npm of this tree (git-ignored); tests never download it.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+S3RVER=@20minutes/s3rver@5.0.0
+if ! grep -qs '"version": "5.0.0"' "$ROOT/.deps/npm/node_modules/@20minutes/s3rver/package.json"; then
+  npm install --no-audit --no-fund --no-save --engine-strict=false \
+    --prefix "$ROOT/.deps/npm" "$S3RVER"
 fi

@@ -22,6 +22,7 @@
 #include "model_server_config.pb-c.h"
 #include "serve/auth.h"
 #include "ssl_config.pb-c.h"
+#include "store/s3.h"
 
 #define CONFIG_FILE_MAX (16u << 20)
 
@@ -104,6 +105,15 @@ static int base_path_ok(const char *p) {
     return p[0] == '/' || strstr(p, "://") != NULL;
 }
 
+/* An s3:// base path must parse (docs/s3.md); err names the model. */
+static int s3_path_ok(const char *name, const char *p, cfx_error_t *err) {
+    cfx_s3_url_t u;
+    if (!cfx_s3_is_url(p))
+        return 0;
+    int rc = cfx_s3_url_parse(p, &u, err);
+    return rc ? cfx_error_prefix(err, "model %s", name) : 0;
+}
+
 int cfx_model_list_single(cfx_model_list_t *l, const char *name,
                           const char *base_path, cfx_error_t *err) {
     cfx_model_list_init(l);
@@ -118,6 +128,9 @@ int cfx_model_list_single(cfx_model_list_t *l, const char *name,
                              "Expected model %s to have an absolute path or "
                              "URI; got base_path()=%s",
                              name, base_path);
+    int rc = s3_path_ok(name, base_path, err);
+    if (rc)
+        return rc;
     l->models = calloc(1, sizeof(*l->models));
     if (!l->models)
         return CFX_ENOMEM;
@@ -174,6 +187,8 @@ int cfx_model_list_from_proto(cfx_model_list_t *l, const void *msg,
                                mc->name, mc->base_path);
             goto out;
         }
+        if ((rc = s3_path_ok(mc->name, mc->base_path, err)))
+            goto out;
         if (!mc->model_platform[0]) {
             rc = cfx_error_set(err, CFX_EINVAL,
                                "Illegal setting neither ModelServerConfig::"
@@ -319,6 +334,7 @@ void cfx_serve_flags_free(cfx_serve_flags_t *f) {
         return;
     free(f->model_name);
     free(f->model_base_path);
+    free(f->model_cache_dir);
     free(f->model_config_file);
     free(f->monitoring_config_file);
     free(f->access_log);
@@ -342,7 +358,11 @@ const char *cfx_serve_flags_usage(void) {
            "  --rest_api_port=8501           REST port (0: off, as TF "
            "Serving; auto: any free port)\n"
            "  --model_name=NAME --model_base_path=/abs/path\n"
+           "  --model_name=NAME --model_base_path=s3://bucket/prefix  "
+           "(docs/s3.md)\n"
            "  --model_config_file=FILE       text ModelServerConfig (wins)\n"
+           "  --model_cache_dir=DIR          where s3:// versions are "
+           "downloaded\n"
            "  --model_config_file_poll_wait_seconds=0\n"
            "  --file_system_poll_wait_seconds=1\n"
            "  --rest_api_timeout_in_ms=30000\n"
@@ -649,6 +669,13 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
             rc = set_str(&f->model_base_path, val);
         } else if (!strcmp(name, "model_config_file")) {
             rc = set_str(&f->model_config_file, val);
+        } else if (!strcmp(name, "model_cache_dir")) {
+            if (val[0] != '/')
+                return cfx_error_set(err, CFX_EINVAL,
+                                     "--model_cache_dir: expected an absolute "
+                                     "path, got \"%s\"",
+                                     val);
+            rc = set_str(&f->model_cache_dir, val);
         } else if (!strcmp(name, "model_config_file_poll_wait_seconds")) {
             if (!(rc = parse_long(name, val, 0, 86400, &x, err)))
                 f->model_config_file_poll_wait_seconds = (int)x;

@@ -719,8 +719,16 @@ void cfx_grpc_ctx_drain(cfx_grpc_ctx_t *ctx) {
         return;
     ctx->draining = 1;
     if (ctx->listener) {
+        /* Stop listening, not only accepting: a connection the kernel
+         * would still complete into the backlog would wait out the drain
+         * and then be reset, with its call already sent (a proxy cannot
+         * retry it); refused, it goes to another replica at once
+         * (docs/deploy.md). The socket itself is closed by its owner,
+         * serve/server.c. */
+        evutil_socket_t fd = evconnlistener_get_fd(ctx->listener);
         evconnlistener_free(ctx->listener);
         ctx->listener = NULL;
+        shutdown(fd, SHUT_RDWR);
     }
     if (ctx->expiry)
         event_del(ctx->expiry);

@@ -66,6 +66,7 @@ struct cfx_h2_conn {
     int dead; /* protocol error or peer gone: close once output flushed */
     cfx_h2_stream_t *streams; /* nghttp2_session_del does not close them */
     size_t held;              /* sum of the streams' held bytes */
+    struct event *goaway_ev;  /* the final GOAWAY after the shutdown notice */
 };
 
 /* Bytes held by every connection of the process (max_queued_total). */
@@ -524,6 +525,8 @@ void cfx_h2_conn_free(cfx_h2_conn_t *c) {
         nghttp2_session_del(c->session);
     while (c->streams)
         stream_free(c->streams);
+    if (c->goaway_ev)
+        event_free(c->goaway_ev);
     if (c->bev)
         bufferevent_free(c->bev);
     free(c);
@@ -574,12 +577,41 @@ void cfx_h2_conn_each_incomplete(cfx_h2_conn_t *c,
     }
 }
 
-void cfx_h2_conn_shutdown(cfx_h2_conn_t *c) {
-    if (c->dead)
-        return;
+static void final_goaway(cfx_h2_conn_t *c) {
     nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(c->session),
                           NGHTTP2_NO_ERROR, NULL, 0);
+    if (conn_flush(c) != 0)
+        c->dead = 1;
+    conn_maybe_close(c);
+}
+
+static void final_goaway_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    cfx_h2_conn_t *c = arg;
+    if (!c->dead)
+        final_goaway(c);
+}
+
+/* Graceful shutdown in two steps (RFC 9113, section 6.8): a GOAWAY naming
+ * the largest stream id first, so a request the peer sent before it saw
+ * the GOAWAY is still served (a proxy such as nginx cannot retry a gRPC
+ * call it has already sent, docs/deploy.md), then, a round trip later,
+ * the GOAWAY naming the last stream processed. */
+#define FINAL_GOAWAY_MS 100
+
+void cfx_h2_conn_shutdown(cfx_h2_conn_t *c) {
+    if (c->dead || c->goaway_ev)
+        return;
+    struct timeval tv = {0, FINAL_GOAWAY_MS * 1000};
+    c->goaway_ev =
+        event_new(bufferevent_get_base(c->bev), -1, 0, final_goaway_cb, c);
+    if (!c->goaway_ev || nghttp2_submit_shutdown_notice(c->session) != 0 ||
+        event_add(c->goaway_ev, &tv) != 0) {
+        final_goaway(c);
+        return;
+    }
     if (conn_flush(c) != 0)
         c->dead = 1;
     conn_maybe_close(c);

@@ -393,12 +393,38 @@ static int flush(conn_t *c) {
     return 0;
 }
 
+/* Appends v in decimal (the head is built without printf: it is on every
+ * answer's path). */
+static void append_uint(cfx_buf_t *b, size_t v) {
+    char t[24];
+    size_t n = sizeof(t);
+    do {
+        t[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    cfx_buf_append(b, t + n, sizeof(t) - n);
+}
+
+static void append_str(cfx_buf_t *b, const char *s) {
+    cfx_buf_append(b, s, strlen(s));
+}
+
 static void append_head(conn_t *c, int status, const char *ctype, size_t len,
                         const char *extra, int close) {
-    cfx_buf_printf(&c->out, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n",
-                   status, reason(status), date_line(c->h), len);
-    if (ctype)
-        cfx_buf_printf(&c->out, "Content-Type: %s\r\n", ctype);
+    append_str(&c->out, "HTTP/1.1 ");
+    append_uint(&c->out, (size_t)status);
+    cfx_buf_putc(&c->out, ' ');
+    append_str(&c->out, reason(status));
+    append_str(&c->out, "\r\n");
+    append_str(&c->out, date_line(c->h));
+    append_str(&c->out, "Content-Length: ");
+    append_uint(&c->out, len);
+    append_str(&c->out, "\r\n");
+    if (ctype) {
+        append_str(&c->out, "Content-Type: ");
+        append_str(&c->out, ctype);
+        append_str(&c->out, "\r\n");
+    }
     if (extra)
         cfx_buf_append(&c->out, extra, strlen(extra));
     if (close)

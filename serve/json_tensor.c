@@ -12,26 +12,14 @@
 
 #include "formats/base64.h"
 #include "formats/dtype.h"
+#include "formats/numfmt.h"
 #include "serve/service.h"
 
 #define MAX_LIST 1000000 /* values in one feature list */
 
 int cfx_json_put_float(cfx_buf_t *b, float v) {
-    char s[48];
-    if (isnan(v))
-        return cfx_buf_append(b, "NaN", 3);
-    if (isinf(v))
-        return v > 0 ? cfx_buf_append(b, "Infinity", 8)
-                     : cfx_buf_append(b, "-Infinity", 9);
-    int n = snprintf(s, sizeof(s), "%.6g", (double)v);
-    if (strtof(s, NULL) != v)
-        n = snprintf(s, sizeof(s), "%.9g", (double)v);
-    if (!strpbrk(s, ".eEn")) {
-        s[n++] = '.';
-        s[n++] = '0';
-        s[n] = 0;
-    }
-    return cfx_buf_append(b, s, (size_t)n);
+    char s[CFX_NUMFMT_MAX];
+    return cfx_buf_append(b, s, cfx_numfmt_tf_float(v, s));
 }
 
 int cfx_json_put_string(cfx_buf_t *b, const char *s, size_t len) {

@@ -5,8 +5,9 @@
  * responses (%g with 6 significant digits, 9 when that does not round-trip,
  * ".0" on whole numbers, bare NaN / Infinity / -Infinity).
  *
- * JSON parsing is jansson's (with integers kept apart from reals, which the
- * feature mapping needs: {"x": 1} is an int64 feature, {"x": 1.0} a float).
+ * These take jansson values (warmup records); REST request bodies are read
+ * without a DOM by serve/rest_body.h. Floats are formatted by
+ * formats/numfmt.h (no printf).
  *
  * Thread-safety: reentrant.
  */

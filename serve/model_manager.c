@@ -58,7 +58,9 @@
 #include "formats/file.h"
 #include "formats/sha256.h"
 #include "serve/metrics.h"
+#include "serve/s3_source.h"
 #include "serve/service.h"
+#include "store/s3.h"
 
 #define MAX_VERSIONS_LISTED 4096 /* bound on numeric children per scan */
 #define MAX_STATUS_ENTRIES 64    /* END entries kept for the status API */
@@ -96,10 +98,11 @@ typedef struct model {
     cfx_model_config_t cfg; /* owned copy */
     version_entry_t *v;     /* sorted by version, descending */
     size_t nv, capv;
-    int wd;             /* inotify watch, -1 when none */
-    int scanned;        /* one full scan done */
-    uint64_t warned_us; /* last "no versions" / "could not list" log,
-                           0 when the last scan found versions */
+    cfx_s3_source_t *s3; /* base path s3://...: the store (docs/s3.md) */
+    int wd;              /* inotify watch, -1 when none */
+    int scanned;         /* one full scan done */
+    uint64_t warned_us;  /* last "no versions" / "could not list" log,
+                            0 when the last scan found versions */
     /* The store as the last scan found it (written by the loader under
      * the write lock): 0 listed with versions, STORE_EMPTY listed without,
      * else the errno of the listing; whether that is an outage (versions
@@ -230,6 +233,7 @@ static void model_free(model_t *md) {
         return;
     for (size_t i = 0; i < md->nv; i++)
         cfx_servable_release(md->v[i].servable);
+    cfx_s3_source_free(md->s3);
     free(md->v);
     free(md->cfg.name);
     free(md->cfg.base_path);
@@ -243,18 +247,31 @@ static void model_free(model_t *md) {
     free(md);
 }
 
-static model_t *model_new(const cfx_model_config_t *cfg) {
+/* NULL with err set when out of memory or when an s3:// base path or the
+ * S3 environment is refused. */
+static model_t *model_new(const cfx_manager_t *m, const cfx_model_config_t *cfg,
+                          cfx_error_t *err) {
     model_t *md = calloc(1, sizeof(*md));
-    if (!md)
+    if (!md) {
+        cfx_error_set(err, CFX_ENOMEM, "out of memory");
         return NULL;
+    }
     md->wd = -1;
     cfx_model_list_t src = {(cfx_model_config_t *)cfg, 1}, dst;
     if (cfx_model_list_copy(&dst, &src)) {
         free(md);
+        cfx_error_set(err, CFX_ENOMEM, "out of memory");
         return NULL;
     }
     md->cfg = dst.models[0];
     free(dst.models);
+    if (cfx_s3_is_url(cfg->base_path) &&
+        cfx_s3_source_new(cfg->name, cfg->base_path, m->opts.model_cache_dir,
+                          &md->s3, err)) {
+        cfx_error_prefix(err, "model %s", cfg->name);
+        model_free(md);
+        return NULL;
+    }
     return md;
 }
 
@@ -341,10 +358,10 @@ int cfx_manager_new(const cfx_manager_options_t *opts,
             return cfx_error_set(err, CFX_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < models->n; i++) {
-            m->models[i] = model_new(&models->models[i]);
+            m->models[i] = model_new(m, &models->models[i], err);
             if (!m->models[i]) {
                 cfx_manager_free(m);
-                return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+                return err ? err->code : CFX_ENOMEM;
             }
             m->nmodels = i + 1;
         }
@@ -515,6 +532,9 @@ static int load_servable(cfx_manager_t *m, const model_t *md, int64_t v,
     *out = NULL;
     version_dir(md, v, dir, sizeof(dir));
     uint64_t t0 = cfx_clock_mono_us();
+    /* a version in S3 is downloaded and verified into the cache first */
+    if (md->s3 && (rc = cfx_s3_source_fetch(md->s3, v, dir, sizeof(dir), err)))
+        return rc;
     cfx_servable_t *s = calloc(1, sizeof(*s));
     if (!s)
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
@@ -704,7 +724,7 @@ static int should_warn(cfx_manager_t *m, model_t *md) {
 /* Watches md's base path, again when the folder there was replaced (moved
  * away and made anew: the old watch follows the old folder). */
 static void watch_base(cfx_manager_t *m, model_t *md) {
-    if (m->inotify_fd < 0)
+    if (m->inotify_fd < 0 || md->s3)
         return;
     struct stat st;
     int ok = stat(md->cfg.base_path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -730,7 +750,10 @@ static void watch_base(cfx_manager_t *m, model_t *md) {
  * nothing may unload. Outages are logged when they begin, change kind and
  * end; a model with nothing served yet gets TF Serving's warning per poll
  * instead (a server deployed before the first push). */
-static int store_seen(cfx_manager_t *m, model_t *md, int err, size_t n) {
+static int store_seen(cfx_manager_t *m, model_t *md, int err, size_t n,
+                      const char *why) {
+    if (!why && err > 0)
+        why = strerror(err);
     size_t served = 0;
     int64_t latest = -1;
     for (size_t i = 0; i < md->nv; i++) /* the loader is the only writer */
@@ -753,8 +776,7 @@ static int store_seen(cfx_manager_t *m, model_t *md, int err, size_t n) {
                     "cfx-serve: Model store outage for servable %s: cannot "
                     "list base path %s: %s; keeping %zu served version(s) "
                     "(latest %" PRId64 ") until it lists versions again\n",
-                    md->cfg.name, md->cfg.base_path, strerror(err), served,
-                    latest);
+                    md->cfg.name, md->cfg.base_path, why, served, latest);
     } else if (!outage && md->store_outage && err == 0) {
         fprintf(stderr,
                 "cfx-serve: Model store of servable %s is back: base path "
@@ -768,7 +790,7 @@ static int store_seen(cfx_manager_t *m, model_t *md, int err, size_t n) {
                     "base path %s. Did you forget to name your leaf "
                     "directory as a number (eg. '/1/')?\n",
                     md->cfg.name, md->cfg.base_path);
-        else if (err == ENOENT)
+        else if (err == ENOENT && !md->s3)
             fprintf(stderr,
                     "cfx-serve: FileSystemStoragePathSource "
                     "encountered a filesystem access error: Could "
@@ -779,7 +801,7 @@ static int store_seen(cfx_manager_t *m, model_t *md, int err, size_t n) {
                     "cfx-serve: FileSystemStoragePathSource "
                     "encountered a filesystem access error: could "
                     "not list base path %s for servable %s: %s\n",
-                    md->cfg.base_path, md->cfg.name, strerror(err));
+                    md->cfg.base_path, md->cfg.name, why);
     }
     if (err == 0)
         md->warned_us = 0;
@@ -803,13 +825,24 @@ static void scan_model(cfx_manager_t *m, model_t *md) {
     int polls = m->opts.file_system_poll_wait_seconds > 0;
     watch_base(m, md);
     int err = 0;
-    if (list_versions(md->cfg.base_path, &vs, &n) < 0)
+    cfx_error_t serr;
+    cfx_error_init(&serr);
+    if (md->s3) {
+        int rc =
+            cfx_s3_source_list(md->s3, MAX_VERSIONS_LISTED, &vs, &n, &serr);
+        if (rc)
+            err = rc == CFX_ENOTFOUND      ? ENOENT
+                  : rc == CFX_EUNAVAILABLE ? EHOSTUNREACH
+                                           : EIO;
+    } else if (list_versions(md->cfg.base_path, &vs, &n) < 0) {
         err = errno ? errno : EIO;
-    else if (n == 0)
+    }
+    if (!err && n == 0)
         err = STORE_EMPTY;
     /* An unreadable store leaves everything as it is; so does an empty
      * one while versions are served (keep serving what is loaded). */
-    if (store_seen(m, md, err, n) || err > 0) {
+    if (store_seen(m, md, err, n, md->s3 && err > 0 ? serr.msg : NULL) ||
+        err > 0) {
         md->scanned = 1;
         free(vs);
         return;
@@ -824,7 +857,7 @@ static void scan_model(cfx_manager_t *m, model_t *md) {
         char dir[4096];
         struct stat st;
         version_dir(md, v, dir, sizeof(dir));
-        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        if (!md->s3 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
             continue;
         pthread_rwlock_rdlock(&m->rw);
         version_entry_t *e = find_entry(md, v);
@@ -834,7 +867,10 @@ static void scan_model(cfx_manager_t *m, model_t *md) {
         if (available)
             continue;
         uint8_t fp[CFX_SHA256_LEN];
-        version_fingerprint(dir, fp);
+        if (md->s3)
+            cfx_s3_source_fingerprint(md->s3, v, fp);
+        else
+            version_fingerprint(dir, fp);
         int changed = 0;
         char why[64] = "";
         if (failed) {
@@ -948,7 +984,15 @@ static void scan_model(cfx_manager_t *m, model_t *md) {
     }
     trim_entries(md);
     md->scanned = 1;
+    /* the cache keeps what is served (a failed download is fetched anew) */
+    int64_t kept[64];
+    size_t nkept = 0;
+    for (size_t i = 0; md->s3 && i < md->nv && nkept < 64; i++)
+        if (md->v[i].state == CFX_STATE_AVAILABLE)
+            kept[nkept++] = md->v[i].version;
     pthread_rwlock_unlock(&m->rw);
+    if (md->s3)
+        cfx_s3_source_prune(md->s3, kept, nkept);
     for (size_t i = 0; i < ndrop; i++) {
         fprintf(stderr,
                 "cfx-serve: Unloading servable version {name: %s "
@@ -967,9 +1011,13 @@ static void apply_pending(cfx_manager_t *m, cfx_model_list_t *l) {
     pthread_rwlock_wrlock(&m->rw);
     for (size_t i = 0; i < l->n; i++) {
         model_t *old = find_model(m, l->models[i].name);
-        model_t *fresh = model_new(&l->models[i]);
-        if (!fresh)
+        cfx_error_t merr;
+        cfx_error_init(&merr);
+        model_t *fresh = model_new(m, &l->models[i], &merr);
+        if (!fresh) {
+            fprintf(stderr, "cfx-serve: %s\n", merr.msg);
             continue;
+        }
         if (old) { /* keep loaded versions; take the new policy and labels */
             fresh->v = old->v;
             fresh->nv = old->nv;

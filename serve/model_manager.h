@@ -23,6 +23,11 @@
  * use it without any lock, and release it; the last release of an
  * unloaded version hands it to the loader thread to free.
  *
+ * A base path s3://bucket/prefix is listed and its versions downloaded
+ * into a local cache and verified before they load (serve/s3_source.h,
+ * docs/s3.md); the rules above hold for it too: a listing that fails
+ * keeps every served version.
+ *
  * Thread-safety: acquire/release/status/ready may be called from any
  * thread at once. new/start/wait/free belong to the owning (main) thread.
  */
@@ -74,6 +79,9 @@ typedef struct cfx_manager_options {
      * (file_system_poll_wait_seconds > 0). */
     int load_retry_initial_ms;
     int load_retry_max_ms;
+    /* Where versions of s3:// base paths are downloaded (docs/s3.md);
+     * NULL: cfx_s3_source_default_cache. Not owned. */
+    const char *model_cache_dir;
 } cfx_manager_options_t;
 
 /* Takes a copy of models. */

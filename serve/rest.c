@@ -3,18 +3,19 @@
  * rest.h).
  *
  * Every request is answered synchronously on the worker thread that read
- * it: resolve the servable (a reference, no lock held while running),
- * parse JSON with jansson, run the bundle, write the response into a
- * per-worker buffer. Paths follow TF Serving's regexes (case-insensitive,
- * `[^/:]+` names, URL-decoded); anything outside /v1/ gets libevent's HTML
- * 404 page; a /v1/ path that does not match, or the wrong method, gets 400
- * "Malformed request: METHOD PATH".
+ * it: the body is validated and read without a DOM straight into the
+ * model's input examples (serve/rest_body.h, with TF Serving's checks in
+ * its order), the servable resolved (a reference, no lock held while
+ * running), the bundle run, and the answer written into a per-worker
+ * buffer in TF Serving's layout. Paths follow TF Serving's regexes
+ * (case-insensitive, `[^/:]+` names, URL-decoded); anything outside /v1/
+ * gets libevent's HTML 404 page; a /v1/ path that does not match, or the
+ * wrong method, gets 400 "Malformed request: METHOD PATH".
  */
 #include "serve/rest.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,11 +28,15 @@
 #include <zlib.h>
 
 #include "formats/clock.h"
+#include "formats/numfmt.h"
 #include "serve/auth.h"
 #include "serve/http1.h"
+#include "serve/json_scan.h"
 #include "serve/json_tensor.h"
+#include "serve/rest_body.h"
 #include "serve/rest_route.h"
 #include "serve/service.h"
+#include "serve/status_page.h"
 
 enum {
     R_STATUS = CFX_ROUTE_STATUS,
@@ -49,9 +54,10 @@ struct cfx_rest {
     cfx_server_t *srv;
     struct event_base *base;
     cfx_http1_t *http;
-    cfx_buf_t out;  /* response scratch, reused */
-    cfx_buf_t body; /* inflated request body scratch */
-    cfx_buf_t tmp;
+    cfx_buf_t out;                 /* response scratch, reused */
+    cfx_buf_t body;                /* inflated request body scratch */
+    cfx_buf_t scratch, blob, vals; /* request body decoding (rest_body.h) */
+    cfx_rest_body_t rb;
     cfx_example_t *pool;     /* examples reused across requests (batch_t) */
     cfx_arena_t batch_arena; /* a big batch's examples, reset after it */
     const cfx_example_t **pool_ptr;
@@ -109,9 +115,10 @@ static void send_buf(reqctx_t *c, int http, const char *ctype) {
 static void send_error(reqctx_t *c, int tf_code, const char *msg) {
     cfx_buf_t *o = &c->r->out;
     cfx_buf_reset(o);
-    cfx_buf_append(o, "{ \"error\": ", 11);
-    cfx_json_put_string(o, msg, strlen(msg));
-    cfx_buf_append(o, " }", 2);
+    /* RapidJSON's PrettyWriter layout, as TF Serving's MakeJsonFromStatus */
+    cfx_buf_append(o, "{\n    \"error\": ", 15);
+    cfx_jscan_put_string(o, msg, strlen(msg));
+    cfx_buf_append(o, "\n}", 2);
     if (c->api)
         cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "", c->api,
                            "REST", tf_code, cfx_clock_mono_us() - c->t0);
@@ -128,13 +135,14 @@ static void send_ok(reqctx_t *c) {
      * timeout: an answer that took longer is not sent. */
     uint64_t limit_us =
         (uint64_t)c->r->srv->opts.rest_api_timeout_in_ms * 1000u;
-    if (limit_us && cfx_clock_mono_us() - c->t0 > limit_us) {
+    uint64_t took = cfx_clock_mono_us() - c->t0;
+    if (limit_us && took > limit_us) {
         send_error(c, 4, "Deadline Exceeded");
         return;
     }
     if (c->api)
         cfx_metrics_record(c->r->srv->metrics, c->model ? c->model : "", c->api,
-                           "REST", 0, cfx_clock_mono_us() - c->t0);
+                           "REST", 0, took);
     send_buf(c, 200, "application/json");
 }
 
@@ -146,8 +154,9 @@ static int is_gzip(const cfx_http1_req_t *req) {
     return ce && !strcasecmp(ce, "gzip");
 }
 
-/* The body as a JSON document; errors are answered here (returns NULL). */
-static json_t *read_json(reqctx_t *c) {
+/* The request body, inflated when gzip; errors are answered here (returns
+ * -1). */
+static int read_body(reqctx_t *c, const char **out, size_t *out_len) {
     size_t len = c->req->body_len;
     const char *data = (const char *)c->req->body;
     cfx_rest_t *r = c->r;
@@ -158,7 +167,7 @@ static json_t *read_json(reqctx_t *c) {
         memset(&zs, 0, sizeof(zs));
         if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
             send_error(c, 13, "inflateInit failed");
-            return NULL;
+            return -1;
         }
         cfx_buf_reset(&r->body);
         zs.next_in = (Bytef *)data;
@@ -190,39 +199,18 @@ static json_t *read_json(reqctx_t *c) {
                      "Request body exceeds %zu bytes after decompression",
                      limit);
             send_error(c, 8, msg);
-            return NULL;
+            return -1;
         }
         if (zr != Z_STREAM_END) {
             send_error(c, 3, "Failed to decompress gzip request body");
-            return NULL;
+            return -1;
         }
         data = (const char *)r->body.data;
         len = r->body.len;
     }
-    size_t i = 0;
-    while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' ||
-                       data[i] == '\t'))
-        i++;
-    if (i == len) {
-        send_error(c, 3, "JSON Parse error: The document is empty");
-        return NULL;
-    }
-    json_error_t je;
-    json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-    if (!doc) {
-        snprintf(msg, sizeof(msg), "JSON Parse error: %s at offset: %d",
-                 je.text, je.position);
-        send_error(c, 3, msg);
-        return NULL;
-    }
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        send_error(c, 3,
-                   "JSON Parse error: The document root must be an "
-                   "object");
-        return NULL;
-    }
-    return doc;
+    *out = data;
+    *out_len = len;
+    return 0;
 }
 
 /* ---- status and metadata --------------------------------------------------
@@ -396,202 +384,6 @@ static void batch_free(batch_t *b) {
     }
 }
 
-/* A serialized tf.Example given as a JSON string or b64 object. */
-static int decode_serialized(cfx_rest_t *r, const json_t *v, cfx_example_t *ex,
-                             cfx_error_t *err) {
-    int b = cfx_json_b64_value(v, &r->tmp, err);
-    if (b < 0)
-        return b;
-    const uint8_t *data = NULL;
-    size_t len = 0;
-    if (b == 1) {
-        data = r->tmp.data;
-        len = r->tmp.len;
-    } else if (json_is_string(v)) {
-        data = (const uint8_t *)json_string_value(v);
-        len = json_string_length(v);
-    }
-    if (data || b == 1) {
-        int rc = cfx_example_decode(ex, data, len, err);
-        if (rc == 0 || rc == CFX_ENOMEM)
-            return rc;
-        /* Bytes that are not a tf.Example are the client's error
-         * (INVALID_ARGUMENT, as TF Serving and the gRPC path), not ours. */
-        char printable[65];
-        size_t shown = len > 64 ? 64 : len;
-        for (size_t j = 0; j < shown; j++)
-            printable[j] =
-                data[j] >= 0x20 && data[j] < 0x7f ? (char)data[j] : '.';
-        printable[shown] = '\0';
-        char why[CFX_ERROR_MSG_MAX];
-        snprintf(why, sizeof(why), "%s", err->msg);
-        return cfx_error_set(err, CFX_EINVAL,
-                             "Could not parse example input, value: '%s' "
-                             "(%s)",
-                             printable, why);
-    }
-    return cfx_error_set(err, CFX_EINVAL,
-                         "JSON Value: Type: %s is not of expected type: "
-                         "string (a serialized tf.Example, as {\"b64\": ...})",
-                         cfx_json_type_name(v));
-}
-
-static const cfx_tensor_spec_t *find_input(const cfx_signature_t *sig,
-                                           const char *name) {
-    for (size_t i = 0; i < sig->n_inputs; i++)
-        if (strcmp(sig->inputs[i].name, name) == 0)
-            return &sig->inputs[i];
-    return NULL;
-}
-
-/* predict_raw's inputs have shape [-1]: one scalar per batch row, so a
- * list in a row (instances) or a nested list (columns) has the wrong
- * rank, refused as TF Serving refuses a tensor that does not fit the
- * signature. */
-static int check_scalar(const cfx_tensor_spec_t *in, const json_t *v,
-                        const char *where, size_t i, cfx_error_t *err) {
-    if (!json_is_array(v) || in->rank != 1)
-        return 0;
-    return cfx_error_set(err, CFX_EINVAL,
-                         "Failed to process element: %zu key: %s of '%s' "
-                         "list. Error: Invalid argument: input %s has shape "
-                         "[-1] (one scalar per instance) but got a list of "
-                         "%zu values",
-                         i, in->name, where, in->name, json_array_size(v));
-}
-
-/* Fills b from a predict request body; returns 0 or a cfx error. */
-static int predict_inputs(cfx_rest_t *r, const cfx_signature_t *sig,
-                          const json_t *instances, const json_t *inputs,
-                          batch_t *b, cfx_error_t *err) {
-    int rc = 0;
-    int serialized = sig->kind != CFX_SIG_PREDICT_RAW;
-    if (instances) {
-        if (!json_is_array(instances) || json_array_size(instances) == 0)
-            return cfx_error_set(err, CFX_EINVAL,
-                                 "'instances' must be a non-empty JSON array");
-        size_t n = json_array_size(instances);
-        if (n > CFX_SERVICE_MAX_BATCH)
-            return cfx_error_set(err, CFX_ETOOBIG,
-                                 "%zu instances exceed the limit of %d", n,
-                                 CFX_SERVICE_MAX_BATCH);
-        if (batch_init(b, r, n))
-            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        for (size_t i = 0; i < n && !rc; i++) {
-            const json_t *el = json_array_get(instances, i);
-            if (serialized) {
-                const json_t *v = el;
-                if (json_is_object(el) && !json_object_get(el, "b64")) {
-                    v = json_object_get(el, sig->inputs[0].name);
-                    if (!v || json_object_size(el) != 1) {
-                        rc = cfx_error_set(err, CFX_EINVAL,
-                                           "Failed to process element: %zu of "
-                                           "'instances' list. JSON object: "
-                                           "does not have named input: %s",
-                                           i, sig->inputs[0].name);
-                        break;
-                    }
-                }
-                rc = decode_serialized(r, v, &b->ex[i], err);
-            } else {
-                const char *key;
-                json_t *val;
-                if (!json_is_object(el)) {
-                    rc = cfx_error_set(err, CFX_EINVAL,
-                                       "Failed to process element: %zu of "
-                                       "'instances' list. Error: Invalid "
-                                       "argument: expecting object but got "
-                                       "Type: %s",
-                                       i, cfx_json_type_name(el));
-                    break;
-                }
-                json_object_foreach((json_t *)el, key, val) {
-                    const cfx_tensor_spec_t *in = find_input(sig, key);
-                    if (!in) {
-                        rc = cfx_error_set(err, CFX_EINVAL,
-                                           "Failed to process element: %zu "
-                                           "key: %s of 'instances' list. "
-                                           "Error: Invalid argument: JSON "
-                                           "object: does not have named "
-                                           "input: %s",
-                                           i, key, key);
-                        break;
-                    }
-                    if ((rc = check_scalar(in, val, "instances", i, err)))
-                        break;
-                    rc =
-                        cfx_json_add_typed(&b->ex[i], key, in->dtype, val, err);
-                    if (rc)
-                        break;
-                }
-            }
-        }
-        return rc;
-    }
-    /* Columnar. */
-    if (serialized) {
-        const json_t *v = inputs;
-        if (json_is_object(inputs) && !json_object_get(inputs, "b64")) {
-            v = json_object_get(inputs, sig->inputs[0].name);
-            if (!v)
-                return cfx_error_set(err, CFX_EINVAL,
-                                     "Missing named input: %s in 'inputs' "
-                                     "object.",
-                                     sig->inputs[0].name);
-        }
-        size_t n = json_is_array(v) ? json_array_size(v) : 1;
-        if (n == 0 || n > CFX_SERVICE_MAX_BATCH)
-            return cfx_error_set(err, CFX_EINVAL,
-                                 "'inputs' must hold 1 to %d examples",
-                                 CFX_SERVICE_MAX_BATCH);
-        if (batch_init(b, r, n))
-            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-        for (size_t i = 0; i < n && !rc; i++)
-            rc = decode_serialized(
-                r, json_is_array(v) ? json_array_get(v, i) : v, &b->ex[i], err);
-        return rc;
-    }
-    if (!json_is_object(inputs))
-        return cfx_error_set(err, CFX_EINVAL,
-                             "'inputs' must be a JSON object naming the "
-                             "signature's inputs");
-    size_t n = 0;
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)inputs, key, val) {
-        if (!find_input(sig, key))
-            continue; /* extra keys are ignored, as in TF Serving */
-        size_t k = json_is_array(val) ? json_array_size(val) : 1;
-        if (n && k != n)
-            return cfx_error_set(err, CFX_EINVAL,
-                                 "Input: %s has inconsistent batch size %zu "
-                                 "(expected %zu)",
-                                 key, k, n);
-        n = k;
-    }
-    if (n == 0 || n > CFX_SERVICE_MAX_BATCH)
-        return cfx_error_set(err, CFX_EINVAL,
-                             "'inputs' must hold 1 to %d rows of the "
-                             "signature's inputs",
-                             CFX_SERVICE_MAX_BATCH);
-    if (batch_init(b, r, n))
-        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
-    json_object_foreach((json_t *)inputs, key, val) {
-        const cfx_tensor_spec_t *in = find_input(sig, key);
-        if (!in)
-            continue;
-        for (size_t i = 0; i < n && !rc; i++) {
-            const json_t *x = json_is_array(val) ? json_array_get(val, i) : val;
-            rc = check_scalar(in, x, "inputs", i, err);
-            if (!rc)
-                rc = cfx_json_add_typed(&b->ex[i], key, in->dtype, x, err);
-        }
-        if (rc)
-            break;
-    }
-    return rc;
-}
-
 /* Runs sig over b; scores[n*k] for classify (k classes), else
  * scores[n*width] (cfx_service_output_width). */
 static int run_sig(const cfx_servable_t *s, const cfx_signature_t *sig,
@@ -601,35 +393,6 @@ static int run_sig(const cfx_servable_t *s, const cfx_signature_t *sig,
     if (sig->kind == CFX_SIG_REGRESS)
         return cfx_service_regress(s, sig, b->ptr, b->n, scores, err);
     return cfx_service_predict(s, sig, b->ptr, b->n, scores, err);
-}
-
-/* One output value of row i. */
-static void put_output(cfx_buf_t *o, const cfx_servable_t *s,
-                       const cfx_signature_t *sig, size_t k,
-                       const float *scores, size_t i) {
-    if (sig->kind == CFX_SIG_CLASSIFY) {
-        size_t nc = cfx_service_num_classes(s);
-        cfx_buf_putc(o, '[');
-        for (size_t j = 0; j < nc; j++) {
-            if (j)
-                cfx_buf_append(o, ", ", 2);
-            if (k == 0)
-                cfx_json_put_string(o, cfx_service_class_label(s, j),
-                                    strlen(cfx_service_class_label(s, j)));
-            else
-                cfx_json_put_float(o, scores[nc * i + j]);
-        }
-        cfx_buf_putc(o, ']');
-        return;
-    }
-    size_t w = sig->kind == CFX_SIG_REGRESS ? 1 : cfx_service_output_width(s);
-    cfx_buf_putc(o, '[');
-    for (size_t j = 0; j < w; j++) {
-        if (j)
-            cfx_buf_append(o, ", ", 2);
-        cfx_json_put_float(o, scores[w * i + j]);
-    }
-    cfx_buf_putc(o, ']');
 }
 
 /* Floats per example that run_sig writes. */
@@ -642,106 +405,221 @@ static size_t answer_width(const cfx_servable_t *s,
     return cfx_service_output_width(s);
 }
 
-static const json_t *signature_name(reqctx_t *c, const json_t *doc) {
-    const json_t *sn = json_object_get(doc, "signature_name");
-    if (sn && !json_is_string(sn)) {
-        send_error(c, 3, "'signature_name' key must be a string value.");
-        return (const json_t *)1;
-    }
-    return sn;
+/* ---- answers, laid out as TF Serving's RapidJSON PrettyWriter lays them
+ * out (4-space indent; single-line arrays inside a row) ---------------------
+ */
+
+static void put_float(cfx_buf_t *o, float v) {
+    if (cfx_buf_reserve(o, CFX_NUMFMT_MAX) == 0)
+        o->len += cfx_numfmt_tf_float(v, (char *)o->data + o->len);
 }
 
-static void handle_predict(reqctx_t *c, const route_t *rt, const json_t *doc) {
+static void put_indent(cfx_buf_t *o, int levels) {
+    static const char nl[] = "\n                                ";
+    cfx_buf_append(o, nl, 1 + 4 * (size_t)levels);
+}
+
+/* Value j of output k of row i. */
+static void put_value(cfx_buf_t *o, const cfx_servable_t *s,
+                      const cfx_signature_t *sig, size_t k, const float *scores,
+                      size_t w, size_t i, size_t j) {
+    if (sig->kind == CFX_SIG_CLASSIFY && k == 0) {
+        const char *l = cfx_service_class_label(s, j);
+        cfx_jscan_put_string(o, l, strlen(l));
+    } else {
+        put_float(o, scores[w * i + j]);
+    }
+}
+
+/* Output k of row i on one line: [v, v, ...]. */
+static void put_row(cfx_buf_t *o, const cfx_servable_t *s,
+                    const cfx_signature_t *sig, size_t k, const float *scores,
+                    size_t w, size_t i) {
+    cfx_buf_putc(o, '[');
+    for (size_t j = 0; j < w; j++) {
+        if (j)
+            cfx_buf_append(o, ", ", 2);
+        put_value(o, s, sig, k, scores, w, i, j);
+    }
+    cfx_buf_putc(o, ']');
+}
+
+/* Output k as a whole [n, w] tensor, one value per line, starting at
+ * indentation level `level` (the array's own level). */
+static void put_column(cfx_buf_t *o, const cfx_servable_t *s,
+                       const cfx_signature_t *sig, size_t k,
+                       const float *scores, size_t w, size_t n, int level) {
+    cfx_buf_putc(o, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            cfx_buf_putc(o, ',');
+        put_indent(o, level + 1);
+        cfx_buf_putc(o, '[');
+        for (size_t j = 0; j < w; j++) {
+            if (j)
+                cfx_buf_putc(o, ',');
+            put_indent(o, level + 2);
+            put_value(o, s, sig, k, scores, w, i, j);
+        }
+        if (w)
+            put_indent(o, level + 1);
+        cfx_buf_putc(o, ']');
+    }
+    if (n)
+        put_indent(o, level);
+    cfx_buf_putc(o, ']');
+}
+
+static void write_predict(cfx_buf_t *o, const cfx_servable_t *s,
+                          const cfx_signature_t *sig, const float *scores,
+                          size_t w, size_t n, int columnar) {
+    cfx_buf_reset(o);
+    size_t no = sig->n_outputs;
+    if (!columnar) {
+        cfx_buf_append(o, "{\n    \"predictions\": [", 22);
+        for (size_t i = 0; i < n; i++) {
+            if (no == 1) {
+                if (i)
+                    cfx_buf_append(o, ", ", 2);
+                put_row(o, s, sig, 0, scores, w, i);
+                continue;
+            }
+            if (i)
+                cfx_buf_putc(o, ',');
+            put_indent(o, 2);
+            cfx_buf_putc(o, '{');
+            for (size_t k = 0; k < no; k++) {
+                if (k)
+                    cfx_buf_putc(o, ',');
+                put_indent(o, 3);
+                const char *nm = sig->outputs[k].name;
+                cfx_jscan_put_string(o, nm, strlen(nm));
+                cfx_buf_append(o, ": ", 2);
+                put_row(o, s, sig, k, scores, w, i);
+            }
+            put_indent(o, 2);
+            cfx_buf_putc(o, '}');
+        }
+        if (n)
+            put_indent(o, 1);
+        cfx_buf_append(o, "]\n}", 3);
+        return;
+    }
+    cfx_buf_append(o, "{\n    \"outputs\": ", 17);
+    if (no == 1) {
+        put_column(o, s, sig, 0, scores, w, n, 1);
+        cfx_buf_append(o, "\n}", 2);
+        return;
+    }
+    cfx_buf_putc(o, '{');
+    for (size_t k = 0; k < no; k++) {
+        if (k)
+            cfx_buf_putc(o, ',');
+        put_indent(o, 2);
+        const char *nm = sig->outputs[k].name;
+        cfx_jscan_put_string(o, nm, strlen(nm));
+        cfx_buf_append(o, ": ", 2);
+        put_column(o, s, sig, k, scores, w, n, 2);
+    }
+    put_indent(o, 1);
+    cfx_buf_append(o, "}\n}", 3);
+}
+
+/* Reads the body and its signature_name; answers the error itself. */
+static int parse_body(reqctx_t *c, cfx_rest_body_t *b, char *key,
+                      size_t key_cap, const char *dflt) {
     cfx_error_t err;
     cfx_error_init(&err);
+    const char *data, *sn;
+    size_t len, snl;
+    cfx_rest_t *r = c->r;
+    if (read_body(c, &data, &len))
+        return -1;
+    cfx_rest_body_init(b, &r->scratch, &r->blob, &r->vals);
+    int rc = cfx_rest_body_parse(b, data, len, &sn, &snl, &err);
+    if (rc) {
+        send_cfx_error(c, rc, &err);
+        return -1;
+    }
+    /* An absent or empty signature_name means the default (TF Serving). */
+    if (!sn || !snl) {
+        sn = dflt;
+        snl = strlen(dflt);
+    }
+    if (snl >= key_cap) /* longer than any signature key: not found */
+        snl = key_cap - 1;
+    memcpy(key, sn, snl);
+    key[snl] = 0;
+    /* A NUL inside the name (\u0000) must not cut it down to a key that
+     * exists: shown as '?', it matches none. */
+    for (char *z = memchr(key, 0, snl); z;
+         z = memchr(z, 0, snl - (size_t)(z - key)))
+        *z = '?';
+    return 0;
+}
+
+/* An unknown signature is answered with TF Serving's text: its REST
+ * handler's for predict, its classifier's / regressor's otherwise. */
+static int find_signature(reqctx_t *c, const cfx_servable_t *s, const char *key,
+                          int predict, const cfx_signature_t **sig) {
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_service_signature(s, key, sig, &err) == 0)
+        return 0;
+    char msg[600];
+    if (predict)
+        snprintf(msg, sizeof(msg),
+                 "Serving signature name: \"%.256s\" not found in signature "
+                 "def",
+                 key);
+    else
+        snprintf(msg, sizeof(msg),
+                 "No signature was found with the name: %.256s", key);
+    send_error(c, 3, msg);
+    return -1;
+}
+
+static void handle_predict(reqctx_t *c, const route_t *rt) {
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_rest_t *r = c->r;
     cfx_servable_t *s = NULL;
     batch_t b = {0};
     float *scores = NULL;
-    char msg[600];
-    const json_t *sn = signature_name(c, doc);
-    if (sn == (const json_t *)1)
+    cfx_rest_body_t *rb = &r->rb;
+    char key[300];
+    if (parse_body(c, rb, key, sizeof(key), "serving_default"))
         return;
-    const json_t *instances = json_object_get(doc, "instances");
-    const json_t *inputs = json_object_get(doc, "inputs");
-    int rc = cfx_manager_acquire(c->r->srv->manager, rt->name, rt->version,
+    int rc = cfx_manager_acquire(r->srv->manager, rt->name, rt->version,
                                  rt->has_label ? rt->label : NULL, &s, &err);
     if (rc) {
         send_cfx_error(c, rc, &err);
         goto out;
     }
     const cfx_signature_t *sig = NULL;
-    const char *key = sn ? json_string_value(sn) : "serving_default";
-    if (cfx_service_signature(s, key, &sig, &err)) {
-        snprintf(msg, sizeof(msg),
-                 "Serving signature name: \"%.256s\" not found in signature "
-                 "def",
-                 key);
-        send_error(c, 3, msg);
+    if (find_signature(c, s, key, 1, &sig))
         goto out;
-    }
-    if (instances && inputs) {
-        send_error(c, 3,
-                   "Not allowed to set both 'inputs' and 'instances' "
-                   "keys.");
-        goto out;
-    }
-    if (!instances && !inputs) {
-        send_error(c, 3, "Missing 'inputs' or 'instances' key");
-        goto out;
-    }
-    rc = predict_inputs(c->r, sig, instances, inputs, &b, &err);
-    if (!rc) {
-        scores = malloc(b.n * answer_width(s, sig) * sizeof(*scores));
+    rc = cfx_rest_predict_prepare(rb, sig, &err);
+    if (!rc && batch_init(&b, r, rb->n))
+        rc = cfx_error_set(&err, CFX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = cfx_rest_predict_fill(rb, sig, b.ex, &err);
+    if (!rc)
+        rc = cfx_rest_predict_finish(rb, sig, b.ex, &err);
+    size_t w = answer_width(s, sig);
+    if (!rc && b.n) {
+        scores = malloc(b.n * w * sizeof(*scores));
         if (!scores)
             rc = cfx_error_set(&err, CFX_ENOMEM, "out of memory");
+        else
+            rc = run_sig(s, sig, &b, scores, &err);
     }
-    if (!rc)
-        rc = run_sig(s, sig, &b, scores, &err);
     if (rc) {
         send_cfx_error(c, rc, &err);
         goto out;
     }
-    cfx_metrics_record_examples(c->r->srv->metrics, rt->name, b.n);
-    cfx_buf_t *o = &c->r->out;
-    cfx_buf_reset(o);
-    if (instances) {
-        cfx_buf_append(o, "{\"predictions\": [", 17);
-        for (size_t i = 0; i < b.n; i++) {
-            if (i)
-                cfx_buf_append(o, ", ", 2);
-            if (sig->n_outputs == 1) {
-                put_output(o, s, sig, 0, scores, i);
-                continue;
-            }
-            cfx_buf_putc(o, '{');
-            for (size_t k = 0; k < sig->n_outputs; k++) {
-                cfx_buf_printf(o, "%s\"%s\": ", k ? ", " : "",
-                               sig->outputs[k].name);
-                put_output(o, s, sig, k, scores, i);
-            }
-            cfx_buf_putc(o, '}');
-        }
-        cfx_buf_append(o, "]}", 2);
-    } else {
-        cfx_buf_append(o, "{\"outputs\": ", 12);
-        if (sig->n_outputs > 1)
-            cfx_buf_putc(o, '{');
-        for (size_t k = 0; k < sig->n_outputs; k++) {
-            if (sig->n_outputs > 1)
-                cfx_buf_printf(o, "%s\"%s\": ", k ? ", " : "",
-                               sig->outputs[k].name);
-            cfx_buf_putc(o, '[');
-            for (size_t i = 0; i < b.n; i++) {
-                if (i)
-                    cfx_buf_append(o, ", ", 2);
-                put_output(o, s, sig, k, scores, i);
-            }
-            cfx_buf_putc(o, ']');
-        }
-        if (sig->n_outputs > 1)
-            cfx_buf_putc(o, '}');
-        cfx_buf_putc(o, '}');
-    }
+    cfx_metrics_record_examples(r->srv->metrics, rt->name, b.n);
+    write_predict(&r->out, s, sig, scores, w, b.n, rb->columnar);
     send_ok(c);
 out:
     free(scores);
@@ -749,80 +627,43 @@ out:
     cfx_servable_release(s);
 }
 
-static void handle_classify_regress(reqctx_t *c, const route_t *rt,
-                                    const json_t *doc) {
+static void handle_classify_regress(reqctx_t *c, const route_t *rt) {
     cfx_error_t err;
     cfx_error_init(&err);
+    cfx_rest_t *r = c->r;
     cfx_servable_t *s = NULL;
     batch_t b = {0};
     float *scores = NULL;
     cfx_example_t ctx, one;
     cfx_example_init(&ctx);
     cfx_example_init(&one);
-    char msg[600];
+    cfx_rest_body_t *rb = &r->rb;
     int classify = rt->kind == R_CLASSIFY;
-    const json_t *sn = signature_name(c, doc);
-    if (sn == (const json_t *)1)
+    char key[300];
+    size_t n = 0;
+    /* Without signature_name the model's classify/regress signature is
+     * used (TF Serving would try serving_default, a predict signature). */
+    if (parse_body(c, rb, key, sizeof(key), classify ? "classify" : "regress"))
         goto out;
-    int rc = cfx_manager_acquire(c->r->srv->manager, rt->name, rt->version,
+    /* TF Serving reads the whole request before it looks the model up. */
+    int rc = cfx_rest_examples_count(rb, &ctx, &n, &err);
+    if (!rc && batch_init(&b, r, n))
+        rc = cfx_error_set(&err, CFX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = cfx_rest_examples_fill(rb, rb->context ? &ctx : NULL, b.ex, &one,
+                                    &err);
+    if (!rc)
+        rc = cfx_manager_acquire(r->srv->manager, rt->name, rt->version,
                                  rt->has_label ? rt->label : NULL, &s, &err);
     if (rc) {
         send_cfx_error(c, rc, &err);
         goto out;
     }
-    /* Without signature_name the model's classify/regress signature is
-     * used (TF Serving would try serving_default, a predict signature). */
-    const char *key =
-        sn ? json_string_value(sn) : (classify ? "classify" : "regress");
     const cfx_signature_t *sig = NULL;
-    if (cfx_service_signature(s, key, &sig, &err)) {
-        snprintf(msg, sizeof(msg),
-                 "Serving signature name: \"%.256s\" not found in signature "
-                 "def",
-                 key);
-        send_error(c, 3, msg);
+    if (find_signature(c, s, key, 0, &sig))
         goto out;
-    }
-    const json_t *examples = json_object_get(doc, "examples");
-    const json_t *context = json_object_get(doc, "context");
-    if (!examples) {
-        send_error(c, 3,
-                   "Invalid argument: JSON Value: key 'examples' is "
-                   "expected and was not found");
-        goto out;
-    }
-    if (!json_is_array(examples) || json_array_size(examples) == 0) {
-        send_error(c, 3, "'examples' must be a non-empty JSON array");
-        goto out;
-    }
-    if (context && (rc = cfx_json_object_to_example(context, &ctx, &err))) {
-        send_cfx_error(c, rc, &err);
-        goto out;
-    }
-    size_t n = json_array_size(examples);
-    if (n > CFX_SERVICE_MAX_BATCH) {
-        send_error(c, 8, "too many examples in one request");
-        goto out;
-    }
-    if (batch_init(&b, c->r, n)) {
-        send_error(c, 8, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        cfx_example_t *dst = context ? &one : &b.ex[i];
-        if (context)
-            cfx_example_reset(&one);
-        rc = cfx_json_object_to_example(json_array_get(examples, i), dst, &err);
-        if (!rc && context)
-            rc = cfx_service_merge_context(&b.ex[i], &one, &ctx);
-        if (rc) {
-            if (rc == CFX_ENOMEM)
-                cfx_error_set(&err, rc, "out of memory");
-            send_cfx_error(c, rc, &err);
-            goto out;
-        }
-    }
-    scores = malloc(n * answer_width(s, sig) * sizeof(*scores));
+    size_t w = classify ? cfx_service_num_classes(s) : 1;
+    scores = malloc(n * w * sizeof(*scores));
     if (!scores) {
         send_error(c, 8, "out of memory");
         goto out;
@@ -833,30 +674,31 @@ static void handle_classify_regress(reqctx_t *c, const route_t *rt,
         send_cfx_error(c, rc, &err);
         goto out;
     }
-    cfx_metrics_record_examples(c->r->srv->metrics, rt->name, n);
-    cfx_buf_t *o = &c->r->out;
+    cfx_metrics_record_examples(r->srv->metrics, rt->name, n);
+    cfx_buf_t *o = &r->out;
     cfx_buf_reset(o);
-    cfx_buf_append(o, "{\"results\": [", 13);
+    cfx_buf_append(o, "{\n    \"results\": [", 18);
     for (size_t i = 0; i < n; i++) {
         if (i)
             cfx_buf_append(o, ", ", 2);
-        if (classify) {
-            size_t nc = cfx_service_num_classes(s);
-            cfx_buf_putc(o, '[');
-            for (size_t j = 0; j < nc; j++) {
-                const char *l = cfx_service_class_label(s, j);
-                cfx_buf_append(o, j ? ", [" : "[", j ? 3 : 1);
-                cfx_json_put_string(o, l, strlen(l)); /* a label is data */
-                cfx_buf_append(o, ", ", 2);
-                cfx_json_put_float(o, scores[nc * i + j]);
-                cfx_buf_putc(o, ']');
-            }
-            cfx_buf_putc(o, ']');
-        } else {
-            cfx_json_put_float(o, scores[i]);
+        if (!classify) {
+            put_float(o, scores[i]);
+            continue;
         }
+        cfx_buf_putc(o, '[');
+        for (size_t j = 0; j < w; j++) {
+            const char *l = cfx_service_class_label(s, j);
+            cfx_buf_append(o, j ? ", [" : "[", j ? 3 : 1);
+            cfx_jscan_put_string(o, l, strlen(l));
+            cfx_buf_append(o, ", ", 2);
+            put_float(o, scores[w * i + j]);
+            cfx_buf_putc(o, ']');
+        }
+        cfx_buf_putc(o, ']');
     }
-    cfx_buf_append(o, "]}", 2);
+    if (classify)
+        put_indent(o, 1);
+    cfx_buf_append(o, "]\n}", 3);
     send_ok(c);
 out:
     free(scores);
@@ -935,6 +777,17 @@ static void on_request(cfx_http1_req_t *req, void *arg) {
             return;
         }
     }
+    if (is_get && (!strcmp(path, "/") || !strcmp(path, "/v1/status"))) {
+        /* the status page and its JSON twin (serve/status_page.h) */
+        int html = path[1] == 0;
+        cfx_buf_reset(&r->out);
+        if (cfx_status_page_render(r->srv, html, &r->out) == 0)
+            send_buf(&c, 200,
+                     html ? "text/html; charset=utf-8" : "application/json");
+        else
+            send_error(&c, 8, "status page: out of memory");
+        return;
+    }
     if (strncmp(path, "/v1/", 4) != 0) {
         send_text(&c, 404, "text/html", NOT_FOUND_HTML);
         return;
@@ -975,19 +828,23 @@ static void on_request(cfx_http1_req_t *req, void *arg) {
         send_error(&c, 8, err.msg); /* 429 */
         return;
     }
-    json_t *doc = read_json(&c);
-    if (doc) {
-        if (rt.kind == R_PREDICT)
-            handle_predict(&c, &rt, doc);
-        else
-            handle_classify_regress(&c, &rt, doc);
-        json_decref(doc);
-    }
+    if (rt.kind == R_PREDICT)
+        handle_predict(&c, &rt);
+    else
+        handle_classify_regress(&c, &rt);
     /* Scratch grown by a big request goes with it. */
     if (r->out.cap > OUT_KEEP)
         cfx_buf_free(&r->out);
     if (r->body.cap > OUT_KEEP)
         cfx_buf_free(&r->body);
+    if (r->scratch.cap > OUT_KEEP)
+        cfx_buf_free(&r->scratch);
+    if (r->blob.cap > OUT_KEEP)
+        cfx_buf_free(&r->blob);
+    if (r->vals.cap > OUT_KEEP)
+        cfx_buf_free(&r->vals);
+    if (r->rb.ser_cap > POOL_KEEP)
+        cfx_rest_body_free(&r->rb);
     cfx_service_release(charge);
 }
 
@@ -1004,7 +861,9 @@ int cfx_rest_new(cfx_server_t *srv, struct event_base *base,
     r->base = base;
     cfx_buf_init(&r->out);
     cfx_buf_init(&r->body);
-    cfx_buf_init(&r->tmp);
+    cfx_buf_init(&r->scratch);
+    cfx_buf_init(&r->blob);
+    cfx_buf_init(&r->vals);
     cfx_arena_init(&r->batch_arena);
     cfx_http1_options_t ho = {
         .max_body_bytes = srv->opts.max_body_bytes,
@@ -1040,6 +899,9 @@ void cfx_rest_free(cfx_rest_t *r) {
     cfx_arena_free(&r->batch_arena);
     cfx_buf_free(&r->out);
     cfx_buf_free(&r->body);
-    cfx_buf_free(&r->tmp);
+    cfx_buf_free(&r->scratch);
+    cfx_buf_free(&r->blob);
+    cfx_buf_free(&r->vals);
+    cfx_rest_body_free(&r->rb);
     free(r);
 }

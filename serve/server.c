@@ -115,6 +115,7 @@ int cfx_server_new(cfx_serve_flags_t *opts, cfx_server_t **out,
         .allow_version_labels_for_unavailable_models =
             srv->opts.allow_version_labels_for_unavailable_models,
         .metrics = srv->metrics,
+        .model_cache_dir = srv->opts.model_cache_dir,
     };
     rc = cfx_manager_new(&mo, &models, &srv->manager, err);
 out:

@@ -31,6 +31,7 @@
 #include "formats/example.h"
 #include "formats/file.h"
 #include "formats/pbcodec.h"
+#include "formats/sha256.h"
 #include "formats/suggest.h"
 #include "formats/tfrecord.h"
 #include "model/transform.h"
@@ -166,6 +167,38 @@ static void free_strings(char **v, size_t n) {
 
 /* Calls fn on every decoded example of every file in split_dir. */
 typedef int (*example_fn)(void *ctx, const cfx_example_t *ex, cfx_error_t *err);
+
+/* Calls fn on every decoded example of one file. */
+static int for_each_example_in_file(const char *path, example_fn fn, void *ctx,
+                                    uint64_t *count, cfx_error_t *err) {
+    cfx_tfrecord_reader_t *r = NULL;
+    cfx_example_t ex;
+    cfx_example_init(&ex);
+    int rc = cfx_tfrecord_reader_open(path, &r, err);
+    if (rc < 0)
+        goto out;
+    for (uint64_t rec = 0;; rec++) {
+        const uint8_t *data;
+        size_t len;
+        rc = cfx_tfrecord_read(r, &data, &len, err);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            goto out;
+        if ((rc = cfx_example_decode(&ex, data, len, err)) < 0 ||
+            (rc = fn(ctx, &ex, err)) < 0) {
+            cfx_error_prefix(err, "%s: record %" PRIu64, path, rec);
+            goto out;
+        }
+        (*count)++;
+    }
+    rc = 0;
+out:
+    if (r)
+        cfx_tfrecord_reader_free(r);
+    cfx_example_free(&ex);
+    return rc;
+}
 
 static int for_each_example(const char *split_dir, example_fn fn, void *ctx,
                             uint64_t *count, cfx_error_t *err) {
@@ -565,6 +598,14 @@ typedef struct analyze_ctx {
     label_classes_t *classes;
 } analyze_ctx_t;
 
+/* Only the label's classes (the merge of analyzer parts reads train again
+ * for them: a part's saved state holds the analyzers, not the classes). */
+static int classes_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
+    analyze_ctx_t *ctx = vctx;
+    return check_column_label(ctx->label, ctx->classes, ctx->spec_path, ex,
+                              err);
+}
+
 static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
     analyze_ctx_t *ctx = vctx;
     int lrc;
@@ -654,6 +695,524 @@ static int analyze_one(void *vctx, const cfx_example_t *ex, cfx_error_t *err) {
                                     s->name);
     }
     return 0;
+}
+
+/* ---- phase 1 per train file, and its state for parts -------------------
+ *
+ * The analyzers run over each train file into state of that file, merged
+ * into the total in file order. A single run does exactly that; a part
+ * (cfx_tft_analyze_part) does it for every N-th file and saves each file's
+ * state; a merge loads them and merges them in file order too, so both
+ * take the same floating-point steps and give the same bytes
+ * (docs/transform.md, Across machines). */
+
+#define PART_MAGIC "CFXTFTA1"
+#define PART_FILE "analyzers.state"
+#define PART_MAX_BYTES ((size_t)1 << 32)
+
+static void an_init(analyzer_t *a, const cfx_xf_spec_output_t *s,
+                    size_t budget) {
+    memset(a, 0, sizeof *a);
+    a->spec = s;
+    a->kind = CFX_KIND_NONE;
+    cfx_moments_init(&a->moments);
+    cfx_vocab_counter_init(&a->vocab, MAX_VOCAB_DISTINCT);
+    cfx_boundaries_analyzer_init(&a->quantiles, budget);
+}
+
+static void an_free_one(analyzer_t *a) {
+    cfx_vocab_counter_free(&a->vocab);
+    cfx_boundaries_analyzer_free(&a->quantiles);
+}
+
+static void an_free(analyzer_t *an, size_t n) {
+    if (!an)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        cfx_vocab_counter_free(&an[i].vocab);
+        cfx_boundaries_analyzer_free(&an[i].quantiles);
+    }
+    free(an);
+}
+
+static analyzer_t *an_new(const cfx_tft_spec_t *spec, size_t budget) {
+    analyzer_t *an =
+        calloc(spec->num_outputs ? spec->num_outputs : 1, sizeof *an);
+    if (an)
+        for (size_t i = 0; i < spec->num_outputs; i++)
+            an_init(&an[i], &spec->outputs[i], budget);
+    return an;
+}
+
+static int an_merge(analyzer_t *into, const analyzer_t *from,
+                    cfx_error_t *err) {
+    const cfx_xf_spec_output_t *s = into->spec;
+    if (from->kind != CFX_KIND_NONE) {
+        if (into->kind == CFX_KIND_NONE)
+            into->kind = from->kind;
+        else if (into->kind != from->kind)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "feature '%s': kind %s, earlier %s", s->input,
+                                 cfx_dtype_kind_name(from->kind),
+                                 cfx_dtype_kind_name(into->kind));
+    }
+    cfx_moments_merge(&into->moments, &from->moments);
+    if (cfx_vocab_counter_merge(&into->vocab, &from->vocab, err) < 0 ||
+        cfx_boundaries_analyzer_merge(&into->quantiles, &from->quantiles, err) <
+            0)
+        return cfx_error_prefix(err, "feature '%s' (output '%s')", s->input,
+                                s->name);
+    if (from->max_value > into->max_value)
+        into->max_value = from->max_value;
+    into->missing += from->missing;
+    return 0;
+}
+
+static int put_u64le(cfx_buf_t *b, uint64_t v) {
+    uint8_t p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return cfx_buf_append(b, p, 8);
+}
+
+static int put_double(cfx_buf_t *b, double d) {
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    return put_u64le(b, v);
+}
+
+static int put_bytes(cfx_buf_t *b, const void *p, size_t n) {
+    int rc = cfx_buf_varint(b, n);
+    return rc < 0 ? rc : cfx_buf_append(b, p, n);
+}
+
+static int an_save(const analyzer_t *a, cfx_buf_t *b) {
+    int rc = 0;
+    if ((rc = cfx_buf_varint(b, (uint64_t)a->kind)) < 0 ||
+        (rc = cfx_buf_varint(b, a->moments.count)) < 0 ||
+        (rc = put_double(b, a->moments.mean)) < 0 ||
+        (rc = put_double(b, a->moments.m2)) < 0 ||
+        (rc = put_u64le(b, (uint64_t)a->max_value)) < 0 ||
+        (rc = cfx_buf_varint(b, a->missing)) < 0 ||
+        (rc = cfx_buf_varint(b, a->vocab.size)) < 0)
+        return rc;
+    for (size_t i = 0; i < a->vocab.cap; i++) {
+        const cfx_vocab_entry_t *e = &a->vocab.slots[i];
+        if (e->token && ((rc = put_bytes(b, e->token, e->len)) < 0 ||
+                         (rc = cfx_buf_varint(b, e->count)) < 0))
+            return rc;
+    }
+    if ((rc = cfx_quantiles_save(&a->quantiles.summary, b)) < 0)
+        return rc;
+    return cfx_buf_varint(b, a->quantiles.num_nan);
+}
+
+/* A cursor over a state file; a read past its end or a malformed value
+ * sets bad (the offset is reported). */
+typedef struct cursor {
+    const uint8_t *p;
+    size_t n, off;
+    int bad;
+} cursor_t;
+
+static uint64_t get_varint(cursor_t *c) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (c->off >= c->n) {
+            c->bad = 1;
+            return 0;
+        }
+        uint8_t x = c->p[c->off++];
+        v |= (uint64_t)(x & 0x7f) << shift;
+        if (!(x & 0x80))
+            return v;
+    }
+    c->bad = 1;
+    return 0;
+}
+
+static const uint8_t *get_raw(cursor_t *c, size_t n) {
+    if (c->bad || n > c->n - c->off) {
+        c->bad = 1;
+        return NULL;
+    }
+    const uint8_t *p = c->p + c->off;
+    c->off += n;
+    return p;
+}
+
+static uint64_t get_u64le(cursor_t *c) {
+    const uint8_t *p = get_raw(c, 8);
+    uint64_t v = 0;
+    for (int i = 0; p && i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static double get_double(cursor_t *c) {
+    uint64_t v = get_u64le(c);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+static int an_load(analyzer_t *a, cursor_t *c, cfx_error_t *err) {
+    uint64_t kind = get_varint(c);
+    if (kind != CFX_KIND_NONE && kind != CFX_KIND_BYTES &&
+        kind != CFX_KIND_FLOAT && kind != CFX_KIND_INT64)
+        c->bad = 1;
+    a->kind = (cfx_kind_t)kind;
+    a->moments.count = get_varint(c);
+    a->moments.mean = get_double(c);
+    a->moments.m2 = get_double(c);
+    a->max_value = (int64_t)get_u64le(c);
+    a->missing = get_varint(c);
+    uint64_t nv = get_varint(c);
+    for (uint64_t i = 0; i < nv && !c->bad; i++) {
+        uint64_t len = get_varint(c);
+        const uint8_t *t = get_raw(c, len > c->n ? c->n + 1 : (size_t)len);
+        uint64_t count = get_varint(c);
+        if (!c->bad &&
+            cfx_vocab_counter_add(&a->vocab, t, (size_t)len, count, err) < 0)
+            return err->code;
+    }
+    if (c->bad)
+        return CFX_ECORRUPT;
+    size_t used = 0;
+    if (cfx_quantiles_load(&a->quantiles.summary, c->p + c->off, c->n - c->off,
+                           &used) < 0)
+        return CFX_ECORRUPT;
+    c->off += used;
+    a->quantiles.num_nan = get_varint(c);
+    return c->bad ? CFX_ECORRUPT : 0;
+}
+
+/* What a part and the merge must agree on: the spec and schema files'
+ * digests, the quantile budget, the train files (names, in order) and the
+ * number of parts. */
+typedef struct part_header {
+    uint8_t spec_sha[32], schema_sha[32];
+    uint64_t budget, nparts, part, nfiles, noutputs;
+} part_header_t;
+
+static int header_of(const cfx_tft_options_t *opts, char **files, size_t nfiles,
+                     size_t noutputs, unsigned part, unsigned nparts,
+                     part_header_t *h, cfx_error_t *err) {
+    memset(h, 0, sizeof *h);
+    int rc = cfx_sha256_file(opts->spec_path, h->spec_sha, NULL, err);
+    if (rc < 0)
+        return rc;
+    if (opts->schema_path &&
+        (rc = cfx_sha256_file(opts->schema_path, h->schema_sha, NULL, err)) < 0)
+        return rc;
+    (void)files;
+    h->budget = opts->max_quantile_values;
+    h->nparts = nparts;
+    h->part = part;
+    h->nfiles = nfiles;
+    h->noutputs = noutputs;
+    return 0;
+}
+
+static const char *base_of(const char *path) {
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+static int header_save(const part_header_t *h, char **files,
+                       const seen_features_t *seen, cfx_buf_t *b) {
+    int rc;
+    if ((rc = cfx_buf_append(b, PART_MAGIC, 8)) < 0 ||
+        (rc = cfx_buf_append(b, h->spec_sha, 32)) < 0 ||
+        (rc = cfx_buf_append(b, h->schema_sha, 32)) < 0 ||
+        (rc = cfx_buf_varint(b, h->budget)) < 0 ||
+        (rc = cfx_buf_varint(b, h->nparts)) < 0 ||
+        (rc = cfx_buf_varint(b, h->part)) < 0 ||
+        (rc = cfx_buf_varint(b, h->nfiles)) < 0 ||
+        (rc = cfx_buf_varint(b, h->noutputs)) < 0)
+        return rc;
+    for (size_t i = 0; i < h->nfiles; i++) {
+        const char *f = base_of(files[i]);
+        if ((rc = put_bytes(b, f, strlen(f))) < 0)
+            return rc;
+    }
+    /* the inputs seen in train (a run without a schema checks them) */
+    if ((rc = cfx_buf_varint(b, seen->n_inputs)) < 0)
+        return rc;
+    for (size_t i = 0; i < seen->n_inputs; i++)
+        if ((rc = cfx_buf_putc(b, (uint8_t)seen->found[i])) < 0)
+            return rc;
+    if ((rc = cfx_buf_varint(b, seen->n_names)) < 0)
+        return rc;
+    for (size_t i = 0; i < seen->n_names; i++)
+        if ((rc = put_bytes(b, seen->names[i], strlen(seen->names[i]))) < 0)
+            return rc;
+    return 0;
+}
+
+/* Part `part` of nparts: the analyzers over every nparts-th train file
+ * from the part-th, each file's state saved after the header. */
+static int analyze_train(const cfx_tft_options_t *opts,
+                         const cfx_tft_spec_t *spec, analyze_ctx_t *ctx,
+                         char **files, size_t nfiles, unsigned part,
+                         unsigned nparts, analyzer_t *total, cfx_buf_t *state,
+                         cfx_error_t *err) {
+    uint64_t count = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        if (nparts && i % nparts != part)
+            continue;
+        analyzer_t *fa = an_new(spec, opts->max_quantile_values);
+        if (!fa)
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        ctx->an = fa;
+        int rc =
+            for_each_example_in_file(files[i], analyze_one, ctx, &count, err);
+        for (size_t o = 0; rc == 0 && total && o < spec->num_outputs; o++)
+            if ((rc = an_merge(&total[o], &fa[o], err)) < 0)
+                cfx_error_prefix(err, "%s", files[i]);
+        if (rc == 0 && state) {
+            rc = cfx_buf_varint(state, i);
+            for (size_t o = 0; rc == 0 && o < spec->num_outputs; o++)
+                rc = an_save(&fa[o], state);
+            if (rc < 0)
+                cfx_error_set(err, rc, "analyzer state: out of memory");
+        }
+        an_free(fa, spec->num_outputs);
+        ctx->an = NULL;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* One part's state file, read whole and checked against the header this
+ * merge expects (want.part is ignored); *c is left at the first file's
+ * state and *part gets the part number. */
+static int part_load(const char *dir, const part_header_t *want, char **files,
+                     seen_features_t *seen, cfx_buf_t *data, cursor_t *c,
+                     unsigned *part, cfx_error_t *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" PART_FILE, dir);
+    int rc = cfx_file_read(path, PART_MAX_BYTES, data, err);
+    if (rc < 0)
+        return rc;
+    memset(c, 0, sizeof *c);
+    c->p = data->data;
+    c->n = data->len;
+    const uint8_t *magic = get_raw(c, 8);
+    if (!magic || memcmp(magic, PART_MAGIC, 8))
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "%s: not a transform analyzer state", path);
+    const uint8_t *spec = get_raw(c, 32), *schema = get_raw(c, 32);
+    uint64_t budget = get_varint(c), nparts = get_varint(c);
+    uint64_t p = get_varint(c), nfiles = get_varint(c);
+    uint64_t nout = get_varint(c);
+    if (c->bad)
+        return cfx_error_set(err, CFX_ECORRUPT, "%s: truncated at byte %zu",
+                             path, c->off);
+    if (memcmp(spec, want->spec_sha, 32) ||
+        memcmp(schema, want->schema_sha, 32))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: made with another transform spec or schema",
+                             path);
+    if (budget != want->budget || nout != want->noutputs)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: made with --max-quantile-values %llu, this "
+                             "merge has %llu",
+                             path, (unsigned long long)budget,
+                             (unsigned long long)want->budget);
+    if (nparts != want->nparts || p >= nparts)
+        return cfx_error_set(
+            err, CFX_EINVAL, "%s: part %llu of %llu, but %llu parts given",
+            path, (unsigned long long)p, (unsigned long long)nparts,
+            (unsigned long long)want->nparts);
+    if (nfiles != want->nfiles)
+        return cfx_error_set(
+            err, CFX_EINVAL, "%s: %llu train files, the examples have %llu",
+            path, (unsigned long long)nfiles, (unsigned long long)want->nfiles);
+    for (size_t i = 0; i < nfiles; i++) {
+        uint64_t len = get_varint(c);
+        const uint8_t *f = get_raw(c, len > c->n ? c->n + 1 : (size_t)len);
+        const char *b = base_of(files[i]);
+        if (c->bad)
+            return cfx_error_set(err, CFX_ECORRUPT, "%s: truncated at byte %zu",
+                                 path, c->off);
+        if (strlen(b) != len || memcmp(f, b, len))
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "%s: train file %zu is '%.*s', the examples' "
+                                 "is '%s'",
+                                 path, i, (int)(len > 200 ? 200 : len),
+                                 (const char *)f, b);
+    }
+    uint64_t nin = get_varint(c);
+    if (!c->bad && nin != seen->n_inputs)
+        c->bad = 1;
+    for (size_t i = 0; i < nin && !c->bad; i++) {
+        const uint8_t *found = get_raw(c, 1);
+        if (found && *found && !seen->found[i]) {
+            seen->found[i] = 1;
+            seen->n_missing--;
+        }
+    }
+    uint64_t nnames = get_varint(c);
+    for (uint64_t i = 0; i < nnames && !c->bad; i++) {
+        uint64_t len = get_varint(c);
+        const uint8_t *nm = get_raw(c, len > c->n ? c->n + 1 : (size_t)len);
+        if (c->bad || p != 0 || seen->have_names)
+            continue; /* part 0 saw the first example */
+        char **v = realloc(seen->names, (seen->n_names + 1) * sizeof *v);
+        if (!v || !(v[seen->n_names] = strndup((const char *)nm, len))) {
+            if (v)
+                seen->names = v;
+            return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        }
+        seen->names = v;
+        seen->n_names++;
+    }
+    if (p == 0)
+        seen->have_names = 1;
+    if (c->bad)
+        return cfx_error_set(err, CFX_ECORRUPT, "%s: truncated at byte %zu",
+                             path, c->off);
+    *part = (unsigned)p;
+    return 0;
+}
+
+int cfx_tft_part_state_check(const void *data, size_t len, cfx_error_t *err) {
+    cursor_t c = {data, len, 0, 0};
+    const uint8_t *magic = get_raw(&c, 8);
+    if (!magic || memcmp(magic, PART_MAGIC, 8))
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "not a transform analyzer state");
+    get_raw(&c, 64); /* the spec's and schema's digests */
+    uint64_t budget = get_varint(&c), nparts = get_varint(&c);
+    uint64_t part = get_varint(&c), nfiles = get_varint(&c);
+    uint64_t nout = get_varint(&c);
+    if (!c.bad && (nparts == 0 || part >= nparts || nout > 65536))
+        c.bad = 1;
+    for (uint64_t i = 0; i < nfiles && !c.bad; i++)
+        get_raw(&c, (size_t)get_varint(&c));
+    uint64_t nin = get_varint(&c);
+    if (!c.bad)
+        get_raw(&c, nin > c.n ? c.n + 1 : (size_t)nin);
+    uint64_t nnames = get_varint(&c);
+    for (uint64_t i = 0; i < nnames && !c.bad; i++)
+        get_raw(&c, (size_t)get_varint(&c));
+    if (c.bad)
+        return cfx_error_set(err, CFX_ECORRUPT,
+                             "analyzer state header truncated at byte %zu",
+                             c.off);
+    cfx_xf_spec_output_t none;
+    memset(&none, 0, sizeof none);
+    none.name = none.input = "";
+    int64_t last = -1;
+    while (c.off < c.n) {
+        size_t at = c.off;
+        uint64_t idx = get_varint(&c);
+        if (c.bad || idx >= nfiles || (int64_t)idx <= last ||
+            idx % nparts != part)
+            return cfx_error_set(err, CFX_ECORRUPT,
+                                 "byte %zu: not the state of one of the "
+                                 "part's train files",
+                                 at);
+        last = (int64_t)idx;
+        for (uint64_t o = 0; o < nout; o++) {
+            analyzer_t a;
+            an_init(&a, &none, (size_t)budget);
+            at = c.off;
+            int rc = an_load(&a, &c, err);
+            an_free_one(&a);
+            if (rc == CFX_ECORRUPT)
+                return cfx_error_set(err, rc, "byte %zu: corrupt state", at);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The merge's phase 1: every part's file states merged in file order. */
+static int merge_parts(const cfx_tft_options_t *opts,
+                       const cfx_tft_spec_t *spec, char **files, size_t nfiles,
+                       seen_features_t *seen, analyzer_t *total,
+                       cfx_error_t *err) {
+    size_t n = opts->num_analyzer_parts;
+    part_header_t want;
+    cfx_buf_t *data = calloc(n ? n : 1, sizeof *data);
+    cursor_t *cur = calloc(n ? n : 1, sizeof *cur);
+    const char **dir_of = calloc(n ? n : 1, sizeof *dir_of);
+    int rc = 0;
+    if (!data || !cur || !dir_of) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        cfx_buf_init(&data[i]);
+    if ((rc = header_of(opts, files, nfiles, spec->num_outputs, 0, (unsigned)n,
+                        &want, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        unsigned part = 0;
+        cfx_buf_t buf;
+        cursor_t c;
+        cfx_buf_init(&buf);
+        rc = part_load(opts->analyzer_parts[i], &want, files, seen, &buf, &c,
+                       &part, err);
+        if (rc == 0 && dir_of[part])
+            rc = cfx_error_set(err, CFX_EINVAL, "%s: part %u given twice",
+                               opts->analyzer_parts[i], part);
+        if (rc < 0) {
+            cfx_buf_free(&buf);
+            goto out;
+        }
+        data[part] = buf;
+        cur[part] = c;
+        cur[part].p = data[part].data;
+        dir_of[part] = opts->analyzer_parts[i];
+    }
+    for (size_t f = 0; f < nfiles; f++) {
+        size_t p = f % n;
+        cursor_t *c = &cur[p];
+        uint64_t idx = get_varint(c);
+        if (c->bad || idx != f) {
+            rc = cfx_error_set(err, CFX_ECORRUPT,
+                               "%s/" PART_FILE ": byte %zu: expected the state "
+                               "of train file %zu",
+                               dir_of[p], c->off, f);
+            goto out;
+        }
+        analyzer_t *fa = an_new(spec, opts->max_quantile_values);
+        if (!fa) {
+            rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t o = 0; rc == 0 && o < spec->num_outputs; o++) {
+            size_t at = c->off;
+            if ((rc = an_load(&fa[o], c, err)) == CFX_ECORRUPT)
+                cfx_error_set(err, rc, "%s/" PART_FILE ": byte %zu: corrupt",
+                              dir_of[p], at);
+            if (rc == 0 && (rc = an_merge(&total[o], &fa[o], err)) < 0)
+                cfx_error_prefix(err, "%s", files[f]);
+        }
+        an_free(fa, spec->num_outputs);
+        if (rc < 0)
+            goto out;
+    }
+    for (size_t p = 0; p < n; p++)
+        if (cur[p].off != cur[p].n) {
+            rc = cfx_error_set(err, CFX_ECORRUPT,
+                               "%s/" PART_FILE ": %zu bytes left over",
+                               dir_of[p], cur[p].n - cur[p].off);
+            goto out;
+        }
+out:
+    if (data)
+        for (size_t i = 0; i < n; i++)
+            cfx_buf_free(&data[i]);
+    free(data);
+    free(cur);
+    free(dir_of);
+    return rc;
 }
 
 /* ---- phase 2: the graph ------------------------------------------------- */
@@ -1312,9 +1871,25 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
                           opts->spec_path,
                           raw_schema ? NULL : &seen,
                           &classes};
-    uint64_t ntrain = 0;
-    if ((rc = for_each_example(train_dir, analyze_one, &actx, &ntrain, err)) <
-        0)
+    char **train_files = NULL;
+    size_t ntrain_files = 0;
+    if ((rc = cfx_tfrecord_list_dir(train_dir, &train_files, &ntrain_files,
+                                    err)) < 0)
+        goto out;
+    rc = opts->analyzer_parts
+             ? merge_parts(opts, &spec, train_files, ntrain_files, &seen, an,
+                           err)
+             : analyze_train(opts, &spec, &actx, train_files, ntrain_files, 0,
+                             0, an, NULL, err);
+    /* merged parts carry no label classes: read them from train */
+    for (size_t i = 0; rc == 0 && opts->analyzer_parts && i < ntrain_files;
+         i++) {
+        uint64_t nc = 0;
+        rc = for_each_example_in_file(train_files[i], classes_one, &actx, &nc,
+                                      err);
+    }
+    cfx_path_list_free(train_files);
+    if (rc < 0)
         goto out;
     train_check_t tc = {&seen, opts->spec_path, train_dir};
     if (!raw_schema &&
@@ -1393,5 +1968,83 @@ out:
     cfx_buf_free(&schema_text);
     seen_free(&seen);
     label_classes_free(&classes);
+    return rc;
+}
+
+int cfx_tft_analyze_part(const cfx_tft_options_t *opts, unsigned part,
+                         unsigned num_parts, const char *out_dir,
+                         cfx_error_t *err) {
+    int rc = 0;
+    cfx_tft_spec_t spec;
+    schema_t *raw_schema = NULL;
+    cfx_buf_t schema_text, body, head;
+    seen_features_t seen;
+    char **files = NULL, *train_dir = NULL, path[4096];
+    size_t nfiles = 0;
+    part_header_t h;
+    memset(&spec, 0, sizeof spec);
+    memset(&seen, 0, sizeof seen);
+    cfx_buf_init(&schema_text);
+    cfx_buf_init(&body);
+    cfx_buf_init(&head);
+    if (num_parts == 0 || part >= num_parts)
+        return cfx_error_set(err, CFX_EINVAL, "part %u of %u", part, num_parts);
+    if ((rc = cfx_file_check_empty_dir(out_dir, err)) < 0)
+        return rc;
+    if ((rc = cfx_tft_spec_load(opts->spec_path, &spec, err)) < 0)
+        goto out;
+    if (opts->schema_path && (rc = load_schema(opts->schema_path, &schema_text,
+                                               &raw_schema, err)) < 0)
+        goto out;
+    schema_check_t sc = {raw_schema, opts->spec_path, opts->schema_path};
+    if ((rc = raw_schema ? for_each_input(&spec, input_in_schema, &sc, err)
+                         : for_each_input(&spec, seen_want, &seen, err)) < 0)
+        goto out;
+    if (!(train_dir = path_join(opts->examples_dir, "Split-train"))) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!cfx_file_is_dir(train_dir)) {
+        rc = cfx_error_set(err, CFX_ENOTFOUND,
+                           "%s: no Split-train folder (the analyzers run "
+                           "over train)",
+                           opts->examples_dir);
+        goto out;
+    }
+    if ((rc = cfx_tfrecord_list_dir(train_dir, &files, &nfiles, err)) < 0)
+        goto out;
+    /* a part validates the labels; the merge collects the classes */
+    analyze_ctx_t actx = {NULL,
+                          spec.num_outputs,
+                          &spec.label,
+                          opts->spec_path,
+                          raw_schema ? NULL : &seen,
+                          NULL};
+    if ((rc = analyze_train(opts, &spec, &actx, files, nfiles, part, num_parts,
+                            NULL, &body, err)) < 0)
+        goto out;
+    if ((rc = header_of(opts, files, nfiles, spec.num_outputs, part, num_parts,
+                        &h, err)) < 0)
+        goto out;
+    if (header_save(&h, files, &seen, &head) < 0 ||
+        cfx_buf_append(&head, body.data, body.len) < 0) {
+        rc = cfx_error_set(err, CFX_ENOMEM, "analyzer state: out of memory");
+        goto out;
+    }
+    if ((rc = cfx_file_mkdirs(out_dir, err)) < 0)
+        goto out;
+    snprintf(path, sizeof path, "%s/" PART_FILE, out_dir);
+    rc = cfx_file_write_atomic(path, head.data, head.len, err);
+out:
+    if (files)
+        cfx_path_list_free(files);
+    free(train_dir);
+    cfx_tft_spec_free(&spec);
+    if (raw_schema)
+        protobuf_c_message_free_unpacked(&raw_schema->base, NULL);
+    cfx_buf_free(&schema_text);
+    cfx_buf_free(&body);
+    cfx_buf_free(&head);
+    seen_free(&seen);
     return rc;
 }

@@ -42,6 +42,12 @@ typedef struct cfx_tft_options {
      * (e.g. artifact directories of a pipeline root); may be NULL. */
     const char *graph_dir;
     const char *transformed_examples_dir;
+    /* A merge (docs/transform.md, Across machines): the folders of every
+     * part cfx_tft_analyze_part wrote for these examples, spec, schema and
+     * max_quantile_values; phase 1 merges their state instead of reading
+     * Split-train, and the rest of the run is as usual. NULL: no parts. */
+    const char *const *analyzer_parts;
+    size_t num_analyzer_parts;
 } cfx_tft_options_t;
 
 /* Categorical outputs up to this cardinality get train counts. */
@@ -72,5 +78,20 @@ typedef struct cfx_tft_result {
 int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
                 cfx_error_t *err);
 void cfx_tft_result_free(cfx_tft_result_t *r);
+
+/* Part `part` of num_parts of the analyzers (docs/transform.md, Across
+ * machines): the analyzers over every num_parts-th file of Split-train
+ * from the part-th, each file's state saved to out_dir/analyzers.state
+ * (out_dir absent or empty). A run with analyzer_parts naming all the
+ * parts then writes the same bytes as one run without them: a single run
+ * also merges per-file state in file order. output_dir and the two
+ * directories of opts are not used. */
+int cfx_tft_analyze_part(const cfx_tft_options_t *opts, unsigned part,
+                         unsigned num_parts, const char *out_dir,
+                         cfx_error_t *err);
+/* Checks the bytes of an analyzers.state file on their own: the header and
+ * every train file's state parse (the merge also matches them against its
+ * spec, schema and examples). 0, or CFX_ECORRUPT naming the byte offset. */
+int cfx_tft_part_state_check(const void *data, size_t len, cfx_error_t *err);
 
 #endif

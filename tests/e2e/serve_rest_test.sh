@@ -131,7 +131,7 @@ keys=set(r[0])&set(r[1])
 print(json.dumps({"signature_name":"predict_raw","instances":[{k:x[k] for k in x if k in keys} for x in r]}))' "$ROW1" "$ROW2")
 req POST /v1/models/taxi:predict "$ROWS_SAME"; expect 200 predictions "rows, common keys"
 P_SAME=$($PY -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["predictions"]))' "$BODY")
-req POST /v1/models/taxi:predict "$COLS"; expect 200 '"outputs": [[' "predict_raw columnar"
+req POST /v1/models/taxi:predict "$COLS"; expect 200 '"outputs": [' "predict_raw columnar"
 P_COLS=$($PY -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["outputs"]))' "$BODY")
 [ "$P_COLS" = "$P_SAME" ] || fail "columnar $P_COLS != rows $P_SAME"
 
@@ -192,7 +192,7 @@ expect 200 predictions "gzip body"
 # --- errors ---------------------------------------------------------------------
 req POST /v1/models/taxi:predict '';                  expect 400 'JSON Parse error: The document is empty' "empty body"
 req POST /v1/models/taxi:predict '{"instances": [1';  expect 400 'JSON Parse error' "bad JSON"
-req POST /v1/models/taxi:predict '[1]';               expect 400 'JSON Parse error' "non-object JSON"
+req POST /v1/models/taxi:predict '[1]';               expect 400 'JSON Value: [1] Is not object' "non-object JSON"
 req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "instances": [{"trip_seconds": 1.5}]}'
 expect 400 'JSON Value: 1.5 Type: Number is not of expected type: int64' "wrong type"
 req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "instances": [{"bogus": 1}]}'
@@ -200,9 +200,9 @@ expect 400 'does not have named input: bogus' "unknown input"
 req POST /v1/models/taxi:predict '{"signature_name": "nope", "instances": [1]}'
 expect 400 'Serving signature name: \"nope\" not found in signature def' "unknown signature"
 req POST /v1/models/taxi:predict '{"signature_name": 3, "instances": [1]}'; expect 400 "'signature_name'" "non-string signature"
-req POST /v1/models/taxi:predict '{"instances": [], "inputs": []}';  expect 400 "Not allowed to set both" "both keys"
+req POST /v1/models/taxi:predict '{"instances": [], "inputs": []}';  expect 400 "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist" "both keys"
 req POST /v1/models/taxi:predict '{"x": 1}';          expect 400 "Missing 'inputs' or 'instances' key" "neither key"
-req POST /v1/models/taxi:predict '{"instances": []}'; expect 400 "non-empty" "empty instances"
+req POST /v1/models/taxi:predict '{"instances": []}'; expect 400 "No values in 'instances' array" "empty instances"
 req POST /v1/models/taxi:predict '{"instances": [{"b64": "!!!"}]}'; expect 400 "base64" "bad b64"
 # valid base64, not a tf.Example (field 1 claims 5 bytes, 3 follow): the client's error
 req POST /v1/models/taxi:predict '{"instances": [{"b64": "CgUKAw=="}]}'; expect 400 "Could not parse example input" "b64 non-Example"
@@ -212,7 +212,7 @@ expect 400 "input fare has shape [-1] (one scalar per instance) but got a list o
 req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "inputs": {"fare": [[1.0, 2.0]]}}'
 expect 400 "input fare has shape [-1]" "nested list for a [-1] column"
 req POST /v1/models/taxi:predict '{"signature_name": "predict_raw", "inputs": {"fare": [1.0, 2.0]}}'
-expect 200 '"outputs": [[' "a flat column is two rows"
+expect 200 '"outputs": [' "a flat column is two rows"
 req POST /v1/models/nope:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Latest(nope)' "unknown model"
 req POST /v1/models/taxi/versions/7:predict '{"instances": [1]}'; expect 404 'Servable not found for request: Specific(taxi, 7)' "unknown version"
 req POST /v1/models/taxi/versions/99999999999999999999:predict '{}'; expect 400 'Failed to convert version' "version overflow"

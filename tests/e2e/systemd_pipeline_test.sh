@@ -5,8 +5,8 @@
 set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 if ! command -v systemd-analyze >/dev/null; then
-    echo "systemd_pipeline_test: systemd-analyze not installed; skipped"
-    exit 0
+    echo "systemd_pipeline_test: systemd-analyze not installed (scripts/install-deps.sh installs systemd)" >&2
+    exit 1
 fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sed "s#/usr/local/bin/cfx #$CFX #" "$CFX_SOURCE_DIR/systemd/cfx-pipeline.service" >"$T/cfx-pipeline.service"

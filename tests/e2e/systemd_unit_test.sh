@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # systemd_unit_test.sh: systemd/cfx-serve.service passes `systemd-analyze
 # verify` (with ExecStart pointed at the built cfx-serve) and its offline
-# security exposure stays at or below 2.0. Skipped (exit 0 with a note)
-# where systemd-analyze is not installed.
+# security exposure stays at or below 2.0. Fails where systemd-analyze is
+# missing (scripts/install-deps.sh installs systemd).
 set -euo pipefail
 : "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
 if ! command -v systemd-analyze >/dev/null; then
-    echo "systemd_unit_test: systemd-analyze not installed; skipped"
-    exit 0
+    echo "systemd_unit_test: systemd-analyze not installed (scripts/install-deps.sh installs systemd)" >&2
+    exit 1
 fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sed "s#/usr/local/bin/cfx-serve#$CFX_SERVE#" "$CFX_SOURCE_DIR/systemd/cfx-serve.service" >"$T/cfx-serve.service"

@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "md_fixture.h"
 #include "mlmd/component.h"
 #include "test_util.h"
 
-CFX_TEST_TMPDIR_FIXTURE(root, 256, "cfx-cache")
+MD_TEST_FIXTURE(root, 256, "cfx-cache")
 
 #define OK(call) CFX_TEST_OK(call, err)
 

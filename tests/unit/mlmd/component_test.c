@@ -22,10 +22,11 @@
 #include <utime.h>
 
 #include "formats/file.h"
+#include "md_fixture.h"
 #include "mlmd/component.h"
 #include "test_util.h"
 
-CFX_TEST_TMPDIR_FIXTURE(root, 256, "cfx-comp")
+MD_TEST_FIXTURE(root, 256, "cfx-comp")
 
 #define OK(call) CFX_TEST_OK(call, err)
 
@@ -401,6 +402,8 @@ static void test_concurrent_processes(void **state) {
         int gate[2];
         /* even rounds: a new root; odd rounds: the previous one again */
         snprintf(r, sizeof r, "%s/root%d", root, round / 2);
+        if (round % 2 == 0) /* a new store (PostgreSQL: md_fixture.h) */
+            assert_int_equal(md_fixture_fresh_store(), 0);
         assert_int_equal(pipe(gate), 0);
         for (int p = 0; p < PROCS; p++) {
             pids[p] = fork();

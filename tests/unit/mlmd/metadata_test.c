@@ -1,6 +1,7 @@
 /*
- * metadata_test.c: the SQLite metadata store — MLMD tables and numbers,
- * properties, events, transactions, the latest-blessed-model resolver.
+ * metadata_test.c: the metadata store — MLMD tables and numbers,
+ * properties, events, transactions, the latest-blessed-model resolver —
+ * on SQLite, and on PostgreSQL under tests/with_postgres.sh (md_fixture.h).
  */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "md_fixture.h"
 #include "mlmd/metadata.h"
 #include "test_util.h"
 
@@ -24,7 +26,8 @@ static char tmpdir[256];
 
 static int setup(void **state) {
     (void)state;
-    return cfx_test_tmpdir_make(tmpdir, sizeof tmpdir, "cfx-md");
+    int rc = cfx_test_tmpdir_make(tmpdir, sizeof tmpdir, "cfx-md");
+    return rc ? rc : md_fixture_fresh_store();
 }
 
 static int teardown(void **state) {
@@ -43,11 +46,13 @@ static cfx_metadata_t *open_store(void) {
     return md;
 }
 
-/* One integer from the raw file, read with SQLite directly. */
+/* One integer from the raw store, read with SQLite (or libpq) directly. */
 static long long sql_int(const char *sql) {
     char path[512];
     sqlite3 *db;
     sqlite3_stmt *st;
+    if (md_fixture_is_pg())
+        return md_fixture_pg_int(sql);
     snprintf(path, sizeof path, "%s/metadata.sqlite", tmpdir);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
@@ -63,29 +68,41 @@ static void test_schema(void **state) {
     cfx_metadata_t *md = open_store();
     cfx_metadata_close(md);
     assert_int_equal(sql_int("SELECT schema_version FROM MLMDEnv"), 10);
-    /* All MLMD tables exist. */
+    /* All MLMD tables exist (PostgreSQL folds the unquoted names). */
     assert_int_equal(
-        sql_int("SELECT count(*) FROM sqlite_master WHERE type='table'"
-                " AND name IN ('Type','ParentType','TypeProperty',"
-                "'Artifact','ArtifactProperty','Execution',"
-                "'ExecutionProperty','Context','ContextProperty',"
-                "'ParentContext','Event','EventPath','Association',"
-                "'Attribution','MLMDEnv')"),
+        sql_int(md_fixture_is_pg()
+                    ? "SELECT count(*) FROM information_schema.tables"
+                      " WHERE table_schema='public' AND table_name IN"
+                      " ('type','parenttype','typeproperty','artifact',"
+                      "'artifactproperty','execution','executionproperty',"
+                      "'context','contextproperty','parentcontext','event',"
+                      "'eventpath','association','attribution','mlmdenv')"
+                    : "SELECT count(*) FROM sqlite_master WHERE type='table'"
+                      " AND name IN ('Type','ParentType','TypeProperty',"
+                      "'Artifact','ArtifactProperty','Execution',"
+                      "'ExecutionProperty','Context','ContextProperty',"
+                      "'ParentContext','Event','EventPath','Association',"
+                      "'Attribution','MLMDEnv')"),
         15);
-    char path[512];
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    snprintf(path, sizeof path, "%s/metadata.sqlite", tmpdir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), 0);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
-    sqlite3_finalize(st);
+    if (md_fixture_is_pg()) {
+        assert_int_equal(sql_int("UPDATE MLMDEnv SET schema_version=7"), 1);
+    } else {
+        char path[512];
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        snprintf(path, sizeof path, "%s/metadata.sqlite", tmpdir);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), 0);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+        assert_int_equal(
+            sqlite3_exec(db, "UPDATE MLMDEnv SET schema_version=7", 0, 0, 0),
+            0);
+        sqlite3_close(db);
+    }
     /* A store of another schema version is refused. */
-    assert_int_equal(
-        sqlite3_exec(db, "UPDATE MLMDEnv SET schema_version=7", 0, 0, 0), 0);
-    sqlite3_close(db);
     cfx_error_t err;
     cfx_error_init(&err);
     assert_int_equal(cfx_metadata_open_root(&md, tmpdir, &err),
@@ -478,6 +495,7 @@ static void test_concurrent_open(void **state) {
         pid_t pids[PROCS];
         int gate[2];
         snprintf(root, sizeof root, "%s/r%d", tmpdir, round);
+        assert_int_equal(md_fixture_fresh_store(), 0); /* PostgreSQL */
         assert_int_equal(pipe(gate), 0);
         for (int p = 0; p < PROCS; p++) {
             pids[p] = fork();
@@ -531,6 +549,67 @@ static void test_concurrent_open(void **state) {
     }
 }
 
+/* PostgreSQL: a connection the server drops between calls (a restart, an
+ * administrator) is opened again by the next call; nothing is lost. */
+static void test_pg_reconnect(void **state) {
+    (void)state;
+    if (!md_fixture_is_pg())
+        return; /* SQLite has no connection to lose */
+    cfx_metadata_t *md = open_store();
+    cfx_error_t err;
+    cfx_error_init(&err);
+    int64_t a, b;
+    CFX_TEST_OK(cfx_metadata_put_artifact(md, "Examples", "/r/a",
+                                          CFX_MD_ARTIFACT_LIVE, &a, &err),
+                err);
+    assert_int_equal(
+        md_fixture_pg_int("SELECT count(pg_terminate_backend(pid)) FROM"
+                          " pg_stat_activity WHERE datname = current_database()"
+                          " AND pid <> pg_backend_pid()"),
+        1);
+    CFX_TEST_OK(cfx_metadata_put_artifact(md, "Examples", "/r/b",
+                                          CFX_MD_ARTIFACT_LIVE, &b, &err),
+                err);
+    assert_true(b > a);
+    cfx_md_artifact_t art;
+    CFX_TEST_OK(cfx_metadata_find_artifact_by_uri(md, "/r/a", &art, &err), err);
+    assert_int_equal(art.id, a);
+    /* dropped again, then a write that is the call's first statement */
+    assert_int_equal(
+        md_fixture_pg_int("SELECT count(pg_terminate_backend(pid)) FROM"
+                          " pg_stat_activity WHERE datname = current_database()"
+                          " AND pid <> pg_backend_pid()"),
+        1);
+    CFX_TEST_OK(
+        cfx_metadata_set_artifact_state(md, a, CFX_MD_ARTIFACT_DELETED, &err),
+        err);
+    CFX_TEST_OK(cfx_metadata_get_artifact(md, a, &art, &err), err);
+    assert_int_equal(art.state, CFX_MD_ARTIFACT_DELETED);
+    cfx_metadata_close(md);
+}
+
+/* A PostgreSQL location that cannot be reached: CFX_EUNAVAILABLE and a
+ * message naming the store without its password. */
+static void test_pg_unreachable(void **state) {
+    (void)state;
+    cfx_metadata_t *md = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    assert_true(cfx_md_is_postgres_url("postgresql://h/db"));
+    assert_true(cfx_md_is_postgres_url("postgres://h/db"));
+    assert_false(cfx_md_is_postgres_url("/r/metadata.sqlite"));
+    int rc =
+        cfx_metadata_open(&md,
+                          "postgresql://cfx:s3cret@/nodb?host=/nonexistent-"
+                          "cfx-socket-dir&connect_timeout=2",
+                          &err);
+    assert_int_equal(rc, CFX_EUNAVAILABLE);
+    assert_null(md);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_non_null(strstr(err.msg, "postgresql://cfx:***@/nodb?host="));
+    assert_non_null(strstr(err.msg, "cannot connect"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
@@ -543,6 +622,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_find_or_put_and_states, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open, setup, teardown),
+        cmocka_unit_test(test_pg_unreachable),
+        cmocka_unit_test_setup_teardown(test_pg_reconnect, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,11 +22,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "md_fixture.h"
 #include "mlmd/component.h"
 #include "mlmd/recovery.h"
 #include "test_util.h"
 
-CFX_TEST_TMPDIR_FIXTURE(root, 256, "cfx-recovery")
+MD_TEST_FIXTURE(root, 256, "cfx-recovery")
 
 #define OK(call) CFX_TEST_OK(call, err)
 
@@ -148,10 +149,22 @@ static void test_killed_run_recovered(void **state) {
     assert_non_null(strstr(why, buf));
     assert_non_null(strstr(why, "no longer running"));
 
+    /* its root is recorded; a recovery in another root sharing the store
+     * leaves it alone */
+    OK(cfx_metadata_get_execution_property(md, id, CFX_RECOVERY_ROOT, &v, buf,
+                                           sizeof buf, &err));
+    assert_string_equal(v.s, root);
+    size_t n = 0;
+    snprintf(buf, sizeof buf, "%s-other", root);
+    OK(cfx_recovery_run(md, buf, NULL, &n, &err));
+    assert_int_equal(n, 0);
+    assert_int_equal(exec_state(md, id), CFX_MD_EXECUTION_RUNNING);
+    assert_true(cfx_test_exists(out));
+
     FILE *f = fmemopen(log, sizeof log, "w");
     assert_non_null(f);
-    size_t n = 0;
-    OK(cfx_recovery_run(md, root, f, &n, &err));
+    snprintf(buf, sizeof buf, "%s/", root); /* a trailing slash is the same */
+    OK(cfx_recovery_run(md, buf, f, &n, &err));
     fclose(f);
     assert_int_equal(n, 1);
     assert_int_equal(exec_state(md, id), CFX_MD_EXECUTION_FAILED);

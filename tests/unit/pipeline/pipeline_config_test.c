@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlmd/metadata.h"
 #include "pipeline/components.h"
 #include "pipeline/pipeline_config.h"
 #include "test_util.h"
@@ -177,6 +178,59 @@ static void test_settings_cover_steps(void **state) {
     assert_null(cfx_pipeline_config_settings("NoSuchComponent"));
 }
 
+/* "metadata": a postgresql:// URL as written, a file resolved against the
+ * config's folder, "" refused; resolving a config makes it the process's
+ * default store, below a location set by a flag. */
+static void test_metadata_member(void **state) {
+    (void)state;
+    static const char url[] = "postgresql://cfx@db.example:5432/md?x=1&y=2";
+    char path[512], want[600];
+    cfx_error_t err;
+    cfx_error_init(&err);
+    cfx_pipeline_config_t cfg = {0};
+    const char *out = NULL;
+    snprintf(path, sizeof path, "%s/p.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"pipeline_root\": \"r\", \"data\": \"d.csv\","
+            " \"metadata\": \"%s\"}\n",
+            url);
+    fclose(f);
+    unsetenv(CFX_METADATA_ENV);
+    assert_null(cfx_metadata_location());
+    CFX_TEST_OK(cfx_pipeline_root_resolve(&cfg, NULL, path, &out, &err), err);
+    assert_string_equal(cfg.metadata, url);
+    assert_string_equal(cfx_metadata_location(), url);
+    CFX_TEST_OK(cfx_metadata_set_location("/elsewhere.sqlite", &err), err);
+    assert_string_equal(cfx_metadata_location(), "/elsewhere.sqlite");
+    CFX_TEST_OK(cfx_metadata_set_location(NULL, &err), err);
+    assert_string_equal(cfx_metadata_location(), url);
+    CFX_TEST_OK(cfx_metadata_set_default_location(NULL, &err), err);
+    assert_null(cfx_metadata_location());
+    cfx_pipeline_config_free(&cfg);
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"pipeline_root\": \"r\", \"data\": \"d.csv\","
+          " \"metadata\": \"md/store.sqlite\"}\n",
+          f);
+    fclose(f);
+    CFX_TEST_OK(cfx_pipeline_config_load(&cfg, path, &err), err);
+    snprintf(want, sizeof want, "%s/md/store.sqlite", dir);
+    assert_string_equal(cfg.metadata, want);
+    cfx_pipeline_config_free(&cfg);
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"pipeline_root\": \"r\", \"data\": \"d.csv\","
+          " \"metadata\": \"\"}\n",
+          f);
+    fclose(f);
+    assert_int_equal(cfx_pipeline_config_load(&cfg, path, &err), CFX_EINVAL);
+    assert_non_null(strstr(err.msg, "member 'metadata'"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_config),
@@ -184,6 +238,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
         cmocka_unit_test(test_settings_cover_steps),
+        cmocka_unit_test_setup_teardown(test_metadata_member, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,563 @@
+/*
+ * status_page.c: GET / and GET /v1/status (status_page.h). The facts are
+ * gathered once into a JSON document; the HTML page is drawn from that
+ * same document, so the two never disagree.
+ */
+#include "serve/status_page.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "formats/html_escape.h"
+#include "model/bundle.h"
+#include "serve/config.h"
+#include "serve/metrics.h"
+#include "serve/model_manager.h"
+
+#define MAX_BUCKETS 40
+#define MAX_LABELS 4
+
+/* --- reading our own Prometheus text back --------------------------------- */
+
+typedef struct label {
+    char name[32];
+    char value[512];
+} label_t;
+
+typedef struct sample {
+    char name[128];
+    label_t l[MAX_LABELS];
+    size_t nl;
+    double value;
+} sample_t;
+
+/* Parses `name{a="x",b="y"} value` (serve/metrics.c's escaping: \\ \" \n);
+ * 0 when the line is a sample, -1 otherwise (comments, blank). */
+static int parse_sample(const char *line, size_t len, sample_t *s) {
+    size_t i = 0, k;
+    memset(s, 0, sizeof *s);
+    if (!len || line[0] == '#')
+        return -1;
+    for (k = 0; i < len && line[i] != '{' && line[i] != ' '; i++)
+        if (k + 1 < sizeof s->name)
+            s->name[k++] = line[i];
+    if (i < len && line[i] == '{') {
+        i++;
+        while (i < len && line[i] != '}') {
+            label_t *l = s->nl < MAX_LABELS ? &s->l[s->nl] : NULL;
+            for (k = 0; i < len && line[i] != '='; i++)
+                if (l && k + 1 < sizeof l->name)
+                    l->name[k++] = line[i];
+            if (i + 1 >= len || line[i + 1] != '"')
+                return -1;
+            for (i += 2, k = 0; i < len && line[i] != '"'; i++) {
+                char c = line[i];
+                if (c == '\\' && i + 1 < len)
+                    c = line[++i] == 'n' ? '\n' : line[i];
+                if (l && k + 1 < sizeof l->value)
+                    l->value[k++] = c;
+            }
+            if (i >= len)
+                return -1;
+            i++; /* closing quote */
+            if (l)
+                s->nl++;
+            if (i < len && line[i] == ',')
+                i++;
+        }
+        i++;
+    }
+    if (i >= len)
+        return -1;
+    char num[64];
+    size_t n = len - i < sizeof num ? len - i : sizeof num - 1;
+    memcpy(num, line + i, n);
+    num[n] = 0;
+    char *end;
+    s->value = strtod(num, &end);
+    return end == num ? -1 : 0;
+}
+
+static const char *label(const sample_t *s, const char *name) {
+    for (size_t i = 0; i < s->nl; i++)
+        if (!strcmp(s->l[i].name, name))
+            return s->l[i].value;
+    return "";
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* --- latency histograms --------------------------------------------------- */
+
+typedef struct hist {
+    char model[256], api[32], entrypoint[16];
+    double le[MAX_BUCKETS], cum[MAX_BUCKETS]; /* le = INFINITY for +Inf */
+    size_t nb;
+    double sum, count;
+} hist_t;
+
+typedef struct facts {
+    hist_t *h;
+    size_t nh;
+    json_t *counts; /* [{model, status, count}] */
+    json_t *loads;  /* model_path -> {ok, failed, sum_us, n} (not shown) */
+    json_t *models; /* name -> {versions: {v: state}, outage} */
+} facts_t;
+
+static hist_t *hist_get(facts_t *f, const sample_t *s) {
+    const char *m = label(s, "model_name"), *a = label(s, "API"),
+               *e = label(s, "entrypoint");
+    for (size_t i = 0; i < f->nh; i++)
+        if (!strcmp(f->h[i].model, m) && !strcmp(f->h[i].api, a) &&
+            !strcmp(f->h[i].entrypoint, e))
+            return &f->h[i];
+    if (f->nh == CFX_STATUS_MAX_ROWS)
+        return NULL;
+    hist_t *h = &f->h[f->nh++];
+    memset(h, 0, sizeof *h);
+    snprintf(h->model, sizeof h->model, "%s", m);
+    snprintf(h->api, sizeof h->api, "%s", a);
+    snprintf(h->entrypoint, sizeof h->entrypoint, "%s", e);
+    return h;
+}
+
+/* The q-quantile of a cumulative histogram, interpolated linearly inside
+ * its bucket as Prometheus's histogram_quantile does; NaN when empty. In
+ * the +Inf bucket: the last finite bound (a lower bound of the truth). */
+static double quantile(const hist_t *h, double q) {
+    if (!(h->count > 0) || h->nb == 0)
+        return NAN;
+    double rank = q * h->count, lo = 0, below = 0;
+    for (size_t i = 0; i < h->nb; i++) {
+        if (h->cum[i] >= rank) {
+            if (isinf(h->le[i]))
+                return lo;
+            double in = h->cum[i] - below;
+            return in > 0 ? lo + (h->le[i] - lo) * (rank - below) / in
+                          : h->le[i];
+        }
+        lo = h->le[i];
+        below = h->cum[i];
+    }
+    return lo;
+}
+
+static void add_sample(facts_t *f, const sample_t *s) {
+    if (!strcmp(s->name, ":tensorflow:serving:request_count")) {
+        if (json_array_size(f->counts) < CFX_STATUS_MAX_ROWS)
+            json_array_append_new(
+                f->counts,
+                json_pack("{s:s,s:s,s:f}", "model", label(s, "model_name"),
+                          "status", label(s, "status"), "count", s->value));
+    } else if (!strncmp(s->name, ":tensorflow:serving:request_latency_", 36)) {
+        hist_t *h = hist_get(f, s);
+        if (!h)
+            return;
+        if (ends_with(s->name, "_bucket") && h->nb < MAX_BUCKETS) {
+            const char *le = label(s, "le");
+            h->le[h->nb] = !strcmp(le, "+Inf") ? INFINITY : strtod(le, NULL);
+            h->cum[h->nb++] = s->value;
+        } else if (ends_with(s->name, "_sum")) {
+            h->sum = s->value;
+        } else if (ends_with(s->name, "_count")) {
+            h->count = s->value;
+        }
+    } else if (!strncmp(s->name, ":tensorflow:cc:saved_model:load_", 32)) {
+        const char *path = label(s, "model_path");
+        json_t *l = json_object_get(f->loads, path);
+        if (!l) {
+            if (json_object_size(f->loads) >= CFX_STATUS_MAX_ROWS)
+                return;
+            l = json_pack("{s:f,s:f,s:f,s:f}", "ok", 0.0, "failed", 0.0,
+                          "sum_us", 0.0, "n", 0.0);
+            json_object_set_new(f->loads, path, l);
+        }
+        const char *key = NULL;
+        if (!strcmp(s->name, ":tensorflow:cc:saved_model:load_attempt_count"))
+            key = strcmp(label(s, "status"), "OK") ? "failed" : "ok";
+        else if (!strcmp(s->name,
+                         ":tensorflow:cc:saved_model:load_latency_sum"))
+            key = "sum_us";
+        else if (!strcmp(s->name,
+                         ":tensorflow:cc:saved_model:load_latency_count"))
+            key = "n";
+        if (key)
+            json_object_set_new(
+                l, key,
+                json_real(json_real_value(json_object_get(l, key)) + s->value));
+    } else if (!strcmp(s->name, ":cfx:serving:model_version_state") ||
+               !strcmp(s->name, ":cfx:serving:model_store_outage")) {
+        const char *name = label(s, "model_name");
+        json_t *m = json_object_get(f->models, name);
+        if (!m) {
+            if (json_object_size(f->models) >= CFX_STATUS_MAX_ROWS)
+                return;
+            m = json_pack("{s:{},s:b}", "versions", "outage", 0);
+            json_object_set_new(f->models, name, m);
+        }
+        if (!strcmp(s->name, ":cfx:serving:model_store_outage"))
+            json_object_set_new(m, "outage", json_boolean(s->value > 0));
+        else
+            json_object_set_new(json_object_get(m, "versions"),
+                                label(s, "version"),
+                                json_string(label(s, "state")));
+    }
+}
+
+static void parse_text(facts_t *f, const cfx_buf_t *b) {
+    const char *p = (const char *)b->data, *end = p + b->len;
+    sample_t s;
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (parse_sample(p, len, &s) == 0)
+            add_sample(f, &s);
+        p += len + 1;
+    }
+}
+
+/* --- the facts as JSON ---------------------------------------------------- */
+
+/* Seconds since this process started, from /proc (0 when unknown). */
+static double uptime_seconds(void) {
+    char buf[1024];
+    double up = 0;
+    unsigned long long start = 0;
+    FILE *f = fopen("/proc/uptime", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &up) != 1)
+            up = 0;
+        fclose(f);
+    }
+    f = fopen("/proc/self/stat", "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+        /* field 22, counted after the ")" that ends the command name */
+        const char *p = strrchr(buf, ')');
+        for (int field = 2; p && field < 22; field++)
+            p = strchr(p + 1, ' ');
+        if (p)
+            start = strtoull(p + 1, NULL, 10);
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    double t = hz > 0 ? up - (double)start / (double)hz : 0;
+    return t > 0 ? t : 0;
+}
+
+static json_t *ms(double us) {
+    return isnan(us) ? json_null() : json_real(us / 1000.0);
+}
+
+/* The model and version of a load's model_path (<base_path>/<version>)
+ * from the configured base paths; 0 when none matches. */
+static int load_owner(const cfx_model_list_t *ml, const char *path,
+                      const char **model, const char **version) {
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return 0;
+    for (size_t i = 0; i < ml->n; i++) {
+        size_t n = strlen(ml->models[i].base_path);
+        while (n > 1 && ml->models[i].base_path[n - 1] == '/')
+            n--;
+        if ((size_t)(slash - path) == n &&
+            !strncmp(path, ml->models[i].base_path, n)) {
+            *model = ml->models[i].name;
+            *version = slash + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static json_t *gather(cfx_server_t *srv) {
+    facts_t f = {0};
+    cfx_buf_t text;
+    cfx_model_list_t ml;
+    cfx_error_t err;
+    cfx_buf_init(&text);
+    cfx_model_list_init(&ml);
+    cfx_error_init(&err);
+    f.h = calloc(CFX_STATUS_MAX_ROWS, sizeof *f.h);
+    f.counts = json_array();
+    f.loads = json_object();
+    f.models = json_object();
+    json_t *doc = json_object();
+    if (!f.h || !f.counts || !f.loads || !f.models || !doc)
+        goto fail;
+    cfx_metrics_render(srv->metrics, &text);
+    parse_text(&f, &text);
+    cfx_buf_reset(&text);
+    cfx_manager_render_versions(srv->manager, &text);
+    parse_text(&f, &text);
+    double up = uptime_seconds();
+
+    json_object_set_new(doc, "build",
+                        json_pack("{s:s,s:i}", "version", CFX_VERSION,
+                                  "bundle_format", CFX_BUNDLE_FORMAT_VERSION));
+    json_object_set_new(doc, "uptime_seconds", json_real(up));
+    json_object_set_new(
+        doc, "ready",
+        json_boolean(cfx_manager_ready(srv->manager) && !srv->draining));
+
+    /* models: every version the manager knows, with GetModelStatus's
+     * error; load attempts and mean load time by version */
+    if (cfx_serve_flags_models(&srv->opts, &ml, &err) < 0)
+        cfx_model_list_free(&ml), cfx_model_list_init(&ml);
+    json_t *loads_by = json_object(); /* "model\nversion" -> load */
+    const char *path;
+    json_t *l;
+    json_object_foreach(f.loads, path, l) {
+        const char *model, *version;
+        char key[1024];
+        if (load_owner(&ml, path, &model, &version)) {
+            snprintf(key, sizeof key, "%s\n%s", model, version);
+            json_object_set(loads_by, key, l);
+        }
+    }
+    json_t *models = json_array();
+    const char *name;
+    json_t *m;
+    json_object_foreach(f.models, name, m) {
+        cfx_version_status_t *st = NULL;
+        size_t n = 0;
+        cfx_error_t e2;
+        cfx_error_init(&e2);
+        json_t *versions = json_array();
+        if (cfx_manager_status(srv->manager, name, -1, &st, &n, &e2) == 0)
+            for (size_t i = 0; i < n && i < CFX_STATUS_MAX_ROWS; i++) {
+                char key[1024], v[32];
+                snprintf(v, sizeof v, "%lld", (long long)st[i].version);
+                snprintf(key, sizeof key, "%s\n%s", name, v);
+                const json_t *ld = json_object_get(loads_by, key);
+                double n_ok = json_real_value(json_object_get(ld, "n"));
+                json_array_append_new(
+                    versions,
+                    json_pack("{s:I,s:s,s:i,s:s,s:f,s:f,s:o}", "version",
+                              (json_int_t)st[i].version, "state",
+                              cfx_version_state_name(st[i].state), "error_code",
+                              st[i].error_code, "error_message",
+                              st[i].error_message, "load_attempts_ok",
+                              json_real_value(json_object_get(ld, "ok")),
+                              "load_attempts_failed",
+                              json_real_value(json_object_get(ld, "failed")),
+                              "load_ms",
+                              n_ok > 0 ? ms(json_real_value(
+                                                json_object_get(ld, "sum_us")) /
+                                            n_ok)
+                                       : json_null()));
+            }
+        free(st);
+        json_array_append_new(models,
+                              json_pack("{s:s,s:o,s:O}", "name", name,
+                                        "versions", versions, "store_outage",
+                                        json_object_get(m, "outage")));
+    }
+    json_decref(loads_by);
+    json_object_set_new(doc, "models", models);
+
+    json_t *req = json_array();
+    for (size_t i = 0; i < f.nh; i++) {
+        const hist_t *h = &f.h[i];
+        json_array_append_new(
+            req, json_pack(
+                     "{s:s,s:s,s:s,s:f,s:o,s:o,s:o,s:o,s:o}", "model", h->model,
+                     "api", h->api, "entrypoint", h->entrypoint, "count",
+                     h->count, "rate_per_second",
+                     up > 0 ? json_real(h->count / up) : json_null(), "mean_ms",
+                     h->count > 0 ? ms(h->sum / h->count) : json_null(),
+                     "p50_ms", ms(quantile(h, 0.5)), "p90_ms",
+                     ms(quantile(h, 0.9)), "p99_ms", ms(quantile(h, 0.99))));
+    }
+    json_object_set_new(doc, "requests", req);
+    json_object_set(doc, "request_counts", f.counts);
+    goto out;
+fail:
+    json_decref(doc);
+    doc = NULL;
+out:
+    free(f.h);
+    json_decref(f.counts);
+    json_decref(f.loads);
+    json_decref(f.models);
+    cfx_model_list_free(&ml);
+    cfx_buf_free(&text);
+    return doc;
+}
+
+/* --- HTML ----------------------------------------------------------------- */
+
+static int text(cfx_buf_t *out, const char *s) {
+    return s ? cfx_html_escape(out, s, strlen(s)) : 0;
+}
+
+static void num_cell(cfx_buf_t *out, const json_t *v, const char *fmt) {
+    if (json_is_number(v))
+        cfx_buf_printf(out, "<td class=\"num\">");
+    else
+        cfx_buf_printf(out, "<td class=\"num\">-</td>");
+    if (json_is_number(v)) {
+        cfx_buf_printf(out, fmt, json_number_value(v));
+        cfx_buf_printf(out, "</td>");
+    }
+}
+
+static const char style[] =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2733;"
+    "background:#f6f7f9}header{background:#1d2733;color:#fff;padding:12px "
+    "24px}header h1{margin:0;font-size:20px}header p{margin:4px 0 0;"
+    "color:#c5ccd6}main{padding:4px 24px 30px}section{background:#fff;"
+    "border:1px solid #dde2e8;border-radius:6px;margin:14px 0;padding:10px "
+    "16px}h2{font-size:16px;margin:4px 0 8px}table{border-collapse:collapse;"
+    "font-size:13px}th,td{border-bottom:1px solid #e4e8ed;padding:4px 10px;"
+    "text-align:left}th{background:#f0f3f6}td.num{text-align:right;"
+    "font-variant-numeric:tabular-nums}.badge{border-radius:3px;padding:1px "
+    "6px;font-weight:600;font-size:12px}.AVAILABLE,.ready{background:#e3f6e8;"
+    "color:#17663a}.END,.notready,.err{background:#fde7e6;color:#b42318}"
+    ".LOADING,.START,.UNLOADING{background:#fff4d6;color:#7a5200}"
+    ".muted{color:#6b7785}";
+
+static void render_html(const json_t *doc, cfx_buf_t *out) {
+    const json_t *build = json_object_get(doc, "build");
+    double up = json_number_value(json_object_get(doc, "uptime_seconds"));
+    int ready = json_is_true(json_object_get(doc, "ready"));
+    cfx_buf_printf(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+        "'none'; style-src 'unsafe-inline'; img-src data:\">"
+        "<meta http-equiv=\"refresh\" content=\"%d\">"
+        "<link rel=\"icon\" href=\"data:,\"><title>cfx-serve status</title>"
+        "<style>%s</style></head><body><header><h1>cfx-serve</h1><p>"
+        "<span id=\"ready\" class=\"badge %s\">%s</span> &middot; up "
+        "<span id=\"uptime\">%.0f</span> s (%.0fd %02.0fh %02.0fm) &middot; "
+        "build cfx ",
+        CFX_STATUS_REFRESH_SECONDS, style, ready ? "ready" : "notready",
+        ready ? "READY" : "NOT READY", up, floor(up / 86400),
+        floor(fmod(up, 86400) / 3600), floor(fmod(up, 3600) / 60));
+    text(out, json_string_value(json_object_get(build, "version")));
+    cfx_buf_printf(
+        out,
+        ", bundle format %lld &middot; refreshes every %d s &middot; JSON: "
+        "<code>/v1/status</code></p></header><main>",
+        (long long)json_integer_value(json_object_get(build, "bundle_format")),
+        CFX_STATUS_REFRESH_SECONDS);
+
+    cfx_buf_printf(out, "<section><h2>Models</h2><table id=\"models\"><tr>"
+                        "<th>model</th><th>version</th><th>state</th>"
+                        "<th>load time (ms)</th><th>loads ok</th>"
+                        "<th>loads failed</th><th>error</th></tr>");
+    const json_t *models = json_object_get(doc, "models");
+    for (size_t i = 0; i < json_array_size(models); i++) {
+        const json_t *m = json_array_get(models, i),
+                     *vs = json_object_get(m, "versions");
+        const char *name = json_string_value(json_object_get(m, "name"));
+        if (json_array_size(vs) == 0) {
+            cfx_buf_printf(out, "<tr><td>");
+            text(out, name);
+            cfx_buf_printf(out, "</td><td colspan=\"6\" class=\"muted\">no "
+                                "version yet</td></tr>");
+        }
+        for (size_t k = 0; k < json_array_size(vs); k++) {
+            const json_t *v = json_array_get(vs, k);
+            const char *state = json_string_value(json_object_get(v, "state"));
+            cfx_buf_printf(out, "<tr data-model=\"");
+            text(out, name);
+            cfx_buf_printf(out, "\"><td>");
+            text(out, name);
+            if (json_is_true(json_object_get(m, "store_outage")))
+                cfx_buf_printf(out, " <span class=\"badge err\">model store "
+                                    "outage</span>");
+            cfx_buf_printf(
+                out, "</td><td class=\"num\">%lld</td><td><span class=\"badge ",
+                (long long)json_integer_value(json_object_get(v, "version")));
+            text(out, state);
+            cfx_buf_printf(out, "\">");
+            text(out, state);
+            cfx_buf_printf(out, "</span></td>");
+            num_cell(out, json_object_get(v, "load_ms"), "%.1f");
+            num_cell(out, json_object_get(v, "load_attempts_ok"), "%.0f");
+            num_cell(out, json_object_get(v, "load_attempts_failed"), "%.0f");
+            cfx_buf_printf(out, "<td class=\"err-msg\">");
+            text(out, json_string_value(json_object_get(v, "error_message")));
+            cfx_buf_printf(out, "</td></tr>");
+        }
+    }
+    if (json_array_size(models) == 0)
+        cfx_buf_printf(out, "<tr><td colspan=\"7\" class=\"muted\">no "
+                            "model</td></tr>");
+    cfx_buf_printf(out, "</table></section>");
+
+    cfx_buf_printf(out,
+                   "<section><h2>Requests</h2><p class=\"muted\">Successful "
+                   "requests; rate averaged since start; latency "
+                   "percentiles estimated from the request_latency "
+                   "histogram (buckets 10 &micro;s &times; 1.8<sup>k</sup>)."
+                   "</p><table id=\"requests\"><tr><th>model</th><th>API</th>"
+                   "<th>entrypoint</th><th>requests</th><th>per second</th>"
+                   "<th>mean (ms)</th><th>p50 (ms)</th><th>p90 (ms)</th>"
+                   "<th>p99 (ms)</th></tr>");
+    const json_t *req = json_object_get(doc, "requests");
+    for (size_t i = 0; i < json_array_size(req); i++) {
+        const json_t *r = json_array_get(req, i);
+        cfx_buf_printf(out, "<tr><td>");
+        text(out, json_string_value(json_object_get(r, "model")));
+        cfx_buf_printf(out, "</td><td>");
+        text(out, json_string_value(json_object_get(r, "api")));
+        cfx_buf_printf(out, "</td><td>");
+        text(out, json_string_value(json_object_get(r, "entrypoint")));
+        cfx_buf_printf(out, "</td>");
+        num_cell(out, json_object_get(r, "count"), "%.0f");
+        num_cell(out, json_object_get(r, "rate_per_second"), "%.3g");
+        num_cell(out, json_object_get(r, "mean_ms"), "%.3f");
+        num_cell(out, json_object_get(r, "p50_ms"), "%.3f");
+        num_cell(out, json_object_get(r, "p90_ms"), "%.3f");
+        num_cell(out, json_object_get(r, "p99_ms"), "%.3f");
+        cfx_buf_printf(out, "</tr>");
+    }
+    if (json_array_size(req) == 0)
+        cfx_buf_printf(out, "<tr><td colspan=\"9\" class=\"muted\">no request "
+                            "yet</td></tr>");
+    cfx_buf_printf(out, "</table><h2>Outcomes</h2><table id=\"outcomes\"><tr>"
+                        "<th>model</th><th>status</th><th>requests</th></tr>");
+    const json_t *cnt = json_object_get(doc, "request_counts");
+    for (size_t i = 0; i < json_array_size(cnt); i++) {
+        const json_t *c = json_array_get(cnt, i);
+        const char *st = json_string_value(json_object_get(c, "status"));
+        cfx_buf_printf(out, "<tr><td>");
+        text(out, json_string_value(json_object_get(c, "model")));
+        cfx_buf_printf(out, "</td><td><span class=\"badge %s\">",
+                       st && !strcmp(st, "OK") ? "ready" : "err");
+        text(out, st);
+        cfx_buf_printf(out, "</span></td>");
+        num_cell(out, json_object_get(c, "count"), "%.0f");
+        cfx_buf_printf(out, "</tr>");
+    }
+    cfx_buf_printf(out, "</table></section></main></body></html>\n");
+}
+
+int cfx_status_page_render(cfx_server_t *srv, int html, cfx_buf_t *out) {
+    json_t *doc = gather(srv);
+    if (!doc)
+        return CFX_ENOMEM;
+    int rc = 0;
+    if (html) {
+        render_html(doc, out);
+    } else {
+        char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+                                      JSON_REAL_PRECISION(6));
+        rc = s ? cfx_buf_printf(out, "%s\n", s) : CFX_ENOMEM;
+        free(s);
+    }
+    json_decref(doc);
+    return rc;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# report_status_test.sh: the status page of cfx-serve (GET /) and its JSON
+# twin (GET /v1/status), looked at in headless Chromium: a served taxi
+# model (version 1) and a corrupt version 2 that fails to load, requests
+# over two APIs. The page must load with no console error and no request
+# but itself, show the versions with their states and the load error that
+# GetModelStatus answers, the request counts the test sent and agree with
+# the Prometheus metrics; with an inference token it answers 401 to a
+# request without the token and never shows the token or a file path that
+# GetModelStatus does not. Screenshots go to $OUT.
+set -eEuo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+OUT=${CFX_E2E_OUT:-${CFX_BUILD_DIR:-$PWD}/e2e-out}/report_status
+rm -rf "$OUT" && mkdir -p "$OUT"
+export E2E_DIR=$CFX_SOURCE_DIR/tests/e2e
+
+taxi_data
+taxi_train "$T/train" 200 50 7
+mkdir -p "$T/models/taxi"
+cp -r "$T/train/model" "$T/models/taxi/1"
+ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
+printf 'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }\n' >"$T/monitoring.txt"
+TOKEN=status-page-secret-$RANDOM$RANDOM
+printf '%s\n' "$TOKEN" >"$T/token"
+chmod 600 "$T/token"
+
+"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 \
+    --model_name=taxi --model_base_path="$T/models/taxi" \
+    --monitoring_config_file="$T/monitoring.txt" --inference_token_file="$T/token" \
+    --file_system_poll_wait_seconds=1 >"$T/serve.log" 2>&1 &
+SPID=$!
+PIDS+=("$SPID")
+on_exit() { kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null; }
+PORT=
+for _ in $(seq 1 400); do
+    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+    [ -n "$PORT" ] && break
+    sleep 0.05
+done
+[ -n "$PORT" ] || fail "cfx-serve did not open its REST port"
+U="http://127.0.0.1:$PORT"
+AUTH="Authorization: Bearer $TOKEN"
+
+code=$(curl -s -o /dev/null -w '%{http_code}' "$U/")
+[ "$code" = 401 ] || fail "status page without the token: HTTP $code, want 401"
+
+# a corrupt version 2: its weights no longer match the manifest
+cp -r "$T/train/model" "$T/v2"
+printf 'x' >>"$T/v2/variables/model.safetensors"
+mv "$T/v2" "$T/models/taxi/2"
+for _ in $(seq 1 200); do
+    curl -s -H "$AUTH" "$U/v1/models/taxi" >"$T/st.json"
+    grep -q '"END"' "$T/st.json" && break
+    sleep 0.05
+done
+grep -q '"END"' "$T/st.json" || fail "version 2 never failed: $(cat "$T/st.json")"
+
+for i in $(seq 1 25); do
+    curl -sf -o /dev/null -H "$AUTH" -X POST "$U/v1/models/taxi:predict" \
+        -d "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
+done
+for i in $(seq 1 7); do
+    curl -sf -o /dev/null -H "$AUTH" -X POST "$U/v1/models/taxi:classify" -d "{\"examples\": [$ROW]}"
+done
+curl -s -o /dev/null -H "$AUTH" -X POST "$U/v1/models/taxi:predict" -d '{"instances": "nope"}'
+curl -s -H "$AUTH" "$U/monitoring/prometheus/metrics" >"$T/prom.txt"
+curl -sf -H "$AUTH" "$U/v1/status" >"$OUT/status.json"
+curl -sf -H "$AUTH" "$U/" >"$OUT/status.html"
+
+$PY - "$U" "$TOKEN" "$T" "$OUT" <<'EOF2' || fail "status page checks"
+import json, os, re, sys
+sys.path.insert(0, os.environ["E2E_DIR"])
+from browser import Browser
+u, token, t, out = sys.argv[1:]
+status = json.load(open(t + "/st.json"))  # GetModelStatus, REST
+twin = json.load(open(out + "/status.json"))
+prom = open(t + "/prom.txt").read()
+
+def prom_value(name, **labels):
+    want = ",".join('%s="%s"' % kv for kv in labels.items())
+    for line in prom.splitlines():
+        if line.startswith(name + "{") and line[len(name) + 1:].split("}")[0] == want:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+with Browser() as b:
+    # the token travels as a header, as an operator's proxy would add it
+    page = b.open(u + "/", headers={"Authorization": "Bearer " + token})
+    page.check_clean()
+    text = page.eval("document.body.innerText")
+    html = page.eval("document.documentElement.outerHTML")
+    assert token not in html, "token shown"
+    # versions: states and the load error, as GetModelStatus has them
+    rows = page.eval("Array.from(document.querySelectorAll('#models tr[data-model]')).map(r => Array.from(r.cells).map(c => c.textContent))")
+    got = {int(r[1]): (r[2], r[6]) for r in rows}
+    want = {int(v["version"]): (v["state"], v["status"].get("error_message", ""))
+            for v in status["model_version_status"]}
+    assert got == want, (got, want)
+    assert got[1][0] == "AVAILABLE" and got[2][0] == "END" and got[2][1], got
+    # no file path but the ones GetModelStatus answers
+    stripped = html
+    for _, msg in want.values():
+        stripped = stripped.replace(msg.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#39;"), "")
+    assert t not in stripped, "a file path beyond GetModelStatus's shown"
+    # requests per API: the counts sent, and Prometheus's
+    req = page.eval("Array.from(document.querySelectorAll('#requests tr')).slice(1).map(r => Array.from(r.cells).map(c => c.textContent))")
+    by = {(r[0], r[1], r[2]): r for r in req}
+    assert int(by[("taxi", "predict", "REST")][3]) == 25, by
+    assert int(by[("taxi", "classify", "REST")][3]) == 7, by
+    def hist_quantile(q, model, api):
+        """Prometheus's histogram_quantile over the cumulative buckets."""
+        b = []
+        for line in prom.splitlines():
+            m = re.match(r':tensorflow:serving:request_latency_bucket\{model_name="(.*?)",API="(.*?)",'
+                         r'entrypoint="REST",le="(.*?)"\} (\S+)', line)
+            if m and m.group(1) == model and m.group(2) == api:
+                b.append((float("inf") if m.group(3) == "+Inf" else float(m.group(3)), float(m.group(4))))
+        total = b[-1][1]
+        rank, lo, below = q * total, 0.0, 0.0
+        for le, cum in b:
+            if cum >= rank:
+                return lo if le == float("inf") else lo + (le - lo) * (rank - below) / (cum - below)
+            lo, below = le, cum
+    for r in req:
+        p50, p90, p99 = (float(x) for x in r[6:9])
+        assert 0 < p50 <= p90 <= p99, r
+        assert float(r[4]) > 0, r
+        if r[1] in ("predict", "classify"):
+            for q, shown in ((0.5, p50), (0.9, p90), (0.99, p99)):
+                expect = hist_quantile(q, "taxi", r[1]) / 1000  # µs -> ms
+                assert abs(shown - expect) <= 0.0005 + 1e-3 * expect, (r[1], q, shown, expect)
+    outcomes = page.eval("Array.from(document.querySelectorAll('#outcomes tr')).slice(1).map(r => Array.from(r.cells).map(c => c.textContent))")
+    oc = {(r[0], r[1]): int(r[2]) for r in outcomes}
+    ok = prom_value(":tensorflow:serving:request_count", model_name="taxi", status="OK")
+    assert oc[("taxi", "OK")] == ok, (oc, ok)
+    # every successful request in the table: 25 + 7 + the status polls
+    assert sum(int(r[3]) for r in req if r[0] == "taxi") == ok, (req, ok)
+    assert oc[("taxi", "INVALID_ARGUMENT")] == 1, oc
+    # the JSON twin says the same
+    jr = {(r["model"], r["api"], r["entrypoint"]): r for r in twin["requests"]}
+    assert jr[("taxi", "predict", "REST")]["count"] == 25
+    assert twin["build"]["version"] and twin["uptime_seconds"] > 0 and twin["ready"] is True
+    jv = {v["version"]: v for v in twin["models"][0]["versions"]}
+    assert jv[2]["state"] == "END" and jv[2]["error_message"] == want[2][1]
+    assert jv[1]["load_ms"] > 0 and jv[1]["load_attempts_ok"] == 1, jv[1]
+    assert token not in json.dumps(twin)
+    refresh = page.eval("document.querySelector('meta[http-equiv=refresh]').content")
+    assert refresh == "5", refresh
+    page.screenshot(out + "/status.png")
+    print("status page: versions", got, "requests", {k[1]: v[3] for k, v in by.items()})
+EOF2
+echo "PASS"
