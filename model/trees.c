@@ -552,7 +552,8 @@ static void walk_complete(const cfx_trees_t *tr, const float *x, float *m) {
 
 static void gather(const cfx_trees_t *tr, const float *dense,
                    const int32_t *cat, float *x) {
-    memcpy(x, dense, tr->num_dense * sizeof *x);
+    if (tr->num_dense)
+        memcpy(x, dense, tr->num_dense * sizeof *x);
     for (size_t c = 0; c < tr->num_categorical; c++)
         x[tr->num_dense + c] = (float)cat[c];
 }
@@ -567,7 +568,9 @@ void cfx_trees_predict(const cfx_trees_t *tr, const float *dense,
         return;
     }
     for (size_t b = 0; b < B; b++) {
-        gather(tr, dense + b * tr->num_dense, cat + b * tr->num_categorical, x);
+        /* a model without dense or categorical inputs may get NULL */
+        gather(tr, tr->num_dense ? dense + b * tr->num_dense : dense,
+               tr->num_categorical ? cat + b * tr->num_categorical : cat, x);
         float *m = margins + b * no;
         if (tr->cnodes) {
             walk_complete(tr, x, m);
@@ -612,8 +615,9 @@ static float feature_ref(const cfx_trees_t *tr, const float *dense,
 void cfx_trees_predict_ref(const cfx_trees_t *tr, const float *dense,
                            const int32_t *cat, size_t B, float *margins) {
     for (size_t b = 0; b < B; b++) {
-        const float *d = dense + b * tr->num_dense;
-        const int32_t *c = cat + b * tr->num_categorical;
+        const float *d = tr->num_dense ? dense + b * tr->num_dense : dense;
+        const int32_t *c =
+            tr->num_categorical ? cat + b * tr->num_categorical : cat;
         float *m = margins + b * tr->num_outputs;
         for (size_t k = 0; k < tr->num_outputs; k++)
             m[k] = tr->base[k];
