@@ -44,7 +44,7 @@ PY
 SPID=$!
 PORT=
 for _ in $(seq 1 200); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     sleep 0.05
 done

@@ -33,7 +33,7 @@ PIDS+=("$SPID")
 on_exit() { kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null; }
 PORT=
 for _ in $(seq 1 400); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     sleep 0.05
 done

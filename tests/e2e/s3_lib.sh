@@ -26,7 +26,7 @@ s3_start() {
     PIDS+=("$S3_PID")
     S3_PORT=
     for _ in $(seq 1 200); do
-        S3_PORT=$(sed -n 's/^s3rver listening on \([0-9]*\)$/\1/p' "$T/s3rver.log")
+        S3_PORT=$(sed -n 's/^s3rver listening on \([0-9]*\)$/\1/p' "$T/s3rver.log" 2>/dev/null || true)
         [ -n "$S3_PORT" ] && break
         kill -0 "$S3_PID" 2>/dev/null || fail "s3rver exited: $(cat "$T/s3rver.log")"
         sleep 0.05

@@ -65,7 +65,7 @@ export CFX_ADMIN_TOKEN=grpc-test-admin-token
 SERVER=$!
 PORT=
 for _ in $(seq 1 300); do
-    PORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
+    PORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     kill -0 "$SERVER" 2>/dev/null || fail "cfx-serve exited"
     sleep 0.1

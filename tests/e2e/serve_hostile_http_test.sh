@@ -46,8 +46,8 @@ start() {
     PIDS+=("$SPID")
     RPORT= GPORT=
     for _ in $(seq 1 600); do
-        RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/$name.log")
-        GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/$name.log")
+        RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null || true)
+        GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null || true)
         [ -n "$RPORT" ] && [ -n "$GPORT" ] && break
         kill -0 "$SPID" 2>/dev/null || fail "cfx-serve ($name) exited: $(cat "$T/$name.log")"
         sleep 0.05

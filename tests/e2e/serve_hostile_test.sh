@@ -63,8 +63,8 @@ start_server() { # args...; sets RPORT, GPORT, SPID
     PIDS+=("$SPID")
     RPORT= GPORT=
     for _ in $(seq 1 600); do
-        RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
-        GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
+        RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
+        GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
         [ -n "$RPORT" ] && [ -n "$GPORT" ] && return 0
         kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited"
         sleep 0.05

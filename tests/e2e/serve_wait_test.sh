@@ -117,7 +117,7 @@ waiting_checks() { # WARNING-PATTERN: up, warned each poll, no port, no READY
 rest_port() {
     PORT=
     for _ in $(seq 1 100); do
-        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
+        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
         [ -n "$PORT" ] && return 0
         kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
         sleep 0.1
