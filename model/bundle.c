@@ -209,8 +209,9 @@ static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
     const char **names = calloc(nc + 1, sizeof *names);
     int64_t *card = calloc(nc + 1, sizeof *card);
     uint8_t *deep = calloc(nc + 1, sizeof *deep);
+    size_t *emb = calloc(nc + 1, sizeof *emb);
     int rc = 0;
-    if (names == NULL || card == NULL || deep == NULL) {
+    if (names == NULL || card == NULL || deep == NULL || emb == NULL) {
         rc = cfx_error_set(err, CFX_ENOMEM, "bundle: out of memory");
         goto out;
     }
@@ -230,6 +231,7 @@ static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
                            .num_hidden = nh,
                            .deep_categorical = json_is_true(deep_cat),
                            .cat_deep = deep,
+                           .cat_embedding_dim = emb,
                            .num_outputs =
                                nout ? (size_t)json_integer_value(nout) : 1};
     for (size_t c = 0; c < nc; c++) {
@@ -249,6 +251,18 @@ static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
         names[c] = json_string_value(nm);
         card[c] = json_integer_value(cd);
         deep[c] = dp ? json_is_true(dp) : 1;
+        json_t *ed = json_object_get(e, "embedding_dim");
+        if (ed && (!json_is_integer(ed) || json_integer_value(ed) < 1 ||
+                   json_integer_value(ed) > CFX_NET_MAX_EMBEDDING_DIM ||
+                   !deep[c] || !spec.deep_categorical)) {
+            rc = cfx_error_set(
+                err, CFX_EPARSE,
+                "manifest.json: network categorical[%zu] '%s': embedding_dim "
+                "expected an integer in 1..%d on a deep categorical",
+                c, names[c], CFX_NET_MAX_EMBEDDING_DIM);
+            goto out;
+        }
+        emb[c] = ed ? (size_t)json_integer_value(ed) : 0;
     }
     for (size_t k = 0; k < nh; k++) {
         json_t *h = json_array_get(hidden, k);
@@ -269,6 +283,7 @@ out:
     free(names);
     free(card);
     free(deep);
+    free(emb);
     return rc;
 }
 

@@ -408,11 +408,15 @@ json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
             if (o->kind == CFX_XF_DENSE && o->slot == s)
                 json_array_append_new(dense, json_string(o->name));
         }
-    for (size_t c = 0; net && c < net->num_categorical; c++)
-        json_array_append_new(
-            cats, json_pack("{s:s, s:I, s:b}", "name", net->cat_names[c],
-                            "cardinality", (json_int_t)net->cat_cardinality[c],
-                            "deep", (int)net->cat_deep[c]));
+    for (size_t c = 0; net && c < net->num_categorical; c++) {
+        json_t *e = json_pack(
+            "{s:s, s:I, s:b}", "name", net->cat_names[c], "cardinality",
+            (json_int_t)net->cat_cardinality[c], "deep", (int)net->cat_deep[c]);
+        if (e && net->emb_dim[c]) /* absent: one-hot, as before embeddings */
+            json_object_set_new(e, "embedding_dim",
+                                json_integer((json_int_t)net->emb_dim[c]));
+        json_array_append_new(cats, e);
+    }
     for (size_t k = 0; net && k < net->num_hidden; k++)
         json_array_append_new(hidden,
                               json_integer((json_int_t)net->width[k + 1]));

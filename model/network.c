@@ -38,6 +38,8 @@ void cfx_net_free(cfx_net_t *n) {
     free(n->cat_names);
     free(n->cat_cardinality);
     free(n->cat_deep);
+    free(n->emb_dim);
+    free(n->emb_col);
     free(n->wide_off);
     free(n->emb_off);
     free(n->params);
@@ -93,6 +95,28 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
                 "network: '%s' has cardinality %lld, expected 1..%d",
                 spec->cat_names[c], (long long)spec->cat_cardinality[c],
                 CFX_NET_MAX_CARDINALITY);
+    size_t emb_total = 0;
+    for (size_t c = 0; c < spec->num_categorical; c++) {
+        size_t d = spec->cat_embedding_dim ? spec->cat_embedding_dim[c] : 0;
+        int deep =
+            spec->deep_categorical && (!spec->cat_deep || spec->cat_deep[c]);
+        if (d > CFX_NET_MAX_EMBEDDING_DIM)
+            return cfx_error_set(
+                err, CFX_EINVAL,
+                "network: '%s' has embedding_dim %zu, expected 0..%d",
+                spec->cat_names[c], d, CFX_NET_MAX_EMBEDDING_DIM);
+        if (d && !deep)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "network: '%s' has embedding_dim %zu but "
+                                 "does not go into the deep part",
+                                 spec->cat_names[c], d);
+        emb_total += d;
+    }
+    if (spec->num_dense + emb_total > CFX_NET_MAX_WIDTH)
+        return cfx_error_set(err, CFX_ETOOBIG,
+                             "network: the first layer has %zu dense + %zu "
+                             "embedding inputs, at most %d in all",
+                             spec->num_dense, emb_total, CFX_NET_MAX_WIDTH);
     size_t K = spec->num_outputs ? spec->num_outputs : 1;
     if (K > CFX_NET_MAX_WIDTH)
         return cfx_error_set(err, CFX_EINVAL,
@@ -108,12 +132,14 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
     n->num_outputs = K;
     n->cat_names = calloc(nc + 1, sizeof *n->cat_names);
     n->cat_deep = calloc(nc + 1, sizeof *n->cat_deep);
+    n->emb_dim = calloc(nc + 1, sizeof *n->emb_dim);
+    n->emb_col = calloc(nc + 1, sizeof *n->emb_col);
     n->cat_cardinality = calloc(nc + 1, sizeof *n->cat_cardinality);
     n->wide_off = calloc(nc + 1, sizeof *n->wide_off);
     n->emb_off = calloc(nc + 1, sizeof *n->emb_off);
     n->tensors = calloc(2 * spec->num_hidden + 3 + 2 * nc, sizeof *n->tensors);
-    if (!n->cat_names || !n->cat_deep || !n->cat_cardinality || !n->wide_off ||
-        !n->emb_off || !n->tensors) {
+    if (!n->cat_names || !n->cat_deep || !n->emb_dim || !n->emb_col ||
+        !n->cat_cardinality || !n->wide_off || !n->emb_off || !n->tensors) {
         rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
         goto out;
     }
@@ -126,9 +152,14 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
         n->cat_deep[c] =
             spec->deep_categorical && (!spec->cat_deep || spec->cat_deep[c]);
         n->deep_categorical |= n->cat_deep[c];
+        n->emb_dim[c] =
+            spec->cat_embedding_dim ? spec->cat_embedding_dim[c] : 0;
+        n->emb_col[c] = spec->num_dense + n->emb_total;
+        n->emb_total += n->emb_dim[c];
+        n->deep_onehot |= n->cat_deep[c] && n->emb_dim[c] == 0;
     }
     size_t L = spec->num_hidden;
-    n->width[0] = spec->num_dense;
+    n->width[0] = spec->num_dense + n->emb_total;
     n->max_width = 1;
     for (size_t k = 0; k < L; k++) {
         n->width[k + 1] = spec->hidden[k];
@@ -158,13 +189,19 @@ int cfx_net_new(const cfx_net_spec_t *spec, cfx_net_t **out, cfx_error_t *err) {
         rc |= add_tensor(n, &off, 2, n->cat_cardinality[c], (int64_t)K,
                          "wide/linear/%s", n->cat_names[c]);
     }
-    for (size_t c = 0; c < nc; c++)
-        if (n->cat_deep[c]) {
-            n->emb_off[c] = off;
+    for (size_t c = 0; c < nc; c++) {
+        if (!n->cat_deep[c])
+            continue;
+        n->emb_off[c] = off;
+        if (n->emb_dim[c])
+            rc |= add_tensor(n, &off, 2, n->cat_cardinality[c],
+                             (int64_t)n->emb_dim[c], "deep/embedding/%s",
+                             n->cat_names[c]);
+        else
             rc |= add_tensor(n, &off, 2, n->cat_cardinality[c],
                              (int64_t)n->width[1], "deep/dense_0/onehot/%s",
                              n->cat_names[c]);
-        }
+    }
     if (rc != 0) {
         rc = cfx_error_set(err, CFX_ENOMEM, "network: out of memory");
         goto out;
@@ -183,20 +220,36 @@ out:
     return rc;
 }
 
+static inline int is_onehot(const cfx_net_t *n, size_t c) {
+    return n->cat_deep[c] && n->emb_dim[c] == 0;
+}
+
+/* A standard normal draw truncated to [-2, 2] (redrawn outside), from one
+ * Box-Muller pair of which the cosine half is kept. */
+static double truncated_normal(uint64_t *rng_state) {
+    for (;;) {
+        double u1 = ((double)(cfx_rng_next(rng_state) >> 11) + 1.0) * 0x1p-53;
+        double u2 = (double)(cfx_rng_next(rng_state) >> 11) * 0x1p-53;
+        double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+        if (fabs(z) <= 2.0)
+            return z;
+    }
+}
+
 void cfx_net_init_params(cfx_net_t *n, uint64_t *rng_state) {
     memset(n->params, 0, n->num_params * sizeof *n->params);
     for (size_t k = 0; k <= n->num_hidden; k++) {
         double fan_in = (double)n->width[k];
         if (k == 0)
             for (size_t c = 0; c < n->num_categorical; c++)
-                fan_in += n->cat_deep[c];
+                fan_in += is_onehot(n, c);
         double a = sqrt(6.0 / (fan_in + (double)n->width[k + 1]));
         float *w = n->params + n->w_off[k];
         for (size_t i = 0; i < n->width[k] * n->width[k + 1]; i++)
             w[i] = (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
         if (k == 0)
             for (size_t c = 0; c < n->num_categorical; c++) {
-                if (!n->cat_deep[c])
+                if (!is_onehot(n, c))
                     continue;
                 float *e = n->params + n->emb_off[c];
                 for (size_t i = 0;
@@ -204,6 +257,17 @@ void cfx_net_init_params(cfx_net_t *n, uint64_t *rng_state) {
                     e[i] =
                         (float)((2.0 * cfx_rng_uniform(rng_state) - 1.0) * a);
             }
+    }
+    /* after everything else, so a network without embeddings draws the
+     * same numbers as before they existed */
+    for (size_t c = 0; c < n->num_categorical; c++) {
+        if (!n->cat_deep[c] || n->emb_dim[c] == 0)
+            continue;
+        double sd = 1.0 / sqrt((double)n->emb_dim[c]);
+        float *e = n->params + n->emb_off[c];
+        for (size_t i = 0; i < (size_t)n->cat_cardinality[c] * n->emb_dim[c];
+             i++)
+            e[i] = (float)(truncated_normal(rng_state) * sd);
     }
 }
 
@@ -215,7 +279,7 @@ const cfx_net_tensor_t *cfx_net_find(const cfx_net_t *n, const char *name) {
 }
 
 size_t cfx_net_scratch_floats(const cfx_net_t *n, size_t B) {
-    return 3 * B * n->max_width;
+    return 3 * B * n->max_width + (n->emb_total ? B * n->width[0] : 0);
 }
 
 static inline size_t cat_index(const cfx_net_t *n, size_t c, int32_t v) {
@@ -231,9 +295,14 @@ void cfx_net_forward_ref(const cfx_net_t *n, const float *dense,
     for (size_t b = 0; b < B; b++) {
         const float *x = dense + b * n->num_dense;
         const int32_t *cb = cat + b * n->num_categorical;
-        size_t in = n->num_dense;
-        for (size_t i = 0; i < in; i++)
+        size_t in = n->width[0];
+        for (size_t i = 0; i < n->num_dense; i++)
             a[i] = x[i];
+        for (size_t c = 0; c < n->num_categorical; c++)
+            for (size_t j = 0; j < n->emb_dim[c]; j++)
+                a[n->emb_col[c] + j] =
+                    p[n->emb_off[c] + cat_index(n, c, cb[c]) * n->emb_dim[c] +
+                      j];
         for (size_t k = 0; k <= n->num_hidden; k++) {
             size_t out = n->width[k + 1];
             const float *w = p + n->w_off[k], *bias = p + n->b_off[k];
@@ -243,7 +312,7 @@ void cfx_net_forward_ref(const cfx_net_t *n, const float *dense,
                     s += a[i] * w[i * out + o];
                 if (k == 0)
                     for (size_t c = 0; c < n->num_categorical; c++)
-                        if (n->cat_deep[c])
+                        if (is_onehot(n, c))
                             s += p[n->emb_off[c] +
                                    cat_index(n, c, cb[c]) * out + o];
                 z[o] = s;
@@ -342,7 +411,7 @@ static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B,
         const int32_t *cb = cat + b * nc;
         size_t m = 0;
         for (size_t c = 0; c < nc; c++)
-            if (n->cat_deep[c])
+            if (is_onehot(n, c))
                 rows[m++] =
                     n->params + n->emb_off[c] + cat_index(n, c, cb[c]) * h0;
         size_t o = 0;
@@ -364,21 +433,54 @@ static void first_layer_base(const cfx_net_t *n, const int32_t *cat, size_t B,
     }
 }
 
+/* x0 (B, width[0]) = [dense (B, num_dense), each embedding's row]. */
+static void gather_first_input(const cfx_net_t *n, const float *dense,
+                               const int32_t *cat, size_t B, float *x0) {
+    size_t nd = n->num_dense, nc = n->num_categorical, w = n->width[0];
+    for (size_t b = 0; b < B; b++) {
+        float *r = x0 + b * w;
+        memcpy(r, dense + b * nd, nd * sizeof *r);
+        for (size_t c = 0; c < nc; c++)
+            if (n->emb_dim[c])
+                memcpy(r + n->emb_col[c],
+                       n->params + n->emb_off[c] +
+                           cat_index(n, c, cat[b * nc + c]) * n->emb_dim[c],
+                       n->emb_dim[c] * sizeof *r);
+    }
+}
+
+/* y (B, w) *= mask (B, w) */
+static void apply_mask(float *y, const float *mask, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        y[i] *= mask[i];
+}
+
 static void forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
-                    size_t B, float *const *acts, float *base, float *logits) {
+                    size_t B, float *const *acts, const float *const *dropout,
+                    float *base, float *x0, float *logits) {
     const float *p = n->params;
     size_t L = n->num_hidden;
-    if (n->deep_categorical) {
+    const float *in = dense;
+    if (n->emb_total) {
+        gather_first_input(n, dense, cat, B, x0);
+        in = x0;
+    }
+    if (n->deep_onehot) {
         first_layer_base(n, cat, B, base);
-        dense_layer(acts[0], dense, p + n->w_off[0], base, n->width[1], B,
+        dense_layer(acts[0], in, p + n->w_off[0], base, n->width[1], B,
                     n->width[0], n->width[1], 1);
     } else {
-        dense_layer(acts[0], dense, p + n->w_off[0], p + n->b_off[0], 0, B,
+        dense_layer(acts[0], in, p + n->w_off[0], p + n->b_off[0], 0, B,
                     n->width[0], n->width[1], 1);
     }
-    for (size_t k = 1; k < L; k++)
+    if (dropout)
+        apply_mask(acts[0], dropout[0], B * n->width[1]);
+    for (size_t k = 1; k < L; k++) {
         dense_layer(acts[k], acts[k - 1], p + n->w_off[k], p + n->b_off[k], 0,
                     B, n->width[k], n->width[k + 1], 1);
+        if (dropout)
+            apply_mask(acts[k], dropout[k], B * n->width[k + 1]);
+    }
     size_t K = n->num_outputs;
     dense_layer(logits, acts[L - 1], p + n->w_off[L], p + n->b_off[L], 0, B,
                 n->width[L], K, 0);
@@ -395,8 +497,9 @@ static void forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
 
 void cfx_net_forward_acts(const cfx_net_t *n, const float *dense,
                           const int32_t *cat, size_t B, float *const *acts,
-                          float *base, float *logits) {
-    forward(n, dense, cat, B, acts, base, logits);
+                          const float *const *dropout, float *base, float *x0,
+                          float *logits) {
+    forward(n, dense, cat, B, acts, dropout, base, x0, logits);
 }
 
 void cfx_net_forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
@@ -404,5 +507,6 @@ void cfx_net_forward(const cfx_net_t *n, const float *dense, const int32_t *cat,
     float *acts[CFX_NET_MAX_HIDDEN];
     for (size_t k = 0; k < n->num_hidden; k++)
         acts[k] = scratch + (k % 2) * B * n->max_width;
-    forward(n, dense, cat, B, acts, scratch + 2 * B * n->max_width, logits);
+    forward(n, dense, cat, B, acts, NULL, scratch + 2 * B * n->max_width,
+            scratch + 3 * B * n->max_width, logits);
 }

@@ -6,7 +6,12 @@
  * weights and the deep one-hot rows) get "lazy" Adam: only the rows a
  * batch touches have their moments and values updated, with the global
  * step's bias correction (as TF's LazyAdam). This keeps a step's cost
- * independent of vocabulary sizes.
+ * independent of vocabulary sizes. The deep embedding tables
+ * (deep/embedding/<c>) are embedding rows too.
+ *
+ * Dropout multiplies each hidden activation by its mask after the ReLU,
+ * so going down the gradient of a layer's output is multiplied by the same
+ * mask (network.h); dropped units are zero and pass no gradient.
  *
  * Kernels follow network.c: GCC vector extensions, 8 floats at a time.
  */
@@ -29,6 +34,9 @@ struct cfx_trainer_ws {
     size_t max_batch;
     float *grad; /* num_params */
     float *acts[CFX_NET_MAX_HIDDEN];
+    float *mask[CFX_NET_MAX_HIDDEN]; /* (B, width[k+1]) dropout multipliers */
+    int dropout;                     /* masks in use */
+    float *x0;      /* (B, width[0]) first-layer input, with embeddings */
     float *base;    /* (B, h0) */
     float *d0, *d1; /* (B, max_width) gradient ping-pong */
     float *logits, *probs, *dlogit;
@@ -45,8 +53,11 @@ void cfx_trainer_ws_free(cfx_trainer_ws_t *ws) {
     if (ws == NULL)
         return;
     free(ws->grad);
-    for (size_t k = 0; k < CFX_NET_MAX_HIDDEN; k++)
+    for (size_t k = 0; k < CFX_NET_MAX_HIDDEN; k++) {
         free(ws->acts[k]);
+        free(ws->mask[k]);
+    }
+    free(ws->x0);
     free(ws->base);
     free(ws->d0);
     free(ws->d1);
@@ -67,9 +78,15 @@ int cfx_trainer_ws_new(const cfx_net_t *n, size_t max_batch,
         return cfx_error_set(err, CFX_ENOMEM, "trainer: out of memory");
     ws->max_batch = max_batch;
     int ok = (ws->grad = calloc(n->num_params, sizeof(float))) != NULL;
-    for (size_t k = 0; k < n->num_hidden; k++)
+    for (size_t k = 0; k < n->num_hidden; k++) {
         ok &= (ws->acts[k] =
                    malloc(max_batch * n->width[k + 1] * sizeof(float))) != NULL;
+        ok &= (ws->mask[k] =
+                   malloc(max_batch * n->width[k + 1] * sizeof(float))) != NULL;
+    }
+    if (n->emb_total)
+        ok &=
+            (ws->x0 = malloc(max_batch * n->width[0] * sizeof(float))) != NULL;
     ok &= (ws->base = malloc(max_batch * n->width[1] * sizeof(float))) != NULL;
     ok &= (ws->d0 = malloc(max_batch * n->max_width * sizeof(float))) != NULL;
     ok &= (ws->d1 = malloc(max_batch * n->max_width * sizeof(float))) != NULL;
@@ -122,6 +139,17 @@ float *cfx_trainer_ws_grad(cfx_trainer_ws_t *ws) {
 }
 const float *cfx_trainer_ws_probs(const cfx_trainer_ws_t *ws) {
     return ws->probs;
+}
+
+void cfx_trainer_ws_draw_dropout(cfx_trainer_ws_t *ws, const cfx_net_t *n,
+                                 size_t B, double rate, uint64_t *rng) {
+    ws->dropout = rate > 0;
+    if (!ws->dropout)
+        return;
+    float keep = (float)(1.0 / (1.0 - rate));
+    for (size_t k = 0; k < n->num_hidden; k++)
+        for (size_t i = 0; i < B * n->width[k + 1]; i++)
+            ws->mask[k][i] = cfx_rng_uniform(rng) < (float)rate ? 0.0f : keep;
 }
 
 static void touch(cfx_trainer_ws_t *ws, size_t table, size_t row, size_t off,
@@ -196,13 +224,52 @@ static void dense_backward(const float *x, const float *w, const float *dz,
     }
 }
 
+/* d (len) *= mask (len): the dropout of the activations d is the gradient
+ * of. */
+static void mask_grad(float *d, const float *mask, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        d[i] *= mask[i];
+}
+
+/* Given dz (B, h0), the gradient of the first layer's pre-activations: the
+ * rows of the deep one-hot tables (dz itself) and of the deep embeddings
+ * (dz times the kernel rows of the embedding's columns of x0). */
+static void deep_tables_backward(const cfx_net_t *n, const int32_t *cat,
+                                 const float *dz, size_t B,
+                                 cfx_trainer_ws_t *ws) {
+    size_t h0 = n->width[1], nc = n->num_categorical;
+    const float *w0 = n->params + n->w_off[0];
+    float *g = ws->grad;
+    for (size_t b = 0; b < B; b++)
+        for (size_t c = 0; c < nc; c++) {
+            if (!n->cat_deep[c])
+                continue;
+            size_t r = cat_index(n, c, cat[b * nc + c]);
+            const float *dzr = dz + b * h0;
+            size_t d = n->emb_dim[c];
+            if (d == 0) {
+                size_t off = n->emb_off[c] + r * h0;
+                axpy(g + off, dzr, 1.0f, h0);
+                touch(ws, nc + c, r, off, h0);
+                continue;
+            }
+            size_t off = n->emb_off[c] + r * d;
+            for (size_t j = 0; j < d; j++)
+                g[off + j] += dot(w0 + (n->emb_col[c] + j) * h0, dzr, h0);
+            touch(ws, nc + c, r, off, d);
+        }
+}
+
 double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
                              const int32_t *cat, const float *label, size_t B,
                              cfx_trainer_ws_t *ws) {
     size_t L = n->num_hidden, nc = n->num_categorical;
     const float *p = n->params;
     float *g = ws->grad;
-    cfx_net_forward_acts(n, dense, cat, B, ws->acts, ws->base, ws->logits);
+    const float *const *mask =
+        ws->dropout ? (const float *const *)ws->mask : NULL;
+    cfx_net_forward_acts(n, dense, cat, B, ws->acts, mask, ws->base, ws->x0,
+                         ws->logits);
     double loss = 0;
     float inv_b = 1.0f / (float)B;
     size_t K = n->num_outputs;
@@ -275,22 +342,18 @@ double cfx_trainer_loss_grad(const cfx_net_t *n, const float *dense,
     float *dz = ws->d0, *dx = ws->d1;
     dense_backward(ws->acts[L - 1], p + n->w_off[L], ws->dlogit, B, n->width[L],
                    K, g + n->w_off[L], g + n->b_off[L], dz);
+    if (mask)
+        mask_grad(dz, mask[L - 1], B * n->width[L]);
     for (size_t k = L; k-- > 0;) {
-        const float *x = k > 0 ? ws->acts[k - 1] : dense;
+        const float *x = k > 0          ? ws->acts[k - 1]
+                         : n->emb_total ? ws->x0
+                                        : dense;
         dense_backward(x, p + n->w_off[k], dz, B, n->width[k], n->width[k + 1],
                        g + n->w_off[k], g + n->b_off[k], k > 0 ? dx : NULL);
-        if (k == 0 && n->deep_categorical) {
-            size_t h0 = n->width[1];
-            for (size_t b = 0; b < B; b++)
-                for (size_t c = 0; c < nc; c++) {
-                    if (!n->cat_deep[c])
-                        continue;
-                    size_t r = cat_index(n, c, cat[b * nc + c]);
-                    size_t off = n->emb_off[c] + r * h0;
-                    axpy(g + off, dz + b * h0, 1.0f, h0);
-                    touch(ws, nc + c, r, off, h0);
-                }
-        }
+        if (k > 0 && mask)
+            mask_grad(dx, mask[k - 1], B * n->width[k]);
+        if (k == 0 && n->deep_categorical)
+            deep_tables_backward(n, cat, dz, B, ws);
         float *t = dz;
         dz = dx;
         dx = t;
@@ -551,6 +614,7 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
     size_t nd = n->num_dense, nc = n->num_categorical, K = n->num_outputs;
     size_t window = cfg->log_every_steps * B;
     uint64_t rng = cfg->seed;
+    uint64_t drop_rng = cfg->seed ^ 0xd50b1d3a6c2f8e47ull; /* dropout's own */
     /* early stopping (trainer_config.h): the validation slice, the best
      * evaluation's parameters */
     cfx_dataset_t valid;
@@ -614,6 +678,8 @@ int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,
             memcpy(bc + b * nc, train->cat + r * nc, nc * sizeof *bc);
             bl[b] = train->label[r];
         }
+        if (cfg->dropout > 0)
+            cfx_trainer_ws_draw_dropout(ws, n, B, cfg->dropout, &drop_rng);
         double loss = cfx_trainer_loss_grad(n, bd, bc, bl, B, ws);
         if (!isfinite(loss)) {
             rc = cfx_error_set(

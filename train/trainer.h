@@ -6,8 +6,9 @@
  * Data is held in memory as compact arrays (a cfx_dataset_t): the taxi
  * train split is 10k rows, about 1 MB.
  *
- * Determinism: one seed (cfg->seed) drives parameter init and shuffling;
- * the same data, config and build give the same weights.
+ * Determinism: one seed (cfg->seed) drives parameter init, shuffling and
+ * the dropout masks (a stream of its own, so the shuffling does not depend
+ * on the rate); the same data, config and build give the same weights.
  *
  * Objects belong to one thread at a time.
  */
@@ -81,6 +82,14 @@ const float *cfx_trainer_ws_probs(const cfx_trainer_ws_t *ws);
 void cfx_trainer_ws_set_loss(cfx_trainer_ws_t *ws,
                              const cfx_trainer_loss_t *loss);
 
+/* Dropout (inverted): draws a fresh mask for every hidden unit of a batch
+ * of B rows (B <= max_batch), each unit kept with probability 1 - rate and
+ * then scaled by 1 / (1 - rate), from the splitmix64 state rng (advanced).
+ * cfx_trainer_loss_grad applies these masks until the next draw; rate 0
+ * turns dropout off (the default). rate in [0, 1). */
+void cfx_trainer_ws_draw_dropout(cfx_trainer_ws_t *ws, const cfx_net_t *n,
+                                 size_t B, double rate, uint64_t *rng);
+
 /* Mean loss of a batch (sigmoid or softmax cross-entropy, squared error or
  * Huber on the standardised label, as the workspace's loss says; the label
  * is the class index or the value); adds its gradient into the
@@ -106,7 +115,8 @@ typedef int (*cfx_trainer_log_fn)(void *ctx, const char *split, size_t step,
                                   const cfx_train_metrics_t *m,
                                   cfx_error_t *err);
 
-/* Initialises n's parameters from cfg->seed and trains it on train.
+/* Initialises n's parameters from cfg->seed and trains it on train, with
+ * cfg->dropout on the hidden layers (evaluation passes have none).
  * progress (may be NULL) gets a one-line progress display; eval (may be
  * NULL) is evaluated periodically and at the end into *final_eval. */
 int cfx_trainer_fit(cfx_net_t *n, const cfx_trainer_config_t *cfg,

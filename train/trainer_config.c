@@ -59,6 +59,44 @@ static int get_double(const char *path, const char *key, json_t *v, double lo,
     return 0;
 }
 
+/* "embedding_dim": N, or {"<output>": N, ...} with 1..MAX_DEEP entries. */
+static int get_embedding_dim(const char *path, json_t *v,
+                             cfx_trainer_config_t *cfg, cfx_error_t *err) {
+    cfg->embedding_dim = 0;
+    cfg->num_embedding_features = 0;
+    if (json_is_integer(v))
+        return get_size(path, "embedding_dim", v, 0, CFX_NET_MAX_EMBEDDING_DIM,
+                        &cfg->embedding_dim, err);
+    if (!json_is_object(v) || json_object_size(v) < 1 ||
+        json_object_size(v) > CFX_TRAINER_MAX_DEEP)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: 'embedding_dim': expected an integer in [0, "
+                             "%d] or an object of 1..%d output names to "
+                             "integers",
+                             path, CFX_NET_MAX_EMBEDDING_DIM,
+                             CFX_TRAINER_MAX_DEEP);
+    const char *name;
+    json_t *d;
+    json_object_foreach(v, name, d) {
+        size_t i = cfg->num_embedding_features;
+        char key[160];
+        snprintf(key, sizeof key, "embedding_dim.%s", name);
+        if (strlen(name) == 0 ||
+            strlen(name) >= sizeof cfg->embedding_features[i])
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "%s: 'embedding_dim': expected output names",
+                                 path);
+        int rc = get_size(path, key, d, 1, CFX_NET_MAX_EMBEDDING_DIM,
+                          &cfg->embedding_dims[i], err);
+        if (rc != 0)
+            return rc;
+        snprintf(cfg->embedding_features[i], sizeof cfg->embedding_features[i],
+                 "%s", name);
+        cfg->num_embedding_features++;
+    }
+    return 0;
+}
+
 int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                             cfx_error_t *err) {
     int rc = 0;
@@ -145,6 +183,16 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                     path, CFX_TRAINER_MAX_DEEP);
                 goto out;
             }
+        } else if (!strcmp(key, "embedding_dim")) {
+            rc = get_embedding_dim(path, v, cfg, err);
+        } else if (!strcmp(key, "dropout")) {
+            if (json_is_number(v) && json_number_value(v) >= 0.0 &&
+                json_number_value(v) < 1.0)
+                cfg->dropout = json_number_value(v);
+            else
+                rc = cfx_error_set(err, CFX_EINVAL,
+                                   "%s: 'dropout': expected a rate in [0, 1)",
+                                   path);
         } else if (!strcmp(key, "learning_rate")) {
             rc = get_double(path, key, v, 1e-9, 10.0, &cfg->learning_rate, err);
         } else if (!strcmp(key, "beta_1")) {
@@ -216,6 +264,8 @@ int cfx_trainer_config_load(const char *path, cfx_trainer_config_t *cfg,
                                                 "dnn_decay_factor",
                                                 "hidden_units",
                                                 "deep_categorical",
+                                                "embedding_dim",
+                                                "dropout",
                                                 "learning_rate",
                                                 "beta_1",
                                                 "beta_2",

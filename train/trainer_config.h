@@ -7,13 +7,27 @@
  *     "dnn_decay_factor": 0.7,          hidden widths max(2, int(100*0.7^i)) =
  *                                       100, 70, 48, 34 in double, as TFX
  *     "hidden_units": [100, 70, 48, 34], alternative to the three above
- *     "deep_categorical": true,         one-hot categoricals into the deep
- * part: true (all), false (none) or a list of output names, e.g.
- * ["payment_type_xf"] "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
- * "epsilon": 1e-7, "batch_size": 40, "train_steps": 10000, "eval_steps": 5000,
- *     "log_every_steps": 100, "eval_every_steps": 1000, "seed": 42,
+ *     "deep_categorical": true,         categoricals into the deep part:
+ *                                       true (all), false (none) or a list
+ *                                       of output names, e.g.
+ *                                       ["payment_type_xf"]
+ *     "embedding_dim": 0,               how they enter it: 0 one-hot, N > 0
+ *                                       a learned embedding of N floats
+ *                                       each, or {"<output>": N, ...} per
+ *                                       deep categorical (others one-hot);
+ *                                       N <= CFX_NET_MAX_EMBEDDING_DIM
+ *     "dropout": 0,                     rate in [0, 1) on every hidden
+ *                                       layer while training; 0 off
+ *     "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
+ *     "epsilon": 1e-7, "batch_size": 40, "train_steps": 10000,
+ *     "eval_steps": 5000, "log_every_steps": 100, "eval_every_steps": 1000,
+ *     "seed": 42,
  *     "loss": "squared_error",          regression only: or "huber"
- *     "huber_delta": 1.0                Huber's delta, in label units
+ *     "huber_delta": 1.0,               Huber's delta, in label units
+ *     "validation_fraction": 0, "early_stopping_evals": 5, "l2": 0,
+ *     "lr_decay_steps": 0, "lr_decay_rate": 1,   (below)
+ *     "model": "wide_deep",             or "gbt", with "gbt": {...}
+ *     "comment": "..."                  ignored
  *   }
  *
  * Every key is optional (defaults are the values above); an unknown key or
@@ -56,6 +70,14 @@ typedef struct cfx_trainer_config {
     int deep_categorical;
     size_t num_deep_features; /* 0: deep_categorical applies to all */
     char deep_features[CFX_TRAINER_MAX_DEEP][128];
+    /* "embedding_dim": a number (embedding_dim, for every deep categorical)
+     * or per output (num_embedding_features names with their dims; the
+     * others one-hot) */
+    size_t embedding_dim;
+    size_t num_embedding_features;
+    char embedding_features[CFX_TRAINER_MAX_DEEP][128];
+    size_t embedding_dims[CFX_TRAINER_MAX_DEEP];
+    double dropout; /* inverted dropout rate on the hidden layers, [0, 1) */
     double learning_rate, beta_1, beta_2, epsilon;
     size_t batch_size;
     size_t train_steps;

@@ -273,6 +273,48 @@ out:
     return rc;
 }
 
+/* The config's embedding_dim per categorical slot (deep ones only): one
+ * width for every deep categorical, or the listed outputs' own. */
+static int embedding_dims(const cfx_train_job_t *job,
+                          const cfx_trainer_config_t *cfg,
+                          const cfx_transform_t *t, const uint8_t *deep,
+                          size_t *emb, cfx_error_t *err) {
+    const char *file = job->config_path ? job->config_path : "config";
+    size_t nc = cfx_transform_num_categorical(t), any = 0;
+    if (!cfg->deep_categorical)
+        return cfg->embedding_dim || cfg->num_embedding_features
+                   ? cfx_error_set(err, CFX_EINVAL,
+                                   "%s: 'embedding_dim': no categorical output "
+                                   "goes into the deep part "
+                                   "('deep_categorical' is false)",
+                                   file)
+                   : 0;
+    for (size_t c = 0; c < nc; c++)
+        if (deep[c]) {
+            emb[c] = cfg->embedding_dim;
+            any = 1;
+        }
+    if (cfg->embedding_dim && !any)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: 'embedding_dim': the transform graph has no "
+                             "categorical output",
+                             file);
+    for (size_t i = 0; i < cfg->num_embedding_features; i++) {
+        long k = cfx_transform_find_output(t, cfg->embedding_features[i]);
+        const cfx_xf_output_t *o =
+            k >= 0 ? cfx_transform_output(t, (size_t)k) : NULL;
+        if (o == NULL || o->kind != CFX_XF_CATEGORICAL || !deep[o->slot])
+            return cfx_error_set(
+                err, CFX_EINVAL,
+                "%s: 'embedding_dim': '%s' is not a categorical output of the "
+                "transform graph that goes into the deep part "
+                "('deep_categorical')",
+                file, cfg->embedding_features[i]);
+        emb[o->slot] = cfg->embedding_dims[i];
+    }
+    return 0;
+}
+
 int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
                     cfx_error_t *err) {
     int rc = 0;
@@ -284,6 +326,7 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     const char **names = NULL;
     int64_t *card = NULL;
     uint8_t *deep = NULL;
+    size_t *emb = NULL;
     char path[4096];
     cfx_head_t head;
     memset(&head, 0, sizeof head);
@@ -316,7 +359,8 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
     names = calloc(nc + 1, sizeof *names);
     card = calloc(nc + 1, sizeof *card);
     deep = calloc(nc + 1, sizeof *deep);
-    if (names == NULL || card == NULL || deep == NULL) {
+    emb = calloc(nc + 1, sizeof *emb);
+    if (names == NULL || card == NULL || deep == NULL || emb == NULL) {
         rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
         goto out;
     }
@@ -343,6 +387,9 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
         }
         deep[o->slot] = 1;
     }
+    if (!cfg.model_gbt &&
+        (rc = embedding_dims(job, &cfg, t, deep, emb, err)) != 0)
+        goto out;
     if ((rc = label_loss(t, &train, &cfg.loss, &head, err)) != 0)
         goto out;
     if (cfg.model_gbt) { /* trees predict the value itself (train/gbt.h) */
@@ -356,10 +403,15 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
                            .num_hidden = cfg.num_hidden,
                            .deep_categorical = cfg.deep_categorical,
                            .cat_deep = deep,
+                           .cat_embedding_dim = emb,
                            .num_outputs = cfx_head_num_logits(&head)};
     memcpy(spec.hidden, cfg.hidden, sizeof spec.hidden);
-    if ((rc = cfx_net_new(&spec, &net, err)) != 0)
+    if ((rc = cfx_net_new(&spec, &net, err)) != 0) {
+        if (cfg.embedding_dim || cfg.num_embedding_features)
+            cfx_error_prefix(err, "%s: embedding_dim",
+                             job->config_path ? job->config_path : "config");
         goto out;
+    }
     if (job->output_dir && (rc = mkdir_one(job->output_dir, err)) != 0)
         goto out;
     if (job->model_dir)
@@ -408,5 +460,6 @@ out:
     free(names);
     free(card);
     free(deep);
+    free(emb);
     return rc;
 }
