@@ -4,7 +4,9 @@
 # by python3 hashlib), its safetensors weights read by python3, the
 # TensorBoard event files (framing and CRC32C checked by python3), warmup
 # rows, predictions from raw rows equal to predictions from the transformed
-# examples the trainer read, and tampered bundles refused by name.
+# examples the trainer read, a network with learned embeddings and dropout
+# answering the same through cfx predict and cfx-serve, and tampered
+# bundles refused by name.
 set -euo pipefail
 : "${CFX:?}" "${CFX_SOURCE_DIR:?}"
 SRC=$CFX_SOURCE_DIR
@@ -214,6 +216,91 @@ printf 'fare,trip_miles\n' > "$T/empty.csv"
 "$CFX" predict --bundle "$M" --input "$T/empty.csv" --output "$T/empty-out.csv" 2> /dev/null ||
     fail "an empty CSV"
 [ "$(cat "$T/empty-out.csv")" = "probability,class" ] || fail "empty CSV: $(cat "$T/empty-out.csv")"
+
+# A network with learned embeddings of the deep categoricals and dropout:
+# the bundle records each width and holds each table; cfx predict and
+# cfx-serve's REST API give the same float32 probabilities for the warm-up
+# rows (one forward pass, model/network.c); an embedding_dim for an output
+# that does not go into the deep part is refused naming it.
+$PY - "$T/trainer.json" "$T/emb.json" "$T/emb_bad.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.update({"train_steps": 300, "eval_every_steps": 300, "dropout": 0.2,
+          "deep_categorical": ["payment_type_xf", "company_xf", "trip_start_hour_xf"],
+          "embedding_dim": {"payment_type_xf": 2, "company_xf": 4}})
+json.dump(c, open(sys.argv[2], "w"))
+c["embedding_dim"] = {"pickup_latitude_xf": 2}
+json.dump(c, open(sys.argv[3], "w"))
+PY
+"$CFX" train --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
+    --config "$T/emb.json" --raw-examples "$T/examples" --output "$T/emb" --quiet \
+    > "$T/emb.out" 2> "$T/emb.err" || { cat "$T/emb.err"; fail "cfx train with embeddings"; }
+E=$T/emb/model
+$PY - "$E" "$E/assets.extra/warmup.jsonl" "$T/warm.csv" <<'PY'
+import csv, json, os, struct, sys
+m, warm, out = sys.argv[1:4]
+man = json.load(open(os.path.join(m, "manifest.json")))
+net = man["network"]
+dims = {c["name"]: c.get("embedding_dim", 0) for c in net["categorical"]}
+card = {c["name"]: c["cardinality"] for c in net["categorical"]}
+assert dims["payment_type_xf"] == 2 and dims["company_xf"] == 4, dims
+assert sum(dims.values()) == 6, dims
+raw = open(os.path.join(m, "variables/model.safetensors"), "rb").read()
+(hl,) = struct.unpack("<Q", raw[:8])
+hdr = json.loads(raw[8:8 + hl])
+h0 = net["hidden_units"][0]
+want = {"deep/dense_0/kernel": [len(net["dense"]) + 6, h0],
+        "deep/embedding/payment_type_xf": [card["payment_type_xf"], 2],
+        "deep/embedding/company_xf": [card["company_xf"], 4],
+        "deep/dense_0/onehot/trip_start_hour_xf": [24, h0]}
+for name, shape in want.items():
+    assert hdr[name]["shape"] == shape, (name, hdr[name], shape)
+assert not any(k.startswith("deep/dense_0/onehot/") and k.endswith(("payment_type_xf", "company_xf"))
+               for k in hdr), sorted(hdr)
+# the warm-up rows as a CSV (an absent feature is an empty cell)
+names = [i["name"] for i in man["inputs"]]
+with open(out, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(names)
+    for line in open(warm):
+        r = json.loads(line)
+        w.writerow(["" if r.get(n) is None else r[n] for n in names])
+print("embedding bundle: widths and tensors verified")
+PY
+"$CFX" predict --bundle "$E" --input "$T/warm.csv" --output "$T/emb_pred.csv"
+mkdir -p "$T/serving/taxi"
+cp -r "$E" "$T/serving/taxi/1"
+"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=1 --model_name=taxi \
+    --model_base_path="$T/serving/taxi" > "$T/serve.log" 2>&1 &
+PIDS+=($!)
+PORT=
+for _ in $(seq 1 600); do
+    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
+    [ -n "$PORT" ] && curl -s "http://127.0.0.1:$PORT/v1/models/taxi" | grep -q AVAILABLE && break
+    sleep 0.05
+done
+curl -s "http://127.0.0.1:$PORT/v1/models/taxi" | grep -q AVAILABLE || fail "cfx-serve did not serve the embedding bundle"
+$PY - "$E/assets.extra/warmup.jsonl" > "$T/req.json" <<'PY'
+import json, sys
+print(json.dumps({"signature_name": "predict_raw",
+                  "instances": [json.loads(l) for l in open(sys.argv[1])]}))
+PY
+curl -s -o "$T/rest.json" --data-binary @"$T/req.json" "http://127.0.0.1:$PORT/v1/models/taxi:predict" ||
+    fail "REST predict"
+$PY - "$T/emb_pred.csv" "$T/rest.json" <<'PY'
+import csv, json, struct, sys
+f32 = lambda x: struct.unpack("<f", struct.pack("<f", float(x)))[0]
+offline = [f32(r["probability"]) for r in csv.DictReader(open(sys.argv[1]))]
+served = [f32(p[0]) for p in json.load(open(sys.argv[2]))["predictions"]]
+assert len(offline) == 10 and offline == served, (offline, served)
+print("cfx predict and cfx-serve REST agree on %d rows" % len(offline))
+PY
+if "$CFX" train --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
+    --config "$T/emb_bad.json" --output "$T/emb_bad" --quiet > /dev/null 2> "$T/emb_bad.err"; then
+    fail "an embedding_dim for a categorical outside the deep part was accepted"
+fi
+grep -qF "emb_bad.json: 'embedding_dim': 'pickup_latitude_xf' is not a categorical output of the transform graph that goes into the deep part" \
+    "$T/emb_bad.err" || fail "embedding_dim outside the deep part: $(cat "$T/emb_bad.err")"
 
 # Tampered bundles are refused, naming the file, expected and found values.
 refused() { # name, expected message fragment

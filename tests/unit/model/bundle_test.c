@@ -1,7 +1,9 @@
 /* bundle_test.c: writing a bundle atomically, loading it back, a
- * hand-computed prediction from a raw example, and the refusals: missing
- * file, flipped byte, wrong tensor shape, unknown format version, each
- * naming the file, the expected and the found value. */
+ * hand-computed prediction from a raw example (also with a learned
+ * embedding in the deep part: saved, loaded, the same predictions), and
+ * the refusals: missing file, flipped byte, wrong tensor shape, unknown
+ * format version, an inconsistent embedding, each naming the file, the
+ * expected and the found value. */
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
@@ -53,8 +55,11 @@ static void write_graph(const char *dir) {
 }
 
 /* W0 = [1, -1], b0 = 0; logits kernel [2, 3], bias 0.5; wide bias -1,
- * wide color_xf[1] = 0.25, wide h_xf[2] = -0.75. */
-static cfx_net_t *make_net(const cfx_transform_t *t) {
+ * wide color_xf[1] = 0.25, wide h_xf[2] = -0.75.
+ * With emb, color_xf also goes into the deep part as a learned embedding
+ * of 2 (h_xf does not): x0 = [z, E[color]], W0 = [[1, -1], [1, 0], [0, 1]],
+ * E = [[0, 0], [0.5, -2], [1, 1]]. */
+static cfx_net_t *make_net(const cfx_transform_t *t, int emb) {
     assert_int_equal(cfx_transform_num_dense(t), 1);
     assert_int_equal(cfx_transform_num_categorical(t), 2);
     const char *names[2];
@@ -66,17 +71,29 @@ static cfx_net_t *make_net(const cfx_transform_t *t) {
             card[o->slot] = o->cardinality;
         }
     }
+    uint8_t deep[2] = {1, 0};
+    size_t dims[2] = {2, 0};
     cfx_net_spec_t s = {.num_dense = 1,
                         .num_categorical = 2,
                         .cat_names = names,
                         .cat_cardinality = card,
                         .num_hidden = 1,
-                        .hidden = {2}};
+                        .hidden = {2},
+                        .deep_categorical = emb,
+                        .cat_deep = emb ? deep : NULL,
+                        .cat_embedding_dim = emb ? dims : NULL};
     cfx_net_t *n = NULL;
     assert_int_equal(cfx_net_new(&s, &n, NULL), 0);
     float *p = n->params;
     p[cfx_net_find(n, "deep/dense_0/kernel")->offset] = 1;
     p[cfx_net_find(n, "deep/dense_0/kernel")->offset + 1] = -1;
+    if (emb) {
+        float w0[] = {1, -1, 1, 0, 0, 1}, e[] = {0, 0, 0.5f, -2, 1, 1};
+        memcpy(p + cfx_net_find(n, "deep/dense_0/kernel")->offset, w0,
+               sizeof w0);
+        memcpy(p + cfx_net_find(n, "deep/embedding/color_xf")->offset, e,
+               sizeof e);
+    }
     p[cfx_net_find(n, "deep/logits/kernel")->offset] = 2;
     p[cfx_net_find(n, "deep/logits/kernel")->offset + 1] = 3;
     p[cfx_net_find(n, "deep/logits/bias")->offset] = 0.5f;
@@ -106,9 +123,10 @@ static void encode_weights(const cfx_net_t *n, cfx_buf_t *buf,
         cfx_safetensors_encode(ts, n->num_tensors, NULL, 0, buf, NULL), 0);
 }
 
-/* Writes <root>/<name> as a bundle of the tiny graph and network. */
-static void write_bundle(const char *name, const char *bad_tensor,
-                         int64_t bad_dim) {
+/* Writes <root>/<name> as a bundle of the tiny graph and network (with a
+ * learned embedding when emb); *net, when not NULL, receives the network. */
+static void write_bundle_net(const char *name, const char *bad_tensor,
+                             int64_t bad_dim, int emb, cfx_net_t **net) {
     char graph[300], dir[300];
     snprintf(graph, sizeof graph, "%s/graph", root);
     write_graph(graph);
@@ -117,7 +135,7 @@ static void write_bundle(const char *name, const char *bad_tensor,
     cfx_error_init(&err);
     if (cfx_transform_load(graph, &t, &err) != 0)
         fail_msg("transform: %s", err.msg);
-    cfx_net_t *n = make_net(t);
+    cfx_net_t *n = make_net(t, emb);
     snprintf(dir, sizeof dir, "%s/%s", root, name);
     cfx_bundle_writer_t *w = NULL;
     assert_int_equal(cfx_bundle_writer_open(dir, &w, &err), 0);
@@ -139,8 +157,16 @@ static void write_bundle(const char *name, const char *bad_tensor,
     if (cfx_bundle_writer_commit(w, m, &err) != 0)
         fail_msg("commit: %s", err.msg);
     json_decref(m);
-    cfx_net_free(n);
+    if (net)
+        *net = n;
+    else
+        cfx_net_free(n);
     cfx_transform_free(t);
+}
+
+static void write_bundle(const char *name, const char *bad_tensor,
+                         int64_t bad_dim) {
+    write_bundle_net(name, bad_tensor, bad_dim, 0, NULL);
 }
 
 static int setup(void **state) {
@@ -321,6 +347,104 @@ static void test_unknown_version(void **state) {
         "format_version 1)");
 }
 
+/* The manifest at <root>/<name>: the categorical entry c of its network
+ * gets embedding_dim dim (0: removed, -1: the string "2"). */
+static void set_embedding_dim(const char *name, size_t c, int dim) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s/manifest.json", root, name);
+    json_t *m = json_load_file(p, 0, NULL);
+    assert_non_null(m);
+    json_t *e = json_array_get(
+        json_object_get(json_object_get(m, "network"), "categorical"), c);
+    assert_non_null(e);
+    if (dim == 0)
+        json_object_del(e, "embedding_dim");
+    else
+        json_object_set_new(e, "embedding_dim",
+                            dim < 0 ? json_string("2") : json_integer(dim));
+    assert_int_equal(json_dump_file(m, p, 0), 0);
+    json_decref(m);
+}
+
+/* Saved and loaded, a network with a learned embedding predicts what it
+ * did in memory, bit for bit, and what is computed by hand:
+ *   x = 3 -> z = 1, blue -> 1, h = 2: x0 = [1, 0.5, -2],
+ *     z0 = (1 + 0.5, -1 - 2) -> relu (1.5, 0), deep = 1.5*2 + 0.5 = 3.5,
+ *     wide = -1 + 0.25 - 0.75 = -1.5, p = sigmoid(2) = 0.8807970780
+ *   empty: z = -0.5, color OOV 2, h 0: x0 = [-0.5, 1, 1],
+ *     z0 = (0.5, 1.5), deep = 1 + 4.5 + 0.5 = 6, wide -1, p = sigmoid(5)
+ * The manifest records the width; a manifest or a weights file that does
+ * not agree with the other is refused, naming what differs. */
+static void test_embedding_round_trip(void **state) {
+    (void)state;
+    cfx_net_t *n = NULL;
+    write_bundle_net("emb", NULL, 0, 1, &n);
+    char dir[512], p[700];
+    snprintf(dir, sizeof dir, "%s/emb", root);
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    json_t *m = json_load_file(p, 0, NULL);
+    assert_non_null(m);
+    json_t *cats =
+        json_object_get(json_object_get(m, "network"), "categorical");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(cats, 0),
+                                                        "embedding_dim")),
+                     2);
+    assert_null(json_object_get(json_array_get(cats, 1), "embedding_dim"));
+    json_decref(m);
+    cfx_bundle_t *b = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    if (cfx_bundle_load(dir, &b, &err) != 0)
+        fail_msg("load: %s", err.msg);
+    float dense[2] = {1, -0.5f}, q[2], logits[2];
+    int32_t cat[4] = {1, 2, 2, 0};
+    assert_int_equal(cfx_bundle_predict_transformed(b, dense, cat, 2, q, &err),
+                     0);
+    assert_float_equal(q[0], 0.8807970780, 1e-6);
+    assert_float_equal(q[1], 1.0 / (1.0 + exp(-5.0)), 1e-6);
+    float *scratch = malloc(cfx_net_scratch_floats(n, 2) * sizeof *scratch);
+    cfx_net_forward(n, dense, cat, 2, logits, scratch);
+    free(scratch);
+    for (int i = 0; i < 2; i++)
+        assert_true(cfx_sigmoid(logits[i]) == q[i]);
+    cfx_bundle_free(b);
+    cfx_net_free(n);
+
+    /* a width the weights do not have: the first kernel's shape differs */
+    write_bundle_net("emb3", NULL, 0, 1, NULL);
+    set_embedding_dim("emb3", 0, 3);
+    expect_refused("emb3", CFX_ECORRUPT,
+                   "tensor 'deep/dense_0/kernel': shape expected [4, 2], "
+                   "found [3, 2]");
+    /* an embedding table of the wrong width in the weights */
+    write_bundle_net("embw", "deep/embedding/color_xf", 3, 1, NULL);
+    expect_refused("embw", CFX_ECORRUPT,
+                   "tensor 'deep/embedding/color_xf': shape expected [3, 2], "
+                   "found [3, 3]");
+    /* the manifest without the width: a one-hot table is expected */
+    write_bundle_net("emb0", NULL, 0, 1, NULL);
+    set_embedding_dim("emb0", 0, 0);
+    expect_refused("emb0", CFX_ECORRUPT,
+                   "tensor 'deep/dense_0/kernel': shape expected [1, 2], "
+                   "found [3, 2]");
+    /* a width on a categorical that is not deep, or not a number */
+    write_bundle_net("embh", NULL, 0, 1, NULL);
+    set_embedding_dim("embh", 1, 2);
+    expect_refused("embh", CFX_EPARSE,
+                   "manifest.json: network categorical[1] 'h_xf': "
+                   "embedding_dim expected an integer in 1..512 on a deep "
+                   "categorical");
+    set_embedding_dim("embh", 1, 0);
+    set_embedding_dim("embh", 0, -1);
+    expect_refused("embh", CFX_EPARSE,
+                   "network categorical[0] 'color_xf': embedding_dim "
+                   "expected an integer");
+    set_embedding_dim("embh", 0, 600);
+    expect_refused("embh", CFX_EPARSE,
+                   "network categorical[0] 'color_xf': embedding_dim "
+                   "expected an integer");
+}
+
 /* The file names a bundle may hold: the writer and the loader share the
  * rule, so a manifest can never point outside its folder. */
 static void test_relpath_rule(void **state) {
@@ -346,6 +470,7 @@ static void test_relpath_rule(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_and_predict),
+        cmocka_unit_test(test_embedding_round_trip),
         cmocka_unit_test(test_relpath_rule),
         cmocka_unit_test(test_empty_destination),
         cmocka_unit_test(test_empty_assets_dir),
