@@ -146,10 +146,18 @@ void cfx_trainer_ws_draw_dropout(cfx_trainer_ws_t *ws, const cfx_net_t *n,
     ws->dropout = rate > 0;
     if (!ws->dropout)
         return;
+    /* each splitmix64 draw gives two 32-bit uniforms u: a unit is dropped
+     * when u < rate * 2^32 (so the rate counts in steps of 2^-32) */
     float keep = (float)(1.0 / (1.0 - rate));
+    uint64_t drop_below = (uint64_t)(rate * 4294967296.0), r = 0;
+    size_t j = 0;
     for (size_t k = 0; k < n->num_hidden; k++)
-        for (size_t i = 0; i < B * n->width[k + 1]; i++)
-            ws->mask[k][i] = cfx_rng_uniform(rng) < (float)rate ? 0.0f : keep;
+        for (size_t i = 0; i < B * n->width[k + 1]; i++, j++) {
+            if ((j & 1) == 0)
+                r = cfx_rng_next(rng);
+            uint64_t u = (j & 1) ? r >> 32 : r & 0xffffffffu;
+            ws->mask[k][i] = u < drop_below ? 0.0f : keep;
+        }
 }
 
 static void touch(cfx_trainer_ws_t *ws, size_t table, size_t row, size_t off,

@@ -83,8 +83,9 @@ void cfx_trainer_ws_set_loss(cfx_trainer_ws_t *ws,
                              const cfx_trainer_loss_t *loss);
 
 /* Dropout (inverted): draws a fresh mask for every hidden unit of a batch
- * of B rows (B <= max_batch), each unit kept with probability 1 - rate and
- * then scaled by 1 / (1 - rate), from the splitmix64 state rng (advanced).
+ * of B rows (B <= max_batch), each unit kept with probability 1 - rate (in
+ * steps of 2^-32) and then scaled by 1 / (1 - rate), from the splitmix64
+ * state rng (advanced).
  * cfx_trainer_loss_grad applies these masks until the next draw; rate 0
  * turns dropout off (the default). rate in [0, 1). */
 void cfx_trainer_ws_draw_dropout(cfx_trainer_ws_t *ws, const cfx_net_t *n,
