@@ -93,7 +93,10 @@ static void gradient_check_emb(int deep_cat, const size_t *emb,
         double lm = loss_only(n, x, c, y, B, ws);
         n->params[i] = keep;
         double fd = (lp - lm) / (2.0 * h);
-        double d = fabs(fd - g[i]) / (1e-3 + fabs(fd));
+        /* the float32 loss makes fd noisy by about 5e-5 at this h (fd of
+         * one parameter moved that much between h = 3e-4 and 1e-2): below
+         * |fd| of 5e-3 the check is absolute */
+        double d = fabs(fd - g[i]) / (5e-3 + fabs(fd));
         if (fabs(fd) > 1e-4)
             nonzero++;
         if (d > worst) {
