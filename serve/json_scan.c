@@ -607,31 +607,6 @@ static unsigned hexval(const char *p) {
     return x;
 }
 
-static int put_utf8(cfx_buf_t *b, unsigned cp) {
-    uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xC0 | (cp >> 6));
-        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xE0 | (cp >> 12));
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xF0 | (cp >> 18));
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return cfx_buf_append(b, u, n);
-}
-
 const char *cfx_jscan_string(const char *p, cfx_buf_t *scratch, const char **s,
                              size_t *len) {
     const char *q = p + 1;
@@ -663,7 +638,7 @@ const char *cfx_jscan_string(const char *p, cfx_buf_t *scratch, const char **s,
                 q += 6;
                 cp = (((cp - 0xD800) << 10) | (lo - 0xDC00)) + 0x10000;
             }
-            rc |= put_utf8(scratch, cp);
+            rc |= cfx_buf_put_utf8(scratch, cp);
         } else {
             const char *k = strchr(ESC_LETTERS, e);
             rc |= cfx_buf_putc(scratch,

@@ -7,10 +7,8 @@
 # (nghttp), 2000 corrupted protobuf requests, an h2load smoke run of gRPC
 # Predict, cfx perf against both protocols, and a SIGTERM drain.
 set -euo pipefail
-CFX=${CFX:?path to cfx}
-CFX_SERVE=${CFX_SERVE:?path to cfx-serve}
-SRC=${CFX_SOURCE_DIR:?}
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+SRC=$CFX_SOURCE_DIR
 SERVER=
 on_exit() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null

@@ -10,10 +10,8 @@
 #   - REST and gRPC (Predict, Classify or Regress, MultiInference, metadata)
 #     answer bit for bit what `cfx predict` wrote (tests/e2e/task_answers.py).
 set -euo pipefail
-CFX=${CFX:?path to cfx}
-CFX_SERVE=${CFX_SERVE:?path to cfx-serve}
-SRC=${CFX_SOURCE_DIR:?}
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+SRC=$CFX_SOURCE_DIR
 SERVER=
 on_exit() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
