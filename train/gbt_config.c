@@ -1,6 +1,7 @@
 /* gbt_config.c: the "gbt" object of the trainer's JSON (gbt_config.h). */
 #include "train/gbt_config.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ void cfx_gbt_config_default(cfx_gbt_config_t *c) {
     c->validation_fraction = 0.1;
     c->log_every_rounds = 10;
     c->nthread = 1;
+    c->base_score = NAN;
 }
 
 typedef struct key {
@@ -48,6 +50,7 @@ static const key_t_ keys[] = {
     {"log_every_rounds", 1, 1, 100000, SZ(log_every_rounds)},
     {"nthread", 1, 1, 256, SZ(nthread)},
     {"refit", 2, 0, 1, SZ(refit)},
+    {"base_score", 0, 0, 0, SZ(base_score)}, /* "mean" or a number */
 };
 #undef SZ
 
@@ -74,6 +77,19 @@ int cfx_gbt_config_parse(json_t *obj, const char *path, cfx_gbt_config_t *c,
             return cfx_error_set(
                 err, CFX_EINVAL, "%s: 'gbt': unknown key '%s'%s", path, name,
                 cfx_suggest_hint(hint, sizeof hint, name, known, (size_t)-1));
+        }
+        if (k->off == offsetof(cfx_gbt_config_t, base_score)) {
+            if (json_is_string(v) && !strcmp(json_string_value(v), "mean")) {
+                c->base_score = NAN;
+                continue;
+            }
+            if (!json_is_number(v) || !isfinite(json_number_value(v)))
+                return cfx_error_set(err, CFX_EINVAL,
+                                     "%s: 'gbt'.'base_score': expected "
+                                     "\"mean\" or a number",
+                                     path);
+            c->base_score = json_number_value(v);
+            continue;
         }
         double x = json_number_value(v);
         if (k->integer == 2) {

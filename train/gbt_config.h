@@ -7,7 +7,7 @@
  *           "min_child_weight": 1, "l2": 1, "l1": 0, "gamma": 0,
  *           "subsample": 1, "colsample_bytree": 1, "max_bin": 256,
  *           "early_stopping_rounds": 30, "validation_fraction": 0.1,
- *           "refit": false,
+ *           "refit": false, "base_score": "mean",
  *           "log_every_rounds": 10, "nthread": 1}
  *
  * Each key maps to the XGBoost parameter of the same meaning (eta,
@@ -41,6 +41,12 @@ typedef struct cfx_gbt_config {
     size_t early_stopping_rounds;
     double validation_fraction; /* of train rows held out, by seed */
     int refit; /* after early stopping, train again on all train rows */
+    /* The trees' starting prediction (XGBoost's base_score): NAN (the
+     * default, "base_score": "mean") for the train label's mean (its rate
+     * for a binary label); else the value, a probability in (0, 1) for a
+     * binary label, in label units for regression. Multi-class starts
+     * every class at 0.5 and refuses a value. */
+    double base_score;
     size_t log_every_rounds;
     size_t nthread; /* XGBoost threads; fixed for determinism */
 } cfx_gbt_config_t;

@@ -197,11 +197,76 @@ static void test_config(void **state) {
     o = json_loads("{\"num_rounds\": 2.5}", 0, NULL);
     assert_int_equal(cfx_gbt_config_parse(o, "t.json", &c, &err), CFX_EINVAL);
     json_decref(o);
+    assert_true(isnan(c.base_score)); /* the default: the label's mean */
+    o = json_loads("{\"base_score\": 0.25}", 0, NULL);
+    CFX_TEST_OK(cfx_gbt_config_parse(o, "t.json", &c, &err), err);
+    assert_float_equal(c.base_score, 0.25, 0);
+    json_decref(o);
+    o = json_loads("{\"base_score\": \"mean\"}", 0, NULL);
+    CFX_TEST_OK(cfx_gbt_config_parse(o, "t.json", &c, &err), err);
+    assert_true(isnan(c.base_score));
+    json_decref(o);
+    o = json_loads("{\"base_score\": \"median\"}", 0, NULL);
+    assert_int_equal(cfx_gbt_config_parse(o, "t.json", &c, &err), CFX_EINVAL);
+    assert_non_null(strstr(err.msg, "t.json: 'gbt'.'base_score'"));
+    json_decref(o);
+}
+
+/* One round at a negligible learning rate leaves every margin at the
+ * starting prediction: logit(base_score) for a binary label (0.3 ->
+ * ln(0.3 / 0.7) = -0.847298, by hand; within 1e-4 for the float32 leaf
+ * values and the one tiny step). A base_score outside (0, 1) for a binary
+ * label, or any for a multi-class one, is refused. */
+static void test_base_score(void **state) {
+    (void)state;
+    cfx_dataset_t ds;
+    make_data(&ds, CFX_TASK_BINARY, 7);
+    cfx_trainer_config_t cfg;
+    cfx_trainer_config_default(&cfg);
+    cfg.gbt.num_rounds = 1;
+    cfg.gbt.learning_rate = 1e-6;
+    cfg.gbt.early_stopping_rounds = 0;
+    cfg.gbt.base_score = 0.3;
+    cfx_head_t head;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    CFX_TEST_OK(cfx_head_init_binary(&head, &err), err);
+    json_t *trees = NULL;
+    cfx_gbt_result_t res;
+    CFX_TEST_OK(cfx_gbt_fit(&cfg, NULL, &head, &ds, NULL, NULL, NULL, NULL,
+                            &trees, &res, NULL, &err),
+                err);
+    cfx_trees_t *tr = NULL;
+    CFX_TEST_OK(cfx_trees_from_json(trees, "trees", NULL, &tr, &err), err);
+    float x[ND + NC] = {0.5f, -1, 1, 2}, margin = 0;
+    cfx_trees_predict(tr, x, NULL, 1, &margin);
+    assert_float_equal(margin, -0.847298, 1e-4);
+    cfx_trees_free(tr);
+    json_decref(trees);
+    trees = NULL;
+    cfg.gbt.base_score = 1.5;
+    assert_int_equal(cfx_gbt_fit(&cfg, NULL, &head, &ds, NULL, NULL, NULL, NULL,
+                                 &trees, &res, NULL, &err),
+                     CFX_EINVAL);
+    assert_non_null(strstr(err.msg, "'base_score' 1.5"));
+    cfx_head_free(&head);
+    cfx_dataset_free(&ds);
+    make_data(&ds, CFX_TASK_MULTICLASS, 7);
+    CFX_TEST_OK(cfx_head_init(&head, CFX_TASK_MULTICLASS, 3, NULL, &err), err);
+    cfg.gbt.base_score = 0.3;
+    assert_int_equal(cfx_gbt_fit(&cfg, NULL, &head, &ds, NULL, NULL, NULL, NULL,
+                                 &trees, &res, NULL, &err),
+                     CFX_EINVAL);
+    assert_non_null(strstr(err.msg, "multi-class"));
+    assert_null(trees);
+    cfx_head_free(&head);
+    cfx_dataset_free(&ds);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_matches_xgboost),
+        cmocka_unit_test(test_base_score),
         cmocka_unit_test(test_multiclass_matches_xgboost),
         cmocka_unit_test(test_regression_matches_xgboost),
         cmocka_unit_test(test_deterministic_and_early_stopping),
