@@ -14,10 +14,7 @@ OUT=${CFX_E2E_OUT:-${CFX_BUILD_DIR:-$PWD}/e2e-out}/report_status
 rm -rf "$OUT" && mkdir -p "$OUT"
 export E2E_DIR=$CFX_SOURCE_DIR/tests/e2e
 
-taxi_data
-taxi_train "$T/train" 200 50 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_model 200 50 7
 ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
 printf 'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }\n' >"$T/monitoring.txt"
 TOKEN=status-page-secret-$RANDOM$RANDOM

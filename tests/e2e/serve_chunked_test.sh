@@ -15,10 +15,7 @@ set -eEuo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
 # --- a real bundle -------------------------------------------------------------
-taxi_data
-taxi_train "$T/train" 50 10 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/.1.tmp" && mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
+taxi_model 50 10 7
 WARM="$T/models/taxi/1/assets.extra/warmup.jsonl"
 [ -s "$WARM" ] || fail "bundle has no warmup rows"
 ROW1=$(sed -n 1p "$WARM")

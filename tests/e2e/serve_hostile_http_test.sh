@@ -27,10 +27,7 @@ set -eEuo pipefail
 SRC=$CFX_SOURCE_DIR
 
 # --- a real bundle ---------------------------------------------------------------
-taxi_data
-taxi_train "$T/train" 50 10 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_model 50 10 7
 ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
 printf '{"signature_name": "predict_raw", "instances": [%s]}' "$ROW" >"$T/predict.json"
 chmod -R a+rX "$T" # readable by the unprivileged user of part 5

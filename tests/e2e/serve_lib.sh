@@ -4,6 +4,8 @@
 # names the failing line, and the taxi data prepared once:
 #   taxi_data                       examples in $T/ex, transformed in $T/tf
 #   taxi_train OUT STEPS EVALS SEED a bundle at OUT/model from a short run
+#   taxi_model STEPS EVALS SEED     taxi_data, taxi_train $T/train, and that
+#                                   bundle as version 1 of $T/models/taxi
 #   serve_start LOG ARGS...         cfx-serve --port=0 --rest_api_port=auto
 #                                   ARGS..., stdout and stderr to LOG (an
 #                                   earlier LOG is moved to LOG.old first, so
@@ -41,6 +43,14 @@ taxi_train() {
         >"$out.trainer.json"
     "$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
         --config "$out.trainer.json" --raw-examples "$T/ex" --output "$out" --quiet >/dev/null
+}
+
+taxi_model() {
+    taxi_data
+    taxi_train "$T/train" "$@"
+    mkdir -p "$T/models/taxi"
+    cp -r "$T/train/model" "$T/models/taxi/.1.tmp"
+    mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
 }
 
 serve_start() {

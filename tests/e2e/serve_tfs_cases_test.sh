@@ -22,10 +22,7 @@
 set -eEuo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
-taxi_data
-taxi_train "$T/train" 300 50 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/.1.tmp" && mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
+taxi_model 300 50 7
 cat >"$T/models.config" <<C
 model_config_list {
   config {
