@@ -6,66 +6,23 @@ features hold (pure Python, no third-party packages; a few minutes).
     bench/gbt_baseline.py XF/transformed_examples [ROUNDS]
 
 Reads Split-train/ and Split-eval/ (gzip TFRecord of tf.Example, decoded
-here by hand), label "tips_xf"; every float feature is binned at 47 train
-quantiles, every int64 feature split on its values; depth-3 trees, learning
-rate 0.1, L2 1.0 on leaf weights, logistic loss. Prints train/eval AUC every
-25 rounds.
+by tests/e2e/tfrecord_reader.py), label "tips_xf"; every float feature is
+binned at 47 train quantiles, every int64 feature split on its values;
+depth-3 trees, learning rate 0.1, L2 1.0 on leaf weights, logistic loss.
+Prints train/eval AUC every 25 rounds.
 """
-import bisect, glob, gzip, math, os, struct, sys
+import bisect, glob, math, os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+from tfrecord_reader import example_first, records  # noqa: E402
 
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1
-        r |= (c & 0x7F) << s; s += 7
-        if c < 0x80:
-            return r, i
-
-def fields(b):
-    i = 0
-    while i < len(b):
-        key, i = varint(b, i)
-        f, w = key >> 3, key & 7
-        if w == 0:
-            v, i = varint(b, i)
-        elif w == 2:
-            n, i = varint(b, i); v = b[i:i + n]; i += n
-        elif w == 5:
-            v = b[i:i + 4]; i += 4
-        elif w == 1:
-            v = b[i:i + 8]; i += 8
-        else:
-            raise ValueError("wire type %d" % w)
-        yield f, w, v
-
-def example(b):
-    out = {}
-    for f, _, feats in fields(b):          # Example.features = 1
-        for _, _, entry in fields(feats):   # Features.feature = 1 (map entry)
-            name = val = None
-            for k, _, v in fields(entry):
-                if k == 1: name = v.decode()
-                elif k == 2: val = v
-            for kind, w, lst in fields(val):
-                for _, w2, v in fields(lst):
-                    if kind == 2:   # float_list, packed or not
-                        out[name] = struct.unpack("<%df" % (len(v) // 4), v)[0] if w2 == 2 \
-                            else struct.unpack("<f", v)[0]
-                    elif kind == 3:  # int64_list
-                        out[name] = varint(v, 0)[0] if w2 == 2 else v
-    return out
-
-def records(d):
+def numbers(d):
+    """The numeric features of each example in the TFRecord files of d."""
     for p in sorted(glob.glob(os.path.join(d, "*"))):
-        data = gzip.open(p).read() if p.endswith(".gz") else open(p, "rb").read()
-        i = 0
-        while i < len(data):
-            (n,) = struct.unpack("<Q", data[i:i + 8])
-            yield data[i + 12:i + 12 + n]
-            i += 16 + n
+        for r in records(p):
+            yield {k: v for k, v in example_first(r).items() if isinstance(v, (int, float))}
 
 def load(d):
-    rows = [example(r) for r in records(d)]
+    rows = list(numbers(d))
     names = sorted(k for k in rows[0] if k != "tips_xf")
     return names, [[r[k] for k in names] for r in rows], [int(r["tips_xf"]) for r in rows]
 

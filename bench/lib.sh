@@ -1,12 +1,27 @@
 # bench/lib.sh: the serving benchmarks' shared setup, sourced by them after
-# they set SERVER_THREADS, CFX_SERVE and (optionally) SRUN, a taskset prefix
-# for the servers. Sourcing it makes a temporary directory T, removed on exit
-# with every process listed in PIDS killed first. nginx_start, serve_start
-# and serve_wait start nginx on a free port (NPORT) serving a small static
-# file, and cfx-serve on the model under $T/models/taxi, which taxi_bundle
-# builds.
+# they set ROOT (the source tree), BUILD (the build directory), where they
+# differ from the defaults below THREADS, CONNS, CLIENTS, STREAMS, SECS,
+# ROUNDS and SERVER_THREADS (client threads, connections, h2load clients and
+# streams per client, seconds per run, rounds, server threads: 2, 32, 8, 16,
+# 5, 3, 2; each also from the environment), and optionally SRUN, a taskset
+# prefix for the servers. It sets CFX, CFX_SERVE (of BUILD), PY and NGINX,
+# and makes a temporary directory T, removed on exit with every process
+# listed in PIDS killed first. need checks for programs; nginx_start (or
+# nginx_run), serve_start and serve_wait start nginx on a free port (NPORT)
+# serving a small static file, and cfx-serve on the model under
+# $T/models/taxi, which taxi_bundle builds; wrk_post_lua writes wrk's script
+# for a POST.
 
-BENCH_PY=/usr/bin/python3
+CFX=$BUILD/cfx
+CFX_SERVE=$BUILD/cfx-serve
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-32}
+CLIENTS=${CLIENTS:-8}
+STREAMS=${STREAMS:-16}
+SECS=${SECS:-5}
+ROUNDS=${ROUNDS:-3}
+SERVER_THREADS=${SERVER_THREADS:-2}
+PY=/usr/bin/python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -n "${SRUN+x}" ] || SRUN=()
 T=$(mktemp -d)
@@ -17,17 +32,24 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-free_port() { "$BENCH_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# nginx_start [h2]: nginx with SERVER_THREADS workers on NPORT, serving
-# $T/www/small.json; h2 listens for HTTP/2 cleartext (prior knowledge).
-nginx_start() {
-    local h2conf='' listen=''
-    if [ "${1:-}" = h2 ]; then
-        h2conf=$'    http2_max_requests 1000000;\n    http2_max_concurrent_streams 128;\n'
-        listen=' http2'
-    fi
-    NPORT=$(free_port)
+# need PROGRAM...: each must be installed (a name on PATH or a path), or
+# the bench stops naming the first that is not.
+need() {
+    local b
+    for b in "$@"; do
+        command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
+    done
+}
+
+# nginx_run HTTP_LINES LISTEN...: nginx with SERVER_THREADS workers serving
+# $T/www/small.json on each LISTEN ("127.0.0.1:PORT", flags after a space),
+# HTTP_LINES (each ending in a newline) added to its http block.
+nginx_run() {
+    local extra=$1 l listens=''
+    shift
+    for l in "$@"; do listens+="        listen $l;"$'\n'; done
     mkdir -p "$T/www" "$T/nginx"
     chmod 755 "$T" "$T/www" # nginx workers may run as another user
     printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
@@ -45,14 +67,28 @@ http {
     uwsgi_temp_path $T/nginx/uwsgi;
     scgi_temp_path $T/nginx/scgi;
     keepalive_requests 1000000;
-${h2conf}    server {
-        listen 127.0.0.1:$NPORT$listen;
-        root $T/www;
+${extra}    server {
+${listens}        root $T/www;
     }
 }
 N
     "${SRUN[@]}" "$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
     PIDS+=($!)
+}
+
+# The http lines of an HTTP/2 nginx: as many requests and streams as a
+# benchmark sends on one connection.
+NGINX_H2=$'    http2_max_requests 1000000;\n    http2_max_concurrent_streams 128;\n'
+
+# nginx_start [h2]: nginx_run on NPORT; h2 listens for HTTP/2 cleartext
+# (prior knowledge).
+nginx_start() {
+    NPORT=$(free_port)
+    if [ "${1:-}" = h2 ]; then
+        nginx_run "$NGINX_H2" "127.0.0.1:$NPORT http2"
+    else
+        nginx_run '' "127.0.0.1:$NPORT"
+    fi
 }
 
 # nginx_check: one GET of the static file (HTTP/1.1), or the logs and exit.
@@ -90,19 +126,29 @@ serve_wait() {
     sleep 0.3
 }
 
-# taxi_bundle STEPS: the taxi pipeline (examplegen, statistics, schema,
-# transform, train for STEPS steps) into $T/models/taxi/1; needs CFX, ROOT.
+# wrk_post_lua BODY: prints wrk's Lua script that POSTs BODY as JSON.
+wrk_post_lua() {
+    "$PY" -c 'import json,sys
+print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$1"
+}
+
+# taxi_bundle [STEPS]: the taxi pipeline (examplegen, statistics, schema,
+# transform, train with examples/taxi/trainer.json, for STEPS steps when
+# given) into $T/models/taxi/1.
 taxi_bundle() {
     "$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
     "$CFX" statistics --examples "$T/ex" --output "$T/st" >/dev/null
     "$CFX" schema --statistics "$T/st" --output "$T/sc" >/dev/null
     "$CFX" transform --examples "$T/ex" --schema "$T/sc/schema.pbtxt" \
         --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
-    sed -e "s/\"train_steps\": *[0-9]*/\"train_steps\": $1/" \
-        -e "s/\"eval_every_steps\": *[0-9]*/\"eval_every_steps\": $1/" \
-        "$ROOT/examples/taxi/trainer.json" >"$T/trainer.json"
+    local conf=$ROOT/examples/taxi/trainer.json
+    if [ -n "${1:-}" ]; then
+        sed -e "s/\"train_steps\": *[0-9]*/\"train_steps\": $1/" \
+            -e "s/\"eval_every_steps\": *[0-9]*/\"eval_every_steps\": $1/" "$conf" >"$T/trainer.json"
+        conf=$T/trainer.json
+    fi
     "$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-        --config "$T/trainer.json" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
+        --config "$conf" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
     mkdir -p "$T/models/taxi"
     cp -r "$T/train/model" "$T/models/taxi/1"
 }

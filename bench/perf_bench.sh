@@ -30,12 +30,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
-CFX=$BUILD/cfx
-CFX_SERVE=$BUILD/cfx-serve
 THREADS=${THREADS:-1}
-CONNS=${CONNS:-32}
-CLIENTS=${CLIENTS:-8}
-STREAMS=${STREAMS:-16}
 SECS=${SECS:-3}
 ROUNDS=${ROUNDS:-5}
 SERVER_THREADS=${SERVER_THREADS:-1}
@@ -46,11 +41,8 @@ SRUN=() CRUN=()
 [ -n "${SERVER_CPUS:-}" ] && SRUN=(taskset -c "$SERVER_CPUS")
 [ -n "${CLIENT_CPUS:-}" ] && CRUN=(taskset -c "$CLIENT_CPUS")
 echo "# server threads $SERVER_THREADS on CPUs ${SERVER_CPUS:-any}, client threads $THREADS on CPUs ${CLIENT_CPUS:-any}"
-PY=/usr/bin/python3
 . "$ROOT/bench/lib.sh"
-for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl "$PY"; do
-    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
-done
+need "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl "$PY"
 load() { cut -d' ' -f1 /proc/loadavg; }
 
 echo "# building the taxi bundle (short training: serving cost does not depend on it)"

@@ -24,88 +24,19 @@ The eval split is used only to report.
 ECE: 10 equal-width probability bins, sum over bins of (rows in bin / rows)
 * |mean probability - positive rate|.
 """
-import glob, gzip, os, struct, sys
+import glob, os, sys
 import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'e2e'))
+from tfrecord_reader import example_first, records  # noqa: E402
 
 EX, XF = sys.argv[1], sys.argv[2]
 PRED = [a.split('=', 1) for a in sys.argv[3:]]
 
 
-def records(path):
-    data = gzip.open(path).read() if path.endswith('.gz') else open(path, 'rb').read()
-    i = 0
-    while i < len(data):
-        (n,) = struct.unpack('<Q', data[i:i + 8])
-        yield data[i + 12:i + 12 + n]
-        i += 16 + n
-
-
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        r |= (c & 0x7f) << s
-        s += 7
-        if c < 0x80:
-            return r, i
-
-
-def fields(buf):
-    i = 0
-    while i < len(buf):
-        k, i = varint(buf, i)
-        fn, wt = k >> 3, k & 7
-        if wt == 2:
-            n, i = varint(buf, i)
-            yield fn, wt, buf[i:i + n]
-            i += n
-        elif wt == 0:
-            v, i = varint(buf, i)
-            yield fn, wt, v
-        elif wt == 5:
-            yield fn, wt, buf[i:i + 4]
-            i += 4
-        elif wt == 1:
-            yield fn, wt, buf[i:i + 8]
-            i += 8
-
-
-def example(b):
-    """tf.Example -> {name: first value or None}."""
-    out = {}
-    for _, _, feats in fields(b):
-        for _, _, entry in fields(feats):
-            key, val = None, b''
-            for fn, _, x in fields(entry):
-                if fn == 1:
-                    key = x.decode()
-                else:
-                    val = x
-            vals = []
-            for kind, _, lst in fields(val):
-                for _, wt, x in fields(lst):
-                    if kind == 1:
-                        vals.append(x.decode('utf-8', 'replace'))
-                    elif kind == 2:
-                        vals += list(struct.unpack('<%df' % (len(x) // 4), x)) if wt == 2 \
-                            else [struct.unpack('<f', x)[0]]
-                    elif kind == 3:
-                        if wt == 2:
-                            j = 0
-                            while j < len(x):
-                                v, j = varint(x, j)
-                                vals.append(v - (1 << 64) if v >= 1 << 63 else v)
-                        else:
-                            vals.append(x - (1 << 64) if x >= 1 << 63 else x)
-            out[key] = vals[0] if vals else None
-    return out
-
-
 def load(root, split):
     rows = []
     for p in sorted(glob.glob(os.path.join(root, 'Split-' + split, '*'))):
-        rows += [example(r) for r in records(p)]
+        rows += [example_first(r) for r in records(p)]
     return rows
 
 

@@ -9,59 +9,16 @@ python3-sklearn, which install-deps.sh does not install).
     build/cfx examplegen --input examples/taxi/data.csv --output /tmp/ex
     /usr/bin/python3 bench/quality_reference.py /tmp/ex
 """
-import gzip, glob, os, struct, sys
+import glob, os, sys
 import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'e2e'))
+from tfrecord_reader import example_first, records  # noqa: E402
 
 EX = sys.argv[1]
-def records(path):
-    f = gzip.open(path, 'rb')
-    while True:
-        h = f.read(12)
-        if len(h) < 12: return
-        n = struct.unpack('<Q', h[:8])[0]
-        d = f.read(n); f.read(4)
-        yield d
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1; r |= (c & 0x7f) << s; s += 7
-        if c < 0x80: return r, i
-def fields(buf):
-    i = 0
-    while i < len(buf):
-        k, i = varint(buf, i); fn, wt = k >> 3, k & 7
-        if wt == 2:
-            l, i = varint(buf, i); yield fn, wt, buf[i:i+l]; i += l
-        elif wt == 0:
-            v, i = varint(buf, i); yield fn, wt, v
-        elif wt == 5: yield fn, wt, buf[i:i+4]; i += 4
-        elif wt == 1: yield fn, wt, buf[i:i+8]; i += 8
-def parse_example(b):
-    out = {}
-    for _, _, feats in fields(b):
-        for _, _, entry in fields(feats):
-            key = None; val = b''
-            for fn3, _, x in fields(entry):
-                if fn3 == 1: key = x.decode()
-                else: val = x
-            vals = []
-            for kind, _, lst in fields(val):
-                for fn4, wt, x in fields(lst):
-                    if kind == 1: vals.append(x.decode('utf-8', 'replace'))
-                    elif kind == 2:
-                        vals += list(struct.unpack('<%df' % (len(x)//4), x))
-                    elif kind == 3:
-                        if wt == 2:
-                            j = 0
-                            while j < len(x):
-                                v, j = varint(x, j); vals.append(v - (1 << 64) if v >= 1 << 63 else v)
-                        else: vals.append(x - (1 << 64) if x >= 1 << 63 else x)
-            out[key] = vals[0] if vals else None
-    return out
 def load(split):
     rows = []
     for p in sorted(glob.glob(os.path.join(EX, 'Split-' + split, '*'))):
-        rows += [parse_example(r) for r in records(p)]
+        rows += [example_first(r) for r in records(p)]
     return rows
 tr, ev = load('train'), load('eval')
 print(len(tr), len(ev))

@@ -18,29 +18,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 BASE=${2:-}
-CFX=$BUILD/cfx
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-32}
-SECS=${SECS:-5}
-ROUNDS=${ROUNDS:-3}
-SERVER_THREADS=${SERVER_THREADS:-2}
 SIZES=${SIZES:-1 10 100}
-CFX_SERVE=$BUILD/cfx-serve
 . "$ROOT/bench/lib.sh"
-for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk curl; do
-    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
-done
-[ -z "$BASE" ] || [ -x "$BASE/cfx-serve" ] || { echo "missing: $BASE/cfx-serve" >&2; exit 1; }
+need "$CFX" "$CFX_SERVE" "$NGINX" wrk curl
+[ -z "$BASE" ] || need "$BASE/cfx-serve"
 
 echo "# building the taxi bundle"
-"$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
-"$CFX" transform --examples "$T/ex" --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
-CONF=()
-[ -f "$ROOT/examples/taxi/trainer.json" ] && CONF=(--config "$ROOT/examples/taxi/trainer.json")
-"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-    "${CONF[@]}" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_bundle
 
 # --- servers ------------------------------------------------------------------
 nginx_start
@@ -106,15 +90,14 @@ run() {
 echo "# wrk -t$THREADS -c$CONNS -d${SECS}s; $ROUNDS rounds, nginx and each cfx-serve alternating;" \
     "servers use $SERVER_THREADS threads/workers; $(nproc) CPUs"
 for n in $SIZES; do
-    BODY=$("$BENCH_PY" - "$T/models/taxi/1/assets.extra/warmup.jsonl" "$n" <<'PY'
+    BODY=$("$PY" - "$T/models/taxi/1/assets.extra/warmup.jsonl" "$n" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 n = int(sys.argv[2])
 print(json.dumps({"signature_name": "predict_raw", "instances": [rows[i % len(rows)] for i in range(n)]}))
 PY
 )
-    "$BENCH_PY" -c 'import json,sys
-print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$BODY" >"$T/post.lua"
+    wrk_post_lua "$BODY" >"$T/post.lua"
     for name in "${NAMES[@]}"; do
         port=NEW_PORT
         [ "$name" = base ] && port=BASE_PORT

@@ -33,14 +33,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 "$CFX" train --quiet --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
     --config "$ROOT/examples/taxi/trainer.json" --raw-examples "$T/ex" --output "$T/run" >/dev/null
 M=$T/run/model
-cat >"$T/eval.json" <<'EOF'
-{"model_specs": [{"signature_name": "serving_default", "label_key": "tips_xf",
-                  "preprocessing_function_names": ["transform_features"]}],
- "slicing_specs": [{}],
- "metrics_specs": [{"metrics": [{"class_name": "BinaryAccuracy", "per_slice_thresholds": [
-     {"slicing_specs": [{}], "threshold": {"value_threshold": {"lower_bound": 0.0}}}]}]}]}
-EOF
-"$CFX" evaluate --model "$M" --examples "$T/ex" --config "$T/eval.json" --output "$T/ev" >/dev/null
+s3_bless "$M" "$T/ev"
 echo "bundle: $(du -sb "$M" | cut -f1) bytes in $(find "$M" -type f | wc -l) files; $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 s3_start
 

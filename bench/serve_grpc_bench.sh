@@ -12,19 +12,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
-CFX=$BUILD/cfx
-CFX_SERVE=$BUILD/cfx-serve
-THREADS=${THREADS:-2}
-CLIENTS=${CLIENTS:-8}
-STREAMS=${STREAMS:-16}
-SECS=${SECS:-5}
-ROUNDS=${ROUNDS:-3}
-SERVER_THREADS=${SERVER_THREADS:-2}
-PY=/usr/bin/python3
 . "$ROOT/bench/lib.sh"
-for b in "$CFX" "$CFX_SERVE" "$NGINX" h2load; do
-    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
-done
+need "$CFX" "$CFX_SERVE" "$NGINX" h2load
 
 echo "# building the taxi bundle (short training: throughput does not depend on it)"
 taxi_bundle 500

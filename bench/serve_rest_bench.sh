@@ -15,27 +15,11 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
-CFX=$BUILD/cfx
-CFX_SERVE=$BUILD/cfx-serve
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-32}
-SECS=${SECS:-5}
-ROUNDS=${ROUNDS:-3}
-SERVER_THREADS=${SERVER_THREADS:-2}
 . "$ROOT/bench/lib.sh"
-for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk curl; do
-    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
-done
+need "$CFX" "$CFX_SERVE" "$NGINX" wrk curl
 
 echo "# building the taxi bundle"
-"$CFX" examplegen --input "$ROOT/examples/taxi/data.csv" --output "$T/ex" >/dev/null
-"$CFX" transform --examples "$T/ex" --spec "$ROOT/examples/taxi/transform.json" --output "$T/tf" >/dev/null
-CONF=()
-[ -f "$ROOT/examples/taxi/trainer.json" ] && CONF=(--config "$ROOT/examples/taxi/trainer.json")
-"$CFX" train --examples "$T/tf/transformed_examples" --transform-graph "$T/tf/transform_graph" \
-    "${CONF[@]}" --raw-examples "$T/ex" --output "$T/train" --quiet >/dev/null
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_bundle
 ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
 BODY="{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
 
@@ -47,8 +31,7 @@ CPORT=$RPORT
 nginx_check
 curl -sf -d "$BODY" "http://127.0.0.1:$CPORT/v1/models/taxi:predict" >/dev/null
 
-/usr/bin/python3 -c 'import json,sys
-print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$BODY" >"$T/post.lua"
+wrk_post_lua "$BODY" >"$T/post.lua"
 
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 p99() { sed -n 's/^ *99% *\(.*\)$/\1/p' "$1"; }

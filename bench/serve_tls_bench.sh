@@ -20,20 +20,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
-CFX=$BUILD/cfx
-CFX_SERVE=$BUILD/cfx-serve
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-32}
-CLIENTS=${CLIENTS:-8}
-STREAMS=${STREAMS:-16}
-SECS=${SECS:-5}
-ROUNDS=${ROUNDS:-3}
-SERVER_THREADS=${SERVER_THREADS:-2}
-PY=/usr/bin/python3
 . "$ROOT/bench/lib.sh"
-for b in "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl openssl; do
-    command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }
-done
+need "$CFX" "$CFX_SERVE" "$NGINX" wrk h2load curl openssl
 
 echo "# building the taxi bundle (short training: throughput does not depend on it)"
 taxi_bundle 500
@@ -58,39 +46,11 @@ chmod 644 "$C"/* # nginx workers may run as another user
 
 # --- nginx: plain and TLS, HTTP/1.1 and HTTP/2 ----------------------------------
 NP=$(free_port) NS=$(free_port) NH=$(free_port) NHS=$(free_port)
-mkdir -p "$T/www" "$T/nginx"
-chmod 755 "$T" "$T/www" "$C"
-printf '{"predictions": [[0.123456789]]}' >"$T/www/small.json"
-cat >"$T/nginx/nginx.conf" <<N
-daemon off;
-worker_processes $SERVER_THREADS;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
-    keepalive_requests 1000000;
-    http2_max_requests 1000000;
-    http2_max_concurrent_streams 128;
-    ssl_certificate $C/server.pem;
+chmod 755 "$C"
+nginx_run "$NGINX_H2    ssl_certificate $C/server.pem;
     ssl_certificate_key $C/server.key;
     ssl_protocols TLSv1.2 TLSv1.3;
-    server {
-        listen 127.0.0.1:$NP;
-        listen 127.0.0.1:$NS ssl;
-        listen 127.0.0.1:$NH http2;
-        listen 127.0.0.1:$NHS ssl http2;
-        root $T/www;
-    }
-}
-N
-"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/stderr" &
-PIDS+=($!)
+" "127.0.0.1:$NP" "127.0.0.1:$NS ssl" "127.0.0.1:$NH http2" "127.0.0.1:$NHS ssl http2"
 
 # --- cfx-serve: plain, then TLS ----------------------------------------------------
 serve_start --port=0 --rest_api_port=auto
@@ -112,8 +72,7 @@ for p in "nginx $NS" "cfx-serve $SR"; do
         sed -n "s/^New, \(.*\)/$1 TLS: \1/p"
 done
 
-/usr/bin/python3 -c 'import json,sys
-print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$BODY" >"$T/post.lua"
+wrk_post_lua "$BODY" >"$T/post.lua"
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 clean() { # wrk output FILE had no errors, or exit
     if grep -qE 'Non-2xx|Socket errors' "$1"; then echo "errors in $1:" >&2; cat "$1" >&2; exit 1; fi

@@ -85,6 +85,21 @@ int cfx_args_usage_error(const char *cmd, void (*usage)(FILE *),
     return 2;
 }
 
+int cfx_args_part(const char *cmd, const char *arg, unsigned *part,
+                  unsigned *nparts) {
+    unsigned i, n;
+    char tail;
+    if (sscanf(arg, "%u/%u%c", &i, &n, &tail) != 2 || n == 0 || n > 65536 ||
+        i >= n) {
+        fprintf(stderr, "cfx %s: --part '%s': expected I/N with 0 <= I < N\n",
+                cmd, arg);
+        return 2;
+    }
+    *part = i;
+    *nparts = n;
+    return 0;
+}
+
 int cfx_args_parse(const char *cmd, int argc, char **argv,
                    const cfx_opt_t *opts, void (*usage)(FILE *),
                    cfx_args_t *args) {

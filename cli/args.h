@@ -72,4 +72,10 @@ int cfx_args_parse_options(const char *cmd, int argc, char **argv,
 int cfx_args_usage_error(const char *cmd, void (*usage)(FILE *),
                          const char *what);
 
+/* The value of `--part I/N` (docs/data.md): block I, 0-based, of N, N at
+ * most 65536. Returns 0 with *part and *nparts set, or 2 after printing
+ * "cfx <cmd>: --part 'ARG': expected I/N with 0 <= I < N" on stderr. */
+int cfx_args_part(const char *cmd, const char *arg, unsigned *part,
+                  unsigned *nparts);
+
 #endif

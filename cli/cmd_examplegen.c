@@ -71,16 +71,8 @@ int cfx_cmd_examplegen(int argc, char **argv) {
         opts.splits = splits;
     if (part_arg || merges.n) {
         unsigned part = 0, nparts = 0;
-        char tail;
-        if (part_arg &&
-            (sscanf(part_arg, "%u/%u%c", &part, &nparts, &tail) != 2 ||
-             nparts == 0 || nparts > 65536 || part >= nparts)) {
-            fprintf(stderr,
-                    "cfx examplegen: --part '%s': expected I/N with "
-                    "0 <= I < N\n",
-                    part_arg);
+        if (part_arg && cfx_args_part("examplegen", part_arg, &part, &nparts))
             return 2;
-        }
         if (!output || root || (merges.n && (part_arg || input)) ||
             (part_arg && !input))
             return cfx_args_usage_error(

@@ -66,20 +66,8 @@ int cfx_cmd_statistics(int argc, char **argv) {
     opts.quantiles_budget = (size_t)budget;
     opts.max_distinct_strings = (size_t)distinct;
     size_t nmerge = merges.n;
-    if (part_arg) {
-        unsigned i, n;
-        char tail;
-        if (sscanf(part_arg, "%u/%u%c", &i, &n, &tail) != 2 || n == 0 ||
-            n > 65536 || i >= n) {
-            fprintf(stderr,
-                    "cfx statistics: --part '%s': expected I/N "
-                    "with 0 <= I < N\n",
-                    part_arg);
-            return 2;
-        }
-        part = i;
-        nparts = n;
-    }
+    if (part_arg && cfx_args_part("statistics", part_arg, &part, &nparts))
+        return 2;
     if (nmerge || nparts) {
         if (!output || root || (nmerge && (nparts || examples)) ||
             (nparts && !examples)) {

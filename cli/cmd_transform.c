@@ -118,16 +118,8 @@ int cfx_cmd_transform(int argc, char **argv) {
     opts.max_quantile_values = (size_t)maxq;
     if (part_arg || merges.n) {
         unsigned part = 0, nparts = 0;
-        char tail;
-        if (part_arg &&
-            (sscanf(part_arg, "%u/%u%c", &part, &nparts, &tail) != 2 ||
-             nparts == 0 || nparts > 65536 || part >= nparts)) {
-            fprintf(stderr,
-                    "cfx transform: --part '%s': expected I/N with "
-                    "0 <= I < N\n",
-                    part_arg);
+        if (part_arg && cfx_args_part("transform", part_arg, &part, &nparts))
             return 2;
-        }
         if (!opts.examples_dir || !opts.spec_path || !opts.output_dir || root ||
             (part_arg && merges.n))
             return cfx_args_usage_error(

@@ -31,5 +31,10 @@ int cfx_buf_printf(cfx_buf_t *b, const char *fmt, ...)
 int cfx_buf_cstr(cfx_buf_t *b);
 /* Protobuf base-128 varint. */
 int cfx_buf_varint(cfx_buf_t *b, uint64_t v);
+/* The UTF-8 encoding of code point cp (at most 0x10FFFF; not checked) into
+ * out; returns its length, 1 to 4. */
+size_t cfx_buf_utf8_encode(uint32_t cp, uint8_t out[4]);
+/* Appends the UTF-8 encoding of code point cp (as cfx_buf_utf8_encode). */
+int cfx_buf_put_utf8(cfx_buf_t *b, uint32_t cp);
 
 #endif

@@ -39,18 +39,27 @@ static int u128_digits(u128 x, char *d) {
     return n;
 }
 
-/* Exact digits of a positive finite float: value = d[0..n) * 10^dexp. */
-static int float_digits(float v, char *d, int *dexp) {
+/* A positive finite float as m * 2^e with m odd. */
+static void float_parts(float v, uint64_t *m, int *e) {
     uint32_t bits;
     memcpy(&bits, &v, sizeof(bits));
     uint32_t frac = bits & 0x7fffffu;
     int be = (int)((bits >> 23) & 0xff);
-    uint64_t m = be ? (frac | 0x800000u) : frac;
-    int e = be ? be - 150 : -149;
-    while (!(m & 1)) {
-        m >>= 1;
-        e++;
+    uint64_t mm = be ? (frac | 0x800000u) : frac;
+    int ee = be ? be - 150 : -149;
+    while (!(mm & 1)) {
+        mm >>= 1;
+        ee++;
     }
+    *m = mm;
+    *e = ee;
+}
+
+/* Exact digits of a positive finite float: value = d[0..n) * 10^dexp. */
+static int float_digits(float v, char *d, int *dexp) {
+    uint64_t m;
+    int e;
+    float_parts(v, &m, &e);
     if (e >= 0) {
         *dexp = 0;
         return u128_digits((u128)m << e, d);
@@ -134,6 +143,19 @@ static void round_digits(const char *d, int nd, int P, char *r, int *x10) {
     }
 }
 
+/* The P digits of q, rounded from more digits, into r: q = p10P (10^P,
+ * 99..9 rounded up) is 10..0 with *x10 one higher. */
+static void put_rounded(uint64_t q, uint64_t p10P, int P, char *r, int *x10) {
+    if (q == p10P) {
+        q /= 10;
+        (*x10)++;
+    }
+    for (int i = P - 1; i >= 0; i--) {
+        r[i] = (char)('0' + q % 10);
+        q /= 10;
+    }
+}
+
 /* round_digits for the usual floats (first digit between 10^(P-13) and
  * 10^(P-1), e.g. 1e-7 to 1e6 for 6 digits) in double arithmetic that is
  * exact: v * 10^k with k <= 12 is m * 5^k * 2^j with m < 2^24 and
@@ -167,14 +189,7 @@ static int round_double(float v, int P, char *r, int *x10) {
         if (frac > 0.5 || (frac == 0.5 && (q & 1)))
             q++;
         *x10 = x;
-        if (q == lim[P]) {
-            q /= 10;
-            (*x10)++;
-        }
-        for (int i = P - 1; i >= 0; i--) {
-            r[i] = (char)('0' + q % 10);
-            q /= 10;
-        }
+        put_rounded(q, lim[P], P, r, x10);
         return 1;
     }
     return 0;
@@ -184,16 +199,9 @@ static int round_double(float v, int P, char *r, int *x10) {
  * 2^128 (every float from 2^-44 up): one 128-bit division instead of the
  * whole digit string. 0 when the float is smaller. */
 static int round_fast(float v, int P, char *r, int *x10) {
-    uint32_t bits;
-    memcpy(&bits, &v, sizeof(bits));
-    uint32_t frac = bits & 0x7fffffu;
-    int be = (int)((bits >> 23) & 0xff);
-    uint64_t m = be ? (frac | 0x800000u) : frac;
-    int e = be ? be - 150 : -149;
-    while (!(m & 1)) {
-        m >>= 1;
-        e++;
-    }
+    uint64_t m;
+    int e;
+    float_parts(v, &m, &e);
     static const uint64_t p10[20] = {1ull,
                                      10ull,
                                      100ull,
@@ -255,14 +263,7 @@ static int round_fast(float v, int P, char *r, int *x10) {
             q++;
     }
     *x10 = D - 1 + dexp;
-    if (q == p10[P]) { /* 999..9 rounded up */
-        q /= 10;
-        (*x10)++;
-    }
-    for (int i = P - 1; i >= 0; i--) {
-        r[i] = (char)('0' + q % 10);
-        q /= 10;
-    }
+    put_rounded(q, p10[P], P, r, x10);
     return 1;
 }
 
@@ -398,17 +399,23 @@ size_t cfx_numfmt_tf_float(float v, char *out) {
     return n;
 }
 
-float cfx_numfmt_parse_float(const char *s, size_t n) {
+/* strtof (as_float: exact in a double) or strtod of s[0..n), which need
+ * not end in a NUL. */
+static double parse_c(const char *s, size_t n, int as_float) {
     char small[64];
     char *buf = n < sizeof(small) ? small : malloc(n + 1);
     if (!buf)
         return NAN;
     memcpy(buf, s, n);
     buf[n] = 0;
-    float f = strtof(buf, NULL);
+    double d = as_float ? strtof(buf, NULL) : strtod(buf, NULL);
     if (buf != small)
         free(buf);
-    return f;
+    return d;
+}
+
+float cfx_numfmt_parse_float(const char *s, size_t n) {
+    return (float)parse_c(s, n, 1);
 }
 
 double cfx_numfmt_parse_double(const char *s, size_t n) {
@@ -468,14 +475,5 @@ double cfx_numfmt_parse_double(const char *s, size_t n) {
         d = exp10 >= 0 ? d * p10[exp10] : d / p10[-exp10];
         return neg ? -d : d;
     }
-    char small[64];
-    char *buf = n < sizeof(small) ? small : malloc(n + 1);
-    if (!buf)
-        return NAN;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    double d = strtod(buf, NULL);
-    if (buf != small)
-        free(buf);
-    return d;
+    return parse_c(s, n, 0);
 }

@@ -263,31 +263,6 @@ static int hexval(int c) {
     return -1;
 }
 
-static int put_utf8(cfx_buf_t *b, uint32_t cp) {
-    uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xc0 | cp >> 6);
-        u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xe0 | cp >> 12);
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xf0 | cp >> 18);
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    return cfx_buf_append(b, u, n);
-}
-
 /* Reads a quoted literal at lx->p into lx->str (appending). */
 static int lex_string(lex_t *lx) {
     char q = *lx->p;
@@ -375,7 +350,7 @@ static int lex_string(lex_t *lx) {
             if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
                 return lex_error(lx, eline, ecol, "invalid code point U+%X",
                                  (unsigned)v);
-            rc = put_utf8(&lx->str, v);
+            rc = cfx_buf_put_utf8(&lx->str, v);
             if (rc)
                 return cfx_error_set(lx->err, rc, "out of memory");
             continue;

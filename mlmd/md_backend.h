@@ -76,6 +76,14 @@ typedef struct md_backend {
     int (*last_insert_id)(md_conn_t *c, int64_t *id, cfx_error_t *err);
 } md_backend_t;
 
+/* One wait of an explicit retry (md_retry.c): sleeps a random time in
+ * [d/2, d] with d doubling from 0.5 ms to 50 ms, so processes that collided
+ * once do not collide again in step; seed is the caller's rand_r state.
+ * Returns 0, without sleeping, once MD_LOCK_WAIT_MS have passed since the
+ * first wait of *deadline_ns (0 before it; *delay_us is set then). */
+int cfx_md_retry_wait(unsigned *seed, uint64_t *deadline_ns,
+                      unsigned *delay_us);
+
 extern const md_backend_t cfx_md_sqlite_backend;
 extern const md_backend_t cfx_md_pg_backend;
 

@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "formats/clock.h"
@@ -45,8 +44,6 @@
  * one per database. */
 #define MD_PG_LOCK_KEY "109291754057060"
 #define MD_PG_MAX_PARAMS 16
-#define RETRY_FIRST_US 500
-#define RETRY_MAX_US 50000
 
 /* Type OIDs (pg_type.h). */
 #define INT8OID 20
@@ -116,23 +113,6 @@ static int pg_fail(md_conn_t *c, PGresult *res, cfx_error_t *err,
         msg, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
 }
 
-static int retry_wait(md_conn_t *c, uint64_t *deadline_ns, unsigned *delay_us) {
-    uint64_t now = cfx_clock_mono_ns();
-    if (!*deadline_ns) {
-        *deadline_ns = now + (uint64_t)MD_LOCK_WAIT_MS * 1000000u;
-        *delay_us = RETRY_FIRST_US;
-    } else if (now >= *deadline_ns) {
-        return 0;
-    }
-    unsigned d =
-        *delay_us / 2 + (unsigned)rand_r(&c->seed) % (*delay_us / 2 + 1);
-    struct timespec ts = {0, (long)d * 1000};
-    nanosleep(&ts, NULL);
-    if (*delay_us < RETRY_MAX_US)
-        *delay_us = *delay_us * 2 > RETRY_MAX_US ? RETRY_MAX_US : *delay_us * 2;
-    return 1;
-}
-
 /* Runs a command without parameters or rows; 0 or the failed result's
  * SQLSTATE class in *state (static storage, may be NULL). */
 static int command(md_conn_t *c, const char *sql, const char *what,
@@ -193,7 +173,7 @@ static int pg_begin(md_conn_t *c, cfx_error_t *err) {
             return 0;
         }
         command(c, "ROLLBACK", "rollback", NULL, NULL);
-        if (!retry || !retry_wait(c, &deadline, &delay))
+        if (!retry || !cfx_md_retry_wait(&c->seed, &deadline, &delay))
             return ret;
         cfx_error_init(err);
     }
@@ -409,7 +389,8 @@ static int run_locked(md_stmt_t *s, const char *what, cfx_error_t *err) {
                 return ret;
             continue;
         }
-        if (!ret || !retry || !retry_wait(s->c, &deadline, &delay))
+        if (!ret || !retry ||
+            !cfx_md_retry_wait(&s->c->seed, &deadline, &delay))
             return ret;
         cfx_error_init(err);
     }
@@ -448,7 +429,7 @@ static int pg_step(md_stmt_t *s, const char *what, cfx_error_t *err) {
                 int retry =
                     !c->in_tx && s->res &&
                     retryable(PQresultErrorField(s->res, PG_DIAG_SQLSTATE));
-                if (!retry || !retry_wait(c, &deadline, &delay)) {
+                if (!retry || !cfx_md_retry_wait(&c->seed, &deadline, &delay)) {
                     int ret = pg_fail(c, s->res, err, what);
                     PQclear(s->res);
                     s->res = NULL;

@@ -23,10 +23,6 @@
 #include "formats/clock.h"
 #include "mlmd/md_backend.h"
 
-/* Backoff of the explicit retries: first and longest sleep (us). */
-#define RETRY_FIRST_US 500
-#define RETRY_MAX_US 50000
-
 struct md_conn {
     sqlite3 *db;
     char *label;
@@ -73,27 +69,6 @@ static int db_fail(md_conn_t *c, int rc, cfx_error_t *err, const char *what) {
                          sqlite3_errmsg(c->db));
 }
 
-/* One wait of an explicit retry: sleeps a random time in [d/2, d] with d
- * doubling from RETRY_FIRST_US to RETRY_MAX_US (processes that collided
- * once do not collide again in step). Returns 0 once MD_LOCK_WAIT_MS have
- * passed since the first wait of *deadline_ns (0: not started). */
-static int retry_wait(md_conn_t *c, uint64_t *deadline_ns, unsigned *delay_us) {
-    uint64_t now = cfx_clock_mono_ns();
-    if (!*deadline_ns) {
-        *deadline_ns = now + (uint64_t)MD_LOCK_WAIT_MS * 1000000u;
-        *delay_us = RETRY_FIRST_US;
-    } else if (now >= *deadline_ns) {
-        return 0;
-    }
-    unsigned d =
-        *delay_us / 2 + (unsigned)rand_r(&c->seed) % (*delay_us / 2 + 1);
-    struct timespec ts = {0, (long)d * 1000};
-    nanosleep(&ts, NULL);
-    if (*delay_us < RETRY_MAX_US)
-        *delay_us = *delay_us * 2 > RETRY_MAX_US ? RETRY_MAX_US : *delay_us * 2;
-    return 1;
-}
-
 /* The busy handler: SQLite calls it while another connection holds the
  * lock it needs, count = 0, 1, ... for one wait. Short randomised sleeps
  * (SQLite's own handler sleeps up to 100 ms at a time, long next to
@@ -120,7 +95,8 @@ static int raw_step(md_conn_t *c, sqlite3_stmt *st) {
     int rc = sqlite3_step(st);
     uint64_t deadline = 0;
     unsigned delay = 0;
-    while (fresh && is_busy(rc) && retry_wait(c, &deadline, &delay)) {
+    while (fresh && is_busy(rc) &&
+           cfx_md_retry_wait(&c->seed, &deadline, &delay)) {
         sqlite3_reset(st);
         rc = sqlite3_step(st);
     }
@@ -135,7 +111,7 @@ static int exec_retry(md_conn_t *c, const char *sql) {
     unsigned delay = 0;
     int rc;
     while (is_busy(rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) &&
-           retry_wait(c, &deadline, &delay))
+           cfx_md_retry_wait(&c->seed, &deadline, &delay))
         ;
     return rc;
 }
@@ -149,7 +125,7 @@ static int sq_prepare(md_conn_t *c, const char *sql, md_stmt_t **out,
     *out = NULL;
     /* preparing reads the schema, which needs a read lock */
     while (is_busy(rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL)) &&
-           retry_wait(c, &deadline, &delay))
+           cfx_md_retry_wait(&c->seed, &deadline, &delay))
         ;
     if (rc != SQLITE_OK)
         return db_fail(c, rc, err, "prepare");

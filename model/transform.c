@@ -1034,11 +1034,8 @@ int cfx_transform_apply(const cfx_transform_t *t, const cfx_example_t *raw,
     return 0;
 }
 
-/* The text of a class label value as the label vocabulary holds it: the
- * bytes, or an integer in decimal (a float holding an integer counts as
- * one); s has room for 32 bytes. */
-static int class_text(const cfx_feature_t *f, const char *name, char *s,
-                      const char **p, size_t *n, cfx_error_t *err) {
+int cfx_transform_class_text(const cfx_feature_t *f, char *s, const char **p,
+                             size_t *n) {
     if (f->kind == CFX_KIND_BYTES) {
         *p = (const char *)f->v.bytes[0].data;
         *n = f->v.bytes[0].len;
@@ -1051,10 +1048,7 @@ static int class_text(const cfx_feature_t *f, const char *name, char *s,
     }
     double x = f->v.floats[0];
     if (!(x == floor(x) && fabs(x) < 9007199254740992.0))
-        return cfx_error_set(err, CFX_EINVAL,
-                             "label '%s': %g is not a class (a class label "
-                             "is a string or an integer)",
-                             name, x);
+        return CFX_EINVAL;
     *n = (size_t)snprintf(s, 32, "%lld", (long long)x);
     *p = s;
     return 0;
@@ -1086,9 +1080,11 @@ static int label_of(const cfx_transform_t *t, const cfx_feature_t **found,
         char s[32];
         const char *p = s;
         size_t n = 0;
-        int rc = class_text(f, name, s, &p, &n, err);
-        if (rc < 0)
-            return rc;
+        if (cfx_transform_class_text(f, s, &p, &n) < 0)
+            return cfx_error_set(err, CFX_EINVAL,
+                                 "label '%s': %g is not a class (a class "
+                                 "label is a string or an integer)",
+                                 name, (double)f->v.floats[0]);
         for (size_t j = 0; j < l->head.num_classes; j++)
             if (strlen(l->head.class_labels[j]) == n &&
                 !memcmp(l->head.class_labels[j], p, n)) {

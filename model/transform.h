@@ -95,6 +95,14 @@ int cfx_transform_label(const cfx_transform_t *t, const cfx_example_t *raw,
  * The transformed example holds a class as int64, a value as float. */
 const cfx_head_t *cfx_transform_label_head(const cfx_transform_t *t);
 
+/* The text of a class label value as a label vocabulary holds it: the
+ * bytes of a bytes_list (*p points into f), or the integer of an int64_list,
+ * or of a float_list holding an integer, in decimal into s (32 bytes, *p =
+ * s). f holds at least one value; CFX_EINVAL, nothing set, for a float that
+ * is not an integer. */
+int cfx_transform_class_text(const cfx_feature_t *f, char *s, const char **p,
+                             size_t *n);
+
 /* Index of the output called name, or -1. */
 long cfx_transform_find_output(const cfx_transform_t *t, const char *name);
 

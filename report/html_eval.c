@@ -241,6 +241,25 @@ static void curve(FILE *out, const json_t *pts, size_t xi, size_t yi, double *x,
     }
 }
 
+/* A plot on the unit square (340 x 300) in <div id="ID">; diagonal and
+ * legend as in cfx_svg_plot_t. */
+static void unit_plot(FILE *out, const char *id, const char *title,
+                      const char *x_label, const char *y_label, int diagonal,
+                      int legend, const cfx_svg_series_t *s, size_t n_series) {
+    cfx_svg_plot_t p = {.title = title,
+                        .x_label = x_label,
+                        .y_label = y_label,
+                        .x1 = 1,
+                        .y1 = 1,
+                        .diagonal = diagonal,
+                        .legend = legend,
+                        .width = 340,
+                        .height = 300};
+    fprintf(out, "<div id=\"%s\">", id);
+    cfx_svg_lines(out, &p, s, n_series);
+    fputs("</div>", out);
+}
+
 #define MAXP 512
 
 static void plots(FILE *out, const json_t *doc) {
@@ -268,48 +287,13 @@ static void plots(FILE *out, const json_t *doc) {
         }
         cal[k] = (cfx_svg_series_t){names[k], x[k][2], y[k][2], n, 1};
     }
-    fputs("<h3>Overall slice</h3><div class=\"charts\">"
-          "<div id=\"roc\">",
-          out);
-    cfx_svg_plot_t p = {"ROC curve",
-                        "false positive rate",
-                        "true positive rate",
-                        0,
-                        1,
-                        0,
-                        1,
-                        1,
-                        1,
-                        340,
-                        300};
-    cfx_svg_lines(out, &p, roc, n_series);
-    fputs("</div><div id=\"pr\">", out);
-    p = (cfx_svg_plot_t){"Precision-recall curve",
-                         "recall",
-                         "precision",
-                         0,
-                         1,
-                         0,
-                         1,
-                         0,
-                         2,
-                         340,
-                         300};
-    cfx_svg_lines(out, &p, pr, n_series);
-    fputs("</div><div id=\"calibration\">", out);
-    p = (cfx_svg_plot_t){"Calibration (10 buckets of prediction)",
-                         "mean prediction",
-                         "mean label",
-                         0,
-                         1,
-                         0,
-                         1,
-                         1,
-                         1,
-                         340,
-                         300};
-    cfx_svg_lines(out, &p, cal, n_series);
-    fputs("</div>", out);
+    fputs("<h3>Overall slice</h3><div class=\"charts\">", out);
+    unit_plot(out, "roc", "ROC curve", "false positive rate",
+              "true positive rate", 1, 1, roc, n_series);
+    unit_plot(out, "pr", "Precision-recall curve", "recall", "precision", 0, 2,
+              pr, n_series);
+    unit_plot(out, "calibration", "Calibration (10 buckets of prediction)",
+              "mean prediction", "mean label", 1, 1, cal, n_series);
     const json_t *cm = json_object_get(pl[0], "confusion");
     if (json_is_object(cm)) {
         double tp = jnum(json_object_get(cm, "true_positives")),

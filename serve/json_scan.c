@@ -16,6 +16,12 @@
 
 #include "formats/numfmt.h"
 
+/* JSON's one-letter escapes: ESC_BYTES[k] is written as a backslash and
+ * ESC_LETTERS[k]. '/' is only read so (RapidJSON's Writer writes it as it
+ * is). */
+static const char ESC_LETTERS[] = "\"\\/bfnrt";
+static const char ESC_BYTES[] = "\"\\/\b\f\n\r\t";
+
 const char *cfx_jscan_error_text(cfx_jerr_t e) {
     switch (e) {
     case CFX_JERR_NONE:
@@ -338,6 +344,14 @@ static int after_value(vstate_t *v) {
     return top_is_object(v) ? ST_MEMBER_VALUE : ST_ELEMENT;
 }
 
+/* Past the ']' or '}' at v->i, which closes the innermost container; the
+ * state after it. */
+static int close_container(vstate_t *v) {
+    v->i++;
+    v->depth--;
+    return after_value(v);
+}
+
 cfx_jerr_t cfx_jscan_validate(const char *s, size_t n, size_t *end) {
     return cfx_jscan_validate_top(s, n, end, NULL);
 }
@@ -378,9 +392,7 @@ cfx_jerr_t cfx_jscan_validate_top(const char *s, size_t n, size_t *end,
                     goto out;
                 st = ST_ARR_INIT;
             } else if (c == ']' && st == ST_ARR_INIT) {
-                v.i++;
-                v.depth--;
-                st = after_value(&v);
+                st = close_container(&v);
             } else if (c == ']' || c == '}' || c == ',' || c == ':') {
                 fail(&v, state_error(st), v.i);
                 goto out;
@@ -411,9 +423,7 @@ cfx_jerr_t cfx_jscan_validate_top(const char *s, size_t n, size_t *end,
                     goto out;
                 st = ST_MEMBER_KEY;
             } else if (c == '}' && st == ST_OBJ_INIT) {
-                v.i++;
-                v.depth--;
-                st = after_value(&v);
+                st = close_container(&v);
             } else {
                 fail(&v, state_error(st), v.i);
                 goto out;
@@ -434,9 +444,7 @@ cfx_jerr_t cfx_jscan_validate_top(const char *s, size_t n, size_t *end,
                 st = st == ST_MEMBER_VALUE ? ST_MEMBER_DELIM : ST_ELEM_DELIM;
             } else if ((c == '}' && st == ST_MEMBER_VALUE) ||
                        (c == ']' && st == ST_ELEMENT)) {
-                v.i++;
-                v.depth--;
-                st = after_value(&v);
+                st = close_container(&v);
             } else {
                 fail(&v, state_error(st), v.i);
                 goto out;
@@ -599,31 +607,6 @@ static unsigned hexval(const char *p) {
     return x;
 }
 
-static int put_utf8(cfx_buf_t *b, unsigned cp) {
-    uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xC0 | (cp >> 6));
-        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xE0 | (cp >> 12));
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xF0 | (cp >> 18));
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return cfx_buf_append(b, u, n);
-}
-
 const char *cfx_jscan_string(const char *p, cfx_buf_t *scratch, const char **s,
                              size_t *len) {
     const char *q = p + 1;
@@ -647,23 +630,7 @@ const char *cfx_jscan_string(const char *p, cfx_buf_t *scratch, const char **s,
         }
         char e = q[1];
         q += 2;
-        switch (e) {
-        case 'b':
-            rc |= cfx_buf_putc(scratch, '\b');
-            break;
-        case 'f':
-            rc |= cfx_buf_putc(scratch, '\f');
-            break;
-        case 'n':
-            rc |= cfx_buf_putc(scratch, '\n');
-            break;
-        case 'r':
-            rc |= cfx_buf_putc(scratch, '\r');
-            break;
-        case 't':
-            rc |= cfx_buf_putc(scratch, '\t');
-            break;
-        case 'u': {
+        if (e == 'u') {
             unsigned cp = hexval(q);
             q += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -671,12 +638,11 @@ const char *cfx_jscan_string(const char *p, cfx_buf_t *scratch, const char **s,
                 q += 6;
                 cp = (((cp - 0xD800) << 10) | (lo - 0xDC00)) + 0x10000;
             }
-            rc |= put_utf8(scratch, cp);
-            break;
-        }
-        default: /* " \ / */
-            rc |= cfx_buf_putc(scratch, (uint8_t)e);
-            break;
+            rc |= cfx_buf_put_utf8(scratch, cp);
+        } else {
+            const char *k = strchr(ESC_LETTERS, e);
+            rc |= cfx_buf_putc(scratch,
+                               (uint8_t)(k ? ESC_BYTES[k - ESC_LETTERS] : e));
         }
     }
     if (rc) { /* out of memory: an empty string, flagged by a NULL */
@@ -743,33 +709,11 @@ int cfx_jscan_put_string(cfx_buf_t *b, const char *s, size_t len) {
             continue;
         rc |= cfx_buf_append(b, s + run, i - run);
         run = i + 1;
-        char e[6] = {'\\', 0, '0', '0', hex[c >> 4], hex[c & 15]};
-        switch (c) {
-        case '"':
-        case '\\':
-            e[1] = (char)c;
-            break;
-        case '\b':
-            e[1] = 'b';
-            break;
-        case '\f':
-            e[1] = 'f';
-            break;
-        case '\n':
-            e[1] = 'n';
-            break;
-        case '\r':
-            e[1] = 'r';
-            break;
-        case '\t':
-            e[1] = 't';
-            break;
-        default:
-            e[1] = 'u';
-            rc |= cfx_buf_append(b, e, 6);
-            continue;
-        }
-        rc |= cfx_buf_append(b, e, 2);
+        const char *k = memchr(ESC_BYTES, c, sizeof ESC_BYTES - 1);
+        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (k)
+            e[1] = ESC_LETTERS[k - ESC_BYTES];
+        rc |= cfx_buf_append(b, e, k ? 2 : 6);
     }
     rc |= cfx_buf_append(b, s + run, len - run);
     return rc ? rc : cfx_buf_putc(b, '"');

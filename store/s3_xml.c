@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/buf.h"
 #include "store/s3.h"
 
 #define MAX_DEPTH 16
@@ -61,32 +62,6 @@ static int text_add(scan_t *sc, const char *s, size_t n) {
     return 0;
 }
 
-/* UTF-8 of code point c into out (4 bytes); its length, 0 if invalid. */
-static size_t utf8(unsigned long c, char *out) {
-    if (c == 0 || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
-        return 0;
-    if (c < 0x80) {
-        out[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6));
-        out[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12));
-        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (c >> 18));
-    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 /* At '&': one reference into the text. */
 static int entity(scan_t *sc) {
     static const struct {
@@ -122,12 +97,14 @@ static int entity(scan_t *sc) {
             digits++;
             sc->p++;
         }
-        char u[4];
-        size_t n = utf8(c, u);
-        if (!digits || sc->p >= sc->end || *sc->p != ';' || !n)
+        /* a character XML allows: not NUL, not a surrogate, in Unicode */
+        if (!digits || sc->p >= sc->end || *sc->p != ';' || c == 0 ||
+            (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
             return bad(sc, "bad character reference");
         sc->p++;
-        return text_add(sc, u, n);
+        uint8_t u[4];
+        return text_add(sc, (const char *)u,
+                        cfx_buf_utf8_encode((uint32_t)c, u));
     }
     return bad(sc, "unknown entity");
 }

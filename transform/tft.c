@@ -165,7 +165,7 @@ static void free_strings(char **v, size_t n) {
     free(v);
 }
 
-/* Calls fn on every decoded example of every file in split_dir. */
+/* What the loops below call on each decoded example. */
 typedef int (*example_fn)(void *ctx, const cfx_example_t *ex, cfx_error_t *err);
 
 /* Calls fn on every decoded example of one file. */
@@ -200,45 +200,17 @@ out:
     return rc;
 }
 
+/* Calls fn on every decoded example of every file in split_dir. */
 static int for_each_example(const char *split_dir, example_fn fn, void *ctx,
                             uint64_t *count, cfx_error_t *err) {
     char **files = NULL;
     size_t nfiles = 0;
-    cfx_tfrecord_reader_t *r = NULL;
-    cfx_example_t ex;
-    cfx_example_init(&ex);
     int rc = cfx_tfrecord_list_dir(split_dir, &files, &nfiles, err);
-    if (rc < 0)
-        goto out;
-    for (size_t i = 0; i < nfiles; i++) {
-        if ((rc = cfx_tfrecord_reader_open(files[i], &r, err)) < 0)
-            goto out;
-        for (uint64_t rec = 0;; rec++) {
-            const uint8_t *data;
-            size_t len;
-            rc = cfx_tfrecord_read(r, &data, &len, err);
-            if (rc == 0)
-                break;
-            if (rc < 0)
-                goto out;
-            if ((rc = cfx_example_decode(&ex, data, len, err)) < 0 ||
-                (rc = fn(ctx, &ex, err)) < 0) {
-                cfx_error_prefix(err, "%s: record %" PRIu64, files[i], rec);
-                goto out;
-            }
-            (*count)++;
-        }
-        cfx_tfrecord_reader_free(r);
-        r = NULL;
-    }
-    rc = 0;
-out:
-    if (r)
-        cfx_tfrecord_reader_free(r);
+    for (size_t i = 0; rc >= 0 && i < nfiles; i++)
+        rc = for_each_example_in_file(files[i], fn, ctx, count, err);
     if (files)
         cfx_path_list_free(files);
-    cfx_example_free(&ex);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- inputs checked before any work ------------------------------------ */
@@ -426,15 +398,19 @@ static void label_classes_free(label_classes_t *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* The label of ex as text (bytes, or an integer in decimal; a float must
- * hold an integer) into s[32] or pointing into ex. */
+/* The label of ex as text (cfx_transform_class_text, as serving reads it)
+ * into s[32] or pointing into ex; *is_int: whether it is an integer. */
 static int class_text_of(const cfx_xf_spec_label_t *l, const cfx_feature_t *f,
                          char *s, const char **p, size_t *n, int *is_int,
                          cfx_error_t *err) {
+    if (cfx_transform_class_text(f, s, p, n) < 0)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "label ('%s'): column '%s' holds %g, not a class "
+                             "(a class is a string or an integer; a numeric "
+                             "target is \"task\": \"regression\")",
+                             l->name, l->input, (double)f->v.floats[0]);
     *is_int = 1;
     if (f->kind == CFX_KIND_BYTES) {
-        *p = (const char *)f->v.bytes[0].data;
-        *n = f->v.bytes[0].len;
         char *end = NULL;
         char tmp[32];
         if (*n == 0 || *n >= sizeof tmp) {
@@ -446,22 +422,7 @@ static int class_text_of(const cfx_xf_spec_label_t *l, const cfx_feature_t *f,
             (void)strtoll(tmp, &end, 10);
             *is_int = errno == 0 && end && *end == '\0';
         }
-        return 0;
     }
-    if (f->kind == CFX_KIND_INT64) {
-        *n = (size_t)snprintf(s, 32, "%" PRId64, f->v.ints[0]);
-        *p = s;
-        return 0;
-    }
-    double x = f->v.floats[0];
-    if (!(x == floor(x) && fabs(x) < 9007199254740992.0))
-        return cfx_error_set(err, CFX_EINVAL,
-                             "label ('%s'): column '%s' holds %g, not a class "
-                             "(a class is a string or an integer; a numeric "
-                             "target is \"task\": \"regression\")",
-                             l->name, l->input, x);
-    *n = (size_t)snprintf(s, 32, "%lld", (long long)x);
-    *p = s;
     return 0;
 }
 
@@ -1787,6 +1748,23 @@ void cfx_tft_result_free(cfx_tft_result_t *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* The spec and, when given, the raw schema, with the check that the spec
+ * reads only the schema's features; without a schema, the inputs to look
+ * for in train are noted in seen. */
+static int load_spec(const cfx_tft_options_t *opts, cfx_tft_spec_t *spec,
+                     cfx_buf_t *schema_text, schema_t **raw_schema,
+                     seen_features_t *seen, cfx_error_t *err) {
+    int rc;
+    if ((rc = cfx_tft_spec_load(opts->spec_path, spec, err)) < 0)
+        return rc;
+    if (opts->schema_path &&
+        (rc = load_schema(opts->schema_path, schema_text, raw_schema, err)) < 0)
+        return rc;
+    schema_check_t sc = {*raw_schema, opts->spec_path, opts->schema_path};
+    return *raw_schema ? for_each_input(spec, input_in_schema, &sc, err)
+                       : for_each_input(spec, seen_want, seen, err);
+}
+
 int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
                 cfx_error_t *err) {
     int rc = 0;
@@ -1808,14 +1786,8 @@ int cfx_tft_run(const cfx_tft_options_t *opts, cfx_tft_result_t *result,
     if (result)
         memset(result, 0, sizeof *result);
 
-    if ((rc = cfx_tft_spec_load(opts->spec_path, &spec, err)) < 0)
-        goto out;
-    if (opts->schema_path && (rc = load_schema(opts->schema_path, &schema_text,
-                                               &raw_schema, err)) < 0)
-        goto out;
-    schema_check_t sc = {raw_schema, opts->spec_path, opts->schema_path};
-    if ((rc = raw_schema ? for_each_input(&spec, input_in_schema, &sc, err)
-                         : for_each_input(&spec, seen_want, &seen, err)) < 0)
+    if ((rc = load_spec(opts, &spec, &schema_text, &raw_schema, &seen, err)) <
+        0)
         goto out;
     if ((rc = list_splits(opts->examples_dir, &res.split_names, &res.num_splits,
                           err)) < 0)
@@ -1991,14 +1963,8 @@ int cfx_tft_analyze_part(const cfx_tft_options_t *opts, unsigned part,
         return cfx_error_set(err, CFX_EINVAL, "part %u of %u", part, num_parts);
     if ((rc = cfx_file_check_empty_dir(out_dir, err)) < 0)
         return rc;
-    if ((rc = cfx_tft_spec_load(opts->spec_path, &spec, err)) < 0)
-        goto out;
-    if (opts->schema_path && (rc = load_schema(opts->schema_path, &schema_text,
-                                               &raw_schema, err)) < 0)
-        goto out;
-    schema_check_t sc = {raw_schema, opts->spec_path, opts->schema_path};
-    if ((rc = raw_schema ? for_each_input(&spec, input_in_schema, &sc, err)
-                         : for_each_input(&spec, seen_want, &seen, err)) < 0)
+    if ((rc = load_spec(opts, &spec, &schema_text, &raw_schema, &seen, err)) <
+        0)
         goto out;
     if (!(train_dir = path_join(opts->examples_dir, "Split-train"))) {
         rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");

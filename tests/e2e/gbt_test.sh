@@ -38,7 +38,7 @@ cmp "$T/p_xf.csv" "$T/p_raw.csv" || fail "raw and transformed rows predict diffe
 # tree walked from its arrays (x < value goes left, NaN to default_left),
 # base_margin plus the leaves, through the sigmoid.
 "$PY" - "$M" "$T/xf/transformed_examples/Split-eval" "$T/p_xf.csv" <<'PY'
-import glob, gzip, hashlib, json, math, os, struct, sys
+import glob, hashlib, json, math, os, struct, sys
 m, split, pred = sys.argv[1:4]
 man = json.load(open(os.path.join(m, "manifest.json")))
 assert "network" not in man and man["trees"]["type"] == "gbt", man.get("trees")
@@ -51,44 +51,12 @@ assert tr["format"] == "cfx-trees" and tr["num_outputs"] == 1
 assert len(tr["trees"]) == man["trees"]["num_trees"]
 feats = tr["features"]
 
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1; r |= (c & 0x7f) << s; s += 7
-        if c < 0x80: return r, i
-def fields(b):
-    i = 0
-    while i < len(b):
-        k, i = varint(b, i)
-        if k & 7 == 2:
-            n, i = varint(b, i); yield k >> 3, k & 7, b[i:i + n]; i += n
-        elif k & 7 == 0:
-            v, i = varint(b, i); yield k >> 3, 0, v
-        elif k & 7 == 5:
-            yield k >> 3, 5, b[i:i + 4]; i += 4
-        else:
-            yield k >> 3, 1, b[i:i + 8]; i += 8
-def example(b):
-    out = {}
-    for _, _, fs in fields(b):
-        for _, _, e in fields(fs):
-            name = val = None
-            for k, _, v in fields(e):
-                if k == 1: name = v.decode()
-                else: val = v
-            for kind, _, lst in fields(val):
-                for _, w, v in fields(lst):
-                    if kind == 2:
-                        out[name] = struct.unpack("<f", v[:4])[0]
-                    elif kind == 3:
-                        out[name] = float(varint(v, 0)[0] if w == 2 else v)
-    return out
+sys.path.insert(0, os.path.join(os.environ["CFX_SOURCE_DIR"], "tests", "e2e"))
+from tfrecord_reader import example, records
 rows = []
 for p in sorted(glob.glob(os.path.join(split, "*"))):
-    d = gzip.open(p).read()
-    i = 0
-    while i < len(d):
-        (n,) = struct.unpack("<Q", d[i:i + 8]); rows.append(example(d[i + 12:i + 12 + n])); i += 16 + n
+    for r in records(p):  # the transformed features, numbers only
+        rows.append({k: float(v[0]) for k, (kind, v) in example(r).items() if kind in (2, 3) and v})
 f32 = lambda v: struct.unpack("<f", struct.pack("<f", v))[0]
 got = [float(l.split(",")[0]) for l in open(pred).read().splitlines()[1:]]
 assert len(got) == len(rows), (len(got), len(rows))

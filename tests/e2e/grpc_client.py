@@ -155,6 +155,15 @@ def example(feats):
     return ld(1, entries)
 
 
+def example_from_row(row):
+    """A raw JSON row {name: value} -> serialized tf.Example, one value per
+    feature: a string as a bytes_list, a float as a float_list, an int as
+    an int64_list."""
+    def kind(v):
+        return "bytes" if isinstance(v, str) else "float" if isinstance(v, float) else "int"
+    return example({k: (kind(v), [v]) for k, v in row.items()})
+
+
 def example_list_input(examples):
     return ld(1, b"".join(ld(1, e) for e in examples))
 

@@ -35,20 +35,10 @@ publish() { # SRC VERSION: copy into a hidden temp dir, then rename (atomic)
 publish "$T/train1/model" 1
 
 echo 'prometheus_config { enable: true path: "/metrics" }' >"$T/monitoring.txt"
-"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
-    --model_base_path="$B" --file_system_poll_wait_seconds=1 \
-    --monitoring_config_file="$T/monitoring.txt" >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-PORT=
-for _ in $(seq 1 200); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited"
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "no REST port"
-U="http://127.0.0.1:$PORT"
+serve_start "$T/serve.log" --num_threads=2 --model_name=taxi --model_base_path="$B" \
+    --file_system_poll_wait_seconds=1 --monitoring_config_file="$T/monitoring.txt"
+serve_ports "$T/serve.log" "$SPID"
+U="http://127.0.0.1:$RPORT"
 
 ROW=$(sed -n 1p "$B/1/assets.extra/warmup.jsonl")
 BODY="{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
@@ -56,24 +46,11 @@ $PY -c 'import json,sys
 print("wrk.method = \"POST\"\nwrk.body = " + json.dumps(sys.argv[1]) + "\nwrk.headers[\"Content-Type\"] = \"application/json\"")' "$BODY" >"$T/post.lua"
 curl -sf -d "$BODY" "$U/v1/models/taxi:predict" >/dev/null || fail "first predict"
 
-version_served() {
-    curl -s "$U/v1/models/taxi/metadata" | sed -n 's/.*"version": "\([0-9]*\)".*/\1/p' | head -1
-}
-wait_version() { # V: waits until metadata reports V; prints the wait in ms
-    local t0 t1
-    t0=$(date +%s%N)
-    for _ in $(seq 1 400); do
-        [ "$(version_served)" = "$1" ] && { t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); return 0; }
-        sleep 0.025
-    done
-    fail "version $1 not served within 10 s"
-}
-
 wrk -t2 -c8 -d7s -s "$T/post.lua" "$U/v1/models/taxi:predict" >"$T/wrk.txt" 2>&1 &
 WPID=$!
 sleep 1
 publish "$T/train2/model" 2
-MS2=$(wait_version 2)
+MS2=$(wait_served 2 10)
 sleep 0.5
 publish "$T/corrupt" 3
 for _ in $(seq 1 200); do
@@ -82,21 +59,21 @@ for _ in $(seq 1 200); do
     sleep 0.025
 done
 case "$ST" in *'"state": "END"'*'"error_code": "DATA_LOSS"'*) ;; *) fail "corrupt version status: $ST" ;; esac
-[ "$(version_served)" = 2 ] || fail "version 2 must keep serving after a failed load"
+[ "$(served)" = 2 ] || fail "version 2 must keep serving after a failed load"
 curl -s "$U/v1/models/taxi/versions/2" | grep -q '"state": "AVAILABLE"' || fail "v2 not AVAILABLE"
 sleep 0.5
 publish "$T/train3/model" 4
-MS4=$(wait_version 4)
+MS4=$(wait_served 4 10)
 sleep 0.5
 publish "$T/train4/model" 5
-MS5=$(wait_version 5)
+MS5=$(wait_served 5 10)
 wait "$WPID" || fail "wrk failed: $(cat "$T/wrk.txt")"
 cat "$T/wrk.txt"
 grep -q 'Non-2xx' "$T/wrk.txt" && fail "failed requests during the swaps"
 grep -q 'Socket errors' "$T/wrk.txt" && fail "socket errors during the swaps"
 NREQ=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$T/wrk.txt")
 [ "${NREQ:-0}" -gt 100 ] || fail "too few requests under load: $NREQ"
-echo "swaps under load: $NREQ requests, 0 failed; new version served after ${MS2} ms, ${MS4} ms, ${MS5} ms"
+echo "swaps under load: $NREQ requests, 0 failed; new version served after $MS2, $MS4, $MS5"
 
 curl -s "$U/v1/models/taxi" >"$T/status.json"
 $PY - "$T/status.json" <<'PYEOF' || fail "final status: $(cat "$T/status.json")"

@@ -1,6 +1,6 @@
 # init_lib.sh: the end-to-end run of a new CSV that the `cfx init` tests
 # share (not a test itself: ctest runs only *_test.sh). Sourced after `set
-# -eEuo pipefail`; on top of lib.sh it gives
+# -eEuo pipefail`; on top of serve_lib.sh it gives
 #   init_e2e NAME LABEL TASK
 # which, for examples/NAME/data.csv:
 #   1. cfx init --csv ... --label LABEL --output $T/NAME: the task it prints
@@ -13,9 +13,7 @@
 #      or :regress, gRPC Predict and Classify or Regress, all equal to
 #      cfx predict (init_check.py rest / grpc).
 # The output of cfx init is left in $T/init.txt for the test's own checks.
-: "${CFX:?}" "${CFX_SERVE:?}" "${CFX_SOURCE_DIR:?}"
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit status $?)" >&2' ERR
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 CHECK="$CFX_SOURCE_DIR/tests/e2e/init_check.py"
 SPID=
 on_exit() { # stop the server gently (lib.sh kills what is left)
@@ -89,19 +87,9 @@ EOF
     "$PY" "$CHECK" quality "$EX" "$label" "$task" "$T/pred.csv" "$METRICS" || fail "quality"
 
     echo "== cfx-serve: REST (curl) and gRPC answers equal cfx predict"
-    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name="$name" \
-        --model_base_path="$D/serving/$name" >"$T/serve.log" 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
-    local port="" gport="" code
-    for _ in $(seq 1 400); do
-        port=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    [ -n "$port" ] || fail "cfx-serve did not open its REST port"
-    gport=$(sed -n 's/.*Running gRPC ModelServer at 0.0.0.0:\([0-9]*\).*/\1/p' "$T/serve.log")
-    [ -n "$gport" ] || fail "no gRPC port in the log"
+    serve_start "$T/serve.log" --num_threads=2 --model_name="$name" --model_base_path="$D/serving/$name"
+    serve_ports "$T/serve.log" "$SPID"
+    local port=$RPORT gport=$GPORT code
     local U="http://127.0.0.1:$port/v1/models/$name"
     for _ in $(seq 1 400); do
         code=$(curl -s -o /dev/null -w '%{http_code}' "$U") || true

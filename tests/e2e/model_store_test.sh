@@ -34,53 +34,17 @@ publish() { # VERSION: a copy in a hidden folder, then one rename into place
 publish 1
 
 echo 'prometheus_config { enable: true path: "/metrics" }' >"$T/monitoring.txt"
-"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
-    --model_base_path="$B" --file_system_poll_wait_seconds=1 \
-    --monitoring_config_file="$T/monitoring.txt" >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-PORT=
-for _ in $(seq 1 200); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited"
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "no REST port"
-U="http://127.0.0.1:$PORT"
+serve_start "$T/serve.log" --num_threads=2 --model_name=taxi --model_base_path="$B" \
+    --file_system_poll_wait_seconds=1 --monitoring_config_file="$T/monitoring.txt"
+serve_ports "$T/serve.log" "$SPID"
+U="http://127.0.0.1:$RPORT"
 
 ROW=$(sed -n 1p "$B/1/assets.extra/warmup.jsonl")
 echo "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}" >"$T/body.json"
 curl -sf --data-binary @"$T/body.json" "$U/v1/models/taxi:predict" >/dev/null || fail "first predict"
 
-# The request loop: one status code per line until $T/stop exists.
-(
-    while [ ! -e "$T/stop" ]; do
-        curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
-            --data-binary @"$T/body.json" "$U/v1/models/taxi:predict" >>"$T/codes" || echo "curl-error" >>"$T/codes"
-    done
-) &
-LPID=$!
-PIDS+=("$LPID")
-codes_ok() { # WHEN: every request so far answered 200
-    local bad
-    bad=$(grep -vcx 200 "$T/codes" || true)
-    [ "$bad" = 0 ] || fail "$1: $bad request(s) not answered 200: $(sort "$T/codes" | uniq -c | tr '\n' ' ')"
-}
+predict_loop "$T/body.json"
 
-served() { curl -s "$U/v1/models/taxi/metadata" | sed -n 's/.*"version": "\([0-9]*\)".*/\1/p' | head -1; }
-state_of() { curl -s "$U/v1/models/taxi/versions/$1" | sed -n 's/.*"state": "\([A-Z]*\)".*/\1/p'; }
-metric() { curl -s "$U/metrics" | sed -n "s/^:cfx:serving:$1{model_name=\"taxi\"${2:-}} //p"; }
-count() { grep -c -- "$1" "$T/serve.log" || true; }
-wait_served() { # VERSION SECONDS: waits until metadata names VERSION; prints the wait
-    local t0 t1
-    t0=$(date +%s%N)
-    for _ in $(seq 1 $(($2 * 20))); do
-        [ "$(served)" = "$1" ] && { t1=$(date +%s%N); echo "$(((t1 - t0) / 1000000)) ms"; return 0; }
-        sleep 0.05
-    done
-    fail "version $1 not served within $2 s (status: $(curl -s "$U/v1/models/taxi"))"
-}
 OUTAGE='Model store outage for servable taxi'
 BACK='Model store of servable taxi is back'
 

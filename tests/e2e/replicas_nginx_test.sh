@@ -51,17 +51,9 @@ start_replica() { # I [REST_PORT GRPC_PORT]: starts replica I, logs to $T/serve$
     SPIDS[i]=$!
     PIDS+=("$!")
 }
-wait_ports() { # I: waits until replica I logs both ports; sets REST[I], GRPC[I]
-    local i=$1 r g
-    for _ in $(seq 1 400); do
-        r=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve$i.log" | tail -1)
-        g=$(sed -n 's/.*Running gRPC ModelServer at [^ ]*:\([0-9]*\) .*/\1/p' "$T/serve$i.log" | tail -1)
-        [ -n "$r" ] && [ -n "$g" ] && { REST[i]=$r; GRPC[i]=$g; return 0; }
-        kill -0 "${SPIDS[i]}" 2>/dev/null || { cp "$T/serve$i.log" "$T/serve.log"; fail "replica $i exited"; }
-        sleep 0.05
-    done
-    cp "$T/serve$i.log" "$T/serve.log"
-    fail "replica $i: no ports"
+wait_ports() { # I: waits until replica I, first started, logs both ports; sets REST[I], GRPC[I]
+    serve_ports "$T/serve$1.log" "${SPIDS[$1]}"
+    REST[$1]=$RPORT GRPC[$1]=$GPORT
 }
 for i in 0 1 2; do start_replica $i; done
 for i in 0 1 2; do wait_ports $i; done

@@ -14,31 +14,20 @@ OUT=${CFX_E2E_OUT:-${CFX_BUILD_DIR:-$PWD}/e2e-out}/report_status
 rm -rf "$OUT" && mkdir -p "$OUT"
 export E2E_DIR=$CFX_SOURCE_DIR/tests/e2e
 
-taxi_data
-taxi_train "$T/train" 200 50 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_model 200 50 7
 ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
 printf 'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }\n' >"$T/monitoring.txt"
 TOKEN=status-page-secret-$RANDOM$RANDOM
 printf '%s\n' "$TOKEN" >"$T/token"
 chmod 600 "$T/token"
 
-"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 \
+serve_start "$T/serve.log" --num_threads=2 \
     --model_name=taxi --model_base_path="$T/models/taxi" \
     --monitoring_config_file="$T/monitoring.txt" --inference_token_file="$T/token" \
-    --file_system_poll_wait_seconds=1 >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
+    --file_system_poll_wait_seconds=1
 on_exit() { kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null; }
-PORT=
-for _ in $(seq 1 400); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "cfx-serve did not open its REST port"
-U="http://127.0.0.1:$PORT"
+serve_ports "$T/serve.log" "$SPID"
+U="http://127.0.0.1:$RPORT"
 AUTH="Authorization: Bearer $TOKEN"
 
 code=$(curl -s -o /dev/null -w '%{http_code}' "$U/")

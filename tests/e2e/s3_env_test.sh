@@ -18,15 +18,7 @@ command -v openssl >/dev/null || fail "openssl missing (scripts/install-deps.sh 
 
 taxi_data
 taxi_train "$T/m1" 100 10 5
-cat >"$T/eval.json" <<'EOF'
-{"model_specs": [{"signature_name": "serving_default", "label_key": "tips_xf",
-                  "preprocessing_function_names": ["transform_features"]}],
- "slicing_specs": [{}],
- "metrics_specs": [{"metrics": [{"class_name": "BinaryAccuracy", "per_slice_thresholds": [
-     {"slicing_specs": [{}], "threshold": {"value_threshold": {"lower_bound": 0.0}}}]}]}]}
-EOF
-"$CFX" evaluate --model "$T/m1/model" --examples "$T/ex" --config "$T/eval.json" \
-    --output "$T/ev" >/dev/null
+s3_bless "$T/m1/model" "$T/ev"
 push() { "$CFX" push --model "$T/m1/model" --blessing "$T/ev/blessing" --to s3://models/taxi; }
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
@@ -69,14 +61,9 @@ env -u AWS_SECRET_ACCESS_KEY "$CFX_SERVE" --port=0 --rest_api_port=auto --model_
 echo "malformed variables refused, naming them"
 
 # --- cfx-serve over https ---------------------------------------------------------
-start_serve() { # LOG [ENV...]: cfx-serve on s3://models/taxi; sets SPID, PORT
-    local log=$1
-    shift
-    env "$@" "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
-        --model_base_path=s3://models/taxi --model_cache_dir="$T/cache" \
-        --file_system_poll_wait_seconds=1 >"$log" 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
+start_serve() { # LOG: cfx-serve on s3://models/taxi; sets SPID
+    serve_start "$1" --num_threads=2 --model_name=taxi --model_base_path=s3://models/taxi \
+        --model_cache_dir="$T/cache" --file_system_poll_wait_seconds=1
 }
 start_serve "$T/verify.log"
 for _ in $(seq 1 100); do
@@ -89,25 +76,18 @@ grep -q "Successfully loaded" "$T/verify.log" && fail "a version was loaded over
 kill "$SPID"
 wait "$SPID" 2>/dev/null || true
 
-start_serve "$T/serve.log" S3_VERIFY_SSL=0
-PORT=
-for _ in $(seq 1 400); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited"
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "no REST port"
+S3_VERIFY_SSL=0 start_serve "$T/serve.log"
+serve_ports "$T/serve.log" "$SPID"
 ROW=$(sed -n 1p "$T/m1/model/assets.extra/warmup.jsonl")
 curl -sf --data-binary "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}" \
-    "http://127.0.0.1:$PORT/v1/models/taxi:predict" >/dev/null || fail "predict over the https store"
-curl -s "http://127.0.0.1:$PORT/v1/models/taxi" | grep -q '"version": "2"' || fail "version 2 not served"
+    "http://127.0.0.1:$RPORT/v1/models/taxi:predict" >/dev/null || fail "predict over the https store"
+curl -s "http://127.0.0.1:$RPORT/v1/models/taxi" | grep -q '"version": "2"' || fail "version 2 not served"
 
 # --- a restart reuses the cached copy (same manifest: no download) ----------------
 INODE=$(stat -c %i "$T"/cache/taxi-*/2)
 kill "$SPID"
 wait "$SPID" 2>/dev/null || true
-start_serve "$T/serve.log" S3_VERIFY_SSL=0
+S3_VERIFY_SSL=0 start_serve "$T/serve.log"
 for _ in $(seq 1 400); do grep -q 'Successfully loaded servable version {name: taxi version: 2}' "$T/serve.log" && break; sleep 0.05; done
 grep -q 'Successfully loaded servable version {name: taxi version: 2}' "$T/serve.log" || fail "restart: version 2 not loaded"
 [ "$(stat -c %i "$T"/cache/taxi-*/2)" = "$INODE" ] || fail "restart: version 2 was downloaded again"

@@ -10,6 +10,9 @@
 #                     files) it speaks HTTPS and S3_USE_HTTPS is left unset
 #   s3_stop           stops it (the data stays)
 #   s3_put FILE KEY   uploads FILE as models/KEY with curl's own SigV4
+#   s3_bless BUNDLE OUT  evaluates the taxi BUNDLE on the examples in $T/ex
+#                     with a threshold every model meets, so that
+#                     OUT/blessing lets `cfx push` publish it
 S3RVER_DIR=${CFX_S3RVER_DIR:-$CFX_SOURCE_DIR/.deps/npm/node_modules/@20minutes/s3rver}
 [ -e "$S3RVER_DIR/package.json" ] ||
     fail "s3rver is not installed at $S3RVER_DIR: run scripts/install-deps.sh"
@@ -47,4 +50,15 @@ s3_put() {
     sha=$(sha256sum "$1" | cut -d' ' -f1)
     curl -sSf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
         -H "x-amz-content-sha256: $sha" -T "$1" "http://$S3_ENDPOINT/models/$2" -o /dev/null # plain HTTP only
+}
+
+s3_bless() {
+    cat >"$T/eval.json" <<'EOF'
+{"model_specs": [{"signature_name": "serving_default", "label_key": "tips_xf",
+                  "preprocessing_function_names": ["transform_features"]}],
+ "slicing_specs": [{}],
+ "metrics_specs": [{"metrics": [{"class_name": "BinaryAccuracy", "per_slice_thresholds": [
+     {"slicing_specs": [{}], "threshold": {"value_threshold": {"lower_bound": 0.0}}}]}]}]}
+EOF
+    "$CFX" evaluate --model "$1" --examples "$T/ex" --config "$T/eval.json" --output "$2" >/dev/null
 }

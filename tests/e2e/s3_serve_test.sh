@@ -27,17 +27,8 @@ FAIL_LOG_LINES=40
 taxi_data
 taxi_train "$T/m1" 100 10 5
 taxi_train "$T/m2" 100 10 6
-cat >"$T/eval.json" <<'EOF'
-{"model_specs": [{"signature_name": "serving_default", "label_key": "tips_xf",
-                  "preprocessing_function_names": ["transform_features"]}],
- "slicing_specs": [{}],
- "metrics_specs": [{"metrics": [{"class_name": "BinaryAccuracy", "per_slice_thresholds": [
-     {"slicing_specs": [{}], "threshold": {"value_threshold": {"lower_bound": 0.0}}}]}]}]}
-EOF
-for m in m1 m2; do
-    "$CFX" evaluate --model "$T/$m/model" --examples "$T/ex" --config "$T/eval.json" \
-        --output "$T/ev-$m" >/dev/null
-done
+s3_bless "$T/m1/model" "$T/ev-m1"
+s3_bless "$T/m2/model" "$T/ev-m2"
 s3_start
 
 # --- (a) signatures are checked -------------------------------------------------
@@ -62,34 +53,11 @@ OUT=$("$CFX" push --model "$T/m1/model" --blessing "$T/ev-m1/blessing" --to s3:/
 [ "$OUT" = "pushed version 1: s3://models/taxi/1" ] || fail "(b) push: $OUT"
 
 echo 'prometheus_config { enable: true path: "/metrics" }' >"$T/monitoring.txt"
-"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
+serve_start "$T/serve.log" --num_threads=2 --model_name=taxi \
     --model_base_path=s3://models/taxi --model_cache_dir="$T/cache" \
-    --file_system_poll_wait_seconds=1 --monitoring_config_file="$T/monitoring.txt" \
-    >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-PORT=
-for _ in $(seq 1 400); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited"
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "no REST port"
-U="http://127.0.0.1:$PORT"
-served() { curl -s "$U/v1/models/taxi/metadata" | sed -n 's/.*"version": "\([0-9]*\)".*/\1/p' | head -1; }
-state_of() { curl -s "$U/v1/models/taxi/versions/$1" | sed -n 's/.*"state": "\([A-Z]*\)".*/\1/p'; }
-metric() { curl -s "$U/metrics" | sed -n "s/^:cfx:serving:$1{model_name=\"taxi\"} //p"; }
-count() { grep -c -- "$1" "$T/serve.log" || true; }
-wait_served() { # VERSION SECONDS: waits until metadata names VERSION; prints the wait
-    local t0 t1
-    t0=$(date +%s%N)
-    for _ in $(seq 1 $(($2 * 20))); do
-        [ "$(served)" = "$1" ] && { t1=$(date +%s%N); echo "$(((t1 - t0) / 1000000)) ms"; return 0; }
-        sleep 0.05
-    done
-    fail "version $1 not served within $2 s (status: $(curl -s "$U/v1/models/taxi"))"
-}
+    --file_system_poll_wait_seconds=1 --monitoring_config_file="$T/monitoring.txt"
+serve_ports "$T/serve.log" "$SPID"
+U="http://127.0.0.1:$RPORT"
 [ "$(served)" = 1 ] || fail "(b) version 1 not served: $(curl -s "$U/v1/models/taxi")"
 CACHED=$(ls -d "$T"/cache/taxi-*/1)
 diff -r "$T/m1/model" "$CACHED" >/dev/null || fail "(b) the cached version differs from the bundle pushed"
@@ -99,19 +67,7 @@ curl -sf --data-binary @"$T/body.json" "$U/v1/models/taxi:predict" >"$T/p1.json"
 echo "(b) pushed and served from s3://models/taxi past 1,100 other objects: OK"
 
 # --- (c) a second version pushed under load --------------------------------------
-(
-    while [ ! -e "$T/stop" ]; do
-        curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
-            --data-binary @"$T/body.json" "$U/v1/models/taxi:predict" >>"$T/codes" || echo "curl-error" >>"$T/codes"
-    done
-) &
-LPID=$!
-PIDS+=("$LPID")
-codes_ok() { # WHEN: every request so far answered 200
-    local bad
-    bad=$(grep -vcx 200 "$T/codes" || true)
-    [ "$bad" = 0 ] || fail "$1: $bad request(s) not answered 200: $(sort "$T/codes" | uniq -c | tr '\n' ' ')"
-}
+predict_loop "$T/body.json"
 sleep 1
 OUT=$("$CFX" push --model "$T/m2/model" --blessing "$T/ev-m2/blessing" --to s3://models/taxi)
 [ "$OUT" = "pushed version 2: s3://models/taxi/2" ] || fail "(c) push: $OUT"

@@ -15,10 +15,7 @@ set -eEuo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
 # --- a real bundle -------------------------------------------------------------
-taxi_data
-taxi_train "$T/train" 50 10 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/.1.tmp" && mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
+taxi_model 50 10 7
 WARM="$T/models/taxi/1/assets.extra/warmup.jsonl"
 [ -s "$WARM" ] || fail "bundle has no warmup rows"
 ROW1=$(sed -n 1p "$WARM")
@@ -27,20 +24,11 @@ ROW2=$(sed -n 2p "$WARM")
 # --- start ---------------------------------------------------------------------
 # A small body limit to reach it cheaply; a short request read limit for
 # the trickled body; an idle timeout longer than both.
-"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
+serve_start "$T/serve.log" --num_threads=2 --model_name=taxi \
     --model_base_path="$T/models/taxi" --max_body_bytes=65536 \
-    --request_read_timeout_seconds=2 --idle_timeout_seconds=30 >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-PORT=
-for _ in $(seq 1 400); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "cfx-serve did not open its REST port"
-U="http://127.0.0.1:$PORT"
+    --request_read_timeout_seconds=2 --idle_timeout_seconds=30
+serve_ports "$T/serve.log" "$SPID"
+U="http://127.0.0.1:$RPORT"
 for _ in $(seq 1 400); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/v1/ready")" = 200 ] && break
     sleep 0.05
@@ -73,7 +61,7 @@ post gzip /v1/models/taxi:predict "$T/predict.json.gz" -H 'Content-Encoding: gzi
 cmp -s "$T/gzip.te" "$T/predict.te" || fail "gzip chunked answer differs from the plain one"
 
 # --- raw sockets ---------------------------------------------------------------------
-$PY - "$PORT" "$T/predict.json" "$T/predict.cl" <<'PYEOF' || fail "raw chunked requests"
+$PY - "$RPORT" "$T/predict.json" "$T/predict.cl" <<'PYEOF' || fail "raw chunked requests"
 import socket, sys, time
 port = int(sys.argv[1])
 body = open(sys.argv[2], "rb").read().rstrip(b"\n")

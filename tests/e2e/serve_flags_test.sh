@@ -25,15 +25,9 @@ grep -q 'Running gRPC ModelServer' "$T/serve.log" || fail "gRPC did not start wi
 kill "${PIDS[0]}"
 
 # auto: a free REST port, printed as TF Serving prints it
-"$CFX_SERVE" --port=0 --rest_api_port=auto --model_name=m \
-    --model_base_path="$T/m" >"$T/serve.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-    grep -q 'Exporting HTTP/REST API at' "$T/serve.log" && break
-    sleep 0.1
-done
-port=$(sed -n 's/.*Exporting HTTP\/REST API at:[^:]*:\([0-9]*\).*/\1/p' "$T/serve.log" | head -1)
-[ -n "$port" ] && [ "$port" != 0 ] || fail "no REST port with auto: $(cat "$T/serve.log")"
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/models/m" || true)
+serve_start "$T/serve.log" --model_name=m --model_base_path="$T/m"
+serve_ports "$T/serve.log" "$SPID" 10
+[ "$RPORT" != 0 ] || fail "REST port 0 with auto: $(cat "$T/serve.log")"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RPORT/v1/models/m" || true)
 [ "$code" = 200 ] || fail "REST on the auto port answered $code"
 echo "serve flags: OK"

@@ -7,10 +7,8 @@
 # (nghttp), 2000 corrupted protobuf requests, an h2load smoke run of gRPC
 # Predict, cfx perf against both protocols, and a SIGTERM drain.
 set -euo pipefail
-CFX=${CFX:?path to cfx}
-CFX_SERVE=${CFX_SERVE:?path to cfx-serve}
-SRC=${CFX_SOURCE_DIR:?}
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+SRC=$CFX_SOURCE_DIR
 SERVER=
 on_exit() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
@@ -59,18 +57,11 @@ echo "== cfx-serve"
 # needs the admin token (docs/serving.md, "Security").
 (umask 077; echo "grpc-test-admin-token" >"$T/admin.token")
 export CFX_ADMIN_TOKEN=grpc-test-admin-token
-"$CFX_SERVE" --port=0 --rest_api_port=auto --model_name=taxi \
-    --model_base_path="$T/models/taxi" --num_threads=2 \
-    --enable_admin_rpc --admin_token_file="$T/admin.token" 2>"$T/serve.log" &
-SERVER=$!
-PORT=
-for _ in $(seq 1 300); do
-    PORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    kill -0 "$SERVER" 2>/dev/null || fail "cfx-serve exited"
-    sleep 0.1
-done
-[ -n "$PORT" ] || fail "cfx-serve did not open its gRPC port"
+serve_start "$T/serve.log" --model_name=taxi --model_base_path="$T/models/taxi" --num_threads=2 \
+    --enable_admin_rpc --admin_token_file="$T/admin.token"
+SERVER=$SPID
+serve_ports "$T/serve.log" "$SERVER"
+PORT=$GPORT
 echo "gRPC port $PORT"
 
 echo "== every method with python3-grpcio"
@@ -131,7 +122,6 @@ grep -q "status codes: 2000 2xx" "$T/h2load.out" || fail "h2load: non-2xx status
     >/dev/null || fail "answers changed after the load"
 
 echo "== cfx perf (gRPC and REST)"
-RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
 "$CFX" perf --target "grpc://127.0.0.1:$PORT" --model taxi --data "$T/rows.csv" \
     --concurrency 1,4 --requests 200 --format csv --check 'errors<=0' \
     --no-progress >"$T/perf.csv" || { cat "$T/perf.csv"; fail "cfx perf grpc"; }

@@ -27,10 +27,7 @@ set -eEuo pipefail
 SRC=$CFX_SOURCE_DIR
 
 # --- a real bundle ---------------------------------------------------------------
-taxi_data
-taxi_train "$T/train" 50 10 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/1"
+taxi_model 50 10 7
 ROW=$(sed -n 1p "$T/models/taxi/1/assets.extra/warmup.jsonl")
 printf '{"signature_name": "predict_raw", "instances": [%s]}' "$ROW" >"$T/predict.json"
 chmod -R a+rX "$T" # readable by the unprivileged user of part 5
@@ -40,19 +37,8 @@ chmod -R a+rX "$T" # readable by the unprivileged user of part 5
 start() {
     local name=$1
     shift
-    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
-        --model_base_path="$T/models/taxi" "$@" >"$T/$name.log" 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
-    RPORT= GPORT=
-    for _ in $(seq 1 600); do
-        RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null || true)
-        GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null || true)
-        [ -n "$RPORT" ] && [ -n "$GPORT" ] && break
-        kill -0 "$SPID" 2>/dev/null || fail "cfx-serve ($name) exited: $(cat "$T/$name.log")"
-        sleep 0.05
-    done
-    [ -n "$RPORT" ] && [ -n "$GPORT" ] || fail "cfx-serve ($name) did not open its ports"
+    serve_start "$T/$name.log" --num_threads=2 --model_name=taxi --model_base_path="$T/models/taxi" "$@"
+    serve_ports "$T/$name.log" "$SPID"
     cp "$T/$name.log" "$T/serve.log"
 }
 stop() {

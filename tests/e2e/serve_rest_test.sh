@@ -6,17 +6,14 @@
 # a failed startup, and SIGTERM.
 #
 # The same raw rows are sent through predict_raw (JSON features), through
-# serving_default (serialized tf.Example, encoded here by an independent
-# Python encoder), and through classify and regress: every path must give
-# the same probability.
+# serving_default (serialized tf.Example, encoded by an independent
+# Python encoder, tests/e2e/grpc_client.py), and through classify and
+# regress: every path must give the same probability.
 set -eEuo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
 # --- a real bundle -------------------------------------------------------------
-taxi_data
-taxi_train "$T/train" 300 50 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/.1.tmp" && mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
+taxi_model 300 50 7
 WARM="$T/models/taxi/1/assets.extra/warmup.jsonl"
 [ -s "$WARM" ] || fail "bundle has no warmup rows"
 ROW1=$(sed -n 1p "$WARM")
@@ -47,19 +44,10 @@ notified() { # MESSAGE: waits until the fake systemd got it
     done
     fail "sd_notify $1 not received: $(cat "$T/notify.log" 2>/dev/null)"
 }
-start_server() { # args...; sets PORT, SPID
-    [ -f "$T/serve.log" ] && mv "$T/serve.log" "$T/serve.log.old" # never read a stale port
-    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 "$@" >"$T/serve.log" 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
-    PORT=
-    for _ in $(seq 1 400); do
-        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-        [ -n "$PORT" ] && return 0
-        kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
-        sleep 0.05
-    done
-    fail "cfx-serve did not open its REST port"
+start_server() { # args...; sets PORT, GPORT, SPID
+    serve_start "$T/serve.log" --num_threads=2 "$@"
+    serve_ports "$T/serve.log" "$SPID"
+    PORT=$RPORT
 }
 start_server --model_name=taxi --model_base_path="$T/models/taxi" \
     --monitoring_config_file="$T/monitoring.txt" --max_body_bytes=65536
@@ -67,8 +55,6 @@ U="http://127.0.0.1:$PORT"
 notified READY=1
 
 # --- a second server on the same ports refuses to start ----------------------------
-GPORT=$(sed -n 's/.*Running gRPC ModelServer at 0.0.0.0:\([0-9]*\).*/\1/p' "$T/serve.log")
-[ -n "$GPORT" ] || fail "no gRPC port in the log"
 for ports in "--rest_api_port=$PORT --port=0" "--rest_api_port=auto --port=$GPORT"; do
     RC=0
     # shellcheck disable=SC2086 # two flags
@@ -135,26 +121,13 @@ req POST /v1/models/taxi:predict "$COLS"; expect 200 '"outputs": [' "predict_raw
 P_COLS=$($PY -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["outputs"]))' "$BODY")
 [ "$P_COLS" = "$P_SAME" ] || fail "columnar $P_COLS != rows $P_SAME"
 
-# Serialized tf.Example, encoded by hand (wire format) in Python.
-B64=$($PY - "$ROW1" "$ROW2" <<'PYEOF'
-import base64, json, struct, sys
-def varint(v):
-    v &= (1 << 64) - 1
-    out = b""
-    while True:
-        b = v & 0x7f; v >>= 7
-        if v: out += bytes([b | 0x80])
-        else: return out + bytes([b])
-def ld(field, payload): return varint(field << 3 | 2) + varint(len(payload)) + payload
-def feature(v):
-    if isinstance(v, str): return ld(1, ld(1, v.encode()))
-    if isinstance(v, float): return ld(2, ld(1, struct.pack("<f", v)))
-    return ld(3, ld(1, varint(v)))
-out = []
-for row in sys.argv[1:]:
-    feats = b"".join(ld(1, ld(1, k.encode()) + ld(2, feature(v))) for k, v in json.loads(row).items())
-    out.append(base64.b64encode(ld(1, feats)).decode())
-print(json.dumps([{"b64": s} for s in out]))
+# Serialized tf.Example, encoded by hand (wire format) in Python
+# (tests/e2e/grpc_client.py).
+B64=$(E2E_DIR="$CFX_SOURCE_DIR/tests/e2e" $PY - "$ROW1" "$ROW2" <<'PYEOF'
+import base64, json, os, sys
+sys.path.insert(0, os.environ["E2E_DIR"])
+from grpc_client import example_from_row
+print(json.dumps([{"b64": base64.b64encode(example_from_row(json.loads(r))).decode()} for r in sys.argv[1:]]))
 PYEOF
 )
 req POST /v1/models/taxi:predict "{\"instances\": $B64}"

@@ -17,14 +17,12 @@
 #    layout, with floats formatted by Python's own %g and numpy.float32
 #    (TF Serving's rule: 6 digits, 9 when 6 do not read back, ".0"), and
 #    must equal the body; the values are checked across paths (rows,
-#    columns, serialized tf.Examples encoded here, classify, regress).
+#    columns, serialized tf.Examples encoded by grpc_client.py, classify,
+#    regress).
 set -eEuo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
-taxi_data
-taxi_train "$T/train" 300 50 7
-mkdir -p "$T/models/taxi"
-cp -r "$T/train/model" "$T/models/taxi/.1.tmp" && mv "$T/models/taxi/.1.tmp" "$T/models/taxi/1"
+taxi_model 300 50 7
 cat >"$T/models.config" <<C
 model_config_list {
   config {
@@ -33,22 +31,15 @@ model_config_list {
   }
 }
 C
-"$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 \
-    --model_config_file="$T/models.config" >"$T/serve.log" 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-PORT=
-for _ in $(seq 1 400); do
-    PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "cfx-serve did not open its REST port"
+serve_start "$T/serve.log" --num_threads=2 --model_config_file="$T/models.config"
+serve_ports "$T/serve.log" "$SPID"
 
-"$PY" - "$PORT" "$T/models/taxi/1/assets.extra/warmup.jsonl" <<'PYEOF' || fail "TF Serving's cases"
-import base64, http.client, json, math, struct, sys
+E2E_DIR="$CFX_SOURCE_DIR/tests/e2e" "$PY" - "$RPORT" "$T/models/taxi/1/assets.extra/warmup.jsonl" <<'PYEOF' ||
+    fail "TF Serving's cases"
+import base64, http.client, json, math, os, sys
 import numpy as np
+sys.path.insert(0, os.environ["E2E_DIR"])
+from grpc_client import example_from_row
 
 port = int(sys.argv[1])
 rows = [json.loads(l) for l in open(sys.argv[2])][:4]
@@ -201,22 +192,8 @@ def classify_body(res):
 def regress_body(res):
     return "{\n    \"results\": [" + ", ".join(tf_float(x) for x in res) + "]\n}"
 
-# --- serialized tf.Examples, encoded here ------------------------------------
-def varint(v):
-    v &= (1 << 64) - 1
-    out = b""
-    while True:
-        b = v & 0x7f; v >>= 7
-        if v: out += bytes([b | 0x80])
-        else: return out + bytes([b])
-def ld(field, payload): return varint(field << 3 | 2) + varint(len(payload)) + payload
-def feature(v):
-    if isinstance(v, str): return ld(1, ld(1, v.encode()))
-    if isinstance(v, float): return ld(2, ld(1, struct.pack("<f", v)))
-    return ld(3, ld(1, varint(v)))
-def example(row):
-    return ld(1, b"".join(ld(1, ld(1, k.encode()) + ld(2, feature(v))) for k, v in row.items()))
-def b64(row): return base64.b64encode(example(row)).decode()
+# --- serialized tf.Examples, by the tests' own wire encoder (grpc_client.py)
+def b64(row): return base64.b64encode(example_from_row(row)).decode()
 
 # --- the cases ---------------------------------------------------------------
 P = "/v1/models/taxi:predict"

@@ -78,20 +78,10 @@ pem_field() { # FIELD FILE
 start() {
     local name=$1
     shift
-    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=2 --model_name=taxi \
-        --model_base_path="$T/models/taxi" "$@" >"$T/$name.log" 2>&1 &
-    local pid=$!
-    SERVERS+=("$pid")
-    eval "${name}_PID=$pid"
-    RPORT='' GPORT=''
-    for _ in $(seq 1 400); do
-        RPORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null || true)
-        GPORT=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null || true)
-        [ -n "$RPORT" ] && [ -n "$GPORT" ] && return 0
-        kill -0 "$pid" 2>/dev/null || fail "cfx-serve ($name) exited: $(cat "$T/$name.log")"
-        sleep 0.05
-    done
-    fail "cfx-serve ($name) did not open its ports: $(cat "$T/$name.log")"
+    serve_start "$T/$name.log" --num_threads=2 --model_name=taxi --model_base_path="$T/models/taxi" "$@"
+    SERVERS+=("$SPID")
+    eval "${name}_PID=$SPID"
+    serve_ports "$T/$name.log" "$SPID"
 }
 # stop NAME: SIGTERM, and it must exit 0 (under ASan: without leaks)
 stop() {

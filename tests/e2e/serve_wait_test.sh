@@ -52,13 +52,9 @@ for _ in $(seq 1 100); do [ -S "$NOTIFY_SOCKET" ] && break; sleep 0.02; done
 [ -S "$NOTIFY_SOCKET" ] || fail "no fake systemd socket"
 
 start() { # args...: a server in the background, SPID, log in $T/serve.log
-    [ -f "$T/serve.log" ] && mv "$T/serve.log" "$T/serve.log.old"
     : >"$T/notify.log"
     STARTED=$(date +%s.%N)
-    "$CFX_SERVE" --port=0 --rest_api_port=auto --num_threads=1 \
-        --file_system_poll_wait_seconds=1 "$@" >"$T/serve.log" 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
+    serve_start "$T/serve.log" --num_threads=1 --file_system_poll_wait_seconds=1 "$@"
 }
 logged() { # PATTERN [tenths]: waits until the log has it, the server alive
     for _ in $(seq 1 "${2:-100}"); do
@@ -114,15 +110,9 @@ waiting_checks() { # WARNING-PATTERN: up, warned each poll, no port, no READY
     ! grep -q 'Exporting HTTP/REST\|Running gRPC' "$T/serve.log" || fail "ports announced while waiting"
     ! grep -q 'READY=1' "$T/notify.log" || fail "READY=1 sent while waiting"
 }
-rest_port() {
-    PORT=
-    for _ in $(seq 1 100); do
-        PORT=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-        [ -n "$PORT" ] && return 0
-        kill -0 "$SPID" 2>/dev/null || fail "cfx-serve exited: $(cat "$T/serve.log")"
-        sleep 0.1
-    done
-    fail "no REST port within 10 s of the publish"
+rest_port() { # within 10 s of the publish
+    serve_ports "$T/serve.log" "$SPID" 10
+    PORT=$RPORT
 }
 # serves NAME: AVAILABLE, and predict_raw on the row agrees with cfx predict
 serves() {

@@ -10,10 +10,8 @@
 #   - REST and gRPC (Predict, Classify or Regress, MultiInference, metadata)
 #     answer bit for bit what `cfx predict` wrote (tests/e2e/task_answers.py).
 set -euo pipefail
-CFX=${CFX:?path to cfx}
-CFX_SERVE=${CFX_SERVE:?path to cfx-serve}
-SRC=${CFX_SOURCE_DIR:?}
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+SRC=$CFX_SOURCE_DIR
 SERVER=
 on_exit() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
@@ -156,19 +154,10 @@ EOF
     fi
     mkdir -p "$d/models/$name"
     cp -r "$d/train/model" "$d/models/$name/1"
-    "$CFX_SERVE" --port=0 --rest_api_port=auto --model_name="$name" \
-        --model_base_path="$d/models/$name" --num_threads=2 2>"$T/serve.log" &
-    SERVER=$!
-    local gport= rport=
-    for _ in $(seq 1 300); do
-        gport=$(sed -n 's/.*Running gRPC ModelServer at [0-9.]*:\([0-9]*\).*/\1/p' "$T/serve.log")
-        rport=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
-        [ -n "$gport" ] && [ -n "$rport" ] && break
-        kill -0 "$SERVER" 2>/dev/null || fail "cfx-serve exited"
-        sleep 0.1
-    done
-    [ -n "$gport" ] && [ -n "$rport" ] || fail "cfx-serve opened no ports"
-    "$PY" "$SRC/tests/e2e/task_answers.py" "$gport" "$rport" "$name" "$task" \
+    serve_start "$T/serve.log" --model_name="$name" --model_base_path="$d/models/$name" --num_threads=2
+    SERVER=$SPID
+    serve_ports "$T/serve.log" "$SERVER"
+    "$PY" "$SRC/tests/e2e/task_answers.py" "$GPORT" "$RPORT" "$name" "$task" \
         "$d/rows.csv" "$d/expected.jsonl" || fail "$name: served answers differ"
     kill "$SERVER"
     wait "$SERVER" 2>/dev/null || true
@@ -249,17 +238,10 @@ EOF
         "$d/odd_pred.csv" || fail "cfx predict's CSV header: $(head -1 "$d/odd_pred.csv")"
     mkdir -p "$d/odd_models/odd"
     cp -r "$d/odd_train/model" "$d/odd_models/odd/1"
-    "$CFX_SERVE" --port=0 --rest_api_port=auto --model_name=odd \
-        --model_base_path="$d/odd_models/odd" 2>"$T/serve.log" &
-    SERVER=$!
-    local rport=
-    for _ in $(seq 1 300); do
-        rport=$(sed -n 's/.*Exporting HTTP\/REST API at:localhost:\([0-9]*\).*/\1/p' "$T/serve.log")
-        [ -n "$rport" ] && break
-        sleep 0.1
-    done
-    [ -n "$rport" ] || fail "cfx-serve opened no REST port"
-    E2E_DIR="$SRC/tests/e2e" "$PY" - "$rport" <<'EOF' || fail "REST classify with labels that need escaping"
+    serve_start "$T/serve.log" --model_name=odd --model_base_path="$d/odd_models/odd"
+    SERVER=$SPID
+    serve_ports "$T/serve.log" "$SERVER"
+    E2E_DIR="$SRC/tests/e2e" "$PY" - "$RPORT" <<'EOF' || fail "REST classify with labels that need escaping"
 import base64, http.client, json, os, sys
 sys.path.insert(0, os.environ["E2E_DIR"])
 from grpc_client import example

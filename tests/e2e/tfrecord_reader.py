@@ -1,12 +1,14 @@
 """tfrecord_reader.py: an independent reader of what cfx writes, for the
-end-to-end tests (standard library only, /usr/bin/python3).
+end-to-end tests and the quality scripts of bench/ (standard library only,
+/usr/bin/python3).
 
 Decodes the protobuf wire format by hand, the TFRecord framing (gzip or
 plain) and tf.Example (field numbers of tensorflow/core/example), so the
 tests check cfx's output against code that shares nothing with it.
 
 From a test's heredoc: sys.path.insert(0, os.environ["E2E_DIR"]) then
-`from tfrecord_reader import ...`; E2E_DIR is the tests/e2e directory.
+`from tfrecord_reader import ...`; E2E_DIR is the tests/e2e directory. A
+script of bench/ inserts ../tests/e2e relative to itself.
 """
 import gzip
 import struct
@@ -114,3 +116,9 @@ def example_values(b):
     as UTF-8 strings."""
     return {k: [x.decode() for x in v] if kind == 1 else list(v)
             for k, (kind, v) in example(b).items()}
+
+
+def example_first(b):
+    """Like example_values() but {name: first value}, None for a feature
+    without values: for data with one value per feature."""
+    return {k: v[0] if v else None for k, v in example_values(b).items()}

@@ -10,6 +10,7 @@ set -euo pipefail
 : "${CFX_SOURCE_DIR:?source tree}"
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$T
+export E2E_DIR=$CFX_SOURCE_DIR/tests/e2e # tfrecord_reader.py
 
 spec="$CFX_SOURCE_DIR/examples/taxi/transform.json"
 
@@ -46,8 +47,10 @@ done
 # 2. independent check of analyzers and ops (kept in a file: it also
 #    checks a spec with crosses and log_z_score below)
 cat >"$work/check.py" <<'EOF'
-import bisect, glob, gzip, json, math, os, struct, sys
+import bisect, glob, json, math, os, struct, sys
 from fractions import Fraction
+sys.path.insert(0, os.environ["E2E_DIR"])
+from tfrecord_reader import example as parse_example, records  # (kind, values) per feature
 
 import re
 ex_dir, xf_dir, spec_path = sys.argv[1:4]
@@ -61,66 +64,6 @@ graph = json.load(open(os.path.join(graph_dir, "transform.json")))
 
 def f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
-
-def records(path):
-    op = gzip.open if path.endswith(".gz") else open
-    with op(path, "rb") as f:
-        data = f.read()
-    i = 0
-    while i < len(data):
-        (n,) = struct.unpack_from("<Q", data, i)
-        yield data[i + 12:i + 12 + n]
-        i += 12 + n + 4
-
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1
-        r |= (c & 0x7F) << s; s += 7
-        if c < 0x80:
-            return r, i
-
-def fields(b):
-    i = 0
-    while i < len(b):
-        key, i = varint(b, i)
-        num, wt = key >> 3, key & 7
-        if wt == 2:
-            n, i = varint(b, i); yield num, wt, b[i:i + n]; i += n
-        elif wt == 0:
-            v, i = varint(b, i); yield num, wt, v
-        elif wt == 5:
-            yield num, wt, b[i:i + 4]; i += 4
-        elif wt == 1:
-            yield num, wt, b[i:i + 8]; i += 8
-        else:
-            raise ValueError("wire type %d" % wt)
-
-def parse_example(b):
-    out = {}
-    for num, _, feats in fields(b):
-        assert num == 1
-        for num2, _, entry in fields(feats):
-            key, val = None, None
-            for n3, _, v3 in fields(entry):
-                if n3 == 1: key = v3.decode()
-                elif n3 == 2: val = v3
-            kind, vals = None, []
-            for n4, _, lst in fields(val or b""):
-                kind = n4
-                for n5, wt5, v5 in fields(lst):
-                    if n4 == 1: vals.append(v5)
-                    elif n4 == 2:
-                        if wt5 == 2: vals += [x[0] for x in struct.iter_unpack("<f", v5)]
-                        else: vals.append(struct.unpack("<f", v5)[0])
-                    else:
-                        if wt5 == 2:
-                            j = 0
-                            while j < len(v5):
-                                x, j = varint(v5, j); vals.append(x - (1 << 64) if x >> 63 else x)
-                        else: vals.append(v5 - (1 << 64) if v5 >> 63 else v5)
-            out[key] = (kind, vals)
-    return out
 
 def split_examples(d, split):
     rows = []
