@@ -3,7 +3,8 @@
  * whose only version fails to load from a base path that is not UTF-8
  * (a folder name in Latin-1): the version must still be listed, in the
  * JSON twin and on the HTML page, with its load error, the byte that is
- * not UTF-8 shown as U+FFFD.
+ * not UTF-8 shown as U+FFFD; a load error cut at the status's length
+ * inside a character.
  */
 #include <jansson.h>
 #include <setjmp.h>
@@ -94,9 +95,58 @@ static void test_error_not_utf8(void **state) {
     cfx_metrics_free(metrics);
 }
 
+/* A load error longer than the 500 bytes a version's status keeps, cut
+ * inside a two-byte character (a base path of "é" folders, with and
+ * without one ASCII byte before them, so one of the two cuts lands in the
+ * middle of a character): GetModelStatus's message must still be UTF-8
+ * (jansson's json_string, which refuses anything else, is the check). */
+static void test_long_error_cut_on_a_character(void **state) {
+    (void)state;
+    char e120[241];
+    for (size_t i = 0; i < 120; i++)
+        memcpy(e120 + 2 * i, "\xc3\xa9", 2);
+    e120[240] = '\0';
+    for (int pad = 0; pad < 2; pad++) {
+        char base[900], dir[1000];
+        snprintf(base, sizeof base, "%s/%s%s", root, pad ? "x" : "", e120);
+        assert_int_equal(mkdir(base, 0755), 0);
+        snprintf(base + strlen(base), sizeof base - strlen(base), "/%s", e120);
+        assert_int_equal(mkdir(base, 0755), 0);
+        snprintf(dir, sizeof dir, "%s/1", base);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        cfx_test_write_file_in(dir, "manifest.json", "{ not json");
+        cfx_error_t err;
+        cfx_error_init(&err);
+        cfx_model_list_t l;
+        assert_int_equal(cfx_model_list_single(&l, "taxi", base, &err), 0);
+        cfx_manager_options_t o = {.file_system_poll_wait_seconds = -1};
+        cfx_manager_t *m = NULL;
+        assert_int_equal(cfx_manager_new(&o, &l, &m, &err), 0);
+        assert_int_equal(cfx_manager_start(m, &err), 0);
+        cfx_manager_wait_initial(m, 10000, &err);
+        cfx_version_status_t *st = NULL;
+        size_t n = 0;
+        CFX_TEST_OK(cfx_manager_status(m, "taxi", -1, &st, &n, &err), err);
+        assert_int_equal(n, 1);
+        size_t len = strlen(st[0].error_message);
+        print_message("pad %d: error of %zu bytes\n", pad, len);
+        assert_true(len >= 499 && len <= 500);
+        json_t *j = json_string(st[0].error_message);
+        if (!j)
+            fail_msg("pad %d: the error is not UTF-8: %s", pad,
+                     st[0].error_message);
+        json_decref(j);
+        free(st);
+        cfx_manager_free(m);
+        cfx_model_list_free(&l);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_error_not_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_error_cut_on_a_character,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
