@@ -65,3 +65,20 @@ int cfx_html_escape(cfx_buf_t *out, const char *s, size_t n) {
     }
     return rc ? CFX_ENOMEM : 0;
 }
+
+int cfx_utf8_repair(cfx_buf_t *out, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    static const char fffd[] = "\xEF\xBF\xBD";
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc;) {
+        size_t len = utf8_len(p + i, n - i);
+        if (len == 0) {
+            rc = cfx_buf_append(out, fffd, 3);
+            i++;
+            continue;
+        }
+        rc = cfx_buf_append(out, p + i, len);
+        i += len;
+    }
+    return rc ? CFX_ENOMEM : 0;
+}

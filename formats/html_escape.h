@@ -10,6 +10,9 @@
  * close an attribute or start a script. (Never place it in an unquoted
  * attribute, a <script> or <style> body, or a URL: those need other rules.)
  *
+ * cfx_utf8_repair applies only the UTF-8 rule, for text that goes into
+ * JSON rather than HTML.
+ *
  * Reentrant.
  */
 #ifndef CFX_FORMATS_HTML_ESCAPE_H
@@ -22,5 +25,12 @@
 /* Appends n bytes of s (may hold NULs: each becomes U+FFFD), escaped, to
  * out; CFX_ENOMEM. */
 int cfx_html_escape(cfx_buf_t *out, const char *s, size_t n);
+
+/* Appends n bytes of s to out with each byte that does not start a valid
+ * UTF-8 sequence (by the rules above) replaced by U+FFFD and nothing else
+ * changed: text for a JSON string, which jansson refuses when it is not
+ * UTF-8 (a message cut inside a character, a path in another encoding);
+ * CFX_ENOMEM. */
+int cfx_utf8_repair(cfx_buf_t *out, const char *s, size_t n);
 
 #endif

@@ -35,9 +35,12 @@ static int latest_version(cfx_s3_t *s3, const cfx_s3_url_t *u, int64_t *out,
         return rc;
     *out = 0;
     for (size_t i = 0; i < l.n; i++) {
+        /* the store's answer is checked, not trusted: a key may be shorter
+         * than the prefix asked for */
+        if (strncmp(l.objects[i].key, prefix, pl) != 0)
+            continue;
         const char *rest = l.objects[i].key + pl, *slash = strchr(rest, '/');
-        if (strncmp(l.objects[i].key, prefix, pl) != 0 || !slash ||
-            slash == rest || slash - rest > 18)
+        if (!slash || slash == rest || slash - rest > 18)
             continue;
         int64_t v = 0;
         const char *p = rest;

@@ -819,6 +819,21 @@ static int store_seen(cfx_manager_t *m, model_t *md, int err, size_t n,
 
 /* One model: load what is aspired and new (or failed and due for a retry),
  * then unload what is no longer aspired when that keeps availability. */
+
+/* A message cut at a byte count may end inside a UTF-8 sequence; gRPC
+ * clients refuse such a proto3 string (GetModelStatus), so the partial
+ * sequence goes. */
+static void utf8_cut_tail(char *s) {
+    size_t n = strlen(s), k = n;
+    while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+        k--;
+    if (k == 0 || ((unsigned char)s[k - 1] & 0xC0) != 0xC0)
+        return; /* ASCII last, or stray continuation bytes: left as is */
+    unsigned char lead = (unsigned char)s[k - 1];
+    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (n - (k - 1) < want)
+        s[k - 1] = '\0';
+}
 static void scan_model(cfx_manager_t *m, model_t *md) {
     int64_t *vs = NULL;
     size_t n = 0;
@@ -913,6 +928,7 @@ static void scan_model(cfx_manager_t *m, model_t *md) {
                 e->error_code = 2;
             snprintf(e->error_message, sizeof(e->error_message), "%.500s",
                      lerr.msg[0] ? lerr.msg : cfx_err_str(rc));
+            utf8_cut_tail(e->error_message);
             e->failures = changed ? 1 : e->failures + 1;
             e->retry_at_us =
                 cfx_clock_mono_us() + retry_delay_ms(m, e->failures) * 1000u;

@@ -640,6 +640,11 @@ static int fill_rows(cfx_rest_body_t *b, const cfx_signature_t *sig,
     int rc = 0;
     for (size_t i = 0; q && !rc; i++) {
         const char *e;
+        if (i >= b->n) { /* the scanner counted fewer: never write past */
+            rc = cfx_error_set(err, CFX_EINVAL,
+                               "instances: more elements than counted");
+            break;
+        }
         rc = fill_row(b, sig, q, i, objects, seen, ex, &e, err);
         if (rc || !cfx_jscan_next(e, &q))
             break;

@@ -84,7 +84,9 @@ int cfx_s3_source_new(const char *model_name, const char *base_url,
         rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
         goto out;
     }
-    /* <cache>/<model>-<first 16 hex digits of sha256(base url)> */
+    /* <cache>/<model>-<first 16 hex digits of sha256(model NUL base url)>:
+     * the model's own name in the hash, since two names ("a.b", "a_b")
+     * clean up to one folder name and each model prunes its folder. */
     char root[3072];
     if (cache_dir && *cache_dir)
         snprintf(root, sizeof(root), "%s", cache_dir);
@@ -92,7 +94,16 @@ int cfx_s3_source_new(const char *model_name, const char *base_url,
         cfx_s3_source_default_cache(root, sizeof(root));
     uint8_t d[CFX_SHA256_LEN];
     char hex[CFX_SHA256_HEX_LEN + 1], name[128];
-    cfx_sha256(base_url, strlen(base_url), d);
+    cfx_buf_t key;
+    cfx_buf_init(&key);
+    if (cfx_buf_append(&key, model_name, strlen(model_name) + 1) ||
+        cfx_buf_append(&key, base_url, strlen(base_url))) {
+        cfx_buf_free(&key);
+        rc = cfx_error_set(err, CFX_ENOMEM, "out of memory");
+        goto out;
+    }
+    cfx_sha256(key.data, key.len, d);
+    cfx_buf_free(&key);
     cfx_sha256_hex(d, hex);
     snprintf(name, sizeof(name), "%.64s", model_name);
     for (char *p = name; *p; p++)
@@ -108,6 +119,10 @@ out:
     }
     *out = src;
     return 0;
+}
+
+const char *cfx_s3_source_cache(const cfx_s3_source_t *src) {
+    return src->cache;
 }
 
 void cfx_s3_source_free(cfx_s3_source_t *src) {

@@ -39,6 +39,10 @@ int cfx_s3_source_new(const char *model_name, const char *base_url,
                       cfx_error_t *err);
 void cfx_s3_source_free(cfx_s3_source_t *src); /* NULL is fine */
 
+/* The model's cache folder: <cache_dir>/<model name, cleaned>-<16 hex
+ * digits of the SHA-256 of the model name, a NUL byte and base_url>. */
+const char *cfx_s3_source_cache(const cfx_s3_source_t *src);
+
 /* The versions that have a manifest, descending; past max, the highest.
  * *out is malloc'd (free it). Errors: the store unreachable or refusing
  * (CFX_EUNAVAILABLE, CFX_EIO, CFX_ENOTFOUND for a missing bucket), a

@@ -95,6 +95,22 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
+/* A JSON string of s, invalid UTF-8 replaced (json_string refuses it, and
+ * json_pack with it fails, which would drop the whole row): a load error
+ * may quote a path in another encoding or be cut inside a character. NULL
+ * only when out of memory. */
+static json_t *jstr(const char *s) {
+    json_t *j = json_string(s ? s : "");
+    if (j)
+        return j;
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    if (cfx_utf8_repair(&b, s, strlen(s)) == 0 && cfx_buf_cstr(&b) == 0)
+        j = json_string((const char *)b.data);
+    cfx_buf_free(&b);
+    return j;
+}
+
 /* --- latency histograms --------------------------------------------------- */
 
 typedef struct hist {
@@ -153,10 +169,11 @@ static double quantile(const hist_t *h, double q) {
 static void add_sample(facts_t *f, const sample_t *s) {
     if (!strcmp(s->name, ":tensorflow:serving:request_count")) {
         if (json_array_size(f->counts) < CFX_STATUS_MAX_ROWS)
-            json_array_append_new(
-                f->counts,
-                json_pack("{s:s,s:s,s:f}", "model", label(s, "model_name"),
-                          "status", label(s, "status"), "count", s->value));
+            json_array_append_new(f->counts,
+                                  json_pack("{s:o,s:o,s:f}", "model",
+                                            jstr(label(s, "model_name")),
+                                            "status", jstr(label(s, "status")),
+                                            "count", s->value));
     } else if (!strncmp(s->name, ":tensorflow:serving:request_latency_", 36)) {
         hist_t *h = hist_get(f, s);
         if (!h)
@@ -178,7 +195,7 @@ static void add_sample(facts_t *f, const sample_t *s) {
                 return;
             l = json_pack("{s:f,s:f,s:f,s:f}", "ok", 0.0, "failed", 0.0,
                           "sum_us", 0.0, "n", 0.0);
-            json_object_set_new(f->loads, path, l);
+            json_object_set_new_nocheck(f->loads, path, l);
         }
         const char *key = NULL;
         if (!strcmp(s->name, ":tensorflow:cc:saved_model:load_attempt_count"))
@@ -201,14 +218,14 @@ static void add_sample(facts_t *f, const sample_t *s) {
             if (json_object_size(f->models) >= CFX_STATUS_MAX_ROWS)
                 return;
             m = json_pack("{s:{},s:b}", "versions", "outage", 0);
-            json_object_set_new(f->models, name, m);
+            json_object_set_new_nocheck(f->models, name, m);
         }
         if (!strcmp(s->name, ":cfx:serving:model_store_outage"))
             json_object_set_new(m, "outage", json_boolean(s->value > 0));
         else
-            json_object_set_new(json_object_get(m, "versions"),
-                                label(s, "version"),
-                                json_string(label(s, "state")));
+            json_object_set_new_nocheck(json_object_get(m, "versions"),
+                                        label(s, "version"),
+                                        jstr(label(s, "state")));
     }
 }
 
@@ -321,7 +338,7 @@ static json_t *gather(cfx_server_t *srv) {
         char key[1024];
         if (load_owner(&ml, path, &model, &version)) {
             snprintf(key, sizeof key, "%s\n%s", model, version);
-            json_object_set(loads_by, key, l);
+            json_object_set_nocheck(loads_by, key, l);
         }
     }
     json_t *models = json_array();
@@ -342,11 +359,11 @@ static json_t *gather(cfx_server_t *srv) {
                 double n_ok = json_real_value(json_object_get(ld, "n"));
                 json_array_append_new(
                     versions,
-                    json_pack("{s:I,s:s,s:i,s:s,s:f,s:f,s:o}", "version",
+                    json_pack("{s:I,s:s,s:i,s:o,s:f,s:f,s:o}", "version",
                               (json_int_t)st[i].version, "state",
                               cfx_version_state_name(st[i].state), "error_code",
                               st[i].error_code, "error_message",
-                              st[i].error_message, "load_attempts_ok",
+                              jstr(st[i].error_message), "load_attempts_ok",
                               json_real_value(json_object_get(ld, "ok")),
                               "load_attempts_failed",
                               json_real_value(json_object_get(ld, "failed")),
@@ -358,7 +375,7 @@ static json_t *gather(cfx_server_t *srv) {
             }
         free(st);
         json_array_append_new(models,
-                              json_pack("{s:s,s:o,s:O}", "name", name,
+                              json_pack("{s:o,s:o,s:O}", "name", jstr(name),
                                         "versions", versions, "store_outage",
                                         json_object_get(m, "outage")));
     }
@@ -370,9 +387,9 @@ static json_t *gather(cfx_server_t *srv) {
         const hist_t *h = &f.h[i];
         json_array_append_new(
             req, json_pack(
-                     "{s:s,s:s,s:s,s:f,s:o,s:o,s:o,s:o,s:o}", "model", h->model,
-                     "api", h->api, "entrypoint", h->entrypoint, "count",
-                     h->count, "rate_per_second",
+                     "{s:o,s:o,s:o,s:f,s:o,s:o,s:o,s:o,s:o}", "model",
+                     jstr(h->model), "api", jstr(h->api), "entrypoint",
+                     jstr(h->entrypoint), "count", h->count, "rate_per_second",
                      up > 0 ? json_real(h->count / up) : json_null(), "mean_ms",
                      h->count > 0 ? ms(h->sum / h->count) : json_null(),
                      "p50_ms", ms(quantile(h, 0.5)), "p90_ms",

@@ -431,8 +431,10 @@ static int perform(req_t *r, const char *method, const char *url,
                            errbuf[0] ? errbuf : curl_easy_strerror(cc));
     } else if (status < 200 || status > 299) {
         char code[128], msg[512];
-        cfx_s3_xml_parse_error((const char *)r->errbody.data, r->errbody.len,
-                               code, sizeof(code), msg, sizeof(msg));
+        /* an empty error body has no buffer: "" rather than NULL */
+        cfx_s3_xml_parse_error(
+            r->errbody.data ? (const char *)r->errbody.data : "",
+            r->errbody.len, code, sizeof(code), msg, sizeof(msg));
         int c = status == 404                    ? CFX_ENOTFOUND
                 : status >= 500 || status == 429 ? CFX_EUNAVAILABLE
                                                  : CFX_EIO;

@@ -87,6 +87,30 @@ static size_t valid_at(const unsigned char *s, size_t n) {
     return len;
 }
 
+/* cfx_utf8_repair: only invalid UTF-8 changes, metacharacters and
+ * controls stay. */
+static void expect_repair(const char *in, size_t n, const char *want) {
+    cfx_buf_t b;
+    cfx_buf_init(&b);
+    assert_int_equal(cfx_utf8_repair(&b, in, n), 0);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.len ? (const char *)b.data : "", want, b.len);
+    cfx_buf_free(&b);
+}
+
+#define REPAIR(in, want) expect_repair(in, sizeof in - 1, want)
+
+static void test_repair(void **state) {
+    (void)state;
+    REPAIR("", "");
+    REPAIR("<a href='x'>&\t\n", "<a href='x'>&\t\n");
+    REPAIR("caf\xc3\xa9", "caf\xc3\xa9");
+    REPAIR("mod\xe9les", "mod\xef\xbf\xbdles");         /* Latin-1 */
+    REPAIR("ab\xe2\x82", "ab\xef\xbf\xbd\xef\xbf\xbd"); /* cut inside */
+    REPAIR("\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd");     /* overlong */
+    REPAIR("\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 static void test_random(void **state) {
     (void)state;
     unsigned seed = 12345;
@@ -127,6 +151,7 @@ static void test_random(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_repair),
         cmocka_unit_test(test_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,6 +100,27 @@ static void test_source_refusals(void **state) {
     cfx_model_list_free(&l);
 }
 
+/* Two models whose names clean up to one folder name ("a.b", "a_b") on
+ * one base path get two cache folders (each prunes its own); one model on
+ * one base path always gets the same one, named for the model. */
+static void test_cache_folder_per_model(void **state) {
+    (void)state;
+    cfx_s3_source_t *a = NULL, *b = NULL, *c = NULL;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    CFX_TEST_OK(cfx_s3_source_new("a.b", "s3://models/m", "/c", &a, &err), err);
+    CFX_TEST_OK(cfx_s3_source_new("a_b", "s3://models/m", "/c", &b, &err), err);
+    CFX_TEST_OK(cfx_s3_source_new("a.b", "s3://models/m", "/c", &c, &err), err);
+    const char *ca = cfx_s3_source_cache(a), *cb = cfx_s3_source_cache(b);
+    assert_true(!strncmp(ca, "/c/a_b-", 7) && strlen(ca) == 7 + 16);
+    assert_true(!strncmp(cb, "/c/a_b-", 7) && strlen(cb) == 7 + 16);
+    assert_string_not_equal(ca, cb);
+    assert_string_equal(ca, cfx_s3_source_cache(c));
+    cfx_s3_source_free(a);
+    cfx_s3_source_free(b);
+    cfx_s3_source_free(c);
+}
+
 static void test_config(void **state) {
     (void)state;
     cfx_model_list_t l;
@@ -147,6 +168,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_cache),
         cmocka_unit_test_setup(test_source_refusals, clean_env),
+        cmocka_unit_test_setup(test_cache_folder_per_model, clean_env),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
