@@ -262,6 +262,14 @@ static int build_network(json_t *m, cfx_net_t **out, cfx_error_t *err) {
                 c, names[c], CFX_NET_MAX_EMBEDDING_DIM);
             goto out;
         }
+        if (ed &&
+            json_integer_value(json_object_get(m, "format_version")) < 2) {
+            rc = cfx_error_set(err, CFX_EPARSE,
+                               "manifest.json: network categorical[%zu] "
+                               "'%s': embedding_dim needs format_version 2",
+                               c, names[c]);
+            goto out;
+        }
         emb[c] = ed ? (size_t)json_integer_value(ed) : 0;
     }
     for (size_t k = 0; k < nh; k++) {
@@ -422,12 +430,14 @@ int cfx_bundle_load(const char *dir, cfx_bundle_t **out, cfx_error_t *err) {
                            "manifest.json: 'format_version' is missing");
         goto out;
     }
-    if (json_integer_value(fv) != CFX_BUNDLE_FORMAT_VERSION) {
+    if (json_integer_value(fv) < CFX_BUNDLE_FORMAT_VERSION_MIN ||
+        json_integer_value(fv) > CFX_BUNDLE_FORMAT_VERSION) {
         rc = cfx_error_set(
             err, CFX_EUNSUPPORTED,
             "manifest.json: format_version %lld is not supported (this build "
-            "reads format_version %d)",
-            (long long)json_integer_value(fv), CFX_BUNDLE_FORMAT_VERSION);
+            "reads format_version %d to %d)",
+            (long long)json_integer_value(fv), CFX_BUNDLE_FORMAT_VERSION_MIN,
+            CFX_BUNDLE_FORMAT_VERSION);
         goto out;
     }
     json_t *name = json_object_get(m, "model_name");

@@ -43,7 +43,12 @@
 #include "model/task.h"
 #include "model/transform.h"
 
-#define CFX_BUNDLE_FORMAT_VERSION 1
+/* The newest bundle format this build reads (docs/model.md, "The
+ * bundle"): 1, and 2 for a network with learned embeddings, which a build
+ * that reads only 1 must refuse by name. A bundle is written with the
+ * lowest version that holds it. */
+#define CFX_BUNDLE_FORMAT_VERSION 2
+#define CFX_BUNDLE_FORMAT_VERSION_MIN 1
 
 typedef struct cfx_bundle cfx_bundle_t;
 

@@ -439,8 +439,13 @@ json_t *cfx_bundle_manifest_new(const char *model_name, const cfx_net_t *net,
     if (sigs == NULL)
         goto fail;
     const char *label = cfx_transform_label_name(t);
-    json_object_set_new(m, "format_version",
-                        json_integer(CFX_BUNDLE_FORMAT_VERSION));
+    /* the lowest format that holds it (model/bundle.h): 2 only for
+     * learned embeddings */
+    int format = 1;
+    for (size_t c = 0; net && c < net->num_categorical; c++)
+        if (net->emb_dim && net->emb_dim[c])
+            format = 2;
+    json_object_set_new(m, "format_version", json_integer(format));
     json_object_set_new(m, "model_name", json_string(model_name));
     json_object_set_new(m, "created", json_string(created));
     json_object_set_new(m, "label", label ? json_string(label) : json_null());

@@ -245,6 +245,7 @@ dims = {c["name"]: c.get("embedding_dim", 0) for c in net["categorical"]}
 card = {c["name"]: c["cardinality"] for c in net["categorical"]}
 assert dims["payment_type_xf"] == 2 and dims["company_xf"] == 4, dims
 assert sum(dims.values()) == 6, dims
+assert man["format_version"] == 2, man["format_version"]  # embeddings need 2
 raw = open(os.path.join(m, "variables/model.safetensors"), "rb").read()
 (hl,) = struct.unpack("<Q", raw[:8])
 hdr = json.loads(raw[8:8 + hl])

@@ -344,7 +344,7 @@ static void test_unknown_version(void **state) {
     expect_refused(
         "version", CFX_EUNSUPPORTED,
         "manifest.json: format_version 7 is not supported (this build reads "
-        "format_version 1)");
+        "format_version 1 to 2)");
 }
 
 /* The manifest at <root>/<name>: the categorical entry c of its network
@@ -390,7 +390,19 @@ static void test_embedding_round_trip(void **state) {
                                                         "embedding_dim")),
                      2);
     assert_null(json_object_get(json_array_get(cats, 1), "embedding_dim"));
+    /* embeddings need format 2 (a build that reads only 1 refuses it by
+     * name); a network without them is still written as 1 */
+    assert_int_equal(json_integer_value(json_object_get(m, "format_version")),
+                     2);
     json_decref(m);
+    write_bundle("plain", NULL, 0);
+    snprintf(p, sizeof p, "%s/plain/manifest.json", root);
+    m = json_load_file(p, 0, NULL);
+    assert_non_null(m);
+    assert_int_equal(json_integer_value(json_object_get(m, "format_version")),
+                     1);
+    json_decref(m);
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
     cfx_bundle_t *b = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
@@ -410,6 +422,17 @@ static void test_embedding_round_trip(void **state) {
     cfx_bundle_free(b);
     cfx_net_free(n);
 
+    /* an embedding in a format 1 manifest */
+    write_bundle_net("emb1", NULL, 0, 1, NULL);
+    snprintf(p, sizeof p, "%s/emb1/manifest.json", root);
+    m = json_load_file(p, 0, NULL);
+    assert_non_null(m);
+    json_object_set_new(m, "format_version", json_integer(1));
+    assert_int_equal(json_dump_file(m, p, 0), 0);
+    json_decref(m);
+    expect_refused("emb1", CFX_EPARSE,
+                   "network categorical[0] 'color_xf': embedding_dim needs "
+                   "format_version 2");
     /* a width the weights do not have: the first kernel's shape differs */
     write_bundle_net("emb3", NULL, 0, 1, NULL);
     set_embedding_dim("emb3", 0, 3);
