@@ -35,9 +35,20 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     return len;
 }
 
+/* Appends the len-byte character at p, or U+FFFD for the one byte at p
+ * when len is 0 (not UTF-8); advances *i past what it used. */
+static int put_char(cfx_buf_t *out, const unsigned char *p, size_t len,
+                    size_t *i) {
+    if (len == 0) {
+        *i += 1;
+        return cfx_buf_append(out, "\xEF\xBF\xBD", 3);
+    }
+    *i += len;
+    return cfx_buf_append(out, p, len);
+}
+
 int cfx_html_escape(cfx_buf_t *out, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    static const char fffd[] = "\xEF\xBF\xBD";
     int rc = 0;
     for (size_t i = 0; i < n && !rc;) {
         unsigned char c = p[i];
@@ -55,30 +66,15 @@ int cfx_html_escape(cfx_buf_t *out, const char *s, size_t n) {
         size_t len = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7F
                          ? 0
                          : utf8_len(p + i, n - i);
-        if (len == 0) {
-            rc = cfx_buf_append(out, fffd, 3);
-            i++;
-            continue;
-        }
-        rc = cfx_buf_append(out, p + i, len);
-        i += len;
+        rc = put_char(out, p + i, len, &i);
     }
     return rc ? CFX_ENOMEM : 0;
 }
 
 int cfx_utf8_repair(cfx_buf_t *out, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    static const char fffd[] = "\xEF\xBF\xBD";
     int rc = 0;
-    for (size_t i = 0; i < n && !rc;) {
-        size_t len = utf8_len(p + i, n - i);
-        if (len == 0) {
-            rc = cfx_buf_append(out, fffd, 3);
-            i++;
-            continue;
-        }
-        rc = cfx_buf_append(out, p + i, len);
-        i += len;
-    }
+    for (size_t i = 0; i < n && !rc;)
+        rc = put_char(out, p + i, utf8_len(p + i, n - i), &i);
     return rc ? CFX_ENOMEM : 0;
 }
