@@ -28,28 +28,37 @@
 
 CFX_TEST_TMPDIR_FIXTURE(root, 512, "cfx-status-page-test")
 
-static void test_error_not_utf8(void **state) {
-    (void)state;
-    char base[700], dir[800];
-    snprintf(base, sizeof base, "%s/mod\xe9les", root); /* "modèles", Latin-1 */
-    assert_int_equal(mkdir(base, 0755), 0);
+/* A manager of model "taxi" at base (an existing folder) whose only
+ * version, 1, has a manifest that is not JSON; started, with its first
+ * load over (it fails). */
+static cfx_manager_t *start_broken(const char *base, cfx_metrics_t *metrics,
+                                   cfx_model_list_t *l) {
+    char dir[1000];
     snprintf(dir, sizeof dir, "%s/1", base);
     assert_int_equal(mkdir(dir, 0755), 0);
     cfx_test_write_file_in(dir, "manifest.json", "{ not json");
-
     cfx_error_t err;
     cfx_error_init(&err);
-    cfx_metrics_t *metrics = NULL;
-    assert_int_equal(cfx_metrics_new(&metrics), 0);
-    cfx_model_list_t l;
-    assert_int_equal(cfx_model_list_single(&l, "taxi", base, &err), 0);
+    assert_int_equal(cfx_model_list_single(l, "taxi", base, &err), 0);
     cfx_manager_options_t o = {.file_system_poll_wait_seconds = -1,
                                .metrics = metrics};
     cfx_manager_t *m = NULL;
-    assert_int_equal(cfx_manager_new(&o, &l, &m, &err), 0);
+    assert_int_equal(cfx_manager_new(&o, l, &m, &err), 0);
     assert_int_equal(cfx_manager_start(m, &err), 0);
     /* no version becomes AVAILABLE: the wait's verdict is an error */
     cfx_manager_wait_initial(m, 10000, &err);
+    return m;
+}
+
+static void test_error_not_utf8(void **state) {
+    (void)state;
+    char base[700];
+    snprintf(base, sizeof base, "%s/mod\xe9les", root); /* "modèles", Latin-1 */
+    assert_int_equal(mkdir(base, 0755), 0);
+    cfx_metrics_t *metrics = NULL;
+    assert_int_equal(cfx_metrics_new(&metrics), 0);
+    cfx_model_list_t l;
+    cfx_manager_t *m = start_broken(base, metrics, &l);
 
     cfx_server_t srv;
     memset(&srv, 0, sizeof srv);
@@ -107,23 +116,15 @@ static void test_long_error_cut_on_a_character(void **state) {
         memcpy(e120 + 2 * i, "\xc3\xa9", 2);
     e120[240] = '\0';
     for (int pad = 0; pad < 2; pad++) {
-        char base[900], dir[1000];
+        char base[900];
         snprintf(base, sizeof base, "%s/%s%s", root, pad ? "x" : "", e120);
         assert_int_equal(mkdir(base, 0755), 0);
         snprintf(base + strlen(base), sizeof base - strlen(base), "/%s", e120);
         assert_int_equal(mkdir(base, 0755), 0);
-        snprintf(dir, sizeof dir, "%s/1", base);
-        assert_int_equal(mkdir(dir, 0755), 0);
-        cfx_test_write_file_in(dir, "manifest.json", "{ not json");
+        cfx_model_list_t l;
+        cfx_manager_t *m = start_broken(base, NULL, &l);
         cfx_error_t err;
         cfx_error_init(&err);
-        cfx_model_list_t l;
-        assert_int_equal(cfx_model_list_single(&l, "taxi", base, &err), 0);
-        cfx_manager_options_t o = {.file_system_poll_wait_seconds = -1};
-        cfx_manager_t *m = NULL;
-        assert_int_equal(cfx_manager_new(&o, &l, &m, &err), 0);
-        assert_int_equal(cfx_manager_start(m, &err), 0);
-        cfx_manager_wait_initial(m, 10000, &err);
         cfx_version_status_t *st = NULL;
         size_t n = 0;
         CFX_TEST_OK(cfx_manager_status(m, "taxi", -1, &st, &n, &err), err);
