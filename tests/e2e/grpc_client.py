@@ -203,11 +203,13 @@ class Client:
         """-> (status code int, details, response bytes)"""
         fn = self.channel.unary_unary(method, request_serializer=None,
                                       response_deserializer=None)
-        # The admin RPC needs the server's admin token (docs/serving.md).
+        # The admin RPC needs the server's admin token, the others its
+        # inference token when it has one (docs/serving.md).
         md = None
-        if (method.endswith("/HandleReloadConfigRequest") and
-                os.environ.get("CFX_ADMIN_TOKEN")):
-            md = [("authorization", "Bearer " + os.environ["CFX_ADMIN_TOKEN"])]
+        admin = method.endswith("/HandleReloadConfigRequest")
+        token = os.environ.get("CFX_ADMIN_TOKEN" if admin else "CFX_INFERENCE_TOKEN")
+        if token:
+            md = [("authorization", "Bearer " + token)]
         try:
             return 0, "", fn(req, timeout=30, compression=compression,
                              metadata=md)

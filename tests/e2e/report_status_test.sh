@@ -4,7 +4,8 @@
 # model (version 1) and a corrupt version 2 that fails to load, requests
 # over two APIs. The page must load with no console error and no request
 # but itself, show the versions with their states and the load error that
-# GetModelStatus answers, the request counts the test sent and agree with
+# GetModelStatus answers, the request counts the test sent (REST, and gRPC
+# with the token as call metadata) and agree with
 # the Prometheus metrics; with an inference token it answers 401 to a
 # request without the token and never shows the token or a file path that
 # GetModelStatus does not. Screenshots go to $OUT.
@@ -52,6 +53,19 @@ for i in $(seq 1 7); do
     curl -sf -o /dev/null -H "$AUTH" -X POST "$U/v1/models/taxi:classify" -d "{\"examples\": [$ROW]}"
 done
 curl -s -o /dev/null -H "$AUTH" -X POST "$U/v1/models/taxi:predict" -d '{"instances": "nope"}'
+# 4 gRPC Classify calls of the same row, with the token (API "Classify",
+# entrypoint "GRPC", as TF Serving labels them)
+CFX_INFERENCE_TOKEN=$TOKEN $PY - "$GPORT" "$ROW" <<'EOF2' || fail "gRPC Classify with the token"
+import json, os, sys
+sys.path.insert(0, os.environ["E2E_DIR"])
+from grpc_client import PS, Client, example_from_row, example_list_input, ld, model_spec
+port, row = int(sys.argv[1]), json.loads(sys.argv[2])
+req = ld(1, model_spec("taxi", signature="classify")) + ld(2, example_list_input([example_from_row(row)]))
+c = Client(port)
+for _ in range(4):
+    code, det, _ = c.call(PS + "Classify", req)
+    assert code == 0, (code, det)
+EOF2
 curl -s -H "$AUTH" "$U/monitoring/prometheus/metrics" >"$T/prom.txt"
 curl -sf -H "$AUTH" "$U/v1/status" >"$OUT/status.json"
 curl -sf -H "$AUTH" "$U/" >"$OUT/status.html"
@@ -96,14 +110,15 @@ with Browser() as b:
     by = {(r[0], r[1], r[2]): r for r in req}
     assert int(by[("taxi", "predict", "REST")][3]) == 25, by
     assert int(by[("taxi", "classify", "REST")][3]) == 7, by
-    def hist_quantile(q, model, api):
+    assert int(by[("taxi", "Classify", "GRPC")][3]) == 4, by
+    def hist_quantile(q, model, api, entry):
         """Prometheus's histogram_quantile over the cumulative buckets."""
         b = []
         for line in prom.splitlines():
             m = re.match(r':tensorflow:serving:request_latency_bucket\{model_name="(.*?)",API="(.*?)",'
-                         r'entrypoint="REST",le="(.*?)"\} (\S+)', line)
-            if m and m.group(1) == model and m.group(2) == api:
-                b.append((float("inf") if m.group(3) == "+Inf" else float(m.group(3)), float(m.group(4))))
+                         r'entrypoint="(.*?)",le="(.*?)"\} (\S+)', line)
+            if m and m.group(1) == model and m.group(2) == api and m.group(3) == entry:
+                b.append((float("inf") if m.group(4) == "+Inf" else float(m.group(4)), float(m.group(5))))
         total = b[-1][1]
         rank, lo, below = q * total, 0.0, 0.0
         for le, cum in b:
@@ -114,20 +129,21 @@ with Browser() as b:
         p50, p90, p99 = (float(x) for x in r[6:9])
         assert 0 < p50 <= p90 <= p99, r
         assert float(r[4]) > 0, r
-        if r[1] in ("predict", "classify"):
+        if r[1] in ("predict", "classify", "Classify"):
             for q, shown in ((0.5, p50), (0.9, p90), (0.99, p99)):
-                expect = hist_quantile(q, "taxi", r[1]) / 1000  # µs -> ms
+                expect = hist_quantile(q, "taxi", r[1], r[2]) / 1000  # µs -> ms
                 assert abs(shown - expect) <= 0.0005 + 1e-3 * expect, (r[1], q, shown, expect)
     outcomes = page.eval("Array.from(document.querySelectorAll('#outcomes tr')).slice(1).map(r => Array.from(r.cells).map(c => c.textContent))")
     oc = {(r[0], r[1]): int(r[2]) for r in outcomes}
     ok = prom_value(":tensorflow:serving:request_count", model_name="taxi", status="OK")
     assert oc[("taxi", "OK")] == ok, (oc, ok)
-    # every successful request in the table: 25 + 7 + the status polls
+    # every successful request in the table: 25 + 7 + 4 + the status polls
     assert sum(int(r[3]) for r in req if r[0] == "taxi") == ok, (req, ok)
     assert oc[("taxi", "INVALID_ARGUMENT")] == 1, oc
     # the JSON twin says the same
     jr = {(r["model"], r["api"], r["entrypoint"]): r for r in twin["requests"]}
     assert jr[("taxi", "predict", "REST")]["count"] == 25
+    assert jr[("taxi", "Classify", "GRPC")]["count"] == 4
     assert twin["build"]["version"] and twin["uptime_seconds"] > 0 and twin["ready"] is True
     jv = {v["version"]: v for v in twin["models"][0]["versions"]}
     assert jv[2]["state"] == "END" and jv[2]["error_message"] == want[2][1]
