@@ -450,20 +450,10 @@ int cfx_gbt_fit_booster(const cfx_trainer_config_t *cfg,
     /* base_score: the configured value, else the train label's mean (its
      * rate for a binary label) */
     double mean = 0.5;
-    if (h.task == CFX_TASK_MULTICLASS && !isnan(cfg->gbt.base_score)) {
-        rc = cfx_error_set(err, CFX_EINVAL,
-                           "gbt: 'gbt'.'base_score': a multi-class label "
-                           "starts every class at 0.5; leave it \"mean\"");
+    if ((rc = cfx_gbt_config_check_task(&cfg->gbt, h.task, "gbt", err)) != 0)
         goto out;
-    } else if (h.task != CFX_TASK_MULTICLASS && !isnan(cfg->gbt.base_score)) {
+    if (h.task != CFX_TASK_MULTICLASS && !isnan(cfg->gbt.base_score)) {
         mean = cfg->gbt.base_score;
-        if (h.task == CFX_TASK_BINARY && !(mean > 0 && mean < 1)) {
-            rc = cfx_error_set(err, CFX_EINVAL,
-                               "gbt: 'gbt'.'base_score' %g: a binary label "
-                               "needs a probability in (0, 1)",
-                               mean);
-            goto out;
-        }
     } else if (h.task != CFX_TASK_MULTICLASS) {
         double s = 0;
         for (size_t i = 0; i < train->n; i++)

@@ -26,6 +26,23 @@ void cfx_gbt_config_default(cfx_gbt_config_t *c) {
     c->base_score = NAN;
 }
 
+int cfx_gbt_config_check_task(const cfx_gbt_config_t *c, cfx_task_t task,
+                              const char *path, cfx_error_t *err) {
+    if (isnan(c->base_score))
+        return 0;
+    if (task == CFX_TASK_MULTICLASS)
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: 'gbt'.'base_score': a multi-class label "
+                             "starts every class at 0.5; leave it \"mean\"",
+                             path);
+    if (task == CFX_TASK_BINARY && !(c->base_score > 0 && c->base_score < 1))
+        return cfx_error_set(err, CFX_EINVAL,
+                             "%s: 'gbt'.'base_score' %g: a binary label needs "
+                             "a probability in (0, 1)",
+                             path, c->base_score);
+    return 0;
+}
+
 typedef struct key {
     const char *name;
     int integer; /* else a number; 2: a boolean */

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "formats/err.h"
+#include "model/task.h"
 
 typedef struct cfx_gbt_config {
     size_t num_rounds;       /* boosting rounds at most */
@@ -52,6 +53,11 @@ typedef struct cfx_gbt_config {
 } cfx_gbt_config_t;
 
 void cfx_gbt_config_default(cfx_gbt_config_t *c);
+
+/* Whether c's base_score suits the label's task (a probability in (0, 1)
+ * for binary, none for multi-class); errors name path and the key. */
+int cfx_gbt_config_check_task(const cfx_gbt_config_t *c, cfx_task_t task,
+                              const char *path, cfx_error_t *err);
 
 /* The keys of obj (the "gbt" object of the JSON file path) over c. */
 int cfx_gbt_config_parse(json_t *obj, const char *path, cfx_gbt_config_t *c,

@@ -392,6 +392,11 @@ int cfx_trainer_run(const cfx_train_job_t *job, cfx_train_result_t *res,
         goto out;
     if ((rc = label_loss(t, &train, &cfg.loss, &head, err)) != 0)
         goto out;
+    if (cfg.model_gbt &&
+        (rc = cfx_gbt_config_check_task(
+             &cfg.gbt, head.task,
+             job->config_path ? job->config_path : "config", err)) != 0)
+        goto out;
     if (cfg.model_gbt) { /* trees predict the value itself (train/gbt.h) */
         head.label_mean = 0.0;
         head.label_std = 1.0;

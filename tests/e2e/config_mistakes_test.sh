@@ -139,6 +139,14 @@ train() { # OUT EXAMPLES TRANSFORMED [ARGS...]
         --raw-examples "$raw" --config "$T/tr.json" --quiet "$@" --output "$out" >/dev/null ||
         fail "train $out"
 }
+# a tree base_score that a binary label cannot take: refused naming the
+# file and the key, before anything is written
+printf '{"model": "gbt", "gbt": {"base_score": 1.5}}' >"$T/gbt_bs.json"
+refused "trainer.json: gbt base_score for a binary label" \
+    "$T/gbt_bs.json: 'gbt'.'base_score' 1.5: a binary label needs a probability in (0, 1)" \
+    "$CFX" train --examples "$T/xf/transformed_examples" --transform-graph "$T/xf/transform_graph" \
+    --config "$T/gbt_bs.json" --output "$T/gbt_bs"
+[ ! -e "$T/gbt_bs" ] || fail "gbt base_score refusal left $T/gbt_bs behind"
 train "$T/taxi1" "$T/ex" "$T/xf"
 train "$T/taxi2" "$T/ex" "$T/xf"
 train "$T/bc" "$T/bex" "$T/bxf"
