@@ -316,6 +316,7 @@ void cfx_serve_flags_init(cfx_serve_flags_t *f) {
     f->max_body_bytes = 100u << 20;
     f->max_header_bytes = 64u << 10;
     f->max_inflight_bytes = (size_t)1 << 30;
+    f->s3_max_version_bytes = (uint64_t)4 << 30;
     f->max_connections = 10000;
     f->idle_timeout_seconds = 60;
     f->request_read_timeout_seconds = 10;
@@ -363,6 +364,9 @@ const char *cfx_serve_flags_usage(void) {
            "  --model_config_file=FILE       text ModelServerConfig (wins)\n"
            "  --model_cache_dir=DIR          where s3:// versions are "
            "downloaded\n"
+           "  --s3_max_version_bytes=4294967296  most one s3:// version may "
+           "download\n"
+           "                                 (0: no limit)\n"
            "  --model_config_file_poll_wait_seconds=0\n"
            "  --file_system_poll_wait_seconds=1\n"
            "  --rest_api_timeout_in_ms=30000\n"
@@ -676,6 +680,9 @@ int cfx_serve_flags_parse(cfx_serve_flags_t *f, int argc, char **argv,
                                      "path, got \"%s\"",
                                      val);
             rc = set_str(&f->model_cache_dir, val);
+        } else if (!strcmp(name, "s3_max_version_bytes")) {
+            if (!(rc = parse_long(name, val, 0, 1L << 50, &x, err)))
+                f->s3_max_version_bytes = (uint64_t)x;
         } else if (!strcmp(name, "model_config_file_poll_wait_seconds")) {
             if (!(rc = parse_long(name, val, 0, 86400, &x, err)))
                 f->model_config_file_poll_wait_seconds = (int)x;

@@ -89,6 +89,8 @@ typedef struct cfx_serve_flags {
     char *model_config_file;
     char *model_cache_dir; /* s3:// versions are downloaded here (docs/s3.md);
                               NULL: the default */
+    /* The most one s3:// version may download, 4 GiB; 0 = no limit. */
+    uint64_t s3_max_version_bytes;
     int model_config_file_poll_wait_seconds; /* 0 = read once */
     int file_system_poll_wait_seconds;       /* 1; 0 = once; < 0 never */
     int rest_api_timeout_in_ms;              /* 30000 */

@@ -267,7 +267,7 @@ static model_t *model_new(const cfx_manager_t *m, const cfx_model_config_t *cfg,
     free(dst.models);
     if (cfx_s3_is_url(cfg->base_path) &&
         cfx_s3_source_new(cfg->name, cfg->base_path, m->opts.model_cache_dir,
-                          &md->s3, err)) {
+                          m->opts.s3_max_version_bytes, &md->s3, err)) {
         cfx_error_prefix(err, "model %s", cfg->name);
         model_free(md);
         return NULL;

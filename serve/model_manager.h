@@ -82,6 +82,9 @@ typedef struct cfx_manager_options {
     /* Where versions of s3:// base paths are downloaded (docs/s3.md);
      * NULL: cfx_s3_source_default_cache. Not owned. */
     const char *model_cache_dir;
+    /* The most bytes one version of an s3:// base path may download
+     * (serve/s3_source.h); 0: no cap. */
+    uint64_t s3_max_version_bytes;
 } cfx_manager_options_t;
 
 /* Takes a copy of models. */

@@ -1,6 +1,15 @@
 /*
  * s3_source.c: listing, downloading and verifying a model's versions in S3
  * (s3_source.h, docs/s3.md).
+ *
+ * The cap on a version's bytes (--s3_max_version_bytes) is checked three
+ * times, each with what is known by then: the listing's sizes before any
+ * request for the version, the manifest's sizes before any file is
+ * written, and the bytes received, counted in the sinks, while they
+ * arrive. Each file's transfer is also stopped one chunk past the size
+ * its manifest gives, so once the manifest's sum is within the cap the
+ * files cannot pass it; the count in the sinks bounds the manifest's own
+ * transfer, which no earlier check can size when the listing lies.
  */
 #include "serve/s3_source.h"
 
@@ -30,6 +39,7 @@
 
 typedef struct listed {
     int64_t version;
+    uint64_t bytes; /* the listed sizes of its objects, saturating */
     uint8_t fp[CFX_SHA256_LEN];
 } listed_t;
 
@@ -38,7 +48,8 @@ struct cfx_s3_source {
     char *base_url;
     cfx_s3_url_t url;
     cfx_s3_t *s3;
-    char cache[4096]; /* this model's cache folder */
+    char cache[4096];           /* this model's cache folder */
+    uint64_t max_version_bytes; /* 0: no cap */
     listed_t *listed; /* the last listing's versions with a manifest */
     size_t nlisted;
 };
@@ -62,12 +73,13 @@ void cfx_s3_source_default_cache(char *out, size_t cap) {
 }
 
 int cfx_s3_source_new(const char *model_name, const char *base_url,
-                      const char *cache_dir, cfx_s3_source_t **out,
-                      cfx_error_t *err) {
+                      const char *cache_dir, uint64_t max_version_bytes,
+                      cfx_s3_source_t **out, cfx_error_t *err) {
     *out = NULL;
     cfx_s3_source_t *src = calloc(1, sizeof(*src));
     if (!src)
         return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    src->max_version_bytes = max_version_bytes;
     int rc;
     cfx_s3_config_t *cfg = malloc(sizeof(*cfg));
     if (!cfg) {
@@ -208,6 +220,7 @@ int cfx_s3_source_list(cfx_s3_source_t *src, size_t max, int64_t **out,
     for (size_t i = 0; i < nk;) {
         size_t j = i;
         int has_manifest = 0;
+        uint64_t bytes = 0;
         cfx_sha256_t h;
         if (cfx_sha256_init(&h)) {
             rc = cfx_error_set(err, CFX_EINTERNAL, "sha256 failed");
@@ -221,11 +234,13 @@ int cfx_s3_source_list(cfx_s3_source_t *src, size_t max, int64_t **out,
             cfx_sha256_update(&h, o->key, strlen(o->key) + 1);
             cfx_sha256_update(&h, &o->size, sizeof(o->size));
             cfx_sha256_update(&h, o->etag, strlen(o->etag) + 1);
+            bytes = o->size > UINT64_MAX - bytes ? UINT64_MAX : bytes + o->size;
         }
         uint8_t fp[CFX_SHA256_LEN];
         cfx_sha256_final(&h, fp);
         if (has_manifest) {
             vs[nv].version = k[i].version;
+            vs[nv].bytes = bytes;
             memcpy(vs[nv].fp, fp, sizeof(fp));
             nv++;
         }
@@ -262,14 +277,68 @@ void cfx_s3_source_fingerprint(const cfx_s3_source_t *src, int64_t v,
 
 /* ---- download ------------------------------------------------------------ */
 
+static const listed_t *find_listed(const cfx_s3_source_t *src, int64_t v) {
+    for (size_t i = 0; i < src->nlisted; i++)
+        if (src->listed[i].version == v)
+            return &src->listed[i];
+    return NULL;
+}
+
+/* The bytes version v has received in this fetch, against the cap. */
+typedef struct budget {
+    const cfx_s3_source_t *src;
+    int64_t version;
+    const listed_t *listed; /* NULL when the last listing lacks it */
+    uint64_t got;
+    int over; /* the cap stopped a transfer (err says so) */
+} budget_t;
+
+/* Counts n more bytes; past the cap the transfer is to stop. */
+static int budget_take(budget_t *b, size_t n, cfx_error_t *err) {
+    uint64_t cap = b->src->max_version_bytes;
+    if (cap == 0 || (n <= cap && b->got <= cap - n)) {
+        b->got += n;
+        return 0;
+    }
+    b->over = 1;
+    char listed[64] = "";
+    if (b->listed)
+        snprintf(listed, sizeof(listed), " (its listing gave %" PRIu64 ")",
+                 b->listed->bytes);
+    return cfx_error_set(
+        err, CFX_ETOOBIG,
+        "model %s version %" PRId64 ": %" PRIu64 " bytes received%s, more than "
+        "--s3_max_version_bytes=%" PRIu64 "; download stopped, nothing kept",
+        b->src->model_name, b->version, b->got + n, listed, cap);
+}
+
+typedef struct buf_sink {
+    cfx_buf_t *buf;
+    budget_t *budget;
+} buf_sink_t;
+
+static int to_buf(void *ud, const void *data, size_t n, cfx_error_t *err) {
+    buf_sink_t *bs = ud;
+    int rc = budget_take(bs->budget, n, err);
+    if (rc)
+        return rc;
+    if (cfx_buf_append(bs->buf, data, n))
+        return cfx_error_set(err, CFX_ENOMEM, "out of memory");
+    return 0;
+}
+
 typedef struct file_sink {
     int fd;
     const char *path;
     cfx_sha256_t h;
+    budget_t *budget;
 } file_sink_t;
 
 static int to_file(void *ud, const void *data, size_t n, cfx_error_t *err) {
     file_sink_t *fs = ud;
+    int rc = budget_take(fs->budget, n, err);
+    if (rc)
+        return rc;
     if (cfx_file_write_all(fs->fd, data, n) != 0)
         return cfx_error_set(err, CFX_EIO, "%s: write: %s", fs->path,
                              strerror(errno));
@@ -288,10 +357,11 @@ static int is_hex64(const char *s) {
     return 1;
 }
 
-/* Downloads key into path (created), checking size and sha256. */
+/* Downloads key into path (created), checking size and sha256, counting
+ * what arrives in budget. */
 static int download_file(cfx_s3_source_t *src, const char *key,
                          const char *path, uint64_t size, const char *sha,
-                         cfx_error_t *err) {
+                         budget_t *budget, cfx_error_t *err) {
     char parent[8400];
     snprintf(parent, sizeof(parent), "%s", path);
     char *slash = strrchr(parent, '/');
@@ -301,7 +371,7 @@ static int download_file(cfx_s3_source_t *src, const char *key,
         if (rc)
             return rc;
     }
-    file_sink_t fs = {.path = path};
+    file_sink_t fs = {.path = path, .budget = budget};
     fs.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fs.fd < 0)
         return cfx_error_set(err, CFX_EIO, "%s: %s", path, strerror(errno));
@@ -320,7 +390,7 @@ static int download_file(cfx_s3_source_t *src, const char *key,
     if (!rc && fstat(fs.fd, &st) != 0)
         rc = cfx_error_set(&e2, CFX_EIO, "%s: %s", path, strerror(errno));
     close(fs.fd);
-    if (rc == CFX_ETOOBIG)
+    if (rc == CFX_ETOOBIG && !budget->over)
         return cfx_error_set(err, CFX_ECHECKSUM,
                              "s3://%s/%s: size expected %" PRIu64
                              ", found more; the object does not match "
@@ -354,23 +424,48 @@ static int same_content(const char *path, const void *data, size_t len) {
     return same;
 }
 
+/* 1 when rel/e is a file entry of a manifest this source downloads. */
+static int file_entry_ok(const char *rel, json_t *e) {
+    json_t *sha = json_object_get(e, "sha256"),
+           *size = json_object_get(e, "size");
+    return cfx_bundle_relpath_ok(rel) && strcmp(rel, "manifest.json") != 0 &&
+           json_is_string(sha) && is_hex64(json_string_value(sha)) &&
+           json_is_integer(size) && json_integer_value(size) >= 0 &&
+           (uint64_t)json_integer_value(size) <= CFX_BUNDLE_MAX_FILE;
+}
+
 int cfx_s3_source_fetch(cfx_s3_source_t *src, int64_t v, char *dir, size_t cap,
                         cfx_error_t *err) {
     char vkey[CFX_S3_MAX_KEY], key[CFX_S3_MAX_KEY + 1100], final[4200],
         tmp[4200], path[8400];
     const char *pre = src->url.prefix;
+    const uint64_t max_bytes = src->max_version_bytes;
     int rc = 0, made_tmp = 0;
     json_t *m = NULL;
     cfx_buf_t man;
     cfx_buf_init(&man);
+    budget_t budget = {.src = src, .version = v, .listed = find_listed(src, v)};
     snprintf(vkey, sizeof(vkey), "%s%s%" PRId64, pre, *pre ? "/" : "", v);
     snprintf(final, sizeof(final), "%s/%" PRId64, src->cache, v);
     snprintf(tmp, sizeof(tmp), "%s/" TMP_PREFIX "%ld-%" PRId64, src->cache,
              (long)getpid(), v);
     if ((size_t)snprintf(dir, cap, "%s", final) >= cap)
         return cfx_error_set(err, CFX_ETOOBIG, "%s: path too long", final);
+    /* the cap by the listing: nothing is requested */
+    if (max_bytes && budget.listed && budget.listed->bytes > max_bytes) {
+        rc = cfx_error_set(err, CFX_ETOOBIG,
+                           "model %s version %" PRId64 ": its objects under "
+                           "s3://%s/%s/ are listed with %" PRIu64
+                           " bytes, more than --s3_max_version_bytes=%" PRIu64
+                           "; nothing downloaded",
+                           src->model_name, v, src->url.bucket, vkey,
+                           budget.listed->bytes, max_bytes);
+        goto out;
+    }
     snprintf(key, sizeof(key), "%s/manifest.json", vkey);
-    rc = cfx_s3_get_buf(src->s3, src->url.bucket, key, MAX_MANIFEST, &man, err);
+    buf_sink_t ms = {.buf = &man, .budget = &budget};
+    rc = cfx_s3_get(src->s3, src->url.bucket, key, MAX_MANIFEST, to_buf, &ms,
+                    err);
     if (rc == CFX_ENOTFOUND) {
         rc = cfx_error_set(err, CFX_ENOTFOUND,
                            "s3://%s/%s: missing (a push still under way, "
@@ -379,11 +474,6 @@ int cfx_s3_source_fetch(cfx_s3_source_t *src, int64_t v, char *dir, size_t cap,
         goto out;
     }
     if (rc)
-        goto out;
-    /* A cached copy with the same manifest is reused: loading it checks
-     * every file against that manifest again. */
-    snprintf(path, sizeof(path), "%s/manifest.json", final);
-    if (same_content(path, man.data, man.len))
         goto out;
     json_error_t jerr;
     m = json_loadb((const char *)man.data, man.len, JSON_REJECT_DUPLICATES,
@@ -399,6 +489,38 @@ int cfx_s3_source_fetch(cfx_s3_source_t *src, int64_t v, char *dir, size_t cap,
                            src->url.bucket, key, MAX_FILES);
         goto out;
     }
+    /* every entry checked and the cap by the manifest's sizes before any
+     * file is written (at most MAX_FILES of CFX_BUNDLE_MAX_FILE bytes: the
+     * sum fits) */
+    const char *rel;
+    json_t *e;
+    uint64_t declared = man.len;
+    json_object_foreach(files, rel, e) {
+        if (!file_entry_ok(rel, e)) {
+            rc = cfx_error_set(err, CFX_ECORRUPT,
+                               "s3://%s/%s: files['%.200s']: expected a "
+                               "bundle file name, sha256 (64 hex digits) "
+                               "and a size of at most %zu",
+                               src->url.bucket, key, rel, CFX_BUNDLE_MAX_FILE);
+            goto out;
+        }
+        declared += (uint64_t)json_integer_value(json_object_get(e, "size"));
+    }
+    if (max_bytes && declared > max_bytes) {
+        rc = cfx_error_set(err, CFX_ETOOBIG,
+                           "model %s version %" PRId64 ": s3://%s/%s and the "
+                           "files it lists hold %" PRIu64
+                           " bytes, more than --s3_max_version_bytes=%" PRIu64
+                           "; no file downloaded",
+                           src->model_name, v, src->url.bucket, key, declared,
+                           max_bytes);
+        goto out;
+    }
+    /* A cached copy with the same manifest is reused: loading it checks
+     * every file against that manifest again. */
+    snprintf(path, sizeof(path), "%s/manifest.json", final);
+    if (same_content(path, man.data, man.len))
+        goto out;
     if ((rc = cfx_file_mkdirs(src->cache, err)))
         goto out;
     cfx_file_remove_tree(tmp, NULL);
@@ -407,27 +529,14 @@ int cfx_s3_source_fetch(cfx_s3_source_t *src, int64_t v, char *dir, size_t cap,
         goto out;
     }
     made_tmp = 1;
-    const char *rel;
-    json_t *e;
     json_object_foreach(files, rel, e) {
-        json_t *sha = json_object_get(e, "sha256"),
-               *size = json_object_get(e, "size");
-        if (!cfx_bundle_relpath_ok(rel) || !strcmp(rel, "manifest.json") ||
-            !json_is_string(sha) || !is_hex64(json_string_value(sha)) ||
-            !json_is_integer(size) || json_integer_value(size) < 0 ||
-            (uint64_t)json_integer_value(size) > CFX_BUNDLE_MAX_FILE) {
-            rc = cfx_error_set(err, CFX_ECORRUPT,
-                               "s3://%s/%s: files['%.200s']: expected a "
-                               "bundle file name, sha256 (64 hex digits) "
-                               "and a size of at most %zu",
-                               src->url.bucket, key, rel, CFX_BUNDLE_MAX_FILE);
-            goto out;
-        }
         snprintf(key, sizeof(key), "%s/%s", vkey, rel);
         snprintf(path, sizeof(path), "%s/%s", tmp, rel);
-        if ((rc = download_file(src, key, path,
-                                (uint64_t)json_integer_value(size),
-                                json_string_value(sha), err)))
+        if ((rc = download_file(
+                 src, key, path,
+                 (uint64_t)json_integer_value(json_object_get(e, "size")),
+                 json_string_value(json_object_get(e, "sha256")), &budget,
+                 err)))
             goto out;
     }
     /* the manifest last, then one rename publishes the version */

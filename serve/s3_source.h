@@ -13,6 +13,12 @@
  * arrives, the manifest written last and the folder published by one
  * rename; the manager then loads that folder like any local version.
  *
+ * A version's total size is bounded (docs/s3.md, "Bounds"): the listed
+ * sizes of its objects, then what its manifest declares, are checked
+ * against the cap before anything is written, and the bytes that actually
+ * arrive are counted against it while they do, so a listing that
+ * understates them cannot fill the disk.
+ *
  * Thread-safety: one source belongs to the manager's loader thread.
  */
 #ifndef CFX_SERVE_S3_SOURCE_H
@@ -31,12 +37,13 @@ typedef struct cfx_s3_source cfx_s3_source_t;
  * else $HOME/.cache/cfx-serve/models, else /var/tmp/cfx-serve-<uid>. */
 void cfx_s3_source_default_cache(char *out, size_t cap);
 
-/* base_url is s3://bucket/prefix; cache_dir may be NULL (the default).
- * Reads the S3 environment (store/s3.h); errors name the variable or the
- * URL. */
+/* base_url is s3://bucket/prefix; cache_dir may be NULL (the default);
+ * max_version_bytes caps what one version may download, manifest included
+ * (cfx-serve's --s3_max_version_bytes), 0 for no cap. Reads the S3
+ * environment (store/s3.h); errors name the variable or the URL. */
 int cfx_s3_source_new(const char *model_name, const char *base_url,
-                      const char *cache_dir, cfx_s3_source_t **out,
-                      cfx_error_t *err);
+                      const char *cache_dir, uint64_t max_version_bytes,
+                      cfx_s3_source_t **out, cfx_error_t *err);
 void cfx_s3_source_free(cfx_s3_source_t *src); /* NULL is fine */
 
 /* The model's cache folder: <cache_dir>/<model name, cleaned>-<16 hex
@@ -57,7 +64,13 @@ void cfx_s3_source_fingerprint(const cfx_s3_source_t *src, int64_t v,
 
 /* Makes version v present and verified in the cache (downloading what the
  * cached copy lacks) and writes its folder to dir. CFX_ECHECKSUM names the
- * object whose size or SHA-256 differs from manifest.json. */
+ * object whose size or SHA-256 differs from manifest.json. CFX_ETOOBIG,
+ * naming the model, the version, the cap and the bytes, when the version
+ * is larger than max_version_bytes: by the last listing's sizes of its
+ * objects (then nothing is fetched), by the sizes its manifest declares
+ * (then nothing but the manifest is fetched), or by the bytes received
+ * (then the transfer stops). Whatever was written is removed; a cached
+ * copy is not used for a version over the cap either. */
 int cfx_s3_source_fetch(cfx_s3_source_t *src, int64_t v, char *dir, size_t cap,
                         cfx_error_t *err);
 

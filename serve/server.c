@@ -116,6 +116,7 @@ int cfx_server_new(cfx_serve_flags_t *opts, cfx_server_t **out,
             srv->opts.allow_version_labels_for_unavailable_models,
         .metrics = srv->metrics,
         .model_cache_dir = srv->opts.model_cache_dir,
+        .s3_max_version_bytes = srv->opts.s3_max_version_bytes,
     };
     rc = cfx_manager_new(&mo, &models, &srv->manager, err);
 out:

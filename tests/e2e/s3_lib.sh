@@ -8,6 +8,9 @@
 #                     S3_PID and exports the S3 environment of cfx (plain
 #                     HTTP); with S3_TLS_KEY and S3_TLS_CERT set (PEM
 #                     files) it speaks HTTPS and S3_USE_HTTPS is left unset
+#                     (S3_SERVER_REQUEST_LOG and S3_SERVER_LIST_SIZE_LIE,
+#                     when exported, log its requests and understate listed
+#                     sizes: tests/e2e/s3_server.js)
 #   s3_stop           stops it (the data stays)
 #   s3_put FILE KEY   uploads FILE as models/KEY with curl's own SigV4
 #   s3_bless BUNDLE OUT  evaluates the taxi BUNDLE on the examples in $T/ex

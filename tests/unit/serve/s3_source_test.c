@@ -2,9 +2,10 @@
  * s3_source_test.c: what cfx-serve decides about an s3:// base path
  * before it talks to a store (serve/s3_source.h, docs/s3.md): the default
  * cache folder, refusals of a bad URL or S3 environment naming the model
- * or variable, --model_cache_dir, and s3:// base paths in the model
- * config file. Listing and downloading run against a real S3-compatible
- * server in tests/e2e/s3_serve_test.sh.
+ * or variable, --model_cache_dir, --s3_max_version_bytes, and s3:// base
+ * paths in the model config file. Listing and downloading run against a
+ * real S3-compatible server in tests/e2e/s3_serve_test.sh and
+ * tests/e2e/s3_version_cap_test.sh (the cap on a version's bytes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,14 +69,14 @@ static void test_source_refusals(void **state) {
     cfx_error_t err;
     cfx_error_init(&err);
     assert_int_equal(
-        cfx_s3_source_new("taxi", "s3://x/taxi", "/tmp", &src, &err),
+        cfx_s3_source_new("taxi", "s3://x/taxi", "/tmp", 0, &src, &err),
         CFX_EINVAL);
     assert_null(src);
     assert_non_null(strstr(err.msg, "s3://x/taxi: the bucket name"));
     setenv("S3_USE_HTTPS", "maybe", 1);
     cfx_error_init(&err);
     assert_int_equal(
-        cfx_s3_source_new("taxi", "s3://models/taxi", "/tmp", &src, &err),
+        cfx_s3_source_new("taxi", "s3://models/taxi", "/tmp", 0, &src, &err),
         CFX_EINVAL);
     assert_non_null(strstr(err.msg, "S3_USE_HTTPS"));
     unsetenv("S3_USE_HTTPS");
@@ -108,9 +109,12 @@ static void test_cache_folder_per_model(void **state) {
     cfx_s3_source_t *a = NULL, *b = NULL, *c = NULL;
     cfx_error_t err;
     cfx_error_init(&err);
-    CFX_TEST_OK(cfx_s3_source_new("a.b", "s3://models/m", "/c", &a, &err), err);
-    CFX_TEST_OK(cfx_s3_source_new("a_b", "s3://models/m", "/c", &b, &err), err);
-    CFX_TEST_OK(cfx_s3_source_new("a.b", "s3://models/m", "/c", &c, &err), err);
+    CFX_TEST_OK(cfx_s3_source_new("a.b", "s3://models/m", "/c", 0, &a, &err),
+                err);
+    CFX_TEST_OK(cfx_s3_source_new("a_b", "s3://models/m", "/c", 0, &b, &err),
+                err);
+    CFX_TEST_OK(cfx_s3_source_new("a.b", "s3://models/m", "/c", 0, &c, &err),
+                err);
     const char *ca = cfx_s3_source_cache(a), *cb = cfx_s3_source_cache(b);
     assert_true(!strncmp(ca, "/c/a_b-", 7) && strlen(ca) == 7 + 16);
     assert_true(!strncmp(cb, "/c/a_b-", 7) && strlen(cb) == 7 + 16);
@@ -164,12 +168,59 @@ static void test_config(void **state) {
     cfx_serve_flags_free(&f);
 }
 
+/* --s3_max_version_bytes: 4 GiB unless given, 0 for no limit, refused
+ * outside [0, 2^50] naming the flag. */
+static void test_max_version_bytes_flag(void **state) {
+    (void)state;
+    cfx_serve_flags_t f;
+    cfx_error_t err;
+    cfx_error_init(&err);
+    char *dflt[] = {"cfx-serve", "--model_base_path=s3://models/taxi"};
+    cfx_serve_flags_init(&f);
+    CFX_TEST_OK(cfx_serve_flags_parse(&f, 2, dflt, &err), err);
+    assert_true(f.s3_max_version_bytes == 4294967296u);
+    cfx_serve_flags_free(&f);
+    static const struct {
+        const char *arg;
+        uint64_t want;
+    } ok[] = {{"--s3_max_version_bytes=0", 0},
+              {"--s3_max_version_bytes=1", 1},
+              {"--s3_max_version_bytes=10737418240", 10737418240u},
+              {"--s3_max_version_bytes=1125899906842624", 1125899906842624u}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char *argv[] = {"cfx-serve", "--model_base_path=s3://models/taxi",
+                        (char *)ok[i].arg};
+        cfx_serve_flags_init(&f);
+        CFX_TEST_OK(cfx_serve_flags_parse(&f, 3, argv, &err), err);
+        assert_true(f.s3_max_version_bytes == ok[i].want);
+        cfx_serve_flags_free(&f);
+    }
+    static const char *const bad[] = {"-1", "1125899906842625", "4G", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char arg[64], want[128];
+        snprintf(arg, sizeof(arg), "--s3_max_version_bytes=%s", bad[i]);
+        snprintf(want, sizeof(want),
+                 "--s3_max_version_bytes: expected an integer in [0, "
+                 "1125899906842624], got \"%s\"",
+                 bad[i]);
+        char *argv[] = {"cfx-serve", "--model_base_path=s3://models/taxi", arg};
+        cfx_serve_flags_init(&f);
+        cfx_error_init(&err);
+        assert_int_equal(cfx_serve_flags_parse(&f, 3, argv, &err), CFX_EINVAL);
+        assert_string_equal(err.msg, want);
+        cfx_serve_flags_free(&f);
+    }
+    assert_non_null(
+        strstr(cfx_serve_flags_usage(), "--s3_max_version_bytes=4294967296"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_cache),
         cmocka_unit_test_setup(test_source_refusals, clean_env),
         cmocka_unit_test_setup(test_cache_folder_per_model, clean_env),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_max_version_bytes_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
