@@ -24,53 +24,22 @@ The eval split is used only to report.
 ECE: 10 equal-width probability bins, sum over bins of (rows in bin / rows)
 * |mean probability - positive rate|.
 """
-import glob, os, sys
+import os, sys
 import numpy as np
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'e2e'))
-from tfrecord_reader import example_first, records  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taxi_rows import CAT, IS_CAT, NUM, aligned, categories, ece, load, matrix  # noqa: E402
 
 EX, XF = sys.argv[1], sys.argv[2]
 PRED = [a.split('=', 1) for a in sys.argv[3:]]
 
-
-def load(root, split):
-    rows = []
-    for p in sorted(glob.glob(os.path.join(root, 'Split-' + split, '*'))):
-        rows += [example_first(r) for r in records(p)]
-    return rows
-
-
-NUM = ['fare', 'trip_miles', 'trip_seconds', 'trip_start_hour', 'trip_start_day',
-       'trip_start_month', 'trip_start_timestamp', 'pickup_latitude', 'pickup_longitude',
-       'dropoff_latitude', 'dropoff_longitude', 'pickup_community_area',
-       'dropoff_community_area', 'dropoff_census_tract']
-CAT = ['payment_type', 'company']
-
 raw_tr, raw_ev = load(EX, 'train'), load(EX, 'eval')
 xf_tr, xf_ev = load(XF, 'train'), load(XF, 'eval')
-assert len(raw_tr) == len(xf_tr) and len(raw_ev) == len(xf_ev), 'split sizes differ'
 y_tr = np.array([r['tips_xf'] for r in xf_tr])
 y_ev = np.array([r['tips_xf'] for r in xf_ev])
-# the raw and transformed rows are the same rows in the same order: fare_xf
-# is a z-score of the (0-filled) fare
-for raw, xf in ((raw_tr, xf_tr), (raw_ev, xf_ev)):
-    a = np.array([r['fare'] or 0.0 for r in raw])
-    b = np.array([r['fare_xf'] for r in xf])
-    assert np.corrcoef(a, b)[0, 1] > 0.9999, 'raw and transformed rows are not aligned'
-cats = {c: sorted({r[c] or '' for r in raw_tr}) for c in CAT}
-
-
-def matrix(rows):
-    m = []
-    for r in rows:
-        v = [np.nan if r[c] is None else float(r[c]) for c in NUM]
-        v += [float(cats[c].index(r[c] or '')) if (r[c] or '') in cats[c] else np.nan
-              for c in CAT]
-        m.append(v)
-    return np.array(m)
-
-
-X_tr, X_ev = matrix(raw_tr), matrix(raw_ev)
+aligned(raw_tr, xf_tr)
+aligned(raw_ev, xf_ev)
+cats = categories(raw_tr)
+X_tr, X_ev = matrix(raw_tr, cats), matrix(raw_ev, cats)
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -82,9 +51,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 cv = KFold(5, shuffle=True, random_state=0)
-is_cat = [False] * len(NUM) + [True] * len(CAT)
 hgb = GridSearchCV(
-    HistGradientBoostingClassifier(categorical_features=is_cat, random_state=0),
+    HistGradientBoostingClassifier(categorical_features=IS_CAT, random_state=0),
     {'learning_rate': [0.05, 0.1], 'max_iter': [150, 250],
      'max_leaf_nodes': [7, 15], 'min_samples_leaf': [20, 40],
      'l2_regularization': [1.0]},
@@ -105,16 +73,6 @@ lr = GridSearchCV(make_pipeline(pre, LogisticRegression(max_iter=2000)),
                   scoring='neg_log_loss', cv=cv, n_jobs=1).fit(X_tr, y_tr)
 print('LogisticRegression chosen by 5-fold CV on train:', lr.best_params_,
       'cv log loss %.4f' % -lr.best_score_)
-
-
-def ece(p, y, bins=10):
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    e = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            e += m.mean() * abs(p[m].mean() - y[m].mean())
-    return e
 
 
 models = [(name, np.loadtxt(path, delimiter=',', skiprows=1, usecols=0, ndmin=1))

@@ -258,7 +258,25 @@ static int write_bundle(const cfx_train_job_t *job,
         (json_int_t)res->eval_rows, "eval", "loss", metric_json(res->eval.loss),
         "accuracy", metric_json(res->eval.accuracy), "auc",
         metric_json(res->eval.auc), "examples", (json_int_t)res->eval.count);
-    if (training && job->pipeline_name)
+    /* the network's regularisation and schedule (docs/model.md, the
+     * manifest table): a bundle says how its weights were trained */
+    json_t *reg =
+        net ? json_pack("{s:f, s:f, s:I, s:f, s:f, s:I}", "l2", cfg->l2,
+                        "dropout", cfg->dropout, "lr_decay_steps",
+                        (json_int_t)cfg->lr_decay_steps, "lr_decay_rate",
+                        cfg->lr_decay_rate, "validation_fraction",
+                        cfg->validation_fraction, "early_stopping_evals",
+                        (json_int_t)cfg->early_stopping_evals)
+            : NULL;
+    if (training == NULL ||
+        (net && (reg == NULL || json_object_update(training, reg) < 0))) {
+        json_decref(reg);
+        json_decref(training);
+        rc = cfx_error_set(err, CFX_ENOMEM, "train: out of memory");
+        goto out;
+    }
+    json_decref(reg);
+    if (job->pipeline_name)
         json_object_set_new(training, "pipeline",
                             json_string(job->pipeline_name));
     json_object_set_new(manifest, "training", training);

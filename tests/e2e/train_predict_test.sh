@@ -225,7 +225,8 @@ printf 'fare,trip_miles\n' > "$T/empty.csv"
 $PY - "$T/trainer.json" "$T/emb.json" "$T/emb_bad.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
-c.update({"train_steps": 300, "eval_every_steps": 300, "dropout": 0.2,
+c.update({"train_steps": 300, "eval_every_steps": 300, "dropout": 0.2, "l2": 1e-4,
+          "lr_decay_steps": 200, "lr_decay_rate": 0.5,
           "deep_categorical": ["payment_type_xf", "company_xf", "trip_start_hour_xf"],
           "embedding_dim": {"payment_type_xf": 2, "company_xf": 4}})
 json.dump(c, open(sys.argv[2], "w"))
@@ -246,6 +247,8 @@ card = {c["name"]: c["cardinality"] for c in net["categorical"]}
 assert dims["payment_type_xf"] == 2 and dims["company_xf"] == 4, dims
 assert sum(dims.values()) == 6, dims
 assert man["format_version"] == 2, man["format_version"]  # embeddings need 2
+tr = man["training"]  # the regularisation it was trained with is recorded
+assert (tr["dropout"], tr["l2"], tr["lr_decay_steps"], tr["lr_decay_rate"]) == (0.2, 1e-4, 200, 0.5), tr
 raw = open(os.path.join(m, "variables/model.safetensors"), "rb").read()
 (hl,) = struct.unpack("<Q", raw[:8])
 hdr = json.loads(raw[8:8 + hl])
