@@ -3,7 +3,9 @@
  * names. A handful of series live in one small table under a mutex: a
  * request touches it twice for a few hundred nanoseconds, far below the
  * cost of the request itself. Label sets are rendered once, when a series
- * is created, and compared as strings.
+ * is created, and compared as strings. The recent window (metrics.h) is
+ * read from the clock under the same mutex, so the seconds a series sees
+ * never go back and a slot is only ever reused for a later second.
  */
 #include "serve/metrics.h"
 
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/clock.h"
 #include "serve/service.h"
 
 #define LAT_BUCKETS 33  /* 10 * 1.8^k µs, k = 0..32, then +Inf */
@@ -47,12 +50,21 @@ static const struct {
      "Latency in microseconds for models that were loaded successfully."},
 };
 
+/* Successful requests per second of the recent window, a ring indexed by
+ * the second (since the metrics' start) modulo its size. */
+typedef struct recent {
+    uint32_t second[CFX_METRICS_RECENT_SLOTS]; /* 1 + the second counted;
+                                                  0: never used */
+    uint32_t count[CFX_METRICS_RECENT_SLOTS];
+} recent_t;
+
 typedef struct series {
     metric_id_t id;
     char *labels; /* rendered: model_name="m",status="OK" */
     uint64_t count;
     double sum;
     uint64_t buckets[LAT_BUCKETS + 1]; /* non-cumulative; last = +Inf */
+    recent_t *recent;                  /* request_latency series only */
 } series_t;
 
 struct cfx_metrics {
@@ -61,7 +73,15 @@ struct cfx_metrics {
     size_t n, cap;
     double lat_bounds[LAT_BUCKETS];
     double cnt_bounds[CNT_BUCKETS];
+    uint64_t (*now)(void *arg); /* µs, monotonic */
+    void *now_arg;
+    uint64_t start_us; /* now() at cfx_metrics_new / cfx_metrics_set_clock */
 };
+
+static uint64_t mono_now(void *arg) {
+    (void)arg;
+    return cfx_clock_mono_us();
+}
 
 int cfx_metrics_new(cfx_metrics_t **out) {
     *out = NULL;
@@ -75,6 +95,8 @@ int cfx_metrics_new(cfx_metrics_t **out) {
     b = 1;
     for (int i = 0; i < CNT_BUCKETS; i++, b *= 2)
         m->cnt_bounds[i] = b;
+    m->now = mono_now;
+    m->start_us = mono_now(NULL);
     *out = m;
     return 0;
 }
@@ -82,8 +104,10 @@ int cfx_metrics_new(cfx_metrics_t **out) {
 void cfx_metrics_free(cfx_metrics_t *m) {
     if (!m)
         return;
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = 0; i < m->n; i++) {
         free(m->series[i].labels);
+        free(m->series[i].recent);
+    }
     free(m->series);
     pthread_mutex_destroy(&m->mu);
     free(m);
@@ -142,8 +166,46 @@ static series_t *series_get(cfx_metrics_t *m, metric_id_t id,
     s->labels = strdup(labels);
     if (!s->labels)
         return NULL;
+    if (id == M_REQUEST_LATENCY && !(s->recent = calloc(1, sizeof(recent_t)))) {
+        free(s->labels);
+        return NULL;
+    }
     m->n++;
     return s;
+}
+
+void cfx_metrics_set_clock(cfx_metrics_t *m, uint64_t (*now)(void *arg),
+                           void *arg) {
+    m->now = now;
+    m->now_arg = arg;
+    m->start_us = now(arg);
+}
+
+/* Microseconds since the start; called with mu held. */
+static uint64_t elapsed_us(cfx_metrics_t *m) {
+    uint64_t t = m->now(m->now_arg);
+    return t > m->start_us ? t - m->start_us : 0;
+}
+
+static void recent_add(recent_t *r, uint64_t second) {
+    if (second >= UINT32_MAX)
+        return; /* 136 years up */
+    size_t i = (size_t)(second % CFX_METRICS_RECENT_SLOTS);
+    if (r->second[i] != second + 1) {
+        r->second[i] = (uint32_t)(second + 1);
+        r->count[i] = 0;
+    }
+    if (r->count[i] < UINT32_MAX)
+        r->count[i]++;
+}
+
+/* The requests counted in seconds first..last. */
+static uint64_t recent_sum(const recent_t *r, uint64_t first, uint64_t last) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < CFX_METRICS_RECENT_SLOTS; i++)
+        if (r->second[i] > first && r->second[i] <= last + 1)
+            n += r->count[i];
+    return n;
 }
 
 static void observe(series_t *s, const double *bounds, int nb, double v) {
@@ -173,8 +235,10 @@ void cfx_metrics_record(cfx_metrics_t *m, const char *model, const char *api,
         s->count++;
     if (tf_code == 0) {
         s = series_get(m, M_REQUEST_LATENCY, l2);
-        if (s)
+        if (s) {
             observe(s, m->lat_bounds, LAT_BUCKETS, (double)latency_us);
+            recent_add(s->recent, elapsed_us(m) / 1000000);
+        }
     }
     pthread_mutex_unlock(&m->mu);
 }
@@ -237,9 +301,9 @@ static int render_hist(cfx_buf_t *out, const char *name, const series_t *s,
     return rc;
 }
 
-int cfx_metrics_render(cfx_metrics_t *m, cfx_buf_t *out) {
+/* Called with mu held. */
+static int render_locked(cfx_metrics_t *m, cfx_buf_t *out) {
     int rc = 0;
-    pthread_mutex_lock(&m->mu);
     for (int id = 0; id < M_COUNT && !rc; id++) {
         int any = 0;
         for (size_t i = 0; i < m->n && !rc; i++) {
@@ -264,6 +328,33 @@ int cfx_metrics_render(cfx_metrics_t *m, cfx_buf_t *out) {
                     id == M_EXAMPLE_COUNTS ? CNT_BUCKETS : LAT_BUCKETS);
         }
     }
+    return rc;
+}
+
+int cfx_metrics_render(cfx_metrics_t *m, cfx_buf_t *out) {
+    pthread_mutex_lock(&m->mu);
+    int rc = render_locked(m, out);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int cfx_metrics_render_with_recent(cfx_metrics_t *m, cfx_buf_t *out) {
+    pthread_mutex_lock(&m->mu);
+    int rc = render_locked(m, out);
+    uint64_t t = elapsed_us(m), last = t / 1000000,
+             first = last > CFX_METRICS_RECENT_SECONDS
+                         ? last - CFX_METRICS_RECENT_SECONDS
+                         : 0;
+    if (!rc)
+        rc = cfx_buf_printf(out, ":cfx:serving:recent_window_seconds %.6f\n",
+                            (double)(t - first * 1000000) / 1e6);
+    for (size_t i = 0; i < m->n && !rc; i++)
+        if (m->series[i].id == M_REQUEST_LATENCY)
+            rc = cfx_buf_printf(out,
+                                ":cfx:serving:recent_request_count{%s} %llu\n",
+                                m->series[i].labels,
+                                (unsigned long long)recent_sum(
+                                    m->series[i].recent, first, last));
     pthread_mutex_unlock(&m->mu);
     return rc;
 }

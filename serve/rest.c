@@ -779,13 +779,10 @@ static void on_request(cfx_http1_req_t *req, void *arg) {
     }
     if (is_get && (!strcmp(path, "/") || !strcmp(path, "/v1/status"))) {
         /* the status page and its JSON twin (serve/status_page.h) */
-        int html = path[1] == 0;
-        cfx_buf_reset(&r->out);
-        if (cfx_status_page_render(r->srv, html, &r->out) == 0)
-            send_buf(&c, 200,
-                     html ? "text/html; charset=utf-8" : "application/json");
-        else
-            send_error(&c, 8, "status page: out of memory");
+        const char *ctype;
+        int http =
+            cfx_status_page_respond(r->srv, path[1] == 0, &r->out, &ctype);
+        send_buf(&c, http, ctype);
         return;
     }
     if (strncmp(path, "/v1/", 4) != 0) {

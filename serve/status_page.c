@@ -2,6 +2,12 @@
  * status_page.c: GET / and GET /v1/status (status_page.h). The facts are
  * gathered once into a JSON document; the HTML page is drawn from that
  * same document, so the two never disagree.
+ *
+ * Out of memory anywhere on the way (a jansson value, a buffer append)
+ * fails the whole render, and cfx_status_page_respond answers 500 with a
+ * short error instead: a page with a row or a table missing, or cut off,
+ * is never answered 200. Gathering checks every jansson call; the HTML
+ * goes through one page_t whose first failed append sticks.
  */
 #include "serve/status_page.h"
 
@@ -118,6 +124,7 @@ typedef struct hist {
     double le[MAX_BUCKETS], cum[MAX_BUCKETS]; /* le = INFINITY for +Inf */
     size_t nb;
     double sum, count;
+    double recent; /* successful requests in the recent window */
 } hist_t;
 
 typedef struct facts {
@@ -126,6 +133,7 @@ typedef struct facts {
     json_t *counts; /* [{model, status, count}] */
     json_t *loads;  /* model_path -> {ok, failed, sum_us, n} (not shown) */
     json_t *models; /* name -> {versions: {v: state}, outage} */
+    double window;  /* the recent window's length in seconds; < 0: none */
 } facts_t;
 
 static hist_t *hist_get(facts_t *f, const sample_t *s) {
@@ -166,18 +174,26 @@ static double quantile(const hist_t *h, double q) {
     return lo;
 }
 
-static void add_sample(facts_t *f, const sample_t *s) {
+/* Adds one sample to the facts; 0, or CFX_ENOMEM. */
+static int add_sample(facts_t *f, const sample_t *s) {
     if (!strcmp(s->name, ":tensorflow:serving:request_count")) {
-        if (json_array_size(f->counts) < CFX_STATUS_MAX_ROWS)
+        if (json_array_size(f->counts) < CFX_STATUS_MAX_ROWS &&
             json_array_append_new(f->counts,
                                   json_pack("{s:o,s:o,s:f}", "model",
                                             jstr(label(s, "model_name")),
                                             "status", jstr(label(s, "status")),
-                                            "count", s->value));
+                                            "count", s->value)))
+            return CFX_ENOMEM;
+    } else if (!strcmp(s->name, ":cfx:serving:recent_window_seconds")) {
+        f->window = s->value;
+    } else if (!strcmp(s->name, ":cfx:serving:recent_request_count")) {
+        hist_t *h = hist_get(f, s);
+        if (h)
+            h->recent = s->value;
     } else if (!strncmp(s->name, ":tensorflow:serving:request_latency_", 36)) {
         hist_t *h = hist_get(f, s);
         if (!h)
-            return;
+            return 0;
         if (ends_with(s->name, "_bucket") && h->nb < MAX_BUCKETS) {
             const char *le = label(s, "le");
             h->le[h->nb] = !strcmp(le, "+Inf") ? INFINITY : strtod(le, NULL);
@@ -192,10 +208,11 @@ static void add_sample(facts_t *f, const sample_t *s) {
         json_t *l = json_object_get(f->loads, path);
         if (!l) {
             if (json_object_size(f->loads) >= CFX_STATUS_MAX_ROWS)
-                return;
+                return 0;
             l = json_pack("{s:f,s:f,s:f,s:f}", "ok", 0.0, "failed", 0.0,
                           "sum_us", 0.0, "n", 0.0);
-            json_object_set_new_nocheck(f->loads, path, l);
+            if (json_object_set_new_nocheck(f->loads, path, l))
+                return CFX_ENOMEM;
         }
         const char *key = NULL;
         if (!strcmp(s->name, ":tensorflow:cc:saved_model:load_attempt_count"))
@@ -206,39 +223,45 @@ static void add_sample(facts_t *f, const sample_t *s) {
         else if (!strcmp(s->name,
                          ":tensorflow:cc:saved_model:load_latency_count"))
             key = "n";
-        if (key)
+        if (key &&
             json_object_set_new(
                 l, key,
-                json_real(json_real_value(json_object_get(l, key)) + s->value));
+                json_real(json_real_value(json_object_get(l, key)) + s->value)))
+            return CFX_ENOMEM;
     } else if (!strcmp(s->name, ":cfx:serving:model_version_state") ||
                !strcmp(s->name, ":cfx:serving:model_store_outage")) {
         const char *name = label(s, "model_name");
         json_t *m = json_object_get(f->models, name);
         if (!m) {
             if (json_object_size(f->models) >= CFX_STATUS_MAX_ROWS)
-                return;
+                return 0;
             m = json_pack("{s:{},s:b}", "versions", "outage", 0);
-            json_object_set_new_nocheck(f->models, name, m);
+            if (json_object_set_new_nocheck(f->models, name, m))
+                return CFX_ENOMEM;
         }
-        if (!strcmp(s->name, ":cfx:serving:model_store_outage"))
-            json_object_set_new(m, "outage", json_boolean(s->value > 0));
-        else
-            json_object_set_new_nocheck(json_object_get(m, "versions"),
-                                        label(s, "version"),
-                                        jstr(label(s, "state")));
+        if (!strcmp(s->name, ":cfx:serving:model_store_outage")
+                ? json_object_set_new(m, "outage", json_boolean(s->value > 0))
+                : json_object_set_new_nocheck(json_object_get(m, "versions"),
+                                              label(s, "version"),
+                                              jstr(label(s, "state"))))
+            return CFX_ENOMEM;
     }
+    return 0;
 }
 
-static void parse_text(facts_t *f, const cfx_buf_t *b) {
+/* 0, or CFX_ENOMEM (the facts are then incomplete). */
+static int parse_text(facts_t *f, const cfx_buf_t *b) {
     const char *p = (const char *)b->data, *end = p + b->len;
     sample_t s;
-    while (p && p < end) {
+    int rc = 0;
+    while (!rc && p && p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (parse_sample(p, len, &s) == 0)
-            add_sample(f, &s);
+            rc = add_sample(f, &s);
         p += len + 1;
     }
+    return rc;
 }
 
 /* --- the facts as JSON ---------------------------------------------------- */
@@ -296,68 +319,62 @@ static int load_owner(const cfx_model_list_t *ml, const char *path,
     return 0;
 }
 
-static json_t *gather(cfx_server_t *srv) {
-    facts_t f = {0};
-    cfx_buf_t text;
+/* The "models" array: every version the manager knows, with GetModelStatus's
+ * error; load attempts and mean load time by version. 0 or CFX_ENOMEM. */
+static int gather_models(cfx_server_t *srv, const facts_t *f, json_t *doc) {
+    int rc = 0;
     cfx_model_list_t ml;
     cfx_error_t err;
-    cfx_buf_init(&text);
     cfx_model_list_init(&ml);
     cfx_error_init(&err);
-    f.h = calloc(CFX_STATUS_MAX_ROWS, sizeof *f.h);
-    f.counts = json_array();
-    f.loads = json_object();
-    f.models = json_object();
-    json_t *doc = json_object();
-    if (!f.h || !f.counts || !f.loads || !f.models || !doc)
-        goto fail;
-    cfx_metrics_render(srv->metrics, &text);
-    parse_text(&f, &text);
-    cfx_buf_reset(&text);
-    cfx_manager_render_versions(srv->manager, &text);
-    parse_text(&f, &text);
-    double up = uptime_seconds();
-
-    json_object_set_new(doc, "build",
-                        json_pack("{s:s,s:i}", "version", CFX_VERSION,
-                                  "bundle_format", CFX_BUNDLE_FORMAT_VERSION));
-    json_object_set_new(doc, "uptime_seconds", json_real(up));
-    json_object_set_new(
-        doc, "ready",
-        json_boolean(cfx_manager_ready(srv->manager) && !srv->draining));
-
-    /* models: every version the manager knows, with GetModelStatus's
-     * error; load attempts and mean load time by version */
-    if (cfx_serve_flags_models(&srv->opts, &ml, &err) < 0)
-        cfx_model_list_free(&ml), cfx_model_list_init(&ml);
     json_t *loads_by = json_object(); /* "model\nversion" -> load */
+    json_t *models = json_array();
+    if (!loads_by || !models) {
+        rc = CFX_ENOMEM;
+        goto out;
+    }
+    /* a config file that no longer parses: no load times, the rest stays */
+    rc = cfx_serve_flags_models(&srv->opts, &ml, &err);
+    if (rc == CFX_ENOMEM)
+        goto out;
+    if (rc)
+        cfx_model_list_free(&ml), cfx_model_list_init(&ml);
+    rc = 0;
     const char *path;
     json_t *l;
-    json_object_foreach(f.loads, path, l) {
+    json_object_foreach(f->loads, path, l) {
         const char *model, *version;
         char key[1024];
         if (load_owner(&ml, path, &model, &version)) {
             snprintf(key, sizeof key, "%s\n%s", model, version);
-            json_object_set_nocheck(loads_by, key, l);
+            if (json_object_set_nocheck(loads_by, key, l)) {
+                rc = CFX_ENOMEM;
+                goto out;
+            }
         }
     }
-    json_t *models = json_array();
     const char *name;
     json_t *m;
-    json_object_foreach(f.models, name, m) {
+    json_object_foreach(f->models, name, m) {
         cfx_version_status_t *st = NULL;
         size_t n = 0;
         cfx_error_t e2;
         cfx_error_init(&e2);
         json_t *versions = json_array();
-        if (cfx_manager_status(srv->manager, name, -1, &st, &n, &e2) == 0)
-            for (size_t i = 0; i < n && i < CFX_STATUS_MAX_ROWS; i++) {
-                char key[1024], v[32];
-                snprintf(v, sizeof v, "%lld", (long long)st[i].version);
-                snprintf(key, sizeof key, "%s\n%s", name, v);
-                const json_t *ld = json_object_get(loads_by, key);
-                double n_ok = json_real_value(json_object_get(ld, "n"));
-                json_array_append_new(
+        if (!versions) {
+            rc = CFX_ENOMEM;
+            goto out;
+        }
+        /* CFX_ENOTFOUND: the model went between the two readings */
+        rc = cfx_manager_status(srv->manager, name, -1, &st, &n, &e2);
+        rc = rc == CFX_ENOMEM ? rc : 0;
+        for (size_t i = 0; !rc && i < n && i < CFX_STATUS_MAX_ROWS; i++) {
+            char key[1024], v[32];
+            snprintf(v, sizeof v, "%lld", (long long)st[i].version);
+            snprintf(key, sizeof key, "%s\n%s", name, v);
+            const json_t *ld = json_object_get(loads_by, key);
+            double n_ok = json_real_value(json_object_get(ld, "n"));
+            if (json_array_append_new(
                     versions,
                     json_pack("{s:I,s:s,s:i,s:o,s:f,s:f,s:o}", "version",
                               (json_int_t)st[i].version, "state",
@@ -371,61 +388,139 @@ static json_t *gather(cfx_server_t *srv) {
                               n_ok > 0 ? ms(json_real_value(
                                                 json_object_get(ld, "sum_us")) /
                                             n_ok)
-                                       : json_null()));
-            }
+                                       : json_null())))
+                rc = CFX_ENOMEM;
+        }
         free(st);
-        json_array_append_new(models,
-                              json_pack("{s:o,s:o,s:O}", "name", jstr(name),
-                                        "versions", versions, "store_outage",
-                                        json_object_get(m, "outage")));
+        if (rc) {
+            json_decref(versions);
+            goto out;
+        }
+        if (json_array_append_new(
+                models, json_pack("{s:o,s:o,s:O}", "name", jstr(name),
+                                  "versions", versions, "store_outage",
+                                  json_object_get(m, "outage")))) {
+            rc = CFX_ENOMEM;
+            goto out;
+        }
     }
-    json_decref(loads_by);
-    json_object_set_new(doc, "models", models);
-
-    json_t *req = json_array();
-    for (size_t i = 0; i < f.nh; i++) {
-        const hist_t *h = &f.h[i];
-        json_array_append_new(
-            req, json_pack(
-                     "{s:o,s:o,s:o,s:f,s:o,s:o,s:o,s:o,s:o}", "model",
-                     jstr(h->model), "api", jstr(h->api), "entrypoint",
-                     jstr(h->entrypoint), "count", h->count, "rate_per_second",
-                     up > 0 ? json_real(h->count / up) : json_null(), "mean_ms",
-                     h->count > 0 ? ms(h->sum / h->count) : json_null(),
-                     "p50_ms", ms(quantile(h, 0.5)), "p90_ms",
-                     ms(quantile(h, 0.9)), "p99_ms", ms(quantile(h, 0.99))));
-    }
-    json_object_set_new(doc, "requests", req);
-    json_object_set(doc, "request_counts", f.counts);
-    goto out;
-fail:
-    json_decref(doc);
-    doc = NULL;
+    if (json_object_set(doc, "models", models))
+        rc = CFX_ENOMEM;
 out:
+    json_decref(models);
+    json_decref(loads_by);
+    cfx_model_list_free(&ml);
+    return rc;
+}
+
+/* The "requests" rows: per model, API and entrypoint. 0 or CFX_ENOMEM. */
+static int gather_requests(const facts_t *f, double up, json_t *doc) {
+    json_t *req = json_array();
+    if (!req)
+        return CFX_ENOMEM;
+    for (size_t i = 0; i < f->nh; i++) {
+        const hist_t *h = &f->h[i];
+        if (json_array_append_new(
+                req,
+                json_pack(
+                    "{s:o,s:o,s:o,s:f,s:o,s:o,s:o,s:o,s:o,s:o}", "model",
+                    jstr(h->model), "api", jstr(h->api), "entrypoint",
+                    jstr(h->entrypoint), "count", h->count,
+                    "rate_per_second_1m",
+                    f->window > 0 ? json_real(h->recent / f->window)
+                                  : json_null(),
+                    "rate_per_second",
+                    up > 0 ? json_real(h->count / up) : json_null(), "mean_ms",
+                    h->count > 0 ? ms(h->sum / h->count) : json_null(),
+                    "p50_ms", ms(quantile(h, 0.5)), "p90_ms",
+                    ms(quantile(h, 0.9)), "p99_ms", ms(quantile(h, 0.99))))) {
+            json_decref(req);
+            return CFX_ENOMEM;
+        }
+    }
+    int rc = json_object_set(doc, "requests", req) ? CFX_ENOMEM : 0;
+    json_decref(req);
+    return rc;
+}
+
+/* The facts as one JSON document; NULL only when out of memory. */
+static json_t *gather(cfx_server_t *srv) {
+    facts_t f = {0};
+    cfx_buf_t text;
+    int rc = CFX_ENOMEM;
+    cfx_buf_init(&text);
+    f.window = -1;
+    f.h = calloc(CFX_STATUS_MAX_ROWS, sizeof *f.h);
+    f.counts = json_array();
+    f.loads = json_object();
+    f.models = json_object();
+    json_t *doc = json_object();
+    if (!f.h || !f.counts || !f.loads || !f.models || !doc)
+        goto out;
+    if ((rc = cfx_metrics_render_with_recent(srv->metrics, &text)) ||
+        (rc = parse_text(&f, &text)))
+        goto out;
+    cfx_buf_reset(&text);
+    if ((rc = cfx_manager_render_versions(srv->manager, &text)) ||
+        (rc = parse_text(&f, &text)))
+        goto out;
+    double up = uptime_seconds();
+    rc = CFX_ENOMEM;
+    if (json_object_set_new(doc, "build",
+                            json_pack("{s:s,s:i}", "version", CFX_VERSION,
+                                      "bundle_format",
+                                      CFX_BUNDLE_FORMAT_VERSION)) ||
+        json_object_set_new(doc, "uptime_seconds", json_real(up)) ||
+        json_object_set_new(
+            doc, "ready",
+            json_boolean(cfx_manager_ready(srv->manager) && !srv->draining)) ||
+        json_object_set_new(doc, "rate_window_seconds",
+                            f.window >= 0 ? json_real(f.window) : json_null()))
+        goto out;
+    if ((rc = gather_models(srv, &f, doc)) ||
+        (rc = gather_requests(&f, up, doc)))
+        goto out;
+    rc = json_object_set(doc, "request_counts", f.counts) ? CFX_ENOMEM : 0;
+out:
+    if (rc) {
+        json_decref(doc);
+        doc = NULL;
+    }
     free(f.h);
     json_decref(f.counts);
     json_decref(f.loads);
     json_decref(f.models);
-    cfx_model_list_free(&ml);
     cfx_buf_free(&text);
     return doc;
 }
 
 /* --- HTML ----------------------------------------------------------------- */
 
-static int text(cfx_buf_t *out, const char *s) {
-    return s ? cfx_html_escape(out, s, strlen(s)) : 0;
+/* The page being written. Every append goes through PUTF or text, and
+ * the first failure sticks: nothing more is appended, and the render
+ * returns it. */
+typedef struct page {
+    cfx_buf_t *out;
+    int rc;
+} page_t;
+
+#define PUTF(p, ...)                                                           \
+    ((p)->rc ? (void)0                                                         \
+             : (void)((p)->rc = cfx_buf_printf((p)->out, __VA_ARGS__)))
+
+static void text(page_t *p, const char *s) {
+    if (!p->rc && s)
+        p->rc = cfx_html_escape(p->out, s, strlen(s));
 }
 
-static void num_cell(cfx_buf_t *out, const json_t *v, const char *fmt) {
-    if (json_is_number(v))
-        cfx_buf_printf(out, "<td class=\"num\">");
-    else
-        cfx_buf_printf(out, "<td class=\"num\">-</td>");
-    if (json_is_number(v)) {
-        cfx_buf_printf(out, fmt, json_number_value(v));
-        cfx_buf_printf(out, "</td>");
+static void num_cell(page_t *p, const json_t *v, const char *fmt) {
+    if (!json_is_number(v)) {
+        PUTF(p, "<td class=\"num\">-</td>");
+        return;
     }
+    PUTF(p, "<td class=\"num\">");
+    PUTF(p, fmt, json_number_value(v));
+    PUTF(p, "</td>");
 }
 
 static const char style[] =
@@ -443,138 +538,190 @@ static const char style[] =
     ".LOADING,.START,.UNLOADING{background:#fff4d6;color:#7a5200}"
     ".muted{color:#6b7785}";
 
-static void render_html(const json_t *doc, cfx_buf_t *out) {
+/* 0, or the first append's failure (out then holds part of a page). */
+static int render_html(const json_t *doc, cfx_buf_t *out) {
+    page_t pg = {out, 0}, *p = &pg;
     const json_t *build = json_object_get(doc, "build");
     double up = json_number_value(json_object_get(doc, "uptime_seconds"));
     int ready = json_is_true(json_object_get(doc, "ready"));
-    cfx_buf_printf(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
-        "'none'; style-src 'unsafe-inline'; img-src data:\">"
-        "<meta http-equiv=\"refresh\" content=\"%d\">"
-        "<link rel=\"icon\" href=\"data:,\"><title>cfx-serve status</title>"
-        "<style>%s</style></head><body><header><h1>cfx-serve</h1><p>"
-        "<span id=\"ready\" class=\"badge %s\">%s</span> &middot; up "
-        "<span id=\"uptime\">%.0f</span> s (%.0fd %02.0fh %02.0fm) &middot; "
-        "build cfx ",
-        CFX_STATUS_REFRESH_SECONDS, style, ready ? "ready" : "notready",
-        ready ? "READY" : "NOT READY", up, floor(up / 86400),
-        floor(fmod(up, 86400) / 3600), floor(fmod(up, 3600) / 60));
-    text(out, json_string_value(json_object_get(build, "version")));
-    cfx_buf_printf(
-        out,
-        ", bundle format %lld &middot; refreshes every %d s &middot; JSON: "
-        "<code>/v1/status</code></p></header><main>",
-        (long long)json_integer_value(json_object_get(build, "bundle_format")),
-        CFX_STATUS_REFRESH_SECONDS);
+    PUTF(p,
+         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+         "'none'; style-src 'unsafe-inline'; img-src data:\">"
+         "<meta http-equiv=\"refresh\" content=\"%d\">"
+         "<link rel=\"icon\" href=\"data:,\"><title>cfx-serve status</title>"
+         "<style>%s</style></head><body><header><h1>cfx-serve</h1><p>"
+         "<span id=\"ready\" class=\"badge %s\">%s</span> &middot; up "
+         "<span id=\"uptime\">%.0f</span> s (%.0fd %02.0fh %02.0fm) &middot; "
+         "build cfx ",
+         CFX_STATUS_REFRESH_SECONDS, style, ready ? "ready" : "notready",
+         ready ? "READY" : "NOT READY", up, floor(up / 86400),
+         floor(fmod(up, 86400) / 3600), floor(fmod(up, 3600) / 60));
+    text(p, json_string_value(json_object_get(build, "version")));
+    PUTF(p,
+         ", bundle format %lld &middot; refreshes every %d s &middot; JSON: "
+         "<code>/v1/status</code></p></header><main>",
+         (long long)json_integer_value(json_object_get(build, "bundle_format")),
+         CFX_STATUS_REFRESH_SECONDS);
 
-    cfx_buf_printf(out, "<section><h2>Models</h2><table id=\"models\"><tr>"
-                        "<th>model</th><th>version</th><th>state</th>"
-                        "<th>load time (ms)</th><th>loads ok</th>"
-                        "<th>loads failed</th><th>error</th></tr>");
+    PUTF(p, "<section><h2>Models</h2><table id=\"models\"><tr>"
+            "<th>model</th><th>version</th><th>state</th>"
+            "<th>load time (ms)</th><th>loads ok</th>"
+            "<th>loads failed</th><th>error</th></tr>");
     const json_t *models = json_object_get(doc, "models");
     for (size_t i = 0; i < json_array_size(models); i++) {
         const json_t *m = json_array_get(models, i),
                      *vs = json_object_get(m, "versions");
         const char *name = json_string_value(json_object_get(m, "name"));
         if (json_array_size(vs) == 0) {
-            cfx_buf_printf(out, "<tr><td>");
-            text(out, name);
-            cfx_buf_printf(out, "</td><td colspan=\"6\" class=\"muted\">no "
-                                "version yet</td></tr>");
+            PUTF(p, "<tr><td>");
+            text(p, name);
+            PUTF(p, "</td><td colspan=\"6\" class=\"muted\">no "
+                    "version yet</td></tr>");
         }
         for (size_t k = 0; k < json_array_size(vs); k++) {
             const json_t *v = json_array_get(vs, k);
             const char *state = json_string_value(json_object_get(v, "state"));
-            cfx_buf_printf(out, "<tr data-model=\"");
-            text(out, name);
-            cfx_buf_printf(out, "\"><td>");
-            text(out, name);
+            PUTF(p, "<tr data-model=\"");
+            text(p, name);
+            PUTF(p, "\"><td>");
+            text(p, name);
             if (json_is_true(json_object_get(m, "store_outage")))
-                cfx_buf_printf(out, " <span class=\"badge err\">model store "
-                                    "outage</span>");
-            cfx_buf_printf(
-                out, "</td><td class=\"num\">%lld</td><td><span class=\"badge ",
-                (long long)json_integer_value(json_object_get(v, "version")));
-            text(out, state);
-            cfx_buf_printf(out, "\">");
-            text(out, state);
-            cfx_buf_printf(out, "</span></td>");
-            num_cell(out, json_object_get(v, "load_ms"), "%.1f");
-            num_cell(out, json_object_get(v, "load_attempts_ok"), "%.0f");
-            num_cell(out, json_object_get(v, "load_attempts_failed"), "%.0f");
-            cfx_buf_printf(out, "<td class=\"err-msg\">");
-            text(out, json_string_value(json_object_get(v, "error_message")));
-            cfx_buf_printf(out, "</td></tr>");
+                PUTF(p, " <span class=\"badge err\">model store "
+                        "outage</span>");
+            PUTF(p, "</td><td class=\"num\">%lld</td><td><span class=\"badge ",
+                 (long long)json_integer_value(json_object_get(v, "version")));
+            text(p, state);
+            PUTF(p, "\">");
+            text(p, state);
+            PUTF(p, "</span></td>");
+            num_cell(p, json_object_get(v, "load_ms"), "%.1f");
+            num_cell(p, json_object_get(v, "load_attempts_ok"), "%.0f");
+            num_cell(p, json_object_get(v, "load_attempts_failed"), "%.0f");
+            PUTF(p, "<td class=\"err-msg\">");
+            text(p, json_string_value(json_object_get(v, "error_message")));
+            PUTF(p, "</td></tr>");
         }
     }
     if (json_array_size(models) == 0)
-        cfx_buf_printf(out, "<tr><td colspan=\"7\" class=\"muted\">no "
-                            "model</td></tr>");
-    cfx_buf_printf(out, "</table></section>");
+        PUTF(p, "<tr><td colspan=\"7\" class=\"muted\">no "
+                "model</td></tr>");
+    PUTF(p, "</table></section>");
 
-    cfx_buf_printf(out,
-                   "<section><h2>Requests</h2><p class=\"muted\">Successful "
-                   "requests; rate averaged since start; latency "
-                   "percentiles estimated from the request_latency "
-                   "histogram (buckets 10 &micro;s &times; 1.8<sup>k</sup>)."
-                   "</p><table id=\"requests\"><tr><th>model</th><th>API</th>"
-                   "<th>entrypoint</th><th>requests</th><th>per second</th>"
-                   "<th>mean (ms)</th><th>p50 (ms)</th><th>p90 (ms)</th>"
-                   "<th>p99 (ms)</th></tr>");
+    /* the recent rate's window: the last minute, or the uptime so far */
+    const json_t *win = json_object_get(doc, "rate_window_seconds");
+    double window = json_number_value(win);
+    PUTF(p,
+         "<section><h2>Requests</h2><p class=\"muted\">Successful "
+         "requests; the recent rate is over the current second and the %d "
+         "before it, or since start while the server has been up for less; "
+         "latency percentiles estimated from the request_latency histogram "
+         "(buckets 10 &micro;s &times; 1.8<sup>k</sup>).</p>"
+         "<table id=\"requests\"><tr><th>model</th><th>API</th>"
+         "<th>entrypoint</th><th>requests</th><th id=\"rate-window\">",
+         CFX_METRICS_RECENT_SECONDS);
+    if (!json_is_number(win))
+        PUTF(p, "per second, recent");
+    else if (window >= CFX_METRICS_RECENT_SECONDS)
+        PUTF(p, "per second, last %d s", CFX_METRICS_RECENT_SECONDS);
+    else
+        PUTF(p, "per second, last %.1f s (since start)", window);
+    PUTF(p, "</th><th>per second, since start</th><th>mean (ms)</th>"
+            "<th>p50 (ms)</th><th>p90 (ms)</th><th>p99 (ms)</th></tr>");
     const json_t *req = json_object_get(doc, "requests");
     for (size_t i = 0; i < json_array_size(req); i++) {
         const json_t *r = json_array_get(req, i);
-        cfx_buf_printf(out, "<tr><td>");
-        text(out, json_string_value(json_object_get(r, "model")));
-        cfx_buf_printf(out, "</td><td>");
-        text(out, json_string_value(json_object_get(r, "api")));
-        cfx_buf_printf(out, "</td><td>");
-        text(out, json_string_value(json_object_get(r, "entrypoint")));
-        cfx_buf_printf(out, "</td>");
-        num_cell(out, json_object_get(r, "count"), "%.0f");
-        num_cell(out, json_object_get(r, "rate_per_second"), "%.3g");
-        num_cell(out, json_object_get(r, "mean_ms"), "%.3f");
-        num_cell(out, json_object_get(r, "p50_ms"), "%.3f");
-        num_cell(out, json_object_get(r, "p90_ms"), "%.3f");
-        num_cell(out, json_object_get(r, "p99_ms"), "%.3f");
-        cfx_buf_printf(out, "</tr>");
+        PUTF(p, "<tr><td>");
+        text(p, json_string_value(json_object_get(r, "model")));
+        PUTF(p, "</td><td>");
+        text(p, json_string_value(json_object_get(r, "api")));
+        PUTF(p, "</td><td>");
+        text(p, json_string_value(json_object_get(r, "entrypoint")));
+        PUTF(p, "</td>");
+        num_cell(p, json_object_get(r, "count"), "%.0f");
+        num_cell(p, json_object_get(r, "rate_per_second_1m"), "%.3g");
+        num_cell(p, json_object_get(r, "rate_per_second"), "%.3g");
+        num_cell(p, json_object_get(r, "mean_ms"), "%.3f");
+        num_cell(p, json_object_get(r, "p50_ms"), "%.3f");
+        num_cell(p, json_object_get(r, "p90_ms"), "%.3f");
+        num_cell(p, json_object_get(r, "p99_ms"), "%.3f");
+        PUTF(p, "</tr>");
     }
     if (json_array_size(req) == 0)
-        cfx_buf_printf(out, "<tr><td colspan=\"9\" class=\"muted\">no request "
-                            "yet</td></tr>");
-    cfx_buf_printf(out, "</table><h2>Outcomes</h2><table id=\"outcomes\"><tr>"
-                        "<th>model</th><th>status</th><th>requests</th></tr>");
+        PUTF(p, "<tr><td colspan=\"10\" class=\"muted\">no request "
+                "yet</td></tr>");
+    PUTF(p, "</table><h2>Outcomes</h2><table id=\"outcomes\"><tr>"
+            "<th>model</th><th>status</th><th>requests</th></tr>");
     const json_t *cnt = json_object_get(doc, "request_counts");
     for (size_t i = 0; i < json_array_size(cnt); i++) {
         const json_t *c = json_array_get(cnt, i);
         const char *st = json_string_value(json_object_get(c, "status"));
-        cfx_buf_printf(out, "<tr><td>");
-        text(out, json_string_value(json_object_get(c, "model")));
-        cfx_buf_printf(out, "</td><td><span class=\"badge %s\">",
-                       st && !strcmp(st, "OK") ? "ready" : "err");
-        text(out, st);
-        cfx_buf_printf(out, "</span></td>");
-        num_cell(out, json_object_get(c, "count"), "%.0f");
-        cfx_buf_printf(out, "</tr>");
+        PUTF(p, "<tr><td>");
+        text(p, json_string_value(json_object_get(c, "model")));
+        PUTF(p, "</td><td><span class=\"badge %s\">",
+             st && !strcmp(st, "OK") ? "ready" : "err");
+        text(p, st);
+        PUTF(p, "</span></td>");
+        num_cell(p, json_object_get(c, "count"), "%.0f");
+        PUTF(p, "</tr>");
     }
-    cfx_buf_printf(out, "</table></section></main></body></html>\n");
+    PUTF(p, "</table></section></main></body></html>\n");
+    return p->rc;
 }
 
-int cfx_status_page_render(cfx_server_t *srv, int html, cfx_buf_t *out) {
+/* json_dump_callback's writer. jansson 2.14 does not check every write
+ * (an object key's), so the failure is kept here rather than trusted to
+ * come back from jansson. */
+static int dump_to(const char *buffer, size_t size, void *data) {
+    page_t *p = data;
+    if (!p->rc)
+        p->rc = cfx_buf_append(p->out, buffer, size);
+    return p->rc ? -1 : 0;
+}
+
+/* Appends the page or the JSON document to out; 0, or the first failure
+ * (out then holds part of one). */
+static int render(cfx_server_t *srv, int html, cfx_buf_t *out) {
     json_t *doc = gather(srv);
     if (!doc)
         return CFX_ENOMEM;
-    int rc = 0;
+    int rc;
     if (html) {
-        render_html(doc, out);
+        rc = render_html(doc, out);
     } else {
-        char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
-                                      JSON_REAL_PRECISION(6));
-        rc = s ? cfx_buf_printf(out, "%s\n", s) : CFX_ENOMEM;
-        free(s);
+        page_t p = {out, 0};
+        if (json_dump_callback(doc, dump_to, &p,
+                               JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+                                   JSON_REAL_PRECISION(6)) &&
+            !p.rc)
+            p.rc = CFX_ENOMEM;
+        PUTF(&p, "\n");
+        rc = p.rc;
     }
     json_decref(doc);
     return rc;
+}
+
+int cfx_status_page_respond(cfx_server_t *srv, int html, cfx_buf_t *out,
+                            const char **content_type) {
+    cfx_buf_reset(out);
+    int rc = render(srv, html, out);
+    if (rc == 0) {
+        *content_type = html ? "text/html; charset=utf-8" : "application/json";
+        return 200;
+    }
+    /* whatever part of the page was written goes; a short error takes its
+     * place, or nothing when even that cannot be appended */
+    char msg[128];
+    if (html)
+        snprintf(msg, sizeof msg, "cfx-serve: the status page failed: %s\n",
+                 cfx_err_str(rc));
+    else
+        snprintf(msg, sizeof msg, "{\n    \"error\": \"status page: %s\"\n}",
+                 cfx_err_str(rc));
+    cfx_buf_reset(out);
+    if (cfx_buf_append(out, msg, strlen(msg)))
+        cfx_buf_reset(out);
+    *content_type = html ? "text/plain; charset=utf-8" : "application/json";
+    return 500;
 }

@@ -7,7 +7,9 @@
 #     previous version keeps serving,
 #   - each good version serves within the poll interval + load time
 #     (inotify makes it prompt),
-#   - old versions end cleanly (END, OK).
+#   - old versions end cleanly (END, OK),
+#   - the status page and its JSON twin, read all along (the workers
+#     record the requests it counts while it reads them), answer 200.
 # Then SIGTERM under load: the server drains and exits 0, no 5xx answered.
 #
 # TSan: build cfx-serve with -DCFX_TSAN=ON in its own build directory and run
@@ -48,6 +50,13 @@ curl -sf -d "$BODY" "$U/v1/models/taxi:predict" >/dev/null || fail "first predic
 
 wrk -t2 -c8 -d7s -s "$T/post.lua" "$U/v1/models/taxi:predict" >"$T/wrk.txt" 2>&1 &
 WPID=$!
+# the status page while wrk runs: one HTTP status per line
+(end=$((SECONDS + 6)); while [ "$SECONDS" -lt "$end" ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' "$U/"
+    curl -s -o "$T/status-twin.json" -w '%{http_code}\n' "$U/v1/status"
+    sleep 0.1
+done) >"$T/status-codes.txt" &
+SPPID=$!
 sleep 1
 publish "$T/train2/model" 2
 MS2=$(wait_served 2 10)
@@ -68,6 +77,16 @@ sleep 0.5
 publish "$T/train4/model" 5
 MS5=$(wait_served 5 10)
 wait "$WPID" || fail "wrk failed: $(cat "$T/wrk.txt")"
+wait "$SPPID"
+NSP=$(grep -c . "$T/status-codes.txt")
+[ "$NSP" -gt 10 ] && [ "$(grep -cx 200 "$T/status-codes.txt")" = "$NSP" ] ||
+    fail "status page under load: $(sort "$T/status-codes.txt" | uniq -c)"
+$PY - "$T/status-twin.json" <<'PYEOF' || fail "status twin under load: $(cat "$T/status-twin.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = [r for r in d["requests"] if (r["model"], r["api"]) == ("taxi", "predict")][0]
+assert r["count"] > 100 and r["rate_per_second_1m"] > 0, r
+PYEOF
 cat "$T/wrk.txt"
 grep -q 'Non-2xx' "$T/wrk.txt" && fail "failed requests during the swaps"
 grep -q 'Socket errors' "$T/wrk.txt" && fail "socket errors during the swaps"

@@ -6,7 +6,10 @@
 # but itself, show the versions with their states and the load error that
 # GetModelStatus answers, the request counts the test sent (REST, and gRPC
 # with the token as call metadata) and agree with
-# the Prometheus metrics; with an inference token it answers 401 to a
+# the Prometheus metrics; the recent rate of the predict calls times its
+# window is the 25 calls sent within it (the shift of the window past old
+# requests is tests/unit/serve/status_page_test.c's, on a clock it moves);
+# with an inference token it answers 401 to a
 # request without the token and never shows the token or a file path that
 # GetModelStatus does not. Screenshots go to $OUT.
 set -eEuo pipefail
@@ -45,6 +48,7 @@ for _ in $(seq 1 200); do
 done
 grep -q '"END"' "$T/st.json" || fail "version 2 never failed: $(cat "$T/st.json")"
 
+T_FIRST=$(date +%s.%N) # before the first of the 25 predict calls
 for i in $(seq 1 25); do
     curl -sf -o /dev/null -H "$AUTH" -X POST "$U/v1/models/taxi:predict" \
         -d "{\"signature_name\": \"predict_raw\", \"instances\": [$ROW]}"
@@ -69,12 +73,14 @@ EOF2
 curl -s -H "$AUTH" "$U/monitoring/prometheus/metrics" >"$T/prom.txt"
 curl -sf -H "$AUTH" "$U/v1/status" >"$OUT/status.json"
 curl -sf -H "$AUTH" "$U/" >"$OUT/status.html"
+T_LAST=$(date +%s.%N) # after the page was fetched (the browser's comes later)
 
-$PY - "$U" "$TOKEN" "$T" "$OUT" <<'EOF2' || fail "status page checks"
-import json, os, re, sys
+$PY - "$U" "$TOKEN" "$T" "$OUT" "$T_FIRST" "$T_LAST" <<'EOF2' || fail "status page checks"
+import json, os, re, sys, time
 sys.path.insert(0, os.environ["E2E_DIR"])
 from browser import Browser
-u, token, t, out = sys.argv[1:]
+u, token, t, out = sys.argv[1:5]
+t_first, t_last = float(sys.argv[5]), float(sys.argv[6])
 status = json.load(open(t + "/st.json"))  # GetModelStatus, REST
 twin = json.load(open(out + "/status.json"))
 prom = open(t + "/prom.txt").read()
@@ -126,9 +132,9 @@ with Browser() as b:
                 return lo if le == float("inf") else lo + (le - lo) * (rank - below) / (cum - below)
             lo, below = le, cum
     for r in req:
-        p50, p90, p99 = (float(x) for x in r[6:9])
+        p50, p90, p99 = (float(x) for x in r[7:10])
         assert 0 < p50 <= p90 <= p99, r
-        assert float(r[4]) > 0, r
+        assert float(r[4]) > 0 and float(r[5]) > 0, r
         if r[1] in ("predict", "classify", "Classify"):
             for q, shown in ((0.5, p50), (0.9, p90), (0.99, p99)):
                 expect = hist_quantile(q, "taxi", r[1], r[2]) / 1000  # µs -> ms
@@ -145,6 +151,27 @@ with Browser() as b:
     assert jr[("taxi", "predict", "REST")]["count"] == 25
     assert jr[("taxi", "Classify", "GRPC")]["count"] == 4
     assert twin["build"]["version"] and twin["uptime_seconds"] > 0 and twin["ready"] is True
+    # the recent rate: the 25 predict calls all fall in the window (the
+    # current second and the 60 before it) when they were sent less than
+    # 59 s before the page was read; rate x window gives them back, to the
+    # 6 significant digits the document prints (HTML: 3, and the window's
+    # 0.1 s)
+    assert time.time() - t_first < 59, "the test took too long to check the window"
+    up, win = twin["uptime_seconds"], twin["rate_window_seconds"]
+    pr = jr[("taxi", "predict", "REST")]
+    # the uptime while under a minute (counted from the metrics' start, a
+    # little after the process's), else 60 to 61 s
+    assert min(up, 60) - 2 < win <= min(up + 0.05, 61), (win, up)
+    n = pr["rate_per_second_1m"] * win
+    assert abs(n - 25) <= 25e-5, (n, pr, win)
+    assert abs(pr["rate_per_second"] * up - 25) <= 0.5, (pr, up)
+    th = page.eval("document.getElementById('rate-window').textContent")
+    m = re.fullmatch(r"per second, last ([0-9.]+) s( \(since start\))?", th)
+    assert m and (float(m.group(1)) == 60) != bool(m.group(2)), th
+    html_n = float(by[("taxi", "predict", "REST")][4]) * float(m.group(1))
+    assert abs(html_n - 25) <= 25 * 0.005 + 0.05 * float(by[("taxi", "predict", "REST")][4]), (th, by)
+    print("recent rate: window %.2f s, predict %.4g/s (x window = %.4f calls); "
+          "%.1f s from the first call to the page" % (win, pr["rate_per_second_1m"], n, t_last - t_first))
     jv = {v["version"]: v for v in twin["models"][0]["versions"]}
     assert jv[2]["state"] == "END" and jv[2]["error_message"] == want[2][1]
     assert jv[1]["load_ms"] > 0 and jv[1]["load_attempts_ok"] == 1, jv[1]
