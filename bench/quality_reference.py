@@ -9,39 +9,27 @@ python3-sklearn, which install-deps.sh does not install).
     build/cfx examplegen --input examples/taxi/data.csv --output /tmp/ex
     /usr/bin/python3 bench/quality_reference.py /tmp/ex
 """
-import glob, os, sys
+import os, sys
 import numpy as np
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'e2e'))
-from tfrecord_reader import example_first, records  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taxi_rows import NUM, categories, load, matrix  # noqa: E402
 
 EX = sys.argv[1]
-def load(split):
-    rows = []
-    for p in sorted(glob.glob(os.path.join(EX, 'Split-' + split, '*'))):
-        rows += [example_first(r) for r in records(p)]
-    return rows
-tr, ev = load('train'), load('eval')
+tr, ev = load(EX, 'train'), load(EX, 'eval')
 print(len(tr), len(ev))
-num = ['fare','trip_miles','trip_seconds','trip_start_hour','trip_start_day','trip_start_month','trip_start_timestamp','pickup_latitude','pickup_longitude','dropoff_latitude','dropoff_longitude','pickup_community_area','dropoff_community_area','dropoff_census_tract']
-cat = ['payment_type','company']
-cats = {c: sorted({r[c] or '' for r in tr}) for c in cat}
+cats = categories(tr)
 def X(rows):
-    a = []
-    for r in rows:
-        v = [float('nan') if r[c] is None else float(r[c]) for c in num]
-        v += [cats[c].index(r[c] or '') if (r[c] or '') in cats[c] else float('nan') for c in cat]
-        a.append(v)
-    return np.array(a)
+    return matrix(rows, cats)
 def y(rows):
     return np.array([1 if (r['fare'] is not None and r['tips'] is not None and r['tips'] > 0.2 * r['fare']) else 0 for r in rows])
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 Xt, yt, Xe, ye = X(tr), y(tr), X(ev), y(ev)
-allf = list(range(len(num) + 2))
-nots = [i for i in allf if i != num.index('trip_start_timestamp')]
+allf = list(range(len(NUM) + 2))
+nots = [i for i in allf if i != NUM.index('trip_start_timestamp')]
 for feats, name in [(allf, 'all raw'), (nots, 'no timestamp')]:
     for lr, it in [(0.05, 300), (0.1, 100)]:
-        catmask = [f >= len(num) for f in feats]
+        catmask = [f >= len(NUM) for f in feats]
         m = HistGradientBoostingClassifier(max_iter=it, learning_rate=lr, categorical_features=catmask, random_state=0)
         m.fit(Xt[:, feats], yt)
         print(name, lr, it, 'eval AUC %.4f' % roc_auc_score(ye, m.predict_proba(Xe[:, feats])[:, 1]))
