@@ -106,20 +106,26 @@ other_ok "(a)"
 codes_ok "(a)"
 echo "(a) refused from the listing, no object requested, 3 tries in 5 s: $(grep -F "$WANT" "$T/serve.log" | head -1 | cut -c1-160)..."
 
-# --- (b) the listing lies, the manifest declares over the cap -------------------
-cp -r "$T/m1/model" "$T/b3"
-cp "$T/pad.bin" "$T/b3/assets.extra/pad.bin"
-"$PY" - "$T/b3" <<'EOF'
+# padded DIR [N]: a copy of m1's bundle in DIR with assets.extra/pad.bin
+# added to its manifest, declared whole, or (N) as its first N bytes only.
+padded() {
+    cp -r "$T/m1/model" "$1"
+    cp "$T/pad.bin" "$1/assets.extra/pad.bin"
+    "$PY" - "$1" "${2:-}" <<'EOF'
 import hashlib, json, sys
-d = sys.argv[1]
+d, n = sys.argv[1], sys.argv[2]
 with open(d + "/manifest.json") as f:
     m = json.load(f)
 with open(d + "/assets.extra/pad.bin", "rb") as f:
-    pad = f.read()
+    pad = f.read(int(n)) if n else f.read()
 m["files"]["assets.extra/pad.bin"] = {"sha256": hashlib.sha256(pad).hexdigest(), "size": len(pad)}
 with open(d + "/manifest.json", "w") as f:
     json.dump(m, f)
 EOF
+}
+
+# --- (b) the listing lies, the manifest declares over the cap -------------------
+padded "$T/b3"
 publish "$T/b3" 3
 WANT="model taxi version 3: s3://models/taxi/3/manifest.json and the files it lists hold $(bytes_of "$T/b3") bytes, more than --s3_max_version_bytes=$CAP; no file downloaded"
 wait_log "Loading servable: {name: taxi version: 3} failed: $WANT" "(b)"
@@ -158,19 +164,7 @@ codes_ok "(c)"
 echo "(c) manifest transfer stopped at $GOT of $M4 bytes (cap $CAP): OK"
 
 # --- (d) the manifest lies about a file: stopped mid-version, nothing kept -------
-cp -r "$T/m1/model" "$T/b5"
-cp "$T/pad.bin" "$T/b5/assets.extra/pad.bin"
-"$PY" - "$T/b5" <<'EOF'
-import hashlib, json, sys
-d = sys.argv[1]
-with open(d + "/manifest.json") as f:
-    m = json.load(f)
-with open(d + "/assets.extra/pad.bin", "rb") as f:
-    head = f.read(10)
-m["files"]["assets.extra/pad.bin"] = {"sha256": hashlib.sha256(head).hexdigest(), "size": 10}
-with open(d + "/manifest.json", "w") as f:
-    json.dump(m, f)
-EOF
+padded "$T/b5" 10
 publish "$T/b5" 5
 WANT="Loading servable: {name: taxi version: 5} failed: s3://models/taxi/5/assets.extra/pad.bin: size expected 10, found more; the object does not match manifest.json"
 wait_log "$WANT" "(d)"

@@ -108,6 +108,43 @@ static void server_of(cfx_server_t *srv, cfx_manager_t *m,
     srv->opts.model_base_path = base;
 }
 
+typedef struct fake_clock {
+    uint64_t us;
+} fake_clock_t;
+
+static uint64_t fake_now(void *arg) {
+    return ((fake_clock_t *)arg)->us;
+}
+
+/* A server of the broken model "taxi" at root/folder (made here), with
+ * its own metrics (on clk's time when clk is not NULL). */
+typedef struct broken {
+    char base[700];
+    char name[8];
+    cfx_metrics_t *metrics;
+    cfx_model_list_t l;
+    cfx_manager_t *m;
+    cfx_server_t srv;
+} broken_t;
+
+static void broken_up(broken_t *b, const char *folder, fake_clock_t *clk) {
+    snprintf(b->base, sizeof b->base, "%s/%s", root, folder);
+    assert_int_equal(mkdir(b->base, 0755), 0);
+    snprintf(b->name, sizeof b->name, "taxi");
+    b->metrics = NULL;
+    assert_int_equal(cfx_metrics_new(&b->metrics), 0);
+    if (clk)
+        cfx_metrics_set_clock(b->metrics, fake_now, clk);
+    b->m = start_broken(b->base, b->metrics, &b->l);
+    server_of(&b->srv, b->m, b->metrics, b->name, b->base);
+}
+
+static void broken_down(broken_t *b) {
+    cfx_manager_free(b->m);
+    cfx_model_list_free(&b->l);
+    cfx_metrics_free(b->metrics);
+}
+
 /* The answer to GET / (html) or GET /v1/status, which must be 200 with
  * its content type, NUL-terminated in out. */
 static void respond_ok(cfx_server_t *srv, int html, cfx_buf_t *out) {
@@ -120,21 +157,13 @@ static void respond_ok(cfx_server_t *srv, int html, cfx_buf_t *out) {
 
 static void test_error_not_utf8(void **state) {
     (void)state;
-    char base[700];
-    snprintf(base, sizeof base, "%s/mod\xe9les", root); /* "modèles", Latin-1 */
-    assert_int_equal(mkdir(base, 0755), 0);
-    cfx_metrics_t *metrics = NULL;
-    assert_int_equal(cfx_metrics_new(&metrics), 0);
-    cfx_model_list_t l;
-    cfx_manager_t *m = start_broken(base, metrics, &l);
-
-    cfx_server_t srv;
-    char name[] = "taxi";
-    server_of(&srv, m, metrics, name, base);
+    broken_t b;
+    broken_up(&b, "mod\xe9les", NULL); /* "modèles", Latin-1 */
+    cfx_server_t *srv = &b.srv;
 
     cfx_buf_t out;
     cfx_buf_init(&out);
-    respond_ok(&srv, 0, &out);
+    respond_ok(srv, 0, &out);
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)out.data, out.len, 0, &jerr);
     assert_non_null(doc);
@@ -153,7 +182,7 @@ static void test_error_not_utf8(void **state) {
         fail_msg("error_message %s lacks %s", msg, want);
     json_decref(doc);
 
-    respond_ok(&srv, 1, &out);
+    respond_ok(srv, 1, &out);
     const char *html = (const char *)out.data;
     assert_non_null(strstr(html, "<tr data-model=\"taxi\">"));
     assert_non_null(strstr(html, "<span class=\"badge END\">END</span>"));
@@ -161,9 +190,7 @@ static void test_error_not_utf8(void **state) {
     assert_null(strstr(html, "no version yet"));
 
     cfx_buf_free(&out);
-    cfx_manager_free(m);
-    cfx_model_list_free(&l);
-    cfx_metrics_free(metrics);
+    broken_down(&b);
 }
 
 /* A load error longer than the 500 bytes a version's status keeps, cut
@@ -206,14 +233,6 @@ static void test_long_error_cut_on_a_character(void **state) {
 }
 
 /* --- the recent rate ------------------------------------------------------ */
-
-typedef struct fake_clock {
-    uint64_t us;
-} fake_clock_t;
-
-static uint64_t fake_now(void *arg) {
-    return ((fake_clock_t *)arg)->us;
-}
 
 /* The row of model "taxi", api and entrypoint in the JSON document. */
 static json_t *row_of(json_t *doc, const char *api, const char *entrypoint) {
@@ -267,19 +286,12 @@ static void assert_in_html(cfx_server_t *srv, cfx_buf_t *out,
  * 67 over the process's uptime on the page) is another number. */
 static void test_recent_rate(void **state) {
     (void)state;
-    char base[600];
-    snprintf(base, sizeof base, "%s/models", root);
-    assert_int_equal(mkdir(base, 0755), 0);
-    cfx_metrics_t *metrics = NULL;
-    assert_int_equal(cfx_metrics_new(&metrics), 0);
     fake_clock_t clk = {1000 * SEC};
     const uint64_t t0 = clk.us;
-    cfx_metrics_set_clock(metrics, fake_now, &clk);
-    cfx_model_list_t l;
-    cfx_manager_t *m = start_broken(base, metrics, &l);
-    cfx_server_t srv;
-    char name[] = "taxi";
-    server_of(&srv, m, metrics, name, base);
+    broken_t b;
+    broken_up(&b, "models", &clk);
+    cfx_server_t *srv = &b.srv;
+    cfx_metrics_t *metrics = b.metrics;
     cfx_buf_t out;
     cfx_buf_init(&out);
 
@@ -297,17 +309,17 @@ static void test_recent_rate(void **state) {
             cfx_metrics_record(metrics, "taxi", "predict", "REST", 3, 50);
     }
     clk.us = t0 + 12 * SEC + SEC / 2;
-    json_t *doc = status_json(&srv, &out);
+    json_t *doc = status_json(srv, &out);
     assert_near(doc, "rate_window_seconds", 12.5);
     assert_near(row_of(doc, "predict", "REST"), "rate_per_second_1m",
                 25 / 12.5);
     assert_near(row_of(doc, "Classify", "GRPC"), "rate_per_second_1m",
                 5 / 12.5);
     json_decref(doc);
-    assert_in_html(&srv, &out,
+    assert_in_html(srv, &out,
                    "<th id=\"rate-window\">per second, last 12.5 s (since "
                    "start)</th>");
-    assert_in_html(&srv, &out,
+    assert_in_html(srv, &out,
                    "<td>taxi</td><td>predict</td><td>REST</td><td "
                    "class=\"num\">25</td><td class=\"num\">2</td>");
 
@@ -329,7 +341,7 @@ static void test_recent_rate(void **state) {
             cfx_metrics_record(metrics, "taxi", "predict", "REST", 3, 50);
     }
     clk.us = t0 + 100 * SEC + SEC / 2;
-    doc = status_json(&srv, &out);
+    doc = status_json(srv, &out);
     json_t *r = row_of(doc, "predict", "REST");
     assert_int_equal((int)json_number_value(json_object_get(r, "count")), 67);
     assert_near(doc, "rate_window_seconds", 60.5);
@@ -341,23 +353,21 @@ static void test_recent_rate(void **state) {
                                 json_object_get(r, "rate_per_second"))) > 0.01);
     assert_near(row_of(doc, "Classify", "GRPC"), "rate_per_second_1m", 0);
     json_decref(doc);
-    assert_in_html(&srv, &out,
+    assert_in_html(srv, &out,
                    "<th id=\"rate-window\">per second, last 60 s</th>");
-    assert_in_html(&srv, &out,
+    assert_in_html(srv, &out,
                    "<td>taxi</td><td>predict</td><td>REST</td><td "
                    "class=\"num\">67</td><td class=\"num\">0.512</td>");
 
     /* idle for 15 minutes: nothing in the window */
     clk.us = t0 + 1000 * SEC;
-    doc = status_json(&srv, &out);
+    doc = status_json(srv, &out);
     assert_near(doc, "rate_window_seconds", 60);
     assert_near(row_of(doc, "predict", "REST"), "rate_per_second_1m", 0);
     json_decref(doc);
 
     cfx_buf_free(&out);
-    cfx_manager_free(m);
-    cfx_model_list_free(&l);
-    cfx_metrics_free(metrics);
+    broken_down(&b);
 }
 
 /* --- out of memory -------------------------------------------------------- */
@@ -439,27 +449,19 @@ static void sweep(cfx_server_t *srv, int html) {
 
 static void test_out_of_memory(void **state) {
     (void)state;
-    char base[600];
-    snprintf(base, sizeof base, "%s/models", root);
-    assert_int_equal(mkdir(base, 0755), 0);
-    cfx_metrics_t *metrics = NULL;
-    assert_int_equal(cfx_metrics_new(&metrics), 0);
-    cfx_model_list_t l;
-    cfx_manager_t *m = start_broken(base, metrics, &l);
-    cfx_server_t srv;
-    char name[] = "taxi";
-    server_of(&srv, m, metrics, name, base);
+    broken_t b;
+    broken_up(&b, "models", NULL);
+    cfx_server_t *srv = &b.srv;
+    cfx_metrics_t *metrics = b.metrics;
     for (int i = 0; i < 20; i++) {
         cfx_metrics_record(metrics, "taxi", "predict", "REST", 0, 100 + i);
         cfx_metrics_record(metrics, "taxi", "Classify", "GRPC", i % 3, 300);
     }
     json_set_alloc_funcs(json_malloc, free);
-    sweep(&srv, 0);
-    sweep(&srv, 1);
+    sweep(srv, 0);
+    sweep(srv, 1);
     json_set_alloc_funcs(malloc, free);
-    cfx_manager_free(m);
-    cfx_model_list_free(&l);
-    cfx_metrics_free(metrics);
+    broken_down(&b);
 }
 
 int main(void) {
